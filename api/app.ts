@@ -1,0 +1,81 @@
+/**
+ * Builds the Fastify application as a plugin tree: infrastructure decorations first (config,
+ * database, Temporal client), then cross-cutting concerns (errors, auth, OpenAPI), then routes.
+ * Only the entry points (server.ts, scripts/start.ts) listen.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import type postgres from 'postgres';
+import type { Config } from '../lib/config.js';
+import { loggerOptions } from '../lib/logger.js';
+import type { Db } from '../db/client.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerAuth } from './plugins/auth.js';
+import healthRoutes from './routes/health.js';
+import devMailRoutes from './routes/dev-mail.js';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  sql: postgres.Sql;
+  /** Needed by case routes and health; the consent core runs without it. */
+  temporal?: Client;
+  /** Folder of the local capturing SMTP server, exposed at GET /dev/mail (development only). */
+  mailCaptureDir?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+}
+
+export type App = FastifyInstance;
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    logger: deps.logger ?? loggerOptions(deps.config),
+    bodyLimit: deps.config.bodyLimit,
+    // Behind a load balancer the API is stateless; request ids correlate logs across instances.
+    requestIdHeader: 'x-request-id',
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error (stable 400), not silently dropped.
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('deps', deps);
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gerede twijfel klantmandaat',
+        description:
+          'Reasonable doubt about a customer mandate: doubt cases (GT-1..GT-10), the P4 gate and access register (DC-1..DC-6), allocation (AL-1..AL-6). Rule IDs refer to DOMAIN.md.',
+        version: '0.1.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (gt_...)' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerAuth(app, deps.db);
+
+  await app.register(healthRoutes);
+  if (deps.mailCaptureDir) await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
+
+  return app;
+}

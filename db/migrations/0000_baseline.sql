@@ -1,0 +1,303 @@
+CREATE TABLE "contact_persons" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"party_id" uuid NOT NULL,
+	"contact_group" text NOT NULL,
+	"name" text NOT NULL,
+	"email" text NOT NULL,
+	"phone" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"removed_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "parties" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"gln" varchar(13) NOT NULL,
+	"name" text NOT NULL,
+	"roles" text[] NOT NULL,
+	"admitted" boolean DEFAULT true NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "api_keys" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"key_hash" varchar(64) NOT NULL,
+	"prefix" varchar(12) NOT NULL,
+	"label" text NOT NULL,
+	"role" text NOT NULL,
+	"party_id" uuid,
+	"grid_user_id" uuid,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"revoked_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "audit_log" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"at" timestamp with time zone DEFAULT now() NOT NULL,
+	"actor" text NOT NULL,
+	"actor_role" text,
+	"actor_party_id" uuid,
+	"action" text NOT NULL,
+	"entity_type" text NOT NULL,
+	"entity_id" text NOT NULL,
+	"data" jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "allocation_methods" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"method" text NOT NULL,
+	"effective_from" timestamp with time zone NOT NULL,
+	"case_id" uuid,
+	"reason" text NOT NULL,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "connection_events" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"kind" text NOT NULL,
+	"effective_at" timestamp with time zone NOT NULL,
+	"previous_supplier_id" uuid,
+	"new_supplier_id" uuid,
+	"previous_grid_user_id" uuid,
+	"new_grid_user_id" uuid,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "connections" (
+	"ean" varchar(18) PRIMARY KEY NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"grid_area" text NOT NULL,
+	"supplier_id" uuid,
+	"balance_responsible_party_id" uuid,
+	"grid_user_id" uuid,
+	"capacity_kw" numeric(10, 3) NOT NULL,
+	"remote_reading_opt_out" boolean DEFAULT false NOT NULL,
+	"profile_category" text DEFAULT 'E1A' NOT NULL,
+	"annual_standard_volume_kwh" integer DEFAULT 3000 NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "grid_users" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"name" text NOT NULL,
+	"email" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "meter_readings" (
+	"connection_ean" varchar(18) NOT NULL,
+	"read_at" timestamp with time zone NOT NULL,
+	"register_wh" bigint NOT NULL,
+	"imported_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "meter_readings_connection_ean_read_at_pk" PRIMARY KEY("connection_ean","read_at")
+);
+--> statement-breakpoint
+CREATE TABLE "zero_allocations" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"case_id" uuid NOT NULL,
+	"started_at" timestamp with time zone NOT NULL,
+	"ended_at" timestamp with time zone,
+	"end_reason" text
+);
+--> statement-breakpoint
+CREATE TABLE "mandates" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"party_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"data_kinds" text[] NOT NULL,
+	"purpose" text NOT NULL,
+	"valid_from" timestamp with time zone NOT NULL,
+	"valid_to" timestamp with time zone NOT NULL,
+	"history_included" boolean DEFAULT false NOT NULL,
+	"granted_via" text NOT NULL,
+	"granted_by_name" text NOT NULL,
+	"granted_by_is_grid_user" boolean NOT NULL,
+	"status" text NOT NULL,
+	"confirmed_at" timestamp with time zone,
+	"ended_at" timestamp with time zone,
+	"end_reason" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "access_register" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"decided_at" timestamp with time zone NOT NULL,
+	"request_id" text NOT NULL,
+	"party_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"data_kind" text NOT NULL,
+	"period_from" timestamp with time zone NOT NULL,
+	"period_to" timestamp with time zone NOT NULL,
+	"allowed" boolean NOT NULL,
+	"reason_code" text NOT NULL,
+	"rule" text NOT NULL,
+	"mandate_id" uuid,
+	"block_id" uuid
+);
+--> statement-breakpoint
+CREATE TABLE "blocks" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"party_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"case_id" uuid NOT NULL,
+	"started_at" timestamp with time zone NOT NULL,
+	"ended_at" timestamp with time zone,
+	"lift_reason" text,
+	"retroactive" boolean DEFAULT false NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "acm_notifications" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"case_id" uuid,
+	"review_id" uuid,
+	"sent_at" timestamp with time zone NOT NULL,
+	"sent_by" text NOT NULL,
+	"report" jsonb NOT NULL,
+	"message_id" text,
+	"dedupe_key" text NOT NULL,
+	"signal_count" bigint
+);
+--> statement-breakpoint
+CREATE TABLE "case_history_archives" (
+	"case_id" uuid PRIMARY KEY NOT NULL,
+	"archived_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"event_count" integer NOT NULL,
+	"history" jsonb NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "case_responses" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"case_id" uuid NOT NULL,
+	"party_id" uuid NOT NULL,
+	"findings" text NOT NULL,
+	"complaint_handling" text NOT NULL,
+	"submitted_at" timestamp with time zone NOT NULL,
+	"submitted_by" text NOT NULL,
+	"evidence_filename" text,
+	"evidence_content_type" text,
+	"evidence_size" integer,
+	"evidence_sha256" varchar(64),
+	"evidence_content" "bytea",
+	"evidence_destroyed_at" timestamp with time zone,
+	"judgement" text,
+	"judgement_reason" text,
+	"judged_at" timestamp with time zone,
+	"judged_by" text
+);
+--> statement-breakpoint
+CREATE TABLE "doubt_cases" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"reference" text NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"party_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"channel" text NOT NULL,
+	"received_at" timestamp with time zone NOT NULL,
+	"reporter_name" text NOT NULL,
+	"reporter_contact" text,
+	"description" text NOT NULL,
+	"isma" boolean NOT NULL,
+	"external_reference" text,
+	"idempotency_key" text,
+	"supplier_report_id" uuid,
+	"status" text NOT NULL,
+	"contact_due_at" timestamp with time zone NOT NULL,
+	"contacted_at" timestamp with time zone,
+	"response_due_at" timestamp with time zone,
+	"responded_at" timestamp with time zone,
+	"judged_at" timestamp with time zone,
+	"unblock_due_at" timestamp with time zone,
+	"unblocked_at" timestamp with time zone,
+	"allocation_reverted_at" timestamp with time zone,
+	"acm_notified_at" timestamp with time zone,
+	"closed_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_by" text NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "improvement_reviews" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"party_id" uuid NOT NULL,
+	"opened_at" timestamp with time zone NOT NULL,
+	"window_days" integer NOT NULL,
+	"signals_at_open" integer NOT NULL,
+	"follow_up_until" timestamp with time zone,
+	"signals_after_follow_up" integer,
+	"status" text NOT NULL,
+	"closed_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "supplier_reports" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"party_id" uuid NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"signal_received_at" timestamp with time zone NOT NULL,
+	"reported_at" timestamp with time zone NOT NULL,
+	"reported_within_one_working_day" boolean NOT NULL,
+	"customer_satisfaction" text NOT NULL,
+	"findings" text NOT NULL,
+	"actions" text NOT NULL,
+	"case_id" uuid,
+	"created_by" text NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "contact_persons" ADD CONSTRAINT "contact_persons_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_grid_user_id_grid_users_id_fk" FOREIGN KEY ("grid_user_id") REFERENCES "public"."grid_users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "allocation_methods" ADD CONSTRAINT "allocation_methods_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connection_events" ADD CONSTRAINT "connection_events_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_supplier_id_parties_id_fk" FOREIGN KEY ("supplier_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_balance_responsible_party_id_parties_id_fk" FOREIGN KEY ("balance_responsible_party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_grid_user_id_grid_users_id_fk" FOREIGN KEY ("grid_user_id") REFERENCES "public"."grid_users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meter_readings" ADD CONSTRAINT "meter_readings_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "zero_allocations" ADD CONSTRAINT "zero_allocations_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "mandates" ADD CONSTRAINT "mandates_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "mandates" ADD CONSTRAINT "mandates_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "blocks" ADD CONSTRAINT "blocks_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "blocks" ADD CONSTRAINT "blocks_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "case_history_archives" ADD CONSTRAINT "case_history_archives_case_id_doubt_cases_id_fk" FOREIGN KEY ("case_id") REFERENCES "public"."doubt_cases"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "case_responses" ADD CONSTRAINT "case_responses_case_id_doubt_cases_id_fk" FOREIGN KEY ("case_id") REFERENCES "public"."doubt_cases"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "doubt_cases" ADD CONSTRAINT "doubt_cases_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "doubt_cases" ADD CONSTRAINT "doubt_cases_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "doubt_cases" ADD CONSTRAINT "doubt_cases_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "improvement_reviews" ADD CONSTRAINT "improvement_reviews_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "contact_persons_party_group_idx" ON "contact_persons" USING btree ("party_id","contact_group");--> statement-breakpoint
+CREATE UNIQUE INDEX "contact_persons_active_uq" ON "contact_persons" USING btree ("party_id","contact_group",lower("email")) WHERE "contact_persons"."removed_at" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX "parties_gln_uq" ON "parties" USING btree ("gln");--> statement-breakpoint
+CREATE UNIQUE INDEX "api_keys_hash_uq" ON "api_keys" USING btree ("key_hash");--> statement-breakpoint
+CREATE INDEX "api_keys_party_idx" ON "api_keys" USING btree ("party_id");--> statement-breakpoint
+CREATE INDEX "audit_log_entity_idx" ON "audit_log" USING btree ("entity_type","entity_id","id");--> statement-breakpoint
+CREATE INDEX "audit_log_at_idx" ON "audit_log" USING btree ("at");--> statement-breakpoint
+CREATE INDEX "allocation_methods_conn_idx" ON "allocation_methods" USING btree ("connection_ean","effective_from");--> statement-breakpoint
+CREATE UNIQUE INDEX "allocation_methods_case_uq" ON "allocation_methods" USING btree ("case_id") WHERE "allocation_methods"."case_id" is not null;--> statement-breakpoint
+CREATE INDEX "connection_events_conn_idx" ON "connection_events" USING btree ("connection_ean","effective_at");--> statement-breakpoint
+CREATE INDEX "connections_grid_operator_idx" ON "connections" USING btree ("grid_operator_id");--> statement-breakpoint
+CREATE INDEX "connections_grid_user_idx" ON "connections" USING btree ("grid_user_id");--> statement-breakpoint
+CREATE INDEX "connections_supplier_idx" ON "connections" USING btree ("supplier_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "zero_allocations_case_uq" ON "zero_allocations" USING btree ("case_id");--> statement-breakpoint
+CREATE INDEX "zero_allocations_conn_idx" ON "zero_allocations" USING btree ("connection_ean");--> statement-breakpoint
+CREATE INDEX "mandates_party_conn_idx" ON "mandates" USING btree ("party_id","connection_ean");--> statement-breakpoint
+CREATE INDEX "mandates_conn_idx" ON "mandates" USING btree ("connection_ean");--> statement-breakpoint
+CREATE INDEX "access_register_conn_idx" ON "access_register" USING btree ("connection_ean","decided_at");--> statement-breakpoint
+CREATE INDEX "access_register_party_idx" ON "access_register" USING btree ("party_id","decided_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "blocks_case_uq" ON "blocks" USING btree ("case_id");--> statement-breakpoint
+CREATE INDEX "blocks_active_idx" ON "blocks" USING btree ("party_id","connection_ean") WHERE "blocks"."ended_at" is null;--> statement-breakpoint
+CREATE UNIQUE INDEX "acm_notifications_dedupe_uq" ON "acm_notifications" USING btree ("dedupe_key");--> statement-breakpoint
+CREATE INDEX "case_responses_case_idx" ON "case_responses" USING btree ("case_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "doubt_cases_reference_uq" ON "doubt_cases" USING btree ("reference");--> statement-breakpoint
+CREATE UNIQUE INDEX "doubt_cases_idem_uq" ON "doubt_cases" USING btree ("grid_operator_id","idempotency_key") WHERE "doubt_cases"."idempotency_key" is not null;--> statement-breakpoint
+CREATE UNIQUE INDEX "doubt_cases_extref_uq" ON "doubt_cases" USING btree ("grid_operator_id","external_reference") WHERE "doubt_cases"."external_reference" is not null;--> statement-breakpoint
+CREATE INDEX "doubt_cases_party_idx" ON "doubt_cases" USING btree ("party_id","received_at");--> statement-breakpoint
+CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_operator_id","status");--> statement-breakpoint
+CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
+CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");

@@ -1,0 +1,183 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { parties } from './parties.js';
+import { connections } from './connections.js';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/** Channels a signal reaches the grid operator through (seed 000, section 3). */
+export const SIGNAL_CHANNELS = ['customer', 'consuwijzer', 'acm', 'consumer_or_government_organisation', 'market_party', 'branch_organisation', 'supplier_report'] as const;
+export type SignalChannel = (typeof SIGNAL_CHANNELS)[number];
+
+export const CASE_STATUSES = [
+  'blocked', // GT-2 block in force, party not yet contacted
+  'awaiting_response', // GT-3 contacted, 72 hours running
+  'awaiting_judgement', // evidence in, handler to judge
+  'closed_mandate_accepted', // GT-8
+  'closed_mandate_not_demonstrated', // GT-4 / GT-8 last paragraph
+  'closed_wrongful_block', // GT-7
+  'closed_withdrawn',
+] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+/** One row per doubt case; the workflow (workflow id = case id) is the source of truth while it runs. */
+export const doubtCases = pgTable(
+  'doubt_cases',
+  {
+    id: uuid('id').primaryKey(),
+    /** Human reference used in mail and on the phone, e.g. GT-2026-000042. */
+    reference: text('reference').notNull(),
+    gridOperatorId: uuid('grid_operator_id')
+      .notNull()
+      .references(() => parties.id),
+    partyId: uuid('party_id')
+      .notNull()
+      .references(() => parties.id),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    channel: text('channel').$type<SignalChannel>().notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
+    reporterName: text('reporter_name').notNull(),
+    reporterContact: text('reporter_contact'),
+    description: text('description').notNull(),
+    /** GT-4: the signal concerns reading the meter for iSMA. */
+    isma: boolean('isma').notNull(),
+    externalReference: text('external_reference'),
+    idempotencyKey: text('idempotency_key'),
+    supplierReportId: uuid('supplier_report_id'),
+    status: text('status').$type<CaseStatus>().notNull(),
+    /** Deadlines (UTC instants computed on the Amsterdam clock) and when they were met. */
+    contactDueAt: timestamp('contact_due_at', { withTimezone: true }).notNull(),
+    contactedAt: timestamp('contacted_at', { withTimezone: true }),
+    responseDueAt: timestamp('response_due_at', { withTimezone: true }),
+    respondedAt: timestamp('responded_at', { withTimezone: true }),
+    judgedAt: timestamp('judged_at', { withTimezone: true }),
+    unblockDueAt: timestamp('unblock_due_at', { withTimezone: true }),
+    unblockedAt: timestamp('unblocked_at', { withTimezone: true }),
+    allocationRevertedAt: timestamp('allocation_reverted_at', { withTimezone: true }),
+    acmNotifiedAt: timestamp('acm_notified_at', { withTimezone: true }),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdBy: text('created_by').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('doubt_cases_reference_uq').on(t.reference),
+    uniqueIndex('doubt_cases_idem_uq').on(t.gridOperatorId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    uniqueIndex('doubt_cases_extref_uq').on(t.gridOperatorId, t.externalReference).where(sql`${t.externalReference} is not null`),
+    index('doubt_cases_party_idx').on(t.partyId, t.receivedAt),
+    index('doubt_cases_operator_idx').on(t.gridOperatorId, t.status),
+  ],
+);
+
+/** GT-3: the party's answer. GT-8: the evidence copy is destroyed after the decision; metadata and digest stay. */
+export const caseResponses = pgTable(
+  'case_responses',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    caseId: uuid('case_id')
+      .notNull()
+      .references(() => doubtCases.id),
+    partyId: uuid('party_id').notNull(),
+    findings: text('findings').notNull(),
+    complaintHandling: text('complaint_handling').notNull(),
+    submittedAt: timestamp('submitted_at', { withTimezone: true }).notNull(),
+    submittedBy: text('submitted_by').notNull(),
+    evidenceFilename: text('evidence_filename'),
+    evidenceContentType: text('evidence_content_type'),
+    evidenceSize: integer('evidence_size'),
+    evidenceSha256: varchar('evidence_sha256', { length: 64 }),
+    evidenceContent: bytea('evidence_content'),
+    evidenceDestroyedAt: timestamp('evidence_destroyed_at', { withTimezone: true }),
+    judgement: text('judgement').$type<'accepted' | 'rejected'>(),
+    judgementReason: text('judgement_reason'),
+    judgedAt: timestamp('judged_at', { withTimezone: true }),
+    judgedBy: text('judged_by'),
+  },
+  (t) => [index('case_responses_case_idx').on(t.caseId)],
+);
+
+/** Compliance: the full Temporal history of a closed case, kept beyond the namespace retention. */
+export const caseHistoryArchives = pgTable('case_history_archives', {
+  caseId: uuid('case_id')
+    .primaryKey()
+    .references(() => doubtCases.id),
+  archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
+  eventCount: integer('event_count').notNull(),
+  /** Temporal's JSON history export (proto3 JSON), replayable. */
+  history: jsonb('history').$type<Record<string, unknown>>().notNull(),
+});
+
+/** GT-9: a customer signal received by the supplier/service provider, reported to the grid operator. */
+export const supplierReports = pgTable(
+  'supplier_reports',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    partyId: uuid('party_id')
+      .notNull()
+      .references(() => parties.id),
+    gridOperatorId: uuid('grid_operator_id')
+      .notNull()
+      .references(() => parties.id),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    signalReceivedAt: timestamp('signal_received_at', { withTimezone: true }).notNull(),
+    reportedAt: timestamp('reported_at', { withTimezone: true }).notNull(),
+    /** GT-9: reported before the end of the first working day after the signal. */
+    reportedWithinOneWorkingDay: boolean('reported_within_one_working_day').notNull(),
+    customerSatisfaction: text('customer_satisfaction').$type<'unknown' | 'dissatisfied'>().notNull(),
+    findings: text('findings').notNull(),
+    actions: text('actions').notNull(),
+    caseId: uuid('case_id'),
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [index('supplier_reports_operator_idx').on(t.gridOperatorId, t.reportedAt)],
+);
+
+export const REVIEW_STATUSES = ['contacting', 'follow_up', 'improved', 'reported_to_acm'] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+/** GT-5: improvement review of a repeat offender, on behalf of all grid operators. */
+export const improvementReviews = pgTable(
+  'improvement_reviews',
+  {
+    id: uuid('id').primaryKey(),
+    partyId: uuid('party_id')
+      .notNull()
+      .references(() => parties.id),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
+    windowDays: integer('window_days').notNull(),
+    signalsAtOpen: integer('signals_at_open').notNull(),
+    followUpUntil: timestamp('follow_up_until', { withTimezone: true }),
+    signalsAfterFollowUp: integer('signals_after_follow_up'),
+    status: text('status').$type<ReviewStatus>().notNull(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('improvement_reviews_open_uq').on(t.partyId).where(sql`${t.closedAt} is null`)],
+);
+
+/** GT-5 / GT-6: reports sent to the ACM, with the content as sent. */
+export const acmNotifications = pgTable(
+  'acm_notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    caseId: uuid('case_id'),
+    reviewId: uuid('review_id'),
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull(),
+    sentBy: text('sent_by').notNull(),
+    report: jsonb('report').$type<Record<string, unknown>>().notNull(),
+    messageId: text('message_id'),
+    /** Deduplicates retried sends of the same notification. */
+    dedupeKey: text('dedupe_key').notNull(),
+    signalCount: bigint('signal_count', { mode: 'number' }),
+  },
+  (t) => [uniqueIndex('acm_notifications_dedupe_uq').on(t.dedupeKey)],
+);
+
+export type DoubtCase = typeof doubtCases.$inferSelect;
+export type CaseResponse = typeof caseResponses.$inferSelect;
+export type SupplierReport = typeof supplierReports.$inferSelect;
+export type ImprovementReview = typeof improvementReviews.$inferSelect;
+export type AcmNotification = typeof acmNotifications.$inferSelect;

@@ -1,0 +1,125 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, numeric, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { parties } from './parties.js';
+
+/** The person at a connection whose data it is (aangeslotene / netgebruiker). */
+export const gridUsers = pgTable('grid_users', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  email: text('email'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const ALLOCATION_METHODS = ['isma', 'profile'] as const;
+export type AllocationMethod = (typeof ALLOCATION_METHODS)[number];
+
+export const connections = pgTable(
+  'connections',
+  {
+    /** 18-digit EAN with GS1 check digit (Dutch ones start with 871). */
+    ean: varchar('ean', { length: 18 }).primaryKey(),
+    gridOperatorId: uuid('grid_operator_id')
+      .notNull()
+      .references(() => parties.id),
+    gridArea: text('grid_area').notNull(),
+    supplierId: uuid('supplier_id').references(() => parties.id),
+    balanceResponsiblePartyId: uuid('balance_responsible_party_id').references(() => parties.id),
+    gridUserId: uuid('grid_user_id').references(() => gridUsers.id),
+    /** AL-2: technical capacity; no quarter-hour volume may exceed capacityKw × 0.25 h. */
+    capacityKw: numeric('capacity_kw', { precision: 10, scale: 3, mode: 'number' }).notNull(),
+    /** AL-5: the customer opted out of remote reading; no quarter-hour data exists. */
+    remoteReadingOptOut: boolean('remote_reading_opt_out').notNull().default(false),
+    /** AL-4 inputs. */
+    profileCategory: text('profile_category').notNull().default('E1A'),
+    annualStandardVolumeKwh: integer('annual_standard_volume_kwh').notNull().default(3000),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('connections_grid_operator_idx').on(t.gridOperatorId),
+    index('connections_grid_user_idx').on(t.gridUserId),
+    index('connections_supplier_idx').on(t.supplierId),
+  ],
+);
+
+/** Allocation method as effective-dated history: the row with the latest effective_from ≤ t applies at t. */
+export const allocationMethods = pgTable(
+  'allocation_methods',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    method: text('method').$type<AllocationMethod>().notNull(),
+    effectiveFrom: timestamp('effective_from', { withTimezone: true }).notNull(),
+    /** GT-4: the doubt case that switched the connection back to profile allocation. */
+    caseId: uuid('case_id'),
+    reason: text('reason').notNull(),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('allocation_methods_conn_idx').on(t.connectionEan, t.effectiveFrom),
+    // Switching is idempotent per case: a retried activity cannot record the switch twice.
+    uniqueIndex('allocation_methods_case_uq').on(t.caseId).where(sql`${t.caseId} is not null`),
+  ],
+);
+
+/** GT-4 / AL-6: while an iSMA doubt case is open the connection is allocated with '0' values. */
+export const zeroAllocations = pgTable(
+  'zero_allocations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    caseId: uuid('case_id').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    endReason: text('end_reason'),
+  },
+  (t) => [uniqueIndex('zero_allocations_case_uq').on(t.caseId), index('zero_allocations_conn_idx').on(t.connectionEan)],
+);
+
+export const CONNECTION_EVENT_KINDS = ['supplier_switch', 'customer_switch', 'customer_and_supplier_switch'] as const;
+export type ConnectionEventKind = (typeof CONNECTION_EVENT_KINDS)[number];
+
+/** Changes of supplier or customer at a connection (DC-4: a customer switch ends access). */
+export const connectionEvents = pgTable(
+  'connection_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    kind: text('kind').$type<ConnectionEventKind>().notNull(),
+    effectiveAt: timestamp('effective_at', { withTimezone: true }).notNull(),
+    previousSupplierId: uuid('previous_supplier_id'),
+    newSupplierId: uuid('new_supplier_id'),
+    previousGridUserId: uuid('previous_grid_user_id'),
+    newGridUserId: uuid('new_grid_user_id'),
+    recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('connection_events_conn_idx').on(t.connectionEan, t.effectiveAt)],
+);
+
+/** AL-1: quarter-hour register readings (Wh, import register), read at most once a day afterwards. */
+export const meterReadings = pgTable(
+  'meter_readings',
+  {
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    /** End of the quarter-hour the register value was captured at. */
+    readAt: timestamp('read_at', { withTimezone: true }).notNull(),
+    registerWh: bigint('register_wh', { mode: 'number' }).notNull(),
+    importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionEan, t.readAt] })],
+);
+
+export type GridUser = typeof gridUsers.$inferSelect;
+export type Connection = typeof connections.$inferSelect;
+export type AllocationMethodRow = typeof allocationMethods.$inferSelect;
+export type ZeroAllocation = typeof zeroAllocations.$inferSelect;
+export type ConnectionEvent = typeof connectionEvents.$inferSelect;
+export type MeterReading = typeof meterReadings.$inferSelect;

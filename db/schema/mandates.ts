@@ -1,0 +1,48 @@
+import { boolean, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
+import { parties } from './parties.js';
+import { connections } from './connections.js';
+
+/** Kinds of smart-meter data a P4 request can ask for. */
+export const DATA_KINDS = ['monthly_registers', 'daily_registers', 'interval_data'] as const;
+export type DataKind = (typeof DATA_KINDS)[number];
+
+export const MANDATE_GRANTED_VIA = ['portal', 'signed_document'] as const;
+export const MANDATE_STATUSES = ['pending_confirmation', 'active', 'ended'] as const;
+export type MandateStatus = (typeof MANDATE_STATUSES)[number];
+export const MANDATE_END_REASONS = ['revoked_by_grid_user', 'customer_switch', 'party_not_admitted', 'withdrawn_by_party'] as const;
+export type MandateEndReason = (typeof MANDATE_END_REASONS)[number];
+
+/**
+ * DC-2: party, connection, scope (data kinds, purpose), access period, history consent.
+ * DC-3: a mandate granted by someone other than the grid user stays pending until the grid user confirms.
+ * Expiry is not a status: a mandate past valid_to is expired by definition (no job needed to flip it).
+ */
+export const mandates = pgTable(
+  'mandates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    partyId: uuid('party_id')
+      .notNull()
+      .references(() => parties.id),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    dataKinds: text('data_kinds').array().$type<DataKind[]>().notNull(),
+    purpose: text('purpose').notNull(),
+    validFrom: timestamp('valid_from', { withTimezone: true }).notNull(),
+    validTo: timestamp('valid_to', { withTimezone: true }).notNull(),
+    /** DC-2 / Datacode 5.3.11 §3: historical data only with explicit consent for it. */
+    historyIncluded: boolean('history_included').notNull().default(false),
+    grantedVia: text('granted_via').$type<(typeof MANDATE_GRANTED_VIA)[number]>().notNull(),
+    grantedByName: text('granted_by_name').notNull(),
+    grantedByIsGridUser: boolean('granted_by_is_grid_user').notNull(),
+    status: text('status').$type<MandateStatus>().notNull(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    endReason: text('end_reason').$type<MandateEndReason>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('mandates_party_conn_idx').on(t.partyId, t.connectionEan), index('mandates_conn_idx').on(t.connectionEan)],
+);
+
+export type Mandate = typeof mandates.$inferSelect;

@@ -1,0 +1,63 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { parties } from './parties.js';
+import { connections } from './connections.js';
+
+/**
+ * GT-2: a doubt case blocks one party on one connection for P4 requests that need an additional
+ * mandate. One block per case, so placing it is idempotent (retried activities, duplicate intake).
+ */
+export const blocks = pgTable(
+  'blocks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    partyId: uuid('party_id')
+      .notNull()
+      .references(() => parties.id),
+    connectionEan: varchar('connection_ean', { length: 18 })
+      .notNull()
+      .references(() => connections.ean),
+    caseId: uuid('case_id').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    /** GT-7 / GT-8: why the block was lifted ('mandate_accepted', 'wrongful_block', 'case_withdrawn'). */
+    liftReason: text('lift_reason'),
+    /** GT-8: once lifted after acceptance, requests covering the blocked period are allowed again. */
+    retroactive: boolean('retroactive').notNull().default(false),
+  },
+  (t) => [
+    uniqueIndex('blocks_case_uq').on(t.caseId),
+    index('blocks_active_idx').on(t.partyId, t.connectionEan).where(sql`${t.endedAt} is null`),
+  ],
+);
+
+/**
+ * DC-1: every P4 decision, allowed or denied. Append-only and written on the hot path, so no
+ * foreign keys (a denied request may name an unknown connection) and only the indexes that the
+ * transparency (DC-5) and compliance reads need.
+ */
+export const accessRegister = pgTable(
+  'access_register',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
+    requestId: text('request_id').notNull(),
+    partyId: uuid('party_id').notNull(),
+    connectionEan: varchar('connection_ean', { length: 18 }).notNull(),
+    dataKind: text('data_kind').notNull(),
+    periodFrom: timestamp('period_from', { withTimezone: true }).notNull(),
+    periodTo: timestamp('period_to', { withTimezone: true }).notNull(),
+    allowed: boolean('allowed').notNull(),
+    reasonCode: text('reason_code').notNull(),
+    rule: text('rule').notNull(),
+    mandateId: uuid('mandate_id'),
+    blockId: uuid('block_id'),
+  },
+  (t) => [
+    index('access_register_conn_idx').on(t.connectionEan, t.decidedAt),
+    index('access_register_party_idx').on(t.partyId, t.decidedAt),
+  ],
+);
+
+export type Block = typeof blocks.$inferSelect;
+export type AccessRegisterEntry = typeof accessRegister.$inferSelect;

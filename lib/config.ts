@@ -1,0 +1,204 @@
+/**
+ * Configuration from environment variables, validated once at start.
+ *
+ * A bad value stops the process with one line naming the variable and what is expected
+ * (ConfigError.message); nothing else reads process.env directly.
+ */
+import { resolve } from 'node:path';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+    readonly got: string | undefined,
+  ) {
+    super(`Invalid configuration: ${variable}=${JSON.stringify(got ?? '')} — expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback?: string): string | undefined {
+  const v = env[name];
+  if (v === undefined || v.trim() === '') return fallback;
+  return v.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `an integer between ${min} and ${max}`, raw);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(name, `one of ${values.join(', ')}`, raw);
+  return raw as T;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(name, 'true or false', raw);
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `a URL (${protocols.join(' or ')})`, redact(raw));
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `a URL (${protocols.join(' or ')})`, redact(raw));
+  return raw;
+}
+
+/** host:port, as Temporal clients expect. */
+function hostPort(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, 'host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233', raw);
+  return raw;
+}
+
+function email(env: Env, name: string, fallback: string): string {
+  const raw = str(env, name, fallback)!;
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(raw)) throw new ConfigError(name, 'an email address', raw);
+  return raw;
+}
+
+/** Never echo a password back into a log line. */
+function redact(raw: string): string {
+  return raw.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  host: string;
+  port: number;
+  /** Public base URL of the API, used in emails to tell parties how to answer. */
+  publicUrl: string;
+  dataDir: string;
+  database: {
+    /** undefined: start the embedded PostgreSQL under dataDir. */
+    url: string | undefined;
+    poolMax: number;
+    embeddedPort: number;
+  };
+  temporal: {
+    /** undefined: start the Temporal CLI dev server as a child process. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    tls: {
+      certPath: string | undefined;
+      keyPath: string | undefined;
+      caPath: string | undefined;
+      serverName: string | undefined;
+    };
+    apiKey: string | undefined;
+    cliPath: string | undefined;
+    devPort: number;
+    devUiPort: number;
+  };
+  smtp: {
+    /** undefined: start the local capturing SMTP server. */
+    url: string | undefined;
+    capturePort: number;
+    from: string;
+  };
+  /** Body limit for JSON requests (bytes); evidence uploads have their own. */
+  bodyLimit: number;
+  evidenceMaxBytes: number;
+  repeatOffender: {
+    /** GT-5: signals per party across all grid operators within the window that open a review. */
+    threshold: number;
+    windowDays: number;
+    followUpDays: number;
+    scheduleEvery: string;
+  };
+  seedDemo: boolean;
+}
+
+const DURATION = /^\d+(ms|s|m|h|d)$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const dataDir = resolve(str(env, 'DATA_DIR', '.data')!);
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const host = str(env, 'HOST', '127.0.0.1')!;
+  const certPath = str(env, 'TEMPORAL_TLS_CERT_PATH');
+  const keyPath = str(env, 'TEMPORAL_TLS_KEY_PATH');
+  if ((certPath === undefined) !== (keyPath === undefined)) {
+    const missing = certPath === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH';
+    throw new ConfigError(missing, 'set together with its pair (client certificate and key for mTLS)', undefined);
+  }
+  const scheduleEvery = str(env, 'REPEAT_OFFENDER_SCHEDULE_EVERY', '1h')!;
+  if (!DURATION.test(scheduleEvery)) throw new ConfigError('REPEAT_OFFENDER_SCHEDULE_EVERY', 'a duration like 30m, 1h or 1d', scheduleEvery);
+
+  return {
+    nodeEnv,
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'warn' : 'info'),
+    host,
+    port,
+    publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    dataDir,
+    database: {
+      url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+      poolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+      embeddedPort: int(env, 'EMBEDDED_PG_PORT', 5433, 1, 65535),
+    },
+    temporal: {
+      address: hostPort(env, 'TEMPORAL_ADDRESS'),
+      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default')!,
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'gerede-twijfel')!,
+      tls: {
+        certPath,
+        keyPath,
+        caPath: str(env, 'TEMPORAL_TLS_CA_PATH'),
+        serverName: str(env, 'TEMPORAL_TLS_SERVER_NAME'),
+      },
+      apiKey: str(env, 'TEMPORAL_API_KEY'),
+      cliPath: str(env, 'TEMPORAL_CLI_PATH'),
+      devPort: int(env, 'TEMPORAL_DEV_PORT', 7233, 1, 65535),
+      devUiPort: int(env, 'TEMPORAL_DEV_UI_PORT', 8233, 1, 65535),
+    },
+    smtp: {
+      url: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+      capturePort: int(env, 'SMTP_CAPTURE_PORT', 2525, 1, 65535),
+      from: email(env, 'MAIL_FROM', 'gerede-twijfel@netbeheer.example'),
+    },
+    bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    evidenceMaxBytes: int(env, 'EVIDENCE_MAX_BYTES', 5 * 1_048_576, 1024, 50 * 1_048_576),
+    repeatOffender: {
+      threshold: int(env, 'REPEAT_OFFENDER_THRESHOLD', 5, 1, 1_000_000),
+      windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),
+      followUpDays: int(env, 'REPEAT_OFFENDER_FOLLOW_UP_DAYS', 60, 1, 3650),
+      scheduleEvery,
+    },
+    seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
+  };
+}
+
+/** Load config or exit with the one-line reason (used by every entry point). */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

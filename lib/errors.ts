@@ -1,0 +1,30 @@
+/**
+ * Domain errors. Services and repositories throw these; api/ maps `kind` to an HTTP status and
+ * activities list them as non-retryable. `code` is stable (clients match on it), `message` is for
+ * people, `field` names the input at fault.
+ */
+export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'state' | 'unavailable';
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: DomainErrorKind,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly details?: Record<string, unknown>,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'DomainError';
+  }
+}
+
+export const validationError = (code: string, message: string, field?: string, details?: Record<string, unknown>) =>
+  new DomainError('validation', code, message, field, details);
+export const notFound = (code: string, message: string, field?: string) => new DomainError('not_found', code, message, field);
+export const conflict = (code: string, message: string, field?: string, details?: Record<string, unknown>) =>
+  new DomainError('conflict', code, message, field, details);
+export const forbidden = (code: string, message: string) => new DomainError('forbidden', code, message);
+/** The action is not possible in the entity's current state (e.g. evidence after the 72 hours, GT-8). */
+export const invalidState = (code: string, message: string, details?: Record<string, unknown>) =>
+  new DomainError('state', code, message, undefined, details);
