@@ -1,0 +1,54 @@
+/**
+ * Creates an API key and prints it once (only its hash is stored).
+ *
+ *   npm run key:create -- --role case-handler --party 8710000000019 --label "Liander desk 1"
+ *   npm run key:create -- --role grid-user --grid-user <uuid> --label "..."
+ *   npm run key:create -- --role compliance --label "ACM liaison"
+ *
+ * Uses DATABASE_URL (required: against the embedded development database, start the system first
+ * and use the URL it prints).
+ */
+import { parseArgs } from 'node:util';
+import { eq } from 'drizzle-orm';
+import { createDb } from '../db/client.js';
+import { apiKeys, gridUsers, parties, ROLES, type Role } from '../db/schema/index.js';
+import { generateApiKey } from '../lib/api-keys.js';
+import { recordAudit } from '../db/repositories/audit.js';
+
+const fail = (msg: string): never => {
+  process.stderr.write(`${msg}\n`);
+  process.exit(2);
+};
+
+const { values } = parseArgs({
+  options: { role: { type: 'string' }, party: { type: 'string' }, 'grid-user': { type: 'string' }, label: { type: 'string' } },
+});
+const role = values.role as Role | undefined;
+if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`);
+if (!values.label) fail('--label is required (who or what uses the key)');
+const needsParty = role === 'case-handler' || role === 'supplier' || role === 'p4-client';
+if (needsParty && !values.party) fail(`--party <GLN> is required for role ${role}`);
+if (role === 'grid-user' && !values['grid-user']) fail('--grid-user <uuid> is required for role grid-user');
+const url = process.env.DATABASE_URL ?? fail('DATABASE_URL is required');
+
+const { db, close } = createDb(url, { max: 1 });
+try {
+  let partyId: string | null = null;
+  let gridUserId: string | null = null;
+  if (values.party) {
+    const [p] = await db.select({ id: parties.id }).from(parties).where(eq(parties.gln, values.party));
+    partyId = p?.id ?? fail(`no party with GLN ${values.party}`);
+  }
+  if (values['grid-user']) {
+    const [u] = await db.select({ id: gridUsers.id }).from(gridUsers).where(eq(gridUsers.id, values['grid-user']));
+    gridUserId = u?.id ?? fail(`no grid user ${values['grid-user']}`);
+  }
+  const k = generateApiKey();
+  await db.transaction(async (tx) => {
+    const [row] = await tx.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: values.label!, role: role!, partyId, gridUserId }).returning({ id: apiKeys.id });
+    await recordAudit(tx, { actor: 'cli', action: 'api_key_created', entityType: 'api_key', entityId: row!.id, data: { role, label: values.label, partyId, gridUserId, prefix: k.prefix } });
+  });
+  process.stdout.write(`${k.key}\n`);
+} finally {
+  await close();
+}
