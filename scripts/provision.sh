@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Provision a fresh machine for development, tests and CI. Idempotent: every step checks first and
+# skips when its result is already there, so running it again takes about a second.
+#
+#   1. Node packages      npm ci, only when node_modules is missing or older than package-lock.json
+#   2. Java               openjdk-17-jre-headless via apt-get, only when `java` is missing
+#   3. Temporal CLI       .tools/bin/temporal, built with `go install` (or downloaded when Go is missing)
+#   4. Test server jars   .tools/temporal-test-server/lib via Maven (Temporal's Java time-skipping server)
+#   5. Test server run    .tools/temporal-test-server/run, the wrapper the TypeScript SDK spawns
+#
+# Needs: Node >= 20 with npm, and for a first run access to the npm registry, Maven Central, the Go
+# module proxy and Debian apt (or those artefacts already in place). No stdin is read.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+TEMPORAL_CLI_VERSION="v1.5.1"
+TOOLS="$ROOT/.tools"
+TEST_SERVER_DIR="$TOOLS/temporal-test-server"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { printf '[provision] %s\n' "$*"; }
+die() { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
+  else die "need root to run: $*"
+  fi
+}
+
+declare -a SUMMARY=()
+step() { # step <name> <function>
+  local name="$1" fn="$2" start
+  start="$(now)"
+  log "── $name"
+  "$fn"
+  local took
+  took="$(elapsed "$start")"
+  SUMMARY+=("$(printf '%-22s %6ss' "$name" "$took")")
+  log "   $name: ${took}s"
+}
+
+TOTAL_START="$(now)"
+
+# ── 1. Node packages ───────────────────────────────────────────────────────────────────────────────
+node_packages() {
+  command -v node >/dev/null 2>&1 || die "node not found; install Node.js 20 or newer"
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge 20 ] || die "Node.js >= 20 required, found $(node -v)"
+  local stamp="node_modules/.provisioned-lock.sha256" want have=""
+  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  [ -f "$stamp" ] && have="$(cat "$stamp")"
+  if [ -d node_modules ] && [ "$want" = "$have" ]; then
+    log "   node_modules matches package-lock.json"
+    return
+  fi
+  # npm's own marker (written by every npm install/ci) newer than the lock file: installed from this lock.
+  if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+    log "   node_modules is newer than package-lock.json"
+    echo "$want" >"$stamp"
+    return
+  fi
+  log "   npm ci"
+  npm ci --no-audit --no-fund --loglevel=error </dev/null
+  echo "$want" >"$stamp"
+}
+
+# ── 2. Java (for the time-skipping test server) ────────────────────────────────────────────────────
+java_runtime() {
+  if command -v java >/dev/null 2>&1; then
+    log "   $(java -version 2>&1 | head -n1)"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "java not found and no apt-get; install a Java 11+ runtime"
+  log "   apt-get install openjdk-17-jre-headless"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openjdk-17-jre-headless </dev/null
+  command -v java >/dev/null 2>&1 || die "java still missing after apt-get install"
+}
+
+# ── 3. Temporal CLI (dev server) ───────────────────────────────────────────────────────────────────
+temporal_cli() {
+  local bin="$TOOLS/bin/temporal"
+  if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
+    log "   $("$bin" --version) at .tools/bin/temporal"
+    return
+  fi
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ] && [ -x "$TEMPORAL_CLI_PATH" ]; then
+    log "   using TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH"
+    return
+  fi
+  if command -v temporal >/dev/null 2>&1; then
+    log "   using $(command -v temporal) from PATH"
+    return
+  fi
+  mkdir -p "$TOOLS/bin"
+  if command -v go >/dev/null 2>&1; then
+    local pkg="github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" logf
+    logf="$(mktemp)"
+    log "   go install $pkg (several minutes on 2 cores)"
+    if ! GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "$pkg" >"$logf" 2>&1; then
+      if grep -qiE 'sum\.golang\.org|verifying module|checksum database|GOSUMDB' "$logf"; then
+        log "   checksum database unreachable; retrying with GOSUMDB=off"
+        GOSUMDB=off GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "$pkg" >"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "go install failed"; }
+      else
+        tail -n 30 "$logf" >&2
+        die "go install $pkg failed"
+      fi
+    fi
+    rm -f "$logf"
+  else
+    local os arch
+    os="$(uname -s | tr '[:upper:]' '[:lower:]')"
+    case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; *) arch="$(uname -m)" ;; esac
+    log "   go not found; downloading the release archive from temporal.download"
+    curl -fsSL --max-time 300 "https://temporal.download/cli/archive/latest?platform=$os&arch=$arch" | tar -xz -C "$TOOLS/bin" temporal \
+      || die "no Go to build the Temporal CLI and the download failed; install Go >= 1.24 and rerun, or set TEMPORAL_CLI_PATH"
+  fi
+  "$bin" --version >/dev/null || die "$bin does not run"
+  log "   built $("$bin" --version)"
+}
+
+# ── 4. Temporal's Java test server (time-skipping) ─────────────────────────────────────────────────
+test_server_jars() {
+  if compgen -G "$TEST_SERVER_DIR/lib/temporal-test-server-*.jar" >/dev/null; then
+    log "   $(ls "$TEST_SERVER_DIR/lib" | wc -l) jars in .tools/temporal-test-server/lib"
+    return
+  fi
+  if ! command -v mvn >/dev/null 2>&1; then
+    command -v apt-get >/dev/null 2>&1 || die "mvn not found; install Maven"
+    log "   apt-get install maven"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends maven </dev/null
+  fi
+  log "   mvn dependency:copy-dependencies (scripts/test-server/pom.xml)"
+  rm -rf "$TEST_SERVER_DIR/lib.partial"
+  mvn -q -B -f scripts/test-server/pom.xml dependency:copy-dependencies -DoutputDirectory="$TEST_SERVER_DIR/lib.partial" </dev/null
+  rm -rf "$TEST_SERVER_DIR/lib"
+  mv "$TEST_SERVER_DIR/lib.partial" "$TEST_SERVER_DIR/lib"
+}
+
+# ── 5. Wrapper spawned by TestWorkflowEnvironment.createTimeSkipping ───────────────────────────────
+test_server_wrapper() {
+  # The SDK starts this with a port argument, waits for it to listen and SIGKILLs it at teardown:
+  # it must exec java (no shell left behind). Serial GC and C1 only: a faster start on small machines.
+  local run="$TEST_SERVER_DIR/run" tmp
+  tmp="$(mktemp)"
+  cat >"$tmp" <<'EOF'
+#!/usr/bin/env bash
+# Temporal's Java time-skipping test server (written by scripts/provision.sh). Usage: run <port>
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -cp "$here/lib/*" io.temporal.testserver.TestServer "$@"
+EOF
+  if ! cmp -s "$tmp" "$run" 2>/dev/null; then
+    mkdir -p "$TEST_SERVER_DIR"
+    mv "$tmp" "$run"
+    log "   wrote .tools/temporal-test-server/run"
+  else
+    rm -f "$tmp"
+    log "   .tools/temporal-test-server/run is up to date"
+  fi
+  chmod 755 "$run"
+}
+
+step "node packages" node_packages
+step "java" java_runtime
+step "temporal cli" temporal_cli
+step "test server jars" test_server_jars
+step "test server wrapper" test_server_wrapper
+
+log "── summary"
+for line in "${SUMMARY[@]}"; do log "   $line"; done
+log "   provisioning total:    $(elapsed "$TOTAL_START")s"
