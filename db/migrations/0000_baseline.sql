@@ -120,7 +120,9 @@ CREATE TABLE "mandates" (
 	"confirmed_at" timestamp with time zone,
 	"ended_at" timestamp with time zone,
 	"end_reason" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_by" text DEFAULT 'system' NOT NULL,
+	CONSTRAINT "mandates_period_ck" CHECK ("mandates"."valid_to" > "mandates"."valid_from")
 );
 --> statement-breakpoint
 CREATE TABLE "access_register" (
@@ -291,7 +293,7 @@ CREATE INDEX "mandates_conn_idx" ON "mandates" USING btree ("connection_ean");--
 CREATE INDEX "access_register_conn_idx" ON "access_register" USING btree ("connection_ean","decided_at");--> statement-breakpoint
 CREATE INDEX "access_register_party_idx" ON "access_register" USING btree ("party_id","decided_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "blocks_case_uq" ON "blocks" USING btree ("case_id");--> statement-breakpoint
-CREATE INDEX "blocks_active_idx" ON "blocks" USING btree ("party_id","connection_ean") WHERE "blocks"."ended_at" is null;--> statement-breakpoint
+CREATE INDEX "blocks_party_conn_idx" ON "blocks" USING btree ("party_id","connection_ean");--> statement-breakpoint
 CREATE UNIQUE INDEX "acm_notifications_dedupe_uq" ON "acm_notifications" USING btree ("dedupe_key");--> statement-breakpoint
 CREATE INDEX "case_responses_case_idx" ON "case_responses" USING btree ("case_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "doubt_cases_reference_uq" ON "doubt_cases" USING btree ("reference");--> statement-breakpoint

@@ -1,4 +1,5 @@
-import { boolean, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
 
@@ -41,8 +42,14 @@ export const mandates = pgTable(
     endedAt: timestamp('ended_at', { withTimezone: true }),
     endReason: text('end_reason').$type<MandateEndReason>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Audit actor that registered the mandate ('api-key:<id>', 'system', ...). */
+    createdBy: text('created_by').notNull().default('system'),
   },
-  (t) => [index('mandates_party_conn_idx').on(t.partyId, t.connectionEan), index('mandates_conn_idx').on(t.connectionEan)],
+  (t) => [
+    index('mandates_party_conn_idx').on(t.partyId, t.connectionEan),
+    index('mandates_conn_idx').on(t.connectionEan),
+    check('mandates_period_ck', sql`${t.validTo} > ${t.validFrom}`),
+  ],
 );
 
 export type Mandate = typeof mandates.$inferSelect;

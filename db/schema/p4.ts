@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import { bigserial, boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
@@ -27,7 +26,9 @@ export const blocks = pgTable(
   },
   (t) => [
     uniqueIndex('blocks_case_uq').on(t.caseId),
-    index('blocks_active_idx').on(t.partyId, t.connectionEan).where(sql`${t.endedAt} is null`),
+    // The P4 gate reads every block of (party, connection): active ones (GT-2) and lifted
+    // non-retroactive ones (GT-8). Blocks are few, so one plain index serves both.
+    index('blocks_party_conn_idx').on(t.partyId, t.connectionEan),
   ],
 );
 
