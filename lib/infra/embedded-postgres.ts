@@ -17,9 +17,9 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import postgres from 'postgres';
@@ -158,9 +158,26 @@ async function clearStalePostmaster(dataDir: string, logger: Logger): Promise<vo
   }
 }
 
+/** As root, postgres runs as another user: every directory above the cluster must let it through. */
+async function assertReachable(dataDir: string, uid: number): Promise<void> {
+  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
+    const s = await stat(dir);
+    const passable = s.uid === uid ? (s.mode & 0o100) !== 0 : (s.mode & 0o001) !== 0;
+    if (!passable) {
+      throw new Error(
+        `the ${EMBEDDED_PG_USER} user cannot reach ${dataDir}: ${dir} is not traversable for it ` +
+          `(chmod o+x ${dir}, or choose a data directory elsewhere)`,
+      );
+    }
+    if (dirname(dir) === dir) return;
+  }
+}
+
 async function ensureClusterDir(dataDir: string, ids: { uid: number; gid: number } | undefined): Promise<'exists' | 'empty'> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return 'exists';
+  await mkdir(dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  if (ids) await assertReachable(dataDir, ids.uid);
   const entries = await readdir(dataDir);
   if (entries.length > 0) {
     throw new Error(

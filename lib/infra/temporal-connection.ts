@@ -43,13 +43,23 @@ function describe(cfg: TemporalConfig, address: string): string {
   return `${address} (namespace ${cfg.namespace}, ${mode})`;
 }
 
-export async function connectClient(cfg: TemporalConfig, address: string): Promise<{ connection: Connection; client: Client }> {
+export interface ConnectOptions {
+  /** How long to wait for the server (default: the SDK's, 10 s). */
+  connectTimeoutMs?: number;
+}
+
+export async function connectClient(
+  cfg: TemporalConfig,
+  address: string,
+  opts: ConnectOptions = {},
+): Promise<{ connection: Connection; client: Client }> {
   const tls = await temporalTls(cfg);
   let connection: Connection;
   try {
     connection = await Connection.connect({
       address,
       tls,
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeout: opts.connectTimeoutMs } : {}),
       ...(cfg.apiKey !== undefined ? { apiKey: cfg.apiKey } : {}),
     });
   } catch (cause) {

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../lib/config.js';
+
+function configErrorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('configuration', () => {
+  it('has working defaults for a local start', () => {
+    const cfg = loadConfig({});
+    expect(cfg.port).toBe(3000);
+    expect(cfg.database.url).toBeUndefined();
+    expect(cfg.temporal.address).toBeUndefined();
+    expect(cfg.smtp.url).toBeUndefined();
+    expect(cfg.temporal.namespace).toBe('default');
+    expect(cfg.seedDemo).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_URL', 'not a url'],
+    ['TEMPORAL_ADDRESS', 'https://my-ns.tmprl.cloud'],
+    ['SMTP_URL', 'http://mail.example'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['SEED_DEMO', 'maybe'],
+    ['MAIL_FROM', 'not-an-address'],
+    ['REPEAT_OFFENDER_SCHEDULE_EVERY', 'hourly'],
+    ['EMBEDDED_PG_PORT', '0'],
+  ])('rejects %s=%s with a ConfigError naming the variable', (variable, value) => {
+    const err = configErrorOf({ [variable]: value });
+    expect(err.variable).toBe(variable);
+    expect(err.message).toContain(variable);
+    expect(err.message).toContain('expected');
+  });
+
+  it('requires the mTLS certificate and key together', () => {
+    expect(configErrorOf({ TEMPORAL_TLS_CERT_PATH: '/x/client.pem' }).variable).toBe('TEMPORAL_TLS_KEY_PATH');
+    expect(configErrorOf({ TEMPORAL_TLS_KEY_PATH: '/x/client.key' }).variable).toBe('TEMPORAL_TLS_CERT_PATH');
+  });
+
+  it('never echoes a database password in the error', () => {
+    const err = configErrorOf({ DATABASE_URL: 'mysql://app:s3cret@db.example/x' });
+    expect(err.message).not.toContain('s3cret');
+  });
+
+  it('loadConfigOrExit prints one line and exits 78 on a bad value', () => {
+    const res = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '-e', "import('./lib/config.ts').then((m) => { m.loadConfigOrExit(); console.log('started'); })"],
+      { env: { ...process.env, PORT: 'eighty' }, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(res.status).toBe(78);
+    expect(res.stdout).not.toContain('started');
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain('PORT');
+  });
+});
