@@ -126,7 +126,7 @@ CREATE TABLE "mandates" (
 );
 --> statement-breakpoint
 CREATE TABLE "access_register" (
-	"id" bigserial PRIMARY KEY NOT NULL,
+	"id" uuid PRIMARY KEY NOT NULL,
 	"decided_at" timestamp with time zone NOT NULL,
 	"request_id" text NOT NULL,
 	"party_id" uuid NOT NULL,

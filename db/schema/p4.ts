@@ -1,4 +1,4 @@
-import { bigserial, boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
 
@@ -40,7 +40,11 @@ export const blocks = pgTable(
 export const accessRegister = pgTable(
   'access_register',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /**
+     * UUIDv7 assigned by the gate before the row is written (time-ordered, so the primary key index
+     * grows at its right edge like a sequence; unguessable, so it doubles as the data handle).
+     */
+    id: uuid('id').primaryKey(),
     decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
     requestId: text('request_id').notNull(),
     partyId: uuid('party_id').notNull(),
