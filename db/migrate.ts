@@ -20,6 +20,9 @@ export function migrationsFolder(): string {
 export async function runMigrations(databaseUrl: string): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
+    // Several API/worker instances may start at once: one migrates, the others wait (max: 1 keeps
+    // the lock and the migration on the same session).
+    await sql`select pg_advisory_lock(hashtext('gerede-twijfel-migrations'))`;
     await migrate(drizzle(sql), { migrationsFolder: migrationsFolder() });
   } catch (err) {
     throw new Error('database migration failed', { cause: err });

@@ -1,0 +1,52 @@
+/**
+ * The API on its own (`node dist/server.js`), for scale-out: any number of these run behind a load
+ * balancer against shared PostgreSQL and Temporal, next to any number of workers (`node dist/worker.js`).
+ * They keep no state of their own. For the whole system on one machine use `npm start` instead.
+ */
+import { buildApp } from './api/app.js';
+import { createDb } from './db/client.js';
+import { runMigrations } from './db/migrate.js';
+import { ConfigError, loadConfigOrExit } from './lib/config.js';
+import { connectClient } from './lib/infra/temporal-connection.js';
+import { createLogger } from './lib/logger.js';
+
+const config = loadConfigOrExit();
+const logger = createLogger(config, 'server');
+
+for (const [name, value] of [
+  ['DATABASE_URL', config.database.url],
+  ['TEMPORAL_ADDRESS', config.temporal.address],
+] as const) {
+  if (!value) {
+    process.stderr.write(`${new ConfigError(name, 'set: the API alone runs against shared services (use npm start for the embedded ones)', value).message}\n`);
+    process.exit(78);
+  }
+}
+
+await runMigrations(config.database.url!);
+const dbh = createDb(config.database.url!, { max: config.database.poolMax });
+const { connection, client } = await connectClient(config.temporal, config.temporal.address!);
+const app = await buildApp({ config, db: dbh.db, sql: dbh.sql, temporal: client });
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    // Stop taking requests and finish in-flight ones, then release connections.
+    app
+      .close()
+      .then(() => connection.close())
+      .then(() => dbh.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  });
+}
+
+await app.listen({ host: config.host, port: config.port });
