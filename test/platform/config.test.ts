@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 
@@ -63,5 +64,18 @@ describe('configuration', () => {
     expect(res.stdout).not.toContain('started');
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toContain('PORT');
+  });
+});
+
+describe('README configuration table', () => {
+  it('documents every environment variable lib/config.ts reads, and nothing it does not', () => {
+    const source = readFileSync(new URL('../../lib/config.ts', import.meta.url), 'utf8');
+    const read = new Set([...source.matchAll(/\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!));
+    expect(read.size).toBeGreaterThan(20);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
+    const documented = new Set([...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]!));
+    expect([...read].filter((v) => !documented.has(v)), 'missing from README').toEqual([]);
+    expect([...documented].filter((v) => !read.has(v)), 'documented but not read').toEqual([]);
   });
 });
