@@ -149,7 +149,6 @@ describe('npm start (one command)', () => {
       expect(health.database.ok).toBe(true);
       expect(health.temporal.ok).toBe(true);
       expect(tookMs).toBeLessThan(60_000);
-      // eslint-disable-next-line no-console -- the measured start time is part of the report
       console.info(`npm start: healthy after ${(tookMs / 1000).toFixed(1)} s`);
 
       const base = `http://127.0.0.1:${apiPort}`;
