@@ -16,6 +16,15 @@ import { registerErrorHandling } from './plugins/errors.js';
 import { registerAuth } from './plugins/auth.js';
 import healthRoutes from './routes/health.js';
 import devMailRoutes from './routes/dev-mail.js';
+import partyRoutes from './routes/parties.js';
+import contactRoutes from './routes/contacts.js';
+import connectionRoutes from './routes/connections.js';
+import readingRoutes from './routes/readings.js';
+import mandateRoutes from './routes/mandates.js';
+import p4Routes from './routes/p4.js';
+import blockRoutes from './routes/blocks.js';
+import transparencyRoutes from './routes/transparency.js';
+import apiKeyRoutes from './routes/api-keys.js';
 
 export interface AppDeps {
   config: Config;
@@ -76,6 +85,10 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(healthRoutes);
   if (deps.mailCaptureDir) await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
+  // Consent core (DC-1..DC-6, AL-1..AL-6, blocks for GT-2/GT-8).
+  for (const routes of [partyRoutes, contactRoutes, connectionRoutes, readingRoutes, mandateRoutes, p4Routes, blockRoutes, transparencyRoutes, apiKeyRoutes]) {
+    await app.register(routes);
+  }
 
   return app;
 }

@@ -181,6 +181,21 @@ export function uuidv7(ms = Date.now()): string {
 // ---------------------------------------------------------------------------------------------
 // Batched facts and group-committed register writes (raw SQL: this is the hot path).
 
+/**
+ * A PostgreSQL array literal ('{"a","b",NULL}') for a column of a batch, cast server-side
+ * (`$1::uuid[]`). One text parameter per column keeps the driver out of array type inference (it types
+ * a JS array by its first element, which breaks on booleans and leading nulls) and is cheap to build.
+ */
+export function pgArray(values: ReadonlyArray<string | null>): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    out += v === null || v === undefined ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return `${out}}`;
+}
+
 interface FactsRow {
   i: number;
   exists: boolean;
@@ -203,7 +218,7 @@ export async function fetchGateFacts(sql: postgres.Sql, pairs: Array<{ partyId: 
               from mandates m where m.party_id = q.party_id and m.connection_ean = q.ean) as m,
            (select json_agg(json_build_array(b.id, b.started_at, b.ended_at, b.retroactive))
               from blocks b where b.party_id = q.party_id and b.connection_ean = q.ean) as b
-      from unnest(${pairs.map((p) => p.partyId)}::uuid[], ${pairs.map((p) => p.connectionEan)}::varchar[]) with ordinality as q(party_id, ean, i)
+      from unnest(${pgArray(pairs.map((p) => p.partyId))}::uuid[], ${pgArray(pairs.map((p) => p.connectionEan))}::varchar[]) with ordinality as q(party_id, ean, i)
       left join connections c on c.ean = q.ean
       left join parties p on p.id = q.party_id`;
   const out = new Array<GateFacts>(pairs.length);
@@ -250,13 +265,13 @@ export interface RegisterRow {
 /** DC-1: one multi-row INSERT (one commit) for a batch of decisions. */
 export async function writeAccessRegister(sql: postgres.Sql, rows: RegisterRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const col = <T>(f: (r: RegisterRow) => T) => rows.map(f);
+  const col = (f: (r: RegisterRow) => string | null) => pgArray(rows.map(f));
   await sql`
     insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to, allowed, reason_code, rule, mandate_id, block_id)
     select * from unnest(
       ${col((r) => r.id)}::uuid[], ${col((r) => r.decidedAt.toISOString())}::timestamptz[], ${col((r) => r.requestId)}::text[],
       ${col((r) => r.partyId)}::uuid[], ${col((r) => r.connectionEan)}::varchar[], ${col((r) => r.dataKind)}::text[],
-      ${col((r) => r.from.toISOString())}::timestamptz[], ${col((r) => r.to.toISOString())}::timestamptz[], ${col((r) => r.allowed)}::bool[],
+      ${col((r) => r.from.toISOString())}::timestamptz[], ${col((r) => r.to.toISOString())}::timestamptz[], ${col((r) => (r.allowed ? 't' : 'f'))}::bool[],
       ${col((r) => r.reasonCode)}::text[], ${col((r) => r.rule)}::text[], ${col((r) => r.mandateId)}::uuid[], ${col((r) => r.blockId)}::uuid[])`;
 }
 

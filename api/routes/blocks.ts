@@ -1,0 +1,108 @@
+/**
+ * Blocks (GT-2, GT-7, GT-8), keyed by the doubt case that caused them. Case handlers place and lift
+ * blocks on their own grid operator's connections (others: 404), admins on any; compliance reads.
+ * Placing is idempotent (PUT: 201 the first time, 200 after), lifting too.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Principal } from '../plugins/auth.js';
+import { requireRole } from '../plugins/auth.js';
+import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { BlockLift, BlockList, BlockPlace, BlockQuery, BlockSchema, CaseParams, toBlockDto } from '../schemas/blocks.js';
+import { getBlockByCase, liftBlock, listBlocks, placeBlock } from '../../db/repositories/blocks.js';
+import { getConnection, requireConnection } from '../../db/repositories/connections.js';
+import { requirePartyByGln } from '../../db/repositories/parties.js';
+import type { Block } from '../../db/schema/index.js';
+import { notFound } from '../../lib/errors.js';
+import type { Db } from '../../db/client.js';
+
+async function visibleBlock(db: Db, p: Principal, caseId: string): Promise<Block> {
+  const b = await getBlockByCase(db, caseId);
+  const c = b ? await getConnection(db, b.connectionEan) : undefined;
+  if (!b || !c || !canSeeConnection(p, c)) throw notFound('block_not_found', `No block for case ${caseId}`, 'params.caseId');
+  return b;
+}
+
+const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  const readers = requireRole('admin', 'compliance', 'case-handler');
+  const writers = requireRole('admin', 'case-handler');
+
+  app.get(
+    '/blocks',
+    { preHandler: readers, schema: { tags: ['blocks'], summary: 'Blocks, newest first', querystring: BlockQuery, response: { 200: BlockList, ...errorResponses(...READ_ERRORS, 404) } } },
+    async (req) => {
+      const q = req.query;
+      const p = req.principal;
+      const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+      const { items, total } = await listBlocks(db, {
+        connectionEan: q.connectionEan,
+        partyId,
+        active: q.active,
+        gridOperatorId: p.role === 'case-handler' ? (p.partyId ?? '00000000-0000-0000-0000-000000000000') : undefined,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      return { items: items.map(toBlockDto), total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    '/blocks/:caseId',
+    { preHandler: readers, schema: { tags: ['blocks'], summary: 'The block of a doubt case', params: CaseParams, response: { 200: BlockSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    async (req) => toBlockDto(await visibleBlock(db, req.principal, req.params.caseId)),
+  );
+
+  app.put(
+    '/blocks/:caseId',
+    {
+      preHandler: writers,
+      schema: {
+        tags: ['blocks'],
+        summary: 'Block a party on a connection for requests that need an additional mandate (GT-2); idempotent per case',
+        params: CaseParams,
+        body: BlockPlace,
+        response: { 200: BlockSchema, 201: BlockSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const p = req.principal;
+      const conn = await requireConnection(db, req.body.connectionEan, 'body.connectionEan', (c) => canSeeConnection(p, c));
+      const party = await requirePartyByGln(db, req.body.partyGln, 'body.partyGln');
+      const { block, created } = await placeBlock(db, {
+        ...actorFrom(p),
+        caseId: req.params.caseId,
+        partyId: party.id,
+        connectionEan: conn.ean,
+        at: req.body.at ? new Date(req.body.at) : new Date(),
+      });
+      return reply.status(created ? 201 : 200).send(toBlockDto(block));
+    },
+  );
+
+  app.post(
+    '/blocks/:caseId/lift',
+    {
+      preHandler: writers,
+      schema: {
+        tags: ['blocks'],
+        summary: 'Lift the block of a case (GT-7, GT-8); retroactive releases the blocked period; idempotent',
+        params: CaseParams,
+        body: BlockLift,
+        response: { 200: BlockSchema, ...errorResponses(...BODY_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      await visibleBlock(db, req.principal, req.params.caseId);
+      const { block } = await liftBlock(db, {
+        ...actorFrom(req.principal),
+        caseId: req.params.caseId,
+        reason: req.body.reason,
+        retroactive: req.body.retroactive,
+        at: req.body.at ? new Date(req.body.at) : new Date(),
+      });
+      return toBlockDto(block);
+    },
+  );
+};
+
+export default blockRoutes;

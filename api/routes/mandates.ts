@@ -1,0 +1,125 @@
+/**
+ * Mandates (DC-2, DC-3, DC-4). A supplier or service provider registers and withdraws its own
+ * mandates and sees only those; another party's mandate answers 404 (its existence is not theirs to
+ * know). Case handlers read the mandates on their grid operator's connections, compliance all, admin
+ * all (and may register for a party). Grid users confirm and revoke under /me (transparency.ts).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Principal } from '../plugins/auth.js';
+import { requireRole } from '../plugins/auth.js';
+import { actorFrom, BODY_ERRORS, errorResponses, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { IdParams } from '../schemas/connections.js';
+import { MandateCreate, MandateList, MandateQuery, MandateSchema, toMandateDto } from '../schemas/mandates.js';
+import { assertEan, getConnection } from '../../db/repositories/connections.js';
+import { createMandate, getMandate, listMandates, withdrawMandate } from '../../db/repositories/mandates.js';
+import { requirePartyByGln } from '../../db/repositories/parties.js';
+import { notFound, validationError } from '../../lib/errors.js';
+import type { Mandate } from '../../db/schema/index.js';
+import type { Db } from '../../db/client.js';
+
+async function canSeeMandate(db: Db, p: Principal, m: Mandate): Promise<boolean> {
+  switch (p.role) {
+    case 'admin':
+    case 'compliance':
+      return true;
+    case 'supplier':
+      return m.partyId === p.partyId;
+    case 'case-handler': {
+      const c = await getConnection(db, m.connectionEan);
+      return c?.gridOperatorId === p.partyId;
+    }
+    default:
+      return false;
+  }
+}
+
+const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+
+  app.post(
+    '/mandates',
+    {
+      preHandler: requireRole('supplier', 'admin'),
+      schema: {
+        tags: ['mandates'],
+        summary: 'Register a mandate (DC-2); pending until the grid user confirms when granted by someone else (DC-3)',
+        body: MandateCreate,
+        response: { 201: MandateSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const p = req.principal;
+      let partyId: string;
+      if (p.role === 'admin') {
+        if (!b.partyGln) throw validationError('party_required', 'An admin registers a mandate for a party: give partyGln', 'body.partyGln');
+        partyId = (await requirePartyByGln(db, b.partyGln, 'body.partyGln')).id;
+      } else {
+        partyId = partyOf(p);
+        if (b.partyGln) {
+          // A supplier registers only its own mandates; naming another party is refused, naming itself is fine.
+          const named = await requirePartyByGln(db, b.partyGln, 'body.partyGln');
+          if (named.id !== partyId) throw validationError('not_your_party', 'A supplier registers mandates for its own party only', 'body.partyGln');
+        }
+      }
+      assertEan(b.connectionEan, 'body.connectionEan');
+      const m = await createMandate(db, actorFrom(p), {
+        partyId,
+        connectionEan: b.connectionEan,
+        dataKinds: b.dataKinds,
+        purpose: b.purpose,
+        validFrom: new Date(b.validFrom),
+        validTo: new Date(b.validTo),
+        historyIncluded: b.historyIncluded,
+        grantedVia: b.grantedVia,
+        grantedByName: b.grantedByName,
+        grantedByIsGridUser: b.grantedByIsGridUser,
+      });
+      return reply.status(201).send(toMandateDto(m));
+    },
+  );
+
+  app.get(
+    '/mandates',
+    {
+      preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'),
+      schema: { tags: ['mandates'], summary: 'List mandates the caller may see', querystring: MandateQuery, response: { 200: MandateList, ...errorResponses(...READ_ERRORS, 404) } },
+    },
+    async (req) => {
+      const q = req.query;
+      const p = req.principal;
+      if (q.connectionEan) assertEan(q.connectionEan, 'query.connectionEan');
+      const partyFilter = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+      const none = '00000000-0000-0000-0000-000000000000';
+      const partyId = p.role === 'supplier' ? (partyFilter && partyFilter !== p.partyId ? none : (p.partyId ?? none)) : partyFilter;
+      const gridOperatorId = p.role === 'case-handler' ? (p.partyId ?? none) : undefined;
+      const { items, total } = await listMandates(db, { partyId, gridOperatorId, connectionEan: q.connectionEan, status: q.status, limit: q.limit, offset: q.offset });
+      const now = new Date();
+      return { items: items.map((m) => toMandateDto(m, now)), total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    '/mandates/:id',
+    { preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'), schema: { tags: ['mandates'], summary: 'A mandate', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    async (req) => {
+      const m = await getMandate(db, req.params.id);
+      if (!m || !(await canSeeMandate(db, req.principal, m))) throw notFound('mandate_not_found', `No mandate ${req.params.id}`, 'params.id');
+      return toMandateDto(m);
+    },
+  );
+
+  app.post(
+    '/mandates/:id/withdraw',
+    {
+      preHandler: requireRole('supplier', 'admin'),
+      schema: { tags: ['mandates'], summary: 'The party withdraws its own mandate (access ends at once, DC-4); idempotent', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } },
+    },
+    async (req) => {
+      const p = req.principal;
+      return toMandateDto(await withdrawMandate(db, actorFrom(p), p.role === 'admin' ? null : partyOf(p), req.params.id));
+    },
+  );
+};
+
+export default mandateRoutes;

@@ -1,0 +1,130 @@
+/**
+ * The P4 gate (hot path) and the access register (DC-1).
+ *
+ * POST /p4/requests is for p4-client keys only: P4 is the machine channel, and keeping its keys apart
+ * from the supplier keys used for mandates and case responses lets either be rotated or revoked
+ * without touching the other. Both act for the same party, so the register attributes decisions to
+ * the party either way.
+ *
+ * Allowed and denied are both answers (200) and both are registered before they are sent. Bad input
+ * (check digit, period, unknown connection) is not a decision: 4xx, nothing registered.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireRole } from '../plugins/auth.js';
+import { BODY_ERRORS, canSeeConnection, errorResponses, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { IdParams } from '../schemas/connections.js';
+import { P4Data, P4Decision, P4Request, RegisterEntrySchema, RegisterList, RegisterQuery, toDecisionDto, toRegisterDto } from '../schemas/p4.js';
+import { P4Gate, getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/gate.js';
+import { getConnection } from '../../db/repositories/connections.js';
+import { requirePartyByGln } from '../../db/repositories/parties.js';
+import { readingsForKind } from '../../db/repositories/readings.js';
+import type { DataKind } from '../../db/schema/index.js';
+import { invalidState, notFound, validationError } from '../../lib/errors.js';
+import { isValidEan18 } from '../../lib/gs1.js';
+
+export interface P4RouteOptions {
+  gate?: { maxBatch?: number; concurrency?: number; maxQueue?: number };
+}
+
+const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) => {
+  const { db, sql } = app.deps;
+  const gate = new P4Gate(sql, opts.gate ?? {});
+  // Answer every queued request before the pool closes.
+  app.addHook('onClose', async () => gate.close());
+
+  app.post(
+    '/p4/requests',
+    {
+      preHandler: requireRole('p4-client'),
+      schema: {
+        tags: ['p4'],
+        summary: 'Ask for data kind X of connection E over [from, to): allowed or denied, with reason code and rule; always registered (DC-1)',
+        body: P4Request,
+        response: { 200: P4Decision, ...errorResponses(...BODY_ERRORS, 404, 503) },
+      },
+    },
+    async (req) => {
+      const b = req.body;
+      if (!isValidEan18(b.connectionEan)) throw validationError('invalid_ean', `${b.connectionEan} is not an 18-digit EAN with a valid GS1 check digit`, 'body.connectionEan');
+      const from = new Date(b.from);
+      const to = new Date(b.to);
+      if (!(to > from)) throw validationError('period_invalid', 'to must be later than from', 'body.to');
+      const outcome = await gate.request({ partyId: partyOf(req.principal), connectionEan: b.connectionEan, dataKind: b.dataKind, from, to, requestId: req.id });
+      if (outcome.kind === 'connection_not_found') throw notFound('connection_not_found', `No connection ${b.connectionEan}`, 'body.connectionEan');
+      return toDecisionDto(outcome.decision);
+    },
+  );
+
+  async function ownEntry(id: string, partyId: string) {
+    const e = await getAccessRegisterEntry(db, id);
+    if (!e || e.partyId !== partyId) throw notFound('request_not_found', `No P4 request ${id}`, 'params.id');
+    return e;
+  }
+
+  app.get(
+    '/p4/requests/:id',
+    { preHandler: requireRole('p4-client'), schema: { tags: ['p4'], summary: 'One of the party’s own decisions', params: IdParams, response: { 200: RegisterEntrySchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    async (req) => toRegisterDto(await ownEntry(req.params.id, partyOf(req.principal))),
+  );
+
+  app.get(
+    '/p4/requests/:id/data',
+    {
+      preHandler: requireRole('p4-client'),
+      schema: {
+        tags: ['p4'],
+        summary: 'The data of an allowed request (the decision id is the handle)',
+        description: 'interval_data: quarter-hour registers with volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam).',
+        params: IdParams,
+        response: { 200: P4Data, ...errorResponses(...READ_ERRORS, 404, 409) },
+      },
+    },
+    async (req) => {
+      const e = await ownEntry(req.params.id, partyOf(req.principal));
+      if (!e.allowed) throw invalidState('request_denied', `This request was denied (${e.reasonCode}, ${e.rule}): there is no data to fetch`);
+      const points = await readingsForKind(db, e.connectionEan, e.dataKind as DataKind, e.periodFrom, e.periodTo);
+      return {
+        id: e.id,
+        connectionEan: e.connectionEan,
+        dataKind: e.dataKind as DataKind,
+        from: e.periodFrom.toISOString(),
+        to: e.periodTo.toISOString(),
+        readings: points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) })),
+      };
+    },
+  );
+
+  app.get(
+    '/access-register',
+    {
+      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      schema: {
+        tags: ['p4'],
+        summary: 'The access register (DC-1): every decision; case handlers see their grid operator’s connections',
+        querystring: RegisterQuery,
+        response: { 200: RegisterList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const p = req.principal;
+      if (q.connectionEan) {
+        const c = await getConnection(db, q.connectionEan);
+        if (!c || !canSeeConnection(p, c)) throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
+      }
+      const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+      const { items, total } = await listAccessRegister(db, {
+        connectionEan: q.connectionEan,
+        partyId,
+        gridOperatorId: p.role === 'case-handler' ? (p.partyId ?? '00000000-0000-0000-0000-000000000000') : undefined,
+        since: q.since ? new Date(q.since) : undefined,
+        until: q.until ? new Date(q.until) : undefined,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      return { items: items.map(toRegisterDto), total, limit: q.limit, offset: q.offset };
+    },
+  );
+};
+
+export default p4Routes;

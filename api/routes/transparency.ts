@@ -1,0 +1,160 @@
+/**
+ * The grid user's own view (DC-5) and controls (DC-3, DC-4): their connections, who has or had access
+ * and when data was requested, stopping a party's access, confirming or revoking mandates, granting
+ * one in the portal. Connections and mandates of others answer 404.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { requireRole } from '../plugins/auth.js';
+import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, gridUserOf, READ_ERRORS } from '../plugins/core-access.js';
+import { Gln13, Paging } from '../schemas/common.js';
+import { ConnectionList, EanParams, IdParams, toConnectionDto } from '../schemas/connections.js';
+import { MandateList, MandateSchema, PortalMandateCreate, toMandateDto } from '../schemas/mandates.js';
+import { ReadingsList, ReadingsQuery } from '../schemas/readings.js';
+import { AccessOverviewSchema, AccessQuery, StopResult, toOverviewDto } from '../schemas/transparency.js';
+import { getGridUser, listConnections, requireConnection } from '../../db/repositories/connections.js';
+import { confirmMandate, createMandate, listMandates, revokeMandate, stopPartyAccess } from '../../db/repositories/mandates.js';
+import { requirePartyByGln } from '../../db/repositories/parties.js';
+import { readingsForKind } from '../../db/repositories/readings.js';
+import { accessOverview } from '../../db/repositories/transparency.js';
+import { MANDATE_STATUSES } from '../../db/schema/index.js';
+import { notFound, validationError } from '../../lib/errors.js';
+import { parsePeriod } from './readings.js';
+
+const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db } = app.deps;
+  const gridUser = requireRole('grid-user');
+  const own = (req: { principal: Parameters<typeof canSeeConnection>[0] }, ean: string) =>
+    requireConnection(db, ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+
+  app.get(
+    '/me/connections',
+    { preHandler: gridUser, schema: { tags: ['transparency'], summary: "The grid user's own connections", querystring: Paging, response: { 200: ConnectionList, ...errorResponses(...READ_ERRORS) } } },
+    async (req) => {
+      const { items, total } = await listConnections(db, { gridUserId: gridUserOf(req.principal), limit: req.query.limit, offset: req.query.offset });
+      return { items: items.map(toConnectionDto), total, limit: req.query.limit, offset: req.query.offset };
+    },
+  );
+
+  app.get(
+    '/me/connections/:ean/access',
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: 'Which parties have or had access to this connection’s data, and when data was requested (DC-5)',
+        params: EanParams,
+        querystring: AccessQuery,
+        response: { 200: AccessOverviewSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const conn = await own(req, req.params.ean);
+      const now = new Date();
+      return toOverviewDto(await accessOverview(db, conn, gridUserOf(req.principal), now, req.query.recent), now);
+    },
+  );
+
+  app.post(
+    '/me/connections/:ean/access/:partyGln/stop',
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: "Stop a party's access: every open mandate of it on this connection ends at once (DC-4); idempotent",
+        description: 'The supplier of record keeps reading billing registers on the supply contract (GT-2): that basis is not a mandate.',
+        params: Type.Object({ ean: EanParams.properties.ean, partyGln: Gln13 }),
+        response: { 200: StopResult, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const conn = await own(req, req.params.ean);
+      const party = await requirePartyByGln(db, req.params.partyGln, 'params.partyGln');
+      const ended = await stopPartyAccess(db, actorFrom(req.principal), conn.ean, party.id);
+      const now = new Date();
+      return { connectionEan: conn.ean, partyId: party.id, mandatesEnded: ended.map((m) => toMandateDto(m, now)) };
+    },
+  );
+
+  app.post(
+    '/me/connections/:ean/mandates',
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: 'Grant a party a mandate in the portal (DC-2): given by the grid user, so active at once',
+        params: EanParams,
+        body: PortalMandateCreate,
+        response: { 201: MandateSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const conn = await own(req, req.params.ean);
+      const user = await getGridUser(db, gridUserOf(req.principal));
+      if (!user) throw notFound('grid_user_not_found', 'The grid user of this key no longer exists');
+      const party = await requirePartyByGln(db, req.body.partyGln, 'body.partyGln');
+      const b = req.body;
+      const m = await createMandate(db, actorFrom(req.principal), {
+        partyId: party.id,
+        connectionEan: conn.ean,
+        dataKinds: b.dataKinds,
+        purpose: b.purpose,
+        validFrom: new Date(b.validFrom),
+        validTo: new Date(b.validTo),
+        historyIncluded: b.historyIncluded,
+        grantedVia: 'portal',
+        grantedByName: user.name,
+        grantedByIsGridUser: true,
+      });
+      return reply.status(201).send(toMandateDto(m));
+    },
+  );
+
+  app.get(
+    '/me/mandates',
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: 'Mandates on the grid user’s connections (e.g. status=pending_confirmation to confirm, DC-3)',
+        querystring: Type.Intersect([Paging, Type.Object({ status: Type.Optional(Type.Union(MANDATE_STATUSES.map((s) => Type.Literal(s)))) })]),
+        response: { 200: MandateList, ...errorResponses(...READ_ERRORS) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const { items, total } = await listMandates(db, { gridUserId: gridUserOf(req.principal), status: q.status, limit: q.limit, offset: q.offset });
+      const now = new Date();
+      return { items: items.map((m) => toMandateDto(m, now)), total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.post(
+    '/me/mandates/:id/confirm',
+    { preHandler: gridUser, schema: { tags: ['transparency'], summary: 'Confirm a mandate granted by someone else (DC-3); idempotent', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404, 409) } } },
+    async (req) => toMandateDto(await confirmMandate(db, actorFrom(req.principal), gridUserOf(req.principal), req.params.id)),
+  );
+
+  app.post(
+    '/me/mandates/:id/revoke',
+    { preHandler: gridUser, schema: { tags: ['transparency'], summary: 'Revoke (or decline) a mandate: access ends at once (DC-4); idempotent', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    async (req) => toMandateDto(await revokeMandate(db, actorFrom(req.principal), gridUserOf(req.principal), req.params.id)),
+  );
+
+  app.get(
+    '/me/connections/:ean/readings',
+    {
+      preHandler: gridUser,
+      schema: { tags: ['transparency'], summary: 'The grid user’s own quarter-hour readings over [from, to)', params: EanParams, querystring: ReadingsQuery, response: { 200: ReadingsList, ...errorResponses(...READ_ERRORS, 404) } },
+    },
+    async (req) => {
+      const conn = await own(req, req.params.ean);
+      const { from, to } = parsePeriod(req.query.from, req.query.to);
+      if (to.getTime() - from.getTime() > 366 * 24 * 3600 * 1000) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
+      const points = await readingsForKind(db, conn.ean, 'interval_data', from, to);
+      return { connectionEan: conn.ean, from: from.toISOString(), to: to.toISOString(), readings: points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) })) };
+    },
+  );
+};
+
+export default transparencyRoutes;

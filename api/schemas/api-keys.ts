@@ -1,0 +1,47 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ROLES, type ApiKey } from '../../db/schema/index.js';
+import { DateTime, Gln13, Page, Paging, Uuid } from './common.js';
+
+export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+
+export const ApiKeySchema = Type.Object(
+  {
+    id: Uuid,
+    prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
+    label: Type.String(),
+    role: RoleSchema,
+    partyId: Type.Union([Uuid, Type.Null()]),
+    gridUserId: Type.Union([Uuid, Type.Null()]),
+    createdAt: DateTime,
+    revokedAt: Type.Union([DateTime, Type.Null()]),
+  },
+  { title: 'ApiKey' },
+);
+export const ApiKeyCreated = Type.Object(
+  { apiKey: ApiKeySchema, key: Type.String({ description: 'The key itself: shown only in this response, store it now' }) },
+  { title: 'ApiKeyCreated' },
+);
+export const ApiKeyCreate = Type.Object(
+  {
+    role: RoleSchema,
+    label: Type.String({ minLength: 1, maxLength: 200 }),
+    partyGln: Type.Optional(Gln13),
+    gridUserId: Type.Optional(Uuid),
+  },
+  { additionalProperties: false, title: 'ApiKeyCreate' },
+);
+export const ApiKeyQuery = Type.Intersect([Paging, Type.Object({ includeRevoked: Type.Boolean({ default: false }) })]);
+export const ApiKeyList = Page(ApiKeySchema);
+
+export function toApiKeyDto(k: ApiKey): Static<typeof ApiKeySchema> {
+  return {
+    id: k.id,
+    prefix: k.prefix,
+    label: k.label,
+    role: k.role,
+    partyId: k.partyId,
+    gridUserId: k.gridUserId,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
+  };
+}

@@ -1,0 +1,51 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { LIFT_REASONS } from '../../db/repositories/blocks.js';
+import type { Block } from '../../db/schema/index.js';
+import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
+
+export const BlockSchema = Type.Object(
+  {
+    id: Uuid,
+    caseId: Uuid,
+    partyId: Uuid,
+    connectionEan: Ean18,
+    startedAt: DateTime,
+    endedAt: Type.Union([DateTime, Type.Null()]),
+    active: Type.Boolean(),
+    liftReason: Type.Union([Type.String(), Type.Null()]),
+    retroactive: Type.Boolean({ description: 'GT-8: the blocked period was released when the block was lifted' }),
+  },
+  { title: 'Block' },
+);
+export const BlockPlace = Type.Object(
+  { partyGln: Gln13, connectionEan: Ean18, at: Type.Optional(DateTime) },
+  { additionalProperties: false, title: 'BlockPlace', description: 'GT-2; idempotent per case' },
+);
+export const BlockLift = Type.Object(
+  {
+    reason: Type.Union(LIFT_REASONS.map((r) => Type.Literal(r))),
+    retroactive: Type.Boolean({ description: 'GT-8: allow requests over the blocked period afterwards' }),
+    at: Type.Optional(DateTime),
+  },
+  { additionalProperties: false, title: 'BlockLift' },
+);
+export const CaseParams = Type.Object({ caseId: Uuid });
+export const BlockQuery = Type.Intersect([
+  Paging,
+  Type.Object({ connectionEan: Type.Optional(Ean18), partyGln: Type.Optional(Gln13), active: Type.Optional(Type.Boolean()) }),
+]);
+export const BlockList = Page(BlockSchema);
+
+export function toBlockDto(b: Block): Static<typeof BlockSchema> {
+  return {
+    id: b.id,
+    caseId: b.caseId,
+    partyId: b.partyId,
+    connectionEan: b.connectionEan,
+    startedAt: b.startedAt.toISOString(),
+    endedAt: b.endedAt ? b.endedAt.toISOString() : null,
+    active: b.endedAt === null,
+    liftReason: b.liftReason,
+    retroactive: b.retroactive,
+  };
+}

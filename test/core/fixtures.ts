@@ -1,0 +1,130 @@
+/**
+ * Shared set-up for the consent-core tests: a private database per file (platform harness), the real
+ * app on it, and small builders that insert rows directly (keys via generateApiKey()).
+ */
+import type { LightMyRequestResponse } from 'fastify';
+import { buildApp, type App } from '../../api/app.js';
+import { createDb, type Db } from '../../db/client.js';
+import type postgres from 'postgres';
+import { apiKeys, connections, gridUsers, mandates, parties, type DataKind, type PartyRole, type Role } from '../../db/schema/index.js';
+import { generateApiKey } from '../../lib/api-keys.js';
+import { withCheckDigit } from '../../lib/gs1.js';
+import { freshDatabase, testConfig } from '../helpers/index.js';
+
+let seq = 0;
+const runTag = String(process.pid % 10000).padStart(4, '0');
+/** A valid, unique 13-digit GLN. */
+export const newGln = () => withCheckDigit(`87${runTag}${String(++seq).padStart(6, '0')}`);
+/** A valid, unique 18-digit EAN (871…). */
+export const newEan = () => withCheckDigit(`871${runTag}${String(++seq).padStart(10, '0')}`);
+/** Same body, wrong check digit. */
+export const badCheckDigit = (code: string) => code.slice(0, -1) + String((Number(code.slice(-1)) + 1) % 10);
+
+export interface CoreContext {
+  app: App;
+  db: Db;
+  sql: postgres.Sql;
+  close(): Promise<void>;
+}
+
+export async function coreContext(label: string): Promise<CoreContext> {
+  const fresh = await freshDatabase(label);
+  const handle = createDb(fresh.url, { max: 8 });
+  const app = await buildApp({ config: testConfig({ BODY_LIMIT_BYTES: '65536' }), db: handle.db, sql: handle.sql, logger: false });
+  await app.ready();
+  return {
+    app,
+    db: handle.db,
+    sql: handle.sql,
+    async close() {
+      await app.close();
+      await handle.close();
+      await fresh.drop();
+    },
+  };
+}
+
+export async function makeParty(db: Db, roles: PartyRole[], name = `Party ${seq + 1}`) {
+  const [p] = await db.insert(parties).values({ gln: newGln(), name, roles }).returning();
+  return p!;
+}
+
+export async function makeGridUser(db: Db, name = 'Grid User') {
+  const [u] = await db.insert(gridUsers).values({ name }).returning();
+  return u!;
+}
+
+export async function makeConnection(
+  db: Db,
+  o: { gridOperatorId: string; supplierId?: string | null; gridUserId?: string | null; capacityKw?: number; remoteReadingOptOut?: boolean },
+) {
+  const [c] = await db
+    .insert(connections)
+    .values({
+      ean: newEan(),
+      gridOperatorId: o.gridOperatorId,
+      gridArea: 'Test-Area',
+      supplierId: o.supplierId ?? null,
+      gridUserId: o.gridUserId ?? null,
+      capacityKw: o.capacityKw ?? 17.25,
+      remoteReadingOptOut: o.remoteReadingOptOut ?? false,
+    })
+    .returning();
+  return c!;
+}
+
+export async function makeMandate(
+  db: Db,
+  o: {
+    partyId: string;
+    connectionEan: string;
+    dataKinds?: DataKind[];
+    validFrom?: Date;
+    validTo?: Date;
+    historyIncluded?: boolean;
+    status?: 'active' | 'pending_confirmation' | 'ended';
+    endReason?: 'revoked_by_grid_user' | 'customer_switch' | 'party_not_admitted' | 'withdrawn_by_party';
+  },
+) {
+  const [m] = await db
+    .insert(mandates)
+    .values({
+      partyId: o.partyId,
+      connectionEan: o.connectionEan,
+      dataKinds: o.dataKinds ?? ['interval_data', 'daily_registers', 'monthly_registers'],
+      purpose: 'test',
+      validFrom: o.validFrom ?? new Date(Date.now() - 30 * 86_400_000),
+      validTo: o.validTo ?? new Date(Date.now() + 365 * 86_400_000),
+      historyIncluded: o.historyIncluded ?? false,
+      grantedVia: 'portal',
+      grantedByName: 'Grid User',
+      grantedByIsGridUser: o.status !== 'pending_confirmation',
+      status: o.status ?? 'active',
+      endedAt: o.status === 'ended' ? new Date() : null,
+      endReason: o.status === 'ended' ? (o.endReason ?? 'revoked_by_grid_user') : null,
+    })
+    .returning();
+  return m!;
+}
+
+/** An API key row for `role`; returns the Authorization header value. */
+export async function makeKey(db: Db, role: Role, o: { partyId?: string; gridUserId?: string } = {}): Promise<string> {
+  const k = generateApiKey();
+  await db.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: `test ${role}`, role, partyId: o.partyId ?? null, gridUserId: o.gridUserId ?? null });
+  return `Bearer ${k.key}`;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** app.inject with a key and a JSON body. */
+export async function call(app: App, auth: string | null, method: Method, url: string, body?: unknown): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method,
+    url,
+    headers: { ...(auth ? { authorization: auth } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+  });
+}
+
+export const days = (n: number) => n * 86_400_000;
+export const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,0 +1,313 @@
+/**
+ * The P4 gate: every reason code (allowed and denied) with its rule, the register entry behind each
+ * decision (DC-1), bad input that registers nothing, role boundaries, and blocks that apply from the
+ * instant they commit (GT-2) and release their period only when lifted retroactively (GT-8).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq, inArray, sql as dsql } from 'drizzle-orm';
+import { accessRegister, meterReadings, parties } from '../../db/schema/index.js';
+import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
+import { decide, GATE_REASONS, needsAdditionalMandate, uuidv7, type GateFacts, type GateRequest } from '../../db/repositories/gate.js';
+import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeMandate, makeParty, newEan, type CoreContext } from './fixtures.js';
+import { randomUUID } from 'node:crypto';
+
+let ctx: CoreContext;
+let operator: Awaited<ReturnType<typeof makeParty>>;
+let supplier: Awaited<ReturnType<typeof makeParty>>;
+let provider: Awaited<ReturnType<typeof makeParty>>;
+let supplierP4: string;
+let providerP4: string;
+let supplierKey: string;
+
+const now = Date.now();
+const lastWeek = { from: iso(now - days(7)), to: iso(now - days(1)) };
+
+beforeAll(async () => {
+  ctx = await coreContext('gate');
+  operator = await makeParty(ctx.db, ['grid_operator'], 'Operator');
+  supplier = await makeParty(ctx.db, ['supplier'], 'Supplier');
+  provider = await makeParty(ctx.db, ['service_provider'], 'Provider');
+  supplierP4 = await makeKey(ctx.db, 'p4-client', { partyId: supplier.id });
+  providerP4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
+  supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
+});
+afterAll(async () => ctx?.close());
+
+async function conn(o: { optOut?: boolean } = {}) {
+  const user = await makeGridUser(ctx.db);
+  return makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id, remoteReadingOptOut: o.optOut ?? false });
+}
+
+async function ask(key: string, connectionEan: string, dataKind: string, period: { from: string; to: string } = lastWeek) {
+  return call(ctx.app, key, 'POST', '/p4/requests', { connectionEan, dataKind, ...period });
+}
+
+async function registerCount(ean: string) {
+  const [r] = await ctx.db.select({ n: dsql<number>`count(*)::int` }).from(accessRegister).where(eq(accessRegister.connectionEan, ean));
+  return r!.n;
+}
+
+/** Ask, expect a decision with this reason, and check its register entry (DC-1). */
+async function expectDecision(key: string, ean: string, dataKind: string, reason: keyof typeof GATE_REASONS, period = lastWeek) {
+  const before = await registerCount(ean);
+  const res = await ask(key, ean, dataKind, period);
+  expect(res.statusCode, res.body).toBe(200);
+  const body = res.json();
+  expect(body.reasonCode).toBe(reason);
+  expect(body.rule).toBe(GATE_REASONS[reason].rule);
+  expect(body.allowed).toBe(GATE_REASONS[reason].allowed);
+  expect(body.decision).toBe(GATE_REASONS[reason].allowed ? 'allowed' : 'denied');
+  expect(await registerCount(ean)).toBe(before + 1);
+  const [row] = await ctx.db.select().from(accessRegister).where(eq(accessRegister.id, body.id));
+  expect(row).toMatchObject({ connectionEan: ean, dataKind, allowed: body.allowed, reasonCode: reason, rule: body.rule, mandateId: body.mandateId, blockId: body.blockId });
+  expect(row!.periodFrom.toISOString()).toBe(period.from);
+  expect(row!.periodTo.toISOString()).toBe(period.to);
+  return body;
+}
+
+describe('allowed', () => {
+  it('GT-2: the supplier of record reads monthly registers without an additional mandate', async () => {
+    const c = await conn();
+    const d = await expectDecision(supplierP4, c.ean, 'monthly_registers', 'supplier_of_record');
+    expect(d.mandateId).toBeNull();
+    expect(d.dataUrl).toBe(`/p4/requests/${d.id}/data`);
+  });
+
+  it('DC-2: a service provider with a covering mandate; the handle returns the readings', async () => {
+    const c = await conn();
+    const m = await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['interval_data'] });
+    const t0 = Math.floor((now - days(2)) / 900_000) * 900_000;
+    await ctx.db.insert(meterReadings).values([0, 1, 2].map((i) => ({ connectionEan: c.ean, readAt: new Date(t0 + i * 900_000), registerWh: 1000 + i * 100 })));
+    const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid');
+    expect(d.mandateId).toBe(m.id);
+    const data = await call(ctx.app, providerP4, 'GET', d.dataUrl);
+    expect(data.statusCode, data.body).toBe(200);
+    expect(data.json().readings).toEqual([
+      { at: new Date(t0).toISOString(), registerWh: 1000 },
+      { at: new Date(t0 + 900_000).toISOString(), registerWh: 1100, volumeWh: 100 },
+      { at: new Date(t0 + 1_800_000).toISOString(), registerWh: 1200, volumeWh: 100 },
+    ]);
+    // The decision itself is readable by its party, and only by it.
+    expect((await call(ctx.app, providerP4, 'GET', `/p4/requests/${d.id}`)).json().reasonCode).toBe('mandate_valid');
+    expect((await call(ctx.app, supplierP4, 'GET', `/p4/requests/${d.id}`)).statusCode).toBe(404);
+    expect((await call(ctx.app, supplierP4, 'GET', d.dataUrl)).statusCode).toBe(404);
+  });
+
+  it('DC-2: history before validFrom is allowed with history consent', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(3)), historyIncluded: true });
+    await expectDecision(providerP4, c.ean, 'daily_registers', 'mandate_valid', { from: iso(now - days(60)), to: iso(now - days(1)) });
+  });
+
+  it('a supplier with a mandate reads interval data', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: supplier.id, connectionEan: c.ean, dataKinds: ['interval_data'] });
+    await expectDecision(supplierP4, c.ean, 'interval_data', 'mandate_valid');
+  });
+});
+
+describe('denied, each reason with its rule', () => {
+  it('DC-2 no_mandate: a service provider always needs one; a supplier needs one for daily/interval data', async () => {
+    const c = await conn();
+    await expectDecision(providerP4, c.ean, 'monthly_registers', 'no_mandate');
+    await expectDecision(supplierP4, c.ean, 'daily_registers', 'no_mandate');
+    await expectDecision(supplierP4, c.ean, 'interval_data', 'no_mandate');
+  });
+
+  it('DC-4 party_not_admitted', async () => {
+    const p = await makeParty(ctx.db, ['service_provider']);
+    const key = await makeKey(ctx.db, 'p4-client', { partyId: p.id });
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: p.id, connectionEan: c.ean });
+    await ctx.db.update(parties).set({ admitted: false }).where(eq(parties.id, p.id));
+    await expectDecision(key, c.ean, 'interval_data', 'party_not_admitted');
+  });
+
+  it('AL-5 remote_reading_opted_out, even for the supplier of record', async () => {
+    const c = await conn({ optOut: true });
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'remote_reading_opted_out');
+    await expectDecision(supplierP4, c.ean, 'monthly_registers', 'remote_reading_opted_out');
+  });
+
+  it('DC-3 mandate_pending_confirmation', async () => {
+    const c = await conn();
+    const m = await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, status: 'pending_confirmation' });
+    const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_pending_confirmation');
+    expect(d.mandateId).toBe(m.id);
+  });
+
+  it('DC-4 mandate_revoked / mandate_ended_customer_switch / mandate_ended_party_not_admitted', async () => {
+    for (const [endReason, code] of [
+      ['revoked_by_grid_user', 'mandate_revoked'],
+      ['withdrawn_by_party', 'mandate_revoked'],
+      ['customer_switch', 'mandate_ended_customer_switch'],
+      ['party_not_admitted', 'mandate_ended_party_not_admitted'],
+    ] as const) {
+      const c = await conn();
+      await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, status: 'ended', endReason });
+      await expectDecision(providerP4, c.ean, 'interval_data', code);
+    }
+  });
+
+  it('DC-4 mandate_expired and DC-2 mandate_not_yet_valid', async () => {
+    const c1 = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c1.ean, validFrom: new Date(now - days(60)), validTo: new Date(now - days(1)) });
+    await expectDecision(providerP4, c1.ean, 'interval_data', 'mandate_expired', { from: iso(now - days(50)), to: iso(now - days(40)) });
+    const c2 = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c2.ean, validFrom: new Date(now + days(1)), validTo: new Date(now + days(60)), historyIncluded: true });
+    await expectDecision(providerP4, c2.ean, 'interval_data', 'mandate_not_yet_valid');
+  });
+
+  it('DC-2 data_kind_out_of_scope, period_out_of_scope, history_not_consented', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'], validFrom: new Date(now - days(10)), validTo: new Date(now + days(10)) });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'data_kind_out_of_scope');
+    await expectDecision(providerP4, c.ean, 'daily_registers', 'period_out_of_scope', { from: iso(now - days(5)), to: iso(now + days(20)) });
+    await expectDecision(providerP4, c.ean, 'daily_registers', 'history_not_consented', { from: iso(now - days(30)), to: iso(now - days(1)) });
+  });
+
+  it('the closest mandate explains the denial (one pending, one out of scope → out of scope)', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, status: 'pending_confirmation', dataKinds: ['interval_data'] });
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'] });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'data_kind_out_of_scope');
+  });
+});
+
+describe('blocks (GT-2, GT-8)', () => {
+  it('GT-2: denies from the instant the block commits, only requests that need an additional mandate', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: supplier.id, connectionEan: c.ean });
+    await expectDecision(supplierP4, c.ean, 'interval_data', 'mandate_valid');
+    const caseId = randomUUID();
+    const { block } = await placeBlock(ctx.db, { actor: 'test', caseId, partyId: supplier.id, connectionEan: c.ean, at: new Date() });
+    const d = await expectDecision(supplierP4, c.ean, 'interval_data', 'blocked_by_doubt_case');
+    expect(d.blockId).toBe(block.id);
+    // Billing reads of the supplier of record need no additional mandate: not blocked.
+    await expectDecision(supplierP4, c.ean, 'monthly_registers', 'supplier_of_record');
+  });
+
+  it('GT-8: lifted retroactively, requests covering the blocked period are allowed', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(30)) });
+    const caseId = randomUUID();
+    await placeBlock(ctx.db, { actor: 'test', caseId, partyId: provider.id, connectionEan: c.ean, at: new Date(now - days(5)) });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'blocked_by_doubt_case');
+    await liftBlock(ctx.db, { actor: 'test', caseId, at: new Date(now - days(2)), reason: 'mandate_accepted', retroactive: true });
+    const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid_block_released', { from: iso(now - days(6)), to: iso(now - days(1)) });
+    expect(d.allowed).toBe(true);
+    await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid', { from: iso(now - days(1)), to: iso(now) });
+  });
+
+  it('GT-8: lifted without release, the blocked period stays closed; later periods are open', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(30)) });
+    const caseId = randomUUID();
+    await placeBlock(ctx.db, { actor: 'test', caseId, partyId: provider.id, connectionEan: c.ean, at: new Date(now - days(5)) });
+    await liftBlock(ctx.db, { actor: 'test', caseId, at: new Date(now - days(2)), reason: 'case_withdrawn', retroactive: false });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'blocked_period_not_released', { from: iso(now - days(4)), to: iso(now - days(3)) });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid', { from: iso(now - days(2)), to: iso(now - days(1)) });
+  });
+});
+
+describe('bad input registers nothing', () => {
+  it.each([
+    ['invalid check digit', 400, 'invalid_ean', () => ({ connectionEan: badCheckDigit(newEan()), dataKind: 'interval_data', ...lastWeek })],
+    ['period ends before it starts', 400, 'period_invalid', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: lastWeek.to, to: lastWeek.from })],
+    ['empty period', 400, 'period_invalid', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: lastWeek.from, to: lastWeek.from })],
+    ['unknown data kind', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'everything', ...lastWeek })],
+    ['unknown field', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', ...lastWeek, purpose: 'x' })],
+    ['not a date', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: 'yesterday', to: lastWeek.to })],
+    ['unknown connection', 404, 'connection_not_found', () => ({ connectionEan: newEan(), dataKind: 'interval_data', ...lastWeek })],
+  ])('%s → %i %s', async (_name, status, code, body) => {
+    const c = await conn();
+    const [before] = await ctx.db.select({ n: dsql<number>`count(*)::int` }).from(accessRegister);
+    const res = await call(ctx.app, providerP4, 'POST', '/p4/requests', body(c.ean));
+    expect(res.statusCode, res.body).toBe(status);
+    expect(res.json().code).toBe(code);
+    const [after] = await ctx.db.select({ n: dsql<number>`count(*)::int` }).from(accessRegister);
+    expect(after!.n).toBe(before!.n);
+  });
+});
+
+describe('roles', () => {
+  it('only p4-client keys ask the gate (a supplier key gets 403); the data of a denied request is 409', async () => {
+    const c = await conn();
+    expect((await ask(supplierKey, c.ean, 'monthly_registers')).statusCode).toBe(403);
+    const d = await expectDecision(providerP4, c.ean, 'interval_data', 'no_mandate');
+    const res = await call(ctx.app, providerP4, 'GET', `/p4/requests/${d.id}/data`);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('request_denied');
+  });
+
+  it('a p4-client key without a party is refused', async () => {
+    const key = await makeKey(ctx.db, 'p4-client');
+    const c = await conn();
+    const res = await ask(key, c.ean, 'interval_data');
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('key_without_party');
+  });
+
+  it('compliance reads the register; case handlers only their own operator’s connections', async () => {
+    const c = await conn();
+    await expectDecision(providerP4, c.ean, 'interval_data', 'no_mandate');
+    const compliance = await makeKey(ctx.db, 'compliance');
+    const own = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
+    const otherOp = await makeParty(ctx.db, ['grid_operator']);
+    const other = await makeKey(ctx.db, 'case-handler', { partyId: otherOp.id });
+    expect((await call(ctx.app, compliance, 'GET', `/access-register?connectionEan=${c.ean}`)).json().total).toBe(1);
+    expect((await call(ctx.app, own, 'GET', `/access-register?connectionEan=${c.ean}`)).json().total).toBe(1);
+    expect((await call(ctx.app, other, 'GET', `/access-register?connectionEan=${c.ean}`)).statusCode).toBe(404);
+    expect((await call(ctx.app, other, 'GET', `/access-register`)).json().items.every((e: { connectionEan: string }) => e.connectionEan !== c.ean)).toBe(true);
+    expect((await call(ctx.app, providerP4, 'GET', `/access-register`)).statusCode).toBe(403);
+  });
+});
+
+describe('DC-1 under load', () => {
+  it('exactly one register entry per decision for 400 concurrent requests across parties and kinds', async () => {
+    const cs = await Promise.all(Array.from({ length: 8 }, () => conn()));
+    for (const c of cs.slice(0, 4)) await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean });
+    const kinds = ['monthly_registers', 'daily_registers', 'interval_data'];
+    const responses = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => ask(i % 2 ? providerP4 : supplierP4, cs[i % cs.length]!.ean, kinds[i % 3]!)),
+    );
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+    const ids = responses.map((r) => r.json().id as string);
+    expect(new Set(ids).size).toBe(400);
+    const rows = await ctx.db.select({ id: accessRegister.id, allowed: accessRegister.allowed }).from(accessRegister).where(inArray(accessRegister.id, ids));
+    expect(rows).toHaveLength(400);
+    const allowedById = new Map(rows.map((r) => [r.id, r.allowed]));
+    for (const r of responses) expect(allowedById.get(r.json().id)).toBe(r.json().allowed);
+    expect(responses.some((r) => r.json().allowed)).toBe(true);
+    expect(responses.some((r) => !r.json().allowed)).toBe(true);
+  });
+});
+
+describe('decide() (pure)', () => {
+  const base: GateRequest = { partyId: 'p', connectionEan: 'e', dataKind: 'interval_data', from: new Date(1000), to: new Date(2000), requestId: 'r' };
+  const facts = (f: Partial<GateFacts>): GateFacts => ({ connection: { supplierId: 's', remoteReadingOptOut: false }, party: { admitted: true }, mandates: [], blocks: [], ...f });
+
+  it('needs an additional mandate except the supplier of record reading monthly registers', () => {
+    expect(needsAdditionalMandate('s', 's', 'monthly_registers')).toBe(false);
+    expect(needsAdditionalMandate('s', 's', 'daily_registers')).toBe(true);
+    expect(needsAdditionalMandate('s', 's', 'interval_data')).toBe(true);
+    expect(needsAdditionalMandate('p', 's', 'monthly_registers')).toBe(true);
+    expect(needsAdditionalMandate('p', null, 'monthly_registers')).toBe(true);
+  });
+
+  it('an unknown party is treated as not admitted', () => {
+    expect(decide(base, facts({ party: null }), 1500).reasonCode).toBe('party_not_admitted');
+  });
+
+  it('a block placed with a future start still denies at once', () => {
+    expect(decide(base, facts({ blocks: [{ id: 'b', startedAt: 10_000, endedAt: null, retroactive: false }] }), 1500).reasonCode).toBe('blocked_by_doubt_case');
+  });
+
+  it('uuidv7 ids are time-ordered and well-formed', () => {
+    const a = uuidv7(1_700_000_000_000);
+    const b = uuidv7(1_700_000_000_001);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+  });
+});
