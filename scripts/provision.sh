@@ -64,7 +64,24 @@ node_packages() {
     return
   fi
   log "   npm ci"
-  npm ci --no-audit --no-fund --loglevel=error </dev/null
+  local npmlog
+  npmlog="$(mktemp)"
+  if ! npm ci --no-audit --no-fund --loglevel=error </dev/null >"$npmlog" 2>&1; then
+    # npm ci insists that the lock lists every optional platform package (e.g. @swc/core-darwin-arm64);
+    # registries/mirrors that lack some of those make npm leave them out of the lock, and npm ci then
+    # refuses. npm install still installs exactly the locked versions for this platform.
+    if grep -q 'package.json and package-lock.json or npm-shrinkwrap.json are in sync' "$npmlog"; then
+      log "   npm ci refused a lock without other platforms' optional packages; npm install from the same lock"
+      npm install --no-audit --no-fund --loglevel=error </dev/null
+    else
+      tail -n 40 "$npmlog" >&2
+      rm -f "$npmlog"
+      die "npm ci failed"
+    fi
+  else
+    grep -v '^npm warn' "$npmlog" | tail -n 3 || true
+  fi
+  rm -f "$npmlog"
   echo "$want" >"$stamp"
 }
 
