@@ -1,0 +1,170 @@
+/**
+ * The Temporal worker: runs the case workflows and their activities on `config.temporal.taskQueue`.
+ *
+ * - `startWorker(...)` is used by scripts/start.ts (everything in one process on one machine);
+ * - `node dist/worker.js` runs it alone (scale-out: any number of these next to any number of API
+ *   processes), configured only by environment: DATABASE_URL, TEMPORAL_ADDRESS and SMTP_URL are then
+ *   required, since a standalone worker starts no infrastructure.
+ *
+ * Activities get their dependencies from `createActivities(deps)` (activities/index.ts); the workflow
+ * code is bundled from workflows/index.ts (tsx) or dist/workflows/index.js (compiled).
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Runtime, Worker, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { createActivities } from './activities/index.js';
+import { createDb } from './db/client.js';
+import { loadConfigOrExit, type Config } from './lib/config.js';
+import { connectWorkerConnection } from './lib/infra/temporal-connection.js';
+import { createLogger } from './lib/logger.js';
+
+export interface StartWorkerOptions {
+  config: Config;
+  temporalAddress: string;
+  databaseUrl: string;
+  smtpUrl: string;
+  logger?: Logger;
+}
+
+export interface RunningWorker {
+  /** Stop polling, let running activities finish (up to the grace time), then close connections. */
+  shutdown(): Promise<void>;
+  /** Settles when the worker stops; rejects when it fails on its own. */
+  done: Promise<void>;
+}
+
+/** Workflow code: the TypeScript source under tsx, the compiled file under node dist/. */
+export function workflowsPath(): string {
+  for (const candidate of ['./workflows/index.ts', './workflows/index.js']) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('workflows/index.(ts|js) not found next to worker');
+}
+
+/** The SDK's logger interface on top of pino (activity `log` calls end up here too). */
+function temporalLogger(logger: Logger): TemporalLogger {
+  const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: LogMetadata) =>
+    logger[level](meta ?? {}, message);
+  const byLevel: Record<LogLevel, (message: string, meta?: LogMetadata) => void> = {
+    TRACE: at('trace'),
+    DEBUG: at('debug'),
+    INFO: at('info'),
+    WARN: at('warn'),
+    ERROR: at('error'),
+  };
+  return {
+    log: (level, message, meta) => byLevel[level](message, meta),
+    trace: byLevel.TRACE,
+    debug: byLevel.DEBUG,
+    info: byLevel.INFO,
+    warn: byLevel.WARN,
+    error: byLevel.ERROR,
+  };
+}
+
+let runtimeInstalled = false;
+function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: temporalLogger(logger) });
+  } catch (err) {
+    // Already instantiated by an earlier connection in this process: keep that runtime.
+    logger.debug({ err }, 'Temporal runtime already installed');
+  }
+}
+
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger(config, 'worker');
+  installRuntime(logger);
+
+  const connection = await connectWorkerConnection(config.temporal, opts.temporalAddress);
+  const dbh = createDb(opts.databaseUrl, { max: config.database.poolMax });
+  try {
+    const activities = createActivities({ config, db: dbh.db, sql: dbh.sql, smtpUrl: opts.smtpUrl, logger });
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowsPath: workflowsPath(),
+      activities,
+      shutdownGraceTime: '20s',
+    });
+    const done = worker.run();
+    let closing: Promise<void> | undefined;
+    const close = async (): Promise<void> => {
+      await dbh.close();
+      await connection.close();
+    };
+    // Whatever ends the worker, release the pool and the connection once.
+    const finished = done.then(
+      () => (closing ??= close()),
+      async (err: unknown) => {
+        await (closing ??= close());
+        throw err;
+      },
+    );
+    return {
+      done: finished,
+      async shutdown() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await finished;
+      },
+    };
+  } catch (err) {
+    await dbh.close();
+    await connection.close();
+    throw new Error('the Temporal worker did not start', { cause: err });
+  }
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config, 'worker');
+  const missing = [
+    ['DATABASE_URL', config.database.url],
+    ['TEMPORAL_ADDRESS', config.temporal.address],
+    ['SMTP_URL', config.smtp.url],
+  ].filter(([, v]) => v === undefined);
+  if (missing.length > 0) {
+    process.stderr.write(
+      `A standalone worker needs ${missing.map(([k]) => k).join(', ')} (it starts no local services; npm start does).\n`,
+    );
+    process.exit(78);
+  }
+  const running = await startWorker({
+    config,
+    temporalAddress: config.temporal.address!,
+    databaseUrl: config.database.url!,
+    smtpUrl: config.smtp.url!,
+    logger,
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      logger.info({ signal }, 'draining worker');
+      running.shutdown().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'worker failed while draining');
+          process.exit(1);
+        },
+      );
+    });
+  }
+  await running.done;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
