@@ -1,0 +1,257 @@
+/**
+ * Mandates over the API: registration (DC-2), grid-user confirmation (DC-3), withdrawal, revocation
+ * and the ends of access (DC-4: customer switch, party not admitted), bad input, and role boundaries.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { count, eq } from 'drizzle-orm';
+import { auditLog, mandates } from '../../db/schema/index.js';
+import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeParty, newEan, type CoreContext } from './fixtures.js';
+
+let ctx: CoreContext;
+let operator: Awaited<ReturnType<typeof makeParty>>;
+let supplier: Awaited<ReturnType<typeof makeParty>>;
+let provider: Awaited<ReturnType<typeof makeParty>>;
+let otherProvider: Awaited<ReturnType<typeof makeParty>>;
+let supplierKey: string;
+let providerKey: string;
+let otherProviderKey: string;
+let adminKey: string;
+const now = Date.now();
+
+beforeAll(async () => {
+  ctx = await coreContext('mandates');
+  operator = await makeParty(ctx.db, ['grid_operator']);
+  supplier = await makeParty(ctx.db, ['supplier']);
+  provider = await makeParty(ctx.db, ['service_provider']);
+  otherProvider = await makeParty(ctx.db, ['service_provider']);
+  supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
+  providerKey = await makeKey(ctx.db, 'supplier', { partyId: provider.id });
+  otherProviderKey = await makeKey(ctx.db, 'supplier', { partyId: otherProvider.id });
+  adminKey = await makeKey(ctx.db, 'admin');
+});
+afterAll(async () => ctx?.close());
+
+async function setup() {
+  const user = await makeGridUser(ctx.db, 'J. de Boer');
+  const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id });
+  const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
+  const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
+  return { user, conn, userKey, p4 };
+}
+
+const body = (ean: string, o: Record<string, unknown> = {}) => ({
+  connectionEan: ean,
+  dataKinds: ['interval_data'],
+  purpose: 'energy insight app',
+  validFrom: iso(now - days(1)),
+  validTo: iso(now + days(365)),
+  historyIncluded: false,
+  grantedVia: 'signed_document',
+  grantedByName: 'J. de Boer',
+  grantedByIsGridUser: true,
+  ...o,
+});
+
+const mandateCount = async () => (await ctx.db.select({ n: count() }).from(mandates))[0]!.n;
+
+describe('registration (DC-2)', () => {
+  it('a service provider registers its mandate; it is active, audited, and lets the gate allow', async () => {
+    const { conn, p4 } = await setup();
+    const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean));
+    expect(res.statusCode, res.body).toBe(201);
+    const m = res.json();
+    expect(m).toMatchObject({ partyId: provider.id, connectionEan: conn.ean, status: 'active', state: 'active', dataKinds: ['interval_data'] });
+    const audit = await ctx.db.select().from(auditLog).where(eq(auditLog.entityId, m.id));
+    expect(audit.map((a) => a.action)).toEqual(['mandate.created']);
+    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    expect(gate.json().reasonCode).toBe('mandate_valid');
+    expect((await call(ctx.app, providerKey, 'GET', `/mandates/${m.id}`)).json().id).toBe(m.id);
+  });
+
+  it('an admin registers for a named party; a supplier may not register for another party', async () => {
+    const { conn } = await setup();
+    const byAdmin = await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean, { partyGln: otherProvider.gln }));
+    expect(byAdmin.statusCode, byAdmin.body).toBe(201);
+    expect(byAdmin.json().partyId).toBe(otherProvider.id);
+    expect((await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean))).json().code).toBe('party_required');
+    const before = await mandateCount();
+    const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { partyGln: otherProvider.gln, dataKinds: ['daily_registers'] }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('not_your_party');
+    expect(await mandateCount()).toBe(before);
+  });
+
+  describe('bad input writes nothing', () => {
+    it.each([
+      ['invalid EAN check digit', 400, 'invalid_ean', () => ({ connectionEan: badCheckDigit(newEan()) })],
+      ['unknown connection', 404, 'connection_not_found', () => ({ connectionEan: newEan() })],
+      ['period ends before it starts', 400, 'period_invalid', () => ({ validFrom: iso(now + days(10)), validTo: iso(now + days(5)) })],
+      ['period already over', 400, 'period_in_past', () => ({ validFrom: iso(now - days(10)), validTo: iso(now - days(5)) })],
+      ['unknown data kind', 400, 'invalid_request', () => ({ dataKinds: ['everything'] })],
+      ['no data kinds', 400, 'invalid_request', () => ({ dataKinds: [] })],
+      ['unknown field', 400, 'invalid_request', () => ({ scope: 'all' })],
+      ['missing field', 400, 'invalid_request', () => ({ purpose: undefined })],
+      ['invalid GLN check digit', 400, 'invalid_gln', () => ({ partyGln: badCheckDigit(provider.gln) })],
+    ])('%s → %i %s', async (_n, status, code, patch) => {
+      const { conn } = await setup();
+      const before = await mandateCount();
+      const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, patch()));
+      expect(res.statusCode, res.body).toBe(status);
+      expect(res.json().code).toBe(code);
+      expect(await mandateCount()).toBe(before);
+    });
+
+    it('overlapping duplicate → 409 mandate_overlap; adjacent period or other kinds are fine', async () => {
+      const { conn } = await setup();
+      expect((await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validTo: iso(now + days(100)) }))).statusCode).toBe(201);
+      const before = await mandateCount();
+      const dup = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validFrom: iso(now + days(50)), validTo: iso(now + days(200)), dataKinds: ['interval_data', 'daily_registers'] }));
+      expect(dup.statusCode).toBe(409);
+      expect(dup.json().code).toBe('mandate_overlap');
+      expect(dup.json().details.mandateId).toBeTruthy();
+      expect(await mandateCount()).toBe(before);
+      expect((await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validFrom: iso(now + days(100)), validTo: iso(now + days(200)) }))).statusCode).toBe(201);
+      expect((await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { dataKinds: ['monthly_registers'] }))).statusCode).toBe(201);
+      // Another party's mandate on the same connection is no duplicate.
+      expect((await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean))).statusCode).toBe(201);
+    });
+
+    it('concurrent duplicates: exactly one wins', async () => {
+      const { conn } = await setup();
+      const results = await Promise.all(Array.from({ length: 6 }, () => call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))));
+      expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    });
+
+    it('a party that is not admitted cannot register (DC-4) → 409 party_not_admitted', async () => {
+      const p = await makeParty(ctx.db, ['service_provider']);
+      const key = await makeKey(ctx.db, 'supplier', { partyId: p.id });
+      await call(ctx.app, adminKey, 'PATCH', `/parties/${p.gln}`, { admitted: false });
+      const { conn } = await setup();
+      const res = await call(ctx.app, key, 'POST', '/mandates', body(conn.ean));
+      expect(res.statusCode).toBe(409);
+      expect(res.json().code).toBe('party_not_admitted');
+    });
+  });
+});
+
+describe('DC-3 grid-user confirmation', () => {
+  it('granted by someone else: pending (gate denies) until the grid user confirms (gate allows)', async () => {
+    const { conn, userKey, p4 } = await setup();
+    const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByName: 'K. de Boer (household member)', grantedByIsGridUser: false }));
+    expect(res.statusCode).toBe(201);
+    const m = res.json();
+    expect(m.status).toBe('pending_confirmation');
+    const ask = () => call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    expect((await ask()).json().reasonCode).toBe('mandate_pending_confirmation');
+    const pending = await call(ctx.app, userKey, 'GET', '/me/mandates?status=pending_confirmation');
+    expect(pending.json().items.map((x: { id: string }) => x.id)).toEqual([m.id]);
+    const confirmed = await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/confirm`);
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(confirmed.json()).toMatchObject({ status: 'active', state: 'active' });
+    expect(confirmed.json().confirmedAt).toBeTruthy();
+    expect((await ask()).json().reasonCode).toBe('mandate_valid');
+    // Idempotent.
+    expect((await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/confirm`)).statusCode).toBe(200);
+  });
+
+  it('another grid user cannot confirm (404), nor can a supplier key (403)', async () => {
+    const { conn } = await setup();
+    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
+    const stranger = await makeGridUser(ctx.db);
+    const strangerKey = await makeKey(ctx.db, 'grid-user', { gridUserId: stranger.id });
+    expect((await call(ctx.app, strangerKey, 'POST', `/me/mandates/${m.id}/confirm`)).statusCode).toBe(404);
+    expect((await call(ctx.app, providerKey, 'POST', `/me/mandates/${m.id}/confirm`)).statusCode).toBe(403);
+  });
+
+  it('an ended mandate cannot be confirmed (409)', async () => {
+    const { conn, userKey } = await setup();
+    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
+    await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/revoke`);
+    const res = await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/confirm`);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('mandate_ended');
+  });
+});
+
+describe('DC-4 end of access', () => {
+  it('revocation by the grid user ends access at once', async () => {
+    const { conn, userKey, p4 } = await setup();
+    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))).json();
+    const revoked = await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/revoke`);
+    expect(revoked.json()).toMatchObject({ status: 'ended', endReason: 'revoked_by_grid_user' });
+    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    expect(gate.json()).toMatchObject({ reasonCode: 'mandate_revoked', rule: 'DC-4' });
+  });
+
+  it('the party withdraws its own mandate; another party gets 404', async () => {
+    const { conn } = await setup();
+    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))).json();
+    expect((await call(ctx.app, otherProviderKey, 'POST', `/mandates/${m.id}/withdraw`)).statusCode).toBe(404);
+    expect((await call(ctx.app, otherProviderKey, 'GET', `/mandates/${m.id}`)).statusCode).toBe(404);
+    const res = await call(ctx.app, providerKey, 'POST', `/mandates/${m.id}/withdraw`);
+    expect(res.json()).toMatchObject({ status: 'ended', endReason: 'withdrawn_by_party' });
+  });
+
+  it('a customer switch ends every open mandate on the connection; a supplier switch ends none', async () => {
+    const { conn, p4 } = await setup();
+    const m1 = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))).json();
+    const m2 = (await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
+    const newSupplier = await makeParty(ctx.db, ['supplier']);
+    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'supplier_switch', effectiveAt: iso(Date.now() - 1000), newSupplierGln: newSupplier.gln });
+    expect(sw.statusCode, sw.body).toBe(201);
+    expect(sw.json().mandatesEnded).toBe(0);
+    const newUser = await makeGridUser(ctx.db, 'New occupant');
+    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: iso(Date.now()), newGridUserId: newUser.id });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().mandatesEnded).toBe(2);
+    expect(res.json().connection.gridUserId).toBe(newUser.id);
+    for (const id of [m1.id, m2.id]) {
+      const [row] = await ctx.db.select().from(mandates).where(eq(mandates.id, id));
+      expect(row).toMatchObject({ status: 'ended', endReason: 'customer_switch' });
+    }
+    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    expect(gate.json().reasonCode).toBe('mandate_ended_customer_switch');
+  });
+
+  it('a party that loses its access conditions loses every mandate (PATCH admitted=false)', async () => {
+    const p = await makeParty(ctx.db, ['service_provider']);
+    const key = await makeKey(ctx.db, 'supplier', { partyId: p.id });
+    const p4 = await makeKey(ctx.db, 'p4-client', { partyId: p.id });
+    const a = await setup();
+    const b = await setup();
+    await call(ctx.app, key, 'POST', '/mandates', body(a.conn.ean));
+    await call(ctx.app, key, 'POST', '/mandates', body(b.conn.ean, { grantedByIsGridUser: false }));
+    const res = await call(ctx.app, adminKey, 'PATCH', `/parties/${p.gln}`, { admitted: false });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ mandatesEnded: 2, party: { admitted: false } });
+    const rows = await ctx.db.select().from(mandates).where(eq(mandates.partyId, p.id));
+    expect(rows.every((m) => m.status === 'ended' && m.endReason === 'party_not_admitted')).toBe(true);
+    const ask = () => call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: a.conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    expect((await ask()).json().reasonCode).toBe('party_not_admitted');
+    // Readmitted, the ended mandates stay ended.
+    await call(ctx.app, adminKey, 'PATCH', `/parties/${p.gln}`, { admitted: true });
+    expect((await ask()).json().reasonCode).toBe('mandate_ended_party_not_admitted');
+  });
+});
+
+describe('visibility', () => {
+  it('a supplier lists only its own mandates; case handlers their operator’s; compliance all; grid users and p4 keys are refused', async () => {
+    const { conn } = await setup();
+    await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean));
+    await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean));
+    const own = (await call(ctx.app, providerKey, 'GET', `/mandates?connectionEan=${conn.ean}`)).json();
+    expect(own.items.map((m: { partyId: string }) => m.partyId)).toEqual([provider.id]);
+    // Asking for another party's mandates yields nothing, not theirs.
+    expect((await call(ctx.app, providerKey, 'GET', `/mandates?connectionEan=${conn.ean}&partyGln=${otherProvider.gln}`)).json().total).toBe(0);
+    const handler = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
+    expect((await call(ctx.app, handler, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(2);
+    const otherOp = await makeParty(ctx.db, ['grid_operator']);
+    const otherHandler = await makeKey(ctx.db, 'case-handler', { partyId: otherOp.id });
+    expect((await call(ctx.app, otherHandler, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(0);
+    const compliance = await makeKey(ctx.db, 'compliance');
+    expect((await call(ctx.app, compliance, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(2);
+    const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
+    expect((await call(ctx.app, p4, 'GET', '/mandates')).statusCode).toBe(403);
+    expect((await call(ctx.app, p4, 'POST', '/mandates', body(conn.ean))).statusCode).toBe(403);
+  });
+});
