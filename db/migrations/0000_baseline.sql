@@ -1,3 +1,4 @@
+CREATE SEQUENCE "public"."doubt_case_reference_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1;--> statement-breakpoint
 CREATE TABLE "contact_persons" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"party_id" uuid NOT NULL,
@@ -175,6 +176,8 @@ CREATE TABLE "case_responses" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"case_id" uuid NOT NULL,
 	"party_id" uuid NOT NULL,
+	"status" text DEFAULT 'staged' NOT NULL,
+	"refused_reason" text,
 	"findings" text NOT NULL,
 	"complaint_handling" text NOT NULL,
 	"submitted_at" timestamp with time zone NOT NULL,
@@ -215,8 +218,15 @@ CREATE TABLE "doubt_cases" (
 	"unblock_due_at" timestamp with time zone,
 	"unblocked_at" timestamp with time zone,
 	"allocation_reverted_at" timestamp with time zone,
+	"contact_alerted_at" timestamp with time zone,
+	"contact_miss_recorded_at" timestamp with time zone,
+	"contact_message_id" text,
+	"profile_effective_from" timestamp with time zone,
 	"acm_notified_at" timestamp with time zone,
 	"closed_at" timestamp with time zone,
+	"closed_by" text,
+	"close_reason" text,
+	"workflow_started_at" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"created_by" text NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -228,6 +238,10 @@ CREATE TABLE "improvement_reviews" (
 	"opened_at" timestamp with time zone NOT NULL,
 	"window_days" integer NOT NULL,
 	"signals_at_open" integer NOT NULL,
+	"threshold" integer NOT NULL,
+	"follow_up_days" integer NOT NULL,
+	"contacted_at" timestamp with time zone,
+	"follow_up_from" timestamp with time zone,
 	"follow_up_until" timestamp with time zone,
 	"signals_after_follow_up" integer,
 	"status" text NOT NULL,
@@ -246,6 +260,7 @@ CREATE TABLE "supplier_reports" (
 	"findings" text NOT NULL,
 	"actions" text NOT NULL,
 	"case_id" uuid,
+	"notified_at" timestamp with time zone,
 	"created_by" text NOT NULL
 );
 --> statement-breakpoint
@@ -301,5 +316,7 @@ CREATE UNIQUE INDEX "doubt_cases_idem_uq" ON "doubt_cases" USING btree ("grid_op
 CREATE UNIQUE INDEX "doubt_cases_extref_uq" ON "doubt_cases" USING btree ("grid_operator_id","external_reference") WHERE "doubt_cases"."external_reference" is not null;--> statement-breakpoint
 CREATE INDEX "doubt_cases_party_idx" ON "doubt_cases" USING btree ("party_id","received_at");--> statement-breakpoint
 CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_operator_id","status");--> statement-breakpoint
+CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
+CREATE INDEX "supplier_reports_party_idx" ON "supplier_reports" USING btree ("party_id","signal_received_at");--> statement-breakpoint
 CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");

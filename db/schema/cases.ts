@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
 
@@ -19,6 +19,9 @@ export const CASE_STATUSES = [
   'closed_withdrawn',
 ] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+/** Numbers the human case reference (GT-2026-000042). */
+export const doubtCaseReferenceSeq = pgSequence('doubt_case_reference_seq', { startWith: 1, increment: 1 });
 
 /** One row per doubt case; the workflow (workflow id = case id) is the source of truth while it runs. */
 export const doubtCases = pgTable(
@@ -56,8 +59,18 @@ export const doubtCases = pgTable(
     unblockDueAt: timestamp('unblock_due_at', { withTimezone: true }),
     unblockedAt: timestamp('unblocked_at', { withTimezone: true }),
     allocationRevertedAt: timestamp('allocation_reverted_at', { withTimezone: true }),
+    /** GT-1: contact not achieved before the 1-working-day deadline neared: handler alerted, miss recorded. */
+    contactAlertedAt: timestamp('contact_alerted_at', { withTimezone: true }),
+    contactMissRecordedAt: timestamp('contact_miss_recorded_at', { withTimezone: true }),
+    contactMessageId: text('contact_message_id'),
+    /** GT-4: profile allocation in force from this instant (iSMA cases closed "mandate not demonstrated"). */
+    profileEffectiveFrom: timestamp('profile_effective_from', { withTimezone: true }),
     acmNotifiedAt: timestamp('acm_notified_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
+    closedBy: text('closed_by'),
+    closeReason: text('close_reason'),
+    /** Set once the case workflow is known to run; open rows without it are restarted by the worker. */
+    workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     createdBy: text('created_by').notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -68,8 +81,16 @@ export const doubtCases = pgTable(
     uniqueIndex('doubt_cases_extref_uq').on(t.gridOperatorId, t.externalReference).where(sql`${t.externalReference} is not null`),
     index('doubt_cases_party_idx').on(t.partyId, t.receivedAt),
     index('doubt_cases_operator_idx').on(t.gridOperatorId, t.status),
+    index('doubt_cases_received_idx').on(t.receivedAt),
   ],
 );
+
+export const RESPONSE_STATUSES = [
+  'staged', // stored by the API, not yet accepted by the case workflow
+  'received', // accepted within the 72 hours (GT-3)
+  'refused', // arrived after the window closed (GT-8): content dropped at once
+] as const;
+export type ResponseStatus = (typeof RESPONSE_STATUSES)[number];
 
 /** GT-3: the party's answer. GT-8: the evidence copy is destroyed after the decision; metadata and digest stay. */
 export const caseResponses = pgTable(
@@ -80,6 +101,8 @@ export const caseResponses = pgTable(
       .notNull()
       .references(() => doubtCases.id),
     partyId: uuid('party_id').notNull(),
+    status: text('status').$type<ResponseStatus>().notNull().default('staged'),
+    refusedReason: text('refused_reason'),
     findings: text('findings').notNull(),
     complaintHandling: text('complaint_handling').notNull(),
     submittedAt: timestamp('submitted_at', { withTimezone: true }).notNull(),
@@ -131,9 +154,11 @@ export const supplierReports = pgTable(
     findings: text('findings').notNull(),
     actions: text('actions').notNull(),
     caseId: uuid('case_id'),
+    /** GT-10: the grid operator's doubt contact group was mailed. */
+    notifiedAt: timestamp('notified_at', { withTimezone: true }),
     createdBy: text('created_by').notNull(),
   },
-  (t) => [index('supplier_reports_operator_idx').on(t.gridOperatorId, t.reportedAt)],
+  (t) => [index('supplier_reports_party_idx').on(t.partyId, t.signalReceivedAt), index('supplier_reports_operator_idx').on(t.gridOperatorId, t.reportedAt)],
 );
 
 export const REVIEW_STATUSES = ['contacting', 'follow_up', 'improved', 'reported_to_acm'] as const;
@@ -150,6 +175,10 @@ export const improvementReviews = pgTable(
     openedAt: timestamp('opened_at', { withTimezone: true }).notNull(),
     windowDays: integer('window_days').notNull(),
     signalsAtOpen: integer('signals_at_open').notNull(),
+    threshold: integer('threshold').notNull(),
+    followUpDays: integer('follow_up_days').notNull(),
+    contactedAt: timestamp('contacted_at', { withTimezone: true }),
+    followUpFrom: timestamp('follow_up_from', { withTimezone: true }),
     followUpUntil: timestamp('follow_up_until', { withTimezone: true }),
     signalsAfterFollowUp: integer('signals_after_follow_up'),
     status: text('status').$type<ReviewStatus>().notNull(),
