@@ -1,13 +1,14 @@
 /** API key management (admin). A key is shown once, at creation; only its SHA-256 is stored. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyQuery, ApiKeySchema, toApiKeyDto } from '../schemas/api-keys.js';
 import { IdParams } from '../schemas/connections.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 
 const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
   const admin = requireRole('admin');
 

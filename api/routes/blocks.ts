@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { BlockLift, BlockList, BlockPlace, BlockQuery, BlockSchema, CaseParams, toBlockDto } from '../schemas/blocks.js';
 import { getBlockByCase, liftBlock, listBlocks, placeBlock } from '../../db/repositories/blocks.js';
 import { getConnection, requireConnection } from '../../db/repositories/connections.js';
@@ -23,6 +23,7 @@ async function visibleBlock(db: Db, p: Principal, caseId: string): Promise<Block
 }
 
 const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
   const readers = requireRole('admin', 'compliance', 'case-handler');
   const writers = requireRole('admin', 'case-handler');

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import {
   AllocationMethodCreate,
   AllocationMethodRowSchema,
@@ -35,6 +35,7 @@ import { allocationState, setAllocationMethod } from '../../db/repositories/allo
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 
 const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
   const readers = requireRole('admin', 'compliance', 'case-handler');
   const admin = requireRole('admin');

@@ -7,7 +7,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { ContactCreate, ContactList, ContactParams, ContactPatch, ContactSchema, GlnParams, toContactDto } from '../schemas/parties.js';
 import { addContact, listContacts, removeContact, updateContact } from '../../db/repositories/contacts.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
@@ -20,6 +20,7 @@ function assertOwnParty(p: Principal, party: Party): void {
 }
 
 const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
   const maintainers = requireRole('admin', 'supplier', 'case-handler');
 

@@ -7,7 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
 import { MandateCreate, MandateList, MandateQuery, MandateSchema, toMandateDto } from '../schemas/mandates.js';
 import { assertEan, getConnection } from '../../db/repositories/connections.js';
@@ -34,6 +34,7 @@ async function canSeeMandate(db: Db, p: Principal, m: Mandate): Promise<boolean>
 }
 
 const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
 
   app.post(

@@ -11,7 +11,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { BODY_ERRORS, canSeeConnection, errorResponses, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
 import { P4Data, P4Decision, P4Request, RegisterEntrySchema, RegisterList, RegisterQuery, toDecisionDto, toRegisterDto } from '../schemas/p4.js';
 import { P4Gate, getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/gate.js';
@@ -27,6 +27,7 @@ export interface P4RouteOptions {
 }
 
 const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) => {
+  jsonBodiesOnly(app);
   const { db, sql } = app.deps;
   const gate = new P4Gate(sql, opts.gate ?? {});
   // Answer every queued request before the pool closes.

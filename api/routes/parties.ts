@@ -1,7 +1,7 @@
 /** Parties (admin maintains them; every market role can look them up) and grid users (admin). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { Paging } from '../schemas/common.js';
 import { GlnParams, PartyCreate, PartyList, PartyPatch, PartyRoleSchema, PartySchema, PartyUpdated, toPartyDto } from '../schemas/parties.js';
 import { GridUserCreate, GridUserSchema, IdParams, toGridUserDto } from '../schemas/connections.js';
@@ -11,6 +11,7 @@ import { createGridUser, getGridUser } from '../../db/repositories/connections.j
 import { notFound } from '../../lib/errors.js';
 
 const partyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
   const readers = requireRole('admin', 'case-handler', 'compliance', 'supplier', 'p4-client');
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { EanParams } from '../schemas/connections.js';
 import { ImportResultSchema, ReadingsImport, ReadingsList, ReadingsQuery } from '../schemas/readings.js';
 import { requireConnection } from '../../db/repositories/connections.js';
@@ -22,6 +22,7 @@ export function parsePeriod(fromS: string, toS: string, fields = { from: 'query.
 }
 
 const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
 
   app.post(

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, gridUserOf, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { Gln13, Paging } from '../schemas/common.js';
 import { ConnectionList, EanParams, IdParams, toConnectionDto } from '../schemas/connections.js';
 import { MandateList, MandateSchema, PortalMandateCreate, toMandateDto } from '../schemas/mandates.js';
@@ -22,6 +22,7 @@ import { notFound, validationError } from '../../lib/errors.js';
 import { parsePeriod } from './readings.js';
 
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
   const { db } = app.deps;
   const gridUser = requireRole('grid-user');
   const own = (req: { principal: Parameters<typeof canSeeConnection>[0] }, ean: string) =>
