@@ -12,13 +12,18 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { Runtime, Worker, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from './activities/index.js';
-import { createDb } from './db/client.js';
+import { startCaseWorkflow } from './api/services/cases.js';
+import { createDb, type Db } from './db/client.js';
+import { casesWithoutWorkflow } from './db/repositories/cases.js';
 import { loadConfigOrExit, type Config } from './lib/config.js';
-import { connectWorkerConnection } from './lib/infra/temporal-connection.js';
+import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
+import { createMailer } from './notifications/mailer.js';
+import { REPEAT_OFFENDER_SCHEDULE_ID, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
   config: Config;
@@ -26,6 +31,46 @@ export interface StartWorkerOptions {
   databaseUrl: string;
   smtpUrl: string;
   logger?: Logger;
+  /** Create/refresh the GT-5 repeat-offender Schedule (default true). */
+  schedule?: boolean;
+  /** Start workflows of cases whose intake committed but never started one (default true). */
+  recoverCases?: boolean;
+}
+
+/**
+ * GT-5: the Schedule that runs the repeat-offender scan. Idempotent: created once, and on every later
+ * worker start updated to the configured interval and thresholds.
+ */
+export async function ensureRepeatOffenderSchedule(client: Client, config: Config, logger: Logger): Promise<'created' | 'updated'> {
+  const args: [RepeatOffenderScanInput] = [
+    { threshold: config.repeatOffender.threshold, windowDays: config.repeatOffender.windowDays, followUpDays: config.repeatOffender.followUpDays },
+  ];
+  const spec = { intervals: [{ every: config.repeatOffender.scheduleEvery as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }] };
+  const action = { type: 'startWorkflow' as const, workflowType: 'repeatOffenderScanWorkflow', workflowId: 'repeat-offender-scan', taskQueue: config.temporal.taskQueue, args };
+  try {
+    await client.schedule.create({
+      scheduleId: REPEAT_OFFENDER_SCHEDULE_ID,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    });
+    logger.info({ every: config.repeatOffender.scheduleEvery, ...args[0] }, 'repeat-offender schedule created');
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(REPEAT_OFFENDER_SCHEDULE_ID).update((prev) => ({ ...prev, spec, action }));
+    return 'updated';
+  }
+}
+
+/** Intake commits the case and its block before starting the workflow; finish what a crash left undone. */
+export async function recoverCasesWithoutWorkflow(db: Db, client: Client, taskQueue: string, logger: Logger): Promise<number> {
+  const rows = await casesWithoutWorkflow(db, new Date(Date.now() - 60_000));
+  for (const row of rows) {
+    await startCaseWorkflow(db, client, taskQueue, row.id);
+    logger.warn({ caseId: row.id }, 'started the workflow of a case whose intake did not');
+  }
+  return rows.length;
 }
 
 export interface RunningWorker {
@@ -83,9 +128,18 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   installRuntime(logger);
 
   const connection = await connectWorkerConnection(config.temporal, opts.temporalAddress);
+  const { connection: clientConnection, client } = await connectClient(config.temporal, opts.temporalAddress);
   const dbh = createDb(opts.databaseUrl, { max: config.database.poolMax });
+  const mailer = createMailer(opts.smtpUrl, { from: config.smtp.from });
+  const closeAll = async (): Promise<void> => {
+    mailer.close();
+    await dbh.close();
+    await clientConnection.close();
+    await connection.close();
+  };
   try {
-    const activities = createActivities({ config, db: dbh.db, sql: dbh.sql, smtpUrl: opts.smtpUrl, logger });
+    const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client });
+    if (opts.schedule !== false) await ensureRepeatOffenderSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -95,11 +149,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       shutdownGraceTime: '20s',
     });
     const done = worker.run();
+    if (opts.recoverCases !== false) {
+      recoverCasesWithoutWorkflow(dbh.db, client, config.temporal.taskQueue, logger).catch((err: unknown) =>
+        logger.error({ err }, 'could not recover cases without a workflow'),
+      );
+    }
     let closing: Promise<void> | undefined;
-    const close = async (): Promise<void> => {
-      await dbh.close();
-      await connection.close();
-    };
+    const close = closeAll;
     // Whatever ends the worker, release the pool and the connection once.
     const finished = done.then(
       () => (closing ??= close()),
@@ -116,8 +172,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       },
     };
   } catch (err) {
-    await dbh.close();
-    await connection.close();
+    await closeAll();
     throw new Error('the Temporal worker did not start', { cause: err });
   }
 }

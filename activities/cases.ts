@@ -1,0 +1,235 @@
+/**
+ * Database activities of the doubt-case workflow. Each records one step the workflow decided, with its
+ * audit entry in the same transaction, and is idempotent (activities are retried). Times come from the
+ * workflow (`at`), never from this process's clock, so the record matches the workflow's deadlines.
+ */
+import { log } from '@temporalio/activity';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Actor } from '../db/repositories/actor.js';
+import { recordAudit } from '../db/repositories/audit.js';
+import { liftBlock, placeBlock, type LiftReason } from '../db/repositories/blocks.js';
+import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
+import { CLOSED_STATUSES, destroyEvidence, markResponseReceived, requireCase } from '../db/repositories/cases.js';
+import { caseResponses, doubtCases, type CaseStatus as DbCaseStatus } from '../db/schema/index.js';
+import type { CaseStatus, OutcomeKind } from '../workflows/shared.js';
+import type { ActivityDeps } from './deps.js';
+
+// The workflow's status list (workflows/shared.ts) and the table's must stay the same.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const statusesAgree: Same<CaseStatus, DbCaseStatus> = true;
+void statusesAgree;
+
+export const workflowActor = (caseId: string): Actor => ({ actor: `workflow:${caseId}`, actorRole: 'system', actorPartyId: null });
+
+const caseEntry = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at: Date) => ({
+  actor: actor.actor,
+  actorRole: actor.actorRole ?? null,
+  actorPartyId: actor.actorPartyId ?? null,
+  action,
+  entityType: 'case',
+  entityId: caseId,
+  data,
+  at,
+});
+
+const STATUS_OF: Record<OutcomeKind, CaseStatus> = {
+  accepted: 'closed_mandate_accepted',
+  not_demonstrated: 'closed_mandate_not_demonstrated',
+  wrongful_block: 'closed_wrongful_block',
+  withdrawn: 'closed_withdrawn',
+};
+
+const LIFT: Partial<Record<OutcomeKind, { reason: LiftReason; retroactive: boolean; rule: string }>> = {
+  accepted: { reason: 'mandate_accepted', retroactive: true, rule: 'GT-8' },
+  wrongful_block: { reason: 'wrongful_block', retroactive: true, rule: 'GT-7' },
+  withdrawn: { reason: 'case_withdrawn', retroactive: false, rule: 'GT-7' },
+};
+
+export function caseActivities({ db }: ActivityDeps) {
+  return {
+    /** Step 1: the block (placed by intake; idempotent here) and, for iSMA, the '0' allocation (GT-2, GT-4). */
+    async setUpCase(input: { caseId: string; at: string; contactDueAt: string }): Promise<{ zeroAllocation: boolean }> {
+      const at = new Date(input.at);
+      const row = await requireCase(db, input.caseId);
+      const actor = workflowActor(row.id);
+      await db.transaction(async (tx) => {
+        await placeBlock(tx, { caseId: row.id, partyId: row.partyId, connectionEan: row.connectionEan, at: row.createdAt, ...actor });
+        if (row.isma) await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
+        const [first] = await tx
+          .update(doubtCases)
+          .set({ contactDueAt: new Date(input.contactDueAt), workflowStartedAt: sql`coalesce(${doubtCases.workflowStartedAt}, ${at.toISOString()}::timestamptz)`, updatedAt: at })
+          .where(eq(doubtCases.id, row.id))
+          .returning({ id: doubtCases.id });
+        if (first) {
+          const [seen] = await tx.execute(sql`select 1 from audit_log where entity_type = 'case' and entity_id = ${row.id} and action = 'case.workflow_started' limit 1`);
+          if (!seen) {
+            await recordAudit(tx, caseEntry(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: row.isma, rule: row.isma ? 'GT-2, GT-4' : 'GT-2' }, at));
+          }
+        }
+      });
+      return { zeroAllocation: row.isma };
+    },
+
+    /** GT-1 met (or late): the moment of contact and the 72-hour deadline that runs from it. */
+    async recordContact(input: { caseId: string; contactedAt: string; responseDueAt: string; messageId: string; recipients: string[]; status: CaseStatus }): Promise<void> {
+      const contactedAt = new Date(input.contactedAt);
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(doubtCases)
+          .set({
+            contactedAt,
+            responseDueAt: new Date(input.responseDueAt),
+            contactMessageId: input.messageId,
+            status: sql`case when ${doubtCases.status} = 'blocked' then ${input.status} else ${doubtCases.status} end`,
+            updatedAt: contactedAt,
+          })
+          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactedAt)))
+          .returning();
+        if (!row) return; // recorded by an earlier attempt
+        await recordAudit(
+          tx,
+          caseEntry(input.caseId, workflowActor(input.caseId), 'case.contacted', {
+            messageId: input.messageId,
+            recipients: input.recipients,
+            contactDueAt: row.contactDueAt.toISOString(),
+            met: contactedAt < row.contactDueAt,
+            responseDueAt: input.responseDueAt,
+            rule: 'GT-1, GT-3, GT-10',
+          }, contactedAt),
+        );
+      });
+    },
+
+    /** GT-1: the deadline nears without contact. Recorded first; the alert mail follows separately. */
+    async recordContactAtRisk(input: { caseId: string; at: string; contactDueAt: string }): Promise<void> {
+      const at = new Date(input.at);
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(doubtCases)
+          .set({ contactAlertedAt: at, updatedAt: at })
+          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactAlertedAt)))
+          .returning({ id: doubtCases.id });
+        if (row) await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.contact_at_risk', { contactDueAt: input.contactDueAt, rule: 'GT-1' }, at));
+      });
+      log.warn('contact with the party not achieved while the GT-1 deadline nears', { caseId: input.caseId, contactDueAt: input.contactDueAt });
+    },
+
+    /** GT-1 missed: recorded, never silently dropped. */
+    async recordContactMissed(input: { caseId: string; at: string; contactDueAt: string }): Promise<void> {
+      const at = new Date(input.at);
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(doubtCases)
+          .set({ contactMissRecordedAt: at, updatedAt: at })
+          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactMissRecordedAt)))
+          .returning({ id: doubtCases.id });
+        if (row) await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.deadline_missed', { deadline: 'contact', dueAt: input.contactDueAt, rule: 'GT-1' }, at));
+      });
+      log.error('GT-1 contact deadline missed', { caseId: input.caseId, contactDueAt: input.contactDueAt });
+    },
+
+    /** GT-3: the workflow counted a staged response within the 72 hours. */
+    async acceptResponse(input: { caseId: string; responseId: string; at: string; status: CaseStatus }): Promise<{ hasEvidence: boolean }> {
+      const resp = await markResponseReceived(db, { ...workflowActor(input.caseId), caseId: input.caseId, responseId: input.responseId, at: new Date(input.at), status: input.status });
+      return { hasEvidence: resp.evidenceSha256 !== null };
+    },
+
+    async recordResponseWindowClosed(input: { caseId: string; at: string; responded: boolean; pendingEvidence: boolean }): Promise<void> {
+      const at = new Date(input.at);
+      await db.transaction(async (tx) => {
+        const [seen] = await tx.execute(sql`select 1 from audit_log where entity_type = 'case' and entity_id = ${input.caseId} and action = 'case.response_window_closed' limit 1`);
+        if (seen) return;
+        await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.response_window_closed', { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' }, at));
+        if (!input.responded) {
+          await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at));
+        }
+      });
+    },
+
+    async recordJudgement(input: { caseId: string; responseId: string; decision: 'accepted' | 'rejected'; reason: string | null; at: string; actor: Actor }): Promise<void> {
+      const at = new Date(input.at);
+      await db.transaction(async (tx) => {
+        const [resp] = await tx
+          .update(caseResponses)
+          .set({ judgement: input.decision, judgementReason: input.reason, judgedAt: at, judgedBy: input.actor.actor })
+          .where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.caseId, input.caseId), isNull(caseResponses.judgement)))
+          .returning({ id: caseResponses.id });
+        if (!resp) return;
+        await tx.update(doubtCases).set({ judgedAt: at, updatedAt: at }).where(eq(doubtCases.id, input.caseId));
+        await recordAudit(tx, caseEntry(input.caseId, input.actor, 'case.evidence_judged', { responseId: input.responseId, decision: input.decision, reason: input.reason, rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8' }, at));
+      });
+    },
+
+    /**
+     * Steps 5-7: apply the outcome in one transaction: lift the block (GT-7, GT-8) or keep it; end the '0'
+     * allocation and, for a negative iSMA outcome, switch to profile allocation (GT-4); destroy the evidence
+     * copies (GT-8); close the row.
+     */
+    async closeCase(input: {
+      caseId: string;
+      outcome: OutcomeKind;
+      at: string;
+      reason: string | null;
+      actor: Actor;
+      unblockDueAt: string | null;
+      profileEffectiveFrom: string | null;
+    }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
+      const at = new Date(input.at);
+      const status = STATUS_OF[input.outcome];
+      return db.transaction(async (tx) => {
+        const row = await requireCase(tx, input.caseId);
+        if (CLOSED_STATUSES.includes(row.status)) {
+          return { status: row.status, unblockedAt: row.unblockedAt ? row.unblockedAt.toISOString() : null, evidenceDestroyed: 0 };
+        }
+        const sys = workflowActor(row.id);
+        let unblockedAt: Date | null = null;
+        const lift = LIFT[input.outcome];
+        if (lift) {
+          const { block } = await liftBlock(tx, { caseId: row.id, at, reason: lift.reason, retroactive: lift.retroactive, ...input.actor });
+          unblockedAt = block.endedAt;
+          if (row.isma) await endZeroAllocation(tx, { caseId: row.id, at, reason: lift.reason, ...sys });
+        }
+        let profileFrom: Date | null = null;
+        if (input.outcome === 'not_demonstrated' && row.isma) {
+          profileFrom = new Date(input.profileEffectiveFrom ?? input.at);
+          await switchToProfileAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, effectiveFrom: profileFrom, ...sys });
+          await endZeroAllocation(tx, { caseId: row.id, at: profileFrom, reason: 'profile_allocation', ...sys });
+        }
+        const destroyed = await destroyEvidence(tx, row.id, at);
+        await tx
+          .update(doubtCases)
+          .set({
+            status,
+            closedAt: at,
+            closedBy: input.actor.actor,
+            closeReason: input.reason,
+            unblockDueAt: input.unblockDueAt ? new Date(input.unblockDueAt) : null,
+            unblockedAt,
+            ...(profileFrom ? { allocationRevertedAt: at, profileEffectiveFrom: profileFrom } : {}),
+            updatedAt: at,
+          })
+          .where(eq(doubtCases.id, row.id));
+        await recordAudit(
+          tx,
+          caseEntry(row.id, input.actor, 'case.closed', {
+            outcome: input.outcome,
+            status,
+            reason: input.reason,
+            blockLifted: unblockedAt !== null,
+            retroactive: lift?.retroactive ?? false,
+            unblockDueAt: input.unblockDueAt,
+            profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
+            evidenceDestroyed: destroyed,
+            rule: { accepted: 'GT-8', not_demonstrated: row.isma ? 'GT-4, GT-8' : 'GT-8', wrongful_block: 'GT-7', withdrawn: 'GT-7' }[input.outcome],
+          }, at),
+        );
+        return { status, unblockedAt: unblockedAt ? unblockedAt.toISOString() : null, evidenceDestroyed: destroyed };
+      });
+    },
+
+    /** Step 7: a handler's note, recorded with who and when. */
+    async recordNote(input: { caseId: string; at: string; text: string; actor: Actor }): Promise<void> {
+      await recordAudit(db, caseEntry(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/client.js';
+import type { Config } from '../lib/config.js';
+import type { Mailer } from '../notifications/mailer.js';
+
+/** What the activities need; tests hand in the real ones (test database, SMTP capture, test client). */
+export interface ActivityDeps {
+  db: Db;
+  mailer: Mailer;
+  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp'>;
+  /** For archiving workflow histories (compliance); without it, archiving fails non-retryably. */
+  temporalClient?: Client;
+  /** Where reports to the ACM go (GT-5, GT-6). */
+  acmEmail?: string;
+}
+
+/** Placeholder address of the ACM's reporting desk; set ACM_REPORT_EMAIL (see README) in production. */
+export const DEFAULT_ACM_EMAIL = 'meldingen@acm.example';

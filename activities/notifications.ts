@@ -1,0 +1,270 @@
+/**
+ * Mail activities (GT-1, GT-5, GT-6, GT-9, GT-10). A failed SMTP send throws and Temporal retries it
+ * with backoff (policy in the workflows). Message-IDs are stable per notification, so a send that is
+ * repeated after an ambiguous failure can be recognised as the same message by the recipient.
+ */
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, asc, eq } from 'drizzle-orm';
+import type { Actor } from '../db/repositories/actor.js';
+import { recordAudit } from '../db/repositories/audit.js';
+import { caseAuditTrail, getCaseWithParties, type CaseParties } from '../db/repositories/cases.js';
+import { doubtContacts } from '../db/repositories/contacts.js';
+import { acmNotifications, caseResponses, doubtCases, improvementReviews, parties, supplierReports } from '../db/schema/index.js';
+import { notFound } from '../lib/errors.js';
+import { addClockHours } from '../lib/working-days.js';
+import {
+  acmCaseReportMail,
+  contactAlertMail,
+  contactRequestMail,
+  judgementReminderMail,
+  outcomeMail,
+  reviewAcmReportMail,
+  reviewContactMail,
+  supplierReportMail,
+  type CaseMailData,
+  type OutcomeMailKind,
+} from '../notifications/templates.js';
+import type { OutcomeKind } from '../workflows/shared.js';
+import { DEFAULT_ACM_EMAIL, type ActivityDeps } from './deps.js';
+import { workflowActor } from './cases.js';
+
+export function notificationActivities({ db, mailer, config, acmEmail }: ActivityDeps) {
+  const domain = mailer.from.split('@')[1] ?? 'localhost';
+  const msgId = (key: string) => `<${key.replace(/[^A-Za-z0-9._-]/g, '.')}@${domain}>`;
+
+  const mailData = ({ row, party, gridOperator }: CaseParties): CaseMailData => ({
+    caseId: row.id,
+    reference: row.reference,
+    connectionEan: row.connectionEan,
+    partyName: party.name,
+    partyGln: party.gln,
+    gridOperatorName: gridOperator.name,
+    gridOperatorGln: gridOperator.gln,
+    channel: row.channel,
+    receivedAt: row.receivedAt,
+    isma: row.isma,
+    publicUrl: config.publicUrl,
+  });
+
+  async function recipients(partyId: string): Promise<string[]> {
+    return (await doubtContacts(db, partyId)).map((c) => c.email);
+  }
+
+  /** Mail the grid operator's own doubt contact group (the case handlers); without one, log and go on. */
+  async function mailGridOperator(c: CaseParties, key: string, content: { subject: string; text: string; html: string }): Promise<string | null> {
+    const to = await recipients(c.gridOperator.id);
+    if (to.length === 0) {
+      log.warn('grid operator has no doubt contact group members; nothing mailed', { caseId: c.row.id, key });
+      return null;
+    }
+    const sent = await mailer.send({ to, ...content, messageId: msgId(key), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
+    return sent.messageId;
+  }
+
+  return {
+    /**
+     * GT-1 / GT-10: the request to the party's doubt contact group. The contact moment is this attempt's
+     * scheduling time on the Temporal server (the workflow clock, also under time skipping); the 72 hours
+     * stated in the mail run from it (GT-3) and the workflow computes the same instant from the result.
+     */
+    async sendContactEmail(input: { caseId: string; contactDueAt: string }): Promise<{ messageId: string; recipients: string[]; contactedAt: string }> {
+      const c = await getCaseWithParties(db, input.caseId);
+      const to = await recipients(c.party.id);
+      if (to.length === 0) {
+        // Retryable: the party may add its contacts to the CPR; the GT-1 alert covers the wait.
+        throw ApplicationFailure.retryable(`${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
+      }
+      const contactedAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs);
+      const responseDueAt = addClockHours(contactedAt, 72);
+      const content = contactRequestMail(mailData(c), { responseDueAt, evidenceMaxBytes: config.evidenceMaxBytes });
+      const sent = await mailer.send({
+        to,
+        ...content,
+        messageId: msgId(`case-${c.row.id}-contact`),
+        headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id, 'X-Response-Due': responseDueAt.toISOString() },
+      });
+      return { messageId: sent.messageId, recipients: sent.accepted, contactedAt: contactedAt.toISOString() };
+    },
+
+    /** GT-1: tell the handlers that contact has not succeeded while the deadline nears. */
+    async sendContactAlert(input: { caseId: string; contactDueAt: string }): Promise<{ messageId: string | null }> {
+      const c = await getCaseWithParties(db, input.caseId);
+      const messageId = await mailGridOperator(c, `case-${c.row.id}-contact-alert`, contactAlertMail(mailData(c), { contactDueAt: new Date(input.contactDueAt) }));
+      return { messageId };
+    },
+
+    /** Evidence in time but not judged after the 72 hours: remind the handlers (recorded). */
+    async remindJudgement(input: { caseId: string; at: string }): Promise<{ messageId: string | null }> {
+      const c = await getCaseWithParties(db, input.caseId);
+      const pending = await db
+        .select({ id: caseResponses.id })
+        .from(caseResponses)
+        .where(and(eq(caseResponses.caseId, c.row.id), eq(caseResponses.status, 'received')));
+      const at = new Date(input.at);
+      const messageId = await mailGridOperator(c, `case-${c.row.id}-reminder-${at.getTime()}`, judgementReminderMail(mailData(c), { responseDueAt: c.row.responseDueAt, pending: pending.length }));
+      await recordAudit(db, { ...workflowActor(c.row.id), action: 'case.judgement_reminder', entityType: 'case', entityId: c.row.id, data: { messageId }, at });
+      return { messageId };
+    },
+
+    /** The outcome, to the party's doubt contact group (GT-4, GT-7, GT-8). */
+    async sendOutcomeEmail(input: { caseId: string; outcome: OutcomeKind }): Promise<{ messageId: string | null }> {
+      const c = await getCaseWithParties(db, input.caseId);
+      const to = await recipients(c.party.id);
+      if (to.length === 0) {
+        log.warn('party has no doubt contacts; outcome not mailed', { caseId: c.row.id });
+        return { messageId: null };
+      }
+      const content = outcomeMail(mailData(c), {
+        outcome: input.outcome as OutcomeMailKind,
+        closedAt: c.row.closedAt ?? new Date(),
+        reason: c.row.closeReason,
+        profileEffectiveFrom: c.row.profileEffectiveFrom,
+      });
+      const sent = await mailer.send({ to, ...content, messageId: msgId(`case-${c.row.id}-outcome`), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
+      return { messageId: sent.messageId };
+    },
+
+    /** GT-6: a case report to the ACM, recorded once per dedupe key. */
+    async notifyAcm(input: { caseId: string; at: string; message: string; actor: Actor; dedupeKey: string }): Promise<{ notificationId: string; sentAt: string }> {
+      const [done] = await db.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey));
+      if (done) return { notificationId: done.id, sentAt: done.sentAt.toISOString() };
+      const c = await getCaseWithParties(db, input.caseId);
+      const trail = await caseAuditTrail(db, c.row.id);
+      const timeline: [string, string][] = trail.map((e) => [e.at.toISOString(), e.action]);
+      const content = acmCaseReportMail(mailData(c), { message: input.message, status: c.row.status, timeline });
+      const sent = await mailer.send({ to: [acmEmail ?? DEFAULT_ACM_EMAIL], ...content, messageId: msgId(input.dedupeKey), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
+      const at = new Date(input.at);
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(acmNotifications)
+          .values({
+            caseId: c.row.id,
+            sentAt: at,
+            sentBy: input.actor.actor,
+            report: { reference: c.row.reference, message: input.message, status: c.row.status, timeline },
+            messageId: sent.messageId,
+            dedupeKey: input.dedupeKey,
+          })
+          .onConflictDoNothing({ target: acmNotifications.dedupeKey })
+          .returning();
+        const notification = row ?? (await tx.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey)))[0];
+        if (!notification) throw new Error('ACM notification neither inserted nor found');
+        if (row) {
+          await tx.update(doubtCases).set({ acmNotifiedAt: at, updatedAt: at }).where(eq(doubtCases.id, c.row.id));
+          await recordAudit(tx, { ...input.actor, actorRole: input.actor.actorRole ?? null, actorPartyId: input.actor.actorPartyId ?? null, action: 'case.acm_notified', entityType: 'case', entityId: c.row.id, data: { notificationId: row.id, messageId: sent.messageId, rule: 'GT-6' }, at });
+        }
+        return { notificationId: notification.id, sentAt: notification.sentAt.toISOString() };
+      });
+    },
+
+    /** GT-9 / GT-10: inform the grid operator's doubt contact group of a supplier-side report. */
+    async sendSupplierReportNotice(input: { reportId: string }): Promise<{ messageId: string | null }> {
+      const [r] = await db.select().from(supplierReports).where(eq(supplierReports.id, input.reportId));
+      if (!r) throw notFound('supplier_report_not_found', `No supplier report ${input.reportId}`);
+      const ps = await db.select().from(parties).where(eq(parties.id, r.partyId));
+      const [gop] = await db.select().from(parties).where(eq(parties.id, r.gridOperatorId));
+      const party = ps[0];
+      if (!party || !gop) throw notFound('party_not_found', 'party of supplier report missing');
+      const to = await recipients(gop.id);
+      let messageId: string | null = null;
+      if (to.length === 0) {
+        log.warn('grid operator has no doubt contacts; supplier report not mailed', { reportId: r.id });
+      } else {
+        const content = supplierReportMail({
+          reportId: r.id,
+          partyName: party.name,
+          partyGln: party.gln,
+          gridOperatorName: gop.name,
+          connectionEan: r.connectionEan,
+          signalReceivedAt: r.signalReceivedAt,
+          reportedAt: r.reportedAt,
+          reportedWithinOneWorkingDay: r.reportedWithinOneWorkingDay,
+          customerSatisfaction: r.customerSatisfaction,
+          findings: r.findings,
+          actions: r.actions,
+          publicUrl: config.publicUrl,
+        });
+        messageId = (await mailer.send({ to, ...content, messageId: msgId(`supplier-report-${r.id}`), headers: { 'X-Supplier-Report-Id': r.id } })).messageId;
+      }
+      const at = new Date();
+      await db.transaction(async (tx) => {
+        await tx.update(supplierReports).set({ notifiedAt: at }).where(eq(supplierReports.id, r.id));
+        await recordAudit(tx, { actor: `workflow:supplier-report:${r.id}`, actorRole: 'system', action: 'supplier_report.notified', entityType: 'supplier_report', entityId: r.id, data: { messageId, recipients: to, rule: 'GT-9, GT-10' }, at });
+      });
+      return { messageId };
+    },
+
+    /** GT-5: contact the party on behalf of all grid operators. */
+    async sendReviewContact(input: { reviewId: string }): Promise<{ messageId: string | null; sentAt: string }> {
+      const [rv] = await db.select().from(improvementReviews).where(eq(improvementReviews.id, input.reviewId));
+      if (!rv) throw notFound('review_not_found', `No improvement review ${input.reviewId}`);
+      const [party] = await db.select().from(parties).where(eq(parties.id, rv.partyId));
+      if (!party) throw notFound('party_not_found', 'party of review missing');
+      const to = await recipients(party.id);
+      const sentAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs);
+      if (to.length === 0) {
+        throw ApplicationFailure.retryable(`${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
+      }
+      const content = reviewContactMail({ reviewId: rv.id, partyName: party.name, partyGln: party.gln, signalsAtOpen: rv.signalsAtOpen, windowDays: rv.windowDays, followUpDays: rv.followUpDays, openedAt: rv.openedAt });
+      const sent = await mailer.send({ to, ...content, messageId: msgId(`review-${rv.id}-contact`), headers: { 'X-Improvement-Review-Id': rv.id } });
+      return { messageId: sent.messageId, sentAt: sentAt.toISOString() };
+    },
+
+    /** GT-5: signals did not decrease: prepare and send the ACM report (once). */
+    async reportReviewToAcm(input: { reviewId: string; signalsAfterFollowUp: number; at: string }): Promise<{ notificationId: string }> {
+      const dedupeKey = `review:${input.reviewId}:acm`;
+      const [done] = await db.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, dedupeKey));
+      if (done) return { notificationId: done.id };
+      const [rv] = await db.select().from(improvementReviews).where(eq(improvementReviews.id, input.reviewId));
+      if (!rv) throw notFound('review_not_found', `No improvement review ${input.reviewId}`);
+      const [party] = await db.select().from(parties).where(eq(parties.id, rv.partyId));
+      if (!party) throw notFound('party_not_found', 'party of review missing');
+      const followUpFrom = rv.followUpFrom ?? rv.openedAt;
+      const followUpUntil = rv.followUpUntil ?? new Date(input.at);
+      const cases = await db
+        .select({ reference: doubtCases.reference, receivedAt: doubtCases.receivedAt, status: doubtCases.status, channel: doubtCases.channel })
+        .from(doubtCases)
+        .where(eq(doubtCases.partyId, rv.partyId))
+        .orderBy(asc(doubtCases.receivedAt));
+      const report = {
+        reviewId: rv.id,
+        party: { id: party.id, gln: party.gln, name: party.name },
+        signalsAtOpen: rv.signalsAtOpen,
+        windowDays: rv.windowDays,
+        signalsAfterFollowUp: input.signalsAfterFollowUp,
+        followUpFrom: followUpFrom.toISOString(),
+        followUpUntil: followUpUntil.toISOString(),
+        cases: cases.map((x) => ({ ...x, receivedAt: x.receivedAt.toISOString() })),
+        rule: 'GT-5',
+      };
+      const content = reviewAcmReportMail({
+        reviewId: rv.id,
+        partyName: party.name,
+        partyGln: party.gln,
+        signalsAtOpen: rv.signalsAtOpen,
+        windowDays: rv.windowDays,
+        followUpDays: rv.followUpDays,
+        openedAt: rv.openedAt,
+        signalsAfterFollowUp: input.signalsAfterFollowUp,
+        followUpFrom,
+        followUpUntil,
+      });
+      const sent = await mailer.send({ to: [acmEmail ?? DEFAULT_ACM_EMAIL], ...content, messageId: msgId(dedupeKey), headers: { 'X-Improvement-Review-Id': rv.id } });
+      const at = new Date(input.at);
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(acmNotifications)
+          .values({ reviewId: rv.id, sentAt: at, sentBy: `workflow:review:${rv.id}`, report, messageId: sent.messageId, dedupeKey, signalCount: input.signalsAfterFollowUp })
+          .onConflictDoNothing({ target: acmNotifications.dedupeKey })
+          .returning();
+        if (row) {
+          await recordAudit(tx, { actor: `workflow:review:${rv.id}`, actorRole: 'system', action: 'review.acm_reported', entityType: 'improvement_review', entityId: rv.id, data: { notificationId: row.id, rule: 'GT-5' }, at });
+          return { notificationId: row.id };
+        }
+        const [existing] = await tx.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, dedupeKey));
+        return { notificationId: existing!.id };
+      });
+    },
+  };
+}

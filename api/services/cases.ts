@@ -1,0 +1,250 @@
+/**
+ * The doubt-case service between the routes and Temporal: intake (case row + block in one transaction,
+ * then the workflow), the party's response (staged, then counted by the workflow through a validated
+ * Update) and the handler's actions (Updates that answer with the new state). Throws DomainErrors only.
+ */
+import { createHash } from 'node:crypto';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import type { Actor } from '../../db/repositories/actor.js';
+import { createCaseWithBlock, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
+import { recordAudit } from '../../db/repositories/audit.js';
+import type { Db } from '../../db/client.js';
+import type { DoubtCase } from '../../db/schema/index.js';
+import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
+import {
+  CaseErrors,
+  SA,
+  addNoteUpdate,
+  caseStateQuery,
+  judgeEvidenceUpdate,
+  liftWrongfulBlockUpdate,
+  notifyAcmUpdate,
+  submitResponseUpdate,
+  withdrawCaseUpdate,
+  type CaseSnapshot,
+  type DoubtCaseInput,
+  type NotifyAcmResult,
+} from '../../workflows/shared.js';
+
+export interface CaseServiceDeps {
+  db: Db;
+  temporal: Client | undefined;
+  taskQueue: string;
+  evidenceMaxBytes: number;
+}
+
+/** GT-8 explanation given with every refusal of late evidence. */
+export const WINDOW_CLOSED_MESSAGE =
+  'The 72-hour window to demonstrate the mandate has closed (GT-3, GT-8). Late evidence does not reopen the case: ' +
+  'restart access through the regular processes (the P4 request process, or iSMA).';
+
+function requireTemporal(deps: CaseServiceDeps): Client {
+  if (!deps.temporal) throw new DomainError('unavailable', 'temporal_unavailable', 'The case workflow engine is not configured');
+  return deps.temporal;
+}
+
+/** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
+export async function startCaseWorkflow(db: Db, client: Client, taskQueue: string, caseId: string): Promise<void> {
+  const { row, party, gridOperator } = await getCaseWithParties(db, caseId);
+  const input: DoubtCaseInput = {
+    caseId: row.id,
+    reference: row.reference,
+    partyId: row.partyId,
+    partyGln: party.gln,
+    gridOperatorId: row.gridOperatorId,
+    gridOperatorGln: gridOperator.gln,
+    connectionEan: row.connectionEan,
+    channel: row.channel,
+    isma: row.isma,
+    receivedAt: row.receivedAt.toISOString(),
+  };
+  try {
+    await client.workflow.start('doubtCaseWorkflow', {
+      workflowId: row.id,
+      taskQueue,
+      args: [input],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: SA.CaseKind, value: 'doubt_case' },
+        { key: SA.CaseStatus, value: row.status },
+        { key: SA.PartyGln, value: party.gln },
+        { key: SA.GridOperatorGln, value: gridOperator.gln },
+        { key: SA.NextDeadline, value: row.contactDueAt },
+      ],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+      throw new DomainError('unavailable', 'temporal_unavailable', 'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key', undefined, { caseId: row.id }, { cause: err });
+    }
+  }
+  await markWorkflowStarted(db, row.id, new Date());
+}
+
+/** GT-1 / GT-2 intake. The block is committed before the workflow starts and before the 201. */
+export async function openCase(deps: CaseServiceDeps, input: CaseIntakeInput): Promise<{ row: DoubtCase; created: boolean }> {
+  const client = requireTemporal(deps);
+  const { row, created } = await createCaseWithBlock(deps.db, input);
+  if (!row.workflowStartedAt) await startCaseWorkflow(deps.db, client, deps.taskQueue, row.id);
+  return { row, created };
+}
+
+// ---------------------------------------------------------------- evidence
+
+export const EVIDENCE_TYPES = ['application/pdf', 'image/png', 'image/jpeg'] as const;
+export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
+
+/** The type the content really has, from its signature (magic bytes). */
+export function sniffEvidenceType(content: Buffer): EvidenceType | null {
+  if (content.subarray(0, 5).toString('latin1') === '%PDF-') return 'application/pdf';
+  if (content.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  if (content.length >= 3 && content[0] === 0xff && content[1] === 0xd8 && content[2] === 0xff) return 'image/jpeg';
+  return null;
+}
+
+export interface EvidenceUpload {
+  filename: string;
+  contentType: string;
+  /** base64 */
+  content: string;
+}
+
+export function checkEvidence(e: EvidenceUpload, maxBytes: number): { filename: string; contentType: EvidenceType; content: Buffer; sha256: string } {
+  if (!(EVIDENCE_TYPES as readonly string[]).includes(e.contentType)) {
+    throw validationError('evidence_type_not_allowed', `Evidence must be one of ${EVIDENCE_TYPES.join(', ')}`, 'body.evidence.contentType');
+  }
+  const b64 = e.content.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
+    throw validationError('evidence_not_base64', 'evidence.content must be base64', 'body.evidence.content');
+  }
+  const content = Buffer.from(b64, 'base64');
+  if (content.length === 0) throw validationError('evidence_empty', 'The evidence file is empty', 'body.evidence.content');
+  if (content.length > maxBytes) {
+    throw new DomainError('validation', 'evidence_too_large', `The evidence file is ${content.length} bytes; at most ${maxBytes} are accepted`, 'body.evidence.content', { maxBytes, size: content.length });
+  }
+  const sniffed = sniffEvidenceType(content);
+  if (sniffed !== e.contentType) {
+    throw validationError('evidence_type_mismatch', `The content is ${sniffed ?? 'no PDF, PNG or JPEG'}, not ${e.contentType}`, 'body.evidence.content');
+  }
+  const filename = e.filename.replace(/[/\\]/g, '_').slice(0, 200);
+  return { filename, contentType: sniffed, content, sha256: createHash('sha256').update(content).digest('hex') };
+}
+
+// ---------------------------------------------------------------- updates
+
+function failureType(err: unknown): { type: string | undefined; message: string } | undefined {
+  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+  }
+  return undefined;
+}
+
+/** Map what an Update refused (validator or handler) to a stable domain error. */
+function mapUpdateError(err: unknown, row: DoubtCase): never {
+  if (err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError') {
+    throw invalidState('case_closed', `Case ${row.reference} is closed`, { caseId: row.id, status: row.status });
+  }
+  const f = err instanceof WorkflowUpdateFailedError ? failureType(err) : undefined;
+  if (f) {
+    switch (f.type) {
+      case CaseErrors.ResponseWindowClosed:
+        throw invalidState('response_window_closed', WINDOW_CLOSED_MESSAGE, { caseId: row.id });
+      case CaseErrors.CaseClosed:
+        throw invalidState('case_closed', f.message, { caseId: row.id });
+      case CaseErrors.UnknownResponse:
+        throw notFound('response_not_found', f.message, 'body.responseId');
+      case CaseErrors.DuplicateResponse:
+      case CaseErrors.AlreadyJudged:
+        throw invalidState(f.type === CaseErrors.AlreadyJudged ? 'already_judged' : 'duplicate_response', f.message);
+      case CaseErrors.InvalidRequest:
+        throw validationError('invalid_request', f.message);
+      default:
+        break;
+    }
+  }
+  throw new Error(`case ${row.id}: update failed`, { cause: err });
+}
+
+export interface SubmitResponseInput extends Actor {
+  caseId: string;
+  partyId: string;
+  findings: string;
+  complaintHandling: string;
+  evidence: EvidenceUpload | null;
+}
+
+/**
+ * GT-3: store the response (staged), then let the workflow count it. After the 72 hours the workflow's
+ * validator refuses, and the staged copy is refused too: content dropped, digest kept (GT-8).
+ */
+export async function submitResponse(deps: CaseServiceDeps, input: SubmitResponseInput) {
+  const client = requireTemporal(deps);
+  const row = await requireCase(deps.db, input.caseId);
+  const evidence = input.evidence ? checkEvidence(input.evidence, deps.evidenceMaxBytes) : null;
+  if (CLOSED_STATUSES.includes(row.status)) throw invalidState('response_window_closed', WINDOW_CLOSED_MESSAGE, { caseId: row.id, status: row.status });
+  const staged = await stageResponse(deps.db, {
+    ...input,
+    caseId: row.id,
+    partyId: input.partyId,
+    submittedAt: new Date(),
+    evidence,
+  });
+  try {
+    const result = await client.workflow.getHandle(row.id).executeUpdate(submitResponseUpdate, {
+      args: [{ responseId: staged.id, submittedBy: input.actor, hasEvidence: evidence !== null }],
+      updateId: `response:${staged.id}`,
+    });
+    return { response: staged, evidence, result };
+  } catch (err) {
+    await refuseResponse(deps.db, { ...input, caseId: row.id, responseId: staged.id, reason: failureType(err)?.type ?? 'not_accepted', at: new Date() });
+    mapUpdateError(err, row);
+  }
+}
+
+async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>): Promise<R> {
+  const client = requireTemporal(deps);
+  const row = await requireCase(deps.db, caseId);
+  try {
+    return await run(client.workflow.getHandle(row.id));
+  } catch (err) {
+    mapUpdateError(err, row);
+  }
+}
+
+export function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & { responseId: string; decision: 'accept' | 'reject'; reason?: string | null }): Promise<CaseSnapshot> {
+  return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
+}
+
+export function liftWrongfulBlock(deps: CaseServiceDeps, caseId: string, a: Actor & { reason: string }): Promise<CaseSnapshot> {
+  return update(deps, caseId, (h) => h.executeUpdate(liftWrongfulBlockUpdate, { args: [{ ...a }] }));
+}
+
+export function withdrawCase(deps: CaseServiceDeps, caseId: string, a: Actor & { reason: string }): Promise<CaseSnapshot> {
+  return update(deps, caseId, (h) => h.executeUpdate(withdrawCaseUpdate, { args: [{ ...a }] }));
+}
+
+export function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor & { message: string }): Promise<NotifyAcmResult> {
+  return update(deps, caseId, (h) => h.executeUpdate(notifyAcmUpdate, { args: [{ ...a }] }));
+}
+
+/** Notes go through the workflow while it runs; on a closed case straight into the audit log. */
+export async function addNote(deps: CaseServiceDeps, caseId: string, a: Actor & { text: string }): Promise<{ at: string }> {
+  const row = await requireCase(deps.db, caseId);
+  if (CLOSED_STATUSES.includes(row.status)) {
+    const at = new Date();
+    await recordAudit(deps.db, { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null, action: 'case.note', entityType: 'case', entityId: row.id, data: { text: a.text }, at });
+    return { at: at.toISOString() };
+  }
+  return update(deps, caseId, (h) => h.executeUpdate(addNoteUpdate, { args: [{ ...a }] }));
+}
+
+/** The running workflow's own view, when it still runs (undefined otherwise). */
+export async function liveSnapshot(deps: CaseServiceDeps, caseId: string): Promise<CaseSnapshot | undefined> {
+  if (!deps.temporal) return undefined;
+  try {
+    return await deps.temporal.workflow.getHandle(caseId).query(caseStateQuery);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * Doubt cases (GT-1..GT-10): intake with the block in one transaction, the row the workflow mirrors its
+ * state into, responses with their evidence (GT-3, GT-8), listings and the case timeline.
+ *
+ * The workflow is the source of truth while a case runs; these functions record what it decided, each
+ * state change with its audit entry in the same transaction (entity 'case', id = case id).
+ */
+import { randomUUID } from 'node:crypto';
+import { and, asc, count, desc, eq, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../client.js';
+import {
+  auditLog,
+  blocks,
+  caseResponses,
+  connections,
+  doubtCases,
+  parties,
+  supplierReports,
+  type AuditEntry,
+  type CaseResponse,
+  type CaseStatus,
+  type DoubtCase,
+  type Party,
+  type SignalChannel,
+} from '../schema/index.js';
+import { conflict, notFound, validationError } from '../../lib/errors.js';
+import { withinOneWorkingDayDeadline } from '../../lib/working-days.js';
+import { recordAudit } from './audit.js';
+import { auditActor, type Actor } from './actor.js';
+import { placeBlock } from './blocks.js';
+
+export const CLOSED_STATUSES: CaseStatus[] = ['closed_mandate_accepted', 'closed_mandate_not_demonstrated', 'closed_wrongful_block', 'closed_withdrawn'];
+export const OPEN_STATUSES: CaseStatus[] = ['blocked', 'awaiting_response', 'awaiting_judgement'];
+
+function isUniqueViolation(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === '23505') return true;
+  }
+  return false;
+}
+
+const caseAudit = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at?: Date) => ({
+  ...auditActor(actor),
+  action,
+  entityType: 'case',
+  entityId: caseId,
+  data,
+  ...(at ? { at } : {}),
+});
+
+// ---------------------------------------------------------------- intake
+
+export interface CaseIntakeInput extends Actor {
+  gridOperatorId: string;
+  partyId: string;
+  connectionEan: string;
+  channel: SignalChannel;
+  receivedAt: Date;
+  reporterName: string;
+  reporterContact?: string | null;
+  description: string;
+  isma: boolean;
+  externalReference?: string | null;
+  idempotencyKey?: string | null;
+  supplierReportId?: string | null;
+  /** The intake moment: the block is in force from here (GT-2). */
+  at: Date;
+}
+
+async function findDuplicate(db: DbOrTx, input: Pick<CaseIntakeInput, 'gridOperatorId' | 'idempotencyKey' | 'externalReference' | 'supplierReportId'>): Promise<DoubtCase | undefined> {
+  const keys: SQL[] = [];
+  if (input.idempotencyKey) keys.push(eq(doubtCases.idempotencyKey, input.idempotencyKey));
+  if (input.externalReference) keys.push(eq(doubtCases.externalReference, input.externalReference));
+  if (input.supplierReportId) keys.push(eq(doubtCases.supplierReportId, input.supplierReportId));
+  if (keys.length === 0) return undefined;
+  const [row] = await db
+    .select()
+    .from(doubtCases)
+    .where(and(eq(doubtCases.gridOperatorId, input.gridOperatorId), or(...keys)))
+    .orderBy(asc(doubtCases.createdAt))
+    .limit(1);
+  return row;
+}
+
+function assertSameCase(existing: DoubtCase, input: CaseIntakeInput): DoubtCase {
+  if (existing.partyId !== input.partyId || existing.connectionEan !== input.connectionEan) {
+    throw conflict(
+      'idempotency_key_reused',
+      `Idempotency-Key / external reference already belongs to case ${existing.reference} for another party or connection`,
+      input.idempotencyKey ? 'headers.idempotency-key' : 'body.externalReference',
+      { caseId: existing.id, reference: existing.reference },
+    );
+  }
+  return existing;
+}
+
+/**
+ * GT-1 / GT-2: register a signal. The case row and the block are written in ONE transaction, so when
+ * this returns the block is in force (the P4 gate reads blocks uncached). Idempotent on the
+ * Idempotency-Key, the external reference and the supplier report (per grid operator): a repeat returns
+ * the existing case with `created: false`, never a second one.
+ */
+export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promise<{ row: DoubtCase; created: boolean }> {
+  const dup = await findDuplicate(db, input);
+  if (dup) return { row: assertSameCase(dup, input), created: false };
+  if (input.receivedAt.getTime() > input.at.getTime() + 60_000) {
+    throw validationError('received_in_future', 'receivedAt lies in the future', 'body.receivedAt');
+  }
+  try {
+    const row = await db.transaction(async (tx) => {
+      const [conn] = await tx.select().from(connections).where(eq(connections.ean, input.connectionEan));
+      // A handler only registers signals for its own grid operator's connections; others do not exist for it.
+      if (!conn || conn.gridOperatorId !== input.gridOperatorId) {
+        throw notFound('connection_not_found', `No connection ${input.connectionEan} of this grid operator`, 'body.connectionEan');
+      }
+      const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
+      if (!party) throw notFound('party_not_found', 'No such requesting party', 'body.partyGln');
+      if (!party.roles.some((r) => r === 'supplier' || r === 'service_provider')) {
+        throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'body.partyGln');
+      }
+      const [{ n }] = (await tx.execute(sql`select nextval('doubt_case_reference_seq')::int as n`)) as unknown as [{ n: number }];
+      const year = new Date(input.at).getUTCFullYear();
+      const id = randomUUID();
+      const [created] = await tx
+        .insert(doubtCases)
+        .values({
+          id,
+          reference: `GT-${year}-${String(n).padStart(6, '0')}`,
+          gridOperatorId: input.gridOperatorId,
+          partyId: input.partyId,
+          connectionEan: input.connectionEan,
+          channel: input.channel,
+          receivedAt: input.receivedAt,
+          reporterName: input.reporterName,
+          reporterContact: input.reporterContact ?? null,
+          description: input.description,
+          isma: input.isma,
+          externalReference: input.externalReference ?? null,
+          idempotencyKey: input.idempotencyKey ?? null,
+          supplierReportId: input.supplierReportId ?? null,
+          status: 'blocked',
+          contactDueAt: withinOneWorkingDayDeadline(input.receivedAt), // GT-1
+          createdAt: input.at,
+          createdBy: input.actor,
+          updatedAt: input.at,
+        })
+        .returning();
+      if (!created) throw new Error('case insert returned nothing');
+      await placeBlock(tx, { caseId: id, partyId: input.partyId, connectionEan: input.connectionEan, at: input.at, ...auditActor(input) }); // GT-2
+      if (input.supplierReportId) {
+        await tx.update(supplierReports).set({ caseId: id }).where(and(eq(supplierReports.id, input.supplierReportId), isNull(supplierReports.caseId)));
+      }
+      await recordAudit(
+        tx,
+        caseAudit(id, input, 'case.opened', {
+          reference: created.reference,
+          partyId: input.partyId,
+          connectionEan: input.connectionEan,
+          channel: input.channel,
+          receivedAt: input.receivedAt.toISOString(),
+          isma: input.isma,
+          contactDueAt: created.contactDueAt.toISOString(),
+          supplierReportId: input.supplierReportId ?? null,
+          rule: 'GT-1, GT-2',
+        }, input.at),
+      );
+      return created;
+    });
+    return { row, created: true };
+  } catch (err) {
+    // A concurrent request with the same key won the race: answer with its case.
+    if (isUniqueViolation(err)) {
+      const winner = await findDuplicate(db, input);
+      if (winner) return { row: assertSameCase(winner, input), created: false };
+    }
+    throw err;
+  }
+}
+
+export async function markWorkflowStarted(db: DbOrTx, caseId: string, at: Date): Promise<void> {
+  await db.update(doubtCases).set({ workflowStartedAt: at }).where(and(eq(doubtCases.id, caseId), isNull(doubtCases.workflowStartedAt)));
+}
+
+/** Open cases whose workflow was never confirmed started (intake crashed between commit and start). */
+export async function casesWithoutWorkflow(db: DbOrTx, olderThan: Date, limit = 500): Promise<DoubtCase[]> {
+  return db
+    .select()
+    .from(doubtCases)
+    .where(and(isNull(doubtCases.workflowStartedAt), inArray(doubtCases.status, OPEN_STATUSES), lt(doubtCases.createdAt, olderThan)))
+    .orderBy(asc(doubtCases.createdAt))
+    .limit(limit);
+}
+
+// ---------------------------------------------------------------- reads
+
+export async function getCase(db: DbOrTx, id: string): Promise<DoubtCase | undefined> {
+  const [row] = await db.select().from(doubtCases).where(eq(doubtCases.id, id));
+  return row;
+}
+
+export async function requireCase(db: DbOrTx, id: string): Promise<DoubtCase> {
+  const row = await getCase(db, id);
+  if (!row) throw notFound('case_not_found', `No case ${id}`, 'params.id');
+  return row;
+}
+
+export interface CaseParties {
+  row: DoubtCase;
+  party: Party;
+  gridOperator: Party;
+}
+
+export async function getCaseWithParties(db: DbOrTx, id: string): Promise<CaseParties> {
+  const row = await requireCase(db, id);
+  const ps = await db.select().from(parties).where(inArray(parties.id, [row.partyId, row.gridOperatorId]));
+  const party = ps.find((p) => p.id === row.partyId);
+  const gridOperator = ps.find((p) => p.id === row.gridOperatorId);
+  if (!party || !gridOperator) throw new Error(`parties of case ${id} missing`);
+  return { row, party, gridOperator };
+}
+
+export type DeadlineState = 'pending' | 'met' | 'missed' | 'not_applicable';
+export interface DeadlineView {
+  dueAt: Date | null;
+  doneAt: Date | null;
+  state: DeadlineState;
+  rule: string;
+}
+
+function judge(dueAt: Date | null, doneAt: Date | null, now: Date): DeadlineState {
+  if (!dueAt) return 'pending';
+  if (doneAt) return doneAt < dueAt ? 'met' : 'missed';
+  return now >= dueAt ? 'missed' : 'pending';
+}
+
+/** Every deadline of a case with its due time and met / missed / pending (same rules as the workflow's view). */
+export function caseDeadlines(row: DoubtCase, now: Date): Record<'contact' | 'response' | 'unblock', DeadlineView> {
+  const closed = CLOSED_STATUSES.includes(row.status);
+  const contact: DeadlineView = { dueAt: row.contactDueAt, doneAt: row.contactedAt, state: judge(row.contactDueAt, row.contactedAt, now), rule: 'GT-1' };
+  if (closed && !row.contactedAt) contact.state = row.closedAt && row.closedAt >= row.contactDueAt ? 'missed' : 'not_applicable';
+  const response: DeadlineView = { dueAt: row.responseDueAt, doneAt: row.respondedAt, state: judge(row.responseDueAt, row.respondedAt, now), rule: 'GT-3' };
+  if (!row.responseDueAt && closed) response.state = 'not_applicable';
+  else if (closed && row.responseDueAt && !row.respondedAt && row.closedAt && row.closedAt < row.responseDueAt) response.state = 'not_applicable';
+  const unblock: DeadlineView = { dueAt: row.unblockDueAt, doneAt: row.unblockedAt, state: judge(row.unblockDueAt, row.unblockedAt, now), rule: 'GT-8' };
+  if (!row.unblockDueAt) unblock.state = closed ? 'not_applicable' : 'pending';
+  if (row.status === 'closed_wrongful_block') unblock.rule = 'GT-7';
+  return { contact, response, unblock };
+}
+
+export interface CaseFilter {
+  gridOperatorId?: string;
+  partyId?: string;
+  status?: CaseStatus[];
+  channel?: SignalChannel;
+  /** Open cases whose next deadline (contact, then response) falls before this instant. */
+  dueBefore?: Date;
+  /** Cases with at least one missed deadline (contact GT-1, response GT-3, unblock GT-8). */
+  breached?: boolean;
+  limit: number;
+  offset: number;
+  now: Date;
+}
+
+function breachedSql(now: Date): SQL {
+  return sql`(
+    coalesce(${doubtCases.contactedAt}, case when ${doubtCases.closedAt} is null then ${now.toISOString()}::timestamptz end) >= ${doubtCases.contactDueAt}
+    or (${doubtCases.responseDueAt} is not null and coalesce(${doubtCases.respondedAt}, ${doubtCases.closedAt}, ${now.toISOString()}::timestamptz) >= ${doubtCases.responseDueAt})
+    or (${doubtCases.unblockDueAt} is not null and coalesce(${doubtCases.unblockedAt}, ${now.toISOString()}::timestamptz) >= ${doubtCases.unblockDueAt})
+  )`;
+}
+
+export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
+  const where: SQL[] = [];
+  if (f.gridOperatorId) where.push(eq(doubtCases.gridOperatorId, f.gridOperatorId));
+  if (f.partyId) where.push(eq(doubtCases.partyId, f.partyId));
+  if (f.status && f.status.length > 0) where.push(inArray(doubtCases.status, f.status));
+  if (f.channel) where.push(eq(doubtCases.channel, f.channel));
+  if (f.dueBefore) {
+    where.push(inArray(doubtCases.status, OPEN_STATUSES));
+    where.push(
+      or(
+        and(isNull(doubtCases.contactedAt), lt(doubtCases.contactDueAt, f.dueBefore)),
+        and(isNotNull(doubtCases.contactedAt), isNull(doubtCases.respondedAt), lt(doubtCases.responseDueAt, f.dueBefore)),
+      )!,
+    );
+  }
+  if (f.breached === true) where.push(breachedSql(f.now));
+  if (f.breached === false) where.push(sql`not ${breachedSql(f.now)}`);
+  const cond = where.length > 0 ? and(...where) : undefined;
+  const items = await db.select().from(doubtCases).where(cond).orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id)).limit(f.limit).offset(f.offset);
+  const [total] = await db.select({ n: count() }).from(doubtCases).where(cond);
+  return { items, total: total?.n ?? 0 };
+}
+
+const responseMetadataColumns = {
+  id: caseResponses.id,
+  caseId: caseResponses.caseId,
+  partyId: caseResponses.partyId,
+  status: caseResponses.status,
+  refusedReason: caseResponses.refusedReason,
+  findings: caseResponses.findings,
+  complaintHandling: caseResponses.complaintHandling,
+  submittedAt: caseResponses.submittedAt,
+  submittedBy: caseResponses.submittedBy,
+  evidenceFilename: caseResponses.evidenceFilename,
+  evidenceContentType: caseResponses.evidenceContentType,
+  evidenceSize: caseResponses.evidenceSize,
+  evidenceSha256: caseResponses.evidenceSha256,
+  evidenceDestroyedAt: caseResponses.evidenceDestroyedAt,
+  judgement: caseResponses.judgement,
+  judgementReason: caseResponses.judgementReason,
+  judgedAt: caseResponses.judgedAt,
+  judgedBy: caseResponses.judgedBy,
+  /** Whether the copy is still held (GT-8: destroyed after the decision). */
+  evidenceHeld: sql<boolean>`${caseResponses.evidenceContent} is not null`,
+};
+export type ResponseMetadata = Omit<CaseResponse, 'evidenceContent'> & { evidenceHeld: boolean };
+
+/** Metadata of a case's responses; the evidence content never leaves the database through here. */
+export async function listResponses(db: DbOrTx, caseId: string): Promise<ResponseMetadata[]> {
+  return db.select(responseMetadataColumns).from(caseResponses).where(eq(caseResponses.caseId, caseId)).orderBy(asc(caseResponses.submittedAt), asc(caseResponses.id));
+}
+
+/** The case's audit entries in order: the database half of its timeline and history. */
+export async function caseAuditTrail(db: DbOrTx, caseId: string): Promise<AuditEntry[]> {
+  const [block] = await db.select({ id: blocks.id }).from(blocks).where(eq(blocks.caseId, caseId));
+  const row = await getCase(db, caseId);
+  const conds: SQL[] = [and(eq(auditLog.entityType, 'case'), eq(auditLog.entityId, caseId))!];
+  if (block) conds.push(and(eq(auditLog.entityType, 'block'), eq(auditLog.entityId, block.id))!);
+  if (row) conds.push(and(eq(auditLog.entityType, 'connection'), eq(auditLog.entityId, row.connectionEan), sql`${auditLog.data}->>'caseId' = ${caseId}`)!);
+  return db.select().from(auditLog).where(or(...conds)).orderBy(asc(auditLog.at), asc(auditLog.id));
+}
+
+// ---------------------------------------------------------------- responses (GT-3, GT-8)
+
+export interface EvidenceInput {
+  filename: string;
+  contentType: string;
+  content: Buffer;
+  sha256: string;
+}
+
+export interface StageResponseInput extends Actor {
+  caseId: string;
+  partyId: string;
+  findings: string;
+  complaintHandling: string;
+  submittedAt: Date;
+  evidence: EvidenceInput | null;
+}
+
+/** Store a response before the workflow counts it; it becomes 'received' or 'refused'. */
+export async function stageResponse(db: DbOrTx, input: StageResponseInput): Promise<CaseResponse> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(caseResponses)
+      .values({
+        caseId: input.caseId,
+        partyId: input.partyId,
+        status: 'staged',
+        findings: input.findings,
+        complaintHandling: input.complaintHandling,
+        submittedAt: input.submittedAt,
+        submittedBy: input.actor,
+        evidenceFilename: input.evidence?.filename ?? null,
+        evidenceContentType: input.evidence?.contentType ?? null,
+        evidenceSize: input.evidence ? input.evidence.content.length : null,
+        evidenceSha256: input.evidence?.sha256 ?? null,
+        evidenceContent: input.evidence?.content ?? null,
+      })
+      .returning();
+    if (!row) throw new Error('response insert returned nothing');
+    await recordAudit(
+      tx,
+      caseAudit(input.caseId, input, 'case.response_submitted', {
+        responseId: row.id,
+        hasEvidence: input.evidence !== null,
+        evidence: input.evidence ? { filename: input.evidence.filename, contentType: input.evidence.contentType, size: input.evidence.content.length, sha256: input.evidence.sha256 } : null,
+        rule: 'GT-3',
+      }, input.submittedAt),
+    );
+    return row;
+  });
+}
+
+/** GT-8: a response after the window closed is refused and its content dropped at once (digest kept). */
+export async function refuseResponse(db: DbOrTx, input: Actor & { responseId: string; caseId: string; reason: string; at: Date }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx
+      .update(caseResponses)
+      .set({ status: 'refused', refusedReason: input.reason, evidenceContent: null, evidenceDestroyedAt: sql`case when ${caseResponses.evidenceSha256} is not null then ${input.at.toISOString()}::timestamptz end` })
+      .where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.status, 'staged')));
+    await recordAudit(tx, caseAudit(input.caseId, input, 'case.response_refused', { responseId: input.responseId, reason: input.reason, rule: 'GT-8' }, input.at));
+  });
+}
+
+/** The workflow counted the response (within the 72 hours). Idempotent. */
+export async function markResponseReceived(db: DbOrTx, input: Actor & { caseId: string; responseId: string; at: Date; status: CaseStatus }): Promise<CaseResponse> {
+  return db.transaction(async (tx) => {
+    const [resp] = await tx.select().from(caseResponses).where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.caseId, input.caseId))).for('update');
+    if (!resp) throw notFound('response_not_found', `No response ${input.responseId} for case ${input.caseId}`);
+    if (resp.status === 'received') return resp;
+    if (resp.status !== 'staged') throw conflict('response_refused', `Response ${input.responseId} was refused`);
+    const [updated] = await tx.update(caseResponses).set({ status: 'received' }).where(eq(caseResponses.id, resp.id)).returning();
+    await tx
+      .update(doubtCases)
+      .set({ status: input.status, respondedAt: sql`coalesce(${doubtCases.respondedAt}, ${input.at.toISOString()}::timestamptz)`, updatedAt: input.at })
+      .where(eq(doubtCases.id, input.caseId));
+    await recordAudit(tx, caseAudit(input.caseId, input, 'case.response_received', { responseId: resp.id, hasEvidence: resp.evidenceSha256 !== null, status: input.status, rule: 'GT-3' }, input.at));
+    return updated!;
+  });
+}
+
+/** GT-8: destroy the evidence copies of a case after the decision; metadata and SHA-256 stay. */
+export async function destroyEvidence(db: DbOrTx, caseId: string, at: Date): Promise<number> {
+  const rows = await db
+    .update(caseResponses)
+    .set({ evidenceContent: null, evidenceDestroyedAt: at })
+    .where(and(eq(caseResponses.caseId, caseId), isNotNull(caseResponses.evidenceSha256), isNull(caseResponses.evidenceDestroyedAt)))
+    .returning({ id: caseResponses.id });
+  return rows.length;
+}
+
+// ---------------------------------------------------------------- supplier reports (GT-9)
+
+export async function getSupplierReport(db: DbOrTx, id: string) {
+  const [row] = await db.select().from(supplierReports).where(eq(supplierReports.id, id));
+  return row;
+}
+

@@ -1,0 +1,189 @@
+/**
+ * Time-skipping harness for the doubt-case workflows: the Java test server (real deadlines, skipped),
+ * a private PostgreSQL database (real activities, real repositories) and the shared SMTP capture.
+ *
+ *   const h = await caseHarness('accepted');
+ *   const c = await h.openCase({ isma: true });
+ *   await h.run(async (worker) => { ...; await h.result(c.id) });
+ *
+ * The test server does not know custom search attributes until they are added, so the harness registers
+ * the same ones the dev server has (lib/infra/search-attributes.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { inject } from 'vitest';
+import { createActivities, type ActivityDeps } from '../../activities/index.js';
+import { startCaseWorkflow } from '../../api/services/cases.js';
+import { createDb, type Db } from '../../db/client.js';
+import { createCaseWithBlock } from '../../db/repositories/cases.js';
+import { connections, contactPersons, DOUBT_CONTACT_GROUP, parties, type DoubtCase } from '../../db/schema/index.js';
+import { withCheckDigit } from '../../lib/gs1.js';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES } from '../../lib/infra/search-attributes.js';
+import { createMailer, type Mailer } from '../../notifications/mailer.js';
+import { caseStateQuery, type CaseSnapshot, type SignalChannel } from '../../workflows/shared.js';
+import { freshDatabase, readMail, testConfig, type CapturedMail } from '../helpers/index.js';
+
+export const TASK_QUEUE = 'doubt-case-test';
+const INDEXED: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Workflow code bundled once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env['TEMPORAL_TEST_LOG'] as 'INFO' | undefined) ?? 'WARN') });
+  } catch {
+    // already installed in this process
+  }
+}
+
+let seq = 0;
+const tag = () => `${process.pid % 10000}`.padStart(4, '0') + randomBytes(2).toString('hex');
+const uniqueDigits = () => `${process.pid % 1000}`.padStart(3, '0') + String(Date.now() % 1_000_000).padStart(6, '0') + String(++seq).padStart(3, '0');
+
+export interface Fixture {
+  gridOperatorId: string;
+  gridOperatorGln: string;
+  partyId: string;
+  partyGln: string;
+  partyMail: string;
+  handlerMail: string;
+  connectionEan: string;
+}
+
+export interface CaseHarness {
+  env: TestWorkflowEnvironment;
+  db: Db;
+  mailer: Mailer;
+  deps: ActivityDeps;
+  fixture(o?: { partyContacts?: boolean; handlerContacts?: boolean }): Promise<Fixture>;
+  openCase(o?: { isma?: boolean; receivedAt?: Date; channel?: SignalChannel; fixture?: Fixture }): Promise<{ row: DoubtCase; fixture: Fixture }>;
+  startWorkflow(caseId: string): Promise<void>;
+  worker(activityOverrides?: Partial<ReturnType<typeof createActivities>>): Promise<Worker>;
+  now(): Promise<Date>;
+  /** Skip the test server's clock to `at` (never backwards). */
+  skipTo(at: Date): Promise<void>;
+  snapshot(caseId: string): Promise<CaseSnapshot>;
+  /** Poll the workflow's query until `predicate` holds (real time; the clock does not skip while polling). */
+  waitFor(caseId: string, predicate: (s: CaseSnapshot) => boolean, timeoutMs?: number): Promise<CaseSnapshot>;
+  result(caseId: string): Promise<CaseSnapshot>;
+  mail(predicate: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
+  /** Write the case's history for the replay test (only with RECORD_HISTORIES=1). */
+  recordHistory(caseId: string, name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function caseHarness(label: string): Promise<CaseHarness> {
+  quietRuntime();
+  const fresh = await freshDatabase(`wf_${label}`);
+  const dbh = createDb(fresh.url, { max: 8 });
+  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: inject('testServerPath') } } });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]!])),
+  });
+  const config = testConfig();
+  const mailer = createMailer(inject('smtpUrl'), { from: config.smtp.from });
+  const deps: ActivityDeps = { db: dbh.db, mailer, config, temporalClient: env.client, acmEmail: `acm-${tag()}@acm.example` };
+  const db = dbh.db;
+
+  const h: CaseHarness = {
+    env,
+    db,
+    mailer,
+    deps,
+    async fixture(o = {}) {
+      const t = tag();
+      const [gop] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits().slice(0, 10)}`), name: `Netbeheerder ${t}`, roles: ['grid_operator'] }).returning();
+      const [sup] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits().slice(0, 10)}`), name: `Leverancier ${t}`, roles: ['supplier'] }).returning();
+      const [conn] = await db
+        .insert(connections)
+        .values({ ean: withCheckDigit(`871${uniqueDigits().padEnd(14, '0').slice(0, 14)}`), gridOperatorId: gop!.id, gridArea: 'Test', supplierId: sup!.id, capacityKw: 17.25 })
+        .returning();
+      const partyMail = `doubt-${t}@supplier.example`;
+      const handlerMail = `handler-${t}@operator.example`;
+      if (o.partyContacts !== false) await db.insert(contactPersons).values({ partyId: sup!.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Supplier contact', email: partyMail });
+      if (o.handlerContacts !== false) await db.insert(contactPersons).values({ partyId: gop!.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Case handler', email: handlerMail });
+      return { gridOperatorId: gop!.id, gridOperatorGln: gop!.gln, partyId: sup!.id, partyGln: sup!.gln, partyMail, handlerMail, connectionEan: conn!.ean };
+    },
+    async openCase(o = {}) {
+      const f = o.fixture ?? (await h.fixture());
+      const at = await h.now();
+      const { row } = await createCaseWithBlock(db, {
+        actor: 'test',
+        actorRole: 'case-handler',
+        gridOperatorId: f.gridOperatorId,
+        partyId: f.partyId,
+        connectionEan: f.connectionEan,
+        channel: o.channel ?? 'customer',
+        receivedAt: o.receivedAt ?? at,
+        reporterName: 'Klant',
+        description: 'Klant meldt onbekende P4-opvragingen',
+        isma: o.isma ?? false,
+        at,
+      });
+      return { row, fixture: f };
+    },
+    async startWorkflow(caseId) {
+      await startCaseWorkflow(db, env.client, TASK_QUEUE, caseId);
+    },
+    async worker(overrides = {}) {
+      return Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: TASK_QUEUE,
+        workflowBundle: await workflowBundle(),
+        activities: { ...createActivities(deps), ...overrides },
+      });
+    },
+    async now() {
+      return new Date(await env.currentTimeMs());
+    },
+    async skipTo(at) {
+      const now = await env.currentTimeMs();
+      if (at.getTime() > now) await env.sleep(at.getTime() - now);
+    },
+    snapshot: (caseId) => env.client.workflow.getHandle(caseId).query(caseStateQuery),
+    async waitFor(caseId, predicate, timeoutMs = 20_000) {
+      const until = Date.now() + timeoutMs;
+      let last: CaseSnapshot | undefined;
+      for (;;) {
+        try {
+          last = await h.snapshot(caseId);
+          if (predicate(last)) return last;
+        } catch {
+          // not started yet
+        }
+        if (Date.now() > until) throw new Error(`case ${caseId}: condition not reached; last state ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    result: (caseId) => env.client.workflow.getHandle(caseId).result() as Promise<CaseSnapshot>,
+    mail: (predicate, timeoutMs = 15_000) => readMail(inject('mailDir'), predicate, timeoutMs),
+    async recordHistory(caseId, name) {
+      if (process.env['RECORD_HISTORIES'] !== '1') return;
+      const history = await env.client.workflow.getHandle(caseId).fetchHistory();
+      const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
+    },
+    async close() {
+      mailer.close();
+      await env.teardown();
+      await dbh.close();
+      await fresh.drop();
+    },
+  };
+  return h;
+}

@@ -1,0 +1,6 @@
+/** Workflow bundle entry (worker `workflowsPath`). */
+export { doubtCaseWorkflow } from './doubt-case.js';
+export { archiveCaseHistoryWorkflow } from './archive.js';
+export { improvementReviewWorkflow } from './improvement-review.js';
+export { repeatOffenderScanWorkflow } from './repeat-offender-scan.js';
+export { supplierReportWorkflow } from './supplier-report.js';
