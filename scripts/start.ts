@@ -83,6 +83,13 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+// npm runs this with `exec`, so a SIGTERM to `npm start` reaches this process. Should the parent
+// still go away without one (SIGKILL), notice it and shut down in order rather than run on as an orphan.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void shutdown('parent process exited', 0);
+}, 1_000).unref();
+
 async function main(): Promise<void> {
   const dataDir = config.dataDir;
   await mkdir(dataDir, { recursive: true });

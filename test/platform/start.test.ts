@@ -16,6 +16,8 @@ interface Started {
   child: ChildProcess;
   output: () => string;
   exited: Promise<number | null>;
+  /** Every process the start built, as last seen (kept for cleanup after a failed assertion). */
+  tree: Map<number, string>;
 }
 
 let dataDir: string;
@@ -52,7 +54,7 @@ function startSystem(): Started {
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, exited, tree: new Map() };
 }
 
 async function waitForHealth(s: Started, timeoutMs: number): Promise<{ status: string; database: { ok: boolean }; temporal: { ok: boolean } }> {
@@ -102,9 +104,9 @@ function stillRunning(pids: Iterable<number>): number[] {
 
 /** Kill whatever is left of a start that failed its assertions (the real failure is reported already). */
 function killLeftovers(s: Started): void {
-  if (s.child.exitCode !== null || s.child.signalCode !== null) return;
-  const tree = descendants(s.child.pid!);
-  for (const pid of [s.child.pid!, ...tree.keys()]) {
+  const alive = s.child.exitCode === null && s.child.signalCode === null;
+  const tree = new Map([...s.tree, ...(alive ? descendants(s.child.pid!) : [])]);
+  for (const pid of [...(alive ? [s.child.pid!] : []), ...stillRunning(tree.keys())]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -115,6 +117,7 @@ function killLeftovers(s: Started): void {
 
 async function stopAndCheck(s: Started): Promise<void> {
   const tree = descendants(s.child.pid!);
+  s.tree = tree;
   const args = [...tree.values()].join('\n');
   expect(args).toMatch(/postgres.*-D/);
   expect(args).toMatch(/temporal.*server start-dev/);
@@ -144,6 +147,7 @@ describe('npm start (one command)', () => {
     const s = startSystem();
     try {
       const health = await waitForHealth(s, 60_000);
+      s.tree = descendants(s.child.pid!);
       const tookMs = Date.now() - t;
       expect(health.status).toBe('ok');
       expect(health.database.ok).toBe(true);
@@ -174,11 +178,32 @@ describe('npm start (one command)', () => {
     const s = startSystem();
     try {
       const health = await waitForHealth(s, 60_000);
+      s.tree = descendants(s.child.pid!);
       expect(health.status).toBe('ok');
       const out = s.output();
       expect(out).not.toMatch(/Demo API keys/);
       expect(out).toMatch(/Demo data\s+already present/);
       await stopAndCheck(s);
+    } finally {
+      killLeftovers(s);
+    }
+  });
+
+  it('shuts down in order when npm is killed outright (SIGKILL): nothing outlives it', async () => {
+    const s = startSystem();
+    try {
+      await waitForHealth(s, 60_000);
+      s.tree = descendants(s.child.pid!);
+      expect([...s.tree.values()].join('\n')).toMatch(/postgres.*-D/);
+      process.kill(s.child.pid!, 'SIGKILL');
+      const deadline = Date.now() + 60_000;
+      let left = stillRunning(s.tree.keys());
+      while (left.length > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        left = stillRunning(s.tree.keys());
+      }
+      expect(left.map((pid) => `${pid} ${s.tree.get(pid)}`)).toEqual([]);
+      expect(s.output()).toMatch(/Stopped \(\d+\.\d s\)/);
     } finally {
       killLeftovers(s);
     }
