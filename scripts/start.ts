@@ -71,15 +71,18 @@ function shutdown(reason: string, exitCode: number): Promise<void> {
   return shutdownPromise;
 }
 
-let signals = 0;
+// Ctrl-C reaches this process twice at once (from the terminal and forwarded by npm): only a signal
+// well after the first one means "stop waiting".
+let firstSignalAt: number | undefined;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
-    signals += 1;
-    if (signals > 1) {
+    if (firstSignalAt === undefined) {
+      firstSignalAt = Date.now();
+      void shutdown(signal, 0);
+    } else if (Date.now() - firstSignalAt > 1_000) {
       say(`Second ${signal}: exiting now (child processes stop with this process).`);
       process.exit(130);
     }
-    void shutdown(signal, 0);
   });
 }
 
