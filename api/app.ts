@@ -21,7 +21,7 @@ import contactRoutes from './routes/contacts.js';
 import connectionRoutes from './routes/connections.js';
 import readingRoutes from './routes/readings.js';
 import mandateRoutes from './routes/mandates.js';
-import p4Routes from './routes/p4.js';
+import p4Routes, { type P4RouteOptions } from './routes/p4.js';
 import blockRoutes from './routes/blocks.js';
 import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
@@ -32,6 +32,8 @@ export interface AppDeps {
   sql: postgres.Sql;
   /** Needed by case routes and health; the consent core runs without it. */
   temporal?: Client;
+  /** P4 gate batching (defaults suit two cores; bench/p4.ts tunes them). */
+  p4Gate?: P4RouteOptions['gate'];
   /** Folder of the local capturing SMTP server, exposed at GET /dev/mail (development only). */
   mailCaptureDir?: string;
   logger?: FastifyServerOptions['logger'];
@@ -86,9 +88,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(healthRoutes);
   if (deps.mailCaptureDir) await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
   // Consent core (DC-1..DC-6, AL-1..AL-6, blocks for GT-2/GT-8).
-  for (const routes of [partyRoutes, contactRoutes, connectionRoutes, readingRoutes, mandateRoutes, p4Routes, blockRoutes, transparencyRoutes, apiKeyRoutes]) {
+  for (const routes of [partyRoutes, contactRoutes, connectionRoutes, readingRoutes, mandateRoutes, blockRoutes, transparencyRoutes, apiKeyRoutes]) {
     await app.register(routes);
   }
+  await app.register(p4Routes, { gate: deps.p4Gate ?? {} });
 
   return app;
 }

@@ -2,15 +2,20 @@
  * The P4 gate: may party P have data kind X of connection E over [from, to)? Every decision, allowed
  * or denied, is written to the access register (DC-1) before it is answered.
  *
+ * The rules are written twice, on purpose, and kept equal by a test (test/core/gate-equivalence.test.ts):
+ * - `decide()` in TypeScript is the readable specification, with the rule IDs;
+ * - `DECIDE_AND_REGISTER` in SQL is what the hot path runs: one statement per batch that reads the
+ *   facts of every request (connection, party, mandates, blocks), decides, and INSERTs the batch into
+ *   the access register, returning the decisions. One round trip and one commit per batch.
+ *
  * Hot path design:
  * - Nothing is cached: blocks, mandates, admission and the supplier of record are read for every
- *   request, so a block denies from the instant its transaction commits (GT-2) and a revocation ends
- *   access at once (DC-4), whichever API instance placed it.
- * - Concurrent requests are batched: one query fetches the facts of every distinct (party, connection)
- *   pair in a batch, the decisions are made here in TypeScript (`decide`, pure), and one multi-row
- *   INSERT writes the batch to the access register (group commit). A request is answered only after
- *   that INSERT has committed, so no answered decision can be missing from the register; when the
- *   INSERT fails, every request of the batch fails (503) and none is answered as a decision.
+ *   request inside the statement that registers it, so a block denies from the instant its
+ *   transaction commits (GT-2) and a revocation ends access at once (DC-4), whichever API instance
+ *   placed it.
+ * - Concurrent requests are batched (group commit): a request is answered only after the statement
+ *   holding its register row has committed, so no answered decision can be missing from the register;
+ *   when the statement fails, every request of the batch fails (503) and none is answered.
  * - Batching is natural: a batch starts as soon as a slot is free, and requests that arrive while all
  *   slots are busy form the next batch. An idle gate therefore answers a lone request immediately.
  */
@@ -143,16 +148,22 @@ export function decide(req: GateRequest, facts: GateFacts, now: number): Verdict
   const closed = facts.blocks.find((b) => !b.retroactive && b.endedAt !== null && from < b.endedAt && b.startedAt < to);
   if (closed) return verdict('blocked_period_not_released', null, closed.id);
 
-  let best: { stage: number; reason: GateReason; mandate: MandateFact } | undefined;
+  let best: MandateFact | undefined;
+  let bestStage = -1;
+  let bestReason: GateReason = 'no_mandate';
   for (const m of facts.mandates) {
     const e = evaluateMandate(m, req, now);
-    if (!best || e.stage > best.stage || (e.stage === best.stage && m.validTo > best.mandate.validTo)) best = { ...e, mandate: m };
+    if (!best || e.stage > bestStage || (e.stage === bestStage && m.validTo > best.validTo)) {
+      best = m;
+      bestStage = e.stage;
+      bestReason = e.reason;
+    }
   }
   if (!best) return verdict('no_mandate'); // DC-2
-  if (best.reason !== 'mandate_valid') return verdict(best.reason, best.mandate.id);
+  if (bestReason !== 'mandate_valid') return verdict(bestReason, best.id);
   // GT-8: requests covering a period released by a retroactive lift are allowed; say so in the register.
   const released = facts.blocks.find((b) => b.retroactive && b.endedAt !== null && from < b.endedAt && b.startedAt < to);
-  return released ? verdict('mandate_valid_block_released', best.mandate.id, released.id) : verdict('mandate_valid', best.mandate.id);
+  return released ? verdict('mandate_valid_block_released', best.id, released.id) : verdict('mandate_valid', best.id);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +202,9 @@ export function pgArray(values: ReadonlyArray<string | null>): string {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (i > 0) out += ',';
-    out += v === null || v === undefined ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`;
+    if (v === null || v === undefined) out += 'NULL';
+    else if (v.includes('"') || v.includes('\\')) out += `"${v.replace(/["\\]/g, '\\$&')}"`;
+    else out += `"${v}"`;
   }
   return `${out}}`;
 }
@@ -206,7 +219,11 @@ interface FactsRow {
   b: Array<[string, string, string | null, boolean]> | null;
 }
 
-/** Facts for each (party, connection) pair, in the order given. One round trip. */
+/**
+ * Facts for each (party, connection) pair, in the order given (blocks by start). One round trip. The hot
+ * path does not use this (it decides in SQL); it shows what `decide()` sees, and the equivalence test
+ * feeds it to `decide()`.
+ */
 export async function fetchGateFacts(sql: postgres.Sql, pairs: Array<{ partyId: string; connectionEan: string }>): Promise<GateFacts[]> {
   const rows = await sql<FactsRow[]>`
     select q.i::int as i,
@@ -216,7 +233,7 @@ export async function fetchGateFacts(sql: postgres.Sql, pairs: Array<{ partyId: 
            p.admitted,
            (select json_agg(json_build_array(m.id, m.data_kinds, m.valid_from, m.valid_to, m.history_included, m.status, m.end_reason))
               from mandates m where m.party_id = q.party_id and m.connection_ean = q.ean) as m,
-           (select json_agg(json_build_array(b.id, b.started_at, b.ended_at, b.retroactive))
+           (select json_agg(json_build_array(b.id, b.started_at, b.ended_at, b.retroactive) order by b.started_at)
               from blocks b where b.party_id = q.party_id and b.connection_ean = q.ean) as b
       from unnest(${pgArray(pairs.map((p) => p.partyId))}::uuid[], ${pgArray(pairs.map((p) => p.connectionEan))}::varchar[]) with ordinality as q(party_id, ean, i)
       left join connections c on c.ean = q.ean
@@ -266,13 +283,122 @@ export interface RegisterRow {
 export async function writeAccessRegister(sql: postgres.Sql, rows: RegisterRow[]): Promise<void> {
   if (rows.length === 0) return;
   const col = (f: (r: RegisterRow) => string | null) => pgArray(rows.map(f));
+  const decidedAt = rows.map((r) => r.decidedAt);
+  const decidedAtIso = new Map<Date, string>(); // one Date per batch: format it once
+  for (const d of decidedAt) if (!decidedAtIso.has(d)) decidedAtIso.set(d, d.toISOString());
   await sql`
     insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to, allowed, reason_code, rule, mandate_id, block_id)
     select * from unnest(
-      ${col((r) => r.id)}::uuid[], ${col((r) => r.decidedAt.toISOString())}::timestamptz[], ${col((r) => r.requestId)}::text[],
+      ${col((r) => r.id)}::uuid[], ${col((r) => decidedAtIso.get(r.decidedAt)!)}::timestamptz[], ${col((r) => r.requestId)}::text[],
       ${col((r) => r.partyId)}::uuid[], ${col((r) => r.connectionEan)}::varchar[], ${col((r) => r.dataKind)}::text[],
       ${col((r) => r.from.toISOString())}::timestamptz[], ${col((r) => r.to.toISOString())}::timestamptz[], ${col((r) => (r.allowed ? 't' : 'f'))}::bool[],
       ${col((r) => r.reasonCode)}::text[], ${col((r) => r.rule)}::text[], ${col((r) => r.mandateId)}::uuid[], ${col((r) => r.blockId)}::uuid[])`;
+}
+
+const REASON_CODES = Object.keys(GATE_REASONS) as GateReason[];
+const REASON_ALLOWED = pgArray(REASON_CODES.map((c) => (GATE_REASONS[c].allowed ? 't' : 'f')));
+const REASON_RULES = pgArray(REASON_CODES.map((c) => GATE_REASONS[c].rule));
+const REASON_CODES_ARRAY = pgArray(REASON_CODES);
+
+interface DecidedRow {
+  known: boolean;
+  reason_code: GateReason;
+  mandate_id: string | null;
+  block_id: string | null;
+}
+
+/**
+ * Decide a batch and register it, in one statement (see the file comment). The CASE below is
+ * `decide()` in SQL, rule for rule and in the same order; allowed and rule come from GATE_REASONS.
+ * Requests for an unknown connection are not decisions: they are returned with known = false and
+ * nothing is registered for them.
+ */
+export async function decideAndRegister(sql: postgres.Sql, reqs: readonly GateRequest[], now: number): Promise<GateOutcome[]> {
+  const decidedAt = new Date(now);
+  // Timestamps travel as ISO strings with explicit casts: the app's driver options (custom types)
+  // leave Date parameters of prepared statements unserialised.
+  const at = decidedAt.toISOString();
+  const ids = reqs.map(() => uuidv7(now));
+  const rows = await sql<DecidedRow[]>`
+    with q as (
+      select * from unnest(${pgArray(ids)}::uuid[], ${pgArray(reqs.map((r) => r.requestId))}::text[], ${pgArray(reqs.map((r) => r.partyId))}::uuid[],
+                           ${pgArray(reqs.map((r) => r.connectionEan))}::varchar[], ${pgArray(reqs.map((r) => r.dataKind))}::text[],
+                           ${pgArray(reqs.map((r) => r.from.toISOString()))}::timestamptz[], ${pgArray(reqs.map((r) => r.to.toISOString()))}::timestamptz[])
+             with ordinality as q(id, request_id, party_id, ean, kind, p_from, p_to, i)
+    ), f as (
+      select q.*, c.ean is not null as known, c.supplier_id, c.remote_reading_opt_out as opt_out, p.admitted,
+             b.active_block, b.closed_block, b.released_block, m.mandate_id, m.mandate_reason
+        from q
+        left join connections c on c.ean = q.ean
+        left join parties p on p.id = q.party_id
+        left join lateral (
+          -- GT-2 open block; GT-8 lifted blocks overlapping the period, without and with release
+          select (array_agg(b.id order by b.started_at) filter (where b.ended_at is null))[1] as active_block,
+                 (array_agg(b.id order by b.started_at) filter (where b.ended_at is not null and not b.retroactive and q.p_from < b.ended_at and b.started_at < q.p_to))[1] as closed_block,
+                 (array_agg(b.id order by b.started_at) filter (where b.ended_at is not null and b.retroactive and q.p_from < b.ended_at and b.started_at < q.p_to))[1] as released_block
+            from blocks b where b.party_id = q.party_id and b.connection_ean = q.ean
+        ) b on true
+        left join lateral (
+          -- evaluateMandate(): the mandate that gets furthest explains the decision
+          select m.id as mandate_id, e.reason as mandate_reason
+            from mandates m
+            cross join lateral (select case
+                when m.status = 'ended' then 0
+                when m.status = 'pending_confirmation' then 1
+                when ${at}::timestamptz >= m.valid_to or ${at}::timestamptz < m.valid_from then 2
+                when not (q.kind = any (m.data_kinds)) then 3
+                when q.p_to > m.valid_to then 4
+                when q.p_from < m.valid_from and not m.history_included then 5
+                else 6 end as stage) s
+            cross join lateral (select case s.stage
+                when 0 then case m.end_reason when 'customer_switch' then 'mandate_ended_customer_switch'
+                                              when 'party_not_admitted' then 'mandate_ended_party_not_admitted'
+                                              else 'mandate_revoked' end
+                when 1 then 'mandate_pending_confirmation'
+                when 2 then case when ${at}::timestamptz >= m.valid_to then 'mandate_expired' else 'mandate_not_yet_valid' end
+                when 3 then 'data_kind_out_of_scope'
+                when 4 then 'period_out_of_scope'
+                when 5 then 'history_not_consented'
+                else 'mandate_valid' end as reason) e
+           where m.party_id = q.party_id and m.connection_ean = q.ean
+           order by s.stage desc, m.valid_to desc
+           limit 1
+        ) m on true
+    ), d as (
+      select f.*, v.reason_code,
+             -- the mandate is named when the decision came from it
+             case when v.reason_code = f.mandate_reason or v.reason_code = 'mandate_valid_block_released' then f.mandate_id end as reg_mandate_id,
+             case v.reason_code when 'blocked_by_doubt_case' then f.active_block when 'blocked_period_not_released' then f.closed_block
+                                when 'mandate_valid_block_released' then f.released_block end as reg_block_id
+        from f
+        cross join lateral (select case
+            when f.admitted is not true then 'party_not_admitted'                                    -- DC-4
+            when f.opt_out then 'remote_reading_opted_out'                                           -- AL-5
+            when f.supplier_id = f.party_id and f.kind = 'monthly_registers' then 'supplier_of_record' -- GT-2: no additional mandate
+            when f.active_block is not null then 'blocked_by_doubt_case'                             -- GT-2
+            when f.closed_block is not null then 'blocked_period_not_released'                       -- GT-8
+            when f.mandate_id is null then 'no_mandate'                                              -- DC-2
+            when f.mandate_reason <> 'mandate_valid' then f.mandate_reason                           -- DC-2..DC-4
+            when f.released_block is not null then 'mandate_valid_block_released'                    -- GT-8
+            else 'mandate_valid' end as reason_code) v
+    ), ins as (
+      insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to, allowed, reason_code, rule, mandate_id, block_id)
+      select d.id, ${at}::timestamptz, d.request_id, d.party_id, d.ean, d.kind, d.p_from, d.p_to, r.allowed, d.reason_code, r.rule, d.reg_mandate_id, d.reg_block_id
+        from d join unnest(${REASON_CODES_ARRAY}::text[], ${REASON_ALLOWED}::bool[], ${REASON_RULES}::text[]) as r(code, allowed, rule) on r.code = d.reason_code
+       where d.known
+    )
+    select d.known, d.reason_code, d.reg_mandate_id as mandate_id, d.reg_block_id as block_id from d order by d.i`;
+  const out = new Array<GateOutcome>(reqs.length);
+  for (let k = 0; k < reqs.length; k++) {
+    const r = rows[k]!;
+    if (!r.known) {
+      out[k] = { kind: 'connection_not_found' };
+      continue;
+    }
+    const reason = GATE_REASONS[r.reason_code];
+    out[k] = { kind: 'decided', decision: { id: ids[k]!, decidedAt, allowed: reason.allowed, reasonCode: r.reason_code, rule: reason.rule, mandateId: r.mandate_id, blockId: r.block_id } };
+  }
+  return out;
 }
 
 export type GateOutcome = { kind: 'decided'; decision: GateDecision } | { kind: 'connection_not_found' };
@@ -293,6 +419,9 @@ export interface P4GateOptions {
   now?: () => number;
 }
 
+/** Process-wide counters of the gate (all instances): batches run and requests decided. */
+export const gateStats = { batches: 0, requests: 0, failedBatches: 0 };
+
 export class P4Gate {
   private queue: Pending[] = [];
   private inFlight = 0;
@@ -308,9 +437,9 @@ export class P4Gate {
     private readonly sql: postgres.Sql,
     opts: P4GateOptions = {},
   ) {
-    this.maxBatch = opts.maxBatch ?? 256;
-    this.concurrency = opts.concurrency ?? 3;
-    this.maxQueue = opts.maxQueue ?? 20_000;
+    this.maxBatch = opts.maxBatch || 256;
+    this.concurrency = opts.concurrency || 3;
+    this.maxQueue = opts.maxQueue || 20_000;
     this.now = opts.now ?? Date.now;
   }
 
@@ -354,34 +483,13 @@ export class P4Gate {
 
   private async run(batch: Pending[]): Promise<void> {
     try {
-      // Distinct (party, connection) pairs: one facts row each.
-      const index = new Map<string, number>();
-      const pairs: Array<{ partyId: string; connectionEan: string }> = [];
-      const slot = batch.map(({ req }) => {
-        const key = `${req.partyId}|${req.connectionEan}`;
-        let i = index.get(key);
-        if (i === undefined) {
-          i = pairs.push({ partyId: req.partyId, connectionEan: req.connectionEan }) - 1;
-          index.set(key, i);
-        }
-        return i;
-      });
-      const facts = await fetchGateFacts(this.sql, pairs);
       const now = this.now();
-      const decidedAt = new Date(now);
-      const rows: RegisterRow[] = [];
-      const outcomes: GateOutcome[] = batch.map(({ req }, k) => {
-        const f = facts[slot[k]!]!;
-        // An unknown connection is bad input (404), not a decision: nothing is registered.
-        if (!f.connection) return { kind: 'connection_not_found' };
-        const v = decide(req, f, now);
-        const decision: GateDecision = { ...v, id: uuidv7(now), decidedAt };
-        rows.push({ ...v, id: decision.id, decidedAt, requestId: req.requestId, partyId: req.partyId, connectionEan: req.connectionEan, dataKind: req.dataKind, from: req.from, to: req.to });
-        return { kind: 'decided', decision };
-      });
-      await writeAccessRegister(this.sql, rows);
-      batch.forEach((p, k) => p.resolve(outcomes[k]!));
+      const results = await decideAndRegister(this.sql, batch.map((p) => p.req), now);
+      gateStats.batches += 1;
+      gateStats.requests += batch.length;
+      for (let k = 0; k < batch.length; k++) batch[k]!.resolve(results[k]!);
     } catch (err) {
+      gateStats.failedBatches += 1;
       const failure = new DomainError('unavailable', 'access_register_unavailable', 'The decision could not be registered (DC-1); nothing was decided. Retry.', undefined, undefined, { cause: err });
       for (const p of batch) p.reject(failure);
     }

@@ -1,0 +1,466 @@
+/**
+ * `npm run bench:p4` — the P4 gate under load, against the ceiling of HTTP on this machine.
+ *
+ * 1. PostgreSQL: its own embedded cluster in a temp dir (durable settings: fsync and synchronous
+ *    commit on, so group commit is measured honestly; shared_buffers raised for a 1M-row dataset), or
+ *    BENCH_DATABASE_URL (an empty database, or one this bench seeded before with the same size).
+ * 2. Seeds BENCH_CONNECTIONS connections (default 1,000,000) with COPY, and their mandates, blocks and
+ *    parties with set-based SQL.
+ * 3. Starts the API as a child process (bench/p4-server.ts) and drives it over loopback with
+ *    autocannon: first a bare constant route (the HTTP ceiling), then the gate with varied requests
+ *    (random connections, parties and data kinds; allowed and denied mixed). Same load generator, same
+ *    request shape, same connections and duration for both.
+ * 4. Prints requests/s, p50/p99 latency, the API's peak RSS, the ratios against the bare route and
+ *    PASS/FAIL against the target, and checks the access register: exactly one row for every 2xx
+ *    decision the load generator received (plus, reported separately, the decisions still in flight
+ *    when it stopped, which are registered but whose answers it did not read).
+ *
+ * Environment: BENCH_CONNECTIONS (dataset size), BENCH_DURATION (s, per route, default 30),
+ * BENCH_WARMUP (s, default 5), BENCH_HTTP_CONNECTIONS (default 50), BENCH_POOL_MAX (API pool, default 10),
+ * BENCH_DATABASE_URL, BENCH_KEEP_DATA=1 (keep the temp cluster), BENCH_API_NODE_ARGS (extra node flags for
+ * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { pino } from 'pino';
+import { runMigrations } from '../db/migrate.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
+import { generateApiKey } from '../lib/api-keys.js';
+import { withCheckDigit } from '../lib/gs1.js';
+
+const env = process.env;
+const intEnv = (name: string, fallback: number, min = 1) => {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
+  return n;
+};
+const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
+const DURATION = intEnv('BENCH_DURATION', 30);
+const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
+const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 50);
+const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const log = (msg: string) => process.stdout.write(`[bench:p4] ${msg}\n`);
+const DAY = 86_400_000;
+
+const SUPPLIERS = 10;
+const PROVIDERS = 10;
+const gln = (kind: number, i: number) => withCheckDigit(`87999${kind}${String(i).padStart(6, '0')}`);
+/** Connection i ↔ EAN: 871 + i in 14 digits + check digit (so SQL can recover i from the EAN). */
+const eanOf = (i: number) => withCheckDigit(`871${String(i).padStart(14, '0')}`);
+
+interface Seeded {
+  operatorId: string;
+  suppliers: Array<{ id: string; key: string }>;
+  providers: Array<{ id: string; key: string }>;
+}
+
+/** The single row of a one-row query. */
+function one<T>(rows: readonly T[]): T {
+  const r = rows[0];
+  if (r === undefined) throw new Error('expected one row');
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function startDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (env.BENCH_DATABASE_URL) return { url: env.BENCH_DATABASE_URL, stop: async () => undefined };
+  const logger = pino({ level: 'warn' });
+  const dataDir = await mkdtemp(join(tmpdir(), 'gt-bench-pg-'));
+  // persistent: true keeps PostgreSQL's durable defaults (fsync, synchronous_commit); the directory is ours to remove.
+  let pg: EmbeddedPostgres = await startEmbeddedPostgres({ persistent: true, dataDir, logger });
+  const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
+  for (const [k, v] of [
+    ['shared_buffers', '2GB'],
+    ['max_wal_size', '8GB'],
+    ['checkpoint_timeout', '15min'],
+    ['work_mem', '32MB'],
+    ['maintenance_work_mem', '1GB'],
+  ]) {
+    await admin.unsafe(`ALTER SYSTEM SET ${k} = '${v}'`);
+  }
+  await admin.end();
+  await pg.stop();
+  pg = await startEmbeddedPostgres({ persistent: true, dataDir, logger });
+  log(`embedded PostgreSQL on port ${pg.port}, data in ${dataDir}`);
+  return {
+    url: pg.url,
+    async stop() {
+      await pg.stop();
+      if (env.BENCH_KEEP_DATA !== '1') await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function seed(url: string): Promise<Seeded> {
+  const sql = postgres(url, { max: 4, onnotice: () => undefined });
+  try {
+    const marker = gln(0, 1);
+    const [existing] = await sql<Array<{ id: string }>>`select id from parties where gln = ${marker}`;
+    if (existing) {
+      const { n } = one(await sql<Array<{ n: number }>>`select count(*)::int as n from connections where grid_operator_id = ${existing.id}`);
+      if (n !== N) throw new Error(`the database holds a bench dataset of ${n} connections, not ${N}: use an empty database`);
+      log(`reusing the seeded dataset (${n} connections)`);
+    } else {
+      const { n } = one(await sql<Array<{ n: number }>>`select count(*)::int as n from connections`);
+      if (n > 0) throw new Error('BENCH_DATABASE_URL must point at an empty (migrated or new) database');
+      await seedFresh(sql, marker);
+    }
+    // Fresh keys for this run (only hashes are stored).
+    const parties = await sql<Array<{ id: string; gln: string }>>`select id, gln from parties where gln like '87999%' order by gln`;
+    const byGln = new Map(parties.map((p) => [p.gln, p.id]));
+    const keyFor = async (partyId: string) => {
+      const k = generateApiKey();
+      await sql`insert into api_keys (key_hash, prefix, label, role, party_id) values (${k.hash}, ${k.prefix}, 'bench p4-client', 'p4-client', ${partyId})`;
+      return `Bearer ${k.key}`;
+    };
+    const suppliers = [];
+    for (let i = 0; i < SUPPLIERS; i++) {
+      const id = byGln.get(gln(1, i))!;
+      suppliers.push({ id, key: await keyFor(id) });
+    }
+    const providers = [];
+    for (let i = 0; i < PROVIDERS; i++) {
+      const id = byGln.get(gln(2, i))!;
+      providers.push({ id, key: await keyFor(id) });
+    }
+    return { operatorId: byGln.get(marker)!, suppliers, providers };
+  } finally {
+    await sql.end();
+  }
+}
+
+async function seedFresh(sql: postgres.Sql, marker: string): Promise<void> {
+  const t0 = Date.now();
+  const [op] = await sql<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${marker}, 'Bench grid operator', ${sql.array(['grid_operator'])}) returning id`;
+  const supplierIds: string[] = [];
+  for (let i = 0; i < SUPPLIERS; i++) {
+    const [p] = await sql<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(1, i)}, ${`Bench supplier ${i}`}, ${sql.array(['supplier'])}) returning id`;
+    supplierIds.push(p!.id);
+  }
+  const providerIds: string[] = [];
+  for (let i = 0; i < PROVIDERS; i++) {
+    const [p] = await sql<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(2, i)}, ${`Bench service provider ${i}`}, ${sql.array(['service_provider'])}) returning id`;
+    providerIds.push(p!.id);
+  }
+  // Provider 9 is not admitted (DC-4): its requests exercise party_not_admitted.
+  await sql`update parties set admitted = false where id = ${providerIds[PROVIDERS - 1]!}`;
+
+  // Connections by COPY: supplier i % 10, 2 % opted out of remote reading (AL-5).
+  log(`seeding ${N.toLocaleString('en')} connections (COPY)…`);
+  const operatorId = op!.id;
+  const chunk = 20_000;
+  let next = 0;
+  const source = Readable.from(
+    (function* () {
+      while (next < N) {
+        const end = Math.min(N, next + chunk);
+        let s = '';
+        for (let i = next; i < end; i++) {
+          s += `${eanOf(i)}\t${operatorId}\tBench-${i % 7}\t${supplierIds[i % SUPPLIERS]}\t${i % 50 === 0 ? 't' : 'f'}\t17.25\n`;
+        }
+        next = end;
+        yield s;
+      }
+    })(),
+  );
+  const copy = await sql`copy connections (ean, grid_operator_id, grid_area, supplier_id, remote_reading_opt_out, capacity_kw) from stdin`.writable();
+  await pipeline(source, copy);
+  log(`  connections done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // Mandates, set-based. i is recovered from the EAN. Per connection:
+  //  - its service provider (i % 10) holds an interval+daily mandate, history for i % 3 = 0;
+  //    every 20th is pending confirmation (DC-3), every 25th ended (revoked, DC-4);
+  //  - every 4th connection's supplier of record holds an interval-data mandate.
+  const now = Date.now();
+  const from = new Date(now - 180 * DAY).toISOString();
+  const to = new Date(now + 365 * DAY).toISOString();
+  await sql`
+    insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via, granted_by_name,
+                          granted_by_is_grid_user, status, confirmed_at, ended_at, end_reason, created_by)
+    select (${sql.array(providerIds)}::uuid[])[(x.i % ${PROVIDERS}) + 1], c.ean, '{interval_data,daily_registers}', 'energy insight',
+           ${from}::timestamptz, ${to}::timestamptz, x.i % 3 = 0, 'portal', 'Bench grid user',
+           x.i % 20 <> 1,
+           case when x.i % 25 = 2 then 'ended' when x.i % 20 = 1 then 'pending_confirmation' else 'active' end,
+           case when x.i % 20 <> 1 then ${from}::timestamptz end,
+           case when x.i % 25 = 2 then now() end,
+           case when x.i % 25 = 2 then 'revoked_by_grid_user' end,
+           'bench'
+      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
+     where c.grid_operator_id = ${operatorId}`;
+  await sql`
+    insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via, granted_by_name,
+                          granted_by_is_grid_user, status, confirmed_at, created_by)
+    select c.supplier_id, c.ean, '{interval_data}', 'dynamic tariff', ${from}::timestamptz, ${to}::timestamptz, false, 'signed_document',
+           'Bench grid user', true, 'active', ${from}::timestamptz, 'bench'
+      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
+     where c.grid_operator_id = ${operatorId} and x.i % 4 = 0`;
+  // Doubt-case blocks (GT-2) on 0.5 % of the connections, against their service provider.
+  await sql`
+    insert into blocks (party_id, connection_ean, case_id, started_at)
+    select (${sql.array(providerIds)}::uuid[])[(x.i % ${PROVIDERS}) + 1], c.ean, gen_random_uuid(), now() - interval '1 day'
+      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
+     where c.grid_operator_id = ${operatorId} and x.i % 200 = 3`;
+  const { m } = one(await sql<Array<{ m: number }>>`select count(*)::int as m from mandates`);
+  log(`  ${m.toLocaleString('en')} mandates and blocks done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await sql`vacuum analyze`;
+  log(`  seeded and analysed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function startApi(url: string): Promise<{ child: ChildProcess; port: number }> {
+  const extraArgs = (env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean); // e.g. --cpu-prof
+  const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', join(root, 'bench/p4-server.ts')], {
+    cwd: root,
+    env: { ...env, NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: url, DATABASE_POOL_MAX: String(POOL_MAX), SEED_DEMO: 'false' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) {
+        child.stdout!.off('data', onData);
+        resolvePort(Number(m[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`API exited with ${code} before listening: ${out}`)));
+    setTimeout(() => reject(new Error('API did not start within 60 s')), 60_000).unref();
+  });
+  child.stdout!.resume();
+  return { child, port };
+}
+
+/** CPU time (ms) a process has used: utime + stime from /proc/<pid>/stat. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ = 100
+  } catch {
+    return 0;
+  }
+}
+
+/** The postmaster and its children (backends, WAL writer, …), found from one backend's pid. */
+function postgresPids(backendPid: number): number[] {
+  const parentOf = (pid: number) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  };
+  const postmaster = parentOf(backendPid);
+  const pids = [postmaster];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (parentOf(Number(entry)) === postmaster) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+const sumCpu = (pids: number[]) => pids.reduce((t, p) => t + cpuMs(p), 0);
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Spec {
+  body: string;
+  authorization: string;
+}
+
+/** A pool of varied gate requests: allowed and denied mixed, random connections, parties and kinds. */
+function requestPool(seeded: Seeded, size: number): Spec[] {
+  const kinds = ['monthly_registers', 'daily_registers', 'interval_data'] as const;
+  const now = Date.now();
+  const periods = [
+    { from: new Date(now - 8 * DAY), to: new Date(now - DAY) }, // recent week
+    { from: new Date(now - 400 * DAY), to: new Date(now - 300 * DAY) }, // before the mandates: history (DC-2)
+    { from: new Date(now - 2 * DAY), to: new Date(now + 400 * DAY) }, // beyond the mandates' end
+  ];
+  const out: Spec[] = [];
+  const rnd = (n: number) => Math.floor(Math.random() * n);
+  for (let k = 0; k < size; k++) {
+    const i = rnd(N);
+    const r = Math.random();
+    // 55 % its own service provider, 25 % its supplier of record, 20 % an unrelated party.
+    const party = r < 0.55 ? seeded.providers[i % PROVIDERS]! : r < 0.8 ? seeded.suppliers[i % SUPPLIERS]! : rnd(2) ? seeded.providers[(i + 1 + rnd(PROVIDERS - 1)) % PROVIDERS]! : seeded.suppliers[(i + 1) % SUPPLIERS]!;
+    const p = Math.random() < 0.8 ? periods[0]! : periods[1 + rnd(2)]!;
+    out.push({
+      authorization: party.key,
+      body: JSON.stringify({ connectionEan: eanOf(i), dataKind: kinds[rnd(3)], from: p.from.toISOString(), to: p.to.toISOString() }),
+    });
+  }
+  return out;
+}
+
+interface RunResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  answeredIds: string[];
+}
+
+async function drive(port: number, path: string, pool: Spec[], duration: number, runTag: string, collect: boolean): Promise<RunResult> {
+  let seq = 0;
+  const answeredIds: string[] = [];
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: HTTP_CONNECTIONS,
+    pipelining: 1,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        path,
+        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
+          const spec = pool[seq % pool.length]!;
+          const id = `${runTag}-${seq++}`;
+          context.id = id;
+          req.body = spec.body;
+          req.headers = { 'content-type': 'application/json', authorization: spec.authorization, 'x-request-id': id };
+          return req;
+        },
+        onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
+          if (collect && status >= 200 && status < 300) answeredIds.push(context.id as string);
+        },
+      },
+    ],
+  } as autocannon.Options);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    answeredIds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const db = await startDatabase();
+  let api: { child: ChildProcess; port: number } | undefined;
+  let exitCode = 0;
+  try {
+    await runMigrations(db.url);
+    const seeded = await seed(db.url);
+    api = await startApi(db.url);
+    log(`API pid ${api.child.pid} on port ${api.port}; ${HTTP_CONNECTIONS} HTTP connections, ${WARMUP} s warm-up + ${DURATION} s per route`);
+    const pool = requestPool(seeded, 200_000);
+    const runTag = `b${randomBytes(4).toString('hex')}`;
+
+    if (WARMUP > 0) await drive(api.port, '/bench/bare', pool, WARMUP, `${runTag}w`, false);
+    const bareCpu0 = { api: cpuMs(api.child.pid!), loadgen: process.cpuUsage() };
+    const bare = await drive(api.port, '/bench/bare', pool, DURATION, `${runTag}x`, false);
+    const bareCpu = { api: cpuMs(api.child.pid!) - bareCpu0.api, loadgen: (() => { const u = process.cpuUsage(bareCpu0.loadgen); return (u.user + u.system) / 1000; })() };
+    log(`bare: ${Math.round(bare.rps)} req/s`);
+    if (WARMUP > 0) await drive(api.port, '/p4/requests', pool, WARMUP, `${runTag}w`, false);
+    const sqlCheck = postgres(db.url, { max: 1, onnotice: () => undefined });
+    const { before } = one(await sqlCheck<Array<{ before: number }>>`select count(*)::int as before from access_register`);
+    const { pid: backendPid } = one(await sqlCheck<Array<{ pid: number }>>`select pg_backend_pid() as pid`);
+    const pgPids = postgresPids(backendPid);
+    const cpu0 = { api: cpuMs(api.child.pid!), pg: sumCpu(pgPids), loadgen: process.cpuUsage() };
+    const gate = await drive(api.port, '/p4/requests', pool, DURATION, `${runTag}g`, true);
+    const cpu = { api: cpuMs(api.child.pid!) - cpu0.api, pg: sumCpu(pgPids) - cpu0.pg, loadgen: (() => { const u = process.cpuUsage(cpu0.loadgen); return (u.user + u.system) / 1000; })() };
+    const peak = peakRssMiB(api.child.pid!);
+    // Let in-flight batches commit before counting.
+    await new Promise((r) => setTimeout(r, 500));
+
+    const like = `${runTag}g-%`;
+    const [reg] = await sqlCheck<Array<{ rows: number; distinct_ids: number; answered_rows: number; allowed: number }>>`
+      select count(*)::int as rows,
+             count(distinct request_id)::int as distinct_ids,
+             count(*) filter (where request_id = any(${gate.answeredIds}::text[]))::int as answered_rows,
+             count(*) filter (where allowed)::int as allowed
+        from access_register where request_id like ${like}`;
+    const reasons = await sqlCheck<Array<{ reason_code: string; n: number }>>`
+      select reason_code, count(*)::int as n from access_register where request_id like ${like} group by 1 order by 2 desc`;
+    const { after } = one(await sqlCheck<Array<{ after: number }>>`select count(*)::int as after from access_register`);
+    await sqlCheck.end();
+
+    const throughputRatio = gate.rps / bare.rps;
+    const p99Ratio = gate.p99 / Math.max(bare.p99, 1e-9);
+    const throughputPass = throughputRatio >= 0.5;
+    const p99Pass = gate.p99 <= 2 * bare.p99;
+    const registerPass = reg!.answered_rows === gate.ok && reg!.distinct_ids === reg!.rows && after - before === reg!.rows && reg!.rows - gate.ok <= HTTP_CONNECTIONS;
+
+    const pad = (s: string, n: number) => s.padEnd(n);
+    const row = (cells: string[]) => `| ${cells.map((c, i) => pad(c, [22, 12, 10, 10, 14, 10].at(i) ?? 10)).join(' | ')} |`;
+    const lines = [
+      '',
+      `P4 gate benchmark — ${N.toLocaleString('en')} connections, ${HTTP_CONNECTIONS} connections × ${DURATION} s, node ${process.version}, ${readCpuModel()}`,
+      row(['route', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'non-2xx']),
+      row(['-'.repeat(22), '-'.repeat(12), '-'.repeat(10), '-'.repeat(10), '-'.repeat(14), '-'.repeat(10)]),
+      row(['bare constant route', bare.rps.toFixed(0), bare.p50.toFixed(1), bare.p99.toFixed(1), '', String(bare.non2xx + bare.errors)]),
+      row(['P4 gate + register', gate.rps.toFixed(0), gate.p50.toFixed(1), gate.p99.toFixed(1), peak.toFixed(0), String(gate.non2xx + gate.errors)]),
+      '',
+      `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ 50 %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
+      `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ 2×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
+      `decisions:            ${gate.ok.toLocaleString('en')} answered 2xx (${(gate.ok / DURATION).toFixed(0)}/s), ${reg!.allowed.toLocaleString('en')} of ${reg!.rows.toLocaleString('en')} registered allowed`,
+      `access register:      ${reg!.answered_rows.toLocaleString('en')} rows for the ${gate.ok.toLocaleString('en')} answered decisions, ${reg!.rows - reg!.distinct_ids} duplicates, ` +
+        `${reg!.rows - reg!.answered_rows} more for requests still in flight when the load generator stopped  ${registerPass ? 'PASS' : 'FAIL'}`,
+      `CPU per request:      bare: API ${((bareCpu.api * 1000) / bare.total).toFixed(0)} µs, load generator ${((bareCpu.loadgen * 1000) / bare.total).toFixed(0)} µs; ` +
+        `gate: API ${((cpu.api * 1000) / gate.total).toFixed(0)} µs, PostgreSQL ${((cpu.pg * 1000) / gate.total).toFixed(0)} µs, load generator ${((cpu.loadgen * 1000) / gate.total).toFixed(0)} µs` +
+        ` (machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
+      `reasons:              ${reasons.map((r) => `${r.reason_code} ${r.n}`).join(', ')}`,
+      `total time:           ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    if (!registerPass || gate.errors > 0 || gate.non2xx > 0) exitCode = 1;
+  } finally {
+    if (api) {
+      api.child.kill('SIGTERM');
+      await new Promise((r) => api!.child.once('exit', r));
+    }
+    await db.stop();
+  }
+  process.exit(exitCode);
+}
+
+function readCpuModel(): string {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const model = /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? 'unknown CPU';
+    const cpus = (info.match(/^processor\s*:/gm) ?? []).length;
+    return `${cpus} × ${model}`;
+  } catch {
+    return 'unknown CPU';
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:p4 failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
