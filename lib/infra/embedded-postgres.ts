@@ -123,6 +123,16 @@ async function readCmdline(pid: number): Promise<string> {
   }
 }
 
+async function parentPid(pid: number): Promise<number | undefined> {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after the last ')'.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * After a crash the cluster may hold a postmaster.pid whose postmaster is gone (postgres then usually
  * copes, but not when the pid was reused by another process), or an orphaned postmaster of ours may
@@ -141,6 +151,14 @@ async function clearStalePostmaster(dataDir: string, logger: Logger): Promise<vo
   if (owner.includes('postgres')) {
     if (!owner.includes(resolve(dataDir))) {
       throw new Error(`another postgres (pid ${pid}) holds the lock on ${dataDir}; stop it first`);
+    }
+    // Supervised by a live watchdog: its owner (another `npm start` on this DATA_DIR) is still running.
+    const parent = await parentPid(pid);
+    if (parent !== undefined && parent > 1 && (await readCmdline(parent)).includes('watchdog')) {
+      throw new Error(
+        `PostgreSQL is already running on ${dataDir} (pid ${pid}), started by another process (is another npm start ` +
+          'running with this DATA_DIR?); stop that one first',
+      );
     }
     logger.warn({ pid, dataDir }, 'stopping an orphaned postgres left running on this data directory');
     process.kill(pid, 'SIGINT');

@@ -115,6 +115,17 @@ describe('embedded PostgreSQL', () => {
     await expect(startEmbeddedPostgres({ dataDir: join(closed, 'postgres'), persistent: true })).rejects.toThrow(/cannot reach .*chmod o\+x/);
   });
 
+  it('refuses a second start on a data directory whose postgres is still running, and leaves that one alone', async () => {
+    const dataDir = join(root, 'busy', 'postgres');
+    const first = await startEmbeddedPostgres({ dataDir, persistent: true });
+    try {
+      await expect(startEmbeddedPostgres({ dataDir, persistent: true })).rejects.toThrow(/already running on .*busy\/postgres/);
+      expect(await query<{ one: number }>(first.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await first.stop();
+    }
+  });
+
   it('test mode uses a fresh temp directory and removes it at stop', async () => {
     const pg = await startEmbeddedPostgres({ persistent: false });
     expect(existsSync(join(pg.dataDir, 'PG_VERSION'))).toBe(true);
