@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { infraLogger } from './log.js';
-import { getFreePort } from './ports.js';
+import { getFreePort, isPortInUse } from './ports.js';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES, searchAttributeCliArgs, type SearchAttributeKind } from './search-attributes.js';
 import { startSupervised } from './supervised-process.js';
 
@@ -160,6 +160,12 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   const namespace = options.namespace ?? 'default';
   const port = options.port && options.port > 0 ? options.port : await getFreePort(ip);
   const uiPort = options.headless ? undefined : options.uiPort && options.uiPort > 0 ? options.uiPort : await getFreePort(ip);
+  // Something else on the port would answer the readiness probe in place of our server: refuse early.
+  for (const [p, what] of [[port, 'gRPC port (TEMPORAL_DEV_PORT)'], [uiPort, 'UI port (TEMPORAL_DEV_UI_PORT)']] as const) {
+    if (p !== undefined && (await isPortInUse(p, ip))) {
+      throw new Error(`Temporal dev server: ${what} ${ip}:${p} is already in use (another dev server?); choose another port`);
+    }
+  }
   const cli = await resolveTemporalCli({ cliPath: options.cliPath, logger });
   const started = Date.now();
 

@@ -74,6 +74,11 @@ describe('Temporal dev server', () => {
     }
   });
 
+  it('refuses a port that is already taken instead of probing someone else\'s server', async () => {
+    const taken = Number(inject('temporalAddress').split(':')[1]);
+    await expect(startTemporalDevServer({ port: taken, headless: true })).rejects.toThrow(/TEMPORAL_DEV_PORT.*already in use/);
+  });
+
   it('serves the UI on the requested port and stops completely', async () => {
     const [port, uiPort] = [await getFreePort(), await getFreePort()];
     const server = await startTemporalDevServer({ dbFile: join(root, 'ui.db'), port, uiPort });
