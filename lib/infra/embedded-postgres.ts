@@ -218,6 +218,44 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const bins = await pgBinaries();
   const started = Date.now();
 
+  // Test mode leaves nothing behind, also when the start fails half-way.
+  let up: Awaited<ReturnType<typeof bringUp>>;
+  try {
+    up = await bringUp(dataDir, port, persistent, database, bins, logger, options.startTimeoutMs ?? 60_000);
+  } catch (err) {
+    if (!persistent) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  const { proc, url, adminUrl } = up;
+  logger.info({ port, dataDir, ms: Date.now() - started }, 'embedded PostgreSQL ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    adminUrl,
+    port,
+    dataDir,
+    pid: proc.pid,
+    stop() {
+      stopping ??= (async () => {
+        await proc.stop(30_000);
+        if (!persistent) await rm(dataDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function bringUp(
+  dataDir: string,
+  port: number,
+  persistent: boolean,
+  database: string,
+  bins: PgBinaries,
+  logger: Logger,
+  startTimeoutMs: number,
+): Promise<{ proc: SupervisedProcess; url: string; adminUrl: string }> {
+  const started = Date.now();
   let ids = await postgresUserIds();
   const state = await ensureClusterDir(dataDir, ids);
   if (state === 'empty') {
@@ -254,7 +292,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     '-c', `max_connections=${persistent ? 100 : 300}`,
     ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
-  const proc = await spawnPostmaster(bins.postgres, flags, ids, logger, options.startTimeoutMs ?? 60_000);
+  const proc = await spawnPostmaster(bins.postgres, flags, ids, logger, startTimeoutMs);
 
   const adminUrl = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
   const url = `postgres://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@127.0.0.1:${port}/${database}`;
@@ -264,23 +302,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await proc.stop();
     throw new Error(`could not create database ${database} on the embedded PostgreSQL`, { cause });
   }
-  logger.info({ port, dataDir, ms: Date.now() - started }, 'embedded PostgreSQL ready');
-
-  let stopping: Promise<void> | undefined;
-  return {
-    url,
-    adminUrl,
-    port,
-    dataDir,
-    pid: proc.pid,
-    stop() {
-      stopping ??= (async () => {
-        await proc.stop(30_000);
-        if (!persistent) await rm(dataDir, { recursive: true, force: true });
-      })();
-      return stopping;
-    },
-  };
+  return { proc, url, adminUrl };
 }
 
 async function spawnPostmaster(

@@ -138,7 +138,11 @@ describe('embedded PostgreSQL', () => {
   it('reports why postgres could not start (port taken)', async () => {
     const pg = await startEmbeddedPostgres({ persistent: false });
     try {
-      await expect(startEmbeddedPostgres({ persistent: false, port: pg.port })).rejects.toThrow(/PostgreSQL did not start.*(in use|could not bind|could not create)/s);
+      const dataDir = join(root, 'taken');
+      await expect(startEmbeddedPostgres({ persistent: false, dataDir, port: pg.port })).rejects.toThrow(
+        /PostgreSQL did not start.*(in use|could not bind|could not create)/s,
+      );
+      expect(existsSync(dataDir), 'test mode removes its directory after a failed start').toBe(false);
     } finally {
       await pg.stop();
     }
