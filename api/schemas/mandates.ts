@@ -1,9 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DATA_KINDS, MANDATE_END_REASONS, MANDATE_GRANTED_VIA, MANDATE_STATUSES, type Mandate } from '../../db/schema/index.js';
+import { DATA_KINDS, MANDATE_END_REASONS, MANDATE_GRANTED_VIA, MANDATE_STATUSES, type DataKind, type Mandate } from '../../db/schema/index.js';
 import { mandateState } from '../../db/repositories/mandates.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
-export const DataKindSchema = Type.Union(DATA_KINDS.map((k) => Type.Literal(k)), {
+/** An `enum` rather than a union of literals: cheaper to validate and serialise on the P4 hot path. */
+export const DataKindSchema = Type.Unsafe<DataKind>({
+  type: 'string',
+  enum: [...DATA_KINDS],
   description: 'monthly_registers (billing), daily_registers, interval_data (quarter-hour)',
 });
 const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));

@@ -5,8 +5,17 @@ import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 import { DataKindSchema } from './mandates.js';
 import { DataPointSchema } from './readings.js';
 
+/*
+ * The decision is serialised on the hot path. fast-json-stringify checks every anyOf branch with
+ * ajv at run time, so enums and nullable fields are written as `enum` and type arrays (plain JSON
+ * Schema, valid OpenAPI 3.1) instead of TypeBox unions of literals.
+ */
+const StringEnum = <T extends string>(values: readonly T[], options: { description?: string } = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+const NullableString = (options: { format?: string; description?: string } = {}) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+
 const reasonCodes = Object.keys(GATE_REASONS) as Array<keyof typeof GATE_REASONS>;
-export const ReasonCodeSchema = Type.Union(reasonCodes.map((c) => Type.Literal(c)), {
+export const ReasonCodeSchema = StringEnum(reasonCodes, {
   description: reasonCodes.map((c) => `${c} (${GATE_REASONS[c].rule}, ${GATE_REASONS[c].allowed ? 'allowed' : 'denied'}): ${GATE_REASONS[c].text}`).join('; '),
 });
 
@@ -23,15 +32,15 @@ export const P4Request = Type.Object(
 export const P4Decision = Type.Object(
   {
     id: Uuid,
-    decision: Type.Union([Type.Literal('allowed'), Type.Literal('denied')]),
+    decision: StringEnum(['allowed', 'denied'] as const),
     allowed: Type.Boolean(),
     reasonCode: ReasonCodeSchema,
     rule: Type.String({ description: 'DOMAIN.md rule behind the decision' }),
     message: Type.String(),
     decidedAt: DateTime,
-    mandateId: Type.Union([Uuid, Type.Null()]),
-    blockId: Type.Union([Uuid, Type.Null()]),
-    dataUrl: Type.Union([Type.String(), Type.Null()], { description: 'Allowed requests: where to fetch the data (the decision id is the handle)' }),
+    mandateId: NullableString({ format: 'uuid' }),
+    blockId: NullableString({ format: 'uuid' }),
+    dataUrl: NullableString({ description: 'Allowed requests: where to fetch the data (the decision id is the handle)' }),
   },
   { title: 'P4Decision' },
 );
