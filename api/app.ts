@@ -80,6 +80,10 @@ export async function buildApp(deps: AppDeps) {
       security: [{ bearer: [] }],
     },
   });
+  // The documentation UI and its assets are public, like the OpenAPI document they render.
+  app.addHook('onRoute', (route) => {
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config ?? {}), public: true };
+  });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
