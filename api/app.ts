@@ -25,6 +25,7 @@ import p4Routes, { type P4RouteOptions } from './routes/p4.js';
 import blockRoutes from './routes/blocks.js';
 import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
+import reportRoutes from './routes/reports.js';
 
 export interface AppDeps {
   config: Config;
@@ -96,6 +97,8 @@ export async function buildApp(deps: AppDeps) {
     await app.register(routes);
   }
   await app.register(p4Routes, { gate: deps.p4Gate ?? {} });
+  // Signals and deadline performance (the seed's success measure).
+  await app.register(reportRoutes);
 
   return app;
 }
