@@ -15,7 +15,12 @@
  *    decision the load generator received (plus, reported separately, the decisions still in flight
  *    when it stopped, which are registered but whose answers it did not read).
  *
- * Environment: BENCH_CONNECTIONS (dataset size), BENCH_DURATION (s, per route, default 30),
+ * The machine may be shared: to compare both routes under the same background load, the measurement
+ * alternates between them in BENCH_ROUNDS rounds (bare, gate, bare, gate, …) of BENCH_DURATION / rounds
+ * seconds each; throughput is total answers over total time, p50/p99 the request-weighted mean of the
+ * rounds.
+ *
+ * Environment: BENCH_CONNECTIONS (dataset size), BENCH_DURATION (s, per route, default 30), BENCH_ROUNDS (3),
  * BENCH_WARMUP (s, default 5), BENCH_HTTP_CONNECTIONS (default 50), BENCH_POOL_MAX (API pool, default 10),
  * BENCH_DATABASE_URL, BENCH_KEEP_DATA=1 (keep the temp cluster), BENCH_API_NODE_ARGS (extra node flags for
  * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
@@ -48,6 +53,7 @@ const intEnv = (name: string, fallback: number, min = 1) => {
 const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
 const DURATION = intEnv('BENCH_DURATION', 30);
 const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
+const ROUNDS = intEnv('BENCH_ROUNDS', 3);
 const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 50);
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -315,6 +321,7 @@ function requestPool(seeded: Seeded, size: number): Spec[] {
 }
 
 interface RunResult {
+  seconds: number;
   rps: number;
   p50: number;
   p99: number;
@@ -326,8 +333,9 @@ interface RunResult {
   answeredIds: string[];
 }
 
+let seq = 0; // request ids are unique across all runs of this process
+
 async function drive(port: number, path: string, pool: Spec[], duration: number, runTag: string, collect: boolean): Promise<RunResult> {
-  let seq = 0;
   const answeredIds: string[] = [];
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -353,6 +361,7 @@ async function drive(port: number, path: string, pool: Spec[], duration: number,
     ],
   } as autocannon.Options);
   return {
+    seconds: result.duration,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -365,6 +374,30 @@ async function drive(port: number, path: string, pool: Spec[], duration: number,
   };
 }
 
+/** Rounds of one route as one result: throughput over the total time, latencies weighted by requests. */
+function merge(runs: RunResult[]): RunResult {
+  const total = runs.reduce((t, r) => t + r.total, 0);
+  const seconds = runs.reduce((t, r) => t + r.seconds, 0);
+  const weighted = (f: (r: RunResult) => number) => runs.reduce((t, r) => t + f(r) * r.total, 0) / Math.max(total, 1);
+  return {
+    seconds,
+    rps: total / seconds,
+    p50: weighted((r) => r.p50),
+    p99: weighted((r) => r.p99),
+    total,
+    ok: runs.reduce((t, r) => t + r.ok, 0),
+    non2xx: runs.reduce((t, r) => t + r.non2xx, 0),
+    errors: runs.reduce((t, r) => t + r.errors, 0),
+    timeouts: runs.reduce((t, r) => t + r.timeouts, 0),
+    answeredIds: runs.flatMap((r) => r.answeredIds),
+  };
+}
+
+const loadgenMs = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+};
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -376,23 +409,40 @@ async function main(): Promise<void> {
     await runMigrations(db.url);
     const seeded = await seed(db.url);
     api = await startApi(db.url);
-    log(`API pid ${api.child.pid} on port ${api.port}; ${HTTP_CONNECTIONS} HTTP connections, ${WARMUP} s warm-up + ${DURATION} s per route`);
+    log(`API pid ${api.child.pid} on port ${api.port}; ${HTTP_CONNECTIONS} HTTP connections, ${WARMUP} s warm-up per route, then ${ROUNDS} rounds of ${Math.round(DURATION / ROUNDS)} s per route`);
     const pool = requestPool(seeded, 200_000);
     const runTag = `b${randomBytes(4).toString('hex')}`;
 
-    if (WARMUP > 0) await drive(api.port, '/bench/bare', pool, WARMUP, `${runTag}w`, false);
-    const bareCpu0 = { api: cpuMs(api.child.pid!), loadgen: process.cpuUsage() };
-    const bare = await drive(api.port, '/bench/bare', pool, DURATION, `${runTag}x`, false);
-    const bareCpu = { api: cpuMs(api.child.pid!) - bareCpu0.api, loadgen: (() => { const u = process.cpuUsage(bareCpu0.loadgen); return (u.user + u.system) / 1000; })() };
-    log(`bare: ${Math.round(bare.rps)} req/s`);
-    if (WARMUP > 0) await drive(api.port, '/p4/requests', pool, WARMUP, `${runTag}w`, false);
+    if (WARMUP > 0) {
+      await drive(api.port, '/bench/bare', pool, WARMUP, `${runTag}w`, false);
+      await drive(api.port, '/p4/requests', pool, WARMUP, `${runTag}w`, false);
+    }
     const sqlCheck = postgres(db.url, { max: 1, onnotice: () => undefined });
     const { before } = one(await sqlCheck<Array<{ before: number }>>`select count(*)::int as before from access_register`);
     const { pid: backendPid } = one(await sqlCheck<Array<{ pid: number }>>`select pg_backend_pid() as pid`);
     const pgPids = postgresPids(backendPid);
-    const cpu0 = { api: cpuMs(api.child.pid!), pg: sumCpu(pgPids), loadgen: process.cpuUsage() };
-    const gate = await drive(api.port, '/p4/requests', pool, DURATION, `${runTag}g`, true);
-    const cpu = { api: cpuMs(api.child.pid!) - cpu0.api, pg: sumCpu(pgPids) - cpu0.pg, loadgen: (() => { const u = process.cpuUsage(cpu0.loadgen); return (u.user + u.system) / 1000; })() };
+    const bareRuns: RunResult[] = [];
+    const gateRuns: RunResult[] = [];
+    const bareCpu = { api: 0, loadgen: 0 };
+    const cpu = { api: 0, pg: 0, loadgen: 0 };
+    const slice = Math.max(1, Math.round(DURATION / ROUNDS));
+    for (let round = 1; round <= ROUNDS; round++) {
+      let api0 = cpuMs(api.child.pid!);
+      let lg0 = process.cpuUsage();
+      bareRuns.push(await drive(api.port, '/bench/bare', pool, slice, `${runTag}x`, false));
+      bareCpu.api += cpuMs(api.child.pid!) - api0;
+      bareCpu.loadgen += loadgenMs(lg0);
+      api0 = cpuMs(api.child.pid!);
+      const pg0 = sumCpu(pgPids);
+      lg0 = process.cpuUsage();
+      gateRuns.push(await drive(api.port, '/p4/requests', pool, slice, `${runTag}g`, true));
+      cpu.api += cpuMs(api.child.pid!) - api0;
+      cpu.pg += sumCpu(pgPids) - pg0;
+      cpu.loadgen += loadgenMs(lg0);
+      log(`round ${round}/${ROUNDS}: bare ${Math.round(bareRuns.at(-1)!.rps)} req/s, gate ${Math.round(gateRuns.at(-1)!.rps)} req/s`);
+    }
+    const bare = merge(bareRuns);
+    const gate = merge(gateRuns);
     const peak = peakRssMiB(api.child.pid!);
     // Let in-flight batches commit before counting.
     await new Promise((r) => setTimeout(r, 500));
@@ -413,13 +463,13 @@ async function main(): Promise<void> {
     const p99Ratio = gate.p99 / Math.max(bare.p99, 1e-9);
     const throughputPass = throughputRatio >= 0.5;
     const p99Pass = gate.p99 <= 2 * bare.p99;
-    const registerPass = reg!.answered_rows === gate.ok && reg!.distinct_ids === reg!.rows && after - before === reg!.rows && reg!.rows - gate.ok <= HTTP_CONNECTIONS;
+    const registerPass = reg!.answered_rows === gate.ok && reg!.distinct_ids === reg!.rows && after - before === reg!.rows && reg!.rows - gate.ok <= HTTP_CONNECTIONS * ROUNDS;
 
     const pad = (s: string, n: number) => s.padEnd(n);
     const row = (cells: string[]) => `| ${cells.map((c, i) => pad(c, [22, 12, 10, 10, 14, 10].at(i) ?? 10)).join(' | ')} |`;
     const lines = [
       '',
-      `P4 gate benchmark — ${N.toLocaleString('en')} connections, ${HTTP_CONNECTIONS} connections × ${DURATION} s, node ${process.version}, ${readCpuModel()}`,
+      `P4 gate benchmark — ${N.toLocaleString('en')} connections; ${HTTP_CONNECTIONS} HTTP connections; ${ROUNDS} alternating rounds, ${(bare.seconds).toFixed(0)} s per route; node ${process.version}; ${readCpuModel()}`,
       row(['route', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'non-2xx']),
       row(['-'.repeat(22), '-'.repeat(12), '-'.repeat(10), '-'.repeat(10), '-'.repeat(14), '-'.repeat(10)]),
       row(['bare constant route', bare.rps.toFixed(0), bare.p50.toFixed(1), bare.p99.toFixed(1), '', String(bare.non2xx + bare.errors)]),
@@ -427,7 +477,7 @@ async function main(): Promise<void> {
       '',
       `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ 50 %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
       `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ 2×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
-      `decisions:            ${gate.ok.toLocaleString('en')} answered 2xx (${(gate.ok / DURATION).toFixed(0)}/s), ${reg!.allowed.toLocaleString('en')} of ${reg!.rows.toLocaleString('en')} registered allowed`,
+      `decisions:            ${gate.ok.toLocaleString('en')} answered 2xx (${(gate.ok / gate.seconds).toFixed(0)}/s), ${reg!.allowed.toLocaleString('en')} of ${reg!.rows.toLocaleString('en')} registered allowed`,
       `access register:      ${reg!.answered_rows.toLocaleString('en')} rows for the ${gate.ok.toLocaleString('en')} answered decisions, ${reg!.rows - reg!.distinct_ids} duplicates, ` +
         `${reg!.rows - reg!.answered_rows} more for requests still in flight when the load generator stopped  ${registerPass ? 'PASS' : 'FAIL'}`,
       `CPU per request:      bare: API ${((bareCpu.api * 1000) / bare.total).toFixed(0)} µs, load generator ${((bareCpu.loadgen * 1000) / bare.total).toFixed(0)} µs; ` +

@@ -23,7 +23,7 @@ import { invalidState, notFound, validationError } from '../../lib/errors.js';
 import { isValidEan18 } from '../../lib/gs1.js';
 
 export interface P4RouteOptions {
-  gate?: { maxBatch?: number; concurrency?: number; maxQueue?: number };
+  gate?: { maxBatch?: number; concurrency?: number; maxQueue?: number; lingerMs?: number; lingerBatch?: number };
 }
 
 const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) => {

@@ -306,7 +306,6 @@ CREATE INDEX "zero_allocations_conn_idx" ON "zero_allocations" USING btree ("con
 CREATE INDEX "mandates_party_conn_idx" ON "mandates" USING btree ("party_id","connection_ean");--> statement-breakpoint
 CREATE INDEX "mandates_conn_idx" ON "mandates" USING btree ("connection_ean");--> statement-breakpoint
 CREATE INDEX "access_register_conn_idx" ON "access_register" USING btree ("connection_ean","decided_at");--> statement-breakpoint
-CREATE INDEX "access_register_party_idx" ON "access_register" USING btree ("party_id","decided_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "blocks_case_uq" ON "blocks" USING btree ("case_id");--> statement-breakpoint
 CREATE INDEX "blocks_party_conn_idx" ON "blocks" USING btree ("party_id","connection_ean");--> statement-breakpoint
 CREATE UNIQUE INDEX "acm_notifications_dedupe_uq" ON "acm_notifications" USING btree ("dedupe_key");--> statement-breakpoint

@@ -261,6 +261,14 @@ describe('roles', () => {
     expect((await call(ctx.app, other, 'GET', `/access-register?connectionEan=${c.ean}`)).statusCode).toBe(404);
     expect((await call(ctx.app, other, 'GET', `/access-register`)).json().items.every((e: { connectionEan: string }) => e.connectionEan !== c.ean)).toBe(true);
     expect((await call(ctx.app, providerP4, 'GET', `/access-register`)).statusCode).toBe(403);
+    // Reads by party over a time window (served by the time-ordered primary key).
+    const t = Date.now();
+    const window = (since: number, until: number) => `/access-register?partyGln=${provider.gln}&since=${iso(since)}&until=${iso(until)}&limit=500`;
+    const recent = (await call(ctx.app, compliance, 'GET', window(t - 60_000, t + 60_000))).json();
+    expect(recent.items.some((e: { connectionEan: string }) => e.connectionEan === c.ean)).toBe(true);
+    expect(recent.items.every((e: { partyId: string }) => e.partyId === provider.id)).toBe(true);
+    expect((await call(ctx.app, compliance, 'GET', window(t + 60_000, t + 120_000))).json().total).toBe(0);
+    expect((await call(ctx.app, compliance, 'GET', window(t - 120_000, t - 60_000))).json().total).toBe(0);
   });
 });
 
