@@ -26,6 +26,7 @@ import blockRoutes from './routes/blocks.js';
 import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
+import caseRoutes from './routes/cases.js';
 
 export interface AppDeps {
   config: Config;
@@ -99,6 +100,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(p4Routes, { gate: deps.p4Gate ?? {} });
   // Signals and deadline performance (the seed's success measure).
   await app.register(reportRoutes);
+  // Doubt cases (GT-1..GT-10) over the case service and Temporal.
+  await app.register(caseRoutes);
 
   return app;
 }
