@@ -21,7 +21,7 @@
  * rounds.
  *
  * Environment: BENCH_CONNECTIONS (dataset size), BENCH_DURATION (s, per route, default 30), BENCH_ROUNDS (3),
- * BENCH_WARMUP (s, default 5), BENCH_HTTP_CONNECTIONS (default 50), BENCH_POOL_MAX (API pool, default 10),
+ * BENCH_WARMUP (s, default 5), BENCH_HTTP_CONNECTIONS (default 100), BENCH_POOL_MAX (API pool, default 10),
  * BENCH_DATABASE_URL, BENCH_KEEP_DATA=1 (keep the temp cluster), BENCH_API_NODE_ARGS (extra node flags for
  * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
@@ -54,7 +54,7 @@ const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
 const DURATION = intEnv('BENCH_DURATION', 30);
 const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);
-const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 50);
+const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 100);
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const log = (msg: string) => process.stdout.write(`[bench:p4] ${msg}\n`);
