@@ -3,16 +3,40 @@
  * namespace retention (24 hours on the dev server). Run by the archive child workflow; throws (and is
  * retried) while the case run is still closing.
  */
-import { log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { sql } from 'drizzle-orm';
 import { recordAudit } from '../db/repositories/audit.js';
 import { caseHistoryArchives } from '../db/schema/index.js';
+import { archiveWorkflowId } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 
 export function archiveActivities({ db, temporalClient }: ActivityDeps) {
   return {
+    /**
+     * Start the archive workflow for a closing case: an independent workflow (not a child, so nothing
+     * has to notify a parent that has already closed), idempotent by its workflow id.
+     */
+    async scheduleHistoryArchive(input: { caseId: string; workflowId: string; runId: string }): Promise<{ started: boolean }> {
+      if (!temporalClient) {
+        log.warn('no Temporal client configured: case history not archived', { caseId: input.caseId });
+        return { started: false };
+      }
+      try {
+        await temporalClient.workflow.start('archiveCaseHistoryWorkflow', {
+          workflowId: archiveWorkflowId(input.caseId),
+          taskQueue: Context.current().info.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return { started: true };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
+        throw err;
+      }
+    },
+
     async archiveCaseHistory(input: { caseId: string; workflowId: string; runId: string }): Promise<{ eventCount: number }> {
       if (!temporalClient) throw ApplicationFailure.nonRetryable('no Temporal client configured for archiving', 'ArchiveUnavailable');
       const handle = temporalClient.workflow.getHandle(input.workflowId, input.runId);

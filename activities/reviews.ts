@@ -4,12 +4,14 @@
  * withdrawn: they turned out not to be about the party's mandate) plus a supplier-side report (GT-9)
  * that did not become a case (so nothing counts twice).
  */
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { recordAudit } from '../db/repositories/audit.js';
 import { improvementReviews, parties, type ReviewStatus } from '../db/schema/index.js';
-import { notFound } from '../lib/errors.js';
-import type { ReviewOutcome } from '../workflows/shared.js';
+import { DomainError, notFound } from '../lib/errors.js';
+import { reviewWorkflowId, type ImprovementReviewInput, type ReviewOutcome } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 
 const DAY_MS = 86_400_000;
@@ -29,7 +31,7 @@ export async function signalCounts(db: DbOrTx, from: Date, to: Date, partyId?: s
   return (rows as unknown as { party_id: string; signals: number }[]).map((r) => ({ partyId: r.party_id, signals: Number(r.signals) }));
 }
 
-export function reviewActivities({ db }: ActivityDeps) {
+export function reviewActivities({ db, temporalClient }: ActivityDeps) {
   const actor = (id: string) => ({ actor: `workflow:review:${id}`, actorRole: 'system', actorPartyId: null });
   return {
     async findRepeatOffenders(input: { at: string; windowDays: number; threshold: number }): Promise<{ partyId: string; partyGln: string; signals: number }[]> {
@@ -79,6 +81,23 @@ export function reviewActivities({ db }: ActivityDeps) {
         if (!open) throw new Error(`review for ${input.partyId} neither inserted nor open`);
         return { reviewId: open.id, created: false, signalsAtOpen: open.signalsAtOpen, windowDays: open.windowDays, followUpDays: open.followUpDays, threshold: open.threshold };
       });
+    },
+
+    /** Start the review's own workflow (GT-5); already started counts as done. */
+    async startImprovementReview(input: ImprovementReviewInput): Promise<{ started: boolean }> {
+      if (!temporalClient) throw new DomainError('unavailable', 'temporal_client_missing', 'no Temporal client configured to start improvement reviews');
+      try {
+        await temporalClient.workflow.start('improvementReviewWorkflow', {
+          workflowId: reviewWorkflowId(input.reviewId),
+          taskQueue: Context.current().info.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        });
+        return { started: true };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
+        throw err;
+      }
     },
 
     async startReviewFollowUp(input: { reviewId: string; contactedAt: string; followUpFrom: string; followUpUntil: string }): Promise<void> {

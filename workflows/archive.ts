@@ -1,8 +1,8 @@
 /**
  * Archives a closed case's complete Temporal history into PostgreSQL (compliance: Temporal deletes
- * closed workflows after the namespace retention). Started by the case workflow as an abandoned child
- * just before it completes; its activity waits until the case run has closed, so the archive holds every
- * event, including the completion, and is replayable.
+ * closed workflows after the namespace retention). Started (by an activity of the case workflow, as an
+ * independent workflow) just before the case completes; its activity waits until the case run has closed,
+ * so the archive holds every event, including the completion, and is replayable.
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';

@@ -10,14 +10,12 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   isCancellation,
   log,
   proxyActivities,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -27,7 +25,6 @@ import {
   CaseErrors,
   SA,
   addNoteUpdate,
-  archiveWorkflowId,
   caseStateQuery,
   isClosedStatus,
   judgeEvidenceUpdate,
@@ -42,7 +39,6 @@ import {
   type DoubtCaseInput,
   type OutcomeKind,
 } from './shared.js';
-import { archiveCaseHistoryWorkflow } from './archive.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -344,13 +340,9 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   await Promise.allSettled(background);
   await condition(allHandlersFinished);
 
-  // Temporal drops closed workflows after the namespace retention: a child archives the complete history
-  // once this run has closed (ABANDON, so it outlives us).
-  await startChild(archiveCaseHistoryWorkflow, {
-    workflowId: archiveWorkflowId(input.caseId),
-    args: [{ caseId: input.caseId, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId }],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-  });
+  // Temporal drops closed workflows after the namespace retention: a separate workflow archives the
+  // complete history (completion included) once this run has closed.
+  await db.scheduleHistoryArchive({ caseId: input.caseId, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
   return snapshot();
 
   async function contactParty(): Promise<void> {

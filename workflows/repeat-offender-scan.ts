@@ -4,11 +4,9 @@
  * Idempotent: the database allows one open review per party, and a review whose workflow already runs
  * is left alone, so overlapping or repeated scans never open a second review.
  */
-import { ParentClosePolicy, log, proxyActivities, startChild, uuid4 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { log, proxyActivities, uuid4 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import { improvementReviewWorkflow } from './improvement-review.js';
-import { reviewWorkflowId, type RepeatOffenderScanInput, type RepeatOffenderScanResult } from './shared.js';
+import type { RepeatOffenderScanInput, RepeatOffenderScanResult } from './shared.js';
 
 const db = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '2 minutes',
@@ -29,26 +27,17 @@ export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput)
       threshold: input.threshold,
       signalsAtOpen: o.signals,
     });
-    try {
-      await startChild(improvementReviewWorkflow, {
-        workflowId: reviewWorkflowId(review.reviewId),
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            reviewId: review.reviewId,
-            partyId: o.partyId,
-            partyGln: o.partyGln,
-            signalsAtOpen: review.signalsAtOpen,
-            windowDays: review.windowDays,
-            followUpDays: review.followUpDays,
-            threshold: review.threshold,
-          },
-        ],
-      });
-      log.info('improvement review opened', { partyId: o.partyId, reviewId: review.reviewId, signals: o.signals });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
+    // An independent workflow (it outlives this scan by the follow-up period), idempotent by its id.
+    const { started } = await db.startImprovementReview({
+      reviewId: review.reviewId,
+      partyId: o.partyId,
+      partyGln: o.partyGln,
+      signalsAtOpen: review.signalsAtOpen,
+      windowDays: review.windowDays,
+      followUpDays: review.followUpDays,
+      threshold: review.threshold,
+    });
+    if (started) log.info('improvement review opened', { partyId: o.partyId, reviewId: review.reviewId, signals: o.signals });
     result.push({ partyId: o.partyId, signals: o.signals, reviewId: review.reviewId });
   }
   return { scannedAt: scannedAt.toISOString(), offenders: result };

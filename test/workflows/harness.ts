@@ -25,7 +25,7 @@ import { connections, contactPersons, DOUBT_CONTACT_GROUP, parties, type DoubtCa
 import { withCheckDigit } from '../../lib/gs1.js';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES } from '../../lib/infra/search-attributes.js';
 import { createMailer, type Mailer } from '../../notifications/mailer.js';
-import { caseStateQuery, type CaseSnapshot, type SignalChannel } from '../../workflows/shared.js';
+import { archiveWorkflowId, caseStateQuery, type CaseSnapshot, type SignalChannel } from '../../workflows/shared.js';
 import { freshDatabase, readMail, testConfig, type CapturedMail } from '../helpers/index.js';
 
 export const TASK_QUEUE = 'doubt-case-test';
@@ -71,13 +71,19 @@ export interface CaseHarness {
   fixture(o?: { partyContacts?: boolean; handlerContacts?: boolean }): Promise<Fixture>;
   openCase(o?: { isma?: boolean; receivedAt?: Date; channel?: SignalChannel; fixture?: Fixture }): Promise<{ row: DoubtCase; fixture: Fixture }>;
   startWorkflow(caseId: string): Promise<void>;
-  worker(activityOverrides?: Partial<ReturnType<typeof createActivities>>): Promise<Worker>;
+  worker(activityOverrides?: Partial<ReturnType<typeof createActivities>>, options?: { maxCachedWorkflows?: number }): Promise<Worker>;
+  /**
+   * One worker for the whole file (returns its stop function). With the Java test server, a workflow task
+   * left on a stopped worker's sticky queue holds the clock; a file-wide worker avoids that.
+   */
+  runWorker(): Promise<() => Promise<void>>;
   now(): Promise<Date>;
   /** Skip the test server's clock to `at` (never backwards). */
   skipTo(at: Date): Promise<void>;
   snapshot(caseId: string): Promise<CaseSnapshot>;
   /** Poll the workflow's query until `predicate` holds (real time; the clock does not skip while polling). */
   waitFor(caseId: string, predicate: (s: CaseSnapshot) => boolean, timeoutMs?: number): Promise<CaseSnapshot>;
+  /** The case's result, after its history archive (child workflow) has finished too. */
   result(caseId: string): Promise<CaseSnapshot>;
   mail(predicate: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
   /** Write the case's history for the replay test (only with RECORD_HISTORIES=1). */
@@ -139,13 +145,22 @@ export async function caseHarness(label: string): Promise<CaseHarness> {
     async startWorkflow(caseId) {
       await startCaseWorkflow(db, env.client, TASK_QUEUE, caseId);
     },
-    async worker(overrides = {}) {
+    async worker(overrides = {}, options = {}) {
       return Worker.create({
         connection: env.nativeConnection,
         taskQueue: TASK_QUEUE,
         workflowBundle: await workflowBundle(),
         activities: { ...createActivities(deps), ...overrides },
+        ...options,
       });
+    },
+    async runWorker() {
+      const worker = await h.worker();
+      const running = worker.run();
+      return async () => {
+        worker.shutdown();
+        await running;
+      };
     },
     async now() {
       return new Date(await env.currentTimeMs());
@@ -169,7 +184,12 @@ export async function caseHarness(label: string): Promise<CaseHarness> {
         await new Promise((r) => setTimeout(r, 100));
       }
     },
-    result: (caseId) => env.client.workflow.getHandle(caseId).result() as Promise<CaseSnapshot>,
+    async result(caseId) {
+      const snapshot = (await env.client.workflow.getHandle(caseId).result()) as CaseSnapshot;
+      // Let the archive workflow finish too, so no test leaves work behind for the next one.
+      await env.client.workflow.getHandle(archiveWorkflowId(caseId)).result();
+      return snapshot;
+    },
     mail: (predicate, timeoutMs = 15_000) => readMail(inject('mailDir'), predicate, timeoutMs),
     async recordHistory(caseId, name) {
       if (process.env['RECORD_HISTORIES'] !== '1') return;
