@@ -27,6 +27,7 @@ import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
 import caseRoutes from './routes/cases.js';
+import supplierReportRoutes from './routes/supplier-reports.js';
 
 export interface AppDeps {
   config: Config;
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(reportRoutes);
   // Doubt cases (GT-1..GT-10) over the case service and Temporal.
   await app.register(caseRoutes);
+  await app.register(supplierReportRoutes);
 
   return app;
 }

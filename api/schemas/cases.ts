@@ -1,0 +1,341 @@
+/**
+ * Doubt cases (GT-1..GT-10) over HTTP: intake, the case view with its deadlines and timeline, the party's
+ * response with evidence, the handler's actions and the compliance history. Rule IDs refer to DOMAIN.md.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { AuditEntry, DoubtCase, Party } from '../../db/schema/index.js';
+import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
+import type { CaseSnapshot } from '../../workflows/shared.js';
+import { CASE_STATUSES, SIGNAL_CHANNELS } from '../../workflows/shared.js';
+import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
+
+const lit = <T extends string>(values: readonly T[], description?: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    description ? { description } : {},
+  );
+const nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
+/** Channels a handler registers a signal through; 'supplier_report' only with a supplierReportId (GT-9). */
+export const CaseStatusSchema = lit(CASE_STATUSES);
+export const ChannelSchema = lit(SIGNAL_CHANNELS, 'How the signal reached the grid operator; supplier_report is a GT-9 report of the party itself');
+const DeadlineStateSchema = lit(['pending', 'met', 'missed', 'not_applicable'] as const);
+
+export const CaseParams = Type.Object({ id: Uuid });
+
+// ---------------------------------------------------------------- intake (POST /cases)
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Repeat the request with the same key to get the same case (200) instead of a second one' })),
+});
+
+export const CaseCreate = Type.Object(
+  {
+    connectionEan: Type.Optional(Ean18),
+    partyGln: Type.Optional({ ...Gln13, description: 'The requesting party (supplier or service provider) the signal is about' }),
+    channel: Type.Optional(ChannelSchema),
+    receivedAt: Type.Optional({ ...DateTime, description: 'When the grid operator received the signal; the GT-1 deadline runs from here' }),
+    reporterName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who reported the signal' })),
+    reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
+    isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    externalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "The signal's reference at its source (ConsuWijzer, ACM, ...); idempotent like Idempotency-Key" })),
+    supplierReportId: Type.Optional({ ...Uuid, description: 'Open the case from a GT-9 supplier report: connection, party, channel, receivedAt and description default to the report' }),
+  },
+  {
+    additionalProperties: false,
+    title: 'CaseCreate',
+    description:
+      'Without supplierReportId: connectionEan, partyGln, channel, receivedAt, reporterName and description are required. With it they default to the report and, when given, must agree with it.',
+  },
+);
+export type CaseCreateBody = Static<typeof CaseCreate>;
+
+/** Opening a case from a supplier report (POST /supplier-reports/{id}/cases): the report supplies the rest. */
+export const CaseFromReport = Type.Object(
+  {
+    isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
+    externalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false, title: 'CaseFromReport' },
+);
+
+// ---------------------------------------------------------------- views
+
+const PartyRef = Type.Object({ id: Uuid, gln: Gln13, name: Type.String() }, { title: 'PartyRef' });
+
+export const DeadlineSchema = Type.Object(
+  {
+    dueAt: nullable(DateTime),
+    doneAt: nullable(DateTime),
+    state: DeadlineStateSchema,
+    rule: Type.String({ description: 'GT-1 contact, GT-3 response (72 hours), GT-8 unblock (GT-7 for a wrongful block)' }),
+  },
+  { title: 'Deadline' },
+);
+export const DeadlinesSchema = Type.Object({ contact: DeadlineSchema, response: DeadlineSchema, unblock: DeadlineSchema }, { title: 'Deadlines' });
+
+const summaryFields = {
+  id: Uuid,
+  reference: Type.String({ description: 'Human reference used in mail, e.g. GT-2026-000042' }),
+  status: CaseStatusSchema,
+  connectionEan: Ean18,
+  party: PartyRef,
+  gridOperator: PartyRef,
+  channel: ChannelSchema,
+  receivedAt: DateTime,
+  isma: Type.Boolean(),
+  externalReference: nullable(Type.String()),
+  supplierReportId: nullable(Uuid),
+  createdAt: DateTime,
+  closedAt: nullable(DateTime),
+  deadlines: DeadlinesSchema,
+  breached: Type.Boolean({ description: 'At least one deadline missed' }),
+};
+
+export const CaseSummarySchema = Type.Object(summaryFields, { title: 'CaseSummary' });
+export type CaseSummaryDto = Static<typeof CaseSummarySchema>;
+
+export const CaseCreated = Type.Object(
+  {
+    ...summaryFields,
+    created: Type.Boolean({ description: 'false: an earlier request with the same Idempotency-Key, external reference or supplier report created this case' }),
+    blockInForce: Type.Boolean({ description: 'GT-2: the block was committed before this answer' }),
+  },
+  { title: 'CaseCreated' },
+);
+
+export const ResponseSchema = Type.Object(
+  {
+    id: Uuid,
+    status: lit(['staged', 'received', 'refused'] as const, 'received: counted within the 72 hours (GT-3); refused: after the window (GT-8)'),
+    refusedReason: nullable(Type.String()),
+    findings: Type.String(),
+    complaintHandling: Type.String(),
+    submittedAt: DateTime,
+    submittedBy: Type.String(),
+    evidence: Type.Union([
+      Type.Object({
+        filename: Type.String(),
+        contentType: Type.String(),
+        size: Type.Integer(),
+        sha256: Type.String({ description: 'Digest kept after the copy is destroyed (GT-8)' }),
+        held: Type.Boolean({ description: 'Whether the copy is still held; it is destroyed after the decision (GT-8)' }),
+        destroyedAt: nullable(DateTime),
+      }),
+      Type.Null(),
+    ]),
+    judgement: Type.Union([lit(['accepted', 'rejected'] as const), Type.Null()]),
+    judgementReason: nullable(Type.String()),
+    judgedAt: nullable(DateTime),
+    judgedBy: nullable(Type.String()),
+  },
+  { title: 'CaseResponse', description: 'Metadata only: evidence content never leaves the service' },
+);
+
+export const TimelineEntrySchema = Type.Object(
+  {
+    at: DateTime,
+    action: Type.String({ description: 'e.g. case.opened, block.placed, case.contacted, case.evidence_judged, case.closed' }),
+    actor: Type.Optional(Type.String()),
+    actorRole: Type.Optional(nullable(Type.String())),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { title: 'TimelineEntry' },
+);
+
+const SnapshotDeadline = Type.Object({ dueAt: nullable(DateTime), doneAt: nullable(DateTime), state: DeadlineStateSchema });
+export const CaseSnapshotSchema = Type.Object(
+  {
+    caseId: Uuid,
+    reference: Type.String(),
+    status: CaseStatusSchema,
+    deadlines: Type.Object({ contact: SnapshotDeadline, response: SnapshotDeadline, unblock: SnapshotDeadline }),
+    contactedAt: nullable(DateTime),
+    responseWindowClosed: Type.Boolean(),
+    responses: Type.Array(
+      Type.Object({ responseId: Uuid, submittedAt: DateTime, hasEvidence: Type.Boolean(), judgement: Type.Union([lit(['accepted', 'rejected'] as const), Type.Null()]) }),
+    ),
+    outcome: Type.Union([lit(['accepted', 'not_demonstrated', 'wrongful_block', 'withdrawn'] as const), Type.Null()]),
+    nextDeadline: nullable(DateTime),
+  },
+  { title: 'CaseSnapshot', description: "The case workflow's own view, after the action took effect" },
+);
+
+export const CaseDetailSchema = Type.Object(
+  {
+    ...summaryFields,
+    reporterName: Type.Optional(Type.String({ description: 'Not shown to the party the case is about' })),
+    reporterContact: Type.Optional(nullable(Type.String())),
+    description: Type.Optional(Type.String()),
+    closedBy: nullable(Type.String()),
+    closeReason: nullable(Type.String()),
+    acmNotifiedAt: nullable(DateTime),
+    profileEffectiveFrom: nullable(DateTime),
+    workflow: Type.Union([CaseSnapshotSchema, Type.Null()], { description: 'The running workflow’s view; null once it has completed (or cannot be reached)' }),
+    responses: Type.Array(ResponseSchema),
+    timeline: Type.Array(TimelineEntrySchema),
+  },
+  { title: 'CaseDetail' },
+);
+export type CaseDetailDto = Static<typeof CaseDetailSchema>;
+
+export const CaseQuery = Type.Intersect([
+  Paging,
+  Type.Object({
+    status: Type.Optional(Type.Array(CaseStatusSchema, { description: 'One or more (repeat the parameter)' })),
+    partyGln: Type.Optional(Gln13),
+    gridOperatorGln: Type.Optional({ ...Gln13, description: 'Compliance and admin; a case handler always sees its own grid operator' }),
+    channel: Type.Optional(ChannelSchema),
+    dueBefore: Type.Optional({ ...DateTime, description: 'Open cases whose next deadline (contact, then response) falls before this instant' }),
+    breached: Type.Optional(Type.Boolean({ description: 'true: at least one missed deadline; false: none' })),
+  }),
+]);
+export const CaseList = Page(CaseSummarySchema);
+
+// ---------------------------------------------------------------- the party's response (GT-3)
+
+export const ResponseCreate = Type.Object(
+  {
+    findings: Type.String({ minLength: 1, maxLength: 20_000 }),
+    complaintHandling: Type.String({ minLength: 1, maxLength: 20_000 }),
+    evidence: Type.Optional(
+      Type.Object(
+        {
+          filename: Type.String({ minLength: 1, maxLength: 255 }),
+          contentType: Type.String({ minLength: 1, maxLength: 100, description: 'application/pdf, image/png or image/jpeg; checked against the content' }),
+          contentBase64: Type.String({ minLength: 1, description: 'The file, base64; at most EVIDENCE_MAX_BYTES decoded' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false, title: 'ResponseCreate' },
+);
+
+export const ResponseCreated = Type.Object(
+  { response: ResponseSchema, receivedAt: DateTime, case: CaseSnapshotSchema },
+  { title: 'ResponseCreated' },
+);
+
+// ---------------------------------------------------------------- handler actions
+
+export const JudgementCreate = Type.Object(
+  {
+    responseId: Uuid,
+    decision: lit(['accept', 'reject'] as const, 'accept: the mandate is demonstrated (GT-8); reject: not (GT-4)'),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 5000, description: 'Required to reject' })),
+  },
+  { additionalProperties: false, title: 'JudgementCreate' },
+);
+export const ReasonBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 5000 }) }, { additionalProperties: false, title: 'Reason' });
+export const AcmNotificationCreate = Type.Object({ message: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false, title: 'AcmNotificationCreate' });
+export const AcmNotificationResult = Type.Object({ notificationId: Uuid, sentAt: DateTime }, { title: 'AcmNotificationResult' });
+export const NoteCreate = Type.Object({ text: Type.String({ minLength: 1, maxLength: 10_000 }) }, { additionalProperties: false, title: 'NoteCreate' });
+export const NoteResult = Type.Object({ at: DateTime }, { title: 'NoteResult' });
+
+// ---------------------------------------------------------------- compliance history
+
+export const HistoryQuery = Type.Object({
+  format: Type.Optional(lit(['merged', 'export'] as const, 'export: the raw JSON export (Temporal history JSON + audit rows) as an attachment')),
+});
+
+export const HistoryEntrySchema = Type.Object(
+  {
+    at: DateTime,
+    source: lit(['temporal', 'database'] as const),
+    type: Type.String({ description: 'Temporal event type (WorkflowExecutionStarted, ActivityTaskScheduled, ...) or audit action (case.opened, ...)' }),
+    actor: Type.String(),
+    eventId: Type.Optional(Type.Integer()),
+    auditId: Type.Optional(Type.Integer()),
+    detail: Type.Optional(Type.String({ description: 'Activity, update, timer or child workflow concerned' })),
+    data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { title: 'HistoryEntry' },
+);
+
+export const HistorySchema = Type.Object(
+  {
+    caseId: Uuid,
+    reference: Type.String(),
+    temporalSource: lit(['live', 'archive', 'none'] as const, 'live: fetched from Temporal (still retained); archive: case_history_archives; none: neither available'),
+    entries: Type.Array(HistoryEntrySchema),
+  },
+  { title: 'CaseHistory' },
+);
+
+export const HistoryExportSchema = Type.Object(
+  {
+    caseId: Uuid,
+    reference: Type.String(),
+    exportedAt: DateTime,
+    temporal: Type.Object({ source: lit(['live', 'archive', 'none'] as const), history: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) }),
+    audit: Type.Array(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { title: 'CaseHistoryExport', description: 'Temporal history as proto3 JSON (replayable) and the audit rows as stored' },
+);
+
+// ---------------------------------------------------------------- mapping
+
+export function toDeadlineDto(d: DeadlineView) {
+  return { dueAt: iso(d.dueAt), doneAt: iso(d.doneAt), state: d.state, rule: d.rule };
+}
+
+const partyRef = (p: Party | undefined, id: string) => ({ id, gln: p?.gln ?? '', name: p?.name ?? '' });
+
+export function toCaseSummary(row: DoubtCase, partiesById: Map<string, Party>, deadlines: Record<'contact' | 'response' | 'unblock', DeadlineView>): CaseSummaryDto {
+  return {
+    id: row.id,
+    reference: row.reference,
+    status: row.status,
+    connectionEan: row.connectionEan,
+    party: partyRef(partiesById.get(row.partyId), row.partyId),
+    gridOperator: partyRef(partiesById.get(row.gridOperatorId), row.gridOperatorId),
+    channel: row.channel,
+    receivedAt: row.receivedAt.toISOString(),
+    isma: row.isma,
+    externalReference: row.externalReference,
+    supplierReportId: row.supplierReportId,
+    createdAt: row.createdAt.toISOString(),
+    closedAt: iso(row.closedAt),
+    deadlines: { contact: toDeadlineDto(deadlines.contact), response: toDeadlineDto(deadlines.response), unblock: toDeadlineDto(deadlines.unblock) },
+    breached: Object.values(deadlines).some((d) => d.state === 'missed'),
+  };
+}
+
+export function toResponseDto(r: ResponseMetadata): Static<typeof ResponseSchema> {
+  return {
+    id: r.id,
+    status: r.status,
+    refusedReason: r.refusedReason,
+    findings: r.findings,
+    complaintHandling: r.complaintHandling,
+    submittedAt: r.submittedAt.toISOString(),
+    submittedBy: r.submittedBy,
+    evidence: r.evidenceSha256
+      ? {
+          filename: r.evidenceFilename ?? '',
+          contentType: r.evidenceContentType ?? '',
+          size: r.evidenceSize ?? 0,
+          sha256: r.evidenceSha256,
+          held: r.evidenceHeld,
+          destroyedAt: iso(r.evidenceDestroyedAt),
+        }
+      : null,
+    judgement: r.judgement,
+    judgementReason: r.judgementReason,
+    judgedAt: iso(r.judgedAt),
+    judgedBy: r.judgedBy,
+  };
+}
+
+/** Full entries for the grid operator and compliance; the party sees what happened and when, not who or internal data. */
+export function toTimelineDto(e: AuditEntry, full: boolean): Static<typeof TimelineEntrySchema> {
+  return full ? { at: e.at.toISOString(), action: e.action, actor: e.actor, actorRole: e.actorRole, data: e.data } : { at: e.at.toISOString(), action: e.action };
+}
+
+export function toSnapshotDto(s: CaseSnapshot): Static<typeof CaseSnapshotSchema> {
+  return s;
+}

@@ -1,0 +1,147 @@
+/**
+ * Compliance: the complete, ordered history of a case. The Temporal workflow events (live from Temporal
+ * while the server still retains them, otherwise the copy in case_history_archives that the archive
+ * workflow writes when a case closes) merged with the case's audit entries from PostgreSQL.
+ * Throws DomainErrors only.
+ */
+import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { eq } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { caseAuditTrail } from '../../db/repositories/cases.js';
+import { caseHistoryArchives, type AuditEntry } from '../../db/schema/index.js';
+import { DomainError } from '../../lib/errors.js';
+
+export type TemporalSource = 'live' | 'archive' | 'none';
+
+export interface HistoryEntry {
+  at: string;
+  source: 'temporal' | 'database';
+  type: string;
+  actor: string;
+  eventId?: number;
+  auditId?: number;
+  detail?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface CaseHistoryDeps {
+  db: Db;
+  temporal: Client | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+function isNotFound(err: unknown): boolean {
+  for (let e = err as { code?: unknown; name?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e instanceof WorkflowNotFoundError || e.name === 'WorkflowNotFoundError' || e.code === 5 /* gRPC NOT_FOUND */) return true;
+  }
+  return false;
+}
+
+async function archived(db: Db, caseId: string): Promise<Json | null> {
+  const [row] = await db.select({ history: caseHistoryArchives.history }).from(caseHistoryArchives).where(eq(caseHistoryArchives.caseId, caseId));
+  return row?.history ?? null;
+}
+
+/**
+ * The case workflow's history as Temporal's proto3 JSON (replayable): live while the server retains it,
+ * else the archive. Temporal unreachable and no archive: 503 rather than a history with a silent gap.
+ */
+export async function temporalHistory(deps: CaseHistoryDeps, caseId: string): Promise<{ source: TemporalSource; history: Json | null }> {
+  if (deps.temporal) {
+    const client = deps.temporal;
+    try {
+      const history = await client.withDeadline(Date.now() + 15_000, () => client.workflow.getHandle(caseId).fetchHistory());
+      return { source: 'live', history: JSON.parse(historyToJSON(history)) as Json };
+    } catch (err) {
+      const copy = await archived(deps.db, caseId);
+      if (copy) return { source: 'archive', history: copy };
+      if (isNotFound(err)) return { source: 'none', history: null };
+      throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow history cannot be read now and no archived copy exists yet', undefined, { caseId }, { cause: err });
+    }
+  }
+  const copy = await archived(deps.db, caseId);
+  return copy ? { source: 'archive', history: copy } : { source: 'none', history: null };
+}
+
+/** Decode a json/plain payload (proto3 JSON: base64 metadata and data); undefined for anything else. */
+function decodePayload(p: unknown): unknown {
+  const payload = p as { metadata?: { encoding?: string }; data?: string } | undefined;
+  if (!payload?.metadata?.encoding || payload.data === undefined) return undefined;
+  if (Buffer.from(payload.metadata.encoding, 'base64').toString('utf8') !== 'json/plain') return undefined;
+  try {
+    return JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** One Temporal event as a history entry: type from its attributes, actor from the Update's input or the identity. */
+function fromEvent(caseId: string, e: Json): HistoryEntry {
+  const attrsKey = Object.keys(e).find((k) => k.endsWith('EventAttributes'));
+  const attrs = attrsKey ? e[attrsKey] : undefined;
+  const type = attrsKey ? attrsKey[0]!.toUpperCase() + attrsKey.slice(1, -'EventAttributes'.length) : String(e['eventType'] ?? 'Unknown');
+  const request = get(attrs, 'acceptedRequest') ?? get(attrs, 'request');
+  const updateArg = decodePayload(get(request, 'input', 'args', 'payloads', '0'));
+  const actor =
+    str(get(updateArg, 'actor')) ?? str(get(updateArg, 'submittedBy')) ?? str(get(attrs, 'identity')) ?? str(get(request, 'meta', 'identity')) ?? `workflow:${caseId}`;
+  const detail =
+    str(get(attrs, 'activityType', 'name')) ??
+    str(get(request, 'input', 'name')) ??
+    str(get(attrs, 'workflowType', 'name')) ??
+    str(get(attrs, 'timerId')) ??
+    str(get(attrs, 'signalName')) ??
+    str(get(attrs, 'workflowId'));
+  const eventTime = str(e['eventTime']);
+  return {
+    at: eventTime ? new Date(eventTime).toISOString() : new Date(0).toISOString(),
+    source: 'temporal',
+    type,
+    actor,
+    eventId: Number(e['eventId'] ?? 0),
+    ...(detail ? { detail } : {}),
+  };
+}
+
+function fromAudit(a: AuditEntry): HistoryEntry {
+  return { at: a.at.toISOString(), source: 'database', type: a.action, actor: a.actor, auditId: a.id, data: { ...a.data, ...(a.actorRole ? { actorRole: a.actorRole } : {}), entity: `${a.entityType}:${a.entityId}` } };
+}
+
+/** Merge two lists that are each in their own order (event id; audit time then id) by time; ties keep Temporal first. */
+export function mergeHistory(temporal: HistoryEntry[], database: HistoryEntry[]): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < temporal.length || j < database.length) {
+    const t = temporal[i];
+    const d = database[j];
+    if (t && (!d || Date.parse(t.at) <= Date.parse(d.at))) {
+      out.push(t);
+      i++;
+    } else if (d) {
+      out.push(d);
+      j++;
+    }
+  }
+  return out;
+}
+
+export async function caseHistory(deps: CaseHistoryDeps, caseId: string): Promise<{ temporalSource: TemporalSource; entries: HistoryEntry[] }> {
+  const [t, audit] = await Promise.all([temporalHistory(deps, caseId), caseAuditTrail(deps.db, caseId)]);
+  const events = Array.isArray(t.history?.['events']) ? (t.history['events'] as Json[]) : [];
+  return { temporalSource: t.source, entries: mergeHistory(events.map((e) => fromEvent(caseId, e)), audit.map(fromAudit)) };
+}
+
+/** The raw export: Temporal's history JSON as it is, and the audit rows as stored. */
+export async function caseHistoryExport(deps: CaseHistoryDeps, caseId: string) {
+  const [t, audit] = await Promise.all([temporalHistory(deps, caseId), caseAuditTrail(deps.db, caseId)]);
+  return {
+    temporal: t,
+    audit: audit.map((a) => ({ ...a, at: a.at.toISOString() })),
+  };
+}
