@@ -64,19 +64,19 @@ export function notificationActivities({ db, mailer, config, acmEmail }: Activit
 
   return {
     /**
-     * GT-1 / GT-10: the request to the party's doubt contact group. The contact moment is this attempt's
-     * scheduling time on the Temporal server (the workflow clock, also under time skipping); the 72 hours
-     * stated in the mail run from it (GT-3) and the workflow computes the same instant from the result.
+     * GT-1 / GT-10: the request to the party's doubt contact group. The mail states the 72-hour deadline
+     * from this send (GT-3); the workflow enforces 72 hours from the moment it sees the send completed and
+     * never less than the stated deadline, so a party is never cut off before what it was told.
      */
-    async sendContactEmail(input: { caseId: string; contactDueAt: string }): Promise<{ messageId: string; recipients: string[]; contactedAt: string }> {
+    async sendContactEmail(input: { caseId: string; contactDueAt: string }): Promise<{ messageId: string; recipients: string[]; statedResponseDueAt: string }> {
       const c = await getCaseWithParties(db, input.caseId);
       const to = await recipients(c.party.id);
       if (to.length === 0) {
         // Retryable: the party may add its contacts to the CPR; the GT-1 alert covers the wait.
         throw ApplicationFailure.retryable(`${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
       }
-      const contactedAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs);
-      const responseDueAt = addClockHours(contactedAt, 72);
+      const sendingAt = new Date(Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs));
+      const responseDueAt = addClockHours(sendingAt, 72);
       const content = contactRequestMail(mailData(c), { responseDueAt, evidenceMaxBytes: config.evidenceMaxBytes });
       const sent = await mailer.send({
         to,
@@ -84,7 +84,7 @@ export function notificationActivities({ db, mailer, config, acmEmail }: Activit
         messageId: msgId(`case-${c.row.id}-contact`),
         headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id, 'X-Response-Due': responseDueAt.toISOString() },
       });
-      return { messageId: sent.messageId, recipients: sent.accepted, contactedAt: contactedAt.toISOString() };
+      return { messageId: sent.messageId, recipients: sent.accepted, statedResponseDueAt: responseDueAt.toISOString() };
     },
 
     /** GT-1: tell the handlers that contact has not succeeded while the deadline nears. */

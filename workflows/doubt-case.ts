@@ -367,10 +367,12 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     if (first === 'decided') scope.cancel();
     try {
       const sent = await sending;
-      // The contact moment is the server-time scheduling of the successful attempt (returned, so replay-safe);
-      // the 72 hours run from it (GT-3). The email already stated the same deadline.
-      contactedAt = new Date(sent.contactedAt);
-      responseDueAt = addClockHours(contactedAt, 72);
+      // GT-3: the 72 hours run from the moment of contact, on the workflow clock; never shorter than the
+      // deadline the mail stated (the mail was sent a moment before the workflow saw it completed).
+      contactedAt = now();
+      const enforced = addClockHours(contactedAt, 72);
+      const stated = new Date(sent.statedResponseDueAt);
+      responseDueAt = stated > enforced ? stated : enforced;
       contactDone = true;
       if (status === 'blocked') status = 'awaiting_response';
       await db.recordContact({

@@ -43,7 +43,7 @@ function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env['TEMPORAL_TEST_LOG'] as 'INFO' | undefined) ?? 'WARN') });
+    Runtime.install({ logger: new DefaultLogger((process.env['TEMPORAL_TEST_LOG'] as 'INFO' | undefined) ?? 'ERROR') });
   } catch {
     // already installed in this process
   }
@@ -91,7 +91,7 @@ export interface CaseHarness {
   close(): Promise<void>;
 }
 
-export async function caseHarness(label: string): Promise<CaseHarness> {
+export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}): Promise<CaseHarness> {
   quietRuntime();
   const fresh = await freshDatabase(`wf_${label}`);
   const dbh = createDb(fresh.url, { max: 8 });
@@ -101,7 +101,7 @@ export async function caseHarness(label: string): Promise<CaseHarness> {
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]!])),
   });
   const config = testConfig();
-  const mailer = createMailer(inject('smtpUrl'), { from: config.smtp.from });
+  const mailer = createMailer(opts.smtpUrl ?? inject('smtpUrl'), { from: config.smtp.from });
   const deps: ActivityDeps = { db: dbh.db, mailer, config, temporalClient: env.client, acmEmail: `acm-${tag()}@acm.example` };
   const db = dbh.db;
 
