@@ -46,7 +46,7 @@ import { assertEan } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
 import type { Db } from '../../db/client.js';
 import type { DoubtCase } from '../../db/schema/index.js';
-import { invalidState, notFound, validationError } from '../../lib/errors.js';
+import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 
 /** Media type of the raw history export (also `?format=export`). */
 export const HISTORY_EXPORT_TYPE = 'application/vnd.gerede-twijfel.case-history+json';
@@ -310,6 +310,12 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
         findings: b.findings,
         complaintHandling: b.complaintHandling,
         evidence: b.evidence ? { filename: b.evidence.filename, contentType: b.evidence.contentType, content: b.evidence.contentBase64 } : null,
+      }).catch((err: unknown) => {
+        // The service names its own input (evidence.content); this API calls it contentBase64.
+        if (err instanceof DomainError && err.field === 'body.evidence.content') {
+          throw new DomainError(err.kind, err.code, err.message, 'body.evidence.contentBase64', err.details, { cause: err });
+        }
+        throw err;
       });
       const [stored] = (await listResponses(db, row.id)).filter((r) => r.id === result.response.id);
       if (!stored) throw new Error(`response ${result.response.id} vanished`);
@@ -389,6 +395,7 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['cases'],
         summary: 'Inform the ACM of the signal and the findings (GT-6)',
+        description: 'Sent by the case workflow while it runs; once its run has completed the service answers 409 case_closed.',
         params: CaseParams,
         body: AcmNotificationCreate,
         response: { 201: AcmNotificationResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
