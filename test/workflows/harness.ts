@@ -72,7 +72,7 @@ export interface CaseHarness {
   fixture(o?: { partyContacts?: boolean; handlerContacts?: boolean }): Promise<Fixture>;
   openCase(o?: { isma?: boolean; receivedAt?: Date; channel?: SignalChannel; fixture?: Fixture }): Promise<{ row: DoubtCase; fixture: Fixture }>;
   startWorkflow(caseId: string): Promise<void>;
-  worker(activityOverrides?: Partial<ReturnType<typeof createActivities>>, options?: { maxCachedWorkflows?: number }): Promise<Worker>;
+  worker(activityOverrides?: Partial<ReturnType<typeof createActivities>>, options?: { maxCachedWorkflows?: number; identity?: string }): Promise<Worker>;
   /**
    * One worker for the whole file (returns its stop function). With the Java test server, a workflow task
    * left on a stopped worker's sticky queue holds the clock; a file-wide worker avoids that.
