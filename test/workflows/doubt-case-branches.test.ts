@@ -4,11 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { acmNotifications, allocationMethods, blocks, caseResponses, doubtCases, zeroAllocations } from '../../db/schema/index.js';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { acmNotifications, allocationMethods, blocks, caseHistoryArchives, caseResponses, doubtCases, zeroAllocations } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
 import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../api/services/cases.js';
 import { DomainError } from '../../lib/errors.js';
-import { caseHarness, TASK_QUEUE, type CaseHarness } from './harness.js';
+import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness } from './harness.js';
 
 const HOUR = 3_600_000;
 const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
@@ -84,6 +86,14 @@ describe('doubt case branches', () => {
     expect(c!.status).toBe('closed_mandate_accepted');
     expect(c!.unblockedAt!.getTime()).toBeLessThan(c!.unblockDueAt!.getTime());
     await h.mail((m) => m.to.includes(fixture.partyMail) && (m.subject ?? '').includes('blokkade opgeheven'));
+
+    // Compliance archive: the complete history (through the completion) is in PostgreSQL and replays.
+    const live = await h.env.client.workflow.getHandle(row.id).fetchHistory();
+    const [archive] = await h.db.select().from(caseHistoryArchives).where(eq(caseHistoryArchives.caseId, row.id));
+    expect(archive!.eventCount).toBe(live.events!.length);
+    const archived = historyFromJSON(archive!.history);
+    expect(archived.events!.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, archived, row.id);
     await h.recordHistory(row.id, 'accepted-isma');
 
   });
@@ -204,5 +214,6 @@ describe('doubt case branches', () => {
     const [c] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
     expect(c!.closeReason).toBe('no mandate evidence within 72 hours');
     expect(await h.db.select().from(allocationMethods).where(eq(allocationMethods.caseId, row.id))).toHaveLength(0); // not iSMA
+    await h.recordHistory(row.id, 'findings-without-evidence');
   });
 });

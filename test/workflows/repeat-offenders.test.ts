@@ -100,6 +100,7 @@ describe('repeat offenders (GT-5)', () => {
     const [acm] = await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId));
     expect(acm!.signalCount).toBe(2);
     await h.mail((m) => m.to.includes(h.deps.acmEmail!) && (m.subject ?? '').includes('structurele'));
+    await h.recordHistory(reviewWorkflowId(reviewId), 'review-reported-to-acm');
   });
 
   it('signals decreased during the follow-up: improved, no ACM report', async () => {
@@ -111,6 +112,7 @@ describe('repeat offenders (GT-5)', () => {
     const result = (await h.env.client.workflow.getHandle(reviewWorkflowId(reviewId)).result()) as ImprovementReviewResult;
     expect(result.outcome).toBe('improved');
     expect(await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId))).toHaveLength(0);
+    await h.recordHistory(reviewWorkflowId(reviewId), 'review-improved');
   });
 });
 
@@ -139,5 +141,6 @@ describe('supplier-side report (GT-9)', () => {
     expect(mail.text).toContain('NIET binnen 1 werkdag');
     const [after] = await h.db.select().from(supplierReports).where(eq(supplierReports.id, rep!.id));
     expect(after!.notifiedAt).not.toBeNull();
+    await h.recordHistory(supplierReportWorkflowId(rep!.id), 'supplier-report');
   });
 });
