@@ -23,7 +23,7 @@ import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
-import { REPEAT_OFFENDER_SCHEDULE_ID, type RepeatOffenderScanInput } from './workflows/shared.js';
+import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
   config: Config;
@@ -46,10 +46,12 @@ export async function ensureRepeatOffenderSchedule(client: Client, config: Confi
     { threshold: config.repeatOffender.threshold, windowDays: config.repeatOffender.windowDays, followUpDays: config.repeatOffender.followUpDays },
   ];
   const spec = { intervals: [{ every: config.repeatOffender.scheduleEvery as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }] };
-  const action = { type: 'startWorkflow' as const, workflowType: 'repeatOffenderScanWorkflow', workflowId: 'repeat-offender-scan', taskQueue: config.temporal.taskQueue, args };
+  const scheduleId = repeatOffenderScheduleId(config.temporal.taskQueue);
+  // The Schedule suffixes the workflow id with the scheduled time, so every run has its own id.
+  const action = { type: 'startWorkflow' as const, workflowType: 'repeatOffenderScanWorkflow', workflowId: scheduleId, taskQueue: config.temporal.taskQueue, args };
   try {
     await client.schedule.create({
-      scheduleId: REPEAT_OFFENDER_SCHEDULE_ID,
+      scheduleId,
       spec,
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
@@ -58,7 +60,7 @@ export async function ensureRepeatOffenderSchedule(client: Client, config: Confi
     return 'created';
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(REPEAT_OFFENDER_SCHEDULE_ID).update((prev) => ({ ...prev, spec, action }));
+    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
     return 'updated';
   }
 }

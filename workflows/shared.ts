@@ -11,7 +11,8 @@ export const DEFAULT_TASK_QUEUE = 'gerede-twijfel';
 export const archiveWorkflowId = (caseId: string) => `${caseId}:archive`;
 export const reviewWorkflowId = (reviewId: string) => `improvement-review:${reviewId}`;
 export const supplierReportWorkflowId = (reportId: string) => `supplier-report:${reportId}`;
-export const REPEAT_OFFENDER_SCHEDULE_ID = 'repeat-offender-scan';
+/** One GT-5 scan Schedule per deployment (its task queue), so deployments sharing a namespace do not collide. */
+export const repeatOffenderScheduleId = (taskQueue: string) => `repeat-offender-scan:${taskQueue}`;
 
 // Mirrors db/schema/cases.ts CASE_STATUSES (activities/cases.ts asserts the two stay equal at compile time).
 export const CASE_STATUSES = [
