@@ -169,7 +169,10 @@ test_server_wrapper() {
 #!/usr/bin/env bash
 # Temporal's Java time-skipping test server (written by scripts/provision.sh). Usage: run <port>
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-exec java -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -cp "$here/lib/*" io.temporal.testserver.TestServer "$@"
+cds=()
+# Class-data sharing archive made at provisioning: halves the JVM start (the SDK allows 5 s).
+[ -f "$here/classes.jsa" ] && cds=(-XX:SharedArchiveFile="$here/classes.jsa" -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off)
+exec java "${cds[@]}" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss512k -cp "$here/lib/*" io.temporal.testserver.TestServer "$@"
 EOF
   if ! cmp -s "$tmp" "$run" 2>/dev/null; then
     mkdir -p "$TEST_SERVER_DIR"
@@ -182,11 +185,34 @@ EOF
   chmod 755 "$run"
 }
 
+# ── 6. Class-data sharing archive for the test server (a faster, steadier JVM start) ──────────────
+test_server_cds() {
+  local jsa="$TEST_SERVER_DIR/classes.jsa" port pid
+  if [ -f "$jsa" ]; then
+    log "   .tools/temporal-test-server/classes.jsa exists"
+    return
+  fi
+  port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+  # Run the server once with -XX:ArchiveClassesAtExit: the JVM writes the classes it loaded when it exits.
+  java -XX:ArchiveClassesAtExit="$jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -cp "$TEST_SERVER_DIR/lib/*" io.temporal.testserver.TestServer "$port" >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+  sleep 1
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  if [ -f "$jsa" ]; then log "   wrote .tools/temporal-test-server/classes.jsa"; else log "   no CDS archive written (the wrapper runs without it)"; fi
+}
+
 step "node packages" node_packages
 step "java" java_runtime
 step "temporal cli" temporal_cli
 step "test server jars" test_server_jars
 step "test server wrapper" test_server_wrapper
+step "test server CDS" test_server_cds
 
 log "── summary"
 for line in "${SUMMARY[@]}"; do log "   $line"; done

@@ -92,11 +92,25 @@ export interface CaseHarness {
   close(): Promise<void>;
 }
 
+/**
+ * The SDK gives the Java test server 5 s to listen; on a loaded 2-core machine a JVM start can take
+ * longer (provisioning's class-data archive makes that rare). Retry rather than fail the file.
+ */
+async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflowEnvironment> {
+  for (let i = 1; ; i++) {
+    try {
+      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: inject('testServerPath') } } });
+    } catch (err) {
+      if (i >= attempts || !/did not start within/.test(String(err))) throw err;
+    }
+  }
+}
+
 export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}): Promise<CaseHarness> {
   quietRuntime();
   const fresh = await freshDatabase(`wf_${label}`);
   const dbh = createDb(fresh.url, { max: 8 });
-  const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: inject('testServerPath') } } });
+  const env = await startTimeSkippingServer();
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]!])),
