@@ -3,9 +3,12 @@
  *
  * Deadlines are computed here, from workflow time, with lib/working-days (deterministic, explicit zone):
  * - GT-1 contact: within 1 working day of the report's receivedAt;
- * - GT-3 response: 72 clock hours from the moment of contact;
+ * - GT-3 response: 72 clock hours from the moment of contact (the workflow time it sees the mail sent);
  * - GT-8 unblock: within 1 working day of the acceptance (GT-7: of the wrongful-block decision).
  * Activities mirror them into the case row. No I/O and no wall clock in this file.
+ *
+ * Mails that only inform (alerts, reminders) run in the background and never hold up a decision; the
+ * contact mail is retried without limit, with the GT-1 alert and the recorded miss as the safety net.
  */
 import {
   ApplicationFailure,
@@ -106,6 +109,7 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   let acmNotifications = 0;
   /** Mails that must not hold up the case (alerts); awaited before the workflow completes. */
   const background: Promise<unknown>[] = [];
+  let reminding = false;
 
   const now = () => new Date(Date.now());
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -292,8 +296,12 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
       publish();
     }
     if (pendingEvidence()) {
-      // Evidence arrived in time but is not judged yet: wait for the judgement, allocation unchanged.
-      await mail.remindJudgement({ caseId: input.caseId, at: now().toISOString() });
+      // Evidence arrived in time but is not judged yet: wait for the judgement, allocation unchanged. The
+      // reminder mail never holds up the judgement (SMTP may be down); one reminder in flight at a time.
+      if (!reminding) {
+        reminding = true;
+        background.push(mail.remindJudgement({ caseId: input.caseId, at: now().toISOString() }).finally(() => (reminding = false)));
+      }
       await condition(() => decision !== null, JUDGEMENT_REMINDER_INTERVAL_MS);
       continue;
     }
