@@ -196,19 +196,18 @@ export function notificationActivities({ db, mailer, config, acmEmail }: Activit
     },
 
     /** GT-5: contact the party on behalf of all grid operators. */
-    async sendReviewContact(input: { reviewId: string }): Promise<{ messageId: string | null; sentAt: string }> {
+    async sendReviewContact(input: { reviewId: string }): Promise<{ messageId: string }> {
       const [rv] = await db.select().from(improvementReviews).where(eq(improvementReviews.id, input.reviewId));
       if (!rv) throw notFound('review_not_found', `No improvement review ${input.reviewId}`);
       const [party] = await db.select().from(parties).where(eq(parties.id, rv.partyId));
       if (!party) throw notFound('party_not_found', 'party of review missing');
       const to = await recipients(party.id);
-      const sentAt = new Date(Context.current().info.currentAttemptScheduledTimestampMs);
       if (to.length === 0) {
         throw ApplicationFailure.retryable(`${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
       }
       const content = reviewContactMail({ reviewId: rv.id, partyName: party.name, partyGln: party.gln, signalsAtOpen: rv.signalsAtOpen, windowDays: rv.windowDays, followUpDays: rv.followUpDays, openedAt: rv.openedAt });
       const sent = await mailer.send({ to, ...content, messageId: msgId(`review-${rv.id}-contact`), headers: { 'X-Improvement-Review-Id': rv.id } });
-      return { messageId: sent.messageId, sentAt: sentAt.toISOString() };
+      return { messageId: sent.messageId };
     },
 
     /** GT-5: signals did not decrease: prepare and send the ACM report (once). */

@@ -29,12 +29,13 @@ export async function improvementReviewWorkflow(input: ImprovementReviewInput): 
     { key: SA.CaseStatus, value: status },
   ]);
 
-  const contacted = await mail.sendReviewContact({ reviewId: input.reviewId });
+  await mail.sendReviewContact({ reviewId: input.reviewId });
+  // Contacted when the workflow sees the mail sent; the follow-up period runs from that moment.
   const followUpFrom = new Date(Date.now());
   followUpUntil = new Date(followUpFrom.getTime() + input.followUpDays * DAY_MS);
   await db.startReviewFollowUp({
     reviewId: input.reviewId,
-    contactedAt: contacted.sentAt,
+    contactedAt: followUpFrom.toISOString(),
     followUpFrom: followUpFrom.toISOString(),
     followUpUntil: followUpUntil.toISOString(),
   });
