@@ -2,7 +2,8 @@
  * `npm run bench:cases` — doubt-case intake end to end, on this machine, with nothing shared:
  *
  * 1. Starts its own embedded PostgreSQL (temp dir, durable defaults: fsync and synchronous commit on),
- *    SMTP capture (temp dir) and Temporal dev server (SQLite file in the temp dir, as `npm start` has),
+ *    SMTP capture (temp dir) and Temporal dev server (state in memory; BENCH_TEMPORAL_DB=file keeps it in a
+ *    SQLite file in the temp dir, as `npm start` does),
  *    applies the migrations and seeds one grid operator, BENCH_PARTIES service providers (each with one
  *    member in its CPR doubt contact group, GT-10, and a p4-client key), BENCH_CASES connections (one per
  *    case, so cases never collide) with an active interval-data mandate of the party the case will be
@@ -22,7 +23,8 @@
  *
  * Environment: BENCH_CASES (default 1000), BENCH_CONCURRENCY (20), BENCH_PARTIES (10), BENCH_MAIL_TIMEOUT
  * (s to wait for the mails, default 300), BENCH_POOL_MAX (API and worker pools, default 10),
- * BENCH_TEMPORAL_DB=memory (dev server without a state file), BENCH_KEEP_DATA=1 (keep the temp dir).
+ * BENCH_TEMPORAL_DB (memory | file, default memory: the dev server's single SQLite connection is the
+ * bottleneck on two cores, disk writes make it slower still), BENCH_KEEP_DATA=1 (keep the temp dir).
  */
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
@@ -59,9 +61,20 @@ const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 20);
 const PARTIES = intEnv('BENCH_PARTIES', 10);
 const MAIL_TIMEOUT_MS = intEnv('BENCH_MAIL_TIMEOUT', 300) * 1000;
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
+const TEMPORAL_DB = env.BENCH_TEMPORAL_DB ?? 'memory';
+if (TEMPORAL_DB !== 'memory' && TEMPORAL_DB !== 'file') throw new Error(`BENCH_TEMPORAL_DB must be memory or file, got ${TEMPORAL_DB}`);
 const DAY = 86_400_000;
 const log = (msg: string) => process.stdout.write(`[bench:cases] ${msg}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** An error's message with its causes (fetch failures carry the socket error as the cause). */
+const describe = (err: unknown): string => {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && parts.length < 4; e = (e as { cause?: unknown }).cause) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(' <- ');
+};
 
 const gln = (kind: number, i: number) => withCheckDigit(`87998${kind}${String(i).padStart(6, '0')}`);
 /** Connection i ↔ EAN: 871 + 9 + i in 13 digits + check digit. */
@@ -163,11 +176,13 @@ async function askGate(base: string, key: string, ean: string): Promise<GateAnsw
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
 /** Poll the capture folder until every case's contact request is there; returns the last arrival (epoch ms). */
-async function waitForContactMails(dir: string, caseIds: Set<string>, deadline: number): Promise<{ seen: number; lastAt: number; recipientsOk: boolean }> {
+async function waitForContactMails(dir: string, caseIds: Map<string, { at: number; party: number }>, deadline: number): Promise<{ seen: number; lastAt: number; recipientsOk: boolean; delays: number[] }> {
   const parsed = new Set<string>();
   const seen = new Set<string>();
+  const delays: number[] = [];
   let lastAt = 0;
   let recipientsOk = true;
+  let nextProgress = Date.now() + 30_000;
   for (;;) {
     const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !parsed.has(n));
     for (const name of names) {
@@ -175,11 +190,20 @@ async function waitForContactMails(dir: string, caseIds: Set<string>, deadline: 
       const mail = JSON.parse(await readFile(join(dir, name), 'utf8')) as CapturedMail;
       const caseId = mail.headers['x-case-id'];
       if (!caseId || !caseIds.has(caseId) || !mail.headers['x-response-due']) continue; // not a contact request of this run
-      if (!mail.to.some((a) => a.endsWith('@bench-party.example'))) recipientsOk = false;
+      const created = caseIds.get(caseId)!;
+      // GT-10: to the doubt contact group of the party the case is about, and to nobody else.
+      if (mail.to.length !== 1 || mail.to[0] !== partyMail(created.party)) recipientsOk = false;
+      if (seen.has(caseId)) continue;
       seen.add(caseId);
-      lastAt = Math.max(lastAt, Date.parse(mail.receivedAt));
+      const at = Date.parse(mail.receivedAt);
+      lastAt = Math.max(lastAt, at);
+      delays.push(at - created.at);
     }
-    if (seen.size >= caseIds.size || Date.now() > deadline) return { seen: seen.size, lastAt, recipientsOk };
+    if (seen.size >= caseIds.size || Date.now() > deadline) return { seen: seen.size, lastAt, recipientsOk, delays };
+    if (Date.now() >= nextProgress) {
+      log(`  ${seen.size} / ${caseIds.size} contact mails so far`);
+      nextProgress = Date.now() + 30_000;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -194,14 +218,15 @@ async function main(): Promise<void> {
     running.push({ name: `temp dir ${dir}`, stop: () => (env.BENCH_KEEP_DATA === '1' ? Promise.resolve(log(`kept ${dir}`)) : rm(dir, { recursive: true, force: true })) });
   }
 
-  const [pg, temporal, smtp] = await Promise.all([
-    startEmbeddedPostgres({ persistent: true, dataDir: pgDir, logger }).then((p) => (running.push({ name: 'PostgreSQL', stop: () => p.stop() }), p)),
-    startTemporalDevServer({ headless: true, logger, ...(env.BENCH_TEMPORAL_DB === 'memory' ? {} : { dbFile: join(root, 'temporal.db') }) }).then(
-      (t) => (running.push({ name: 'Temporal dev server', stop: () => t.stop() }), t),
-    ),
-    startSmtpCapture({ dir: join(root, 'mail'), logger }).then((c) => (running.push({ name: 'SMTP capture', stop: () => c.stop() }), c)),
-  ]);
-  log(`PostgreSQL, Temporal dev server (${temporal.address}) and SMTP capture up in ${secs(Date.now() - t0)}`);
+  // One after the other: each picks a free port and binds it before the next looks (the Temporal dev server
+  // also binds internal ports of its own), so parallel starts could race for the same port.
+  const pg = await startEmbeddedPostgres({ persistent: true, dataDir: pgDir, logger });
+  running.push({ name: 'PostgreSQL', stop: () => pg.stop() });
+  const temporal = await startTemporalDevServer({ headless: true, logger, ...(TEMPORAL_DB === 'file' ? { dbFile: join(root, 'temporal.db') } : {}) });
+  running.push({ name: 'Temporal dev server', stop: () => temporal.stop() });
+  const smtp = await startSmtpCapture({ dir: join(root, 'mail'), logger });
+  running.push({ name: 'SMTP capture', stop: () => smtp.stop() });
+  log(`PostgreSQL, Temporal dev server (${temporal.address}, state ${TEMPORAL_DB === 'file' ? 'in a SQLite file' : 'in memory'}) and SMTP capture up in ${secs(Date.now() - t0)}`);
   await runMigrations(pg.url);
   let t = Date.now();
   const seeded = await seed(pg.url);
@@ -243,7 +268,8 @@ async function main(): Promise<void> {
   const latencies: number[] = [];
   const failures: string[] = [];
   const gateAnswers: Array<Promise<string>> = [];
-  const caseIds = new Set<string>();
+  /** Case id → wall-clock time of its 201 and the party it is about. */
+  const caseIds = new Map<string, { at: number; party: number }>();
   let next = 0;
   let lastAnswer = 0;
   const first = performance.now();
@@ -260,7 +286,7 @@ async function main(): Promise<void> {
             body: JSON.stringify(caseBody(i, seeded)),
           });
         } catch (err) {
-          failures.push(`case ${i}: ${err instanceof Error ? err.message : String(err)}`);
+          failures.push(`case ${i}: ${describe(err)}`);
           continue;
         }
         const text = await res.text();
@@ -271,12 +297,12 @@ async function main(): Promise<void> {
           continue;
         }
         latencies.push(end - start);
-        caseIds.add((JSON.parse(text) as { id: string }).id);
+        caseIds.set((JSON.parse(text) as { id: string }).id, { at: Date.now(), party: i % PARTIES });
         // Asked only now, after the 201: a denial shows the block was committed before the answer.
         gateAnswers.push(
           askGate(base, seeded.parties[i % PARTIES]!.p4Key, eanOf(i)).then(
             (a) => a.reasonCode,
-            (err: unknown) => `error: ${err instanceof Error ? err.message : String(err)}`,
+            (err: unknown) => `error: ${describe(err)}`,
           ),
         );
       }
@@ -296,10 +322,14 @@ async function main(): Promise<void> {
   line('cases created (201)', `${latencies.length} / ${N}${failures.length ? ` (${failures.length} failed)` : ''}`);
   line('intake throughput', `${((latencies.length / intakeMs) * 1000).toFixed(1)} cases/s (${secs(intakeMs)})`);
   line('intake latency p50 / p99', `${percentile(sorted, 50).toFixed(0)} ms / ${percentile(sorted, 99).toFixed(0)} ms`);
-  line('block in force right after the 201', `${((blocked / Math.max(1, reasons.length)) * 100).toFixed(1)} % (${blocked} of ${reasons.length} gate answers blocked_by_doubt_case)`);
+  line('block in force right after the 201', `${((blocked / N) * 100).toFixed(1)} % (${blocked} of ${N} asked after the 201: blocked_by_doubt_case) ${blocked === N ? 'PASS' : 'FAIL'}`);
   if (otherReasons.length) line('other gate answers', otherReasons.join(', '));
-  line('contact mails received', `${mails.seen} / ${caseIds.size}${mails.recipientsOk ? '' : ' (some not to the party’s doubt group!)'}`);
-  if (mails.seen > 0) line('first POST → last contact mail', `${secs(mails.lastAt - firstWall)}`);
+  line('contact mails received', `${mails.seen} / ${N}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${mails.seen === N && mails.recipientsOk ? 'PASS' : 'FAIL'}`);
+  if (mails.seen > 0) {
+    line('first POST → last contact mail', `${secs(mails.lastAt - firstWall)}`);
+    const d = [...mails.delays].sort((a, b) => a - b);
+    line('201 → contact mail p50 / p99', `${secs(percentile(d, 50))} / ${secs(percentile(d, 99))}`);
+  }
   line('total bench time', secs(Date.now() - t0));
   for (const f of failures.slice(0, 5)) log(`failure: ${f}`);
 
