@@ -117,6 +117,8 @@ export interface Config {
     capturePort: number;
     from: string;
   };
+  /** GT-5 / GT-6: where reports to the ACM are mailed. Required in production (no placeholder there). */
+  acmReportEmail: string;
   /** Body limit for JSON requests (bytes); evidence uploads have their own. */
   bodyLimit: number;
   evidenceMaxBytes: number;
@@ -131,6 +133,13 @@ export interface Config {
 }
 
 const DURATION = /^\d+(ms|s|m|h|d)$/;
+
+function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
+  if (nodeEnv === 'production' && str(env, 'ACM_REPORT_EMAIL') === undefined) {
+    throw new ConfigError('ACM_REPORT_EMAIL', 'the ACM reporting address (required in production)', undefined);
+  }
+  return email(env, 'ACM_REPORT_EMAIL', 'meldingen@acm.example');
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
@@ -178,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
       capturePort: int(env, 'SMTP_CAPTURE_PORT', 2525, 1, 65535),
       from: email(env, 'MAIL_FROM', 'gerede-twijfel@netbeheer.example'),
     },
+    acmReportEmail: acmReportEmail(env, nodeEnv),
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     evidenceMaxBytes: int(env, 'EVIDENCE_MAX_BYTES', 5 * 1_048_576, 1024, 50 * 1_048_576),
     repeatOffender: {
