@@ -9,6 +9,7 @@ import { runMigrations } from './db/migrate.js';
 import { ConfigError, loadConfigOrExit } from './lib/config.js';
 import { connectClient } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
+import { createMailer } from './notifications/mailer.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config, 'server');
@@ -26,7 +27,9 @@ for (const [name, value] of [
 await runMigrations(config.database.url!);
 const dbh = createDb(config.database.url!, { max: config.database.poolMax });
 const { connection, client } = await connectClient(config.temporal, config.temporal.address!);
-const app = await buildApp({ config, db: dbh.db, sql: dbh.sql, temporal: client });
+// Optional: without SMTP_URL the API sends nothing itself (GT-6 reports on closed cases then answer 503).
+const mailer = config.smtp.url ? createMailer(config.smtp.url, { from: config.smtp.from }) : undefined;
+const app = await buildApp({ config, db: dbh.db, sql: dbh.sql, temporal: client, ...(mailer ? { mailer } : {}) });
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -38,6 +41,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     app
       .close()
       .then(() => connection.close())
+      .then(() => mailer?.close())
       .then(() => dbh.close())
       .then(
         () => process.exit(0),

@@ -17,8 +17,10 @@ import { Runtime, Worker, type Logger as TemporalLogger, type LogLevel, type Log
 import type { Logger } from 'pino';
 import { createActivities } from './activities/index.js';
 import { startCaseWorkflow } from './api/services/cases.js';
+import { startSupplierReportWorkflow } from './api/services/supplier-reports.js';
 import { createDb, type Db } from './db/client.js';
 import { casesWithoutWorkflow } from './db/repositories/cases.js';
+import { reportsWithoutNotification } from './db/repositories/supplier-reports.js';
 import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
@@ -33,7 +35,7 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Create/refresh the GT-5 repeat-offender Schedule (default true). */
   schedule?: boolean;
-  /** Start workflows of cases whose intake committed but never started one (default true). */
+  /** Start workflows of cases and supplier-report notifications whose intake committed but never started one (default true). */
   recoverCases?: boolean;
 }
 
@@ -71,6 +73,20 @@ export async function recoverCasesWithoutWorkflow(db: Db, client: Client, taskQu
   for (const row of rows) {
     await startCaseWorkflow(db, client, taskQueue, row.id);
     logger.warn({ caseId: row.id }, 'started the workflow of a case whose intake did not');
+  }
+  return rows.length;
+}
+
+/**
+ * GT-9 / GT-10: a supplier report is committed before its notification workflow starts (POST
+ * /supplier-reports answers 503 when that start fails). Start what was left undone; idempotent, since the
+ * workflow id is supplierReportWorkflowId(id) and an existing run counts as started.
+ */
+export async function recoverSupplierReportNotifications(db: Db, client: Client, taskQueue: string, logger: Logger): Promise<number> {
+  const rows = await reportsWithoutNotification(db, new Date(Date.now() - 60_000));
+  for (const row of rows) {
+    await startSupplierReportWorkflow(db, client, taskQueue, row.id);
+    logger.warn({ reportId: row.id }, 'started the notification workflow of a supplier report whose intake did not');
   }
   return rows.length;
 }
@@ -140,7 +156,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     await connection.close();
   };
   try {
-    const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client });
+    const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client, acmEmail: config.acmReportEmail });
     if (opts.schedule !== false) await ensureRepeatOffenderSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,
@@ -154,6 +170,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     if (opts.recoverCases !== false) {
       recoverCasesWithoutWorkflow(dbh.db, client, config.temporal.taskQueue, logger).catch((err: unknown) =>
         logger.error({ err }, 'could not recover cases without a workflow'),
+      );
+      recoverSupplierReportNotifications(dbh.db, client, config.temporal.taskQueue, logger).catch((err: unknown) =>
+        logger.error({ err }, 'could not recover supplier reports without a notification workflow'),
       );
     }
     let closing: Promise<void> | undefined;

@@ -12,6 +12,7 @@ import type postgres from 'postgres';
 import type { Config } from '../lib/config.js';
 import { loggerOptions } from '../lib/logger.js';
 import type { Db } from '../db/client.js';
+import type { Mailer } from '../notifications/mailer.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerAuth } from './plugins/auth.js';
 import healthRoutes from './routes/health.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   temporal?: Client;
   /** P4 gate batching (defaults suit two cores; bench/p4.ts tunes them). */
   p4Gate?: P4RouteOptions['gate'];
+  /** Outgoing mail for what the API sends itself: GT-6 reports on cases whose workflow has closed. */
+  mailer?: Mailer;
   /** Folder of the local capturing SMTP server, exposed at GET /dev/mail (development only). */
   mailCaptureDir?: string;
   logger?: FastifyServerOptions['logger'];

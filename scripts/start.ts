@@ -23,6 +23,7 @@ import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
 import { connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { createLogger } from '../lib/logger.js';
+import { createMailer } from '../notifications/mailer.js';
 import { startWorker } from '../worker.js';
 
 const config = loadConfigOrExit();
@@ -150,11 +151,14 @@ async function main(): Promise<void> {
   const { connection, client } = await connectClient(config.temporal, temporal.address);
   await started('Temporal client', connection, (c) => c.close());
 
+  // The API sends GT-6 reports on cases whose workflow has closed itself.
+  const mailer = await started('API mailer', createMailer(smtp.url, { from: config.smtp.from }), async (m) => m.close());
   const app = await buildApp({
     config,
     db: dbh.db,
     sql: dbh.sql,
     temporal: client,
+    mailer,
     ...(smtp.dir ? { mailCaptureDir: smtp.dir } : {}),
   });
   await started('API', app, (a) => a.close());

@@ -40,6 +40,7 @@ import {
 } from '../schemas/cases.js';
 import { ReportParams } from '../schemas/supplier-reports.js';
 import { caseHistory, caseHistoryExport } from '../services/case-history.js';
+import { notificationActivities } from '../../activities/notifications.js';
 import { addNote, judgeEvidence, liftWrongfulBlock, liveSnapshot, notifyAcm, openCase, submitResponse, withdrawCase, type CaseServiceDeps } from '../services/cases.js';
 import { caseAuditTrail, caseDeadlines, CLOSED_STATUSES, getCase, getSupplierReport, listCases, listResponses } from '../../db/repositories/cases.js';
 import { assertEan } from '../../db/repositories/connections.js';
@@ -76,8 +77,15 @@ async function visibleCase(db: Db, p: Principal, id: string): Promise<DoubtCase>
 
 const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
-  const { db, config, temporal } = app.deps;
-  const service: CaseServiceDeps = { db, temporal, taskQueue: config.temporal.taskQueue, evidenceMaxBytes: config.evidenceMaxBytes };
+  const { db, config, temporal, mailer } = app.deps;
+  const service: CaseServiceDeps = {
+    db,
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    evidenceMaxBytes: config.evidenceMaxBytes,
+    // GT-6 on a case whose workflow has closed: the workflow's own activity, run in this process.
+    ...(mailer ? { acmReporter: notificationActivities({ db, mailer, config, acmEmail: config.acmReportEmail }).notifyAcm } : {}),
+  };
   const handler = requireRole('case-handler');
   const readers = requireRole('case-handler', 'supplier', 'compliance', 'admin');
   // Evidence travels as base64 inside JSON (4/3 of the file) next to the texts: this route only.
@@ -395,7 +403,9 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['cases'],
         summary: 'Inform the ACM of the signal and the findings (GT-6)',
-        description: 'Sent by the case workflow while it runs; once its run has completed the service answers 409 case_closed.',
+        description:
+          'GT-6: at any time, also after the case closed. While the case workflow runs it sends the report; once its run has completed the API sends the same report itself ' +
+          '(mail to the ACM, the notification, the audit entry and acmNotifiedAt recorded once). 503 mail_unavailable: the report could not be sent (or no mail server is configured for the API); nothing was recorded, repeat the request.',
         params: CaseParams,
         body: AcmNotificationCreate,
         response: { 201: AcmNotificationResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },

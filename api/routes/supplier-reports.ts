@@ -49,7 +49,9 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['supplier-reports'],
         summary: 'Report a customer signal about the mandate to the grid operator (GT-9); its doubt contact group is mailed (GT-10)',
-        description: 'reportedWithinOneWorkingDay records whether the report arrived before the end of the first working day after the signal.',
+        description:
+          'reportedWithinOneWorkingDay records whether the report arrived before the end of the first working day after the signal. ' +
+          '503 temporal_unavailable: the report is registered but the grid operator’s doubt contact group could not be informed yet; a starting worker informs it (do not report again).',
         body: SupplierReportCreate,
         response: { 201: SupplierReportSchema, ...errorResponses(...BODY_ERRORS, 404, 503) },
       },

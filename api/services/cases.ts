@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { and, count, eq, like } from 'drizzle-orm';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { Actor } from '../../db/repositories/actor.js';
-import { createCaseWithBlock, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
+import { createCaseWithBlock, getCase, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import type { Db } from '../../db/client.js';
-import type { DoubtCase } from '../../db/schema/index.js';
+import { acmNotifications, type DoubtCase } from '../../db/schema/index.js';
+import type { notificationActivities } from '../../activities/notifications.js';
 import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 import {
   CaseErrors,
@@ -27,11 +29,16 @@ import {
   type NotifyAcmResult,
 } from '../../workflows/shared.js';
 
+/** The case workflow's own GT-6 activity (activities/notifications.ts), called in-process once the workflow has closed. */
+export type AcmReporter = ReturnType<typeof notificationActivities>['notifyAcm'];
+
 export interface CaseServiceDeps {
   db: Db;
   temporal: Client | undefined;
   taskQueue: string;
   evidenceMaxBytes: number;
+  /** GT-6 after the workflow closed; without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
+  acmReporter?: AcmReporter;
 }
 
 /** GT-8 explanation given with every refusal of late evidence. */
@@ -140,9 +147,35 @@ function failureType(err: unknown): { type: string | undefined; message: string 
   return undefined;
 }
 
+function isWorkflowNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError';
+}
+
+/**
+ * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
+ * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
+ * start failed and a starting worker starts it (recoverCasesWithoutWorkflow) — so 503, to be repeated.
+ */
+async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
+  if (isWorkflowNotFound(err)) {
+    const now = (await getCase(deps.db, row.id)) ?? row; // the row read before the Update may be stale
+    if (!CLOSED_STATUSES.includes(now.status)) {
+      throw new DomainError(
+        'unavailable',
+        'case_workflow_not_started',
+        `The workflow of case ${now.reference} has not started yet; it is started automatically, repeat the request shortly`,
+        undefined,
+        { caseId: now.id, status: now.status },
+        { cause: err },
+      );
+    }
+  }
+  mapUpdateError(err, row);
+}
+
 /** Map what an Update refused (validator or handler) to a stable domain error. */
 function mapUpdateError(err: unknown, row: DoubtCase): never {
-  if (err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError') {
+  if (isWorkflowNotFound(err)) {
     throw invalidState('case_closed', `Case ${row.reference} is closed`, { caseId: row.id, status: row.status });
   }
   const f = err instanceof WorkflowUpdateFailedError ? failureType(err) : undefined;
@@ -198,7 +231,7 @@ export async function submitResponse(deps: CaseServiceDeps, input: SubmitRespons
     return { response: staged, evidence, result };
   } catch (err) {
     await refuseResponse(deps.db, { ...input, caseId: row.id, responseId: staged.id, reason: failureType(err)?.type ?? 'not_accepted', at: new Date() });
-    mapUpdateError(err, row);
+    return refuseUpdate(deps, err, row);
   }
 }
 
@@ -208,7 +241,7 @@ async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: Re
   try {
     return await run(client.workflow.getHandle(row.id));
   } catch (err) {
-    mapUpdateError(err, row);
+    return refuseUpdate(deps, err, row);
   }
 }
 
@@ -224,8 +257,47 @@ export function withdrawCase(deps: CaseServiceDeps, caseId: string, a: Actor & {
   return update(deps, caseId, (h) => h.executeUpdate(withdrawCaseUpdate, { args: [{ ...a }] }));
 }
 
-export function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor & { message: string }): Promise<NotifyAcmResult> {
-  return update(deps, caseId, (h) => h.executeUpdate(notifyAcmUpdate, { args: [{ ...a }] }));
+/**
+ * GT-6: the ACM may be informed at any time. While the case workflow runs it sends (an Update); once its
+ * run has completed (or when it has none) the same activity runs here, with its own dedupe keys
+ * (`case:<id>:acm:direct:<n>`, never those of the workflow): mail, acm_notifications row, audit entry and
+ * acm_notified_at, recorded once per key.
+ */
+export async function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor & { message: string }): Promise<NotifyAcmResult> {
+  const client = requireTemporal(deps);
+  const row = await requireCase(deps.db, caseId);
+  try {
+    return await client.workflow.getHandle(row.id).executeUpdate(notifyAcmUpdate, { args: [{ ...a }] });
+  } catch (err) {
+    if (!isWorkflowNotFound(err)) mapUpdateError(err, row);
+    return notifyAcmWithoutWorkflow(deps, row, a, err);
+  }
+}
+
+async function notifyAcmWithoutWorkflow(deps: CaseServiceDeps, row: DoubtCase, a: Actor & { message: string }, workflowErr: unknown): Promise<NotifyAcmResult> {
+  if (a.message.trim() === '') throw validationError('invalid_request', 'A message is required', 'body.message');
+  if (!deps.acmReporter) {
+    throw new DomainError('unavailable', 'mail_unavailable', 'The case workflow has closed and this API has no mail server configured to inform the ACM (GT-6)', undefined, { caseId: row.id }, { cause: workflowErr });
+  }
+  const prefix = `case:${row.id}:acm:direct:`;
+  const [sent] = await deps.db
+    .select({ n: count() })
+    .from(acmNotifications)
+    .where(and(eq(acmNotifications.caseId, row.id), like(acmNotifications.dedupeKey, `${prefix}%`)));
+  // Concurrent repeats compute the same key: one mail (same Message-ID), one row, both answer with it.
+  const dedupeKey = `${prefix}${(sent?.n ?? 0) + 1}`;
+  try {
+    return await deps.acmReporter({
+      caseId: row.id,
+      at: new Date().toISOString(),
+      message: a.message,
+      actor: { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null },
+      dedupeKey,
+    });
+  } catch (err) {
+    if (err instanceof DomainError) throw err;
+    throw new DomainError('unavailable', 'mail_unavailable', 'The report to the ACM could not be sent now; nothing was recorded, repeat the request', undefined, { caseId: row.id }, { cause: err });
+  }
 }
 
 /** Notes go through the workflow while it runs; on a closed case straight into the audit log. */

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
-import { createSupplierReport, type SupplierReportInput } from '../../db/repositories/supplier-reports.js';
+import { createSupplierReport, markNotificationStarted, type SupplierReportInput } from '../../db/repositories/supplier-reports.js';
 import type { SupplierReport } from '../../db/schema/index.js';
 import { DomainError } from '../../lib/errors.js';
 import { supplierReportWorkflowId } from '../../workflows/shared.js';
@@ -16,8 +16,12 @@ export interface SupplierReportServiceDeps {
   taskQueue: string;
 }
 
-/** Start (or find started) the workflow that informs the grid operator; idempotent per report. */
-export async function startSupplierReportWorkflow(client: Client, taskQueue: string, reportId: string): Promise<void> {
+/**
+ * Start (or find started) the workflow that informs the grid operator; idempotent per report (workflow id
+ * supplierReportWorkflowId). Marks the report once its workflow is known to run, so the worker's start-up
+ * recovery (worker.ts) only picks up reports whose start failed.
+ */
+export async function startSupplierReportWorkflow(db: Db, client: Client, taskQueue: string, reportId: string): Promise<void> {
   try {
     await client.workflow.start('supplierReportWorkflow', {
       workflowId: supplierReportWorkflowId(reportId),
@@ -28,18 +32,19 @@ export async function startSupplierReportWorkflow(client: Client, taskQueue: str
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
+  await markNotificationStarted(db, reportId, new Date());
 }
 
 export async function reportSupplierSignal(deps: SupplierReportServiceDeps, input: SupplierReportInput): Promise<SupplierReport> {
   if (!deps.temporal) throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow engine is not configured');
   const row = await createSupplierReport(deps.db, input);
   try {
-    await startSupplierReportWorkflow(deps.temporal, deps.taskQueue, row.id);
+    await startSupplierReportWorkflow(deps.db, deps.temporal, deps.taskQueue, row.id);
   } catch (err) {
     throw new DomainError(
       'unavailable',
       'temporal_unavailable',
-      'The report is registered, but the grid operator could not be informed yet; it has been logged for follow-up',
+      'The report is registered, but the grid operator could not be informed yet; a starting worker informs it (no need to report again)',
       undefined,
       { reportId: row.id },
       { cause: err },

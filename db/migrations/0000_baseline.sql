@@ -261,6 +261,7 @@ CREATE TABLE "supplier_reports" (
 	"actions" text NOT NULL,
 	"case_id" uuid,
 	"notified_at" timestamp with time zone,
+	"notification_started_at" timestamp with time zone,
 	"created_by" text NOT NULL
 );
 --> statement-breakpoint
@@ -313,6 +314,7 @@ CREATE INDEX "case_responses_case_idx" ON "case_responses" USING btree ("case_id
 CREATE UNIQUE INDEX "doubt_cases_reference_uq" ON "doubt_cases" USING btree ("reference");--> statement-breakpoint
 CREATE UNIQUE INDEX "doubt_cases_idem_uq" ON "doubt_cases" USING btree ("grid_operator_id","idempotency_key") WHERE "doubt_cases"."idempotency_key" is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "doubt_cases_extref_uq" ON "doubt_cases" USING btree ("grid_operator_id","external_reference") WHERE "doubt_cases"."external_reference" is not null;--> statement-breakpoint
+CREATE UNIQUE INDEX "doubt_cases_supplier_report_uq" ON "doubt_cases" USING btree ("supplier_report_id") WHERE "doubt_cases"."supplier_report_id" is not null;--> statement-breakpoint
 CREATE INDEX "doubt_cases_party_idx" ON "doubt_cases" USING btree ("party_id","received_at");--> statement-breakpoint
 CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_operator_id","status");--> statement-breakpoint
 CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_at");--> statement-breakpoint

@@ -3,7 +3,7 @@
  * connection. The row and its audit entry are written in one transaction; the mail to the grid
  * operator's doubt contact group (GT-10) is the supplier-report workflow's job.
  */
-import { and, count, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, isNotNull, isNull, lt, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { connections, supplierReports, type SupplierReport } from '../schema/index.js';
 import { notFound, validationError } from '../../lib/errors.js';
@@ -79,4 +79,19 @@ export async function listSupplierReports(db: DbOrTx, f: SupplierReportFilter): 
   const items = await db.select().from(supplierReports).where(cond).orderBy(desc(supplierReports.reportedAt), desc(supplierReports.id)).limit(f.limit).offset(f.offset);
   const [total] = await db.select({ n: count() }).from(supplierReports).where(cond);
   return { items, total: total?.n ?? 0 };
+}
+
+/** The notification workflow (GT-10 mail) is known to run for this report. */
+export async function markNotificationStarted(db: DbOrTx, reportId: string, at: Date): Promise<void> {
+  await db.update(supplierReports).set({ notificationStartedAt: at }).where(and(eq(supplierReports.id, reportId), isNull(supplierReports.notificationStartedAt)));
+}
+
+/** Reports whose notification workflow was never confirmed started and whose grid operator was not mailed. */
+export async function reportsWithoutNotification(db: DbOrTx, olderThan: Date, limit = 500): Promise<SupplierReport[]> {
+  return db
+    .select()
+    .from(supplierReports)
+    .where(and(isNull(supplierReports.notificationStartedAt), isNull(supplierReports.notifiedAt), lt(supplierReports.reportedAt, olderThan)))
+    .orderBy(asc(supplierReports.reportedAt))
+    .limit(limit);
 }

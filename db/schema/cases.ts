@@ -79,6 +79,8 @@ export const doubtCases = pgTable(
     uniqueIndex('doubt_cases_reference_uq').on(t.reference),
     uniqueIndex('doubt_cases_idem_uq').on(t.gridOperatorId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
     uniqueIndex('doubt_cases_extref_uq').on(t.gridOperatorId, t.externalReference).where(sql`${t.externalReference} is not null`),
+    // One case per GT-9 supplier report: concurrent intakes from one report race here, the loser answers with the winner.
+    uniqueIndex('doubt_cases_supplier_report_uq').on(t.supplierReportId).where(sql`${t.supplierReportId} is not null`),
     index('doubt_cases_party_idx').on(t.partyId, t.receivedAt),
     index('doubt_cases_operator_idx').on(t.gridOperatorId, t.status),
     index('doubt_cases_received_idx').on(t.receivedAt),
@@ -156,6 +158,8 @@ export const supplierReports = pgTable(
     caseId: uuid('case_id'),
     /** GT-10: the grid operator's doubt contact group was mailed. */
     notifiedAt: timestamp('notified_at', { withTimezone: true }),
+    /** Set once the notification workflow is known to run; rows without it (and not notified) are started by the worker. */
+    notificationStartedAt: timestamp('notification_started_at', { withTimezone: true }),
     createdBy: text('created_by').notNull(),
   },
   (t) => [index('supplier_reports_party_idx').on(t.partyId, t.signalReceivedAt), index('supplier_reports_operator_idx').on(t.gridOperatorId, t.reportedAt)],

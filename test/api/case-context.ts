@@ -13,6 +13,7 @@ import { createDb, type Db } from '../../db/client.js';
 import { contactPersons, DOUBT_CONTACT_GROUP, doubtCases, type DoubtCase, type PartyRole } from '../../db/schema/index.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
+import { createMailer, type Mailer } from '../../notifications/mailer.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { makeParty } from '../core/fixtures.js';
 import { freshDatabase, readMail, testConfig, type CapturedMail } from '../helpers/index.js';
@@ -41,6 +42,7 @@ export async function caseApiContext(label: string, env: Record<string, string> 
   const { connection, client } = await connectClient(config.temporal, inject('temporalAddress'));
   let worker: RunningWorker | undefined;
   let app: App | undefined;
+  let mailer: Mailer | undefined;
   try {
     worker = await startWorker({
       config,
@@ -51,10 +53,12 @@ export async function caseApiContext(label: string, env: Record<string, string> 
       schedule: false,
       recoverCases: false,
     });
-    app = await buildApp({ config, db: handle.db, sql: handle.sql, temporal: client, logger: false });
+    mailer = createMailer(inject('smtpUrl'), { from: config.smtp.from });
+    app = await buildApp({ config, db: handle.db, sql: handle.sql, temporal: client, mailer, logger: false });
     await app.ready();
   } catch (err) {
     await worker?.shutdown();
+    mailer?.close();
     await connection.close();
     await handle.close();
     throw err;
@@ -88,6 +92,7 @@ export async function caseApiContext(label: string, env: Record<string, string> 
     mail: (predicate, timeoutMs = 15_000) => readMail(inject('mailDir'), predicate, timeoutMs),
     async close() {
       await app?.close();
+      mailer?.close();
       await worker?.shutdown();
       await connection.close();
       await handle.close();
