@@ -4,7 +4,8 @@
  * retried) while the case run is still closing.
  */
 import { Context, log } from '@temporalio/activity';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
+import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { sql } from 'drizzle-orm';
 import { recordAudit } from '../db/repositories/audit.js';
@@ -23,18 +24,12 @@ export function archiveActivities({ db, temporalClient }: ActivityDeps) {
         log.warn('no Temporal client configured: case history not archived', { caseId: input.caseId });
         return { started: false };
       }
-      try {
-        await temporalClient.workflow.start('archiveCaseHistoryWorkflow', {
-          workflowId: archiveWorkflowId(input.caseId),
-          taskQueue: Context.current().info.taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
-        return { started: true };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
-        throw err;
-      }
+      const started = await startWorkflowOnce(temporalClient, 'archiveCaseHistoryWorkflow', {
+        workflowId: archiveWorkflowId(input.caseId),
+        taskQueue: Context.current().info.taskQueue,
+        args: [input],
+      });
+      return { started };
     },
 
     async archiveCaseHistory(input: { caseId: string; workflowId: string; runId: string }): Promise<{ eventCount: number }> {

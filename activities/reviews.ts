@@ -5,7 +5,7 @@
  * that did not become a case (so nothing counts twice).
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { recordAudit } from '../db/repositories/audit.js';
@@ -86,18 +86,12 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
     /** Start the review's own workflow (GT-5); already started counts as done. */
     async startImprovementReview(input: ImprovementReviewInput): Promise<{ started: boolean }> {
       if (!temporalClient) throw new DomainError('unavailable', 'temporal_client_missing', 'no Temporal client configured to start improvement reviews');
-      try {
-        await temporalClient.workflow.start('improvementReviewWorkflow', {
-          workflowId: reviewWorkflowId(input.reviewId),
-          taskQueue: Context.current().info.taskQueue,
-          args: [input],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
-        return { started: true };
-      } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return { started: false };
-        throw err;
-      }
+      const started = await startWorkflowOnce(temporalClient, 'improvementReviewWorkflow', {
+        workflowId: reviewWorkflowId(input.reviewId),
+        taskQueue: Context.current().info.taskQueue,
+        args: [input],
+      });
+      return { started };
     },
 
     async startReviewFollowUp(input: { reviewId: string; contactedAt: string; followUpFrom: string; followUpUntil: string }): Promise<void> {

@@ -48,14 +48,9 @@ import { connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { startWorker } from '../worker.js';
 
+import { intEnv } from './env.js';
+
 const env = process.env;
-const intEnv = (name: string, fallback: number, min = 1) => {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
-  return n;
-};
 const N = intEnv('BENCH_CASES', 1000);
 const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 20);
 const PARTIES = intEnv('BENCH_PARTIES', 10);

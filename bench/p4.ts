@@ -42,14 +42,9 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embed
 import { generateApiKey } from '../lib/api-keys.js';
 import { withCheckDigit } from '../lib/gs1.js';
 
+import { intEnv } from './env.js';
+
 const env = process.env;
-const intEnv = (name: string, fallback: number, min = 1) => {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${v}`);
-  return n;
-};
 const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
 const DURATION = intEnv('BENCH_DURATION', 30);
 const WARMUP = intEnv('BENCH_WARMUP', 5, 0);

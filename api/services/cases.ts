@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { and, count, eq, like } from 'drizzle-orm';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { createCaseWithBlock, getCase, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
 import { recordAudit } from '../../db/repositories/audit.js';
@@ -67,11 +68,10 @@ export async function startCaseWorkflow(db: Db, client: Client, taskQueue: strin
     receivedAt: row.receivedAt.toISOString(),
   };
   try {
-    await client.workflow.start('doubtCaseWorkflow', {
+    await startWorkflowOnce(client, 'doubtCaseWorkflow', {
       workflowId: row.id,
       taskQueue,
       args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: [
         { key: SA.CaseKind, value: 'doubt_case' },
@@ -82,9 +82,7 @@ export async function startCaseWorkflow(db: Db, client: Client, taskQueue: strin
       ],
     });
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-      throw new DomainError('unavailable', 'temporal_unavailable', 'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key', undefined, { caseId: row.id }, { cause: err });
-    }
+    throw new DomainError('unavailable', 'temporal_unavailable', 'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key', undefined, { caseId: row.id }, { cause: err });
   }
   await markWorkflowStarted(db, row.id, new Date());
 }

@@ -3,7 +3,7 @@
  * operator's doubt contact group (retried by Temporal while SMTP is down). Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import type { Db } from '../../db/client.js';
 import { createSupplierReport, markNotificationStarted, type SupplierReportInput } from '../../db/repositories/supplier-reports.js';
 import type { SupplierReport } from '../../db/schema/index.js';
@@ -22,16 +22,7 @@ export interface SupplierReportServiceDeps {
  * recovery (worker.ts) only picks up reports whose start failed.
  */
 export async function startSupplierReportWorkflow(db: Db, client: Client, taskQueue: string, reportId: string): Promise<void> {
-  try {
-    await client.workflow.start('supplierReportWorkflow', {
-      workflowId: supplierReportWorkflowId(reportId),
-      taskQueue,
-      args: [{ reportId }],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+  await startWorkflowOnce(client, 'supplierReportWorkflow', { workflowId: supplierReportWorkflowId(reportId), taskQueue, args: [{ reportId }] });
   await markNotificationStarted(db, reportId, new Date());
 }
 
