@@ -236,7 +236,7 @@ async function startApi(url: string): Promise<{ child: ChildProcess; port: numbe
   const extraArgs = (env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean); // e.g. --cpu-prof
   const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', join(root, 'bench/p4-server.ts')], {
     cwd: root,
-    env: { ...env, NODE_ENV: 'production', LOG_LEVEL: 'warn', DATABASE_URL: url, DATABASE_POOL_MAX: String(POOL_MAX), SEED_DEMO: 'false' },
+    env: { ...env, NODE_ENV: 'production', ACM_REPORT_EMAIL: env.ACM_REPORT_EMAIL ?? 'meldingen@acm.example', LOG_LEVEL: 'warn', DATABASE_URL: url, DATABASE_POOL_MAX: String(POOL_MAX), SEED_DEMO: 'false' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolvePort, reject) => {
