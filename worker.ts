@@ -156,7 +156,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     await connection.close();
   };
   try {
-    const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client, acmEmail: config.acmReportEmail });
+    const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client });
     if (opts.schedule !== false) await ensureRepeatOffenderSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,

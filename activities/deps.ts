@@ -7,12 +7,7 @@ import type { Mailer } from '../notifications/mailer.js';
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp'>;
+  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp' | 'acmReportEmail'>;
   /** For archiving workflow histories (compliance); without it, archiving fails non-retryably. */
   temporalClient?: Client;
-  /** Where reports to the ACM go (GT-5, GT-6). */
-  acmEmail?: string;
 }
-
-/** Placeholder address of the ACM's reporting desk; set ACM_REPORT_EMAIL (see README) in production. */
-export const DEFAULT_ACM_EMAIL = 'meldingen@acm.example';

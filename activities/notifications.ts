@@ -26,10 +26,10 @@ import {
   type OutcomeMailKind,
 } from '../notifications/templates.js';
 import type { OutcomeKind } from '../workflows/shared.js';
-import { DEFAULT_ACM_EMAIL, type ActivityDeps } from './deps.js';
+import type { ActivityDeps } from './deps.js';
 import { workflowActor } from './cases.js';
 
-export function notificationActivities({ db, mailer, config, acmEmail }: ActivityDeps) {
+export function notificationActivities({ db, mailer, config }: ActivityDeps) {
   const domain = mailer.from.split('@')[1] ?? 'localhost';
   const msgId = (key: string) => `<${key.replace(/[^A-Za-z0-9._-]/g, '.')}@${domain}>`;
 
@@ -133,7 +133,7 @@ export function notificationActivities({ db, mailer, config, acmEmail }: Activit
       const trail = await caseAuditTrail(db, c.row.id);
       const timeline: [string, string][] = trail.map((e) => [e.at.toISOString(), e.action]);
       const content = acmCaseReportMail(mailData(c), { message: input.message, status: c.row.status, timeline });
-      const sent = await mailer.send({ to: [acmEmail ?? DEFAULT_ACM_EMAIL], ...content, messageId: msgId(input.dedupeKey), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
+      const sent = await mailer.send({ to: [config.acmReportEmail], ...content, messageId: msgId(input.dedupeKey), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
       const at = new Date(input.at);
       return db.transaction(async (tx) => {
         const [row] = await tx
@@ -249,7 +249,7 @@ export function notificationActivities({ db, mailer, config, acmEmail }: Activit
         followUpFrom,
         followUpUntil,
       });
-      const sent = await mailer.send({ to: [acmEmail ?? DEFAULT_ACM_EMAIL], ...content, messageId: msgId(dedupeKey), headers: { 'X-Improvement-Review-Id': rv.id } });
+      const sent = await mailer.send({ to: [config.acmReportEmail], ...content, messageId: msgId(dedupeKey), headers: { 'X-Improvement-Review-Id': rv.id } });
       const at = new Date(input.at);
       return db.transaction(async (tx) => {
         const [row] = await tx

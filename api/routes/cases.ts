@@ -84,7 +84,7 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
     taskQueue: config.temporal.taskQueue,
     evidenceMaxBytes: config.evidenceMaxBytes,
     // GT-6 on a case whose workflow has closed: the workflow's own activity, run in this process.
-    ...(mailer ? { acmReporter: notificationActivities({ db, mailer, config, acmEmail: config.acmReportEmail }).notifyAcm } : {}),
+    ...(mailer ? { acmReporter: notificationActivities({ db, mailer, config }).notifyAcm } : {}),
   };
   const handler = requireRole('case-handler');
   const readers = requireRole('case-handler', 'supplier', 'compliance', 'admin');

@@ -10,11 +10,10 @@ import { and, eq, like } from 'drizzle-orm';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { createSupplierReport } from '../../db/repositories/supplier-reports.js';
 import { acmNotifications, auditLog, doubtCases, supplierReports } from '../../db/schema/index.js';
-import { DEFAULT_ACM_EMAIL } from '../../activities/deps.js';
 import { createLogger } from '../../lib/logger.js';
 import { recoverSupplierReportNotifications } from '../../worker.js';
 import { supplierReportWorkflowId } from '../../workflows/shared.js';
-import { listMail } from '../helpers/index.js';
+import { listMail, testConfig } from '../helpers/index.js';
 import { call, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, type CaseApiContext } from './case-context.js';
 
@@ -68,7 +67,7 @@ describe('GT-6: the ACM may be informed at any time', () => {
     const res = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/acm-notifications`, { message: 'Ook na afsluiting melden' });
     expect(res.statusCode, res.body).toBe(201);
     const { notificationId } = res.json() as { notificationId: string; sentAt: string };
-    const mail = await ctx.mail((m) => m.to.includes(DEFAULT_ACM_EMAIL) && m.headers['x-case-id'] === c.id);
+    const mail = await ctx.mail((m) => m.to.includes(testConfig().acmReportEmail) && m.headers['x-case-id'] === c.id);
     expect(mail.subject).toContain(c.reference);
     expect(mail.text).toContain('Ook na afsluiting melden');
 

@@ -180,7 +180,7 @@ describe('doubt case branches', () => {
     await h.result(row.id);
     const [n] = await h.db.select().from(acmNotifications).where(eq(acmNotifications.caseId, row.id));
     expect(n!.sentBy).toBe(handler.actor);
-    await h.mail((m) => m.to.includes(h.deps.acmEmail!) && (m.subject ?? '').includes(row.reference));
+    await h.mail((m) => m.to.includes(h.deps.config.acmReportEmail) && (m.subject ?? '').includes(row.reference));
     const trail = await caseAuditTrail(h.db, row.id);
     const note = trail.find((e) => e.action === 'case.note');
     expect(note?.actor).toBe(handler.actor);

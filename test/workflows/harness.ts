@@ -115,9 +115,10 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
     namespace: 'default',
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]!])),
   });
-  const config = testConfig();
+  // A unique ACM address per harness, so each test finds its own ACM report in the shared capture.
+  const config = testConfig({ ACM_REPORT_EMAIL: `acm-${tag()}@acm.example` });
   const mailer = createMailer(opts.smtpUrl ?? inject('smtpUrl'), { from: config.smtp.from });
-  const deps: ActivityDeps = { db: dbh.db, mailer, config, temporalClient: env.client, acmEmail: `acm-${tag()}@acm.example` };
+  const deps: ActivityDeps = { db: dbh.db, mailer, config, temporalClient: env.client };
   const db = dbh.db;
   /** A client that never unlocks the test server's clock (waiting on it lets only real time pass). */
   const plain = new Client({ connection: env.connection, namespace: 'default' });

@@ -99,7 +99,7 @@ describe('repeat offenders (GT-5)', () => {
     expect(closed!.closedAt!.getTime()).toBeGreaterThanOrEqual(closed!.followUpUntil!.getTime());
     const [acm] = await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId));
     expect(acm!.signalCount).toBe(2);
-    await h.mail((m) => m.to.includes(h.deps.acmEmail!) && (m.subject ?? '').includes('structurele'));
+    await h.mail((m) => m.to.includes(h.deps.config.acmReportEmail) && (m.subject ?? '').includes('structurele'));
     await h.recordHistory(reviewWorkflowId(reviewId), 'review-reported-to-acm');
   });
 
