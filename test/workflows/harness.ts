@@ -52,7 +52,11 @@ function quietRuntime(): void {
 
 let seq = 0;
 const tag = () => `${process.pid % 10000}`.padStart(4, '0') + randomBytes(2).toString('hex');
-const uniqueDigits = () => `${process.pid % 1000}`.padStart(3, '0') + String(Date.now() % 1_000_000).padStart(6, '0') + String(++seq).padStart(3, '0');
+/**
+ * Digits unique within this process: every harness has its own database, so a counter is enough (the
+ * former pid+clock scheme was cut to 10 digits for GLNs and collided within one millisecond).
+ */
+const uniqueDigits = (length: number) => String(++seq).padStart(length, '0');
 
 export interface Fixture {
   gridOperatorId: string;
@@ -130,11 +134,11 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
     deps,
     async fixture(o = {}) {
       const t = tag();
-      const [gop] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits().slice(0, 10)}`), name: `Netbeheerder ${t}`, roles: ['grid_operator'] }).returning();
-      const [sup] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits().slice(0, 10)}`), name: `Leverancier ${t}`, roles: ['supplier'] }).returning();
+      const [gop] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits(10)}`), name: `Netbeheerder ${t}`, roles: ['grid_operator'] }).returning();
+      const [sup] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits(10)}`), name: `Leverancier ${t}`, roles: ['supplier'] }).returning();
       const [conn] = await db
         .insert(connections)
-        .values({ ean: withCheckDigit(`871${uniqueDigits().padEnd(14, '0').slice(0, 14)}`), gridOperatorId: gop!.id, gridArea: 'Test', supplierId: sup!.id, capacityKw: 17.25 })
+        .values({ ean: withCheckDigit(`871${uniqueDigits(14)}`), gridOperatorId: gop!.id, gridArea: 'Test', supplierId: sup!.id, capacityKw: 17.25 })
         .returning();
       const partyMail = `doubt-${t}@supplier.example`;
       const handlerMail = `handler-${t}@operator.example`;
