@@ -8,6 +8,7 @@ import { allocationMethods, connections, zeroAllocations, type AllocationMethod,
 import { notFound } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
+import { refreshLatestAllocationMethod } from './connection-parties.js';
 
 async function requireConnection(db: DbOrTx, ean: string): Promise<void> {
   const [conn] = await db.select({ ean: connections.ean }).from(connections).where(eq(connections.ean, ean));
@@ -89,6 +90,7 @@ export async function switchToProfileAllocation(
       .onConflictDoNothing({ target: allocationMethods.caseId, where: isNotNull(allocationMethods.caseId) })
       .returning();
     if (inserted) {
+      await refreshLatestAllocationMethod(tx, input.connectionEan);
       await recordAudit(tx, {
         ...auditActor(input),
         action: 'allocation.switched_to_profile',
@@ -116,6 +118,7 @@ export async function setAllocationMethod(
       .values({ connectionEan: input.connectionEan, method: input.method, effectiveFrom: input.effectiveFrom, reason: input.reason })
       .returning();
     if (!row) throw new Error('allocation method insert returned nothing');
+    await refreshLatestAllocationMethod(tx, input.connectionEan);
     await recordAudit(tx, {
       ...auditActor(input),
       action: 'allocation.method_set',

@@ -23,6 +23,7 @@ import { isValidEan18 } from '../../lib/gs1.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { requirePartyByGln } from './parties.js';
+import { assertBrpForSupplied, recordPartyChange } from './connection-parties.js';
 
 export function assertEan(ean: string, field = 'connectionEan'): void {
   if (!isValidEan18(ean)) throw validationError('invalid_ean', `${ean} is not an 18-digit EAN with a valid GS1 check digit`, field);
@@ -82,6 +83,8 @@ export interface ConnectionInput {
   remoteReadingOptOut?: boolean;
   profileCategory?: string;
   annualStandardVolumeKwh?: number;
+  feedInProfileCategory?: string;
+  annualStandardFeedInKwh?: number;
   /** Initial allocation method (effective-dated history starts here). */
   allocationMethod?: { method: AllocationMethod; effectiveFrom: Date };
 }
@@ -94,6 +97,7 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
     const brp = input.balanceResponsiblePartyGln
       ? await partyInRole(tx, input.balanceResponsiblePartyGln, 'balance_responsible_party', 'body.balanceResponsiblePartyGln')
       : null;
+    assertBrpForSupplied(supplier?.id ?? null, brp?.id ?? null, 'body.balanceResponsiblePartyGln');
     if (input.gridUserId) await requireGridUser(tx, input.gridUserId, 'body.gridUserId');
     const [row] = await tx
       .insert(connections)
@@ -108,6 +112,9 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
         remoteReadingOptOut: input.remoteReadingOptOut ?? false,
         ...(input.profileCategory ? { profileCategory: input.profileCategory } : {}),
         ...(input.annualStandardVolumeKwh !== undefined ? { annualStandardVolumeKwh: input.annualStandardVolumeKwh } : {}),
+        ...(input.feedInProfileCategory ? { feedInProfileCategory: input.feedInProfileCategory } : {}),
+        ...(input.annualStandardFeedInKwh !== undefined ? { annualStandardFeedInKwh: input.annualStandardFeedInKwh } : {}),
+        allocationMethod: input.allocationMethod?.method ?? null,
       })
       .onConflictDoNothing({ target: connections.ean })
       .returning();
@@ -158,9 +165,14 @@ export interface ConnectionPatch {
   remoteReadingOptOut?: boolean;
   profileCategory?: string;
   annualStandardVolumeKwh?: number;
+  feedInProfileCategory?: string;
+  annualStandardFeedInKwh?: number;
 }
 
-/** Technical and administrative attributes. Supplier and customer change through events (DC-4). */
+/**
+ * Technical and administrative attributes. Supplier and customer change through events (DC-4); a change
+ * of BRP or grid area is recorded in the effective-dated history from `at` on.
+ */
 export async function updateConnection(db: DbOrTx, actor: Actor, ean: string, patch: ConnectionPatch, at = new Date()): Promise<Connection> {
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
@@ -170,16 +182,20 @@ export async function updateConnection(db: DbOrTx, actor: Actor, ean: string, pa
       brpId = patch.balanceResponsiblePartyGln === null
         ? null
         : (await partyInRole(tx, patch.balanceResponsiblePartyGln, 'balance_responsible_party', 'body.balanceResponsiblePartyGln')).id;
+      assertBrpForSupplied(existing.supplierId, brpId, 'body.balanceResponsiblePartyGln');
+    }
+    if ((brpId !== undefined && brpId !== existing.balanceResponsiblePartyId) || (patch.gridArea !== undefined && patch.gridArea !== existing.gridArea)) {
+      await recordPartyChange(tx, existing, { effectiveFrom: at, ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}), ...(patch.gridArea !== undefined ? { gridArea: patch.gridArea } : {}), reason: 'connection updated' }, at);
     }
     const [row] = await tx
       .update(connections)
       .set({
-        ...(patch.gridArea !== undefined ? { gridArea: patch.gridArea } : {}),
-        ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}),
         ...(patch.capacityKw !== undefined ? { capacityKw: patch.capacityKw } : {}),
         ...(patch.remoteReadingOptOut !== undefined ? { remoteReadingOptOut: patch.remoteReadingOptOut } : {}),
         ...(patch.profileCategory !== undefined ? { profileCategory: patch.profileCategory } : {}),
         ...(patch.annualStandardVolumeKwh !== undefined ? { annualStandardVolumeKwh: patch.annualStandardVolumeKwh } : {}),
+        ...(patch.feedInProfileCategory !== undefined ? { feedInProfileCategory: patch.feedInProfileCategory } : {}),
+        ...(patch.annualStandardFeedInKwh !== undefined ? { annualStandardFeedInKwh: patch.annualStandardFeedInKwh } : {}),
         updatedAt: at,
       })
       .where(eq(connections.ean, ean))
@@ -202,6 +218,8 @@ export interface ConnectionEventInput {
   kind: ConnectionEventKind;
   effectiveAt: Date;
   newSupplierGln?: string | null;
+  /** The new supplier's BRP; without it the connection keeps its BRP. */
+  newBalanceResponsiblePartyGln?: string | null;
   newGridUserId?: string | null;
 }
 
@@ -224,6 +242,7 @@ export async function recordConnectionEvent(
   if (customerChange && !input.newGridUserId) throw validationError('new_grid_user_required', `${input.kind} needs newGridUserId`, 'body.newGridUserId');
   if (!supplierChange && input.newSupplierGln) throw validationError('unexpected_field', `${input.kind} takes no newSupplierGln`, 'body.newSupplierGln');
   if (!customerChange && input.newGridUserId) throw validationError('unexpected_field', `${input.kind} takes no newGridUserId`, 'body.newGridUserId');
+  if (!supplierChange && input.newBalanceResponsiblePartyGln) throw validationError('unexpected_field', `${input.kind} takes no newBalanceResponsiblePartyGln`, 'body.newBalanceResponsiblePartyGln');
   // Events are applied when recorded; announcing future switches is the market's switching process, not ours.
   if (input.effectiveAt.getTime() > now.getTime() + 60_000) {
     throw validationError('effective_in_future', 'effectiveAt may not lie in the future', 'body.effectiveAt');
@@ -241,6 +260,9 @@ export async function recordConnectionEvent(
       throw conflict('event_out_of_order', `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`, 'body.effectiveAt');
     }
     const newSupplier = supplierChange ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'body.newSupplierGln') : null;
+    const newBrp = input.newBalanceResponsiblePartyGln
+      ? await partyInRole(tx, input.newBalanceResponsiblePartyGln, 'balance_responsible_party', 'body.newBalanceResponsiblePartyGln')
+      : null;
     if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'body.newGridUserId');
     if (newSupplier && newSupplier.id === conn.supplierId) throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'body.newSupplierGln');
     if (customerChange && input.newGridUserId === conn.gridUserId) throw conflict('same_grid_user', 'The new grid user is already the grid user', 'body.newGridUserId');
@@ -258,10 +280,13 @@ export async function recordConnectionEvent(
       })
       .returning();
     if (!event) throw new Error('event insert returned nothing');
+    // A supplier switch takes effect at its moment for allocation too (effective-dated parties).
+    if (newSupplier) {
+      await recordPartyChange(tx, conn, { effectiveFrom: input.effectiveAt, supplierId: newSupplier.id, ...(newBrp ? { balanceResponsiblePartyId: newBrp.id } : {}), reason: `connection.${input.kind}` }, now, 'body.effectiveAt');
+    }
     const [updated] = await tx
       .update(connections)
       .set({
-        ...(newSupplier ? { supplierId: newSupplier.id } : {}),
         ...(customerChange ? { gridUserId: input.newGridUserId! } : {}),
         updatedAt: now,
       })
@@ -290,6 +315,7 @@ export async function recordConnectionEvent(
         newSupplierId: event.newSupplierId,
         previousGridUserId: event.previousGridUserId,
         newGridUserId: event.newGridUserId,
+        ...(newBrp ? { newBalanceResponsiblePartyId: newBrp.id } : {}),
         ...(customerChange ? { mandatesEnded, rule: 'DC-4' } : {}),
       },
     });
