@@ -362,10 +362,11 @@ export function quarterHourVolumePwh(a: DirectionAllocation, qh: number, directi
       const r = direction === 'offtake' ? f.offtake : f.feedIn;
       return BigInt(r![qh]! - r![qh - 1]!) * PWH_PER_WH;
     }
-    case 'profile':
-      return direction === 'offtake'
-        ? profileVolumePwh(fractionOf(fractions, f.profile.offtakeCategory, qh), f.profile.annualOfftakeKwh)
-        : profileVolumePwh(fractionOf(fractions, f.profile.feedInCategory, qh), f.profile.annualFeedInKwh);
+    case 'profile': {
+      const [category, annual] = direction === 'offtake' ? [f.profile.offtakeCategory, f.profile.annualOfftakeKwh] : [f.profile.feedInCategory, f.profile.annualFeedInKwh];
+      // No annual volume, no profile volume (and no need for the category's fractions).
+      return annual === 0 ? 0n : profileVolumePwh(fractionOf(fractions, category, qh), annual);
+    }
     default:
       return 0n;
   }

@@ -59,17 +59,16 @@ export async function connection(
   return c!;
 }
 
-/** Registers of one day: start value + per-quarter-hour increments (null increment = value not read). */
-export function registers(day: string, start: number, step: (qh: number) => number | null): Array<number | null> {
+/** Registers of one day: start value + per-quarter-hour increments; positions for which `unread` holds are null. */
+export function registers(day: string, start: number, step: (qh: number) => number, unread: (position: number) => boolean = () => false): Array<number | null> {
   const n = allocationDay(day).quarterHours;
   const out: Array<number | null> = [start];
   let v = start;
   for (let qh = 1; qh <= n; qh++) {
-    const s = step(qh);
-    v += s ?? 0;
-    out.push(s === null ? null : v);
+    v += step(qh);
+    out.push(v);
   }
-  return out;
+  return out.map((x, i) => (unread(i) ? null : x));
 }
 
 /** Write a day's registers (both directions) as the importers do after validation. */

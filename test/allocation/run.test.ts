@@ -76,9 +76,8 @@ describe('a hand-made day (AL-1 … AL-6, GT-4)', () => {
     const c3 = await connection(h.db, { ...base, optOut: true, annualKwh: 2000 });
     // C4 registers 10, 11, 12 not read: quarter-hours 10–13 profile, estimated (30 Wh); the rest measured.
     const c4 = await connection(h.db, base);
-    const gap = (qh: number) => (qh >= 10 && qh <= 12 ? null : 100);
-    const gapFeedIn = (qh: number) => (qh >= 10 && qh <= 12 ? null : 0);
-    await readingsDay(h.db, c4.ean, DAY, registers(DAY, 9_000, gap), registers(DAY, 1_000, gapFeedIn));
+    const gap = (i: number) => i >= 10 && i <= 12;
+    await readingsDay(h.db, c4.ean, DAY, registers(DAY, 9_000, () => 100, gap), registers(DAY, 1_000, () => 0, gap));
     // C5 an open iSMA doubt case since two days: '0' values all day (AL-6, GT-4).
     const c5 = await connection(h.db, base);
     await readingsDay(h.db, c5.ean, DAY, flat(100), flat(0));
@@ -150,5 +149,57 @@ describe('a hand-made day (AL-1 … AL-6, GT-4)', () => {
     expect(await segs(c9.ean)).toEqual([[1, 96, null, 'unallocated', 'no_supplier']]);
     expect(await segs(c10.ean)).toEqual([[1, 96, null, 'unallocated', 'no_balance_responsible_party']]);
     expect(await segs(c2.ean)).toEqual([[1, 96, 'B1/S1', 'profile', 'profile_method']]);
+  });
+});
+
+describe('versions', () => {
+  it('a re-run after late readings is the next version and reports the difference per aggregate; computing a run again changes nothing', async () => {
+    const op = await party(h.db, 'grid_operator');
+    const s1 = await party(h.db, 'supplier');
+    const b1 = await party(h.db, 'balance_responsible_party');
+    const base = { gridOperatorId: op.id, supplierId: s1.id, brpId: b1.id };
+    const full = await connection(h.db, base);
+    await readingsDay(h.db, full.ean, DAY, registers(DAY, 1_000, () => 50), registers(DAY, 0, () => 0));
+    const late = await connection(h.db, base);
+    // Registers 20..29 arrive late: quarter-hours 20..30 are profile (30 Wh) in version 1.
+    const gap = (i: number) => i >= 20 && i <= 29;
+    await readingsDay(h.db, late.ean, DAY, registers(DAY, 5_000, () => 80, gap), registers(DAY, 0, () => 0, gap));
+
+    const v1 = await run(op.id, DAY, `late:${op.id}:1`);
+    expect(v1).toMatchObject({ version: 1, status: 'completed', difference: { previousRunId: null } });
+    const v1Offtake = (await h.db.select().from(allocationAggregates).where(and(eq(allocationAggregates.runId, v1.runId), eq(allocationAggregates.direction, 'offtake')))).sort((a, b) => a.qh - b.qh);
+    expect(v1Offtake.map((a) => Number(a.volumeWh))).toEqual(Array.from({ length: 96 }, (_, i) => 50 + (i + 1 >= 20 && i + 1 <= 30 ? 30 : 80)));
+
+    // Computing the same run again returns it as it is (idempotent per version).
+    const again = await computeAllocationRun(h.db, driverOf(h.db), v1.runId, OPTIONS);
+    expect(again).toEqual(v1);
+    expect(await h.db.$count(allocationAggregates, eq(allocationAggregates.runId, v1.runId))).toBe(192);
+
+    // The late registers: 80 Wh per quarter-hour, as the others.
+    const regs = registers(DAY, 5_000, () => 80);
+    await readingsDay(h.db, late.ean, DAY, regs.map((v, i) => (i >= 20 && i <= 29 ? v : null)), regs.map((_, i) => (i >= 20 && i <= 29 ? 0 : null)));
+    const v2 = await run(op.id, DAY, `late:${op.id}:2`);
+    expect(v2).toMatchObject({ version: 2, status: 'completed' });
+    expect(v2.difference).toEqual({ previousRunId: v1.runId, previousVersion: 1, changed: 11, added: 0, removed: 0, deltaWh: { offtake: String(11 * 50), feed_in: '0' } });
+    const [row] = await h.db.select().from(allocationRuns).where(eq(allocationRuns.id, v2.runId));
+    expect(row!.previousRunId).toBe(v1.runId);
+  });
+
+  it('a day with 92 quarter-hours (spring DST switch) has 92 aggregates per direction; profile feed-in (SJI)', async () => {
+    const op = await party(h.db, 'grid_operator');
+    const s1 = await party(h.db, 'supplier');
+    const b1 = await party(h.db, 'balance_responsible_party');
+    const measured = await connection(h.db, { gridOperatorId: op.id, supplierId: s1.id, brpId: b1.id });
+    await readingsDay(h.db, measured.ean, DST_DAY, registers(DST_DAY, 0, () => 10), registers(DST_DAY, 0, () => 5));
+    // Opted out with solar: offtake 3000 kWh × 0.00001 = 30 Wh, feed-in 2000 kWh × 0.00002 = 40 Wh.
+    await connection(h.db, { gridOperatorId: op.id, supplierId: s1.id, brpId: b1.id, optOut: true, feedInCategory: 'T2', annualFeedInKwh: 2000 });
+    const r = await run(op.id, DST_DAY);
+    const rows = await h.db.select().from(allocationAggregates).where(eq(allocationAggregates.runId, r.runId));
+    expect(rows).toHaveLength(2 * 92);
+    for (const a of rows) {
+      expect(Number(a.volumeWh)).toBe(a.direction === 'offtake' ? 40 : 45);
+      expect(a).toMatchObject({ connections: 2, measured: 1, profile: 1, estimated: 1 });
+    }
+    expect(allocationDay(DST_DAY).quarterHours).toBe(92);
   });
 });
