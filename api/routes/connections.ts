@@ -102,7 +102,7 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       await requireConnection(db, req.params.ean, 'params.ean');
       const b = req.body;
-      const r = await recordConnectionEvent(db, actorFrom(req.principal), req.params.ean, { kind: b.kind, effectiveAt: new Date(b.effectiveAt), newSupplierGln: b.newSupplierGln ?? null, newGridUserId: b.newGridUserId ?? null });
+      const r = await recordConnectionEvent(db, actorFrom(req.principal), req.params.ean, { kind: b.kind, effectiveAt: new Date(b.effectiveAt), newSupplierGln: b.newSupplierGln ?? null, newBalanceResponsiblePartyGln: b.newBalanceResponsiblePartyGln ?? null, newGridUserId: b.newGridUserId ?? null });
       return reply.status(201).send({ event: toEventDto(r.event), connection: toConnectionDto(r.connection), mandatesEnded: r.mandatesEnded });
     },
   );

@@ -87,9 +87,10 @@ export async function requireRun(db: DbOrTx, id: string, visible: (r: Allocation
   return run;
 }
 
-export async function listRuns(db: DbOrTx, f: { gridOperatorId?: string; day?: string; limit: number; offset: number }): Promise<AllocationRun[]> {
+export async function listRuns(db: DbOrTx, f: { gridOperatorId?: string; day?: string; limit: number; offset: number }): Promise<{ items: AllocationRun[]; total: number }> {
   const where = and(...[f.gridOperatorId ? eq(allocationRuns.gridOperatorId, f.gridOperatorId) : undefined, f.day ? eq(allocationRuns.day, f.day) : undefined].filter((x) => x !== undefined));
-  return db.select().from(allocationRuns).where(where).orderBy(desc(allocationRuns.day), desc(allocationRuns.version)).limit(f.limit).offset(f.offset);
+  const items = await db.select().from(allocationRuns).where(where).orderBy(desc(allocationRuns.day), desc(allocationRuns.version)).limit(f.limit).offset(f.offset);
+  return { items, total: await db.$count(allocationRuns, where) };
 }
 
 /** Runs requested but not finished whose workflow may never have started (recovery by the next Schedule). */

@@ -7,7 +7,10 @@
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { connectionPartyHistory, connections, type Connection, type ConnectionPartyHistoryRow } from '../schema/index.js';
-import { conflict, validationError } from '../../lib/errors.js';
+import { conflict, notFound, validationError } from '../../lib/errors.js';
+import { recordAudit } from './audit.js';
+import { auditActor, type Actor } from './actor.js';
+import { requirePartyByGln } from './parties.js';
 
 /** The first snapshot of a connection registered without earlier history: it holds since ever. */
 export const SINCE_EVER = new Date(0);
@@ -80,4 +83,52 @@ export async function refreshLatestAllocationMethod(tx: DbOrTx, ean: string): Pr
     update connections set allocation_method = (
       select method from allocation_methods where connection_ean = ${ean} order by effective_from desc, recorded_at desc limit 1)
      where ean = ${ean}`);
+}
+
+/**
+ * An effective-dated change of the balance responsible party and/or grid area (the supplier changes by a
+ * supplier-switch event). A supplied connection keeps a BRP; changes are recorded in time order.
+ */
+export async function changeConnectionParties(
+  db: DbOrTx,
+  actor: Actor,
+  ean: string,
+  input: { effectiveFrom: Date; balanceResponsiblePartyGln?: string | null; gridArea?: string; reason: string },
+  now = new Date(),
+): Promise<ConnectionPartyHistoryRow> {
+  if (input.effectiveFrom.getTime() > now.getTime() + 60_000) throw validationError('effective_in_future', 'effectiveFrom may not lie in the future', 'body.effectiveFrom');
+  if (input.balanceResponsiblePartyGln === undefined && input.gridArea === undefined) {
+    throw validationError('nothing_to_change', 'Give balanceResponsiblePartyGln and/or gridArea', 'body');
+  }
+  return db.transaction(async (tx) => {
+    const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
+    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'params.ean');
+    let brpId: string | null | undefined;
+    if (input.balanceResponsiblePartyGln !== undefined) {
+      if (input.balanceResponsiblePartyGln === null) brpId = null;
+      else {
+        const brp = await requirePartyByGln(tx, input.balanceResponsiblePartyGln, 'body.balanceResponsiblePartyGln');
+        if (!brp.roles.includes('balance_responsible_party')) {
+          throw validationError('party_role_mismatch', `Party ${brp.gln} does not hold the role balance_responsible_party`, 'body.balanceResponsiblePartyGln');
+        }
+        brpId = brp.id;
+      }
+      assertBrpForSupplied(conn.supplierId, brpId, 'body.balanceResponsiblePartyGln');
+    }
+    const row = await recordPartyChange(
+      tx,
+      conn,
+      { effectiveFrom: input.effectiveFrom, ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}), ...(input.gridArea !== undefined ? { gridArea: input.gridArea } : {}), reason: input.reason },
+      now,
+      'body.effectiveFrom',
+    );
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'connection.parties_changed',
+      entityType: 'connection',
+      entityId: ean,
+      data: { historyId: row.id, effectiveFrom: row.effectiveFrom.toISOString(), balanceResponsiblePartyId: row.balanceResponsiblePartyId, gridArea: row.gridArea, reason: row.reason },
+    });
+    return row;
+  });
 }
