@@ -16,7 +16,7 @@ import { withCheckDigit } from '../../lib/gs1.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
 import { ensureRepeatOffenderSchedule, recoverCasesWithoutWorkflow, startWorker, type RunningWorker } from '../../worker.js';
-import { SA, repeatOffenderScheduleId } from '../../workflows/shared.js';
+import { SA, allocationScheduleId, repeatOffenderScheduleId } from '../../workflows/shared.js';
 import { freshDatabase, readMail, testConfig, type FreshDatabase } from '../helpers/index.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -38,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.shutdown();
   await client?.schedule.getHandle(repeatOffenderScheduleId(taskQueue)).delete().catch(() => undefined);
+  await client?.schedule.getHandle(allocationScheduleId(taskQueue)).delete().catch(() => undefined);
   await connection?.close();
   await dbh?.close();
   await fresh?.drop();
