@@ -262,7 +262,8 @@ export async function recordConnectionEvent(
       .update(connections)
       .set({
         ...(newSupplier ? { supplierId: newSupplier.id } : {}),
-        ...(customerChange ? { gridUserId: input.newGridUserId! } : {}),
+        // DC-7: the new grid user's period starts at the change.
+        ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
         updatedAt: now,
       })
       .where(eq(connections.ean, ean))

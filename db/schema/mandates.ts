@@ -36,7 +36,12 @@ export const mandates = pgTable(
     confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     endReason: text('end_reason').$type<MandateEndReason>(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * Registration instant: the past before it is history (DC-2), and after a negative doubt-case outcome
+     * only mandates registered later count (GT-8b). Millisecond precision, as every instant the gate
+     * compares it with (decide() works in milliseconds, the SQL mirror must see the same value).
+     */
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     /** Audit actor that registered the mandate ('api-key:<id>', 'system', ...). */
     createdBy: text('created_by').notNull().default('system'),
   },

@@ -39,13 +39,15 @@ async function setup() {
   return { user, conn, userKey, p4 };
 }
 
+// The gate questions below ask for the last day, which starts before the registration: that is history,
+// so these mandates include it (DC-2); test/core/delivery.test.ts covers a backdated start without it.
 const body = (ean: string, o: Record<string, unknown> = {}) => ({
   connectionEan: ean,
   dataKinds: ['interval_data'],
   purpose: 'energy insight app',
   validFrom: iso(now - days(1)),
   validTo: iso(now + days(365)),
-  historyIncluded: false,
+  historyIncluded: true,
   grantedVia: 'signed_document',
   grantedByName: 'J. de Boer',
   grantedByIsGridUser: true,
@@ -201,7 +203,8 @@ describe('DC-4 end of access', () => {
     expect(sw.statusCode, sw.body).toBe(201);
     expect(sw.json().mandatesEnded).toBe(0);
     const newUser = await makeGridUser(ctx.db, 'New occupant');
-    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: iso(Date.now()), newGridUserId: newUser.id });
+    const switchedAt = iso(Date.now() - 1);
+    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: switchedAt, newGridUserId: newUser.id });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().mandatesEnded).toBe(2);
     expect(res.json().connection.gridUserId).toBe(newUser.id);
@@ -209,8 +212,11 @@ describe('DC-4 end of access', () => {
       const [row] = await ctx.db.select().from(mandates).where(eq(mandates.id, id));
       expect(row).toMatchObject({ status: 'ended', endReason: 'customer_switch' });
     }
+    // DC-7: the previous occupant's day is never delivered; DC-4: from the switch on, the mandates have ended.
     const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
-    expect(gate.json().reasonCode).toBe('mandate_ended_customer_switch');
+    expect(gate.json().reasonCode).toBe('period_before_grid_user');
+    const after = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: switchedAt, to: iso(Date.now() + days(1)) });
+    expect(after.json().reasonCode).toBe('mandate_ended_customer_switch');
   });
 
   it('a party that loses its access conditions loses every mandate (PATCH admitted=false)', async () => {
