@@ -260,8 +260,8 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     expect(late.statusCode).toBe(409);
     expect(late.json().code).toBe('response_window_closed');
     expect(late.json().message).toMatch(/regular processes/);
-    // The block stays (GT-4 / GT-8).
-    expect((await askGate(body.connectionEan)).json().reasonCode).toBe('blocked_by_doubt_case');
+    // The block stays (GT-4 / GT-8), and keeps the mandates of that moment blocked (GT-8b).
+    expect((await askGate(body.connectionEan)).json().reasonCode).toBe('blocked_not_demonstrated');
   });
 });
 
