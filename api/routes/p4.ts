@@ -97,9 +97,14 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const e = await ownEntry(req.params.id, partyId);
       if (e.kind !== 'request') throw notFound('request_not_found', `No P4 request ${e.id}`, 'params.id');
       if (!e.allowed) throw invalidState('request_denied', `This request was denied (${e.reasonCode}, ${e.rule}): there is no data to fetch`);
-      // Decided again now, and registered as a delivery of this request, before any data leaves.
+      // Decided again now, and registered as a delivery of this request, before any data leaves. The
+      // readings are read meanwhile (the registered period lies before the request's decision, so the
+      // delivery's is the same) and dropped when the delivery is denied.
       const dataKind = e.dataKind as DataKind;
-      const outcome = await gate.request({ partyId, connectionEan: e.connectionEan, dataKind, from: e.periodFrom, to: e.periodTo, requestId: req.id, deliveryOf: e.id });
+      const [outcome, points] = await Promise.all([
+        gate.request({ partyId, connectionEan: e.connectionEan, dataKind, from: e.periodFrom, to: e.periodTo, requestId: req.id, deliveryOf: e.id }),
+        readingsForKind(db, e.connectionEan, dataKind, e.periodFrom, e.periodTo),
+      ]);
       if (outcome.kind === 'connection_not_found') throw notFound('connection_not_found', `No connection ${e.connectionEan}`);
       const d = outcome.decision;
       if (!d.allowed) {
@@ -111,7 +116,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           blockId: d.blockId,
         });
       }
-      const points = await readingsForKind(db, e.connectionEan, dataKind, d.from, d.to);
+      if (d.to.getTime() !== e.periodTo.getTime()) throw new Error(`delivery ${d.id}: period cut after its request's decision`);
       return {
         id: e.id,
         deliveryId: d.id,
