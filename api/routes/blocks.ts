@@ -12,7 +12,7 @@ import { getBlockByCase, liftBlock, listBlocks, placeBlock } from '../../db/repo
 import { getConnection, requireConnection } from '../../db/repositories/connections.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import type { Block } from '../../db/schema/index.js';
-import { notFound } from '../../lib/errors.js';
+import { DomainError, notFound } from '../../lib/errors.js';
 import type { Db } from '../../db/client.js';
 
 async function visibleBlock(db: Db, p: Principal, caseId: string): Promise<Block> {
@@ -75,6 +75,11 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
         partyId: party.id,
         connectionEan: conn.ean,
         at: req.body.at ? new Date(req.body.at) : new Date(),
+      }).catch(async (err: unknown) => {
+        // The case already blocks another party or connection: unless the caller may see that block, the
+        // same 404 as a read (a 409 would name another grid operator's party and connection).
+        if (err instanceof DomainError && err.code === 'block_case_mismatch') await visibleBlock(db, p, req.params.caseId);
+        throw err;
       });
       return reply.status(created ? 201 : 200).send(toBlockDto(block));
     },

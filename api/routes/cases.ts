@@ -279,7 +279,7 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
         acmNotifiedAt: full ? (row.acmNotifiedAt?.toISOString() ?? null) : null,
         profileEffectiveFrom: row.profileEffectiveFrom?.toISOString() ?? null,
         workflow,
-        responses: responses.map(toResponseDto),
+        responses: responses.map((r) => toResponseDto(r, full)),
         timeline: trail.filter((e) => full || !INTERNAL_ACTIONS.has(e.action)).map((e) => toTimelineDto(e, full)),
       };
       if (full) {
@@ -327,7 +327,7 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
       const [stored] = (await listResponses(db, row.id)).filter((r) => r.id === result.response.id);
       if (!stored) throw new Error(`response ${result.response.id} vanished`);
-      return reply.status(201).header('location', `/cases/${row.id}`).send({ response: toResponseDto(stored), receivedAt: result.result.receivedAt, case: result.result.snapshot });
+      return reply.status(201).header('location', `/cases/${row.id}`).send({ response: toResponseDto(stored, false), receivedAt: result.result.receivedAt, case: result.result.snapshot });
     },
   );
 

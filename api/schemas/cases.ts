@@ -305,7 +305,8 @@ export function toCaseSummary(row: DoubtCase, partiesById: Map<string, Party>, d
   };
 }
 
-export function toResponseDto(r: ResponseMetadata): Static<typeof ResponseSchema> {
+/** `full`: the grid operator's view; the party's names no person or key of the grid operator (judgedBy). */
+export function toResponseDto(r: ResponseMetadata, full = true): Static<typeof ResponseSchema> {
   return {
     id: r.id,
     status: r.status,
@@ -327,7 +328,7 @@ export function toResponseDto(r: ResponseMetadata): Static<typeof ResponseSchema
     judgement: r.judgement,
     judgementReason: r.judgementReason,
     judgedAt: iso(r.judgedAt),
-    judgedBy: r.judgedBy,
+    judgedBy: full ? r.judgedBy : null,
   };
 }
 
