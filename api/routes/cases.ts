@@ -1,5 +1,5 @@
 /**
- * Doubt cases over HTTP (GT-1..GT-10), on top of the case service (api/services/cases.ts) and Temporal.
+ * Doubt cases over HTTP (GT-1..GT-10), on top of the case service (services/cases.ts) and Temporal.
  *
  * Who sees what: a case handler its own grid operator's cases, a supplier or service provider the cases
  * about itself, compliance and admin all. Another party's case answers 404, never 403 (its existence is
@@ -39,9 +39,8 @@ import {
   type CaseDetailDto,
 } from '../schemas/cases.js';
 import { ReportParams } from '../schemas/supplier-reports.js';
-import { caseHistory, caseHistoryExport } from '../services/case-history.js';
-import { notificationActivities } from '../../activities/notifications.js';
-import { addNote, judgeEvidence, liftWrongfulBlock, liveSnapshot, notifyAcm, openCase, submitResponse, withdrawCase, type CaseServiceDeps } from '../services/cases.js';
+import { caseHistory, caseHistoryExport } from '../../services/case-history.js';
+import { addNote, judgeEvidence, liftWrongfulBlock, liveSnapshot, notifyAcm, openCase, submitResponse, withdrawCase, type CaseServiceDeps } from '../../services/cases.js';
 import { caseAuditTrail, caseDeadlines, CLOSED_STATUSES, getCase, getSupplierReport, listCases, listResponses } from '../../db/repositories/cases.js';
 import { assertEan } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
@@ -83,8 +82,8 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
     temporal,
     taskQueue: config.temporal.taskQueue,
     evidenceMaxBytes: config.evidenceMaxBytes,
-    // GT-6 on a case whose workflow has closed: the workflow's own activity, run in this process.
-    ...(mailer ? { acmReporter: notificationActivities({ db, mailer, config }).notifyAcm } : {}),
+    // GT-6 on a case whose workflow has closed: the service sends the report itself.
+    ...(mailer ? { acmReport: { mailer, config } } : {}),
   };
   const handler = requireRole('case-handler');
   const readers = requireRole('case-handler', 'supplier', 'compliance', 'admin');

@@ -10,7 +10,7 @@ import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { ReportParams, SupplierReportCreate, SupplierReportList, SupplierReportQuery, SupplierReportSchema, toSupplierReportDto } from '../schemas/supplier-reports.js';
-import { reportSupplierSignal } from '../services/supplier-reports.js';
+import { reportSupplierSignal } from '../../services/supplier-reports.js';
 import { getSupplierReport } from '../../db/repositories/cases.js';
 import { assertEan } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';

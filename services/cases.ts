@@ -5,16 +5,15 @@
  */
 import { createHash } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { and, count, eq, like } from 'drizzle-orm';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
-import type { Actor } from '../../db/repositories/actor.js';
-import { createCaseWithBlock, getCase, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
-import { recordAudit } from '../../db/repositories/audit.js';
-import type { Db } from '../../db/client.js';
-import { acmNotifications, type DoubtCase } from '../../db/schema/index.js';
-import type { notificationActivities } from '../../activities/notifications.js';
-import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
+import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
+import type { Actor } from '../db/repositories/actor.js';
+import { createCaseWithBlock, getCase, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../db/repositories/cases.js';
+import { recordAudit } from '../db/repositories/audit.js';
+import type { Db } from '../db/client.js';
+import type { DoubtCase } from '../db/schema/index.js';
+import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
+import { DomainError, invalidState, notFound, validationError } from '../lib/errors.js';
 import {
   CaseErrors,
   SA,
@@ -28,18 +27,15 @@ import {
   type CaseSnapshot,
   type DoubtCaseInput,
   type NotifyAcmResult,
-} from '../../workflows/shared.js';
-
-/** The case workflow's own GT-6 activity (activities/notifications.ts), called in-process once the workflow has closed. */
-export type AcmReporter = ReturnType<typeof notificationActivities>['notifyAcm'];
+} from '../workflows/shared.js';
 
 export interface CaseServiceDeps {
   db: Db;
   temporal: Client | undefined;
   taskQueue: string;
   evidenceMaxBytes: number;
-  /** GT-6 after the workflow closed; without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
-  acmReporter?: AcmReporter;
+  /** GT-6 after the workflow closed (services/acm-report.ts); without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
+  acmReport?: Omit<AcmReportDeps, 'db'>;
 }
 
 /** GT-8 explanation given with every refusal of late evidence. */
@@ -152,7 +148,7 @@ function isWorkflowNotFound(err: unknown): boolean {
 /**
  * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
  * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
- * start failed and a starting worker starts it (recoverCasesWithoutWorkflow) — so 503, to be repeated.
+ * start failed and the worker's recovery starts it (services/recovery.ts) — so 503, to be repeated.
  */
 async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
   if (isWorkflowNotFound(err)) {
@@ -257,7 +253,7 @@ export function withdrawCase(deps: CaseServiceDeps, caseId: string, a: Actor & {
 
 /**
  * GT-6: the ACM may be informed at any time. While the case workflow runs it sends (an Update); once its
- * run has completed (or when it has none) the same activity runs here, with its own dedupe keys
+ * run has completed (or when it has none) the same report (services/acm-report.ts) is sent here, with its own dedupe keys
  * (`case:<id>:acm:direct:<n>`, never those of the workflow): mail, acm_notifications row, audit entry and
  * acm_notified_at, recorded once per key.
  */
@@ -274,24 +270,21 @@ export async function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor 
 
 async function notifyAcmWithoutWorkflow(deps: CaseServiceDeps, row: DoubtCase, a: Actor & { message: string }, workflowErr: unknown): Promise<NotifyAcmResult> {
   if (a.message.trim() === '') throw validationError('invalid_request', 'A message is required', 'body.message');
-  if (!deps.acmReporter) {
+  if (!deps.acmReport) {
     throw new DomainError('unavailable', 'mail_unavailable', 'The case workflow has closed and this API has no mail server configured to inform the ACM (GT-6)', undefined, { caseId: row.id }, { cause: workflowErr });
   }
-  const prefix = `case:${row.id}:acm:direct:`;
-  const [sent] = await deps.db
-    .select({ n: count() })
-    .from(acmNotifications)
-    .where(and(eq(acmNotifications.caseId, row.id), like(acmNotifications.dedupeKey, `${prefix}%`)));
-  // Concurrent repeats compute the same key: one mail (same Message-ID), one row, both answer with it.
-  const dedupeKey = `${prefix}${(sent?.n ?? 0) + 1}`;
+  const dedupeKey = await nextDirectAcmReportKey(deps.db, row.id);
   try {
-    return await deps.acmReporter({
-      caseId: row.id,
-      at: new Date().toISOString(),
-      message: a.message,
-      actor: { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null },
-      dedupeKey,
-    });
+    return await reportCaseToAcm(
+      { db: deps.db, ...deps.acmReport },
+      {
+        caseId: row.id,
+        at: new Date().toISOString(),
+        message: a.message,
+        actor: { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null },
+        dedupeKey,
+      },
+    );
   } catch (err) {
     if (err instanceof DomainError) throw err;
     throw new DomainError('unavailable', 'mail_unavailable', 'The report to the ACM could not be sent now; nothing was recorded, repeat the request', undefined, { caseId: row.id }, { cause: err });
