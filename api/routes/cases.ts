@@ -10,7 +10,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import {
   AcmNotificationCreate,
   AcmNotificationResult,
@@ -46,6 +46,7 @@ import { assertEan } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
 import type { Db } from '../../db/client.js';
 import type { DoubtCase } from '../../db/schema/index.js';
+import { caseOwner, visibleTo } from '../../domain/visibility.js';
 import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 
 /** Media type of the raw history export (also `?format=export`). */
@@ -54,23 +55,9 @@ export const HISTORY_EXPORT_TYPE = 'application/vnd.gerede-twijfel.case-history+
 /** Timeline actions that are the grid operator's internal business, not shown to the party. */
 const INTERNAL_ACTIONS = new Set(['case.note', 'case.acm_notified', 'case.contact_at_risk', 'case.judgement_reminder', 'case.history_archived']);
 
-export function canSeeCase(p: Principal, row: DoubtCase): boolean {
-  switch (p.role) {
-    case 'admin':
-    case 'compliance':
-      return true;
-    case 'case-handler':
-      return p.partyId !== null && row.gridOperatorId === p.partyId;
-    case 'supplier':
-      return p.partyId !== null && row.partyId === p.partyId;
-    default:
-      return false;
-  }
-}
-
 async function visibleCase(db: Db, p: Principal, id: string): Promise<DoubtCase> {
   const row = await getCase(db, id);
-  if (!row || !canSeeCase(p, row)) throw notFound('case_not_found', `No case ${id}`, 'params.id');
+  if (!row || !visibleTo(p, caseOwner(row))) throw notFound('case_not_found', `No case ${id}`, 'params.id');
   return row;
 }
 
@@ -229,14 +216,14 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
       let partyId: string | undefined;
       if (q.gridOperatorGln) gridOperatorId = (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id;
       if (q.partyGln) partyId = (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id;
-      if (p.role === 'case-handler') {
-        const own = partyOf(p);
-        if (gridOperatorId !== undefined && gridOperatorId !== own) throw validationError('grid_operator_scope', 'A case handler lists its own grid operator’s cases only', 'query.gridOperatorGln');
-        gridOperatorId = own;
-      } else if (p.role === 'supplier') {
-        const own = partyOf(p);
-        if (partyId !== undefined && partyId !== own) throw validationError('party_scope', 'A party lists the cases about itself only', 'query.partyGln');
-        partyId = own;
+      const own = ownFilter(p);
+      if (own.gridOperatorId !== undefined) {
+        if (gridOperatorId !== undefined && gridOperatorId !== own.gridOperatorId) throw validationError('grid_operator_scope', 'A case handler lists its own grid operator’s cases only', 'query.gridOperatorGln');
+        gridOperatorId = own.gridOperatorId;
+      }
+      if (own.partyId !== undefined) {
+        if (partyId !== undefined && partyId !== own.partyId) throw validationError('party_scope', 'A party lists the cases about itself only', 'query.partyGln');
+        partyId = own.partyId;
       }
       const now = new Date();
       const { items, total } = await listCases(db, {

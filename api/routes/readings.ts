@@ -5,12 +5,13 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { EanParams } from '../schemas/connections.js';
 import { ImportResultSchema, ReadingsImport, ReadingsList, ReadingsQuery } from '../schemas/readings.js';
 import { requireConnection } from '../../db/repositories/connections.js';
 import { importReadings, readingsForKind } from '../../db/repositories/readings.js';
 import { validationError } from '../../lib/errors.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 const MAX_RANGE_MS = 366 * 24 * 3600 * 1000;
 
@@ -50,7 +51,7 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['readings'], summary: 'Quarter-hour readings with volumes over [from, to) (at most a year)', params: EanParams, querystring: ReadingsQuery, response: { 200: ReadingsList, ...errorResponses(...READ_ERRORS, 404) } },
     },
     async (req) => {
-      await requireConnection(db, req.params.ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+      await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
       const { from, to } = parsePeriod(req.query.from, req.query.to);
       if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
       const points = await readingsForKind(db, req.params.ean, 'interval_data', from, to);
