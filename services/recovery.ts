@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import { casesWithoutWorkflow } from '../db/repositories/cases.js';
 import { reportsWithoutNotification } from '../db/repositories/supplier-reports.js';
-import { startCaseWorkflow } from './cases.js';
+import { startCaseWorkflow } from './case-intake.js';
 import { startSupplierReportWorkflow } from './supplier-reports.js';
 
 export interface RecoveryDeps {
