@@ -14,7 +14,8 @@ import { requireRole } from '../plugins/auth.js';
 import { BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
 import { P4Data, P4Decision, P4Request, RegisterEntrySchema, RegisterList, RegisterQuery, toDecisionDto, toRegisterDto } from '../schemas/p4.js';
-import { P4Gate, getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/gate.js';
+import { P4Gate, type P4GateOptions } from '../p4-gate.js';
+import { getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/access-register.js';
 import { getConnection } from '../../db/repositories/connections.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { readingsForKind } from '../../db/repositories/readings.js';
@@ -24,7 +25,7 @@ import { isValidEan18 } from '../../lib/gs1.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 export interface P4RouteOptions {
-  gate?: { maxBatch?: number; concurrency?: number; maxQueue?: number; lingerMs?: number; lingerBatch?: number };
+  gate?: Omit<P4GateOptions, 'now'>;
 }
 
 const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) => {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATE_REASONS, type GateDecision } from '../../db/repositories/gate.js';
+import { GATE_REASONS, type GateDecision } from '../../domain/gate.js';
 import type { AccessRegisterEntry } from '../../db/schema/index.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 import { DataKindSchema } from './mandates.js';

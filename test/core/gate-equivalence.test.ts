@@ -3,11 +3,15 @@
  * the hot path runs (decideAndRegister). This test generates many random situations — mandates in
  * every status, scope and period, open and lifted blocks with and without release, opt-outs,
  * unadmitted parties, suppliers of record — and requires both to reach the same decision, naming the
- * same mandate and block.
+ * same mandate and block. Ties are generated on purpose (mandates of one party on one connection with the
+ * same stage and the same validTo, or the same validFrom too; blocks starting at the same instant), so
+ * the specified tie order (domain/gate.ts: stage, latest validTo, latest validFrom, smallest id; blocks:
+ * earliest start, smallest id) is what both must follow, and decide() is given the facts shuffled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blocks, connections, mandates, parties, type DataKind, type MandateEndReason } from '../../db/schema/index.js';
-import { decide, decideAndRegister, fetchGateFacts, type GateRequest } from '../../db/repositories/gate.js';
+import { decide, evaluateMandate, type GateFacts, type GateRequest } from '../../domain/gate.js';
+import { decideAndRegister, fetchGateFacts } from '../../db/repositories/access-register.js';
 import { coreContext, makeParty, newEan, type CoreContext } from './fixtures.js';
 import { randomUUID } from 'node:crypto';
 
@@ -27,6 +31,12 @@ function rng(seed: number) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** decide() must not depend on the order the facts come in. */
+function shuffled(f: GateFacts, rand: () => number): GateFacts {
+  const mix = <T>(xs: T[]) => xs.map((x) => ({ x, k: rand() })).sort((a, b) => a.k - b.k).map((e) => e.x);
+  return { ...f, mandates: mix(f.mandates), blocks: mix(f.blocks) };
 }
 
 describe('decide() and the SQL gate agree', () => {
@@ -49,16 +59,24 @@ describe('decide() and the SQL gate agree', () => {
       await ctx.db.insert(connections).values({ ean, gridOperatorId: operator.id, gridArea: 'eq', supplierId: rand() < 0.8 ? supplier.id : null, capacityKw: 10, remoteReadingOptOut: rand() < 0.08 });
       const party = pick([provider, provider, supplier, outcast!]);
       const nMandates = pick([0, 1, 1, 2, 3]);
+      let prev: { from: Date; to: Date; kinds: DataKind[]; status: 'active' | 'pending_confirmation' | 'ended' } | undefined;
       for (let k = 0; k < nMandates; k++) {
-        const from = at(-60 + rand() * 90);
-        const status = pick(['active', 'active', 'active', 'pending_confirmation', 'ended'] as const);
+        // Ties on purpose: a twin of the previous mandate (same period, scope and status: only the id
+        // differs), or one that ends at the same instant but started later.
+        const tie = prev && rand() < 0.45 ? pick(['twin', 'twin', 'same_end'] as const) : undefined;
+        const from = tie === 'twin' ? prev!.from : tie === 'same_end' ? new Date(prev!.from.getTime() + Math.round((1 + rand() * 3) * DAY)) : at(-60 + rand() * 90);
+        const to = tie ? prev!.to : new Date(from.getTime() + Math.round((5 + rand() * 200) * DAY));
+        const status = tie ? prev!.status : pick(['active', 'active', 'active', 'pending_confirmation', 'ended'] as const);
+        const kindsOf = tie ? prev!.kinds : kinds.filter(() => rand() < 0.6).concat(rand() < 0.3 ? [] : [pick(kinds)]).filter((v, i, a) => a.indexOf(v) === i);
+        if (to <= from) continue;
+        prev = { from, to, kinds: kindsOf, status };
         await ctx.db.insert(mandates).values({
           partyId: party.id,
           connectionEan: ean,
-          dataKinds: kinds.filter(() => rand() < 0.6).concat(rand() < 0.3 ? [] : [pick(kinds)]).filter((v, i, a) => a.indexOf(v) === i),
+          dataKinds: kindsOf,
           purpose: 'eq',
           validFrom: from,
-          validTo: new Date(from.getTime() + Math.round((5 + rand() * 200) * DAY) + k), // distinct ends: no ties
+          validTo: to,
           historyIncluded: rand() < 0.5,
           grantedVia: 'portal',
           grantedByName: 'x',
@@ -69,8 +87,11 @@ describe('decide() and the SQL gate agree', () => {
         });
       }
       const nBlocks = pick([0, 0, 0, 1, 2]);
+      let prevStart: Date | undefined;
       for (let k = 0; k < nBlocks; k++) {
-        const started = at(-40 + k * 15 + rand() * 10);
+        // Blocks starting at the same instant (ties) now and then.
+        const started = prevStart && rand() < 0.4 ? prevStart : at(-40 + k * 15 + rand() * 10);
+        prevStart = started;
         const state = pick(['open', 'lifted', 'released'] as const);
         await ctx.db.insert(blocks).values({
           partyId: party.id,
@@ -94,6 +115,7 @@ describe('decide() and the SQL gate agree', () => {
     const facts = await fetchGateFacts(ctx.sql, requests);
     const sqlOutcomes = await decideAndRegister(ctx.sql, requests, decidedAt);
     const seen = new Set<string>();
+    const ties = { validTo: 0, validFromToo: 0 };
     requests.forEach((req, k) => {
       const o = sqlOutcomes[k]!;
       if (!facts[k]!.connection) {
@@ -102,7 +124,18 @@ describe('decide() and the SQL gate agree', () => {
       }
       expect(o.kind).toBe('decided');
       if (o.kind !== 'decided') return;
-      const ts = decide(req, facts[k]!, decidedAt);
+      const ts = decide(req, shuffled(facts[k]!, rand), decidedAt);
+      // Count the decisions in which the tie order mattered: several mandates at the best stage.
+      const stages = facts[k]!.mandates.map((m) => ({ m, stage: evaluateMandate(m, req, decidedAt).stage }));
+      const top = Math.max(...stages.map((x) => x.stage));
+      const atTop = stages.filter((x) => x.stage === top);
+      const latestEnd = Math.max(...atTop.map((x) => x.m.validTo));
+      const sameEnd = atTop.filter((x) => x.m.validTo === latestEnd);
+      if (ts.mandateId && sameEnd.length > 1) {
+        ties.validTo += 1;
+        const latestStart = Math.max(...sameEnd.map((x) => x.m.validFrom));
+        if (sameEnd.filter((x) => x.m.validFrom === latestStart).length > 1) ties.validFromToo += 1;
+      }
       expect({ request: req.requestId, reasonCode: o.decision.reasonCode, mandateId: o.decision.mandateId, blockId: o.decision.blockId, allowed: o.decision.allowed }).toEqual({
         request: req.requestId,
         reasonCode: ts.reasonCode,
@@ -112,6 +145,9 @@ describe('decide() and the SQL gate agree', () => {
       });
       seen.add(ts.reasonCode);
     });
+    // Ties must actually occur, down to the id.
+    expect(ties.validTo).toBeGreaterThanOrEqual(20);
+    expect(ties.validFromToo).toBeGreaterThanOrEqual(10);
     // The situations must actually exercise the rules.
     expect([...seen].sort()).toEqual(
       [

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, inArray, sql as dsql } from 'drizzle-orm';
 import { accessRegister, meterReadings, parties } from '../../db/schema/index.js';
 import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
-import { decide, GATE_REASONS, needsAdditionalMandate, uuidv7, type GateFacts, type GateRequest } from '../../db/repositories/gate.js';
+import { decide, GATE_REASONS, needsAdditionalMandate, type GateFacts, type GateRequest } from '../../domain/gate.js';
+import { uuidv7 } from '../../lib/uuidv7.js';
 import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeMandate, makeParty, newEan, type CoreContext } from './fixtures.js';
 import { randomUUID } from 'node:crypto';
 
