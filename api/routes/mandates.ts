@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { IdParams } from '../schemas/connections.js';
 import { MandateCreate, MandateList, MandateQuery, MandateSchema, toMandateDto } from '../schemas/mandates.js';
 import { assertEan, getConnection } from '../../db/repositories/connections.js';
@@ -17,6 +18,8 @@ import { notFound, validationError } from '../../lib/errors.js';
 
 const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.
+  errorFieldsForRoutes(app, { partyId: 'body.partyGln', mandateId: 'params.id' });
   const { db } = app.deps;
 
   app.post(

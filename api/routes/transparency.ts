@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { Gln13, Paging } from '../schemas/common.js';
 import { ConnectionList, EanParams, IdParams, toConnectionDto } from '../schemas/connections.js';
 import { MandateList, MandateSchema, PortalMandateCreate, toMandateDto } from '../schemas/mandates.js';
@@ -25,6 +26,8 @@ import { parsePeriod } from './readings.js';
 
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.
+  errorFieldsForRoutes(app, { partyId: 'body.partyGln', mandateId: 'params.id' });
   const { db } = app.deps;
   const gridUser = requireRole('grid-user');
   const own = (req: { principal: Principal }, ean: string) =>
