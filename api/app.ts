@@ -27,7 +27,7 @@ import blockRoutes from './routes/blocks.js';
 import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
-import caseRoutes from './routes/cases.js';
+import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
 
 export interface AppDeps {

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { ownedByGridOperator } from '../../db/repositories/grid-operator-scope.js';
+import { scopeOf } from '../../domain/visibility.js';
 
 /**
  * GET /dev/mail: the messages the local capturing SMTP server received (development only: the route
@@ -30,14 +31,16 @@ const devMailRoutes: FastifyPluginAsyncTypebox<{ dir: string }> = async (app, op
       const files = (await readdir(opts.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort().reverse();
       const read = (f: string) => readFile(join(opts.dir, f), 'utf8').then((t) => JSON.parse(t) as Captured);
       const limit = request.query.limit;
-      const p = request.principal;
-      if (p.role !== 'case-handler') return { items: await Promise.all(files.slice(0, limit).map(read)) };
+      // domain/visibility.ts: admin and compliance see all; a case handler its grid operator's cases and reports.
+      const scope = scopeOf(request.principal);
+      if (scope.kind === 'all') return { items: await Promise.all(files.slice(0, limit).map(read)) };
+      const gridOperatorId = scope.kind === 'grid_operator' ? scope.gridOperatorId : undefined;
       const items: Captured[] = [];
       for (let k = 0; k < files.length && items.length < limit; k += 200) {
         const page = await Promise.all(files.slice(k, k + 200).map(read));
         const caseIds = page.map((m) => m.headers?.['x-case-id']).filter((v): v is string => !!v);
         const supplierReportIds = page.map((m) => m.headers?.['x-supplier-report-id']).filter((v): v is string => !!v);
-        const own = p.partyId ? await ownedByGridOperator(db, p.partyId, { caseIds, supplierReportIds }) : new Set<string>();
+        const own = gridOperatorId ? await ownedByGridOperator(db, gridOperatorId, { caseIds, supplierReportIds }) : new Set<string>();
         for (const m of page) {
           const ref = m.headers?.['x-case-id'] ?? m.headers?.['x-supplier-report-id'];
           if (ref && own.has(ref) && items.length < limit) items.push(m);

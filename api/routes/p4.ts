@@ -17,7 +17,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
 import { GATE_REASONS } from '../../domain/gate.js';
 import { P4Data, P4Decision, P4Request, RegisterEntrySchema, RegisterList, RegisterQuery, toDecisionDto, toRegisterDto } from '../schemas/p4.js';
@@ -29,6 +29,7 @@ import { readingsForKind } from '../../db/repositories/readings.js';
 import type { DataKind } from '../../db/schema/index.js';
 import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 import { isValidEan18 } from '../../lib/gs1.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 export interface P4RouteOptions {
   gate?: Omit<P4GateOptions, 'now'>;
@@ -149,7 +150,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const p = req.principal;
       if (q.connectionEan) {
         const c = await getConnection(db, q.connectionEan);
-        if (!c || !canSeeConnection(p, c)) throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
+        if (!c || !visibleTo(p, connectionOwner(c))) throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
       }
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
       const { items, total } = await listAccessRegister(db, {

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { EanParams } from '../schemas/connections.js';
 import { ImportResultSchema, InternalReadingsQuery, ReadingsImport, ReadingsList } from '../schemas/readings.js';
 import { registerInternalAccess } from '../../db/repositories/access-register.js';
@@ -13,6 +13,7 @@ import { requireConnection } from '../../db/repositories/connections.js';
 import { importReadings, readingsForKind, type DataPoint } from '../../db/repositories/readings.js';
 import { periodAtDecision } from '../../domain/gate.js';
 import { validationError } from '../../lib/errors.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 const MAX_RANGE_MS = 366 * 24 * 3600 * 1000;
 
@@ -65,7 +66,7 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
       const asked = parsePeriod(req.query.from, req.query.to);
       if (asked.to.getTime() - asked.from.getTime() > MAX_RANGE_MS) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
       const now = new Date();

@@ -5,8 +5,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { Gln13, Paging } from '../schemas/common.js';
 import { ConnectionList, EanParams, IdParams, toConnectionDto } from '../schemas/connections.js';
 import { MandateList, MandateSchema, PortalMandateCreate, toMandateDto } from '../schemas/mandates.js';
@@ -19,15 +21,18 @@ import { readingsForKind } from '../../db/repositories/readings.js';
 import { accessOverview } from '../../db/repositories/transparency.js';
 import { MANDATE_STATUSES } from '../../db/schema/index.js';
 import { notFound, validationError } from '../../lib/errors.js';
-import { parsePeriod, toDataPoints } from './readings.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import { ownPeriod } from '../../domain/gate.js';
+import { parsePeriod, toDataPoints } from './readings.js';
 
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.
+  errorFieldsForRoutes(app, { partyId: 'body.partyGln', mandateId: 'params.id' });
   const { db } = app.deps;
   const gridUser = requireRole('grid-user');
-  const own = (req: { principal: Parameters<typeof canSeeConnection>[0] }, ean: string) =>
-    requireConnection(db, ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+  const own = (req: { principal: Principal }, ean: string) =>
+    requireConnection(db, ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
 
   app.get(
     '/me/connections',

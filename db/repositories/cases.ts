@@ -87,7 +87,7 @@ function assertSameCase(existing: DoubtCase, input: CaseIntakeInput): DoubtCase 
     throw conflict(
       'idempotency_key_reused',
       `Idempotency-Key / external reference already belongs to case ${existing.reference} for another party or connection`,
-      input.idempotencyKey ? 'headers.idempotency-key' : 'body.externalReference',
+      input.idempotencyKey ? 'idempotencyKey' : 'externalReference',
       { caseId: existing.id, reference: existing.reference },
     );
   }
@@ -104,19 +104,19 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
   const dup = await findDuplicate(db, input);
   if (dup) return { row: assertSameCase(dup, input), created: false };
   if (input.receivedAt.getTime() > input.at.getTime() + 60_000) {
-    throw validationError('received_in_future', 'receivedAt lies in the future', 'body.receivedAt');
+    throw validationError('received_in_future', 'receivedAt lies in the future', 'receivedAt');
   }
   try {
     const row = await db.transaction(async (tx) => {
       const [conn] = await tx.select().from(connections).where(eq(connections.ean, input.connectionEan));
       // A handler only registers signals for its own grid operator's connections; others do not exist for it.
       if (!conn || conn.gridOperatorId !== input.gridOperatorId) {
-        throw notFound('connection_not_found', `No connection ${input.connectionEan} of this grid operator`, 'body.connectionEan');
+        throw notFound('connection_not_found', `No connection ${input.connectionEan} of this grid operator`, 'connectionEan');
       }
       const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
-      if (!party) throw notFound('party_not_found', 'No such requesting party', 'body.partyGln');
+      if (!party) throw notFound('party_not_found', 'No such requesting party', 'partyId');
       if (!party.roles.some((r) => r === 'supplier' || r === 'service_provider')) {
-        throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'body.partyGln');
+        throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'partyId');
       }
       const [{ n }] = (await tx.execute(sql`select nextval('doubt_case_reference_seq')::int as n`)) as unknown as [{ n: number }];
       const year = new Date(input.at).getUTCFullYear();
@@ -200,7 +200,7 @@ export async function getCase(db: DbOrTx, id: string): Promise<DoubtCase | undef
 
 export async function requireCase(db: DbOrTx, id: string): Promise<DoubtCase> {
   const row = await getCase(db, id);
-  if (!row) throw notFound('case_not_found', `No case ${id}`, 'params.id');
+  if (!row) throw notFound('case_not_found', `No case ${id}`, 'caseId');
   return row;
 }
 

@@ -8,7 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { acmNotifications, allocationMethods, blocks, caseHistoryArchives, caseResponses, doubtCases, zeroAllocations } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
-import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../api/services/cases.js';
+import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../services/cases.js';
 import { DomainError } from '../../lib/errors.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness } from './harness.js';
 
