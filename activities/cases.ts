@@ -7,17 +7,12 @@ import { log } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../db/repositories/actor.js';
 import { recordAudit } from '../db/repositories/audit.js';
-import { liftBlock, placeBlock, type LiftReason } from '../db/repositories/blocks.js';
+import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
-import { CLOSED_STATUSES, destroyEvidence, markResponseReceived, requireCase } from '../db/repositories/cases.js';
-import { caseResponses, doubtCases, type CaseStatus as DbCaseStatus } from '../db/schema/index.js';
-import type { CaseStatus, OutcomeKind } from '../workflows/shared.js';
+import { destroyEvidence, markResponseReceived, requireCase } from '../db/repositories/cases.js';
+import { caseResponses, doubtCases } from '../db/schema/index.js';
+import { closingEffects, isClosedStatus, judgementRule, type CaseStatus, type Judgement, type OutcomeKind } from '../domain/case.js';
 import type { ActivityDeps } from './deps.js';
-
-// The workflow's status list (workflows/shared.ts) and the table's must stay the same.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const statusesAgree: Same<CaseStatus, DbCaseStatus> = true;
-void statusesAgree;
 
 export const workflowActor = (caseId: string): Actor => ({ actor: `workflow:${caseId}`, actorRole: 'system', actorPartyId: null });
 
@@ -31,19 +26,6 @@ const caseEntry = (caseId: string, actor: Actor, action: string, data: Record<st
   data,
   at,
 });
-
-const STATUS_OF: Record<OutcomeKind, CaseStatus> = {
-  accepted: 'closed_mandate_accepted',
-  not_demonstrated: 'closed_mandate_not_demonstrated',
-  wrongful_block: 'closed_wrongful_block',
-  withdrawn: 'closed_withdrawn',
-};
-
-const LIFT: Partial<Record<OutcomeKind, { reason: LiftReason; retroactive: boolean; rule: string }>> = {
-  accepted: { reason: 'mandate_accepted', retroactive: true, rule: 'GT-8' },
-  wrongful_block: { reason: 'wrongful_block', retroactive: true, rule: 'GT-7' },
-  withdrawn: { reason: 'case_withdrawn', retroactive: false, rule: 'GT-7' },
-};
 
 export function caseActivities({ db }: ActivityDeps) {
   return {
@@ -146,7 +128,7 @@ export function caseActivities({ db }: ActivityDeps) {
       });
     },
 
-    async recordJudgement(input: { caseId: string; responseId: string; decision: 'accepted' | 'rejected'; reason: string | null; at: string; actor: Actor }): Promise<void> {
+    async recordJudgement(input: { caseId: string; responseId: string; decision: Judgement; reason: string | null; at: string; actor: Actor }): Promise<void> {
       const at = new Date(input.at);
       await db.transaction(async (tx) => {
         const [resp] = await tx
@@ -161,9 +143,9 @@ export function caseActivities({ db }: ActivityDeps) {
     },
 
     /**
-     * Steps 5-7: apply the outcome in one transaction: lift the block (GT-7, GT-8) or keep it; end the '0'
-     * allocation and, for a negative iSMA outcome, switch to profile allocation (GT-4); destroy the evidence
-     * copies (GT-8); close the row.
+     * Steps 5-7: apply the outcome (domain closingEffects) in one transaction: lift the block (GT-7, GT-8) or
+     * keep it; end the '0' allocation and, for a negative iSMA outcome, switch to profile allocation (GT-4,
+     * AL-6); destroy the evidence copies (GT-8); close the row. The instants come from the workflow.
      */
     async closeCase(input: {
       caseId: string;
@@ -175,23 +157,24 @@ export function caseActivities({ db }: ActivityDeps) {
       profileEffectiveFrom: string | null;
     }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
       const at = new Date(input.at);
-      const status = STATUS_OF[input.outcome];
       return db.transaction(async (tx) => {
         const row = await requireCase(tx, input.caseId);
-        if (CLOSED_STATUSES.includes(row.status)) {
+        if (isClosedStatus(row.status)) {
           return { status: row.status, unblockedAt: row.unblockedAt ? row.unblockedAt.toISOString() : null, evidenceDestroyed: 0 };
         }
+        const effects = closingEffects(input.outcome, { isma: row.isma, decidedAt: at, closedAt: at });
         const sys = workflowActor(row.id);
         let unblockedAt: Date | null = null;
-        const lift = LIFT[input.outcome];
+        const { lift } = effects;
         if (lift) {
           const { block } = await liftBlock(tx, { caseId: row.id, at, reason: lift.reason, retroactive: lift.retroactive, ...input.actor });
           unblockedAt = block.endedAt;
           if (row.isma) await endZeroAllocation(tx, { caseId: row.id, at, reason: lift.reason, ...sys });
         }
         let profileFrom: Date | null = null;
-        if (input.outcome === 'not_demonstrated' && row.isma) {
-          profileFrom = new Date(input.profileEffectiveFrom ?? input.at);
+        if (effects.profileEffectiveFrom) {
+          // The workflow's quarter-hour (its clock); the row's own only if the workflow sent none.
+          profileFrom = input.profileEffectiveFrom ? new Date(input.profileEffectiveFrom) : effects.profileEffectiveFrom;
           await switchToProfileAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, effectiveFrom: profileFrom, ...sys });
           await endZeroAllocation(tx, { caseId: row.id, at: profileFrom, reason: 'profile_allocation', ...sys });
         }
@@ -199,7 +182,7 @@ export function caseActivities({ db }: ActivityDeps) {
         await tx
           .update(doubtCases)
           .set({
-            status,
+            status: effects.status,
             closedAt: at,
             closedBy: input.actor.actor,
             closeReason: input.reason,
@@ -213,17 +196,17 @@ export function caseActivities({ db }: ActivityDeps) {
           tx,
           caseEntry(row.id, input.actor, 'case.closed', {
             outcome: input.outcome,
-            status,
+            status: effects.status,
             reason: input.reason,
             blockLifted: unblockedAt !== null,
             retroactive: lift?.retroactive ?? false,
             unblockDueAt: input.unblockDueAt,
             profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
             evidenceDestroyed: destroyed,
-            rule: { accepted: 'GT-8', not_demonstrated: row.isma ? 'GT-4, GT-8' : 'GT-8', wrongful_block: 'GT-7', withdrawn: 'GT-7' }[input.outcome],
+            rule: effects.rule,
           }, at),
         );
-        return { status, unblockedAt: unblockedAt ? unblockedAt.toISOString() : null, evidenceDestroyed: destroyed };
+        return { status: effects.status, unblockedAt: unblockedAt ? unblockedAt.toISOString() : null, evidenceDestroyed: destroyed };
       });
     },
 

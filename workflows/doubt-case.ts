@@ -23,13 +23,25 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import { addClockHours, withinOneWorkingDayDeadline } from '../lib/working-days.js';
+import {
+  caseDeadlines,
+  checkCaseOpen,
+  checkJudgement,
+  closingEffects,
+  closingStatus,
+  contactDeadline,
+  isClosedStatus,
+  judgementOutcome,
+  responseDeadline,
+  type CaseDeadline,
+  type CaseRefusal,
+  type Judgement,
+} from '../domain/case.js';
 import {
   CaseErrors,
   SA,
   addNoteUpdate,
   caseStateQuery,
-  isClosedStatus,
   judgeEvidenceUpdate,
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
@@ -74,7 +86,7 @@ interface ResponseState {
   responseId: string;
   submittedAt: Date;
   hasEvidence: boolean;
-  judgement: 'accepted' | 'rejected' | null;
+  judgement: Judgement | null;
   /** The acceptResponse activity completed (the row is 'received'). */
   recorded: boolean;
 }
@@ -86,16 +98,15 @@ interface Decision extends ActorRef {
   responseId?: string;
 }
 
-/** Start of the quarter-hour containing `d` (allocation works in quarter-hours, AL-1). */
-function quarterHourFloor(d: Date): Date {
-  const q = 15 * 60_000;
-  return new Date(Math.floor(d.getTime() / q) * q);
+/** A domain refusal as the Update's failure; the API maps it back to the same DomainError it raises itself. */
+function refuse(refusal: CaseRefusal): never {
+  throw ApplicationFailure.create({ message: refusal.message, type: CaseErrors.Refused, nonRetryable: true, details: [refusal] });
 }
 
 export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnapshot> {
   const workflowActor: ActorRef = { actor: `workflow:${input.caseId}`, actorRole: SYSTEM_ROLE, actorPartyId: null };
   const receivedAt = new Date(input.receivedAt);
-  const contactDueAt = withinOneWorkingDayDeadline(receivedAt); // GT-1
+  const contactDueAt = contactDeadline(receivedAt);
 
   // Mutated by handlers and nested steps: the casts keep TypeScript from narrowing them to their initial values.
   let status = 'blocked' as CaseStatus;
@@ -115,13 +126,7 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   const pendingEvidence = () => responses.some((r) => r.hasEvidence && r.judgement === null);
   const closed = () => isClosedStatus(status);
-
-  function deadline(dueAt: Date | null, doneAt: Date | null, applicable: boolean): DeadlineView {
-    if (!applicable) return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: 'not_applicable' };
-    if (doneAt && dueAt) return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: doneAt < dueAt ? 'met' : 'missed' };
-    if (dueAt && Date.now() >= dueAt.getTime()) return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: 'missed' };
-    return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: 'pending' };
-  }
+  const view = (d: CaseDeadline): DeadlineView => ({ dueAt: iso(d.dueAt), doneAt: iso(d.doneAt), state: d.state });
 
   function nextDeadline(): Date | null {
     if (closed()) return null;
@@ -131,20 +136,25 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   }
 
   function snapshot(): CaseSnapshot {
-    const firstResponse = responses[0]?.submittedAt ?? null;
-    const unblockApplicable = decision ? decision.kind === 'accepted' || decision.kind === 'wrongful_block' : true;
+    // Decided counts as closed (with the status it closes to): the deadlines a decision ends no longer run.
+    const d = caseDeadlines(
+      {
+        status: decision && !closed() ? closingStatus(decision.kind) : status,
+        closedAt: decision?.at ?? null,
+        contactDueAt,
+        contactedAt,
+        responseDueAt,
+        respondedAt: responses[0]?.submittedAt ?? null,
+        unblockDueAt,
+        unblockedAt,
+      },
+      now(),
+    );
     return {
       caseId: input.caseId,
       reference: input.reference,
       status,
-      deadlines: {
-        contact: deadline(contactDueAt, contactedAt, true),
-        // GT-3: an answer counts when it arrived within the 72 hours; a case decided earlier needs none.
-        response: responseDueAt
-          ? deadline(responseDueAt, firstResponse, !(decision && !firstResponse && decision.at < responseDueAt))
-          : { dueAt: null, doneAt: iso(firstResponse), state: decision ? 'not_applicable' : 'pending' },
-        unblock: unblockDueAt ? deadline(unblockDueAt, unblockedAt, unblockApplicable) : { dueAt: null, doneAt: null, state: decision ? 'not_applicable' : 'pending' },
-      },
+      deadlines: { contact: view(d.contact), response: view(d.response), unblock: view(d.unblock) },
       contactedAt: iso(contactedAt),
       responseWindowClosed,
       responses: responses.map((r) => ({ responseId: r.responseId, submittedAt: r.submittedAt.toISOString(), hasEvidence: r.hasEvidence, judgement: r.judgement })),
@@ -161,9 +171,8 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   }
 
   function assertOpen(): void {
-    if (decision || closed()) {
-      throw ApplicationFailure.nonRetryable(`Case ${input.reference} is ${decision ? 'being closed' : status}`, CaseErrors.CaseClosed);
-    }
+    const refusal = checkCaseOpen({ caseId: input.caseId, reference: input.reference, status, decided: decision !== null });
+    if (refusal) refuse(refusal);
   }
 
   function requireReason(reason: string | null | undefined): void {
@@ -211,7 +220,7 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     judgeEvidenceUpdate,
     async (j) => {
       decision = {
-        kind: j.decision === 'accept' ? 'accepted' : 'not_demonstrated',
+        kind: judgementOutcome(j.decision),
         at: now(),
         reason: j.reason ?? null,
         responseId: j.responseId,
@@ -224,14 +233,18 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     },
     {
       validator: (j) => {
-        assertOpen();
-        const r = responses.find((x) => x.responseId === j.responseId);
-        if (!r || !r.recorded) throw ApplicationFailure.nonRetryable(`Response ${j.responseId} is not part of case ${input.reference}`, CaseErrors.UnknownResponse);
-        if (r.judgement) throw ApplicationFailure.nonRetryable(`Response ${j.responseId} was already judged`, CaseErrors.AlreadyJudged);
-        if (j.decision === 'accept' && !r.hasEvidence) {
-          throw ApplicationFailure.nonRetryable('A response without mandate evidence cannot be accepted', CaseErrors.InvalidRequest);
-        }
-        if (j.decision === 'reject') requireReason(j.reason);
+        // The same check the API makes on the rows, here on the workflow's own state (GT-4, GT-8).
+        const refusal = checkJudgement(
+          {
+            caseId: input.caseId,
+            reference: input.reference,
+            status,
+            decided: decision !== null,
+            responses: responses.map((r) => ({ responseId: r.responseId, status: r.recorded ? 'received' : 'staged', hasEvidence: r.hasEvidence, judgement: r.judgement })),
+          },
+          j,
+        );
+        if (refusal) refuse(refusal);
       },
     },
   );
@@ -327,8 +340,9 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
       actor: { actor: d.actor, actorRole: d.actorRole ?? null, actorPartyId: d.actorPartyId ?? null },
     });
   }
-  if (d.kind === 'accepted' || d.kind === 'wrongful_block') unblockDueAt = withinOneWorkingDayDeadline(d.at); // GT-8 / GT-7
   const closedAt = now();
+  const effects = closingEffects(d.kind, { isma: input.isma, decidedAt: d.at, closedAt });
+  unblockDueAt = effects.unblockDueAt; // GT-8 / GT-7
   const result = await db.closeCase({
     caseId: input.caseId,
     outcome: d.kind,
@@ -336,8 +350,8 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     reason: d.reason,
     actor: { actor: d.actor, actorRole: d.actorRole ?? null, actorPartyId: d.actorPartyId ?? null },
     unblockDueAt: unblockDueAt ? unblockDueAt.toISOString() : null,
-    // GT-4: profile allocation from the quarter-hour of the negative decision.
-    profileEffectiveFrom: d.kind === 'not_demonstrated' && input.isma ? quarterHourFloor(closedAt).toISOString() : null,
+    // GT-4: profile allocation from the quarter-hour of closing.
+    profileEffectiveFrom: iso(effects.profileEffectiveFrom),
   });
   unblockedAt = result.unblockedAt ? new Date(result.unblockedAt) : null;
   status = result.status;
@@ -378,9 +392,7 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
       // GT-3: the 72 hours run from the moment of contact, on the workflow clock; never shorter than the
       // deadline the mail stated (the mail was sent a moment before the workflow saw it completed).
       contactedAt = now();
-      const enforced = addClockHours(contactedAt, 72);
-      const stated = new Date(sent.statedResponseDueAt);
-      responseDueAt = stated > enforced ? stated : enforced;
+      responseDueAt = responseDeadline(contactedAt, new Date(sent.statedResponseDueAt));
       contactDone = true;
       if (status === 'blocked') status = 'awaiting_response';
       await db.recordContact({

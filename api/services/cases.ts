@@ -9,7 +9,8 @@ import { and, count, eq, like } from 'drizzle-orm';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import type { Actor } from '../../db/repositories/actor.js';
-import { createCaseWithBlock, getCase, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
+import { createCaseWithBlock, getCase, getCaseWithParties, listResponses, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
+import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../../domain/case.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import type { Db } from '../../db/client.js';
 import { acmNotifications, type DoubtCase } from '../../db/schema/index.js';
@@ -138,11 +139,16 @@ export function checkEvidence(e: EvidenceUpload, maxBytes: number): { filename: 
 
 // ---------------------------------------------------------------- updates
 
-function failureType(err: unknown): { type: string | undefined; message: string } | undefined {
+function failureType(err: unknown): { type: string | undefined; message: string; details: unknown[] } | undefined {
   for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message, details: e.details ?? [] };
   }
   return undefined;
+}
+
+/** A domain refusal (domain/case.ts) as the DomainError the API answers with, whether the service or the workflow refused. */
+function refusalError(r: CaseRefusal): DomainError {
+  return new DomainError(r.kind, r.code, r.message, r.field ? `body.${r.field}` : undefined, r.details);
 }
 
 function isWorkflowNotFound(err: unknown): boolean {
@@ -190,6 +196,8 @@ function mapUpdateError(err: unknown, row: DoubtCase): never {
         throw invalidState(f.type === CaseErrors.AlreadyJudged ? 'already_judged' : 'duplicate_response', f.message);
       case CaseErrors.InvalidRequest:
         throw validationError('invalid_request', f.message);
+      case CaseErrors.Refused:
+        throw refusalError(f.details[0] as CaseRefusal);
       default:
         break;
     }
@@ -243,7 +251,24 @@ async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: Re
   }
 }
 
-export function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & { responseId: string; decision: 'accept' | 'reject'; reason?: string | null }): Promise<CaseSnapshot> {
+/**
+ * The handler's judgement (GT-4, GT-8). Checked on the rows first (domain checkJudgement), so a refusal
+ * names what the rows show (a refused response, nothing to judge); the workflow's validator applies the
+ * same check to its own state, and its refusal maps to the same answer.
+ */
+export async function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & JudgementRequest): Promise<CaseSnapshot> {
+  const row = await requireCase(deps.db, caseId);
+  const responses = await listResponses(deps.db, row.id);
+  const refusal = checkJudgement(
+    {
+      caseId: row.id,
+      reference: row.reference,
+      status: row.status,
+      responses: responses.map((r) => ({ responseId: r.id, status: r.status, hasEvidence: r.evidenceSha256 !== null, judgement: r.judgement })),
+    },
+    a,
+  );
+  if (refusal) throw refusalError(refusal);
   return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
 }
 

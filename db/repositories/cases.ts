@@ -24,13 +24,14 @@ import {
   type SignalChannel,
 } from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
-import { withinOneWorkingDayDeadline } from '../../lib/working-days.js';
+import { CLOSED_STATUSES, OPEN_STATUSES, contactDeadline } from '../../domain/case.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { placeBlock } from './blocks.js';
 
-export const CLOSED_STATUSES: CaseStatus[] = ['closed_mandate_accepted', 'closed_mandate_not_demonstrated', 'closed_wrongful_block', 'closed_withdrawn'];
-export const OPEN_STATUSES: CaseStatus[] = ['blocked', 'awaiting_response', 'awaiting_judgement'];
+// Re-exported for callers that still import them from here; the rules live in domain/case.ts.
+export { CLOSED_STATUSES, OPEN_STATUSES };
+export { caseDeadlines, type CaseDeadline as DeadlineView, type DeadlineState } from '../../domain/case.js';
 
 function isUniqueViolation(err: unknown): boolean {
   for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
@@ -139,7 +140,7 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
           idempotencyKey: input.idempotencyKey ?? null,
           supplierReportId: input.supplierReportId ?? null,
           status: 'blocked',
-          contactDueAt: withinOneWorkingDayDeadline(input.receivedAt), // GT-1
+          contactDueAt: contactDeadline(input.receivedAt),
           createdAt: input.at,
           createdBy: input.actor,
           updatedAt: input.at,
@@ -217,34 +218,6 @@ export async function getCaseWithParties(db: DbOrTx, id: string): Promise<CasePa
   const gridOperator = ps.find((p) => p.id === row.gridOperatorId);
   if (!party || !gridOperator) throw new Error(`parties of case ${id} missing`);
   return { row, party, gridOperator };
-}
-
-export type DeadlineState = 'pending' | 'met' | 'missed' | 'not_applicable';
-export interface DeadlineView {
-  dueAt: Date | null;
-  doneAt: Date | null;
-  state: DeadlineState;
-  rule: string;
-}
-
-function judge(dueAt: Date | null, doneAt: Date | null, now: Date): DeadlineState {
-  if (!dueAt) return 'pending';
-  if (doneAt) return doneAt < dueAt ? 'met' : 'missed';
-  return now >= dueAt ? 'missed' : 'pending';
-}
-
-/** Every deadline of a case with its due time and met / missed / pending (same rules as the workflow's view). */
-export function caseDeadlines(row: DoubtCase, now: Date): Record<'contact' | 'response' | 'unblock', DeadlineView> {
-  const closed = CLOSED_STATUSES.includes(row.status);
-  const contact: DeadlineView = { dueAt: row.contactDueAt, doneAt: row.contactedAt, state: judge(row.contactDueAt, row.contactedAt, now), rule: 'GT-1' };
-  if (closed && !row.contactedAt) contact.state = row.closedAt && row.closedAt >= row.contactDueAt ? 'missed' : 'not_applicable';
-  const response: DeadlineView = { dueAt: row.responseDueAt, doneAt: row.respondedAt, state: judge(row.responseDueAt, row.respondedAt, now), rule: 'GT-3' };
-  if (!row.responseDueAt && closed) response.state = 'not_applicable';
-  else if (closed && row.responseDueAt && !row.respondedAt && row.closedAt && row.closedAt < row.responseDueAt) response.state = 'not_applicable';
-  const unblock: DeadlineView = { dueAt: row.unblockDueAt, doneAt: row.unblockedAt, state: judge(row.unblockDueAt, row.unblockedAt, now), rule: 'GT-8' };
-  if (!row.unblockDueAt) unblock.state = closed ? 'not_applicable' : 'pending';
-  if (row.status === 'closed_wrongful_block') unblock.rule = 'GT-7';
-  return { contact, response, unblock };
 }
 
 export interface CaseFilter {
