@@ -28,6 +28,7 @@ import { CLOSED_STATUSES, OPEN_STATUSES, contactDeadline } from '../../domain/ca
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { placeBlock } from './blocks.js';
+import { breachedSql, doubtCaseDeadlineColumns } from './case-deadlines-sql.js';
 
 // Re-exported for callers that still import them from here; the rules live in domain/case.ts.
 export { CLOSED_STATUSES, OPEN_STATUSES };
@@ -234,14 +235,6 @@ export interface CaseFilter {
   now: Date;
 }
 
-function breachedSql(now: Date): SQL {
-  return sql`(
-    coalesce(${doubtCases.contactedAt}, case when ${doubtCases.closedAt} is null then ${now.toISOString()}::timestamptz end) >= ${doubtCases.contactDueAt}
-    or (${doubtCases.responseDueAt} is not null and coalesce(${doubtCases.respondedAt}, ${doubtCases.closedAt}, ${now.toISOString()}::timestamptz) >= ${doubtCases.responseDueAt})
-    or (${doubtCases.unblockDueAt} is not null and coalesce(${doubtCases.unblockedAt}, ${now.toISOString()}::timestamptz) >= ${doubtCases.unblockDueAt})
-  )`;
-}
-
 export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
   const where: SQL[] = [];
   if (f.gridOperatorId) where.push(eq(doubtCases.gridOperatorId, f.gridOperatorId));
@@ -257,8 +250,9 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
       )!,
     );
   }
-  if (f.breached === true) where.push(breachedSql(f.now));
-  if (f.breached === false) where.push(sql`not ${breachedSql(f.now)}`);
+  // SQL mirror of domain isBreached(caseDeadlines(row, now)): the same answer as each item's `breached`.
+  if (f.breached === true) where.push(breachedSql(doubtCaseDeadlineColumns, f.now));
+  if (f.breached === false) where.push(sql`not ${breachedSql(doubtCaseDeadlineColumns, f.now)}`);
   const cond = where.length > 0 ? and(...where) : undefined;
   const items = await db.select().from(doubtCases).where(cond).orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id)).limit(f.limit).offset(f.offset);
   const [total] = await db.select({ n: count() }).from(doubtCases).where(cond);
