@@ -23,6 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import { DB_ACTIVITY, MAIL_ACTIVITY } from './activity-options.js';
 import {
   caseDeadlines,
   checkCaseOpen,
@@ -57,22 +58,9 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-const NON_RETRYABLE = ['DomainError'];
-
-/** Database work: quick, retried briefly with backoff; domain errors do not retry. */
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-/**
- * Mail: SMTP may be down for a while. Retry with backoff, without an attempt limit: the GT-1 alert
- * (below) tells the handler in time when contact is not achieved, so nothing is dropped silently.
- */
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const db = proxyActivities<Activities>(DB_ACTIVITY);
+/** Retried without an attempt limit: the GT-1 alert (contactParty) tells the handler in time when contact is not achieved. */
+const mail = proxyActivities<Activities>(MAIL_ACTIVITY);
 
 /** GT-1: alert the handler this long before the contact deadline when contact has not succeeded. */
 export const CONTACT_ALERT_LEAD_MS = 4 * 3_600_000;
