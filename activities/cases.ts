@@ -6,28 +6,27 @@
 import { log } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../db/repositories/actor.js';
-import { recordAudit } from '../db/repositories/audit.js';
+import { recordAudit, recordAuditOnce } from '../db/repositories/audit.js';
 import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
-import { destroyEvidence, markResponseReceived, requireCase } from '../db/repositories/cases.js';
+import { caseAudit, destroyEvidence, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
 import { caseResponses, doubtCases } from '../db/schema/index.js';
 import { closingEffects, isClosedStatus, judgementRule, type CaseStatus, type Judgement, type OutcomeKind } from '../domain/case.js';
 import type { ActivityDeps } from './deps.js';
 
 export const workflowActor = (caseId: string): Actor => ({ actor: `workflow:${caseId}`, actorRole: 'system', actorPartyId: null });
 
-const caseEntry = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at: Date) => ({
-  actor: actor.actor,
-  actorRole: actor.actorRole ?? null,
-  actorPartyId: actor.actorPartyId ?? null,
-  action,
-  entityType: 'case',
-  entityId: caseId,
-  data,
-  at,
-});
-
 export function caseActivities({ db }: ActivityDeps) {
+  /** GT-1 without contact: one step for "the deadline nears" and "it has passed"; two activity names, as recorded histories call them. */
+  const contactAlarm =
+    (alarm: 'at_risk' | 'missed') =>
+    async (input: { caseId: string; at: string; contactDueAt: string }): Promise<void> => {
+      await recordContactAlarm(db, { ...workflowActor(input.caseId), caseId: input.caseId, at: new Date(input.at), contactDueAt: input.contactDueAt, alarm });
+      const fields = { caseId: input.caseId, contactDueAt: input.contactDueAt };
+      if (alarm === 'at_risk') log.warn('contact with the party not achieved while the GT-1 deadline nears', fields);
+      else log.error('GT-1 contact deadline missed', fields);
+    };
+
   return {
     /** Step 1: the block (placed by intake; idempotent here) and, for iSMA, the '0' allocation (GT-2, GT-4). */
     async setUpCase(input: { caseId: string; at: string; contactDueAt: string }): Promise<{ zeroAllocation: boolean }> {
@@ -43,10 +42,7 @@ export function caseActivities({ db }: ActivityDeps) {
           .where(eq(doubtCases.id, row.id))
           .returning({ id: doubtCases.id });
         if (first) {
-          const [seen] = await tx.execute(sql`select 1 from audit_log where entity_type = 'case' and entity_id = ${row.id} and action = 'case.workflow_started' limit 1`);
-          if (!seen) {
-            await recordAudit(tx, caseEntry(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: row.isma, rule: row.isma ? 'GT-2, GT-4' : 'GT-2' }, at));
-          }
+          await recordAuditOnce(tx, caseAudit(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: row.isma, rule: row.isma ? 'GT-2, GT-4' : 'GT-2' }, at));
         }
       });
       return { zeroAllocation: row.isma };
@@ -70,7 +66,7 @@ export function caseActivities({ db }: ActivityDeps) {
         if (!row) return; // recorded by an earlier attempt
         await recordAudit(
           tx,
-          caseEntry(input.caseId, workflowActor(input.caseId), 'case.contacted', {
+          caseAudit(input.caseId, workflowActor(input.caseId), 'case.contacted', {
             messageId: input.messageId,
             recipients: input.recipients,
             contactDueAt: row.contactDueAt.toISOString(),
@@ -83,32 +79,9 @@ export function caseActivities({ db }: ActivityDeps) {
     },
 
     /** GT-1: the deadline nears without contact. Recorded first; the alert mail follows separately. */
-    async recordContactAtRisk(input: { caseId: string; at: string; contactDueAt: string }): Promise<void> {
-      const at = new Date(input.at);
-      await db.transaction(async (tx) => {
-        const [row] = await tx
-          .update(doubtCases)
-          .set({ contactAlertedAt: at, updatedAt: at })
-          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactAlertedAt)))
-          .returning({ id: doubtCases.id });
-        if (row) await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.contact_at_risk', { contactDueAt: input.contactDueAt, rule: 'GT-1' }, at));
-      });
-      log.warn('contact with the party not achieved while the GT-1 deadline nears', { caseId: input.caseId, contactDueAt: input.contactDueAt });
-    },
-
+    recordContactAtRisk: contactAlarm('at_risk'),
     /** GT-1 missed: recorded, never silently dropped. */
-    async recordContactMissed(input: { caseId: string; at: string; contactDueAt: string }): Promise<void> {
-      const at = new Date(input.at);
-      await db.transaction(async (tx) => {
-        const [row] = await tx
-          .update(doubtCases)
-          .set({ contactMissRecordedAt: at, updatedAt: at })
-          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactMissRecordedAt)))
-          .returning({ id: doubtCases.id });
-        if (row) await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.deadline_missed', { deadline: 'contact', dueAt: input.contactDueAt, rule: 'GT-1' }, at));
-      });
-      log.error('GT-1 contact deadline missed', { caseId: input.caseId, contactDueAt: input.contactDueAt });
-    },
+    recordContactMissed: contactAlarm('missed'),
 
     /** GT-3: the workflow counted a staged response within the 72 hours. */
     async acceptResponse(input: { caseId: string; responseId: string; at: string; status: CaseStatus }): Promise<{ hasEvidence: boolean }> {
@@ -118,13 +91,10 @@ export function caseActivities({ db }: ActivityDeps) {
 
     async recordResponseWindowClosed(input: { caseId: string; at: string; responded: boolean; pendingEvidence: boolean }): Promise<void> {
       const at = new Date(input.at);
+      const actor = workflowActor(input.caseId);
       await db.transaction(async (tx) => {
-        const [seen] = await tx.execute(sql`select 1 from audit_log where entity_type = 'case' and entity_id = ${input.caseId} and action = 'case.response_window_closed' limit 1`);
-        if (seen) return;
-        await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.response_window_closed', { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' }, at));
-        if (!input.responded) {
-          await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at));
-        }
+        const first = await recordAuditOnce(tx, caseAudit(input.caseId, actor, 'case.response_window_closed', { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' }, at));
+        if (first && !input.responded) await recordAudit(tx, caseAudit(input.caseId, actor, 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at));
       });
     },
 
@@ -138,7 +108,7 @@ export function caseActivities({ db }: ActivityDeps) {
           .returning({ id: caseResponses.id });
         if (!resp) return;
         await tx.update(doubtCases).set({ judgedAt: at, updatedAt: at }).where(eq(doubtCases.id, input.caseId));
-        await recordAudit(tx, caseEntry(input.caseId, input.actor, 'case.evidence_judged', { responseId: input.responseId, decision: input.decision, reason: input.reason, rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8' }, at));
+        await recordAudit(tx, caseAudit(input.caseId, input.actor, 'case.evidence_judged', { responseId: input.responseId, decision: input.decision, reason: input.reason, rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8' }, at));
       });
     },
 
@@ -194,7 +164,7 @@ export function caseActivities({ db }: ActivityDeps) {
           .where(eq(doubtCases.id, row.id));
         await recordAudit(
           tx,
-          caseEntry(row.id, input.actor, 'case.closed', {
+          caseAudit(row.id, input.actor, 'case.closed', {
             outcome: input.outcome,
             status: effects.status,
             reason: input.reason,
@@ -212,7 +182,7 @@ export function caseActivities({ db }: ActivityDeps) {
 
     /** Step 7: a handler's note, recorded with who and when. */
     async recordNote(input: { caseId: string; at: string; text: string; actor: Actor }): Promise<void> {
-      await recordAudit(db, caseEntry(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
+      await recordAudit(db, caseAudit(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
     },
   };
 }

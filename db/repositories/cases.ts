@@ -41,7 +41,8 @@ function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
-const caseAudit = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at?: Date) => ({
+/** An audit entry about a case (entity 'case', id = case id). */
+export const caseAudit = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at?: Date) => ({
   ...auditActor(actor),
   action,
   entityType: 'case',
@@ -177,6 +178,27 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
     }
     throw err;
   }
+}
+
+/**
+ * GT-1 without contact: the deadline nears (`at_risk`: the handler is alerted) or has passed (`missed`).
+ * Each is recorded once, with its audit entry; returns whether this call recorded it.
+ */
+export async function recordContactAlarm(db: Db, input: Actor & { caseId: string; at: Date; contactDueAt: string; alarm: 'at_risk' | 'missed' }): Promise<boolean> {
+  const { caseId, at, contactDueAt } = input;
+  const [column, set, action, data] =
+    input.alarm === 'at_risk'
+      ? [doubtCases.contactAlertedAt, { contactAlertedAt: at, updatedAt: at }, 'case.contact_at_risk', { contactDueAt, rule: 'GT-1' }]
+      : [doubtCases.contactMissRecordedAt, { contactMissRecordedAt: at, updatedAt: at }, 'case.deadline_missed', { deadline: 'contact', dueAt: contactDueAt, rule: 'GT-1' }];
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(doubtCases)
+      .set(set)
+      .where(and(eq(doubtCases.id, caseId), isNull(column)))
+      .returning({ id: doubtCases.id });
+    if (row) await recordAudit(tx, caseAudit(caseId, input, action, data, at));
+    return row !== undefined;
+  });
 }
 
 export async function markWorkflowStarted(db: DbOrTx, caseId: string, at: Date): Promise<void> {

@@ -27,24 +27,13 @@ import { listCases } from '../../db/repositories/cases.js';
 import { signalReport } from '../../db/repositories/signal-reports.js';
 import { doubtCases, type DoubtCase } from '../../db/schema/index.js';
 import { coreContext, makeConnection, makeParty, type CoreContext } from '../core/fixtures.js';
+import { rng } from '../helpers/random.js';
 
 let ctx: CoreContext;
 beforeAll(async () => {
   ctx = await coreContext('case_deadlines_agreement');
 });
 afterAll(async () => ctx?.close());
-
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const H = 3_600_000;
 const t = (iso: string) => new Date(iso);
