@@ -11,7 +11,7 @@ import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
 import { caseAudit, destroyEvidence, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
 import { caseResponses, doubtCases } from '../db/schema/index.js';
-import { closingEffects, isClosedStatus, judgementRule, type CaseStatus, type Judgement, type OutcomeKind } from '../domain/case.js';
+import { closingEffects, isClosedStatus, judgementRule, openingEffects, type CaseStatus, type Judgement, type OutcomeKind } from '../domain/case.js';
 import type { ActivityDeps } from './deps.js';
 
 export const workflowActor = (caseId: string): Actor => ({ actor: `workflow:${caseId}`, actorRole: 'system', actorPartyId: null });
@@ -33,19 +33,20 @@ export function caseActivities({ db }: ActivityDeps) {
       const at = new Date(input.at);
       const row = await requireCase(db, input.caseId);
       const actor = workflowActor(row.id);
+      const effects = openingEffects(row);
       await db.transaction(async (tx) => {
         await placeBlock(tx, { caseId: row.id, partyId: row.partyId, connectionEan: row.connectionEan, at: row.createdAt, ...actor });
-        if (row.isma) await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
+        if (effects.zeroAllocation) await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
         const [first] = await tx
           .update(doubtCases)
           .set({ contactDueAt: new Date(input.contactDueAt), workflowStartedAt: sql`coalesce(${doubtCases.workflowStartedAt}, ${at.toISOString()}::timestamptz)`, updatedAt: at })
           .where(eq(doubtCases.id, row.id))
           .returning({ id: doubtCases.id });
         if (first) {
-          await recordAuditOnce(tx, caseAudit(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: row.isma, rule: row.isma ? 'GT-2, GT-4' : 'GT-2' }, at));
+          await recordAuditOnce(tx, caseAudit(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: effects.zeroAllocation, rule: effects.rule }, at));
         }
       });
-      return { zeroAllocation: row.isma };
+      return { zeroAllocation: effects.zeroAllocation };
     },
 
     /** GT-1 met (or late): the moment of contact and the 72-hour deadline that runs from it. */

@@ -147,7 +147,15 @@ export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineN
 /** A case is breached when at least one of its deadlines was missed. */
 export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 'state'>>): boolean => DEADLINE_NAMES.some((n) => deadlines[n].state === 'missed');
 
-// ---------------------------------------------------------------- closing
+// ---------------------------------------------------------------- opening and closing
+
+/**
+ * What opening a case does besides the block (GT-2, placed at intake): an iSMA connection stays on iSMA but
+ * is allocated with '0' values while the case is open (GT-4, AL-6).
+ */
+export function openingEffects(c: { isma: boolean }): { zeroAllocation: boolean; rule: string } {
+  return { zeroAllocation: c.isma, rule: c.isma ? 'GT-2, GT-4' : 'GT-2' };
+}
 
 export interface BlockLift {
   reason: LiftReason;
@@ -169,13 +177,18 @@ export interface ClosingEffects {
 }
 
 const CLOSING: Record<OutcomeKind, { status: CaseStatus; lift: BlockLift | null; unblockDeadline: boolean }> = {
-  accepted: { status: 'closed_mandate_accepted', lift: { reason: 'mandate_accepted', retroactive: true, rule: 'GT-8' }, unblockDeadline: true },
+  accepted: { status: 'closed_mandate_accepted', lift: { reason: 'mandate_accepted', retroactive: true, rule: liftRule('mandate_accepted') }, unblockDeadline: true },
   not_demonstrated: { status: 'closed_mandate_not_demonstrated', lift: null, unblockDeadline: false },
   // GT-7: a wrongful block is restored as in GT-8, retroactively and within the same deadline.
-  wrongful_block: { status: 'closed_wrongful_block', lift: { reason: 'wrongful_block', retroactive: true, rule: 'GT-7' }, unblockDeadline: true },
+  wrongful_block: { status: 'closed_wrongful_block', lift: { reason: 'wrongful_block', retroactive: true, rule: liftRule('wrongful_block') }, unblockDeadline: true },
   // Not about the party's mandate after all: the block goes, without a retroactive claim or deadline.
-  withdrawn: { status: 'closed_withdrawn', lift: { reason: 'case_withdrawn', retroactive: false, rule: 'GT-7' }, unblockDeadline: false },
+  withdrawn: { status: 'closed_withdrawn', lift: { reason: 'case_withdrawn', retroactive: false, rule: liftRule('case_withdrawn') }, unblockDeadline: false },
 };
+
+/** The rule a lift of the block applies, by its reason (the case's closing lift, or a handler's lift of a block). */
+export function liftRule(reason: LiftReason): BlockLift['rule'] {
+  return reason === 'mandate_accepted' ? 'GT-8' : 'GT-7';
+}
 
 /** The status a case closes with. */
 export const closingStatus = (outcome: OutcomeKind): CaseStatus => CLOSING[outcome].status;

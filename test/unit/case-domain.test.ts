@@ -17,6 +17,8 @@ import {
   deadlineState,
   isBreached,
   isClosedStatus,
+  liftRule,
+  openingEffects,
   quarterHourFloor,
   responseDeadline,
   unblockDeadline,
@@ -154,6 +156,15 @@ describe('closingEffects', () => {
     // The unblock deadline runs from the decision (Thursday: end of Friday), not from the close (Friday: end of Monday).
     expect(e.unblockDueAt?.toISOString() ?? null).toBe(unblockDue);
     expect(e.rule).toBe(rule);
+  });
+
+  it('a lift cites GT-8 after an acceptance and GT-7 otherwise, also for a handler lifting the block by hand', () => {
+    expect([liftRule('mandate_accepted'), liftRule('wrongful_block'), liftRule('case_withdrawn')]).toEqual(['GT-8', 'GT-7', 'GT-7']);
+  });
+
+  it("opening: an iSMA case allocates '0' values while open (GT-4, AL-6)", () => {
+    expect(openingEffects({ isma: true })).toEqual({ zeroAllocation: true, rule: 'GT-2, GT-4' });
+    expect(openingEffects({ isma: false })).toEqual({ zeroAllocation: false, rule: 'GT-2' });
   });
 
   it('GT-4 switches from the start of the quarter-hour of closing, also in the repeated autumn hour', () => {
