@@ -24,6 +24,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -81,6 +82,8 @@ export const CONTACT_ALERT_LEAD_MS = 4 * 3_600_000;
 /** Evidence in time but unjudged after the 72 hours: remind the handler this often. */
 export const JUDGEMENT_REMINDER_INTERVAL_MS = 24 * 3_600_000;
 const MIN_WAIT_MS = 60_000;
+/** Patch id (Temporal `patched`) of the fix that keeps a decision made while the closed window is recorded. */
+export const KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED = 'keep-decision-made-while-window-closed';
 
 // ---------------------------------------------------------------- the process
 
@@ -115,6 +118,9 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     if (!c.responseWindowClosed) {
       await db.recordResponseWindowClosed(c.closeResponseWindow());
       c.publish();
+      // A handler's decision that arrived while the closing was recorded stands. Before this patch it was
+      // overwritten with "not demonstrated" just below; histories from then replay as they ran.
+      if (c.decision && patched(KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED)) continue;
     }
     if (c.pendingEvidence()) {
       c.remindHandler();
