@@ -11,7 +11,7 @@ import { getCaseWithParties, type CaseParties } from '../db/repositories/cases.j
 import { doubtContacts } from '../db/repositories/contacts.js';
 import { acmNotifications, caseResponses, doubtCases, improvementReviews, parties, supplierReports } from '../db/schema/index.js';
 import { notFound } from '../lib/errors.js';
-import { addClockHours } from '../lib/working-days.js';
+import { responseDeadline, type OutcomeKind } from '../domain/case.js';
 import {
   contactAlertMail,
   contactRequestMail,
@@ -25,7 +25,6 @@ import {
 } from '../notifications/templates.js';
 import { reportCaseToAcm, type CaseAcmReportInput, type CaseAcmReportResult } from '../services/acm-report.js';
 import { caseMailData, messageId } from '../services/case-mail.js';
-import type { OutcomeKind } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 import { workflowActor } from './cases.js';
 
@@ -62,7 +61,7 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         throw ApplicationFailure.retryable(`${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
       }
       const sendingAt = new Date(Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs));
-      const responseDueAt = addClockHours(sendingAt, 72);
+      const responseDueAt = responseDeadline(sendingAt); // GT-3, as stated in the mail
       const content = contactRequestMail(mailData(c), { responseDueAt, evidenceMaxBytes: config.evidenceMaxBytes });
       const sent = await mailer.send({
         to,

@@ -11,6 +11,7 @@ import type { Actor } from '../db/repositories/actor.js';
 import { getCase, listResponses, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES } from '../db/repositories/cases.js';
 import { recordAudit } from '../db/repositories/audit.js';
 import type { DoubtCase } from '../db/schema/index.js';
+import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
 import { DomainError, invalidState, notFound, validationError } from '../lib/errors.js';
@@ -48,11 +49,16 @@ export function requireTemporal(deps: Pick<CaseServiceDeps, 'temporal'>): Client
 
 // ---------------------------------------------------------------- updates
 
-function failureType(err: unknown): { type: string | undefined; message: string } | undefined {
+function failureType(err: unknown): { type: string | undefined; message: string; details: unknown[] } | undefined {
   for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message, details: e.details ?? [] };
   }
   return undefined;
+}
+
+/** A domain refusal (domain/case.ts) as the DomainError the API answers with, whether the service or the workflow refused. */
+function refusalError(r: CaseRefusal): DomainError {
+  return new DomainError(r.kind, r.code, r.message, r.field, r.details);
 }
 
 function isWorkflowNotFound(err: unknown): boolean {
@@ -100,6 +106,8 @@ function mapUpdateError(err: unknown, row: DoubtCase): never {
         throw invalidState(f.type === CaseErrors.AlreadyJudged ? 'already_judged' : 'duplicate_response', f.message);
       case CaseErrors.InvalidRequest:
         throw validationError('invalid_request', f.message);
+      case CaseErrors.Refused:
+        throw refusalError(f.details[0] as CaseRefusal);
       default:
         break;
     }
@@ -153,31 +161,24 @@ async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: Re
   }
 }
 
-export interface JudgementInput {
-  responseId: string;
-  decision: 'accept' | 'reject';
-  reason?: string | null;
-}
-
 /**
- * The API's checks before a judgement (409s naming what stands in the way); the workflow's Update
- * validator checks again inside the workflow (judgeEvidence).
+ * The handler's judgement (GT-4, GT-8). Checked on the rows first (domain checkJudgement), so a refusal
+ * names what the rows show (a refused response, nothing to judge); the workflow's validator applies the
+ * same check to its own state, and its refusal maps to the same answer.
  */
-export async function assertJudgeable(deps: Pick<CaseServiceDeps, 'db'>, row: DoubtCase, j: JudgementInput): Promise<void> {
-  if (j.decision === 'reject' && !j.reason?.trim()) throw validationError('reason_required', 'A rejection needs a reason', 'reason');
-  if (CLOSED_STATUSES.includes(row.status)) throw invalidState('case_closed', `Case ${row.reference} is closed (${row.status})`, { caseId: row.id, status: row.status });
+export async function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & JudgementRequest): Promise<CaseSnapshot> {
+  const row = await requireCase(deps.db, caseId);
   const responses = await listResponses(deps.db, row.id);
-  if (!responses.some((r) => r.status === 'received' && r.judgement === null)) {
-    throw invalidState('nothing_to_judge', `No response of case ${row.reference} awaits a judgement`, { caseId: row.id, status: row.status });
-  }
-  const target = responses.find((r) => r.id === j.responseId);
-  if (!target) throw notFound('response_not_found', `No response ${j.responseId} in case ${row.reference}`, 'responseId');
-  if (target.judgement) throw invalidState('already_judged', `Response ${target.id} was already judged (${target.judgement})`);
-  if (target.status !== 'received') throw invalidState('response_refused', `Response ${target.id} was not counted (${target.status})`);
-  if (j.decision === 'accept' && !target.evidenceSha256) throw invalidState('response_without_evidence', 'A response without mandate evidence cannot be accepted');
-}
-
-export function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & JudgementInput): Promise<CaseSnapshot> {
+  const refusal = checkJudgement(
+    {
+      caseId: row.id,
+      reference: row.reference,
+      status: row.status,
+      responses: responses.map((r) => ({ responseId: r.id, status: r.status, hasEvidence: r.evidenceSha256 !== null, judgement: r.judgement })),
+    },
+    a,
+  );
+  if (refusal) throw refusalError(refusal);
   return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
 }
 

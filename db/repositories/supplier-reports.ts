@@ -7,7 +7,7 @@ import { and, asc, count, desc, eq, isNotNull, isNull, lt, type SQL } from 'driz
 import type { DbOrTx } from '../client.js';
 import { connections, supplierReports, type SupplierReport } from '../schema/index.js';
 import { notFound, validationError } from '../../lib/errors.js';
-import { withinOneWorkingDayDeadline } from '../../lib/working-days.js';
+import { withinOneWorkingDayDeadline } from '../../domain/working-days.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 

@@ -22,7 +22,7 @@ import {
 } from '../../schemas/cases.js';
 import { listResponses } from '../../../db/repositories/cases.js';
 import type { Actor } from '../../../db/repositories/actor.js';
-import { addNote, assertJudgeable, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../../services/cases.js';
+import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../../services/cases.js';
 import type { CaseSnapshot } from '../../../workflows/shared.js';
 import type { CaseRoutesContext } from './context.js';
 
@@ -88,7 +88,6 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
     async (req) => {
       const row = await cases.visibleCase(req.principal, req.params.id);
       const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
-      await assertJudgeable(service, row, j);
       return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
     },
   );
