@@ -8,7 +8,8 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import { EanParams } from '../schemas/connections.js';
 import {
   AggregateList,
@@ -127,7 +128,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['allocation'], summary: 'Supplier, BRP and grid area over time (effective-dated)', params: EanParams, response: { 200: PartyHistory, ...errorResponses(...READ_ERRORS, 404) } },
     },
     async (req) => {
-      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
       const rows = await listPartyHistory(db, conn.ean);
       // No history recorded: the connection's parties have held since its registration.
       return { connectionEan: conn.ean, items: rows.map(toPartyHistoryDto) };
