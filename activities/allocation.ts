@@ -29,8 +29,12 @@ export function allocationActivities({ db, config, temporalClient }: ActivityDep
     },
 
     /** The day's run of every grid operator with connections (version 1, once), plus unfinished older runs. */
-    async requestScheduledAllocationRuns(input: { day: string }): Promise<Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }>> {
-      const operators = (await db.execute(dsql`select distinct grid_operator_id from connections order by 1`)) as unknown as Array<{ grid_operator_id: string }>;
+    async requestScheduledAllocationRuns(input: {
+      day: string;
+    }): Promise<Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }>> {
+      const operators = (await db.execute(
+        dsql`select distinct grid_operator_id from connections order by 1`,
+      )) as unknown as Array<{ grid_operator_id: string }>;
       const out: Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }> = [];
       for (const o of operators) {
         const { run, created } = await requestRun(db, SCHEDULE_ACTOR, {
@@ -40,18 +44,27 @@ export function allocationActivities({ db, config, temporalClient }: ActivityDep
           requestKey: `schedule:${o.grid_operator_id}:${input.day}`,
           reason: 'daily allocation after the read-out',
         });
-        if (run.status === 'requested' || run.status === 'running' || created) out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created });
+        if (run.status === 'requested' || run.status === 'running' || created)
+          out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created });
       }
       for (const run of await unfinishedRuns(db, new Date(Date.now() - RECOVER_AFTER_MS))) {
-        if (!out.some((r) => r.runId === run.id)) out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created: false });
+        if (!out.some((r) => r.runId === run.id))
+          out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created: false });
       }
       return out;
     },
 
     /** Start a run's workflow; already started counts as done. */
     async startAllocationRun(input: AllocationRunInput): Promise<{ started: boolean }> {
-      if (!temporalClient) throw new DomainError('unavailable', 'temporal_client_missing', 'no Temporal client configured to start allocation runs');
-      return { started: await startAllocationRunWorkflow(temporalClient, Context.current().info.taskQueue, input.runId) };
+      if (!temporalClient)
+        throw new DomainError(
+          'unavailable',
+          'temporal_client_missing',
+          'no Temporal client configured to start allocation runs',
+        );
+      return {
+        started: await startAllocationRunWorkflow(temporalClient, Context.current().info.taskQueue, input.runId),
+      };
     },
   };
 }

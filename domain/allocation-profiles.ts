@@ -14,7 +14,22 @@
 import { DateTime } from 'luxon';
 import { AMSTERDAM, FRACTION_DECIMALS, FRACTION_SCALE, QUARTER_HOUR_MS } from './allocation.js';
 
-export const TIME_COLUMNS = ['datum', 'date', 'van', 'tot', 'from', 'to', 'tijd', 'time', 'start', 'end', 'datum van', 'datum tot', 'datum-tijd', 'datetime'];
+export const TIME_COLUMNS = [
+  'datum',
+  'date',
+  'van',
+  'tot',
+  'from',
+  'to',
+  'tijd',
+  'time',
+  'start',
+  'end',
+  'datum van',
+  'datum tot',
+  'datum-tijd',
+  'datetime',
+];
 
 /** How far a category's yearly sum may be from 1 (the published fractions are rounded). */
 export const SUM_TOLERANCE = 1e-6;
@@ -28,7 +43,12 @@ export interface ProfileSet {
 
 export class ProfileFileError extends Error {
   constructor(
-    readonly code: 'profile_file_malformed' | 'profile_rows_mismatch' | 'profile_value_invalid' | 'profile_sum_invalid' | 'profile_year_invalid',
+    readonly code:
+      | 'profile_file_malformed'
+      | 'profile_rows_mismatch'
+      | 'profile_value_invalid'
+      | 'profile_sum_invalid'
+      | 'profile_year_invalid',
     message: string,
     readonly line?: number,
   ) {
@@ -43,7 +63,11 @@ export function yearDays(year: number): Array<{ day: string; start: number; quar
   let d = DateTime.fromObject({ year, month: 1, day: 1 }, { zone: AMSTERDAM });
   while (d.year === year) {
     const next = d.plus({ days: 1 });
-    out.push({ day: d.toISODate()!, start: d.toMillis(), quarterHours: (next.toMillis() - d.toMillis()) / QUARTER_HOUR_MS });
+    out.push({
+      day: d.toISODate()!,
+      start: d.toMillis(),
+      quarterHours: (next.toMillis() - d.toMillis()) / QUARTER_HOUR_MS,
+    });
     d = next;
   }
   return out;
@@ -60,22 +84,37 @@ export function parseFraction(raw: string, decimalComma: boolean): bigint | null
   return v;
 }
 
-const unquote = (s: string) => s.trim().replace(/^"(.*)"$/, '$1').trim();
+const unquote = (s: string) =>
+  s
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .trim();
 
 export function parseProfileFile(year: number, text: string): ProfileSet {
-  if (!Number.isInteger(year) || year < 2000 || year > 2100) throw new ProfileFileError('profile_year_invalid', `year ${year} is not between 2000 and 2100`);
+  if (!Number.isInteger(year) || year < 2000 || year > 2100)
+    throw new ProfileFileError('profile_year_invalid', `year ${year} is not between 2000 and 2100`);
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = lines[0];
   if (!header) throw new ProfileFileError('profile_file_malformed', 'the file is empty');
   const sep = header.includes(';') ? ';' : ',';
-  const names = header.replace(/^\uFEFF/, '').split(sep).map(unquote);
-  const categoryColumns = names.map((n, i) => ({ n, i })).filter(({ n }) => n !== '' && !TIME_COLUMNS.includes(n.toLowerCase()));
-  if (categoryColumns.length === 0) throw new ProfileFileError('profile_file_malformed', 'the header names no profile category', 1);
+  const names = header
+    .replace(/^\uFEFF/, '')
+    .split(sep)
+    .map(unquote);
+  const categoryColumns = names
+    .map((n, i) => ({ n, i }))
+    .filter(({ n }) => n !== '' && !TIME_COLUMNS.includes(n.toLowerCase()));
+  if (categoryColumns.length === 0)
+    throw new ProfileFileError('profile_file_malformed', 'the header names no profile category', 1);
   const bad = categoryColumns.find(({ n }) => !/^[A-Za-z0-9_-]{1,20}$/.test(n));
   if (bad) throw new ProfileFileError('profile_file_malformed', `"${bad.n}" is not a profile category name`, 1);
   const days = yearDays(year);
   const expected = days.reduce((s, d) => s + d.quarterHours, 0);
-  if (lines.length - 1 !== expected) throw new ProfileFileError('profile_rows_mismatch', `${year} has ${expected} quarter-hours; the file has ${lines.length - 1} rows`);
+  if (lines.length - 1 !== expected)
+    throw new ProfileFileError(
+      'profile_rows_mismatch',
+      `${year} has ${expected} quarter-hours; the file has ${lines.length - 1} rows`,
+    );
   const decimalComma = sep === ';';
   const sums = new Map<string, bigint>(categoryColumns.map(({ n }) => [n, 0n]));
   const out: ProfileSet = { year, categories: categoryColumns.map(({ n }) => n), days: [] };
@@ -88,7 +127,12 @@ export function parseProfileFile(year: number, text: string): ProfileSet {
       for (const { n, i } of categoryColumns) {
         const raw = cells[i] === undefined ? '' : unquote(cells[i]);
         const v = parseFraction(raw, decimalComma);
-        if (v === null) throw new ProfileFileError('profile_value_invalid', `row ${line}, ${n}: "${raw}" is not a non-negative decimal`, line);
+        if (v === null)
+          throw new ProfileFileError(
+            'profile_value_invalid',
+            `row ${line}, ${n}: "${raw}" is not a non-negative decimal`,
+            line,
+          );
         fractions.get(n)!.push(v);
         sums.set(n, sums.get(n)! + v);
       }
@@ -97,7 +141,11 @@ export function parseProfileFile(year: number, text: string): ProfileSet {
   }
   for (const [n, sum] of sums) {
     const asNumber = Number(sum) / Number(FRACTION_SCALE);
-    if (Math.abs(asNumber - 1) > SUM_TOLERANCE) throw new ProfileFileError('profile_sum_invalid', `category ${n} sums to ${asNumber}, not 1 (tolerance ${SUM_TOLERANCE})`);
+    if (Math.abs(asNumber - 1) > SUM_TOLERANCE)
+      throw new ProfileFileError(
+        'profile_sum_invalid',
+        `category ${n} sums to ${asNumber}, not 1 (tolerance ${SUM_TOLERANCE})`,
+      );
   }
   return out;
 }
@@ -126,7 +174,10 @@ function weight(category: string, { doy, weekend, h }: Moment): number {
   const bump = (centre: number, width: number) => Math.exp(-((h - centre) ** 2) / (2 * width * width));
   switch (category) {
     case 'E1A':
-      return winter * (0.35 + 0.55 * bump(7.75, 1.1) + 1.0 * bump(19, 2.2) + (weekend ? 0.35 * bump(12.5, 2.5) : 0.1 * bump(12.5, 2)));
+      return (
+        winter *
+        (0.35 + 0.55 * bump(7.75, 1.1) + 1.0 * bump(19, 2.2) + (weekend ? 0.35 * bump(12.5, 2.5) : 0.1 * bump(12.5, 2)))
+      );
     case 'E1B':
       return winter * (0.5 + (h < 7 || h >= 23 ? 0.45 : 0) + 0.45 * bump(7.5, 1) + 0.8 * bump(19.5, 2));
     case 'E1C':

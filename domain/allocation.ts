@@ -38,7 +38,8 @@ export type AllocationReason = (typeof ALLOCATION_REASONS)[number];
 
 /** Profile volumes that stand in for missing quarter-hour data are flagged as estimated. */
 export const ESTIMATED_REASONS: readonly AllocationReason[] = ['opted_out', 'readings_missing', 'readings_invalid'];
-export const isEstimated = (reason: AllocationReason | null): boolean => reason !== null && ESTIMATED_REASONS.includes(reason);
+export const isEstimated = (reason: AllocationReason | null): boolean =>
+  reason !== null && ESTIMATED_REASONS.includes(reason);
 
 /**
  * AL-3: an aggregate cell made of fewer connections than this is flagged in exports. Ten, as the grid
@@ -67,17 +68,25 @@ export function allocationDay(day: string): AllocationDay {
   if (!isDay(day)) throw new RangeError(`not a calendar day (YYYY-MM-DD): ${day}`);
   const start = DateTime.fromISO(day, { zone: AMSTERDAM }).startOf('day');
   const end = start.plus({ days: 1 });
-  return { day, start: start.toJSDate(), end: end.toJSDate(), quarterHours: (end.toMillis() - start.toMillis()) / QUARTER_HOUR_MS };
+  return {
+    day,
+    start: start.toJSDate(),
+    end: end.toJSDate(),
+    quarterHours: (end.toMillis() - start.toMillis()) / QUARTER_HOUR_MS,
+  };
 }
 
 /** Start of quarter-hour `qh` (1-based) of the day. */
-export const quarterHourStart = (d: AllocationDay, qh: number): Date => new Date(d.start.getTime() + (qh - 1) * QUARTER_HOUR_MS);
+export const quarterHourStart = (d: AllocationDay, qh: number): Date =>
+  new Date(d.start.getTime() + (qh - 1) * QUARTER_HOUR_MS);
 
 /** The Amsterdam day an instant falls in. */
 export const amsterdamDayOf = (at: Date): string => DateTime.fromJSDate(at, { zone: AMSTERDAM }).toISODate()!;
 
-export const nextDay = (day: string): string => DateTime.fromISO(day, { zone: AMSTERDAM }).plus({ days: 1 }).toISODate()!;
-export const previousDay = (day: string): string => DateTime.fromISO(day, { zone: AMSTERDAM }).minus({ days: 1 }).toISODate()!;
+export const nextDay = (day: string): string =>
+  DateTime.fromISO(day, { zone: AMSTERDAM }).plus({ days: 1 }).toISODate()!;
+export const previousDay = (day: string): string =>
+  DateTime.fromISO(day, { zone: AMSTERDAM }).minus({ days: 1 }).toISODate()!;
 
 /**
  * AL-1: a day row holds n+1 register values: index 0 at the day's start, index k at the end of
@@ -122,7 +131,11 @@ export interface RegisterPoint {
  * AL-2 for one step between two readings of one register: it never decreases, and the volume between
  * them stays within the connection's capacity. Every import (per row, bulk) judges readings with this.
  */
-export function judgeRegisterStep(from: RegisterPoint, to: RegisterPoint, capacityKw: number): 'register_decreased' | 'volume_exceeds_capacity' | null {
+export function judgeRegisterStep(
+  from: RegisterPoint,
+  to: RegisterPoint,
+  capacityKw: number,
+): 'register_decreased' | 'volume_exceeds_capacity' | null {
   if (to.wh < from.wh) return 'register_decreased';
   if (to.wh - from.wh > maxVolumeWh(capacityKw, from.t, to.t)) return 'volume_exceeds_capacity';
   return null;
@@ -152,11 +165,18 @@ export function judgeDayRegisters(
 ): DayRegistersVerdict {
   const n = d.quarterHours;
   const merged: DayRegisters = values.slice();
-  const reject = (code: ReadingRejectCode, index: number, message: string): DayRegistersVerdict => ({ ok: false, merged, code, index, message });
+  const reject = (code: ReadingRejectCode, index: number, message: string): DayRegistersVerdict => ({
+    ok: false,
+    merged,
+    code,
+    index,
+    message,
+  });
   const fill = (index: number, value: number | null | undefined, what: string): DayRegistersVerdict | null => {
     if (value === null || value === undefined) return null;
     const mine = merged[index];
-    if (mine !== null && mine !== undefined && mine !== value) return reject('conflicts_with_stored', index, `A different register value (${value} Wh) is stored ${what}`);
+    if (mine !== null && mine !== undefined && mine !== value)
+      return reject('conflicts_with_stored', index, `A different register value (${value} Wh) is stored ${what}`);
     merged[index] = value;
     return null;
   };
@@ -167,7 +187,9 @@ export function judgeDayRegisters(
       if (r) return r;
     }
   }
-  const edge = fill(0, stored.previousClose, 'as the previous day’s closing value') ?? fill(n, stored.nextOpen, 'as the next day’s opening value');
+  const edge =
+    fill(0, stored.previousClose, 'as the previous day’s closing value') ??
+    fill(n, stored.nextOpen, 'as the next day’s opening value');
   if (edge) return edge;
   let prev: RegisterPoint | null = null;
   const t0 = d.start.getTime();
@@ -177,8 +199,14 @@ export function judgeDayRegisters(
     const point = { t: t0 + i * QUARTER_HOUR_MS, wh: v };
     if (prev) {
       const code = judgeRegisterStep(prev, point, capacityKw);
-      if (code === 'register_decreased') return reject(code, i, `Register ${v} Wh is below the preceding reading ${prev.wh} Wh`);
-      if (code) return reject(code, i, `Volume ${v - prev.wh} Wh since the preceding reading exceeds the capacity of ${capacityKw} kW`);
+      if (code === 'register_decreased')
+        return reject(code, i, `Register ${v} Wh is below the preceding reading ${prev.wh} Wh`);
+      if (code)
+        return reject(
+          code,
+          i,
+          `Volume ${v - prev.wh} Wh since the preceding reading exceeds the capacity of ${capacityKw} kW`,
+        );
     }
     prev = point;
   }
@@ -291,7 +319,11 @@ export function allocateQuarterHours(d: AllocationDay, f: ConnectionDayFacts): Q
       out.push({ cell: null, offtake: a, feedIn: a });
       continue;
     }
-    const cell: Cell = { balanceResponsiblePartyId: party.balanceResponsiblePartyId, supplierId: party.supplierId, gridArea: party.gridArea };
+    const cell: Cell = {
+      balanceResponsiblePartyId: party.balanceResponsiblePartyId,
+      supplierId: party.supplierId,
+      gridArea: party.gridArea,
+    };
     const zero = f.zeroPeriods.some((z) => z.start.getTime() < end && (z.end === null || z.end.getTime() > start));
     const method = inForce(f.methods, start)?.method ?? 'isma';
     const byDirection = (registers: DayRegisters | null): DirectionAllocation => {
@@ -315,20 +347,29 @@ export interface Segment extends QuarterHourAllocation {
   qhTo: number;
 }
 
-export const cellKey = (c: Cell | null): string => (c ? `${c.balanceResponsiblePartyId}|${c.supplierId}|${c.gridArea}` : '');
-const sameDirection = (a: DirectionAllocation, b: DirectionAllocation) => a.method === b.method && a.reason === b.reason;
+export const cellKey = (c: Cell | null): string =>
+  c ? `${c.balanceResponsiblePartyId}|${c.supplierId}|${c.gridArea}` : '';
+const sameDirection = (a: DirectionAllocation, b: DirectionAllocation) =>
+  a.method === b.method && a.reason === b.reason;
 
 export function segmentsOf(qhs: readonly QuarterHourAllocation[]): Segment[] {
   const segments: Segment[] = [];
   qhs.forEach((q, i) => {
     const last = segments[segments.length - 1];
-    if (last && cellKey(last.cell) === cellKey(q.cell) && sameDirection(last.offtake, q.offtake) && sameDirection(last.feedIn, q.feedIn)) last.qhTo = i + 1;
+    if (
+      last &&
+      cellKey(last.cell) === cellKey(q.cell) &&
+      sameDirection(last.offtake, q.offtake) &&
+      sameDirection(last.feedIn, q.feedIn)
+    )
+      last.qhTo = i + 1;
     else segments.push({ ...q, qhFrom: i + 1, qhTo: i + 1 });
   });
   return segments;
 }
 
-export const allocateConnectionDay = (d: AllocationDay, f: ConnectionDayFacts): Segment[] => segmentsOf(allocateQuarterHours(d, f));
+export const allocateConnectionDay = (d: AllocationDay, f: ConnectionDayFacts): Segment[] =>
+  segmentsOf(allocateQuarterHours(d, f));
 
 // ---- volumes (exact) ---------------------------------------------------------------------------
 
@@ -342,7 +383,8 @@ export const FRACTION_SCALE = 10n ** BigInt(FRACTION_DECIMALS);
 export const PWH_PER_WH = 10n ** 12n;
 
 /** AL-4: profile fraction (scaled) × annual standard volume (kWh), in pWh. */
-export const profileVolumePwh = (fractionScaled: bigint, annualKwh: number): bigint => fractionScaled * BigInt(annualKwh);
+export const profileVolumePwh = (fractionScaled: bigint, annualKwh: number): bigint =>
+  fractionScaled * BigInt(annualKwh);
 
 /** Fractions of one day per category, index qh-1. */
 export type DayFractions = ReadonlyMap<string, readonly bigint[]>;
@@ -356,14 +398,23 @@ export function fractionOf(fractions: DayFractions, category: string, qh: number
 }
 
 /** The volume (pWh) of one quarter-hour and direction of a connection, given its allocation. */
-export function quarterHourVolumePwh(a: DirectionAllocation, qh: number, direction: Direction, f: ConnectionDayFacts, fractions: DayFractions): bigint {
+export function quarterHourVolumePwh(
+  a: DirectionAllocation,
+  qh: number,
+  direction: Direction,
+  f: ConnectionDayFacts,
+  fractions: DayFractions,
+): bigint {
   switch (a.method) {
     case 'measured': {
       const r = direction === 'offtake' ? f.offtake : f.feedIn;
       return BigInt(r![qh]! - r![qh - 1]!) * PWH_PER_WH;
     }
     case 'profile': {
-      const [category, annual] = direction === 'offtake' ? [f.profile.offtakeCategory, f.profile.annualOfftakeKwh] : [f.profile.feedInCategory, f.profile.annualFeedInKwh];
+      const [category, annual] =
+        direction === 'offtake'
+          ? [f.profile.offtakeCategory, f.profile.annualOfftakeKwh]
+          : [f.profile.feedInCategory, f.profile.annualFeedInKwh];
       // No annual volume, no profile volume (and no need for the category's fractions).
       return annual === 0 ? 0n : profileVolumePwh(fractionOf(fractions, category, qh), annual);
     }
@@ -410,7 +461,11 @@ export interface AggregateValue extends AggregateCounts {
 export const aggregateKey = (cell: Cell, direction: Direction, qh: number) => `${cellKey(cell)}|${direction}|${qh}`;
 
 /** AL-3: the sums per quarter-hour × BRP × supplier × grid area × direction over the given connections. */
-export function aggregateDay(d: AllocationDay, connections: readonly ConnectionDayFacts[], fractions: DayFractions): Map<string, AggregateValue & { cell: Cell; direction: Direction; qh: number }> {
+export function aggregateDay(
+  d: AllocationDay,
+  connections: readonly ConnectionDayFacts[],
+  fractions: DayFractions,
+): Map<string, AggregateValue & { cell: Cell; direction: Direction; qh: number }> {
   const out = new Map<string, AggregateValue & { cell: Cell; direction: Direction; qh: number }>();
   for (const f of connections) {
     allocateQuarterHours(d, f).forEach((q, i) => {
@@ -421,7 +476,17 @@ export function aggregateDay(d: AllocationDay, connections: readonly ConnectionD
         const key = aggregateKey(q.cell, direction, qh);
         let agg = out.get(key);
         if (!agg) {
-          agg = { cell: q.cell, direction, qh, volumePwh: 0n, connections: 0, measured: 0, profile: 0, estimated: 0, zero: 0 };
+          agg = {
+            cell: q.cell,
+            direction,
+            qh,
+            volumePwh: 0n,
+            connections: 0,
+            measured: 0,
+            profile: 0,
+            estimated: 0,
+            zero: 0,
+          };
           out.set(key, agg);
         }
         agg.volumePwh += quarterHourVolumePwh(a, qh, direction, f, fractions);
@@ -449,13 +514,17 @@ export interface AggregateDifference {
 }
 
 /** The difference report of a re-run: every aggregate whose volume changed, appeared or disappeared. */
-export function differences(previous: ReadonlyMap<string, bigint>, current: ReadonlyMap<string, bigint>): AggregateDifference[] {
+export function differences(
+  previous: ReadonlyMap<string, bigint>,
+  current: ReadonlyMap<string, bigint>,
+): AggregateDifference[] {
   const out: AggregateDifference[] = [];
   for (const [key, cur] of current) {
     const prev = previous.get(key);
     if (prev === undefined) out.push({ key, previousPwh: null, currentPwh: cur, deltaPwh: cur });
     else if (prev !== cur) out.push({ key, previousPwh: prev, currentPwh: cur, deltaPwh: cur - prev });
   }
-  for (const [key, prev] of previous) if (!current.has(key)) out.push({ key, previousPwh: prev, currentPwh: null, deltaPwh: -prev });
+  for (const [key, prev] of previous)
+    if (!current.has(key)) out.push({ key, previousPwh: prev, currentPwh: null, deltaPwh: -prev });
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

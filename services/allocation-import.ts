@@ -24,7 +24,15 @@ import type { Actor } from '../db/repositories/actor.js';
 import { MERGE_DAY_ROW, parseRegisterArray } from '../db/repositories/reading-days.js';
 import { validationError } from '../lib/errors.js';
 import { isValidEan18 } from '../lib/gs1.js';
-import { allocationDay, isDay, judgeDayRegisters, QUARTER_HOUR_MS, type AllocationDay, type DayRegisters, type Direction } from '../domain/allocation.js';
+import {
+  allocationDay,
+  isDay,
+  judgeDayRegisters,
+  QUARTER_HOUR_MS,
+  type AllocationDay,
+  type DayRegisters,
+  type Direction,
+} from '../domain/allocation.js';
 
 export const BULK_REJECT_CODES = [
   'malformed_line',
@@ -107,11 +115,23 @@ function parseValues(raw: string): DayRegisters | null {
 }
 
 const copyArray = (values: DayRegisters) => `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
-const copyText = (s: string | null) => (s === null ? '\\N' : s.replace(/\\/g, '\\\\').replace(/\t/g, ' ').replace(/\n/g, ' '));
+const copyText = (s: string | null) =>
+  s === null ? '\\N' : s.replace(/\\/g, '\\\\').replace(/\t/g, ' ').replace(/\n/g, ' ');
 
 async function lookup(sql: postgres.Sql, batch: Candidate[]): Promise<Map<string, Context>> {
   const rows = await sql<
-    Array<{ ean: string; day: string; capacity_kw: string | null; opt_out: boolean | null; s_off: string | null; s_fin: string | null; p_off: string | null; p_fin: string | null; n_off: string | null; n_fin: string | null }>
+    Array<{
+      ean: string;
+      day: string;
+      capacity_kw: string | null;
+      opt_out: boolean | null;
+      s_off: string | null;
+      s_fin: string | null;
+      p_off: string | null;
+      p_fin: string | null;
+      n_off: string | null;
+      n_fin: string | null;
+    }>
   >`
     select k.ean, k.day::text as day, c.capacity_kw, c.remote_reading_opt_out as opt_out,
            s.offtake_wh::text as s_off, s.feed_in_wh::text as s_fin,
@@ -141,7 +161,12 @@ async function lookup(sql: postgres.Sql, batch: Candidate[]): Promise<Map<string
  * Import a readings file. `sql` is the pool: the import holds one connection for its transaction (the
  * COPY) and uses another for the lookups, so the pool needs at least two.
  */
-export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input: Readable, now = new Date()): Promise<BulkImportResult> {
+export async function importReadingsFile(
+  sql: postgres.Sql,
+  actor: Actor,
+  input: Readable,
+  now = new Date(),
+): Promise<BulkImportResult> {
   const startedAt = Date.now();
   const byCode: Partial<Record<BulkRejectCode, number>> = {};
   const sample: BulkReject[] = [];
@@ -153,7 +178,8 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
     await tx`create temp table reading_stage (
       kind char(1) not null, day date, connection_ean varchar(18), offtake_wh bigint[], feed_in_wh bigint[], missing smallint,
       line int, register text, code text, message text) on commit drop`;
-    const copy = await tx`copy reading_stage (kind, day, connection_ean, offtake_wh, feed_in_wh, missing, line, register, code, message) from stdin`.writable();
+    const copy =
+      await tx`copy reading_stage (kind, day, connection_ean, offtake_wh, feed_in_wh, missing, line, register, code, message) from stdin`.writable();
     const copyClosed = once(copy, 'finish');
     let pending = '';
     const flush = async (force = false) => {
@@ -167,7 +193,14 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
       byCode[r.code] = (byCode[r.code] ?? 0) + 1;
       if (sample.length < SAMPLE) sample.push(r);
     };
-    const reject = (line: number, ean: string | null, day: string | null, register: Direction | null, code: BulkRejectCode, message: string) => {
+    const reject = (
+      line: number,
+      ean: string | null,
+      day: string | null,
+      register: Direction | null,
+      code: BulkRejectCode,
+      message: string,
+    ) => {
       note({ line, connectionEan: ean, day, register, code, message });
       // Recorded only with a known connection and day (the run looks rejects up by them).
       if (ean && day && isValidEan18(ean) && isDay(day)) {
@@ -178,27 +211,56 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
     const judge = (c: Candidate, ctx: Context | undefined) => {
       const d: AllocationDay = allocationDay(c.day);
       if (!ctx || ctx.capacityKw === null) {
-        for (const l of c.lines) reject(l.line, c.ean, c.day, l.register, 'connection_not_found', `No connection ${c.ean}`);
+        for (const l of c.lines)
+          reject(l.line, c.ean, c.day, l.register, 'connection_not_found', `No connection ${c.ean}`);
         return;
       }
       if (ctx.optOut) {
-        for (const l of c.lines) reject(l.line, c.ean, c.day, l.register, 'remote_reading_opted_out', 'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)');
+        for (const l of c.lines)
+          reject(
+            l.line,
+            c.ean,
+            c.day,
+            l.register,
+            'remote_reading_opted_out',
+            'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)',
+          );
         return;
       }
       const out: Record<Direction, DayRegisters | null> = { offtake: null, feed_in: null };
       const lineOf: Record<Direction, number | null> = { offtake: null, feed_in: null };
       let changed = false;
       for (const l of c.lines) {
-        const future = l.values.findIndex((v, i) => v !== null && d.start.getTime() + i * QUARTER_HOUR_MS > now.getTime());
+        const future = l.values.findIndex(
+          (v, i) => v !== null && d.start.getTime() + i * QUARTER_HOUR_MS > now.getTime(),
+        );
         if (future >= 0) {
-          reject(l.line, c.ean, c.day, l.register, 'read_in_future', `Readings are taken afterwards: r${future} lies in the future`);
+          reject(
+            l.line,
+            c.ean,
+            c.day,
+            l.register,
+            'read_in_future',
+            `Readings are taken afterwards: r${future} lies in the future`,
+          );
           continue;
         }
         const key = l.register === 'offtake' ? 'offtake' : 'feedIn';
         const stored = ctx.sameDay[key];
-        const verdict = judgeDayRegisters(d, l.values, ctx.capacityKw!, { sameDay: stored, previousClose: ctx.previousClose[key], nextOpen: ctx.nextOpen[key] });
+        const verdict = judgeDayRegisters(d, l.values, ctx.capacityKw!, {
+          sameDay: stored,
+          previousClose: ctx.previousClose[key],
+          nextOpen: ctx.nextOpen[key],
+        });
         if (!verdict.ok) {
-          reject(l.line, c.ean, c.day, l.register, verdict.code as BulkRejectCode, `r${verdict.index}: ${verdict.message}`);
+          reject(
+            l.line,
+            c.ean,
+            c.day,
+            l.register,
+            verdict.code as BulkRejectCode,
+            `r${verdict.index}: ${verdict.message}`,
+          );
           continue;
         }
         out[l.register] = verdict.merged;
@@ -229,7 +291,12 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
 
     let current: Candidate | null = null;
     const accept = async (l: { line: number; ean: string; day: string } & Line) => {
-      if (current && current.ean === l.ean && current.day === l.day && !current.lines.some((x) => x.register === l.register)) {
+      if (
+        current &&
+        current.ean === l.ean &&
+        current.day === l.day &&
+        !current.lines.some((x) => x.register === l.register)
+      ) {
         current.lines.push(l);
         return;
       }
@@ -243,7 +310,11 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
       const lineNo = lines;
       if (lineNo === 1) {
         if (!/^\uFEFF?connection_ean,day,register(,|$)/i.test(text.trim())) {
-          throw validationError('malformed_file', 'The first line must be the header connection_ean,day,register,r0,…,rN', 'body');
+          throw validationError(
+            'malformed_file',
+            'The first line must be the header connection_ean,day,register,r0,…,rN',
+            'body',
+          );
         }
         return;
       }
@@ -251,17 +322,50 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
       const a = text.indexOf(',');
       const b = text.indexOf(',', a + 1);
       const c = text.indexOf(',', b + 1);
-      if (a < 0 || b < 0 || c < 0) return reject(lineNo, null, null, null, 'malformed_line', 'Expected connection_ean,day,register and the register values');
+      if (a < 0 || b < 0 || c < 0)
+        return reject(
+          lineNo,
+          null,
+          null,
+          null,
+          'malformed_line',
+          'Expected connection_ean,day,register and the register values',
+        );
       const ean = text.slice(0, a).trim();
       const day = text.slice(a + 1, b).trim();
       const register = text.slice(b + 1, c).trim();
-      if (!isValidEan18(ean)) return reject(lineNo, null, day, null, 'malformed_line', `${ean} is not an 18-digit EAN with a valid GS1 check digit`);
+      if (!isValidEan18(ean))
+        return reject(
+          lineNo,
+          null,
+          day,
+          null,
+          'malformed_line',
+          `${ean} is not an 18-digit EAN with a valid GS1 check digit`,
+        );
       if (!isDay(day)) return reject(lineNo, ean, null, null, 'malformed_line', `${day} is not a day (YYYY-MM-DD)`);
-      if (register !== 'offtake' && register !== 'feed_in') return reject(lineNo, ean, day, null, 'malformed_line', `register must be offtake or feed_in, not ${register}`);
+      if (register !== 'offtake' && register !== 'feed_in')
+        return reject(lineNo, ean, day, null, 'malformed_line', `register must be offtake or feed_in, not ${register}`);
       const values = parseValues(text.slice(c + 1));
-      if (!values) return reject(lineNo, ean, day, register, 'malformed_line', 'Register values are whole Wh (digits only) or empty');
+      if (!values)
+        return reject(
+          lineNo,
+          ean,
+          day,
+          register,
+          'malformed_line',
+          'Register values are whole Wh (digits only) or empty',
+        );
       const n = allocationDay(day).quarterHours;
-      if (values.length !== n + 1) return reject(lineNo, ean, day, register, 'wrong_value_count', `${day} has ${n} quarter-hours: ${n + 1} register values expected, ${values.length} given`);
+      if (values.length !== n + 1)
+        return reject(
+          lineNo,
+          ean,
+          day,
+          register,
+          'wrong_value_count',
+          `${day} has ${n} quarter-hours: ${n + 1} register values expected, ${values.length} given`,
+        );
       await accept({ line: lineNo, ean, day, register, values });
     };
 
@@ -277,7 +381,12 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
         rest = text.slice(start);
       }
       if (rest.length > 0) await handleLine(rest);
-      if (lines === 0) throw validationError('malformed_file', 'The file is empty: it needs the header connection_ean,day,register,r0,…,rN', 'body');
+      if (lines === 0)
+        throw validationError(
+          'malformed_file',
+          'The file is empty: it needs the header connection_ean,day,register,r0,…,rN',
+          'body',
+        );
       if (current) batch.push(current);
       await runBatch();
       await flush(true);
@@ -296,7 +405,16 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
        group by day, connection_ean having count(*) > 1`;
     if (dups.length > 0) {
       const message = 'Another line of this file has readings of the same connection and day';
-      for (const dup of dups) for (const line of dup.lines) note({ line, connectionEan: dup.connection_ean, day: dup.day, register: null, code: 'duplicate_in_file', message });
+      for (const dup of dups)
+        for (const line of dup.lines)
+          note({
+            line,
+            connectionEan: dup.connection_ean,
+            day: dup.day,
+            register: null,
+            code: 'duplicate_in_file',
+            message,
+          });
       await tx`
         with dup as (delete from reading_stage s using (select day, connection_ean from reading_stage where kind = 's' group by 1, 2 having count(*) > 1) d
                       where s.kind = 's' and s.day = d.day and s.connection_ean = d.connection_ean returning s.day, s.connection_ean, s.line)
@@ -328,6 +446,15 @@ export async function importReadingsFile(sql: postgres.Sql, actor: Actor, input:
     await tx`
       insert into audit_log (actor, actor_role, actor_party_id, action, entity_type, entity_id, data)
       values (${actor.actor}, ${actor.actorRole ?? null}, ${actor.actorPartyId ?? null}, 'readings.bulk_imported', 'reading_import', ${imp!.id}, ${JSON.stringify(summary)}::jsonb)`;
-    return { importId: imp!.id, lines, stored: merged.count, unchanged, rejected, rejectedByCode: byCode, rejects: sample.sort((a, b) => a.line - b.line), durationMs: Date.now() - startedAt };
+    return {
+      importId: imp!.id,
+      lines,
+      stored: merged.count,
+      unchanged,
+      rejected,
+      rejectedByCode: byCode,
+      rejects: sample.sort((a, b) => a.line - b.line),
+      durationMs: Date.now() - startedAt,
+    };
   }) as Promise<BulkImportResult>;
 }

@@ -28,7 +28,8 @@ import {
 } from '../domain/allocation.js';
 
 /** Whose cells a caller sees: all (the grid operator, compliance, admin), or those of one BRP or supplier. */
-export type AggregateScope = { kind: 'all' } | { kind: 'balance_responsible_party'; partyId: string } | { kind: 'supplier'; partyId: string };
+export type AggregateScope =
+  { kind: 'all' } | { kind: 'balance_responsible_party'; partyId: string } | { kind: 'supplier'; partyId: string };
 
 const scopeFilter = (scope: AggregateScope) =>
   scope.kind === 'balance_responsible_party'
@@ -98,21 +99,42 @@ const aggregateQuery = (runId: string, scope: AggregateScope) => sql`
    where a.run_id = ${runId} ${scopeFilter(scope)}
    order by b.gln, s.gln, c.grid_area, a.direction, a.qh`;
 
-export async function aggregatePage(db: Db, run: AllocationRun, scope: AggregateScope, minimum: number, page: { limit: number; offset: number }): Promise<{ items: AggregateRow[]; total: number }> {
-  const rows = (await db.execute(sql`${aggregateQuery(run.id, scope)} limit ${page.limit} offset ${page.offset}`)) as unknown as RawAggregate[];
+export async function aggregatePage(
+  db: Db,
+  run: AllocationRun,
+  scope: AggregateScope,
+  minimum: number,
+  page: { limit: number; offset: number },
+): Promise<{ items: AggregateRow[]; total: number }> {
+  const rows = (await db.execute(
+    sql`${aggregateQuery(run.id, scope)} limit ${page.limit} offset ${page.offset}`,
+  )) as unknown as RawAggregate[];
   const [count] = (await db.execute(sql`
-    select count(*)::int as n from allocation_aggregates a join allocation_cells c on c.id = a.cell_id where a.run_id = ${run.id} ${scopeFilter(scope)}`)) as unknown as Array<{ n: number }>;
+    select count(*)::int as n from allocation_aggregates a join allocation_cells c on c.id = a.cell_id where a.run_id = ${run.id} ${scopeFilter(scope)}`)) as unknown as Array<{
+    n: number;
+  }>;
   return { items: rows.map((r) => aggregateRow(run, r, minimum, scope.kind === 'all')), total: count?.n ?? 0 };
 }
 
-export const AGGREGATE_CSV_HEADER = 'quarter_hour_start,quarter_hour_end,balance_responsible_party_gln,supplier_gln,grid_area,direction,volume_kwh,volume_wh,estimated,below_minimum_connections';
+export const AGGREGATE_CSV_HEADER =
+  'quarter_hour_start,quarter_hour_end,balance_responsible_party_gln,supplier_gln,grid_area,direction,volume_kwh,volume_wh,estimated,below_minimum_connections';
 
 const csvField = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 /** Every row of the scope as CSV lines, read with a cursor (a run of a million connections has ~270k). */
-export async function* aggregateCsv(sqlDriver: postgres.Sql, run: AllocationRun, scope: AggregateScope, minimum: number): AsyncGenerator<string> {
+export async function* aggregateCsv(
+  sqlDriver: postgres.Sql,
+  run: AllocationRun,
+  scope: AggregateScope,
+  minimum: number,
+): AsyncGenerator<string> {
   yield AGGREGATE_CSV_HEADER + '\n';
-  const filter = scope.kind === 'balance_responsible_party' ? 'and c.balance_responsible_party_id = $2' : scope.kind === 'supplier' ? 'and c.supplier_id = $2' : 'and $2::uuid is null';
+  const filter =
+    scope.kind === 'balance_responsible_party'
+      ? 'and c.balance_responsible_party_id = $2'
+      : scope.kind === 'supplier'
+        ? 'and c.supplier_id = $2'
+        : 'and $2::uuid is null';
   const cursor = sqlDriver
     .unsafe<RawAggregate[]>(
       `select a.qh, b.gln as brp_gln, s.gln as supplier_gln, c.grid_area, a.direction, trim_scale(a.volume_wh)::text as volume_wh, a.connections, a.estimated
@@ -147,7 +169,12 @@ export interface DifferenceRow {
 }
 
 /** Per aggregate, what changed against the version the run was compared with. */
-export async function differencePage(db: Db, run: AllocationRun, scope: AggregateScope, page: { limit: number; offset: number }): Promise<{ previousRunId: string | null; items: DifferenceRow[]; total: number }> {
+export async function differencePage(
+  db: Db,
+  run: AllocationRun,
+  scope: AggregateScope,
+  page: { limit: number; offset: number },
+): Promise<{ previousRunId: string | null; items: DifferenceRow[]; total: number }> {
   if (!run.previousRunId) return { previousRunId: null, items: [], total: 0 };
   const body = sql`
       from (select * from allocation_aggregates where run_id = ${run.id}) cur
@@ -207,7 +234,13 @@ export interface ConnectionQuarterHour {
  * stored registers (final once stored), the run's profile set and the annual volumes kept with the result.
  * DC-8: the read is registered with who, which connection and run, and the purpose.
  */
-export async function readConnectionResult(db: Db, actor: Actor, run: AllocationRun, ean: string, purpose: string): Promise<ConnectionQuarterHour[]> {
+export async function readConnectionResult(
+  db: Db,
+  actor: Actor,
+  run: AllocationRun,
+  ean: string,
+  purpose: string,
+): Promise<ConnectionQuarterHour[]> {
   const segments = (await db.execute(sql`
     select r.*, b.gln as brp_gln, s.gln as supplier_gln, c.grid_area
       from allocation_connection_results r
@@ -230,7 +263,8 @@ export async function readConnectionResult(db: Db, actor: Actor, run: Allocation
     supplier_gln: string | null;
     grid_area: string | null;
   }>;
-  if (segments.length === 0) throw notFound('connection_result_not_found', `Run ${run.id} allocated no connection ${ean}`, 'connectionEan');
+  if (segments.length === 0)
+    throw notFound('connection_result_not_found', `Run ${run.id} allocated no connection ${ean}`, 'connectionEan');
   await recordAudit(db, {
     ...actor,
     action: 'allocation.connection_result_read',
@@ -252,7 +286,12 @@ export async function readConnectionResult(db: Db, actor: Actor, run: Allocation
       offtake: day?.offtake ?? null,
       feedIn: day?.feedIn ?? null,
       readingsRejected: false,
-      profile: { offtakeCategory: s.offtake_profile_category, feedInCategory: s.feed_in_profile_category, annualOfftakeKwh: s.annual_offtake_kwh, annualFeedInKwh: s.annual_feed_in_kwh },
+      profile: {
+        offtakeCategory: s.offtake_profile_category,
+        feedInCategory: s.feed_in_profile_category,
+        annualOfftakeKwh: s.annual_offtake_kwh,
+        annualFeedInKwh: s.annual_feed_in_kwh,
+      },
     };
     for (let qh = s.qh_from; qh <= s.qh_to; qh++) {
       const direction = (method: QuarterHourMethod, reason: AllocationReason | null, dir: Direction) => ({

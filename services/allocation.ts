@@ -73,23 +73,44 @@ const SYSTEM: Actor = { actor: 'system:allocation', actorRole: 'system', actorPa
 // ---- profiles (AL-4) ---------------------------------------------------------------------------
 
 /** Load a year's fractions from a file in the sector's layout (domain/allocation-profiles.ts). */
-export async function loadProfileFile(db: Db, actor: Actor, year: number, text: string, source: string): Promise<ProfileSetRow> {
+export async function loadProfileFile(
+  db: Db,
+  actor: Actor,
+  year: number,
+  text: string,
+  source: string,
+): Promise<ProfileSetRow> {
   let set;
   try {
     set = parseProfileFile(year, text);
   } catch (err) {
-    if (err instanceof ProfileFileError) throw new DomainError('validation', err.code, err.message, 'body', err.line !== undefined ? { line: err.line } : undefined, { cause: err });
+    if (err instanceof ProfileFileError)
+      throw new DomainError(
+        'validation',
+        err.code,
+        err.message,
+        'body',
+        err.line !== undefined ? { line: err.line } : undefined,
+        { cause: err },
+      );
     throw err;
   }
   return storeProfileSet(db, actor, set, source);
 }
 
 /** The profile set runs of `year` use; in development the generated one is loaded when none exists. */
-export async function profileSetForYear(db: Db, year: number, opts: Pick<AllocationOptions, 'generatedProfiles'>): Promise<ProfileSetRow> {
+export async function profileSetForYear(
+  db: Db,
+  year: number,
+  opts: Pick<AllocationOptions, 'generatedProfiles'>,
+): Promise<ProfileSetRow> {
   const set = await profileSetFor(db, year);
   if (set) return set;
   if (!opts.generatedProfiles) {
-    throw invalidState('profile_set_missing', `No profile fractions are loaded for ${year}: load the sector's set (PUT /allocation/profiles/${year}) before allocating that year (AL-4)`);
+    throw invalidState(
+      'profile_set_missing',
+      `No profile fractions are loaded for ${year}: load the sector's set (PUT /allocation/profiles/${year}) before allocating that year (AL-4)`,
+    );
   }
   return loadProfileFile(db, SYSTEM, year, generateProfileFile(year), 'generated');
 }
@@ -97,7 +118,11 @@ export async function profileSetForYear(db: Db, year: number, opts: Pick<Allocat
 // ---- requesting runs ---------------------------------------------------------------------------
 
 export async function startAllocationRunWorkflow(client: Client, taskQueue: string, runId: string): Promise<boolean> {
-  return startWorkflowOnce(client, 'allocationRunWorkflow', { workflowId: allocationRunWorkflowId(runId), taskQueue, args: [{ runId }] });
+  return startWorkflowOnce(client, 'allocationRunWorkflow', {
+    workflowId: allocationRunWorkflowId(runId),
+    taskQueue,
+    args: [{ runId }],
+  });
 }
 
 /**
@@ -112,12 +137,30 @@ export async function requestAllocationRun(
   actor: Actor,
   input: { gridOperatorId: string; day: string; reason: string; requestKey: string; trigger?: AllocationRunTrigger },
 ): Promise<{ run: AllocationRun; created: boolean }> {
-  const { run, created } = await requestRun(db, actor, { gridOperatorId: input.gridOperatorId, day: input.day, trigger: input.trigger ?? 'request', requestKey: input.requestKey, reason: input.reason });
-  if (!temporal) throw new DomainError('unavailable', 'temporal_unavailable', 'Temporal is not configured: the run is recorded as requested; repeat the request to start it');
+  const { run, created } = await requestRun(db, actor, {
+    gridOperatorId: input.gridOperatorId,
+    day: input.day,
+    trigger: input.trigger ?? 'request',
+    requestKey: input.requestKey,
+    reason: input.reason,
+  });
+  if (!temporal)
+    throw new DomainError(
+      'unavailable',
+      'temporal_unavailable',
+      'Temporal is not configured: the run is recorded as requested; repeat the request to start it',
+    );
   try {
     await startAllocationRunWorkflow(temporal, taskQueue, run.id);
   } catch (err) {
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The run is recorded but its workflow could not be started: repeat the request with the same Idempotency-Key', undefined, { runId: run.id }, { cause: err });
+    throw new DomainError(
+      'unavailable',
+      'temporal_unavailable',
+      'The run is recorded but its workflow could not be started: repeat the request with the same Idempotency-Key',
+      undefined,
+      { runId: run.id },
+      { cause: err },
+    );
   }
   return { run, created };
 }
@@ -129,10 +172,25 @@ export function factsOf(r: MixedFactsRow): ConnectionDayFacts {
   return {
     connectionEan: r.ean,
     parties: r.parties
-      ? r.parties.map((p) => ({ from: new Date(p.from), supplierId: p.supplierId, balanceResponsiblePartyId: p.brpId, gridArea: p.gridArea }))
-      : [{ from: SINCE_EVER, supplierId: r.supplier_id, balanceResponsiblePartyId: r.balance_responsible_party_id, gridArea: r.grid_area }],
+      ? r.parties.map((p) => ({
+          from: new Date(p.from),
+          supplierId: p.supplierId,
+          balanceResponsiblePartyId: p.brpId,
+          gridArea: p.gridArea,
+        }))
+      : [
+          {
+            from: SINCE_EVER,
+            supplierId: r.supplier_id,
+            balanceResponsiblePartyId: r.balance_responsible_party_id,
+            gridArea: r.grid_area,
+          },
+        ],
     methods: (r.methods ?? []).map((m) => ({ from: new Date(m.from), method: m.method })),
-    zeroPeriods: (r.zeros ?? []).map((z) => ({ start: new Date(z.start), end: z.end === null ? null : new Date(z.end) })),
+    zeroPeriods: (r.zeros ?? []).map((z) => ({
+      start: new Date(z.start),
+      end: z.end === null ? null : new Date(z.end),
+    })),
     remoteReadingOptOut: r.remote_reading_opt_out,
     offtake: parseRegisterArray(r.offtake_wh),
     feedIn: parseRegisterArray(r.feed_in_wh),
@@ -204,7 +262,11 @@ export async function computeAllocationRun(
   const existing = await getRun(db, runId);
   if (!existing) throw notFound('allocation_run_not_found', `No allocation run ${runId}`, 'runId');
   if (existing.status === 'completed') return resultOf(existing);
-  if (existing.status === 'failed') throw invalidState('allocation_run_failed', `Allocation run ${runId} failed: ${existing.failure ?? ''}; request a new version`);
+  if (existing.status === 'failed')
+    throw invalidState(
+      'allocation_run_failed',
+      `Allocation run ${runId} failed: ${existing.failure ?? ''}; request a new version`,
+    );
   const d = allocationDay(existing.day);
   const set = await profileSetForYear(db, Number(existing.day.slice(0, 4)), opts);
   const fractions: DayFractions = await dayFractions(db, set.id, d.day);
@@ -220,7 +282,11 @@ export async function computeAllocationRun(
     const c: RunContext = { runId, gridOperatorId: locked.gridOperatorId, day: d, profileSetId: set.id };
     const missing = await missingProfileCategories(tx, c);
     if (missing.length > 0) {
-      throw invalidState('profile_category_unknown', `The profile set of ${d.day.slice(0, 4)} has no fractions for ${missing.join(', ')} (AL-4)`, { categories: missing });
+      throw invalidState(
+        'profile_category_unknown',
+        `The profile set of ${d.day.slice(0, 4)} has no fractions for ${missing.join(', ')} (AL-4)`,
+        { categories: missing },
+      );
     }
 
     const kinds = await classifyAndStoreUniform(tx, c);
@@ -239,11 +305,19 @@ export async function computeAllocationRun(
       const unknown = new Map<string, { brpId: string; supplierId: string; gridArea: string }>();
       for (const qhs of allocated) {
         for (const q of qhs) {
-          if (q.cell && !cells.has(cellKey(q.cell))) unknown.set(cellKey(q.cell), { brpId: q.cell.balanceResponsiblePartyId, supplierId: q.cell.supplierId, gridArea: q.cell.gridArea });
+          if (q.cell && !cells.has(cellKey(q.cell)))
+            unknown.set(cellKey(q.cell), {
+              brpId: q.cell.balanceResponsiblePartyId,
+              supplierId: q.cell.supplierId,
+              gridArea: q.cell.gridArea,
+            });
         }
       }
       const wanted = [...unknown.entries()];
-      const ids = await cellIds(tx, wanted.map(([, v]) => v));
+      const ids = await cellIds(
+        tx,
+        wanted.map(([, v]) => v),
+      );
       wanted.forEach(([k], i) => cells.set(k, ids[i]!));
       const rows: ResultSegmentRow[] = [];
       facts.forEach((f, i) => {
@@ -281,12 +355,24 @@ export async function computeAllocationRun(
     const summary = {
       quarterHours: d.quarterHours,
       connections: Object.fromEntries(kinds.map((k) => [k.kind, k.connections])),
-      totals: Object.fromEntries(totals.map((t) => [t.direction, { volumeWh: t.volumeWh, cells: t.cells, cellsBelowMinimum: t.cellsBelowMinimum }])),
+      totals: Object.fromEntries(
+        totals.map((t) => [
+          t.direction,
+          { volumeWh: t.volumeWh, cells: t.cells, cellsBelowMinimum: t.cellsBelowMinimum },
+        ]),
+      ),
       minimumConnections: opts.minimumConnections,
       profileSet: { id: set.id, year: set.year, source: set.source },
       durationMs: finishedAt.getTime() - startedAt.getTime(),
     };
-    await completeRun(tx, runId, { profileSetId: set.id, previousRunId: previous?.id ?? null, summary, difference, startedAt, finishedAt });
+    await completeRun(tx, runId, {
+      profileSetId: set.id,
+      previousRunId: previous?.id ?? null,
+      summary,
+      difference,
+      startedAt,
+      finishedAt,
+    });
   });
   const done = await getRun(db, runId);
   progress('completed');

@@ -47,7 +47,13 @@ import type { AllocationRun } from '../../db/schema/index.js';
 import { isDay } from '../../domain/allocation.js';
 import { forbidden, invalidState, validationError } from '../../lib/errors.js';
 import { importReadingsFile } from '../../services/allocation-import.js';
-import { aggregateCsv, aggregatePage, differencePage, readConnectionResult, type AggregateScope } from '../../services/allocation-results.js';
+import {
+  aggregateCsv,
+  aggregatePage,
+  differencePage,
+  readConnectionResult,
+  type AggregateScope,
+} from '../../services/allocation-results.js';
 import { driverOf, loadProfileFile, requestAllocationRun } from '../../services/allocation.js';
 
 /** A profile file is a year of quarter-hours: a few MB. */
@@ -116,7 +122,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      if (!(req.body instanceof Readable)) throw validationError('csv_required', 'Send the file as Content-Type: text/csv', 'headers.content-type');
+      if (!(req.body instanceof Readable))
+        throw validationError('csv_required', 'Send the file as Content-Type: text/csv', 'headers.content-type');
       return importReadingsFile(sql, actorFrom(req.principal), req.body);
     },
   );
@@ -125,10 +132,17 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/connections/:ean/parties',
     {
       preHandler: requireRole('admin', 'compliance', 'case-handler'),
-      schema: { tags: ['allocation'], summary: 'Supplier, BRP and grid area over time (effective-dated)', params: EanParams, response: { 200: PartyHistory, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['allocation'],
+        summary: 'Supplier, BRP and grid area over time (effective-dated)',
+        params: EanParams,
+        response: { 200: PartyHistory, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
-      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) =>
+        visibleTo(req.principal, connectionOwner(c)),
+      );
       const rows = await listPartyHistory(db, conn.ean);
       // No history recorded: the connection's parties have held since its registration.
       return { connectionEan: conn.ean, items: rows.map(toPartyHistoryDto) };
@@ -152,7 +166,9 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const b = req.body;
       const row = await changeConnectionParties(db, actorFrom(req.principal), req.params.ean, {
         effectiveFrom: new Date(b.effectiveFrom),
-        ...(b.balanceResponsiblePartyGln !== undefined ? { balanceResponsiblePartyGln: b.balanceResponsiblePartyGln } : {}),
+        ...(b.balanceResponsiblePartyGln !== undefined
+          ? { balanceResponsiblePartyGln: b.balanceResponsiblePartyGln }
+          : {}),
         ...(b.gridArea !== undefined ? { gridArea: b.gridArea } : {}),
         reason: b.reason,
       });
@@ -167,7 +183,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       bodyLimit: PROFILE_FILE_MAX_BYTES,
       schema: {
         tags: ['allocation'],
-        summary: "Load a year's profile fractions from the sector's file (text/csv; AL-4); runs of that year use the latest loaded set",
+        summary:
+          "Load a year's profile fractions from the sector's file (text/csv; AL-4); runs of that year use the latest loaded set",
         description:
           'A header, then one row per quarter-hour of the year in time order (Amsterdam time). Separator ; or , (decimal comma allowed with ;). Columns named like a time (Datum, Van, Tot, from, to) are skipped; every other column is a profile category. Each category must sum to 1.',
         consumes: ['text/csv'],
@@ -178,16 +195,30 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      if (!(req.body instanceof Readable)) throw validationError('csv_required', 'Send the file as Content-Type: text/csv', 'headers.content-type');
+      if (!(req.body instanceof Readable))
+        throw validationError('csv_required', 'Send the file as Content-Type: text/csv', 'headers.content-type');
       const text = await readText(req.body, PROFILE_FILE_MAX_BYTES);
-      const set = await loadProfileFile(db, actorFrom(req.principal), req.params.year, text, req.query.source ?? `upload ${new Date().toISOString()}`);
+      const set = await loadProfileFile(
+        db,
+        actorFrom(req.principal),
+        req.params.year,
+        text,
+        req.query.source ?? `upload ${new Date().toISOString()}`,
+      );
       return reply.status(201).send(toProfileSetDto(set));
     },
   );
 
   app.get(
     '/allocation/profiles',
-    { preHandler: requireRole('admin', 'compliance', 'case-handler'), schema: { tags: ['allocation'], summary: 'Loaded profile sets (AL-4)', response: { 200: ProfileSetList, ...errorResponses(...READ_ERRORS) } } },
+    {
+      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      schema: {
+        tags: ['allocation'],
+        summary: 'Loaded profile sets (AL-4)',
+        response: { 200: ProfileSetList, ...errorResponses(...READ_ERRORS) },
+      },
+    },
     async () => ({ items: (await listProfileSets(db)).map(toProfileSetDto) }),
   );
 
@@ -197,44 +228,86 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: operator,
       schema: {
         tags: ['allocation'],
-        summary: 'Request an allocation (re-)run of a day: the next version, computed by its workflow; compared with the previous version',
-        description: '202 with the run (status requested). A repeat with the same Idempotency-Key answers the same run. 503 temporal_unavailable: the run is recorded; repeat with the same key.',
+        summary:
+          'Request an allocation (re-)run of a day: the next version, computed by its workflow; compared with the previous version',
+        description:
+          '202 with the run (status requested). A repeat with the same Idempotency-Key answers the same run. 503 temporal_unavailable: the run is recorded; repeat with the same key.',
         headers: RunHeaders,
         body: RunCreate,
         response: { 202: RunCreated, ...errorResponses(...BODY_ERRORS, 404, 503) },
       },
     },
     async (req, reply) => {
-      if (!isDay(req.body.day)) throw validationError('day_invalid', `${req.body.day} is not a calendar day`, 'body.day');
+      if (!isDay(req.body.day))
+        throw validationError('day_invalid', `${req.body.day} is not a calendar day`, 'body.day');
       const gop = await requirePartyByGln(db, req.body.gridOperatorGln, 'body.gridOperatorGln');
-      if (req.principal.role === 'case-handler' && req.principal.partyId !== gop.id) throw forbidden('grid_operator_out_of_scope', 'Case handlers run allocations of their own grid operator only');
-      if (!gop.roles.includes('grid_operator')) throw validationError('party_role_mismatch', `Party ${gop.gln} is no grid operator`, 'body.gridOperatorGln');
+      if (req.principal.role === 'case-handler' && req.principal.partyId !== gop.id)
+        throw forbidden('grid_operator_out_of_scope', 'Case handlers run allocations of their own grid operator only');
+      if (!gop.roles.includes('grid_operator'))
+        throw validationError('party_role_mismatch', `Party ${gop.gln} is no grid operator`, 'body.gridOperatorGln');
       const key = req.headers['idempotency-key'];
-      const { run, created } = await requestAllocationRun(db, temporal, config.temporal.taskQueue, actorFrom(req.principal), {
-        gridOperatorId: gop.id,
-        day: req.body.day,
-        reason: req.body.reason,
-        requestKey: key ? `request:${req.principal.keyId}:${key}` : `request:${crypto.randomUUID()}`,
-      });
+      const { run, created } = await requestAllocationRun(
+        db,
+        temporal,
+        config.temporal.taskQueue,
+        actorFrom(req.principal),
+        {
+          gridOperatorId: gop.id,
+          day: req.body.day,
+          reason: req.body.reason,
+          requestKey: key ? `request:${req.principal.keyId}:${key}` : `request:${crypto.randomUUID()}`,
+        },
+      );
       return reply.status(202).send({ run: toRunDto(run, true), created });
     },
   );
 
   app.get(
     '/allocation/runs',
-    { preHandler: readers, schema: { tags: ['allocation'], summary: 'Allocation runs, newest first (case handlers: their grid operator)', querystring: RunQuery, response: { 200: RunList, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary: 'Allocation runs, newest first (case handlers: their grid operator)',
+        querystring: RunQuery,
+        response: { 200: RunList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => {
       const p = req.principal;
-      const gridOperatorId = p.role === 'case-handler' ? (p.partyId ?? undefined) : req.query.gridOperatorGln ? (await requirePartyByGln(db, req.query.gridOperatorGln, 'query.gridOperatorGln')).id : undefined;
-      const { items, total } = await listRuns(db, { gridOperatorId, day: req.query.day, limit: req.query.limit, offset: req.query.offset });
+      const gridOperatorId =
+        p.role === 'case-handler'
+          ? (p.partyId ?? undefined)
+          : req.query.gridOperatorGln
+            ? (await requirePartyByGln(db, req.query.gridOperatorGln, 'query.gridOperatorGln')).id
+            : undefined;
+      const { items, total } = await listRuns(db, {
+        gridOperatorId,
+        day: req.query.day,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      });
       const internal = p.role === 'admin' || p.role === 'compliance' || p.role === 'case-handler';
-      return { items: items.map((r) => toRunDto(r, internal)), total, limit: req.query.limit, offset: req.query.offset };
+      return {
+        items: items.map((r) => toRunDto(r, internal)),
+        total,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      };
     },
   );
 
   app.get(
     '/allocation/runs/:id',
-    { preHandler: readers, schema: { tags: ['allocation'], summary: 'A run: status, version, and (grid operator) its summary and difference against the previous version', params: RunParams, response: { 200: RunSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary: 'A run: status, version, and (grid operator) its summary and difference against the previous version',
+        params: RunParams,
+        response: { 200: RunSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => {
       const { run, scope } = await visibleRun(req.principal, req.params.id);
       return toRunDto(run, scope.kind === 'all');
@@ -247,7 +320,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: readers,
       schema: {
         tags: ['allocation'],
-        summary: 'The run’s sums per quarter-hour × BRP × supplier × grid area × direction (AL-3): a BRP or supplier gets its own rows only; JSON pages or CSV (format=csv or Accept: text/csv)',
+        summary:
+          'The run’s sums per quarter-hour × BRP × supplier × grid area × direction (AL-3): a BRP or supplier gets its own rows only; JSON pages or CSV (format=csv or Accept: text/csv)',
         params: RunParams,
         querystring: AggregatesQuery,
         produces: ['application/json', 'text/csv'],
@@ -256,8 +330,14 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const { run, scope } = await visibleRun(req.principal, req.params.id);
-      if (run.status !== 'completed') throw invalidState('allocation_run_not_completed', `Run ${run.id} is ${run.status}: its aggregates exist once it has completed`);
-      const csv = req.query.format === 'csv' || (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
+      if (run.status !== 'completed')
+        throw invalidState(
+          'allocation_run_not_completed',
+          `Run ${run.id} is ${run.status}: its aggregates exist once it has completed`,
+        );
+      const csv =
+        req.query.format === 'csv' ||
+        (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) {
         // A stream bypasses the JSON response schema (the CSV columns are documented in the README).
         const body = Readable.from(aggregateCsv(sql, run, scope, config.allocation.minimumConnections));
@@ -277,7 +357,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: readers,
       schema: {
         tags: ['allocation'],
-        summary: 'Per aggregate, what changed against the previous version (a re-run after late readings, a case decided afterwards); scoped as the aggregates',
+        summary:
+          'Per aggregate, what changed against the previous version (a re-run after late readings, a case decided afterwards); scoped as the aggregates',
         params: RunParams,
         querystring: Paging,
         response: { 200: DifferenceList, ...errorResponses(...READ_ERRORS, 404) },
@@ -295,7 +376,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: operator,
       schema: {
         tags: ['allocation'],
-        summary: 'One connection’s result per quarter-hour (grid operator only; the read and its purpose are registered, DC-8)',
+        summary:
+          'One connection’s result per quarter-hour (grid operator only; the read and its purpose are registered, DC-8)',
         params: RunConnectionParams,
         querystring: ConnectionResultQuery,
         response: { 200: ConnectionResultSchema, ...errorResponses(...READ_ERRORS, 404) },
@@ -303,7 +385,13 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { run } = await visibleRun(req.principal, req.params.id);
-      const quarterHours = await readConnectionResult(db, actorFrom(req.principal), run, req.params.ean, req.query.purpose);
+      const quarterHours = await readConnectionResult(
+        db,
+        actorFrom(req.principal),
+        run,
+        req.params.ean,
+        req.query.purpose,
+      );
       return { runId: run.id, connectionEan: req.params.ean, day: run.day, version: run.version, quarterHours };
     },
   );

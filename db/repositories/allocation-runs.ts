@@ -37,9 +37,16 @@ export interface RunRequest {
  * run yet (one scheduled run per operator and day, however often the Schedule fires); a request with a
  * key seen before returns that run. Versions are numbered under a per-(operator, day) lock.
  */
-export async function requestRun(db: DbOrTx, actor: Actor, input: RunRequest, at = new Date()): Promise<{ run: AllocationRun; created: boolean }> {
+export async function requestRun(
+  db: DbOrTx,
+  actor: Actor,
+  input: RunRequest,
+  at = new Date(),
+): Promise<{ run: AllocationRun; created: boolean }> {
   return db.transaction(async (tx) => {
-    await tx.execute(dsql`select pg_advisory_xact_lock(hashtext(${`allocation:${input.gridOperatorId}:${input.day}`}))`);
+    await tx.execute(
+      dsql`select pg_advisory_xact_lock(hashtext(${`allocation:${input.gridOperatorId}:${input.day}`}))`,
+    );
     const [same] = await tx.select().from(allocationRuns).where(eq(allocationRuns.requestKey, input.requestKey));
     if (same) return { run: same, created: false };
     const [latest] = await tx
@@ -69,7 +76,14 @@ export async function requestRun(db: DbOrTx, actor: Actor, input: RunRequest, at
       action: 'allocation.run_requested',
       entityType: 'allocation_run',
       entityId: run.id,
-      data: { gridOperatorId: run.gridOperatorId, day: run.day, version: run.version, trigger: run.trigger, reason: run.reason, rule: 'AL-3' },
+      data: {
+        gridOperatorId: run.gridOperatorId,
+        day: run.day,
+        version: run.version,
+        trigger: run.trigger,
+        reason: run.reason,
+        rule: 'AL-3',
+      },
       at,
     });
     return { run, created: true };
@@ -81,15 +95,33 @@ export async function getRun(db: DbOrTx, id: string): Promise<AllocationRun | nu
   return run ?? null;
 }
 
-export async function requireRun(db: DbOrTx, id: string, visible: (r: AllocationRun) => boolean = () => true): Promise<AllocationRun> {
+export async function requireRun(
+  db: DbOrTx,
+  id: string,
+  visible: (r: AllocationRun) => boolean = () => true,
+): Promise<AllocationRun> {
   const run = await getRun(db, id);
   if (!run || !visible(run)) throw notFound('allocation_run_not_found', `No allocation run ${id}`, 'runId');
   return run;
 }
 
-export async function listRuns(db: DbOrTx, f: { gridOperatorId?: string; day?: string; limit: number; offset: number }): Promise<{ items: AllocationRun[]; total: number }> {
-  const where = and(...[f.gridOperatorId ? eq(allocationRuns.gridOperatorId, f.gridOperatorId) : undefined, f.day ? eq(allocationRuns.day, f.day) : undefined].filter((x) => x !== undefined));
-  const items = await db.select().from(allocationRuns).where(where).orderBy(desc(allocationRuns.day), desc(allocationRuns.version)).limit(f.limit).offset(f.offset);
+export async function listRuns(
+  db: DbOrTx,
+  f: { gridOperatorId?: string; day?: string; limit: number; offset: number },
+): Promise<{ items: AllocationRun[]; total: number }> {
+  const where = and(
+    ...[
+      f.gridOperatorId ? eq(allocationRuns.gridOperatorId, f.gridOperatorId) : undefined,
+      f.day ? eq(allocationRuns.day, f.day) : undefined,
+    ].filter((x) => x !== undefined),
+  );
+  const items = await db
+    .select()
+    .from(allocationRuns)
+    .where(where)
+    .orderBy(desc(allocationRuns.day), desc(allocationRuns.version))
+    .limit(f.limit)
+    .offset(f.offset);
   return { items, total: await db.$count(allocationRuns, where) };
 }
 
@@ -98,7 +130,12 @@ export async function unfinishedRuns(db: DbOrTx, requestedBefore: Date): Promise
   return db
     .select()
     .from(allocationRuns)
-    .where(and(inArray(allocationRuns.status, ['requested', 'running']), dsql`${allocationRuns.requestedAt} < ${requestedBefore.toISOString()}::timestamptz`));
+    .where(
+      and(
+        inArray(allocationRuns.status, ['requested', 'running']),
+        dsql`${allocationRuns.requestedAt} < ${requestedBefore.toISOString()}::timestamptz`,
+      ),
+    );
 }
 
 export async function markRunFailed(db: DbOrTx, id: string, failure: string, at = new Date()): Promise<void> {
@@ -109,7 +146,15 @@ export async function markRunFailed(db: DbOrTx, id: string, failure: string, at 
       .where(and(eq(allocationRuns.id, id), inArray(allocationRuns.status, ['requested', 'running'])))
       .returning();
     if (run) {
-      await recordAudit(tx, { actor: `workflow:allocation-run:${id}`, actorRole: 'system', action: 'allocation.run_failed', entityType: 'allocation_run', entityId: id, data: { failure }, at });
+      await recordAudit(tx, {
+        actor: `workflow:allocation-run:${id}`,
+        actorRole: 'system',
+        action: 'allocation.run_failed',
+        entityType: 'allocation_run',
+        entityId: id,
+        data: { failure },
+        at,
+      });
     }
   });
 }
@@ -129,7 +174,10 @@ const firstQhEnd = (d: AllocationDay) => new Date(d.start.getTime() + QUARTER_HO
 const lastQhStart = (d: AllocationDay) => new Date(d.end.getTime() - QUARTER_HOUR_MS);
 
 /** Lock the run row; refuses a run that is not requested/running (completed runs are returned by the caller). */
-export async function lockRun(tx: Sql, runId: string): Promise<{ status: string; gridOperatorId: string; day: string } | null> {
+export async function lockRun(
+  tx: Sql,
+  runId: string,
+): Promise<{ status: string; gridOperatorId: string; day: string } | null> {
   const [row] = await tx<Array<{ status: string; grid_operator_id: string; day: string }>>`
     select status, grid_operator_id, day::text as day from allocation_runs where id = ${runId} for update`;
   return row ? { status: row.status, gridOperatorId: row.grid_operator_id, day: row.day } : null;
@@ -298,7 +346,10 @@ export async function mixedFacts(tx: Sql, c: RunContext, afterEan: string, limit
 }
 
 /** Cell ids, creating cells that do not exist yet (mixed connection-days may meet new combinations). */
-export async function cellIds(tx: Sql, cells: Array<{ brpId: string; supplierId: string; gridArea: string }>): Promise<number[]> {
+export async function cellIds(
+  tx: Sql,
+  cells: Array<{ brpId: string; supplierId: string; gridArea: string }>,
+): Promise<number[]> {
   if (cells.length === 0) return [];
   const rows = await tx<Array<{ id: number; i: number }>>`
     with wanted as (
@@ -362,7 +413,11 @@ export interface MixedProfileSum {
   annualKwh: number;
 }
 
-export async function stageMixedContributions(tx: Sql, contributions: MixedContribution[], profiles: MixedProfileSum[]): Promise<void> {
+export async function stageMixedContributions(
+  tx: Sql,
+  contributions: MixedContribution[],
+  profiles: MixedProfileSum[],
+): Promise<void> {
   await tx`create temp table run_mixed_sums (cell_id int, direction text, qh int, measured_wh bigint, n int, measured int, profile int, estimated int, zero int) on commit drop`;
   await tx`create temp table run_mixed_profile (cell_id int, direction text, qh int, category text, annual_kwh bigint) on commit drop`;
   for (let i = 0; i < contributions.length; i += 10_000) {
@@ -448,7 +503,11 @@ export async function previousCompletedRun(tx: Sql, runId: string): Promise<{ id
   return row ?? null;
 }
 
-export async function differenceSummary(tx: Sql, runId: string, previous: { id: string; version: number } | null): Promise<DifferenceSummary> {
+export async function differenceSummary(
+  tx: Sql,
+  runId: string,
+  previous: { id: string; version: number } | null,
+): Promise<DifferenceSummary> {
   if (!previous) return { previousRunId: null, previousVersion: null, changed: 0, added: 0, removed: 0, deltaWh: {} };
   const rows = await tx<Array<{ direction: string; changed: number; added: number; removed: number; delta: string }>>`
     select coalesce(c.direction, p.direction) as direction,
@@ -470,7 +529,18 @@ export async function differenceSummary(tx: Sql, runId: string, previous: { id: 
   };
 }
 
-export async function completeRun(tx: Sql, runId: string, fields: { profileSetId: string; previousRunId: string | null; summary: unknown; difference: unknown; startedAt: Date; finishedAt: Date }): Promise<void> {
+export async function completeRun(
+  tx: Sql,
+  runId: string,
+  fields: {
+    profileSetId: string;
+    previousRunId: string | null;
+    summary: unknown;
+    difference: unknown;
+    startedAt: Date;
+    finishedAt: Date;
+  },
+): Promise<void> {
   const res = await tx`
     update allocation_runs set status = 'completed', profile_set_id = ${fields.profileSetId}, previous_run_id = ${fields.previousRunId},
            summary = ${JSON.stringify(fields.summary)}::jsonb, difference = ${JSON.stringify(fields.difference)}::jsonb,

@@ -6,7 +6,12 @@
  */
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { connectionPartyHistory, connections, type Connection, type ConnectionPartyHistoryRow } from '../schema/index.js';
+import {
+  connectionPartyHistory,
+  connections,
+  type Connection,
+  type ConnectionPartyHistoryRow,
+} from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
@@ -26,13 +31,21 @@ export interface PartyChange {
 /** Rule: a supplied connection has a balance responsible party (the supplier arranges it). */
 export function assertBrpForSupplied(supplierId: string | null, brpId: string | null, field: string): void {
   if (supplierId !== null && brpId === null) {
-    throw validationError('balance_responsible_party_required', 'A connection with a supplier must have a balance responsible party', field);
+    throw validationError(
+      'balance_responsible_party_required',
+      'A connection with a supplier must have a balance responsible party',
+      field,
+    );
   }
 }
 
 /** Write the baseline snapshot (the connection's values since ever) when the connection has no history yet. */
 async function ensureBaseline(tx: DbOrTx, conn: Connection): Promise<void> {
-  const [any] = await tx.select({ id: connectionPartyHistory.id }).from(connectionPartyHistory).where(eq(connectionPartyHistory.connectionEan, conn.ean)).limit(1);
+  const [any] = await tx
+    .select({ id: connectionPartyHistory.id })
+    .from(connectionPartyHistory)
+    .where(eq(connectionPartyHistory.connectionEan, conn.ean))
+    .limit(1);
   if (any) return;
   await tx.insert(connectionPartyHistory).values({
     connectionEan: conn.ean,
@@ -50,7 +63,13 @@ async function ensureBaseline(tx: DbOrTx, conn: Connection): Promise<void> {
  * until the next one, so a change before the latest snapshot would not reach the snapshots after it):
  * an earlier one is refused. The caller holds the connection row locked (FOR UPDATE) and audits.
  */
-export async function recordPartyChange(tx: DbOrTx, conn: Connection, change: PartyChange, at: Date, field = 'effectiveFrom'): Promise<ConnectionPartyHistoryRow> {
+export async function recordPartyChange(
+  tx: DbOrTx,
+  conn: Connection,
+  change: PartyChange,
+  at: Date,
+  field = 'effectiveFrom',
+): Promise<ConnectionPartyHistoryRow> {
   await ensureBaseline(tx, conn);
   const [last] = await tx
     .select()
@@ -59,22 +78,42 @@ export async function recordPartyChange(tx: DbOrTx, conn: Connection, change: Pa
     .orderBy(desc(connectionPartyHistory.effectiveFrom), desc(connectionPartyHistory.recordedAt))
     .limit(1);
   if (last && change.effectiveFrom < last.effectiveFrom) {
-    throw conflict('change_out_of_order', `The latest change of ${conn.ean}'s parties took effect at ${last.effectiveFrom.toISOString()}`, field);
+    throw conflict(
+      'change_out_of_order',
+      `The latest change of ${conn.ean}'s parties took effect at ${last.effectiveFrom.toISOString()}`,
+      field,
+    );
   }
   const supplierId = change.supplierId !== undefined ? change.supplierId : conn.supplierId;
-  const balanceResponsiblePartyId = change.balanceResponsiblePartyId !== undefined ? change.balanceResponsiblePartyId : conn.balanceResponsiblePartyId;
+  const balanceResponsiblePartyId =
+    change.balanceResponsiblePartyId !== undefined ? change.balanceResponsiblePartyId : conn.balanceResponsiblePartyId;
   const gridArea = change.gridArea ?? conn.gridArea;
   const [row] = await tx
     .insert(connectionPartyHistory)
-    .values({ connectionEan: conn.ean, effectiveFrom: change.effectiveFrom, supplierId, balanceResponsiblePartyId, gridArea, reason: change.reason, recordedAt: at })
+    .values({
+      connectionEan: conn.ean,
+      effectiveFrom: change.effectiveFrom,
+      supplierId,
+      balanceResponsiblePartyId,
+      gridArea,
+      reason: change.reason,
+      recordedAt: at,
+    })
     .returning();
   if (!row) throw new Error('party history insert returned nothing');
-  await tx.update(connections).set({ supplierId, balanceResponsiblePartyId, gridArea, updatedAt: at }).where(eq(connections.ean, conn.ean));
+  await tx
+    .update(connections)
+    .set({ supplierId, balanceResponsiblePartyId, gridArea, updatedAt: at })
+    .where(eq(connections.ean, conn.ean));
   return row;
 }
 
 export async function listPartyHistory(db: DbOrTx, ean: string): Promise<ConnectionPartyHistoryRow[]> {
-  return db.select().from(connectionPartyHistory).where(eq(connectionPartyHistory.connectionEan, ean)).orderBy(asc(connectionPartyHistory.effectiveFrom), asc(connectionPartyHistory.recordedAt));
+  return db
+    .select()
+    .from(connectionPartyHistory)
+    .where(eq(connectionPartyHistory.connectionEan, ean))
+    .orderBy(asc(connectionPartyHistory.effectiveFrom), asc(connectionPartyHistory.recordedAt));
 }
 
 /** Keep connections.allocation_method equal to the latest allocation_methods row (the run's fast path reads it). */
@@ -96,7 +135,8 @@ export async function changeConnectionParties(
   input: { effectiveFrom: Date; balanceResponsiblePartyGln?: string | null; gridArea?: string; reason: string },
   now = new Date(),
 ): Promise<ConnectionPartyHistoryRow> {
-  if (input.effectiveFrom.getTime() > now.getTime() + 60_000) throw validationError('effective_in_future', 'effectiveFrom may not lie in the future', 'body.effectiveFrom');
+  if (input.effectiveFrom.getTime() > now.getTime() + 60_000)
+    throw validationError('effective_in_future', 'effectiveFrom may not lie in the future', 'body.effectiveFrom');
   if (input.balanceResponsiblePartyGln === undefined && input.gridArea === undefined) {
     throw validationError('nothing_to_change', 'Give balanceResponsiblePartyGln and/or gridArea', 'body');
   }
@@ -109,7 +149,11 @@ export async function changeConnectionParties(
       else {
         const brp = await requirePartyByGln(tx, input.balanceResponsiblePartyGln, 'body.balanceResponsiblePartyGln');
         if (!brp.roles.includes('balance_responsible_party')) {
-          throw validationError('party_role_mismatch', `Party ${brp.gln} does not hold the role balance_responsible_party`, 'body.balanceResponsiblePartyGln');
+          throw validationError(
+            'party_role_mismatch',
+            `Party ${brp.gln} does not hold the role balance_responsible_party`,
+            'body.balanceResponsiblePartyGln',
+          );
         }
         brpId = brp.id;
       }
@@ -118,7 +162,12 @@ export async function changeConnectionParties(
     const row = await recordPartyChange(
       tx,
       conn,
-      { effectiveFrom: input.effectiveFrom, ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}), ...(input.gridArea !== undefined ? { gridArea: input.gridArea } : {}), reason: input.reason },
+      {
+        effectiveFrom: input.effectiveFrom,
+        ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}),
+        ...(input.gridArea !== undefined ? { gridArea: input.gridArea } : {}),
+        reason: input.reason,
+      },
       now,
       'body.effectiveFrom',
     );
@@ -127,7 +176,13 @@ export async function changeConnectionParties(
       action: 'connection.parties_changed',
       entityType: 'connection',
       entityId: ean,
-      data: { historyId: row.id, effectiveFrom: row.effectiveFrom.toISOString(), balanceResponsiblePartyId: row.balanceResponsiblePartyId, gridArea: row.gridArea, reason: row.reason },
+      data: {
+        historyId: row.id,
+        effectiveFrom: row.effectiveFrom.toISOString(),
+        balanceResponsiblePartyId: row.balanceResponsiblePartyId,
+        gridArea: row.gridArea,
+        reason: row.reason,
+      },
     });
     return row;
   });

@@ -5,7 +5,13 @@
  */
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { allocationDay, amsterdamDayOf, previousDay, QUARTER_HOUR_MS, type DayRegisters } from '../../domain/allocation.js';
+import {
+  allocationDay,
+  amsterdamDayOf,
+  previousDay,
+  QUARTER_HOUR_MS,
+  type DayRegisters,
+} from '../../domain/allocation.js';
 
 export interface DayRow {
   day: string;
@@ -51,12 +57,21 @@ const toArray = (v: unknown): DayRegisters => parseRegisterArray(v as string) ??
 export async function loadDays(db: DbOrTx, ean: string, fromDay: string, toDay: string): Promise<DayRow[]> {
   const rows = (await db.execute(sql`
     select day::text as day, offtake_wh::text as offtake_wh, feed_in_wh::text as feed_in_wh from meter_reading_days
-     where connection_ean = ${ean} and day between ${fromDay}::date and ${toDay}::date order by day`)) as unknown as Array<{ day: string; offtake_wh: unknown; feed_in_wh: unknown }>;
+     where connection_ean = ${ean} and day between ${fromDay}::date and ${toDay}::date order by day`)) as unknown as Array<{
+    day: string;
+    offtake_wh: unknown;
+    feed_in_wh: unknown;
+  }>;
   return rows.map((r) => ({ day: r.day, offtake: toArray(r.offtake_wh), feedIn: toArray(r.feed_in_wh) }));
 }
 
 /** The nearest day row before `day` / after `day` (for judging readings against their neighbours). */
-export async function nearestDay(db: DbOrTx, ean: string, day: string, direction: 'before' | 'after'): Promise<DayRow | null> {
+export async function nearestDay(
+  db: DbOrTx,
+  ean: string,
+  day: string,
+  direction: 'before' | 'after',
+): Promise<DayRow | null> {
   const rows = (await db.execute(
     direction === 'before'
       ? sql`select day::text as day, offtake_wh::text as offtake_wh, feed_in_wh::text as feed_in_wh from meter_reading_days where connection_ean = ${ean} and day < ${day}::date order by day desc limit 1`
@@ -96,7 +111,11 @@ export async function writeRegisters(db: DbOrTx, ean: string, readings: readonly
     let row = days.get(day);
     if (!row) {
       const n = allocationDay(day).quarterHours;
-      row = { day, offtake: new Array<number | null>(n + 1).fill(null), feedIn: new Array<number | null>(n + 1).fill(null) };
+      row = {
+        day,
+        offtake: new Array<number | null>(n + 1).fill(null),
+        feedIn: new Array<number | null>(n + 1).fill(null),
+      };
       days.set(day, row);
     }
     if (r.registerWh !== null) row.offtake[index] = r.registerWh;
@@ -121,4 +140,5 @@ export async function writeRegisters(db: DbOrTx, ean: string, readings: readonly
 }
 
 /** A PostgreSQL array literal of integers and nulls. */
-export const pgArray = (values: readonly (number | null)[]): string => `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
+export const pgArray = (values: readonly (number | null)[]): string =>
+  `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;

@@ -93,23 +93,44 @@ type Verdict = { code: ReadingRejectCode; message: string } | 'unchanged' | 'new
 function judge(line: Timeline, p: RegisterPoint, capacityKw: number, label: string): Verdict {
   const existing = line.stored(p.t);
   if (existing !== undefined) {
-    return existing === p.wh ? 'unchanged' : { code: 'conflicts_with_stored', message: `A different ${label} value (${existing} Wh) is stored for this quarter-hour` };
+    return existing === p.wh
+      ? 'unchanged'
+      : {
+          code: 'conflicts_with_stored',
+          message: `A different ${label} value (${existing} Wh) is stored for this quarter-hour`,
+        };
   }
   const { prev, next } = line.neighbours(p.t);
   const before = prev ? judgeRegisterStep(prev, p, capacityKw) : null;
   const after = next ? judgeRegisterStep(p, next, capacityKw) : null;
   // A decrease is the plainer fault: report it before a capacity excess.
-  if (before === 'register_decreased') return { code: before, message: `${label} ${p.wh} Wh is below the preceding reading ${prev!.wh} Wh` };
-  if (after === 'register_decreased') return { code: after, message: `${label} ${p.wh} Wh is above the following stored reading ${next!.wh} Wh` };
-  if (before) return { code: before, message: `Volume ${p.wh - prev!.wh} Wh of the ${label} since the preceding reading exceeds the capacity of ${capacityKw} kW` };
-  if (after) return { code: after, message: `Volume ${next!.wh - p.wh} Wh of the ${label} up to the following stored reading exceeds the capacity of ${capacityKw} kW` };
+  if (before === 'register_decreased')
+    return { code: before, message: `${label} ${p.wh} Wh is below the preceding reading ${prev!.wh} Wh` };
+  if (after === 'register_decreased')
+    return { code: after, message: `${label} ${p.wh} Wh is above the following stored reading ${next!.wh} Wh` };
+  if (before)
+    return {
+      code: before,
+      message: `Volume ${p.wh - prev!.wh} Wh of the ${label} since the preceding reading exceeds the capacity of ${capacityKw} kW`,
+    };
+  if (after)
+    return {
+      code: after,
+      message: `Volume ${next!.wh - p.wh} Wh of the ${label} up to the following stored reading exceeds the capacity of ${capacityKw} kW`,
+    };
   return 'new';
 }
 
 function timelines(stored: RegisterReading[]): { offtake: Timeline; feedIn: Timeline } {
   return {
-    offtake: new Timeline(stored.filter((r) => r.registerWh !== null).map((r) => ({ t: r.readAt.getTime(), wh: r.registerWh! }))),
-    feedIn: new Timeline(stored.filter((r) => r.feedInRegisterWh !== null).map((r) => ({ t: r.readAt.getTime(), wh: r.feedInRegisterWh! }))),
+    offtake: new Timeline(
+      stored.filter((r) => r.registerWh !== null).map((r) => ({ t: r.readAt.getTime(), wh: r.registerWh! })),
+    ),
+    feedIn: new Timeline(
+      stored
+        .filter((r) => r.feedInRegisterWh !== null)
+        .map((r) => ({ t: r.readAt.getTime(), wh: r.feedInRegisterWh! })),
+    ),
   };
 }
 
@@ -123,13 +144,22 @@ async function storedAround(db: DbOrTx, ean: string, first: Date, last: Date): P
   return expandDays([...(before ? [before] : []), ...rows, ...(after ? [after] : [])]);
 }
 
-export async function importReadings(db: DbOrTx, actor: Actor, ean: string, rows: ReadingInput[], now = new Date()): Promise<ImportResult> {
+export async function importReadings(
+  db: DbOrTx,
+  actor: Actor,
+  ean: string,
+  rows: ReadingInput[],
+  now = new Date(),
+): Promise<ImportResult> {
   return db.transaction(async (tx) => {
     // Lock the connection: imports for one connection are serialised, so neighbours stay valid.
     const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
     if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
     if (conn.remoteReadingOptOut) {
-      throw invalidState('remote_reading_opted_out', 'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)');
+      throw invalidState(
+        'remote_reading_opted_out',
+        'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)',
+      );
     }
     const rejected: ReadingReject[] = [];
     const reject = (index: number, readAt: Date, code: ReadingRejectCode, rule: 'AL-1' | 'AL-2', message: string) =>
@@ -140,9 +170,24 @@ export async function importReadings(db: DbOrTx, actor: Actor, ean: string, rows
     const candidates: Array<{ index: number; t: number; row: ReadingInput }> = [];
     rows.forEach((r, index) => {
       const t = r.readAt.getTime();
-      if (t % QUARTER_HOUR_MS !== 0) return reject(index, r.readAt, 'not_quarter_hour', 'AL-1', 'readAt must be the end of a quarter-hour (hh:00, :15, :30, :45, whole seconds)');
-      if (t > now.getTime()) return reject(index, r.readAt, 'read_in_future', 'AL-1', 'Readings are taken afterwards: readAt lies in the future');
-      if (seen.has(t)) return reject(index, r.readAt, 'duplicate_in_batch', 'AL-1', 'Another row of this batch has the same readAt');
+      if (t % QUARTER_HOUR_MS !== 0)
+        return reject(
+          index,
+          r.readAt,
+          'not_quarter_hour',
+          'AL-1',
+          'readAt must be the end of a quarter-hour (hh:00, :15, :30, :45, whole seconds)',
+        );
+      if (t > now.getTime())
+        return reject(
+          index,
+          r.readAt,
+          'read_in_future',
+          'AL-1',
+          'Readings are taken afterwards: readAt lies in the future',
+        );
+      if (seen.has(t))
+        return reject(index, r.readAt, 'duplicate_in_batch', 'AL-1', 'Another row of this batch has the same readAt');
       seen.add(t);
       candidates.push({ index, t, row: r });
     });
@@ -152,14 +197,25 @@ export async function importReadings(db: DbOrTx, actor: Actor, ean: string, rows
     let unchanged = 0;
     const toWrite: RegisterReading[] = [];
     if (candidates.length > 0) {
-      const line = timelines(await storedAround(tx, ean, candidates[0]!.row.readAt, candidates[candidates.length - 1]!.row.readAt));
+      const line = timelines(
+        await storedAround(tx, ean, candidates[0]!.row.readAt, candidates[candidates.length - 1]!.row.readAt),
+      );
       for (const c of candidates) {
         const feedIn = c.row.feedInRegisterWh ?? null;
         const off = judge(line.offtake, { t: c.t, wh: c.row.registerWh }, conn.capacityKw, 'Register');
-        const fin = feedIn === null ? 'unchanged' : judge(line.feedIn, { t: c.t, wh: feedIn }, conn.capacityKw, 'Feed-in register');
+        const fin =
+          feedIn === null
+            ? 'unchanged'
+            : judge(line.feedIn, { t: c.t, wh: feedIn }, conn.capacityKw, 'Feed-in register');
         const fault = typeof off === 'object' ? off : typeof fin === 'object' ? fin : null;
         if (fault) {
-          reject(c.index, c.row.readAt, fault.code, fault.code === 'conflicts_with_stored' ? 'AL-1' : 'AL-2', fault.message);
+          reject(
+            c.index,
+            c.row.readAt,
+            fault.code,
+            fault.code === 'conflicts_with_stored' ? 'AL-1' : 'AL-2',
+            fault.message,
+          );
           continue;
         }
         if (off === 'unchanged' && fin === 'unchanged') {
@@ -168,20 +224,53 @@ export async function importReadings(db: DbOrTx, actor: Actor, ean: string, rows
         }
         if (off === 'new') line.offtake.accept({ t: c.t, wh: c.row.registerWh });
         if (fin === 'new') line.feedIn.accept({ t: c.t, wh: feedIn! });
-        toWrite.push({ readAt: c.row.readAt, registerWh: off === 'new' ? c.row.registerWh : null, feedInRegisterWh: fin === 'new' ? feedIn : null });
+        toWrite.push({
+          readAt: c.row.readAt,
+          registerWh: off === 'new' ? c.row.registerWh : null,
+          feedInRegisterWh: fin === 'new' ? feedIn : null,
+        });
         accepted += 1;
       }
       await writeRegisters(tx, ean, toWrite);
     }
     rejected.sort((a, b) => a.index - b.index);
-    const summary = { received: rows.length, accepted, unchanged, rejected: rejected.length, rejectCodes: [...new Set(rejected.map((r) => r.code))], rule: 'AL-2' };
-    const [imp] = await tx.insert(readingImports).values({ source: 'api', actor: actor.actor, startedAt: now, finishedAt: now, summary: { ...summary, connectionEan: ean } }).returning({ id: readingImports.id });
+    const summary = {
+      received: rows.length,
+      accepted,
+      unchanged,
+      rejected: rejected.length,
+      rejectCodes: [...new Set(rejected.map((r) => r.code))],
+      rule: 'AL-2',
+    };
+    const [imp] = await tx
+      .insert(readingImports)
+      .values({
+        source: 'api',
+        actor: actor.actor,
+        startedAt: now,
+        finishedAt: now,
+        summary: { ...summary, connectionEan: ean },
+      })
+      .returning({ id: readingImports.id });
     if (rejected.length > 0) {
       await tx.insert(meterReadingRejects).values(
-        rejected.map((r) => ({ importId: imp!.id, day: amsterdamDayOf(new Date(new Date(r.readAt).getTime() - 1)), connectionEan: ean, register: null, code: r.code, message: r.message })),
+        rejected.map((r) => ({
+          importId: imp!.id,
+          day: amsterdamDayOf(new Date(new Date(r.readAt).getTime() - 1)),
+          connectionEan: ean,
+          register: null,
+          code: r.code,
+          message: r.message,
+        })),
       );
     }
-    await recordAudit(tx, { ...auditActor(actor), action: 'readings.imported', entityType: 'connection', entityId: ean, data: { ...summary, importId: imp!.id } });
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'readings.imported',
+      entityType: 'connection',
+      entityId: ean,
+      data: { ...summary, importId: imp!.id },
+    });
     return { received: rows.length, accepted, unchanged, rejected };
   });
 }
@@ -194,12 +283,23 @@ export interface MeterReading {
 }
 
 /** Readings over [from, to) in time order (positions where the offtake register was read). */
-export async function listReadings(db: DbOrTx, ean: string, from: Date, to: Date, limit = 100_000): Promise<MeterReading[]> {
+export async function listReadings(
+  db: DbOrTx,
+  ean: string,
+  from: Date,
+  to: Date,
+  limit = 100_000,
+): Promise<MeterReading[]> {
   const rows = await loadDays(db, ean, amsterdamDayOf(from), amsterdamDayOf(to));
   return expandDays(rows)
     .filter((r) => r.registerWh !== null && r.readAt >= from && r.readAt < to)
     .slice(0, limit)
-    .map((r) => ({ connectionEan: ean, readAt: r.readAt, registerWh: r.registerWh!, feedInRegisterWh: r.feedInRegisterWh }));
+    .map((r) => ({
+      connectionEan: ean,
+      readAt: r.readAt,
+      registerWh: r.registerWh!,
+      feedInRegisterWh: r.feedInRegisterWh,
+    }));
 }
 
 export interface DataPoint {
@@ -217,9 +317,16 @@ export interface DataPoint {
  * volume; daily registers are the readings at midnight, monthly registers those at midnight on the
  * first of the month (Europe/Amsterdam, where the market's days and months begin).
  */
-export async function readingsForKind(db: DbOrTx, ean: string, kind: DataKind, from: Date, to: Date): Promise<DataPoint[]> {
+export async function readingsForKind(
+  db: DbOrTx,
+  ean: string,
+  kind: DataKind,
+  from: Date,
+  to: Date,
+): Promise<DataPoint[]> {
   const rows = await listReadings(db, ean, new Date(from.getTime() - QUARTER_HOUR_MS), to);
-  const withFeedIn = (r: MeterReading): Pick<DataPoint, 'feedInRegisterWh'> => (r.feedInRegisterWh !== null ? { feedInRegisterWh: r.feedInRegisterWh } : {});
+  const withFeedIn = (r: MeterReading): Pick<DataPoint, 'feedInRegisterWh'> =>
+    r.feedInRegisterWh !== null ? { feedInRegisterWh: r.feedInRegisterWh } : {};
   if (kind === 'interval_data') {
     const out: DataPoint[] = [];
     let prev: MeterReading | undefined;
@@ -231,7 +338,9 @@ export async function readingsForKind(db: DbOrTx, ean: string, kind: DataKind, f
           registerWh: r.registerWh,
           ...(contiguous ? { volumeWh: r.registerWh - prev!.registerWh } : {}),
           ...withFeedIn(r),
-          ...(contiguous && r.feedInRegisterWh !== null && prev!.feedInRegisterWh !== null ? { feedInVolumeWh: r.feedInRegisterWh - prev!.feedInRegisterWh } : {}),
+          ...(contiguous && r.feedInRegisterWh !== null && prev!.feedInRegisterWh !== null
+            ? { feedInVolumeWh: r.feedInRegisterWh - prev!.feedInRegisterWh }
+            : {}),
         });
       }
       prev = r;

@@ -3,7 +3,22 @@
  * dated master data, profile fractions, and the versioned allocation runs with their aggregates.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, date, index, integer, jsonb, numeric, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  date,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 import type { AllocationReason, Direction, QuarterHourMethod } from '../../domain/allocation.js';
 import { connections } from './connections.js';
 import { parties } from './parties.js';
@@ -83,7 +98,10 @@ export const connectionPartyHistory = pgTable(
     reason: text('reason').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('connection_party_history_conn_idx').on(t.connectionEan, t.effectiveFrom), index('connection_party_history_from_idx').on(t.effectiveFrom)],
+  (t) => [
+    index('connection_party_history_conn_idx').on(t.connectionEan, t.effectiveFrom),
+    index('connection_party_history_from_idx').on(t.effectiveFrom),
+  ],
 );
 
 /** AL-4: a loaded set of profile fractions for one calendar year (the latest loaded set of a year is used). */
@@ -128,7 +146,10 @@ export const allocationCells = pgTable(
       .references(() => parties.id),
     gridArea: text('grid_area').notNull(),
   },
-  (t) => [uniqueIndex('allocation_cells_uq').on(t.balanceResponsiblePartyId, t.supplierId, t.gridArea), index('allocation_cells_supplier_idx').on(t.supplierId)],
+  (t) => [
+    uniqueIndex('allocation_cells_uq').on(t.balanceResponsiblePartyId, t.supplierId, t.gridArea),
+    index('allocation_cells_supplier_idx').on(t.supplierId),
+  ],
 );
 
 export const ALLOCATION_RUN_STATUSES = ['requested', 'running', 'completed', 'failed'] as const;
@@ -165,7 +186,9 @@ export const allocationRuns = pgTable(
   (t) => [
     uniqueIndex('allocation_runs_version_uq').on(t.gridOperatorId, t.day, t.version),
     uniqueIndex('allocation_runs_request_key_uq').on(t.requestKey),
-    index('allocation_runs_status_idx').on(t.status).where(sql`${t.status} in ('requested', 'running')`),
+    index('allocation_runs_status_idx')
+      .on(t.status)
+      .where(sql`${t.status} in ('requested', 'running')`),
   ],
 );
 

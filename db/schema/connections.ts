@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, numeric, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  index,
+  integer,
+  numeric,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 
 /** The person at a connection whose data it is (aangeslotene / netgebruiker). */
@@ -69,7 +80,9 @@ export const allocationMethods = pgTable(
   (t) => [
     index('allocation_methods_conn_idx').on(t.connectionEan, t.effectiveFrom),
     // Switching is idempotent per case: a retried activity cannot record the switch twice.
-    uniqueIndex('allocation_methods_case_uq').on(t.caseId).where(sql`${t.caseId} is not null`),
+    uniqueIndex('allocation_methods_case_uq')
+      .on(t.caseId)
+      .where(sql`${t.caseId} is not null`),
   ],
 );
 

@@ -5,9 +5,23 @@
  */
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { allocationMethods, connections, meterReadingRejects, parties, readingImports, zeroAllocations, type Connection, type PartyRole } from '../../db/schema/index.js';
+import {
+  allocationMethods,
+  connections,
+  meterReadingRejects,
+  parties,
+  readingImports,
+  zeroAllocations,
+  type Connection,
+  type PartyRole,
+} from '../../db/schema/index.js';
 import { recordConnectionEvent } from '../../db/repositories/connections.js';
-import { setAllocationMethod, startZeroAllocation, endZeroAllocation, switchToProfileAllocation } from '../../db/repositories/allocation.js';
+import {
+  setAllocationMethod,
+  startZeroAllocation,
+  endZeroAllocation,
+  switchToProfileAllocation,
+} from '../../db/repositories/allocation.js';
 import { writeRegisters } from '../../db/repositories/reading-days.js';
 import { loadProfileFile } from '../../services/allocation.js';
 import { allocationDay, QUARTER_HOUR_MS } from '../../domain/allocation.js';
@@ -21,7 +35,10 @@ export const gln = () => withCheckDigit(`86${tag}${String(++seq).padStart(6, '0'
 export const ean = () => withCheckDigit(`871${tag}${String(++seq).padStart(10, '0')}`);
 
 export async function party(db: Db, role: PartyRole, name = `${role} ${seq + 1}`) {
-  const [p] = await db.insert(parties).values({ gln: gln(), name, roles: [role] }).returning();
+  const [p] = await db
+    .insert(parties)
+    .values({ gln: gln(), name, roles: [role] })
+    .returning();
   return p!;
 }
 
@@ -60,7 +77,12 @@ export async function connection(
 }
 
 /** Registers of one day: start value + per-quarter-hour increments; positions for which `unread` holds are null. */
-export function registers(day: string, start: number, step: (qh: number) => number, unread: (position: number) => boolean = () => false): Array<number | null> {
+export function registers(
+  day: string,
+  start: number,
+  step: (qh: number) => number,
+  unread: (position: number) => boolean = () => false,
+): Array<number | null> {
   const n = allocationDay(day).quarterHours;
   const out: Array<number | null> = [start];
   let v = start;
@@ -72,27 +94,73 @@ export function registers(day: string, start: number, step: (qh: number) => numb
 }
 
 /** Write a day's registers (both directions) as the importers do after validation. */
-export async function readingsDay(db: Db, connectionEan: string, day: string, offtake: Array<number | null>, feedIn: Array<number | null>): Promise<void> {
+export async function readingsDay(
+  db: Db,
+  connectionEan: string,
+  day: string,
+  offtake: Array<number | null>,
+  feedIn: Array<number | null>,
+): Promise<void> {
   const d = allocationDay(day);
-  const rows = offtake.map((v, i) => ({ readAt: new Date(d.start.getTime() + i * QUARTER_HOUR_MS), registerWh: v, feedInRegisterWh: feedIn[i] ?? null }));
-  await writeRegisters(db, connectionEan, rows.filter((r) => r.registerWh !== null || r.feedInRegisterWh !== null));
+  const rows = offtake.map((v, i) => ({
+    readAt: new Date(d.start.getTime() + i * QUARTER_HOUR_MS),
+    registerWh: v,
+    feedInRegisterWh: feedIn[i] ?? null,
+  }));
+  await writeRegisters(
+    db,
+    connectionEan,
+    rows.filter((r) => r.registerWh !== null || r.feedInRegisterWh !== null),
+  );
 }
 
 export async function rejectRecorded(db: Db, connectionEan: string, day: string): Promise<void> {
-  const [imp] = await db.insert(readingImports).values({ source: 'bulk', actor: 'test', startedAt: new Date(), finishedAt: new Date(), summary: {} }).returning();
-  await db.insert(meterReadingRejects).values({ importId: imp!.id, day, connectionEan, register: 'offtake', code: 'register_decreased', message: 'test' });
+  const [imp] = await db
+    .insert(readingImports)
+    .values({ source: 'bulk', actor: 'test', startedAt: new Date(), finishedAt: new Date(), summary: {} })
+    .returning();
+  await db.insert(meterReadingRejects).values({
+    importId: imp!.id,
+    day,
+    connectionEan,
+    register: 'offtake',
+    code: 'register_decreased',
+    message: 'test',
+  });
 }
 
 export async function method(db: Db, connectionEan: string, m: 'isma' | 'profile', effectiveFrom: Date): Promise<void> {
   await setAllocationMethod(db, { ...ADMIN, connectionEan, method: m, effectiveFrom, reason: 'test' });
 }
 
-export async function supplierSwitch(db: Db, connectionEan: string, at: Date, newSupplierGln: string, newBrpGln?: string): Promise<void> {
-  await recordConnectionEvent(db, ADMIN, connectionEan, { kind: 'supplier_switch', effectiveAt: at, newSupplierGln, ...(newBrpGln ? { newBalanceResponsiblePartyGln: newBrpGln } : {}) }, new Date(at.getTime() + 1000));
+export async function supplierSwitch(
+  db: Db,
+  connectionEan: string,
+  at: Date,
+  newSupplierGln: string,
+  newBrpGln?: string,
+): Promise<void> {
+  await recordConnectionEvent(
+    db,
+    ADMIN,
+    connectionEan,
+    {
+      kind: 'supplier_switch',
+      effectiveAt: at,
+      newSupplierGln,
+      ...(newBrpGln ? { newBalanceResponsiblePartyGln: newBrpGln } : {}),
+    },
+    new Date(at.getTime() + 1000),
+  );
 }
 
 /** An iSMA doubt case's '0' values (GT-4/AL-6), optionally ended ("not demonstrated": profile from `end`). */
-export async function zeroPeriod(db: Db, connectionEan: string, start: Date, end?: { at: Date; notDemonstrated: boolean }): Promise<string> {
+export async function zeroPeriod(
+  db: Db,
+  connectionEan: string,
+  start: Date,
+  end?: { at: Date; notDemonstrated: boolean },
+): Promise<string> {
   const caseId = crypto.randomUUID();
   await startZeroAllocation(db, { ...ADMIN, caseId, connectionEan, at: start });
   if (end?.notDemonstrated) {
@@ -127,7 +195,12 @@ export function profileFile(year: number, days: string[], perQuarterHour: Record
   return lines.join('\n');
 }
 
-export async function loadTestProfiles(db: Db, year: number, days: string[], perQuarterHour: Record<string, string> = { T1: '0.00001', T2: '0.00002' }): Promise<string> {
+export async function loadTestProfiles(
+  db: Db,
+  year: number,
+  days: string[],
+  perQuarterHour: Record<string, string> = { T1: '0.00001', T2: '0.00002' },
+): Promise<string> {
   const set = await loadProfileFile(db, ADMIN, year, profileFile(year, days, perQuarterHour), `test-${year}`);
   return set.id;
 }

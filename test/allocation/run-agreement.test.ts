@@ -27,7 +27,17 @@ import {
   type ZeroPeriod,
 } from '../../domain/allocation.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/index.js';
-import { connection, loadTestProfiles, method, party, readingsDay, registers, rejectRecorded, supplierSwitch, zeroPeriod } from './fixtures.js';
+import {
+  connection,
+  loadTestProfiles,
+  method,
+  party,
+  readingsDay,
+  registers,
+  rejectRecorded,
+  supplierSwitch,
+  zeroPeriod,
+} from './fixtures.js';
 
 const DAYS = ['2025-03-12', '2025-10-26']; // an ordinary day and the autumn DST switch (100 quarter-hours)
 const CONNECTIONS = 120;
@@ -56,7 +66,12 @@ function rng(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!, chance: (p: number) => next() < p };
+  return {
+    next,
+    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!,
+    chance: (p: number) => next() < p,
+  };
 }
 
 /** An instant relative to the day: before it, inside it (on or off a quarter-hour), or after it. */
@@ -64,7 +79,18 @@ function instant(r: ReturnType<typeof rng>, d: AllocationDay): Date {
   // The edges of the day and of its first and last quarter-hour, where off-by-one errors live.
   if (r.chance(0.25)) {
     const [s, e] = [d.start.getTime(), d.end.getTime()];
-    return new Date(r.pick([s, s + 1000, s + QUARTER_HOUR_MS - 1000, s + QUARTER_HOUR_MS, e - QUARTER_HOUR_MS, e - QUARTER_HOUR_MS + 1000, e - 1000, e]));
+    return new Date(
+      r.pick([
+        s,
+        s + 1000,
+        s + QUARTER_HOUR_MS - 1000,
+        s + QUARTER_HOUR_MS,
+        e - QUARTER_HOUR_MS,
+        e - QUARTER_HOUR_MS + 1000,
+        e - 1000,
+        e,
+      ]),
+    );
   }
   const where = r.int(0, 9);
   if (where <= 1) return new Date(d.start.getTime() - r.int(1, 5 * 86_400) * 1000);
@@ -84,7 +110,12 @@ async function scenario(seed: number, day: string) {
   for (let i = 0; i < CONNECTIONS; i++) {
     const supplier = r.chance(0.05) ? null : r.pick(suppliers);
     const brp = supplier && r.chance(0.05) ? null : supplier ? r.pick(brps) : null;
-    const profile = { offtakeCategory: r.pick(['T1', 'T2']), feedInCategory: r.pick(['T1', 'T2']), annualOfftakeKwh: r.int(0, 6000), annualFeedInKwh: r.chance(0.4) ? r.int(0, 4000) : 0 };
+    const profile = {
+      offtakeCategory: r.pick(['T1', 'T2']),
+      feedInCategory: r.pick(['T1', 'T2']),
+      annualOfftakeKwh: r.int(0, 6000),
+      annualFeedInKwh: r.chance(0.4) ? r.int(0, 4000) : 0,
+    };
     const optOut = r.chance(0.1);
     const area = r.pick(areas);
     const c = await connection(h.db, {
@@ -99,22 +130,40 @@ async function scenario(seed: number, day: string) {
       annualFeedInKwh: profile.annualFeedInKwh,
       capacityKw: 1000,
     });
-    const parties: PartyPeriod[] = [{ from: new Date(0), supplierId: supplier?.id ?? null, balanceResponsiblePartyId: brp?.id ?? null, gridArea: area }];
+    const parties: PartyPeriod[] = [
+      {
+        from: new Date(0),
+        supplierId: supplier?.id ?? null,
+        balanceResponsiblePartyId: brp?.id ?? null,
+        gridArea: area,
+      },
+    ];
     // Party changes in time order: supplier switches (maybe with a new BRP) and BRP / grid-area changes.
-    const changes = Array.from({ length: r.chance(0.35) ? r.int(1, 3) : 0 }, () => instant(r, d)).sort((a, b) => a.getTime() - b.getTime());
+    const changes = Array.from({ length: r.chance(0.35) ? r.int(1, 3) : 0 }, () => instant(r, d)).sort(
+      (a, b) => a.getTime() - b.getTime(),
+    );
     for (const at of changes) {
       const last = parties[parties.length - 1]!;
       if (r.chance(0.6)) {
         const next = r.pick(suppliers.filter((s) => s.id !== last.supplierId));
         const newBrp = r.chance(0.7) ? r.pick(brps) : null;
         await supplierSwitch(h.db, c.ean, at, next.gln, newBrp?.gln);
-        parties.push({ from: at, supplierId: next.id, balanceResponsiblePartyId: newBrp ? newBrp.id : last.balanceResponsiblePartyId, gridArea: last.gridArea });
+        parties.push({
+          from: at,
+          supplierId: next.id,
+          balanceResponsiblePartyId: newBrp ? newBrp.id : last.balanceResponsiblePartyId,
+          gridArea: last.gridArea,
+        });
       } else {
-        const [b] = await h.db.select().from(parties_).where(eq(parties_.id, r.pick(brps).id));
+        const [b] = await h.db
+          .select()
+          .from(parties_)
+          .where(eq(parties_.id, r.pick(brps).id));
         const newArea = r.pick(areas);
         if (last.supplierId === null) continue;
         await updateConnection(h.db, ADMIN, c.ean, { balanceResponsiblePartyGln: b!.gln, gridArea: newArea }, at);
-        if (b!.id !== last.balanceResponsiblePartyId || newArea !== last.gridArea) parties.push({ from: at, supplierId: last.supplierId, balanceResponsiblePartyId: b!.id, gridArea: newArea });
+        if (b!.id !== last.balanceResponsiblePartyId || newArea !== last.gridArea)
+          parties.push({ from: at, supplierId: last.supplierId, balanceResponsiblePartyId: b!.id, gridArea: newArea });
       }
     }
     const methods: MethodPeriod[] = [];
@@ -134,7 +183,12 @@ async function scenario(seed: number, day: string) {
       const start = instant(r, d);
       const outcome = r.pick(['open', 'accepted', 'not_demonstrated'] as const);
       const endAt = new Date(Math.max(start.getTime(), instant(r, d).getTime()));
-      await zeroPeriod(h.db, c.ean, start, outcome === 'open' ? undefined : { at: endAt, notDemonstrated: outcome === 'not_demonstrated' });
+      await zeroPeriod(
+        h.db,
+        c.ean,
+        start,
+        outcome === 'open' ? undefined : { at: endAt, notDemonstrated: outcome === 'not_demonstrated' },
+      );
       zeroPeriods.push({ start, end: outcome === 'open' ? null : endAt });
       if (outcome === 'not_demonstrated') methods.push({ from: endAt, method: 'profile' });
     }
@@ -143,16 +197,39 @@ async function scenario(seed: number, day: string) {
     let feedIn: Array<number | null> | null = null;
     const readings = r.int(0, 9);
     if (!optOut && readings >= 2) {
-      const holes = readings >= 7 ? new Set(Array.from({ length: r.int(1, 6) }, () => r.int(0, d.quarterHours))) : new Set<number>();
+      const holes =
+        readings >= 7
+          ? new Set(Array.from({ length: r.int(1, 6) }, () => r.int(0, d.quarterHours)))
+          : new Set<number>();
       const feedHoles = readings === 9 ? new Set([r.int(0, d.quarterHours)]) : new Set<number>();
-      offtake = registers(day, r.int(0, 1e6), () => r.int(0, 400), (i) => holes.has(i));
-      feedIn = registers(day, r.int(0, 1e5), () => (r.chance(0.3) ? r.int(0, 200) : 0), (i) => feedHoles.has(i));
+      offtake = registers(
+        day,
+        r.int(0, 1e6),
+        () => r.int(0, 400),
+        (i) => holes.has(i),
+      );
+      feedIn = registers(
+        day,
+        r.int(0, 1e5),
+        () => (r.chance(0.3) ? r.int(0, 200) : 0),
+        (i) => feedHoles.has(i),
+      );
       if (offtake.every((v) => v === null) && feedIn.every((v) => v === null)) offtake = feedIn = null;
       else await readingsDay(h.db, c.ean, day, offtake, feedIn);
     }
     const rejected = r.chance(0.15);
     if (rejected) await rejectRecorded(h.db, c.ean, day);
-    facts.push({ connectionEan: c.ean, parties, methods, zeroPeriods, remoteReadingOptOut: optOut, offtake, feedIn, readingsRejected: rejected, profile });
+    facts.push({
+      connectionEan: c.ean,
+      parties,
+      methods,
+      zeroPeriods,
+      remoteReadingOptOut: optOut,
+      offtake,
+      feedIn,
+      readingsRejected: rejected,
+      profile,
+    });
   }
   return { op, facts, d };
 }
@@ -163,34 +240,96 @@ describe('run SQL ≡ allocateQuarterHours / aggregateDay on random facts', () =
     const seed = 1000 + i;
     it(`seed ${seed}, ${day}`, async () => {
       const { op, facts, d } = await scenario(seed, day);
-      const { run } = await requestRun(h.db, ADMIN, { gridOperatorId: op.id, day, trigger: 'request', requestKey: `agree:${seed}`, reason: 'agreement' });
-      const result = await computeAllocationRun(h.db, driverOf(h.db), run.id, { minimumConnections: 10, generatedProfiles: false });
+      const { run } = await requestRun(h.db, ADMIN, {
+        gridOperatorId: op.id,
+        day,
+        trigger: 'request',
+        requestKey: `agree:${seed}`,
+        reason: 'agreement',
+      });
+      const result = await computeAllocationRun(h.db, driverOf(h.db), run.id, {
+        minimumConnections: 10,
+        generatedProfiles: false,
+      });
       const kinds = result.summary!['connections'] as Record<string, number>;
       // Both paths were exercised.
       expect(kinds['mixed']).toBeGreaterThan(10);
       expect(Object.keys(kinds).filter((k) => k !== 'mixed').length).toBeGreaterThanOrEqual(5);
 
-      const cells = new Map((await h.db.select().from(allocationCells)).map((c) => [c.id, cellKey({ balanceResponsiblePartyId: c.balanceResponsiblePartyId, supplierId: c.supplierId, gridArea: c.gridArea })]));
+      const cells = new Map(
+        (await h.db.select().from(allocationCells)).map((c) => [
+          c.id,
+          cellKey({
+            balanceResponsiblePartyId: c.balanceResponsiblePartyId,
+            supplierId: c.supplierId,
+            gridArea: c.gridArea,
+          }),
+        ]),
+      );
       // Per connection: the stored segments are the domain's.
-      const stored = await h.db.select().from(allocationConnectionResults).where(eq(allocationConnectionResults.runId, run.id)).orderBy(asc(allocationConnectionResults.connectionEan), asc(allocationConnectionResults.qhFrom));
+      const stored = await h.db
+        .select()
+        .from(allocationConnectionResults)
+        .where(eq(allocationConnectionResults.runId, run.id))
+        .orderBy(asc(allocationConnectionResults.connectionEan), asc(allocationConnectionResults.qhFrom));
       const byEan = new Map<string, unknown[]>();
       for (const s of stored) {
         const list = byEan.get(s.connectionEan) ?? [];
-        list.push([s.qhFrom, s.qhTo, s.cellId === null ? '' : cells.get(s.cellId), s.offtakeMethod, s.offtakeReason, s.feedInMethod, s.feedInReason]);
+        list.push([
+          s.qhFrom,
+          s.qhTo,
+          s.cellId === null ? '' : cells.get(s.cellId),
+          s.offtakeMethod,
+          s.offtakeReason,
+          s.feedInMethod,
+          s.feedInReason,
+        ]);
         byEan.set(s.connectionEan, list);
       }
       for (const f of facts) {
-        const expected = allocateConnectionDay(d, f).map((s) => [s.qhFrom, s.qhTo, cellKey(s.cell), s.offtake.method, s.offtake.reason, s.feedIn.method, s.feedIn.reason]);
+        const expected = allocateConnectionDay(d, f).map((s) => [
+          s.qhFrom,
+          s.qhTo,
+          cellKey(s.cell),
+          s.offtake.method,
+          s.offtake.reason,
+          s.feedIn.method,
+          s.feedIn.reason,
+        ]);
         expect(byEan.get(f.connectionEan), f.connectionEan).toEqual(expected);
       }
 
       // Aggregates: the same cells, volumes to the last digit, and counts.
       const fractions = await dayFractions(h.db, setId, day);
       const expected = [...aggregateDay(d, facts, fractions).values()]
-        .map((a) => [cellKey(a.cell), a.direction, a.qh, pwhToWh(a.volumePwh), a.connections, a.measured, a.profile, a.estimated, a.zero].join(' '))
+        .map((a) =>
+          [
+            cellKey(a.cell),
+            a.direction,
+            a.qh,
+            pwhToWh(a.volumePwh),
+            a.connections,
+            a.measured,
+            a.profile,
+            a.estimated,
+            a.zero,
+          ].join(' '),
+        )
         .sort();
       const actual = (await h.db.select().from(allocationAggregates).where(eq(allocationAggregates.runId, run.id)))
-        .map((a) => [cells.get(a.cellId), a.direction, a.qh, trim(a.volumeWh), a.connections, a.measured, a.profile, a.estimated, a.zero].join(' '))
+        .map((a) =>
+          [
+            cells.get(a.cellId),
+            a.direction,
+            a.qh,
+            trim(a.volumeWh),
+            a.connections,
+            a.measured,
+            a.profile,
+            a.estimated,
+            a.zero,
+          ].join(' '),
+        )
         .sort();
       expect(actual.length).toBeGreaterThan(d.quarterHours * 4);
       expect(actual).toEqual(expected);

@@ -14,7 +14,12 @@ import { createLogger } from '../../lib/logger.js';
 import { ensureAllocationSchedule } from '../../services/allocation-schedule.js';
 import { requestAllocationRun } from '../../services/allocation.js';
 import { allocationDay, amsterdamDayOf, previousDay } from '../../domain/allocation.js';
-import { allocationRunWorkflowId, allocationScheduleId, type AllocationRunResult, type DailyAllocationResult } from '../../workflows/shared.js';
+import {
+  allocationRunWorkflowId,
+  allocationScheduleId,
+  type AllocationRunResult,
+  type DailyAllocationResult,
+} from '../../workflows/shared.js';
 import { testConfig } from '../helpers/index.js';
 import { caseHarness, TASK_QUEUE, type CaseHarness } from '../workflows/harness.js';
 import { connection, loadTestProfiles, party, readingsDay, registers } from './fixtures.js';
@@ -38,7 +43,13 @@ describe('allocation workflows (time-skipping server)', () => {
     const brp = await party(h.db, 'balance_responsible_party');
     const measured = await connection(h.db, { gridOperatorId: op.id, supplierId: supplier.id, brpId: brp.id });
     const late = await connection(h.db, { gridOperatorId: op.id, supplierId: supplier.id, brpId: brp.id });
-    await readingsDay(h.db, measured.ean, day, registers(day, 0, () => 100), registers(day, 0, () => 0));
+    await readingsDay(
+      h.db,
+      measured.ean,
+      day,
+      registers(day, 0, () => 100),
+      registers(day, 0, () => 0),
+    );
     // `late` has no readings yet: profile, estimated (3000 kWh × 0.00001 = 30 Wh per quarter-hour).
 
     // The compute activity fails once AFTER its transaction committed (a worker lost its answer): the retry
@@ -53,11 +64,19 @@ describe('allocation workflows (time-skipping server)', () => {
       },
     });
     await worker.runUntil(async () => {
-      const daily = (await h.env.client.workflow.execute('dailyAllocationWorkflow', { taskQueue: TASK_QUEUE, workflowId: `daily-${day}-a`, args: [{ daysBack: 1 }] })) as DailyAllocationResult;
+      const daily = (await h.env.client.workflow.execute('dailyAllocationWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `daily-${day}-a`,
+        args: [{ daysBack: 1 }],
+      })) as DailyAllocationResult;
       expect(daily.day).toBe(day);
-      expect(daily.runs).toEqual([{ runId: expect.any(String), gridOperatorId: op.id, version: 1, created: true, started: true }]);
+      expect(daily.runs).toEqual([
+        { runId: expect.any(String), gridOperatorId: op.id, version: 1, created: true, started: true },
+      ]);
       const runId = daily.runs[0]!.runId;
-      const v1 = (await h.env.client.workflow.getHandle(allocationRunWorkflowId(runId)).result()) as AllocationRunResult;
+      const v1 = (await h.env.client.workflow
+        .getHandle(allocationRunWorkflowId(runId))
+        .result()) as AllocationRunResult;
       expect(failures).toBe(2);
       expect(v1).toMatchObject({ status: 'completed', version: 1, day, difference: { previousRunId: null } });
       const n = d.quarterHours;
@@ -70,16 +89,42 @@ describe('allocation workflows (time-skipping server)', () => {
       await h.recordHistory(allocationRunWorkflowId(runId), 'allocation-run-retried');
 
       // The Schedule fires again for the same day: no second version.
-      const again = (await h.env.client.workflow.execute('dailyAllocationWorkflow', { taskQueue: TASK_QUEUE, workflowId: `daily-${day}-b`, args: [{ daysBack: 1 }] })) as DailyAllocationResult;
+      const again = (await h.env.client.workflow.execute('dailyAllocationWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId: `daily-${day}-b`,
+        args: [{ daysBack: 1 }],
+      })) as DailyAllocationResult;
       expect(again.runs).toEqual([]);
       expect(await h.db.$count(allocationRuns, eq(allocationRuns.gridOperatorId, op.id))).toBe(1);
       await h.recordHistory(`daily-${day}-a`, 'allocation-daily');
 
       // Late readings, then a handler's re-run: version 2, compared with version 1.
-      await readingsDay(h.db, late.ean, day, registers(day, 0, () => 50), registers(day, 0, () => 0));
-      const { run } = await requestAllocationRun(h.db, h.env.client, TASK_QUEUE, ADMIN, { gridOperatorId: op.id, day, reason: 'late readings', requestKey: `rerun-${day}` });
-      const v2 = (await h.env.client.workflow.getHandle(allocationRunWorkflowId(run.id)).result()) as AllocationRunResult;
-      expect(v2).toMatchObject({ status: 'completed', version: 2, difference: { previousRunId: runId, previousVersion: 1, changed: n, deltaWh: { offtake: String(n * 20), feed_in: '0' } } });
+      await readingsDay(
+        h.db,
+        late.ean,
+        day,
+        registers(day, 0, () => 50),
+        registers(day, 0, () => 0),
+      );
+      const { run } = await requestAllocationRun(h.db, h.env.client, TASK_QUEUE, ADMIN, {
+        gridOperatorId: op.id,
+        day,
+        reason: 'late readings',
+        requestKey: `rerun-${day}`,
+      });
+      const v2 = (await h.env.client.workflow
+        .getHandle(allocationRunWorkflowId(run.id))
+        .result()) as AllocationRunResult;
+      expect(v2).toMatchObject({
+        status: 'completed',
+        version: 2,
+        difference: {
+          previousRunId: runId,
+          previousVersion: 1,
+          changed: n,
+          deltaWh: { offtake: String(n * 20), feed_in: '0' },
+        },
+      });
     });
   });
 
@@ -92,7 +137,12 @@ describe('allocation workflows (time-skipping server)', () => {
     await connection(h.db, { gridOperatorId: op.id, supplierId: supplier.id, brpId: brp.id, category: 'NOPE' });
     const stop = await h.runWorker();
     try {
-      const { run } = await requestAllocationRun(h.db, h.env.client, TASK_QUEUE, ADMIN, { gridOperatorId: op.id, day, reason: 'test', requestKey: `fail-${day}` });
+      const { run } = await requestAllocationRun(h.db, h.env.client, TASK_QUEUE, ADMIN, {
+        gridOperatorId: op.id,
+        day,
+        reason: 'test',
+        requestKey: `fail-${day}`,
+      });
       await expect(h.env.client.workflow.getHandle(allocationRunWorkflowId(run.id)).result()).rejects.toThrow();
       const [row] = await h.db.select().from(allocationRuns).where(eq(allocationRuns.id, run.id));
       expect(row).toMatchObject({ status: 'failed' });
@@ -109,14 +159,33 @@ describe('the daily Schedule (dev server)', () => {
     const { client, connection: conn } = await connectClient(testConfig().temporal, inject('temporalAddress'));
     const logger = createLogger({ logLevel: 'silent' });
     try {
-      expect(await ensureAllocationSchedule(client, testConfig({ TEMPORAL_TASK_QUEUE: taskQueue }), logger)).toBe('created');
+      expect(await ensureAllocationSchedule(client, testConfig({ TEMPORAL_TASK_QUEUE: taskQueue }), logger)).toBe(
+        'created',
+      );
       const handle = client.schedule.getHandle(allocationScheduleId(taskQueue));
       const first = await handle.describe();
-      expect(first.action).toMatchObject({ type: 'startWorkflow', workflowType: 'dailyAllocationWorkflow', taskQueue, args: [{ daysBack: 1 }] });
+      expect(first.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'dailyAllocationWorkflow',
+        taskQueue,
+        args: [{ daysBack: 1 }],
+      });
       expect(first.spec.timezone).toBe('Europe/Amsterdam');
-      expect(first.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 7, end: 7, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
-      expect(await ensureAllocationSchedule(client, testConfig({ TEMPORAL_TASK_QUEUE: taskQueue, ALLOCATION_SCHEDULE_AT: '06:30' }), logger)).toBe('updated');
-      expect((await handle.describe()).spec.calendars?.[0]).toMatchObject({ hour: [{ start: 6, end: 6, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] });
+      expect(first.spec.calendars?.[0]).toMatchObject({
+        hour: [{ start: 7, end: 7, step: 1 }],
+        minute: [{ start: 0, end: 0, step: 1 }],
+      });
+      expect(
+        await ensureAllocationSchedule(
+          client,
+          testConfig({ TEMPORAL_TASK_QUEUE: taskQueue, ALLOCATION_SCHEDULE_AT: '06:30' }),
+          logger,
+        ),
+      ).toBe('updated');
+      expect((await handle.describe()).spec.calendars?.[0]).toMatchObject({
+        hour: [{ start: 6, end: 6, step: 1 }],
+        minute: [{ start: 30, end: 30, step: 1 }],
+      });
       await handle.delete();
     } finally {
       await conn.close();
