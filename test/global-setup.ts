@@ -37,7 +37,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const results = await Promise.allSettled([temporal?.stop(), smtp?.stop(), pg?.stop()]);
     await rm(work, { recursive: true, force: true });
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw new Error('test infrastructure did not stop cleanly', { cause: failed.map((f) => f.reason as unknown) });
+    if (failed.length > 0)
+      throw new Error('test infrastructure did not stop cleanly', { cause: failed.map((f) => f.reason as unknown) });
   };
 
   try {
@@ -76,7 +77,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalNamespace', temporal.namespace);
   project.provide('testServerPath', testServerPath);
-  logger.info({ ms: Date.now() - started, pg: pg.port, smtp: smtp.port, temporal: temporal.address }, 'test infrastructure ready');
+  logger.info(
+    { ms: Date.now() - started, pg: pg.port, smtp: smtp.port, temporal: temporal.address },
+    'test infrastructure ready',
+  );
 
   return teardown;
 }

@@ -191,7 +191,10 @@ async function assertReachable(dataDir: string, uid: number): Promise<void> {
   }
 }
 
-async function ensureClusterDir(dataDir: string, ids: { uid: number; gid: number } | undefined): Promise<'exists' | 'empty'> {
+async function ensureClusterDir(
+  dataDir: string,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<'exists' | 'empty'> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return 'exists';
   await mkdir(dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -285,11 +288,16 @@ async function bringUp(
   }
 
   const flags = [
-    '-D', dataDir,
-    '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', `max_connections=${persistent ? 100 : 300}`,
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    `max_connections=${persistent ? 100 : 300}`,
     ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
   const proc = await spawnPostmaster(bins.postgres, flags, ids, logger, startTimeoutMs);

@@ -57,7 +57,12 @@ describe('configuration', () => {
   it('loadConfigOrExit prints one line and exits 78 on a bad value', () => {
     const res = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '-e', "import('./lib/config.ts').then((m) => { m.loadConfigOrExit(); console.log('started'); })"],
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./lib/config.ts').then((m) => { m.loadConfigOrExit(); console.log('started'); })",
+      ],
       { env: { ...process.env, PORT: 'eighty' }, encoding: 'utf8', timeout: 30_000 },
     );
     expect(res.status).toBe(78);
@@ -75,7 +80,13 @@ describe('README configuration table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
     const documented = new Set([...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]!));
-    expect([...read].filter((v) => !documented.has(v)), 'missing from README').toEqual([]);
-    expect([...documented].filter((v) => !read.has(v)), 'documented but not read').toEqual([]);
+    expect(
+      [...read].filter((v) => !documented.has(v)),
+      'missing from README',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((v) => !read.has(v)),
+      'documented but not read',
+    ).toEqual([]);
   });
 });
