@@ -395,7 +395,7 @@ export async function recordConnectionEvent(
     const [updated] = await tx
       .update(connections)
       .set({
-        ...(customerChange ? { gridUserId: input.newGridUserId! } : {}),
+        ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
         updatedAt: now,
       })
       .where(eq(connections.ean, ean))
