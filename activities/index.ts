@@ -7,19 +7,21 @@ import { allocationActivities } from './allocation.js';
 import { archiveActivities } from './archive.js';
 import { caseActivities } from './cases.js';
 import type { ActivityDeps } from './deps.js';
+import { withActivityFailures } from './failures.js';
 import { notificationActivities } from './notifications.js';
 import { reviewActivities } from './reviews.js';
 
 export type { ActivityDeps } from './deps.js';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  // Failures retrying cannot mend are non-retryable and keep their domain code (activities/failures.ts).
+  return withActivityFailures({
     ...caseActivities(deps),
     ...notificationActivities(deps),
     ...reviewActivities(deps),
     ...archiveActivities(deps),
     ...allocationActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -13,7 +13,8 @@ import type { Config } from '../lib/config.js';
 import { loggerOptions } from '../lib/logger.js';
 import type { Db } from '../db/client.js';
 import type { Mailer } from '../notifications/mailer.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
+import { boundDateTimes, refuseUnstorableText } from './plugins/input.js';
 import { registerAuth } from './plugins/auth.js';
 import healthRoutes from './routes/health.js';
 import devMailRoutes from './routes/dev-mail.js';
@@ -67,12 +68,20 @@ export async function buildApp(deps: AppDeps) {
         coerceTypes: 'array',
         useDefaults: true,
         allErrors: false,
+        // multipleOf on decimals (capacityKw: 0.001) compares within 1e-9, not float-exactly.
+        multipleOfPrecision: 9,
       },
-    },
+      // Runs after ajv-formats (Fastify passes it to its Ajv compiler; not in Fastify's option types).
+      onCreate: boundDateTimes,
+    } as FastifyServerOptions['ajv'],
+    // Router and socket-level refusals (bad URL, 414, 431, header parse) in the documented error body.
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
   registerErrorHandling(app);
+  refuseUnstorableText(app);
 
   await app.register(swagger, {
     openapi: {

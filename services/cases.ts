@@ -21,7 +21,7 @@ import type { DoubtCase } from '../db/schema/index.js';
 import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
-import { DomainError, invalidState, notFound, validationError } from '../lib/errors.js';
+import { DomainError, invalidState, notFound, validationError, type DomainErrorDetail } from '../lib/errors.js';
 import {
   CaseErrors,
   addNoteUpdate,
@@ -117,6 +117,12 @@ function mapUpdateError(err: unknown, row: DoubtCase): never {
         throw validationError('invalid_request', f.message);
       case CaseErrors.Refused:
         throw refusalError(f.details[0] as CaseRefusal);
+      case 'DomainError': {
+        // An activity's refusal retrying cannot mend (activities/failures.ts), e.g. data PostgreSQL refuses.
+        const d = f.details[0] as DomainErrorDetail | undefined;
+        if (d) throw new DomainError(d.kind, d.code, f.message, d.field);
+        break;
+      }
       default:
         break;
     }

@@ -47,6 +47,7 @@ import {
   type Judgement,
   type OutcomeKind,
 } from '../domain/case.js';
+import { isStorableText } from '../domain/text.js';
 import { DB_ACTIVITY, MAIL_ACTIVITY } from './activity-options.js';
 import {
   CaseErrors,
@@ -241,6 +242,12 @@ function refuse(refusal: CaseRefusal): never {
 function requireText(text: string | null | undefined): void {
   if (!text || text.trim() === '')
     throw ApplicationFailure.nonRetryable('A reason is required', CaseErrors.InvalidRequest);
+  // Issue 8: text the database cannot store would fail the closing/note activity on every retry.
+  if (!isStorableText(text))
+    throw ApplicationFailure.nonRetryable(
+      'Text may not contain NUL (U+0000) or an unpaired UTF-16 surrogate',
+      CaseErrors.InvalidRequest,
+    );
 }
 
 class DoubtCase {

@@ -31,6 +31,14 @@ export const AllocationMethodSchema = Type.Union(
   { description: 'iSMA or profile allocation' },
 );
 
+/** AL-2 technical capacity as stored (numeric(10,3)): whole thousandths of a kW, at least one (issue 8). */
+const CapacityKw = {
+  minimum: 0.001,
+  maximum: 9_999_999.999,
+  multipleOf: 0.001,
+  description: 'AL-2: technical capacity in kW, to 0.001 kW (the resolution stored)',
+} as const;
+
 export const ConnectionSchema = Type.Object(
   {
     ean: Ean18,
@@ -59,7 +67,7 @@ export const ConnectionCreate = Type.Object(
     supplierGln: Type.Optional(Type.Union([Gln13, Type.Null()])),
     balanceResponsiblePartyGln: Type.Optional(Type.Union([Gln13, Type.Null()])),
     gridUserId: Type.Optional(Type.Union([Uuid, Type.Null()])),
-    capacityKw: Type.Number({ exclusiveMinimum: 0, maximum: 9_999_999 }),
+    capacityKw: Type.Number(CapacityKw),
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
@@ -76,7 +84,7 @@ export const ConnectionPatch = Type.Object(
   {
     gridArea: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     balanceResponsiblePartyGln: Type.Optional(Type.Union([Gln13, Type.Null()])),
-    capacityKw: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 9_999_999 })),
+    capacityKw: Type.Optional(Type.Number(CapacityKw)),
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),

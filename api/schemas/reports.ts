@@ -17,11 +17,11 @@ export const SignalReportQuery = Type.Object(
   {
     from: Type.Optional(
       Type.String({
-        format: 'date-time',
+        ...DateTime,
         description: 'Start of the window on received_at (inclusive); default `to` − 90 days',
       }),
     ),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'End of the window (exclusive); default now' })),
+    to: Type.Optional(Type.String({ ...DateTime, description: 'End of the window (exclusive); default now' })),
     groupBy: Literals<ReportGranularity>(REPORT_GRANULARITIES, {
       default: 'month',
       description: `Period granularity on the ${REPORT_TIME_ZONE} calendar (weeks start on Monday)`,
