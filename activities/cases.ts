@@ -192,6 +192,8 @@ export function caseActivities({ db }: ActivityDeps) {
       reason: string | null;
       at: string;
       actor: Actor;
+      /** The case's status after a judgement that leaves it open (a rejection within the 72 hours, GT-3). */
+      status?: CaseStatus;
     }): Promise<void> {
       const at = new Date(input.at);
       await db.transaction(async (tx) => {
@@ -207,7 +209,18 @@ export function caseActivities({ db }: ActivityDeps) {
           )
           .returning({ id: caseResponses.id });
         if (!resp) return;
-        await tx.update(doubtCases).set({ judgedAt: at, updatedAt: at }).where(eq(doubtCases.id, input.caseId));
+        await tx
+          .update(doubtCases)
+          .set({
+            judgedAt: at,
+            updatedAt: at,
+            ...(input.status
+              ? {
+                  status: sql`case when ${doubtCases.closedAt} is null then ${input.status} else ${doubtCases.status} end`,
+                }
+              : {}),
+          })
+          .where(eq(doubtCases.id, input.caseId));
         await recordAudit(
           tx,
           caseAudit(
@@ -218,7 +231,9 @@ export function caseActivities({ db }: ActivityDeps) {
               responseId: input.responseId,
               decision: input.decision,
               reason: input.reason,
-              rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8',
+              // A rejection that leaves the case open: the party keeps the rest of its 72 hours (GT-3).
+              ...(input.status ? { caseOpen: true, status: input.status } : {}),
+              rule: input.decision === 'accepted' ? 'GT-8' : input.status ? 'GT-3, GT-4' : 'GT-4, GT-8',
             },
             at,
           ),

@@ -84,6 +84,11 @@ export const JUDGEMENT_REMINDER_INTERVAL_MS = 24 * 3_600_000;
 const MIN_WAIT_MS = 60_000;
 /** Patch id (Temporal `patched`) of the fix that keeps a decision made while the closed window is recorded. */
 export const KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED = 'keep-decision-made-while-window-closed';
+/**
+ * Patch id of GT-3/GT-4 "the 72 hours belong to the party": a rejected response no longer closes the case;
+ * the party may send other evidence until the 72 hours end. Histories from before replay as they ran.
+ */
+export const REJECTION_KEEPS_RESPONSE_WINDOW = 'rejection-keeps-response-window';
 
 // ---------------------------------------------------------------- the process
 
@@ -129,6 +134,11 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     if (c.pendingEvidence()) {
       c.remindHandler();
       await condition(c.isDecided, JUDGEMENT_REMINDER_INTERVAL_MS);
+      continue;
+    }
+    // A rejection being recorded decides nothing by itself; once it is, the rules below apply.
+    if (c.judging > 0) {
+      await condition(() => c.judging === 0 || c.isDecided());
       continue;
     }
     c.decision = c.notDemonstrated();
@@ -258,6 +268,10 @@ class DoubtCase {
   readonly responses: ResponseState[] = [];
   /** Mails that must not hold up the case (alerts, reminders); awaited before the workflow completes. */
   readonly background: Promise<unknown>[] = [];
+  /** Rejections being recorded (REJECTION_KEEPS_RESPONSE_WINDOW): the case is not decided meanwhile. */
+  judging = 0;
+  /** The last rejection's reason: the party is told why when the 72 hours end without an acceptance (GT-4). */
+  private lastRejection: string | null = null;
   private acmNotifications = 0;
   private reminding = false;
 
@@ -370,14 +384,14 @@ class DoubtCase {
     );
   }
 
-  /** GT-4: the 72 hours ran out without evidence to judge. */
+  /** GT-4: the 72 hours ran out without evidence to judge (or with only rejected evidence). */
   notDemonstrated(): Decision {
-    return {
-      kind: 'not_demonstrated',
-      at: now(),
-      reason: this.responses.length > 0 ? 'no mandate evidence within 72 hours' : 'no response within 72 hours',
-      ...this.actor,
-    };
+    const reason = this.lastRejection
+      ? `mandate evidence rejected (${this.lastRejection}); no evidence accepted within 72 hours`
+      : this.responses.length > 0
+        ? 'no mandate evidence within 72 hours'
+        : 'no response within 72 hours';
+    return { kind: 'not_demonstrated', at: now(), reason, ...this.actor };
   }
 
   judgementRecord(d: Decision, responseId: string) {
@@ -489,8 +503,13 @@ class DoubtCase {
     if (refusal) refuse(refusal);
   }
 
-  /** The handler's judgement decides the case; the Update answers once the case is closed. */
+  /**
+   * The handler's judgement. An acceptance decides the case at once (GT-8); the Update answers once it is
+   * closed. A rejection (GT-3, GT-4) decides it only when the 72 hours are over and no other evidence that
+   * came in time awaits a judgement; otherwise the party may still send other evidence until they end.
+   */
   async judgeEvidence(j: JudgeEvidenceInput): Promise<CaseSnapshot> {
+    if (j.decision === 'reject' && patched(REJECTION_KEEPS_RESPONSE_WINDOW)) return this.rejectEvidence(j);
     this.decision = {
       kind: judgementOutcome(j.decision),
       at: now(),
@@ -499,6 +518,42 @@ class DoubtCase {
       ...actorOf(j),
     };
     await condition(this.isClosed);
+    return this.snapshot();
+  }
+
+  private async rejectEvidence(j: JudgeEvidenceInput): Promise<CaseSnapshot> {
+    const at = now();
+    const reason = j.reason ?? null;
+    const r = this.responses.find((x) => x.responseId === j.responseId)!; // the validator checked it
+    if (this.responseWindowClosed && !this.responses.some((x) => x !== r && x.hasEvidence && x.judgement === null)) {
+      // The last evidence that came in time, rejected after the 72 hours: the mandate was not demonstrated.
+      this.decision = { kind: 'not_demonstrated', at, reason, responseId: r.responseId, ...actorOf(j) };
+      await condition(this.isClosed);
+      return this.snapshot();
+    }
+    r.judgement = 'rejected';
+    this.lastRejection = reason;
+    const before = this.status;
+    if (!this.pendingEvidence() && !this.responseWindowClosed) this.status = 'awaiting_response';
+    this.judging++;
+    try {
+      await db.recordJudgement({
+        caseId: this.input.caseId,
+        responseId: r.responseId,
+        decision: 'rejected',
+        reason,
+        at: at.toISOString(),
+        actor: actorOf(j),
+        status: this.status,
+      });
+    } catch (err) {
+      r.judgement = null;
+      this.status = before;
+      throw err;
+    } finally {
+      this.judging--;
+    }
+    this.publish();
     return this.snapshot();
   }
 

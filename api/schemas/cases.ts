@@ -289,7 +289,10 @@ export const ResponseCreated = Type.Object(
 export const JudgementCreate = Type.Object(
   {
     responseId: Uuid,
-    decision: lit(['accept', 'reject'] as const, 'accept: the mandate is demonstrated (GT-8); reject: not (GT-4)'),
+    decision: lit(
+      ['accept', 'reject'] as const,
+      'accept: the mandate is demonstrated, the case closes (GT-8); reject: this evidence does not demonstrate it — within the 72 hours the case stays open for other evidence (GT-3), after them the last unjudged evidence rejected closes it "not demonstrated" (GT-4)',
+    ),
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 5000, description: 'Required to reject' })),
   },
   { additionalProperties: false, title: 'JudgementCreate' },
