@@ -9,13 +9,8 @@ import type { Actor } from '../db/repositories/actor.js';
 import { recordAudit, recordAuditOnce } from '../db/repositories/audit.js';
 import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
-import {
-  caseAudit,
-  destroyEvidence,
-  markResponseReceived,
-  recordContactAlarm,
-  requireCase,
-} from '../db/repositories/cases.js';
+import { caseAudit, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
+import { destroyEvidenceCopies, lockCase } from '../db/repositories/evidence.js';
 import { caseResponses, doubtCases } from '../db/schema/index.js';
 import {
   closingEffects,
@@ -257,7 +252,7 @@ export function caseActivities({ db }: ActivityDeps) {
     }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
       const at = new Date(input.at);
       return db.transaction(async (tx) => {
-        const row = await requireCase(tx, input.caseId);
+        const row = await lockCase(tx, input.caseId); // a legal hold set meanwhile waits, or is seen
         if (isClosedStatus(row.status)) {
           return {
             status: row.status,
@@ -294,7 +289,9 @@ export function caseActivities({ db }: ActivityDeps) {
           });
           await endZeroAllocation(tx, { caseId: row.id, at: profileFrom, reason: 'profile_allocation', ...sys });
         }
-        const destroyed = await destroyEvidence(tx, row.id, at);
+        // GT-8: the copies go now, unless a legal hold postpones it until its release.
+        const legalHold = row.legalHoldSince !== null;
+        const destroyed = legalHold ? 0 : await destroyEvidenceCopies(tx, row.id, at);
         await tx
           .update(doubtCases)
           .set({
@@ -323,6 +320,7 @@ export function caseActivities({ db }: ActivityDeps) {
               unblockDueAt: input.unblockDueAt,
               profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
               evidenceDestroyed: destroyed,
+              ...(legalHold ? { evidenceKeptUnderLegalHold: true, legalHoldAuthority: row.legalHoldAuthority } : {}),
               rule: effects.rule,
             },
             at,

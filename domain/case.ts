@@ -50,6 +50,13 @@ export type OutcomeKind = (typeof OUTCOMES)[number];
 export const LIFT_REASONS = ['mandate_accepted', 'wrongful_block', 'case_withdrawn'] as const;
 export type LiftReason = (typeof LIFT_REASONS)[number];
 
+/**
+ * Who a case went to, so its evidence is kept beyond the decision (GT-8's destruction postponed by a legal
+ * hold): the ACM (GT-6), the AP (privacy breach) or the disputes committee (geschillencommissie).
+ */
+export const LEGAL_HOLD_AUTHORITIES = ['acm', 'ap', 'disputes_committee'] as const;
+export type LegalHoldAuthority = (typeof LEGAL_HOLD_AUTHORITIES)[number];
+
 export type JudgementDecision = 'accept' | 'reject';
 export type Judgement = 'accepted' | 'rejected';
 

@@ -6,7 +6,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { AuditEntry, DoubtCase, Party } from '../../db/schema/index.js';
 import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
 import type { CaseSnapshot } from '../../workflows/shared.js';
-import { CASE_STATUSES, DEADLINE_STATES, SIGNAL_CHANNELS, isBreached } from '../../domain/case.js';
+import {
+  CASE_STATUSES,
+  DEADLINE_STATES,
+  LEGAL_HOLD_AUTHORITIES,
+  SIGNAL_CHANNELS,
+  isBreached,
+} from '../../domain/case.js';
+import type { LegalHold } from '../../db/repositories/evidence.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const lit = <T extends string>(values: readonly T[], description?: string) =>
@@ -213,6 +220,15 @@ export const CaseSnapshotSchema = Type.Object(
   { title: 'CaseSnapshot', description: "The case workflow's own view, after the action took effect" },
 );
 
+export const LegalHoldSchema = Type.Object(
+  {
+    since: DateTime,
+    by: Type.String(),
+    authority: lit(LEGAL_HOLD_AUTHORITIES, 'Where the case went: the ACM, the AP, or the disputes committee'),
+    reason: Type.String(),
+  },
+  { title: 'LegalHold' },
+);
 export const CaseDetailSchema = Type.Object(
   {
     ...summaryFields,
@@ -228,6 +244,11 @@ export const CaseDetailSchema = Type.Object(
     }),
     responses: Type.Array(ResponseSchema),
     timeline: Type.Array(TimelineEntrySchema),
+    legalHold: Type.Optional(
+      Type.Union([LegalHoldSchema, Type.Null()], {
+        description: 'The grid operator and compliance only: the evidence is kept beyond the decision while set',
+      }),
+    ),
   },
   { title: 'CaseDetail' },
 );
@@ -446,3 +467,32 @@ export function toTimelineDto(e: AuditEntry, full: boolean): Static<typeof Timel
 export function toSnapshotDto(s: CaseSnapshot): Static<typeof CaseSnapshotSchema> {
   return s;
 }
+
+// ---------------------------------------------------------------- evidence and legal hold (GT-3, GT-8)
+
+export const EvidenceParams = Type.Object({ id: Uuid, responseId: Uuid });
+
+export const LegalHoldCreate = Type.Object(
+  {
+    authority: lit(LEGAL_HOLD_AUTHORITIES, 'Where the case goes: the ACM, the AP, or the disputes committee'),
+    reason: Type.String({ minLength: 1, maxLength: 5000 }),
+  },
+  { additionalProperties: false, title: 'LegalHoldCreate' },
+);
+export const LegalHoldRelease = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
+  { additionalProperties: false, title: 'LegalHoldRelease' },
+);
+export const LegalHoldResult = Type.Object(
+  {
+    legalHold: Type.Union([LegalHoldSchema, Type.Null()]),
+    copiesHeld: Type.Optional(Type.Integer({ description: 'Evidence copies kept by the hold' })),
+    evidenceDestroyed: Type.Optional(
+      Type.Integer({ description: 'Copies destroyed at the release (the case had closed meanwhile, GT-8)' }),
+    ),
+  },
+  { title: 'LegalHoldResult' },
+);
+
+export const toLegalHoldDto = (h: LegalHold | null): Static<typeof LegalHoldSchema> | null =>
+  h ? { since: h.since.toISOString(), by: h.by, authority: h.authority, reason: h.reason } : null;

@@ -16,7 +16,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
-import type { CaseStatus, SignalChannel } from '../../domain/case.js';
+import type { CaseStatus, LegalHoldAuthority, SignalChannel } from '../../domain/case.js';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
@@ -72,6 +72,11 @@ export const doubtCases = pgTable(
     closedAt: timestamp('closed_at', { withTimezone: true }),
     closedBy: text('closed_by'),
     closeReason: text('close_reason'),
+    /** Legal hold (GT-8 postponed): the evidence is not destroyed at the decision while set; released, it is. */
+    legalHoldSince: timestamp('legal_hold_since', { withTimezone: true }),
+    legalHoldBy: text('legal_hold_by'),
+    legalHoldAuthority: text('legal_hold_authority').$type<LegalHoldAuthority>(),
+    legalHoldReason: text('legal_hold_reason'),
     /** Set once the case workflow is known to run; open rows without it are restarted by the worker. */
     workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
