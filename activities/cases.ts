@@ -19,6 +19,7 @@ import {
   openingEffects,
   type CaseStatus,
   type Judgement,
+  type ManualContactMethod,
   type OutcomeKind,
 } from '../domain/case.js';
 import type { ActivityDeps } from './deps.js';
@@ -93,11 +94,20 @@ export function caseActivities({ db }: ActivityDeps) {
       caseId: string;
       contactedAt: string;
       responseDueAt: string;
-      messageId: string;
+      messageId: string | null;
       recipients: string[];
       status: CaseStatus;
+      /** GT-1 by telephone, meeting or letter (recorded by the handler) instead of the contact mail. */
+      manual?: {
+        method: ManualContactMethod;
+        contactPerson: string;
+        summary: string;
+        actor: Actor;
+        recordedAt: string;
+      };
     }): Promise<void> {
       const contactedAt = new Date(input.contactedAt);
+      const { manual } = input;
       await db.transaction(async (tx) => {
         const [row] = await tx
           .update(doubtCases)
@@ -105,6 +115,7 @@ export function caseActivities({ db }: ActivityDeps) {
             contactedAt,
             responseDueAt: new Date(input.responseDueAt),
             contactMessageId: input.messageId,
+            contactMethod: manual?.method ?? 'email',
             status: sql`case when ${doubtCases.status} = 'blocked' then ${input.status} else ${doubtCases.status} end`,
             updatedAt: contactedAt,
           })
@@ -115,15 +126,19 @@ export function caseActivities({ db }: ActivityDeps) {
           tx,
           caseAudit(
             input.caseId,
-            workflowActor(input.caseId),
+            manual?.actor ?? workflowActor(input.caseId),
             'case.contacted',
             {
+              method: manual?.method ?? 'email',
               messageId: input.messageId,
               recipients: input.recipients,
+              ...(manual
+                ? { contactPerson: manual.contactPerson, summary: manual.summary, recordedAt: manual.recordedAt }
+                : {}),
               contactDueAt: row.contactDueAt.toISOString(),
               met: contactedAt < row.contactDueAt,
               responseDueAt: input.responseDueAt,
-              rule: 'GT-1, GT-3, GT-10',
+              rule: manual ? 'GT-1, GT-3' : 'GT-1, GT-3, GT-10',
             },
             contactedAt,
           ),

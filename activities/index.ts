@@ -5,6 +5,7 @@
  */
 import { archiveActivities } from './archive.js';
 import { caseActivities } from './cases.js';
+import { withContactAttempts } from './contact-attempts.js';
 import type { ActivityDeps } from './deps.js';
 import { notificationActivities } from './notifications.js';
 import { reviewActivities } from './reviews.js';
@@ -12,9 +13,12 @@ import { reviewActivities } from './reviews.js';
 export type { ActivityDeps } from './deps.js';
 
 export function createActivities(deps: ActivityDeps) {
+  const notifications = notificationActivities(deps);
   return {
     ...caseActivities(deps),
-    ...notificationActivities(deps),
+    ...notifications,
+    // GT-1: every contact attempt and its last error on the case; an empty doubt contact group alerts at once.
+    sendContactEmail: withContactAttempts(deps, notifications.sendContactEmail),
     ...reviewActivities(deps),
     ...archiveActivities(deps),
   };

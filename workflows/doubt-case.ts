@@ -35,6 +35,7 @@ import {
   caseDeadlines,
   checkCaseOpen,
   checkJudgement,
+  checkManualContact,
   closingEffects,
   closingStatus,
   contactDeadline,
@@ -56,6 +57,7 @@ import {
   judgeEvidenceUpdate,
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
+  recordManualContactUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type ActorRef,
@@ -65,6 +67,7 @@ import {
   type DoubtCaseInput,
   type HandlerActionInput,
   type JudgeEvidenceInput,
+  type ManualContactInput,
   type NotifyAcmInput,
   type NotifyAcmResult,
   type SubmitResponseInput,
@@ -108,6 +111,10 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   // GT-6: the ACM may be informed at any time (also of a closed case still in its final steps).
   setHandler(notifyAcmUpdate, (n) => c.notifyAcm(n), { validator: (n) => requireText(n.message) });
   setHandler(addNoteUpdate, (n) => c.addNote(n), { validator: (n) => requireText(n.text) });
+  // GT-1: contact by telephone, meeting or letter counts as the contact (also when the group is empty).
+  setHandler(recordManualContactUpdate, (m) => c.recordManualContact(m), {
+    validator: (m) => c.validateManualContact(m),
+  });
 
   // 1. The block (GT-2: placed at intake, idempotent here) and, for iSMA, the '0' allocation (GT-4).
   await db.setUpCase(c.setUpInput());
@@ -195,8 +202,10 @@ async function contactParty(c: DoubtCase): Promise<void> {
       () => 'sent' as const,
     ),
     condition(c.isDecided).then(() => 'decided' as const),
+    // GT-1: the handler reached the party another way: the mail (perhaps failing) is no longer needed.
+    condition(() => c.manualContact !== null).then(() => 'manual' as const),
   ]);
-  if (first === 'decided') scope.cancel();
+  if (first !== 'sent') scope.cancel();
   try {
     const sent = await sending;
     const contact = c.contacted(new Date(sent.statedResponseDueAt), sent);
@@ -204,7 +213,12 @@ async function contactParty(c: DoubtCase): Promise<void> {
     await db.recordContact(contact);
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    log.info('contact attempt cancelled: case decided before contact', { caseId });
+    if (c.manualContact && !c.decision) {
+      const contact = c.contactedManually(c.manualContact);
+      contactDone = true;
+      await db.recordContact(contact);
+      c.manualContactRecorded = true;
+    } else log.info('contact attempt cancelled: case decided before contact', { caseId });
   }
   contactDone = true;
   await watch;
@@ -274,6 +288,9 @@ class DoubtCase {
   private lastRejection: string | null = null;
   private acmNotifications = 0;
   private reminding = false;
+  /** GT-1: contact made another way, recorded by the handler (Update), waiting for contactParty to take it. */
+  manualContact: (ManualContactInput & { at: Date }) | null = null;
+  manualContactRecorded = false;
 
   constructor(readonly input: DoubtCaseInput) {
     this.contactDueAt = contactDeadline(new Date(input.receivedAt));
@@ -363,6 +380,28 @@ class DoubtCase {
       messageId: sent.messageId,
       recipients: sent.recipients,
       status: this.status,
+    };
+  }
+
+  /** GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). */
+  contactedManually(m: ManualContactInput & { at: Date }) {
+    this.contactedAt = m.at;
+    this.responseDueAt = responseDeadline(m.at);
+    if (this.status === 'blocked') this.status = 'awaiting_response';
+    return {
+      caseId: this.input.caseId,
+      contactedAt: this.contactedAt.toISOString(),
+      responseDueAt: this.responseDueAt.toISOString(),
+      messageId: null,
+      recipients: [],
+      status: this.status,
+      manual: {
+        method: m.method,
+        contactPerson: m.contactPerson,
+        summary: m.summary,
+        actor: actorOf(m),
+        recordedAt: now().toISOString(),
+      },
     };
   }
 
@@ -554,6 +593,40 @@ class DoubtCase {
       this.judging--;
     }
     this.publish();
+    return this.snapshot();
+  }
+
+  validateManualContact(m: ManualContactInput): void {
+    requireText(m.summary);
+    requireText(m.contactPerson);
+    const at = m.contactedAt ? new Date(m.contactedAt) : now();
+    if (Number.isNaN(at.getTime()))
+      throw ApplicationFailure.nonRetryable('contactedAt is not an instant', CaseErrors.InvalidRequest);
+    const refusal = checkManualContact(
+      {
+        caseId: this.input.caseId,
+        reference: this.input.reference,
+        status: this.status,
+        decided: this.decision !== null,
+        contactedAt: this.contactedAt ?? this.manualContact?.at ?? null,
+        receivedAt: new Date(this.input.receivedAt),
+      },
+      at,
+      now(),
+    );
+    if (refusal) refuse(refusal);
+  }
+
+  /** Taken by contactParty (the mail attempt is cancelled); answers once the contact is recorded. */
+  async recordManualContact(m: ManualContactInput): Promise<CaseSnapshot> {
+    this.manualContact = { ...m, at: m.contactedAt ? new Date(m.contactedAt) : now() };
+    // Answers once the contact is in the case row (or the mail got there first, or the case was decided).
+    await condition(
+      () =>
+        this.manualContactRecorded ||
+        (this.contactedAt !== null && this.contactedAt !== this.manualContact?.at) ||
+        this.decision !== null,
+    );
     return this.snapshot();
   }
 

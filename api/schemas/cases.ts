@@ -10,6 +10,7 @@ import {
   CASE_STATUSES,
   DEADLINE_STATES,
   LEGAL_HOLD_AUTHORITIES,
+  MANUAL_CONTACT_METHODS,
   SIGNAL_CHANNELS,
   isBreached,
 } from '../../domain/case.js';
@@ -244,6 +245,21 @@ export const CaseDetailSchema = Type.Object(
     }),
     responses: Type.Array(ResponseSchema),
     timeline: Type.Array(TimelineEntrySchema),
+    contact: Type.Optional(
+      Type.Object(
+        {
+          method: Type.Union([lit(['email', ...MANUAL_CONTACT_METHODS] as const), Type.Null()]),
+          attempts: Type.Integer({ description: 'Attempts of the contact mail so far' }),
+          lastError: nullable(Type.String({ description: 'Why the last attempt failed (null once sent)' })),
+          lastAttemptAt: nullable(DateTime),
+          groupEmptyAt: nullable({
+            ...DateTime,
+            description: 'GT-10: the party’s doubt contact group was found empty; the handler was alerted',
+          }),
+        },
+        { description: 'The grid operator and compliance only: how contact was made, or why it has not been yet' },
+      ),
+    ),
     legalHold: Type.Optional(
       Type.Union([LegalHoldSchema, Type.Null()], {
         description: 'The grid operator and compliance only: the evidence is kept beyond the decision while set',
@@ -317,6 +333,18 @@ export const JudgementCreate = Type.Object(
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 5000, description: 'Required to reject' })),
   },
   { additionalProperties: false, title: 'JudgementCreate' },
+);
+export const ManualContactCreate = Type.Object(
+  {
+    method: lit(MANUAL_CONTACT_METHODS, 'How the party was reached instead of (or before) the contact mail'),
+    contactedAt: Type.Optional({
+      ...DateTime,
+      description: 'When the contact was made (default: now); between the signal and now. The 72 hours run from it.',
+    }),
+    contactPerson: Type.String({ minLength: 1, maxLength: 500, description: 'Who was reached at the party' }),
+    summary: Type.String({ minLength: 1, maxLength: 5000 }),
+  },
+  { additionalProperties: false, title: 'ManualContactCreate' },
 );
 export const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 5000 }) },

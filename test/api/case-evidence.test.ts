@@ -175,6 +175,66 @@ describe('evidence download (GT-3) and legal hold (GT-8)', () => {
   });
 });
 
+describe('contact never stalls (GT-1, GT-10) over HTTP', () => {
+  it('an empty doubt contact group shows on the case with attempts and last error; POST /contacts records the call and starts the 72 hours', async () => {
+    const lonely = await ctx.party(['supplier'], 0);
+    const conn = await makeConnection(ctx.db, { gridOperatorId: op.id, supplierId: lonely.id });
+    const opened = await call(ctx.app, keys.handler, 'POST', '/cases', {
+      connectionEan: conn.ean,
+      partyGln: lonely.gln,
+      channel: 'customer',
+      receivedAt: new Date(Date.now() - 30 * 60_000).toISOString(),
+      reporterName: 'J. de Vries',
+      description: 'Klant ziet P4-opvragingen zonder machtiging',
+      isma: false,
+    });
+    expect(opened.statusCode, opened.body).toBe(201);
+    const caseId: string = opened.json().id;
+    await ctx.waitForCase(caseId, (r) => r.contactGroupEmptyAt !== null && r.contactLastError !== null);
+    const view = (await call(ctx.app, keys.handler, 'GET', `/cases/${caseId}`)).json();
+    expect(view.contact).toMatchObject({ method: null, lastError: expect.stringMatching(/no contacts/) });
+    expect(view.contact.attempts).toBeGreaterThanOrEqual(1);
+    expect(view.contact.groupEmptyAt).not.toBeNull();
+    const bad = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/contacts`, {
+      method: 'pigeon',
+      contactPerson: 'x',
+      summary: 'y',
+    });
+    expect(bad.statusCode).toBe(400);
+    const future = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/contacts`, {
+      method: 'telephone',
+      contactedAt: new Date(Date.now() + 1000 * HOUR).toISOString(), // the test server runs ahead of real time
+      contactPerson: 'P. Jansen',
+      summary: 'Gebeld',
+    });
+    expect(future.statusCode).toBe(400);
+    expect(future.json()).toMatchObject({ code: 'contact_time_invalid', field: 'body.contactedAt' });
+    const made = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/contacts`, {
+      method: 'telephone',
+      contactPerson: 'P. Jansen',
+      summary: 'Gebeld via het CPR-nummer; bewijs volgt per post',
+    });
+    expect(made.statusCode, made.body).toBe(200);
+    // (met / missed is the workflow test's: this file's test server clock runs ahead of the app's)
+    expect(made.json().status).toBe('awaiting_response');
+    expect(made.json().deadlines.contact.doneAt).not.toBeNull();
+    const after = (await call(ctx.app, keys.handler, 'GET', `/cases/${caseId}`)).json();
+    expect(after.contact).toMatchObject({ method: 'telephone', lastError: null });
+    expect(after.deadlines.response.dueAt).not.toBeNull();
+    // The party sees that it was contacted, not the grid operator's internal contact problems.
+    const lonelyKey = await makeKey(ctx.db, 'supplier', { partyId: lonely.id });
+    const partyView = (await call(ctx.app, lonelyKey, 'GET', `/cases/${caseId}`)).json();
+    expect(partyView.contact).toBeUndefined();
+    const again = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/contacts`, {
+      method: 'letter',
+      contactPerson: 'P. Jansen',
+      summary: 'brief',
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('already_contacted');
+  });
+});
+
 describe('OpenAPI', () => {
   it('lists the evidence and legal-hold routes with their errors and real descriptions', async () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
@@ -182,6 +242,7 @@ describe('OpenAPI', () => {
       ['get', '/cases/{id}/responses/{responseId}/evidence', ['200', '401', '403', '404', '409']],
       ['post', '/cases/{id}/legal-hold', ['200', '400', '401', '403', '404', '409', '413', '415']],
       ['post', '/cases/{id}/legal-hold/release', ['200', '400', '401', '403', '404', '409', '413', '415']],
+      ['post', '/cases/{id}/contacts', ['200', '400', '401', '403', '404', '409', '413', '415', '503']],
     ];
     for (const [method, path, statuses] of expected) {
       const op = doc.paths?.[path]?.[method];

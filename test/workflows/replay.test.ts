@@ -25,6 +25,7 @@ describe('replay of recorded histories', () => {
         'rejected-then-accepted',
         'rejected-isma-window-ends',
         'late-rejection',
+        'manual-contact-empty-group',
         'no-answer-isma',
         'late-judgement',
         'wrongful-block',

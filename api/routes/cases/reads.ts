@@ -30,6 +30,7 @@ const INTERNAL_ACTIONS = new Set([
   'case.evidence_opened',
   'case.legal_hold_set',
   'case.legal_hold_released',
+  'case.contact_group_empty',
   'case.acm_notified',
   'case.contact_at_risk',
   'case.judgement_reminder',
@@ -99,6 +100,14 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
             reporterContact: row.reporterContact,
             description: row.description,
             legalHold: toLegalHoldDto(legalHoldOf(row)),
+            contact: {
+              method: row.contactMethod,
+              attempts: row.contactAttempts,
+              // Sent: the errors before it are history (attempts still counts them).
+              lastError: row.contactedAt ? null : row.contactLastError,
+              lastAttemptAt: row.contactLastAttemptAt?.toISOString() ?? null,
+              groupEmptyAt: row.contactGroupEmptyAt?.toISOString() ?? null,
+            },
           }
         : {}),
     };
