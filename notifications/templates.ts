@@ -473,3 +473,21 @@ export function reviewAcmReportMail(
     ],
   });
 }
+
+/** GT-10: the party has nobody in its doubt contact group: the contact mail cannot go out; the handler is told at once. */
+export function contactGroupEmptyMail(c: CaseMailData, o: { contactDueAt: Date }): MailContent {
+  return render({
+    subjectNl: `[${c.reference}] LET OP: ${c.partyName} heeft geen contactgroep "Gerede twijfel Klantmandaat"`,
+    subjectEn: `ATTENTION: ${c.partyName} has no "Gerede twijfel Klantmandaat" contact group`,
+    nl: [
+      `${c.partyName} heeft niemand in de contactgroep "Gerede twijfel Klantmandaat" (GT-10). Het contactbericht kan niet worden verstuurd; het systeem probeert het opnieuw zodra de groep gevuld is.`,
+      `Neem binnen de termijn (GT-1, tot ${nlTime(o.contactDueAt)}) op een andere manier contact op (telefoon, gesprek of brief) en leg dat vast via POST ${c.publicUrl}/cases/${c.caseId}/contacts: vanaf dat moment lopen de 72 uur.`,
+      caseFacts(c, 'nl'),
+    ],
+    en: [
+      `${c.partyName} has nobody in its "Gerede twijfel Klantmandaat" contact group (GT-10). The contact mail cannot be sent; the system retries once the group has members.`,
+      `Make contact another way (telephone, meeting or letter) within the deadline (GT-1, until ${enTime(o.contactDueAt)}) and record it through POST ${c.publicUrl}/cases/${c.caseId}/contacts: the 72 hours run from that moment.`,
+      caseFacts(c, 'en'),
+    ],
+  });
+}

@@ -29,9 +29,11 @@ import {
   judgeEvidenceUpdate,
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
+  recordManualContactUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type CaseSnapshot,
+  type ManualContactInput,
   type NotifyAcmResult,
 } from '../workflows/shared.js';
 
@@ -215,6 +217,19 @@ export async function judgeEvidence(
   );
   if (refusal) throw refusalError(refusal);
   return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
+}
+
+/**
+ * GT-1: the handler reached the party by telephone, in a meeting or by letter. It counts as the contact (the
+ * contact mail, perhaps failing, is stopped) and the 72 hours run from its moment (GT-3). Refused once the
+ * party was contacted (409 already_contacted) or for a moment outside signal..now (400 contact_time_invalid).
+ */
+export function recordManualContact(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & Omit<ManualContactInput, keyof Actor>,
+): Promise<CaseSnapshot> {
+  return update(deps, caseId, (h) => h.executeUpdate(recordManualContactUpdate, { args: [{ ...a }] }));
 }
 
 export function liftWrongfulBlock(

@@ -9,6 +9,7 @@ import type {
   DeadlineState,
   Judgement,
   JudgementDecision,
+  ManualContactMethod,
   OutcomeKind,
   SignalChannel,
 } from '../domain/case.js';
@@ -122,6 +123,16 @@ export interface NotifyAcmResult {
   sentAt: string;
 }
 
+/** GT-1: contact made by telephone, in a meeting or by letter, recorded by the handler. */
+export interface ManualContactInput extends ActorRef {
+  method: ManualContactMethod;
+  /** ISO instant of the contact (default: now); the 72 hours run from it (GT-3). */
+  contactedAt?: string | null;
+  /** Who was spoken to / written to at the party. */
+  contactPerson: string;
+  summary: string;
+}
+
 export interface AddNoteInput extends ActorRef {
   text: string;
 }
@@ -150,6 +161,8 @@ export const withdrawCaseUpdate = defineUpdate<CaseSnapshot, [HandlerActionInput
 /** GT-6: inform the ACM at any moment. */
 export const notifyAcmUpdate = defineUpdate<NotifyAcmResult, [NotifyAcmInput]>('notifyAcm');
 export const addNoteUpdate = defineUpdate<{ at: string }, [AddNoteInput]>('addNote');
+/** GT-1: contact made another way counts as the contact; answers once it is recorded, with the 72 hours running. */
+export const recordManualContactUpdate = defineUpdate<CaseSnapshot, [ManualContactInput]>('recordManualContact');
 
 // ---- GT-5 repeat offenders ----
 

@@ -6,7 +6,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { AuditEntry, DoubtCase, Party } from '../../db/schema/index.js';
 import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
 import type { CaseSnapshot } from '../../workflows/shared.js';
-import { CASE_STATUSES, DEADLINE_STATES, SIGNAL_CHANNELS, isBreached } from '../../domain/case.js';
+import {
+  CASE_STATUSES,
+  DEADLINE_STATES,
+  LEGAL_HOLD_AUTHORITIES,
+  MANUAL_CONTACT_METHODS,
+  SIGNAL_CHANNELS,
+  isBreached,
+} from '../../domain/case.js';
+import type { LegalHold } from '../../db/repositories/evidence.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const lit = <T extends string>(values: readonly T[], description?: string) =>
@@ -213,6 +221,15 @@ export const CaseSnapshotSchema = Type.Object(
   { title: 'CaseSnapshot', description: "The case workflow's own view, after the action took effect" },
 );
 
+export const LegalHoldSchema = Type.Object(
+  {
+    since: DateTime,
+    by: Type.String(),
+    authority: lit(LEGAL_HOLD_AUTHORITIES, 'Where the case went: the ACM, the AP, or the disputes committee'),
+    reason: Type.String(),
+  },
+  { title: 'LegalHold' },
+);
 export const CaseDetailSchema = Type.Object(
   {
     ...summaryFields,
@@ -228,6 +245,26 @@ export const CaseDetailSchema = Type.Object(
     }),
     responses: Type.Array(ResponseSchema),
     timeline: Type.Array(TimelineEntrySchema),
+    contact: Type.Optional(
+      Type.Object(
+        {
+          method: Type.Union([lit(['email', ...MANUAL_CONTACT_METHODS] as const), Type.Null()]),
+          attempts: Type.Integer({ description: 'Attempts of the contact mail so far' }),
+          lastError: nullable(Type.String({ description: 'Why the last attempt failed (null once sent)' })),
+          lastAttemptAt: nullable(DateTime),
+          groupEmptyAt: nullable({
+            ...DateTime,
+            description: 'GT-10: the party’s doubt contact group was found empty; the handler was alerted',
+          }),
+        },
+        { description: 'The grid operator and compliance only: how contact was made, or why it has not been yet' },
+      ),
+    ),
+    legalHold: Type.Optional(
+      Type.Union([LegalHoldSchema, Type.Null()], {
+        description: 'The grid operator and compliance only: the evidence is kept beyond the decision while set',
+      }),
+    ),
   },
   { title: 'CaseDetail' },
 );
@@ -289,10 +326,25 @@ export const ResponseCreated = Type.Object(
 export const JudgementCreate = Type.Object(
   {
     responseId: Uuid,
-    decision: lit(['accept', 'reject'] as const, 'accept: the mandate is demonstrated (GT-8); reject: not (GT-4)'),
+    decision: lit(
+      ['accept', 'reject'] as const,
+      'accept: the mandate is demonstrated, the case closes (GT-8); reject: this evidence does not demonstrate it — within the 72 hours the case stays open for other evidence (GT-3), after them the last unjudged evidence rejected closes it "not demonstrated" (GT-4)',
+    ),
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 5000, description: 'Required to reject' })),
   },
   { additionalProperties: false, title: 'JudgementCreate' },
+);
+export const ManualContactCreate = Type.Object(
+  {
+    method: lit(MANUAL_CONTACT_METHODS, 'How the party was reached instead of (or before) the contact mail'),
+    contactedAt: Type.Optional({
+      ...DateTime,
+      description: 'When the contact was made (default: now); between the signal and now. The 72 hours run from it.',
+    }),
+    contactPerson: Type.String({ minLength: 1, maxLength: 500, description: 'Who was reached at the party' }),
+    summary: Type.String({ minLength: 1, maxLength: 5000 }),
+  },
+  { additionalProperties: false, title: 'ManualContactCreate' },
 );
 export const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
@@ -443,3 +495,32 @@ export function toTimelineDto(e: AuditEntry, full: boolean): Static<typeof Timel
 export function toSnapshotDto(s: CaseSnapshot): Static<typeof CaseSnapshotSchema> {
   return s;
 }
+
+// ---------------------------------------------------------------- evidence and legal hold (GT-3, GT-8)
+
+export const EvidenceParams = Type.Object({ id: Uuid, responseId: Uuid });
+
+export const LegalHoldCreate = Type.Object(
+  {
+    authority: lit(LEGAL_HOLD_AUTHORITIES, 'Where the case goes: the ACM, the AP, or the disputes committee'),
+    reason: Type.String({ minLength: 1, maxLength: 5000 }),
+  },
+  { additionalProperties: false, title: 'LegalHoldCreate' },
+);
+export const LegalHoldRelease = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
+  { additionalProperties: false, title: 'LegalHoldRelease' },
+);
+export const LegalHoldResult = Type.Object(
+  {
+    legalHold: Type.Union([LegalHoldSchema, Type.Null()]),
+    copiesHeld: Type.Optional(Type.Integer({ description: 'Evidence copies kept by the hold' })),
+    evidenceDestroyed: Type.Optional(
+      Type.Integer({ description: 'Copies destroyed at the release (the case had closed meanwhile, GT-8)' }),
+    ),
+  },
+  { title: 'LegalHoldResult' },
+);
+
+export const toLegalHoldDto = (h: LegalHold | null): Static<typeof LegalHoldSchema> | null =>
+  h ? { since: h.since.toISOString(), by: h.by, authority: h.authority, reason: h.reason } : null;

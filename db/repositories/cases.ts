@@ -531,22 +531,6 @@ export async function markResponseReceived(
   });
 }
 
-/** GT-8: destroy the evidence copies of a case after the decision; metadata and SHA-256 stay. */
-export async function destroyEvidence(db: DbOrTx, caseId: string, at: Date): Promise<number> {
-  const rows = await db
-    .update(caseResponses)
-    .set({ evidenceContent: null, evidenceDestroyedAt: at })
-    .where(
-      and(
-        eq(caseResponses.caseId, caseId),
-        isNotNull(caseResponses.evidenceSha256),
-        isNull(caseResponses.evidenceDestroyedAt),
-      ),
-    )
-    .returning({ id: caseResponses.id });
-  return rows.length;
-}
-
 // ---------------------------------------------------------------- supplier reports (GT-9)
 
 export async function getSupplierReport(db: DbOrTx, id: string) {

@@ -16,7 +16,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
-import type { CaseStatus, SignalChannel } from '../../domain/case.js';
+import type { CaseStatus, ContactMethod, LegalHoldAuthority, SignalChannel } from '../../domain/case.js';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
@@ -66,12 +66,25 @@ export const doubtCases = pgTable(
     contactAlertedAt: timestamp('contact_alerted_at', { withTimezone: true }),
     contactMissRecordedAt: timestamp('contact_miss_recorded_at', { withTimezone: true }),
     contactMessageId: text('contact_message_id'),
+    /** GT-1: how the party was reached: the contact mail, or telephone / meeting / letter recorded by the handler. */
+    contactMethod: text('contact_method').$type<ContactMethod>(),
+    /** The contact mail while it fails (no hidden retries): attempts so far, the last error and when. */
+    contactAttempts: integer('contact_attempts').notNull().default(0),
+    contactLastError: text('contact_last_error'),
+    contactLastAttemptAt: timestamp('contact_last_attempt_at', { withTimezone: true }),
+    /** GT-10: the party's doubt contact group was found empty; the handler was alerted at once. */
+    contactGroupEmptyAt: timestamp('contact_group_empty_at', { withTimezone: true }),
     /** GT-4: profile allocation in force from this instant (iSMA cases closed "mandate not demonstrated"). */
     profileEffectiveFrom: timestamp('profile_effective_from', { withTimezone: true }),
     acmNotifiedAt: timestamp('acm_notified_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
     closedBy: text('closed_by'),
     closeReason: text('close_reason'),
+    /** Legal hold (GT-8 postponed): the evidence is not destroyed at the decision while set; released, it is. */
+    legalHoldSince: timestamp('legal_hold_since', { withTimezone: true }),
+    legalHoldBy: text('legal_hold_by'),
+    legalHoldAuthority: text('legal_hold_authority').$type<LegalHoldAuthority>(),
+    legalHoldReason: text('legal_hold_reason'),
     /** Set once the case workflow is known to run; open rows without it are restarted by the worker. */
     workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
