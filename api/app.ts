@@ -29,6 +29,7 @@ import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
 import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
+import reviewRoutes from './routes/reviews.js';
 
 export interface AppDeps {
   config: Config;
@@ -119,6 +120,8 @@ export async function buildApp(deps: AppDeps) {
   // Doubt cases (GT-1..GT-10) over the case service and Temporal.
   await app.register(caseRoutes);
   await app.register(supplierReportRoutes);
+  // GT-5: the grid operators' joint judgement on repeat offenders.
+  await app.register(reviewRoutes);
 
   return app;
 }

@@ -211,6 +211,7 @@ CREATE TABLE "doubt_cases" (
 	"reporter_contact" text,
 	"description" text NOT NULL,
 	"isma" boolean NOT NULL,
+	"signal_class" text,
 	"external_reference" text,
 	"idempotency_key" text,
 	"supplier_report_id" uuid,
@@ -250,6 +251,18 @@ CREATE TABLE "improvement_reviews" (
 	"follow_up_until" timestamp with time zone,
 	"signals_after_follow_up" integer,
 	"status" text NOT NULL,
+	"agreement_rule" text DEFAULT 'majority' NOT NULL,
+	"voting_until" timestamp with time zone,
+	"agreed_at" timestamp with time zone,
+	"commitment" text,
+	"commitment_recorded_at" timestamp with time zone,
+	"commitment_recorded_by" text,
+	"decision" text,
+	"decision_reason" text,
+	"decided_by" text,
+	"decided_by_name" text,
+	"decided_by_grid_operator_id" uuid,
+	"decided_at" timestamp with time zone,
 	"closed_at" timestamp with time zone
 );
 --> statement-breakpoint
@@ -262,12 +275,36 @@ CREATE TABLE "supplier_reports" (
 	"reported_at" timestamp with time zone NOT NULL,
 	"reported_within_one_working_day" boolean NOT NULL,
 	"customer_satisfaction" text NOT NULL,
+	"signal_class" text,
 	"findings" text NOT NULL,
 	"actions" text NOT NULL,
 	"case_id" uuid,
 	"notified_at" timestamp with time zone,
 	"notification_started_at" timestamp with time zone,
 	"created_by" text NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "review_signals" (
+	"review_id" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"signal_id" uuid NOT NULL,
+	"reference" text,
+	"grid_operator_id" uuid NOT NULL,
+	"received_at" timestamp with time zone NOT NULL,
+	"signal_class" text,
+	"status" text,
+	CONSTRAINT "review_signals_review_id_kind_signal_id_pk" PRIMARY KEY("review_id","kind","signal_id")
+);
+--> statement-breakpoint
+CREATE TABLE "review_votes" (
+	"review_id" uuid NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"agree" boolean NOT NULL,
+	"reason" text NOT NULL,
+	"voted_by" text NOT NULL,
+	"voted_by_name" text NOT NULL,
+	"voted_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "review_votes_review_id_grid_operator_id_pk" PRIMARY KEY("review_id","grid_operator_id")
 );
 --> statement-breakpoint
 ALTER TABLE "contact_persons" ADD CONSTRAINT "contact_persons_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -294,6 +331,10 @@ ALTER TABLE "improvement_reviews" ADD CONSTRAINT "improvement_reviews_party_id_p
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_signals" ADD CONSTRAINT "review_signals_review_id_improvement_reviews_id_fk" FOREIGN KEY ("review_id") REFERENCES "public"."improvement_reviews"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_signals" ADD CONSTRAINT "review_signals_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_votes" ADD CONSTRAINT "review_votes_review_id_improvement_reviews_id_fk" FOREIGN KEY ("review_id") REFERENCES "public"."improvement_reviews"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_votes" ADD CONSTRAINT "review_votes_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "contact_persons_party_group_idx" ON "contact_persons" USING btree ("party_id","contact_group");--> statement-breakpoint
 CREATE UNIQUE INDEX "contact_persons_active_uq" ON "contact_persons" USING btree ("party_id","contact_group",lower("email")) WHERE "contact_persons"."removed_at" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "parties_gln_uq" ON "parties" USING btree ("gln");--> statement-breakpoint
@@ -325,4 +366,5 @@ CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_oper
 CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
 CREATE INDEX "supplier_reports_party_idx" ON "supplier_reports" USING btree ("party_id","signal_received_at");--> statement-breakpoint
-CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");
+CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");--> statement-breakpoint
+CREATE INDEX "review_votes_operator_idx" ON "review_votes" USING btree ("grid_operator_id");
