@@ -1,6 +1,6 @@
 /** GT-5 improvement reviews over HTTP: the proposal with its signals and votes, and the people's steps. */
 import { Type, type Static } from '@sinclair/typebox';
-import type { ImprovementReview, Party, ReviewSignal, ReviewVoteRow } from '../../db/schema/index.js';
+import type { AuditEntry, ImprovementReview, Party, ReviewSignal, ReviewVoteRow } from '../../db/schema/index.js';
 import { REVIEW_STATUSES } from '../../db/schema/index.js';
 import { AGREEMENT_RULES, similarGroups } from '../../domain/review.js';
 import { SignalClassSchema } from './cases.js';
@@ -101,6 +101,21 @@ export const ReviewSchema = Type.Object(
     decidedBy: orNull(Type.String()),
     decidedByName: orNull(Type.String({ description: 'Who signed the decision (the key holder’s recorded name)' })),
     decidedAt: orNull(DateTime),
+    history: Type.Array(
+      Type.Object(
+        {
+          at: DateTime,
+          action: Type.String({
+            description: 'review.proposed, review.vote_recorded, review.agreed, …, review.closed',
+          }),
+          actor: Type.String(),
+          actorRole: orNull(Type.String()),
+          data: Type.Record(Type.String(), Type.Unknown()),
+        },
+        { title: 'ReviewHistoryEntry' },
+      ),
+      { description: 'Every step of the review, oldest first (the audit log)' },
+    ),
   },
   { title: 'ImprovementReview' },
 );
@@ -171,7 +186,7 @@ export function toReviewSummary(r: ImprovementReview, ps: Map<string, Party>): S
 }
 
 export function toReviewDto(
-  r: { review: ImprovementReview; signals: ReviewSignal[]; votes: ReviewVoteRow[] },
+  r: { review: ImprovementReview; signals: ReviewSignal[]; votes: ReviewVoteRow[]; history: AuditEntry[] },
   ps: Map<string, Party>,
 ): Static<typeof ReviewSchema> {
   const v = r.review;
@@ -204,5 +219,12 @@ export function toReviewDto(
     decidedBy: v.decidedBy,
     decidedByName: v.decidedByName,
     decidedAt: iso(v.decidedAt),
+    history: r.history.map((e) => ({
+      at: e.at.toISOString(),
+      action: e.action,
+      actor: e.actor,
+      actorRole: e.actorRole,
+      data: e.data,
+    })),
   };
 }

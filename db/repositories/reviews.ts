@@ -2,10 +2,12 @@
 import { and, asc, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import {
+  auditLog,
   doubtCases,
   improvementReviews,
   reviewSignals,
   reviewVotes,
+  type AuditEntry,
   type ImprovementReview,
   type ReviewSignal,
   type ReviewStatus,
@@ -45,7 +47,9 @@ export async function getReview(
   db: DbOrTx,
   id: string,
   gridOperatorId?: string,
-): Promise<{ review: ImprovementReview; signals: ReviewSignal[]; votes: ReviewVoteRow[] } | undefined> {
+): Promise<
+  { review: ImprovementReview; signals: ReviewSignal[]; votes: ReviewVoteRow[]; history: AuditEntry[] } | undefined
+> {
   const [review] = await db
     .select()
     .from(improvementReviews)
@@ -61,7 +65,13 @@ export async function getReview(
     .from(reviewVotes)
     .where(eq(reviewVotes.reviewId, id))
     .orderBy(asc(reviewVotes.votedAt));
-  return { review, signals, votes };
+  // Every step of the review, as audited (GT-5): proposal, votes, agreement, contact, commitment, decision.
+  const history = await db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.entityType, 'improvement_review'), eq(auditLog.entityId, id)))
+    .orderBy(asc(auditLog.id));
+  return { review, signals, votes, history };
 }
 
 export async function reviewsOfParties(db: DbOrTx, ids: string[]): Promise<ImprovementReview[]> {

@@ -138,6 +138,15 @@ describe('review routes (GT-5)', () => {
       'Anna de Vries',
       'Bram Bakker',
     ]);
+    expect(full.history.map((e: { action: string }) => e.action)).toEqual([
+      'review.proposed',
+      'review.vote_recorded',
+      'review.vote_recorded',
+      'review.agreed',
+      'review.follow_up_started',
+      'review.commitment_recorded',
+    ]);
+    expect(full.history[5].data).toMatchObject({ name: 'Bram Bakker' });
     await ctx.temporal.workflow.getHandle(reviewWorkflowId(reviewId)).terminate('test done');
   });
 
