@@ -51,6 +51,8 @@ export async function ensureRepeatOffenderSchedule(
       threshold: config.repeatOffender.threshold,
       windowDays: config.repeatOffender.windowDays,
       followUpDays: config.repeatOffender.followUpDays,
+      votingDays: config.repeatOffender.votingDays,
+      agreementRule: config.repeatOffender.agreementRule,
     },
   ];
   const spec = {

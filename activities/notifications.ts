@@ -14,10 +14,11 @@ import {
   caseResponses,
   doubtCases,
   improvementReviews,
+  reviewSignals,
   parties,
   supplierReports,
 } from '../db/schema/index.js';
-import { notFound } from '../lib/errors.js';
+import { invalidState, notFound } from '../lib/errors.js';
 import { responseDeadline, type OutcomeKind } from '../domain/case.js';
 import {
   contactAlertMail,
@@ -255,20 +256,19 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
       if (done) return { notificationId: done.id };
       const [rv] = await db.select().from(improvementReviews).where(eq(improvementReviews.id, input.reviewId));
       if (!rv) throw notFound('review_not_found', `No improvement review ${input.reviewId}`);
+      // GT-5: the ACM report is a decision of people: never sent without a signed decision to report.
+      if (rv.decision !== 'report' || !rv.decidedByName || !rv.decidedAt || !rv.decisionReason)
+        throw invalidState('review_report_not_signed', `Review ${rv.id} has no signed decision to report to the ACM`);
       const [party] = await db.select().from(parties).where(eq(parties.id, rv.partyId));
       if (!party) throw notFound('party_not_found', 'party of review missing');
       const followUpFrom = rv.followUpFrom ?? rv.openedAt;
       const followUpUntil = rv.followUpUntil ?? new Date(input.at);
-      const cases = await db
-        .select({
-          reference: doubtCases.reference,
-          receivedAt: doubtCases.receivedAt,
-          status: doubtCases.status,
-          channel: doubtCases.channel,
-        })
-        .from(doubtCases)
-        .where(eq(doubtCases.partyId, rv.partyId))
-        .orderBy(asc(doubtCases.receivedAt));
+      // The signals the grid operators agreed on (the proposal), not every case about the party.
+      const signals = await db
+        .select()
+        .from(reviewSignals)
+        .where(eq(reviewSignals.reviewId, rv.id))
+        .orderBy(asc(reviewSignals.receivedAt));
       const report = {
         reviewId: rv.id,
         party: { id: party.id, gln: party.gln, name: party.name },
@@ -277,7 +277,20 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         signalsAfterFollowUp: input.signalsAfterFollowUp,
         followUpFrom: followUpFrom.toISOString(),
         followUpUntil: followUpUntil.toISOString(),
-        cases: cases.map((x) => ({ ...x, receivedAt: x.receivedAt.toISOString() })),
+        signals: signals.map((x) => ({
+          kind: x.kind,
+          reference: x.reference,
+          receivedAt: x.receivedAt.toISOString(),
+          signalClass: x.signalClass,
+          status: x.status,
+        })),
+        commitment: rv.commitment,
+        decision: {
+          reason: rv.decisionReason,
+          signedBy: rv.decidedByName,
+          signedByKey: rv.decidedBy,
+          signedAt: rv.decidedAt.toISOString(),
+        },
         rule: 'GT-5',
       };
       const content = reviewAcmReportMail({
@@ -291,6 +304,10 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         signalsAfterFollowUp: input.signalsAfterFollowUp,
         followUpFrom,
         followUpUntil,
+        signedBy: rv.decidedByName,
+        signedAt: rv.decidedAt,
+        reason: rv.decisionReason,
+        commitment: rv.commitment,
       });
       const sent = await mailer.send({
         to: [config.acmReportEmail],
@@ -305,7 +322,7 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
           .values({
             reviewId: rv.id,
             sentAt: at,
-            sentBy: `workflow:review:${rv.id}`,
+            sentBy: rv.decidedBy ?? `workflow:review:${rv.id}`,
             report,
             messageId: sent.messageId,
             dedupeKey,

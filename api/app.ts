@@ -31,6 +31,7 @@ import reportRoutes from './routes/reports.js';
 import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
 import allocationRoutes from './routes/allocation.js';
+import reviewRoutes from './routes/reviews.js';
 
 export interface AppDeps {
   config: Config;
@@ -130,6 +131,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(caseRoutes);
   await app.register(supplierReportRoutes);
   await app.register(allocationRoutes);
+  // GT-5: the grid operators' joint judgement on repeat offenders.
+  await app.register(reviewRoutes);
 
   return app;
 }

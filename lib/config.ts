@@ -5,6 +5,7 @@
  * (ConfigError.message); nothing else reads process.env directly.
  */
 import { resolve } from 'node:path';
+import { AGREEMENT_RULES, type AgreementRule } from '../domain/review.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -129,6 +130,9 @@ export interface Config {
     threshold: number;
     windowDays: number;
     followUpDays: number;
+    /** GT-5: days the grid operators have to agree on a proposal; the rule they agree by (domain/review.ts). */
+    votingDays: number;
+    agreementRule: AgreementRule;
     scheduleEvery: string;
   };
   allocation: {
@@ -215,6 +219,8 @@ export function loadConfig(env: Env = process.env): Config {
       threshold: int(env, 'REPEAT_OFFENDER_THRESHOLD', 5, 1, 1_000_000),
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),
       followUpDays: int(env, 'REPEAT_OFFENDER_FOLLOW_UP_DAYS', 60, 1, 3650),
+      votingDays: int(env, 'REPEAT_OFFENDER_VOTING_DAYS', 30, 1, 3650),
+      agreementRule: oneOf(env, 'REPEAT_OFFENDER_AGREEMENT_RULE', AGREEMENT_RULES, 'majority'),
       scheduleEvery,
     },
     allocation: {

@@ -438,7 +438,16 @@ export function reviewContactMail(r: ReviewMailData): MailContent {
 
 /** GT-5: insufficient improvement, reported to the ACM. */
 export function reviewAcmReportMail(
-  r: ReviewMailData & { signalsAfterFollowUp: number; followUpFrom: Date; followUpUntil: Date },
+  r: ReviewMailData & {
+    signalsAfterFollowUp: number;
+    followUpFrom: Date;
+    followUpUntil: Date;
+    /** The named person who signed the decision to report, and the reason given. */
+    signedBy: string;
+    signedAt: Date;
+    reason: string;
+    commitment: string | null;
+  },
 ): MailContent {
   const facts = (lang: 'nl' | 'en'): Block => ({
     facts:
@@ -450,6 +459,9 @@ export function reviewAcmReportMail(
               'Signalen in de opvolgperiode',
               `${r.signalsAfterFollowUp} in ${r.followUpDays} dagen (${nlTime(r.followUpFrom)} – ${nlTime(r.followUpUntil)})`,
             ],
+            ['Toezegging van de partij', r.commitment ?? 'geen vastgelegd'],
+            ['Besluit', r.reason],
+            ['Ondertekend door', `${r.signedBy} (${nlTime(r.signedAt)})`],
           ]
         : [
             ['Party', `${r.partyName} (${r.partyGln})`],
@@ -458,6 +470,9 @@ export function reviewAcmReportMail(
               'Signals in the follow-up period',
               `${r.signalsAfterFollowUp} in ${r.followUpDays} days (${enTime(r.followUpFrom)} – ${enTime(r.followUpUntil)})`,
             ],
+            ['Party’s commitment', r.commitment ?? 'none recorded'],
+            ['Decision', r.reason],
+            ['Signed by', `${r.signedBy} (${enTime(r.signedAt)})`],
           ],
   });
   return render({

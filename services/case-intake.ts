@@ -20,6 +20,7 @@ import { DomainError, notFound, validationError } from '../lib/errors.js';
 import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { SA, type DoubtCaseInput } from '../workflows/shared.js';
 import { requireTemporal, type CaseServiceDeps } from './cases.js';
+import type { SignalClass } from '../domain/review.js';
 
 /** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
 export async function startCaseWorkflow(db: Db, client: Client, taskQueue: string, caseId: string): Promise<void> {
@@ -86,6 +87,7 @@ export interface SignalIntake {
   reporterContact?: string;
   description?: string;
   isma: boolean;
+  signalClass?: SignalClass;
   externalReference?: string;
   idempotencyKey?: string;
 }
@@ -161,6 +163,7 @@ export async function registerSignal(
     reporterContact: s.reporterContact ?? null,
     description: s.description ?? defaults!.description,
     isma: s.isma,
+    signalClass: s.signalClass ?? null,
     externalReference: s.externalReference ?? null,
     idempotencyKey: s.idempotencyKey ?? null,
     supplierReportId: s.supplierReportId ?? null,

@@ -13,6 +13,7 @@ import type {
   OutcomeKind,
   SignalChannel,
 } from '../domain/case.js';
+import type { AgreementRule } from '../domain/review.js';
 
 /** Default task queue (config.temporal.taskQueue overrides it; workflows never read config). */
 export const DEFAULT_TASK_QUEUE = 'gerede-twijfel';
@@ -170,6 +171,10 @@ export interface RepeatOffenderScanInput {
   threshold: number;
   windowDays: number;
   followUpDays: number;
+  /** Days the grid operators have to agree on a proposal (default 30). */
+  votingDays?: number;
+  /** domain/review.ts AGREEMENT_RULES (default majority). */
+  agreementRule?: AgreementRule;
 }
 
 export interface RepeatOffenderScanResult {
@@ -185,20 +190,65 @@ export interface ImprovementReviewInput {
   windowDays: number;
   followUpDays: number;
   threshold: number;
+  /** The grid operators with signals about the party in the proposal: they vote (GT-5). */
+  operatorsInvolved: string[];
+  agreementRule: AgreementRule;
+  votingUntil: string;
 }
 
-export type ReviewOutcome = 'improved' | 'reported_to_acm';
+export type ReviewOutcome = 'not_agreed' | 'reported_to_acm' | 'not_reported';
 
 export interface ImprovementReviewResult {
   reviewId: string;
   outcome: ReviewOutcome;
   signalsAtOpen: number;
-  signalsAfterFollowUp: number;
+  signalsAfterFollowUp: number | null;
 }
 
-export const reviewStateQuery = defineQuery<{ reviewId: string; status: string; followUpUntil: string | null }>(
-  'reviewState',
-);
+export interface ReviewSnapshot {
+  reviewId: string;
+  status: string;
+  votes: { gridOperatorId: string; agree: boolean }[];
+  agreement: 'agreed' | 'rejected' | 'pending';
+  followUpUntil: string | null;
+  signalsAfterFollowUp: number | null;
+  commitmentRecorded: boolean;
+  decision: 'report' | 'do_not_report' | null;
+}
+
+export const reviewStateQuery = defineQuery<ReviewSnapshot>('reviewState');
+
+/** Who acts on a review: the API key (audit) and the key holder's recorded name (signature). */
+export interface ReviewActor {
+  actor: string;
+  actorRole: string | null;
+  actorPartyId: string | null;
+  name: string;
+}
+export interface ReviewVoteInput extends ReviewActor {
+  gridOperatorId: string;
+  agree: boolean;
+  reason: string;
+}
+export interface ReviewCommitmentInput extends ReviewActor {
+  commitment: string;
+}
+export interface ReviewDecisionInput extends ReviewActor {
+  gridOperatorId: string;
+  decision: 'report' | 'do_not_report';
+  reason: string;
+}
+export const reviewVoteUpdate = defineUpdate<ReviewSnapshot, [ReviewVoteInput]>('reviewVote');
+export const reviewCommitmentUpdate = defineUpdate<ReviewSnapshot, [ReviewCommitmentInput]>('reviewCommitment');
+export const reviewDecisionUpdate = defineUpdate<ReviewSnapshot, [ReviewDecisionInput]>('reviewDecision');
+
+/** Failure types of refused review Updates (services/reviews.ts maps them to HTTP). */
+export const ReviewErrors = {
+  WrongState: 'ReviewWrongState',
+  NotInvolved: 'ReviewNotInvolved',
+  AlreadyDone: 'ReviewAlreadyDone',
+  InvalidRequest: 'ReviewInvalidRequest',
+} as const;
 
 // ---- allocation (AL-1 … AL-6) ----
 

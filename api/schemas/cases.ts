@@ -15,6 +15,7 @@ import {
   isBreached,
 } from '../../domain/case.js';
 import type { LegalHold } from '../../db/repositories/evidence.js';
+import { SIGNAL_CLASSES } from '../../domain/review.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const lit = <T extends string>(values: readonly T[], description?: string) =>
@@ -47,6 +48,16 @@ export const IdempotencyHeaders = Type.Object({
   ),
 });
 
+/** GT-5: what the signal was about (domain/review.ts), so that "similar signals" means something. */
+export const SignalClassSchema = Type.Union(
+  SIGNAL_CLASSES.map((c) => Type.Literal(c)),
+  {
+    title: 'SignalClass',
+    description:
+      'GT-5: what the signal was about: party_unknown_to_customer, no_mandate_given, mandate_withdrawn (withdrawn or expired), beyond_mandate (data used or requested beyond the mandate), other',
+  },
+);
+
 export const CaseCreate = Type.Object(
   {
     connectionEan: Type.Optional(Ean18),
@@ -63,6 +74,7 @@ export const CaseCreate = Type.Object(
     reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    signalClass: Type.Optional(SignalClassSchema),
     externalReference: Type.Optional(
       Type.String({
         minLength: 1,
@@ -89,6 +101,7 @@ export type CaseCreateBody = Static<typeof CaseCreate>;
 export const CaseFromReport = Type.Object(
   {
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    signalClass: Type.Optional(SignalClassSchema),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     externalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -125,6 +138,7 @@ const summaryFields = {
   channel: ChannelSchema,
   receivedAt: DateTime,
   isma: Type.Boolean(),
+  signalClass: Type.Union([SignalClassSchema, Type.Null()]),
   externalReference: nullable(Type.String()),
   supplierReportId: nullable(Uuid),
   createdAt: DateTime,
@@ -445,6 +459,7 @@ export function toCaseSummary(
     channel: row.channel,
     receivedAt: row.receivedAt.toISOString(),
     isma: row.isma,
+    signalClass: row.signalClass,
     externalReference: row.externalReference,
     supplierReportId: row.supplierReportId,
     createdAt: row.createdAt.toISOString(),

@@ -206,6 +206,7 @@ CREATE TABLE "doubt_cases" (
 	"reporter_contact" text,
 	"description" text NOT NULL,
 	"isma" boolean NOT NULL,
+	"signal_class" text,
 	"external_reference" text,
 	"idempotency_key" text,
 	"supplier_report_id" uuid,
@@ -254,6 +255,18 @@ CREATE TABLE "improvement_reviews" (
 	"follow_up_until" timestamp with time zone,
 	"signals_after_follow_up" integer,
 	"status" text NOT NULL,
+	"agreement_rule" text DEFAULT 'majority' NOT NULL,
+	"voting_until" timestamp with time zone,
+	"agreed_at" timestamp with time zone,
+	"commitment" text,
+	"commitment_recorded_at" timestamp with time zone,
+	"commitment_recorded_by" text,
+	"decision" text,
+	"decision_reason" text,
+	"decided_by" text,
+	"decided_by_name" text,
+	"decided_by_grid_operator_id" uuid,
+	"decided_at" timestamp with time zone,
 	"closed_at" timestamp with time zone
 );
 --> statement-breakpoint
@@ -266,6 +279,7 @@ CREATE TABLE "supplier_reports" (
 	"reported_at" timestamp with time zone NOT NULL,
 	"reported_within_one_working_day" boolean NOT NULL,
 	"customer_satisfaction" text NOT NULL,
+	"signal_class" text,
 	"findings" text NOT NULL,
 	"actions" text NOT NULL,
 	"case_id" uuid,
@@ -390,6 +404,29 @@ CREATE TABLE "reading_imports" (
 	"summary" jsonb NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "review_signals" (
+	"review_id" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"signal_id" uuid NOT NULL,
+	"reference" text,
+	"grid_operator_id" uuid NOT NULL,
+	"received_at" timestamp with time zone NOT NULL,
+	"signal_class" text,
+	"status" text,
+	CONSTRAINT "review_signals_review_id_kind_signal_id_pk" PRIMARY KEY("review_id","kind","signal_id")
+);
+--> statement-breakpoint
+CREATE TABLE "review_votes" (
+	"review_id" uuid NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"agree" boolean NOT NULL,
+	"reason" text NOT NULL,
+	"voted_by" text NOT NULL,
+	"voted_by_name" text NOT NULL,
+	"voted_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "review_votes_review_id_grid_operator_id_pk" PRIMARY KEY("review_id","grid_operator_id")
+);
+--> statement-breakpoint
 ALTER TABLE "contact_persons" ADD CONSTRAINT "contact_persons_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_grid_user_id_grid_users_id_fk" FOREIGN KEY ("grid_user_id") REFERENCES "public"."grid_users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -423,6 +460,10 @@ ALTER TABLE "connection_party_history" ADD CONSTRAINT "connection_party_history_
 ALTER TABLE "meter_reading_days" ADD CONSTRAINT "meter_reading_days_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "meter_reading_rejects" ADD CONSTRAINT "meter_reading_rejects_import_id_reading_imports_id_fk" FOREIGN KEY ("import_id") REFERENCES "public"."reading_imports"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "profile_fractions" ADD CONSTRAINT "profile_fractions_profile_set_id_profile_sets_id_fk" FOREIGN KEY ("profile_set_id") REFERENCES "public"."profile_sets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_signals" ADD CONSTRAINT "review_signals_review_id_improvement_reviews_id_fk" FOREIGN KEY ("review_id") REFERENCES "public"."improvement_reviews"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_signals" ADD CONSTRAINT "review_signals_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_votes" ADD CONSTRAINT "review_votes_review_id_improvement_reviews_id_fk" FOREIGN KEY ("review_id") REFERENCES "public"."improvement_reviews"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "review_votes" ADD CONSTRAINT "review_votes_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "contact_persons_party_group_idx" ON "contact_persons" USING btree ("party_id","contact_group");--> statement-breakpoint
 CREATE UNIQUE INDEX "contact_persons_active_uq" ON "contact_persons" USING btree ("party_id","contact_group",lower("email")) WHERE "contact_persons"."removed_at" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "parties_gln_uq" ON "parties" USING btree ("gln");--> statement-breakpoint
@@ -463,4 +504,5 @@ CREATE INDEX "allocation_runs_status_idx" ON "allocation_runs" USING btree ("sta
 CREATE INDEX "connection_party_history_conn_idx" ON "connection_party_history" USING btree ("connection_ean","effective_from");--> statement-breakpoint
 CREATE INDEX "connection_party_history_from_idx" ON "connection_party_history" USING btree ("effective_from");--> statement-breakpoint
 CREATE INDEX "meter_reading_rejects_day_conn_idx" ON "meter_reading_rejects" USING btree ("day","connection_ean");--> statement-breakpoint
-CREATE INDEX "profile_sets_year_idx" ON "profile_sets" USING btree ("year","loaded_at");
+CREATE INDEX "profile_sets_year_idx" ON "profile_sets" USING btree ("year","loaded_at");--> statement-breakpoint
+CREATE INDEX "review_votes_operator_idx" ON "review_votes" USING btree ("grid_operator_id");

@@ -25,6 +25,7 @@ import {
 } from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
 import { CLOSED_STATUSES, OPEN_STATUSES, contactDeadline } from '../../domain/case.js';
+import type { SignalClass } from '../../domain/review.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { placeBlock } from './blocks.js';
@@ -63,6 +64,8 @@ export interface CaseIntakeInput extends Actor {
   reporterContact?: string | null;
   description: string;
   isma: boolean;
+  /** GT-5: what the signal was about (domain/review.ts). */
+  signalClass?: SignalClass | null;
   externalReference?: string | null;
   idempotencyKey?: string | null;
   supplierReportId?: string | null;
@@ -150,6 +153,7 @@ export async function createCaseWithBlock(
           reporterContact: input.reporterContact ?? null,
           description: input.description,
           isma: input.isma,
+          signalClass: input.signalClass ?? null,
           externalReference: input.externalReference ?? null,
           idempotencyKey: input.idempotencyKey ?? null,
           supplierReportId: input.supplierReportId ?? null,
@@ -187,6 +191,7 @@ export async function createCaseWithBlock(
             channel: input.channel,
             receivedAt: input.receivedAt.toISOString(),
             isma: input.isma,
+            signalClass: input.signalClass ?? null,
             contactDueAt: created.contactDueAt.toISOString(),
             supplierReportId: input.supplierReportId ?? null,
             rule: 'GT-1, GT-2',

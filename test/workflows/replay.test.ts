@@ -34,7 +34,7 @@ describe('replay of recorded histories', () => {
         'smtp-down-then-up',
         'worker-restart',
         'review-reported-to-acm',
-        'review-improved',
+        'review-not-reported',
         'supplier-report',
         // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
         'decision-at-window-close-before-fix',
