@@ -4,6 +4,7 @@
  * with real or test dependencies of the same shape.
  */
 import { archiveActivities } from './archive.js';
+import { breachActivities } from './breach.js';
 import { caseActivities } from './cases.js';
 import type { ActivityDeps } from './deps.js';
 import { notificationActivities } from './notifications.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...notificationActivities(deps),
     ...reviewActivities(deps),
     ...archiveActivities(deps),
+    ...breachActivities(deps),
   };
 }
 
