@@ -289,11 +289,13 @@ CREATE TABLE "breach_assessments" (
 	"reminders_sent" integer DEFAULT 0 NOT NULL,
 	"decided_at" timestamp with time zone,
 	"decided_by" text,
+	"decided_by_name" text,
 	"notify_ap" boolean,
 	"ap_reason" text,
 	"inform_grid_user" boolean,
 	"grid_user_reason" text,
 	"assessment" text,
+	"delay_reason" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
