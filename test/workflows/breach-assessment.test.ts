@@ -10,6 +10,7 @@ import { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { accessRegister, breachAssessments, type BreachAssessment } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
+import { signalReport } from '../../db/repositories/signal-reports.js';
 import { apReport, breachLetter, decideBreach, type BreachServiceDeps } from '../../services/breach.js';
 import { caseHistoryExport } from '../../services/case-history.js';
 import { DomainError } from '../../lib/errors.js';
@@ -31,6 +32,19 @@ afterAll(async () => {
   await stopWorker?.();
   await h?.close();
 });
+
+/** GET /reports/signals' GT-11 section for the fixture's grid operator. */
+async function breachFigures(f: Fixture) {
+  const now = await h.now();
+  const r = await signalReport(h.db, {
+    from: new Date(now.getTime() - 30 * 24 * HOUR),
+    to: new Date(now.getTime() + HOUR),
+    groupBy: 'month',
+    gridOperatorId: f.gridOperatorId,
+    now,
+  });
+  return r.breachAssessments;
+}
 
 const officer = {
   actor: { actor: 'api-key:00000000-0000-4000-8000-000000000001', actorRole: 'privacy-officer', actorPartyId: null },
@@ -130,6 +144,15 @@ describe('GT-11 breach hand-off', () => {
     ).rejects.toBeInstanceOf(DomainError);
     const final = await plain.workflow.getHandle(breachWorkflowId(caseId)).result();
     expect(final).toMatchObject({ clock: 'met', decided: true, remindersSent: 0 });
+    expect(await breachFigures(fixture)).toEqual({
+      count: 1,
+      met: 1,
+      missed: 0,
+      running: 0,
+      share: 1,
+      notifiedAp: 1,
+      gridUserInformed: 1,
+    });
 
     const report = await apReport(h.db, decided, deps.publicUrl);
     expect(report).toMatchObject({
@@ -167,6 +190,7 @@ describe('GT-11 breach hand-off', () => {
   it('misses the clock when 72 hours pass undecided, after two reminders; a late decision needs the reasons for the delay', async () => {
     const { caseId, reference, fixture } = await closeNotDemonstrated();
     const a = await assessmentOf(caseId);
+    expect(await breachFigures(fixture)).toMatchObject({ count: 1, running: 1, missed: 0, share: null });
     await h.skipTo(new Date(a.dueAt.getTime() + 60_000));
     const missed = await assessmentOf(caseId, (x) => x.clock === 'missed');
     expect(missed.remindersSent).toBe(2);
@@ -200,5 +224,14 @@ describe('GT-11 breach hand-off', () => {
     });
     const report = await apReport(h.db, decided, deps.publicUrl);
     expect(report).toMatchObject({ status: 'not_notified', clock: 'missed', notAPReason: late.apReason });
+    expect(await breachFigures(fixture)).toEqual({
+      count: 1,
+      met: 0,
+      missed: 1,
+      running: 0,
+      share: 0,
+      notifiedAp: 0,
+      gridUserInformed: 0,
+    });
   });
 });
