@@ -48,6 +48,7 @@ export async function breachAssessmentWorkflow(input: BreachWorkflowInput): Prom
     async (d) => {
       deciding = true;
       try {
+        await condition(() => state.assessmentId !== null);
         const at = new Date();
         const r = await recordBreachDecision({
           ...d,
@@ -64,11 +65,10 @@ export async function breachAssessmentWorkflow(input: BreachWorkflowInput): Prom
     },
     {
       validator: (d) => {
-        if (!state.assessmentId || !state.dueAt)
-          refuse({ kind: 'invalid_state', code: 'breach_not_open', message: 'The assessment is still being opened' });
         if (state.decided || deciding)
           refuse({ kind: 'invalid_state', code: 'breach_already_decided', message: 'The assessment is decided' });
-        const late = Date.now() > new Date(state.dueAt!).getTime();
+        // Before the assessment is open (its first activity) the clock has only just started: not late.
+        const late = state.dueAt !== null && Date.now() > new Date(state.dueAt).getTime();
         const [problem] = decisionProblems(d, late);
         if (problem) refuse({ kind: 'validation', code: 'breach_decision_incomplete', ...problem });
       },
