@@ -3,6 +3,7 @@
  * TYPE (`proxyActivities<ReturnType<typeof createActivities>>`); the worker and tests call the factory
  * with real or test dependencies of the same shape.
  */
+import { allocationActivities } from './allocation.js';
 import { archiveActivities } from './archive.js';
 import { breachActivities } from './breach.js';
 import { caseActivities } from './cases.js';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...reviewActivities(deps),
     ...archiveActivities(deps),
     ...breachActivities(deps),
+    ...allocationActivities(deps),
   };
 }
 

@@ -31,6 +31,7 @@ import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
 import auditRoutes from './routes/audit.js';
 import breachRoutes from './routes/breach.js';
+import allocationRoutes from './routes/allocation.js';
 
 export interface AppDeps {
   config: Config;
@@ -124,6 +125,7 @@ export async function buildApp(deps: AppDeps) {
   // Tamper-evident audit log; GT-11 breach assessments.
   await app.register(auditRoutes);
   await app.register(breachRoutes);
+  await app.register(allocationRoutes);
 
   return app;
 }

@@ -25,6 +25,7 @@ export const ROLES = [
   'p4-client',
   'grid-user',
   'admin',
+  'brp',
   'privacy-officer',
 ] as const;
 export type Role = (typeof ROLES)[number];
@@ -102,6 +103,9 @@ export function scopeOf(p: Principal): Scope {
     case 'grid-user':
       return p.gridUserId !== null ? { kind: 'grid_user', gridUserId: p.gridUserId } : { kind: 'none' };
     case 'p4-client':
+    // A BRP sees allocation aggregates of its own rows only (AL-3), scoped by the allocation routes; no cases,
+    // connections or mandates.
+    case 'brp':
       return { kind: 'none' };
   }
 }

@@ -22,6 +22,7 @@ const PARTY_ROLES_FOR: Partial<Record<Role, string[]>> = {
   'privacy-officer': ['grid_operator'],
   supplier: ['supplier', 'service_provider'],
   'p4-client': ['supplier', 'service_provider'],
+  brp: ['balance_responsible_party'],
 };
 
 export async function createApiKey(

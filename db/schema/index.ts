@@ -6,3 +6,4 @@ export * from './mandates.js';
 export * from './p4.js';
 export * from './cases.js';
 export * from './breach.js';
+export * from './allocation.js';
