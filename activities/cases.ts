@@ -3,7 +3,7 @@
  * audit entry in the same transaction, and is idempotent (activities are retried). Times come from the
  * workflow (`at`), never from this process's clock, so the record matches the workflow's deadlines.
  */
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../db/repositories/actor.js';
 import { recordAudit, recordAuditOnce } from '../db/repositories/audit.js';
@@ -22,6 +22,7 @@ import {
   type ManualContactMethod,
   type OutcomeKind,
 } from '../domain/case.js';
+import { openBreachOnClose } from '../services/breach.js';
 import type { ActivityDeps } from './deps.js';
 
 export const workflowActor = (caseId: string): Actor => ({
@@ -30,7 +31,7 @@ export const workflowActor = (caseId: string): Actor => ({
   actorPartyId: null,
 });
 
-export function caseActivities({ db }: ActivityDeps) {
+export function caseActivities({ db, temporalClient }: ActivityDeps) {
   /** GT-1 without contact: one step for "the deadline nears" and "it has passed"; two activity names, as recorded histories call them. */
   const contactAlarm =
     (alarm: 'at_risk' | 'missed') =>
@@ -266,7 +267,7 @@ export function caseActivities({ db }: ActivityDeps) {
       profileEffectiveFrom: string | null;
     }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
       const at = new Date(input.at);
-      return db.transaction(async (tx) => {
+      const closed = await db.transaction(async (tx) => {
         const row = await lockCase(tx, input.caseId); // a legal hold set meanwhile waits, or is seen
         if (isClosedStatus(row.status)) {
           return {
@@ -347,6 +348,8 @@ export function caseActivities({ db }: ActivityDeps) {
           evidenceDestroyed: destroyed,
         };
       });
+      await openBreachOnClose(temporalClient, Context.current().info.taskQueue, input.caseId, closed.status); // GT-11
+      return closed;
     },
 
     /** Step 7: a handler's note, recorded with who and when. */

@@ -5,6 +5,7 @@
  */
 import { allocationActivities } from './allocation.js';
 import { archiveActivities } from './archive.js';
+import { breachActivities } from './breach.js';
 import { caseActivities } from './cases.js';
 import { withContactAttempts } from './contact-attempts.js';
 import type { ActivityDeps } from './deps.js';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     sendContactEmail: withContactAttempts(deps, notifications.sendContactEmail),
     ...reviewActivities(deps),
     ...archiveActivities(deps),
+    ...breachActivities(deps),
     ...allocationActivities(deps),
   });
 }

@@ -30,6 +30,8 @@ import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
 import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
+import auditRoutes from './routes/audit.js';
+import breachRoutes from './routes/breach.js';
 import allocationRoutes from './routes/allocation.js';
 import reviewRoutes from './routes/reviews.js';
 
@@ -130,6 +132,9 @@ export async function buildApp(deps: AppDeps) {
   // Doubt cases (GT-1..GT-10) over the case service and Temporal.
   await app.register(caseRoutes);
   await app.register(supplierReportRoutes);
+  // Tamper-evident audit log; GT-11 breach assessments.
+  await app.register(auditRoutes);
+  await app.register(breachRoutes);
   await app.register(allocationRoutes);
   // GT-5: the grid operators' joint judgement on repeat offenders.
   await app.register(reviewRoutes);

@@ -398,8 +398,16 @@ export const HistoryEntrySchema = Type.Object(
         'Temporal event type (WorkflowExecutionStarted, ActivityTaskScheduled, ...) or audit action (case.opened, ...)',
     }),
     actor: Type.String(),
+    actorName: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: "The API key holder's name (audit entries)" }),
+    ),
+    actorRole: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     eventId: Type.Optional(Type.Integer()),
     auditId: Type.Optional(Type.Integer()),
+    chainPosition: Type.Optional(
+      Type.Integer({ description: 'Position on the audit hash chain (GET /audit/verify); audit entries only' }),
+    ),
+    hash: Type.Optional(Type.String({ description: 'The audit entry’s chain hash (SHA-256, hex)' })),
     detail: Type.Optional(Type.String({ description: 'Activity, update, timer or child workflow concerned' })),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },

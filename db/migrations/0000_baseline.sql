@@ -25,6 +25,7 @@ CREATE TABLE "api_keys" (
 	"key_hash" varchar(64) NOT NULL,
 	"prefix" varchar(12) NOT NULL,
 	"label" text NOT NULL,
+	"holder_name" text,
 	"role" text NOT NULL,
 	"party_id" uuid,
 	"grid_user_id" uuid,
@@ -41,7 +42,11 @@ CREATE TABLE "audit_log" (
 	"action" text NOT NULL,
 	"entity_type" text NOT NULL,
 	"entity_id" text NOT NULL,
-	"data" jsonb DEFAULT '{}'::jsonb NOT NULL
+	"data" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"actor_name" text,
+	"chain_position" bigint DEFAULT 0 NOT NULL,
+	"prev_hash" text DEFAULT '' NOT NULL,
+	"hash" text DEFAULT '' NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "allocation_methods" (
@@ -288,6 +293,30 @@ CREATE TABLE "supplier_reports" (
 	"created_by" text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "breach_assessments" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"case_id" uuid NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"party_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"trigger" text NOT NULL,
+	"aware_at" timestamp with time zone NOT NULL,
+	"due_at" timestamp with time zone NOT NULL,
+	"prefill" jsonb NOT NULL,
+	"clock" text DEFAULT 'running' NOT NULL,
+	"reminders_sent" integer DEFAULT 0 NOT NULL,
+	"decided_at" timestamp with time zone,
+	"decided_by" text,
+	"decided_by_name" text,
+	"notify_ap" boolean,
+	"ap_reason" text,
+	"inform_grid_user" boolean,
+	"grid_user_reason" text,
+	"assessment" text,
+	"delay_reason" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "allocation_aggregates" (
 	"run_id" uuid NOT NULL,
 	"cell_id" integer NOT NULL,
@@ -450,6 +479,9 @@ ALTER TABLE "improvement_reviews" ADD CONSTRAINT "improvement_reviews_party_id_p
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "breach_assessments" ADD CONSTRAINT "breach_assessments_case_id_doubt_cases_id_fk" FOREIGN KEY ("case_id") REFERENCES "public"."doubt_cases"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "breach_assessments" ADD CONSTRAINT "breach_assessments_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "breach_assessments" ADD CONSTRAINT "breach_assessments_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "allocation_cells" ADD CONSTRAINT "allocation_cells_balance_responsible_party_id_parties_id_fk" FOREIGN KEY ("balance_responsible_party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "allocation_cells" ADD CONSTRAINT "allocation_cells_supplier_id_parties_id_fk" FOREIGN KEY ("supplier_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "allocation_runs" ADD CONSTRAINT "allocation_runs_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -471,6 +503,7 @@ CREATE UNIQUE INDEX "api_keys_hash_uq" ON "api_keys" USING btree ("key_hash");--
 CREATE INDEX "api_keys_party_idx" ON "api_keys" USING btree ("party_id");--> statement-breakpoint
 CREATE INDEX "audit_log_entity_idx" ON "audit_log" USING btree ("entity_type","entity_id","id");--> statement-breakpoint
 CREATE INDEX "audit_log_at_idx" ON "audit_log" USING btree ("at");--> statement-breakpoint
+CREATE UNIQUE INDEX "audit_log_chain_uq" ON "audit_log" USING btree ("chain_position");--> statement-breakpoint
 CREATE INDEX "allocation_methods_conn_idx" ON "allocation_methods" USING btree ("connection_ean","effective_from");--> statement-breakpoint
 CREATE UNIQUE INDEX "allocation_methods_case_uq" ON "allocation_methods" USING btree ("case_id") WHERE "allocation_methods"."case_id" is not null;--> statement-breakpoint
 CREATE INDEX "connection_events_conn_idx" ON "connection_events" USING btree ("connection_ean","effective_at");--> statement-breakpoint
@@ -496,6 +529,8 @@ CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_
 CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
 CREATE INDEX "supplier_reports_party_idx" ON "supplier_reports" USING btree ("party_id","signal_received_at");--> statement-breakpoint
 CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "breach_assessments_case_uq" ON "breach_assessments" USING btree ("case_id");--> statement-breakpoint
+CREATE INDEX "breach_assessments_gop_idx" ON "breach_assessments" USING btree ("grid_operator_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "allocation_cells_uq" ON "allocation_cells" USING btree ("balance_responsible_party_id","supplier_id","grid_area");--> statement-breakpoint
 CREATE INDEX "allocation_cells_supplier_idx" ON "allocation_cells" USING btree ("supplier_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "allocation_runs_version_uq" ON "allocation_runs" USING btree ("grid_operator_id","day","version");--> statement-breakpoint

@@ -18,6 +18,8 @@ export const apiKeys = pgTable(
     /** First characters of the key, to recognise it in listings and logs without revealing it. */
     prefix: varchar('prefix', { length: 12 }).notNull(),
     label: text('label').notNull(),
+    /** The person the key is issued to; audit entries name them (actor_name), falling back to the label. */
+    holderName: text('holder_name'),
     role: text('role').$type<Role>().notNull(),
     /** The grid operator (case-handler) or the party (supplier, p4-client, brp) the key acts for. */
     partyId: uuid('party_id').references(() => parties.id),
