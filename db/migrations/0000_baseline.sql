@@ -226,6 +226,7 @@ CREATE TABLE "doubt_cases" (
 	"contact_alerted_at" timestamp with time zone,
 	"contact_miss_recorded_at" timestamp with time zone,
 	"contact_message_id" text,
+	"stated_response_due_at" timestamp with time zone,
 	"profile_effective_from" timestamp with time zone,
 	"acm_notified_at" timestamp with time zone,
 	"closed_at" timestamp with time zone,

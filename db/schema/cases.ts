@@ -66,6 +66,11 @@ export const doubtCases = pgTable(
     contactAlertedAt: timestamp('contact_alerted_at', { withTimezone: true }),
     contactMissRecordedAt: timestamp('contact_miss_recorded_at', { withTimezone: true }),
     contactMessageId: text('contact_message_id'),
+    /**
+     * GT-3: the reply-by instant the contact mail states, fixed before the first send and stated again by
+     * any resend after a crash, so the party never holds two different deadlines (activities/notifications.ts).
+     */
+    statedResponseDueAt: timestamp('stated_response_due_at', { withTimezone: true }),
     /** GT-4: profile allocation in force from this instant (iSMA cases closed "mandate not demonstrated"). */
     profileEffectiveFrom: timestamp('profile_effective_from', { withTimezone: true }),
     acmNotifiedAt: timestamp('acm_notified_at', { withTimezone: true }),
