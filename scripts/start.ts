@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         logger,
       });
       await started('PostgreSQL', pg, (p) => p.stop());
-      logger.info({ ms: Date.now() - t }, 'PostgreSQL up');
+      logger.info({ ms: Date.now() - t, dataDir: pg.dataDir }, 'PostgreSQL up');
       return { url: pg.url, embedded: true };
     })(),
     (async () => {
