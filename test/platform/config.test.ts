@@ -82,10 +82,15 @@ describe('configuration', () => {
   });
 });
 
+/** The variables lib/config.ts reads: every `(env, 'NAME'` call, however it is formatted. */
+function configVariables(): Set<string> {
+  const source = readFileSync(new URL('../../lib/config.ts', import.meta.url), 'utf8');
+  return new Set([...source.matchAll(/\(\s*env,\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!));
+}
+
 describe('README configuration table', () => {
   it('documents every environment variable lib/config.ts reads, and nothing it does not', () => {
-    const source = readFileSync(new URL('../../lib/config.ts', import.meta.url), 'utf8');
-    const read = new Set([...source.matchAll(/\(\s*env,\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!));
+    const read = configVariables();
     expect(read.size).toBeGreaterThan(20);
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
@@ -97,6 +102,22 @@ describe('README configuration table', () => {
     expect(
       [...documented].filter((v) => !read.has(v)),
       'documented but not read',
+    ).toEqual([]);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every environment variable lib/config.ts reads, and nothing it does not', () => {
+    const read = configVariables();
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const listed = new Set([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+    expect(
+      [...read].filter((v) => !listed.has(v)),
+      'missing from .env.example',
+    ).toEqual([]);
+    expect(
+      [...listed].filter((v) => !read.has(v)),
+      'listed but not read',
     ).toEqual([]);
   });
 });

@@ -127,7 +127,8 @@ describe('doubt case branches', () => {
       judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: '' }),
       'reason_required',
     );
-    expect(noReason.field).toBe('body.reason');
+    // The service names its own input; api/ maps it to body.reason (test/api/cases-routes.test.ts).
+    expect(noReason.field).toBe('reason');
     const snap = await judgeEvidence(svc, row.id, {
       ...handler,
       responseId: sent!.response.id,
