@@ -21,6 +21,7 @@ import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
+import { ensureAllocationSchedule } from './services/allocation-schedule.js';
 import { runRecoveryLoop, type RecoveryLoop } from './services/recovery.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
@@ -150,6 +151,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   try {
     const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client });
     if (opts.schedule !== false) await ensureRepeatOffenderSchedule(client, config, logger);
+    if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

@@ -3,6 +3,7 @@
  * TYPE (`proxyActivities<ReturnType<typeof createActivities>>`); the worker and tests call the factory
  * with real or test dependencies of the same shape.
  */
+import { allocationActivities } from './allocation.js';
 import { archiveActivities } from './archive.js';
 import { caseActivities } from './cases.js';
 import type { ActivityDeps } from './deps.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...notificationActivities(deps),
     ...reviewActivities(deps),
     ...archiveActivities(deps),
+    ...allocationActivities(deps),
   };
 }
 

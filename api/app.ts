@@ -29,6 +29,7 @@ import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
 import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
+import allocationRoutes from './routes/allocation.js';
 
 export interface AppDeps {
   config: Config;
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps) {
   // Doubt cases (GT-1..GT-10) over the case service and Temporal.
   await app.register(caseRoutes);
   await app.register(supplierReportRoutes);
+  await app.register(allocationRoutes);
 
   return app;
 }

@@ -17,7 +17,7 @@
  * the caller's to know. Pure: no I/O; the routes load the thing, then ask.
  */
 
-export const ROLES = ['case-handler', 'supplier', 'compliance', 'p4-client', 'grid-user', 'admin'] as const;
+export const ROLES = ['case-handler', 'supplier', 'compliance', 'p4-client', 'grid-user', 'admin', 'brp'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The caller as far as visibility goes (an API key: its role, and the party or grid user it acts for). */
@@ -92,6 +92,9 @@ export function scopeOf(p: Principal): Scope {
     case 'grid-user':
       return p.gridUserId !== null ? { kind: 'grid_user', gridUserId: p.gridUserId } : { kind: 'none' };
     case 'p4-client':
+    // A BRP sees allocation aggregates of its own rows only (AL-3), scoped by the allocation routes; no cases,
+    // connections or mandates.
+    case 'brp':
       return { kind: 'none' };
   }
 }

@@ -131,6 +131,14 @@ export interface Config {
     followUpDays: number;
     scheduleEvery: string;
   };
+  allocation: {
+    /** AL-3: aggregate cells of fewer connections are flagged in exports. */
+    minimumConnections: number;
+    /** Load the generated profile set for a year without one (never in production: real fractions only). */
+    generatedProfiles: boolean;
+    /** Local time (Europe/Amsterdam) at which the daily allocation Schedule runs yesterday's allocation. */
+    scheduleAt: { hour: number; minute: number };
+  };
   seedDemo: boolean;
 }
 
@@ -164,6 +172,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(missing, 'set together with its pair (client certificate and key for mTLS)', undefined);
   }
   const scheduleEvery = str(env, 'REPEAT_OFFENDER_SCHEDULE_EVERY', '1h')!;
+  const allocationAt = str(env, 'ALLOCATION_SCHEDULE_AT', '07:00')!;
+  const at = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(allocationAt);
+  if (!at)
+    throw new ConfigError('ALLOCATION_SCHEDULE_AT', 'a local time HH:MM (Europe/Amsterdam), e.g. 07:00', allocationAt);
   if (!DURATION.test(scheduleEvery))
     throw new ConfigError('REPEAT_OFFENDER_SCHEDULE_EVERY', 'a duration like 30m, 1h or 1d', scheduleEvery);
 
@@ -212,6 +224,11 @@ export function loadConfig(env: Env = process.env): Config {
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),
       followUpDays: int(env, 'REPEAT_OFFENDER_FOLLOW_UP_DAYS', 60, 1, 3650),
       scheduleEvery,
+    },
+    allocation: {
+      minimumConnections: int(env, 'ALLOCATION_MIN_CONNECTIONS', 10, 1, 1_000_000),
+      generatedProfiles: bool(env, 'ALLOCATION_GENERATED_PROFILES', nodeEnv !== 'production'),
+      scheduleAt: { hour: Number(at[1]), minute: Number(at[2]) },
     },
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
   };

@@ -31,7 +31,7 @@ const { values } = parseArgs({
 const role = values.role as Role | undefined;
 if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`);
 if (!values.label) fail('--label is required (who or what uses the key)');
-const needsParty = role === 'case-handler' || role === 'supplier' || role === 'p4-client';
+const needsParty = role === 'case-handler' || role === 'supplier' || role === 'p4-client' || role === 'brp';
 if (needsParty && !values.party) fail(`--party <GLN> is required for role ${role}`);
 if (role === 'grid-user' && !values['grid-user']) fail('--grid-user <uuid> is required for role grid-user');
 const url = process.env.DATABASE_URL ?? fail('DATABASE_URL is required');

@@ -4,3 +4,4 @@ export { archiveCaseHistoryWorkflow } from './archive.js';
 export { improvementReviewWorkflow } from './improvement-review.js';
 export { repeatOffenderScanWorkflow } from './repeat-offender-scan.js';
 export { supplierReportWorkflow } from './supplier-report.js';
+export { allocationRunWorkflow, dailyAllocationWorkflow } from './allocation-run.js';

@@ -186,3 +186,35 @@ export interface ImprovementReviewResult {
 export const reviewStateQuery = defineQuery<{ reviewId: string; status: string; followUpUntil: string | null }>(
   'reviewState',
 );
+
+// ---- allocation (AL-1 … AL-6) ----
+
+/** One workflow per allocation run (a day × grid operator × version); its id is derived from the run. */
+export const allocationRunWorkflowId = (runId: string) => `allocation-run:${runId}`;
+/** The daily allocation Schedule of a deployment (its task queue). */
+export const allocationScheduleId = (taskQueue: string) => `allocation-daily:${taskQueue}`;
+
+export interface AllocationRunInput {
+  runId: string;
+}
+
+export interface AllocationRunResult {
+  runId: string;
+  gridOperatorId: string;
+  day: string;
+  version: number;
+  status: 'requested' | 'running' | 'completed' | 'failed';
+  summary: Record<string, unknown> | null;
+  /** Against the previous completed version: aggregates changed, added, removed, Σ delta per direction. */
+  difference: Record<string, unknown> | null;
+}
+
+export interface DailyAllocationInput {
+  /** Allocate the day this many days before the Schedule's time (1: yesterday, read out overnight). */
+  daysBack: number;
+}
+
+export interface DailyAllocationResult {
+  day: string;
+  runs: Array<{ runId: string; gridOperatorId: string; version: number; created: boolean; started: boolean }>;
+}

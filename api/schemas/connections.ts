@@ -43,6 +43,8 @@ export const ConnectionSchema = Type.Object(
     remoteReadingOptOut: Type.Boolean({ description: 'AL-5' }),
     profileCategory: Type.String(),
     annualStandardVolumeKwh: Type.Integer(),
+    feedInProfileCategory: Type.String({ description: 'AL-4: profile of feed-in' }),
+    annualStandardFeedInKwh: Type.Integer({ description: 'AL-4: annual standard feed-in (SJI)' }),
     createdAt: DateTime,
     updatedAt: DateTime,
   },
@@ -61,6 +63,8 @@ export const ConnectionCreate = Type.Object(
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    feedInProfileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+    annualStandardFeedInKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
     allocationMethod: Type.Optional(
       Type.Object({ method: AllocationMethodSchema, effectiveFrom: DateTime }, { additionalProperties: false }),
     ),
@@ -76,6 +80,8 @@ export const ConnectionPatch = Type.Object(
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    feedInProfileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+    annualStandardFeedInKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
   },
   { additionalProperties: false, minProperties: 1, title: 'ConnectionPatch' },
 );
@@ -107,6 +113,10 @@ export const ConnectionEventCreate = Type.Object(
     kind: ConnectionEventKindSchema,
     effectiveAt: DateTime,
     newSupplierGln: Type.Optional(Gln13),
+    newBalanceResponsiblePartyGln: Type.Optional({
+      ...Gln13,
+      description: "Supplier switch: the new supplier's BRP (default: the connection keeps its BRP)",
+    }),
     newGridUserId: Type.Optional(Uuid),
   },
   { additionalProperties: false, title: 'ConnectionEventCreate' },
@@ -168,6 +178,8 @@ export function toConnectionDto(c: Connection): Static<typeof ConnectionSchema> 
     remoteReadingOptOut: c.remoteReadingOptOut,
     profileCategory: c.profileCategory,
     annualStandardVolumeKwh: c.annualStandardVolumeKwh,
+    feedInProfileCategory: c.feedInProfileCategory,
+    annualStandardFeedInKwh: c.annualStandardFeedInKwh,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };

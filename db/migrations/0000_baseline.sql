@@ -78,6 +78,9 @@ CREATE TABLE "connections" (
 	"remote_reading_opt_out" boolean DEFAULT false NOT NULL,
 	"profile_category" text DEFAULT 'E1A' NOT NULL,
 	"annual_standard_volume_kwh" integer DEFAULT 3000 NOT NULL,
+	"feed_in_profile_category" text DEFAULT 'PV' NOT NULL,
+	"annual_standard_feed_in_kwh" integer DEFAULT 0 NOT NULL,
+	"allocation_method" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
@@ -87,14 +90,6 @@ CREATE TABLE "grid_users" (
 	"name" text NOT NULL,
 	"email" text,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
-);
---> statement-breakpoint
-CREATE TABLE "meter_readings" (
-	"connection_ean" varchar(18) NOT NULL,
-	"read_at" timestamp with time zone NOT NULL,
-	"register_wh" bigint NOT NULL,
-	"imported_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "meter_readings_connection_ean_read_at_pk" PRIMARY KEY("connection_ean","read_at")
 );
 --> statement-breakpoint
 CREATE TABLE "zero_allocations" (
@@ -271,6 +266,122 @@ CREATE TABLE "supplier_reports" (
 	"created_by" text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "allocation_aggregates" (
+	"run_id" uuid NOT NULL,
+	"cell_id" integer NOT NULL,
+	"direction" text NOT NULL,
+	"qh" smallint NOT NULL,
+	"volume_wh" numeric NOT NULL,
+	"connections" integer NOT NULL,
+	"measured" integer NOT NULL,
+	"profile" integer NOT NULL,
+	"estimated" integer NOT NULL,
+	"zero" integer NOT NULL,
+	CONSTRAINT "allocation_aggregates_run_id_cell_id_direction_qh_pk" PRIMARY KEY("run_id","cell_id","direction","qh")
+);
+--> statement-breakpoint
+CREATE TABLE "allocation_cells" (
+	"id" integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "allocation_cells_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1),
+	"balance_responsible_party_id" uuid NOT NULL,
+	"supplier_id" uuid NOT NULL,
+	"grid_area" text NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "allocation_connection_results" (
+	"run_id" uuid NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"qh_from" smallint NOT NULL,
+	"qh_to" smallint NOT NULL,
+	"cell_id" integer,
+	"offtake_method" text NOT NULL,
+	"offtake_reason" text,
+	"feed_in_method" text NOT NULL,
+	"feed_in_reason" text,
+	"offtake_profile_category" text NOT NULL,
+	"feed_in_profile_category" text NOT NULL,
+	"annual_offtake_kwh" integer NOT NULL,
+	"annual_feed_in_kwh" integer NOT NULL,
+	CONSTRAINT "allocation_connection_results_run_id_connection_ean_qh_from_pk" PRIMARY KEY("run_id","connection_ean","qh_from")
+);
+--> statement-breakpoint
+CREATE TABLE "allocation_runs" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"grid_operator_id" uuid NOT NULL,
+	"day" date NOT NULL,
+	"version" integer NOT NULL,
+	"status" text NOT NULL,
+	"trigger" text NOT NULL,
+	"request_key" text NOT NULL,
+	"reason" text NOT NULL,
+	"requested_by" text NOT NULL,
+	"requested_at" timestamp with time zone NOT NULL,
+	"started_at" timestamp with time zone,
+	"finished_at" timestamp with time zone,
+	"profile_set_id" uuid,
+	"previous_run_id" uuid,
+	"summary" jsonb,
+	"difference" jsonb,
+	"failure" text
+);
+--> statement-breakpoint
+CREATE TABLE "connection_party_history" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"effective_from" timestamp with time zone NOT NULL,
+	"supplier_id" uuid,
+	"balance_responsible_party_id" uuid,
+	"grid_area" text NOT NULL,
+	"reason" text NOT NULL,
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "meter_reading_days" (
+	"day" date NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"offtake_wh" bigint[] NOT NULL,
+	"feed_in_wh" bigint[] NOT NULL,
+	"missing" smallint NOT NULL,
+	"imported_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "meter_reading_days_day_connection_ean_pk" PRIMARY KEY("day","connection_ean")
+);
+--> statement-breakpoint
+CREATE TABLE "meter_reading_rejects" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"import_id" uuid NOT NULL,
+	"day" date NOT NULL,
+	"connection_ean" varchar(18) NOT NULL,
+	"register" text,
+	"code" text NOT NULL,
+	"message" text NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "profile_fractions" (
+	"profile_set_id" uuid NOT NULL,
+	"category" text NOT NULL,
+	"day" date NOT NULL,
+	"fractions" numeric[] NOT NULL,
+	CONSTRAINT "profile_fractions_profile_set_id_category_day_pk" PRIMARY KEY("profile_set_id","category","day")
+);
+--> statement-breakpoint
+CREATE TABLE "profile_sets" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"year" integer NOT NULL,
+	"source" text NOT NULL,
+	"categories" text[] NOT NULL,
+	"loaded_by" text NOT NULL,
+	"loaded_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "reading_imports" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"source" text NOT NULL,
+	"actor" text NOT NULL,
+	"started_at" timestamp with time zone NOT NULL,
+	"finished_at" timestamp with time zone NOT NULL,
+	"summary" jsonb NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "contact_persons" ADD CONSTRAINT "contact_persons_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "api_keys" ADD CONSTRAINT "api_keys_grid_user_id_grid_users_id_fk" FOREIGN KEY ("grid_user_id") REFERENCES "public"."grid_users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -280,7 +391,6 @@ ALTER TABLE "connections" ADD CONSTRAINT "connections_grid_operator_id_parties_i
 ALTER TABLE "connections" ADD CONSTRAINT "connections_supplier_id_parties_id_fk" FOREIGN KEY ("supplier_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "connections" ADD CONSTRAINT "connections_balance_responsible_party_id_parties_id_fk" FOREIGN KEY ("balance_responsible_party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "connections" ADD CONSTRAINT "connections_grid_user_id_grid_users_id_fk" FOREIGN KEY ("grid_user_id") REFERENCES "public"."grid_users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "meter_readings" ADD CONSTRAINT "meter_readings_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "zero_allocations" ADD CONSTRAINT "zero_allocations_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "mandates" ADD CONSTRAINT "mandates_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "mandates" ADD CONSTRAINT "mandates_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -295,6 +405,16 @@ ALTER TABLE "improvement_reviews" ADD CONSTRAINT "improvement_reviews_party_id_p
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "allocation_cells" ADD CONSTRAINT "allocation_cells_balance_responsible_party_id_parties_id_fk" FOREIGN KEY ("balance_responsible_party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "allocation_cells" ADD CONSTRAINT "allocation_cells_supplier_id_parties_id_fk" FOREIGN KEY ("supplier_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "allocation_runs" ADD CONSTRAINT "allocation_runs_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "allocation_runs" ADD CONSTRAINT "allocation_runs_profile_set_id_profile_sets_id_fk" FOREIGN KEY ("profile_set_id") REFERENCES "public"."profile_sets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connection_party_history" ADD CONSTRAINT "connection_party_history_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connection_party_history" ADD CONSTRAINT "connection_party_history_supplier_id_parties_id_fk" FOREIGN KEY ("supplier_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "connection_party_history" ADD CONSTRAINT "connection_party_history_balance_responsible_party_id_parties_id_fk" FOREIGN KEY ("balance_responsible_party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meter_reading_days" ADD CONSTRAINT "meter_reading_days_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "meter_reading_rejects" ADD CONSTRAINT "meter_reading_rejects_import_id_reading_imports_id_fk" FOREIGN KEY ("import_id") REFERENCES "public"."reading_imports"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "profile_fractions" ADD CONSTRAINT "profile_fractions_profile_set_id_profile_sets_id_fk" FOREIGN KEY ("profile_set_id") REFERENCES "public"."profile_sets"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "contact_persons_party_group_idx" ON "contact_persons" USING btree ("party_id","contact_group");--> statement-breakpoint
 CREATE UNIQUE INDEX "contact_persons_active_uq" ON "contact_persons" USING btree ("party_id","contact_group",lower("email")) WHERE "contact_persons"."removed_at" is null;--> statement-breakpoint
 CREATE UNIQUE INDEX "parties_gln_uq" ON "parties" USING btree ("gln");--> statement-breakpoint
@@ -326,4 +446,13 @@ CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_oper
 CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
 CREATE INDEX "supplier_reports_party_idx" ON "supplier_reports" USING btree ("party_id","signal_received_at");--> statement-breakpoint
-CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");
+CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "allocation_cells_uq" ON "allocation_cells" USING btree ("balance_responsible_party_id","supplier_id","grid_area");--> statement-breakpoint
+CREATE INDEX "allocation_cells_supplier_idx" ON "allocation_cells" USING btree ("supplier_id");--> statement-breakpoint
+CREATE UNIQUE INDEX "allocation_runs_version_uq" ON "allocation_runs" USING btree ("grid_operator_id","day","version");--> statement-breakpoint
+CREATE UNIQUE INDEX "allocation_runs_request_key_uq" ON "allocation_runs" USING btree ("request_key");--> statement-breakpoint
+CREATE INDEX "allocation_runs_status_idx" ON "allocation_runs" USING btree ("status") WHERE "allocation_runs"."status" in ('requested', 'running');--> statement-breakpoint
+CREATE INDEX "connection_party_history_conn_idx" ON "connection_party_history" USING btree ("connection_ean","effective_from");--> statement-breakpoint
+CREATE INDEX "connection_party_history_from_idx" ON "connection_party_history" USING btree ("effective_from");--> statement-breakpoint
+CREATE INDEX "meter_reading_rejects_day_conn_idx" ON "meter_reading_rejects" USING btree ("day","connection_ean");--> statement-breakpoint
+CREATE INDEX "profile_sets_year_idx" ON "profile_sets" USING btree ("year","loaded_at");

@@ -19,6 +19,7 @@ const PARTY_ROLES_FOR: Partial<Record<Role, string[]>> = {
   'case-handler': ['grid_operator'],
   supplier: ['supplier', 'service_provider'],
   'p4-client': ['supplier', 'service_provider'],
+  brp: ['balance_responsible_party'],
 };
 
 export async function createApiKey(

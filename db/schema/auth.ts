@@ -19,7 +19,7 @@ export const apiKeys = pgTable(
     prefix: varchar('prefix', { length: 12 }).notNull(),
     label: text('label').notNull(),
     role: text('role').$type<Role>().notNull(),
-    /** The grid operator (case-handler) or the party (supplier, p4-client) the key acts for. */
+    /** The grid operator (case-handler) or the party (supplier, p4-client, brp) the key acts for. */
     partyId: uuid('party_id').references(() => parties.id),
     /** The grid user the key acts for (grid-user role). */
     gridUserId: uuid('grid_user_id').references(() => gridUsers.id),

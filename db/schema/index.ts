@@ -5,3 +5,4 @@ export * from './connections.js';
 export * from './mandates.js';
 export * from './p4.js';
 export * from './cases.js';
+export * from './allocation.js';

@@ -58,6 +58,8 @@ const table: [string, Principal, string][] = [
   ['grid user key without grid user', p('grid-user', null, null), '0000000000'],
   // The P4 client acts for PARTY and still sees nothing here: it asks the gate.
   ['p4 client of PARTY', p('p4-client', PARTY), '0000000000'],
+  // A BRP reads only its allocation aggregates (AL-3): no case, connection or mandate, even of the party it is.
+  ['brp PARTY', p('brp', PARTY), '0000000000'],
 ];
 
 describe('visibleTo: role × owner', () => {
