@@ -22,7 +22,7 @@ import { connectClient, connectWorkerConnection } from './lib/infra/temporal-con
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
 import { ensureAllocationSchedule } from './services/allocation-schedule.js';
-import { recoverIntakes } from './services/recovery.js';
+import { runRecoveryLoop, type RecoveryLoop } from './services/recovery.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
@@ -33,7 +33,10 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Create/refresh the GT-5 repeat-offender Schedule (default true). */
   schedule?: boolean;
-  /** At start, start the workflows of intakes (cases, supplier reports) that committed but never started one (services/recovery.ts; default true). */
+  /**
+   * Every RECOVERY_EVERY_MS, start the workflows of intakes (cases, supplier reports) that committed but
+   * never started one (services/recovery.ts runRecoveryLoop; default true).
+   */
   recoverCases?: boolean;
 }
 
@@ -160,12 +163,16 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       shutdownGraceTime: '20s',
     });
     const done = worker.run();
-    if (opts.recoverCases !== false) {
-      // Runs next to the worker (it never rejects: failures are logged and left for the next sweep).
-      void recoverIntakes({ db: dbh.db, temporal: client, taskQueue: config.temporal.taskQueue, logger });
-    }
+    // Runs next to the worker for as long as it runs (a sweep never rejects: failures wait for the next).
+    const recovery: RecoveryLoop | undefined =
+      opts.recoverCases !== false
+        ? runRecoveryLoop({ db: dbh.db, temporal: client, taskQueue: config.temporal.taskQueue, logger })
+        : undefined;
     let closing: Promise<void> | undefined;
-    const close = closeAll;
+    const close = async (): Promise<void> => {
+      await recovery?.stop();
+      await closeAll();
+    };
     // Whatever ends the worker, release the pool and the connection once.
     const finished = done.then(
       () => (closing ??= close()),

@@ -155,6 +155,15 @@ function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
   return email(env, 'ACM_REPORT_EMAIL', 'meldingen@acm.example');
 }
 
+/** In production mails must point parties at the real public address, never at this process's host:port. */
+function publicUrl(env: Env, nodeEnv: Config['nodeEnv'], host: string, port: number): string {
+  const given = url(env, 'PUBLIC_URL', ['http:', 'https:']);
+  if (given !== undefined) return given;
+  if (nodeEnv === 'production')
+    throw new ConfigError('PUBLIC_URL', 'the public base URL parties answer at (required in production)', undefined);
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = oneOf(env, 'NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const dataDir = resolve(str(env, 'DATA_DIR', '.data')!);
@@ -184,8 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     host,
     port,
-    publicUrl:
-      url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    publicUrl: publicUrl(env, nodeEnv, host, port),
     dataDir,
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

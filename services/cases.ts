@@ -21,6 +21,7 @@ import type { DoubtCase } from '../db/schema/index.js';
 import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
+import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
 import { DomainError, invalidState, notFound, validationError, type DomainErrorDetail } from '../lib/errors.js';
 import {
   CaseErrors,
@@ -79,7 +80,7 @@ function isWorkflowNotFound(err: unknown): boolean {
 /**
  * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
  * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
- * start failed and the worker's recovery starts it (services/recovery.ts) — so 503, to be repeated.
+ * start failed and every worker's recovery loop starts it (services/recovery.ts) — so 503, to be repeated.
  */
 async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
   if (isWorkflowNotFound(err)) {
@@ -88,7 +89,7 @@ async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase)
       throw new DomainError(
         'unavailable',
         'case_workflow_not_started',
-        `The workflow of case ${now.reference} has not started yet; it is started automatically, repeat the request shortly`,
+        `The workflow of case ${now.reference} has not started yet; a running worker starts it within ${INTAKE_WORKFLOW_BOUND_S} s of its intake (or of the workflow engine answering again): repeat the request then`,
         undefined,
         { caseId: now.id, status: now.status },
         { cause: err },

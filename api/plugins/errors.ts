@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../lib/errors.js';
+import { DEPENDENCY_DOWN, downDependency } from '../../lib/infra/dependency-errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,6 +13,9 @@ declare module 'fastify' {
     errorFields?: Readonly<Record<string, string>>;
   }
 }
+
+/** Retry-After of a DomainError 503 (a workflow not started yet, Temporal or mail unavailable). */
+const RETRY_AFTER_S = 5;
 
 const STATUS: Record<DomainErrorKind, number> = {
   validation: 400,
@@ -74,6 +78,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const status = STATUS[err.kind];
       const field = err.field ? requestField(err.field, request) : undefined;
       request.log.info({ code: err.code, field }, 'request refused');
+      if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_S));
       return reply.status(status).send({
         code: err.code,
         message: err.message,
@@ -103,6 +108,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
         message: fe.message,
         ...(mapped?.field ? { field: mapped.field } : {}),
       });
+    }
+    const down = downDependency(err);
+    if (down) {
+      // A dependency down is no bug of ours: a fast 503 naming it, never a 500.
+      const d = DEPENDENCY_DOWN[down];
+      request.log.warn({ err, dependency: down }, 'dependency unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', String(d.retryAfterS))
+        .send({ code: d.code, message: d.message, details: { dependency: down } });
     }
     request.log.error({ err }, 'request failed');
     return reply.status(statusCode >= 500 ? statusCode : 500).send({

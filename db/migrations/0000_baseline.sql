@@ -232,6 +232,7 @@ CREATE TABLE "doubt_cases" (
 	"contact_last_error" text,
 	"contact_last_attempt_at" timestamp with time zone,
 	"contact_group_empty_at" timestamp with time zone,
+	"stated_response_due_at" timestamp with time zone,
 	"profile_effective_from" timestamp with time zone,
 	"acm_notified_at" timestamp with time zone,
 	"closed_at" timestamp with time zone,

@@ -253,6 +253,30 @@ export async function markWorkflowStarted(db: DbOrTx, caseId: string, at: Date):
     .where(and(eq(doubtCases.id, caseId), isNull(doubtCases.workflowStartedAt)));
 }
 
+/**
+ * GT-3: fix the reply-by instant the contact mail states, once: the first call stores `candidate`,
+ * every later call (a retried send) gets the stored instant back.
+ */
+export async function fixStatedResponseDue(db: DbOrTx, caseId: string, candidate: Date): Promise<Date> {
+  const [row] = await db
+    .update(doubtCases)
+    .set({
+      statedResponseDueAt: sql`coalesce(${doubtCases.statedResponseDueAt}, ${candidate.toISOString()}::timestamptz)`,
+    })
+    .where(eq(doubtCases.id, caseId))
+    .returning({ at: doubtCases.statedResponseDueAt });
+  if (!row?.at) throw notFound('case_not_found', `No case ${caseId}`, 'caseId');
+  return row.at;
+}
+
+/** Release the fixed instant when the send certainly reached no one (the next attempt states a fresh one). */
+export async function releaseStatedResponseDue(db: DbOrTx, caseId: string, fixed: Date): Promise<void> {
+  await db
+    .update(doubtCases)
+    .set({ statedResponseDueAt: null })
+    .where(and(eq(doubtCases.id, caseId), eq(doubtCases.statedResponseDueAt, fixed), isNull(doubtCases.contactedAt)));
+}
+
 /** Open cases whose workflow was never confirmed started (intake crashed between commit and start). */
 export async function casesWithoutWorkflow(db: DbOrTx, olderThan: Date, limit = 500): Promise<DoubtCase[]> {
   return db

@@ -77,6 +77,11 @@ export const doubtCases = pgTable(
     contactLastAttemptAt: timestamp('contact_last_attempt_at', { withTimezone: true }),
     /** GT-10: the party's doubt contact group was found empty; the handler was alerted at once. */
     contactGroupEmptyAt: timestamp('contact_group_empty_at', { withTimezone: true }),
+    /**
+     * GT-3: the reply-by instant the contact mail states, fixed before the first send and stated again by
+     * any resend after a crash, so the party never holds two different deadlines (activities/notifications.ts).
+     */
+    statedResponseDueAt: timestamp('stated_response_due_at', { withTimezone: true }),
     /** GT-4: profile allocation in force from this instant (iSMA cases closed "mandate not demonstrated"). */
     profileEffectiveFrom: timestamp('profile_effective_from', { withTimezone: true }),
     acmNotifiedAt: timestamp('acm_notified_at', { withTimezone: true }),

@@ -49,6 +49,16 @@ describe('configuration', () => {
     expect(configErrorOf({ TEMPORAL_TLS_KEY_PATH: '/x/client.key' }).variable).toBe('TEMPORAL_TLS_CERT_PATH');
   });
 
+  it('requires PUBLIC_URL and ACM_REPORT_EMAIL in production, so mails never point at a worker host', () => {
+    const prod = { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example' };
+    expect(configErrorOf(prod).variable).toBe('PUBLIC_URL');
+    expect(configErrorOf({ NODE_ENV: 'production', PUBLIC_URL: 'https://x.example' }).variable).toBe(
+      'ACM_REPORT_EMAIL',
+    );
+    expect(loadConfig({ ...prod, PUBLIC_URL: 'https://twijfel.example' }).publicUrl).toBe('https://twijfel.example');
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  });
+
   it('never echoes a database password in the error', () => {
     const err = configErrorOf({ DATABASE_URL: 'mysql://app:s3cret@db.example/x' });
     expect(err.message).not.toContain('s3cret');
