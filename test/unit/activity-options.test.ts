@@ -17,7 +17,8 @@ describe('activity retry policies', () => {
 
   it('mail retries without an attempt limit (the GT-1 alert is the safety net), backing off further than database work', () => {
     expect(MAIL_RETRY.maximumAttempts).toBeUndefined();
-    expect(MAIL_RETRY).toMatchObject({ initialInterval: '30 seconds', maximumInterval: '30 minutes' });
+    // First retry soon (a dead worker's send resumes in seconds, issue 8), then backing off to 30 minutes.
+    expect(MAIL_RETRY).toMatchObject({ initialInterval: '5 seconds', maximumInterval: '30 minutes' });
     expect(DB_RETRY).toMatchObject({ initialInterval: '1 second', maximumInterval: '1 minute' });
   });
 });

@@ -298,7 +298,7 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
         signalsAfterFollowUp: 2,
         at: new Date().toISOString(),
       }),
-    ).rejects.toMatchObject({ code: 'review_report_not_signed' });
+    ).rejects.toMatchObject({ nonRetryable: true, cause: { code: 'review_report_not_signed' } });
 
     const decided = await decideAcmReport(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), {
       decision: 'report',
