@@ -165,6 +165,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       workflowsPath: workflowsPath(),
       activities,
       shutdownGraceTime: '20s',
+      // Bounded memory (README "Running beyond one machine"): the SDK's default cache grows with the heap limit.
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     });
     const done = worker.run();
     if (opts.recoverCases !== false) {

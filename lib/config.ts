@@ -129,6 +129,15 @@ export interface Config {
     followUpDays: number;
     scheduleEvery: string;
   };
+  /** Bounds of one worker process (`node dist/worker.js`), so its memory stays flat however many cases are open. */
+  worker: {
+    /** Workflows kept in memory between tasks (sticky cache); the others are replayed from history on their next task. */
+    maxCachedWorkflows: number;
+    /** Workflow tasks run at once (at most maxCachedWorkflows). */
+    maxConcurrentWorkflowTasks: number;
+    /** Activities (database work, mail) run at once by this process. */
+    maxConcurrentActivities: number;
+  };
   seedDemo: boolean;
 }
 
@@ -153,6 +162,12 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(missing, 'set together with its pair (client certificate and key for mTLS)', undefined);
   }
   const scheduleEvery = str(env, 'REPEAT_OFFENDER_SCHEDULE_EVERY', '1h')!;
+  const maxCachedWorkflows = int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 250, 2, 100_000);
+  const maxConcurrentWorkflowTasks = int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 10, 2, 1_000);
+  // The SDK would silently lower it to the cache size; say so at start instead.
+  if (maxConcurrentWorkflowTasks > maxCachedWorkflows) {
+    throw new ConfigError('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', `at most WORKER_MAX_CACHED_WORKFLOWS (${maxCachedWorkflows})`, String(maxConcurrentWorkflowTasks));
+  }
   if (!DURATION.test(scheduleEvery)) throw new ConfigError('REPEAT_OFFENDER_SCHEDULE_EVERY', 'a duration like 30m, 1h or 1d', scheduleEvery);
 
   return {
@@ -195,6 +210,11 @@ export function loadConfig(env: Env = process.env): Config {
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),
       followUpDays: int(env, 'REPEAT_OFFENDER_FOLLOW_UP_DAYS', 60, 1, 3650),
       scheduleEvery,
+    },
+    worker: {
+      maxCachedWorkflows,
+      maxConcurrentWorkflowTasks,
+      maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
     },
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
   };

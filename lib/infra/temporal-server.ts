@@ -302,6 +302,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     await ensureNamespace(address, namespace, options.retentionDays ?? 30, logger);
     await ensureSearchAttributes(address, namespace, logger);
     await waitForSearchAttributes(address, namespace, 30_000);
+    await waitForServices(address, namespace, 60_000);
   } catch (cause) {
     await proc.stop(5_000);
     throw new Error(`Temporal server (${server}) did not start on ${address}: ${proc.outputTail().trim().slice(-1500)}`, { cause });
@@ -357,8 +358,36 @@ async function waitForSystemInfo(address: string, exited: () => boolean, timeout
   throw new Error(`no answer from the frontend within ${timeoutMs} ms`, { cause: last });
 }
 
-/** gRPC status ALREADY_EXISTS. */
+/** gRPC status codes. */
+const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
+
+/**
+ * The frontend answers before history and matching have joined the membership ring ("Not enough hosts to serve
+ * the request"): ready once a task-queue description (matching) and a lookup of an unknown run (history: not found)
+ * both answer.
+ */
+async function waitForServices(address: string, namespace: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await withConnection(address, async (c) => {
+        await c.workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'readiness-probe' }, taskQueueType: 1 });
+        try {
+          await c.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: `readiness-probe-${Date.now()}` } });
+        } catch (err) {
+          if ((err as { code?: number }).code !== NOT_FOUND) throw err;
+        }
+      });
+      return;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`history and matching not serving within ${timeoutMs} ms`, { cause: last });
+}
 
 /** The self-hosted server starts without namespaces (the dev server creates `default` itself). */
 export async function ensureNamespace(address: string, namespace: string, retentionDays: number, logger: Logger = infraLogger()): Promise<'registered' | 'exists'> {
