@@ -137,6 +137,8 @@ export interface Config {
     maxConcurrentWorkflowTasks: number;
     /** Activities (database work, mail) run at once by this process. */
     maxConcurrentActivities: number;
+    /** V8 old-space limit (MiB) of the thread that runs the workflow code; 0: Node's default (a share of the machine's memory). */
+    workflowHeapMb: number;
   };
   seedDemo: boolean;
 }
@@ -148,6 +150,12 @@ function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
     throw new ConfigError('ACM_REPORT_EMAIL', 'the ACM reporting address (required in production)', undefined);
   }
   return email(env, 'ACM_REPORT_EMAIL', 'meldingen@acm.example');
+}
+
+function workflowHeapMb(env: Env): number {
+  const mb = int(env, 'WORKER_WORKFLOW_HEAP_MB', 160, 0, 65_536);
+  if (mb !== 0 && mb < 64) throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
+  return mb;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -215,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxCachedWorkflows,
       maxConcurrentWorkflowTasks,
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
+      workflowHeapMb: workflowHeapMb(env),
     },
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
   };

@@ -12,16 +12,18 @@
 #                         on PostgreSQL, for `npm run up:cluster` and the cluster e2e run of `npm test`),
 #                         built with `go install` only with --cluster (CI passes it); kept once built
 #
-# Usage: bash scripts/provision.sh [--cluster]
+# Usage: bash scripts/provision.sh [--cluster] [--quiet]   (--quiet: errors and long builds only; `npm test` uses it)
 # Needs: Node >= 20 with npm, and for a first run access to the npm registry, Maven Central, the Go
 # module proxy and Debian apt (or those artefacts already in place). No stdin is read.
 set -euo pipefail
 
 WANT_CLUSTER=0
+QUIET=0
 for arg in "$@"; do
   case "$arg" in
     --cluster) WANT_CLUSTER=1 ;;
-    *) printf '[provision] unknown argument: %s (usage: provision.sh [--cluster])\n' "$arg" >&2; exit 64 ;;
+    --quiet) QUIET=1 ;;
+    *) printf '[provision] unknown argument: %s (usage: provision.sh [--cluster] [--quiet])\n' "$arg" >&2; exit 64 ;;
   esac
 done
 
@@ -36,7 +38,9 @@ TEST_SERVER_DIR="$TOOLS/temporal-test-server"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-log() { printf '[provision] %s\n' "$*"; }
+log() { [ "$QUIET" = 1 ] || printf '[provision] %s\n' "$*"; }
+# Said even with --quiet: a step that takes minutes.
+note() { printf '[provision] %s\n' "$*"; }
 die() { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -78,7 +82,7 @@ node_packages() {
     echo "$want" >"$stamp"
     return
   fi
-  log "   npm ci"
+  note "npm ci"
   local npmlog
   npmlog="$(mktemp)"
   if ! npm ci --no-audit --no-fund --loglevel=error </dev/null >"$npmlog" 2>&1; then
@@ -107,7 +111,7 @@ java_runtime() {
     return
   fi
   command -v apt-get >/dev/null 2>&1 || die "java not found and no apt-get; install a Java 11+ runtime"
-  log "   apt-get install openjdk-17-jre-headless"
+  note "apt-get install openjdk-17-jre-headless"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openjdk-17-jre-headless </dev/null
   command -v java >/dev/null 2>&1 || die "java still missing after apt-get install"
@@ -132,7 +136,7 @@ temporal_cli() {
   if command -v go >/dev/null 2>&1; then
     local pkg="github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" logf
     logf="$(mktemp)"
-    log "   go install $pkg (several minutes on 2 cores)"
+    note "go install $pkg (once; several minutes on 2 cores)"
     if ! GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "$pkg" >"$logf" 2>&1; then
       if grep -qiE 'sum\.golang\.org|verifying module|checksum database|GOSUMDB' "$logf"; then
         log "   checksum database unreachable; retrying with GOSUMDB=off"
@@ -163,11 +167,11 @@ test_server_jars() {
   fi
   if ! command -v mvn >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || die "mvn not found; install Maven"
-    log "   apt-get install maven"
+    note "apt-get install maven"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends maven </dev/null
   fi
-  log "   mvn dependency:copy-dependencies (scripts/test-server/pom.xml)"
+  note "mvn dependency:copy-dependencies (scripts/test-server/pom.xml)"
   rm -rf "$TEST_SERVER_DIR/lib.partial"
   mvn -q -B -f scripts/test-server/pom.xml dependency:copy-dependencies -DoutputDirectory="$TEST_SERVER_DIR/lib.partial" </dev/null
   rm -rf "$TEST_SERVER_DIR/lib"
@@ -240,7 +244,7 @@ temporal_server() {
   local gobin logf pkgs=("go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION")
   gobin="$(mktemp -d)"
   logf="$(mktemp)"
-  log "   go install ${pkgs[*]} (a few minutes on 2 cores)"
+  note "go install ${pkgs[*]} (once; a few minutes on 2 cores)"
   if ! GOBIN="$gobin" GOFLAGS=-mod=mod nice -n 10 go install "${pkgs[@]}" >"$logf" 2>&1; then
     if grep -qiE 'sum\.golang\.org|verifying module|checksum database|GOSUMDB' "$logf"; then
       log "   checksum database unreachable; retrying with GOSUMDB=off"
