@@ -5,7 +5,10 @@
 #
 #   docker build -t gerede-twijfel .
 #   docker run -e DATABASE_URL=… -e TEMPORAL_ADDRESS=… -e ACM_REPORT_EMAIL=… -p 3000:3000 gerede-twijfel
-#   docker run -e DATABASE_URL=… -e TEMPORAL_ADDRESS=… -e SMTP_URL=… -e ACM_REPORT_EMAIL=… gerede-twijfel node dist/worker.js
+#   docker run -e DATABASE_URL=… -e TEMPORAL_ADDRESS=… -e SMTP_URL=… -e ACM_REPORT_EMAIL=… --no-healthcheck \
+#     gerede-twijfel node --max-old-space-size=128 dist/worker.js
+# (the worker's main-thread heap bounded by the flag, its workflow thread by WORKER_WORKFLOW_HEAP_MB: about 350 MiB
+# resident with 10,000 open cases, see the README; give the container 512 MiB)
 
 ARG NODE_VERSION=20
 

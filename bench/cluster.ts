@@ -30,8 +30,9 @@
  * Prints the figures with the load average (the machine may be shared), PASS/FAIL per check; exit code 1 on a
  * FAIL. Environment: BENCH_CASES (500), BENCH_CONCURRENCY (20), BENCH_PARTIES (10), BENCH_GATE_DURATION (10),
  * BENCH_GATE_CONNECTIONS (40), BENCH_KILL_CASES (600), BENCH_OPEN_CASES (10000), BENCH_OPEN_CONCURRENCY (40),
- * BENCH_READS (500), BENCH_MAIL_TIMEOUT (s per wait, 900), BENCH_PHASES (dev,cluster,kill,memory),
- * BENCH_RUNTIME (dist | tsx; dist needs `npm run build`, which the npm script runs), BENCH_WORKER_NODE_ARGS,
+ * BENCH_READS (500), BENCH_MAIL_TIMEOUT (s per wait, 1800), BENCH_PHASES (dev,cluster,kill,memory),
+ * BENCH_RUNTIME (dist | tsx; dist needs `npm run build`, which the npm script runs), BENCH_WORKER_NODE_ARGS (default
+ * --max-old-space-size=128, as the Dockerfile's worker; '' for none),
  * BENCH_KEEP_DATA=1.
  */
 import { existsSync } from 'node:fs';
@@ -46,8 +47,9 @@ import { pino } from 'pino';
 import { runMigrations } from '../db/migrate.js';
 import { DOUBT_CONTACT_GROUP } from '../db/schema/index.js';
 import { generateApiKey } from '../lib/api-keys.js';
+import { loadConfig } from '../lib/config.js';
 import { withCheckDigit } from '../lib/gs1.js';
-import { startClusterTopology, type ClusterTopology, type NodeProcess } from '../lib/infra/cluster-topology.js';
+import { startClusterTopology, WORKER_HEAP_FLAG, type ClusterTopology, type NodeProcess } from '../lib/infra/cluster-topology.js';
 import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { projectRoot } from '../lib/infra/temporal-dev-server.js';
 import { intEnv } from './env.js';
@@ -62,13 +64,14 @@ const KILL_CASES = intEnv('BENCH_KILL_CASES', 600);
 const OPEN_CASES = intEnv('BENCH_OPEN_CASES', 10_000);
 const OPEN_CONCURRENCY = intEnv('BENCH_OPEN_CONCURRENCY', 40);
 const READS = intEnv('BENCH_READS', 500, 0);
-const MAIL_TIMEOUT_MS = intEnv('BENCH_MAIL_TIMEOUT', 900) * 1000;
+const MAIL_TIMEOUT_MS = intEnv('BENCH_MAIL_TIMEOUT', 1800) * 1000;
 const PHASES = new Set((env.BENCH_PHASES ?? 'dev,cluster,kill,memory').split(',').map((p) => p.trim()));
 for (const p of PHASES) if (!['dev', 'cluster', 'kill', 'memory'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
 const RUNTIME = env.BENCH_RUNTIME ?? 'dist';
 if (RUNTIME !== 'dist' && RUNTIME !== 'tsx') throw new Error(`BENCH_RUNTIME must be dist or tsx, got ${RUNTIME}`);
 if (RUNTIME === 'dist' && !existsSync(join(projectRoot(), 'dist', 'worker.js'))) throw new Error('dist/worker.js missing: npm run build (npm run bench:cluster does)');
-const WORKER_NODE_ARGS = (env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** As the README and the Dockerfile run the worker: the main thread's heap bounded too (WORKER_WORKFLOW_HEAP_MB bounds the workflow thread's). */
+const WORKER_NODE_ARGS = (env.BENCH_WORKER_NODE_ARGS ?? WORKER_HEAP_FLAG).split(' ').filter(Boolean);
 /** Issue 8: a case has its workflow at most this long after a crash. */
 const BOUND_S = 60;
 const MEMORY_GOAL = 512 * 1024 * 1024;
@@ -541,7 +544,8 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
     line('worker RSS after the intake', afterIntake ? mib(afterIntake.rss) : '?');
     line(`worker RSS after ${READS} case views`, `${afterReads ? mib(afterReads.rss) : '?'} (${live} of ${views} views with the live workflow state, ${secs(Date.now() - tr)})`);
     line('worker peak RSS (VmHWM)', `${mib(peak)} ${check('memory: worker peak RSS ≤ 512 MiB', peak <= MEMORY_GOAL && peak > 0)}`);
-    line('worker bounds', `WORKER_MAX_CACHED_WORKFLOWS=${env.WORKER_MAX_CACHED_WORKFLOWS ?? 'default'} WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=${env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS ?? 'default'} WORKER_MAX_CONCURRENT_ACTIVITIES=${env.WORKER_MAX_CONCURRENT_ACTIVITIES ?? 'default'}${WORKER_NODE_ARGS.length ? ` node ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
+    const bounds = loadConfig(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('WORKER_')))).worker;
+    line('worker bounds', `cache ${bounds.maxCachedWorkflows} workflows, ${bounds.maxConcurrentWorkflowTasks} workflow tasks, ${bounds.maxConcurrentActivities} activities, workflow thread heap ${bounds.workflowHeapMb || 'default'} MiB${WORKER_NODE_ARGS.length ? `, node ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
     rows.push(`| memory | ${(r.latencies.length / r.seconds).toFixed(1)} | ${percentile(r.latencies, 99).toFixed(0)} ms | ${mails.delays.length ? `${secs(percentile(mails.delays, 50))} / ${secs(percentile(mails.delays, 99))}` : '—'} | peak RSS ${mib(peak)}, ${open} open | ${load()} |`);
   } finally {
     clearInterval(sampler);

@@ -153,7 +153,7 @@ function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
 }
 
 function workflowHeapMb(env: Env): number {
-  const mb = int(env, 'WORKER_WORKFLOW_HEAP_MB', 160, 0, 65_536);
+  const mb = int(env, 'WORKER_WORKFLOW_HEAP_MB', 128, 0, 65_536);
   if (mb !== 0 && mb < 64) throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
   return mb;
 }
@@ -170,7 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(missing, 'set together with its pair (client certificate and key for mTLS)', undefined);
   }
   const scheduleEvery = str(env, 'REPEAT_OFFENDER_SCHEDULE_EVERY', '1h')!;
-  const maxCachedWorkflows = int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 250, 2, 100_000);
+  const maxCachedWorkflows = int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 100, 2, 100_000);
   const maxConcurrentWorkflowTasks = int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 10, 2, 1_000);
   // The SDK would silently lower it to the cache size; say so at start instead.
   if (maxConcurrentWorkflowTasks > maxCachedWorkflows) {

@@ -30,6 +30,12 @@ import { startSupervised, type SupervisedProcess } from './supervised-process.js
 import { projectRoot, startTemporalDevServer } from './temporal-dev-server.js';
 import { startTemporalServer, type TemporalServerDatabases } from './temporal-server.js';
 
+/**
+ * How a worker process is started here, as README "Running beyond one machine" and the Dockerfile say: the main
+ * thread's V8 heap bounded (WORKER_WORKFLOW_HEAP_MB bounds the workflow thread's).
+ */
+export const WORKER_HEAP_FLAG = '--max-old-space-size=128';
+
 export type TemporalChoice = 'self-hosted' | 'dev' | { address: string };
 
 export interface ClusterTopologyOptions {
@@ -58,7 +64,7 @@ export interface ClusterTopologyOptions {
   runtime: 'tsx' | 'dist';
   /** Environment of every Node process on top of process.env and the addresses above (LOG_LEVEL, WORKER_*, …). */
   env?: Record<string, string>;
-  /** Extra `node` arguments for the workers (e.g. --max-old-space-size). */
+  /** `node` arguments of the workers (default [WORKER_HEAP_FLAG]). */
   workerNodeArgs?: string[];
   /** Restart a Node process that exits on its own (default true). */
   restart?: boolean;
@@ -239,7 +245,7 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
       const logFile = join(logDir, `${name}.log`);
       const port = kind === 'api' ? apiPorts[index]! : undefined;
       const url = port === undefined ? undefined : `http://${shownHost}:${port}`;
-      const args = kind === 'api' ? entry('server') : [...(options.workerNodeArgs ?? []), ...entry('worker')];
+      const args = kind === 'api' ? entry('server') : [...(options.workerNodeArgs ?? [WORKER_HEAP_FLAG]), ...entry('worker')];
       const env = { ...baseEnv, ...(port === undefined ? {} : { PORT: String(port) }) };
       let proc: SupervisedProcess | undefined;
       let pid = -1;

@@ -52,7 +52,7 @@ describe('configuration', () => {
   });
 
   it('bounds the worker by default and keeps its workflow task slots within the cache', () => {
-    expect(loadConfig({}).worker).toEqual({ maxCachedWorkflows: 250, maxConcurrentWorkflowTasks: 10, maxConcurrentActivities: 20, workflowHeapMb: 160 });
+    expect(loadConfig({}).worker).toEqual({ maxCachedWorkflows: 100, maxConcurrentWorkflowTasks: 10, maxConcurrentActivities: 20, workflowHeapMb: 128 });
     expect(loadConfig({ WORKER_WORKFLOW_HEAP_MB: '0' }).worker.workflowHeapMb).toBe(0);
     expect(configErrorOf({ WORKER_WORKFLOW_HEAP_MB: '32' }).variable).toBe('WORKER_WORKFLOW_HEAP_MB');
     const err = configErrorOf({ WORKER_MAX_CACHED_WORKFLOWS: '20', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '40' });
