@@ -17,15 +17,12 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import { Runtime, Worker, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from './activities/index.js';
-import { startCaseWorkflow } from './api/services/cases.js';
-import { startSupplierReportWorkflow } from './api/services/supplier-reports.js';
-import { createDb, type Db } from './db/client.js';
-import { casesWithoutWorkflow } from './db/repositories/cases.js';
-import { reportsWithoutNotification } from './db/repositories/supplier-reports.js';
+import { createDb } from './db/client.js';
 import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
+import { recoverIntakes } from './services/recovery.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
@@ -36,7 +33,7 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Create/refresh the GT-5 repeat-offender Schedule (default true). */
   schedule?: boolean;
-  /** Start workflows of cases and supplier-report notifications whose intake committed but never started one (default true). */
+  /** At start, start the workflows of intakes (cases, supplier reports) that committed but never started one (services/recovery.ts; default true). */
   recoverCases?: boolean;
 }
 
@@ -66,30 +63,6 @@ export async function ensureRepeatOffenderSchedule(client: Client, config: Confi
     await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
     return 'updated';
   }
-}
-
-/** Intake commits the case and its block before starting the workflow; finish what a crash left undone. */
-export async function recoverCasesWithoutWorkflow(db: Db, client: Client, taskQueue: string, logger: Logger): Promise<number> {
-  const rows = await casesWithoutWorkflow(db, new Date(Date.now() - 60_000));
-  for (const row of rows) {
-    await startCaseWorkflow(db, client, taskQueue, row.id);
-    logger.warn({ caseId: row.id }, 'started the workflow of a case whose intake did not');
-  }
-  return rows.length;
-}
-
-/**
- * GT-9 / GT-10: a supplier report is committed before its notification workflow starts (POST
- * /supplier-reports answers 503 when that start fails). Start what was left undone; idempotent, since the
- * workflow id is supplierReportWorkflowId(id) and an existing run counts as started.
- */
-export async function recoverSupplierReportNotifications(db: Db, client: Client, taskQueue: string, logger: Logger): Promise<number> {
-  const rows = await reportsWithoutNotification(db, new Date(Date.now() - 60_000));
-  for (const row of rows) {
-    await startSupplierReportWorkflow(db, client, taskQueue, row.id);
-    logger.warn({ reportId: row.id }, 'started the notification workflow of a supplier report whose intake did not');
-  }
-  return rows.length;
 }
 
 export interface RunningWorker {
@@ -193,12 +166,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     });
     const done = worker.run();
     if (opts.recoverCases !== false) {
-      recoverCasesWithoutWorkflow(dbh.db, client, config.temporal.taskQueue, logger).catch((err: unknown) =>
-        logger.error({ err }, 'could not recover cases without a workflow'),
-      );
-      recoverSupplierReportNotifications(dbh.db, client, config.temporal.taskQueue, logger).catch((err: unknown) =>
-        logger.error({ err }, 'could not recover supplier reports without a notification workflow'),
-      );
+      // Runs next to the worker (it never rejects: failures are logged and left for the next sweep).
+      void recoverIntakes({ db: dbh.db, temporal: client, taskQueue: config.temporal.taskQueue, logger });
     }
     let closing: Promise<void> | undefined;
     const close = closeAll;

@@ -6,68 +6,47 @@
 import { log } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../db/repositories/actor.js';
-import { recordAudit } from '../db/repositories/audit.js';
-import { liftBlock, placeBlock, type LiftReason } from '../db/repositories/blocks.js';
+import { recordAudit, recordAuditOnce } from '../db/repositories/audit.js';
+import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
-import { CLOSED_STATUSES, destroyEvidence, markResponseReceived, requireCase } from '../db/repositories/cases.js';
-import { caseResponses, doubtCases, type CaseStatus as DbCaseStatus } from '../db/schema/index.js';
-import type { CaseStatus, OutcomeKind } from '../workflows/shared.js';
+import { caseAudit, destroyEvidence, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
+import { caseResponses, doubtCases } from '../db/schema/index.js';
+import { closingEffects, isClosedStatus, judgementRule, openingEffects, type CaseStatus, type Judgement, type OutcomeKind } from '../domain/case.js';
 import type { ActivityDeps } from './deps.js';
-
-// The workflow's status list (workflows/shared.ts) and the table's must stay the same.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const statusesAgree: Same<CaseStatus, DbCaseStatus> = true;
-void statusesAgree;
 
 export const workflowActor = (caseId: string): Actor => ({ actor: `workflow:${caseId}`, actorRole: 'system', actorPartyId: null });
 
-const caseEntry = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at: Date) => ({
-  actor: actor.actor,
-  actorRole: actor.actorRole ?? null,
-  actorPartyId: actor.actorPartyId ?? null,
-  action,
-  entityType: 'case',
-  entityId: caseId,
-  data,
-  at,
-});
-
-const STATUS_OF: Record<OutcomeKind, CaseStatus> = {
-  accepted: 'closed_mandate_accepted',
-  not_demonstrated: 'closed_mandate_not_demonstrated',
-  wrongful_block: 'closed_wrongful_block',
-  withdrawn: 'closed_withdrawn',
-};
-
-const LIFT: Partial<Record<OutcomeKind, { reason: LiftReason; retroactive: boolean; rule: string }>> = {
-  accepted: { reason: 'mandate_accepted', retroactive: true, rule: 'GT-8' },
-  wrongful_block: { reason: 'wrongful_block', retroactive: true, rule: 'GT-7' },
-  withdrawn: { reason: 'case_withdrawn', retroactive: false, rule: 'GT-7' },
-};
-
 export function caseActivities({ db }: ActivityDeps) {
+  /** GT-1 without contact: one step for "the deadline nears" and "it has passed"; two activity names, as recorded histories call them. */
+  const contactAlarm =
+    (alarm: 'at_risk' | 'missed') =>
+    async (input: { caseId: string; at: string; contactDueAt: string }): Promise<void> => {
+      await recordContactAlarm(db, { ...workflowActor(input.caseId), caseId: input.caseId, at: new Date(input.at), contactDueAt: input.contactDueAt, alarm });
+      const fields = { caseId: input.caseId, contactDueAt: input.contactDueAt };
+      if (alarm === 'at_risk') log.warn('contact with the party not achieved while the GT-1 deadline nears', fields);
+      else log.error('GT-1 contact deadline missed', fields);
+    };
+
   return {
     /** Step 1: the block (placed by intake; idempotent here) and, for iSMA, the '0' allocation (GT-2, GT-4). */
     async setUpCase(input: { caseId: string; at: string; contactDueAt: string }): Promise<{ zeroAllocation: boolean }> {
       const at = new Date(input.at);
       const row = await requireCase(db, input.caseId);
       const actor = workflowActor(row.id);
+      const effects = openingEffects(row);
       await db.transaction(async (tx) => {
         await placeBlock(tx, { caseId: row.id, partyId: row.partyId, connectionEan: row.connectionEan, at: row.createdAt, ...actor });
-        if (row.isma) await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
+        if (effects.zeroAllocation) await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
         const [first] = await tx
           .update(doubtCases)
           .set({ contactDueAt: new Date(input.contactDueAt), workflowStartedAt: sql`coalesce(${doubtCases.workflowStartedAt}, ${at.toISOString()}::timestamptz)`, updatedAt: at })
           .where(eq(doubtCases.id, row.id))
           .returning({ id: doubtCases.id });
         if (first) {
-          const [seen] = await tx.execute(sql`select 1 from audit_log where entity_type = 'case' and entity_id = ${row.id} and action = 'case.workflow_started' limit 1`);
-          if (!seen) {
-            await recordAudit(tx, caseEntry(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: row.isma, rule: row.isma ? 'GT-2, GT-4' : 'GT-2' }, at));
-          }
+          await recordAuditOnce(tx, caseAudit(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: effects.zeroAllocation, rule: effects.rule }, at));
         }
       });
-      return { zeroAllocation: row.isma };
+      return { zeroAllocation: effects.zeroAllocation };
     },
 
     /** GT-1 met (or late): the moment of contact and the 72-hour deadline that runs from it. */
@@ -88,7 +67,7 @@ export function caseActivities({ db }: ActivityDeps) {
         if (!row) return; // recorded by an earlier attempt
         await recordAudit(
           tx,
-          caseEntry(input.caseId, workflowActor(input.caseId), 'case.contacted', {
+          caseAudit(input.caseId, workflowActor(input.caseId), 'case.contacted', {
             messageId: input.messageId,
             recipients: input.recipients,
             contactDueAt: row.contactDueAt.toISOString(),
@@ -101,32 +80,9 @@ export function caseActivities({ db }: ActivityDeps) {
     },
 
     /** GT-1: the deadline nears without contact. Recorded first; the alert mail follows separately. */
-    async recordContactAtRisk(input: { caseId: string; at: string; contactDueAt: string }): Promise<void> {
-      const at = new Date(input.at);
-      await db.transaction(async (tx) => {
-        const [row] = await tx
-          .update(doubtCases)
-          .set({ contactAlertedAt: at, updatedAt: at })
-          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactAlertedAt)))
-          .returning({ id: doubtCases.id });
-        if (row) await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.contact_at_risk', { contactDueAt: input.contactDueAt, rule: 'GT-1' }, at));
-      });
-      log.warn('contact with the party not achieved while the GT-1 deadline nears', { caseId: input.caseId, contactDueAt: input.contactDueAt });
-    },
-
+    recordContactAtRisk: contactAlarm('at_risk'),
     /** GT-1 missed: recorded, never silently dropped. */
-    async recordContactMissed(input: { caseId: string; at: string; contactDueAt: string }): Promise<void> {
-      const at = new Date(input.at);
-      await db.transaction(async (tx) => {
-        const [row] = await tx
-          .update(doubtCases)
-          .set({ contactMissRecordedAt: at, updatedAt: at })
-          .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactMissRecordedAt)))
-          .returning({ id: doubtCases.id });
-        if (row) await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.deadline_missed', { deadline: 'contact', dueAt: input.contactDueAt, rule: 'GT-1' }, at));
-      });
-      log.error('GT-1 contact deadline missed', { caseId: input.caseId, contactDueAt: input.contactDueAt });
-    },
+    recordContactMissed: contactAlarm('missed'),
 
     /** GT-3: the workflow counted a staged response within the 72 hours. */
     async acceptResponse(input: { caseId: string; responseId: string; at: string; status: CaseStatus }): Promise<{ hasEvidence: boolean }> {
@@ -136,17 +92,14 @@ export function caseActivities({ db }: ActivityDeps) {
 
     async recordResponseWindowClosed(input: { caseId: string; at: string; responded: boolean; pendingEvidence: boolean }): Promise<void> {
       const at = new Date(input.at);
+      const actor = workflowActor(input.caseId);
       await db.transaction(async (tx) => {
-        const [seen] = await tx.execute(sql`select 1 from audit_log where entity_type = 'case' and entity_id = ${input.caseId} and action = 'case.response_window_closed' limit 1`);
-        if (seen) return;
-        await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.response_window_closed', { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' }, at));
-        if (!input.responded) {
-          await recordAudit(tx, caseEntry(input.caseId, workflowActor(input.caseId), 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at));
-        }
+        const first = await recordAuditOnce(tx, caseAudit(input.caseId, actor, 'case.response_window_closed', { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' }, at));
+        if (first && !input.responded) await recordAudit(tx, caseAudit(input.caseId, actor, 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at));
       });
     },
 
-    async recordJudgement(input: { caseId: string; responseId: string; decision: 'accepted' | 'rejected'; reason: string | null; at: string; actor: Actor }): Promise<void> {
+    async recordJudgement(input: { caseId: string; responseId: string; decision: Judgement; reason: string | null; at: string; actor: Actor }): Promise<void> {
       const at = new Date(input.at);
       await db.transaction(async (tx) => {
         const [resp] = await tx
@@ -156,14 +109,14 @@ export function caseActivities({ db }: ActivityDeps) {
           .returning({ id: caseResponses.id });
         if (!resp) return;
         await tx.update(doubtCases).set({ judgedAt: at, updatedAt: at }).where(eq(doubtCases.id, input.caseId));
-        await recordAudit(tx, caseEntry(input.caseId, input.actor, 'case.evidence_judged', { responseId: input.responseId, decision: input.decision, reason: input.reason, rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8' }, at));
+        await recordAudit(tx, caseAudit(input.caseId, input.actor, 'case.evidence_judged', { responseId: input.responseId, decision: input.decision, reason: input.reason, rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8' }, at));
       });
     },
 
     /**
-     * Steps 5-7: apply the outcome in one transaction: lift the block (GT-7, GT-8) or keep it; end the '0'
-     * allocation and, for a negative iSMA outcome, switch to profile allocation (GT-4); destroy the evidence
-     * copies (GT-8); close the row.
+     * Steps 5-7: apply the outcome (domain closingEffects) in one transaction: lift the block (GT-7, GT-8) or
+     * keep it; end the '0' allocation and, for a negative iSMA outcome, switch to profile allocation (GT-4,
+     * AL-6); destroy the evidence copies (GT-8); close the row. The instants come from the workflow.
      */
     async closeCase(input: {
       caseId: string;
@@ -175,23 +128,24 @@ export function caseActivities({ db }: ActivityDeps) {
       profileEffectiveFrom: string | null;
     }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
       const at = new Date(input.at);
-      const status = STATUS_OF[input.outcome];
       return db.transaction(async (tx) => {
         const row = await requireCase(tx, input.caseId);
-        if (CLOSED_STATUSES.includes(row.status)) {
+        if (isClosedStatus(row.status)) {
           return { status: row.status, unblockedAt: row.unblockedAt ? row.unblockedAt.toISOString() : null, evidenceDestroyed: 0 };
         }
+        const effects = closingEffects(input.outcome, { isma: row.isma, decidedAt: at, closedAt: at });
         const sys = workflowActor(row.id);
         let unblockedAt: Date | null = null;
-        const lift = LIFT[input.outcome];
+        const { lift } = effects;
         if (lift) {
           const { block } = await liftBlock(tx, { caseId: row.id, at, reason: lift.reason, retroactive: lift.retroactive, ...input.actor });
           unblockedAt = block.endedAt;
           if (row.isma) await endZeroAllocation(tx, { caseId: row.id, at, reason: lift.reason, ...sys });
         }
         let profileFrom: Date | null = null;
-        if (input.outcome === 'not_demonstrated' && row.isma) {
-          profileFrom = new Date(input.profileEffectiveFrom ?? input.at);
+        if (effects.profileEffectiveFrom) {
+          // The workflow's quarter-hour (its clock); the row's own only if the workflow sent none.
+          profileFrom = input.profileEffectiveFrom ? new Date(input.profileEffectiveFrom) : effects.profileEffectiveFrom;
           await switchToProfileAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, effectiveFrom: profileFrom, ...sys });
           await endZeroAllocation(tx, { caseId: row.id, at: profileFrom, reason: 'profile_allocation', ...sys });
         }
@@ -199,7 +153,7 @@ export function caseActivities({ db }: ActivityDeps) {
         await tx
           .update(doubtCases)
           .set({
-            status,
+            status: effects.status,
             closedAt: at,
             closedBy: input.actor.actor,
             closeReason: input.reason,
@@ -211,25 +165,25 @@ export function caseActivities({ db }: ActivityDeps) {
           .where(eq(doubtCases.id, row.id));
         await recordAudit(
           tx,
-          caseEntry(row.id, input.actor, 'case.closed', {
+          caseAudit(row.id, input.actor, 'case.closed', {
             outcome: input.outcome,
-            status,
+            status: effects.status,
             reason: input.reason,
             blockLifted: unblockedAt !== null,
             retroactive: lift?.retroactive ?? false,
             unblockDueAt: input.unblockDueAt,
             profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
             evidenceDestroyed: destroyed,
-            rule: { accepted: 'GT-8', not_demonstrated: row.isma ? 'GT-4, GT-8' : 'GT-8', wrongful_block: 'GT-7', withdrawn: 'GT-7' }[input.outcome],
+            rule: effects.rule,
           }, at),
         );
-        return { status, unblockedAt: unblockedAt ? unblockedAt.toISOString() : null, evidenceDestroyed: destroyed };
+        return { status: effects.status, unblockedAt: unblockedAt ? unblockedAt.toISOString() : null, evidenceDestroyed: destroyed };
       });
     },
 
     /** Step 7: a handler's note, recorded with who and when. */
     async recordNote(input: { caseId: string; at: string; text: string; actor: Actor }): Promise<void> {
-      await recordAudit(db, caseEntry(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
+      await recordAudit(db, caseAudit(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
     },
   };
 }

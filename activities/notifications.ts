@@ -6,15 +6,13 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq } from 'drizzle-orm';
-import type { Actor } from '../db/repositories/actor.js';
 import { recordAudit } from '../db/repositories/audit.js';
-import { caseAuditTrail, getCaseWithParties, type CaseParties } from '../db/repositories/cases.js';
+import { getCaseWithParties, type CaseParties } from '../db/repositories/cases.js';
 import { doubtContacts } from '../db/repositories/contacts.js';
 import { acmNotifications, caseResponses, doubtCases, improvementReviews, parties, supplierReports } from '../db/schema/index.js';
 import { notFound } from '../lib/errors.js';
-import { addClockHours } from '../lib/working-days.js';
+import { responseDeadline, type OutcomeKind } from '../domain/case.js';
 import {
-  acmCaseReportMail,
   contactAlertMail,
   contactRequestMail,
   judgementReminderMail,
@@ -25,27 +23,14 @@ import {
   type CaseMailData,
   type OutcomeMailKind,
 } from '../notifications/templates.js';
-import type { OutcomeKind } from '../workflows/shared.js';
+import { reportCaseToAcm, type CaseAcmReportInput, type CaseAcmReportResult } from '../services/acm-report.js';
+import { caseMailData, messageId } from '../services/case-mail.js';
 import type { ActivityDeps } from './deps.js';
 import { workflowActor } from './cases.js';
 
 export function notificationActivities({ db, mailer, config }: ActivityDeps) {
-  const domain = mailer.from.split('@')[1] ?? 'localhost';
-  const msgId = (key: string) => `<${key.replace(/[^A-Za-z0-9._-]/g, '.')}@${domain}>`;
-
-  const mailData = ({ row, party, gridOperator }: CaseParties): CaseMailData => ({
-    caseId: row.id,
-    reference: row.reference,
-    connectionEan: row.connectionEan,
-    partyName: party.name,
-    partyGln: party.gln,
-    gridOperatorName: gridOperator.name,
-    gridOperatorGln: gridOperator.gln,
-    channel: row.channel,
-    receivedAt: row.receivedAt,
-    isma: row.isma,
-    publicUrl: config.publicUrl,
-  });
+  const msgId = (key: string) => messageId(mailer, key);
+  const mailData = (c: CaseParties): CaseMailData => caseMailData(c, config.publicUrl);
 
   async function recipients(partyId: string): Promise<string[]> {
     return (await doubtContacts(db, partyId)).map((c) => c.email);
@@ -76,7 +61,7 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         throw ApplicationFailure.retryable(`${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
       }
       const sendingAt = new Date(Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs));
-      const responseDueAt = addClockHours(sendingAt, 72);
+      const responseDueAt = responseDeadline(sendingAt); // GT-3, as stated in the mail
       const content = contactRequestMail(mailData(c), { responseDueAt, evidenceMaxBytes: config.evidenceMaxBytes });
       const sent = await mailer.send({
         to,
@@ -125,37 +110,9 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
       return { messageId: sent.messageId };
     },
 
-    /** GT-6: a case report to the ACM, recorded once per dedupe key. */
-    async notifyAcm(input: { caseId: string; at: string; message: string; actor: Actor; dedupeKey: string }): Promise<{ notificationId: string; sentAt: string }> {
-      const [done] = await db.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey));
-      if (done) return { notificationId: done.id, sentAt: done.sentAt.toISOString() };
-      const c = await getCaseWithParties(db, input.caseId);
-      const trail = await caseAuditTrail(db, c.row.id);
-      const timeline: [string, string][] = trail.map((e) => [e.at.toISOString(), e.action]);
-      const content = acmCaseReportMail(mailData(c), { message: input.message, status: c.row.status, timeline });
-      const sent = await mailer.send({ to: [config.acmReportEmail], ...content, messageId: msgId(input.dedupeKey), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
-      const at = new Date(input.at);
-      return db.transaction(async (tx) => {
-        const [row] = await tx
-          .insert(acmNotifications)
-          .values({
-            caseId: c.row.id,
-            sentAt: at,
-            sentBy: input.actor.actor,
-            report: { reference: c.row.reference, message: input.message, status: c.row.status, timeline },
-            messageId: sent.messageId,
-            dedupeKey: input.dedupeKey,
-          })
-          .onConflictDoNothing({ target: acmNotifications.dedupeKey })
-          .returning();
-        const notification = row ?? (await tx.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey)))[0];
-        if (!notification) throw new Error('ACM notification neither inserted nor found');
-        if (row) {
-          await tx.update(doubtCases).set({ acmNotifiedAt: at, updatedAt: at }).where(eq(doubtCases.id, c.row.id));
-          await recordAudit(tx, { ...input.actor, actorRole: input.actor.actorRole ?? null, actorPartyId: input.actor.actorPartyId ?? null, action: 'case.acm_notified', entityType: 'case', entityId: c.row.id, data: { notificationId: row.id, messageId: sent.messageId, rule: 'GT-6' }, at });
-        }
-        return { notificationId: notification.id, sentAt: notification.sentAt.toISOString() };
-      });
+    /** GT-6: a case report to the ACM, recorded once per dedupe key (the same operation the case service runs after the workflow closed). */
+    async notifyAcm(input: CaseAcmReportInput): Promise<CaseAcmReportResult> {
+      return reportCaseToAcm({ db, mailer, config }, input);
     },
 
     /** GT-9 / GT-10: inform the grid operator's doubt contact group of a supplier-side report. */

@@ -27,7 +27,7 @@ import blockRoutes from './routes/blocks.js';
 import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
 import reportRoutes from './routes/reports.js';
-import caseRoutes from './routes/cases.js';
+import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
 
 export interface AppDeps {
@@ -96,7 +96,8 @@ export async function buildApp(deps: AppDeps) {
   registerAuth(app, deps.db);
 
   await app.register(healthRoutes);
-  if (deps.mailCaptureDir) await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
+  // The captured-mail view is development's: it does not exist in production, whatever is passed.
+  if (deps.mailCaptureDir && deps.config.nodeEnv !== 'production') await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
   // Consent core (DC-1..DC-6, AL-1..AL-6, blocks for GT-2/GT-8).
   for (const routes of [partyRoutes, contactRoutes, connectionRoutes, readingRoutes, mandateRoutes, blockRoutes, transparencyRoutes, apiKeyRoutes]) {
     await app.register(routes);

@@ -125,9 +125,9 @@ async function seed(url: string): Promise<Seeded> {
       const to = new Date(Date.now() + 365 * DAY).toISOString();
       await tx`
         insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via,
-                              granted_by_name, granted_by_is_grid_user, status, confirmed_at, created_by)
+                              granted_by_name, granted_by_is_grid_user, status, confirmed_at, created_by, created_at)
         select (${tx.array(partyIds)}::uuid[])[((x.n - 1) % ${PARTIES}) + 1], x.e, '{interval_data}', 'energy insight', ${from}::timestamptz,
-               ${to}::timestamptz, false, 'portal', 'Bench grid user', true, 'active', ${from}::timestamptz, 'bench'
+               ${to}::timestamptz, false, 'portal', 'Bench grid user', true, 'active', ${from}::timestamptz, 'bench', ${from}::timestamptz
           from unnest(${tx.array(eans)}::varchar[]) with ordinality as x(e, n)`;
       return { operatorGln, handlerKey: `Bearer ${k.key}`, parties };
     });

@@ -9,7 +9,7 @@
 import { buildApp } from '../api/app.js';
 import { createDb } from '../db/client.js';
 import { loadConfigOrExit } from '../lib/config.js';
-import { gateStats } from '../db/repositories/gate.js';
+import { gateStats } from '../api/p4-gate.js';
 
 const config = loadConfigOrExit();
 if (!config.database.url) {

@@ -9,11 +9,13 @@
  * 3. Starts the API as a child process (bench/p4-server.ts) and drives it over loopback with
  *    autocannon: first a bare constant route (the HTTP ceiling), then the gate with varied requests
  *    (random connections, parties and data kinds; allowed and denied mixed). Same load generator, same
- *    request shape, same connections and duration for both.
+ *    request shape, same connections and duration for both. Then the delivery path: each HTTP
+ *    connection asks the gate for a 1-day interval-data period (POST /p4/requests, allowed) and fetches
+ *    its data (GET /p4/requests/{id}/data, decided again and registered as a delivery), in turn.
  * 4. Prints requests/s, p50/p99 latency, the API's peak RSS, the ratios against the bare route and
- *    PASS/FAIL against the target, and checks the access register: exactly one row for every 2xx
- *    decision the load generator received (plus, reported separately, the decisions still in flight
- *    when it stopped, which are registered but whose answers it did not read).
+ *    PASS/FAIL against the target, the delivery rate and p99, and checks the access register: exactly
+ *    one row for every 2xx decision and for every delivered answer the load generator received (plus,
+ *    reported separately, those still in flight when it stopped, registered but not read).
  *
  * The machine may be shared: to compare both routes under the same background load, the measurement
  * alternates between them in BENCH_ROUNDS rounds (bare, gate, bare, gate, …) of BENCH_DURATION / rounds
@@ -57,6 +59,9 @@ const DAY = 86_400_000;
 
 const SUPPLIERS = 10;
 const PROVIDERS = 10;
+/** Delivery connections: i % 200 = 7 (service-provider mandate active, interval data, no block, not opted out). */
+const DELIVERY_EVERY = 200;
+const DELIVERY_REST = 7;
 const gln = (kind: number, i: number) => withCheckDigit(`87999${kind}${String(i).padStart(6, '0')}`);
 /** Connection i ↔ EAN: 871 + i in 14 digits + check digit (so SQL can recover i from the EAN). */
 const eanOf = (i: number) => withCheckDigit(`871${String(i).padStart(14, '0')}`);
@@ -65,6 +70,8 @@ interface Seeded {
   operatorId: string;
   suppliers: Array<{ id: string; key: string }>;
   providers: Array<{ id: string; key: string }>;
+  /** The day of readings on the delivery connections. */
+  deliveryDay: { from: Date; to: Date };
 }
 
 /** The single row of a one-row query. */
@@ -146,7 +153,9 @@ async function seed(url: string): Promise<Seeded> {
       const id = byGln.get(gln(2, i))!;
       providers.push({ id, key: await keyFor(id) });
     }
-    return { operatorId: byGln.get(marker)!, suppliers, providers };
+    const { first } = one(await sql<Array<{ first: Date }>>`select min(read_at) as first from meter_readings`);
+    const dayFrom = new Date(first.getTime() + 15 * 60_000); // the reading before the day gives its first volume
+    return { operatorId: byGln.get(marker)!, suppliers, providers, deliveryDay: { from: dayFrom, to: new Date(dayFrom.getTime() + DAY) } };
   } finally {
     await sql.end();
   }
@@ -199,7 +208,7 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
   const to = new Date(now + 365 * DAY).toISOString();
   await sql`
     insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via, granted_by_name,
-                          granted_by_is_grid_user, status, confirmed_at, ended_at, end_reason, created_by)
+                          granted_by_is_grid_user, status, confirmed_at, ended_at, end_reason, created_by, created_at)
     select (${sql.array(providerIds)}::uuid[])[(x.i % ${PROVIDERS}) + 1], c.ean, '{interval_data,daily_registers}', 'energy insight',
            ${from}::timestamptz, ${to}::timestamptz, x.i % 3 = 0, 'portal', 'Bench grid user',
            x.i % 20 <> 1,
@@ -207,14 +216,14 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
            case when x.i % 20 <> 1 then ${from}::timestamptz end,
            case when x.i % 25 = 2 then now() end,
            case when x.i % 25 = 2 then 'revoked_by_grid_user' end,
-           'bench'
+           'bench', ${from}::timestamptz
       from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
      where c.grid_operator_id = ${operatorId}`;
   await sql`
     insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via, granted_by_name,
-                          granted_by_is_grid_user, status, confirmed_at, created_by)
+                          granted_by_is_grid_user, status, confirmed_at, created_by, created_at)
     select c.supplier_id, c.ean, '{interval_data}', 'dynamic tariff', ${from}::timestamptz, ${to}::timestamptz, false, 'signed_document',
-           'Bench grid user', true, 'active', ${from}::timestamptz, 'bench'
+           'Bench grid user', true, 'active', ${from}::timestamptz, 'bench', ${from}::timestamptz
       from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
      where c.grid_operator_id = ${operatorId} and x.i % 4 = 0`;
   // Doubt-case blocks (GT-2) on 0.5 % of the connections, against their service provider.
@@ -225,6 +234,15 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
      where c.grid_operator_id = ${operatorId} and x.i % 200 = 3`;
   const { m } = one(await sql<Array<{ m: number }>>`select count(*)::int as m from mandates`);
   log(`  ${m.toLocaleString('en')} mandates and blocks done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  // Quarter-hour readings of one day (plus the reading before it, for the first volume) on the delivery
+  // connections: their service provider's mandate allows interval data, nothing blocks them.
+  const dayStart = new Date(Math.floor((now - 2 * DAY) / (15 * 60_000)) * 15 * 60_000).toISOString();
+  await sql`
+    insert into meter_readings (connection_ean, read_at, register_wh)
+    select c.ean, ${dayStart}::timestamptz + make_interval(mins => 15 * k), 100000 + 37 * k
+      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x, generate_series(-1, 95) as k
+     where c.grid_operator_id = ${operatorId} and x.i % ${DELIVERY_EVERY} = ${DELIVERY_REST}`;
+  log(`  readings of one day on ${Math.ceil(N / DELIVERY_EVERY).toLocaleString('en')} connections done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   await sql`set session_replication_role = origin`;
   await sql`vacuum analyze`;
   log(`  seeded and analysed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -307,7 +325,7 @@ function requestPool(seeded: Seeded, size: number): Spec[] {
   const periods = [
     { from: new Date(now - 8 * DAY), to: new Date(now - DAY) }, // recent week
     { from: new Date(now - 400 * DAY), to: new Date(now - 300 * DAY) }, // before the mandates: history (DC-2)
-    { from: new Date(now - 2 * DAY), to: new Date(now + 400 * DAY) }, // beyond the mandates' end
+    { from: new Date(now - 2 * DAY), to: new Date(now + 30 * DAY) }, // reaching into the future: cut at the decision
   ];
   const out: Spec[] = [];
   const rnd = (n: number) => Math.floor(Math.random() * n);
@@ -323,6 +341,136 @@ function requestPool(seeded: Seeded, size: number): Spec[] {
     });
   }
   return out;
+}
+
+/** Delivery path: a 1-day interval-data request on a delivery connection by its service provider (allowed). */
+function deliveryPool(seeded: Seeded, size: number): Spec[] {
+  const out: Spec[] = [];
+  const slots = Math.ceil((N - DELIVERY_REST) / DELIVERY_EVERY);
+  const body = (i: number) =>
+    JSON.stringify({ connectionEan: eanOf(i), dataKind: 'interval_data', from: seeded.deliveryDay.from.toISOString(), to: seeded.deliveryDay.to.toISOString() });
+  for (let k = 0; k < size; k++) {
+    const i = Math.floor(Math.random() * slots) * DELIVERY_EVERY + DELIVERY_REST;
+    out.push({ authorization: seeded.providers[i % PROVIDERS]!.key, body: body(i) });
+  }
+  return out;
+}
+
+interface DeliveryResult {
+  seconds: number;
+  /** Delivered answers (GET …/data 200) per second; each one followed its own decision. */
+  rate: number;
+  pairP50: number;
+  pairP99: number;
+  fetchP50: number;
+  fetchP99: number;
+  delivered: number;
+  readings: number;
+  decisionsNotAllowed: number;
+  deliveriesNot200: number;
+  errors: number;
+  deliveredIds: string[];
+}
+
+const percentile = (xs: number[], q: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+/** Each HTTP connection asks (POST) and then fetches the data of its answer (GET), in turn. */
+async function driveDeliveries(port: number, pool: Spec[], duration: number, runTag: string): Promise<DeliveryResult> {
+  const pairMs: number[] = [];
+  const fetchMs: number[] = [];
+  const deliveredIds: string[] = [];
+  let readings = 0;
+  let decisionsNotAllowed = 0;
+  let deliveriesNot200 = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: HTTP_CONNECTIONS,
+    pipelining: 1,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        path: '/p4/requests',
+        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
+          const spec = pool[seq % pool.length]!;
+          context.t0 = performance.now();
+          context.auth = spec.authorization;
+          context.dataUrl = undefined;
+          req.body = spec.body;
+          req.headers = { 'content-type': 'application/json', authorization: spec.authorization, 'x-request-id': `${runTag}q-${seq++}` };
+          return req;
+        },
+        onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+          const d = status === 200 ? (JSON.parse(body) as { allowed: boolean; dataUrl: string | null }) : undefined;
+          if (d?.allowed && d.dataUrl) context.dataUrl = d.dataUrl;
+          else decisionsNotAllowed += 1;
+        },
+      },
+      {
+        method: 'GET',
+        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => {
+          if (!context.dataUrl) return null; // start over with a new question
+          const id = `${runTag}d-${seq++}`;
+          context.id = id;
+          context.t1 = performance.now();
+          req.path = context.dataUrl;
+          req.method = 'GET';
+          delete req.body;
+          req.headers = { authorization: context.auth, 'x-request-id': id };
+          return req;
+        },
+        onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+          const t = performance.now();
+          if (status !== 200) {
+            deliveriesNot200 += 1;
+            return;
+          }
+          readings += (JSON.parse(body) as { readings: unknown[] }).readings.length;
+          deliveredIds.push(context.id as string);
+          pairMs.push(t - (context.t0 as number));
+          fetchMs.push(t - (context.t1 as number));
+        },
+      },
+    ],
+  } as autocannon.Options);
+  return {
+    seconds: result.duration,
+    rate: deliveredIds.length / result.duration,
+    pairP50: percentile(pairMs, 0.5),
+    pairP99: percentile(pairMs, 0.99),
+    fetchP50: percentile(fetchMs, 0.5),
+    fetchP99: percentile(fetchMs, 0.99),
+    delivered: deliveredIds.length,
+    readings,
+    decisionsNotAllowed,
+    deliveriesNot200,
+    errors: result.errors + result.timeouts,
+    deliveredIds,
+  };
+}
+
+function mergeDeliveries(runs: DeliveryResult[]): DeliveryResult {
+  const seconds = runs.reduce((t, r) => t + r.seconds, 0);
+  const delivered = runs.reduce((t, r) => t + r.delivered, 0);
+  const weighted = (f: (r: DeliveryResult) => number) => runs.reduce((t, r) => t + f(r) * r.delivered, 0) / Math.max(delivered, 1);
+  return {
+    seconds,
+    rate: delivered / seconds,
+    pairP50: weighted((r) => r.pairP50),
+    pairP99: weighted((r) => r.pairP99),
+    fetchP50: weighted((r) => r.fetchP50),
+    fetchP99: weighted((r) => r.fetchP99),
+    delivered,
+    readings: runs.reduce((t, r) => t + r.readings, 0),
+    decisionsNotAllowed: runs.reduce((t, r) => t + r.decisionsNotAllowed, 0),
+    deliveriesNot200: runs.reduce((t, r) => t + r.deliveriesNot200, 0),
+    errors: runs.reduce((t, r) => t + r.errors, 0),
+    deliveredIds: runs.flatMap((r) => r.deliveredIds),
+  };
 }
 
 interface RunResult {
@@ -416,11 +564,13 @@ async function main(): Promise<void> {
     api = await startApi(db.url);
     log(`API pid ${api.child.pid} on port ${api.port}; ${HTTP_CONNECTIONS} HTTP connections, ${WARMUP} s warm-up per route, then ${ROUNDS} rounds of ${Math.round(DURATION / ROUNDS)} s per route`);
     const pool = requestPool(seeded, 200_000);
+    const dpool = deliveryPool(seeded, 50_000);
     const runTag = `b${randomBytes(4).toString('hex')}`;
 
     if (WARMUP > 0) {
       await drive(api.port, '/bench/bare', pool, WARMUP, `${runTag}w`, false);
       await drive(api.port, '/p4/requests', pool, WARMUP, `${runTag}w`, false);
+      await driveDeliveries(api.port, dpool, WARMUP, `${runTag}w`);
     }
     // Let the warm-up's last decisions commit, so that they are not counted as this run's.
     await new Promise((r) => setTimeout(r, 1000));
@@ -430,8 +580,10 @@ async function main(): Promise<void> {
     const pgPids = postgresPids(backendPid);
     const bareRuns: RunResult[] = [];
     const gateRuns: RunResult[] = [];
+    const deliveryRuns: DeliveryResult[] = [];
     const bareCpu = { api: 0, loadgen: 0 };
     const cpu = { api: 0, pg: 0, loadgen: 0 };
+    const deliveryCpu = { api: 0, pg: 0, loadgen: 0 };
     const slice = Math.max(1, Math.round(DURATION / ROUNDS));
     for (let round = 1; round <= ROUNDS; round++) {
       let api0 = cpuMs(api.child.pid!);
@@ -446,10 +598,18 @@ async function main(): Promise<void> {
       cpu.api += cpuMs(api.child.pid!) - api0;
       cpu.pg += sumCpu(pgPids) - pg0;
       cpu.loadgen += loadgenMs(lg0);
-      log(`round ${round}/${ROUNDS}: bare ${Math.round(bareRuns.at(-1)!.rps)} req/s, gate ${Math.round(gateRuns.at(-1)!.rps)} req/s`);
+      api0 = cpuMs(api.child.pid!);
+      const pgD0 = sumCpu(pgPids);
+      lg0 = process.cpuUsage();
+      deliveryRuns.push(await driveDeliveries(api.port, dpool, slice, runTag));
+      deliveryCpu.api += cpuMs(api.child.pid!) - api0;
+      deliveryCpu.pg += sumCpu(pgPids) - pgD0;
+      deliveryCpu.loadgen += loadgenMs(lg0);
+      log(`round ${round}/${ROUNDS}: bare ${Math.round(bareRuns.at(-1)!.rps)} req/s, gate ${Math.round(gateRuns.at(-1)!.rps)} req/s, deliveries ${Math.round(deliveryRuns.at(-1)!.rate)}/s`);
     }
     const bare = merge(bareRuns);
     const gate = merge(gateRuns);
+    const delivery = mergeDeliveries(deliveryRuns);
     const peak = peakRssMiB(api.child.pid!);
     // Let in-flight batches commit before counting.
     await new Promise((r) => setTimeout(r, 500));
@@ -463,6 +623,16 @@ async function main(): Promise<void> {
         from access_register where request_id like ${like}`;
     const reasons = await sqlCheck<Array<{ reason_code: string; n: number }>>`
       select reason_code, count(*)::int as n from access_register where request_id like ${like} group by 1 order by 2 desc`;
+    // Deliveries: exactly one delivery row for every delivered answer, none missing, no duplicates.
+    const dlike = `${runTag}d-%`;
+    const [dreg] = await sqlCheck<Array<{ rows: number; distinct_ids: number; answered_rows: number; allowed: number; not_delivery: number }>>`
+      select count(*)::int as rows,
+             count(distinct request_id)::int as distinct_ids,
+             count(*) filter (where request_id = any(${delivery.deliveredIds}::text[]))::int as answered_rows,
+             count(*) filter (where allowed)::int as allowed,
+             count(*) filter (where kind <> 'delivery' or delivery_of is null)::int as not_delivery
+        from access_register where request_id like ${dlike}`;
+    const { qrows } = one(await sqlCheck<Array<{ qrows: number }>>`select count(*)::int as qrows from access_register where request_id like ${`${runTag}q-%`}`);
     const { after } = one(await sqlCheck<Array<{ after: number }>>`select count(*)::int as after from access_register`);
     await sqlCheck.end();
 
@@ -470,7 +640,10 @@ async function main(): Promise<void> {
     const p99Ratio = gate.p99 / Math.max(bare.p99, 1e-9);
     const throughputPass = throughputRatio >= 0.5;
     const p99Pass = gate.p99 <= 2 * bare.p99;
-    const registerPass = reg!.answered_rows === gate.ok && reg!.distinct_ids === reg!.rows && after - before === reg!.rows && reg!.rows - gate.ok <= HTTP_CONNECTIONS * ROUNDS;
+    const registerPass =
+      reg!.answered_rows === gate.ok && reg!.distinct_ids === reg!.rows && after - before === reg!.rows + dreg!.rows + qrows && reg!.rows - gate.ok <= HTTP_CONNECTIONS * ROUNDS;
+    const deliveryRegisterPass =
+      dreg!.answered_rows === delivery.delivered && dreg!.distinct_ids === dreg!.rows && dreg!.not_delivery === 0 && dreg!.rows - delivery.delivered <= HTTP_CONNECTIONS * ROUNDS;
 
     const pad = (s: string, n: number) => s.padEnd(n);
     const row = (cells: string[]) => `| ${cells.map((c, i) => pad(c, [22, 12, 10, 10, 14, 10].at(i) ?? 10)).join(' | ')} |`;
@@ -491,11 +664,21 @@ async function main(): Promise<void> {
         `gate: API ${((cpu.api * 1000) / gate.total).toFixed(0)} µs, PostgreSQL ${((cpu.pg * 1000) / gate.total).toFixed(0)} µs, load generator ${((cpu.loadgen * 1000) / gate.total).toFixed(0)} µs` +
         ` (machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
       `reasons:              ${reasons.map((r) => `${r.reason_code} ${r.n}`).join(', ')}`,
+      '',
+      `delivery path (decision + data of a 1-day interval-data period, ${HTTP_CONNECTIONS} HTTP connections, in the same rounds):`,
+      `  delivered:          ${delivery.delivered.toLocaleString('en')} answers, ${delivery.rate.toFixed(0)}/s (each after its own decision: ${(2 * delivery.rate).toFixed(0)} HTTP requests/s), ` +
+        `${delivery.delivered ? (delivery.readings / delivery.delivered).toFixed(0) : 0} readings each`,
+      `  latency:            decision + delivery p50 ${delivery.pairP50.toFixed(1)} / p99 ${delivery.pairP99.toFixed(1)} ms; the data fetch alone p50 ${delivery.fetchP50.toFixed(1)} / p99 ${delivery.fetchP99.toFixed(1)} ms`,
+      `  CPU per delivered answer (its decision included): API ${((deliveryCpu.api * 1000) / Math.max(delivery.delivered, 1)).toFixed(0)} µs, ` +
+        `PostgreSQL ${((deliveryCpu.pg * 1000) / Math.max(delivery.delivered, 1)).toFixed(0)} µs, load generator ${((deliveryCpu.loadgen * 1000) / Math.max(delivery.delivered, 1)).toFixed(0)} µs`,
+      `  not allowed:        ${delivery.decisionsNotAllowed} decisions, ${delivery.deliveriesNot200} deliveries, ${delivery.errors} errors (all expected 0)`,
+      `  access register:    ${dreg!.answered_rows.toLocaleString('en')} delivery rows for the ${delivery.delivered.toLocaleString('en')} delivered answers, ${dreg!.rows - dreg!.distinct_ids} duplicates, ` +
+        `${dreg!.not_delivery} not marked as deliveries, ${dreg!.rows - dreg!.answered_rows} more still in flight  ${deliveryRegisterPass ? 'PASS' : 'FAIL'}`,
       `total time:           ${((Date.now() - started) / 1000).toFixed(0)} s`,
       '',
     ];
     process.stdout.write(lines.join('\n'));
-    if (!registerPass || gate.errors > 0 || gate.non2xx > 0) exitCode = 1;
+    if (!registerPass || !deliveryRegisterPass || gate.errors > 0 || gate.non2xx > 0 || delivery.errors > 0 || delivery.deliveriesNot200 > 0 || delivery.decisionsNotAllowed > 0) exitCode = 1;
   } finally {
     if (api) {
       api.child.kill('SIGTERM');

@@ -91,10 +91,11 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
     await tx.insert(allocationMethods).values(conns.map((c) => ({ connectionEan: c.ean, method: 'isma' as const, effectiveFrom: since, reason: 'demo: smart meter read remotely' })));
 
     const validTo = new Date('2027-12-31T23:00:00Z');
+    // Registered when they start: the demo's questions about the past are then not history (DC-2).
     await tx.insert(mandates).values([
-      { partyId: wattinzicht.id, connectionEan: ean(1), dataKinds: ['interval_data', 'daily_registers'], purpose: 'energy insight app', validFrom: since, validTo, historyIncluded: false, grantedVia: 'portal', grantedByName: 'J. de Boer', grantedByIsGridUser: true, status: 'active' },
-      { partyId: groen.id, connectionEan: ean(1), dataKinds: ['interval_data'], purpose: 'dynamic tariff', validFrom: since, validTo, historyIncluded: true, grantedVia: 'signed_document', grantedByName: 'J. de Boer', grantedByIsGridUser: true, status: 'active' },
-      { partyId: wattinzicht.id, connectionEan: ean(3), dataKinds: ['interval_data'], purpose: 'energy insight app', validFrom: since, validTo, historyIncluded: false, grantedVia: 'portal', grantedByName: 'K. Mulder (household member)', grantedByIsGridUser: false, status: 'pending_confirmation' },
+      { partyId: wattinzicht.id, connectionEan: ean(1), dataKinds: ['interval_data', 'daily_registers'], purpose: 'energy insight app', validFrom: since, validTo, historyIncluded: false, grantedVia: 'portal', grantedByName: 'J. de Boer', grantedByIsGridUser: true, status: 'active', createdAt: since },
+      { partyId: groen.id, connectionEan: ean(1), dataKinds: ['interval_data'], purpose: 'dynamic tariff', validFrom: since, validTo, historyIncluded: true, grantedVia: 'signed_document', grantedByName: 'J. de Boer', grantedByIsGridUser: true, status: 'active', createdAt: since },
+      { partyId: wattinzicht.id, connectionEan: ean(3), dataKinds: ['interval_data'], purpose: 'energy insight app', validFrom: since, validTo, historyIncluded: false, grantedVia: 'portal', grantedByName: 'K. Mulder (household member)', grantedByIsGridUser: false, status: 'pending_confirmation', createdAt: since },
     ]);
 
     const keySpecs: Array<{ role: Role; label: string; partyId?: string; gridUserId?: string }> = [

@@ -5,6 +5,15 @@
  */
 export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'state' | 'unavailable';
 
+/** The error name of DomainError: an activity failure's type (Temporal takes the thrown error's name). */
+const DOMAIN_ERROR = 'DomainError';
+
+/**
+ * Activity failure types that retrying cannot mend: the workflows' retry policies
+ * (workflows/activity-options.ts) list them as non-retryable.
+ */
+export const NON_RETRYABLE_ERROR_TYPES: readonly string[] = [DOMAIN_ERROR];
+
 export class DomainError extends Error {
   constructor(
     readonly kind: DomainErrorKind,
@@ -15,7 +24,7 @@ export class DomainError extends Error {
     options?: ErrorOptions,
   ) {
     super(message, options);
-    this.name = 'DomainError';
+    this.name = DOMAIN_ERROR;
   }
 }
 

@@ -1,9 +1,9 @@
 /**
  * Email texts of the doubt-case process (GT-1, GT-3, GT-5..GT-10): Dutch first, English below, each as
  * plain text and HTML. Pure functions of their data: times are rendered on the Amsterdam clock with
- * lib/working-days formatAmsterdam, never with the host zone.
+ * domain/working-days formatAmsterdam, never with the host zone.
  */
-import { formatAmsterdam } from '../lib/working-days.js';
+import { formatAmsterdam } from '../domain/working-days.js';
 import type { OutgoingMail } from './mailer.js';
 
 type Block = string | { list: string[] } | { facts: [string, string][] } | { heading: string };

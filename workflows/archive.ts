@@ -6,11 +6,13 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import { DB_RETRY } from './activity-options.js';
 
 const { archiveCaseHistory } = proxyActivities<ReturnType<typeof createActivities>>({
+  // Exports a whole history: more time per attempt. "Still running" is an ordinary retry: the case run
+  // closes moments after starting this workflow, so the backoff may grow further than for row writes.
   startToCloseTimeout: '2 minutes',
-  // "Still running" is an ordinary retry: the case run closes moments after starting this child.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['DomainError'] },
+  retry: { ...DB_RETRY, maximumInterval: '5 minutes' },
 });
 
 export interface ArchiveInput {

@@ -1,14 +1,21 @@
 /**
  * The doubt case (gerede twijfel klantmandaat): one durable workflow per report, workflow id = case id.
  *
- * Deadlines are computed here, from workflow time, with lib/working-days (deterministic, explicit zone):
- * - GT-1 contact: within 1 working day of the report's receivedAt;
- * - GT-3 response: 72 clock hours from the moment of contact (the workflow time it sees the mail sent);
- * - GT-8 unblock: within 1 working day of the acceptance (GT-7: of the wrongful-block decision).
- * Activities mirror them into the case row. No I/O and no wall clock in this file.
+ * Read `doubtCaseWorkflow` first: it is the process. `DoubtCase` holds the state, the views (query,
+ * search attributes) and the bodies of the Update handlers; `contactParty` is step 2 with its GT-1 watch.
+ * The rules (due times, deadline states, closing effects, judgement checks) are domain/case.ts.
+ *
+ * Deadlines are computed here, from workflow time (deterministic, explicit zone), and mirrored into the
+ * case row by the activities: GT-1 contact within 1 working day of the report; GT-3 72 clock hours from the
+ * moment of contact; GT-8 unblock within 1 working day of the acceptance (GT-7: of the wrongful-block
+ * decision). No I/O and no wall clock in this file.
  *
  * Mails that only inform (alerts, reminders) run in the background and never hold up a decision; the
  * contact mail is retried without limit, with the GT-1 alert and the recorded miss as the safety net.
+ *
+ * Replay: the order of activity calls, timers and search-attribute updates is what recorded histories hold
+ * (test/workflows/replay.test.ts). The main function awaits every step inline on purpose: an extra async
+ * function between two steps would let a handler's command slip in between them in a busy workflow task.
  */
 import {
   ApplicationFailure,
@@ -17,64 +24,176 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
-import { addClockHours, withinOneWorkingDayDeadline } from '../lib/working-days.js';
+import {
+  caseDeadlines,
+  checkCaseOpen,
+  checkJudgement,
+  closingEffects,
+  closingStatus,
+  contactDeadline,
+  isClosedStatus,
+  judgementOutcome,
+  responseDeadline,
+  type CaseDeadline,
+  type CaseRefusal,
+  type CaseStatus,
+  type Judgement,
+  type OutcomeKind,
+} from '../domain/case.js';
+import { DB_ACTIVITY, MAIL_ACTIVITY } from './activity-options.js';
 import {
   CaseErrors,
   SA,
   addNoteUpdate,
   caseStateQuery,
-  isClosedStatus,
   judgeEvidenceUpdate,
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type ActorRef,
+  type AddNoteInput,
   type CaseSnapshot,
-  type CaseStatus,
   type DeadlineView,
   type DoubtCaseInput,
-  type OutcomeKind,
+  type HandlerActionInput,
+  type JudgeEvidenceInput,
+  type NotifyAcmInput,
+  type NotifyAcmResult,
+  type SubmitResponseInput,
+  type SubmitResponseResult,
 } from './shared.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const NON_RETRYABLE = ['DomainError'];
-
-/** Database work: quick, retried briefly with backoff; domain errors do not retry. */
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-/**
- * Mail: SMTP may be down for a while. Retry with backoff, without an attempt limit: the GT-1 alert
- * (below) tells the handler in time when contact is not achieved, so nothing is dropped silently.
- */
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
-});
+const db = proxyActivities<Activities>(DB_ACTIVITY);
+/** Retried without an attempt limit: the GT-1 alert (contactParty) tells the handler in time when contact is not achieved. */
+const mail = proxyActivities<Activities>(MAIL_ACTIVITY);
 
 /** GT-1: alert the handler this long before the contact deadline when contact has not succeeded. */
 export const CONTACT_ALERT_LEAD_MS = 4 * 3_600_000;
 /** Evidence in time but unjudged after the 72 hours: remind the handler this often. */
 export const JUDGEMENT_REMINDER_INTERVAL_MS = 24 * 3_600_000;
 const MIN_WAIT_MS = 60_000;
+/** Patch id (Temporal `patched`) of the fix that keeps a decision made while the closed window is recorded. */
+export const KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED = 'keep-decision-made-while-window-closed';
 
-const SYSTEM_ROLE = 'system';
+// ---------------------------------------------------------------- the process
+
+export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnapshot> {
+  const c = new DoubtCase(input);
+  // Handlers first (STYLE.md); their bodies are DoubtCase's.
+  setHandler(caseStateQuery, () => c.snapshot());
+  setHandler(submitResponseUpdate, (r) => c.submitResponse(r), { validator: (r) => c.validateResponse(r) });
+  setHandler(judgeEvidenceUpdate, (j) => c.judgeEvidence(j), { validator: (j) => c.validateJudgement(j) });
+  // GT-7: a wrongful block is restored as soon as possible, at any moment.
+  setHandler(liftWrongfulBlockUpdate, (a) => c.closeByHandler('wrongful_block', a), { validator: (a) => c.validateHandlerClose(a) });
+  setHandler(withdrawCaseUpdate, (a) => c.closeByHandler('withdrawn', a), { validator: (a) => c.validateHandlerClose(a) });
+  // GT-6: the ACM may be informed at any time (also of a closed case still in its final steps).
+  setHandler(notifyAcmUpdate, (n) => c.notifyAcm(n), { validator: (n) => requireText(n.message) });
+  setHandler(addNoteUpdate, (n) => c.addNote(n), { validator: (n) => requireText(n.text) });
+
+  // 1. The block (GT-2: placed at intake, idempotent here) and, for iSMA, the '0' allocation (GT-4).
+  await db.setUpCase(c.setUpInput());
+  c.publish();
+
+  // 2. Contact the party's doubt contact group within 1 working day (GT-1, GT-10).
+  if (!c.decision) await contactParty(c);
+
+  // 3. 72 hours for the party's answer (GT-3). 4. Evidence that came in time waits for the handler's
+  //    judgement, reminded daily; without it the mandate was not demonstrated (GT-4). The loop re-reads the
+  //    state rather than the conditions' results: a timer and a decision can land in the same workflow task.
+  while (!c.decision) {
+    if (c.responseWindowRunning()) {
+      await condition(c.isDecided, c.responseTimeLeft());
+      continue;
+    }
+    if (!c.responseWindowClosed) {
+      await db.recordResponseWindowClosed(c.closeResponseWindow());
+      c.publish();
+      // A handler's decision that arrived while the closing was recorded stands. Before this patch it was
+      // overwritten with "not demonstrated" just below; histories from then replay as they ran.
+      if (c.decision && patched(KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED)) continue;
+    }
+    if (c.pendingEvidence()) {
+      c.remindHandler();
+      await condition(c.isDecided, JUDGEMENT_REMINDER_INTERVAL_MS);
+      continue;
+    }
+    c.decision = c.notDemonstrated();
+  }
+
+  // 5.-7. Close: lift or keep the block, end or switch the allocation, destroy the evidence (GT-4, GT-7,
+  //       GT-8), and tell the party.
+  const decision = c.decision;
+  if (decision.responseId) await db.recordJudgement(c.judgementRecord(decision, decision.responseId));
+  c.applyClosed(await db.closeCase(c.closeInput(decision)));
+  await mail.sendOutcomeEmail({ caseId: input.caseId, outcome: decision.kind });
+
+  // 8. Archive: Temporal drops closed workflows after the namespace retention, so once background mail
+  //    and handlers are done, a separate workflow archives the complete history (completion included).
+  await Promise.allSettled(c.background);
+  await condition(allHandlersFinished);
+  await db.scheduleHistoryArchive({ caseId: input.caseId, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
+  return c.snapshot();
+}
+
+/**
+ * Step 2: send the contact mail; meanwhile watch the GT-1 deadline: alert the handler when it nears, record
+ * the miss when it passes. A decision before contact cancels the attempt. The 72 hours run from contact.
+ */
+async function contactParty(c: DoubtCase): Promise<void> {
+  const { caseId } = c.input;
+  const contactDueAt = c.contactDueAt.toISOString();
+  let contactDone = false;
+  const contactedOrDecided = () => contactDone || c.decision !== null;
+  const scope = new CancellationScope();
+  const sending = scope.run(() => mail.sendContactEmail({ caseId, contactDueAt }));
+
+  const watch = (async () => {
+    const alertIn = Math.max(c.contactDueAt.getTime() - CONTACT_ALERT_LEAD_MS - Date.now(), MIN_WAIT_MS);
+    const contactedBeforeAlert = await condition(contactedOrDecided, alertIn);
+    if (contactedBeforeAlert) return;
+    await db.recordContactAtRisk({ caseId, at: now().toISOString(), contactDueAt });
+    // The alert mail may wait for the same SMTP outage; the miss below is recorded regardless.
+    c.background.push(mail.sendContactAlert({ caseId, contactDueAt }));
+    const missIn = Math.max(c.contactDueAt.getTime() - Date.now(), 1);
+    const contactedInTime = await condition(contactedOrDecided, missIn);
+    if (contactedInTime) return;
+    await db.recordContactMissed({ caseId, at: now().toISOString(), contactDueAt });
+    c.publish();
+  })();
+
+  const first = await Promise.race([sending.then(() => 'sent' as const, () => 'sent' as const), condition(c.isDecided).then(() => 'decided' as const)]);
+  if (first === 'decided') scope.cancel();
+  try {
+    const sent = await sending;
+    const contact = c.contacted(new Date(sent.statedResponseDueAt), sent);
+    contactDone = true; // before recording it: the watch stands down as soon as the workflow sees the mail sent
+    await db.recordContact(contact);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    log.info('contact attempt cancelled: case decided before contact', { caseId });
+  }
+  contactDone = true;
+  await watch;
+  c.publish();
+}
+
+// ---------------------------------------------------------------- state, views and handler bodies
 
 interface ResponseState {
   responseId: string;
   submittedAt: Date;
   hasEvidence: boolean;
-  judgement: 'accepted' | 'rejected' | null;
+  judgement: Judgement | null;
   /** The acceptResponse activity completed (the row is 'received'). */
   recorded: boolean;
 }
@@ -86,317 +205,259 @@ interface Decision extends ActorRef {
   responseId?: string;
 }
 
-/** Start of the quarter-hour containing `d` (allocation works in quarter-hours, AL-1). */
-function quarterHourFloor(d: Date): Date {
-  const q = 15 * 60_000;
-  return new Date(Math.floor(d.getTime() / q) * q);
+const now = () => new Date(Date.now());
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const view = (d: CaseDeadline): DeadlineView => ({ dueAt: iso(d.dueAt), doneAt: iso(d.doneAt), state: d.state });
+const actorOf = (a: ActorRef): ActorRef => ({ actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null });
+
+/** A domain refusal as the Update's failure; the API maps it back to the same DomainError it raises itself. */
+function refuse(refusal: CaseRefusal): never {
+  throw ApplicationFailure.create({ message: refusal.message, type: CaseErrors.Refused, nonRetryable: true, details: [refusal] });
 }
 
-export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnapshot> {
-  const workflowActor: ActorRef = { actor: `workflow:${input.caseId}`, actorRole: SYSTEM_ROLE, actorPartyId: null };
-  const receivedAt = new Date(input.receivedAt);
-  const contactDueAt = withinOneWorkingDayDeadline(receivedAt); // GT-1
+function requireText(text: string | null | undefined): void {
+  if (!text || text.trim() === '') throw ApplicationFailure.nonRetryable('A reason is required', CaseErrors.InvalidRequest);
+}
 
-  // Mutated by handlers and nested steps: the casts keep TypeScript from narrowing them to their initial values.
-  let status = 'blocked' as CaseStatus;
-  let contactedAt = null as Date | null;
-  let responseDueAt = null as Date | null;
-  let responseWindowClosed = false as boolean;
-  let decision = null as Decision | null;
-  let unblockDueAt = null as Date | null;
-  let unblockedAt = null as Date | null;
-  const responses: ResponseState[] = [];
-  let acmNotifications = 0;
-  /** Mails that must not hold up the case (alerts); awaited before the workflow completes. */
-  const background: Promise<unknown>[] = [];
-  let reminding = false;
+class DoubtCase {
+  readonly contactDueAt: Date;
+  /** The workflow itself, as the actor of the steps it takes on its own (the 72 hours running out). */
+  private readonly actor: ActorRef;
 
-  const now = () => new Date(Date.now());
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  const pendingEvidence = () => responses.some((r) => r.hasEvidence && r.judgement === null);
-  const closed = () => isClosedStatus(status);
+  status: CaseStatus = 'blocked';
+  contactedAt: Date | null = null;
+  responseDueAt: Date | null = null;
+  responseWindowClosed = false;
+  decision: Decision | null = null;
+  unblockDueAt: Date | null = null;
+  unblockedAt: Date | null = null;
+  readonly responses: ResponseState[] = [];
+  /** Mails that must not hold up the case (alerts, reminders); awaited before the workflow completes. */
+  readonly background: Promise<unknown>[] = [];
+  private acmNotifications = 0;
+  private reminding = false;
 
-  function deadline(dueAt: Date | null, doneAt: Date | null, applicable: boolean): DeadlineView {
-    if (!applicable) return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: 'not_applicable' };
-    if (doneAt && dueAt) return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: doneAt < dueAt ? 'met' : 'missed' };
-    if (dueAt && Date.now() >= dueAt.getTime()) return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: 'missed' };
-    return { dueAt: iso(dueAt), doneAt: iso(doneAt), state: 'pending' };
+  constructor(readonly input: DoubtCaseInput) {
+    this.contactDueAt = contactDeadline(new Date(input.receivedAt));
+    this.actor = { actor: `workflow:${input.caseId}`, actorRole: 'system', actorPartyId: null };
   }
 
-  function nextDeadline(): Date | null {
-    if (closed()) return null;
-    if (!contactedAt) return contactDueAt;
-    if (!responseWindowClosed && responseDueAt) return responseDueAt;
-    return unblockDueAt && !unblockedAt ? unblockDueAt : null;
+  // ---- state
+
+  readonly isDecided = (): boolean => this.decision !== null;
+  readonly isClosed = (): boolean => isClosedStatus(this.status);
+  pendingEvidence(): boolean {
+    return this.responses.some((r) => r.hasEvidence && r.judgement === null);
+  }
+  responseTimeLeft(): number {
+    return this.responseDueAt ? this.responseDueAt.getTime() - Date.now() : 0;
+  }
+  /** GT-3: contacted, and the 72 hours have not run out. */
+  responseWindowRunning(): boolean {
+    return this.responseDueAt !== null && !this.responseWindowClosed && this.responseTimeLeft() > 0;
   }
 
-  function snapshot(): CaseSnapshot {
-    const firstResponse = responses[0]?.submittedAt ?? null;
-    const unblockApplicable = decision ? decision.kind === 'accepted' || decision.kind === 'wrongful_block' : true;
-    return {
-      caseId: input.caseId,
-      reference: input.reference,
-      status,
-      deadlines: {
-        contact: deadline(contactDueAt, contactedAt, true),
-        // GT-3: an answer counts when it arrived within the 72 hours; a case decided earlier needs none.
-        response: responseDueAt
-          ? deadline(responseDueAt, firstResponse, !(decision && !firstResponse && decision.at < responseDueAt))
-          : { dueAt: null, doneAt: iso(firstResponse), state: decision ? 'not_applicable' : 'pending' },
-        unblock: unblockDueAt ? deadline(unblockDueAt, unblockedAt, unblockApplicable) : { dueAt: null, doneAt: null, state: decision ? 'not_applicable' : 'pending' },
+  // ---- views
+
+  nextDeadline(): Date | null {
+    if (this.isClosed()) return null;
+    if (!this.contactedAt) return this.contactDueAt;
+    if (!this.responseWindowClosed && this.responseDueAt) return this.responseDueAt;
+    return this.unblockDueAt && !this.unblockedAt ? this.unblockDueAt : null;
+  }
+
+  snapshot(): CaseSnapshot {
+    const { decision } = this;
+    // Decided counts as closed (with the status it closes to): the deadlines a decision ends no longer run.
+    const d = caseDeadlines(
+      {
+        status: decision && !this.isClosed() ? closingStatus(decision.kind) : this.status,
+        closedAt: decision?.at ?? null,
+        contactDueAt: this.contactDueAt,
+        contactedAt: this.contactedAt,
+        responseDueAt: this.responseDueAt,
+        respondedAt: this.responses[0]?.submittedAt ?? null,
+        unblockDueAt: this.unblockDueAt,
+        unblockedAt: this.unblockedAt,
       },
-      contactedAt: iso(contactedAt),
-      responseWindowClosed,
-      responses: responses.map((r) => ({ responseId: r.responseId, submittedAt: r.submittedAt.toISOString(), hasEvidence: r.hasEvidence, judgement: r.judgement })),
-      outcome: closed() && decision ? decision.kind : null,
-      nextDeadline: iso(nextDeadline()),
+      now(),
+    );
+    return {
+      caseId: this.input.caseId,
+      reference: this.input.reference,
+      status: this.status,
+      deadlines: { contact: view(d.contact), response: view(d.response), unblock: view(d.unblock) },
+      contactedAt: iso(this.contactedAt),
+      responseWindowClosed: this.responseWindowClosed,
+      responses: this.responses.map((r) => ({ responseId: r.responseId, submittedAt: r.submittedAt.toISOString(), hasEvidence: r.hasEvidence, judgement: r.judgement })),
+      outcome: this.isClosed() && decision ? decision.kind : null,
+      nextDeadline: iso(this.nextDeadline()),
     };
   }
 
-  function publish(): void {
+  publish(): void {
     upsertSearchAttributes([
-      { key: SA.CaseStatus, value: status },
-      { key: SA.NextDeadline, value: nextDeadline() },
+      { key: SA.CaseStatus, value: this.status },
+      { key: SA.NextDeadline, value: this.nextDeadline() },
     ]);
   }
 
-  function assertOpen(): void {
-    if (decision || closed()) {
-      throw ApplicationFailure.nonRetryable(`Case ${input.reference} is ${decision ? 'being closed' : status}`, CaseErrors.CaseClosed);
-    }
+  // ---- the steps' inputs and results (no I/O: the main function calls the activities)
+
+  setUpInput() {
+    return { caseId: this.input.caseId, at: now().toISOString(), contactDueAt: this.contactDueAt.toISOString() };
   }
 
-  function requireReason(reason: string | null | undefined): void {
-    if (!reason || reason.trim() === '') throw ApplicationFailure.nonRetryable('A reason is required', CaseErrors.InvalidRequest);
-  }
-
-  // ---- handlers first (STYLE.md) ----
-  setHandler(caseStateQuery, snapshot);
-
-  setHandler(
-    submitResponseUpdate,
-    async (r) => {
-      const entry: ResponseState = { responseId: r.responseId, submittedAt: now(), hasEvidence: r.hasEvidence, judgement: null, recorded: false };
-      // Counted at once, so a 72-hour timer firing while the activity runs still sees the evidence.
-      responses.push(entry);
-      if (r.hasEvidence && !closed()) status = 'awaiting_judgement';
-      try {
-        await db.acceptResponse({ caseId: input.caseId, responseId: r.responseId, at: entry.submittedAt.toISOString(), status });
-      } catch (err) {
-        responses.splice(responses.indexOf(entry), 1);
-        if (status === 'awaiting_judgement' && !pendingEvidence()) status = contactedAt ? 'awaiting_response' : 'blocked';
-        throw err;
-      }
-      entry.recorded = true;
-      publish();
-      return { responseId: r.responseId, receivedAt: entry.submittedAt.toISOString(), snapshot: snapshot() };
-    },
-    {
-      validator: (r) => {
-        // GT-8: after the 72 hours (or once the case is decided) evidence no longer reopens the case.
-        if (decision || closed() || responseWindowClosed || (responseDueAt && Date.now() >= responseDueAt.getTime())) {
-          throw ApplicationFailure.nonRetryable(
-            `The 72-hour response window of case ${input.reference} has closed; the regular processes (P4 request process or iSMA) must be restarted`,
-            CaseErrors.ResponseWindowClosed,
-          );
-        }
-        if (responses.some((x) => x.responseId === r.responseId)) {
-          throw ApplicationFailure.nonRetryable(`Response ${r.responseId} was already submitted`, CaseErrors.DuplicateResponse);
-        }
-      },
-    },
-  );
-
-  setHandler(
-    judgeEvidenceUpdate,
-    async (j) => {
-      decision = {
-        kind: j.decision === 'accept' ? 'accepted' : 'not_demonstrated',
-        at: now(),
-        reason: j.reason ?? null,
-        responseId: j.responseId,
-        actor: j.actor,
-        actorRole: j.actorRole ?? null,
-        actorPartyId: j.actorPartyId ?? null,
-      };
-      await condition(closed);
-      return snapshot();
-    },
-    {
-      validator: (j) => {
-        assertOpen();
-        const r = responses.find((x) => x.responseId === j.responseId);
-        if (!r || !r.recorded) throw ApplicationFailure.nonRetryable(`Response ${j.responseId} is not part of case ${input.reference}`, CaseErrors.UnknownResponse);
-        if (r.judgement) throw ApplicationFailure.nonRetryable(`Response ${j.responseId} was already judged`, CaseErrors.AlreadyJudged);
-        if (j.decision === 'accept' && !r.hasEvidence) {
-          throw ApplicationFailure.nonRetryable('A response without mandate evidence cannot be accepted', CaseErrors.InvalidRequest);
-        }
-        if (j.decision === 'reject') requireReason(j.reason);
-      },
-    },
-  );
-
-  const handlerClose = (kind: OutcomeKind) => async (a: { reason: string } & ActorRef) => {
-    decision = { kind, at: now(), reason: a.reason, actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null };
-    await condition(closed);
-    return snapshot();
-  };
-  const handlerCloseValidator = (a: { reason: string }) => {
-    assertOpen();
-    requireReason(a.reason);
-  };
-  // GT-7: a wrongful block is restored as soon as possible, at any moment.
-  setHandler(liftWrongfulBlockUpdate, handlerClose('wrongful_block'), { validator: handlerCloseValidator });
-  setHandler(withdrawCaseUpdate, handlerClose('withdrawn'), { validator: handlerCloseValidator });
-
-  // GT-6: the ACM may be informed at any time (also of a closed case still in its final steps).
-  setHandler(
-    notifyAcmUpdate,
-    async (n) => {
-      const at = now();
-      return db.notifyAcm({
-        caseId: input.caseId,
-        at: at.toISOString(),
-        message: n.message,
-        actor: { actor: n.actor, actorRole: n.actorRole ?? null, actorPartyId: n.actorPartyId ?? null },
-        dedupeKey: `case:${input.caseId}:acm:${++acmNotifications}`,
-      });
-    },
-    { validator: (n) => requireReason(n.message) },
-  );
-
-  setHandler(
-    addNoteUpdate,
-    async (n) => {
-      const at = now();
-      await db.recordNote({ caseId: input.caseId, at: at.toISOString(), text: n.text, actor: { actor: n.actor, actorRole: n.actorRole ?? null, actorPartyId: n.actorPartyId ?? null } });
-      return { at: at.toISOString() };
-    },
-    { validator: (n) => requireReason(n.text) },
-  );
-
-  // ---- 1. block (GT-2, placed by intake; idempotent here) and '0' allocation for iSMA (GT-4) ----
-  await db.setUpCase({ caseId: input.caseId, at: now().toISOString(), contactDueAt: contactDueAt.toISOString() });
-  publish();
-
-  // ---- 2. contact the party's doubt contact group (GT-1, GT-10) ----
-  if (!decision) await contactParty();
-
-  // ---- 3./4. the 72 hours (GT-3) and the judgement ----
-  while (!decision) {
-    const remaining = responseDueAt ? responseDueAt.getTime() - Date.now() : 0;
-    if (responseDueAt && !responseWindowClosed && remaining > 0) {
-      await condition(() => decision !== null, remaining);
-      continue;
-    }
-    if (!responseWindowClosed) {
-      responseWindowClosed = true;
-      const responded = responses.length > 0;
-      await db.recordResponseWindowClosed({ caseId: input.caseId, at: now().toISOString(), responded, pendingEvidence: pendingEvidence() });
-      publish();
-    }
-    if (pendingEvidence()) {
-      // Evidence arrived in time but is not judged yet: wait for the judgement, allocation unchanged. The
-      // reminder mail never holds up the judgement (SMTP may be down); one reminder in flight at a time.
-      if (!reminding) {
-        reminding = true;
-        background.push(mail.remindJudgement({ caseId: input.caseId, at: now().toISOString() }).finally(() => (reminding = false)));
-      }
-      await condition(() => decision !== null, JUDGEMENT_REMINDER_INTERVAL_MS);
-      continue;
-    }
-    decision = {
-      kind: 'not_demonstrated',
-      at: now(),
-      reason: responses.length > 0 ? 'no mandate evidence within 72 hours' : 'no response within 72 hours',
-      ...workflowActor,
+  /** GT-3: the 72 hours run from the moment of contact, on the workflow clock, never shorter than the deadline the mail stated. */
+  contacted(stated: Date, sent: { messageId: string; recipients: string[] }) {
+    this.contactedAt = now();
+    this.responseDueAt = responseDeadline(this.contactedAt, stated);
+    if (this.status === 'blocked') this.status = 'awaiting_response';
+    return {
+      caseId: this.input.caseId,
+      contactedAt: this.contactedAt.toISOString(),
+      responseDueAt: this.responseDueAt.toISOString(),
+      messageId: sent.messageId,
+      recipients: sent.recipients,
+      status: this.status,
     };
   }
 
-  // ---- 5./6./7. close ----
-  const d: Decision = decision;
-  if (d.responseId) {
-    const r = responses.find((x) => x.responseId === d.responseId);
-    if (r) r.judgement = d.kind === 'accepted' ? 'accepted' : 'rejected';
-    await db.recordJudgement({
-      caseId: input.caseId,
-      responseId: d.responseId,
-      decision: d.kind === 'accepted' ? 'accepted' : 'rejected',
+  /** GT-8: from here, late evidence is refused. */
+  closeResponseWindow() {
+    this.responseWindowClosed = true;
+    const responded = this.responses.length > 0;
+    return { caseId: this.input.caseId, at: now().toISOString(), responded, pendingEvidence: this.pendingEvidence() };
+  }
+
+  /** The reminder mail never holds up the judgement (SMTP may be down); one reminder in flight at a time. */
+  remindHandler(): void {
+    if (this.reminding) return;
+    this.reminding = true;
+    this.background.push(mail.remindJudgement({ caseId: this.input.caseId, at: now().toISOString() }).finally(() => (this.reminding = false)));
+  }
+
+  /** GT-4: the 72 hours ran out without evidence to judge. */
+  notDemonstrated(): Decision {
+    return {
+      kind: 'not_demonstrated',
+      at: now(),
+      reason: this.responses.length > 0 ? 'no mandate evidence within 72 hours' : 'no response within 72 hours',
+      ...this.actor,
+    };
+  }
+
+  judgementRecord(d: Decision, responseId: string) {
+    const judgement = d.kind === 'accepted' ? 'accepted' : 'rejected';
+    const r = this.responses.find((x) => x.responseId === responseId);
+    if (r) r.judgement = judgement;
+    return { caseId: this.input.caseId, responseId, decision: judgement, reason: d.reason, at: d.at.toISOString(), actor: actorOf(d) } as const;
+  }
+
+  /** The instants of closing (domain closingEffects): the unblock deadline from the decision, GT-4's switch from now. */
+  closeInput(d: Decision) {
+    const closedAt = now();
+    const effects = closingEffects(d.kind, { isma: this.input.isma, decidedAt: d.at, closedAt });
+    this.unblockDueAt = effects.unblockDueAt;
+    return {
+      caseId: this.input.caseId,
+      outcome: d.kind,
+      at: closedAt.toISOString(),
       reason: d.reason,
-      at: d.at.toISOString(),
-      actor: { actor: d.actor, actorRole: d.actorRole ?? null, actorPartyId: d.actorPartyId ?? null },
+      actor: actorOf(d),
+      unblockDueAt: iso(effects.unblockDueAt),
+      profileEffectiveFrom: iso(effects.profileEffectiveFrom),
+    };
+  }
+
+  applyClosed(result: { status: CaseStatus; unblockedAt: string | null }): void {
+    this.unblockedAt = result.unblockedAt ? new Date(result.unblockedAt) : null;
+    this.status = result.status;
+    this.publish();
+    log.info('case closed', { caseId: this.input.caseId, status: this.status });
+  }
+
+  // ---- handler bodies
+
+  /** GT-8: after the 72 hours (or once the case is decided) evidence no longer reopens the case. */
+  validateResponse(r: SubmitResponseInput): void {
+    if (this.decision || this.isClosed() || this.responseWindowClosed || (this.responseDueAt && Date.now() >= this.responseDueAt.getTime())) {
+      throw ApplicationFailure.nonRetryable(
+        `The 72-hour response window of case ${this.input.reference} has closed; the regular processes (P4 request process or iSMA) must be restarted`,
+        CaseErrors.ResponseWindowClosed,
+      );
+    }
+    if (this.responses.some((x) => x.responseId === r.responseId)) {
+      throw ApplicationFailure.nonRetryable(`Response ${r.responseId} was already submitted`, CaseErrors.DuplicateResponse);
+    }
+  }
+
+  /** GT-3: the party's answer, counted at once, so a 72-hour timer firing while the activity runs still sees the evidence. */
+  async submitResponse(r: SubmitResponseInput): Promise<SubmitResponseResult> {
+    const entry: ResponseState = { responseId: r.responseId, submittedAt: now(), hasEvidence: r.hasEvidence, judgement: null, recorded: false };
+    this.responses.push(entry);
+    if (r.hasEvidence && !this.isClosed()) this.status = 'awaiting_judgement';
+    try {
+      await db.acceptResponse({ caseId: this.input.caseId, responseId: r.responseId, at: entry.submittedAt.toISOString(), status: this.status });
+    } catch (err) {
+      this.responses.splice(this.responses.indexOf(entry), 1);
+      if (this.status === 'awaiting_judgement' && !this.pendingEvidence()) this.status = this.contactedAt ? 'awaiting_response' : 'blocked';
+      throw err;
+    }
+    entry.recorded = true;
+    this.publish();
+    return { responseId: r.responseId, receivedAt: entry.submittedAt.toISOString(), snapshot: this.snapshot() };
+  }
+
+  /** The same check the API makes on the rows, here on the workflow's own state (GT-4, GT-8). */
+  validateJudgement(j: JudgeEvidenceInput): void {
+    const refusal = checkJudgement(
+      {
+        caseId: this.input.caseId,
+        reference: this.input.reference,
+        status: this.status,
+        decided: this.decision !== null,
+        responses: this.responses.map((r) => ({ responseId: r.responseId, status: r.recorded ? 'received' : 'staged', hasEvidence: r.hasEvidence, judgement: r.judgement })),
+      },
+      j,
+    );
+    if (refusal) refuse(refusal);
+  }
+
+  /** The handler's judgement decides the case; the Update answers once the case is closed. */
+  async judgeEvidence(j: JudgeEvidenceInput): Promise<CaseSnapshot> {
+    this.decision = { kind: judgementOutcome(j.decision), at: now(), reason: j.reason ?? null, responseId: j.responseId, ...actorOf(j) };
+    await condition(this.isClosed);
+    return this.snapshot();
+  }
+
+  validateHandlerClose(a: HandlerActionInput): void {
+    const refusal = checkCaseOpen({ caseId: this.input.caseId, reference: this.input.reference, status: this.status, decided: this.decision !== null });
+    if (refusal) refuse(refusal);
+    requireText(a.reason);
+  }
+
+  /** Wrongful block (GT-7) or withdrawal: decides the case at any moment; answers once it is closed. */
+  async closeByHandler(kind: 'wrongful_block' | 'withdrawn', a: HandlerActionInput): Promise<CaseSnapshot> {
+    this.decision = { kind, at: now(), reason: a.reason, ...actorOf(a) };
+    await condition(this.isClosed);
+    return this.snapshot();
+  }
+
+  async notifyAcm(n: NotifyAcmInput): Promise<NotifyAcmResult> {
+    const at = now();
+    return db.notifyAcm({
+      caseId: this.input.caseId,
+      at: at.toISOString(),
+      message: n.message,
+      actor: actorOf(n),
+      dedupeKey: `case:${this.input.caseId}:acm:${++this.acmNotifications}`,
     });
   }
-  if (d.kind === 'accepted' || d.kind === 'wrongful_block') unblockDueAt = withinOneWorkingDayDeadline(d.at); // GT-8 / GT-7
-  const closedAt = now();
-  const result = await db.closeCase({
-    caseId: input.caseId,
-    outcome: d.kind,
-    at: closedAt.toISOString(),
-    reason: d.reason,
-    actor: { actor: d.actor, actorRole: d.actorRole ?? null, actorPartyId: d.actorPartyId ?? null },
-    unblockDueAt: unblockDueAt ? unblockDueAt.toISOString() : null,
-    // GT-4: profile allocation from the quarter-hour of the negative decision.
-    profileEffectiveFrom: d.kind === 'not_demonstrated' && input.isma ? quarterHourFloor(closedAt).toISOString() : null,
-  });
-  unblockedAt = result.unblockedAt ? new Date(result.unblockedAt) : null;
-  status = result.status;
-  publish();
-  log.info('case closed', { caseId: input.caseId, status });
 
-  await mail.sendOutcomeEmail({ caseId: input.caseId, outcome: d.kind });
-  await Promise.allSettled(background);
-  await condition(allHandlersFinished);
-
-  // Temporal drops closed workflows after the namespace retention: a separate workflow archives the
-  // complete history (completion included) once this run has closed.
-  await db.scheduleHistoryArchive({ caseId: input.caseId, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
-  return snapshot();
-
-  async function contactParty(): Promise<void> {
-    let contactDone = false;
-    const scope = new CancellationScope();
-    const sending = scope.run(() => mail.sendContactEmail({ caseId: input.caseId, contactDueAt: contactDueAt.toISOString() }));
-
-    // GT-1: if contact has not succeeded when the deadline nears, alert the handler; at the deadline, record the miss.
-    const watch = (async () => {
-      const alertIn = Math.max(contactDueAt.getTime() - CONTACT_ALERT_LEAD_MS - Date.now(), MIN_WAIT_MS);
-      if (await condition(() => contactDone || decision !== null, alertIn)) return;
-      await db.recordContactAtRisk({ caseId: input.caseId, at: now().toISOString(), contactDueAt: contactDueAt.toISOString() });
-      // The alert mail may wait for the same SMTP outage; the miss below is recorded regardless.
-      background.push(mail.sendContactAlert({ caseId: input.caseId, contactDueAt: contactDueAt.toISOString() }));
-      const missIn = Math.max(contactDueAt.getTime() - Date.now(), 1);
-      if (await condition(() => contactDone || decision !== null, missIn)) return;
-      await db.recordContactMissed({ caseId: input.caseId, at: now().toISOString(), contactDueAt: contactDueAt.toISOString() });
-      publish();
-    })();
-
-    const first = await Promise.race([sending.then(() => 'sent' as const, () => 'sent' as const), condition(() => decision !== null).then(() => 'decided' as const)]);
-    if (first === 'decided') scope.cancel();
-    try {
-      const sent = await sending;
-      // GT-3: the 72 hours run from the moment of contact, on the workflow clock; never shorter than the
-      // deadline the mail stated (the mail was sent a moment before the workflow saw it completed).
-      contactedAt = now();
-      const enforced = addClockHours(contactedAt, 72);
-      const stated = new Date(sent.statedResponseDueAt);
-      responseDueAt = stated > enforced ? stated : enforced;
-      contactDone = true;
-      if (status === 'blocked') status = 'awaiting_response';
-      await db.recordContact({
-        caseId: input.caseId,
-        contactedAt: contactedAt.toISOString(),
-        responseDueAt: responseDueAt.toISOString(),
-        messageId: sent.messageId,
-        recipients: sent.recipients,
-        status,
-      });
-    } catch (err) {
-      if (!isCancellation(err)) throw err;
-      log.info('contact attempt cancelled: case decided before contact', { caseId: input.caseId });
-    }
-    contactDone = true;
-    await watch;
-    publish();
+  async addNote(n: AddNoteInput): Promise<{ at: string }> {
+    const at = now();
+    await db.recordNote({ caseId: this.input.caseId, at: at.toISOString(), text: n.text, actor: actorOf(n) });
+    return { at: at.toISOString() };
   }
 }

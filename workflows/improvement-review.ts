@@ -6,12 +6,13 @@
  */
 import { log, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import { DB_RETRY, MAIL_ACTIVITY, MAIL_RETRY } from './activity-options.js';
 import { SA, reviewStateQuery, type ImprovementReviewInput, type ImprovementReviewResult, type ReviewOutcome } from './shared.js';
 
 type Activities = ReturnType<typeof createActivities>;
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 minutes', nonRetryableErrorTypes: ['DomainError'] };
-const db = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
-const mail = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { ...retry, initialInterval: '30 seconds' } });
+// A review runs for weeks (GT-5): its database steps may back off as far as mail does.
+const db = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...DB_RETRY, maximumInterval: MAIL_RETRY.maximumInterval } });
+const mail = proxyActivities<Activities>(MAIL_ACTIVITY);
 
 const DAY_MS = 86_400_000;
 

@@ -6,12 +6,12 @@
  */
 import { log, proxyActivities, uuid4 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
+import { DB_RETRY } from './activity-options.js';
 import type { RepeatOffenderScanInput, RepeatOffenderScanResult } from './shared.js';
 
-const db = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['DomainError'] },
-});
+// A scheduled scan: it counts over all parties (more time per attempt) and gives up after 10 attempts,
+// since the next scheduled run scans again.
+const db = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '2 minutes', retry: { ...DB_RETRY, maximumAttempts: 10 } });
 
 export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput): Promise<RepeatOffenderScanResult> {
   const scannedAt = new Date(Date.now());

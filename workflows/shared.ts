@@ -3,6 +3,7 @@
  * (STYLE.md: one shared module). Imported by workflow code, so: no Node built-ins, no I/O, no drizzle.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { CaseStatus, DeadlineName, DeadlineState, Judgement, JudgementDecision, OutcomeKind, SignalChannel } from '../domain/case.js';
 
 /** Default task queue (config.temporal.taskQueue overrides it; workflows never read config). */
 export const DEFAULT_TASK_QUEUE = 'gerede-twijfel';
@@ -14,22 +15,9 @@ export const supplierReportWorkflowId = (reportId: string) => `supplier-report:$
 /** One GT-5 scan Schedule per deployment (its task queue), so deployments sharing a namespace do not collide. */
 export const repeatOffenderScheduleId = (taskQueue: string) => `repeat-offender-scan:${taskQueue}`;
 
-// Mirrors db/schema/cases.ts CASE_STATUSES (activities/cases.ts asserts the two stay equal at compile time).
-export const CASE_STATUSES = [
-  'blocked',
-  'awaiting_response',
-  'awaiting_judgement',
-  'closed_mandate_accepted',
-  'closed_mandate_not_demonstrated',
-  'closed_wrongful_block',
-  'closed_withdrawn',
-] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
-export const isClosedStatus = (s: CaseStatus) => s.startsWith('closed_');
-
-export const SIGNAL_CHANNELS = ['customer', 'consuwijzer', 'acm', 'consumer_or_government_organisation', 'market_party', 'branch_organisation', 'supplier_report'] as const;
-export type SignalChannel = (typeof SIGNAL_CHANNELS)[number];
-
+// The case's statuses, channels, outcomes and deadline states are domain rules (domain/case.ts);
+// re-exported here because the messages below carry them.
+export { CASE_STATUSES, SIGNAL_CHANNELS, isClosedStatus, type CaseStatus, type DeadlineName, type DeadlineState, type OutcomeKind, type SignalChannel } from '../domain/case.js';
 /** Custom search attributes (typed keys; lib/infra/search-attributes.ts registers them on the server). */
 export { SA } from '../lib/infra/search-attributes.js';
 
@@ -55,9 +43,7 @@ export interface DoubtCaseInput {
   receivedAt: string;
 }
 
-export type DeadlineName = 'contact' | 'response' | 'unblock';
-export type DeadlineState = 'pending' | 'met' | 'missed' | 'not_applicable';
-
+/** A deadline in the workflow's view (domain/case.ts CaseDeadline, instants as ISO strings). */
 export interface DeadlineView {
   /** ISO instant; null while it cannot be known yet (the 72 hours start at contact). */
   dueAt: string | null;
@@ -69,10 +55,8 @@ export interface ResponseView {
   responseId: string;
   submittedAt: string;
   hasEvidence: boolean;
-  judgement: 'accepted' | 'rejected' | null;
+  judgement: Judgement | null;
 }
-
-export type OutcomeKind = 'accepted' | 'not_demonstrated' | 'wrongful_block' | 'withdrawn';
 
 /** The workflow's view of its case: the query result and what the Updates answer. */
 export interface CaseSnapshot {
@@ -103,7 +87,7 @@ export interface SubmitResponseResult {
 
 export interface JudgeEvidenceInput extends ActorRef {
   responseId: string;
-  decision: 'accept' | 'reject';
+  decision: JudgementDecision;
   reason?: string | null;
 }
 
@@ -134,6 +118,8 @@ export const CaseErrors = {
   DuplicateResponse: 'DuplicateResponse',
   AlreadyJudged: 'AlreadyJudged',
   InvalidRequest: 'InvalidRequest',
+  /** A domain check refused (domain/case.ts CaseRefusal in the failure's details): the same answer the API gives. */
+  Refused: 'CaseRefused',
 } as const;
 
 export const caseStateQuery = defineQuery<CaseSnapshot>('caseState');

@@ -1,12 +1,11 @@
 /**
- * Helpers the consent-core routes share: the audit actor of the caller, the party or grid user a key
- * acts for, and the visibility rules (a supplier sees only its own, a case handler only its grid
- * operator's connections, a grid user only their own connections).
+ * Helpers the routes share: the audit actor of the caller, the party or grid user a key acts for, and
+ * the list filter that holds a caller's lists to what it may see (domain/visibility.ts, the one rule).
  */
 import type { Principal } from './auth.js';
 import { actorOf } from './auth.js';
 import type { Actor } from '../../db/repositories/actor.js';
-import type { Connection } from '../../db/schema/index.js';
+import { scopeOf } from '../../domain/visibility.js';
 import { forbidden } from '../../lib/errors.js';
 import { ErrorResponse } from '../schemas/common.js';
 
@@ -25,18 +24,27 @@ export function gridUserOf(p: Principal): string {
   return p.gridUserId;
 }
 
-/** May the caller see this connection? (Unseen ones are answered with 404, never 403.) */
-export function canSeeConnection(p: Principal, c: Connection): boolean {
-  switch (p.role) {
-    case 'admin':
-    case 'compliance':
-      return true;
-    case 'case-handler':
-      return c.gridOperatorId === p.partyId;
-    case 'grid-user':
-      return c.gridUserId !== null && c.gridUserId === p.gridUserId;
-    default:
-      return false;
+/** An id no row has: the filter of a caller that sees nothing. */
+const NOBODY = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The caller's scope (domain/visibility.ts scopeOf) as a repository filter: the grid operator or party
+ * its lists are held to, nothing for those who see all, an id no row has for those who see none.
+ */
+export function ownFilter(p: Principal): { gridOperatorId?: string; partyId?: string } {
+  const s = scopeOf(p);
+  switch (s.kind) {
+    case 'all':
+      return {};
+    case 'grid_operator':
+      return { gridOperatorId: s.gridOperatorId };
+    case 'party':
+      return { partyId: s.partyId };
+    case 'grid_user':
+    case 'none':
+      // A key without the party its role acts for is refused, as partyOf does; other roles see nothing here.
+      if (p.role === 'case-handler' || p.role === 'supplier') partyOf(p);
+      return { gridOperatorId: NOBODY, partyId: NOBODY };
   }
 }
 

@@ -1,5 +1,15 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../lib/errors.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * Request paths of the inputs that services and repositories name differently in their errors
+     * (`caseId` → `params.id`, `evidence.content` → `body.evidence.contentBase64`); see requestField.
+     */
+    errorFields?: Readonly<Record<string, string>>;
+  }
+}
 
 const STATUS: Record<DomainErrorKind, number> = {
   validation: 400,
@@ -25,6 +35,33 @@ function fieldOf(err: FastifyError): string | undefined {
   return `${ctx}${path}${missing ? `.${missing}` : ''}${extra ? `.${extra}` : ''}`;
 }
 
+const REQUEST_PATH = /^(body|params|query|headers)(\.|$)/;
+
+/**
+ * Services and repositories name their own inputs in `DomainError.field` (`caseId`, `evidence.content`,
+ * `connectionEan`); the answer names the request's. A request path (api/ wrote it) stays; otherwise the
+ * route's `errorFields` decide, else the part of the request that carries an input of that name
+ * (params, then query), else the body of a route that takes one.
+ */
+export function requestField(field: string, request: FastifyRequest): string {
+  if (REQUEST_PATH.test(field)) return field;
+  const mapped = request.routeOptions.config.errorFields?.[field];
+  if (mapped) return mapped;
+  const root = field.split('.')[0]!;
+  for (const part of ['params', 'query'] as const) {
+    const given = request[part];
+    if (given && typeof given === 'object' && root in given) return `${part}.${field}`;
+  }
+  return request.routeOptions.schema?.body ? `body.${field}` : field;
+}
+
+/** Give every route registered after this call in this plugin's context these `errorFields` (a route's own win). */
+export function errorFieldsForRoutes(app: FastifyInstance, fields: Readonly<Record<string, string>>): void {
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config ?? {}), errorFields: { ...fields, ...(route.config?.errorFields ?? {}) } };
+  });
+}
+
 /**
  * One error handler: domain errors become their stable 4xx body, framework errors get stable
  * codes, and 5xx bodies never carry internals (they are logged with the request context).
@@ -33,11 +70,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
     if (err instanceof DomainError) {
       const status = STATUS[err.kind];
-      request.log.info({ code: err.code, field: err.field }, 'request refused');
+      const field = err.field ? requestField(err.field, request) : undefined;
+      request.log.info({ code: err.code, field }, 'request refused');
       return reply.status(status).send({
         code: err.code,
         message: err.message,
-        ...(err.field ? { field: err.field } : {}),
+        ...(field ? { field } : {}),
         ...(err.details ? { details: err.details } : {}),
       });
     }

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyQuery, ApiKeySchema, toApiKeyDto } from '../schemas/api-keys.js';
 import { IdParams } from '../schemas/connections.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys.js';
@@ -9,6 +10,8 @@ import { requirePartyByGln } from '../../db/repositories/parties.js';
 
 const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The repository names the key's party by id and the key as apiKeyId.
+  errorFieldsForRoutes(app, { partyId: 'body.partyGln', apiKeyId: 'params.id' });
   const { db } = app.deps;
   const admin = requireRole('admin');
 

@@ -4,21 +4,23 @@
  * Placing is idempotent (PUT: 201 the first time, 200 after), lifting too.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import type { Principal } from '../plugins/auth.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, READ_ERRORS } from '../plugins/core-access.js';
 import { BlockLift, BlockList, BlockPlace, BlockQuery, BlockSchema, CaseParams, toBlockDto } from '../schemas/blocks.js';
 import { getBlockByCase, liftBlock, listBlocks, placeBlock } from '../../db/repositories/blocks.js';
 import { getConnection, requireConnection } from '../../db/repositories/connections.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import type { Block } from '../../db/schema/index.js';
-import { notFound } from '../../lib/errors.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
+import { DomainError, notFound } from '../../lib/errors.js';
 import type { Db } from '../../db/client.js';
 
+/** A block is seen as the connection it is on (domain/visibility.ts); others answer 404. */
 async function visibleBlock(db: Db, p: Principal, caseId: string): Promise<Block> {
   const b = await getBlockByCase(db, caseId);
   const c = b ? await getConnection(db, b.connectionEan) : undefined;
-  if (!b || !c || !canSeeConnection(p, c)) throw notFound('block_not_found', `No block for case ${caseId}`, 'params.caseId');
+  if (!b || !c || !visibleTo(p, connectionOwner(c))) throw notFound('block_not_found', `No block for case ${caseId}`, 'params.caseId');
   return b;
 }
 
@@ -33,13 +35,12 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { preHandler: readers, schema: { tags: ['blocks'], summary: 'Blocks, newest first', querystring: BlockQuery, response: { 200: BlockList, ...errorResponses(...READ_ERRORS, 404) } } },
     async (req) => {
       const q = req.query;
-      const p = req.principal;
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
       const { items, total } = await listBlocks(db, {
         connectionEan: q.connectionEan,
         partyId,
         active: q.active,
-        gridOperatorId: p.role === 'case-handler' ? (p.partyId ?? '00000000-0000-0000-0000-000000000000') : undefined,
+        gridOperatorId: ownFilter(req.principal).gridOperatorId,
         limit: q.limit,
         offset: q.offset,
       });
@@ -67,7 +68,7 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const p = req.principal;
-      const conn = await requireConnection(db, req.body.connectionEan, 'body.connectionEan', (c) => canSeeConnection(p, c));
+      const conn = await requireConnection(db, req.body.connectionEan, 'body.connectionEan', (c) => visibleTo(p, connectionOwner(c)));
       const party = await requirePartyByGln(db, req.body.partyGln, 'body.partyGln');
       const { block, created } = await placeBlock(db, {
         ...actorFrom(p),
@@ -75,6 +76,11 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
         partyId: party.id,
         connectionEan: conn.ean,
         at: req.body.at ? new Date(req.body.at) : new Date(),
+      }).catch(async (err: unknown) => {
+        // The case already blocks another party or connection: unless the caller may see that block, the
+        // same 404 as a read (a 409 would name another grid operator's party and connection).
+        if (err instanceof DomainError && err.code === 'block_case_mismatch') await visibleBlock(db, p, req.params.caseId);
+        throw err;
       });
       return reply.status(created ? 201 : 200).send(toBlockDto(block));
     },

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, READ_ERRORS } from '../plugins/core-access.js';
 import {
   AllocationMethodCreate,
   AllocationMethodRowSchema,
@@ -33,6 +33,7 @@ import {
 } from '../../db/repositories/connections.js';
 import { allocationState, setAllocationMethod } from '../../db/repositories/allocation.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
@@ -61,8 +62,8 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { preHandler: readers, schema: { tags: ['connections'], summary: 'List connections (case handlers: their grid operator only)', querystring: ConnectionQuery, response: { 200: ConnectionList, ...errorResponses(...READ_ERRORS, 404) } } },
     async (req) => {
       const q = req.query;
-      const p = req.principal;
-      const gridOperatorId = p.role === 'case-handler' ? (p.partyId ?? '00000000-0000-0000-0000-000000000000') : q.gridOperatorGln ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id : undefined;
+      const own = ownFilter(req.principal);
+      const gridOperatorId = own.gridOperatorId ?? (q.gridOperatorGln ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id : undefined);
       const supplierId = q.supplierGln ? (await requirePartyByGln(db, q.supplierGln, 'query.supplierGln')).id : undefined;
       const { items, total } = await listConnections(db, { gridOperatorId, supplierId, limit: q.limit, offset: q.offset });
       return { items: items.map(toConnectionDto), total, limit: q.limit, offset: q.offset };
@@ -72,7 +73,7 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/connections/:ean',
     { preHandler: readers, schema: { tags: ['connections'], summary: 'A connection', params: EanParams, response: { 200: ConnectionSchema, ...errorResponses(...READ_ERRORS, 404) } } },
-    async (req) => toConnectionDto(await requireConnection(db, req.params.ean, 'params.ean', (c) => canSeeConnection(req.principal, c))),
+    async (req) => toConnectionDto(await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)))),
   );
 
   app.patch(
@@ -111,7 +112,7 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/connections/:ean/events',
     { preHandler: readers, schema: { tags: ['connections'], summary: 'Supplier and customer changes', params: EanParams, response: { 200: Type.Object({ items: Type.Array(ConnectionEventSchema) }), ...errorResponses(...READ_ERRORS, 404) } } },
     async (req) => {
-      await requireConnection(db, req.params.ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+      await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
       return { items: (await listConnectionEvents(db, req.params.ean)).map(toEventDto) };
     },
   );
@@ -123,7 +124,7 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: { tags: ['allocation'], summary: "Allocation method history and the '0'-values state (GT-4, AL-6)", params: EanParams, response: { 200: AllocationStateSchema, ...errorResponses(...READ_ERRORS, 404) } },
     },
     async (req) => {
-      await requireConnection(db, req.params.ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+      await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
       return toAllocationDto(req.params.ean, await allocationState(db, req.params.ean, new Date()));
     },
   );

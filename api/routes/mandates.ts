@@ -5,36 +5,21 @@
  * all (and may register for a party). Grid users confirm and revoke under /me (transparency.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { IdParams } from '../schemas/connections.js';
 import { MandateCreate, MandateList, MandateQuery, MandateSchema, toMandateDto } from '../schemas/mandates.js';
 import { assertEan, getConnection } from '../../db/repositories/connections.js';
 import { createMandate, getMandate, listMandates, withdrawMandate } from '../../db/repositories/mandates.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
+import { mandateOwner, visibleTo } from '../../domain/visibility.js';
 import { notFound, validationError } from '../../lib/errors.js';
-import type { Mandate } from '../../db/schema/index.js';
-import type { Db } from '../../db/client.js';
-
-async function canSeeMandate(db: Db, p: Principal, m: Mandate): Promise<boolean> {
-  switch (p.role) {
-    case 'admin':
-    case 'compliance':
-      return true;
-    case 'supplier':
-      return m.partyId === p.partyId;
-    case 'case-handler': {
-      const c = await getConnection(db, m.connectionEan);
-      return c?.gridOperatorId === p.partyId;
-    }
-    default:
-      return false;
-  }
-}
 
 const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.
+  errorFieldsForRoutes(app, { partyId: 'body.partyGln', mandateId: 'params.id' });
   const { db } = app.deps;
 
   app.post(
@@ -91,10 +76,11 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const p = req.principal;
       if (q.connectionEan) assertEan(q.connectionEan, 'query.connectionEan');
       const partyFilter = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
-      const none = '00000000-0000-0000-0000-000000000000';
-      const partyId = p.role === 'supplier' ? (partyFilter && partyFilter !== p.partyId ? none : (p.partyId ?? none)) : partyFilter;
-      const gridOperatorId = p.role === 'case-handler' ? (p.partyId ?? none) : undefined;
-      const { items, total } = await listMandates(db, { partyId, gridOperatorId, connectionEan: q.connectionEan, status: q.status, limit: q.limit, offset: q.offset });
+      const own = ownFilter(p);
+      // A party asking for another party's mandates sees none of them (an empty list, not an error).
+      if (own.partyId !== undefined && partyFilter !== undefined && partyFilter !== own.partyId) return { items: [], total: 0, limit: q.limit, offset: q.offset };
+      const filter = { partyId: own.partyId ?? partyFilter, gridOperatorId: own.gridOperatorId };
+      const { items, total } = await listMandates(db, { ...filter, connectionEan: q.connectionEan, status: q.status, limit: q.limit, offset: q.offset });
       const now = new Date();
       return { items: items.map((m) => toMandateDto(m, now)), total, limit: q.limit, offset: q.offset };
     },
@@ -105,7 +91,7 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     { preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'), schema: { tags: ['mandates'], summary: 'A mandate', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } } },
     async (req) => {
       const m = await getMandate(db, req.params.id);
-      if (!m || !(await canSeeMandate(db, req.principal, m))) throw notFound('mandate_not_found', `No mandate ${req.params.id}`, 'params.id');
+      if (!m || !visibleTo(req.principal, mandateOwner(m, await getConnection(db, m.connectionEan)))) throw notFound('mandate_not_found', `No mandate ${req.params.id}`, 'params.id');
       return toMandateDto(m);
     },
   );

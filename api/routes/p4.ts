@@ -8,22 +8,31 @@
  *
  * Allowed and denied are both answers (200) and both are registered before they are sent. Bad input
  * (check digit, period, unknown connection) is not a decision: 4xx, nothing registered.
+ *
+ * Every delivery is a decision (DC-1, DC-4, GT-2): GET /p4/requests/{id}/data decides the request again,
+ * through the same batched statement, under the rules in force at that moment, and registers it as a
+ * delivery of that request. An allowed decision is no standing subscription: a block, revocation,
+ * customer switch, expiry or loss of admission denies every fetch whose statement starts after it
+ * committed, on every API instance (nothing is cached).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { BODY_ERRORS, canSeeConnection, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
+import { GATE_REASONS } from '../../domain/gate.js';
 import { P4Data, P4Decision, P4Request, RegisterEntrySchema, RegisterList, RegisterQuery, toDecisionDto, toRegisterDto } from '../schemas/p4.js';
-import { P4Gate, getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/gate.js';
+import { P4Gate, type P4GateOptions } from '../p4-gate.js';
+import { getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/access-register.js';
 import { getConnection } from '../../db/repositories/connections.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { readingsForKind } from '../../db/repositories/readings.js';
 import type { DataKind } from '../../db/schema/index.js';
-import { invalidState, notFound, validationError } from '../../lib/errors.js';
+import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 import { isValidEan18 } from '../../lib/gs1.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 export interface P4RouteOptions {
-  gate?: { maxBatch?: number; concurrency?: number; maxQueue?: number; lingerMs?: number; lingerBatch?: number };
+  gate?: Omit<P4GateOptions, 'now'>;
 }
 
 const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) => {
@@ -50,6 +59,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const from = new Date(b.from);
       const to = new Date(b.to);
       if (!(to > from)) throw validationError('period_invalid', 'to must be later than from', 'body.to');
+      // No future periods: nothing is left to decide (a later end is cut at the decision instant).
+      if (from.getTime() >= Date.now()) throw validationError('period_in_future', 'The period starts in the future: that data does not exist yet', 'body.from');
       const outcome = await gate.request({ partyId: partyOf(req.principal), connectionEan: b.connectionEan, dataKind: b.dataKind, from, to, requestId: req.id });
       if (outcome.kind === 'connection_not_found') throw notFound('connection_not_found', `No connection ${b.connectionEan}`, 'body.connectionEan');
       return toDecisionDto(outcome.decision);
@@ -74,22 +85,50 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       preHandler: requireRole('p4-client'),
       schema: {
         tags: ['p4'],
-        summary: 'The data of an allowed request (the decision id is the handle)',
-        description: 'interval_data: quarter-hour registers with volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam).',
+        summary: 'The data of an allowed request (the decision id is the handle), decided again and registered as a delivery (DC-1, DC-4)',
+        description:
+          'Each fetch is a new decision under the rules in force now (409 delivery_denied with its reasonCode and registered deliveryId when they no longer allow it). ' +
+          'interval_data: quarter-hour registers with volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam).',
         params: IdParams,
         response: { 200: P4Data, ...errorResponses(...READ_ERRORS, 404, 409) },
       },
     },
     async (req) => {
-      const e = await ownEntry(req.params.id, partyOf(req.principal));
+      const partyId = partyOf(req.principal);
+      const e = await ownEntry(req.params.id, partyId);
+      if (e.kind !== 'request') throw notFound('request_not_found', `No P4 request ${e.id}`, 'params.id');
       if (!e.allowed) throw invalidState('request_denied', `This request was denied (${e.reasonCode}, ${e.rule}): there is no data to fetch`);
-      const points = await readingsForKind(db, e.connectionEan, e.dataKind as DataKind, e.periodFrom, e.periodTo);
+      // Decided again now, and registered as a delivery of this request, before any data leaves. The
+      // readings are read meanwhile (the registered period lies before the request's decision, so the
+      // delivery's is the same) and dropped when the delivery is denied.
+      const dataKind = e.dataKind as DataKind;
+      const [outcome, points] = await Promise.all([
+        gate.request({ partyId, connectionEan: e.connectionEan, dataKind, from: e.periodFrom, to: e.periodTo, requestId: req.id, deliveryOf: e.id }),
+        readingsForKind(db, e.connectionEan, dataKind, e.periodFrom, e.periodTo),
+      ]);
+      if (outcome.kind === 'connection_not_found') throw notFound('connection_not_found', `No connection ${e.connectionEan}`);
+      const d = outcome.decision;
+      if (!d.allowed) {
+        throw new DomainError('state', 'delivery_denied', `The delivery was denied now (${d.reasonCode}, ${d.rule}): ${GATE_REASONS[d.reasonCode].text}`, undefined, {
+          deliveryId: d.id,
+          reasonCode: d.reasonCode,
+          rule: d.rule,
+          mandateId: d.mandateId,
+          blockId: d.blockId,
+        });
+      }
+      if (d.to.getTime() !== e.periodTo.getTime()) throw new Error(`delivery ${d.id}: period cut after its request's decision`);
       return {
         id: e.id,
+        deliveryId: d.id,
+        decidedAt: d.decidedAt.toISOString(),
+        reasonCode: d.reasonCode,
+        rule: d.rule,
+        mandateId: d.mandateId,
         connectionEan: e.connectionEan,
-        dataKind: e.dataKind as DataKind,
-        from: e.periodFrom.toISOString(),
-        to: e.periodTo.toISOString(),
+        dataKind,
+        from: d.from.toISOString(),
+        to: d.to.toISOString(),
         readings: points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) })),
       };
     },
@@ -111,7 +150,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const p = req.principal;
       if (q.connectionEan) {
         const c = await getConnection(db, q.connectionEan);
-        if (!c || !canSeeConnection(p, c)) throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
+        if (!c || !visibleTo(p, connectionOwner(c))) throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
       }
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
       const { items, total } = await listAccessRegister(db, {
@@ -123,7 +162,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
         limit: q.limit,
         offset: q.offset,
       });
-      return { items: items.map(toRegisterDto), total, limit: q.limit, offset: q.offset };
+      return { items: items.map((e) => toRegisterDto(e, true)), total, limit: q.limit, offset: q.offset };
     },
   );
 };

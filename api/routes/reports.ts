@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { errorResponses, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { errorResponses, ownFilter, READ_ERRORS } from '../plugins/core-access.js';
 import { SignalReportQuery, SignalReportSchema, toSignalReportDto } from '../schemas/reports.js';
 import { signalReport, type ReportGranularity } from '../../db/repositories/signal-reports.js';
 import { getPartyById, requirePartyByGln } from '../../db/repositories/parties.js';
@@ -52,8 +52,8 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       // Scope: a case handler reports on its own grid operator only.
       let gridOperator = q.gridOperatorGln ? await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln') : undefined;
-      if (p.role === 'case-handler') {
-        const own = partyOf(p);
+      const own = ownFilter(p).gridOperatorId;
+      if (own !== undefined) {
         if (gridOperator && gridOperator.id !== own) throw forbidden('grid_operator_out_of_scope', 'A case handler reports on its own grid operator only');
         gridOperator = gridOperator ?? (await getPartyById(db, own));
         if (!gridOperator) throw forbidden('key_without_party', 'The grid operator of this API key no longer exists');

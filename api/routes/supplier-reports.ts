@@ -6,31 +6,17 @@
  * POST /supplier-reports/{id}/cases); a party sees its own; compliance and admin all. Others: 404.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { ReportParams, SupplierReportCreate, SupplierReportList, SupplierReportQuery, SupplierReportSchema, toSupplierReportDto } from '../schemas/supplier-reports.js';
-import { reportSupplierSignal } from '../services/supplier-reports.js';
+import { reportSupplierSignal } from '../../services/supplier-reports.js';
 import { getSupplierReport } from '../../db/repositories/cases.js';
 import { assertEan } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
 import { listSupplierReports } from '../../db/repositories/supplier-reports.js';
 import type { SupplierReport } from '../../db/schema/index.js';
+import { supplierReportOwner, visibleTo } from '../../domain/visibility.js';
 import { notFound, validationError } from '../../lib/errors.js';
-
-function canSeeReport(p: Principal, r: SupplierReport): boolean {
-  switch (p.role) {
-    case 'admin':
-    case 'compliance':
-      return true;
-    case 'case-handler':
-      return p.partyId !== null && r.gridOperatorId === p.partyId;
-    case 'supplier':
-      return p.partyId !== null && r.partyId === p.partyId;
-    default:
-      return false;
-  }
-}
 
 const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
@@ -90,16 +76,10 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const q = req.query;
-      const p = req.principal;
-      let partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
-      let gridOperatorId: string | undefined;
-      if (p.role === 'case-handler') gridOperatorId = partyOf(p);
-      if (p.role === 'supplier') {
-        const own = partyOf(p);
-        if (partyId !== undefined && partyId !== own) throw validationError('party_scope', 'A party lists its own reports only', 'query.partyGln');
-        partyId = own;
-      }
-      const { items, total } = await listSupplierReports(db, { partyId, gridOperatorId, connectionEan: q.connectionEan, withCase: q.withCase, limit: q.limit, offset: q.offset });
+      const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+      const own = ownFilter(req.principal);
+      if (own.partyId !== undefined && partyId !== undefined && partyId !== own.partyId) throw validationError('party_scope', 'A party lists its own reports only', 'query.partyGln');
+      const { items, total } = await listSupplierReports(db, { partyId: own.partyId ?? partyId, gridOperatorId: own.gridOperatorId, connectionEan: q.connectionEan, withCase: q.withCase, limit: q.limit, offset: q.offset });
       return { items: await dtos(items), total, limit: q.limit, offset: q.offset };
     },
   );
@@ -112,7 +92,7 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const r = await getSupplierReport(db, req.params.id);
-      if (!r || !canSeeReport(req.principal, r)) throw notFound('supplier_report_not_found', `No supplier report ${req.params.id}`, 'params.id');
+      if (!r || !visibleTo(req.principal, supplierReportOwner(r))) throw notFound('supplier_report_not_found', `No supplier report ${req.params.id}`, 'params.id');
       const [dto] = await dtos([r]);
       return dto!;
     },

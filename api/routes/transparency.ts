@@ -5,8 +5,10 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, canSeeConnection, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { Gln13, Paging } from '../schemas/common.js';
 import { ConnectionList, EanParams, IdParams, toConnectionDto } from '../schemas/connections.js';
 import { MandateList, MandateSchema, PortalMandateCreate, toMandateDto } from '../schemas/mandates.js';
@@ -19,14 +21,18 @@ import { readingsForKind } from '../../db/repositories/readings.js';
 import { accessOverview } from '../../db/repositories/transparency.js';
 import { MANDATE_STATUSES } from '../../db/schema/index.js';
 import { notFound, validationError } from '../../lib/errors.js';
-import { parsePeriod } from './readings.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
+import { ownPeriod } from '../../domain/gate.js';
+import { parsePeriod, toDataPoints } from './readings.js';
 
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.
+  errorFieldsForRoutes(app, { partyId: 'body.partyGln', mandateId: 'params.id' });
   const { db } = app.deps;
   const gridUser = requireRole('grid-user');
-  const own = (req: { principal: Parameters<typeof canSeeConnection>[0] }, ean: string) =>
-    requireConnection(db, ean, 'params.ean', (c) => canSeeConnection(req.principal, c));
+  const own = (req: { principal: Principal }, ean: string) =>
+    requireConnection(db, ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
 
   app.get(
     '/me/connections',
@@ -146,14 +152,25 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/me/connections/:ean/readings',
     {
       preHandler: gridUser,
-      schema: { tags: ['transparency'], summary: 'The grid user’s own quarter-hour readings over [from, to)', params: EanParams, querystring: ReadingsQuery, response: { 200: ReadingsList, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['transparency'],
+        summary: 'The grid user’s own quarter-hour readings over [from, to), cut to the time they are the grid user of the connection (DC-7)',
+        params: EanParams,
+        querystring: ReadingsQuery,
+        response: { 200: ReadingsList, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
       const conn = await own(req, req.params.ean);
-      const { from, to } = parsePeriod(req.query.from, req.query.to);
-      if (to.getTime() - from.getTime() > 366 * 24 * 3600 * 1000) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
-      const points = await readingsForKind(db, conn.ean, 'interval_data', from, to);
-      return { connectionEan: conn.ean, from: from.toISOString(), to: to.toISOString(), readings: points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) })) };
+      const asked = parsePeriod(req.query.from, req.query.to);
+      if (asked.to.getTime() - asked.from.getTime() > 366 * 24 * 3600 * 1000) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
+      const now = Date.now();
+      if (asked.from.getTime() >= now) throw validationError('period_in_future', 'The period starts in the future: that data does not exist yet', 'query.from');
+      // DC-7: only the period in which this grid user is the grid user of the connection (the same fact the gate reads).
+      const period = ownPeriod(asked.from, asked.to, conn.gridUserSince ?? new Date(0), now);
+      if (!period) throw validationError('period_before_grid_user', 'The period ends before you became the grid user of this connection (DC-7)', 'query.to');
+      const points = await readingsForKind(db, conn.ean, 'interval_data', period.from, period.to);
+      return { connectionEan: conn.ean, from: period.from.toISOString(), to: period.to.toISOString(), periodCut: period.cut, readings: toDataPoints(points) };
     },
   );
 };

@@ -6,7 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { AuditEntry, DoubtCase, Party } from '../../db/schema/index.js';
 import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
 import type { CaseSnapshot } from '../../workflows/shared.js';
-import { CASE_STATUSES, SIGNAL_CHANNELS } from '../../workflows/shared.js';
+import { CASE_STATUSES, DEADLINE_STATES, SIGNAL_CHANNELS, isBreached } from '../../domain/case.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const lit = <T extends string>(values: readonly T[], description?: string) =>
@@ -20,7 +20,7 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
 /** Channels a handler registers a signal through; 'supplier_report' only with a supplierReportId (GT-9). */
 export const CaseStatusSchema = lit(CASE_STATUSES);
 export const ChannelSchema = lit(SIGNAL_CHANNELS, 'How the signal reached the grid operator; supplier_report is a GT-9 report of the party itself');
-const DeadlineStateSchema = lit(['pending', 'met', 'missed', 'not_applicable'] as const);
+const DeadlineStateSchema = lit(DEADLINE_STATES);
 
 export const CaseParams = Type.Object({ id: Uuid });
 
@@ -301,11 +301,12 @@ export function toCaseSummary(row: DoubtCase, partiesById: Map<string, Party>, d
     createdAt: row.createdAt.toISOString(),
     closedAt: iso(row.closedAt),
     deadlines: { contact: toDeadlineDto(deadlines.contact), response: toDeadlineDto(deadlines.response), unblock: toDeadlineDto(deadlines.unblock) },
-    breached: Object.values(deadlines).some((d) => d.state === 'missed'),
+    breached: isBreached(deadlines),
   };
 }
 
-export function toResponseDto(r: ResponseMetadata): Static<typeof ResponseSchema> {
+/** `full`: the grid operator's view; the party's names no person or key of the grid operator (judgedBy). */
+export function toResponseDto(r: ResponseMetadata, full = true): Static<typeof ResponseSchema> {
   return {
     id: r.id,
     status: r.status,
@@ -327,7 +328,7 @@ export function toResponseDto(r: ResponseMetadata): Static<typeof ResponseSchema
     judgement: r.judgement,
     judgementReason: r.judgementReason,
     judgedAt: iso(r.judgedAt),
-    judgedBy: r.judgedBy,
+    judgedBy: full ? r.judgedBy : null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATE_REASONS, type GateDecision } from '../../db/repositories/gate.js';
+import { GATE_REASONS, REGISTER_ENTRY_KINDS, REGISTER_REASONS, type GateDecision, type RegisterReason } from '../../domain/gate.js';
 import type { AccessRegisterEntry } from '../../db/schema/index.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 import { DataKindSchema } from './mandates.js';
@@ -14,17 +14,19 @@ const StringEnum = <T extends string>(values: readonly T[], options: { descripti
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
 const NullableString = (options: { format?: string; description?: string } = {}) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
 
+const describe = (codes: RegisterReason[]) =>
+  codes.map((c) => `${c} (${REGISTER_REASONS[c].rule}, ${REGISTER_REASONS[c].allowed ? 'allowed' : 'denied'}): ${REGISTER_REASONS[c].text}`).join('; ');
 const reasonCodes = Object.keys(GATE_REASONS) as Array<keyof typeof GATE_REASONS>;
-export const ReasonCodeSchema = StringEnum(reasonCodes, {
-  description: reasonCodes.map((c) => `${c} (${GATE_REASONS[c].rule}, ${GATE_REASONS[c].allowed ? 'allowed' : 'denied'}): ${GATE_REASONS[c].text}`).join('; '),
-});
+export const ReasonCodeSchema = StringEnum(reasonCodes, { description: describe(reasonCodes) });
+const registerReasonCodes = Object.keys(REGISTER_REASONS) as RegisterReason[];
+export const RegisterReasonCodeSchema = StringEnum(registerReasonCodes, { description: describe(registerReasonCodes) });
 
 export const P4Request = Type.Object(
   {
     connectionEan: Ean18,
     dataKind: DataKindSchema,
-    from: Type.String({ format: 'date-time', description: 'Start of the requested period (inclusive)' }),
-    to: Type.String({ format: 'date-time', description: 'End of the requested period (exclusive)' }),
+    from: Type.String({ format: 'date-time', description: 'Start of the requested period (inclusive); not in the future' }),
+    to: Type.String({ format: 'date-time', description: 'End of the requested period (exclusive); cut at the decision instant when later' }),
   },
   { additionalProperties: false, title: 'P4Request' },
 );
@@ -38,9 +40,14 @@ export const P4Decision = Type.Object(
     rule: Type.String({ description: 'DOMAIN.md rule behind the decision' }),
     message: Type.String(),
     decidedAt: DateTime,
+    from: Type.String({ format: 'date-time', description: 'Start of the period decided' }),
+    to: Type.String({ format: 'date-time', description: 'End of the period decided: the requested end, or the decision instant when that lay later' }),
+    periodCut: Type.Boolean({ description: 'The requested end lay after the decision instant and was cut there: data that does not exist yet is never promised' }),
     mandateId: NullableString({ format: 'uuid' }),
     blockId: NullableString({ format: 'uuid' }),
-    dataUrl: NullableString({ description: 'Allowed requests: where to fetch the data (the decision id is the handle)' }),
+    dataUrl: NullableString({
+      description: 'Allowed requests: where to fetch the data. Every fetch is decided again under the rules in force at that moment, and registered (DC-1, DC-4)',
+    }),
   },
   { title: 'P4Decision' },
 );
@@ -56,10 +63,14 @@ export const RegisterEntrySchema = Type.Object(
     periodFrom: DateTime,
     periodTo: DateTime,
     allowed: Type.Boolean(),
-    reasonCode: ReasonCodeSchema,
+    reasonCode: RegisterReasonCodeSchema,
     rule: Type.String(),
     mandateId: Type.Union([Uuid, Type.Null()]),
     blockId: Type.Union([Uuid, Type.Null()]),
+    kind: StringEnum(REGISTER_ENTRY_KINDS, { description: 'request: a P4 request; delivery: a delivery of its data, decided again; internal: a read by the grid operator’s people (DC-8)' }),
+    deliveryOf: Type.Union([Uuid, Type.Null()], { description: 'A delivery: the P4 request whose data it delivered' }),
+    purpose: Type.Union([Type.String(), Type.Null()], { description: 'Internal access (DC-8): the purpose stated' }),
+    actor: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Internal access (DC-8): who read (compliance, admin and case handlers only)' })),
   },
   { title: 'AccessRegisterEntry' },
 );
@@ -70,7 +81,19 @@ export const RegisterQuery = Type.Intersect([
 ]);
 
 export const P4Data = Type.Object(
-  { id: Uuid, connectionEan: Ean18, dataKind: DataKindSchema, from: DateTime, to: DateTime, readings: Type.Array(DataPointSchema) },
+  {
+    id: Uuid,
+    deliveryId: Type.String({ format: 'uuid', description: 'Access-register id of this delivery: decided at delivery, under the rules in force then' }),
+    decidedAt: DateTime,
+    reasonCode: ReasonCodeSchema,
+    rule: Type.String(),
+    mandateId: Type.Union([Uuid, Type.Null()]),
+    connectionEan: Ean18,
+    dataKind: DataKindSchema,
+    from: DateTime,
+    to: DateTime,
+    readings: Type.Array(DataPointSchema),
+  },
   { title: 'P4Data' },
 );
 
@@ -83,13 +106,17 @@ export function toDecisionDto(d: GateDecision): Static<typeof P4Decision> {
     rule: d.rule,
     message: GATE_REASONS[d.reasonCode].text,
     decidedAt: d.decidedAt.toISOString(),
+    from: d.from.toISOString(),
+    to: d.to.toISOString(),
+    periodCut: d.periodCut,
     mandateId: d.mandateId,
     blockId: d.blockId,
     dataUrl: d.allowed ? `/p4/requests/${d.id}/data` : null,
   };
 }
 
-export function toRegisterDto(e: AccessRegisterEntry): Static<typeof RegisterEntrySchema> {
+/** `withActor`: only for the grid operator's own readers of the register (the actor names a key of its people). */
+export function toRegisterDto(e: AccessRegisterEntry, withActor = false): Static<typeof RegisterEntrySchema> {
   return {
     id: e.id,
     decidedAt: e.decidedAt.toISOString(),
@@ -100,9 +127,13 @@ export function toRegisterDto(e: AccessRegisterEntry): Static<typeof RegisterEnt
     periodFrom: e.periodFrom.toISOString(),
     periodTo: e.periodTo.toISOString(),
     allowed: e.allowed,
-    reasonCode: e.reasonCode as keyof typeof GATE_REASONS,
+    reasonCode: e.reasonCode as RegisterReason,
     rule: e.rule,
     mandateId: e.mandateId,
     blockId: e.blockId,
+    kind: e.kind,
+    deliveryOf: e.deliveryOf,
+    purpose: e.purpose,
+    ...(withActor ? { actor: e.actor } : {}),
   };
 }

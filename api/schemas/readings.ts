@@ -40,6 +40,27 @@ export const ImportResultSchema = Type.Object(
 
 export const ReadingsQuery = Type.Object({ from: DateTime, to: DateTime }, { additionalProperties: false });
 
+/** DC-8: the grid operator's people state why they read quarter-hour data; it is registered. */
+export const InternalReadingsQuery = Type.Object(
+  {
+    from: DateTime,
+    to: DateTime,
+    purpose: Type.String({ minLength: 3, maxLength: 500, description: 'Why the data is read (DC-8); registered in the access register and shown to the grid user' }),
+  },
+  { additionalProperties: false },
+);
+
 export const DataPointSchema = Type.Object({ at: DateTime, registerWh: Type.Integer(), volumeWh: Type.Optional(Type.Integer()) });
 
-export const ReadingsList = Type.Object({ connectionEan: Ean18, from: DateTime, to: DateTime, readings: Type.Array(DataPointSchema) }, { title: 'Readings' });
+export const ReadingsList = Type.Object(
+  {
+    connectionEan: Ean18,
+    from: Type.String({ format: 'date-time', description: 'Start of the period delivered' }),
+    to: Type.String({ format: 'date-time', description: 'End of the period delivered (never after the moment of the answer)' }),
+    periodCut: Type.Boolean({ description: 'The period asked for was cut (to the moment of the answer; for the grid user also to their own period, DC-7)' }),
+    /** DC-8: the register entry of an internal read. */
+    accessId: Type.Optional(Type.String({ format: 'uuid', description: 'Internal reads: the access-register entry of this read (DC-8)' })),
+    readings: Type.Array(DataPointSchema),
+  },
+  { title: 'Readings' },
+);

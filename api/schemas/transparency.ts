@@ -52,6 +52,6 @@ export function toOverviewDto(o: AccessOverview, now = new Date()): Static<typeo
         lastAt: p.requests.lastAt ? p.requests.lastAt.toISOString() : null,
       },
     })),
-    recentRequests: o.recentRequests.map(toRegisterDto),
+    recentRequests: o.recentRequests.map((e) => toRegisterDto(e)),
   };
 }

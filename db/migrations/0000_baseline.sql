@@ -73,6 +73,7 @@ CREATE TABLE "connections" (
 	"supplier_id" uuid,
 	"balance_responsible_party_id" uuid,
 	"grid_user_id" uuid,
+	"grid_user_since" timestamp (3) with time zone,
 	"capacity_kw" numeric(10, 3) NOT NULL,
 	"remote_reading_opt_out" boolean DEFAULT false NOT NULL,
 	"profile_category" text DEFAULT 'E1A' NOT NULL,
@@ -121,7 +122,7 @@ CREATE TABLE "mandates" (
 	"confirmed_at" timestamp with time zone,
 	"ended_at" timestamp with time zone,
 	"end_reason" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	"created_by" text DEFAULT 'system' NOT NULL,
 	CONSTRAINT "mandates_period_ck" CHECK ("mandates"."valid_to" > "mandates"."valid_from")
 );
@@ -139,7 +140,11 @@ CREATE TABLE "access_register" (
 	"reason_code" text NOT NULL,
 	"rule" text NOT NULL,
 	"mandate_id" uuid,
-	"block_id" uuid
+	"block_id" uuid,
+	"kind" text DEFAULT 'request' NOT NULL,
+	"delivery_of" uuid,
+	"actor" text,
+	"purpose" text
 );
 --> statement-breakpoint
 CREATE TABLE "blocks" (

@@ -23,21 +23,21 @@ const PARTY_ROLES_FOR: Partial<Record<Role, string[]>> = {
 
 export async function createApiKey(db: DbOrTx, actor: Actor, input: ApiKeyInput): Promise<{ apiKey: ApiKey; key: string }> {
   const needsParty = PARTY_ROLES_FOR[input.role];
-  if (needsParty && !input.partyId) throw validationError('party_required', `A ${input.role} key acts for a party: give partyGln`, 'body.partyGln');
-  if (!needsParty && input.partyId) throw validationError('unexpected_field', `A ${input.role} key acts for no party`, 'body.partyGln');
-  if (input.role === 'grid-user' && !input.gridUserId) throw validationError('grid_user_required', 'A grid-user key acts for a grid user: give gridUserId', 'body.gridUserId');
-  if (input.role !== 'grid-user' && input.gridUserId) throw validationError('unexpected_field', `A ${input.role} key acts for no grid user`, 'body.gridUserId');
+  if (needsParty && !input.partyId) throw validationError('party_required', `A ${input.role} key acts for a party: give partyGln`, 'partyId');
+  if (!needsParty && input.partyId) throw validationError('unexpected_field', `A ${input.role} key acts for no party`, 'partyId');
+  if (input.role === 'grid-user' && !input.gridUserId) throw validationError('grid_user_required', 'A grid-user key acts for a grid user: give gridUserId', 'gridUserId');
+  if (input.role !== 'grid-user' && input.gridUserId) throw validationError('unexpected_field', `A ${input.role} key acts for no grid user`, 'gridUserId');
   return db.transaction(async (tx) => {
     if (input.partyId) {
       const [p] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
-      if (!p) throw notFound('party_not_found', `No party ${input.partyId}`, 'body.partyGln');
+      if (!p) throw notFound('party_not_found', `No party ${input.partyId}`, 'partyId');
       if (needsParty && !p.roles.some((r) => needsParty.includes(r))) {
-        throw validationError('party_role_mismatch', `A ${input.role} key needs a party with role ${needsParty.join(' or ')}`, 'body.partyGln');
+        throw validationError('party_role_mismatch', `A ${input.role} key needs a party with role ${needsParty.join(' or ')}`, 'partyId');
       }
     }
     if (input.gridUserId) {
       const [u] = await tx.select({ id: gridUsers.id }).from(gridUsers).where(eq(gridUsers.id, input.gridUserId));
-      if (!u) throw notFound('grid_user_not_found', `No grid user ${input.gridUserId}`, 'body.gridUserId');
+      if (!u) throw notFound('grid_user_not_found', `No grid user ${input.gridUserId}`, 'gridUserId');
     }
     const k = generateApiKey();
     const [row] = await tx
@@ -61,7 +61,7 @@ export async function listApiKeys(db: DbOrTx, f: { includeRevoked: boolean; limi
 export async function revokeApiKey(db: DbOrTx, actor: Actor, id: string, now = new Date()): Promise<ApiKey> {
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
-    if (!existing) throw notFound('api_key_not_found', `No API key ${id}`, 'params.id');
+    if (!existing) throw notFound('api_key_not_found', `No API key ${id}`, 'apiKeyId');
     if (existing.revokedAt) return existing;
     const [row] = await tx.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
     if (!row) throw new Error('api key update returned nothing');

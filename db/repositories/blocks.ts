@@ -9,9 +9,9 @@ import { blocks, connections, parties, type Block } from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
+import { LIFT_REASONS, liftRule, type LiftReason } from '../../domain/case.js';
 
-export const LIFT_REASONS = ['mandate_accepted', 'wrongful_block', 'case_withdrawn'] as const;
-export type LiftReason = (typeof LIFT_REASONS)[number];
+export { LIFT_REASONS, type LiftReason };
 
 export interface PlaceBlockInput extends Actor {
   caseId: string;
@@ -94,7 +94,7 @@ export async function liftBlock(db: DbOrTx, input: LiftBlockInput): Promise<{ bl
       action: 'block.lifted',
       entityType: 'block',
       entityId: updated.id,
-      data: { caseId: input.caseId, reason: input.reason, retroactive: input.retroactive, endedAt: endedAt.toISOString(), rule: input.reason === 'wrongful_block' ? 'GT-7' : 'GT-8' },
+      data: { caseId: input.caseId, reason: input.reason, retroactive: input.retroactive, endedAt: endedAt.toISOString(), rule: liftRule(input.reason) },
     });
     return { block: updated, lifted: true };
   });

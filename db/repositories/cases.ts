@@ -24,13 +24,15 @@ import {
   type SignalChannel,
 } from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
-import { withinOneWorkingDayDeadline } from '../../lib/working-days.js';
+import { CLOSED_STATUSES, OPEN_STATUSES, contactDeadline } from '../../domain/case.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { placeBlock } from './blocks.js';
+import { breachedSql, doubtCaseDeadlineColumns } from './case-deadlines-sql.js';
 
-export const CLOSED_STATUSES: CaseStatus[] = ['closed_mandate_accepted', 'closed_mandate_not_demonstrated', 'closed_wrongful_block', 'closed_withdrawn'];
-export const OPEN_STATUSES: CaseStatus[] = ['blocked', 'awaiting_response', 'awaiting_judgement'];
+// Re-exported for callers that still import them from here; the rules live in domain/case.ts.
+export { CLOSED_STATUSES, OPEN_STATUSES };
+export { caseDeadlines, type CaseDeadline as DeadlineView, type DeadlineState } from '../../domain/case.js';
 
 function isUniqueViolation(err: unknown): boolean {
   for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
@@ -39,7 +41,8 @@ function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
-const caseAudit = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at?: Date) => ({
+/** An audit entry about a case (entity 'case', id = case id). */
+export const caseAudit = (caseId: string, actor: Actor, action: string, data: Record<string, unknown>, at?: Date) => ({
   ...auditActor(actor),
   action,
   entityType: 'case',
@@ -87,7 +90,7 @@ function assertSameCase(existing: DoubtCase, input: CaseIntakeInput): DoubtCase 
     throw conflict(
       'idempotency_key_reused',
       `Idempotency-Key / external reference already belongs to case ${existing.reference} for another party or connection`,
-      input.idempotencyKey ? 'headers.idempotency-key' : 'body.externalReference',
+      input.idempotencyKey ? 'idempotencyKey' : 'externalReference',
       { caseId: existing.id, reference: existing.reference },
     );
   }
@@ -104,19 +107,19 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
   const dup = await findDuplicate(db, input);
   if (dup) return { row: assertSameCase(dup, input), created: false };
   if (input.receivedAt.getTime() > input.at.getTime() + 60_000) {
-    throw validationError('received_in_future', 'receivedAt lies in the future', 'body.receivedAt');
+    throw validationError('received_in_future', 'receivedAt lies in the future', 'receivedAt');
   }
   try {
     const row = await db.transaction(async (tx) => {
       const [conn] = await tx.select().from(connections).where(eq(connections.ean, input.connectionEan));
       // A handler only registers signals for its own grid operator's connections; others do not exist for it.
       if (!conn || conn.gridOperatorId !== input.gridOperatorId) {
-        throw notFound('connection_not_found', `No connection ${input.connectionEan} of this grid operator`, 'body.connectionEan');
+        throw notFound('connection_not_found', `No connection ${input.connectionEan} of this grid operator`, 'connectionEan');
       }
       const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
-      if (!party) throw notFound('party_not_found', 'No such requesting party', 'body.partyGln');
+      if (!party) throw notFound('party_not_found', 'No such requesting party', 'partyId');
       if (!party.roles.some((r) => r === 'supplier' || r === 'service_provider')) {
-        throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'body.partyGln');
+        throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'partyId');
       }
       const [{ n }] = (await tx.execute(sql`select nextval('doubt_case_reference_seq')::int as n`)) as unknown as [{ n: number }];
       const year = new Date(input.at).getUTCFullYear();
@@ -139,7 +142,7 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
           idempotencyKey: input.idempotencyKey ?? null,
           supplierReportId: input.supplierReportId ?? null,
           status: 'blocked',
-          contactDueAt: withinOneWorkingDayDeadline(input.receivedAt), // GT-1
+          contactDueAt: contactDeadline(input.receivedAt),
           createdAt: input.at,
           createdBy: input.actor,
           updatedAt: input.at,
@@ -177,6 +180,27 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
   }
 }
 
+/**
+ * GT-1 without contact: the deadline nears (`at_risk`: the handler is alerted) or has passed (`missed`).
+ * Each is recorded once, with its audit entry; returns whether this call recorded it.
+ */
+export async function recordContactAlarm(db: Db, input: Actor & { caseId: string; at: Date; contactDueAt: string; alarm: 'at_risk' | 'missed' }): Promise<boolean> {
+  const { caseId, at, contactDueAt } = input;
+  const [column, set, action, data] =
+    input.alarm === 'at_risk'
+      ? [doubtCases.contactAlertedAt, { contactAlertedAt: at, updatedAt: at }, 'case.contact_at_risk', { contactDueAt, rule: 'GT-1' }]
+      : [doubtCases.contactMissRecordedAt, { contactMissRecordedAt: at, updatedAt: at }, 'case.deadline_missed', { deadline: 'contact', dueAt: contactDueAt, rule: 'GT-1' }];
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(doubtCases)
+      .set(set)
+      .where(and(eq(doubtCases.id, caseId), isNull(column)))
+      .returning({ id: doubtCases.id });
+    if (row) await recordAudit(tx, caseAudit(caseId, input, action, data, at));
+    return row !== undefined;
+  });
+}
+
 export async function markWorkflowStarted(db: DbOrTx, caseId: string, at: Date): Promise<void> {
   await db.update(doubtCases).set({ workflowStartedAt: at }).where(and(eq(doubtCases.id, caseId), isNull(doubtCases.workflowStartedAt)));
 }
@@ -200,7 +224,7 @@ export async function getCase(db: DbOrTx, id: string): Promise<DoubtCase | undef
 
 export async function requireCase(db: DbOrTx, id: string): Promise<DoubtCase> {
   const row = await getCase(db, id);
-  if (!row) throw notFound('case_not_found', `No case ${id}`, 'params.id');
+  if (!row) throw notFound('case_not_found', `No case ${id}`, 'caseId');
   return row;
 }
 
@@ -219,34 +243,6 @@ export async function getCaseWithParties(db: DbOrTx, id: string): Promise<CasePa
   return { row, party, gridOperator };
 }
 
-export type DeadlineState = 'pending' | 'met' | 'missed' | 'not_applicable';
-export interface DeadlineView {
-  dueAt: Date | null;
-  doneAt: Date | null;
-  state: DeadlineState;
-  rule: string;
-}
-
-function judge(dueAt: Date | null, doneAt: Date | null, now: Date): DeadlineState {
-  if (!dueAt) return 'pending';
-  if (doneAt) return doneAt < dueAt ? 'met' : 'missed';
-  return now >= dueAt ? 'missed' : 'pending';
-}
-
-/** Every deadline of a case with its due time and met / missed / pending (same rules as the workflow's view). */
-export function caseDeadlines(row: DoubtCase, now: Date): Record<'contact' | 'response' | 'unblock', DeadlineView> {
-  const closed = CLOSED_STATUSES.includes(row.status);
-  const contact: DeadlineView = { dueAt: row.contactDueAt, doneAt: row.contactedAt, state: judge(row.contactDueAt, row.contactedAt, now), rule: 'GT-1' };
-  if (closed && !row.contactedAt) contact.state = row.closedAt && row.closedAt >= row.contactDueAt ? 'missed' : 'not_applicable';
-  const response: DeadlineView = { dueAt: row.responseDueAt, doneAt: row.respondedAt, state: judge(row.responseDueAt, row.respondedAt, now), rule: 'GT-3' };
-  if (!row.responseDueAt && closed) response.state = 'not_applicable';
-  else if (closed && row.responseDueAt && !row.respondedAt && row.closedAt && row.closedAt < row.responseDueAt) response.state = 'not_applicable';
-  const unblock: DeadlineView = { dueAt: row.unblockDueAt, doneAt: row.unblockedAt, state: judge(row.unblockDueAt, row.unblockedAt, now), rule: 'GT-8' };
-  if (!row.unblockDueAt) unblock.state = closed ? 'not_applicable' : 'pending';
-  if (row.status === 'closed_wrongful_block') unblock.rule = 'GT-7';
-  return { contact, response, unblock };
-}
-
 export interface CaseFilter {
   gridOperatorId?: string;
   partyId?: string;
@@ -259,14 +255,6 @@ export interface CaseFilter {
   limit: number;
   offset: number;
   now: Date;
-}
-
-function breachedSql(now: Date): SQL {
-  return sql`(
-    coalesce(${doubtCases.contactedAt}, case when ${doubtCases.closedAt} is null then ${now.toISOString()}::timestamptz end) >= ${doubtCases.contactDueAt}
-    or (${doubtCases.responseDueAt} is not null and coalesce(${doubtCases.respondedAt}, ${doubtCases.closedAt}, ${now.toISOString()}::timestamptz) >= ${doubtCases.responseDueAt})
-    or (${doubtCases.unblockDueAt} is not null and coalesce(${doubtCases.unblockedAt}, ${now.toISOString()}::timestamptz) >= ${doubtCases.unblockDueAt})
-  )`;
 }
 
 export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
@@ -284,8 +272,9 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
       )!,
     );
   }
-  if (f.breached === true) where.push(breachedSql(f.now));
-  if (f.breached === false) where.push(sql`not ${breachedSql(f.now)}`);
+  // SQL mirror of domain isBreached(caseDeadlines(row, now)): the same answer as each item's `breached`.
+  if (f.breached === true) where.push(breachedSql(doubtCaseDeadlineColumns, f.now));
+  if (f.breached === false) where.push(sql`not ${breachedSql(doubtCaseDeadlineColumns, f.now)}`);
   const cond = where.length > 0 ? and(...where) : undefined;
   const items = await db.select().from(doubtCases).where(cond).orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id)).limit(f.limit).offset(f.offset);
   const [total] = await db.select({ n: count() }).from(doubtCases).where(cond);

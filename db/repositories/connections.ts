@@ -64,7 +64,7 @@ export async function getConnection(db: DbOrTx, ean: string): Promise<Connection
 }
 
 /** A connection the caller may see, or 404 (also when it exists but belongs to someone else). */
-export async function requireConnection(db: DbOrTx, ean: string, field = 'params.ean', visible: (c: Connection) => boolean = () => true): Promise<Connection> {
+export async function requireConnection(db: DbOrTx, ean: string, field = 'connectionEan', visible: (c: Connection) => boolean = () => true): Promise<Connection> {
   assertEan(ean, field);
   const c = await getConnection(db, ean);
   if (!c || !visible(c)) throw notFound('connection_not_found', `No connection ${ean}`, field);
@@ -87,14 +87,14 @@ export interface ConnectionInput {
 }
 
 export async function createConnection(db: DbOrTx, actor: Actor, input: ConnectionInput): Promise<Connection> {
-  assertEan(input.ean, 'body.ean');
+  assertEan(input.ean, 'ean');
   return db.transaction(async (tx) => {
-    const operator = await partyInRole(tx, input.gridOperatorGln, 'grid_operator', 'body.gridOperatorGln');
-    const supplier = input.supplierGln ? await partyInRole(tx, input.supplierGln, 'supplier', 'body.supplierGln') : null;
+    const operator = await partyInRole(tx, input.gridOperatorGln, 'grid_operator', 'gridOperatorGln');
+    const supplier = input.supplierGln ? await partyInRole(tx, input.supplierGln, 'supplier', 'supplierGln') : null;
     const brp = input.balanceResponsiblePartyGln
-      ? await partyInRole(tx, input.balanceResponsiblePartyGln, 'balance_responsible_party', 'body.balanceResponsiblePartyGln')
+      ? await partyInRole(tx, input.balanceResponsiblePartyGln, 'balance_responsible_party', 'balanceResponsiblePartyGln')
       : null;
-    if (input.gridUserId) await requireGridUser(tx, input.gridUserId, 'body.gridUserId');
+    if (input.gridUserId) await requireGridUser(tx, input.gridUserId, 'gridUserId');
     const [row] = await tx
       .insert(connections)
       .values({
@@ -111,7 +111,7 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
       })
       .onConflictDoNothing({ target: connections.ean })
       .returning();
-    if (!row) throw conflict('connection_exists', `Connection ${input.ean} already exists`, 'body.ean');
+    if (!row) throw conflict('connection_exists', `Connection ${input.ean} already exists`, 'ean');
     if (input.allocationMethod) {
       await tx.insert(allocationMethods).values({
         connectionEan: row.ean,
@@ -164,12 +164,12 @@ export interface ConnectionPatch {
 export async function updateConnection(db: DbOrTx, actor: Actor, ean: string, patch: ConnectionPatch, at = new Date()): Promise<Connection> {
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
-    if (!existing) throw notFound('connection_not_found', `No connection ${ean}`, 'params.ean');
+    if (!existing) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
     let brpId: string | null | undefined;
     if (patch.balanceResponsiblePartyGln !== undefined) {
       brpId = patch.balanceResponsiblePartyGln === null
         ? null
-        : (await partyInRole(tx, patch.balanceResponsiblePartyGln, 'balance_responsible_party', 'body.balanceResponsiblePartyGln')).id;
+        : (await partyInRole(tx, patch.balanceResponsiblePartyGln, 'balance_responsible_party', 'balanceResponsiblePartyGln')).id;
     }
     const [row] = await tx
       .update(connections)
@@ -220,17 +220,17 @@ export async function recordConnectionEvent(
 ): Promise<{ event: ConnectionEvent; connection: Connection; mandatesEnded: number }> {
   const supplierChange = input.kind === 'supplier_switch' || input.kind === 'customer_and_supplier_switch';
   const customerChange = input.kind === 'customer_switch' || input.kind === 'customer_and_supplier_switch';
-  if (supplierChange && !input.newSupplierGln) throw validationError('new_supplier_required', `${input.kind} needs newSupplierGln`, 'body.newSupplierGln');
-  if (customerChange && !input.newGridUserId) throw validationError('new_grid_user_required', `${input.kind} needs newGridUserId`, 'body.newGridUserId');
-  if (!supplierChange && input.newSupplierGln) throw validationError('unexpected_field', `${input.kind} takes no newSupplierGln`, 'body.newSupplierGln');
-  if (!customerChange && input.newGridUserId) throw validationError('unexpected_field', `${input.kind} takes no newGridUserId`, 'body.newGridUserId');
+  if (supplierChange && !input.newSupplierGln) throw validationError('new_supplier_required', `${input.kind} needs newSupplierGln`, 'newSupplierGln');
+  if (customerChange && !input.newGridUserId) throw validationError('new_grid_user_required', `${input.kind} needs newGridUserId`, 'newGridUserId');
+  if (!supplierChange && input.newSupplierGln) throw validationError('unexpected_field', `${input.kind} takes no newSupplierGln`, 'newSupplierGln');
+  if (!customerChange && input.newGridUserId) throw validationError('unexpected_field', `${input.kind} takes no newGridUserId`, 'newGridUserId');
   // Events are applied when recorded; announcing future switches is the market's switching process, not ours.
   if (input.effectiveAt.getTime() > now.getTime() + 60_000) {
-    throw validationError('effective_in_future', 'effectiveAt may not lie in the future', 'body.effectiveAt');
+    throw validationError('effective_in_future', 'effectiveAt may not lie in the future', 'effectiveAt');
   }
   return db.transaction(async (tx) => {
     const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
-    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'params.ean');
+    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
     const [last] = await tx
       .select({ effectiveAt: connectionEvents.effectiveAt })
       .from(connectionEvents)
@@ -238,12 +238,12 @@ export async function recordConnectionEvent(
       .orderBy(desc(connectionEvents.effectiveAt))
       .limit(1);
     if (last && input.effectiveAt < last.effectiveAt) {
-      throw conflict('event_out_of_order', `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`, 'body.effectiveAt');
+      throw conflict('event_out_of_order', `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`, 'effectiveAt');
     }
-    const newSupplier = supplierChange ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'body.newSupplierGln') : null;
-    if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'body.newGridUserId');
-    if (newSupplier && newSupplier.id === conn.supplierId) throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'body.newSupplierGln');
-    if (customerChange && input.newGridUserId === conn.gridUserId) throw conflict('same_grid_user', 'The new grid user is already the grid user', 'body.newGridUserId');
+    const newSupplier = supplierChange ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'newSupplierGln') : null;
+    if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'newGridUserId');
+    if (newSupplier && newSupplier.id === conn.supplierId) throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'newSupplierGln');
+    if (customerChange && input.newGridUserId === conn.gridUserId) throw conflict('same_grid_user', 'The new grid user is already the grid user', 'newGridUserId');
 
     const [event] = await tx
       .insert(connectionEvents)
@@ -262,7 +262,8 @@ export async function recordConnectionEvent(
       .update(connections)
       .set({
         ...(newSupplier ? { supplierId: newSupplier.id } : {}),
-        ...(customerChange ? { gridUserId: input.newGridUserId! } : {}),
+        // DC-7: the new grid user's period starts at the change.
+        ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
         updatedAt: now,
       })
       .where(eq(connections.ean, ean))

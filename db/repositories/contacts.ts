@@ -52,7 +52,7 @@ export async function addContact(db: DbOrTx, actor: Actor, partyId: string, inpu
           isNull(contactPersons.removedAt),
         ),
       );
-    if (dup) throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'body.email', { id: dup.id });
+    if (dup) throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'email', { id: dup.id });
     let row: ContactPerson | undefined;
     try {
       [row] = await tx
@@ -60,7 +60,7 @@ export async function addContact(db: DbOrTx, actor: Actor, partyId: string, inpu
         .values({ partyId, contactGroup: input.contactGroup, name: input.name, email: input.email, phone: input.phone ?? null })
         .returning();
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'body.email');
+      if (isUniqueViolation(err)) throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'email');
       throw err;
     }
     if (!row) throw new Error('contact insert returned nothing');
@@ -102,7 +102,7 @@ export async function updateContact(
         .where(eq(contactPersons.id, contactId))
         .returning();
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('contact_exists', `${patch.email} is already in contact group ${existing.contactGroup}`, 'body.email');
+      if (isUniqueViolation(err)) throw conflict('contact_exists', `${patch.email} is already in contact group ${existing.contactGroup}`, 'email');
       throw err;
     }
     if (!row) throw new Error('contact update returned nothing');

@@ -48,20 +48,20 @@ const OPEN: SQL = or(eq(mandates.status, 'active'), eq(mandates.status, 'pending
  * period and data kinds (a duplicate: the existing one must be withdrawn or expire first).
  */
 export async function createMandate(db: DbOrTx, actor: Actor, input: MandateInput, now = new Date()): Promise<Mandate> {
-  if (!(input.validTo > input.validFrom)) throw validationError('period_invalid', 'validTo must be later than validFrom', 'body.validTo');
-  if (input.validTo <= now) throw validationError('period_in_past', 'validTo lies in the past: such a mandate gives no access', 'body.validTo');
+  if (!(input.validTo > input.validFrom)) throw validationError('period_invalid', 'validTo must be later than validFrom', 'validTo');
+  if (input.validTo <= now) throw validationError('period_in_past', 'validTo lies in the past: such a mandate gives no access', 'validTo');
   const kinds = [...new Set(input.dataKinds)];
-  if (kinds.length === 0) throw validationError('data_kinds_required', 'At least one data kind is required', 'body.dataKinds');
+  if (kinds.length === 0) throw validationError('data_kinds_required', 'At least one data kind is required', 'dataKinds');
   return db.transaction(async (tx) => {
     const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
-    if (!party) throw notFound('party_not_found', `No party ${input.partyId}`, 'body.partyGln');
+    if (!party) throw notFound('party_not_found', `No party ${input.partyId}`, 'partyId');
     if (!party.roles.includes('supplier') && !party.roles.includes('service_provider')) {
-      throw validationError('party_role_mismatch', 'Only suppliers and service providers hold mandates', 'body.partyGln');
+      throw validationError('party_role_mismatch', 'Only suppliers and service providers hold mandates', 'partyId');
     }
     if (!party.admitted) throw invalidState('party_not_admitted', 'The party does not meet the access conditions (DC-4)');
     // Lock the connection: concurrent registrations for it are serialised, so the overlap check holds.
     const [conn] = await tx.select({ ean: connections.ean }).from(connections).where(eq(connections.ean, input.connectionEan)).for('update');
-    if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'body.connectionEan');
+    if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'connectionEan');
     const [dup] = await tx
       .select({ id: mandates.id })
       .from(mandates)
@@ -171,7 +171,7 @@ async function mandateOfGridUser(db: DbOrTx, gridUserId: string, mandateId: stri
 export async function confirmMandate(db: DbOrTx, actor: Actor, gridUserId: string, mandateId: string, now = new Date()): Promise<Mandate> {
   return db.transaction(async (tx) => {
     const m = await mandateOfGridUser(tx, gridUserId, mandateId);
-    if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'params.id');
+    if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
     if (m.status === 'active') return m;
     if (m.status === 'ended') throw invalidState('mandate_ended', 'The mandate has ended and cannot be confirmed');
     if (now >= m.validTo) throw invalidState('mandate_expired', 'The mandate’s access period has ended');
@@ -194,7 +194,7 @@ async function endMandate(db: DbOrTx, actor: Actor, m: Mandate, reason: MandateE
 export async function revokeMandate(db: DbOrTx, actor: Actor, gridUserId: string, mandateId: string, now = new Date()): Promise<Mandate> {
   return db.transaction(async (tx) => {
     const m = await mandateOfGridUser(tx, gridUserId, mandateId);
-    if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'params.id');
+    if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
     return endMandate(tx, actor, m, 'revoked_by_grid_user', now);
   });
 }
@@ -203,7 +203,7 @@ export async function revokeMandate(db: DbOrTx, actor: Actor, gridUserId: string
 export async function withdrawMandate(db: DbOrTx, actor: Actor, partyId: string | null, mandateId: string, now = new Date()): Promise<Mandate> {
   return db.transaction(async (tx) => {
     const [m] = await tx.select().from(mandates).where(eq(mandates.id, mandateId)).for('update');
-    if (!m || (partyId !== null && m.partyId !== partyId)) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'params.id');
+    if (!m || (partyId !== null && m.partyId !== partyId)) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
     return endMandate(tx, actor, m, 'withdrawn_by_party', now);
   });
 }

@@ -46,15 +46,15 @@ export interface PartyInput {
 }
 
 export async function createParty(db: DbOrTx, actor: Actor, input: PartyInput): Promise<Party> {
-  assertGln(input.gln, 'body.gln');
-  if (input.roles.length === 0) throw validationError('roles_required', 'A party needs at least one role', 'body.roles');
+  assertGln(input.gln, 'gln');
+  if (input.roles.length === 0) throw validationError('roles_required', 'A party needs at least one role', 'roles');
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(parties)
       .values({ gln: input.gln, name: input.name, roles: [...new Set(input.roles)] })
       .onConflictDoNothing({ target: parties.gln })
       .returning();
-    if (!row) throw conflict('party_exists', `A party with GLN ${input.gln} already exists`, 'body.gln');
+    if (!row) throw conflict('party_exists', `A party with GLN ${input.gln} already exists`, 'gln');
     await recordAudit(tx, { ...auditActor(actor), action: 'party.created', entityType: 'party', entityId: row.id, data: { gln: row.gln, name: row.name, roles: row.roles } });
     return row;
   });
@@ -72,7 +72,7 @@ export interface PartyPatch {
  * the gate also denies the party directly while it is not admitted.
  */
 export async function updateParty(db: DbOrTx, actor: Actor, partyId: string, patch: PartyPatch, at = new Date()): Promise<{ party: Party; mandatesEnded: number }> {
-  if (patch.roles && patch.roles.length === 0) throw validationError('roles_required', 'A party needs at least one role', 'body.roles');
+  if (patch.roles && patch.roles.length === 0) throw validationError('roles_required', 'A party needs at least one role', 'roles');
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(parties).where(eq(parties.id, partyId)).for('update');
     if (!existing) throw notFound('party_not_found', `No party ${partyId}`);

@@ -51,7 +51,7 @@ export async function importReadings(db: DbOrTx, actor: Actor, ean: string, rows
   return db.transaction(async (tx) => {
     // Lock the connection: imports for one connection are serialised, so neighbours stay valid.
     const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
-    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'params.ean');
+    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
     if (conn.remoteReadingOptOut) {
       throw invalidState('remote_reading_opted_out', 'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)');
     }

@@ -7,16 +7,15 @@
  * supplier reports). Call it inside a read-only REPEATABLE READ transaction so the sections agree
  * (the route does). Periods are calendar periods on the Amsterdam clock.
  *
- * Deadline states follow `caseDeadlines()` in ./cases.ts exactly (the same definitions as the case view):
- * a deadline is met when it was done strictly before the due instant (due instants are 24:00 Amsterdam,
- * exclusive, or 72 clock hours); not done and due passed is missed; not done and not yet due is pending;
- * a closed case that never reached a deadline (withdrawn before contact, closed before the 72 hours ran
- * out, no acceptance to unblock after) counts as not applicable. Shares are met / (met + missed).
+ * Deadline states are domain/case.ts `caseDeadlines()` (the same definitions as the case view), computed
+ * in SQL by its mirror ./case-deadlines-sql.ts `deadlineStatesSql()`; an agreement test holds the two
+ * together. Shares are met / (met + missed).
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { blocks, CASE_STATUSES, doubtCases, parties, SIGNAL_CHANNELS, supplierReports, type CaseStatus, type SignalChannel } from '../schema/index.js';
-import { CLOSED_STATUSES } from './cases.js';
+import { CLOSED_STATUSES, DEADLINE_STATES, isClosedStatus } from '../../domain/case.js';
+import { deadlineStatesSql } from './case-deadlines-sql.js';
 
 export const REPORT_TIME_ZONE = 'Europe/Amsterdam';
 export const REPORT_GRANULARITIES = ['day', 'week', 'month'] as const;
@@ -173,39 +172,32 @@ async function countSection(db: DbOrTx, f: SignalReportFilter) {
   const channels = [...new Set([...SIGNAL_CHANNELS, ...channelRows.keys()])] as SignalChannel[];
   const statuses = [...new Set([...CASE_STATUSES, ...statusRows.keys()])] as CaseStatus[];
   const byChannel = channels.map((channel) => ({ channel, ...(channelRows.get(channel) ?? zero) }));
-  const byOutcome = statuses.map((status) => ({ status, open: !CLOSED_STATUSES.includes(status), count: statusRows.get(status) ?? 0 }));
+  const byOutcome = statuses.map((status) => ({ status, open: !isClosedStatus(status), count: statusRows.get(status) ?? 0 }));
   const totals = [...channelRows.values()].reduce((t, r) => ({ signals: t.signals + r.signals, open: t.open + r.open, closed: t.closed + r.closed }), zero);
   return { totals, byPeriod, byParty, byChannel, byOutcome, byGridOperator };
 }
 
-/** Section 2: deadline states (as in caseDeadlines) and block durations of the window's cases, one statement. */
+/** The CTE `c`'s columns as the facts of caseDeadlines(). */
+const cteDeadlineColumns = {
+  closed: sql`c.closed`,
+  closedAt: sql`c.closed_at`,
+  contactDueAt: sql`c.contact_due_at`,
+  contactedAt: sql`c.contacted_at`,
+  responseDueAt: sql`c.response_due_at`,
+  respondedAt: sql`c.responded_at`,
+  unblockDueAt: sql`c.unblock_due_at`,
+  unblockedAt: sql`c.unblocked_at`,
+};
+
+/** Section 2: deadline states (caseDeadlines, by its SQL mirror) and block durations of the window's cases, one statement. */
 async function deadlineSection(db: DbOrTx, f: SignalReportFilter) {
   const now = ts(f.now);
-  // caseDeadlines' judge(): done before due → met, done at or after → missed; not done → missed once due.
-  const judge = (dueColumn: string, doneColumn: string) => {
-    const due = sql.raw(dueColumn);
-    const done = sql.raw(doneColumn);
-    return sql`case when ${done} is not null then (case when ${done} < ${due} then 'met' else 'missed' end) when ${now} >= ${due} then 'missed' else 'pending' end`;
-  };
+  const states = deadlineStatesSql(cteDeadlineColumns, f.now);
   const [row] = asRows(
     await db.execute(sql`
       with ${casesCte(f)},
       states as (
-        select c.id,
-          case
-            when c.contacted_at is null and c.closed
-              then (case when c.closed_at is not null and c.closed_at >= c.contact_due_at then 'missed' else 'not_applicable' end)
-            else ${judge('c.contact_due_at', 'c.contacted_at')}
-          end as contact,
-          case
-            when c.response_due_at is null then (case when c.closed then 'not_applicable' else 'pending' end)
-            when c.closed and c.responded_at is null and c.closed_at is not null and c.closed_at < c.response_due_at then 'not_applicable'
-            else ${judge('c.response_due_at', 'c.responded_at')}
-          end as response,
-          case
-            when c.unblock_due_at is null then (case when c.closed then 'not_applicable' else 'pending' end)
-            else ${judge('c.unblock_due_at', 'c.unblocked_at')}
-          end as unblock
+        select c.id, ${states.contact} as contact, ${states.response} as response, ${states.unblock} as unblock
         from c
       ),
       d as (
@@ -244,7 +236,7 @@ async function deadlineSection(db: DbOrTx, f: SignalReportFilter) {
 function stateCounts(column: 'contact' | 'response' | 'unblock'): SQL {
   const c = sql.raw(column);
   return sql.join(
-    (['met', 'missed', 'pending', 'not_applicable'] as const).map((s) => sql`(count(*) filter (where ${c} = ${s}))::int as ${sql.raw(`${column}_${s}`)}`),
+    DEADLINE_STATES.map((s) => sql`(count(*) filter (where ${c} = ${s}))::int as ${sql.raw(`${column}_${s}`)}`),
     sql`, `,
   );
 }

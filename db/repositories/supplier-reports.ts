@@ -7,7 +7,7 @@ import { and, asc, count, desc, eq, isNotNull, isNull, lt, type SQL } from 'driz
 import type { DbOrTx } from '../client.js';
 import { connections, supplierReports, type SupplierReport } from '../schema/index.js';
 import { notFound, validationError } from '../../lib/errors.js';
-import { withinOneWorkingDayDeadline } from '../../lib/working-days.js';
+import { withinOneWorkingDayDeadline } from '../../domain/working-days.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 
@@ -24,11 +24,11 @@ export interface SupplierReportInput extends Actor {
 
 export async function createSupplierReport(db: DbOrTx, input: SupplierReportInput): Promise<SupplierReport> {
   if (input.signalReceivedAt.getTime() > input.at.getTime() + 60_000) {
-    throw validationError('signal_in_future', 'signalReceivedAt lies in the future', 'body.signalReceivedAt');
+    throw validationError('signal_in_future', 'signalReceivedAt lies in the future', 'signalReceivedAt');
   }
   return db.transaction(async (tx) => {
     const [conn] = await tx.select({ gridOperatorId: connections.gridOperatorId }).from(connections).where(eq(connections.ean, input.connectionEan));
-    if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'body.connectionEan');
+    if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'connectionEan');
     const dueAt = withinOneWorkingDayDeadline(input.signalReceivedAt);
     const within = input.at.getTime() < dueAt.getTime(); // GT-9: before the end of the first working day after the signal
     const [row] = await tx

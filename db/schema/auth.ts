@@ -2,8 +2,9 @@ import { index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'dri
 import { parties } from './parties.js';
 import { gridUsers } from './connections.js';
 
-export const ROLES = ['case-handler', 'supplier', 'compliance', 'p4-client', 'grid-user', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../../domain/visibility.js';
+
+export { ROLES, type Role };
 
 /**
  * API keys. Only the SHA-256 of a key is stored: keys are 32 random bytes, so a fast hash is

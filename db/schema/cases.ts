@@ -2,23 +2,12 @@ import { sql } from 'drizzle-orm';
 import { bigint, boolean, customType, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
+import type { CaseStatus, SignalChannel } from '../../domain/case.js';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
-/** Channels a signal reaches the grid operator through (seed 000, section 3). */
-export const SIGNAL_CHANNELS = ['customer', 'consuwijzer', 'acm', 'consumer_or_government_organisation', 'market_party', 'branch_organisation', 'supplier_report'] as const;
-export type SignalChannel = (typeof SIGNAL_CHANNELS)[number];
-
-export const CASE_STATUSES = [
-  'blocked', // GT-2 block in force, party not yet contacted
-  'awaiting_response', // GT-3 contacted, 72 hours running
-  'awaiting_judgement', // evidence in, handler to judge
-  'closed_mandate_accepted', // GT-8
-  'closed_mandate_not_demonstrated', // GT-4 / GT-8 last paragraph
-  'closed_wrongful_block', // GT-7
-  'closed_withdrawn',
-] as const;
-export type CaseStatus = (typeof CASE_STATUSES)[number];
+// The lists are domain rules (domain/case.ts); re-exported for the schema's users.
+export { CASE_STATUSES, SIGNAL_CHANNELS, type CaseStatus, type SignalChannel } from '../../domain/case.js';
 
 /** Numbers the human case reference (GT-2026-000042). */
 export const doubtCaseReferenceSeq = pgSequence('doubt_case_reference_seq', { startWith: 1, increment: 1 });

@@ -25,6 +25,11 @@ export const connections = pgTable(
     supplierId: uuid('supplier_id').references(() => parties.id),
     balanceResponsiblePartyId: uuid('balance_responsible_party_id').references(() => parties.id),
     gridUserId: uuid('grid_user_id').references(() => gridUsers.id),
+    /**
+     * DC-7: since when the current grid user is the grid user (effective instant of the last change of
+     * customer); null: since the connection's data begins. Kept here so the P4 gate reads it with the row.
+     */
+    gridUserSince: timestamp('grid_user_since', { withTimezone: true, precision: 3 }),
     /** AL-2: technical capacity; no quarter-hour volume may exceed capacityKw × 0.25 h. */
     capacityKw: numeric('capacity_kw', { precision: 10, scale: 3, mode: 'number' }).notNull(),
     /** AL-5: the customer opted out of remote reading; no quarter-hour data exists. */

@@ -2,16 +2,11 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
+import { type DataKind, type MandateEndReason, type MandateGrantedVia, type MandateStatus } from '../../domain/mandate.js';
 
-/** Kinds of smart-meter data a P4 request can ask for. */
-export const DATA_KINDS = ['monthly_registers', 'daily_registers', 'interval_data'] as const;
-export type DataKind = (typeof DATA_KINDS)[number];
-
-export const MANDATE_GRANTED_VIA = ['portal', 'signed_document'] as const;
-export const MANDATE_STATUSES = ['pending_confirmation', 'active', 'ended'] as const;
-export type MandateStatus = (typeof MANDATE_STATUSES)[number];
-export const MANDATE_END_REASONS = ['revoked_by_grid_user', 'customer_switch', 'party_not_admitted', 'withdrawn_by_party'] as const;
-export type MandateEndReason = (typeof MANDATE_END_REASONS)[number];
+// The lists are the domain's (domain/mandate.ts); re-exported so schema users keep one import.
+export { DATA_KINDS, MANDATE_END_REASONS, MANDATE_GRANTED_VIA, MANDATE_STATUSES } from '../../domain/mandate.js';
+export type { DataKind, MandateEndReason, MandateGrantedVia, MandateStatus } from '../../domain/mandate.js';
 
 /**
  * DC-2: party, connection, scope (data kinds, purpose), access period, history consent.
@@ -34,14 +29,19 @@ export const mandates = pgTable(
     validTo: timestamp('valid_to', { withTimezone: true }).notNull(),
     /** DC-2 / Datacode 5.3.11 §3: historical data only with explicit consent for it. */
     historyIncluded: boolean('history_included').notNull().default(false),
-    grantedVia: text('granted_via').$type<(typeof MANDATE_GRANTED_VIA)[number]>().notNull(),
+    grantedVia: text('granted_via').$type<MandateGrantedVia>().notNull(),
     grantedByName: text('granted_by_name').notNull(),
     grantedByIsGridUser: boolean('granted_by_is_grid_user').notNull(),
     status: text('status').$type<MandateStatus>().notNull(),
     confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     endReason: text('end_reason').$type<MandateEndReason>(),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * Registration instant: the past before it is history (DC-2), and after a negative doubt-case outcome
+     * only mandates registered later count (GT-8b). Millisecond precision, as every instant the gate
+     * compares it with (decide() works in milliseconds, the SQL mirror must see the same value).
+     */
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     /** Audit actor that registered the mandate ('api-key:<id>', 'system', ...). */
     createdBy: text('created_by').notNull().default('system'),
   },

@@ -1,4 +1,5 @@
 import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import type { RegisterEntryKind } from '../../domain/gate.js';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
 
@@ -33,8 +34,9 @@ export const blocks = pgTable(
 );
 
 /**
- * DC-1: every P4 decision, allowed or denied. Append-only and written on the hot path, so no
- * foreign keys and only the index that transparency (DC-5) needs, besides the primary key.
+ * DC-1: every exchange, allowed or denied: each P4 request, each delivery of its data (decided again at
+ * delivery) and each internal read of quarter-hour data (DC-8). Append-only and written on the hot
+ * path, so no foreign keys and only the index that transparency (DC-5) needs, besides the primary key.
  */
 export const accessRegister = pgTable(
   'access_register',
@@ -56,6 +58,12 @@ export const accessRegister = pgTable(
     rule: text('rule').notNull(),
     mandateId: uuid('mandate_id'),
     blockId: uuid('block_id'),
+    kind: text('kind').$type<RegisterEntryKind>().notNull().default('request'),
+    /** A delivery: the P4 request (register id) whose data it delivered. */
+    deliveryOf: uuid('delivery_of'),
+    /** Internal access (DC-8): who read (audit actor, e.g. api-key:<id>) and for what purpose. */
+    actor: text('actor'),
+    purpose: text('purpose'),
   },
   (t) => [
     index('access_register_conn_idx').on(t.connectionEan, t.decidedAt),

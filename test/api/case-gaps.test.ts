@@ -10,8 +10,10 @@ import { and, eq, like } from 'drizzle-orm';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { createSupplierReport } from '../../db/repositories/supplier-reports.js';
 import { acmNotifications, auditLog, doubtCases, supplierReports } from '../../db/schema/index.js';
+import { pino } from 'pino';
+import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
-import { recoverSupplierReportNotifications } from '../../worker.js';
+import { recoverIntakes } from '../../services/recovery.js';
 import { supplierReportWorkflowId } from '../../workflows/shared.js';
 import { listMail, testConfig } from '../helpers/index.js';
 import { call, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
@@ -125,7 +127,7 @@ describe('GT-9: one case per supplier report', () => {
 });
 
 describe('worker start-up recovery of supplier-report notifications (GT-9, GT-10)', () => {
-  it('starts the workflow of a report whose start failed, accepts one that already runs, and leaves started ones alone', async () => {
+  it('starts the workflow of a report whose start failed, accepts one that already runs, leaves started ones alone, and survives Temporal being unreachable', async () => {
     const at = new Date(Date.now() - 2 * 60_000);
     const input = { actor: 'test', partyId: supS.id, signalReceivedAt: new Date(at.getTime() - 3_600_000), customerSatisfaction: 'unknown' as const, findings: 'f', actions: 'a', at };
     // POST /supplier-reports committed these, then failed to start their workflows (503).
@@ -136,7 +138,22 @@ describe('worker start-up recovery of supplier-report notifications (GT-9, GT-10
     // Too recent: an intake may still be starting it.
     const fresh = await createSupplierReport(ctx.db, { ...input, connectionEan: await connectionOfA(), at: new Date() });
 
-    expect(await recoverSupplierReportNotifications(ctx.db, ctx.temporal, ctx.taskQueue, logger)).toBeGreaterThanOrEqual(2);
+    // A sweep that cannot reach Temporal starts nothing, says so in the log, and does not reject.
+    const failures: string[] = [];
+    const down = await connectClient(testConfig({}).temporal, inject('temporalAddress'));
+    await down.connection.close();
+    const unreachable = await recoverIntakes(
+      { db: ctx.db, temporal: down.client, taskQueue: ctx.taskQueue, logger: pino({ level: 'error' }, { write: (line: string) => failures.push(line) }) },
+      { kinds: ['supplier_report'] },
+    );
+    expect(unreachable.supplier_report.pending).toBeGreaterThanOrEqual(2);
+    expect(unreachable.supplier_report.started).toBe(0);
+    expect(failures.join('')).toContain('could not recover supplier reports without a notification workflow');
+
+    const recovery = { db: ctx.db, temporal: ctx.temporal, taskQueue: ctx.taskQueue, logger };
+    const first = await recoverIntakes(recovery, { kinds: ['supplier_report'] });
+    expect(first.supplier_report.started).toBeGreaterThanOrEqual(2);
+    expect(first.supplier_report.started).toBe(first.supplier_report.pending);
     for (const r of [lost, running]) {
       await ctx.mail((m) => m.headers['x-supplier-report-id'] === r.id);
       await ctx.temporal.workflow.getHandle(supplierReportWorkflowId(r.id)).result();
@@ -148,7 +165,7 @@ describe('worker start-up recovery of supplier-report notifications (GT-9, GT-10
     expect(untouched!.notificationStartedAt).toBeNull();
 
     // A second start-up finds nothing left of these: no second mail.
-    await recoverSupplierReportNotifications(ctx.db, ctx.temporal, ctx.taskQueue, logger);
+    await recoverIntakes(recovery, { kinds: ['supplier_report'] });
     expect(await listMail(inject('mailDir'), (m) => m.headers['x-supplier-report-id'] === lost.id)).toHaveLength(1);
   });
 });

@@ -112,7 +112,7 @@ describe('intake (GT-1, GT-2)', () => {
     const other = await connectionOfA();
     const reused = await ctx.app.inject({ method: 'POST', url: '/cases', headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key }, payload: intake(other) });
     expect(reused.statusCode).toBe(409);
-    expect(reused.json().code).toBe('idempotency_key_reused');
+    expect(reused.json()).toMatchObject({ code: 'idempotency_key_reused', field: 'headers.idempotency-key' });
   });
 
   it('the workflow contacts the party: status awaiting_response, contactedAt and the 72-hour deadline set', async () => {
@@ -190,6 +190,7 @@ describe('bad input: 400 naming the field, nothing written', () => {
     ['no channel', (b: Record<string, unknown>) => ({ ...b, channel: undefined }), 'body.channel', 'field_required'],
     ['supplier_report without a report', (b: Record<string, unknown>) => ({ ...b, channel: 'supplier_report' }), 'body.supplierReportId', 'supplier_report_required'],
     ['receivedAt in the future', (b: Record<string, unknown>) => ({ ...b, receivedAt: iso(Date.now() + days(1)) }), 'body.receivedAt', 'received_in_future'],
+    ['a party that requests no data', (b: Record<string, unknown>) => ({ ...b, partyGln: opB.gln }), 'body.partyGln', 'party_not_requester'],
   ])('%s', async (_name, mutate, field, code) => {
     const ean = await connectionOfA();
     const res = await call(ctx.app, keys.handlerA, 'POST', '/cases', mutate(intake(ean)));
@@ -260,8 +261,8 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     expect(late.statusCode).toBe(409);
     expect(late.json().code).toBe('response_window_closed');
     expect(late.json().message).toMatch(/regular processes/);
-    // The block stays (GT-4 / GT-8).
-    expect((await askGate(body.connectionEan)).json().reasonCode).toBe('blocked_by_doubt_case');
+    // The block stays (GT-4 / GT-8), and keeps the mandates of that moment blocked (GT-8b).
+    expect((await askGate(body.connectionEan)).json().reasonCode).toBe('blocked_not_demonstrated');
   });
 });
 
@@ -380,6 +381,8 @@ describe('GT-9 supplier reports', () => {
     expect((await call(ctx.app, keys.handlerA, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now()), customerSatisfaction: 'unknown', findings: 'f', actions: 'a' })).statusCode).toBe(403);
     const bad = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now()), customerSatisfaction: 'satisfied', findings: 'f', actions: 'a' });
     expect(bad.json()).toMatchObject({ code: 'invalid_request', field: 'body.customerSatisfaction' });
+    const future = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now() + days(1)), customerSatisfaction: 'unknown', findings: 'f', actions: 'a' });
+    expect(future.json()).toMatchObject({ code: 'signal_in_future', field: 'body.signalReceivedAt' });
   });
 });
 

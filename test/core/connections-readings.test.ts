@@ -158,7 +158,7 @@ describe('readings import (AL-1, AL-2): per-row rejects', () => {
 
     // The readings endpoint derives quarter-hour volumes.
     const handler = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
-    const list = (await call(ctx.app, handler, 'GET', `${url}?from=${at(0)}&to=${at(10)}`)).json();
+    const list = (await call(ctx.app, handler, 'GET', `${url}?from=${at(0)}&to=${at(10)}&purpose=${encodeURIComponent('AL-2 import check')}`)).json();
     expect(list.readings.map((p: { registerWh: number; volumeWh?: number }) => [p.registerWh, p.volumeWh ?? null])).toEqual([
       [10_000, null],
       [10_500, 500],

@@ -84,8 +84,11 @@ export async function makeMandate(
     historyIncluded?: boolean;
     status?: 'active' | 'pending_confirmation' | 'ended';
     endReason?: 'revoked_by_grid_user' | 'customer_switch' | 'party_not_admitted' | 'withdrawn_by_party';
+    /** Registration instant (DC-2: the past before it is history). Default: at its validFrom, or now when that lies ahead. */
+    registeredAt?: Date;
   },
 ) {
+  const validFrom = o.validFrom ?? new Date(Date.now() - 30 * 86_400_000);
   const [m] = await db
     .insert(mandates)
     .values({
@@ -93,7 +96,7 @@ export async function makeMandate(
       connectionEan: o.connectionEan,
       dataKinds: o.dataKinds ?? ['interval_data', 'daily_registers', 'monthly_registers'],
       purpose: 'test',
-      validFrom: o.validFrom ?? new Date(Date.now() - 30 * 86_400_000),
+      validFrom,
       validTo: o.validTo ?? new Date(Date.now() + 365 * 86_400_000),
       historyIncluded: o.historyIncluded ?? false,
       grantedVia: 'portal',
@@ -102,6 +105,7 @@ export async function makeMandate(
       status: o.status ?? 'active',
       endedAt: o.status === 'ended' ? new Date() : null,
       endReason: o.status === 'ended' ? (o.endReason ?? 'revoked_by_grid_user') : null,
+      createdAt: o.registeredAt ?? new Date(Math.min(validFrom.getTime(), Date.now())),
     })
     .returning();
   return m!;

@@ -1,13 +1,24 @@
 /**
- * The gate's rules exist twice: decide() in TypeScript (the readable specification) and the SQL that
- * the hot path runs (decideAndRegister). This test generates many random situations — mandates in
- * every status, scope and period, open and lifted blocks with and without release, opt-outs,
- * unadmitted parties, suppliers of record — and requires both to reach the same decision, naming the
- * same mandate and block.
+ * The gate's rules exist twice: decide() in TypeScript (the readable specification, domain/gate.ts) and
+ * the SQL that the hot path runs (decideAndRegister). This test generates many random situations —
+ * mandates in every status, scope and period, registered at their start or backdated (DC-2); open blocks
+ * of running cases and of cases closed "mandate not demonstrated" with mandates registered before and
+ * after the close (GT-8b); lifted blocks with and without release (GT-8); customer switches (DC-7);
+ * opt-outs, unadmitted parties, suppliers of record; periods reaching into the future (cut at the
+ * decision instant); requests and deliveries — and requires both to reach the same decision, naming the
+ * same mandate and block, and to register it as it was decided.
+ *
+ * Ties are generated on purpose (mandates of one party on one connection with the same stage and the same
+ * validTo, or the same validFrom too; blocks starting at the same instant; cases closed at the same
+ * instant), so the specified tie order (domain/gate.ts: stage, latest validTo, latest validFrom, smallest
+ * id; blocks: earliest start, smallest id; kept blocks: closed last, smallest id) is what both must
+ * follow, and decide() is given the facts shuffled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blocks, connections, mandates, parties, type DataKind, type MandateEndReason } from '../../db/schema/index.js';
-import { decide, decideAndRegister, fetchGateFacts, type GateRequest } from '../../db/repositories/gate.js';
+import { inArray } from 'drizzle-orm';
+import { accessRegister, blocks, connections, doubtCases, mandates, parties, type CaseStatus, type DataKind, type MandateEndReason } from '../../db/schema/index.js';
+import { decide, evaluateMandate, GATE_REASON_CODES, periodAtDecision, type GateFacts, type GateRequest } from '../../domain/gate.js';
+import { decideAndRegister, fetchGateFacts } from '../../db/repositories/access-register.js';
 import { coreContext, makeParty, newEan, type CoreContext } from './fixtures.js';
 import { randomUUID } from 'node:crypto';
 
@@ -29,13 +40,22 @@ function rng(seed: number) {
   };
 }
 
+/** decide() must not depend on the order the facts come in. */
+function shuffled(f: GateFacts, rand: () => number): GateFacts {
+  const mix = <T>(xs: T[]) => xs.map((x) => ({ x, k: rand() })).sort((a, b) => a.k - b.k).map((e) => e.x);
+  return { ...f, mandates: mix(f.mandates), blocks: mix(f.blocks) };
+}
+
+type Status = 'active' | 'pending_confirmation' | 'ended';
+
 describe('decide() and the SQL gate agree', () => {
-  it('on 400 random situations with 3 requests each', async () => {
+  it('on 600 random situations with 3 requests or deliveries each', async () => {
     const rand = rng(20_261_122);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const DAY = 86_400_000;
     const now = Date.now();
     const at = (days: number) => new Date(now + Math.round(days * DAY));
+    const atMost = (d: Date, max: Date) => (d > max ? max : d);
     const operator = await makeParty(ctx.db, ['grid_operator']);
     const supplier = await makeParty(ctx.db, ['supplier']);
     const provider = await makeParty(ctx.db, ['service_provider']);
@@ -43,48 +63,122 @@ describe('decide() and the SQL gate agree', () => {
     const kinds: DataKind[] = ['monthly_registers', 'daily_registers', 'interval_data'];
     const endReasons: MandateEndReason[] = ['revoked_by_grid_user', 'customer_switch', 'party_not_admitted', 'withdrawn_by_party'];
     const requests: GateRequest[] = [];
+    let caseSeq = 0;
 
-    for (let s = 0; s < 400; s++) {
+    for (let s = 0; s < 600; s++) {
       const ean = newEan();
-      await ctx.db.insert(connections).values({ ean, gridOperatorId: operator.id, gridArea: 'eq', supplierId: rand() < 0.8 ? supplier.id : null, capacityKw: 10, remoteReadingOptOut: rand() < 0.08 });
-      const party = pick([provider, provider, supplier, outcast!]);
-      const nMandates = pick([0, 1, 1, 2, 3]);
-      for (let k = 0; k < nMandates; k++) {
-        const from = at(-60 + rand() * 90);
-        const status = pick(['active', 'active', 'active', 'pending_confirmation', 'ended'] as const);
-        await ctx.db.insert(mandates).values({
+      await ctx.db.insert(connections).values({
+        ean,
+        gridOperatorId: operator.id,
+        gridArea: 'eq',
+        supplierId: rand() < 0.8 ? supplier.id : null,
+        capacityKw: 10,
+        remoteReadingOptOut: rand() < 0.05,
+        gridUserSince: rand() < 0.2 ? at(-30 + rand() * 28) : null, // DC-7: a customer switch some days ago
+      });
+      const party = pick([provider, provider, provider, supplier, outcast!]);
+      const mandate = async (m: { from: Date; to: Date; registeredAt: Date; kinds: DataKind[]; status: Status; history: boolean }) =>
+        ctx.db.insert(mandates).values({
           partyId: party.id,
           connectionEan: ean,
-          dataKinds: kinds.filter(() => rand() < 0.6).concat(rand() < 0.3 ? [] : [pick(kinds)]).filter((v, i, a) => a.indexOf(v) === i),
+          dataKinds: m.kinds,
           purpose: 'eq',
-          validFrom: from,
-          validTo: new Date(from.getTime() + Math.round((5 + rand() * 200) * DAY) + k), // distinct ends: no ties
-          historyIncluded: rand() < 0.5,
+          validFrom: m.from,
+          validTo: m.to,
+          historyIncluded: m.history,
           grantedVia: 'portal',
           grantedByName: 'x',
-          grantedByIsGridUser: status !== 'pending_confirmation',
-          status,
-          endedAt: status === 'ended' ? at(-1) : null,
-          endReason: status === 'ended' ? pick(endReasons) : null,
+          grantedByIsGridUser: m.status !== 'pending_confirmation',
+          status: m.status,
+          endedAt: m.status === 'ended' ? at(-1) : null,
+          endReason: m.status === 'ended' ? pick(endReasons) : null,
+          createdAt: m.registeredAt,
         });
+
+      const nMandates = pick([0, 1, 1, 2, 3]);
+      let prev: { from: Date; to: Date; registeredAt: Date; kinds: DataKind[]; status: Status; history: boolean } | undefined;
+      for (let k = 0; k < nMandates; k++) {
+        // Ties on purpose: a twin of the previous mandate (same period, registration, scope and status:
+        // only the id differs), or one that ends at the same instant but started later.
+        const tie = prev && rand() < 0.45 ? pick(['twin', 'twin', 'same_end'] as const) : undefined;
+        const from = tie === 'twin' ? prev!.from : tie === 'same_end' ? new Date(prev!.from.getTime() + Math.round((1 + rand() * 3) * DAY)) : at(-60 + rand() * 90);
+        const to = tie ? prev!.to : new Date(from.getTime() + Math.round((5 + rand() * 200) * DAY));
+        if (to <= from) continue;
+        // DC-2: registered at its start (or now, when it starts later), or backdated by up to 20 days.
+        const registeredAt = tie === 'twin' ? prev!.registeredAt : atMost(rand() < 0.35 ? new Date(from.getTime() + Math.round(rand() * 20 * DAY)) : from, new Date(now));
+        const m = {
+          from,
+          to,
+          registeredAt,
+          kinds: tie ? prev!.kinds : kinds.filter(() => rand() < 0.6).concat(rand() < 0.3 ? [] : [pick(kinds)]).filter((v, i, a) => a.indexOf(v) === i),
+          status: tie ? prev!.status : pick(['active', 'active', 'active', 'pending_confirmation', 'ended'] as const),
+          history: tie ? prev!.history : rand() < 0.5,
+        };
+        prev = m;
+        await mandate(m);
       }
-      const nBlocks = pick([0, 0, 0, 1, 2]);
+
+      const nBlocks = pick([0, 0, 0, 1, 1, 2]);
+      let prevStart: Date | undefined;
+      let prevClose: Date | undefined; // reused now and then: two cases closed at the same instant (ties)
       for (let k = 0; k < nBlocks; k++) {
-        const started = at(-40 + k * 15 + rand() * 10);
-        const state = pick(['open', 'lifted', 'released'] as const);
+        // Blocks starting at the same instant (ties) now and then.
+        const started = prevStart && rand() < 0.4 ? prevStart : at(-40 + k * 15 + rand() * 10);
+        prevStart = started;
+        const state = prevClose && rand() < 0.5 ? 'kept' : pick(['open', 'open_case_running', 'kept', 'kept', 'lifted', 'released'] as const);
+        const caseId = randomUUID();
+        if (state === 'open_case_running' || state === 'kept') {
+          const closedAt = state === 'kept' ? (prevClose && rand() < 0.6 ? prevClose : atMost(new Date(started.getTime() + Math.round((1 + rand() * 10) * DAY)), at(-0.5))) : null;
+          if (closedAt) prevClose = closedAt;
+          const status: CaseStatus = state === 'kept' ? 'closed_mandate_not_demonstrated' : pick(['awaiting_response', 'closed_mandate_accepted'] as const);
+          await ctx.db.insert(doubtCases).values({
+            id: caseId,
+            reference: `EQ-${process.pid}-${++caseSeq}`,
+            gridOperatorId: operator.id,
+            partyId: party.id,
+            connectionEan: ean,
+            channel: 'customer',
+            receivedAt: started,
+            reporterName: 'eq',
+            description: 'eq',
+            isma: false,
+            status,
+            contactDueAt: started,
+            closedAt: status.startsWith('closed_') ? (closedAt ?? at(-1)) : null,
+            createdBy: 'eq',
+          });
+          // GT-8b: the regular process restarted — a mandate registered after the close, now and then
+          // at the very instant of the close (not after it), pending (DC-3) or backdated (DC-2).
+          if (closedAt && rand() < 0.65) {
+            const registeredAt = atMost(rand() < 0.1 ? closedAt : new Date(closedAt.getTime() + Math.round((0.1 + rand() * 3) * DAY)), new Date(now));
+            const from = rand() < 0.5 ? registeredAt : new Date(registeredAt.getTime() - Math.round(rand() * 30 * DAY));
+            await mandate({ from, to: at(30 + rand() * 100), registeredAt, kinds: rand() < 0.8 ? kinds : [pick(kinds)], status: pick(['active', 'active', 'active', 'pending_confirmation'] as const), history: rand() < 0.5 });
+          }
+        }
+        const lifted = state === 'lifted' || state === 'released';
         await ctx.db.insert(blocks).values({
           partyId: party.id,
           connectionEan: ean,
-          caseId: randomUUID(),
+          caseId,
           startedAt: started,
-          endedAt: state === 'open' ? null : new Date(started.getTime() + Math.round((1 + rand() * 10) * DAY)),
-          liftReason: state === 'open' ? null : 'case_withdrawn',
+          endedAt: lifted ? new Date(started.getTime() + Math.round((1 + rand() * 10) * DAY)) : null,
+          liftReason: lifted ? 'case_withdrawn' : null,
           retroactive: state === 'released',
         });
       }
       for (let r = 0; r < 3; r++) {
-        const start = -90 + rand() * 100;
-        requests.push({ partyId: party.id, connectionEan: ean, dataKind: pick(kinds), from: at(start), to: at(start + 1 + rand() * 60), requestId: `eq-${s}-${r}` });
+        // Periods start in the past; a fifth of them reach into the future (cut at the decision instant).
+        const start = -60 + rand() * 59.5;
+        const end = rand() < 0.2 ? rand() * 30 : Math.min(start + 0.1 + rand() * 30, -0.01);
+        requests.push({
+          partyId: party.id,
+          connectionEan: ean,
+          dataKind: pick(kinds),
+          from: at(start),
+          to: at(Math.max(end, start + 0.01)),
+          requestId: `eq-${s}-${r}`,
+          deliveryOf: rand() < 0.3 ? randomUUID() : null,
+        });
       }
     }
     // An unknown connection is no decision in either.
@@ -93,7 +187,12 @@ describe('decide() and the SQL gate agree', () => {
     const decidedAt = Date.now();
     const facts = await fetchGateFacts(ctx.sql, requests);
     const sqlOutcomes = await decideAndRegister(ctx.sql, requests, decidedAt);
+    const decidedIds = sqlOutcomes.flatMap((o) => (o.kind === 'decided' ? [o.decision.id] : []));
+    const registered = new Map((await ctx.db.select().from(accessRegister).where(inArray(accessRegister.id, decidedIds))).map((e) => [e.id, e]));
+    expect(registered.size).toBe(decidedIds.length);
     const seen = new Set<string>();
+    const ties = { validTo: 0, validFromToo: 0, keptClose: 0 };
+    let cut = 0;
     requests.forEach((req, k) => {
       const o = sqlOutcomes[k]!;
       if (!facts[k]!.connection) {
@@ -102,7 +201,7 @@ describe('decide() and the SQL gate agree', () => {
       }
       expect(o.kind).toBe('decided');
       if (o.kind !== 'decided') return;
-      const ts = decide(req, facts[k]!, decidedAt);
+      const ts = decide(req, shuffled(facts[k]!, rand), decidedAt);
       expect({ request: req.requestId, reasonCode: o.decision.reasonCode, mandateId: o.decision.mandateId, blockId: o.decision.blockId, allowed: o.decision.allowed }).toEqual({
         request: req.requestId,
         reasonCode: ts.reasonCode,
@@ -110,15 +209,44 @@ describe('decide() and the SQL gate agree', () => {
         blockId: ts.blockId,
         allowed: ts.allowed,
       });
+      // Registered as decided: the period cut at the decision instant, a delivery as a delivery of its request.
+      const period = periodAtDecision(req.from, req.to, decidedAt);
+      if (period.cut) cut += 1;
+      expect(o.decision).toMatchObject({ from: period.from, to: period.to, periodCut: period.cut });
+      const e = registered.get(o.decision.id)!;
+      expect({ kind: e.kind, deliveryOf: e.deliveryOf, from: e.periodFrom.getTime(), to: e.periodTo.getTime(), reasonCode: e.reasonCode, mandateId: e.mandateId, blockId: e.blockId }).toEqual({
+        kind: req.deliveryOf ? 'delivery' : 'request',
+        deliveryOf: req.deliveryOf ?? null,
+        from: period.from.getTime(),
+        to: period.to.getTime(),
+        reasonCode: ts.reasonCode,
+        mandateId: ts.mandateId,
+        blockId: ts.blockId,
+      });
       seen.add(ts.reasonCode);
+      // Kept blocks (GT-8b) closed at the same instant: the id decides which one is named.
+      const kept = facts[k]!.blocks.filter((b) => b.endedAt === null && b.notDemonstratedAt !== null);
+      const lastClose = Math.max(...kept.map((b) => b.notDemonstratedAt!));
+      if (ts.rule === 'GT-8b' && kept.filter((b) => b.notDemonstratedAt === lastClose).length > 1) ties.keptClose += 1;
+      // Count the decisions in which the tie order mattered: several mandates at the best stage.
+      const cutReq = { ...req, to: period.to };
+      const stages = facts[k]!.mandates.map((m) => ({ m, stage: evaluateMandate(m, cutReq, decidedAt).stage }));
+      const top = Math.max(...stages.map((x) => x.stage));
+      const atTop = stages.filter((x) => x.stage === top);
+      const latestEnd = Math.max(...atTop.map((x) => x.m.validTo));
+      const sameEnd = atTop.filter((x) => x.m.validTo === latestEnd);
+      if (ts.mandateId && sameEnd.length > 1) {
+        ties.validTo += 1;
+        const latestStart = Math.max(...sameEnd.map((x) => x.m.validFrom));
+        if (sameEnd.filter((x) => x.m.validFrom === latestStart).length > 1) ties.validFromToo += 1;
+      }
     });
-    // The situations must actually exercise the rules.
-    expect([...seen].sort()).toEqual(
-      [
-        'blocked_by_doubt_case', 'blocked_period_not_released', 'data_kind_out_of_scope', 'history_not_consented', 'mandate_ended_customer_switch',
-        'mandate_ended_party_not_admitted', 'mandate_expired', 'mandate_not_yet_valid', 'mandate_pending_confirmation', 'mandate_revoked', 'mandate_valid',
-        'mandate_valid_block_released', 'no_mandate', 'party_not_admitted', 'period_out_of_scope', 'remote_reading_opted_out', 'supplier_of_record',
-      ].sort(),
-    );
+    // Ties must actually occur, down to the id; so must cut periods.
+    expect(ties.validTo).toBeGreaterThanOrEqual(20);
+    expect(ties.validFromToo).toBeGreaterThanOrEqual(10);
+    expect(ties.keptClose).toBeGreaterThanOrEqual(5);
+    expect(cut).toBeGreaterThanOrEqual(50);
+    // The situations must exercise every rule: each reason code of the gate occurs.
+    expect([...seen].sort()).toEqual([...GATE_REASON_CODES].sort());
   });
 });

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, inArray, sql as dsql } from 'drizzle-orm';
 import { accessRegister, meterReadings, parties } from '../../db/schema/index.js';
 import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
-import { decide, GATE_REASONS, needsAdditionalMandate, uuidv7, type GateFacts, type GateRequest } from '../../db/repositories/gate.js';
+import { decide, GATE_REASONS, needsAdditionalMandate, periodAtDecision, type GateFacts, type GateRequest, type MandateFact } from '../../domain/gate.js';
+import { uuidv7 } from '../../lib/uuidv7.js';
 import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeMandate, makeParty, newEan, type CoreContext } from './fixtures.js';
 import { randomUUID } from 'node:crypto';
 
@@ -159,12 +160,26 @@ describe('denied, each reason with its rule', () => {
     await expectDecision(providerP4, c2.ean, 'interval_data', 'mandate_not_yet_valid');
   });
 
-  it('DC-2 data_kind_out_of_scope, period_out_of_scope, history_not_consented', async () => {
+  it('DC-2 data_kind_out_of_scope, history_not_consented', async () => {
     const c = await conn();
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'], validFrom: new Date(now - days(10)), validTo: new Date(now + days(10)) });
     await expectDecision(providerP4, c.ean, 'interval_data', 'data_kind_out_of_scope');
-    await expectDecision(providerP4, c.ean, 'daily_registers', 'period_out_of_scope', { from: iso(now - days(5)), to: iso(now + days(20)) });
     await expectDecision(providerP4, c.ean, 'daily_registers', 'history_not_consented', { from: iso(now - days(30)), to: iso(now - days(1)) });
+  });
+
+  it('no future periods: a period reaching past the decision is cut at the decision instant, and the answer says so', async () => {
+    const c = await conn();
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'], validFrom: new Date(now - days(10)), validTo: new Date(now + days(10)) });
+    const asked = { from: iso(now - days(5)), to: iso(now + days(20)) };
+    const res = await ask(providerP4, c.ean, 'daily_registers', asked);
+    const d = res.json();
+    expect(d).toMatchObject({ reasonCode: 'mandate_valid', periodCut: true, from: asked.from });
+    expect(d.to).toBe(d.decidedAt);
+    const [row] = await ctx.db.select().from(accessRegister).where(eq(accessRegister.id, d.id));
+    expect(row!.periodTo.toISOString()).toBe(d.decidedAt);
+    expect(row!.periodTo.getTime()).toBeLessThan(Date.parse(asked.to));
+    // A period within the past is not cut.
+    expect((await ask(providerP4, c.ean, 'daily_registers', lastWeek)).json()).toMatchObject({ periodCut: false, from: lastWeek.from, to: lastWeek.to });
   });
 
   it('the closest mandate explains the denial (one pending, one out of scope → out of scope)', async () => {
@@ -220,6 +235,7 @@ describe('bad input registers nothing', () => {
     ['unknown field', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', ...lastWeek, purpose: 'x' })],
     ['not a date', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: 'yesterday', to: lastWeek.to })],
     ['unknown connection', 404, 'connection_not_found', () => ({ connectionEan: newEan(), dataKind: 'interval_data', ...lastWeek })],
+    ['period starts in the future', 400, 'period_in_future', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: iso(Date.now() + days(1)), to: iso(Date.now() + days(2)) })],
   ])('%s → %i %s', async (_name, status, code, body) => {
     const c = await conn();
     const [before] = await ctx.db.select({ n: dsql<number>`count(*)::int` }).from(accessRegister);
@@ -294,7 +310,7 @@ describe('DC-1 under load', () => {
 
 describe('decide() (pure)', () => {
   const base: GateRequest = { partyId: 'p', connectionEan: 'e', dataKind: 'interval_data', from: new Date(1000), to: new Date(2000), requestId: 'r' };
-  const facts = (f: Partial<GateFacts>): GateFacts => ({ connection: { supplierId: 's', remoteReadingOptOut: false }, party: { admitted: true }, mandates: [], blocks: [], ...f });
+  const facts = (f: Partial<GateFacts>): GateFacts => ({ connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: null }, party: { admitted: true }, mandates: [], blocks: [], ...f });
 
   it('needs an additional mandate except the supplier of record reading monthly registers', () => {
     expect(needsAdditionalMandate('s', 's', 'monthly_registers')).toBe(false);
@@ -309,7 +325,53 @@ describe('decide() (pure)', () => {
   });
 
   it('a block placed with a future start still denies at once', () => {
-    expect(decide(base, facts({ blocks: [{ id: 'b', startedAt: 10_000, endedAt: null, retroactive: false }] }), 1500).reasonCode).toBe('blocked_by_doubt_case');
+    expect(decide(base, facts({ blocks: [{ id: 'b', startedAt: 10_000, endedAt: null, retroactive: false, notDemonstratedAt: null }] }), 1500).reasonCode).toBe('blocked_by_doubt_case');
+  });
+
+  const mandate = (o: Partial<MandateFact> = {}): MandateFact => ({
+    id: 'm',
+    registeredAt: 0,
+    dataKinds: ['interval_data'],
+    validFrom: 0,
+    validTo: 10_000,
+    historyIncluded: false,
+    status: 'active',
+    endReason: null,
+    ...o,
+  });
+
+  it('DC-2: a backdated start gives no history without history consent; with it, it does', () => {
+    const backdated = mandate({ validFrom: 0, registeredAt: 1200 });
+    expect(decide(base, facts({ mandates: [backdated] }), 1500).reasonCode).toBe('history_before_registration');
+    expect(decide({ ...base, from: new Date(1200) }, facts({ mandates: [backdated] }), 1500).reasonCode).toBe('mandate_valid');
+    expect(decide(base, facts({ mandates: [{ ...backdated, historyIncluded: true }] }), 1500).reasonCode).toBe('mandate_valid');
+  });
+
+  it('DC-7: consent-based access starts at the current grid user; the supplier of record’s billing reads are not consent-based', () => {
+    const f = facts({ mandates: [mandate()], connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: 1200 } });
+    expect(decide(base, f, 1500).reasonCode).toBe('period_before_grid_user');
+    expect(decide({ ...base, from: new Date(1200) }, f, 1500).reasonCode).toBe('mandate_valid');
+    expect(decide({ ...base, partyId: 's', dataKind: 'monthly_registers' }, f, 1500).reasonCode).toBe('supplier_of_record');
+  });
+
+  it('GT-8b: after "not demonstrated" the block keeps earlier mandates blocked and honours one registered after the close', () => {
+    const kept = { id: 'b', startedAt: 100, endedAt: null, retroactive: false, notDemonstratedAt: 900 };
+    const old = mandate({ id: 'old', registeredAt: 50 });
+    expect(decide(base, facts({ blocks: [{ ...kept, notDemonstratedAt: null }], mandates: [old] }), 1500)).toMatchObject({ reasonCode: 'blocked_by_doubt_case', blockId: 'b' });
+    expect(decide(base, facts({ blocks: [kept], mandates: [old] }), 1500)).toMatchObject({ reasonCode: 'blocked_not_demonstrated', blockId: 'b', mandateId: null });
+    const fresh = mandate({ id: 'new', registeredAt: 950, validFrom: 950, historyIncluded: true });
+    expect(decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, status: 'pending_confirmation' }] }), 1500)).toMatchObject({ reasonCode: 'mandate_pending_confirmation', mandateId: 'new' });
+    expect(decide(base, facts({ blocks: [kept], mandates: [old, fresh] }), 1500)).toMatchObject({ reasonCode: 'mandate_valid_after_negative_outcome', allowed: true, mandateId: 'new', blockId: 'b' });
+    // Registered at the very instant of the close is not after it.
+    expect(decide(base, facts({ blocks: [kept], mandates: [{ ...fresh, registeredAt: 900 }] }), 1500).reasonCode).toBe('blocked_not_demonstrated');
+  });
+
+  it('no future periods: decide() judges the period cut at the decision instant', () => {
+    expect(periodAtDecision(new Date(1000), new Date(2000), 1500)).toEqual({ from: new Date(1000), to: new Date(1500), cut: true });
+    expect(periodAtDecision(new Date(1000), new Date(1400), 1500)).toEqual({ from: new Date(1000), to: new Date(1400), cut: false });
+    // A lifted, unreleased block starting after the decision instant does not touch the cut period.
+    const later = { id: 'b', startedAt: 1600, endedAt: 1700, retroactive: false, notDemonstratedAt: null };
+    expect(decide(base, facts({ blocks: [later], mandates: [mandate()] }), 1500).reasonCode).toBe('mandate_valid');
   });
 
   it('uuidv7 ids are time-ordered and well-formed', () => {

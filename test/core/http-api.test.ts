@@ -62,6 +62,14 @@ describe('bad input: stable JSON errors, nothing written', () => {
     expect(await partyCount()).toBe(before);
   });
 
+  it('a party that exists already → 409 naming the body field', async () => {
+    const gln = newGln();
+    expect((await call(ctx.app, adminKey, 'POST', '/parties', { ...valid(), gln })).statusCode).toBe(201);
+    const res = await call(ctx.app, adminKey, 'POST', '/parties', { ...valid(), gln });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'party_exists', field: 'body.gln' });
+  });
+
   it('unknown field → 400 invalid_request naming the field', async () => {
     const res = await call(ctx.app, adminKey, 'POST', '/parties', { ...valid(), vatNumber: 'NL0' });
     expect(res.statusCode).toBe(400);
@@ -106,19 +114,26 @@ describe('API keys (admin)', () => {
   });
 
   it.each([
-    ['p4-client without party', { role: 'p4-client', label: 'x' }, 400, 'party_required'],
-    ['grid-user without grid user', { role: 'grid-user', label: 'x' }, 400, 'grid_user_required'],
-    ['admin with a party', { role: 'admin', label: 'x', partyGln: 'OPERATOR' }, 400, 'unexpected_field'],
-    ['case-handler for a supplier', { role: 'case-handler', label: 'x', partyGln: 'SUPPLIER' }, 400, 'party_role_mismatch'],
-    ['unknown party', { role: 'supplier', label: 'x', partyGln: 'UNKNOWN' }, 404, 'party_not_found'],
-    ['unknown role', { role: 'root', label: 'x' }, 400, 'invalid_request'],
-  ])('%s → %i %s', async (_n, body, status, code) => {
+    ['p4-client without party', { role: 'p4-client', label: 'x' }, 400, 'party_required', 'body.partyGln'],
+    ['grid-user without grid user', { role: 'grid-user', label: 'x' }, 400, 'grid_user_required', 'body.gridUserId'],
+    ['admin with a party', { role: 'admin', label: 'x', partyGln: 'OPERATOR' }, 400, 'unexpected_field', 'body.partyGln'],
+    ['case-handler for a supplier', { role: 'case-handler', label: 'x', partyGln: 'SUPPLIER' }, 400, 'party_role_mismatch', 'body.partyGln'],
+    ['unknown party', { role: 'supplier', label: 'x', partyGln: 'UNKNOWN' }, 404, 'party_not_found', 'body.partyGln'],
+    ['unknown grid user', { role: 'grid-user', label: 'x', gridUserId: '00000000-0000-4000-8000-000000000000' }, 404, 'grid_user_not_found', 'body.gridUserId'],
+    ['unknown role', { role: 'root', label: 'x' }, 400, 'invalid_request', 'body.role'],
+  ])('%s → %i %s (%s)', async (_n, body, status, code, field) => {
     const op = await makeParty(ctx.db, ['grid_operator']);
     const sup = await makeParty(ctx.db, ['supplier']);
     const gln = { OPERATOR: op.gln, SUPPLIER: sup.gln, UNKNOWN: newGln() }[(body as { partyGln?: string }).partyGln ?? ''] ;
     const res = await call(ctx.app, adminKey, 'POST', '/api-keys', { ...body, ...(gln ? { partyGln: gln } : {}) });
     expect(res.statusCode, res.body).toBe(status);
-    expect(res.json().code).toBe(code);
+    expect(res.json()).toMatchObject({ code, field });
+  });
+
+  it('revoking an unknown key → 404 naming the path id', async () => {
+    const res = await call(ctx.app, adminKey, 'POST', '/api-keys/00000000-0000-4000-8000-000000000000/revoke');
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'api_key_not_found', field: 'params.id' });
   });
 
   it('non-admins cannot manage keys', async () => {

@@ -39,13 +39,15 @@ async function setup() {
   return { user, conn, userKey, p4 };
 }
 
+// The gate questions below ask for the last day, which starts before the registration: that is history,
+// so these mandates include it (DC-2); test/core/delivery.test.ts covers a backdated start without it.
 const body = (ean: string, o: Record<string, unknown> = {}) => ({
   connectionEan: ean,
   dataKinds: ['interval_data'],
   purpose: 'energy insight app',
   validFrom: iso(now - days(1)),
   validTo: iso(now + days(365)),
-  historyIncluded: false,
+  historyIncluded: true,
   grantedVia: 'signed_document',
   grantedByName: 'J. de Boer',
   grantedByIsGridUser: true,
@@ -73,7 +75,12 @@ describe('registration (DC-2)', () => {
     const byAdmin = await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean, { partyGln: otherProvider.gln }));
     expect(byAdmin.statusCode, byAdmin.body).toBe(201);
     expect(byAdmin.json().partyId).toBe(otherProvider.id);
-    expect((await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean))).json().code).toBe('party_required');
+    expect((await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean))).json()).toMatchObject({ code: 'party_required', field: 'body.partyGln' });
+    // The repository refuses a party that holds no mandates (it names partyId; the API its GLN).
+    const notHolder = await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean, { partyGln: operator.gln }));
+    expect(notHolder.json()).toMatchObject({ code: 'party_role_mismatch', field: 'body.partyGln' });
+    const foreign = await call(ctx.app, providerKey, 'POST', `/mandates/${byAdmin.json().id}/withdraw`);
+    expect(foreign.json()).toMatchObject({ code: 'mandate_not_found', field: 'params.id' });
     const before = await mandateCount();
     const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { partyGln: otherProvider.gln, dataKinds: ['daily_registers'] }));
     expect(res.statusCode).toBe(400);
@@ -83,21 +90,21 @@ describe('registration (DC-2)', () => {
 
   describe('bad input writes nothing', () => {
     it.each([
-      ['invalid EAN check digit', 400, 'invalid_ean', () => ({ connectionEan: badCheckDigit(newEan()) })],
-      ['unknown connection', 404, 'connection_not_found', () => ({ connectionEan: newEan() })],
-      ['period ends before it starts', 400, 'period_invalid', () => ({ validFrom: iso(now + days(10)), validTo: iso(now + days(5)) })],
-      ['period already over', 400, 'period_in_past', () => ({ validFrom: iso(now - days(10)), validTo: iso(now - days(5)) })],
-      ['unknown data kind', 400, 'invalid_request', () => ({ dataKinds: ['everything'] })],
-      ['no data kinds', 400, 'invalid_request', () => ({ dataKinds: [] })],
-      ['unknown field', 400, 'invalid_request', () => ({ scope: 'all' })],
-      ['missing field', 400, 'invalid_request', () => ({ purpose: undefined })],
-      ['invalid GLN check digit', 400, 'invalid_gln', () => ({ partyGln: badCheckDigit(provider.gln) })],
-    ])('%s → %i %s', async (_n, status, code, patch) => {
+      ['invalid EAN check digit', 400, 'invalid_ean', 'body.connectionEan', () => ({ connectionEan: badCheckDigit(newEan()) })],
+      ['unknown connection', 404, 'connection_not_found', 'body.connectionEan', () => ({ connectionEan: newEan() })],
+      ['period ends before it starts', 400, 'period_invalid', 'body.validTo', () => ({ validFrom: iso(now + days(10)), validTo: iso(now + days(5)) })],
+      ['period already over', 400, 'period_in_past', 'body.validTo', () => ({ validFrom: iso(now - days(10)), validTo: iso(now - days(5)) })],
+      ['unknown data kind', 400, 'invalid_request', 'body.dataKinds[0]', () => ({ dataKinds: ['everything'] })],
+      ['no data kinds', 400, 'invalid_request', 'body.dataKinds', () => ({ dataKinds: [] })],
+      ['unknown field', 400, 'invalid_request', 'body.scope', () => ({ scope: 'all' })],
+      ['missing field', 400, 'invalid_request', 'body.purpose', () => ({ purpose: undefined })],
+      ['invalid GLN check digit', 400, 'invalid_gln', 'body.partyGln', () => ({ partyGln: badCheckDigit(provider.gln) })],
+    ])('%s → %i %s (%s)', async (_n, status, code, field, patch) => {
       const { conn } = await setup();
       const before = await mandateCount();
       const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, patch()));
       expect(res.statusCode, res.body).toBe(status);
-      expect(res.json().code).toBe(code);
+      expect(res.json()).toMatchObject({ code, field });
       expect(await mandateCount()).toBe(before);
     });
 
@@ -159,7 +166,9 @@ describe('DC-3 grid-user confirmation', () => {
     const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
     const stranger = await makeGridUser(ctx.db);
     const strangerKey = await makeKey(ctx.db, 'grid-user', { gridUserId: stranger.id });
-    expect((await call(ctx.app, strangerKey, 'POST', `/me/mandates/${m.id}/confirm`)).statusCode).toBe(404);
+    const byStranger = await call(ctx.app, strangerKey, 'POST', `/me/mandates/${m.id}/confirm`);
+    expect(byStranger.statusCode).toBe(404);
+    expect(byStranger.json()).toMatchObject({ code: 'mandate_not_found', field: 'params.id' });
     expect((await call(ctx.app, providerKey, 'POST', `/me/mandates/${m.id}/confirm`)).statusCode).toBe(403);
   });
 
@@ -201,7 +210,8 @@ describe('DC-4 end of access', () => {
     expect(sw.statusCode, sw.body).toBe(201);
     expect(sw.json().mandatesEnded).toBe(0);
     const newUser = await makeGridUser(ctx.db, 'New occupant');
-    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: iso(Date.now()), newGridUserId: newUser.id });
+    const switchedAt = iso(Date.now() - 1);
+    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: switchedAt, newGridUserId: newUser.id });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().mandatesEnded).toBe(2);
     expect(res.json().connection.gridUserId).toBe(newUser.id);
@@ -209,8 +219,11 @@ describe('DC-4 end of access', () => {
       const [row] = await ctx.db.select().from(mandates).where(eq(mandates.id, id));
       expect(row).toMatchObject({ status: 'ended', endReason: 'customer_switch' });
     }
+    // DC-7: the previous occupant's day is never delivered; DC-4: from the switch on, the mandates have ended.
     const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
-    expect(gate.json().reasonCode).toBe('mandate_ended_customer_switch');
+    expect(gate.json().reasonCode).toBe('period_before_grid_user');
+    const after = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: switchedAt, to: iso(Date.now() + days(1)) });
+    expect(after.json().reasonCode).toBe('mandate_ended_customer_switch');
   });
 
   it('a party that loses its access conditions loses every mandate (PATCH admitted=false)', async () => {

@@ -110,7 +110,10 @@ describe('portal mandates', () => {
     });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ status: 'active', grantedVia: 'portal', grantedByIsGridUser: true, grantedByName: user.name });
-    expect((await ask(p4, conn.ean)).json().reasonCode).toBe('mandate_valid');
+    // DC-2: the backdated start gives no history without history consent; from the grant on it covers.
+    expect((await ask(p4, conn.ean)).json().reasonCode).toBe('history_before_registration');
+    const fromGrant = { connectionEan: conn.ean, dataKind: 'interval_data', from: res.json().createdAt, to: iso(Date.now()) };
+    expect((await call(ctx.app, p4, 'POST', '/p4/requests', fromGrant)).json().reasonCode).toBe('mandate_valid');
   });
 });
 

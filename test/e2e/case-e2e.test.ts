@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { blocks, caseResponses, doubtCases } from '../../db/schema/index.js';
-import { formatAmsterdam } from '../../lib/working-days.js';
+import { formatAmsterdam } from '../../domain/working-days.js';
 import { call, days, iso, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, smallPdf, tag, type CaseApiContext } from '../api/case-context.js';
 

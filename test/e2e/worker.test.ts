@@ -18,7 +18,8 @@ import { connections, contactPersons, doubtCases, DOUBT_CONTACT_GROUP, parties }
 import { withCheckDigit } from '../../lib/gs1.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
-import { ensureRepeatOffenderSchedule, recoverCasesWithoutWorkflow, startWorker, type RunningWorker } from '../../worker.js';
+import { ensureRepeatOffenderSchedule, startWorker, type RunningWorker } from '../../worker.js';
+import { recoverIntakes } from '../../services/recovery.js';
 import { SA, repeatOffenderScheduleId } from '../../workflows/shared.js';
 import { freshDatabase, readMail, testConfig, type FreshDatabase } from '../helpers/index.js';
 
@@ -92,7 +93,7 @@ describe('worker start', () => {
     const { row } = await createCaseWithBlock(dbh.db, { actor: 'test', gridOperatorId: operator.id, partyId: supplier.id, connectionEan: conn!.ean, channel: 'customer', receivedAt: at, reporterName: 'K', description: 'd', isma: true, at });
     // Intake "crashed" before starting the workflow: the worker's recovery starts it.
     await dbh.db.execute(sql`update doubt_cases set created_at = now() - interval '2 minutes' where id = ${row.id}`);
-    expect(await recoverCasesWithoutWorkflow(dbh.db, client, taskQueue, logger)).toBeGreaterThanOrEqual(1);
+    expect((await recoverIntakes({ db: dbh.db, temporal: client, taskQueue, logger }, { kinds: ['case'] })).case.started).toBeGreaterThanOrEqual(1);
     await readMail(inject('mailDir'), (m) => m.to.includes(supplier.email) && m.headers['x-case-id'] === row.id, 30_000);
 
     // Visibility is eventually consistent: wait for the first answer that lists something.

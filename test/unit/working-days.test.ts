@@ -8,7 +8,7 @@ import {
   isWorkingDay,
   withinOneWorkingDayDeadline,
   workingDaysBetween,
-} from '../../lib/working-days.js';
+} from '../../domain/working-days.js';
 
 const at = (iso: string): Date => {
   const d = new Date(iso);

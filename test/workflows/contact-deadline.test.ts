@@ -88,7 +88,7 @@ describe('contact within 1 working day (GT-1) while SMTP is down', () => {
     await expect.poll(async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactMissRecordedAt, { timeout: 15_000 }).not.toBeNull();
     await smtp.waitFor((m) => m.to.includes(fixture.handlerMail) && (m.subject ?? '').includes('LET OP'), 15_000);
     // The handler withdraws the case; the pending contact attempt is cancelled.
-    const { withdrawCase } = await import('../../api/services/cases.js');
+    const { withdrawCase } = await import('../../services/cases.js');
     const snap = await withdrawCase({ db: h.db, temporal: h.env.client, taskQueue: 'unused', evidenceMaxBytes: 1 }, row.id, { actor: 'api-key:handler', reason: 'partij onbereikbaar, via telefoon opgelost' });
     expect(snap.status).toBe('closed_withdrawn');
     expect(snap.deadlines.contact.state).toBe('missed');

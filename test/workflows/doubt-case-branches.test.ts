@@ -8,8 +8,11 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { acmNotifications, allocationMethods, blocks, caseHistoryArchives, caseResponses, doubtCases, zeroAllocations } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
-import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../api/services/cases.js';
+import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../services/cases.js';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CaseRefusal } from '../../domain/case.js';
 import { DomainError } from '../../lib/errors.js';
+import { CaseErrors, judgeEvidenceUpdate } from '../../workflows/shared.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -103,7 +106,8 @@ describe('doubt case branches', () => {
     await h.startWorkflow(row.id);
     await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
     const sent = await respond(row.id, fixture.partyId);
-    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: '' }), 'invalid_request');
+    const noReason = await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: '' }), 'reason_required');
+    expect(noReason.field).toBe('body.reason');
     const snap = await judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: 'handtekening ontbreekt' });
     expect(snap.status).toBe('closed_mandate_not_demonstrated');
     await h.result(row.id);
@@ -199,14 +203,31 @@ describe('doubt case branches', () => {
     await h.recordHistory(row.id, 'withdrawn-acm-note');
   });
 
-  it('validators refuse judging unknown responses and accepting a response without evidence', async () => {
+  it('the service and the workflow validator refuse a judgement with one answer: nothing to judge, unknown response, no evidence', async () => {
     const { row, fixture } = await h.openCase({ isma: false });
     await h.startWorkflow(row.id);
     await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
-    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: '00000000-0000-4000-8000-000000000000', decision: 'accept' }), 'response_not_found');
+    const unknownId = '00000000-0000-4000-8000-000000000000';
+    // The workflow's own refusal (its validator, asked directly), mapped as the service maps it.
+    const validator = (j: { responseId: string; decision: 'accept' | 'reject'; reason?: string }) =>
+      h.env.client.workflow.getHandle(row.id).executeUpdate(judgeEvidenceUpdate, { args: [{ ...handler, ...j }] }).then(
+        () => undefined,
+        (e: unknown) => {
+          const f = (e as { cause?: unknown }).cause;
+          expect(f).toBeInstanceOf(ApplicationFailure);
+          expect((f as ApplicationFailure).type).toBe(CaseErrors.Refused);
+          return ((f as ApplicationFailure).details?.[0] as CaseRefusal).code;
+        },
+      );
+    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: unknownId, decision: 'accept' }), 'nothing_to_judge');
+    expect(await validator({ responseId: unknownId, decision: 'accept' })).toBe('nothing_to_judge');
+    expect(await validator({ responseId: unknownId, decision: 'reject', reason: ' ' })).toBe('reason_required');
     const sent = await respond(row.id, fixture.partyId, false);
     expect(sent!.result.snapshot.status).toBe('awaiting_response'); // findings only: still waiting for evidence
-    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'accept' }), 'invalid_request');
+    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: unknownId, decision: 'accept' }), 'response_not_found');
+    expect(await validator({ responseId: unknownId, decision: 'accept' })).toBe('response_not_found');
+    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'accept' }), 'response_without_evidence');
+    expect(await validator({ responseId: sent!.response.id, decision: 'accept' })).toBe('response_without_evidence');
     // Findings without evidence at 72 hours: the mandate was not demonstrated.
     const final = await h.result(row.id);
     expect(final.status).toBe('closed_mandate_not_demonstrated');

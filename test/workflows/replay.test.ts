@@ -30,6 +30,9 @@ describe('replay of recorded histories', () => {
         'review-reported-to-acm',
         'review-improved',
         'supplier-report',
+        // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
+        'decision-at-window-close-before-fix',
+        'decision-at-window-close',
       ]),
     );
   });

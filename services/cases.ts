@@ -1,23 +1,22 @@
 /**
- * The doubt-case service between the routes and Temporal: intake (case row + block in one transaction,
- * then the workflow), the party's response (staged, then counted by the workflow through a validated
- * Update) and the handler's actions (Updates that answer with the new state). Throws DomainErrors only.
+ * The doubt-case service between the routes and the running case workflow (intake and the start of the
+ * workflow: services/case-intake.ts): the party's response (staged, then counted by the workflow through
+ * a validated Update) and the handler's actions (Updates that answer with the new state). Throws
+ * DomainErrors only.
  */
-import { createHash } from 'node:crypto';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { and, count, eq, like } from 'drizzle-orm';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
-import type { Actor } from '../../db/repositories/actor.js';
-import { createCaseWithBlock, getCase, getCaseWithParties, markWorkflowStarted, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES, type CaseIntakeInput } from '../../db/repositories/cases.js';
-import { recordAudit } from '../../db/repositories/audit.js';
-import type { Db } from '../../db/client.js';
-import { acmNotifications, type DoubtCase } from '../../db/schema/index.js';
-import type { notificationActivities } from '../../activities/notifications.js';
-import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
+import type { Db } from '../db/client.js';
+import type { Actor } from '../db/repositories/actor.js';
+import { getCase, listResponses, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES } from '../db/repositories/cases.js';
+import { recordAudit } from '../db/repositories/audit.js';
+import type { DoubtCase } from '../db/schema/index.js';
+import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
+import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
+import { checkEvidence, type EvidenceUpload } from './evidence.js';
+import { DomainError, invalidState, notFound, validationError } from '../lib/errors.js';
 import {
   CaseErrors,
-  SA,
   addNoteUpdate,
   caseStateQuery,
   judgeEvidenceUpdate,
@@ -26,20 +25,16 @@ import {
   submitResponseUpdate,
   withdrawCaseUpdate,
   type CaseSnapshot,
-  type DoubtCaseInput,
   type NotifyAcmResult,
-} from '../../workflows/shared.js';
-
-/** The case workflow's own GT-6 activity (activities/notifications.ts), called in-process once the workflow has closed. */
-export type AcmReporter = ReturnType<typeof notificationActivities>['notifyAcm'];
+} from '../workflows/shared.js';
 
 export interface CaseServiceDeps {
   db: Db;
   temporal: Client | undefined;
   taskQueue: string;
   evidenceMaxBytes: number;
-  /** GT-6 after the workflow closed; without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
-  acmReporter?: AcmReporter;
+  /** GT-6 after the workflow closed (services/acm-report.ts); without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
+  acmReport?: Omit<AcmReportDeps, 'db'>;
 }
 
 /** GT-8 explanation given with every refusal of late evidence. */
@@ -47,102 +42,23 @@ export const WINDOW_CLOSED_MESSAGE =
   'The 72-hour window to demonstrate the mandate has closed (GT-3, GT-8). Late evidence does not reopen the case: ' +
   'restart access through the regular processes (the P4 request process, or iSMA).';
 
-function requireTemporal(deps: CaseServiceDeps): Client {
+export function requireTemporal(deps: Pick<CaseServiceDeps, 'temporal'>): Client {
   if (!deps.temporal) throw new DomainError('unavailable', 'temporal_unavailable', 'The case workflow engine is not configured');
   return deps.temporal;
 }
 
-/** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
-export async function startCaseWorkflow(db: Db, client: Client, taskQueue: string, caseId: string): Promise<void> {
-  const { row, party, gridOperator } = await getCaseWithParties(db, caseId);
-  const input: DoubtCaseInput = {
-    caseId: row.id,
-    reference: row.reference,
-    partyId: row.partyId,
-    partyGln: party.gln,
-    gridOperatorId: row.gridOperatorId,
-    gridOperatorGln: gridOperator.gln,
-    connectionEan: row.connectionEan,
-    channel: row.channel,
-    isma: row.isma,
-    receivedAt: row.receivedAt.toISOString(),
-  };
-  try {
-    await startWorkflowOnce(client, 'doubtCaseWorkflow', {
-      workflowId: row.id,
-      taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'FAIL',
-      typedSearchAttributes: [
-        { key: SA.CaseKind, value: 'doubt_case' },
-        { key: SA.CaseStatus, value: row.status },
-        { key: SA.PartyGln, value: party.gln },
-        { key: SA.GridOperatorGln, value: gridOperator.gln },
-        { key: SA.NextDeadline, value: row.contactDueAt },
-      ],
-    });
-  } catch (err) {
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key', undefined, { caseId: row.id }, { cause: err });
-  }
-  await markWorkflowStarted(db, row.id, new Date());
-}
-
-/** GT-1 / GT-2 intake. The block is committed before the workflow starts and before the 201. */
-export async function openCase(deps: CaseServiceDeps, input: CaseIntakeInput): Promise<{ row: DoubtCase; created: boolean }> {
-  const client = requireTemporal(deps);
-  const { row, created } = await createCaseWithBlock(deps.db, input);
-  if (!row.workflowStartedAt) await startCaseWorkflow(deps.db, client, deps.taskQueue, row.id);
-  return { row, created };
-}
-
-// ---------------------------------------------------------------- evidence
-
-export const EVIDENCE_TYPES = ['application/pdf', 'image/png', 'image/jpeg'] as const;
-export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
-
-/** The type the content really has, from its signature (magic bytes). */
-export function sniffEvidenceType(content: Buffer): EvidenceType | null {
-  if (content.subarray(0, 5).toString('latin1') === '%PDF-') return 'application/pdf';
-  if (content.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (content.length >= 3 && content[0] === 0xff && content[1] === 0xd8 && content[2] === 0xff) return 'image/jpeg';
-  return null;
-}
-
-export interface EvidenceUpload {
-  filename: string;
-  contentType: string;
-  /** base64 */
-  content: string;
-}
-
-export function checkEvidence(e: EvidenceUpload, maxBytes: number): { filename: string; contentType: EvidenceType; content: Buffer; sha256: string } {
-  if (!(EVIDENCE_TYPES as readonly string[]).includes(e.contentType)) {
-    throw validationError('evidence_type_not_allowed', `Evidence must be one of ${EVIDENCE_TYPES.join(', ')}`, 'body.evidence.contentType');
-  }
-  const b64 = e.content.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
-    throw validationError('evidence_not_base64', 'evidence.content must be base64', 'body.evidence.content');
-  }
-  const content = Buffer.from(b64, 'base64');
-  if (content.length === 0) throw validationError('evidence_empty', 'The evidence file is empty', 'body.evidence.content');
-  if (content.length > maxBytes) {
-    throw new DomainError('validation', 'evidence_too_large', `The evidence file is ${content.length} bytes; at most ${maxBytes} are accepted`, 'body.evidence.content', { maxBytes, size: content.length });
-  }
-  const sniffed = sniffEvidenceType(content);
-  if (sniffed !== e.contentType) {
-    throw validationError('evidence_type_mismatch', `The content is ${sniffed ?? 'no PDF, PNG or JPEG'}, not ${e.contentType}`, 'body.evidence.content');
-  }
-  const filename = e.filename.replace(/[/\\]/g, '_').slice(0, 200);
-  return { filename, contentType: sniffed, content, sha256: createHash('sha256').update(content).digest('hex') };
-}
-
 // ---------------------------------------------------------------- updates
 
-function failureType(err: unknown): { type: string | undefined; message: string } | undefined {
+function failureType(err: unknown): { type: string | undefined; message: string; details: unknown[] } | undefined {
   for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message };
+    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message, details: e.details ?? [] };
   }
   return undefined;
+}
+
+/** A domain refusal (domain/case.ts) as the DomainError the API answers with, whether the service or the workflow refused. */
+function refusalError(r: CaseRefusal): DomainError {
+  return new DomainError(r.kind, r.code, r.message, r.field, r.details);
 }
 
 function isWorkflowNotFound(err: unknown): boolean {
@@ -152,7 +68,7 @@ function isWorkflowNotFound(err: unknown): boolean {
 /**
  * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
  * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
- * start failed and a starting worker starts it (recoverCasesWithoutWorkflow) — so 503, to be repeated.
+ * start failed and the worker's recovery starts it (services/recovery.ts) — so 503, to be repeated.
  */
 async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
   if (isWorkflowNotFound(err)) {
@@ -184,12 +100,14 @@ function mapUpdateError(err: unknown, row: DoubtCase): never {
       case CaseErrors.CaseClosed:
         throw invalidState('case_closed', f.message, { caseId: row.id });
       case CaseErrors.UnknownResponse:
-        throw notFound('response_not_found', f.message, 'body.responseId');
+        throw notFound('response_not_found', f.message, 'responseId');
       case CaseErrors.DuplicateResponse:
       case CaseErrors.AlreadyJudged:
         throw invalidState(f.type === CaseErrors.AlreadyJudged ? 'already_judged' : 'duplicate_response', f.message);
       case CaseErrors.InvalidRequest:
         throw validationError('invalid_request', f.message);
+      case CaseErrors.Refused:
+        throw refusalError(f.details[0] as CaseRefusal);
       default:
         break;
     }
@@ -243,7 +161,24 @@ async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: Re
   }
 }
 
-export function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & { responseId: string; decision: 'accept' | 'reject'; reason?: string | null }): Promise<CaseSnapshot> {
+/**
+ * The handler's judgement (GT-4, GT-8). Checked on the rows first (domain checkJudgement), so a refusal
+ * names what the rows show (a refused response, nothing to judge); the workflow's validator applies the
+ * same check to its own state, and its refusal maps to the same answer.
+ */
+export async function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & JudgementRequest): Promise<CaseSnapshot> {
+  const row = await requireCase(deps.db, caseId);
+  const responses = await listResponses(deps.db, row.id);
+  const refusal = checkJudgement(
+    {
+      caseId: row.id,
+      reference: row.reference,
+      status: row.status,
+      responses: responses.map((r) => ({ responseId: r.id, status: r.status, hasEvidence: r.evidenceSha256 !== null, judgement: r.judgement })),
+    },
+    a,
+  );
+  if (refusal) throw refusalError(refusal);
   return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
 }
 
@@ -257,7 +192,7 @@ export function withdrawCase(deps: CaseServiceDeps, caseId: string, a: Actor & {
 
 /**
  * GT-6: the ACM may be informed at any time. While the case workflow runs it sends (an Update); once its
- * run has completed (or when it has none) the same activity runs here, with its own dedupe keys
+ * run has completed (or when it has none) the same report (services/acm-report.ts) is sent here, with its own dedupe keys
  * (`case:<id>:acm:direct:<n>`, never those of the workflow): mail, acm_notifications row, audit entry and
  * acm_notified_at, recorded once per key.
  */
@@ -273,25 +208,22 @@ export async function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor 
 }
 
 async function notifyAcmWithoutWorkflow(deps: CaseServiceDeps, row: DoubtCase, a: Actor & { message: string }, workflowErr: unknown): Promise<NotifyAcmResult> {
-  if (a.message.trim() === '') throw validationError('invalid_request', 'A message is required', 'body.message');
-  if (!deps.acmReporter) {
+  if (a.message.trim() === '') throw validationError('invalid_request', 'A message is required', 'message');
+  if (!deps.acmReport) {
     throw new DomainError('unavailable', 'mail_unavailable', 'The case workflow has closed and this API has no mail server configured to inform the ACM (GT-6)', undefined, { caseId: row.id }, { cause: workflowErr });
   }
-  const prefix = `case:${row.id}:acm:direct:`;
-  const [sent] = await deps.db
-    .select({ n: count() })
-    .from(acmNotifications)
-    .where(and(eq(acmNotifications.caseId, row.id), like(acmNotifications.dedupeKey, `${prefix}%`)));
-  // Concurrent repeats compute the same key: one mail (same Message-ID), one row, both answer with it.
-  const dedupeKey = `${prefix}${(sent?.n ?? 0) + 1}`;
+  const dedupeKey = await nextDirectAcmReportKey(deps.db, row.id);
   try {
-    return await deps.acmReporter({
-      caseId: row.id,
-      at: new Date().toISOString(),
-      message: a.message,
-      actor: { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null },
-      dedupeKey,
-    });
+    return await reportCaseToAcm(
+      { db: deps.db, ...deps.acmReport },
+      {
+        caseId: row.id,
+        at: new Date().toISOString(),
+        message: a.message,
+        actor: { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null },
+        dedupeKey,
+      },
+    );
   } catch (err) {
     if (err instanceof DomainError) throw err;
     throw new DomainError('unavailable', 'mail_unavailable', 'The report to the ACM could not be sent now; nothing was recorded, repeat the request', undefined, { caseId: row.id }, { cause: err });

@@ -1,0 +1,159 @@
+/**
+ * What is done on a case: the party's response (GT-3) and the case handler's actions — judging the
+ * evidence (GT-4, GT-8), lifting a wrongful block (GT-7), withdrawing, informing the ACM (GT-6), notes.
+ * Each answers after the workflow took the step; each is audited with who and when by the service and
+ * the workflow.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireRole, type Principal } from '../../plugins/auth.js';
+import { actorFrom, BODY_ERRORS, errorResponses, partyOf } from '../../plugins/core-access.js';
+import {
+  AcmNotificationCreate,
+  AcmNotificationResult,
+  CaseParams,
+  CaseSnapshotSchema,
+  JudgementCreate,
+  NoteCreate,
+  NoteResult,
+  ReasonBody,
+  ResponseCreate,
+  ResponseCreated,
+  toResponseDto,
+} from '../../schemas/cases.js';
+import { listResponses } from '../../../db/repositories/cases.js';
+import type { Actor } from '../../../db/repositories/actor.js';
+import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../../services/cases.js';
+import type { CaseSnapshot } from '../../../workflows/shared.js';
+import type { CaseRoutesContext } from './context.js';
+
+const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
+  const { db, service } = cases;
+  const handler = requireRole('case-handler');
+  // Evidence travels as base64 inside JSON (4/3 of the file) next to the texts: this route only.
+  const { config } = app.deps;
+  const responseBodyLimit = Math.max(config.bodyLimit, Math.ceil(config.evidenceMaxBytes / 3) * 4 + 64 * 1024);
+  const handlerAction = { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) };
+
+  /** A handler's action that only needs a reason: on the visible case, by the caller. */
+  type ReasonAction = (deps: CaseServiceDeps, caseId: string, a: Actor & { reason: string }) => Promise<CaseSnapshot>;
+  async function withReason(action: ReasonAction, p: Principal, caseId: string, reason: string) {
+    const row = await cases.visibleCase(p, caseId);
+    return action(service, row.id, { ...actorFrom(p), reason });
+  }
+
+  app.post(
+    '/cases/:id/responses',
+    {
+      preHandler: requireRole('supplier'),
+      bodyLimit: responseBodyLimit,
+      // The service names the decoded file evidence.content; this API carries it as contentBase64.
+      config: { errorFields: { 'evidence.content': 'body.evidence.contentBase64' } },
+      schema: {
+        tags: ['cases'],
+        summary: 'The party’s answer (GT-3): findings, complaint handling and optionally the mandate evidence',
+        description:
+          'Evidence: PDF, PNG or JPEG, base64 in JSON, checked against its content (400 evidence_type_not_allowed / evidence_type_mismatch / evidence_not_base64 / evidence_too_large). ' +
+          'After the 72 hours, or once the case is decided: 409 response_window_closed — late evidence does not reopen the case; restart the regular processes (P4 request process or iSMA), GT-8.',
+        params: CaseParams,
+        body: ResponseCreate,
+        response: { 201: ResponseCreated, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+      },
+    },
+    async (req, reply) => {
+      const p = req.principal;
+      const row = await cases.visibleCase(p, req.params.id);
+      const { evidence, ...texts } = req.body;
+      const upload = evidence ? { filename: evidence.filename, contentType: evidence.contentType, content: evidence.contentBase64 } : null;
+      const result = await submitResponse(service, { ...actorFrom(p), ...texts, caseId: row.id, partyId: partyOf(p), evidence: upload });
+      const [stored] = (await listResponses(db, row.id)).filter((r) => r.id === result.response.id);
+      if (!stored) throw new Error(`response ${result.response.id} vanished`);
+      return reply.status(201).header('location', `/cases/${row.id}`).send({ response: toResponseDto(stored, false), receivedAt: result.result.receivedAt, case: result.result.snapshot });
+    },
+  );
+
+  app.post(
+    '/cases/:id/judgements',
+    {
+      preHandler: handler,
+      schema: {
+        tags: ['cases'],
+        summary: 'Judge the evidence of a response: accept (GT-8: block lifted within 1 working day, retroactive) or reject (GT-4)',
+        description:
+          'Answers the case after the decision took effect. 409: nothing_to_judge (no response awaits a judgement), already_judged, response_refused, response_without_evidence (only evidence can be accepted), case_closed.',
+        params: CaseParams,
+        body: JudgementCreate,
+        response: { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+      },
+    },
+    async (req) => {
+      const row = await cases.visibleCase(req.principal, req.params.id);
+      const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
+      return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
+    },
+  );
+
+  app.post(
+    '/cases/:id/lift-block',
+    {
+      preHandler: handler,
+      schema: {
+        tags: ['cases'],
+        summary: 'The block was wrongful (GT-7): lift it at once, retroactively, and close the case',
+        params: CaseParams,
+        body: ReasonBody,
+        response: handlerAction,
+      },
+    },
+    async (req) => withReason(liftWrongfulBlock, req.principal, req.params.id, req.body.reason),
+  );
+
+  app.post(
+    '/cases/:id/withdraw',
+    {
+      preHandler: handler,
+      schema: { tags: ['cases'], summary: 'Withdraw the case (the signal was not about the party’s mandate); the block is lifted', params: CaseParams, body: ReasonBody, response: handlerAction },
+    },
+    async (req) => withReason(withdrawCase, req.principal, req.params.id, req.body.reason),
+  );
+
+  app.post(
+    '/cases/:id/acm-notifications',
+    {
+      preHandler: handler,
+      schema: {
+        tags: ['cases'],
+        summary: 'Inform the ACM of the signal and the findings (GT-6)',
+        description:
+          'GT-6: at any time, also after the case closed. While the case workflow runs it sends the report; once its run has completed the API sends the same report itself ' +
+          '(mail to the ACM, the notification, the audit entry and acmNotifiedAt recorded once). 503 mail_unavailable: the report could not be sent (or no mail server is configured for the API); nothing was recorded, repeat the request.',
+        params: CaseParams,
+        body: AcmNotificationCreate,
+        response: { 201: AcmNotificationResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+      },
+    },
+    async (req, reply) => {
+      const row = await cases.visibleCase(req.principal, req.params.id);
+      return reply.status(201).send(await notifyAcm(service, row.id, { ...actorFrom(req.principal), message: req.body.message }));
+    },
+  );
+
+  app.post(
+    '/cases/:id/notes',
+    {
+      preHandler: handler,
+      schema: {
+        tags: ['cases'],
+        summary: 'A note in the case timeline (the grid operator’s own; not shown to the party)',
+        params: CaseParams,
+        body: NoteCreate,
+        response: { 201: NoteResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+      },
+    },
+    async (req, reply) => {
+      const row = await cases.visibleCase(req.principal, req.params.id);
+      return reply.status(201).send(await addNote(service, row.id, { ...actorFrom(req.principal), text: req.body.text }));
+    },
+  );
+};
+
+export default caseActionRoutes;

@@ -1,0 +1,29 @@
+/**
+ * Doubt cases over HTTP (GT-1..GT-10), on top of the case services (services/case-intake.ts,
+ * services/cases.ts) and Temporal: intake, reads, actions, and the compliance history.
+ *
+ * Who sees what is domain/visibility.ts: a case handler its own grid operator's cases, a supplier or
+ * service provider the cases about itself, compliance and admin all; another party's case answers 404,
+ * never 403 (its existence is not theirs to know). Case handlers act (intake, judgement, lift, withdraw,
+ * ACM, notes); the party responds; compliance and admin read the complete history.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { jsonBodiesOnly } from '../../plugins/core-access.js';
+import { errorFieldsForRoutes } from '../../plugins/errors.js';
+import caseActionRoutes from './actions.js';
+import { caseRoutesContext } from './context.js';
+import caseHistoryRoutes from './history.js';
+import caseIntakeRoutes from './intake.js';
+import caseReadRoutes from './reads.js';
+
+const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
+  // The case services name the case caseId; these routes carry it as the path's id.
+  errorFieldsForRoutes(app, { caseId: 'params.id' });
+  const cases = caseRoutesContext(app.deps);
+  for (const routes of [caseIntakeRoutes, caseReadRoutes, caseActionRoutes, caseHistoryRoutes]) {
+    await app.register(routes, { cases });
+  }
+};
+
+export default caseRoutes;

@@ -1,0 +1,104 @@
+/**
+ * Reading cases: the list (a case handler its grid operator's, a party the cases about itself,
+ * compliance and admin all) and one case with every deadline, its timeline and responses. The party the
+ * case is about does not see the reporter, the description, internal notes or who did what.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireRole, type Principal } from '../../plugins/auth.js';
+import { errorResponses, ownFilter, READ_ERRORS } from '../../plugins/core-access.js';
+import { CaseDetailSchema, CaseList, CaseParams, CaseQuery, toResponseDto, toTimelineDto, type CaseDetailDto } from '../../schemas/cases.js';
+import { caseAuditTrail, CLOSED_STATUSES, listCases, listResponses } from '../../../db/repositories/cases.js';
+import { requirePartyByGln } from '../../../db/repositories/parties.js';
+import type { DoubtCase } from '../../../db/schema/index.js';
+import { validationError } from '../../../lib/errors.js';
+import { liveSnapshot } from '../../../services/cases.js';
+import type { CaseRoutesContext } from './context.js';
+
+/** Timeline actions that are the grid operator's internal business, not shown to the party. */
+const INTERNAL_ACTIONS = new Set(['case.note', 'case.acm_notified', 'case.contact_at_risk', 'case.judgement_reminder', 'case.history_archived']);
+
+const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
+  const { db, service } = cases;
+  const readers = requireRole('case-handler', 'supplier', 'compliance', 'admin');
+
+  /** The running workflow's view, bounded in time: a case view must not hang on a worker outage. */
+  async function workflowView(row: DoubtCase) {
+    const temporal = service.temporal;
+    if (!temporal || CLOSED_STATUSES.includes(row.status)) return null;
+    try {
+      return (await temporal.withDeadline(Date.now() + 3_000, () => liveSnapshot(service, row.id))) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The filters asked for, held to what the caller may see (a conflicting one is a 400, not an empty list). */
+  async function scopedFilter(p: Principal, q: { gridOperatorGln?: string; partyGln?: string }) {
+    let gridOperatorId = q.gridOperatorGln ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id : undefined;
+    let partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+    const own = ownFilter(p);
+    if (own.gridOperatorId !== undefined) {
+      if (gridOperatorId !== undefined && gridOperatorId !== own.gridOperatorId) throw validationError('grid_operator_scope', 'A case handler lists its own grid operator’s cases only', 'query.gridOperatorGln');
+      gridOperatorId = own.gridOperatorId;
+    }
+    if (own.partyId !== undefined) {
+      if (partyId !== undefined && partyId !== own.partyId) throw validationError('party_scope', 'A party lists the cases about itself only', 'query.partyGln');
+      partyId = own.partyId;
+    }
+    return { gridOperatorId, partyId };
+  }
+
+  /** One case as the caller may see it: the party (supplier role) gets the external view. */
+  async function caseDetail(p: Principal, row: DoubtCase): Promise<CaseDetailDto> {
+    const full = p.role !== 'supplier';
+    const [[summary], responses, trail, workflow] = await Promise.all([cases.summaries([row]), listResponses(db, row.id), caseAuditTrail(db, row.id), workflowView(row)]);
+    return {
+      ...summary!,
+      closedBy: full ? row.closedBy : null,
+      closeReason: row.closeReason,
+      acmNotifiedAt: full ? (row.acmNotifiedAt?.toISOString() ?? null) : null,
+      profileEffectiveFrom: row.profileEffectiveFrom?.toISOString() ?? null,
+      workflow,
+      responses: responses.map((r) => toResponseDto(r, full)),
+      timeline: trail.filter((e) => full || !INTERNAL_ACTIONS.has(e.action)).map((e) => toTimelineDto(e, full)),
+      ...(full ? { reporterName: row.reporterName, reporterContact: row.reporterContact, description: row.description } : {}),
+    };
+  }
+
+  app.get(
+    '/cases',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['cases'],
+        summary: 'Cases, newest signal first; case handlers see their grid operator’s, parties their own',
+        querystring: CaseQuery,
+        response: { 200: CaseList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const now = new Date();
+      const filter = { ...(await scopedFilter(req.principal, q)), status: q.status, channel: q.channel, breached: q.breached };
+      const { items, total } = await listCases(db, { ...filter, dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined, limit: q.limit, offset: q.offset, now });
+      return { items: await cases.summaries(items, now), total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    '/cases/:id',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['cases'],
+        summary: 'One case: state, every deadline (met / missed / pending), timeline, responses (metadata only)',
+        description: 'The party the case is about does not see the reporter, the description, internal notes or who did what.',
+        params: CaseParams,
+        response: { 200: CaseDetailSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => caseDetail(req.principal, await cases.visibleCase(req.principal, req.params.id)),
+  );
+};
+
+export default caseReadRoutes;

@@ -1,0 +1,274 @@
+/**
+ * The doubt case's rules (DOMAIN.md GT-1..GT-8), each in one place: statuses, channels and outcomes; the
+ * due times and their states; what closing a case does; which judgements may be given.
+ *
+ * Pure: no I/O, no clock (callers pass `now`), no node:*. The workflow imports it (deterministic on replay),
+ * and so do the activities, repositories and services. SQL that repeats a rule here names the function it
+ * mirrors (db/repositories/case-deadlines-sql.ts) and an agreement test holds both to the same answers.
+ */
+import { addClockHours, withinOneWorkingDayDeadline } from './working-days.js';
+
+// ---------------------------------------------------------------- statuses, channels, outcomes
+
+export const CASE_STATUSES = [
+  'blocked', // GT-2 block in force, party not yet contacted
+  'awaiting_response', // GT-3 contacted, 72 hours running
+  'awaiting_judgement', // evidence in, handler to judge
+  'closed_mandate_accepted', // GT-8
+  'closed_mandate_not_demonstrated', // GT-4 / GT-8 last paragraph
+  'closed_wrongful_block', // GT-7
+  'closed_withdrawn',
+] as const;
+export type CaseStatus = (typeof CASE_STATUSES)[number];
+
+export const OPEN_STATUSES: CaseStatus[] = ['blocked', 'awaiting_response', 'awaiting_judgement'];
+export const CLOSED_STATUSES: CaseStatus[] = ['closed_mandate_accepted', 'closed_mandate_not_demonstrated', 'closed_wrongful_block', 'closed_withdrawn'];
+export const isClosedStatus = (status: CaseStatus): boolean => CLOSED_STATUSES.includes(status);
+
+/** Channels a signal reaches the grid operator through (seed 000, section 3); supplier_report is GT-9. */
+export const SIGNAL_CHANNELS = ['customer', 'consuwijzer', 'acm', 'consumer_or_government_organisation', 'market_party', 'branch_organisation', 'supplier_report'] as const;
+export type SignalChannel = (typeof SIGNAL_CHANNELS)[number];
+
+/** How a case ends: the handler's judgement, the 72 hours running out, or the handler's action. */
+export const OUTCOMES = ['accepted', 'not_demonstrated', 'wrongful_block', 'withdrawn'] as const;
+export type OutcomeKind = (typeof OUTCOMES)[number];
+
+/** Why a block ends (blocks.lift_reason). */
+export const LIFT_REASONS = ['mandate_accepted', 'wrongful_block', 'case_withdrawn'] as const;
+export type LiftReason = (typeof LIFT_REASONS)[number];
+
+export type JudgementDecision = 'accept' | 'reject';
+export type Judgement = 'accepted' | 'rejected';
+
+/** The outcome a judgement decides: evidence accepted (GT-8) or the mandate not demonstrated (GT-4). */
+export const judgementOutcome = (decision: JudgementDecision): OutcomeKind => (decision === 'accept' ? 'accepted' : 'not_demonstrated');
+export const judgementOf = (decision: JudgementDecision): Judgement => (decision === 'accept' ? 'accepted' : 'rejected');
+/** The rules a judgement applies, as cited in its audit entry. */
+export const judgementRule = (judgement: Judgement): string => (judgement === 'accepted' ? 'GT-8' : 'GT-4, GT-8');
+
+// ---------------------------------------------------------------- due times
+
+/** GT-3: the party has 72 clock hours (not working hours) from contact to answer. */
+export const RESPONSE_WINDOW_HOURS = 72;
+
+/** GT-1: contact the party within 1 working day of the signal (24:00 Amsterdam of the next working day). */
+export const contactDeadline = (receivedAt: Date): Date => withinOneWorkingDayDeadline(receivedAt);
+
+/**
+ * GT-3: 72 hours from the moment of contact, never shorter than the deadline the contact mail stated (the
+ * mail is sent a moment before the workflow sees it sent, and the party must never be cut off early).
+ */
+export function responseDeadline(contactedAt: Date, stated?: Date | null): Date {
+  const enforced = addClockHours(contactedAt, RESPONSE_WINDOW_HOURS);
+  return stated && stated > enforced ? stated : enforced;
+}
+
+/** GT-8 (and GT-7 for a wrongful block): lift the block within 1 working day of the decision. */
+export const unblockDeadline = (decidedAt: Date): Date => withinOneWorkingDayDeadline(decidedAt);
+
+/** Start of the quarter-hour containing `d`: allocation works in quarter-hours (AL-1), so does GT-4's switch. */
+export function quarterHourFloor(d: Date): Date {
+  const q = 15 * 60_000;
+  return new Date(Math.floor(d.getTime() / q) * q);
+}
+
+// ---------------------------------------------------------------- deadline states
+
+export const DEADLINE_NAMES = ['contact', 'response', 'unblock'] as const;
+export type DeadlineName = (typeof DEADLINE_NAMES)[number];
+export const DEADLINE_STATES = ['pending', 'met', 'missed', 'not_applicable'] as const;
+export type DeadlineState = (typeof DEADLINE_STATES)[number];
+
+export interface CaseDeadline {
+  /** null while it cannot be known yet (the 72 hours start at contact). */
+  dueAt: Date | null;
+  doneAt: Date | null;
+  state: DeadlineState;
+  /** The rule that sets the deadline. */
+  rule: 'GT-1' | 'GT-3' | 'GT-7' | 'GT-8';
+}
+
+/**
+ * One deadline: met when done strictly before the due instant (due instants are 24:00 Amsterdam, exclusive,
+ * or 72 clock hours); done at or after it, or not done once it has passed, is missed; otherwise pending.
+ * A due time not known yet is pending.
+ */
+export function deadlineState(dueAt: Date | null, doneAt: Date | null, now: Date, applicable = true): DeadlineState {
+  if (!applicable) return 'not_applicable';
+  if (!dueAt) return 'pending';
+  if (doneAt) return doneAt < dueAt ? 'met' : 'missed';
+  return now >= dueAt ? 'missed' : 'pending';
+}
+
+/** What the deadlines of a case depend on; a doubt_cases row has exactly these fields. */
+export interface CaseDeadlineFacts {
+  /** A decided case counts as closed with the status it closes to (the workflow, between decision and close). */
+  status: CaseStatus;
+  /** When the case was closed (the workflow: decided). */
+  closedAt: Date | null;
+  contactDueAt: Date;
+  contactedAt: Date | null;
+  responseDueAt: Date | null;
+  /** The first answer counted within the 72 hours. */
+  respondedAt: Date | null;
+  unblockDueAt: Date | null;
+  unblockedAt: Date | null;
+}
+
+/**
+ * Every deadline of a case with its due time and state: the case view, the workflow's own view, the
+ * `breached` filter and the signal report all mean this. A closed case that never reached a deadline
+ * (closed before contact was due, decided before the 72 hours ran out without an answer, no acceptance or
+ * wrongful block to unblock after) has it not applicable; closed after a contact that never came, missed.
+ */
+export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineName, CaseDeadline> {
+  const closed = isClosedStatus(f.status);
+  const contactState =
+    closed && !f.contactedAt
+      ? f.closedAt && f.closedAt >= f.contactDueAt
+        ? 'missed'
+        : 'not_applicable'
+      : deadlineState(f.contactDueAt, f.contactedAt, now);
+  const responseApplicable = f.responseDueAt
+    ? !(closed && !f.respondedAt && f.closedAt && f.closedAt < f.responseDueAt) // decided before the 72 hours ran out
+    : !closed;
+  return {
+    contact: { dueAt: f.contactDueAt, doneAt: f.contactedAt, state: contactState, rule: 'GT-1' },
+    response: { dueAt: f.responseDueAt, doneAt: f.respondedAt, state: deadlineState(f.responseDueAt, f.respondedAt, now, responseApplicable), rule: 'GT-3' },
+    unblock: {
+      dueAt: f.unblockDueAt,
+      doneAt: f.unblockedAt,
+      state: deadlineState(f.unblockDueAt, f.unblockedAt, now, f.unblockDueAt !== null || !closed),
+      rule: f.status === 'closed_wrongful_block' ? 'GT-7' : 'GT-8',
+    },
+  };
+}
+
+/** A case is breached when at least one of its deadlines was missed. */
+export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 'state'>>): boolean => DEADLINE_NAMES.some((n) => deadlines[n].state === 'missed');
+
+// ---------------------------------------------------------------- opening and closing
+
+/**
+ * What opening a case does besides the block (GT-2, placed at intake): an iSMA connection stays on iSMA but
+ * is allocated with '0' values while the case is open (GT-4, AL-6).
+ */
+export function openingEffects(c: { isma: boolean }): { zeroAllocation: boolean; rule: string } {
+  return { zeroAllocation: c.isma, rule: c.isma ? 'GT-2, GT-4' : 'GT-2' };
+}
+
+export interface BlockLift {
+  reason: LiftReason;
+  /** GT-8: the party may request the data of the blocked period afterwards. */
+  retroactive: boolean;
+  rule: 'GT-7' | 'GT-8';
+}
+
+export interface ClosingEffects {
+  status: CaseStatus;
+  /** The block is lifted (GT-7, GT-8), or it stays (null). */
+  lift: BlockLift | null;
+  /** GT-4: the connection goes from iSMA to profile allocation, from this quarter-hour; null: no switch. */
+  profileEffectiveFrom: Date | null;
+  /** GT-8 / GT-7: the block must be lifted before this; null when there is nothing to unblock by a deadline. */
+  unblockDueAt: Date | null;
+  /** The rules applied, as cited in the closing audit entry. */
+  rule: string;
+}
+
+const CLOSING: Record<OutcomeKind, { status: CaseStatus; lift: BlockLift | null; unblockDeadline: boolean }> = {
+  accepted: { status: 'closed_mandate_accepted', lift: { reason: 'mandate_accepted', retroactive: true, rule: liftRule('mandate_accepted') }, unblockDeadline: true },
+  not_demonstrated: { status: 'closed_mandate_not_demonstrated', lift: null, unblockDeadline: false },
+  // GT-7: a wrongful block is restored as in GT-8, retroactively and within the same deadline.
+  wrongful_block: { status: 'closed_wrongful_block', lift: { reason: 'wrongful_block', retroactive: true, rule: liftRule('wrongful_block') }, unblockDeadline: true },
+  // Not about the party's mandate after all: the block goes, without a retroactive claim or deadline.
+  withdrawn: { status: 'closed_withdrawn', lift: { reason: 'case_withdrawn', retroactive: false, rule: liftRule('case_withdrawn') }, unblockDeadline: false },
+};
+
+/** The rule a lift of the block applies, by its reason (the case's closing lift, or a handler's lift of a block). */
+export function liftRule(reason: LiftReason): BlockLift['rule'] {
+  return reason === 'mandate_accepted' ? 'GT-8' : 'GT-7';
+}
+
+/** The status a case closes with. */
+export const closingStatus = (outcome: OutcomeKind): CaseStatus => CLOSING[outcome].status;
+
+/**
+ * What closing a case with `outcome` does. `decidedAt` starts the unblock deadline (the acceptance or the
+ * wrongful-block decision); `closedAt` is when the effects take hold, the GT-4 profile switch from its
+ * quarter-hour. The workflow computes the instants; the closing activity applies status, lift and switch.
+ */
+export function closingEffects(outcome: OutcomeKind, c: { isma: boolean; decidedAt: Date; closedAt: Date }): ClosingEffects {
+  const { status, lift, unblockDeadline: unblocks } = CLOSING[outcome];
+  const profileSwitch = outcome === 'not_demonstrated' && c.isma; // GT-4
+  return {
+    status,
+    lift,
+    profileEffectiveFrom: profileSwitch ? quarterHourFloor(c.closedAt) : null,
+    unblockDueAt: unblocks ? unblockDeadline(c.decidedAt) : null,
+    rule: lift ? lift.rule : profileSwitch ? 'GT-4, GT-8' : 'GT-8',
+  };
+}
+
+// ---------------------------------------------------------------- refusals
+
+/** Why an action on a case is refused: a stable code, the kind of refusal (lib/errors DomainErrorKind) and the input at fault. */
+export interface CaseRefusal {
+  kind: 'validation' | 'not_found' | 'state';
+  code: 'reason_required' | 'case_closed' | 'nothing_to_judge' | 'response_not_found' | 'already_judged' | 'response_refused' | 'response_without_evidence';
+  message: string;
+  /** The domain input at fault ('reason', 'responseId'); api/ maps it to the request path. */
+  field?: string;
+  details?: Record<string, unknown>;
+}
+
+export interface CaseActionFacts {
+  caseId: string;
+  reference: string;
+  status: CaseStatus;
+  /** The workflow has decided and is closing (its status does not show it yet). */
+  decided?: boolean;
+}
+
+/** A case takes no further decisions once it is decided or closed. */
+export function checkCaseOpen(c: CaseActionFacts): CaseRefusal | null {
+  if (c.decided && !isClosedStatus(c.status)) return { kind: 'state', code: 'case_closed', message: `Case ${c.reference} is being closed`, details: { caseId: c.caseId, status: c.status } };
+  if (isClosedStatus(c.status)) return { kind: 'state', code: 'case_closed', message: `Case ${c.reference} is closed (${c.status})`, details: { caseId: c.caseId, status: c.status } };
+  return null;
+}
+
+export interface JudgedResponse {
+  responseId: string;
+  /** staged: stored, not yet counted by the workflow; received: counted within the 72 hours; refused: late. */
+  status: 'staged' | 'received' | 'refused';
+  hasEvidence: boolean;
+  judgement: Judgement | null;
+}
+
+export interface JudgementRequest {
+  responseId: string;
+  decision: JudgementDecision;
+  reason?: string | null;
+}
+
+/**
+ * Whether the handler may judge this response now (GT-4, GT-8): a rejection needs a reason; the case must
+ * be open with a counted, unjudged response; only a response with mandate evidence can be accepted. The API
+ * asks it first (on the rows), the workflow's validator again (on its own state): one rule, one answer.
+ */
+export function checkJudgement(c: CaseActionFacts & { responses: readonly JudgedResponse[] }, j: JudgementRequest): CaseRefusal | null {
+  if (j.decision === 'reject' && !j.reason?.trim()) return { kind: 'validation', code: 'reason_required', message: 'A rejection needs a reason', field: 'reason' };
+  const closed = checkCaseOpen(c);
+  if (closed) return closed;
+  if (!c.responses.some((r) => r.status === 'received' && r.judgement === null)) {
+    return { kind: 'state', code: 'nothing_to_judge', message: `No response of case ${c.reference} awaits a judgement`, details: { caseId: c.caseId, status: c.status } };
+  }
+  const target = c.responses.find((r) => r.responseId === j.responseId);
+  if (!target) return { kind: 'not_found', code: 'response_not_found', message: `No response ${j.responseId} in case ${c.reference}`, field: 'responseId' };
+  if (target.judgement) return { kind: 'state', code: 'already_judged', message: `Response ${j.responseId} was already judged (${target.judgement})` };
+  if (target.status !== 'received') return { kind: 'state', code: 'response_refused', message: `Response ${j.responseId} was not counted (${target.status})` };
+  if (j.decision === 'accept' && !target.hasEvidence) {
+    return { kind: 'state', code: 'response_without_evidence', message: 'A response without mandate evidence cannot be accepted' };
+  }
+  return null;
+}

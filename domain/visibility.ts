@@ -1,0 +1,110 @@
+/**
+ * Who sees what: one rule for every route. Whatever the API shows has stakeholders — the grid operator
+ * of the connection it is on, the market party (supplier or service provider) it is about or that holds
+ * it, the grid user of the connection — and a principal sees a thing when it is that thing's
+ * stakeholder in its own role:
+ *
+ * | role         | sees                                                                          |
+ * | ------------ | ----------------------------------------------------------------------------- |
+ * | admin        | everything                                                                    |
+ * | compliance   | everything (read only; the routes decide what it may do)                      |
+ * | case-handler | what is on its own grid operator's connections (the operator spans all kinds) |
+ * | supplier     | what is about itself or held by it: its cases, reports, mandates; no connection |
+ * | grid-user    | their own connection (DC-5); what is on it they see through /me, per period   |
+ * | p4-client    | nothing here: it asks the P4 gate                                             |
+ *
+ * What a principal may not see is answered as absent (404), never as forbidden: its existence is not
+ * the caller's to know. Pure: no I/O; the routes load the thing, then ask.
+ */
+
+export const ROLES = ['case-handler', 'supplier', 'compliance', 'p4-client', 'grid-user', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The caller as far as visibility goes (an API key: its role, and the party or grid user it acts for). */
+export interface Principal {
+  role: Role;
+  /** Grid operator (case-handler) or market party (supplier, p4-client) the key acts for. */
+  partyId: string | null;
+  gridUserId: string | null;
+}
+
+/**
+ * A thing and its stakeholders. A block is shown as the connection it is on. A mandate names no grid
+ * user: what a grid user sees of the mandates on their connection is the transparency view (DC-5),
+ * limited to their own period (DC-7), never the mandate records of whoever lived there before.
+ */
+export type Owner =
+  | { kind: 'connection'; gridOperatorId: string; gridUserId: string | null }
+  | { kind: 'case' | 'supplier_report'; gridOperatorId: string; partyId: string }
+  | { kind: 'mandate'; gridOperatorId: string | null; partyId: string };
+
+export const connectionOwner = (c: { gridOperatorId: string; gridUserId: string | null }): Owner => ({
+  kind: 'connection',
+  gridOperatorId: c.gridOperatorId,
+  gridUserId: c.gridUserId,
+});
+
+/** A doubt case: its grid operator handles it, the party it is about answers it. */
+export const caseOwner = (c: { gridOperatorId: string; partyId: string }): Owner => ({ kind: 'case', gridOperatorId: c.gridOperatorId, partyId: c.partyId });
+
+/** A GT-9 report: the party made it, the grid operator of the connection received it. */
+export const supplierReportOwner = (r: { gridOperatorId: string; partyId: string }): Owner => ({
+  kind: 'supplier_report',
+  gridOperatorId: r.gridOperatorId,
+  partyId: r.partyId,
+});
+
+/** A mandate: the party holds it; `gridOperatorId` is that of the connection it is for (null: unknown connection). */
+export const mandateOwner = (m: { partyId: string }, connection: { gridOperatorId: string } | null | undefined): Owner => ({
+  kind: 'mandate',
+  gridOperatorId: connection?.gridOperatorId ?? null,
+  partyId: m.partyId,
+});
+
+/**
+ * The rule as a scope: the stake a principal's view is held to. Lists filter by it, single things are
+ * checked against it (visibleTo), so both answer the same. `none`: a role that sees nothing here, or a
+ * key that lacks the party or grid user its role acts for.
+ */
+export type Scope =
+  | { kind: 'all' }
+  | { kind: 'grid_operator'; gridOperatorId: string }
+  | { kind: 'party'; partyId: string }
+  | { kind: 'grid_user'; gridUserId: string }
+  | { kind: 'none' };
+
+export function scopeOf(p: Principal): Scope {
+  switch (p.role) {
+    case 'admin':
+    case 'compliance':
+      return { kind: 'all' };
+    case 'case-handler':
+      return p.partyId !== null ? { kind: 'grid_operator', gridOperatorId: p.partyId } : { kind: 'none' };
+    case 'supplier':
+      return p.partyId !== null ? { kind: 'party', partyId: p.partyId } : { kind: 'none' };
+    case 'grid-user':
+      return p.gridUserId !== null ? { kind: 'grid_user', gridUserId: p.gridUserId } : { kind: 'none' };
+    case 'p4-client':
+      return { kind: 'none' };
+  }
+}
+
+export function inScope(s: Scope, o: Owner): boolean {
+  switch (s.kind) {
+    case 'all':
+      return true;
+    case 'grid_operator':
+      return o.gridOperatorId === s.gridOperatorId;
+    case 'party':
+      return o.kind !== 'connection' && o.partyId === s.partyId;
+    case 'grid_user':
+      return o.kind === 'connection' && o.gridUserId === s.gridUserId;
+    case 'none':
+      return false;
+  }
+}
+
+/** May this principal see this thing? (Not: answer 404.) */
+export function visibleTo(p: Principal, o: Owner): boolean {
+  return inScope(scopeOf(p), o);
+}

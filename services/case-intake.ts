@@ -1,0 +1,131 @@
+/**
+ * GT-1 / GT-2 intake: a signal becomes a case — the case row and its block in one transaction, then
+ * the case workflow (id = case id). A start that fails leaves the committed case to the intake's repeat
+ * or to the recovery sweep (services/recovery.ts). Throws DomainErrors only.
+ */
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db/client.js';
+import type { Actor } from '../db/repositories/actor.js';
+import { createCaseWithBlock, getCaseWithParties, getSupplierReport, markWorkflowStarted, type CaseIntakeInput } from '../db/repositories/cases.js';
+import { assertEan } from '../db/repositories/connections.js';
+import { partiesByIds, requirePartyByGln } from '../db/repositories/parties.js';
+import type { DoubtCase } from '../db/schema/index.js';
+import { DomainError, notFound, validationError } from '../lib/errors.js';
+import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
+import { SA, type DoubtCaseInput } from '../workflows/shared.js';
+import { requireTemporal, type CaseServiceDeps } from './cases.js';
+
+/** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
+export async function startCaseWorkflow(db: Db, client: Client, taskQueue: string, caseId: string): Promise<void> {
+  const { row, party, gridOperator } = await getCaseWithParties(db, caseId);
+  const input: DoubtCaseInput = {
+    caseId: row.id,
+    reference: row.reference,
+    partyId: row.partyId,
+    partyGln: party.gln,
+    gridOperatorId: row.gridOperatorId,
+    gridOperatorGln: gridOperator.gln,
+    connectionEan: row.connectionEan,
+    channel: row.channel,
+    isma: row.isma,
+    receivedAt: row.receivedAt.toISOString(),
+  };
+  try {
+    await startWorkflowOnce(client, 'doubtCaseWorkflow', {
+      workflowId: row.id,
+      taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: SA.CaseKind, value: 'doubt_case' },
+        { key: SA.CaseStatus, value: row.status },
+        { key: SA.PartyGln, value: party.gln },
+        { key: SA.GridOperatorGln, value: gridOperator.gln },
+        { key: SA.NextDeadline, value: row.contactDueAt },
+      ],
+    });
+  } catch (err) {
+    throw new DomainError('unavailable', 'temporal_unavailable', 'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key', undefined, { caseId: row.id }, { cause: err });
+  }
+  await markWorkflowStarted(db, row.id, new Date());
+}
+
+/** GT-1 / GT-2 intake. The block is committed before the workflow starts and before the 201. */
+export async function openCase(deps: CaseServiceDeps, input: CaseIntakeInput): Promise<{ row: DoubtCase; created: boolean }> {
+  const client = requireTemporal(deps);
+  const { row, created } = await createCaseWithBlock(deps.db, input);
+  if (!row.workflowStartedAt) await startCaseWorkflow(deps.db, client, deps.taskQueue, row.id);
+  return { row, created };
+}
+
+/** A signal as a case handler registers it: its facts, or the GT-9 supplier report it comes from. */
+export interface SignalIntake {
+  /** Open the case from this report: connection, party, channel, receivedAt and description default to it. */
+  supplierReportId?: string;
+  connectionEan?: string;
+  partyGln?: string;
+  channel?: CaseIntakeInput['channel'];
+  receivedAt?: Date;
+  reporterName?: string;
+  reporterContact?: string;
+  description?: string;
+  isma: boolean;
+  externalReference?: string;
+  idempotencyKey?: string;
+}
+
+const SIGNAL_FACTS = ['connectionEan', 'partyGln', 'channel', 'receivedAt', 'reporterName', 'description'] as const;
+
+/** The facts a GT-9 report gives a case opened from it; given facts must agree with them. */
+async function reportFacts(db: Db, gridOperatorId: string, s: SignalIntake & { supplierReportId: string }) {
+  const report = await getSupplierReport(db, s.supplierReportId);
+  if (!report || report.gridOperatorId !== gridOperatorId) throw notFound('supplier_report_not_found', `No supplier report ${s.supplierReportId}`, 'supplierReportId');
+  if (s.channel !== undefined && s.channel !== 'supplier_report') throw validationError('channel_mismatch', 'A case opened from a supplier report has channel supplier_report', 'channel');
+  if (s.connectionEan !== undefined && s.connectionEan !== report.connectionEan) throw validationError('supplier_report_mismatch', 'connectionEan differs from the supplier report', 'connectionEan');
+  const reporter = (await partiesByIds(db, [report.partyId])).get(report.partyId);
+  return {
+    connectionEan: report.connectionEan,
+    partyId: report.partyId,
+    // The grid operator received the signal when the party reported it (GT-9).
+    receivedAt: report.reportedAt,
+    reporterName: reporter ? `${reporter.name} (GT-9)` : 'supplier report (GT-9)',
+    description: `GT-9 report by the party. Findings: ${report.findings}\nActions: ${report.actions}`,
+  };
+}
+
+/**
+ * GT-1 / GT-2 intake of a signal for the handler's own grid operator: resolve the facts (from the GT-9
+ * report when it comes from one), then open the case with its block and start its workflow.
+ */
+export async function registerSignal(deps: CaseServiceDeps, by: Actor & { gridOperatorId: string }, s: SignalIntake): Promise<{ row: DoubtCase; created: boolean }> {
+  let defaults: Awaited<ReturnType<typeof reportFacts>> | undefined;
+  if (s.supplierReportId !== undefined) {
+    defaults = await reportFacts(deps.db, by.gridOperatorId, { ...s, supplierReportId: s.supplierReportId });
+  } else {
+    if (s.channel === 'supplier_report') throw validationError('supplier_report_required', 'Channel supplier_report needs supplierReportId', 'supplierReportId');
+    for (const f of SIGNAL_FACTS) if (s[f] === undefined) throw validationError('field_required', `${f} is required`, f);
+  }
+  const connectionEan = s.connectionEan ?? defaults!.connectionEan;
+  assertEan(connectionEan, 'connectionEan');
+  let partyId = defaults?.partyId;
+  if (s.partyGln !== undefined) {
+    const party = await requirePartyByGln(deps.db, s.partyGln, 'partyGln');
+    if (partyId !== undefined && party.id !== partyId) throw validationError('supplier_report_mismatch', 'partyGln differs from the supplier report', 'partyGln');
+    partyId = party.id;
+  }
+  return openCase(deps, {
+    ...by,
+    partyId: partyId!,
+    connectionEan,
+    channel: s.supplierReportId !== undefined ? 'supplier_report' : s.channel!,
+    receivedAt: s.receivedAt ?? defaults!.receivedAt,
+    reporterName: s.reporterName ?? defaults!.reporterName,
+    reporterContact: s.reporterContact ?? null,
+    description: s.description ?? defaults!.description,
+    isma: s.isma,
+    externalReference: s.externalReference ?? null,
+    idempotencyKey: s.idempotencyKey ?? null,
+    supplierReportId: s.supplierReportId ?? null,
+    at: new Date(),
+  });
+}

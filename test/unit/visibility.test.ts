@@ -1,0 +1,87 @@
+/**
+ * domain/visibility.ts: the one rule of who sees what, as a table of every role × every kind of thing,
+ * own and someone else's, including keys that lack the party or grid user their role acts for.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  caseOwner,
+  connectionOwner,
+  mandateOwner,
+  scopeOf,
+  supplierReportOwner,
+  visibleTo,
+  ROLES,
+  type Owner,
+  type Principal,
+  type Role,
+} from '../../domain/visibility.js';
+
+const OP = 'op-own';
+const OTHER_OP = 'op-other';
+const PARTY = 'party-own';
+const OTHER_PARTY = 'party-other';
+const USER = 'user-own';
+const OTHER_USER = 'user-other';
+
+const owners: Record<string, Owner> = {
+  'connection, own user': connectionOwner({ gridOperatorId: OP, gridUserId: USER }),
+  'connection, no grid user': connectionOwner({ gridOperatorId: OP, gridUserId: null }),
+  'connection of another operator and user': connectionOwner({ gridOperatorId: OTHER_OP, gridUserId: OTHER_USER }),
+  case: caseOwner({ gridOperatorId: OP, partyId: PARTY }),
+  'case of others': caseOwner({ gridOperatorId: OTHER_OP, partyId: OTHER_PARTY }),
+  'supplier report': supplierReportOwner({ gridOperatorId: OP, partyId: PARTY }),
+  'supplier report of others': supplierReportOwner({ gridOperatorId: OTHER_OP, partyId: OTHER_PARTY }),
+  mandate: mandateOwner({ partyId: PARTY }, { gridOperatorId: OP }),
+  'mandate of others': mandateOwner({ partyId: OTHER_PARTY }, { gridOperatorId: OTHER_OP }),
+  'mandate on an unknown connection': mandateOwner({ partyId: OTHER_PARTY }, undefined),
+};
+
+const p = (role: Role, partyId: string | null = null, gridUserId: string | null = null): Principal => ({ role, partyId, gridUserId });
+
+// Columns in the order of `owners`; 1 = sees, 0 = does not (answered 404).
+const table: [string, Principal, string][] = [
+  ['admin', p('admin'), '1111111111'],
+  ['compliance', p('compliance'), '1111111111'],
+  ['case handler of OP', p('case-handler', OP), '1101010100'],
+  ['case handler of another operator', p('case-handler', 'op-third'), '0000000000'],
+  ['case handler key without party', p('case-handler', null), '0000000000'],
+  ['supplier PARTY', p('supplier', PARTY), '0001010100'],
+  ['supplier without party', p('supplier', null), '0000000000'],
+  // A supplier key does not see a connection even when a grid user or operator id happens to equal its party.
+  ['supplier whose id equals the operator', p('supplier', OP), '0000000000'],
+  ['grid user USER', p('grid-user', null, USER), '1000000000'],
+  ['grid user of another connection', p('grid-user', null, 'user-third'), '0000000000'],
+  ['grid user key without grid user', p('grid-user', null, null), '0000000000'],
+  // The P4 client acts for PARTY and still sees nothing here: it asks the gate.
+  ['p4 client of PARTY', p('p4-client', PARTY), '0000000000'],
+];
+
+describe('visibleTo: role × owner', () => {
+  const names = Object.keys(owners);
+  it('covers every role', () => {
+    expect(new Set(table.map(([, pr]) => pr.role))).toEqual(new Set(ROLES));
+  });
+  for (const [who, principal, row] of table) {
+    it(who, () => {
+      const seen = Object.fromEntries(names.map((n) => [n, visibleTo(principal, owners[n]!)]));
+      const expected = Object.fromEntries(names.map((n, i) => [n, row[i] === '1']));
+      expect(seen).toEqual(expected);
+    });
+  }
+});
+
+describe('scopeOf: the same rule as the filter of lists', () => {
+  it.each([
+    [p('admin'), { kind: 'all' }],
+    [p('compliance', PARTY), { kind: 'all' }],
+    [p('case-handler', OP), { kind: 'grid_operator', gridOperatorId: OP }],
+    [p('case-handler', null), { kind: 'none' }],
+    [p('supplier', PARTY), { kind: 'party', partyId: PARTY }],
+    [p('supplier', null, USER), { kind: 'none' }],
+    [p('grid-user', null, USER), { kind: 'grid_user', gridUserId: USER }],
+    [p('grid-user', PARTY, null), { kind: 'none' }],
+    [p('p4-client', PARTY), { kind: 'none' }],
+  ] as const)('%o → %o', (principal, scope) => {
+    expect(scopeOf(principal)).toEqual(scope);
+  });
+});

@@ -1,0 +1,21 @@
+/**
+ * The activity options of every workflow: one retry policy for database work and one for mail, both
+ * naming the failures that retrying cannot mend (lib/errors.ts NON_RETRYABLE_ERROR_TYPES). A workflow that
+ * needs other limits spreads one of these and says why. A change of value changes how running cases retry.
+ */
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
+
+/** Database work: quick, retried briefly with backoff. */
+export const DB_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes };
+
+/**
+ * Mail: SMTP may be down for a while. Retried with backoff, without an attempt limit: the deadlines' own
+ * alerts (GT-1) tell the handler in time when contact is not achieved, so nothing is dropped silently.
+ */
+export const MAIL_RETRY: RetryPolicy = { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes', nonRetryableErrorTypes };
+
+export const DB_ACTIVITY: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: DB_RETRY };
+export const MAIL_ACTIVITY: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: MAIL_RETRY };
