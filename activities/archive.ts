@@ -19,7 +19,11 @@ export function archiveActivities({ db, temporalClient }: ActivityDeps) {
      * Start the archive workflow for a closing case: an independent workflow (not a child, so nothing
      * has to notify a parent that has already closed), idempotent by its workflow id.
      */
-    async scheduleHistoryArchive(input: { caseId: string; workflowId: string; runId: string }): Promise<{ started: boolean }> {
+    async scheduleHistoryArchive(input: {
+      caseId: string;
+      workflowId: string;
+      runId: string;
+    }): Promise<{ started: boolean }> {
       if (!temporalClient) {
         log.warn('no Temporal client configured: case history not archived', { caseId: input.caseId });
         return { started: false };
@@ -32,8 +36,13 @@ export function archiveActivities({ db, temporalClient }: ActivityDeps) {
       return { started };
     },
 
-    async archiveCaseHistory(input: { caseId: string; workflowId: string; runId: string }): Promise<{ eventCount: number }> {
-      if (!temporalClient) throw ApplicationFailure.nonRetryable('no Temporal client configured for archiving', 'ArchiveUnavailable');
+    async archiveCaseHistory(input: {
+      caseId: string;
+      workflowId: string;
+      runId: string;
+    }): Promise<{ eventCount: number }> {
+      if (!temporalClient)
+        throw ApplicationFailure.nonRetryable('no Temporal client configured for archiving', 'ArchiveUnavailable');
       const handle = temporalClient.workflow.getHandle(input.workflowId, input.runId);
       const description = await handle.describe();
       if (description.status.name === 'RUNNING') {
@@ -46,8 +55,18 @@ export function archiveActivities({ db, temporalClient }: ActivityDeps) {
         await tx
           .insert(caseHistoryArchives)
           .values({ caseId: input.caseId, eventCount, history: json })
-          .onConflictDoUpdate({ target: caseHistoryArchives.caseId, set: { eventCount, history: json, archivedAt: sql`now()` } });
-        await recordAudit(tx, { actor: `workflow:${input.caseId}`, actorRole: 'system', action: 'case.history_archived', entityType: 'case', entityId: input.caseId, data: { runId: input.runId, eventCount, workflowStatus: description.status.name } });
+          .onConflictDoUpdate({
+            target: caseHistoryArchives.caseId,
+            set: { eventCount, history: json, archivedAt: sql`now()` },
+          });
+        await recordAudit(tx, {
+          actor: `workflow:${input.caseId}`,
+          actorRole: 'system',
+          action: 'case.history_archived',
+          entityType: 'case',
+          entityId: input.caseId,
+          data: { runId: input.runId, eventCount, workflowStatus: description.status.name },
+        });
       });
       log.info('case history archived', { caseId: input.caseId, eventCount });
       return { eventCount };

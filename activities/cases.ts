@@ -9,19 +9,43 @@ import type { Actor } from '../db/repositories/actor.js';
 import { recordAudit, recordAuditOnce } from '../db/repositories/audit.js';
 import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
-import { caseAudit, destroyEvidence, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
+import {
+  caseAudit,
+  destroyEvidence,
+  markResponseReceived,
+  recordContactAlarm,
+  requireCase,
+} from '../db/repositories/cases.js';
 import { caseResponses, doubtCases } from '../db/schema/index.js';
-import { closingEffects, isClosedStatus, judgementRule, openingEffects, type CaseStatus, type Judgement, type OutcomeKind } from '../domain/case.js';
+import {
+  closingEffects,
+  isClosedStatus,
+  judgementRule,
+  openingEffects,
+  type CaseStatus,
+  type Judgement,
+  type OutcomeKind,
+} from '../domain/case.js';
 import type { ActivityDeps } from './deps.js';
 
-export const workflowActor = (caseId: string): Actor => ({ actor: `workflow:${caseId}`, actorRole: 'system', actorPartyId: null });
+export const workflowActor = (caseId: string): Actor => ({
+  actor: `workflow:${caseId}`,
+  actorRole: 'system',
+  actorPartyId: null,
+});
 
 export function caseActivities({ db }: ActivityDeps) {
   /** GT-1 without contact: one step for "the deadline nears" and "it has passed"; two activity names, as recorded histories call them. */
   const contactAlarm =
     (alarm: 'at_risk' | 'missed') =>
     async (input: { caseId: string; at: string; contactDueAt: string }): Promise<void> => {
-      await recordContactAlarm(db, { ...workflowActor(input.caseId), caseId: input.caseId, at: new Date(input.at), contactDueAt: input.contactDueAt, alarm });
+      await recordContactAlarm(db, {
+        ...workflowActor(input.caseId),
+        caseId: input.caseId,
+        at: new Date(input.at),
+        contactDueAt: input.contactDueAt,
+        alarm,
+      });
       const fields = { caseId: input.caseId, contactDueAt: input.contactDueAt };
       if (alarm === 'at_risk') log.warn('contact with the party not achieved while the GT-1 deadline nears', fields);
       else log.error('GT-1 contact deadline missed', fields);
@@ -35,22 +59,49 @@ export function caseActivities({ db }: ActivityDeps) {
       const actor = workflowActor(row.id);
       const effects = openingEffects(row);
       await db.transaction(async (tx) => {
-        await placeBlock(tx, { caseId: row.id, partyId: row.partyId, connectionEan: row.connectionEan, at: row.createdAt, ...actor });
-        if (effects.zeroAllocation) await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
+        await placeBlock(tx, {
+          caseId: row.id,
+          partyId: row.partyId,
+          connectionEan: row.connectionEan,
+          at: row.createdAt,
+          ...actor,
+        });
+        if (effects.zeroAllocation)
+          await startZeroAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, at, ...actor });
         const [first] = await tx
           .update(doubtCases)
-          .set({ contactDueAt: new Date(input.contactDueAt), workflowStartedAt: sql`coalesce(${doubtCases.workflowStartedAt}, ${at.toISOString()}::timestamptz)`, updatedAt: at })
+          .set({
+            contactDueAt: new Date(input.contactDueAt),
+            workflowStartedAt: sql`coalesce(${doubtCases.workflowStartedAt}, ${at.toISOString()}::timestamptz)`,
+            updatedAt: at,
+          })
           .where(eq(doubtCases.id, row.id))
           .returning({ id: doubtCases.id });
         if (first) {
-          await recordAuditOnce(tx, caseAudit(row.id, actor, 'case.workflow_started', { contactDueAt: input.contactDueAt, zeroAllocation: effects.zeroAllocation, rule: effects.rule }, at));
+          await recordAuditOnce(
+            tx,
+            caseAudit(
+              row.id,
+              actor,
+              'case.workflow_started',
+              { contactDueAt: input.contactDueAt, zeroAllocation: effects.zeroAllocation, rule: effects.rule },
+              at,
+            ),
+          );
         }
       });
       return { zeroAllocation: effects.zeroAllocation };
     },
 
     /** GT-1 met (or late): the moment of contact and the 72-hour deadline that runs from it. */
-    async recordContact(input: { caseId: string; contactedAt: string; responseDueAt: string; messageId: string; recipients: string[]; status: CaseStatus }): Promise<void> {
+    async recordContact(input: {
+      caseId: string;
+      contactedAt: string;
+      responseDueAt: string;
+      messageId: string;
+      recipients: string[];
+      status: CaseStatus;
+    }): Promise<void> {
       const contactedAt = new Date(input.contactedAt);
       await db.transaction(async (tx) => {
         const [row] = await tx
@@ -67,14 +118,20 @@ export function caseActivities({ db }: ActivityDeps) {
         if (!row) return; // recorded by an earlier attempt
         await recordAudit(
           tx,
-          caseAudit(input.caseId, workflowActor(input.caseId), 'case.contacted', {
-            messageId: input.messageId,
-            recipients: input.recipients,
-            contactDueAt: row.contactDueAt.toISOString(),
-            met: contactedAt < row.contactDueAt,
-            responseDueAt: input.responseDueAt,
-            rule: 'GT-1, GT-3, GT-10',
-          }, contactedAt),
+          caseAudit(
+            input.caseId,
+            workflowActor(input.caseId),
+            'case.contacted',
+            {
+              messageId: input.messageId,
+              recipients: input.recipients,
+              contactDueAt: row.contactDueAt.toISOString(),
+              met: contactedAt < row.contactDueAt,
+              responseDueAt: input.responseDueAt,
+              rule: 'GT-1, GT-3, GT-10',
+            },
+            contactedAt,
+          ),
         );
       });
     },
@@ -85,31 +142,87 @@ export function caseActivities({ db }: ActivityDeps) {
     recordContactMissed: contactAlarm('missed'),
 
     /** GT-3: the workflow counted a staged response within the 72 hours. */
-    async acceptResponse(input: { caseId: string; responseId: string; at: string; status: CaseStatus }): Promise<{ hasEvidence: boolean }> {
-      const resp = await markResponseReceived(db, { ...workflowActor(input.caseId), caseId: input.caseId, responseId: input.responseId, at: new Date(input.at), status: input.status });
+    async acceptResponse(input: {
+      caseId: string;
+      responseId: string;
+      at: string;
+      status: CaseStatus;
+    }): Promise<{ hasEvidence: boolean }> {
+      const resp = await markResponseReceived(db, {
+        ...workflowActor(input.caseId),
+        caseId: input.caseId,
+        responseId: input.responseId,
+        at: new Date(input.at),
+        status: input.status,
+      });
       return { hasEvidence: resp.evidenceSha256 !== null };
     },
 
-    async recordResponseWindowClosed(input: { caseId: string; at: string; responded: boolean; pendingEvidence: boolean }): Promise<void> {
+    async recordResponseWindowClosed(input: {
+      caseId: string;
+      at: string;
+      responded: boolean;
+      pendingEvidence: boolean;
+    }): Promise<void> {
       const at = new Date(input.at);
       const actor = workflowActor(input.caseId);
       await db.transaction(async (tx) => {
-        const first = await recordAuditOnce(tx, caseAudit(input.caseId, actor, 'case.response_window_closed', { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' }, at));
-        if (first && !input.responded) await recordAudit(tx, caseAudit(input.caseId, actor, 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at));
+        const first = await recordAuditOnce(
+          tx,
+          caseAudit(
+            input.caseId,
+            actor,
+            'case.response_window_closed',
+            { responded: input.responded, pendingEvidence: input.pendingEvidence, rule: 'GT-3' },
+            at,
+          ),
+        );
+        if (first && !input.responded)
+          await recordAudit(
+            tx,
+            caseAudit(input.caseId, actor, 'case.deadline_missed', { deadline: 'response', rule: 'GT-3' }, at),
+          );
       });
     },
 
-    async recordJudgement(input: { caseId: string; responseId: string; decision: Judgement; reason: string | null; at: string; actor: Actor }): Promise<void> {
+    async recordJudgement(input: {
+      caseId: string;
+      responseId: string;
+      decision: Judgement;
+      reason: string | null;
+      at: string;
+      actor: Actor;
+    }): Promise<void> {
       const at = new Date(input.at);
       await db.transaction(async (tx) => {
         const [resp] = await tx
           .update(caseResponses)
           .set({ judgement: input.decision, judgementReason: input.reason, judgedAt: at, judgedBy: input.actor.actor })
-          .where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.caseId, input.caseId), isNull(caseResponses.judgement)))
+          .where(
+            and(
+              eq(caseResponses.id, input.responseId),
+              eq(caseResponses.caseId, input.caseId),
+              isNull(caseResponses.judgement),
+            ),
+          )
           .returning({ id: caseResponses.id });
         if (!resp) return;
         await tx.update(doubtCases).set({ judgedAt: at, updatedAt: at }).where(eq(doubtCases.id, input.caseId));
-        await recordAudit(tx, caseAudit(input.caseId, input.actor, 'case.evidence_judged', { responseId: input.responseId, decision: input.decision, reason: input.reason, rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8' }, at));
+        await recordAudit(
+          tx,
+          caseAudit(
+            input.caseId,
+            input.actor,
+            'case.evidence_judged',
+            {
+              responseId: input.responseId,
+              decision: input.decision,
+              reason: input.reason,
+              rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8',
+            },
+            at,
+          ),
+        );
       });
     },
 
@@ -131,22 +244,39 @@ export function caseActivities({ db }: ActivityDeps) {
       return db.transaction(async (tx) => {
         const row = await requireCase(tx, input.caseId);
         if (isClosedStatus(row.status)) {
-          return { status: row.status, unblockedAt: row.unblockedAt ? row.unblockedAt.toISOString() : null, evidenceDestroyed: 0 };
+          return {
+            status: row.status,
+            unblockedAt: row.unblockedAt ? row.unblockedAt.toISOString() : null,
+            evidenceDestroyed: 0,
+          };
         }
         const effects = closingEffects(input.outcome, { isma: row.isma, decidedAt: at, closedAt: at });
         const sys = workflowActor(row.id);
         let unblockedAt: Date | null = null;
         const { lift } = effects;
         if (lift) {
-          const { block } = await liftBlock(tx, { caseId: row.id, at, reason: lift.reason, retroactive: lift.retroactive, ...input.actor });
+          const { block } = await liftBlock(tx, {
+            caseId: row.id,
+            at,
+            reason: lift.reason,
+            retroactive: lift.retroactive,
+            ...input.actor,
+          });
           unblockedAt = block.endedAt;
           if (row.isma) await endZeroAllocation(tx, { caseId: row.id, at, reason: lift.reason, ...sys });
         }
         let profileFrom: Date | null = null;
         if (effects.profileEffectiveFrom) {
           // The workflow's quarter-hour (its clock); the row's own only if the workflow sent none.
-          profileFrom = input.profileEffectiveFrom ? new Date(input.profileEffectiveFrom) : effects.profileEffectiveFrom;
-          await switchToProfileAllocation(tx, { caseId: row.id, connectionEan: row.connectionEan, effectiveFrom: profileFrom, ...sys });
+          profileFrom = input.profileEffectiveFrom
+            ? new Date(input.profileEffectiveFrom)
+            : effects.profileEffectiveFrom;
+          await switchToProfileAllocation(tx, {
+            caseId: row.id,
+            connectionEan: row.connectionEan,
+            effectiveFrom: profileFrom,
+            ...sys,
+          });
           await endZeroAllocation(tx, { caseId: row.id, at: profileFrom, reason: 'profile_allocation', ...sys });
         }
         const destroyed = await destroyEvidence(tx, row.id, at);
@@ -165,25 +295,38 @@ export function caseActivities({ db }: ActivityDeps) {
           .where(eq(doubtCases.id, row.id));
         await recordAudit(
           tx,
-          caseAudit(row.id, input.actor, 'case.closed', {
-            outcome: input.outcome,
-            status: effects.status,
-            reason: input.reason,
-            blockLifted: unblockedAt !== null,
-            retroactive: lift?.retroactive ?? false,
-            unblockDueAt: input.unblockDueAt,
-            profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
-            evidenceDestroyed: destroyed,
-            rule: effects.rule,
-          }, at),
+          caseAudit(
+            row.id,
+            input.actor,
+            'case.closed',
+            {
+              outcome: input.outcome,
+              status: effects.status,
+              reason: input.reason,
+              blockLifted: unblockedAt !== null,
+              retroactive: lift?.retroactive ?? false,
+              unblockDueAt: input.unblockDueAt,
+              profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
+              evidenceDestroyed: destroyed,
+              rule: effects.rule,
+            },
+            at,
+          ),
         );
-        return { status: effects.status, unblockedAt: unblockedAt ? unblockedAt.toISOString() : null, evidenceDestroyed: destroyed };
+        return {
+          status: effects.status,
+          unblockedAt: unblockedAt ? unblockedAt.toISOString() : null,
+          evidenceDestroyed: destroyed,
+        };
       });
     },
 
     /** Step 7: a handler's note, recorded with who and when. */
     async recordNote(input: { caseId: string; at: string; text: string; actor: Actor }): Promise<void> {
-      await recordAudit(db, caseAudit(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
+      await recordAudit(
+        db,
+        caseAudit(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)),
+      );
     },
   };
 }

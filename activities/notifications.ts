@@ -9,7 +9,14 @@ import { and, asc, eq } from 'drizzle-orm';
 import { recordAudit } from '../db/repositories/audit.js';
 import { getCaseWithParties, type CaseParties } from '../db/repositories/cases.js';
 import { doubtContacts } from '../db/repositories/contacts.js';
-import { acmNotifications, caseResponses, doubtCases, improvementReviews, parties, supplierReports } from '../db/schema/index.js';
+import {
+  acmNotifications,
+  caseResponses,
+  doubtCases,
+  improvementReviews,
+  parties,
+  supplierReports,
+} from '../db/schema/index.js';
 import { notFound } from '../lib/errors.js';
 import { responseDeadline, type OutcomeKind } from '../domain/case.js';
 import {
@@ -37,13 +44,22 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
   }
 
   /** Mail the grid operator's own doubt contact group (the case handlers); without one, log and go on. */
-  async function mailGridOperator(c: CaseParties, key: string, content: { subject: string; text: string; html: string }): Promise<string | null> {
+  async function mailGridOperator(
+    c: CaseParties,
+    key: string,
+    content: { subject: string; text: string; html: string },
+  ): Promise<string | null> {
     const to = await recipients(c.gridOperator.id);
     if (to.length === 0) {
       log.warn('grid operator has no doubt contact group members; nothing mailed', { caseId: c.row.id, key });
       return null;
     }
-    const sent = await mailer.send({ to, ...content, messageId: msgId(key), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
+    const sent = await mailer.send({
+      to,
+      ...content,
+      messageId: msgId(key),
+      headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id },
+    });
     return sent.messageId;
   }
 
@@ -53,12 +69,18 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
      * from this send (GT-3); the workflow enforces 72 hours from the moment it sees the send completed and
      * never less than the stated deadline, so a party is never cut off before what it was told.
      */
-    async sendContactEmail(input: { caseId: string; contactDueAt: string }): Promise<{ messageId: string; recipients: string[]; statedResponseDueAt: string }> {
+    async sendContactEmail(input: {
+      caseId: string;
+      contactDueAt: string;
+    }): Promise<{ messageId: string; recipients: string[]; statedResponseDueAt: string }> {
       const c = await getCaseWithParties(db, input.caseId);
       const to = await recipients(c.party.id);
       if (to.length === 0) {
         // Retryable: the party may add its contacts to the CPR; the GT-1 alert covers the wait.
-        throw ApplicationFailure.retryable(`${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
+        throw ApplicationFailure.retryable(
+          `${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
+          'NoDoubtContacts',
+        );
       }
       const sendingAt = new Date(Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs));
       const responseDueAt = responseDeadline(sendingAt); // GT-3, as stated in the mail
@@ -67,7 +89,11 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         to,
         ...content,
         messageId: msgId(`case-${c.row.id}-contact`),
-        headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id, 'X-Response-Due': responseDueAt.toISOString() },
+        headers: {
+          'X-Case-Reference': c.row.reference,
+          'X-Case-Id': c.row.id,
+          'X-Response-Due': responseDueAt.toISOString(),
+        },
       });
       return { messageId: sent.messageId, recipients: sent.accepted, statedResponseDueAt: responseDueAt.toISOString() };
     },
@@ -75,7 +101,11 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
     /** GT-1: tell the handlers that contact has not succeeded while the deadline nears. */
     async sendContactAlert(input: { caseId: string; contactDueAt: string }): Promise<{ messageId: string | null }> {
       const c = await getCaseWithParties(db, input.caseId);
-      const messageId = await mailGridOperator(c, `case-${c.row.id}-contact-alert`, contactAlertMail(mailData(c), { contactDueAt: new Date(input.contactDueAt) }));
+      const messageId = await mailGridOperator(
+        c,
+        `case-${c.row.id}-contact-alert`,
+        contactAlertMail(mailData(c), { contactDueAt: new Date(input.contactDueAt) }),
+      );
       return { messageId };
     },
 
@@ -87,8 +117,19 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         .from(caseResponses)
         .where(and(eq(caseResponses.caseId, c.row.id), eq(caseResponses.status, 'received')));
       const at = new Date(input.at);
-      const messageId = await mailGridOperator(c, `case-${c.row.id}-reminder-${at.getTime()}`, judgementReminderMail(mailData(c), { responseDueAt: c.row.responseDueAt, pending: pending.length }));
-      await recordAudit(db, { ...workflowActor(c.row.id), action: 'case.judgement_reminder', entityType: 'case', entityId: c.row.id, data: { messageId }, at });
+      const messageId = await mailGridOperator(
+        c,
+        `case-${c.row.id}-reminder-${at.getTime()}`,
+        judgementReminderMail(mailData(c), { responseDueAt: c.row.responseDueAt, pending: pending.length }),
+      );
+      await recordAudit(db, {
+        ...workflowActor(c.row.id),
+        action: 'case.judgement_reminder',
+        entityType: 'case',
+        entityId: c.row.id,
+        data: { messageId },
+        at,
+      });
       return { messageId };
     },
 
@@ -106,7 +147,12 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         reason: c.row.closeReason,
         profileEffectiveFrom: c.row.profileEffectiveFrom,
       });
-      const sent = await mailer.send({ to, ...content, messageId: msgId(`case-${c.row.id}-outcome`), headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id } });
+      const sent = await mailer.send({
+        to,
+        ...content,
+        messageId: msgId(`case-${c.row.id}-outcome`),
+        headers: { 'X-Case-Reference': c.row.reference, 'X-Case-Id': c.row.id },
+      });
       return { messageId: sent.messageId };
     },
 
@@ -142,12 +188,27 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
           actions: r.actions,
           publicUrl: config.publicUrl,
         });
-        messageId = (await mailer.send({ to, ...content, messageId: msgId(`supplier-report-${r.id}`), headers: { 'X-Supplier-Report-Id': r.id } })).messageId;
+        messageId = (
+          await mailer.send({
+            to,
+            ...content,
+            messageId: msgId(`supplier-report-${r.id}`),
+            headers: { 'X-Supplier-Report-Id': r.id },
+          })
+        ).messageId;
       }
       const at = new Date();
       await db.transaction(async (tx) => {
         await tx.update(supplierReports).set({ notifiedAt: at }).where(eq(supplierReports.id, r.id));
-        await recordAudit(tx, { actor: `workflow:supplier-report:${r.id}`, actorRole: 'system', action: 'supplier_report.notified', entityType: 'supplier_report', entityId: r.id, data: { messageId, recipients: to, rule: 'GT-9, GT-10' }, at });
+        await recordAudit(tx, {
+          actor: `workflow:supplier-report:${r.id}`,
+          actorRole: 'system',
+          action: 'supplier_report.notified',
+          entityType: 'supplier_report',
+          entityId: r.id,
+          data: { messageId, recipients: to, rule: 'GT-9, GT-10' },
+          at,
+        });
       });
       return { messageId };
     },
@@ -160,15 +221,35 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
       if (!party) throw notFound('party_not_found', 'party of review missing');
       const to = await recipients(party.id);
       if (to.length === 0) {
-        throw ApplicationFailure.retryable(`${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`, 'NoDoubtContacts');
+        throw ApplicationFailure.retryable(
+          `${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
+          'NoDoubtContacts',
+        );
       }
-      const content = reviewContactMail({ reviewId: rv.id, partyName: party.name, partyGln: party.gln, signalsAtOpen: rv.signalsAtOpen, windowDays: rv.windowDays, followUpDays: rv.followUpDays, openedAt: rv.openedAt });
-      const sent = await mailer.send({ to, ...content, messageId: msgId(`review-${rv.id}-contact`), headers: { 'X-Improvement-Review-Id': rv.id } });
+      const content = reviewContactMail({
+        reviewId: rv.id,
+        partyName: party.name,
+        partyGln: party.gln,
+        signalsAtOpen: rv.signalsAtOpen,
+        windowDays: rv.windowDays,
+        followUpDays: rv.followUpDays,
+        openedAt: rv.openedAt,
+      });
+      const sent = await mailer.send({
+        to,
+        ...content,
+        messageId: msgId(`review-${rv.id}-contact`),
+        headers: { 'X-Improvement-Review-Id': rv.id },
+      });
       return { messageId: sent.messageId };
     },
 
     /** GT-5: signals did not decrease: prepare and send the ACM report (once). */
-    async reportReviewToAcm(input: { reviewId: string; signalsAfterFollowUp: number; at: string }): Promise<{ notificationId: string }> {
+    async reportReviewToAcm(input: {
+      reviewId: string;
+      signalsAfterFollowUp: number;
+      at: string;
+    }): Promise<{ notificationId: string }> {
       const dedupeKey = `review:${input.reviewId}:acm`;
       const [done] = await db.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, dedupeKey));
       if (done) return { notificationId: done.id };
@@ -179,7 +260,12 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
       const followUpFrom = rv.followUpFrom ?? rv.openedAt;
       const followUpUntil = rv.followUpUntil ?? new Date(input.at);
       const cases = await db
-        .select({ reference: doubtCases.reference, receivedAt: doubtCases.receivedAt, status: doubtCases.status, channel: doubtCases.channel })
+        .select({
+          reference: doubtCases.reference,
+          receivedAt: doubtCases.receivedAt,
+          status: doubtCases.status,
+          channel: doubtCases.channel,
+        })
         .from(doubtCases)
         .where(eq(doubtCases.partyId, rv.partyId))
         .orderBy(asc(doubtCases.receivedAt));
@@ -206,16 +292,37 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         followUpFrom,
         followUpUntil,
       });
-      const sent = await mailer.send({ to: [config.acmReportEmail], ...content, messageId: msgId(dedupeKey), headers: { 'X-Improvement-Review-Id': rv.id } });
+      const sent = await mailer.send({
+        to: [config.acmReportEmail],
+        ...content,
+        messageId: msgId(dedupeKey),
+        headers: { 'X-Improvement-Review-Id': rv.id },
+      });
       const at = new Date(input.at);
       return db.transaction(async (tx) => {
         const [row] = await tx
           .insert(acmNotifications)
-          .values({ reviewId: rv.id, sentAt: at, sentBy: `workflow:review:${rv.id}`, report, messageId: sent.messageId, dedupeKey, signalCount: input.signalsAfterFollowUp })
+          .values({
+            reviewId: rv.id,
+            sentAt: at,
+            sentBy: `workflow:review:${rv.id}`,
+            report,
+            messageId: sent.messageId,
+            dedupeKey,
+            signalCount: input.signalsAfterFollowUp,
+          })
           .onConflictDoNothing({ target: acmNotifications.dedupeKey })
           .returning();
         if (row) {
-          await recordAudit(tx, { actor: `workflow:review:${rv.id}`, actorRole: 'system', action: 'review.acm_reported', entityType: 'improvement_review', entityId: rv.id, data: { notificationId: row.id, rule: 'GT-5' }, at });
+          await recordAudit(tx, {
+            actor: `workflow:review:${rv.id}`,
+            actorRole: 'system',
+            action: 'review.acm_reported',
+            entityType: 'improvement_review',
+            entityId: rv.id,
+            data: { notificationId: row.id, rule: 'GT-5' },
+            at,
+          });
           return { notificationId: row.id };
         }
         const [existing] = await tx.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, dedupeKey));

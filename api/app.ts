@@ -88,7 +88,8 @@ export async function buildApp(deps: AppDeps) {
   });
   // The documentation UI and its assets are public, like the OpenAPI document they render.
   app.addHook('onRoute', (route) => {
-    if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...(route.config ?? {}), public: true };
+    if (route.url === '/docs' || route.url.startsWith('/docs/'))
+      route.config = { ...(route.config ?? {}), public: true };
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -97,9 +98,19 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(healthRoutes);
   // The captured-mail view is development's: it does not exist in production, whatever is passed.
-  if (deps.mailCaptureDir && deps.config.nodeEnv !== 'production') await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
+  if (deps.mailCaptureDir && deps.config.nodeEnv !== 'production')
+    await app.register(devMailRoutes, { dir: deps.mailCaptureDir });
   // Consent core (DC-1..DC-6, AL-1..AL-6, blocks for GT-2/GT-8).
-  for (const routes of [partyRoutes, contactRoutes, connectionRoutes, readingRoutes, mandateRoutes, blockRoutes, transparencyRoutes, apiKeyRoutes]) {
+  for (const routes of [
+    partyRoutes,
+    contactRoutes,
+    connectionRoutes,
+    readingRoutes,
+    mandateRoutes,
+    blockRoutes,
+    transparencyRoutes,
+    apiKeyRoutes,
+  ]) {
     await app.register(routes);
   }
   await app.register(p4Routes, { gate: deps.p4Gate ?? {} });

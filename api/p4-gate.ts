@@ -70,9 +70,12 @@ export class P4Gate {
 
   /** Decide and register one request; resolves after the register row has committed. */
   request(req: GateRequest): Promise<GateOutcome> {
-    if (this.closed) return Promise.reject(new DomainError('unavailable', 'gate_closed', 'The P4 gate is shutting down'));
+    if (this.closed)
+      return Promise.reject(new DomainError('unavailable', 'gate_closed', 'The P4 gate is shutting down'));
     if (this.queue.length >= this.maxQueue) {
-      return Promise.reject(new DomainError('unavailable', 'gate_overloaded', 'The P4 gate is overloaded; retry shortly'));
+      return Promise.reject(
+        new DomainError('unavailable', 'gate_overloaded', 'The P4 gate is overloaded; retry shortly'),
+      );
     }
     return new Promise<GateOutcome>((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
@@ -127,13 +130,24 @@ export class P4Gate {
   private async run(batch: Pending[]): Promise<void> {
     try {
       const now = this.now();
-      const results = await decideAndRegister(this.sql, batch.map((p) => p.req), now);
+      const results = await decideAndRegister(
+        this.sql,
+        batch.map((p) => p.req),
+        now,
+      );
       gateStats.batches += 1;
       gateStats.requests += batch.length;
       for (let k = 0; k < batch.length; k++) batch[k]!.resolve(results[k]!);
     } catch (err) {
       gateStats.failedBatches += 1;
-      const failure = new DomainError('unavailable', 'access_register_unavailable', 'The decision could not be registered (DC-1); nothing was decided. Retry.', undefined, undefined, { cause: err });
+      const failure = new DomainError(
+        'unavailable',
+        'access_register_unavailable',
+        'The decision could not be registered (DC-1); nothing was decided. Retry.',
+        undefined,
+        undefined,
+        { cause: err },
+      );
       for (const p of batch) p.reject(failure);
     }
   }

@@ -6,8 +6,16 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string;
-      setupRequest?: (req: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown> | undefined;
-      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers?: Record<string, string>) => void;
+      setupRequest?: (
+        req: Record<string, unknown>,
+        context: Record<string, unknown>,
+      ) => Record<string, unknown> | undefined;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers?: Record<string, string>,
+      ) => void;
     }
     interface Options {
       url: string;

@@ -57,7 +57,8 @@ const PARTIES = intEnv('BENCH_PARTIES', 10);
 const MAIL_TIMEOUT_MS = intEnv('BENCH_MAIL_TIMEOUT', 300) * 1000;
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
 const TEMPORAL_DB = env.BENCH_TEMPORAL_DB ?? 'memory';
-if (TEMPORAL_DB !== 'memory' && TEMPORAL_DB !== 'file') throw new Error(`BENCH_TEMPORAL_DB must be memory or file, got ${TEMPORAL_DB}`);
+if (TEMPORAL_DB !== 'memory' && TEMPORAL_DB !== 'file')
+  throw new Error(`BENCH_TEMPORAL_DB must be memory or file, got ${TEMPORAL_DB}`);
 const DAY = 86_400_000;
 const log = (msg: string) => process.stdout.write(`[bench:cases] ${msg}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -100,13 +101,17 @@ async function seed(url: string): Promise<Seeded> {
   try {
     return await sql.begin(async (tx) => {
       const operatorGln = gln(0, 1);
-      const [op] = await tx<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${operatorGln}, 'Bench grid operator', ${tx.array(['grid_operator'])}) returning id`;
+      const [op] = await tx<
+        Array<{ id: string }>
+      >`insert into parties (gln, name, roles) values (${operatorGln}, 'Bench grid operator', ${tx.array(['grid_operator'])}) returning id`;
       const operatorId = op!.id;
       await tx`insert into contact_persons (party_id, contact_group, name, email) values (${operatorId}, ${DOUBT_CONTACT_GROUP}, 'Bench case handlers', 'gerede-twijfel@bench-operator.example')`;
       const partyIds: string[] = [];
       const parties: Seeded['parties'] = [];
       for (let p = 0; p < PARTIES; p++) {
-        const [row] = await tx<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(2, p)}, ${`Bench service provider ${p}`}, ${tx.array(['service_provider'])}) returning id`;
+        const [row] = await tx<
+          Array<{ id: string }>
+        >`insert into parties (gln, name, roles) values (${gln(2, p)}, ${`Bench service provider ${p}`}, ${tx.array(['service_provider'])}) returning id`;
         partyIds.push(row!.id);
         await tx`insert into contact_persons (party_id, contact_group, name, email) values (${row!.id}, ${DOUBT_CONTACT_GROUP}, ${`Doubt desk ${p}`}, ${partyMail(p)})`;
         const k = generateApiKey();
@@ -161,17 +166,27 @@ async function askGate(base: string, key: string, ean: string): Promise<GateAnsw
   const res = await fetch(`${base}/p4/requests`, {
     method: 'POST',
     headers: { authorization: key, 'content-type': 'application/json' },
-    body: JSON.stringify({ connectionEan: ean, dataKind: 'interval_data', from: new Date(now - DAY).toISOString(), to: new Date(now).toISOString() }),
+    body: JSON.stringify({
+      connectionEan: ean,
+      dataKind: 'interval_data',
+      from: new Date(now - DAY).toISOString(),
+      to: new Date(now).toISOString(),
+    }),
   });
   const body = (await res.json()) as GateAnswer & { code?: string };
   if (res.status !== 200) throw new Error(`gate answered ${res.status}: ${JSON.stringify(body)}`);
   return body;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
 /** Poll the capture folder until every case's contact request is there; returns the last arrival (epoch ms). */
-async function waitForContactMails(dir: string, caseIds: Map<string, { at: number; party: number }>, deadline: number): Promise<{ seen: number; lastAt: number; recipientsOk: boolean; delays: number[] }> {
+async function waitForContactMails(
+  dir: string,
+  caseIds: Map<string, { at: number; party: number }>,
+  deadline: number,
+): Promise<{ seen: number; lastAt: number; recipientsOk: boolean; delays: number[] }> {
   const parsed = new Set<string>();
   const seen = new Set<string>();
   const delays: number[] = [];
@@ -210,18 +225,28 @@ async function main(): Promise<void> {
   // PostgreSQL gets its own temp dir: as root its cluster directory is handed to the postgres user.
   const pgDir = await mkdtemp(join(tmpdir(), 'gt-bench-cases-pg-'));
   for (const dir of [root, pgDir]) {
-    running.push({ name: `temp dir ${dir}`, stop: () => (env.BENCH_KEEP_DATA === '1' ? Promise.resolve(log(`kept ${dir}`)) : rm(dir, { recursive: true, force: true })) });
+    running.push({
+      name: `temp dir ${dir}`,
+      stop: () =>
+        env.BENCH_KEEP_DATA === '1' ? Promise.resolve(log(`kept ${dir}`)) : rm(dir, { recursive: true, force: true }),
+    });
   }
 
   // One after the other: each picks a free port and binds it before the next looks (the Temporal dev server
   // also binds internal ports of its own), so parallel starts could race for the same port.
   const pg = await startEmbeddedPostgres({ persistent: true, dataDir: pgDir, logger });
   running.push({ name: 'PostgreSQL', stop: () => pg.stop() });
-  const temporal = await startTemporalDevServer({ headless: true, logger, ...(TEMPORAL_DB === 'file' ? { dbFile: join(root, 'temporal.db') } : {}) });
+  const temporal = await startTemporalDevServer({
+    headless: true,
+    logger,
+    ...(TEMPORAL_DB === 'file' ? { dbFile: join(root, 'temporal.db') } : {}),
+  });
   running.push({ name: 'Temporal dev server', stop: () => temporal.stop() });
   const smtp = await startSmtpCapture({ dir: join(root, 'mail'), logger });
   running.push({ name: 'SMTP capture', stop: () => smtp.stop() });
-  log(`PostgreSQL, Temporal dev server (${temporal.address}, state ${TEMPORAL_DB === 'file' ? 'in a SQLite file' : 'in memory'}) and SMTP capture up in ${secs(Date.now() - t0)}`);
+  log(
+    `PostgreSQL, Temporal dev server (${temporal.address}, state ${TEMPORAL_DB === 'file' ? 'in a SQLite file' : 'in memory'}) and SMTP capture up in ${secs(Date.now() - t0)}`,
+  );
   await runMigrations(pg.url);
   let t = Date.now();
   const seeded = await seed(pg.url);
@@ -241,7 +266,14 @@ async function main(): Promise<void> {
   });
   t = Date.now();
   // The GT-5 schedule is left out: its scan is not part of intake and would only add noise.
-  const worker = await startWorker({ config, temporalAddress: temporal.address, databaseUrl: pg.url, smtpUrl: smtp.url, logger, schedule: false });
+  const worker = await startWorker({
+    config,
+    temporalAddress: temporal.address,
+    databaseUrl: pg.url,
+    smtpUrl: smtp.url,
+    logger,
+    schedule: false,
+  });
   running.push({ name: 'worker', stop: () => worker.shutdown() });
   const { connection, client } = await connectClient(config.temporal, temporal.address);
   running.push({ name: 'Temporal client', stop: () => connection.close() });
@@ -259,7 +291,9 @@ async function main(): Promise<void> {
     const a = await askGate(base, seeded.parties[i % PARTIES]!.p4Key, eanOf(i));
     if (!a.allowed) throw new Error(`before any case the gate denied connection ${i}: ${a.reasonCode}`);
   }
-  log(`gate allows the sample of ${sample.length} reads before any case; posting ${N} cases, ${CONCURRENCY} at a time…`);
+  log(
+    `gate allows the sample of ${sample.length} reads before any case; posting ${N} cases, ${CONCURRENCY} at a time…`,
+  );
 
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -278,7 +312,11 @@ async function main(): Promise<void> {
         try {
           res = await fetch(`${base}/cases`, {
             method: 'POST',
-            headers: { authorization: seeded.handlerKey, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+            headers: {
+              authorization: seeded.handlerKey,
+              'content-type': 'application/json',
+              'idempotency-key': randomUUID(),
+            },
             body: JSON.stringify(caseBody(i, seeded)),
           });
         } catch (err) {
@@ -318,9 +356,15 @@ async function main(): Promise<void> {
   line('cases created (201)', `${latencies.length} / ${N}${failures.length ? ` (${failures.length} failed)` : ''}`);
   line('intake throughput', `${((latencies.length / intakeMs) * 1000).toFixed(1)} cases/s (${secs(intakeMs)})`);
   line('intake latency p50 / p99', `${percentile(sorted, 50).toFixed(0)} ms / ${percentile(sorted, 99).toFixed(0)} ms`);
-  line('block in force right after the 201', `${((blocked / N) * 100).toFixed(1)} % (${blocked} of ${N} asked after the 201: blocked_by_doubt_case) ${blocked === N ? 'PASS' : 'FAIL'}`);
+  line(
+    'block in force right after the 201',
+    `${((blocked / N) * 100).toFixed(1)} % (${blocked} of ${N} asked after the 201: blocked_by_doubt_case) ${blocked === N ? 'PASS' : 'FAIL'}`,
+  );
   if (otherReasons.length) line('other gate answers', otherReasons.join(', '));
-  line('contact mails received', `${mails.seen} / ${N}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${mails.seen === N && mails.recipientsOk ? 'PASS' : 'FAIL'}`);
+  line(
+    'contact mails received',
+    `${mails.seen} / ${N}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${mails.seen === N && mails.recipientsOk ? 'PASS' : 'FAIL'}`,
+  );
   if (mails.seen > 0) {
     line('first POST → last contact mail', `${secs(mails.lastAt - firstWall)}`);
     const d = [...mails.delays].sort((a, b) => a - b);
@@ -348,7 +392,8 @@ main()
   .catch((err: unknown) => {
     process.exitCode = 1;
     process.stderr.write(`[bench:cases] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    if (err instanceof Error && err.cause) process.stderr.write(`  cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
+    if (err instanceof Error && err.cause)
+      process.stderr.write(`  cause: ${String((err.cause as Error).stack ?? err.cause)}\n`);
   })
   .finally(async () => {
     await stopAll();

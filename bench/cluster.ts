@@ -49,7 +49,12 @@ import { DOUBT_CONTACT_GROUP } from '../db/schema/index.js';
 import { generateApiKey } from '../lib/api-keys.js';
 import { loadConfig } from '../lib/config.js';
 import { withCheckDigit } from '../lib/gs1.js';
-import { startClusterTopology, WORKER_HEAP_FLAG, type ClusterTopology, type NodeProcess } from '../lib/infra/cluster-topology.js';
+import {
+  startClusterTopology,
+  WORKER_HEAP_FLAG,
+  type ClusterTopology,
+  type NodeProcess,
+} from '../lib/infra/cluster-topology.js';
 import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { projectRoot } from '../lib/infra/temporal-dev-server.js';
 import { intEnv } from './env.js';
@@ -66,10 +71,12 @@ const OPEN_CONCURRENCY = intEnv('BENCH_OPEN_CONCURRENCY', 40);
 const READS = intEnv('BENCH_READS', 500, 0);
 const MAIL_TIMEOUT_MS = intEnv('BENCH_MAIL_TIMEOUT', 1800) * 1000;
 const PHASES = new Set((env.BENCH_PHASES ?? 'dev,cluster,kill,memory').split(',').map((p) => p.trim()));
-for (const p of PHASES) if (!['dev', 'cluster', 'kill', 'memory'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
+for (const p of PHASES)
+  if (!['dev', 'cluster', 'kill', 'memory'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
 const RUNTIME = env.BENCH_RUNTIME ?? 'dist';
 if (RUNTIME !== 'dist' && RUNTIME !== 'tsx') throw new Error(`BENCH_RUNTIME must be dist or tsx, got ${RUNTIME}`);
-if (RUNTIME === 'dist' && !existsSync(join(projectRoot(), 'dist', 'worker.js'))) throw new Error('dist/worker.js missing: npm run build (npm run bench:cluster does)');
+if (RUNTIME === 'dist' && !existsSync(join(projectRoot(), 'dist', 'worker.js')))
+  throw new Error('dist/worker.js missing: npm run build (npm run bench:cluster does)');
 /** As the README and the Dockerfile run the worker: the main thread's heap bounded too (WORKER_WORKFLOW_HEAP_MB bounds the workflow thread's). */
 const WORKER_NODE_ARGS = (env.BENCH_WORKER_NODE_ARGS ?? WORKER_HEAP_FLAG).split(' ').filter(Boolean);
 /** Issue 8: a case has its workflow at most this long after a crash. */
@@ -80,7 +87,10 @@ const DAY = 86_400_000;
 const log = (msg: string) => process.stdout.write(`[bench:cluster] ${msg}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -108,13 +118,17 @@ async function seed(url: string, connectionCount: number): Promise<Seeded> {
   const sql = postgres(url, { max: 2, onnotice: () => undefined });
   try {
     return await sql.begin(async (tx) => {
-      const [op] = await tx<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(0, 1)}, 'Bench grid operator', ${tx.array(['grid_operator'])}) returning id`;
+      const [op] = await tx<
+        Array<{ id: string }>
+      >`insert into parties (gln, name, roles) values (${gln(0, 1)}, 'Bench grid operator', ${tx.array(['grid_operator'])}) returning id`;
       const operatorId = op!.id;
       await tx`insert into contact_persons (party_id, contact_group, name, email) values (${operatorId}, ${DOUBT_CONTACT_GROUP}, 'Bench case handlers', 'gerede-twijfel@bench-operator.example')`;
       const partyIds: string[] = [];
       const parties: Seeded['parties'] = [];
       for (let p = 0; p < PARTIES; p++) {
-        const [row] = await tx<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(2, p)}, ${`Bench service provider ${p}`}, ${tx.array(['service_provider'])}) returning id`;
+        const [row] = await tx<
+          Array<{ id: string }>
+        >`insert into parties (gln, name, roles) values (${gln(2, p)}, ${`Bench service provider ${p}`}, ${tx.array(['service_provider'])}) returning id`;
         partyIds.push(row!.id);
         await tx`insert into contact_persons (party_id, contact_group, name, email) values (${row!.id}, ${DOUBT_CONTACT_GROUP}, ${`Doubt desk ${p}`}, ${partyMail(p)})`;
         const k = generateApiKey();
@@ -173,7 +187,13 @@ interface CallResult {
 }
 
 /** One logical request: retried on another API after a network error or a 5xx, until giveUpMs. */
-async function call(lb: Balancer, path: string, init: { method: string; headers: Record<string, string>; body?: string }, incidents: { serverErrors: Incident[]; networkErrors: Incident[] }, giveUpMs = 120_000): Promise<CallResult> {
+async function call(
+  lb: Balancer,
+  path: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  incidents: { serverErrors: Incident[]; networkErrors: Incident[] },
+  giveUpMs = 120_000,
+): Promise<CallResult> {
   const deadline = Date.now() + giveUpMs;
   for (let attempt = 0; ; attempt++) {
     const api = lb.pick();
@@ -205,9 +225,25 @@ interface IntakeResult {
   seconds: number;
 }
 
-async function intake(t: ClusterTopology, s: Seeded, indices: number[], opts: { concurrency: number; verifyBlock: boolean; onProgress?: (done: number) => void }): Promise<IntakeResult> {
+async function intake(
+  t: ClusterTopology,
+  s: Seeded,
+  indices: number[],
+  opts: { concurrency: number; verifyBlock: boolean; onProgress?: (done: number) => void },
+): Promise<IntakeResult> {
   const lb = new Balancer(t.apis);
-  const r: IntakeResult = { cases: new Map(), latencies: [], failures: [], blocked: 0, asked: 0, otherReasons: new Set(), serverErrors: [], networkErrors: [], firstPost: Date.now(), seconds: 0 };
+  const r: IntakeResult = {
+    cases: new Map(),
+    latencies: [],
+    failures: [],
+    blocked: 0,
+    asked: 0,
+    otherReasons: new Set(),
+    serverErrors: [],
+    networkErrors: [],
+    firstPost: Date.now(),
+    seconds: 0,
+  };
   const gateChecks: Array<Promise<void>> = [];
   let next = 0;
   let done = 0;
@@ -220,19 +256,28 @@ async function intake(t: ClusterTopology, s: Seeded, indices: number[], opts: { 
         const party = i % PARTIES;
         const t0 = performance.now();
         try {
-          const res = await call(lb, '/cases', {
-            method: 'POST',
-            headers: { authorization: s.handlerKey, 'content-type': 'application/json', 'idempotency-key': `bench-cluster-${i}` },
-            body: JSON.stringify({
-              connectionEan: eanOf(i),
-              partyGln: s.parties[party]!.gln,
-              channel: 'customer',
-              receivedAt: new Date().toISOString(),
-              reporterName: `Bench customer ${i}`,
-              description: 'Customer reports interval data read through P4 without a mandate (bench).',
-              isma: false,
-            }),
-          }, r);
+          const res = await call(
+            lb,
+            '/cases',
+            {
+              method: 'POST',
+              headers: {
+                authorization: s.handlerKey,
+                'content-type': 'application/json',
+                'idempotency-key': `bench-cluster-${i}`,
+              },
+              body: JSON.stringify({
+                connectionEan: eanOf(i),
+                partyGln: s.parties[party]!.gln,
+                channel: 'customer',
+                receivedAt: new Date().toISOString(),
+                reporterName: `Bench customer ${i}`,
+                description: 'Customer reports interval data read through P4 without a mandate (bench).',
+                isma: false,
+              }),
+            },
+            r,
+          );
           lastAnswer = Math.max(lastAnswer, performance.now());
           // 200: a retry found the case its first attempt created (the answer was lost with a killed API).
           if (res.status !== 201 && res.status !== 200) {
@@ -243,11 +288,21 @@ async function intake(t: ClusterTopology, s: Seeded, indices: number[], opts: { 
           r.cases.set((JSON.parse(res.body) as { id: string }).id, { index: i, at: Date.now(), party });
           if (opts.verifyBlock) {
             gateChecks.push(
-              call(lb, '/p4/requests', {
-                method: 'POST',
-                headers: { authorization: s.parties[party]!.p4Key, 'content-type': 'application/json' },
-                body: JSON.stringify({ connectionEan: eanOf(i), dataKind: 'interval_data', from: new Date(Date.now() - DAY).toISOString(), to: new Date().toISOString() }),
-              }, r).then(
+              call(
+                lb,
+                '/p4/requests',
+                {
+                  method: 'POST',
+                  headers: { authorization: s.parties[party]!.p4Key, 'content-type': 'application/json' },
+                  body: JSON.stringify({
+                    connectionEan: eanOf(i),
+                    dataKind: 'interval_data',
+                    from: new Date(Date.now() - DAY).toISOString(),
+                    to: new Date().toISOString(),
+                  }),
+                },
+                r,
+              ).then(
                 (g) => {
                   r.asked++;
                   const reason = (JSON.parse(g.body) as { reasonCode?: string }).reasonCode ?? `status ${g.status}`;
@@ -275,7 +330,12 @@ async function intake(t: ClusterTopology, s: Seeded, indices: number[], opts: { 
 }
 
 /** Poll the capture folder until every case's contact request (X-Response-Due) arrived, or the deadline. */
-async function waitForContactMails(dir: string, cases: Map<string, { at: number; party: number }>, deadline: number, parsed = new Set<string>()): Promise<{ seen: Map<string, number>; delays: number[]; lastAt: number; recipientsOk: boolean }> {
+async function waitForContactMails(
+  dir: string,
+  cases: Map<string, { at: number; party: number }>,
+  deadline: number,
+  parsed = new Set<string>(),
+): Promise<{ seen: Map<string, number>; delays: number[]; lastAt: number; recipientsOk: boolean }> {
   const seen = new Map<string, number>();
   const delays: number[] = [];
   let lastAt = 0;
@@ -305,7 +365,11 @@ async function waitForContactMails(dir: string, cases: Map<string, { at: number;
   }
 }
 
-async function gate(t: ClusterTopology, s: Seeded, connectionCount: number): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
+async function gate(
+  t: ClusterTopology,
+  s: Seeded,
+  connectionCount: number,
+): Promise<{ rps: number; p50: number; p99: number; non2xx: number; errors: number }> {
   const perApi = Math.max(1, Math.floor(GATE_CONNECTIONS / t.apis.length));
   let seq = 0;
   const results = await Promise.all(
@@ -321,7 +385,12 @@ async function gate(t: ClusterTopology, s: Seeded, connectionCount: number): Pro
             setupRequest: (req: Record<string, unknown>) => {
               const i = (seq++ * 7919) % connectionCount;
               const now = Date.now();
-              req.body = JSON.stringify({ connectionEan: eanOf(i), dataKind: 'interval_data', from: new Date(now - DAY).toISOString(), to: new Date(now).toISOString() });
+              req.body = JSON.stringify({
+                connectionEan: eanOf(i),
+                dataKind: 'interval_data',
+                from: new Date(now - DAY).toISOString(),
+                to: new Date(now).toISOString(),
+              });
               req.headers = { 'content-type': 'application/json', authorization: s.parties[i % PARTIES]!.p4Key };
               return req;
             },
@@ -349,20 +418,42 @@ function check(name: string, ok: boolean): string {
 }
 const line = (k: string, v: string) => process.stdout.write(`  ${k.padEnd(40)} ${v}\n`);
 
-function reportIntake(title: string, n: number, r: IntakeResult, mails: Awaited<ReturnType<typeof waitForContactMails>>, verified: boolean): { rps: number; p99: number; mailP50: number; mailP99: number } {
+function reportIntake(
+  title: string,
+  n: number,
+  r: IntakeResult,
+  mails: Awaited<ReturnType<typeof waitForContactMails>>,
+  verified: boolean,
+): { rps: number; p99: number; mailP50: number; mailP99: number } {
   process.stdout.write(`\n${title}\n`);
   const rps = r.latencies.length / r.seconds;
-  line('cases created (201/200)', `${r.cases.size} / ${n}${r.failures.length ? ` (${r.failures.length} failed)` : ''} ${check(`${title}: every case created`, r.cases.size === n)}`);
+  line(
+    'cases created (201/200)',
+    `${r.cases.size} / ${n}${r.failures.length ? ` (${r.failures.length} failed)` : ''} ${check(`${title}: every case created`, r.cases.size === n)}`,
+  );
   line('intake throughput', `${rps.toFixed(1)} cases/s (${secs(r.seconds * 1000)})`);
-  line('intake latency p50 / p99', `${percentile(r.latencies, 50).toFixed(0)} ms / ${percentile(r.latencies, 99).toFixed(0)} ms`);
+  line(
+    'intake latency p50 / p99',
+    `${percentile(r.latencies, 50).toFixed(0)} ms / ${percentile(r.latencies, 99).toFixed(0)} ms`,
+  );
   if (verified) {
-    line('block in force right after the 201', `${r.blocked} of ${r.asked} ${check(`${title}: blocks`, r.blocked === n && r.asked === n)}${r.otherReasons.size ? ` (other: ${[...r.otherReasons].slice(0, 3).join(', ')})` : ''}`);
+    line(
+      'block in force right after the 201',
+      `${r.blocked} of ${r.asked} ${check(`${title}: blocks`, r.blocked === n && r.asked === n)}${r.otherReasons.size ? ` (other: ${[...r.otherReasons].slice(0, 3).join(', ')})` : ''}`,
+    );
   }
   const dupes = [...mails.seen.values()].filter((c) => c > 1).length;
-  line('contact mails received', `${mails.seen.size} / ${r.cases.size}${dupes ? `, ${dupes} cases mailed twice` : ''}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${check(`${title}: every contact mail`, mails.seen.size === r.cases.size && r.cases.size === n && mails.recipientsOk)}`);
+  line(
+    'contact mails received',
+    `${mails.seen.size} / ${r.cases.size}${dupes ? `, ${dupes} cases mailed twice` : ''}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${check(`${title}: every contact mail`, mails.seen.size === r.cases.size && r.cases.size === n && mails.recipientsOk)}`,
+  );
   const mailP50 = percentile(mails.delays, 50);
   const mailP99 = percentile(mails.delays, 99);
-  if (mails.delays.length) line('201 → contact mail p50 / p99 / max', `${secs(mailP50)} / ${secs(mailP99)} / ${secs(Math.max(...mails.delays))}`);
+  if (mails.delays.length)
+    line(
+      '201 → contact mail p50 / p99 / max',
+      `${secs(mailP50)} / ${secs(mailP99)} / ${secs(Math.max(...mails.delays))}`,
+    );
   for (const f of r.failures.slice(0, 5)) log(`failure: ${f}`);
   return { rps, p99: percentile(r.latencies, 99), mailP50, mailP99 };
 }
@@ -372,7 +463,10 @@ function reportIntake(title: string, n: number, r: IntakeResult, mails: Awaited<
 let current: ClusterTopology | undefined;
 const tempDirs: string[] = [];
 
-async function startShape(kind: 'dev' | 'cluster', connectionCount: number): Promise<{ t: ClusterTopology; s: Seeded }> {
+async function startShape(
+  kind: 'dev' | 'cluster',
+  connectionCount: number,
+): Promise<{ t: ClusterTopology; s: Seeded }> {
   const dir = await mkdtemp(join(tmpdir(), `gt-bench-cluster-${kind}-`));
   tempDirs.push(dir);
   // As root, PostgreSQL runs as the postgres user: it must be able to pass through to <dir>/postgres.
@@ -400,7 +494,9 @@ async function startShape(kind: 'dev' | 'cluster', connectionCount: number): Pro
     },
   });
   current = t;
-  log(`${kind}: ${t.apis.length} API + ${t.workers.length} worker processes (${RUNTIME}), Temporal ${t.temporalKind} at ${t.temporalAddress}, ${connectionCount} connections seeded; up in ${secs(Date.now() - t0)} (load ${load()})`);
+  log(
+    `${kind}: ${t.apis.length} API + ${t.workers.length} worker processes (${RUNTIME}), Temporal ${t.temporalKind} at ${t.temporalAddress}, ${connectionCount} connections seeded; up in ${secs(Date.now() - t0)} (load ${load()})`,
+  );
   return { t, s: seeded! };
 }
 
@@ -412,21 +508,39 @@ async function stopShape(): Promise<void> {
 
 async function intakePhase(kind: 'dev' | 'cluster', t: ClusterTopology, s: Seeded): Promise<void> {
   log(`${kind}: posting ${N} cases, ${CONCURRENCY} at a time (load ${load()})`);
-  const r = await intake(t, s, Array.from({ length: N }, (_, i) => i), { concurrency: CONCURRENCY, verifyBlock: true });
+  const r = await intake(
+    t,
+    s,
+    Array.from({ length: N }, (_, i) => i),
+    { concurrency: CONCURRENCY, verifyBlock: true },
+  );
   log(`${kind}: intake done in ${secs(r.seconds * 1000)}; waiting for the contact mails…`);
   const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS);
-  const figures = reportIntake(`${kind} (${t.apis.length} API, ${t.workers.length} worker, Temporal ${t.temporalKind}) — ${N} cases, concurrency ${CONCURRENCY}`, N, r, mails, true);
+  const figures = reportIntake(
+    `${kind} (${t.apis.length} API, ${t.workers.length} worker, Temporal ${t.temporalKind}) — ${N} cases, concurrency ${CONCURRENCY}`,
+    N,
+    r,
+    mails,
+    true,
+  );
   log(`${kind}: gate for ${GATE_DURATION} s over ${t.apis.length} API(s), ${GATE_CONNECTIONS} connections…`);
   const g = await gate(t, s, N);
-  line('gate (POST /p4/requests)', `${g.rps.toFixed(0)} req/s, p50 ${g.p50} ms / p99 ${g.p99} ms${g.non2xx || g.errors ? `, ${g.non2xx} non-2xx, ${g.errors} errors` : ''} ${check(`${kind}: gate answers`, g.non2xx === 0 && g.errors === 0)}`);
-  rows.push(`| ${kind} | ${figures.rps.toFixed(1)} | ${figures.p99.toFixed(0)} ms | ${secs(figures.mailP50)} / ${secs(figures.mailP99)} | ${g.rps.toFixed(0)} (p99 ${g.p99} ms) | ${load()} |`);
+  line(
+    'gate (POST /p4/requests)',
+    `${g.rps.toFixed(0)} req/s, p50 ${g.p50} ms / p99 ${g.p99} ms${g.non2xx || g.errors ? `, ${g.non2xx} non-2xx, ${g.errors} errors` : ''} ${check(`${kind}: gate answers`, g.non2xx === 0 && g.errors === 0)}`,
+  );
+  rows.push(
+    `| ${kind} | ${figures.rps.toFixed(1)} | ${figures.p99.toFixed(0)} ms | ${secs(figures.mailP50)} / ${secs(figures.mailP99)} | ${g.rps.toFixed(0)} (p99 ${g.p99} ms) | ${load()} |`,
+  );
 }
 
 async function killPhase(t: ClusterTopology, s: Seeded): Promise<void> {
   const indices = Array.from({ length: KILL_CASES }, (_, k) => N + k);
   const [api, worker] = [t.apis[0]!, t.workers[0]!];
   let killedAt = 0;
-  log(`kill: posting ${KILL_CASES} cases; SIGKILL to ${api.name} (pid ${api.pid}) and ${worker.name} (pid ${worker.pid}) after ${Math.floor(KILL_CASES / 3)} (load ${load()})`);
+  log(
+    `kill: posting ${KILL_CASES} cases; SIGKILL to ${api.name} (pid ${api.pid}) and ${worker.name} (pid ${worker.pid}) after ${Math.floor(KILL_CASES / 3)} (load ${load()})`,
+  );
   const r = await intake(t, s, indices, {
     concurrency: CONCURRENCY,
     verifyBlock: true,
@@ -441,15 +555,26 @@ async function killPhase(t: ClusterTopology, s: Seeded): Promise<void> {
   });
   log(`kill: intake done in ${secs(r.seconds * 1000)}; waiting for the contact mails…`);
   const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS);
-  const figures = reportIntake(`kill: ${KILL_CASES} cases on the cluster, ${api.name} and ${worker.name} SIGKILLed after ${Math.floor(KILL_CASES / 3)}`, KILL_CASES, r, mails, true);
+  const figures = reportIntake(
+    `kill: ${KILL_CASES} cases on the cluster, ${api.name} and ${worker.name} SIGKILLed after ${Math.floor(KILL_CASES / 3)}`,
+    KILL_CASES,
+    r,
+    mails,
+    true,
+  );
 
   // Cases lost: every signal has exactly one case row.
   const sql = postgres(t.databaseUrl, { max: 1, onnotice: () => undefined });
   const connection = await Connection.connect({ address: t.temporalAddress });
   try {
     const eans = indices.map(eanOf);
-    const [counts] = await sql<Array<{ cases: number; connections: number }>>`select count(*)::int as cases, count(distinct connection_ean)::int as connections from doubt_cases where connection_ean in ${sql(eans)}`;
-    line('cases lost', `${KILL_CASES - counts!.connections} (${counts!.cases} case rows for ${KILL_CASES} signals) ${check('kill: 0 cases lost, none twice', counts!.connections === KILL_CASES && counts!.cases === KILL_CASES)}`);
+    const [counts] = await sql<
+      Array<{ cases: number; connections: number }>
+    >`select count(*)::int as cases, count(distinct connection_ean)::int as connections from doubt_cases where connection_ean in ${sql(eans)}`;
+    line(
+      'cases lost',
+      `${KILL_CASES - counts!.connections} (${counts!.cases} case rows for ${KILL_CASES} signals) ${check('kill: 0 cases lost, none twice', counts!.connections === KILL_CASES && counts!.cases === KILL_CASES)}`,
+    );
 
     // Cases without a workflow once the bound has passed: asked of Temporal for every case the row does not mark.
     const wait = killedAt + BOUND_S * 1000 - Date.now();
@@ -457,7 +582,9 @@ async function killPhase(t: ClusterTopology, s: Seeded): Promise<void> {
       log(`kill: waiting ${secs(wait)} until ${BOUND_S} s after the kill`);
       await sleep(wait);
     }
-    const unmarked = await sql<Array<{ id: string }>>`select id from doubt_cases where connection_ean in ${sql(eans)} and workflow_started_at is null`;
+    const unmarked = await sql<
+      Array<{ id: string }>
+    >`select id from doubt_cases where connection_ean in ${sql(eans)} and workflow_started_at is null`;
     const client = new Client({ connection });
     let without = 0;
     for (const { id } of unmarked) {
@@ -468,17 +595,28 @@ async function killPhase(t: ClusterTopology, s: Seeded): Promise<void> {
         else throw err;
       }
     }
-    line(`cases without a workflow ${BOUND_S} s after the kill`, `${without} (${unmarked.length} rows not marked started) ${check(`kill: 0 cases without a workflow after ${BOUND_S} s`, without === 0)}`);
+    line(
+      `cases without a workflow ${BOUND_S} s after the kill`,
+      `${without} (${unmarked.length} rows not marked started) ${check(`kill: 0 cases without a workflow after ${BOUND_S} s`, without === 0)}`,
+    );
   } finally {
     await connection.close();
     await sql.end();
   }
   const after = (i: Incident) => i.at > killedAt + BOUND_S * 1000;
   const rel = (i: Incident) => `+${((i.at - killedAt) / 1000).toFixed(1)} s`;
-  line('5xx answers (retried on the other API)', `${r.serverErrors.length}${r.serverErrors.length ? `, ${rel(r.serverErrors[0]!)} … ${rel(r.serverErrors.at(-1)!)} after the kill` : ''} ${check(`kill: 5xx only within ${BOUND_S} s`, !r.serverErrors.some(after))}`);
+  line(
+    '5xx answers (retried on the other API)',
+    `${r.serverErrors.length}${r.serverErrors.length ? `, ${rel(r.serverErrors[0]!)} … ${rel(r.serverErrors.at(-1)!)} after the kill` : ''} ${check(`kill: 5xx only within ${BOUND_S} s`, !r.serverErrors.some(after))}`,
+  );
   for (const e of r.serverErrors.slice(0, 3)) log(`  5xx ${rel(e)} ${e.api}: ${e.what}`);
-  line('refused/reset connections (retried)', `${r.networkErrors.length}${r.networkErrors.length ? `, ${rel(r.networkErrors[0]!)} … ${rel(r.networkErrors.at(-1)!)}` : ''}`);
-  rows.push(`| kill | ${figures.rps.toFixed(1)} | ${figures.p99.toFixed(0)} ms | ${secs(figures.mailP50)} / ${secs(figures.mailP99)} | — | ${load()} |`);
+  line(
+    'refused/reset connections (retried)',
+    `${r.networkErrors.length}${r.networkErrors.length ? `, ${rel(r.networkErrors[0]!)} … ${rel(r.networkErrors.at(-1)!)}` : ''}`,
+  );
+  rows.push(
+    `| kill | ${figures.rps.toFixed(1)} | ${figures.p99.toFixed(0)} ms | ${secs(figures.mailP50)} / ${secs(figures.mailP99)} | — | ${load()} |`,
+  );
 }
 
 async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
@@ -491,7 +629,9 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
   }
   const first = N + (PHASES.has('kill') ? KILL_CASES : 0);
   const indices = Array.from({ length: OPEN_CASES }, (_, k) => first + k);
-  log(`memory: ${worker.name} (pid ${worker.pid}) alone; opening ${OPEN_CASES} more cases, ${OPEN_CONCURRENCY} at a time (load ${load()})`);
+  log(
+    `memory: ${worker.name} (pid ${worker.pid}) alone; opening ${OPEN_CASES} more cases, ${OPEN_CONCURRENCY} at a time (load ${load()})`,
+  );
   let peakSampled = 0;
   const sampler = setInterval(() => {
     void worker.memory().then((m) => {
@@ -504,7 +644,14 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
       concurrency: OPEN_CONCURRENCY,
       verifyBlock: false,
       onProgress: (done) => {
-        if (done % 1000 === 0) void worker.memory().then((m) => log(`  ${done} / ${OPEN_CASES} posted in ${secs(Date.now() - t0)}; worker RSS ${m ? mib(m.rss) : '?'} (load ${load()})`));
+        if (done % 1000 === 0)
+          void worker
+            .memory()
+            .then((m) =>
+              log(
+                `  ${done} / ${OPEN_CASES} posted in ${secs(Date.now() - t0)}; worker RSS ${m ? mib(m.rss) : '?'} (load ${load()})`,
+              ),
+            );
       },
     });
     const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS);
@@ -512,7 +659,9 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
     const connection = await Connection.connect({ address: t.temporalAddress });
     let open = 0;
     try {
-      open = (await new Client({ connection }).workflow.count(`CaseKind = 'doubt_case' AND ExecutionStatus = 'Running'`)).count;
+      open = (
+        await new Client({ connection }).workflow.count(`CaseKind = 'doubt_case' AND ExecutionStatus = 'Running'`)
+      ).count;
     } finally {
       await connection.close();
     }
@@ -527,7 +676,12 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
       Array.from({ length: 10 }, async (_, k) => {
         for (let j = k; j < READS; j += 10) {
           const id = ids[(j * 7919) % ids.length]!;
-          const res = await call(lb, `/cases/${id}`, { method: 'GET', headers: { authorization: s.handlerKey } }, { serverErrors: [], networkErrors: [] });
+          const res = await call(
+            lb,
+            `/cases/${id}`,
+            { method: 'GET', headers: { authorization: s.handlerKey } },
+            { serverErrors: [], networkErrors: [] },
+          );
           if (res.status === 200) {
             views++;
             if ((JSON.parse(res.body) as { workflow: unknown }).workflow !== null) live++;
@@ -538,15 +692,31 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
     const afterReads = await worker.memory();
     const peak = Math.max(peakSampled, afterIntake?.peak ?? 0, afterReads?.peak ?? 0);
 
-    process.stdout.write(`\nmemory: ${worker.name} alone (node ${RUNTIME === 'dist' ? 'dist/worker.js' : 'worker.ts via tsx'}), ${OPEN_CASES} cases opened\n`);
-    line('cases opened / contact mails', `${r.cases.size} / ${mails.seen.size} ${check('memory: every case opened and mailed', r.cases.size === OPEN_CASES && mails.seen.size === OPEN_CASES)}`);
+    process.stdout.write(
+      `\nmemory: ${worker.name} alone (node ${RUNTIME === 'dist' ? 'dist/worker.js' : 'worker.ts via tsx'}), ${OPEN_CASES} cases opened\n`,
+    );
+    line(
+      'cases opened / contact mails',
+      `${r.cases.size} / ${mails.seen.size} ${check('memory: every case opened and mailed', r.cases.size === OPEN_CASES && mails.seen.size === OPEN_CASES)}`,
+    );
     line('open case workflows in Temporal', `${open}`);
     line('worker RSS after the intake', afterIntake ? mib(afterIntake.rss) : '?');
-    line(`worker RSS after ${READS} case views`, `${afterReads ? mib(afterReads.rss) : '?'} (${live} of ${views} views with the live workflow state, ${secs(Date.now() - tr)})`);
-    line('worker peak RSS (VmHWM)', `${mib(peak)} ${check('memory: worker peak RSS ≤ 512 MiB', peak <= MEMORY_GOAL && peak > 0)}`);
+    line(
+      `worker RSS after ${READS} case views`,
+      `${afterReads ? mib(afterReads.rss) : '?'} (${live} of ${views} views with the live workflow state, ${secs(Date.now() - tr)})`,
+    );
+    line(
+      'worker peak RSS (VmHWM)',
+      `${mib(peak)} ${check('memory: worker peak RSS ≤ 512 MiB', peak <= MEMORY_GOAL && peak > 0)}`,
+    );
     const bounds = loadConfig(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('WORKER_')))).worker;
-    line('worker bounds', `cache ${bounds.maxCachedWorkflows} workflows, ${bounds.maxConcurrentWorkflowTasks} workflow tasks, ${bounds.maxConcurrentActivities} activities, workflow thread heap ${bounds.workflowHeapMb || 'default'} MiB${WORKER_NODE_ARGS.length ? `, node ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
-    rows.push(`| memory | ${(r.latencies.length / r.seconds).toFixed(1)} | ${percentile(r.latencies, 99).toFixed(0)} ms | ${mails.delays.length ? `${secs(percentile(mails.delays, 50))} / ${secs(percentile(mails.delays, 99))}` : '—'} | peak RSS ${mib(peak)}, ${open} open | ${load()} |`);
+    line(
+      'worker bounds',
+      `cache ${bounds.maxCachedWorkflows} workflows, ${bounds.maxConcurrentWorkflowTasks} workflow tasks, ${bounds.maxConcurrentActivities} activities, workflow thread heap ${bounds.workflowHeapMb || 'default'} MiB${WORKER_NODE_ARGS.length ? `, node ${WORKER_NODE_ARGS.join(' ')}` : ''}`,
+    );
+    rows.push(
+      `| memory | ${(r.latencies.length / r.seconds).toFixed(1)} | ${percentile(r.latencies, 99).toFixed(0)} ms | ${mails.delays.length ? `${secs(percentile(mails.delays, 50))} / ${secs(percentile(mails.delays, 99))}` : '—'} | peak RSS ${mib(peak)}, ${open} open | ${load()} |`,
+    );
   } finally {
     clearInterval(sampler);
   }
@@ -568,10 +738,14 @@ async function main(): Promise<void> {
     if (PHASES.has('memory')) await memoryPhase(t, s);
     await stopShape();
   }
-  process.stdout.write('\n| run | intake cases/s | intake p99 | 201 → mail p50 / p99 | gate req/s | load avg (end) |\n| --- | --- | --- | --- | --- | --- |\n');
+  process.stdout.write(
+    '\n| run | intake cases/s | intake p99 | 201 → mail p50 / p99 | gate req/s | load avg (end) |\n| --- | --- | --- | --- | --- | --- |\n',
+  );
   for (const r of rows) process.stdout.write(`${r}\n`);
   const failed = checks.filter((c) => !c.ok);
-  process.stdout.write(`\n${checks.length - failed.length} of ${checks.length} checks PASS${failed.length ? `; FAIL: ${failed.map((c) => c.name).join('; ')}` : ''}\n`);
+  process.stdout.write(
+    `\n${checks.length - failed.length} of ${checks.length} checks PASS${failed.length ? `; FAIL: ${failed.map((c) => c.name).join('; ')}` : ''}\n`,
+  );
   log(`total ${secs(Date.now() - t0)}; load average at the end: ${load()}`);
   if (failed.length) process.exitCode = 1;
 }
@@ -594,7 +768,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main()
   .catch((err: unknown) => {
     process.exitCode = 1;
-    process.stderr.write(`[bench:cluster] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `[bench:cluster] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     if (err instanceof Error && err.cause) process.stderr.write(`  cause: ${describe(err.cause)}\n`);
   })
   .finally(async () => {

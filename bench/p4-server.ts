@@ -19,11 +19,24 @@ if (!config.database.url) {
 const { db, sql, close } = createDb(config.database.url, { max: config.database.poolMax });
 // Bench-only tuning knobs for the gate's batching (the defaults are what production runs).
 const knob = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
-const app = await buildApp({ config, db, sql, p4Gate: { maxBatch: knob('BENCH_GATE_BATCH'), concurrency: knob('BENCH_GATE_CONCURRENCY'), lingerMs: knob('BENCH_GATE_LINGER_MS'), lingerBatch: knob('BENCH_GATE_LINGER_BATCH') } });
+const app = await buildApp({
+  config,
+  db,
+  sql,
+  p4Gate: {
+    maxBatch: knob('BENCH_GATE_BATCH'),
+    concurrency: knob('BENCH_GATE_CONCURRENCY'),
+    lingerMs: knob('BENCH_GATE_LINGER_MS'),
+    lingerBatch: knob('BENCH_GATE_LINGER_BATCH'),
+  },
+});
 
 const CONSTANT = { decision: 'allowed', reasonCode: 'bench_constant' };
 app.post('/bench/bare', { config: { public: true }, schema: { hide: true } }, async () => CONSTANT);
-app.get('/bench/stats', { config: { public: true }, schema: { hide: true } }, async () => ({ ...gateStats, memory: process.memoryUsage() }));
+app.get('/bench/stats', { config: { public: true }, schema: { hide: true } }, async () => ({
+  ...gateStats,
+  memory: process.memoryUsage(),
+}));
 
 await app.listen({ host: '127.0.0.1', port: 0 });
 const address = app.server.address();

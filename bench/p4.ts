@@ -118,8 +118,13 @@ async function seed(url: string): Promise<Seeded> {
     const marker = gln(0, 1);
     const [existing] = await sql<Array<{ id: string }>>`select id from parties where gln = ${marker}`;
     if (existing) {
-      const { n } = one(await sql<Array<{ n: number }>>`select count(*)::int as n from connections where grid_operator_id = ${existing.id}`);
-      if (n !== N) throw new Error(`the database holds a bench dataset of ${n} connections, not ${N}: use an empty database`);
+      const { n } = one(
+        await sql<
+          Array<{ n: number }>
+        >`select count(*)::int as n from connections where grid_operator_id = ${existing.id}`,
+      );
+      if (n !== N)
+        throw new Error(`the database holds a bench dataset of ${n} connections, not ${N}: use an empty database`);
       log(`reusing the seeded dataset (${n} connections)`);
     } else {
       const { n } = one(await sql<Array<{ n: number }>>`select count(*)::int as n from connections`);
@@ -129,14 +134,18 @@ async function seed(url: string): Promise<Seeded> {
       try {
         // The generated rows are consistent by construction: skip the per-row foreign-key triggers
         // (needs superuser, which the embedded cluster has; elsewhere the seed just runs slower).
-        await session`set session_replication_role = replica`.catch(() => log('  (foreign-key checks stay on: not a superuser)'));
+        await session`set session_replication_role = replica`.catch(() =>
+          log('  (foreign-key checks stay on: not a superuser)'),
+        );
         await seedFresh(session, marker);
       } finally {
         session.release();
       }
     }
     // Fresh keys for this run (only hashes are stored).
-    const parties = await sql<Array<{ id: string; gln: string }>>`select id, gln from parties where gln like '87999%' order by gln`;
+    const parties = await sql<
+      Array<{ id: string; gln: string }>
+    >`select id, gln from parties where gln like '87999%' order by gln`;
     const byGln = new Map(parties.map((p) => [p.gln, p.id]));
     const keyFor = async (partyId: string) => {
       const k = generateApiKey();
@@ -155,7 +164,12 @@ async function seed(url: string): Promise<Seeded> {
     }
     const { first } = one(await sql<Array<{ first: Date }>>`select min(read_at) as first from meter_readings`);
     const dayFrom = new Date(first.getTime() + 15 * 60_000); // the reading before the day gives its first volume
-    return { operatorId: byGln.get(marker)!, suppliers, providers, deliveryDay: { from: dayFrom, to: new Date(dayFrom.getTime() + DAY) } };
+    return {
+      operatorId: byGln.get(marker)!,
+      suppliers,
+      providers,
+      deliveryDay: { from: dayFrom, to: new Date(dayFrom.getTime() + DAY) },
+    };
   } finally {
     await sql.end();
   }
@@ -163,15 +177,21 @@ async function seed(url: string): Promise<Seeded> {
 
 async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<void> {
   const t0 = Date.now();
-  const [op] = await sql<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${marker}, 'Bench grid operator', ${sql.array(['grid_operator'])}) returning id`;
+  const [op] = await sql<
+    Array<{ id: string }>
+  >`insert into parties (gln, name, roles) values (${marker}, 'Bench grid operator', ${sql.array(['grid_operator'])}) returning id`;
   const supplierIds: string[] = [];
   for (let i = 0; i < SUPPLIERS; i++) {
-    const [p] = await sql<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(1, i)}, ${`Bench supplier ${i}`}, ${sql.array(['supplier'])}) returning id`;
+    const [p] = await sql<
+      Array<{ id: string }>
+    >`insert into parties (gln, name, roles) values (${gln(1, i)}, ${`Bench supplier ${i}`}, ${sql.array(['supplier'])}) returning id`;
     supplierIds.push(p!.id);
   }
   const providerIds: string[] = [];
   for (let i = 0; i < PROVIDERS; i++) {
-    const [p] = await sql<Array<{ id: string }>>`insert into parties (gln, name, roles) values (${gln(2, i)}, ${`Bench service provider ${i}`}, ${sql.array(['service_provider'])}) returning id`;
+    const [p] = await sql<
+      Array<{ id: string }>
+    >`insert into parties (gln, name, roles) values (${gln(2, i)}, ${`Bench service provider ${i}`}, ${sql.array(['service_provider'])}) returning id`;
     providerIds.push(p!.id);
   }
   // Provider 9 is not admitted (DC-4): its requests exercise party_not_admitted.
@@ -195,7 +215,8 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
       }
     })(),
   );
-  const copy = await sql`copy connections (ean, grid_operator_id, grid_area, supplier_id, remote_reading_opt_out, capacity_kw) from stdin`.writable();
+  const copy =
+    await sql`copy connections (ean, grid_operator_id, grid_area, supplier_id, remote_reading_opt_out, capacity_kw) from stdin`.writable();
   await pipeline(source, copy);
   log(`  connections done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -242,7 +263,9 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
     select c.ean, ${dayStart}::timestamptz + make_interval(mins => 15 * k), 100000 + 37 * k
       from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x, generate_series(-1, 95) as k
      where c.grid_operator_id = ${operatorId} and x.i % ${DELIVERY_EVERY} = ${DELIVERY_REST}`;
-  log(`  readings of one day on ${Math.ceil(N / DELIVERY_EVERY).toLocaleString('en')} connections done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  log(
+    `  readings of one day on ${Math.ceil(N / DELIVERY_EVERY).toLocaleString('en')} connections done in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   await sql`set session_replication_role = origin`;
   await sql`vacuum analyze`;
   log(`  seeded and analysed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -254,7 +277,15 @@ async function startApi(url: string): Promise<{ child: ChildProcess; port: numbe
   const extraArgs = (env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean); // e.g. --cpu-prof
   const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', join(root, 'bench/p4-server.ts')], {
     cwd: root,
-    env: { ...env, NODE_ENV: 'production', ACM_REPORT_EMAIL: env.ACM_REPORT_EMAIL ?? 'meldingen@acm.example', LOG_LEVEL: 'warn', DATABASE_URL: url, DATABASE_POOL_MAX: String(POOL_MAX), SEED_DEMO: 'false' },
+    env: {
+      ...env,
+      NODE_ENV: 'production',
+      ACM_REPORT_EMAIL: env.ACM_REPORT_EMAIL ?? 'meldingen@acm.example',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: url,
+      DATABASE_POOL_MAX: String(POOL_MAX),
+      SEED_DEMO: 'false',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolvePort, reject) => {
@@ -333,11 +364,23 @@ function requestPool(seeded: Seeded, size: number): Spec[] {
     const i = rnd(N);
     const r = Math.random();
     // 55 % its own service provider, 25 % its supplier of record, 20 % an unrelated party.
-    const party = r < 0.55 ? seeded.providers[i % PROVIDERS]! : r < 0.8 ? seeded.suppliers[i % SUPPLIERS]! : rnd(2) ? seeded.providers[(i + 1 + rnd(PROVIDERS - 1)) % PROVIDERS]! : seeded.suppliers[(i + 1) % SUPPLIERS]!;
+    const party =
+      r < 0.55
+        ? seeded.providers[i % PROVIDERS]!
+        : r < 0.8
+          ? seeded.suppliers[i % SUPPLIERS]!
+          : rnd(2)
+            ? seeded.providers[(i + 1 + rnd(PROVIDERS - 1)) % PROVIDERS]!
+            : seeded.suppliers[(i + 1) % SUPPLIERS]!;
     const p = Math.random() < 0.8 ? periods[0]! : periods[1 + rnd(2)]!;
     out.push({
       authorization: party.key,
-      body: JSON.stringify({ connectionEan: eanOf(i), dataKind: kinds[rnd(3)], from: p.from.toISOString(), to: p.to.toISOString() }),
+      body: JSON.stringify({
+        connectionEan: eanOf(i),
+        dataKind: kinds[rnd(3)],
+        from: p.from.toISOString(),
+        to: p.to.toISOString(),
+      }),
     });
   }
   return out;
@@ -348,7 +391,12 @@ function deliveryPool(seeded: Seeded, size: number): Spec[] {
   const out: Spec[] = [];
   const slots = Math.ceil((N - DELIVERY_REST) / DELIVERY_EVERY);
   const body = (i: number) =>
-    JSON.stringify({ connectionEan: eanOf(i), dataKind: 'interval_data', from: seeded.deliveryDay.from.toISOString(), to: seeded.deliveryDay.to.toISOString() });
+    JSON.stringify({
+      connectionEan: eanOf(i),
+      dataKind: 'interval_data',
+      from: seeded.deliveryDay.from.toISOString(),
+      to: seeded.deliveryDay.to.toISOString(),
+    });
   for (let k = 0; k < size; k++) {
     const i = Math.floor(Math.random() * slots) * DELIVERY_EVERY + DELIVERY_REST;
     out.push({ authorization: seeded.providers[i % PROVIDERS]!.key, body: body(i) });
@@ -401,7 +449,11 @@ async function driveDeliveries(port: number, pool: Spec[], duration: number, run
           context.auth = spec.authorization;
           context.dataUrl = undefined;
           req.body = spec.body;
-          req.headers = { 'content-type': 'application/json', authorization: spec.authorization, 'x-request-id': `${runTag}q-${seq++}` };
+          req.headers = {
+            'content-type': 'application/json',
+            authorization: spec.authorization,
+            'x-request-id': `${runTag}q-${seq++}`,
+          };
           return req;
         },
         onResponse: (status: number, body: string, context: Record<string, unknown>) => {
@@ -456,7 +508,8 @@ async function driveDeliveries(port: number, pool: Spec[], duration: number, run
 function mergeDeliveries(runs: DeliveryResult[]): DeliveryResult {
   const seconds = runs.reduce((t, r) => t + r.seconds, 0);
   const delivered = runs.reduce((t, r) => t + r.delivered, 0);
-  const weighted = (f: (r: DeliveryResult) => number) => runs.reduce((t, r) => t + f(r) * r.delivered, 0) / Math.max(delivered, 1);
+  const weighted = (f: (r: DeliveryResult) => number) =>
+    runs.reduce((t, r) => t + f(r) * r.delivered, 0) / Math.max(delivered, 1);
   return {
     seconds,
     rate: delivered / seconds,
@@ -488,7 +541,14 @@ interface RunResult {
 
 let seq = 0; // request ids are unique across all runs of this process
 
-async function drive(port: number, path: string, pool: Spec[], duration: number, runTag: string, collect: boolean): Promise<RunResult> {
+async function drive(
+  port: number,
+  path: string,
+  pool: Spec[],
+  duration: number,
+  runTag: string,
+  collect: boolean,
+): Promise<RunResult> {
   const answeredIds: string[] = [];
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -562,7 +622,9 @@ async function main(): Promise<void> {
     await runMigrations(db.url);
     const seeded = await seed(db.url);
     api = await startApi(db.url);
-    log(`API pid ${api.child.pid} on port ${api.port}; ${HTTP_CONNECTIONS} HTTP connections, ${WARMUP} s warm-up per route, then ${ROUNDS} rounds of ${Math.round(DURATION / ROUNDS)} s per route`);
+    log(
+      `API pid ${api.child.pid} on port ${api.port}; ${HTTP_CONNECTIONS} HTTP connections, ${WARMUP} s warm-up per route, then ${ROUNDS} rounds of ${Math.round(DURATION / ROUNDS)} s per route`,
+    );
     const pool = requestPool(seeded, 200_000);
     const dpool = deliveryPool(seeded, 50_000);
     const runTag = `b${randomBytes(4).toString('hex')}`;
@@ -575,7 +637,9 @@ async function main(): Promise<void> {
     // Let the warm-up's last decisions commit, so that they are not counted as this run's.
     await new Promise((r) => setTimeout(r, 1000));
     const sqlCheck = postgres(db.url, { max: 1, onnotice: () => undefined });
-    const { before } = one(await sqlCheck<Array<{ before: number }>>`select count(*)::int as before from access_register`);
+    const { before } = one(
+      await sqlCheck<Array<{ before: number }>>`select count(*)::int as before from access_register`,
+    );
     const { pid: backendPid } = one(await sqlCheck<Array<{ pid: number }>>`select pg_backend_pid() as pid`);
     const pgPids = postgresPids(backendPid);
     const bareRuns: RunResult[] = [];
@@ -605,7 +669,9 @@ async function main(): Promise<void> {
       deliveryCpu.api += cpuMs(api.child.pid!) - api0;
       deliveryCpu.pg += sumCpu(pgPids) - pgD0;
       deliveryCpu.loadgen += loadgenMs(lg0);
-      log(`round ${round}/${ROUNDS}: bare ${Math.round(bareRuns.at(-1)!.rps)} req/s, gate ${Math.round(gateRuns.at(-1)!.rps)} req/s, deliveries ${Math.round(deliveryRuns.at(-1)!.rate)}/s`);
+      log(
+        `round ${round}/${ROUNDS}: bare ${Math.round(bareRuns.at(-1)!.rps)} req/s, gate ${Math.round(gateRuns.at(-1)!.rps)} req/s, deliveries ${Math.round(deliveryRuns.at(-1)!.rate)}/s`,
+      );
     }
     const bare = merge(bareRuns);
     const gate = merge(gateRuns);
@@ -625,14 +691,20 @@ async function main(): Promise<void> {
       select reason_code, count(*)::int as n from access_register where request_id like ${like} group by 1 order by 2 desc`;
     // Deliveries: exactly one delivery row for every delivered answer, none missing, no duplicates.
     const dlike = `${runTag}d-%`;
-    const [dreg] = await sqlCheck<Array<{ rows: number; distinct_ids: number; answered_rows: number; allowed: number; not_delivery: number }>>`
+    const [dreg] = await sqlCheck<
+      Array<{ rows: number; distinct_ids: number; answered_rows: number; allowed: number; not_delivery: number }>
+    >`
       select count(*)::int as rows,
              count(distinct request_id)::int as distinct_ids,
              count(*) filter (where request_id = any(${delivery.deliveredIds}::text[]))::int as answered_rows,
              count(*) filter (where allowed)::int as allowed,
              count(*) filter (where kind <> 'delivery' or delivery_of is null)::int as not_delivery
         from access_register where request_id like ${dlike}`;
-    const { qrows } = one(await sqlCheck<Array<{ qrows: number }>>`select count(*)::int as qrows from access_register where request_id like ${`${runTag}q-%`}`);
+    const { qrows } = one(
+      await sqlCheck<
+        Array<{ qrows: number }>
+      >`select count(*)::int as qrows from access_register where request_id like ${`${runTag}q-%`}`,
+    );
     const { after } = one(await sqlCheck<Array<{ after: number }>>`select count(*)::int as after from access_register`);
     await sqlCheck.end();
 
@@ -641,19 +713,40 @@ async function main(): Promise<void> {
     const throughputPass = throughputRatio >= 0.5;
     const p99Pass = gate.p99 <= 2 * bare.p99;
     const registerPass =
-      reg!.answered_rows === gate.ok && reg!.distinct_ids === reg!.rows && after - before === reg!.rows + dreg!.rows + qrows && reg!.rows - gate.ok <= HTTP_CONNECTIONS * ROUNDS;
+      reg!.answered_rows === gate.ok &&
+      reg!.distinct_ids === reg!.rows &&
+      after - before === reg!.rows + dreg!.rows + qrows &&
+      reg!.rows - gate.ok <= HTTP_CONNECTIONS * ROUNDS;
     const deliveryRegisterPass =
-      dreg!.answered_rows === delivery.delivered && dreg!.distinct_ids === dreg!.rows && dreg!.not_delivery === 0 && dreg!.rows - delivery.delivered <= HTTP_CONNECTIONS * ROUNDS;
+      dreg!.answered_rows === delivery.delivered &&
+      dreg!.distinct_ids === dreg!.rows &&
+      dreg!.not_delivery === 0 &&
+      dreg!.rows - delivery.delivered <= HTTP_CONNECTIONS * ROUNDS;
 
     const pad = (s: string, n: number) => s.padEnd(n);
-    const row = (cells: string[]) => `| ${cells.map((c, i) => pad(c, [22, 12, 10, 10, 14, 10].at(i) ?? 10)).join(' | ')} |`;
+    const row = (cells: string[]) =>
+      `| ${cells.map((c, i) => pad(c, [22, 12, 10, 10, 14, 10].at(i) ?? 10)).join(' | ')} |`;
     const lines = [
       '',
-      `P4 gate benchmark — ${N.toLocaleString('en')} connections; ${HTTP_CONNECTIONS} HTTP connections; ${ROUNDS} alternating rounds, ${(bare.seconds).toFixed(0)} s per route; node ${process.version}; ${readCpuModel()}`,
+      `P4 gate benchmark — ${N.toLocaleString('en')} connections; ${HTTP_CONNECTIONS} HTTP connections; ${ROUNDS} alternating rounds, ${bare.seconds.toFixed(0)} s per route; node ${process.version}; ${readCpuModel()}`,
       row(['route', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'non-2xx']),
       row(['-'.repeat(22), '-'.repeat(12), '-'.repeat(10), '-'.repeat(10), '-'.repeat(14), '-'.repeat(10)]),
-      row(['bare constant route', bare.rps.toFixed(0), bare.p50.toFixed(1), bare.p99.toFixed(1), '', String(bare.non2xx + bare.errors)]),
-      row(['P4 gate + register', gate.rps.toFixed(0), gate.p50.toFixed(1), gate.p99.toFixed(1), peak.toFixed(0), String(gate.non2xx + gate.errors)]),
+      row([
+        'bare constant route',
+        bare.rps.toFixed(0),
+        bare.p50.toFixed(1),
+        bare.p99.toFixed(1),
+        '',
+        String(bare.non2xx + bare.errors),
+      ]),
+      row([
+        'P4 gate + register',
+        gate.rps.toFixed(0),
+        gate.p50.toFixed(1),
+        gate.p99.toFixed(1),
+        peak.toFixed(0),
+        String(gate.non2xx + gate.errors),
+      ]),
       '',
       `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ 50 %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
       `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ 2×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
@@ -678,7 +771,16 @@ async function main(): Promise<void> {
       '',
     ];
     process.stdout.write(lines.join('\n'));
-    if (!registerPass || !deliveryRegisterPass || gate.errors > 0 || gate.non2xx > 0 || delivery.errors > 0 || delivery.deliveriesNot200 > 0 || delivery.decisionsNotAllowed > 0) exitCode = 1;
+    if (
+      !registerPass ||
+      !deliveryRegisterPass ||
+      gate.errors > 0 ||
+      gate.non2xx > 0 ||
+      delivery.errors > 0 ||
+      delivery.deliveriesNot200 > 0 ||
+      delivery.decisionsNotAllowed > 0
+    )
+      exitCode = 1;
   } finally {
     if (api) {
       api.child.kill('SIGTERM');

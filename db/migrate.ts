@@ -40,7 +40,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   runMigrations(url).then(
     () => process.exit(0),
     (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? `${err.message}: ${String((err.cause as Error | undefined)?.message ?? '')}` : String(err)}\n`);
+      process.stderr.write(
+        `${err instanceof Error ? `${err.message}: ${String((err.cause as Error | undefined)?.message ?? '')}` : String(err)}\n`,
+      );
       process.exit(1);
     },
   );

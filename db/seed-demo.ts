@@ -61,13 +61,48 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
     ];
 
     await tx.insert(contactPersons).values([
-      { partyId: groen.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Anna de Vries', email: 'gerede-twijfel@groenestroom.example' },
-      { partyId: groen.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Bram Jansen', email: 'privacy@groenestroom.example' },
-      { partyId: polder.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Chantal Bakker', email: 'klantmandaat@polderenergie.example' },
-      { partyId: wattinzicht.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Daan Visser', email: 'compliance@wattinzicht.example' },
-      { partyId: liander.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Team Gerede Twijfel Liander', email: 'gerede-twijfel@liander.example' },
-      { partyId: enexis.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Team Gerede Twijfel Enexis', email: 'gerede-twijfel@enexis.example' },
-      { partyId: stedin.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Team Gerede Twijfel Stedin', email: 'gerede-twijfel@stedin.example' },
+      {
+        partyId: groen.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Anna de Vries',
+        email: 'gerede-twijfel@groenestroom.example',
+      },
+      {
+        partyId: groen.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Bram Jansen',
+        email: 'privacy@groenestroom.example',
+      },
+      {
+        partyId: polder.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Chantal Bakker',
+        email: 'klantmandaat@polderenergie.example',
+      },
+      {
+        partyId: wattinzicht.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Daan Visser',
+        email: 'compliance@wattinzicht.example',
+      },
+      {
+        partyId: liander.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Team Gerede Twijfel Liander',
+        email: 'gerede-twijfel@liander.example',
+      },
+      {
+        partyId: enexis.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Team Gerede Twijfel Enexis',
+        email: 'gerede-twijfel@enexis.example',
+      },
+      {
+        partyId: stedin.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Team Gerede Twijfel Stedin',
+        email: 'gerede-twijfel@stedin.example',
+      },
     ]);
 
     const users = await tx
@@ -81,21 +116,94 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
     const [deBoer, smit, mulder] = users as [(typeof users)[number], (typeof users)[number], (typeof users)[number]];
 
     const conns = [
-      { ean: ean(1), gridOperatorId: liander.id, gridArea: 'Liander-Gelderland', supplierId: groen.id, gridUserId: deBoer.id },
-      { ean: ean(2), gridOperatorId: liander.id, gridArea: 'Liander-Noord-Holland', supplierId: polder.id, gridUserId: smit.id },
-      { ean: ean(3), gridOperatorId: enexis.id, gridArea: 'Enexis-Brabant', supplierId: groen.id, gridUserId: mulder.id },
-      { ean: ean(4), gridOperatorId: stedin.id, gridArea: 'Stedin-Utrecht', supplierId: polder.id, gridUserId: deBoer.id, remoteReadingOptOut: true },
+      {
+        ean: ean(1),
+        gridOperatorId: liander.id,
+        gridArea: 'Liander-Gelderland',
+        supplierId: groen.id,
+        gridUserId: deBoer.id,
+      },
+      {
+        ean: ean(2),
+        gridOperatorId: liander.id,
+        gridArea: 'Liander-Noord-Holland',
+        supplierId: polder.id,
+        gridUserId: smit.id,
+      },
+      {
+        ean: ean(3),
+        gridOperatorId: enexis.id,
+        gridArea: 'Enexis-Brabant',
+        supplierId: groen.id,
+        gridUserId: mulder.id,
+      },
+      {
+        ean: ean(4),
+        gridOperatorId: stedin.id,
+        gridArea: 'Stedin-Utrecht',
+        supplierId: polder.id,
+        gridUserId: deBoer.id,
+        remoteReadingOptOut: true,
+      },
     ];
-    await tx.insert(connections).values(conns.map((c) => ({ ...c, balanceResponsiblePartyId: brp.id, capacityKw: 17.25 })));
+    await tx
+      .insert(connections)
+      .values(conns.map((c) => ({ ...c, balanceResponsiblePartyId: brp.id, capacityKw: 17.25 })));
     const since = new Date('2025-01-01T00:00:00Z');
-    await tx.insert(allocationMethods).values(conns.map((c) => ({ connectionEan: c.ean, method: 'isma' as const, effectiveFrom: since, reason: 'demo: smart meter read remotely' })));
+    await tx.insert(allocationMethods).values(
+      conns.map((c) => ({
+        connectionEan: c.ean,
+        method: 'isma' as const,
+        effectiveFrom: since,
+        reason: 'demo: smart meter read remotely',
+      })),
+    );
 
     const validTo = new Date('2027-12-31T23:00:00Z');
     // Registered when they start: the demo's questions about the past are then not history (DC-2).
     await tx.insert(mandates).values([
-      { partyId: wattinzicht.id, connectionEan: ean(1), dataKinds: ['interval_data', 'daily_registers'], purpose: 'energy insight app', validFrom: since, validTo, historyIncluded: false, grantedVia: 'portal', grantedByName: 'J. de Boer', grantedByIsGridUser: true, status: 'active', createdAt: since },
-      { partyId: groen.id, connectionEan: ean(1), dataKinds: ['interval_data'], purpose: 'dynamic tariff', validFrom: since, validTo, historyIncluded: true, grantedVia: 'signed_document', grantedByName: 'J. de Boer', grantedByIsGridUser: true, status: 'active', createdAt: since },
-      { partyId: wattinzicht.id, connectionEan: ean(3), dataKinds: ['interval_data'], purpose: 'energy insight app', validFrom: since, validTo, historyIncluded: false, grantedVia: 'portal', grantedByName: 'K. Mulder (household member)', grantedByIsGridUser: false, status: 'pending_confirmation', createdAt: since },
+      {
+        partyId: wattinzicht.id,
+        connectionEan: ean(1),
+        dataKinds: ['interval_data', 'daily_registers'],
+        purpose: 'energy insight app',
+        validFrom: since,
+        validTo,
+        historyIncluded: false,
+        grantedVia: 'portal',
+        grantedByName: 'J. de Boer',
+        grantedByIsGridUser: true,
+        status: 'active',
+        createdAt: since,
+      },
+      {
+        partyId: groen.id,
+        connectionEan: ean(1),
+        dataKinds: ['interval_data'],
+        purpose: 'dynamic tariff',
+        validFrom: since,
+        validTo,
+        historyIncluded: true,
+        grantedVia: 'signed_document',
+        grantedByName: 'J. de Boer',
+        grantedByIsGridUser: true,
+        status: 'active',
+        createdAt: since,
+      },
+      {
+        partyId: wattinzicht.id,
+        connectionEan: ean(3),
+        dataKinds: ['interval_data'],
+        purpose: 'energy insight app',
+        validFrom: since,
+        validTo,
+        historyIncluded: false,
+        grantedVia: 'portal',
+        grantedByName: 'K. Mulder (household member)',
+        grantedByIsGridUser: false,
+        status: 'pending_confirmation',
+        createdAt: since,
+      },
     ]);
 
     const keySpecs: Array<{ role: Role; label: string; partyId?: string; gridUserId?: string }> = [
@@ -111,10 +219,23 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
     const keys: DemoKey[] = [];
     for (const spec of keySpecs) {
       const k = generateApiKey();
-      await tx.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: spec.label, role: spec.role, partyId: spec.partyId ?? null, gridUserId: spec.gridUserId ?? null });
+      await tx.insert(apiKeys).values({
+        keyHash: k.hash,
+        prefix: k.prefix,
+        label: spec.label,
+        role: spec.role,
+        partyId: spec.partyId ?? null,
+        gridUserId: spec.gridUserId ?? null,
+      });
       keys.push({ role: spec.role, label: spec.label, key: k.key });
     }
-    await recordAudit(tx, { actor: 'system', action: 'demo_data_seeded', entityType: 'system', entityId: 'seed-demo', data: { parties: inserted.length, connections: conns.length, keys: keys.length } });
+    await recordAudit(tx, {
+      actor: 'system',
+      action: 'demo_data_seeded',
+      entityType: 'system',
+      entityId: 'seed-demo',
+      data: { parties: inserted.length, connections: conns.length, keys: keys.length },
+    });
     return { keys };
   });
 }

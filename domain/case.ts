@@ -22,11 +22,24 @@ export const CASE_STATUSES = [
 export type CaseStatus = (typeof CASE_STATUSES)[number];
 
 export const OPEN_STATUSES: CaseStatus[] = ['blocked', 'awaiting_response', 'awaiting_judgement'];
-export const CLOSED_STATUSES: CaseStatus[] = ['closed_mandate_accepted', 'closed_mandate_not_demonstrated', 'closed_wrongful_block', 'closed_withdrawn'];
+export const CLOSED_STATUSES: CaseStatus[] = [
+  'closed_mandate_accepted',
+  'closed_mandate_not_demonstrated',
+  'closed_wrongful_block',
+  'closed_withdrawn',
+];
 export const isClosedStatus = (status: CaseStatus): boolean => CLOSED_STATUSES.includes(status);
 
 /** Channels a signal reaches the grid operator through (seed 000, section 3); supplier_report is GT-9. */
-export const SIGNAL_CHANNELS = ['customer', 'consuwijzer', 'acm', 'consumer_or_government_organisation', 'market_party', 'branch_organisation', 'supplier_report'] as const;
+export const SIGNAL_CHANNELS = [
+  'customer',
+  'consuwijzer',
+  'acm',
+  'consumer_or_government_organisation',
+  'market_party',
+  'branch_organisation',
+  'supplier_report',
+] as const;
 export type SignalChannel = (typeof SIGNAL_CHANNELS)[number];
 
 /** How a case ends: the handler's judgement, the 72 hours running out, or the handler's action. */
@@ -41,8 +54,10 @@ export type JudgementDecision = 'accept' | 'reject';
 export type Judgement = 'accepted' | 'rejected';
 
 /** The outcome a judgement decides: evidence accepted (GT-8) or the mandate not demonstrated (GT-4). */
-export const judgementOutcome = (decision: JudgementDecision): OutcomeKind => (decision === 'accept' ? 'accepted' : 'not_demonstrated');
-export const judgementOf = (decision: JudgementDecision): Judgement => (decision === 'accept' ? 'accepted' : 'rejected');
+export const judgementOutcome = (decision: JudgementDecision): OutcomeKind =>
+  decision === 'accept' ? 'accepted' : 'not_demonstrated';
+export const judgementOf = (decision: JudgementDecision): Judgement =>
+  decision === 'accept' ? 'accepted' : 'rejected';
 /** The rules a judgement applies, as cited in its audit entry. */
 export const judgementRule = (judgement: Judgement): string => (judgement === 'accepted' ? 'GT-8' : 'GT-4, GT-8');
 
@@ -134,7 +149,12 @@ export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineN
     : !closed;
   return {
     contact: { dueAt: f.contactDueAt, doneAt: f.contactedAt, state: contactState, rule: 'GT-1' },
-    response: { dueAt: f.responseDueAt, doneAt: f.respondedAt, state: deadlineState(f.responseDueAt, f.respondedAt, now, responseApplicable), rule: 'GT-3' },
+    response: {
+      dueAt: f.responseDueAt,
+      doneAt: f.respondedAt,
+      state: deadlineState(f.responseDueAt, f.respondedAt, now, responseApplicable),
+      rule: 'GT-3',
+    },
     unblock: {
       dueAt: f.unblockDueAt,
       doneAt: f.unblockedAt,
@@ -145,7 +165,8 @@ export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineN
 }
 
 /** A case is breached when at least one of its deadlines was missed. */
-export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 'state'>>): boolean => DEADLINE_NAMES.some((n) => deadlines[n].state === 'missed');
+export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 'state'>>): boolean =>
+  DEADLINE_NAMES.some((n) => deadlines[n].state === 'missed');
 
 // ---------------------------------------------------------------- opening and closing
 
@@ -177,12 +198,24 @@ export interface ClosingEffects {
 }
 
 const CLOSING: Record<OutcomeKind, { status: CaseStatus; lift: BlockLift | null; unblockDeadline: boolean }> = {
-  accepted: { status: 'closed_mandate_accepted', lift: { reason: 'mandate_accepted', retroactive: true, rule: liftRule('mandate_accepted') }, unblockDeadline: true },
+  accepted: {
+    status: 'closed_mandate_accepted',
+    lift: { reason: 'mandate_accepted', retroactive: true, rule: liftRule('mandate_accepted') },
+    unblockDeadline: true,
+  },
   not_demonstrated: { status: 'closed_mandate_not_demonstrated', lift: null, unblockDeadline: false },
   // GT-7: a wrongful block is restored as in GT-8, retroactively and within the same deadline.
-  wrongful_block: { status: 'closed_wrongful_block', lift: { reason: 'wrongful_block', retroactive: true, rule: liftRule('wrongful_block') }, unblockDeadline: true },
+  wrongful_block: {
+    status: 'closed_wrongful_block',
+    lift: { reason: 'wrongful_block', retroactive: true, rule: liftRule('wrongful_block') },
+    unblockDeadline: true,
+  },
   // Not about the party's mandate after all: the block goes, without a retroactive claim or deadline.
-  withdrawn: { status: 'closed_withdrawn', lift: { reason: 'case_withdrawn', retroactive: false, rule: liftRule('case_withdrawn') }, unblockDeadline: false },
+  withdrawn: {
+    status: 'closed_withdrawn',
+    lift: { reason: 'case_withdrawn', retroactive: false, rule: liftRule('case_withdrawn') },
+    unblockDeadline: false,
+  },
 };
 
 /** The rule a lift of the block applies, by its reason (the case's closing lift, or a handler's lift of a block). */
@@ -198,7 +231,10 @@ export const closingStatus = (outcome: OutcomeKind): CaseStatus => CLOSING[outco
  * wrongful-block decision); `closedAt` is when the effects take hold, the GT-4 profile switch from its
  * quarter-hour. The workflow computes the instants; the closing activity applies status, lift and switch.
  */
-export function closingEffects(outcome: OutcomeKind, c: { isma: boolean; decidedAt: Date; closedAt: Date }): ClosingEffects {
+export function closingEffects(
+  outcome: OutcomeKind,
+  c: { isma: boolean; decidedAt: Date; closedAt: Date },
+): ClosingEffects {
   const { status, lift, unblockDeadline: unblocks } = CLOSING[outcome];
   const profileSwitch = outcome === 'not_demonstrated' && c.isma; // GT-4
   return {
@@ -215,7 +251,14 @@ export function closingEffects(outcome: OutcomeKind, c: { isma: boolean; decided
 /** Why an action on a case is refused: a stable code, the kind of refusal (lib/errors DomainErrorKind) and the input at fault. */
 export interface CaseRefusal {
   kind: 'validation' | 'not_found' | 'state';
-  code: 'reason_required' | 'case_closed' | 'nothing_to_judge' | 'response_not_found' | 'already_judged' | 'response_refused' | 'response_without_evidence';
+  code:
+    | 'reason_required'
+    | 'case_closed'
+    | 'nothing_to_judge'
+    | 'response_not_found'
+    | 'already_judged'
+    | 'response_refused'
+    | 'response_without_evidence';
   message: string;
   /** The domain input at fault ('reason', 'responseId'); api/ maps it to the request path. */
   field?: string;
@@ -232,8 +275,20 @@ export interface CaseActionFacts {
 
 /** A case takes no further decisions once it is decided or closed. */
 export function checkCaseOpen(c: CaseActionFacts): CaseRefusal | null {
-  if (c.decided && !isClosedStatus(c.status)) return { kind: 'state', code: 'case_closed', message: `Case ${c.reference} is being closed`, details: { caseId: c.caseId, status: c.status } };
-  if (isClosedStatus(c.status)) return { kind: 'state', code: 'case_closed', message: `Case ${c.reference} is closed (${c.status})`, details: { caseId: c.caseId, status: c.status } };
+  if (c.decided && !isClosedStatus(c.status))
+    return {
+      kind: 'state',
+      code: 'case_closed',
+      message: `Case ${c.reference} is being closed`,
+      details: { caseId: c.caseId, status: c.status },
+    };
+  if (isClosedStatus(c.status))
+    return {
+      kind: 'state',
+      code: 'case_closed',
+      message: `Case ${c.reference} is closed (${c.status})`,
+      details: { caseId: c.caseId, status: c.status },
+    };
   return null;
 }
 
@@ -256,19 +311,48 @@ export interface JudgementRequest {
  * be open with a counted, unjudged response; only a response with mandate evidence can be accepted. The API
  * asks it first (on the rows), the workflow's validator again (on its own state): one rule, one answer.
  */
-export function checkJudgement(c: CaseActionFacts & { responses: readonly JudgedResponse[] }, j: JudgementRequest): CaseRefusal | null {
-  if (j.decision === 'reject' && !j.reason?.trim()) return { kind: 'validation', code: 'reason_required', message: 'A rejection needs a reason', field: 'reason' };
+export function checkJudgement(
+  c: CaseActionFacts & { responses: readonly JudgedResponse[] },
+  j: JudgementRequest,
+): CaseRefusal | null {
+  if (j.decision === 'reject' && !j.reason?.trim())
+    return { kind: 'validation', code: 'reason_required', message: 'A rejection needs a reason', field: 'reason' };
   const closed = checkCaseOpen(c);
   if (closed) return closed;
   if (!c.responses.some((r) => r.status === 'received' && r.judgement === null)) {
-    return { kind: 'state', code: 'nothing_to_judge', message: `No response of case ${c.reference} awaits a judgement`, details: { caseId: c.caseId, status: c.status } };
+    return {
+      kind: 'state',
+      code: 'nothing_to_judge',
+      message: `No response of case ${c.reference} awaits a judgement`,
+      details: { caseId: c.caseId, status: c.status },
+    };
   }
   const target = c.responses.find((r) => r.responseId === j.responseId);
-  if (!target) return { kind: 'not_found', code: 'response_not_found', message: `No response ${j.responseId} in case ${c.reference}`, field: 'responseId' };
-  if (target.judgement) return { kind: 'state', code: 'already_judged', message: `Response ${j.responseId} was already judged (${target.judgement})` };
-  if (target.status !== 'received') return { kind: 'state', code: 'response_refused', message: `Response ${j.responseId} was not counted (${target.status})` };
+  if (!target)
+    return {
+      kind: 'not_found',
+      code: 'response_not_found',
+      message: `No response ${j.responseId} in case ${c.reference}`,
+      field: 'responseId',
+    };
+  if (target.judgement)
+    return {
+      kind: 'state',
+      code: 'already_judged',
+      message: `Response ${j.responseId} was already judged (${target.judgement})`,
+    };
+  if (target.status !== 'received')
+    return {
+      kind: 'state',
+      code: 'response_refused',
+      message: `Response ${j.responseId} was not counted (${target.status})`,
+    };
   if (j.decision === 'accept' && !target.hasEvidence) {
-    return { kind: 'state', code: 'response_without_evidence', message: 'A response without mandate evidence cannot be accepted' };
+    return {
+      kind: 'state',
+      code: 'response_without_evidence',
+      message: 'A response without mandate evidence cannot be accepted',
+    };
   }
   return null;
 }

@@ -19,23 +19,63 @@ import type { DataKind, MandateEndReason, MandateStatus } from './mandate.js';
 /** Reason codes of the gate: stable (clients match on them), each with the rule behind it. */
 export const GATE_REASONS = {
   // allowed
-  supplier_of_record: { allowed: true, rule: 'GT-2', text: 'The supplier of record reads monthly/billing registers without an additional mandate' },
+  supplier_of_record: {
+    allowed: true,
+    rule: 'GT-2',
+    text: 'The supplier of record reads monthly/billing registers without an additional mandate',
+  },
   mandate_valid: { allowed: true, rule: 'DC-2', text: 'A confirmed mandate covers the data kind and period' },
-  mandate_valid_block_released: { allowed: true, rule: 'GT-8', text: 'A mandate covers the request; the doubt-case block over this period was lifted retroactively' },
+  mandate_valid_block_released: {
+    allowed: true,
+    rule: 'GT-8',
+    text: 'A mandate covers the request; the doubt-case block over this period was lifted retroactively',
+  },
   // denied
   party_not_admitted: { allowed: false, rule: 'DC-4', text: 'The party no longer meets the access conditions' },
-  remote_reading_opted_out: { allowed: false, rule: 'AL-5', text: 'The grid user opted out of remote reading: no smart-meter data exists' },
-  blocked_by_doubt_case: { allowed: false, rule: 'GT-2', text: 'A doubt case blocks this party on this connection for requests that need an additional mandate' },
-  blocked_period_not_released: { allowed: false, rule: 'GT-8', text: 'The period overlaps a blocked period that was not released retroactively' },
+  remote_reading_opted_out: {
+    allowed: false,
+    rule: 'AL-5',
+    text: 'The grid user opted out of remote reading: no smart-meter data exists',
+  },
+  blocked_by_doubt_case: {
+    allowed: false,
+    rule: 'GT-2',
+    text: 'A doubt case blocks this party on this connection for requests that need an additional mandate',
+  },
+  blocked_period_not_released: {
+    allowed: false,
+    rule: 'GT-8',
+    text: 'The period overlaps a blocked period that was not released retroactively',
+  },
   no_mandate: { allowed: false, rule: 'DC-2', text: 'The party holds no mandate for this connection' },
-  mandate_pending_confirmation: { allowed: false, rule: 'DC-3', text: 'The mandate was granted by someone other than the grid user and is not yet confirmed' },
-  mandate_revoked: { allowed: false, rule: 'DC-4', text: 'The mandate was revoked by the grid user or withdrawn by the party' },
-  mandate_ended_customer_switch: { allowed: false, rule: 'DC-4', text: 'The mandate ended at a change of customer at the connection' },
-  mandate_ended_party_not_admitted: { allowed: false, rule: 'DC-4', text: 'The mandate ended when the party lost its access conditions' },
+  mandate_pending_confirmation: {
+    allowed: false,
+    rule: 'DC-3',
+    text: 'The mandate was granted by someone other than the grid user and is not yet confirmed',
+  },
+  mandate_revoked: {
+    allowed: false,
+    rule: 'DC-4',
+    text: 'The mandate was revoked by the grid user or withdrawn by the party',
+  },
+  mandate_ended_customer_switch: {
+    allowed: false,
+    rule: 'DC-4',
+    text: 'The mandate ended at a change of customer at the connection',
+  },
+  mandate_ended_party_not_admitted: {
+    allowed: false,
+    rule: 'DC-4',
+    text: 'The mandate ended when the party lost its access conditions',
+  },
   mandate_not_yet_valid: { allowed: false, rule: 'DC-2', text: 'The mandate’s access period has not started' },
   mandate_expired: { allowed: false, rule: 'DC-4', text: 'The mandate’s access period has ended' },
   data_kind_out_of_scope: { allowed: false, rule: 'DC-2', text: 'The mandate does not cover this data kind' },
-  history_not_consented: { allowed: false, rule: 'DC-2', text: 'The period starts before the mandate and history was not consented' },
+  history_not_consented: {
+    allowed: false,
+    rule: 'DC-2',
+    text: 'The period starts before the mandate and history was not consented',
+  },
   history_before_registration: {
     allowed: false,
     rule: 'DC-2',
@@ -65,7 +105,11 @@ export const GATE_REASON_CODES = Object.keys(GATE_REASONS) as GateReason[];
  * decision (decide() never gives it): the register's own reason for such an entry.
  */
 export const INTERNAL_ACCESS_REASON = {
-  internal_access: { allowed: true, rule: 'DC-8', text: 'A case handler or administrator of the grid operator read quarter-hour data, for the purpose stated' },
+  internal_access: {
+    allowed: true,
+    rule: 'DC-8',
+    text: 'A case handler or administrator of the grid operator read quarter-hour data, for the purpose stated',
+  },
 } as const;
 /** Every reason an access-register entry can carry. */
 export const REGISTER_REASONS = { ...GATE_REASONS, ...INTERNAL_ACCESS_REASON } as const;
@@ -154,7 +198,11 @@ export interface GateDecision extends Verdict {
  * monthly/billing registers needs none; a supplier reading daily or interval data needs one; a
  * service provider (anyone not the supplier of record) always needs one.
  */
-export function needsAdditionalMandate(partyId: string, supplierOfRecordId: string | null, dataKind: DataKind): boolean {
+export function needsAdditionalMandate(
+  partyId: string,
+  supplierOfRecordId: string | null,
+  dataKind: DataKind,
+): boolean {
   return !(supplierOfRecordId === partyId && dataKind === 'monthly_registers');
 }
 
@@ -184,8 +232,10 @@ const END_REASON_CODE: Record<MandateEndReason, GateReason> = {
  */
 export function evaluateMandate(m: MandateFact, req: GateRequest, now: number): { stage: number; reason: GateReason } {
   const S = MANDATE_STAGES;
-  if (m.status === 'ended') return { stage: S.ended, reason: m.endReason ? END_REASON_CODE[m.endReason] : 'mandate_revoked' }; // DC-4
-  if (m.status === 'pending_confirmation') return { stage: S.pendingConfirmation, reason: 'mandate_pending_confirmation' }; // DC-3
+  if (m.status === 'ended')
+    return { stage: S.ended, reason: m.endReason ? END_REASON_CODE[m.endReason] : 'mandate_revoked' }; // DC-4
+  if (m.status === 'pending_confirmation')
+    return { stage: S.pendingConfirmation, reason: 'mandate_pending_confirmation' }; // DC-3
   if (now >= m.validTo) return { stage: S.outsideAccessPeriod, reason: 'mandate_expired' }; // DC-4: consent lapsed
   if (now < m.validFrom) return { stage: S.outsideAccessPeriod, reason: 'mandate_not_yet_valid' }; // DC-2 access period
   if (!m.dataKinds.includes(req.dataKind)) return { stage: S.dataKindOutOfScope, reason: 'data_kind_out_of_scope' }; // DC-2 scope
@@ -232,7 +282,12 @@ function lastKept(blocks: readonly BlockFact[]): BlockFact | undefined {
   let last: BlockFact | undefined;
   for (const b of blocks) {
     if (b.endedAt !== null || b.notDemonstratedAt === null) continue;
-    if (!last || b.notDemonstratedAt > last.notDemonstratedAt! || (b.notDemonstratedAt === last.notDemonstratedAt && b.id < last.id)) last = b;
+    if (
+      !last ||
+      b.notDemonstratedAt > last.notDemonstratedAt! ||
+      (b.notDemonstratedAt === last.notDemonstratedAt && b.id < last.id)
+    )
+      last = b;
   }
   return last;
 }
@@ -254,7 +309,10 @@ export function decide(request: GateRequest, facts: GateFacts, now: number): Ver
   const active = firstBlock(facts.blocks, (b) => b.endedAt === null && b.notDemonstratedAt === null);
   if (active) return verdict('blocked_by_doubt_case', null, active.id);
   // GT-8: a block lifted without retroactive release keeps its period closed.
-  const closed = firstBlock(facts.blocks, (b) => !b.retroactive && b.endedAt !== null && from < b.endedAt && b.startedAt < to);
+  const closed = firstBlock(
+    facts.blocks,
+    (b) => !b.retroactive && b.endedAt !== null && from < b.endedAt && b.startedAt < to,
+  );
   if (closed) return verdict('blocked_period_not_released', null, closed.id);
   // DC-7: consent-based access reaches only the current grid user's period at the connection (mandates
   // end at a customer switch, DC-4, so every open mandate is the current grid user's consent).
@@ -273,15 +331,25 @@ export function decide(request: GateRequest, facts: GateFacts, now: number): Ver
   if (best.reason !== 'mandate_valid') return verdict(best.reason, best.m.id);
   if (kept) return verdict('mandate_valid_after_negative_outcome', best.m.id, kept.id); // GT-8b
   // GT-8: requests covering a period released by a retroactive lift are allowed; say so in the register.
-  const released = firstBlock(facts.blocks, (b) => b.retroactive && b.endedAt !== null && from < b.endedAt && b.startedAt < to);
-  return released ? verdict('mandate_valid_block_released', best.m.id, released.id) : verdict('mandate_valid', best.m.id);
+  const released = firstBlock(
+    facts.blocks,
+    (b) => b.retroactive && b.endedAt !== null && from < b.endedAt && b.startedAt < to,
+  );
+  return released
+    ? verdict('mandate_valid_block_released', best.m.id, released.id)
+    : verdict('mandate_valid', best.m.id);
 }
 
 /**
  * DC-7 and no future data for the grid user's own view (/me/connections/{ean}/readings): the period is
  * cut to the time they have been the grid user and to `now`; null when nothing is left.
  */
-export function ownPeriod(from: Date, to: Date, gridUserSince: Date, now: number): { from: Date; to: Date; cut: boolean } | null {
+export function ownPeriod(
+  from: Date,
+  to: Date,
+  gridUserSince: Date,
+  now: number,
+): { from: Date; to: Date; cut: boolean } | null {
   const f = Math.max(from.getTime(), gridUserSince.getTime());
   const t = Math.min(to.getTime(), now);
   if (t <= f) return null;

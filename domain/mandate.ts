@@ -13,5 +13,10 @@ export type MandateGrantedVia = (typeof MANDATE_GRANTED_VIA)[number];
 export const MANDATE_STATUSES = ['pending_confirmation', 'active', 'ended'] as const;
 export type MandateStatus = (typeof MANDATE_STATUSES)[number];
 /** DC-4: why access ended. */
-export const MANDATE_END_REASONS = ['revoked_by_grid_user', 'customer_switch', 'party_not_admitted', 'withdrawn_by_party'] as const;
+export const MANDATE_END_REASONS = [
+  'revoked_by_grid_user',
+  'customer_switch',
+  'party_not_admitted',
+  'withdrawn_by_party',
+] as const;
 export type MandateEndReason = (typeof MANDATE_END_REASONS)[number];

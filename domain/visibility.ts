@@ -45,7 +45,11 @@ export const connectionOwner = (c: { gridOperatorId: string; gridUserId: string 
 });
 
 /** A doubt case: its grid operator handles it, the party it is about answers it. */
-export const caseOwner = (c: { gridOperatorId: string; partyId: string }): Owner => ({ kind: 'case', gridOperatorId: c.gridOperatorId, partyId: c.partyId });
+export const caseOwner = (c: { gridOperatorId: string; partyId: string }): Owner => ({
+  kind: 'case',
+  gridOperatorId: c.gridOperatorId,
+  partyId: c.partyId,
+});
 
 /** A GT-9 report: the party made it, the grid operator of the connection received it. */
 export const supplierReportOwner = (r: { gridOperatorId: string; partyId: string }): Owner => ({
@@ -55,7 +59,10 @@ export const supplierReportOwner = (r: { gridOperatorId: string; partyId: string
 });
 
 /** A mandate: the party holds it; `gridOperatorId` is that of the connection it is for (null: unknown connection). */
-export const mandateOwner = (m: { partyId: string }, connection: { gridOperatorId: string } | null | undefined): Owner => ({
+export const mandateOwner = (
+  m: { partyId: string },
+  connection: { gridOperatorId: string } | null | undefined,
+): Owner => ({
   kind: 'mandate',
   gridOperatorId: connection?.gridOperatorId ?? null,
   partyId: m.partyId,

@@ -126,10 +126,7 @@ function amsterdamDayOf(moment: Date): DateTime {
 function parseIsoDate(dateIso: string): DateTime {
   const m = ISO_DATE.exec(dateIso);
   const dt = m
-    ? DateTime.fromObject(
-        { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) },
-        { zone: AMSTERDAM_ZONE },
-      )
+    ? DateTime.fromObject({ year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) }, { zone: AMSTERDAM_ZONE })
     : undefined;
   if (dt === undefined || !dt.isValid) {
     throw new RangeError(`expected a calendar date 'YYYY-MM-DD', got ${JSON.stringify(dateIso)}`);
@@ -223,10 +220,34 @@ const WEEKDAYS = {
   en: ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'],
 } as const;
 const MONTHS = {
-  nl: ['januari', 'februari', 'maart', 'april', 'mei', 'juni', 'juli', 'augustus', 'september', 'oktober',
-    'november', 'december'],
-  en: ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October',
-    'November', 'December'],
+  nl: [
+    'januari',
+    'februari',
+    'maart',
+    'april',
+    'mei',
+    'juni',
+    'juli',
+    'augustus',
+    'september',
+    'oktober',
+    'november',
+    'december',
+  ],
+  en: [
+    'January',
+    'February',
+    'March',
+    'April',
+    'May',
+    'June',
+    'July',
+    'August',
+    'September',
+    'October',
+    'November',
+    'December',
+  ],
 } as const;
 
 export interface FormatAmsterdamOptions {

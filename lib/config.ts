@@ -58,7 +58,8 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   } catch {
     throw new ConfigError(name, `a URL (${protocols.join(' or ')})`, redact(raw));
   }
-  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, `a URL (${protocols.join(' or ')})`, redact(raw));
+  if (!protocols.includes(parsed.protocol))
+    throw new ConfigError(name, `a URL (${protocols.join(' or ')})`, redact(raw));
   return raw;
 }
 
@@ -66,7 +67,8 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
 function hostPort(env: Env, name: string): string | undefined {
   const raw = str(env, name);
   if (raw === undefined) return undefined;
-  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw)) throw new ConfigError(name, 'host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233', raw);
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(raw))
+    throw new ConfigError(name, 'host:port, e.g. my-ns.a1b2c.tmprl.cloud:7233', raw);
   return raw;
 }
 
@@ -154,7 +156,8 @@ function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
 
 function workflowHeapMb(env: Env): number {
   const mb = int(env, 'WORKER_WORKFLOW_HEAP_MB', 128, 0, 65_536);
-  if (mb !== 0 && mb < 64) throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
+  if (mb !== 0 && mb < 64)
+    throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
   return mb;
 }
 
@@ -174,16 +177,27 @@ export function loadConfig(env: Env = process.env): Config {
   const maxConcurrentWorkflowTasks = int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 10, 2, 1_000);
   // The SDK would silently lower it to the cache size; say so at start instead.
   if (maxConcurrentWorkflowTasks > maxCachedWorkflows) {
-    throw new ConfigError('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', `at most WORKER_MAX_CACHED_WORKFLOWS (${maxCachedWorkflows})`, String(maxConcurrentWorkflowTasks));
+    throw new ConfigError(
+      'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS',
+      `at most WORKER_MAX_CACHED_WORKFLOWS (${maxCachedWorkflows})`,
+      String(maxConcurrentWorkflowTasks),
+    );
   }
-  if (!DURATION.test(scheduleEvery)) throw new ConfigError('REPEAT_OFFENDER_SCHEDULE_EVERY', 'a duration like 30m, 1h or 1d', scheduleEvery);
+  if (!DURATION.test(scheduleEvery))
+    throw new ConfigError('REPEAT_OFFENDER_SCHEDULE_EVERY', 'a duration like 30m, 1h or 1d', scheduleEvery);
 
   return {
     nodeEnv,
-    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, nodeEnv === 'test' ? 'warn' : 'info'),
+    logLevel: oneOf(
+      env,
+      'LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      nodeEnv === 'test' ? 'warn' : 'info',
+    ),
     host,
     port,
-    publicUrl: url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    publicUrl:
+      url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
     dataDir,
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

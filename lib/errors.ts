@@ -30,7 +30,8 @@ export class DomainError extends Error {
 
 export const validationError = (code: string, message: string, field?: string, details?: Record<string, unknown>) =>
   new DomainError('validation', code, message, field, details);
-export const notFound = (code: string, message: string, field?: string) => new DomainError('not_found', code, message, field);
+export const notFound = (code: string, message: string, field?: string) =>
+  new DomainError('not_found', code, message, field);
 export const conflict = (code: string, message: string, field?: string, details?: Record<string, unknown>) =>
   new DomainError('conflict', code, message, field, details);
 export const forbidden = (code: string, message: string) => new DomainError('forbidden', code, message);

@@ -5,7 +5,10 @@ import type { Config } from './config.js';
 export function loggerOptions(config: Pick<Config, 'logLevel'>): LoggerOptions {
   return {
     level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.password'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.password'],
+      censor: '[redacted]',
+    },
   };
 }
 

@@ -29,13 +29,19 @@ export interface Mailer {
 }
 
 export class MailRejectedError extends Error {
-  constructor(message: string, readonly rejected: string[]) {
+  constructor(
+    message: string,
+    readonly rejected: string[],
+  ) {
     super(message);
     this.name = 'MailRejectedError';
   }
 }
 
-export function createMailer(smtpUrl: string, opts: { from: string; maxConnections?: number; timeoutMs?: number }): Mailer {
+export function createMailer(
+  smtpUrl: string,
+  opts: { from: string; maxConnections?: number; timeoutMs?: number },
+): Mailer {
   const url = new URL(smtpUrl);
   const options: SMTPPool.Options = {
     pool: true,
@@ -46,7 +52,9 @@ export function createMailer(smtpUrl: string, opts: { from: string; maxConnectio
     connectionTimeout: opts.timeoutMs ?? 15_000,
     greetingTimeout: opts.timeoutMs ?? 15_000,
     socketTimeout: 2 * (opts.timeoutMs ?? 15_000),
-    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    ...(url.username
+      ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+      : {}),
     // A local capture server has no certificate worth checking; real servers are reached with smtps:// or STARTTLS.
     tls: { rejectUnauthorized: url.hostname !== '127.0.0.1' && url.hostname !== 'localhost' },
   };
@@ -67,7 +75,8 @@ export function createMailer(smtpUrl: string, opts: { from: string; maxConnectio
       const addr = (a: unknown) => (typeof a === 'string' ? a : String((a as { address?: string }).address ?? ''));
       const accepted = ((info.accepted ?? []) as unknown[]).map(addr);
       const rejected = ((info.rejected ?? []) as unknown[]).map(addr);
-      if (accepted.length === 0) throw new MailRejectedError(`no recipient accepted the message (${rejected.join(', ')})`, rejected);
+      if (accepted.length === 0)
+        throw new MailRejectedError(`no recipient accepted the message (${rejected.join(', ')})`, rejected);
       return { messageId: info.messageId, accepted, rejected };
     },
     close() {

@@ -35,7 +35,8 @@ function htmlOf(blocks: Block[]): string {
     .map((b) => {
       if (typeof b === 'string') return `<p>${esc(b).replace(/\n/g, '<br>')}</p>`;
       if ('list' in b) return `<ul>${b.list.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`;
-      if ('facts' in b) return `<table>${b.facts.map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
+      if ('facts' in b)
+        return `<table>${b.facts.map(([k, v]) => `<tr><th align="left">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
       return `<h3>${esc(b.heading)}</h3>`;
     })
     .join('\n');
@@ -54,10 +55,16 @@ const CHANNELS: Record<string, [string, string]> = {
   customer: ['de klant (aangeslotene)', 'the customer (grid user)'],
   consuwijzer: ['ConsuWijzer', 'ConsuWijzer'],
   acm: ['de ACM', 'the ACM'],
-  consumer_or_government_organisation: ['een consumenten- of overheidsorganisatie', 'a consumer or government organisation'],
+  consumer_or_government_organisation: [
+    'een consumenten- of overheidsorganisatie',
+    'a consumer or government organisation',
+  ],
   market_party: ['een marktpartij', 'a market party'],
   branch_organisation: ['een brancheorganisatie', 'a branch organisation'],
-  supplier_report: ['een melding van de leverancier/dienstenaanbieder (GT-9)', 'a report by the supplier/service provider (GT-9)'],
+  supplier_report: [
+    'een melding van de leverancier/dienstenaanbieder (GT-9)',
+    'a report by the supplier/service provider (GT-9)',
+  ],
 };
 const channelNl = (c: string) => CHANNELS[c]?.[0] ?? c;
 const channelEn = (c: string) => CHANNELS[c]?.[1] ?? c;
@@ -114,10 +121,20 @@ export function contactRequestMail(c: CaseMailData, o: { responseDueAt: Date; ev
       `Beste contactpersoon "Gerede twijfel Klantmandaat" van ${c.partyName},`,
       `${c.gridOperatorName} heeft een klantsignaal ontvangen over het (vermeend onrechtmatig) opvragen van meetdata uit de slimme meter via P4 door uw organisatie. ` +
         'Wij hebben de aansluiting daarom met directe ingang voor uw organisatie geblokkeerd voor P4-opvragingen waarvoor een aanvullend mandaat nodig is.' +
-        (c.isma ? " Het signaal betreft uitlezing voor iSMA: de aansluiting blijft op iSMA en wordt in de tussentijd met '0'-waarden gealloceerd." : ''),
+        (c.isma
+          ? " Het signaal betreft uitlezing voor iSMA: de aansluiting blijft op iSMA en wordt in de tussentijd met '0'-waarden gealloceerd."
+          : ''),
       caseFacts(c, 'nl'),
       { heading: 'Wat wij van u vragen' },
-      { list: ['uw bevindingen over dit signaal;', 'uw klachtafhandeling richting de klant;', 'het bewijs dat u het klantmandaat voor deze opvragingen heeft verkregen (PDF, PNG of JPEG, ten hoogste ' + mb + ' MB).'] },
+      {
+        list: [
+          'uw bevindingen over dit signaal;',
+          'uw klachtafhandeling richting de klant;',
+          'het bewijs dat u het klantmandaat voor deze opvragingen heeft verkregen (PDF, PNG of JPEG, ten hoogste ' +
+            mb +
+            ' MB).',
+        ],
+      },
       { heading: 'Uiterste termijn' },
       `Uw reactie moet binnen 72 uur na dit bericht binnen zijn: uiterlijk ${nlTime(o.responseDueAt)}.`,
       { heading: 'Hoe u reageert' },
@@ -132,10 +149,18 @@ export function contactRequestMail(c: CaseMailData, o: { responseDueAt: Date; ev
       `Dear "Gerede twijfel Klantmandaat" contact of ${c.partyName},`,
       `${c.gridOperatorName} has received a customer signal about (allegedly unlawful) requests for smart-meter data through P4 by your organisation. ` +
         'We have therefore blocked the connection, with immediate effect, for P4 requests by your organisation that need an additional mandate.' +
-        (c.isma ? " The signal concerns reading for iSMA: the connection stays on iSMA and is allocated with '0' values in the meantime." : ''),
+        (c.isma
+          ? " The signal concerns reading for iSMA: the connection stays on iSMA and is allocated with '0' values in the meantime."
+          : ''),
       caseFacts(c, 'en'),
       { heading: 'What we ask' },
-      { list: ['your findings about this signal;', 'your complaint handling towards the customer;', `proof that you obtained the customer's mandate for these requests (PDF, PNG or JPEG, at most ${mb} MB).`] },
+      {
+        list: [
+          'your findings about this signal;',
+          'your complaint handling towards the customer;',
+          `proof that you obtained the customer's mandate for these requests (PDF, PNG or JPEG, at most ${mb} MB).`,
+        ],
+      },
       { heading: 'Deadline' },
       `Your answer must reach us within 72 hours of this message: by ${enTime(o.responseDueAt)} at the latest.`,
       { heading: 'How to answer' },
@@ -168,7 +193,10 @@ export function contactAlertMail(c: CaseMailData, o: { contactDueAt: Date }): Ma
 }
 
 /** Evidence arrived in time but is not judged yet after the 72 hours. */
-export function judgementReminderMail(c: CaseMailData, o: { responseDueAt: Date | null; pending: number }): MailContent {
+export function judgementReminderMail(
+  c: CaseMailData,
+  o: { responseDueAt: Date | null; pending: number },
+): MailContent {
   const due = o.responseDueAt;
   return render({
     subjectNl: `[${c.reference}] Herinnering: mandaatbewijs wacht op uw beoordeling`,
@@ -222,7 +250,9 @@ export function outcomeMail(
       ],
       en: [
         `The customer mandate was not made plausible within 72 hours.${reasonEn} The block for P4 requests that need an additional mandate stays in force.` +
-          (c.isma && o.profileEffectiveFrom ? ` The connection's allocation method was set back to profile allocation from ${enTime(o.profileEffectiveFrom)} (GT-4).` : ''),
+          (c.isma && o.profileEffectiveFrom
+            ? ` The connection's allocation method was set back to profile allocation from ${enTime(o.profileEffectiveFrom)} (GT-4).`
+            : ''),
         'The case is closed. Evidence supplied later does not reopen it: only the regular processes (the P4 request process or iSMA) restart access (GT-8).',
       ],
     },
@@ -241,21 +271,40 @@ export function outcomeMail(
     withdrawn: {
       sNl: 'zaak ingetrokken, blokkade opgeheven',
       sEn: 'case withdrawn, block lifted',
-      nl: [`De zaak is ingetrokken en de blokkade is op ${nlTime(o.closedAt)} opgeheven.${reasonNl}` + (c.isma ? " De allocatie met '0'-waarden is beëindigd." : '')],
-      en: [`The case was withdrawn and the block was lifted at ${enTime(o.closedAt)}.${reasonEn}` + (c.isma ? " The allocation with '0' values has ended." : '')],
+      nl: [
+        `De zaak is ingetrokken en de blokkade is op ${nlTime(o.closedAt)} opgeheven.${reasonNl}` +
+          (c.isma ? " De allocatie met '0'-waarden is beëindigd." : ''),
+      ],
+      en: [
+        `The case was withdrawn and the block was lifted at ${enTime(o.closedAt)}.${reasonEn}` +
+          (c.isma ? " The allocation with '0' values has ended." : ''),
+      ],
     },
   };
   const t = texts[o.outcome];
   return render({
     subjectNl: `[${c.reference}] Gerede twijfel klantmandaat: ${t.sNl}`,
     subjectEn: `Reasonable doubt about customer mandate: ${t.sEn}`,
-    nl: [`Beste contactpersoon "Gerede twijfel Klantmandaat" van ${c.partyName},`, ...t.nl, caseFacts(c, 'nl'), `Met vriendelijke groet,\n${c.gridOperatorName}`],
-    en: [`Dear "Gerede twijfel Klantmandaat" contact of ${c.partyName},`, ...t.en, caseFacts(c, 'en'), `Kind regards,\n${c.gridOperatorName}`],
+    nl: [
+      `Beste contactpersoon "Gerede twijfel Klantmandaat" van ${c.partyName},`,
+      ...t.nl,
+      caseFacts(c, 'nl'),
+      `Met vriendelijke groet,\n${c.gridOperatorName}`,
+    ],
+    en: [
+      `Dear "Gerede twijfel Klantmandaat" contact of ${c.partyName},`,
+      ...t.en,
+      caseFacts(c, 'en'),
+      `Kind regards,\n${c.gridOperatorName}`,
+    ],
   });
 }
 
 /** GT-6: a case report to the ACM. */
-export function acmCaseReportMail(c: CaseMailData, o: { message: string; status: string; timeline: [string, string][] }): MailContent {
+export function acmCaseReportMail(
+  c: CaseMailData,
+  o: { message: string; status: string; timeline: [string, string][] },
+): MailContent {
   return render({
     subjectNl: `[${c.reference}] Melding gerede twijfel klantmandaat door ${c.gridOperatorName}`,
     subjectEn: `Report of reasonable doubt about a customer mandate by ${c.gridOperatorName}`,
@@ -305,7 +354,10 @@ export function supplierReportMail(r: SupplierReportMailData): MailContent {
             ['Partij', `${r.partyName} (${r.partyGln})`],
             ['Aansluiting (EAN)', r.connectionEan],
             ['Signaal ontvangen door partij', nlTime(r.signalReceivedAt)],
-            ['Gemeld', `${nlTime(r.reportedAt)} (${r.reportedWithinOneWorkingDay ? 'binnen' : 'NIET binnen'} 1 werkdag)`],
+            [
+              'Gemeld',
+              `${nlTime(r.reportedAt)} (${r.reportedWithinOneWorkingDay ? 'binnen' : 'NIET binnen'} 1 werkdag)`,
+            ],
             ['Klant', r.customerSatisfaction === 'dissatisfied' ? 'nog ontevreden' : 'tevredenheid onbekend'],
           ]
         : [
@@ -313,7 +365,10 @@ export function supplierReportMail(r: SupplierReportMailData): MailContent {
             ['Party', `${r.partyName} (${r.partyGln})`],
             ['Connection (EAN)', r.connectionEan],
             ['Signal received by the party', enTime(r.signalReceivedAt)],
-            ['Reported', `${enTime(r.reportedAt)} (${r.reportedWithinOneWorkingDay ? 'within' : 'NOT within'} 1 working day)`],
+            [
+              'Reported',
+              `${enTime(r.reportedAt)} (${r.reportedWithinOneWorkingDay ? 'within' : 'NOT within'} 1 working day)`,
+            ],
             ['Customer', r.customerSatisfaction === 'dissatisfied' ? 'still dissatisfied' : 'satisfaction unknown'],
           ],
   });
@@ -360,31 +415,49 @@ export function reviewContactMail(r: ReviewMailData): MailContent {
       `Beste contactpersoon "Gerede twijfel Klantmandaat" van ${r.partyName},`,
       `Namens de gezamenlijke netbeheerders: uw organisatie was in de afgelopen ${r.windowDays} dagen ${r.signalsAtOpen} keer onderwerp van klantsignalen over het mandaat voor het opvragen van meetdata via P4 (GT-5).`,
       `Wij vragen u aan te geven welke verbeteringen u doorvoert en hoe u die waarborgt. De komende ${r.followUpDays} dagen volgen wij het aantal signalen. Nemen de signalen niet af, dan melden wij dit bij de ACM.`,
-      { facts: [['Traject', r.reviewId], ['Geopend', nlTime(r.openedAt)]] },
+      {
+        facts: [
+          ['Traject', r.reviewId],
+          ['Geopend', nlTime(r.openedAt)],
+        ],
+      },
     ],
     en: [
       `Dear "Gerede twijfel Klantmandaat" contact of ${r.partyName},`,
       `On behalf of all grid operators: in the last ${r.windowDays} days your organisation was the subject of ${r.signalsAtOpen} customer signals about the mandate for requesting meter data through P4 (GT-5).`,
       `Please tell us which improvements you make and how you guarantee them. For the next ${r.followUpDays} days we follow the number of signals. If they do not decrease, we report this to the ACM.`,
-      { facts: [['Review', r.reviewId], ['Opened', enTime(r.openedAt)]] },
+      {
+        facts: [
+          ['Review', r.reviewId],
+          ['Opened', enTime(r.openedAt)],
+        ],
+      },
     ],
   });
 }
 
 /** GT-5: insufficient improvement, reported to the ACM. */
-export function reviewAcmReportMail(r: ReviewMailData & { signalsAfterFollowUp: number; followUpFrom: Date; followUpUntil: Date }): MailContent {
+export function reviewAcmReportMail(
+  r: ReviewMailData & { signalsAfterFollowUp: number; followUpFrom: Date; followUpUntil: Date },
+): MailContent {
   const facts = (lang: 'nl' | 'en'): Block => ({
     facts:
       lang === 'nl'
         ? [
             ['Partij', `${r.partyName} (${r.partyGln})`],
             ['Signalen bij opening', `${r.signalsAtOpen} in ${r.windowDays} dagen`],
-            ['Signalen in de opvolgperiode', `${r.signalsAfterFollowUp} in ${r.followUpDays} dagen (${nlTime(r.followUpFrom)} – ${nlTime(r.followUpUntil)})`],
+            [
+              'Signalen in de opvolgperiode',
+              `${r.signalsAfterFollowUp} in ${r.followUpDays} dagen (${nlTime(r.followUpFrom)} – ${nlTime(r.followUpUntil)})`,
+            ],
           ]
         : [
             ['Party', `${r.partyName} (${r.partyGln})`],
             ['Signals at opening', `${r.signalsAtOpen} in ${r.windowDays} days`],
-            ['Signals in the follow-up period', `${r.signalsAfterFollowUp} in ${r.followUpDays} days (${enTime(r.followUpFrom)} – ${enTime(r.followUpUntil)})`],
+            [
+              'Signals in the follow-up period',
+              `${r.signalsAfterFollowUp} in ${r.followUpDays} days (${enTime(r.followUpFrom)} – ${enTime(r.followUpUntil)})`,
+            ],
           ],
   });
   return render({
@@ -394,6 +467,9 @@ export function reviewAcmReportMail(r: ReviewMailData & { signalsAfterFollowUp: 
       `Namens de gezamenlijke netbeheerders melden wij dat de klantsignalen over ${r.partyName} na het verbetertraject niet zijn afgenomen (GT-5).`,
       facts('nl'),
     ],
-    en: [`On behalf of all grid operators we report that the customer signals about ${r.partyName} have not decreased after the improvement review (GT-5).`, facts('en')],
+    en: [
+      `On behalf of all grid operators we report that the customer signals about ${r.partyName} have not decreased after the improvement review (GT-5).`,
+      facts('en'),
+    ],
   });
 }

@@ -10,7 +10,19 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
 
 const started = Date.now();
-const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`) } });
+const { code } = await bundleWorkflowCode({
+  workflowsPath: workflowsPath(),
+  logger: {
+    log: () => undefined,
+    trace: () => undefined,
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (m) => process.stderr.write(`${m}\n`),
+    error: (m) => process.stderr.write(`${m}\n`),
+  },
+});
 const target = fileURLToPath(new URL(`../${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
 await writeFile(target, code);
-process.stdout.write(`workflow bundle: ${target} (${(code.length / 1024 / 1024).toFixed(2)} MiB, ${Date.now() - started} ms)\n`);
+process.stdout.write(
+  `workflow bundle: ${target} (${(code.length / 1024 / 1024).toFixed(2)} MiB, ${Date.now() - started} ms)\n`,
+);

@@ -21,7 +21,12 @@ const fail = (msg: string): never => {
 };
 
 const { values } = parseArgs({
-  options: { role: { type: 'string' }, party: { type: 'string' }, 'grid-user': { type: 'string' }, label: { type: 'string' } },
+  options: {
+    role: { type: 'string' },
+    party: { type: 'string' },
+    'grid-user': { type: 'string' },
+    label: { type: 'string' },
+  },
 });
 const role = values.role as Role | undefined;
 if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`);
@@ -45,8 +50,17 @@ try {
   }
   const k = generateApiKey();
   await db.transaction(async (tx) => {
-    const [row] = await tx.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: values.label!, role: role!, partyId, gridUserId }).returning({ id: apiKeys.id });
-    await recordAudit(tx, { actor: 'cli', action: 'api_key_created', entityType: 'api_key', entityId: row!.id, data: { role, label: values.label, partyId, gridUserId, prefix: k.prefix } });
+    const [row] = await tx
+      .insert(apiKeys)
+      .values({ keyHash: k.hash, prefix: k.prefix, label: values.label!, role: role!, partyId, gridUserId })
+      .returning({ id: apiKeys.id });
+    await recordAudit(tx, {
+      actor: 'cli',
+      action: 'api_key_created',
+      entityType: 'api_key',
+      entityId: row!.id,
+      data: { role, label: values.label, partyId, gridUserId, prefix: k.prefix },
+    });
   });
   process.stdout.write(`${k.key}\n`);
 } finally {

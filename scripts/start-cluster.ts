@@ -30,7 +30,11 @@ const say = (line = ''): void => {
 };
 
 const { values: flags } = parseArgs({
-  options: { apis: { type: 'string', default: '2' }, workers: { type: 'string', default: '2' }, dist: { type: 'boolean', default: false } },
+  options: {
+    apis: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '2' },
+    dist: { type: 'boolean', default: false },
+  },
 });
 const count = (name: string, raw: string): number => {
   const n = Number(raw);
@@ -71,7 +75,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     if (firstSignalAt === undefined) {
       firstSignalAt = Date.now();
       if (topology) void shutdown(signal, 0);
-      else say(`${signal}: stopping once the start is through (again to exit at once; the child processes stop with this one).`);
+      else
+        say(
+          `${signal}: stopping once the start is through (again to exit at once; the child processes stop with this one).`,
+        );
     } else if (Date.now() - firstSignalAt > 1_000) {
       say(`Second ${signal}: exiting now (child processes stop with this process).`);
       process.exit(130);
@@ -121,13 +128,21 @@ async function main(): Promise<void> {
   const rel = (p: string) => p.replace(`${projectRoot()}/`, '');
 
   say();
-  say(`Gerede twijfel klantmandaat, cluster topology, is running (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
-  for (const api of t.apis) say(`  ${api.name.padEnd(14)} ${api.url}  (pid ${api.pid}; ${api.url}/docs, ${api.url}/health)`);
+  say(
+    `Gerede twijfel klantmandaat, cluster topology, is running (ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+  );
+  for (const api of t.apis)
+    say(`  ${api.name.padEnd(14)} ${api.url}  (pid ${api.pid}; ${api.url}/docs, ${api.url}/health)`);
   for (const w of t.workers) say(`  ${w.name.padEnd(14)} pid ${w.pid}, task queue ${t.taskQueue}`);
-  const temporalWhat = t.temporalKind === 'self-hosted' ? `self-hosted Temporal server on PostgreSQL (databases ${t.temporalDatabases?.main}, ${t.temporalDatabases?.visibility})` : 'existing Temporal frontend';
+  const temporalWhat =
+    t.temporalKind === 'self-hosted'
+      ? `self-hosted Temporal server on PostgreSQL (databases ${t.temporalDatabases?.main}, ${t.temporalDatabases?.visibility})`
+      : 'existing Temporal frontend';
   say(`  Temporal       ${t.temporalAddress}, namespace ${t.namespace}: ${temporalWhat}`);
   say(`                 .tools/bin/temporal workflow list --address ${t.temporalAddress} --namespace ${t.namespace}`);
-  say(`  Database       ${t.embeddedPostgres ? t.databaseUrl : redact(t.databaseUrl)}${t.embeddedPostgres ? ` (data in ${rel(join(dataDir, 'postgres'))})` : ''}`);
+  say(
+    `  Database       ${t.embeddedPostgres ? t.databaseUrl : redact(t.databaseUrl)}${t.embeddedPostgres ? ` (data in ${rel(join(dataDir, 'postgres'))})` : ''}`,
+  );
   say(t.mailDir ? `  Mail capture   ${t.smtpUrl} -> ${rel(t.mailDir)}` : `  SMTP           ${redact(t.smtpUrl)}`);
   say(`  Logs           ${rel(t.logDir)}/<name>.log`);
   if (demo) {

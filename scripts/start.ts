@@ -115,7 +115,8 @@ async function main(): Promise<void> {
       return { url: pg.url, embedded: true };
     })(),
     (async () => {
-      if (config.temporal.address) return { address: config.temporal.address, uiUrl: undefined as string | undefined, embedded: false };
+      if (config.temporal.address)
+        return { address: config.temporal.address, uiUrl: undefined as string | undefined, embedded: false };
       const dev = await startTemporalDevServer({
         dbFile: join(dataDir, 'temporal.db'),
         port: config.temporal.devPort,
@@ -139,12 +140,21 @@ async function main(): Promise<void> {
   await runMigrations(databaseUrl.url);
   logger.info({ ms: Date.now() - t }, 'migrations applied');
 
-  const dbh: DbHandle = await started('database pool', createDb(databaseUrl.url, { max: config.database.poolMax }), (h) => h.close());
+  const dbh: DbHandle = await started(
+    'database pool',
+    createDb(databaseUrl.url, { max: config.database.poolMax }),
+    (h) => h.close(),
+  );
   let demo: Awaited<ReturnType<typeof seedDemo>> = null;
   if (config.seedDemo) demo = await seedDemo(dbh.db);
 
   t = Date.now();
-  const worker = await startWorker({ config, temporalAddress: temporal.address, databaseUrl: databaseUrl.url, smtpUrl: smtp.url });
+  const worker = await startWorker({
+    config,
+    temporalAddress: temporal.address,
+    databaseUrl: databaseUrl.url,
+    smtpUrl: smtp.url,
+  });
   await started('worker', worker, (w) => w.shutdown());
   logger.info({ ms: Date.now() - t }, 'worker running');
 
@@ -152,7 +162,9 @@ async function main(): Promise<void> {
   await started('Temporal client', connection, (c) => c.close());
 
   // The API sends GT-6 reports on cases whose workflow has closed itself.
-  const mailer = await started('API mailer', createMailer(smtp.url, { from: config.smtp.from }), async (m) => m.close());
+  const mailer = await started('API mailer', createMailer(smtp.url, { from: config.smtp.from }), async (m) =>
+    m.close(),
+  );
   const app = await buildApp({
     config,
     db: dbh.db,
@@ -173,7 +185,9 @@ async function main(): Promise<void> {
   say(`  API docs       ${apiUrl}/docs`);
   say(`  OpenAPI        ${apiUrl}/openapi.json`);
   say(`  Health         ${apiUrl}/health`);
-  say(`  Temporal       ${temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
+  say(
+    `  Temporal       ${temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
+  );
   if (temporal.uiUrl) say(`  Temporal UI    ${temporal.uiUrl}`);
   if (smtp.dir) {
     say(`  Mail capture   ${smtp.url} -> ${smtp.dir}`);
@@ -181,7 +195,9 @@ async function main(): Promise<void> {
   } else {
     say(`  SMTP           ${smtp.url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@')}`);
   }
-  say(`  Database       ${databaseUrl.embedded ? databaseUrl.url : databaseUrl.url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@')}`);
+  say(
+    `  Database       ${databaseUrl.embedded ? databaseUrl.url : databaseUrl.url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@')}`,
+  );
   if (demo) {
     say();
     say('Demo API keys (shown only now; only their hashes are stored; more with `npm run key:create`):');

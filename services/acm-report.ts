@@ -37,13 +37,20 @@ export interface CaseAcmReportResult {
 }
 
 /** Mail first, then record (a transaction holds database work only); a lost race keeps the first row. */
-export async function reportCaseToAcm({ db, mailer, config }: AcmReportDeps, input: CaseAcmReportInput): Promise<CaseAcmReportResult> {
+export async function reportCaseToAcm(
+  { db, mailer, config }: AcmReportDeps,
+  input: CaseAcmReportInput,
+): Promise<CaseAcmReportResult> {
   const [done] = await db.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey));
   if (done) return { notificationId: done.id, sentAt: done.sentAt.toISOString() };
   const c = await getCaseWithParties(db, input.caseId);
   const trail = await caseAuditTrail(db, c.row.id);
   const timeline: [string, string][] = trail.map((e) => [e.at.toISOString(), e.action]);
-  const content = acmCaseReportMail(caseMailData(c, config.publicUrl), { message: input.message, status: c.row.status, timeline });
+  const content = acmCaseReportMail(caseMailData(c, config.publicUrl), {
+    message: input.message,
+    status: c.row.status,
+    timeline,
+  });
   const sent = await mailer.send({
     to: [config.acmReportEmail],
     ...content,
@@ -64,7 +71,8 @@ export async function reportCaseToAcm({ db, mailer, config }: AcmReportDeps, inp
       })
       .onConflictDoNothing({ target: acmNotifications.dedupeKey })
       .returning();
-    const notification = row ?? (await tx.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey)))[0];
+    const notification =
+      row ?? (await tx.select().from(acmNotifications).where(eq(acmNotifications.dedupeKey, input.dedupeKey)))[0];
     if (!notification) throw new Error('ACM notification neither inserted nor found');
     if (row) {
       await tx.update(doubtCases).set({ acmNotifiedAt: at, updatedAt: at }).where(eq(doubtCases.id, c.row.id));

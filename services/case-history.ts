@@ -35,13 +35,17 @@ type Json = Record<string, unknown>;
 
 function isNotFound(err: unknown): boolean {
   for (let e = err as { code?: unknown; name?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof WorkflowNotFoundError || e.name === 'WorkflowNotFoundError' || e.code === 5 /* gRPC NOT_FOUND */) return true;
+    if (e instanceof WorkflowNotFoundError || e.name === 'WorkflowNotFoundError' || e.code === 5 /* gRPC NOT_FOUND */)
+      return true;
   }
   return false;
 }
 
 async function archived(db: Db, caseId: string): Promise<Json | null> {
-  const [row] = await db.select({ history: caseHistoryArchives.history }).from(caseHistoryArchives).where(eq(caseHistoryArchives.caseId, caseId));
+  const [row] = await db
+    .select({ history: caseHistoryArchives.history })
+    .from(caseHistoryArchives)
+    .where(eq(caseHistoryArchives.caseId, caseId));
   return row?.history ?? null;
 }
 
@@ -49,17 +53,29 @@ async function archived(db: Db, caseId: string): Promise<Json | null> {
  * The case workflow's history as Temporal's proto3 JSON (replayable): live while the server retains it,
  * else the archive. Temporal unreachable and no archive: 503 rather than a history with a silent gap.
  */
-export async function temporalHistory(deps: CaseHistoryDeps, caseId: string): Promise<{ source: TemporalSource; history: Json | null }> {
+export async function temporalHistory(
+  deps: CaseHistoryDeps,
+  caseId: string,
+): Promise<{ source: TemporalSource; history: Json | null }> {
   if (deps.temporal) {
     const client = deps.temporal;
     try {
-      const history = await client.withDeadline(Date.now() + 15_000, () => client.workflow.getHandle(caseId).fetchHistory());
+      const history = await client.withDeadline(Date.now() + 15_000, () =>
+        client.workflow.getHandle(caseId).fetchHistory(),
+      );
       return { source: 'live', history: JSON.parse(historyToJSON(history)) as Json };
     } catch (err) {
       const copy = await archived(deps.db, caseId);
       if (copy) return { source: 'archive', history: copy };
       if (isNotFound(err)) return { source: 'none', history: null };
-      throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow history cannot be read now and no archived copy exists yet', undefined, { caseId }, { cause: err });
+      throw new DomainError(
+        'unavailable',
+        'temporal_unavailable',
+        'The workflow history cannot be read now and no archived copy exists yet',
+        undefined,
+        { caseId },
+        { cause: err },
+      );
     }
   }
   const copy = await archived(deps.db, caseId);
@@ -78,18 +94,25 @@ function decodePayload(p: unknown): unknown {
   }
 }
 
-const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
+const get = (o: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Json)[k] : undefined), o);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** One Temporal event as a history entry: type from its attributes, actor from the Update's input or the identity. */
 function fromEvent(caseId: string, e: Json): HistoryEntry {
   const attrsKey = Object.keys(e).find((k) => k.endsWith('EventAttributes'));
   const attrs = attrsKey ? e[attrsKey] : undefined;
-  const type = attrsKey ? attrsKey[0]!.toUpperCase() + attrsKey.slice(1, -'EventAttributes'.length) : String(e['eventType'] ?? 'Unknown');
+  const type = attrsKey
+    ? attrsKey[0]!.toUpperCase() + attrsKey.slice(1, -'EventAttributes'.length)
+    : String(e['eventType'] ?? 'Unknown');
   const request = get(attrs, 'acceptedRequest') ?? get(attrs, 'request');
   const updateArg = decodePayload(get(request, 'input', 'args', 'payloads', '0'));
   const actor =
-    str(get(updateArg, 'actor')) ?? str(get(updateArg, 'submittedBy')) ?? str(get(attrs, 'identity')) ?? str(get(request, 'meta', 'identity')) ?? `workflow:${caseId}`;
+    str(get(updateArg, 'actor')) ??
+    str(get(updateArg, 'submittedBy')) ??
+    str(get(attrs, 'identity')) ??
+    str(get(request, 'meta', 'identity')) ??
+    `workflow:${caseId}`;
   const detail =
     str(get(attrs, 'activityType', 'name')) ??
     str(get(request, 'input', 'name')) ??
@@ -109,7 +132,14 @@ function fromEvent(caseId: string, e: Json): HistoryEntry {
 }
 
 function fromAudit(a: AuditEntry): HistoryEntry {
-  return { at: a.at.toISOString(), source: 'database', type: a.action, actor: a.actor, auditId: a.id, data: { ...a.data, ...(a.actorRole ? { actorRole: a.actorRole } : {}), entity: `${a.entityType}:${a.entityId}` } };
+  return {
+    at: a.at.toISOString(),
+    source: 'database',
+    type: a.action,
+    actor: a.actor,
+    auditId: a.id,
+    data: { ...a.data, ...(a.actorRole ? { actorRole: a.actorRole } : {}), entity: `${a.entityType}:${a.entityId}` },
+  };
 }
 
 /** Merge two lists that are each in their own order (event id; audit time then id) by time; ties keep Temporal first. */
@@ -131,10 +161,19 @@ export function mergeHistory(temporal: HistoryEntry[], database: HistoryEntry[])
   return out;
 }
 
-export async function caseHistory(deps: CaseHistoryDeps, caseId: string): Promise<{ temporalSource: TemporalSource; entries: HistoryEntry[] }> {
+export async function caseHistory(
+  deps: CaseHistoryDeps,
+  caseId: string,
+): Promise<{ temporalSource: TemporalSource; entries: HistoryEntry[] }> {
   const [t, audit] = await Promise.all([temporalHistory(deps, caseId), caseAuditTrail(deps.db, caseId)]);
   const events = Array.isArray(t.history?.['events']) ? (t.history['events'] as Json[]) : [];
-  return { temporalSource: t.source, entries: mergeHistory(events.map((e) => fromEvent(caseId, e)), audit.map(fromAudit)) };
+  return {
+    temporalSource: t.source,
+    entries: mergeHistory(
+      events.map((e) => fromEvent(caseId, e)),
+      audit.map(fromAudit),
+    ),
+  };
 }
 
 /** The raw export: Temporal's history JSON as it is, and the audit rows as stored. */

@@ -6,7 +6,13 @@
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
 import type { Actor } from '../db/repositories/actor.js';
-import { createCaseWithBlock, getCaseWithParties, getSupplierReport, markWorkflowStarted, type CaseIntakeInput } from '../db/repositories/cases.js';
+import {
+  createCaseWithBlock,
+  getCaseWithParties,
+  getSupplierReport,
+  markWorkflowStarted,
+  type CaseIntakeInput,
+} from '../db/repositories/cases.js';
 import { assertEan } from '../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../db/repositories/parties.js';
 import type { DoubtCase } from '../db/schema/index.js';
@@ -45,13 +51,23 @@ export async function startCaseWorkflow(db: Db, client: Client, taskQueue: strin
       ],
     });
   } catch (err) {
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key', undefined, { caseId: row.id }, { cause: err });
+    throw new DomainError(
+      'unavailable',
+      'temporal_unavailable',
+      'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key',
+      undefined,
+      { caseId: row.id },
+      { cause: err },
+    );
   }
   await markWorkflowStarted(db, row.id, new Date());
 }
 
 /** GT-1 / GT-2 intake. The block is committed before the workflow starts and before the 201. */
-export async function openCase(deps: CaseServiceDeps, input: CaseIntakeInput): Promise<{ row: DoubtCase; created: boolean }> {
+export async function openCase(
+  deps: CaseServiceDeps,
+  input: CaseIntakeInput,
+): Promise<{ row: DoubtCase; created: boolean }> {
   const client = requireTemporal(deps);
   const { row, created } = await createCaseWithBlock(deps.db, input);
   if (!row.workflowStartedAt) await startCaseWorkflow(deps.db, client, deps.taskQueue, row.id);
@@ -79,9 +95,20 @@ const SIGNAL_FACTS = ['connectionEan', 'partyGln', 'channel', 'receivedAt', 'rep
 /** The facts a GT-9 report gives a case opened from it; given facts must agree with them. */
 async function reportFacts(db: Db, gridOperatorId: string, s: SignalIntake & { supplierReportId: string }) {
   const report = await getSupplierReport(db, s.supplierReportId);
-  if (!report || report.gridOperatorId !== gridOperatorId) throw notFound('supplier_report_not_found', `No supplier report ${s.supplierReportId}`, 'supplierReportId');
-  if (s.channel !== undefined && s.channel !== 'supplier_report') throw validationError('channel_mismatch', 'A case opened from a supplier report has channel supplier_report', 'channel');
-  if (s.connectionEan !== undefined && s.connectionEan !== report.connectionEan) throw validationError('supplier_report_mismatch', 'connectionEan differs from the supplier report', 'connectionEan');
+  if (!report || report.gridOperatorId !== gridOperatorId)
+    throw notFound('supplier_report_not_found', `No supplier report ${s.supplierReportId}`, 'supplierReportId');
+  if (s.channel !== undefined && s.channel !== 'supplier_report')
+    throw validationError(
+      'channel_mismatch',
+      'A case opened from a supplier report has channel supplier_report',
+      'channel',
+    );
+  if (s.connectionEan !== undefined && s.connectionEan !== report.connectionEan)
+    throw validationError(
+      'supplier_report_mismatch',
+      'connectionEan differs from the supplier report',
+      'connectionEan',
+    );
   const reporter = (await partiesByIds(db, [report.partyId])).get(report.partyId);
   return {
     connectionEan: report.connectionEan,
@@ -97,20 +124,31 @@ async function reportFacts(db: Db, gridOperatorId: string, s: SignalIntake & { s
  * GT-1 / GT-2 intake of a signal for the handler's own grid operator: resolve the facts (from the GT-9
  * report when it comes from one), then open the case with its block and start its workflow.
  */
-export async function registerSignal(deps: CaseServiceDeps, by: Actor & { gridOperatorId: string }, s: SignalIntake): Promise<{ row: DoubtCase; created: boolean }> {
+export async function registerSignal(
+  deps: CaseServiceDeps,
+  by: Actor & { gridOperatorId: string },
+  s: SignalIntake,
+): Promise<{ row: DoubtCase; created: boolean }> {
   let defaults: Awaited<ReturnType<typeof reportFacts>> | undefined;
   if (s.supplierReportId !== undefined) {
     defaults = await reportFacts(deps.db, by.gridOperatorId, { ...s, supplierReportId: s.supplierReportId });
   } else {
-    if (s.channel === 'supplier_report') throw validationError('supplier_report_required', 'Channel supplier_report needs supplierReportId', 'supplierReportId');
-    for (const f of SIGNAL_FACTS) if (s[f] === undefined) throw validationError('field_required', `${f} is required`, f);
+    if (s.channel === 'supplier_report')
+      throw validationError(
+        'supplier_report_required',
+        'Channel supplier_report needs supplierReportId',
+        'supplierReportId',
+      );
+    for (const f of SIGNAL_FACTS)
+      if (s[f] === undefined) throw validationError('field_required', `${f} is required`, f);
   }
   const connectionEan = s.connectionEan ?? defaults!.connectionEan;
   assertEan(connectionEan, 'connectionEan');
   let partyId = defaults?.partyId;
   if (s.partyGln !== undefined) {
     const party = await requirePartyByGln(deps.db, s.partyGln, 'partyGln');
-    if (partyId !== undefined && party.id !== partyId) throw validationError('supplier_report_mismatch', 'partyGln differs from the supplier report', 'partyGln');
+    if (partyId !== undefined && party.id !== partyId)
+      throw validationError('supplier_report_mismatch', 'partyGln differs from the supplier report', 'partyGln');
     partyId = party.id;
   }
   return openCase(deps, {

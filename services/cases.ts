@@ -8,7 +8,14 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Db } from '../db/client.js';
 import type { Actor } from '../db/repositories/actor.js';
-import { getCase, listResponses, refuseResponse, requireCase, stageResponse, CLOSED_STATUSES } from '../db/repositories/cases.js';
+import {
+  getCase,
+  listResponses,
+  refuseResponse,
+  requireCase,
+  stageResponse,
+  CLOSED_STATUSES,
+} from '../db/repositories/cases.js';
 import { recordAudit } from '../db/repositories/audit.js';
 import type { DoubtCase } from '../db/schema/index.js';
 import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
@@ -43,7 +50,8 @@ export const WINDOW_CLOSED_MESSAGE =
   'restart access through the regular processes (the P4 request process, or iSMA).';
 
 export function requireTemporal(deps: Pick<CaseServiceDeps, 'temporal'>): Client {
-  if (!deps.temporal) throw new DomainError('unavailable', 'temporal_unavailable', 'The case workflow engine is not configured');
+  if (!deps.temporal)
+    throw new DomainError('unavailable', 'temporal_unavailable', 'The case workflow engine is not configured');
   return deps.temporal;
 }
 
@@ -51,7 +59,8 @@ export function requireTemporal(deps: Pick<CaseServiceDeps, 'temporal'>): Client
 
 function failureType(err: unknown): { type: string | undefined; message: string; details: unknown[] } | undefined {
   for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure) return { type: e.type ?? undefined, message: e.message, details: e.details ?? [] };
+    if (e instanceof ApplicationFailure)
+      return { type: e.type ?? undefined, message: e.message, details: e.details ?? [] };
   }
   return undefined;
 }
@@ -131,7 +140,8 @@ export async function submitResponse(deps: CaseServiceDeps, input: SubmitRespons
   const client = requireTemporal(deps);
   const row = await requireCase(deps.db, input.caseId);
   const evidence = input.evidence ? checkEvidence(input.evidence, deps.evidenceMaxBytes) : null;
-  if (CLOSED_STATUSES.includes(row.status)) throw invalidState('response_window_closed', WINDOW_CLOSED_MESSAGE, { caseId: row.id, status: row.status });
+  if (CLOSED_STATUSES.includes(row.status))
+    throw invalidState('response_window_closed', WINDOW_CLOSED_MESSAGE, { caseId: row.id, status: row.status });
   const staged = await stageResponse(deps.db, {
     ...input,
     caseId: row.id,
@@ -146,12 +156,22 @@ export async function submitResponse(deps: CaseServiceDeps, input: SubmitRespons
     });
     return { response: staged, evidence, result };
   } catch (err) {
-    await refuseResponse(deps.db, { ...input, caseId: row.id, responseId: staged.id, reason: failureType(err)?.type ?? 'not_accepted', at: new Date() });
+    await refuseResponse(deps.db, {
+      ...input,
+      caseId: row.id,
+      responseId: staged.id,
+      reason: failureType(err)?.type ?? 'not_accepted',
+      at: new Date(),
+    });
     return refuseUpdate(deps, err, row);
   }
 }
 
-async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>): Promise<R> {
+async function update<R>(
+  deps: CaseServiceDeps,
+  caseId: string,
+  run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>,
+): Promise<R> {
   const client = requireTemporal(deps);
   const row = await requireCase(deps.db, caseId);
   try {
@@ -166,7 +186,11 @@ async function update<R>(deps: CaseServiceDeps, caseId: string, run: (handle: Re
  * names what the rows show (a refused response, nothing to judge); the workflow's validator applies the
  * same check to its own state, and its refusal maps to the same answer.
  */
-export async function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Actor & JudgementRequest): Promise<CaseSnapshot> {
+export async function judgeEvidence(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & JudgementRequest,
+): Promise<CaseSnapshot> {
   const row = await requireCase(deps.db, caseId);
   const responses = await listResponses(deps.db, row.id);
   const refusal = checkJudgement(
@@ -174,7 +198,12 @@ export async function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Ac
       caseId: row.id,
       reference: row.reference,
       status: row.status,
-      responses: responses.map((r) => ({ responseId: r.id, status: r.status, hasEvidence: r.evidenceSha256 !== null, judgement: r.judgement })),
+      responses: responses.map((r) => ({
+        responseId: r.id,
+        status: r.status,
+        hasEvidence: r.evidenceSha256 !== null,
+        judgement: r.judgement,
+      })),
     },
     a,
   );
@@ -182,11 +211,19 @@ export async function judgeEvidence(deps: CaseServiceDeps, caseId: string, a: Ac
   return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
 }
 
-export function liftWrongfulBlock(deps: CaseServiceDeps, caseId: string, a: Actor & { reason: string }): Promise<CaseSnapshot> {
+export function liftWrongfulBlock(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & { reason: string },
+): Promise<CaseSnapshot> {
   return update(deps, caseId, (h) => h.executeUpdate(liftWrongfulBlockUpdate, { args: [{ ...a }] }));
 }
 
-export function withdrawCase(deps: CaseServiceDeps, caseId: string, a: Actor & { reason: string }): Promise<CaseSnapshot> {
+export function withdrawCase(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & { reason: string },
+): Promise<CaseSnapshot> {
   return update(deps, caseId, (h) => h.executeUpdate(withdrawCaseUpdate, { args: [{ ...a }] }));
 }
 
@@ -196,7 +233,11 @@ export function withdrawCase(deps: CaseServiceDeps, caseId: string, a: Actor & {
  * (`case:<id>:acm:direct:<n>`, never those of the workflow): mail, acm_notifications row, audit entry and
  * acm_notified_at, recorded once per key.
  */
-export async function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor & { message: string }): Promise<NotifyAcmResult> {
+export async function notifyAcm(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & { message: string },
+): Promise<NotifyAcmResult> {
   const client = requireTemporal(deps);
   const row = await requireCase(deps.db, caseId);
   try {
@@ -207,10 +248,22 @@ export async function notifyAcm(deps: CaseServiceDeps, caseId: string, a: Actor 
   }
 }
 
-async function notifyAcmWithoutWorkflow(deps: CaseServiceDeps, row: DoubtCase, a: Actor & { message: string }, workflowErr: unknown): Promise<NotifyAcmResult> {
+async function notifyAcmWithoutWorkflow(
+  deps: CaseServiceDeps,
+  row: DoubtCase,
+  a: Actor & { message: string },
+  workflowErr: unknown,
+): Promise<NotifyAcmResult> {
   if (a.message.trim() === '') throw validationError('invalid_request', 'A message is required', 'message');
   if (!deps.acmReport) {
-    throw new DomainError('unavailable', 'mail_unavailable', 'The case workflow has closed and this API has no mail server configured to inform the ACM (GT-6)', undefined, { caseId: row.id }, { cause: workflowErr });
+    throw new DomainError(
+      'unavailable',
+      'mail_unavailable',
+      'The case workflow has closed and this API has no mail server configured to inform the ACM (GT-6)',
+      undefined,
+      { caseId: row.id },
+      { cause: workflowErr },
+    );
   }
   const dedupeKey = await nextDirectAcmReportKey(deps.db, row.id);
   try {
@@ -226,16 +279,36 @@ async function notifyAcmWithoutWorkflow(deps: CaseServiceDeps, row: DoubtCase, a
     );
   } catch (err) {
     if (err instanceof DomainError) throw err;
-    throw new DomainError('unavailable', 'mail_unavailable', 'The report to the ACM could not be sent now; nothing was recorded, repeat the request', undefined, { caseId: row.id }, { cause: err });
+    throw new DomainError(
+      'unavailable',
+      'mail_unavailable',
+      'The report to the ACM could not be sent now; nothing was recorded, repeat the request',
+      undefined,
+      { caseId: row.id },
+      { cause: err },
+    );
   }
 }
 
 /** Notes go through the workflow while it runs; on a closed case straight into the audit log. */
-export async function addNote(deps: CaseServiceDeps, caseId: string, a: Actor & { text: string }): Promise<{ at: string }> {
+export async function addNote(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & { text: string },
+): Promise<{ at: string }> {
   const row = await requireCase(deps.db, caseId);
   if (CLOSED_STATUSES.includes(row.status)) {
     const at = new Date();
-    await recordAudit(deps.db, { actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null, action: 'case.note', entityType: 'case', entityId: row.id, data: { text: a.text }, at });
+    await recordAudit(deps.db, {
+      actor: a.actor,
+      actorRole: a.actorRole ?? null,
+      actorPartyId: a.actorPartyId ?? null,
+      action: 'case.note',
+      entityType: 'case',
+      entityId: row.id,
+      data: { text: a.text },
+      at,
+    });
     return { at: at.toISOString() };
   }
   return update(deps, caseId, (h) => h.executeUpdate(addNoteUpdate, { args: [{ ...a }] }));

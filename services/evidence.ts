@@ -23,9 +23,16 @@ export interface EvidenceUpload {
   content: string;
 }
 
-export function checkEvidence(e: EvidenceUpload, maxBytes: number): { filename: string; contentType: EvidenceType; content: Buffer; sha256: string } {
+export function checkEvidence(
+  e: EvidenceUpload,
+  maxBytes: number,
+): { filename: string; contentType: EvidenceType; content: Buffer; sha256: string } {
   if (!(EVIDENCE_TYPES as readonly string[]).includes(e.contentType)) {
-    throw validationError('evidence_type_not_allowed', `Evidence must be one of ${EVIDENCE_TYPES.join(', ')}`, 'evidence.contentType');
+    throw validationError(
+      'evidence_type_not_allowed',
+      `Evidence must be one of ${EVIDENCE_TYPES.join(', ')}`,
+      'evidence.contentType',
+    );
   }
   const b64 = e.content.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) {
@@ -34,11 +41,21 @@ export function checkEvidence(e: EvidenceUpload, maxBytes: number): { filename: 
   const content = Buffer.from(b64, 'base64');
   if (content.length === 0) throw validationError('evidence_empty', 'The evidence file is empty', 'evidence.content');
   if (content.length > maxBytes) {
-    throw new DomainError('validation', 'evidence_too_large', `The evidence file is ${content.length} bytes; at most ${maxBytes} are accepted`, 'evidence.content', { maxBytes, size: content.length });
+    throw new DomainError(
+      'validation',
+      'evidence_too_large',
+      `The evidence file is ${content.length} bytes; at most ${maxBytes} are accepted`,
+      'evidence.content',
+      { maxBytes, size: content.length },
+    );
   }
   const sniffed = sniffEvidenceType(content);
   if (sniffed !== e.contentType) {
-    throw validationError('evidence_type_mismatch', `The content is ${sniffed ?? 'no PDF, PNG or JPEG'}, not ${e.contentType}`, 'evidence.content');
+    throw validationError(
+      'evidence_type_mismatch',
+      `The content is ${sniffed ?? 'no PDF, PNG or JPEG'}, not ${e.contentType}`,
+      'evidence.content',
+    );
   }
   const filename = e.filename.replace(/[/\\]/g, '_').slice(0, 200);
   return { filename, contentType: sniffed, content, sha256: createHash('sha256').update(content).digest('hex') };

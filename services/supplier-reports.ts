@@ -5,7 +5,11 @@
 import type { Client } from '@temporalio/client';
 import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import type { Db } from '../db/client.js';
-import { createSupplierReport, markNotificationStarted, type SupplierReportInput } from '../db/repositories/supplier-reports.js';
+import {
+  createSupplierReport,
+  markNotificationStarted,
+  type SupplierReportInput,
+} from '../db/repositories/supplier-reports.js';
 import type { SupplierReport } from '../db/schema/index.js';
 import { DomainError } from '../lib/errors.js';
 import { supplierReportWorkflowId } from '../workflows/shared.js';
@@ -21,13 +25,26 @@ export interface SupplierReportServiceDeps {
  * supplierReportWorkflowId). Marks the report once its workflow is known to run, so the worker's start-up
  * recovery (services/recovery.ts) only picks up reports whose start failed.
  */
-export async function startSupplierReportWorkflow(db: Db, client: Client, taskQueue: string, reportId: string): Promise<void> {
-  await startWorkflowOnce(client, 'supplierReportWorkflow', { workflowId: supplierReportWorkflowId(reportId), taskQueue, args: [{ reportId }] });
+export async function startSupplierReportWorkflow(
+  db: Db,
+  client: Client,
+  taskQueue: string,
+  reportId: string,
+): Promise<void> {
+  await startWorkflowOnce(client, 'supplierReportWorkflow', {
+    workflowId: supplierReportWorkflowId(reportId),
+    taskQueue,
+    args: [{ reportId }],
+  });
   await markNotificationStarted(db, reportId, new Date());
 }
 
-export async function reportSupplierSignal(deps: SupplierReportServiceDeps, input: SupplierReportInput): Promise<SupplierReport> {
-  if (!deps.temporal) throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow engine is not configured');
+export async function reportSupplierSignal(
+  deps: SupplierReportServiceDeps,
+  input: SupplierReportInput,
+): Promise<SupplierReport> {
+  if (!deps.temporal)
+    throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow engine is not configured');
   const row = await createSupplierReport(deps.db, input);
   try {
     await startSupplierReportWorkflow(deps.db, deps.temporal, deps.taskQueue, row.id);

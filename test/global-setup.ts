@@ -48,7 +48,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const results = await Promise.allSettled([temporal?.stop(), smtp?.stop(), pg?.stop()]);
     await rm(work, { recursive: true, force: true });
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed.length > 0) throw new Error('test infrastructure did not stop cleanly', { cause: failed.map((f) => f.reason as unknown) });
+    if (failed.length > 0)
+      throw new Error('test infrastructure did not stop cleanly', { cause: failed.map((f) => f.reason as unknown) });
   };
 
   try {
@@ -65,10 +66,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
           await admin.end({ timeout: 5 });
         }
         // The self-hosted server keeps its state in this PostgreSQL: it starts once the server is up.
-        if (kind === 'cluster') temporal = await startTemporalServer({ databaseUrl: server.adminUrl, dir: join(work, 'temporal'), logger });
+        if (kind === 'cluster')
+          temporal = await startTemporalServer({ databaseUrl: server.adminUrl, dir: join(work, 'temporal'), logger });
       })(),
       startSmtpCapture({ port: 0, dir: mailDir, logger }).then((s) => (smtp = s)),
-      kind === 'dev' ? startTemporalDevServer({ dbFile: join(work, 'temporal.db'), headless: true, logger }).then((t) => (temporal = t)) : undefined,
+      kind === 'dev'
+        ? startTemporalDevServer({ dbFile: join(work, 'temporal.db'), headless: true, logger }).then(
+            (t) => (temporal = t),
+          )
+        : undefined,
     ]);
   } catch (err) {
     await teardown().catch(() => undefined);
@@ -91,7 +97,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalNamespace', temporal.namespace);
   project.provide('testServerPath', testServerPath);
   project.provide('temporalKind', kind);
-  logger.info({ ms: Date.now() - started, pg: pg.port, smtp: smtp.port, temporal: temporal.address, kind }, 'test infrastructure ready');
+  logger.info(
+    { ms: Date.now() - started, pg: pg.port, smtp: smtp.port, temporal: temporal.address, kind },
+    'test infrastructure ready',
+  );
 
   return teardown;
 }

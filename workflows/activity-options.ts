@@ -9,13 +9,23 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors.js';
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 
 /** Database work: quick, retried briefly with backoff. */
-export const DB_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes };
+export const DB_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  nonRetryableErrorTypes,
+};
 
 /**
  * Mail: SMTP may be down for a while. Retried with backoff, without an attempt limit: the deadlines' own
  * alerts (GT-1) tell the handler in time when contact is not achieved, so nothing is dropped silently.
  */
-export const MAIL_RETRY: RetryPolicy = { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '30 minutes', nonRetryableErrorTypes };
+export const MAIL_RETRY: RetryPolicy = {
+  initialInterval: '30 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 minutes',
+  nonRetryableErrorTypes,
+};
 
 export const DB_ACTIVITY: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: DB_RETRY };
 export const MAIL_ACTIVITY: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: MAIL_RETRY };

@@ -94,8 +94,12 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   setHandler(submitResponseUpdate, (r) => c.submitResponse(r), { validator: (r) => c.validateResponse(r) });
   setHandler(judgeEvidenceUpdate, (j) => c.judgeEvidence(j), { validator: (j) => c.validateJudgement(j) });
   // GT-7: a wrongful block is restored as soon as possible, at any moment.
-  setHandler(liftWrongfulBlockUpdate, (a) => c.closeByHandler('wrongful_block', a), { validator: (a) => c.validateHandlerClose(a) });
-  setHandler(withdrawCaseUpdate, (a) => c.closeByHandler('withdrawn', a), { validator: (a) => c.validateHandlerClose(a) });
+  setHandler(liftWrongfulBlockUpdate, (a) => c.closeByHandler('wrongful_block', a), {
+    validator: (a) => c.validateHandlerClose(a),
+  });
+  setHandler(withdrawCaseUpdate, (a) => c.closeByHandler('withdrawn', a), {
+    validator: (a) => c.validateHandlerClose(a),
+  });
   // GT-6: the ACM may be informed at any time (also of a closed case still in its final steps).
   setHandler(notifyAcmUpdate, (n) => c.notifyAcm(n), { validator: (n) => requireText(n.message) });
   setHandler(addNoteUpdate, (n) => c.addNote(n), { validator: (n) => requireText(n.text) });
@@ -141,7 +145,11 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   //    and handlers are done, a separate workflow archives the complete history (completion included).
   await Promise.allSettled(c.background);
   await condition(allHandlersFinished);
-  await db.scheduleHistoryArchive({ caseId: input.caseId, workflowId: workflowInfo().workflowId, runId: workflowInfo().runId });
+  await db.scheduleHistoryArchive({
+    caseId: input.caseId,
+    workflowId: workflowInfo().workflowId,
+    runId: workflowInfo().runId,
+  });
   return c.snapshot();
 }
 
@@ -171,7 +179,13 @@ async function contactParty(c: DoubtCase): Promise<void> {
     c.publish();
   })();
 
-  const first = await Promise.race([sending.then(() => 'sent' as const, () => 'sent' as const), condition(c.isDecided).then(() => 'decided' as const)]);
+  const first = await Promise.race([
+    sending.then(
+      () => 'sent' as const,
+      () => 'sent' as const,
+    ),
+    condition(c.isDecided).then(() => 'decided' as const),
+  ]);
   if (first === 'decided') scope.cancel();
   try {
     const sent = await sending;
@@ -208,15 +222,25 @@ interface Decision extends ActorRef {
 const now = () => new Date(Date.now());
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const view = (d: CaseDeadline): DeadlineView => ({ dueAt: iso(d.dueAt), doneAt: iso(d.doneAt), state: d.state });
-const actorOf = (a: ActorRef): ActorRef => ({ actor: a.actor, actorRole: a.actorRole ?? null, actorPartyId: a.actorPartyId ?? null });
+const actorOf = (a: ActorRef): ActorRef => ({
+  actor: a.actor,
+  actorRole: a.actorRole ?? null,
+  actorPartyId: a.actorPartyId ?? null,
+});
 
 /** A domain refusal as the Update's failure; the API maps it back to the same DomainError it raises itself. */
 function refuse(refusal: CaseRefusal): never {
-  throw ApplicationFailure.create({ message: refusal.message, type: CaseErrors.Refused, nonRetryable: true, details: [refusal] });
+  throw ApplicationFailure.create({
+    message: refusal.message,
+    type: CaseErrors.Refused,
+    nonRetryable: true,
+    details: [refusal],
+  });
 }
 
 function requireText(text: string | null | undefined): void {
-  if (!text || text.trim() === '') throw ApplicationFailure.nonRetryable('A reason is required', CaseErrors.InvalidRequest);
+  if (!text || text.trim() === '')
+    throw ApplicationFailure.nonRetryable('A reason is required', CaseErrors.InvalidRequest);
 }
 
 class DoubtCase {
@@ -289,7 +313,12 @@ class DoubtCase {
       deadlines: { contact: view(d.contact), response: view(d.response), unblock: view(d.unblock) },
       contactedAt: iso(this.contactedAt),
       responseWindowClosed: this.responseWindowClosed,
-      responses: this.responses.map((r) => ({ responseId: r.responseId, submittedAt: r.submittedAt.toISOString(), hasEvidence: r.hasEvidence, judgement: r.judgement })),
+      responses: this.responses.map((r) => ({
+        responseId: r.responseId,
+        submittedAt: r.submittedAt.toISOString(),
+        hasEvidence: r.hasEvidence,
+        judgement: r.judgement,
+      })),
       outcome: this.isClosed() && decision ? decision.kind : null,
       nextDeadline: iso(this.nextDeadline()),
     };
@@ -334,7 +363,11 @@ class DoubtCase {
   remindHandler(): void {
     if (this.reminding) return;
     this.reminding = true;
-    this.background.push(mail.remindJudgement({ caseId: this.input.caseId, at: now().toISOString() }).finally(() => (this.reminding = false)));
+    this.background.push(
+      mail
+        .remindJudgement({ caseId: this.input.caseId, at: now().toISOString() })
+        .finally(() => (this.reminding = false)),
+    );
   }
 
   /** GT-4: the 72 hours ran out without evidence to judge. */
@@ -351,7 +384,14 @@ class DoubtCase {
     const judgement = d.kind === 'accepted' ? 'accepted' : 'rejected';
     const r = this.responses.find((x) => x.responseId === responseId);
     if (r) r.judgement = judgement;
-    return { caseId: this.input.caseId, responseId, decision: judgement, reason: d.reason, at: d.at.toISOString(), actor: actorOf(d) } as const;
+    return {
+      caseId: this.input.caseId,
+      responseId,
+      decision: judgement,
+      reason: d.reason,
+      at: d.at.toISOString(),
+      actor: actorOf(d),
+    } as const;
   }
 
   /** The instants of closing (domain closingEffects): the unblock deadline from the decision, GT-4's switch from now. */
@@ -381,27 +421,47 @@ class DoubtCase {
 
   /** GT-8: after the 72 hours (or once the case is decided) evidence no longer reopens the case. */
   validateResponse(r: SubmitResponseInput): void {
-    if (this.decision || this.isClosed() || this.responseWindowClosed || (this.responseDueAt && Date.now() >= this.responseDueAt.getTime())) {
+    if (
+      this.decision ||
+      this.isClosed() ||
+      this.responseWindowClosed ||
+      (this.responseDueAt && Date.now() >= this.responseDueAt.getTime())
+    ) {
       throw ApplicationFailure.nonRetryable(
         `The 72-hour response window of case ${this.input.reference} has closed; the regular processes (P4 request process or iSMA) must be restarted`,
         CaseErrors.ResponseWindowClosed,
       );
     }
     if (this.responses.some((x) => x.responseId === r.responseId)) {
-      throw ApplicationFailure.nonRetryable(`Response ${r.responseId} was already submitted`, CaseErrors.DuplicateResponse);
+      throw ApplicationFailure.nonRetryable(
+        `Response ${r.responseId} was already submitted`,
+        CaseErrors.DuplicateResponse,
+      );
     }
   }
 
   /** GT-3: the party's answer, counted at once, so a 72-hour timer firing while the activity runs still sees the evidence. */
   async submitResponse(r: SubmitResponseInput): Promise<SubmitResponseResult> {
-    const entry: ResponseState = { responseId: r.responseId, submittedAt: now(), hasEvidence: r.hasEvidence, judgement: null, recorded: false };
+    const entry: ResponseState = {
+      responseId: r.responseId,
+      submittedAt: now(),
+      hasEvidence: r.hasEvidence,
+      judgement: null,
+      recorded: false,
+    };
     this.responses.push(entry);
     if (r.hasEvidence && !this.isClosed()) this.status = 'awaiting_judgement';
     try {
-      await db.acceptResponse({ caseId: this.input.caseId, responseId: r.responseId, at: entry.submittedAt.toISOString(), status: this.status });
+      await db.acceptResponse({
+        caseId: this.input.caseId,
+        responseId: r.responseId,
+        at: entry.submittedAt.toISOString(),
+        status: this.status,
+      });
     } catch (err) {
       this.responses.splice(this.responses.indexOf(entry), 1);
-      if (this.status === 'awaiting_judgement' && !this.pendingEvidence()) this.status = this.contactedAt ? 'awaiting_response' : 'blocked';
+      if (this.status === 'awaiting_judgement' && !this.pendingEvidence())
+        this.status = this.contactedAt ? 'awaiting_response' : 'blocked';
       throw err;
     }
     entry.recorded = true;
@@ -417,7 +477,12 @@ class DoubtCase {
         reference: this.input.reference,
         status: this.status,
         decided: this.decision !== null,
-        responses: this.responses.map((r) => ({ responseId: r.responseId, status: r.recorded ? 'received' : 'staged', hasEvidence: r.hasEvidence, judgement: r.judgement })),
+        responses: this.responses.map((r) => ({
+          responseId: r.responseId,
+          status: r.recorded ? 'received' : 'staged',
+          hasEvidence: r.hasEvidence,
+          judgement: r.judgement,
+        })),
       },
       j,
     );
@@ -426,13 +491,24 @@ class DoubtCase {
 
   /** The handler's judgement decides the case; the Update answers once the case is closed. */
   async judgeEvidence(j: JudgeEvidenceInput): Promise<CaseSnapshot> {
-    this.decision = { kind: judgementOutcome(j.decision), at: now(), reason: j.reason ?? null, responseId: j.responseId, ...actorOf(j) };
+    this.decision = {
+      kind: judgementOutcome(j.decision),
+      at: now(),
+      reason: j.reason ?? null,
+      responseId: j.responseId,
+      ...actorOf(j),
+    };
     await condition(this.isClosed);
     return this.snapshot();
   }
 
   validateHandlerClose(a: HandlerActionInput): void {
-    const refusal = checkCaseOpen({ caseId: this.input.caseId, reference: this.input.reference, status: this.status, decided: this.decision !== null });
+    const refusal = checkCaseOpen({
+      caseId: this.input.caseId,
+      reference: this.input.reference,
+      status: this.status,
+      decided: this.decision !== null,
+    });
     if (refusal) refuse(refusal);
     requireText(a.reason);
   }

@@ -11,11 +11,18 @@ import type { RepeatOffenderScanInput, RepeatOffenderScanResult } from './shared
 
 // A scheduled scan: it counts over all parties (more time per attempt) and gives up after 10 attempts,
 // since the next scheduled run scans again.
-const db = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '2 minutes', retry: { ...DB_RETRY, maximumAttempts: 10 } });
+const db = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '2 minutes',
+  retry: { ...DB_RETRY, maximumAttempts: 10 },
+});
 
 export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput): Promise<RepeatOffenderScanResult> {
   const scannedAt = new Date(Date.now());
-  const offenders = await db.findRepeatOffenders({ at: scannedAt.toISOString(), windowDays: input.windowDays, threshold: input.threshold });
+  const offenders = await db.findRepeatOffenders({
+    at: scannedAt.toISOString(),
+    windowDays: input.windowDays,
+    threshold: input.threshold,
+  });
   const result: RepeatOffenderScanResult['offenders'] = [];
   for (const o of offenders) {
     const review = await db.openImprovementReview({
@@ -37,7 +44,8 @@ export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput)
       followUpDays: review.followUpDays,
       threshold: review.threshold,
     });
-    if (started) log.info('improvement review opened', { partyId: o.partyId, reviewId: review.reviewId, signals: o.signals });
+    if (started)
+      log.info('improvement review opened', { partyId: o.partyId, reviewId: review.reviewId, signals: o.signals });
     result.push({ partyId: o.partyId, signals: o.signals, reviewId: review.reviewId });
   }
   return { scannedAt: scannedAt.toISOString(), offenders: result };

@@ -3,7 +3,15 @@
  * (STYLE.md: one shared module). Imported by workflow code, so: no Node built-ins, no I/O, no drizzle.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CaseStatus, DeadlineName, DeadlineState, Judgement, JudgementDecision, OutcomeKind, SignalChannel } from '../domain/case.js';
+import type {
+  CaseStatus,
+  DeadlineName,
+  DeadlineState,
+  Judgement,
+  JudgementDecision,
+  OutcomeKind,
+  SignalChannel,
+} from '../domain/case.js';
 
 /** Default task queue (config.temporal.taskQueue overrides it; workflows never read config). */
 export const DEFAULT_TASK_QUEUE = 'gerede-twijfel';
@@ -17,7 +25,16 @@ export const repeatOffenderScheduleId = (taskQueue: string) => `repeat-offender-
 
 // The case's statuses, channels, outcomes and deadline states are domain rules (domain/case.ts);
 // re-exported here because the messages below carry them.
-export { CASE_STATUSES, SIGNAL_CHANNELS, isClosedStatus, type CaseStatus, type DeadlineName, type DeadlineState, type OutcomeKind, type SignalChannel } from '../domain/case.js';
+export {
+  CASE_STATUSES,
+  SIGNAL_CHANNELS,
+  isClosedStatus,
+  type CaseStatus,
+  type DeadlineName,
+  type DeadlineState,
+  type OutcomeKind,
+  type SignalChannel,
+} from '../domain/case.js';
 /** Custom search attributes (typed keys; lib/infra/search-attributes.ts registers them on the server). */
 export { SA } from '../lib/infra/search-attributes.js';
 
@@ -166,4 +183,6 @@ export interface ImprovementReviewResult {
   signalsAfterFollowUp: number;
 }
 
-export const reviewStateQuery = defineQuery<{ reviewId: string; status: string; followUpUntil: string | null }>('reviewState');
+export const reviewStateQuery = defineQuery<{ reviewId: string; status: string; followUpUntil: string | null }>(
+  'reviewState',
+);

@@ -39,7 +39,13 @@ export function createPrincipalResolver(db: Db, ttlMs = 30_000) {
     const hit = cache.get(hash);
     if (hit && hit.expires > now) return hit.principal;
     const [row] = await db
-      .select({ id: apiKeys.id, role: apiKeys.role, label: apiKeys.label, partyId: apiKeys.partyId, gridUserId: apiKeys.gridUserId })
+      .select({
+        id: apiKeys.id,
+        role: apiKeys.role,
+        label: apiKeys.label,
+        partyId: apiKeys.partyId,
+        gridUserId: apiKeys.gridUserId,
+      })
       .from(apiKeys)
       .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)));
     const principal: Principal | null = row
@@ -59,11 +65,19 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ code: 'unauthenticated', message: 'Authorization: Bearer <api key> is required', field: 'headers.authorization' });
+      return reply.status(401).header('www-authenticate', 'Bearer').send({
+        code: 'unauthenticated',
+        message: 'Authorization: Bearer <api key> is required',
+        field: 'headers.authorization',
+      });
     }
     const principal = await resolve(match[1]!);
     if (!principal) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ code: 'invalid_api_key', message: 'The API key is unknown or revoked', field: 'headers.authorization' });
+      return reply.status(401).header('www-authenticate', 'Bearer').send({
+        code: 'invalid_api_key',
+        message: 'The API key is unknown or revoked',
+        field: 'headers.authorization',
+      });
     }
     request.principal = principal;
   });
@@ -73,7 +87,9 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
 export function requireRole(...roles: Role[]) {
   return async function roleGuard(request: FastifyRequest, reply: FastifyReply) {
     if (!roles.includes(request.principal.role)) {
-      return reply.status(403).send({ code: 'forbidden_role', message: `This action needs one of the roles: ${roles.join(', ')}` });
+      return reply
+        .status(403)
+        .send({ code: 'forbidden_role', message: `This action needs one of the roles: ${roles.join(', ')}` });
     }
   };
 }

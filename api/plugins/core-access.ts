@@ -63,6 +63,9 @@ export const iso = (d: Date | null | undefined): string | null => (d ? d.toISOSt
  * Bodies of the consent-core routes are JSON only: drop Fastify's built-in text/plain parser in the
  * plugin's (encapsulated) context, so any other content type is a 415, not a 400 from the schema.
  */
-export function jsonBodiesOnly(app: { removeContentTypeParser(ct: string | string[]): unknown; hasContentTypeParser(ct: string): boolean }): void {
+export function jsonBodiesOnly(app: {
+  removeContentTypeParser(ct: string | string[]): unknown;
+  hasContentTypeParser(ct: string): boolean;
+}): void {
   if (app.hasContentTypeParser('text/plain')) app.removeContentTypeParser('text/plain');
 }

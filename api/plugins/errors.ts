@@ -93,7 +93,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
         FST_ERR_CTP_INVALID_JSON_BODY: { code: 'malformed_json', field: 'body' },
         FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_content_length', field: 'headers.content-length' },
       };
-      const mapped = (fe.code && byCode[fe.code]) || (err instanceof SyntaxError ? { code: 'malformed_json', field: 'body' } : undefined);
+      const mapped =
+        (fe.code && byCode[fe.code]) ||
+        (err instanceof SyntaxError ? { code: 'malformed_json', field: 'body' } : undefined);
       return reply.status(statusCode).send({
         code: mapped?.code ?? (fe.code ? fe.code.toLowerCase() : 'bad_request'),
         message: fe.message,
@@ -108,6 +110,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
+    reply
+      .status(404)
+      .send({ code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
   );
 }

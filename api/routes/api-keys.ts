@@ -3,7 +3,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { errorFieldsForRoutes } from '../plugins/errors.js';
-import { ApiKeyCreate, ApiKeyCreated, ApiKeyList, ApiKeyQuery, ApiKeySchema, toApiKeyDto } from '../schemas/api-keys.js';
+import {
+  ApiKeyCreate,
+  ApiKeyCreated,
+  ApiKeyList,
+  ApiKeyQuery,
+  ApiKeySchema,
+  toApiKeyDto,
+} from '../schemas/api-keys.js';
 import { IdParams } from '../schemas/connections.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
@@ -19,19 +26,40 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api-keys',
     {
       preHandler: admin,
-      schema: { tags: ['api-keys'], summary: 'Create an API key (the key is in this response only)', body: ApiKeyCreate, response: { 201: ApiKeyCreated, ...errorResponses(...BODY_ERRORS, 404) } },
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Create an API key (the key is in this response only)',
+        body: ApiKeyCreate,
+        response: { 201: ApiKeyCreated, ...errorResponses(...BODY_ERRORS, 404) },
+      },
     },
     async (req, reply) => {
       const b = req.body;
       const partyId = b.partyGln ? (await requirePartyByGln(db, b.partyGln, 'body.partyGln')).id : null;
-      const { apiKey, key } = await createApiKey(db, actorFrom(req.principal), { role: b.role, label: b.label, partyId, gridUserId: b.gridUserId ?? null });
-      return reply.status(201).header('cache-control', 'no-store').send({ apiKey: toApiKeyDto(apiKey), key });
+      const { apiKey, key } = await createApiKey(db, actorFrom(req.principal), {
+        role: b.role,
+        label: b.label,
+        partyId,
+        gridUserId: b.gridUserId ?? null,
+      });
+      return reply
+        .status(201)
+        .header('cache-control', 'no-store')
+        .send({ apiKey: toApiKeyDto(apiKey), key });
     },
   );
 
   app.get(
     '/api-keys',
-    { preHandler: admin, schema: { tags: ['api-keys'], summary: 'List API keys (never the keys themselves)', querystring: ApiKeyQuery, response: { 200: ApiKeyList, ...errorResponses(...READ_ERRORS) } } },
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['api-keys'],
+        summary: 'List API keys (never the keys themselves)',
+        querystring: ApiKeyQuery,
+        response: { 200: ApiKeyList, ...errorResponses(...READ_ERRORS) },
+      },
+    },
     async (req) => {
       const { items, total } = await listApiKeys(db, req.query);
       return { items: items.map(toApiKeyDto), total, limit: req.query.limit, offset: req.query.offset };
@@ -40,7 +68,15 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api-keys/:id/revoke',
-    { preHandler: admin, schema: { tags: ['api-keys'], summary: 'Revoke an API key; idempotent', params: IdParams, response: { 200: ApiKeySchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['api-keys'],
+        summary: 'Revoke an API key; idempotent',
+        params: IdParams,
+        response: { 200: ApiKeySchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => toApiKeyDto(await revokeApiKey(db, actorFrom(req.principal), req.params.id)),
   );
 };

@@ -6,8 +6,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import type { Principal } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, READ_ERRORS } from '../plugins/core-access.js';
-import { BlockLift, BlockList, BlockPlace, BlockQuery, BlockSchema, CaseParams, toBlockDto } from '../schemas/blocks.js';
+import {
+  actorFrom,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBodiesOnly,
+  ownFilter,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
+import {
+  BlockLift,
+  BlockList,
+  BlockPlace,
+  BlockQuery,
+  BlockSchema,
+  CaseParams,
+  toBlockDto,
+} from '../schemas/blocks.js';
 import { getBlockByCase, liftBlock, listBlocks, placeBlock } from '../../db/repositories/blocks.js';
 import { getConnection, requireConnection } from '../../db/repositories/connections.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
@@ -20,7 +35,8 @@ import type { Db } from '../../db/client.js';
 async function visibleBlock(db: Db, p: Principal, caseId: string): Promise<Block> {
   const b = await getBlockByCase(db, caseId);
   const c = b ? await getConnection(db, b.connectionEan) : undefined;
-  if (!b || !c || !visibleTo(p, connectionOwner(c))) throw notFound('block_not_found', `No block for case ${caseId}`, 'params.caseId');
+  if (!b || !c || !visibleTo(p, connectionOwner(c)))
+    throw notFound('block_not_found', `No block for case ${caseId}`, 'params.caseId');
   return b;
 }
 
@@ -32,7 +48,15 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/blocks',
-    { preHandler: readers, schema: { tags: ['blocks'], summary: 'Blocks, newest first', querystring: BlockQuery, response: { 200: BlockList, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['blocks'],
+        summary: 'Blocks, newest first',
+        querystring: BlockQuery,
+        response: { 200: BlockList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => {
       const q = req.query;
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
@@ -50,7 +74,15 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/blocks/:caseId',
-    { preHandler: readers, schema: { tags: ['blocks'], summary: 'The block of a doubt case', params: CaseParams, response: { 200: BlockSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['blocks'],
+        summary: 'The block of a doubt case',
+        params: CaseParams,
+        response: { 200: BlockSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => toBlockDto(await visibleBlock(db, req.principal, req.params.caseId)),
   );
 
@@ -60,7 +92,8 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: writers,
       schema: {
         tags: ['blocks'],
-        summary: 'Block a party on a connection for requests that need an additional mandate (GT-2); idempotent per case',
+        summary:
+          'Block a party on a connection for requests that need an additional mandate (GT-2); idempotent per case',
         params: CaseParams,
         body: BlockPlace,
         response: { 200: BlockSchema, 201: BlockSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
@@ -68,7 +101,9 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       const p = req.principal;
-      const conn = await requireConnection(db, req.body.connectionEan, 'body.connectionEan', (c) => visibleTo(p, connectionOwner(c)));
+      const conn = await requireConnection(db, req.body.connectionEan, 'body.connectionEan', (c) =>
+        visibleTo(p, connectionOwner(c)),
+      );
       const party = await requirePartyByGln(db, req.body.partyGln, 'body.partyGln');
       const { block, created } = await placeBlock(db, {
         ...actorFrom(p),
@@ -79,7 +114,8 @@ const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }).catch(async (err: unknown) => {
         // The case already blocks another party or connection: unless the caller may see that block, the
         // same 404 as a read (a 409 would name another grid operator's party and connection).
-        if (err instanceof DomainError && err.code === 'block_case_mismatch') await visibleBlock(db, p, req.params.caseId);
+        if (err instanceof DomainError && err.code === 'block_case_mismatch')
+          await visibleBlock(db, p, req.params.caseId);
         throw err;
       });
       return reply.status(created ? 201 : 200).send(toBlockDto(block));

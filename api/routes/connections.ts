@@ -4,7 +4,14 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, READ_ERRORS } from '../plugins/core-access.js';
+import {
+  actorFrom,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBodiesOnly,
+  ownFilter,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
 import {
   AllocationMethodCreate,
   AllocationMethodRowSchema,
@@ -45,13 +52,25 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/connections',
     {
       preHandler: admin,
-      schema: { tags: ['connections'], summary: 'Register a connection (18-digit EAN with GS1 check digit)', body: ConnectionCreate, response: { 201: ConnectionSchema, ...errorResponses(...BODY_ERRORS, 404, 409) } },
+      schema: {
+        tags: ['connections'],
+        summary: 'Register a connection (18-digit EAN with GS1 check digit)',
+        body: ConnectionCreate,
+        response: { 201: ConnectionSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
     },
     async (req, reply) => {
       const { allocationMethod, ...b } = req.body;
       const conn = await createConnection(db, actorFrom(req.principal), {
         ...b,
-        ...(allocationMethod ? { allocationMethod: { method: allocationMethod.method, effectiveFrom: new Date(allocationMethod.effectiveFrom) } } : {}),
+        ...(allocationMethod
+          ? {
+              allocationMethod: {
+                method: allocationMethod.method,
+                effectiveFrom: new Date(allocationMethod.effectiveFrom),
+              },
+            }
+          : {}),
       });
       return reply.status(201).send(toConnectionDto(conn));
     },
@@ -59,28 +78,62 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/connections',
-    { preHandler: readers, schema: { tags: ['connections'], summary: 'List connections (case handlers: their grid operator only)', querystring: ConnectionQuery, response: { 200: ConnectionList, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['connections'],
+        summary: 'List connections (case handlers: their grid operator only)',
+        querystring: ConnectionQuery,
+        response: { 200: ConnectionList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => {
       const q = req.query;
       const own = ownFilter(req.principal);
-      const gridOperatorId = own.gridOperatorId ?? (q.gridOperatorGln ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id : undefined);
-      const supplierId = q.supplierGln ? (await requirePartyByGln(db, q.supplierGln, 'query.supplierGln')).id : undefined;
-      const { items, total } = await listConnections(db, { gridOperatorId, supplierId, limit: q.limit, offset: q.offset });
+      const gridOperatorId =
+        own.gridOperatorId ??
+        (q.gridOperatorGln ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id : undefined);
+      const supplierId = q.supplierGln
+        ? (await requirePartyByGln(db, q.supplierGln, 'query.supplierGln')).id
+        : undefined;
+      const { items, total } = await listConnections(db, {
+        gridOperatorId,
+        supplierId,
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: items.map(toConnectionDto), total, limit: q.limit, offset: q.offset };
     },
   );
 
   app.get(
     '/connections/:ean',
-    { preHandler: readers, schema: { tags: ['connections'], summary: 'A connection', params: EanParams, response: { 200: ConnectionSchema, ...errorResponses(...READ_ERRORS, 404) } } },
-    async (req) => toConnectionDto(await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)))),
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['connections'],
+        summary: 'A connection',
+        params: EanParams,
+        response: { 200: ConnectionSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) =>
+      toConnectionDto(
+        await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c))),
+      ),
   );
 
   app.patch(
     '/connections/:ean',
     {
       preHandler: admin,
-      schema: { tags: ['connections'], summary: 'Change capacity, opt-out (AL-5), grid area, BRP or profile', params: EanParams, body: ConnectionPatch, response: { 200: ConnectionSchema, ...errorResponses(...BODY_ERRORS, 404) } },
+      schema: {
+        tags: ['connections'],
+        summary: 'Change capacity, opt-out (AL-5), grid area, BRP or profile',
+        params: EanParams,
+        body: ConnectionPatch,
+        response: { 200: ConnectionSchema, ...errorResponses(...BODY_ERRORS, 404) },
+      },
     },
     async (req) => {
       await requireConnection(db, req.params.ean, 'params.ean');
@@ -103,14 +156,34 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) => {
       await requireConnection(db, req.params.ean, 'params.ean');
       const b = req.body;
-      const r = await recordConnectionEvent(db, actorFrom(req.principal), req.params.ean, { kind: b.kind, effectiveAt: new Date(b.effectiveAt), newSupplierGln: b.newSupplierGln ?? null, newGridUserId: b.newGridUserId ?? null });
-      return reply.status(201).send({ event: toEventDto(r.event), connection: toConnectionDto(r.connection), mandatesEnded: r.mandatesEnded });
+      const r = await recordConnectionEvent(db, actorFrom(req.principal), req.params.ean, {
+        kind: b.kind,
+        effectiveAt: new Date(b.effectiveAt),
+        newSupplierGln: b.newSupplierGln ?? null,
+        newGridUserId: b.newGridUserId ?? null,
+      });
+      return reply.status(201).send({
+        event: toEventDto(r.event),
+        connection: toConnectionDto(r.connection),
+        mandatesEnded: r.mandatesEnded,
+      });
     },
   );
 
   app.get(
     '/connections/:ean/events',
-    { preHandler: readers, schema: { tags: ['connections'], summary: 'Supplier and customer changes', params: EanParams, response: { 200: Type.Object({ items: Type.Array(ConnectionEventSchema) }), ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['connections'],
+        summary: 'Supplier and customer changes',
+        params: EanParams,
+        response: {
+          200: Type.Object({ items: Type.Array(ConnectionEventSchema) }),
+          ...errorResponses(...READ_ERRORS, 404),
+        },
+      },
+    },
     async (req) => {
       await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
       return { items: (await listConnectionEvents(db, req.params.ean)).map(toEventDto) };
@@ -121,7 +194,12 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/connections/:ean/allocation',
     {
       preHandler: readers,
-      schema: { tags: ['allocation'], summary: "Allocation method history and the '0'-values state (GT-4, AL-6)", params: EanParams, response: { 200: AllocationStateSchema, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['allocation'],
+        summary: "Allocation method history and the '0'-values state (GT-4, AL-6)",
+        params: EanParams,
+        response: { 200: AllocationStateSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
       await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
@@ -133,12 +211,31 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/connections/:ean/allocation-methods',
     {
       preHandler: admin,
-      schema: { tags: ['allocation'], summary: 'Record the allocation method from a moment on (effective-dated)', params: EanParams, body: AllocationMethodCreate, response: { 201: AllocationMethodRowSchema, ...errorResponses(...BODY_ERRORS, 404) } },
+      schema: {
+        tags: ['allocation'],
+        summary: 'Record the allocation method from a moment on (effective-dated)',
+        params: EanParams,
+        body: AllocationMethodCreate,
+        response: { 201: AllocationMethodRowSchema, ...errorResponses(...BODY_ERRORS, 404) },
+      },
     },
     async (req, reply) => {
       await requireConnection(db, req.params.ean, 'params.ean');
-      const m = await setAllocationMethod(db, { ...actorFrom(req.principal), connectionEan: req.params.ean, method: req.body.method, effectiveFrom: new Date(req.body.effectiveFrom), reason: req.body.reason });
-      return reply.status(201).send({ id: m.id, method: m.method, effectiveFrom: m.effectiveFrom.toISOString(), caseId: m.caseId, reason: m.reason, recordedAt: m.recordedAt.toISOString() });
+      const m = await setAllocationMethod(db, {
+        ...actorFrom(req.principal),
+        connectionEan: req.params.ean,
+        method: req.body.method,
+        effectiveFrom: new Date(req.body.effectiveFrom),
+        reason: req.body.reason,
+      });
+      return reply.status(201).send({
+        id: m.id,
+        method: m.method,
+        effectiveFrom: m.effectiveFrom.toISOString(),
+        caseId: m.caseId,
+        reason: m.reason,
+        recordedAt: m.recordedAt.toISOString(),
+      });
     },
   );
 };

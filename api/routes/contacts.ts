@@ -8,7 +8,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
-import { ContactCreate, ContactList, ContactParams, ContactPatch, ContactSchema, GlnParams, toContactDto } from '../schemas/parties.js';
+import {
+  ContactCreate,
+  ContactList,
+  ContactParams,
+  ContactPatch,
+  ContactSchema,
+  GlnParams,
+  toContactDto,
+} from '../schemas/parties.js';
 import { addContact, listContacts, removeContact, updateContact } from '../../db/repositories/contacts.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { forbidden } from '../../lib/errors.js';
@@ -32,14 +40,20 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['contacts'],
         summary: "A party's CPR contacts (own party only, admin any)",
         params: GlnParams,
-        querystring: Type.Object({ group: Type.Optional(Type.String({ maxLength: 100 })), includeRemoved: Type.Boolean({ default: false }) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { group: Type.Optional(Type.String({ maxLength: 100 })), includeRemoved: Type.Boolean({ default: false }) },
+          { additionalProperties: false },
+        ),
         response: { 200: ContactList, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
     async (req) => {
       const party = await requirePartyByGln(db, req.params.gln, 'params.gln');
       assertOwnParty(req.principal, party);
-      const rows = await listContacts(db, party.id, { ...(req.query.group ? { group: req.query.group } : {}), includeRemoved: req.query.includeRemoved });
+      const rows = await listContacts(db, party.id, {
+        ...(req.query.group ? { group: req.query.group } : {}),
+        includeRemoved: req.query.includeRemoved,
+      });
       return { items: rows.map(toContactDto) };
     },
   );
@@ -48,7 +62,13 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/parties/:gln/contacts',
     {
       preHandler: maintainers,
-      schema: { tags: ['contacts'], summary: 'Add a contact person to a contact group', params: GlnParams, body: ContactCreate, response: { 201: ContactSchema, ...errorResponses(...BODY_ERRORS, 404, 409) } },
+      schema: {
+        tags: ['contacts'],
+        summary: 'Add a contact person to a contact group',
+        params: GlnParams,
+        body: ContactCreate,
+        response: { 201: ContactSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
     },
     async (req, reply) => {
       const party = await requirePartyByGln(db, req.params.gln, 'params.gln');
@@ -61,7 +81,13 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/parties/:gln/contacts/:id',
     {
       preHandler: maintainers,
-      schema: { tags: ['contacts'], summary: 'Change a contact person', params: ContactParams, body: ContactPatch, response: { 200: ContactSchema, ...errorResponses(...BODY_ERRORS, 404, 409) } },
+      schema: {
+        tags: ['contacts'],
+        summary: 'Change a contact person',
+        params: ContactParams,
+        body: ContactPatch,
+        response: { 200: ContactSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
     },
     async (req) => {
       const party = await requirePartyByGln(db, req.params.gln, 'params.gln');
@@ -74,7 +100,12 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/parties/:gln/contacts/:id',
     {
       preHandler: maintainers,
-      schema: { tags: ['contacts'], summary: 'Remove a contact person (kept in the audit trail)', params: ContactParams, response: { 200: ContactSchema, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['contacts'],
+        summary: 'Remove a contact person (kept in the audit trail)',
+        params: ContactParams,
+        response: { 200: ContactSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
       const party = await requirePartyByGln(db, req.params.gln, 'params.gln');

@@ -23,12 +23,18 @@ const devMailRoutes: FastifyPluginAsyncTypebox<{ dir: string }> = async (app, op
       schema: {
         tags: ['platform'],
         summary: 'Captured outgoing mail (local SMTP capture; a case handler sees its own grid operator’s only)',
-        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ items: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) },
       },
     },
     async (request) => {
-      const files = (await readdir(opts.dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort().reverse();
+      const files = (await readdir(opts.dir).catch(() => [] as string[]))
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .reverse();
       const read = (f: string) => readFile(join(opts.dir, f), 'utf8').then((t) => JSON.parse(t) as Captured);
       const limit = request.query.limit;
       // domain/visibility.ts: admin and compliance see all; a case handler its grid operator's cases and reports.
@@ -40,7 +46,9 @@ const devMailRoutes: FastifyPluginAsyncTypebox<{ dir: string }> = async (app, op
         const page = await Promise.all(files.slice(k, k + 200).map(read));
         const caseIds = page.map((m) => m.headers?.['x-case-id']).filter((v): v is string => !!v);
         const supplierReportIds = page.map((m) => m.headers?.['x-supplier-report-id']).filter((v): v is string => !!v);
-        const own = gridOperatorId ? await ownedByGridOperator(db, gridOperatorId, { caseIds, supplierReportIds }) : new Set<string>();
+        const own = gridOperatorId
+          ? await ownedByGridOperator(db, gridOperatorId, { caseIds, supplierReportIds })
+          : new Set<string>();
         for (const m of page) {
           const ref = m.headers?.['x-case-id'] ?? m.headers?.['x-supplier-report-id'];
           if (ref && own.has(ref) && items.length < limit) items.push(m);

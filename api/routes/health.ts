@@ -3,7 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'drizzle-orm';
 
 const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number(), error: Type.Optional(Type.String()) });
-const Health = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]), database: Check, temporal: Check });
+const Health = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  database: Check,
+  temporal: Check,
+});
 
 async function timed(fn: () => Promise<unknown>) {
   const start = performance.now();
@@ -11,7 +15,11 @@ async function timed(fn: () => Promise<unknown>) {
     await fn();
     return { ok: true, latencyMs: Math.round((performance.now() - start) * 100) / 100 };
   } catch (err) {
-    return { ok: false, latencyMs: Math.round((performance.now() - start) * 100) / 100, error: err instanceof Error ? err.message : String(err) };
+    return {
+      ok: false,
+      latencyMs: Math.round((performance.now() - start) * 100) / 100,
+      error: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 
@@ -21,7 +29,12 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/health',
     {
       config: { public: true },
-      schema: { tags: ['platform'], summary: 'Liveness and dependencies', security: [], response: { 200: Health, 503: Health } },
+      schema: {
+        tags: ['platform'],
+        summary: 'Liveness and dependencies',
+        security: [],
+        response: { 200: Health, 503: Health },
+      },
     },
     async (_request, reply) => {
       const { db, temporal } = app.deps;

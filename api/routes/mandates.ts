@@ -6,7 +6,15 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import {
+  actorFrom,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBodiesOnly,
+  ownFilter,
+  partyOf,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
 import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { IdParams } from '../schemas/connections.js';
 import { MandateCreate, MandateList, MandateQuery, MandateSchema, toMandateDto } from '../schemas/mandates.js';
@@ -38,14 +46,24 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const p = req.principal;
       let partyId: string;
       if (p.role === 'admin') {
-        if (!b.partyGln) throw validationError('party_required', 'An admin registers a mandate for a party: give partyGln', 'body.partyGln');
+        if (!b.partyGln)
+          throw validationError(
+            'party_required',
+            'An admin registers a mandate for a party: give partyGln',
+            'body.partyGln',
+          );
         partyId = (await requirePartyByGln(db, b.partyGln, 'body.partyGln')).id;
       } else {
         partyId = partyOf(p);
         if (b.partyGln) {
           // A supplier registers only its own mandates; naming another party is refused, naming itself is fine.
           const named = await requirePartyByGln(db, b.partyGln, 'body.partyGln');
-          if (named.id !== partyId) throw validationError('not_your_party', 'A supplier registers mandates for its own party only', 'body.partyGln');
+          if (named.id !== partyId)
+            throw validationError(
+              'not_your_party',
+              'A supplier registers mandates for its own party only',
+              'body.partyGln',
+            );
         }
       }
       assertEan(b.connectionEan, 'body.connectionEan');
@@ -69,7 +87,12 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/mandates',
     {
       preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'),
-      schema: { tags: ['mandates'], summary: 'List mandates the caller may see', querystring: MandateQuery, response: { 200: MandateList, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['mandates'],
+        summary: 'List mandates the caller may see',
+        querystring: MandateQuery,
+        response: { 200: MandateList, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
       const q = req.query;
@@ -78,9 +101,16 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const partyFilter = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
       const own = ownFilter(p);
       // A party asking for another party's mandates sees none of them (an empty list, not an error).
-      if (own.partyId !== undefined && partyFilter !== undefined && partyFilter !== own.partyId) return { items: [], total: 0, limit: q.limit, offset: q.offset };
+      if (own.partyId !== undefined && partyFilter !== undefined && partyFilter !== own.partyId)
+        return { items: [], total: 0, limit: q.limit, offset: q.offset };
       const filter = { partyId: own.partyId ?? partyFilter, gridOperatorId: own.gridOperatorId };
-      const { items, total } = await listMandates(db, { ...filter, connectionEan: q.connectionEan, status: q.status, limit: q.limit, offset: q.offset });
+      const { items, total } = await listMandates(db, {
+        ...filter,
+        connectionEan: q.connectionEan,
+        status: q.status,
+        limit: q.limit,
+        offset: q.offset,
+      });
       const now = new Date();
       return { items: items.map((m) => toMandateDto(m, now)), total, limit: q.limit, offset: q.offset };
     },
@@ -88,10 +118,19 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/mandates/:id',
-    { preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'), schema: { tags: ['mandates'], summary: 'A mandate', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'),
+      schema: {
+        tags: ['mandates'],
+        summary: 'A mandate',
+        params: IdParams,
+        response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => {
       const m = await getMandate(db, req.params.id);
-      if (!m || !visibleTo(req.principal, mandateOwner(m, await getConnection(db, m.connectionEan)))) throw notFound('mandate_not_found', `No mandate ${req.params.id}`, 'params.id');
+      if (!m || !visibleTo(req.principal, mandateOwner(m, await getConnection(db, m.connectionEan))))
+        throw notFound('mandate_not_found', `No mandate ${req.params.id}`, 'params.id');
       return toMandateDto(m);
     },
   );
@@ -100,11 +139,18 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/mandates/:id/withdraw',
     {
       preHandler: requireRole('supplier', 'admin'),
-      schema: { tags: ['mandates'], summary: 'The party withdraws its own mandate (access ends at once, DC-4); idempotent', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['mandates'],
+        summary: 'The party withdraws its own mandate (access ends at once, DC-4); idempotent',
+        params: IdParams,
+        response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
       const p = req.principal;
-      return toMandateDto(await withdrawMandate(db, actorFrom(p), p.role === 'admin' ? null : partyOf(p), req.params.id));
+      return toMandateDto(
+        await withdrawMandate(db, actorFrom(p), p.role === 'admin' ? null : partyOf(p), req.params.id),
+      );
     },
   );
 };

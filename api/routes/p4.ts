@@ -20,7 +20,16 @@ import { requireRole } from '../plugins/auth.js';
 import { BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
 import { GATE_REASONS } from '../../domain/gate.js';
-import { P4Data, P4Decision, P4Request, RegisterEntrySchema, RegisterList, RegisterQuery, toDecisionDto, toRegisterDto } from '../schemas/p4.js';
+import {
+  P4Data,
+  P4Decision,
+  P4Request,
+  RegisterEntrySchema,
+  RegisterList,
+  RegisterQuery,
+  toDecisionDto,
+  toRegisterDto,
+} from '../schemas/p4.js';
 import { P4Gate, type P4GateOptions } from '../p4-gate.js';
 import { getAccessRegisterEntry, listAccessRegister } from '../../db/repositories/access-register.js';
 import { getConnection } from '../../db/repositories/connections.js';
@@ -48,21 +57,40 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       preHandler: requireRole('p4-client'),
       schema: {
         tags: ['p4'],
-        summary: 'Ask for data kind X of connection E over [from, to): allowed or denied, with reason code and rule; always registered (DC-1)',
+        summary:
+          'Ask for data kind X of connection E over [from, to): allowed or denied, with reason code and rule; always registered (DC-1)',
         body: P4Request,
         response: { 200: P4Decision, ...errorResponses(...BODY_ERRORS, 404, 503) },
       },
     },
     async (req) => {
       const b = req.body;
-      if (!isValidEan18(b.connectionEan)) throw validationError('invalid_ean', `${b.connectionEan} is not an 18-digit EAN with a valid GS1 check digit`, 'body.connectionEan');
+      if (!isValidEan18(b.connectionEan))
+        throw validationError(
+          'invalid_ean',
+          `${b.connectionEan} is not an 18-digit EAN with a valid GS1 check digit`,
+          'body.connectionEan',
+        );
       const from = new Date(b.from);
       const to = new Date(b.to);
       if (!(to > from)) throw validationError('period_invalid', 'to must be later than from', 'body.to');
       // No future periods: nothing is left to decide (a later end is cut at the decision instant).
-      if (from.getTime() >= Date.now()) throw validationError('period_in_future', 'The period starts in the future: that data does not exist yet', 'body.from');
-      const outcome = await gate.request({ partyId: partyOf(req.principal), connectionEan: b.connectionEan, dataKind: b.dataKind, from, to, requestId: req.id });
-      if (outcome.kind === 'connection_not_found') throw notFound('connection_not_found', `No connection ${b.connectionEan}`, 'body.connectionEan');
+      if (from.getTime() >= Date.now())
+        throw validationError(
+          'period_in_future',
+          'The period starts in the future: that data does not exist yet',
+          'body.from',
+        );
+      const outcome = await gate.request({
+        partyId: partyOf(req.principal),
+        connectionEan: b.connectionEan,
+        dataKind: b.dataKind,
+        from,
+        to,
+        requestId: req.id,
+      });
+      if (outcome.kind === 'connection_not_found')
+        throw notFound('connection_not_found', `No connection ${b.connectionEan}`, 'body.connectionEan');
       return toDecisionDto(outcome.decision);
     },
   );
@@ -75,7 +103,15 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
 
   app.get(
     '/p4/requests/:id',
-    { preHandler: requireRole('p4-client'), schema: { tags: ['p4'], summary: 'One of the party’s own decisions', params: IdParams, response: { 200: RegisterEntrySchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: requireRole('p4-client'),
+      schema: {
+        tags: ['p4'],
+        summary: 'One of the party’s own decisions',
+        params: IdParams,
+        response: { 200: RegisterEntrySchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => toRegisterDto(await ownEntry(req.params.id, partyOf(req.principal))),
   );
 
@@ -85,7 +121,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       preHandler: requireRole('p4-client'),
       schema: {
         tags: ['p4'],
-        summary: 'The data of an allowed request (the decision id is the handle), decided again and registered as a delivery (DC-1, DC-4)',
+        summary:
+          'The data of an allowed request (the decision id is the handle), decided again and registered as a delivery (DC-1, DC-4)',
         description:
           'Each fetch is a new decision under the rules in force now (409 delivery_denied with its reasonCode and registered deliveryId when they no longer allow it). ' +
           'interval_data: quarter-hour registers with volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam).',
@@ -97,27 +134,47 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const partyId = partyOf(req.principal);
       const e = await ownEntry(req.params.id, partyId);
       if (e.kind !== 'request') throw notFound('request_not_found', `No P4 request ${e.id}`, 'params.id');
-      if (!e.allowed) throw invalidState('request_denied', `This request was denied (${e.reasonCode}, ${e.rule}): there is no data to fetch`);
+      if (!e.allowed)
+        throw invalidState(
+          'request_denied',
+          `This request was denied (${e.reasonCode}, ${e.rule}): there is no data to fetch`,
+        );
       // Decided again now, and registered as a delivery of this request, before any data leaves. The
       // readings are read meanwhile (the registered period lies before the request's decision, so the
       // delivery's is the same) and dropped when the delivery is denied.
       const dataKind = e.dataKind as DataKind;
       const [outcome, points] = await Promise.all([
-        gate.request({ partyId, connectionEan: e.connectionEan, dataKind, from: e.periodFrom, to: e.periodTo, requestId: req.id, deliveryOf: e.id }),
+        gate.request({
+          partyId,
+          connectionEan: e.connectionEan,
+          dataKind,
+          from: e.periodFrom,
+          to: e.periodTo,
+          requestId: req.id,
+          deliveryOf: e.id,
+        }),
         readingsForKind(db, e.connectionEan, dataKind, e.periodFrom, e.periodTo),
       ]);
-      if (outcome.kind === 'connection_not_found') throw notFound('connection_not_found', `No connection ${e.connectionEan}`);
+      if (outcome.kind === 'connection_not_found')
+        throw notFound('connection_not_found', `No connection ${e.connectionEan}`);
       const d = outcome.decision;
       if (!d.allowed) {
-        throw new DomainError('state', 'delivery_denied', `The delivery was denied now (${d.reasonCode}, ${d.rule}): ${GATE_REASONS[d.reasonCode].text}`, undefined, {
-          deliveryId: d.id,
-          reasonCode: d.reasonCode,
-          rule: d.rule,
-          mandateId: d.mandateId,
-          blockId: d.blockId,
-        });
+        throw new DomainError(
+          'state',
+          'delivery_denied',
+          `The delivery was denied now (${d.reasonCode}, ${d.rule}): ${GATE_REASONS[d.reasonCode].text}`,
+          undefined,
+          {
+            deliveryId: d.id,
+            reasonCode: d.reasonCode,
+            rule: d.rule,
+            mandateId: d.mandateId,
+            blockId: d.blockId,
+          },
+        );
       }
-      if (d.to.getTime() !== e.periodTo.getTime()) throw new Error(`delivery ${d.id}: period cut after its request's decision`);
+      if (d.to.getTime() !== e.periodTo.getTime())
+        throw new Error(`delivery ${d.id}: period cut after its request's decision`);
       return {
         id: e.id,
         deliveryId: d.id,
@@ -129,7 +186,11 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
         dataKind,
         from: d.from.toISOString(),
         to: d.to.toISOString(),
-        readings: points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) })),
+        readings: points.map((p) => ({
+          at: p.at.toISOString(),
+          registerWh: p.registerWh,
+          ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}),
+        })),
       };
     },
   );
@@ -150,7 +211,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const p = req.principal;
       if (q.connectionEan) {
         const c = await getConnection(db, q.connectionEan);
-        if (!c || !visibleTo(p, connectionOwner(c))) throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
+        if (!c || !visibleTo(p, connectionOwner(c)))
+          throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
       }
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
       const { items, total } = await listAccessRegister(db, {

@@ -3,7 +3,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
 import { Paging } from '../schemas/common.js';
-import { GlnParams, PartyCreate, PartyList, PartyPatch, PartyRoleSchema, PartySchema, PartyUpdated, toPartyDto } from '../schemas/parties.js';
+import {
+  GlnParams,
+  PartyCreate,
+  PartyList,
+  PartyPatch,
+  PartyRoleSchema,
+  PartySchema,
+  PartyUpdated,
+  toPartyDto,
+} from '../schemas/parties.js';
 import { GridUserCreate, GridUserSchema, IdParams, toGridUserDto } from '../schemas/connections.js';
 import { Type } from '@sinclair/typebox';
 import { createParty, listParties, requirePartyByGln, updateParty } from '../../db/repositories/parties.js';
@@ -19,7 +28,12 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/parties',
     {
       preHandler: requireRole('admin'),
-      schema: { tags: ['parties'], summary: 'Register a party (GLN with GS1 check digit)', body: PartyCreate, response: { 201: PartySchema, ...errorResponses(...BODY_ERRORS, 409) } },
+      schema: {
+        tags: ['parties'],
+        summary: 'Register a party (GLN with GS1 check digit)',
+        body: PartyCreate,
+        response: { 201: PartySchema, ...errorResponses(...BODY_ERRORS, 409) },
+      },
     },
     async (req, reply) => reply.status(201).send(toPartyDto(await createParty(db, actorFrom(req.principal), req.body))),
   );
@@ -43,7 +57,15 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/parties/:gln',
-    { preHandler: readers, schema: { tags: ['parties'], summary: 'A party by GLN', params: GlnParams, response: { 200: PartySchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['parties'],
+        summary: 'A party by GLN',
+        params: GlnParams,
+        response: { 200: PartySchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => toPartyDto(await requirePartyByGln(db, req.params.gln, 'params.gln')),
   );
 
@@ -68,13 +90,30 @@ const partyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/grid-users',
-    { preHandler: requireRole('admin'), schema: { tags: ['connections'], summary: 'Register a grid user', body: GridUserCreate, response: { 201: GridUserSchema, ...errorResponses(...BODY_ERRORS) } } },
-    async (req, reply) => reply.status(201).send(toGridUserDto(await createGridUser(db, actorFrom(req.principal), req.body))),
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['connections'],
+        summary: 'Register a grid user',
+        body: GridUserCreate,
+        response: { 201: GridUserSchema, ...errorResponses(...BODY_ERRORS) },
+      },
+    },
+    async (req, reply) =>
+      reply.status(201).send(toGridUserDto(await createGridUser(db, actorFrom(req.principal), req.body))),
   );
 
   app.get(
     '/grid-users/:id',
-    { preHandler: requireRole('admin'), schema: { tags: ['connections'], summary: 'A grid user', params: IdParams, response: { 200: GridUserSchema, ...errorResponses(...READ_ERRORS, 404) } } },
+    {
+      preHandler: requireRole('admin'),
+      schema: {
+        tags: ['connections'],
+        summary: 'A grid user',
+        params: IdParams,
+        response: { 200: GridUserSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
     async (req) => {
       const u = await getGridUser(db, req.params.id);
       if (!u) throw notFound('grid_user_not_found', `No grid user ${req.params.id}`, 'params.id');

@@ -17,7 +17,11 @@ import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
 const MAX_RANGE_MS = 366 * 24 * 3600 * 1000;
 
-export function parsePeriod(fromS: string, toS: string, fields = { from: 'query.from', to: 'query.to' }): { from: Date; to: Date } {
+export function parsePeriod(
+  fromS: string,
+  toS: string,
+  fields = { from: 'query.from', to: 'query.to' },
+): { from: Date; to: Date } {
   const from = new Date(fromS);
   const to = new Date(toS);
   if (!(to > from)) throw validationError('period_invalid', 'to must be later than from', fields.to);
@@ -25,7 +29,11 @@ export function parsePeriod(fromS: string, toS: string, fields = { from: 'query.
 }
 
 export const toDataPoints = (points: DataPoint[]) =>
-  points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) }));
+  points.map((p) => ({
+    at: p.at.toISOString(),
+    registerWh: p.registerWh,
+    ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}),
+  }));
 
 const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
@@ -45,7 +53,12 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       await requireConnection(db, req.params.ean, 'params.ean');
-      return importReadings(db, actorFrom(req.principal), req.params.ean, req.body.readings.map((r) => ({ readAt: new Date(r.readAt), registerWh: r.registerWh })));
+      return importReadings(
+        db,
+        actorFrom(req.principal),
+        req.params.ean,
+        req.body.readings.map((r) => ({ readAt: new Date(r.readAt), registerWh: r.registerWh })),
+      );
     },
   );
 
@@ -55,7 +68,8 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: requireRole('admin', 'case-handler'),
       schema: {
         tags: ['readings'],
-        summary: 'Quarter-hour readings with volumes over [from, to) (at most a year); every read is registered with its purpose (DC-8)',
+        summary:
+          'Quarter-hour readings with volumes over [from, to) (at most a year); every read is registered with its purpose (DC-8)',
         description:
           'For the grid operator’s own work on the meter data (validation and corrections, AL-2; allocation questions; a GT-11 assessment of what a party received). ' +
           'Handling a doubt case needs no consumption data. Each read is an access-register entry (kind internal, reason internal_access, DC-8) with the purpose and the reader, ' +
@@ -66,19 +80,43 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) =>
+        visibleTo(req.principal, connectionOwner(c)),
+      );
       const asked = parsePeriod(req.query.from, req.query.to);
-      if (asked.to.getTime() - asked.from.getTime() > MAX_RANGE_MS) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
+      if (asked.to.getTime() - asked.from.getTime() > MAX_RANGE_MS)
+        throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
       const now = new Date();
-      if (asked.from >= now) throw validationError('period_in_future', 'The period starts in the future: that data does not exist yet', 'query.from');
+      if (asked.from >= now)
+        throw validationError(
+          'period_in_future',
+          'The period starts in the future: that data does not exist yet',
+          'query.from',
+        );
       const { from, to, cut } = periodAtDecision(asked.from, asked.to, now.getTime());
       const entry = await registerInternalAccess(
         db,
-        { gridOperatorId: conn.gridOperatorId, connectionEan: conn.ean, dataKind: 'interval_data', from, to, requestId: req.id, actor: actorFrom(req.principal).actor, purpose: req.query.purpose },
+        {
+          gridOperatorId: conn.gridOperatorId,
+          connectionEan: conn.ean,
+          dataKind: 'interval_data',
+          from,
+          to,
+          requestId: req.id,
+          actor: actorFrom(req.principal).actor,
+          purpose: req.query.purpose,
+        },
         now,
       );
       const points = await readingsForKind(db, conn.ean, 'interval_data', from, to);
-      return { connectionEan: conn.ean, from: from.toISOString(), to: to.toISOString(), periodCut: cut, accessId: entry.id, readings: toDataPoints(points) };
+      return {
+        connectionEan: conn.ean,
+        from: from.toISOString(),
+        to: to.toISOString(),
+        periodCut: cut,
+        accessId: entry.id,
+        readings: toDataPoints(points),
+      };
     },
   );
 };

@@ -27,7 +27,8 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: requireRole('admin', 'compliance', 'case-handler'),
       schema: {
         tags: ['reports'],
-        summary: 'Signals of unlawful reading per period, party, channel, outcome and grid operator, with deadline performance',
+        summary:
+          'Signals of unlawful reading per period, party, channel, outcome and grid operator, with deadline performance',
         description:
           'Window on received_at [from, to), default the last 90 days; periods on the Europe/Amsterdam calendar. Deadline shares are met / (met + missed); ' +
           'pending and not-applicable deadlines are reported apart. Case handlers see their own grid operator only.',
@@ -41,20 +42,29 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const now = new Date();
       const to = q.to ? new Date(q.to) : now;
       const from = q.from ? new Date(q.from) : new Date(to.getTime() - DEFAULT_WINDOW_DAYS * DAY_MS);
-      if (!(to.getTime() > from.getTime())) throw validationError('period_invalid', 'to must be later than from', q.to ? 'query.to' : 'query.from');
+      if (!(to.getTime() > from.getTime()))
+        throw validationError('period_invalid', 'to must be later than from', q.to ? 'query.to' : 'query.from');
       const periods = Math.ceil((to.getTime() - from.getTime()) / (PERIOD_DAYS[q.groupBy] * DAY_MS)) + 1;
       if (periods > MAX_PERIODS) {
-        throw validationError('too_many_periods', `The window spans about ${periods} ${q.groupBy} periods; at most ${MAX_PERIODS} are reported at once`, 'query.groupBy', {
-          max: MAX_PERIODS,
-          periods,
-        });
+        throw validationError(
+          'too_many_periods',
+          `The window spans about ${periods} ${q.groupBy} periods; at most ${MAX_PERIODS} are reported at once`,
+          'query.groupBy',
+          {
+            max: MAX_PERIODS,
+            periods,
+          },
+        );
       }
 
       // Scope: a case handler reports on its own grid operator only.
-      let gridOperator = q.gridOperatorGln ? await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln') : undefined;
+      let gridOperator = q.gridOperatorGln
+        ? await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')
+        : undefined;
       const own = ownFilter(p).gridOperatorId;
       if (own !== undefined) {
-        if (gridOperator && gridOperator.id !== own) throw forbidden('grid_operator_out_of_scope', 'A case handler reports on its own grid operator only');
+        if (gridOperator && gridOperator.id !== own)
+          throw forbidden('grid_operator_out_of_scope', 'A case handler reports on its own grid operator only');
         gridOperator = gridOperator ?? (await getPartyById(db, own));
         if (!gridOperator) throw forbidden('key_without_party', 'The grid operator of this API key no longer exists');
       }
@@ -62,7 +72,16 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
       // One snapshot for all sections, so totals, deadlines and durations describe the same cases.
       const report = await db.transaction(
-        (tx) => signalReport(tx, { from, to, groupBy: q.groupBy, gridOperatorId: gridOperator?.id, partyId: party?.id, channel: q.channel, now }),
+        (tx) =>
+          signalReport(tx, {
+            from,
+            to,
+            groupBy: q.groupBy,
+            gridOperatorId: gridOperator?.id,
+            partyId: party?.id,
+            channel: q.channel,
+            now,
+          }),
         { isolationLevel: 'repeatable read', accessMode: 'read only' },
       );
       return toSignalReportDto(report, {
@@ -70,7 +89,11 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         to,
         groupBy: q.groupBy,
         generatedAt: now,
-        filters: { gridOperatorGln: gridOperator?.gln ?? null, partyGln: party?.gln ?? null, channel: q.channel ?? null },
+        filters: {
+          gridOperatorGln: gridOperator?.gln ?? null,
+          partyGln: party?.gln ?? null,
+          channel: q.channel ?? null,
+        },
       });
     },
   );

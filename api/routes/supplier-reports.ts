@@ -7,8 +7,23 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, jsonBodiesOnly, ownFilter, partyOf, READ_ERRORS } from '../plugins/core-access.js';
-import { ReportParams, SupplierReportCreate, SupplierReportList, SupplierReportQuery, SupplierReportSchema, toSupplierReportDto } from '../schemas/supplier-reports.js';
+import {
+  actorFrom,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBodiesOnly,
+  ownFilter,
+  partyOf,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
+import {
+  ReportParams,
+  SupplierReportCreate,
+  SupplierReportList,
+  SupplierReportQuery,
+  SupplierReportSchema,
+  toSupplierReportDto,
+} from '../schemas/supplier-reports.js';
 import { reportSupplierSignal } from '../../services/supplier-reports.js';
 import { getSupplierReport } from '../../db/repositories/cases.js';
 import { assertEan } from '../../db/repositories/connections.js';
@@ -24,7 +39,10 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const readers = requireRole('case-handler', 'supplier', 'compliance', 'admin');
 
   async function dtos(rows: SupplierReport[]) {
-    const ps = await partiesByIds(db, rows.flatMap((r) => [r.partyId, r.gridOperatorId]));
+    const ps = await partiesByIds(
+      db,
+      rows.flatMap((r) => [r.partyId, r.gridOperatorId]),
+    );
     return rows.map((r) => toSupplierReportDto(r, ps));
   }
 
@@ -34,7 +52,8 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: requireRole('supplier'),
       schema: {
         tags: ['supplier-reports'],
-        summary: 'Report a customer signal about the mandate to the grid operator (GT-9); its doubt contact group is mailed (GT-10)',
+        summary:
+          'Report a customer signal about the mandate to the grid operator (GT-9); its doubt contact group is mailed (GT-10)',
         description:
           'reportedWithinOneWorkingDay records whether the report arrived before the end of the first working day after the signal. ' +
           '503 temporal_unavailable: the report is registered but the grid operator’s doubt contact group could not be informed yet; a starting worker informs it (do not report again).',
@@ -78,8 +97,16 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const q = req.query;
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
       const own = ownFilter(req.principal);
-      if (own.partyId !== undefined && partyId !== undefined && partyId !== own.partyId) throw validationError('party_scope', 'A party lists its own reports only', 'query.partyGln');
-      const { items, total } = await listSupplierReports(db, { partyId: own.partyId ?? partyId, gridOperatorId: own.gridOperatorId, connectionEan: q.connectionEan, withCase: q.withCase, limit: q.limit, offset: q.offset });
+      if (own.partyId !== undefined && partyId !== undefined && partyId !== own.partyId)
+        throw validationError('party_scope', 'A party lists its own reports only', 'query.partyGln');
+      const { items, total } = await listSupplierReports(db, {
+        partyId: own.partyId ?? partyId,
+        gridOperatorId: own.gridOperatorId,
+        connectionEan: q.connectionEan,
+        withCase: q.withCase,
+        limit: q.limit,
+        offset: q.offset,
+      });
       return { items: await dtos(items), total, limit: q.limit, offset: q.offset };
     },
   );
@@ -88,11 +115,17 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/supplier-reports/:id',
     {
       preHandler: readers,
-      schema: { tags: ['supplier-reports'], summary: 'One supplier report', params: ReportParams, response: { 200: SupplierReportSchema, ...errorResponses(...READ_ERRORS, 404) } },
+      schema: {
+        tags: ['supplier-reports'],
+        summary: 'One supplier report',
+        params: ReportParams,
+        response: { 200: SupplierReportSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
     },
     async (req) => {
       const r = await getSupplierReport(db, req.params.id);
-      if (!r || !visibleTo(req.principal, supplierReportOwner(r))) throw notFound('supplier_report_not_found', `No supplier report ${req.params.id}`, 'params.id');
+      if (!r || !visibleTo(req.principal, supplierReportOwner(r)))
+        throw notFound('supplier_report_not_found', `No supplier report ${req.params.id}`, 'params.id');
       const [dto] = await dtos([r]);
       return dto!;
     },

@@ -7,7 +7,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, gridUserOf, jsonBodiesOnly, READ_ERRORS } from '../plugins/core-access.js';
+import {
+  actorFrom,
+  BODY_ERRORS,
+  errorResponses,
+  gridUserOf,
+  jsonBodiesOnly,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
 import { errorFieldsForRoutes } from '../plugins/errors.js';
 import { Gln13, Paging } from '../schemas/common.js';
 import { ConnectionList, EanParams, IdParams, toConnectionDto } from '../schemas/connections.js';
@@ -15,7 +22,13 @@ import { MandateList, MandateSchema, PortalMandateCreate, toMandateDto } from '.
 import { ReadingsList, ReadingsQuery } from '../schemas/readings.js';
 import { AccessOverviewSchema, AccessQuery, StopResult, toOverviewDto } from '../schemas/transparency.js';
 import { getGridUser, listConnections, requireConnection } from '../../db/repositories/connections.js';
-import { confirmMandate, createMandate, listMandates, revokeMandate, stopPartyAccess } from '../../db/repositories/mandates.js';
+import {
+  confirmMandate,
+  createMandate,
+  listMandates,
+  revokeMandate,
+  stopPartyAccess,
+} from '../../db/repositories/mandates.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { readingsForKind } from '../../db/repositories/readings.js';
 import { accessOverview } from '../../db/repositories/transparency.js';
@@ -36,9 +49,21 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/me/connections',
-    { preHandler: gridUser, schema: { tags: ['transparency'], summary: "The grid user's own connections", querystring: Paging, response: { 200: ConnectionList, ...errorResponses(...READ_ERRORS) } } },
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: "The grid user's own connections",
+        querystring: Paging,
+        response: { 200: ConnectionList, ...errorResponses(...READ_ERRORS) },
+      },
+    },
     async (req) => {
-      const { items, total } = await listConnections(db, { gridUserId: gridUserOf(req.principal), limit: req.query.limit, offset: req.query.offset });
+      const { items, total } = await listConnections(db, {
+        gridUserId: gridUserOf(req.principal),
+        limit: req.query.limit,
+        offset: req.query.offset,
+      });
       return { items: items.map(toConnectionDto), total, limit: req.query.limit, offset: req.query.offset };
     },
   );
@@ -69,7 +94,8 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['transparency'],
         summary: "Stop a party's access: every open mandate of it on this connection ends at once (DC-4); idempotent",
-        description: 'The supplier of record keeps reading billing registers on the supply contract (GT-2): that basis is not a mandate.',
+        description:
+          'The supplier of record keeps reading billing registers on the supply contract (GT-2): that basis is not a mandate.',
         params: Type.Object({ ean: EanParams.properties.ean, partyGln: Gln13 }),
         response: { 200: StopResult, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -124,13 +150,21 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['transparency'],
         summary: 'Mandates on the grid user’s connections (e.g. status=pending_confirmation to confirm, DC-3)',
-        querystring: Type.Intersect([Paging, Type.Object({ status: Type.Optional(Type.Union(MANDATE_STATUSES.map((s) => Type.Literal(s)))) })]),
+        querystring: Type.Intersect([
+          Paging,
+          Type.Object({ status: Type.Optional(Type.Union(MANDATE_STATUSES.map((s) => Type.Literal(s)))) }),
+        ]),
         response: { 200: MandateList, ...errorResponses(...READ_ERRORS) },
       },
     },
     async (req) => {
       const q = req.query;
-      const { items, total } = await listMandates(db, { gridUserId: gridUserOf(req.principal), status: q.status, limit: q.limit, offset: q.offset });
+      const { items, total } = await listMandates(db, {
+        gridUserId: gridUserOf(req.principal),
+        status: q.status,
+        limit: q.limit,
+        offset: q.offset,
+      });
       const now = new Date();
       return { items: items.map((m) => toMandateDto(m, now)), total, limit: q.limit, offset: q.offset };
     },
@@ -138,14 +172,32 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/me/mandates/:id/confirm',
-    { preHandler: gridUser, schema: { tags: ['transparency'], summary: 'Confirm a mandate granted by someone else (DC-3); idempotent', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404, 409) } } },
-    async (req) => toMandateDto(await confirmMandate(db, actorFrom(req.principal), gridUserOf(req.principal), req.params.id)),
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: 'Confirm a mandate granted by someone else (DC-3); idempotent',
+        params: IdParams,
+        response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404, 409) },
+      },
+    },
+    async (req) =>
+      toMandateDto(await confirmMandate(db, actorFrom(req.principal), gridUserOf(req.principal), req.params.id)),
   );
 
   app.post(
     '/me/mandates/:id/revoke',
-    { preHandler: gridUser, schema: { tags: ['transparency'], summary: 'Revoke (or decline) a mandate: access ends at once (DC-4); idempotent', params: IdParams, response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) } } },
-    async (req) => toMandateDto(await revokeMandate(db, actorFrom(req.principal), gridUserOf(req.principal), req.params.id)),
+    {
+      preHandler: gridUser,
+      schema: {
+        tags: ['transparency'],
+        summary: 'Revoke (or decline) a mandate: access ends at once (DC-4); idempotent',
+        params: IdParams,
+        response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) =>
+      toMandateDto(await revokeMandate(db, actorFrom(req.principal), gridUserOf(req.principal), req.params.id)),
   );
 
   app.get(
@@ -154,7 +206,8 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: gridUser,
       schema: {
         tags: ['transparency'],
-        summary: 'The grid user’s own quarter-hour readings over [from, to), cut to the time they are the grid user of the connection (DC-7)',
+        summary:
+          'The grid user’s own quarter-hour readings over [from, to), cut to the time they are the grid user of the connection (DC-7)',
         params: EanParams,
         querystring: ReadingsQuery,
         response: { 200: ReadingsList, ...errorResponses(...READ_ERRORS, 404) },
@@ -163,14 +216,31 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const conn = await own(req, req.params.ean);
       const asked = parsePeriod(req.query.from, req.query.to);
-      if (asked.to.getTime() - asked.from.getTime() > 366 * 24 * 3600 * 1000) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
+      if (asked.to.getTime() - asked.from.getTime() > 366 * 24 * 3600 * 1000)
+        throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
       const now = Date.now();
-      if (asked.from.getTime() >= now) throw validationError('period_in_future', 'The period starts in the future: that data does not exist yet', 'query.from');
+      if (asked.from.getTime() >= now)
+        throw validationError(
+          'period_in_future',
+          'The period starts in the future: that data does not exist yet',
+          'query.from',
+        );
       // DC-7: only the period in which this grid user is the grid user of the connection (the same fact the gate reads).
       const period = ownPeriod(asked.from, asked.to, conn.gridUserSince ?? new Date(0), now);
-      if (!period) throw validationError('period_before_grid_user', 'The period ends before you became the grid user of this connection (DC-7)', 'query.to');
+      if (!period)
+        throw validationError(
+          'period_before_grid_user',
+          'The period ends before you became the grid user of this connection (DC-7)',
+          'query.to',
+        );
       const points = await readingsForKind(db, conn.ean, 'interval_data', period.from, period.to);
-      return { connectionEan: conn.ean, from: period.from.toISOString(), to: period.to.toISOString(), periodCut: period.cut, readings: toDataPoints(points) };
+      return {
+        connectionEan: conn.ean,
+        from: period.from.toISOString(),
+        to: period.to.toISOString(),
+        periodCut: period.cut,
+        readings: toDataPoints(points),
+      };
     },
   );
 };

@@ -18,7 +18,10 @@ export const ApiKeySchema = Type.Object(
   { title: 'ApiKey' },
 );
 export const ApiKeyCreated = Type.Object(
-  { apiKey: ApiKeySchema, key: Type.String({ description: 'The key itself: shown only in this response, store it now' }) },
+  {
+    apiKey: ApiKeySchema,
+    key: Type.String({ description: 'The key itself: shown only in this response, store it now' }),
+  },
   { title: 'ApiKeyCreated' },
 );
 export const ApiKeyCreate = Type.Object(

@@ -32,7 +32,11 @@ export const BlockLift = Type.Object(
 export const CaseParams = Type.Object({ caseId: Uuid });
 export const BlockQuery = Type.Intersect([
   Paging,
-  Type.Object({ connectionEan: Type.Optional(Ean18), partyGln: Type.Optional(Gln13), active: Type.Optional(Type.Boolean()) }),
+  Type.Object({
+    connectionEan: Type.Optional(Ean18),
+    partyGln: Type.Optional(Gln13),
+    active: Type.Optional(Type.Boolean()),
+  }),
 ]);
 export const BlockList = Page(BlockSchema);
 

@@ -19,7 +19,10 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
 
 /** Channels a handler registers a signal through; 'supplier_report' only with a supplierReportId (GT-9). */
 export const CaseStatusSchema = lit(CASE_STATUSES);
-export const ChannelSchema = lit(SIGNAL_CHANNELS, 'How the signal reached the grid operator; supplier_report is a GT-9 report of the party itself');
+export const ChannelSchema = lit(
+  SIGNAL_CHANNELS,
+  'How the signal reached the grid operator; supplier_report is a GT-9 report of the party itself',
+);
 const DeadlineStateSchema = lit(DEADLINE_STATES);
 
 export const CaseParams = Type.Object({ id: Uuid });
@@ -27,21 +30,43 @@ export const CaseParams = Type.Object({ id: Uuid });
 // ---------------------------------------------------------------- intake (POST /cases)
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Repeat the request with the same key to get the same case (200) instead of a second one' })),
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'Repeat the request with the same key to get the same case (200) instead of a second one',
+    }),
+  ),
 });
 
 export const CaseCreate = Type.Object(
   {
     connectionEan: Type.Optional(Ean18),
-    partyGln: Type.Optional({ ...Gln13, description: 'The requesting party (supplier or service provider) the signal is about' }),
+    partyGln: Type.Optional({
+      ...Gln13,
+      description: 'The requesting party (supplier or service provider) the signal is about',
+    }),
     channel: Type.Optional(ChannelSchema),
-    receivedAt: Type.Optional({ ...DateTime, description: 'When the grid operator received the signal; the GT-1 deadline runs from here' }),
+    receivedAt: Type.Optional({
+      ...DateTime,
+      description: 'When the grid operator received the signal; the GT-1 deadline runs from here',
+    }),
     reporterName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who reported the signal' })),
     reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
-    externalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "The signal's reference at its source (ConsuWijzer, ACM, ...); idempotent like Idempotency-Key" })),
-    supplierReportId: Type.Optional({ ...Uuid, description: 'Open the case from a GT-9 supplier report: connection, party, channel, receivedAt and description default to the report' }),
+    externalReference: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "The signal's reference at its source (ConsuWijzer, ACM, ...); idempotent like Idempotency-Key",
+      }),
+    ),
+    supplierReportId: Type.Optional({
+      ...Uuid,
+      description:
+        'Open the case from a GT-9 supplier report: connection, party, channel, receivedAt and description default to the report',
+    }),
   },
   {
     additionalProperties: false,
@@ -71,11 +96,16 @@ export const DeadlineSchema = Type.Object(
     dueAt: nullable(DateTime),
     doneAt: nullable(DateTime),
     state: DeadlineStateSchema,
-    rule: Type.String({ description: 'GT-1 contact, GT-3 response (72 hours), GT-8 unblock (GT-7 for a wrongful block)' }),
+    rule: Type.String({
+      description: 'GT-1 contact, GT-3 response (72 hours), GT-8 unblock (GT-7 for a wrongful block)',
+    }),
   },
   { title: 'Deadline' },
 );
-export const DeadlinesSchema = Type.Object({ contact: DeadlineSchema, response: DeadlineSchema, unblock: DeadlineSchema }, { title: 'Deadlines' });
+export const DeadlinesSchema = Type.Object(
+  { contact: DeadlineSchema, response: DeadlineSchema, unblock: DeadlineSchema },
+  { title: 'Deadlines' },
+);
 
 const summaryFields = {
   id: Uuid,
@@ -101,7 +131,10 @@ export type CaseSummaryDto = Static<typeof CaseSummarySchema>;
 export const CaseCreated = Type.Object(
   {
     ...summaryFields,
-    created: Type.Boolean({ description: 'false: an earlier request with the same Idempotency-Key, external reference or supplier report created this case' }),
+    created: Type.Boolean({
+      description:
+        'false: an earlier request with the same Idempotency-Key, external reference or supplier report created this case',
+    }),
     blockInForce: Type.Boolean({ description: 'GT-2: the block was committed before this answer' }),
   },
   { title: 'CaseCreated' },
@@ -110,7 +143,10 @@ export const CaseCreated = Type.Object(
 export const ResponseSchema = Type.Object(
   {
     id: Uuid,
-    status: lit(['staged', 'received', 'refused'] as const, 'received: counted within the 72 hours (GT-3); refused: after the window (GT-8)'),
+    status: lit(
+      ['staged', 'received', 'refused'] as const,
+      'received: counted within the 72 hours (GT-3); refused: after the window (GT-8)',
+    ),
     refusedReason: nullable(Type.String()),
     findings: Type.String(),
     complaintHandling: Type.String(),
@@ -122,7 +158,9 @@ export const ResponseSchema = Type.Object(
         contentType: Type.String(),
         size: Type.Integer(),
         sha256: Type.String({ description: 'Digest kept after the copy is destroyed (GT-8)' }),
-        held: Type.Boolean({ description: 'Whether the copy is still held; it is destroyed after the decision (GT-8)' }),
+        held: Type.Boolean({
+          description: 'Whether the copy is still held; it is destroyed after the decision (GT-8)',
+        }),
         destroyedAt: nullable(DateTime),
       }),
       Type.Null(),
@@ -138,7 +176,9 @@ export const ResponseSchema = Type.Object(
 export const TimelineEntrySchema = Type.Object(
   {
     at: DateTime,
-    action: Type.String({ description: 'e.g. case.opened, block.placed, case.contacted, case.evidence_judged, case.closed' }),
+    action: Type.String({
+      description: 'e.g. case.opened, block.placed, case.contacted, case.evidence_judged, case.closed',
+    }),
     actor: Type.Optional(Type.String()),
     actorRole: Type.Optional(nullable(Type.String())),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -146,7 +186,11 @@ export const TimelineEntrySchema = Type.Object(
   { title: 'TimelineEntry' },
 );
 
-const SnapshotDeadline = Type.Object({ dueAt: nullable(DateTime), doneAt: nullable(DateTime), state: DeadlineStateSchema });
+const SnapshotDeadline = Type.Object({
+  dueAt: nullable(DateTime),
+  doneAt: nullable(DateTime),
+  state: DeadlineStateSchema,
+});
 export const CaseSnapshotSchema = Type.Object(
   {
     caseId: Uuid,
@@ -156,7 +200,12 @@ export const CaseSnapshotSchema = Type.Object(
     contactedAt: nullable(DateTime),
     responseWindowClosed: Type.Boolean(),
     responses: Type.Array(
-      Type.Object({ responseId: Uuid, submittedAt: DateTime, hasEvidence: Type.Boolean(), judgement: Type.Union([lit(['accepted', 'rejected'] as const), Type.Null()]) }),
+      Type.Object({
+        responseId: Uuid,
+        submittedAt: DateTime,
+        hasEvidence: Type.Boolean(),
+        judgement: Type.Union([lit(['accepted', 'rejected'] as const), Type.Null()]),
+      }),
     ),
     outcome: Type.Union([lit(['accepted', 'not_demonstrated', 'wrongful_block', 'withdrawn'] as const), Type.Null()]),
     nextDeadline: nullable(DateTime),
@@ -174,7 +223,9 @@ export const CaseDetailSchema = Type.Object(
     closeReason: nullable(Type.String()),
     acmNotifiedAt: nullable(DateTime),
     profileEffectiveFrom: nullable(DateTime),
-    workflow: Type.Union([CaseSnapshotSchema, Type.Null()], { description: 'The running workflow’s view; null once it has completed (or cannot be reached)' }),
+    workflow: Type.Union([CaseSnapshotSchema, Type.Null()], {
+      description: 'The running workflow’s view; null once it has completed (or cannot be reached)',
+    }),
     responses: Type.Array(ResponseSchema),
     timeline: Type.Array(TimelineEntrySchema),
   },
@@ -187,9 +238,15 @@ export const CaseQuery = Type.Intersect([
   Type.Object({
     status: Type.Optional(Type.Array(CaseStatusSchema, { description: 'One or more (repeat the parameter)' })),
     partyGln: Type.Optional(Gln13),
-    gridOperatorGln: Type.Optional({ ...Gln13, description: 'Compliance and admin; a case handler always sees its own grid operator' }),
+    gridOperatorGln: Type.Optional({
+      ...Gln13,
+      description: 'Compliance and admin; a case handler always sees its own grid operator',
+    }),
     channel: Type.Optional(ChannelSchema),
-    dueBefore: Type.Optional({ ...DateTime, description: 'Open cases whose next deadline (contact, then response) falls before this instant' }),
+    dueBefore: Type.Optional({
+      ...DateTime,
+      description: 'Open cases whose next deadline (contact, then response) falls before this instant',
+    }),
     breached: Type.Optional(Type.Boolean({ description: 'true: at least one missed deadline; false: none' })),
   }),
 ]);
@@ -205,8 +262,15 @@ export const ResponseCreate = Type.Object(
       Type.Object(
         {
           filename: Type.String({ minLength: 1, maxLength: 255 }),
-          contentType: Type.String({ minLength: 1, maxLength: 100, description: 'application/pdf, image/png or image/jpeg; checked against the content' }),
-          contentBase64: Type.String({ minLength: 1, description: 'The file, base64; at most EVIDENCE_MAX_BYTES decoded' }),
+          contentType: Type.String({
+            minLength: 1,
+            maxLength: 100,
+            description: 'application/pdf, image/png or image/jpeg; checked against the content',
+          }),
+          contentBase64: Type.String({
+            minLength: 1,
+            description: 'The file, base64; at most EVIDENCE_MAX_BYTES decoded',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -230,23 +294,43 @@ export const JudgementCreate = Type.Object(
   },
   { additionalProperties: false, title: 'JudgementCreate' },
 );
-export const ReasonBody = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 5000 }) }, { additionalProperties: false, title: 'Reason' });
-export const AcmNotificationCreate = Type.Object({ message: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false, title: 'AcmNotificationCreate' });
-export const AcmNotificationResult = Type.Object({ notificationId: Uuid, sentAt: DateTime }, { title: 'AcmNotificationResult' });
-export const NoteCreate = Type.Object({ text: Type.String({ minLength: 1, maxLength: 10_000 }) }, { additionalProperties: false, title: 'NoteCreate' });
+export const ReasonBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
+  { additionalProperties: false, title: 'Reason' },
+);
+export const AcmNotificationCreate = Type.Object(
+  { message: Type.String({ minLength: 1, maxLength: 20_000 }) },
+  { additionalProperties: false, title: 'AcmNotificationCreate' },
+);
+export const AcmNotificationResult = Type.Object(
+  { notificationId: Uuid, sentAt: DateTime },
+  { title: 'AcmNotificationResult' },
+);
+export const NoteCreate = Type.Object(
+  { text: Type.String({ minLength: 1, maxLength: 10_000 }) },
+  { additionalProperties: false, title: 'NoteCreate' },
+);
 export const NoteResult = Type.Object({ at: DateTime }, { title: 'NoteResult' });
 
 // ---------------------------------------------------------------- compliance history
 
 export const HistoryQuery = Type.Object({
-  format: Type.Optional(lit(['merged', 'export'] as const, 'export: the raw JSON export (Temporal history JSON + audit rows) as an attachment')),
+  format: Type.Optional(
+    lit(
+      ['merged', 'export'] as const,
+      'export: the raw JSON export (Temporal history JSON + audit rows) as an attachment',
+    ),
+  ),
 });
 
 export const HistoryEntrySchema = Type.Object(
   {
     at: DateTime,
     source: lit(['temporal', 'database'] as const),
-    type: Type.String({ description: 'Temporal event type (WorkflowExecutionStarted, ActivityTaskScheduled, ...) or audit action (case.opened, ...)' }),
+    type: Type.String({
+      description:
+        'Temporal event type (WorkflowExecutionStarted, ActivityTaskScheduled, ...) or audit action (case.opened, ...)',
+    }),
     actor: Type.String(),
     eventId: Type.Optional(Type.Integer()),
     auditId: Type.Optional(Type.Integer()),
@@ -260,7 +344,10 @@ export const HistorySchema = Type.Object(
   {
     caseId: Uuid,
     reference: Type.String(),
-    temporalSource: lit(['live', 'archive', 'none'] as const, 'live: fetched from Temporal (still retained); archive: case_history_archives; none: neither available'),
+    temporalSource: lit(
+      ['live', 'archive', 'none'] as const,
+      'live: fetched from Temporal (still retained); archive: case_history_archives; none: neither available',
+    ),
     entries: Type.Array(HistoryEntrySchema),
   },
   { title: 'CaseHistory' },
@@ -271,10 +358,16 @@ export const HistoryExportSchema = Type.Object(
     caseId: Uuid,
     reference: Type.String(),
     exportedAt: DateTime,
-    temporal: Type.Object({ source: lit(['live', 'archive', 'none'] as const), history: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) }),
+    temporal: Type.Object({
+      source: lit(['live', 'archive', 'none'] as const),
+      history: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    }),
     audit: Type.Array(Type.Record(Type.String(), Type.Unknown())),
   },
-  { title: 'CaseHistoryExport', description: 'Temporal history as proto3 JSON (replayable) and the audit rows as stored' },
+  {
+    title: 'CaseHistoryExport',
+    description: 'Temporal history as proto3 JSON (replayable) and the audit rows as stored',
+  },
 );
 
 // ---------------------------------------------------------------- mapping
@@ -285,7 +378,11 @@ export function toDeadlineDto(d: DeadlineView) {
 
 const partyRef = (p: Party | undefined, id: string) => ({ id, gln: p?.gln ?? '', name: p?.name ?? '' });
 
-export function toCaseSummary(row: DoubtCase, partiesById: Map<string, Party>, deadlines: Record<'contact' | 'response' | 'unblock', DeadlineView>): CaseSummaryDto {
+export function toCaseSummary(
+  row: DoubtCase,
+  partiesById: Map<string, Party>,
+  deadlines: Record<'contact' | 'response' | 'unblock', DeadlineView>,
+): CaseSummaryDto {
   return {
     id: row.id,
     reference: row.reference,
@@ -300,7 +397,11 @@ export function toCaseSummary(row: DoubtCase, partiesById: Map<string, Party>, d
     supplierReportId: row.supplierReportId,
     createdAt: row.createdAt.toISOString(),
     closedAt: iso(row.closedAt),
-    deadlines: { contact: toDeadlineDto(deadlines.contact), response: toDeadlineDto(deadlines.response), unblock: toDeadlineDto(deadlines.unblock) },
+    deadlines: {
+      contact: toDeadlineDto(deadlines.contact),
+      response: toDeadlineDto(deadlines.response),
+      unblock: toDeadlineDto(deadlines.unblock),
+    },
     breached: isBreached(deadlines),
   };
 }
@@ -334,7 +435,9 @@ export function toResponseDto(r: ResponseMetadata, full = true): Static<typeof R
 
 /** Full entries for the grid operator and compliance; the party sees what happened and when, not who or internal data. */
 export function toTimelineDto(e: AuditEntry, full: boolean): Static<typeof TimelineEntrySchema> {
-  return full ? { at: e.at.toISOString(), action: e.action, actor: e.actor, actorRole: e.actorRole, data: e.data } : { at: e.at.toISOString(), action: e.action };
+  return full
+    ? { at: e.at.toISOString(), action: e.action, actor: e.actor, actorRole: e.actorRole, data: e.data }
+    : { at: e.at.toISOString(), action: e.action };
 }
 
 export function toSnapshotDto(s: CaseSnapshot): Static<typeof CaseSnapshotSchema> {

@@ -5,7 +5,9 @@ export const ErrorResponse = Type.Object(
   {
     code: Type.String({ description: 'Stable machine-readable error code' }),
     message: Type.String({ description: 'Human-readable explanation' }),
-    field: Type.Optional(Type.String({ description: 'The input field at fault, as a JSON pointer-ish path (e.g. body.connectionEan)' })),
+    field: Type.Optional(
+      Type.String({ description: 'The input field at fault, as a JSON pointer-ish path (e.g. body.connectionEan)' }),
+    ),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { title: 'ErrorResponse' },
@@ -19,7 +21,11 @@ export const authErrorResponses = {
   403: ErrorResponse,
 } as const;
 
-export const Ean18 = Type.String({ pattern: '^[0-9]{18}$', description: '18-digit connection EAN (GS1 check digit)', examples: ['871687120000000019'] });
+export const Ean18 = Type.String({
+  pattern: '^[0-9]{18}$',
+  description: '18-digit connection EAN (GS1 check digit)',
+  examples: ['871687120000000019'],
+});
 export const Gln13 = Type.String({ pattern: '^[0-9]{13}$', description: '13-digit party GLN (GS1 check digit)' });
 export const Uuid = Type.String({ format: 'uuid' });
 export const DateTime = Type.String({ format: 'date-time', description: 'RFC 3339 instant' });

@@ -1,18 +1,35 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ALLOCATION_METHODS, CONNECTION_EVENT_KINDS, type AllocationMethodRow, type Connection, type ConnectionEvent, type GridUser, type ZeroAllocation } from '../../db/schema/index.js';
+import {
+  ALLOCATION_METHODS,
+  CONNECTION_EVENT_KINDS,
+  type AllocationMethodRow,
+  type Connection,
+  type ConnectionEvent,
+  type GridUser,
+  type ZeroAllocation,
+} from '../../db/schema/index.js';
 import type { AllocationState } from '../../db/repositories/allocation.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
-export const GridUserSchema = Type.Object({ id: Uuid, name: Type.String(), email: Type.Union([Type.String(), Type.Null()]), createdAt: DateTime }, { title: 'GridUser' });
+export const GridUserSchema = Type.Object(
+  { id: Uuid, name: Type.String(), email: Type.Union([Type.String(), Type.Null()]), createdAt: DateTime },
+  { title: 'GridUser' },
+);
 export const GridUserCreate = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    email: Type.Optional(Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()])),
+  },
   { additionalProperties: false, title: 'GridUserCreate' },
 );
 export const IdParams = Type.Object({ id: Uuid });
 
-export const AllocationMethodSchema = Type.Union(ALLOCATION_METHODS.map((m) => Type.Literal(m)), { description: 'iSMA or profile allocation' });
+export const AllocationMethodSchema = Type.Union(
+  ALLOCATION_METHODS.map((m) => Type.Literal(m)),
+  { description: 'iSMA or profile allocation' },
+);
 
 export const ConnectionSchema = Type.Object(
   {
@@ -44,7 +61,9 @@ export const ConnectionCreate = Type.Object(
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
-    allocationMethod: Type.Optional(Type.Object({ method: AllocationMethodSchema, effectiveFrom: DateTime }, { additionalProperties: false })),
+    allocationMethod: Type.Optional(
+      Type.Object({ method: AllocationMethodSchema, effectiveFrom: DateTime }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false, title: 'ConnectionCreate' },
 );
@@ -93,12 +112,23 @@ export const ConnectionEventCreate = Type.Object(
   { additionalProperties: false, title: 'ConnectionEventCreate' },
 );
 export const ConnectionEventResult = Type.Object(
-  { event: ConnectionEventSchema, connection: ConnectionSchema, mandatesEnded: Type.Integer({ description: 'DC-4: mandates ended by a customer switch' }) },
+  {
+    event: ConnectionEventSchema,
+    connection: ConnectionSchema,
+    mandatesEnded: Type.Integer({ description: 'DC-4: mandates ended by a customer switch' }),
+  },
   { title: 'ConnectionEventResult' },
 );
 
 export const AllocationMethodRowSchema = Type.Object(
-  { id: Uuid, method: AllocationMethodSchema, effectiveFrom: DateTime, caseId: Nullable(Uuid), reason: Type.String(), recordedAt: DateTime },
+  {
+    id: Uuid,
+    method: AllocationMethodSchema,
+    effectiveFrom: DateTime,
+    caseId: Nullable(Uuid),
+    reason: Type.String(),
+    recordedAt: DateTime,
+  },
   { title: 'AllocationMethodRow' },
 );
 export const ZeroAllocationSchema = Type.Object(
@@ -109,7 +139,9 @@ export const AllocationStateSchema = Type.Object(
   {
     connectionEan: Ean18,
     current: Type.Union([AllocationMethodSchema, Type.Null()]),
-    allocatedWithZeroValues: Type.Boolean({ description: "GT-4 / AL-6: an iSMA doubt case is open; allocated with '0' values" }),
+    allocatedWithZeroValues: Type.Boolean({
+      description: "GT-4 / AL-6: an iSMA doubt case is open; allocated with '0' values",
+    }),
     history: Type.Array(AllocationMethodRowSchema),
     zeroAllocations: Type.Array(ZeroAllocationSchema),
   },
@@ -172,5 +204,11 @@ const toZeroDto = (z: ZeroAllocation): Static<typeof ZeroAllocationSchema> => ({
 });
 
 export function toAllocationDto(ean: string, s: AllocationState): Static<typeof AllocationStateSchema> {
-  return { connectionEan: ean, current: s.current, allocatedWithZeroValues: s.zeroAllocation !== null, history: s.history.map(toMethodDto), zeroAllocations: s.zeroAllocations.map(toZeroDto) };
+  return {
+    connectionEan: ean,
+    current: s.current,
+    allocatedWithZeroValues: s.zeroAllocation !== null,
+    history: s.history.map(toMethodDto),
+    zeroAllocations: s.zeroAllocations.map(toZeroDto),
+  };
 }

@@ -1,5 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { DATA_KINDS, MANDATE_END_REASONS, MANDATE_GRANTED_VIA, MANDATE_STATUSES, type DataKind, type Mandate } from '../../db/schema/index.js';
+import {
+  DATA_KINDS,
+  MANDATE_END_REASONS,
+  MANDATE_GRANTED_VIA,
+  MANDATE_STATUSES,
+  type DataKind,
+  type Mandate,
+} from '../../db/schema/index.js';
 import { mandateState } from '../../db/repositories/mandates.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
@@ -53,17 +60,30 @@ export const MandateCreate = Type.Object(
     ...MandateFields,
     grantedVia: lit(MANDATE_GRANTED_VIA),
     grantedByName: Type.String({ minLength: 1, maxLength: 200 }),
-    grantedByIsGridUser: Type.Boolean({ description: 'DC-3: false keeps the mandate pending until the grid user confirms' }),
+    grantedByIsGridUser: Type.Boolean({
+      description: 'DC-3: false keeps the mandate pending until the grid user confirms',
+    }),
   },
-  { additionalProperties: false, title: 'MandateCreate', description: 'partyGln only for admin keys; a supplier key registers for its own party' },
+  {
+    additionalProperties: false,
+    title: 'MandateCreate',
+    description: 'partyGln only for admin keys; a supplier key registers for its own party',
+  },
 );
 
 /** A grid user granting a mandate in the portal (DC-2): active at once. */
-export const PortalMandateCreate = Type.Object({ partyGln: Gln13, ...MandateFields }, { additionalProperties: false, title: 'PortalMandateCreate' });
+export const PortalMandateCreate = Type.Object(
+  { partyGln: Gln13, ...MandateFields },
+  { additionalProperties: false, title: 'PortalMandateCreate' },
+);
 
 export const MandateQuery = Type.Intersect([
   Paging,
-  Type.Object({ connectionEan: Type.Optional(Ean18), partyGln: Type.Optional(Gln13), status: Type.Optional(lit(MANDATE_STATUSES)) }),
+  Type.Object({
+    connectionEan: Type.Optional(Ean18),
+    partyGln: Type.Optional(Gln13),
+    status: Type.Optional(lit(MANDATE_STATUSES)),
+  }),
 ]);
 export const MandateList = Page(MandateSchema);
 

@@ -1,5 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GATE_REASONS, REGISTER_ENTRY_KINDS, REGISTER_REASONS, type GateDecision, type RegisterReason } from '../../domain/gate.js';
+import {
+  GATE_REASONS,
+  REGISTER_ENTRY_KINDS,
+  REGISTER_REASONS,
+  type GateDecision,
+  type RegisterReason,
+} from '../../domain/gate.js';
 import type { AccessRegisterEntry } from '../../db/schema/index.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 import { DataKindSchema } from './mandates.js';
@@ -12,10 +18,16 @@ import { DataPointSchema } from './readings.js';
  */
 const StringEnum = <T extends string>(values: readonly T[], options: { description?: string } = {}) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
-const NullableString = (options: { format?: string; description?: string } = {}) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
+const NullableString = (options: { format?: string; description?: string } = {}) =>
+  Type.Unsafe<string | null>({ type: ['string', 'null'], ...options });
 
 const describe = (codes: RegisterReason[]) =>
-  codes.map((c) => `${c} (${REGISTER_REASONS[c].rule}, ${REGISTER_REASONS[c].allowed ? 'allowed' : 'denied'}): ${REGISTER_REASONS[c].text}`).join('; ');
+  codes
+    .map(
+      (c) =>
+        `${c} (${REGISTER_REASONS[c].rule}, ${REGISTER_REASONS[c].allowed ? 'allowed' : 'denied'}): ${REGISTER_REASONS[c].text}`,
+    )
+    .join('; ');
 const reasonCodes = Object.keys(GATE_REASONS) as Array<keyof typeof GATE_REASONS>;
 export const ReasonCodeSchema = StringEnum(reasonCodes, { description: describe(reasonCodes) });
 const registerReasonCodes = Object.keys(REGISTER_REASONS) as RegisterReason[];
@@ -25,8 +37,14 @@ export const P4Request = Type.Object(
   {
     connectionEan: Ean18,
     dataKind: DataKindSchema,
-    from: Type.String({ format: 'date-time', description: 'Start of the requested period (inclusive); not in the future' }),
-    to: Type.String({ format: 'date-time', description: 'End of the requested period (exclusive); cut at the decision instant when later' }),
+    from: Type.String({
+      format: 'date-time',
+      description: 'Start of the requested period (inclusive); not in the future',
+    }),
+    to: Type.String({
+      format: 'date-time',
+      description: 'End of the requested period (exclusive); cut at the decision instant when later',
+    }),
   },
   { additionalProperties: false, title: 'P4Request' },
 );
@@ -41,12 +59,19 @@ export const P4Decision = Type.Object(
     message: Type.String(),
     decidedAt: DateTime,
     from: Type.String({ format: 'date-time', description: 'Start of the period decided' }),
-    to: Type.String({ format: 'date-time', description: 'End of the period decided: the requested end, or the decision instant when that lay later' }),
-    periodCut: Type.Boolean({ description: 'The requested end lay after the decision instant and was cut there: data that does not exist yet is never promised' }),
+    to: Type.String({
+      format: 'date-time',
+      description: 'End of the period decided: the requested end, or the decision instant when that lay later',
+    }),
+    periodCut: Type.Boolean({
+      description:
+        'The requested end lay after the decision instant and was cut there: data that does not exist yet is never promised',
+    }),
     mandateId: NullableString({ format: 'uuid' }),
     blockId: NullableString({ format: 'uuid' }),
     dataUrl: NullableString({
-      description: 'Allowed requests: where to fetch the data. Every fetch is decided again under the rules in force at that moment, and registered (DC-1, DC-4)',
+      description:
+        'Allowed requests: where to fetch the data. Every fetch is decided again under the rules in force at that moment, and registered (DC-1, DC-4)',
     }),
   },
   { title: 'P4Decision' },
@@ -67,23 +92,38 @@ export const RegisterEntrySchema = Type.Object(
     rule: Type.String(),
     mandateId: Type.Union([Uuid, Type.Null()]),
     blockId: Type.Union([Uuid, Type.Null()]),
-    kind: StringEnum(REGISTER_ENTRY_KINDS, { description: 'request: a P4 request; delivery: a delivery of its data, decided again; internal: a read by the grid operator’s people (DC-8)' }),
+    kind: StringEnum(REGISTER_ENTRY_KINDS, {
+      description:
+        'request: a P4 request; delivery: a delivery of its data, decided again; internal: a read by the grid operator’s people (DC-8)',
+    }),
     deliveryOf: Type.Union([Uuid, Type.Null()], { description: 'A delivery: the P4 request whose data it delivered' }),
     purpose: Type.Union([Type.String(), Type.Null()], { description: 'Internal access (DC-8): the purpose stated' }),
-    actor: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Internal access (DC-8): who read (compliance, admin and case handlers only)' })),
+    actor: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description: 'Internal access (DC-8): who read (compliance, admin and case handlers only)',
+      }),
+    ),
   },
   { title: 'AccessRegisterEntry' },
 );
 export const RegisterList = Page(RegisterEntrySchema);
 export const RegisterQuery = Type.Intersect([
   Paging,
-  Type.Object({ connectionEan: Type.Optional(Ean18), partyGln: Type.Optional(Gln13), since: Type.Optional(DateTime), until: Type.Optional(DateTime) }),
+  Type.Object({
+    connectionEan: Type.Optional(Ean18),
+    partyGln: Type.Optional(Gln13),
+    since: Type.Optional(DateTime),
+    until: Type.Optional(DateTime),
+  }),
 ]);
 
 export const P4Data = Type.Object(
   {
     id: Uuid,
-    deliveryId: Type.String({ format: 'uuid', description: 'Access-register id of this delivery: decided at delivery, under the rules in force then' }),
+    deliveryId: Type.String({
+      format: 'uuid',
+      description: 'Access-register id of this delivery: decided at delivery, under the rules in force then',
+    }),
     decidedAt: DateTime,
     reasonCode: ReasonCodeSchema,
     rule: Type.String(),

@@ -2,7 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import { PARTY_ROLES, type ContactPerson, type Party } from '../../db/schema/index.js';
 import { DateTime, Gln13, Page, Uuid } from './common.js';
 
-export const PartyRoleSchema = Type.Union(PARTY_ROLES.map((r) => Type.Literal(r)), { description: 'Market role' });
+export const PartyRoleSchema = Type.Union(
+  PARTY_ROLES.map((r) => Type.Literal(r)),
+  { description: 'Market role' },
+);
 
 export const PartySchema = Type.Object(
   {
@@ -36,7 +39,10 @@ export const PartyPatch = Type.Object(
   { additionalProperties: false, minProperties: 1, title: 'PartyPatch' },
 );
 
-export const PartyUpdated = Type.Object({ party: PartySchema, mandatesEnded: Type.Integer() }, { title: 'PartyUpdated' });
+export const PartyUpdated = Type.Object(
+  { party: PartySchema, mandatesEnded: Type.Integer() },
+  { title: 'PartyUpdated' },
+);
 
 export const PartyList = Page(PartySchema);
 
@@ -59,7 +65,12 @@ export const ContactSchema = Type.Object(
 const Email = Type.String({ format: 'email', maxLength: 254 });
 export const ContactCreate = Type.Object(
   {
-    contactGroup: Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9-]*$', description: 'CPR group, e.g. gerede-twijfel-klantmandaat (GT-10)' }),
+    contactGroup: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      pattern: '^[a-z0-9][a-z0-9-]*$',
+      description: 'CPR group, e.g. gerede-twijfel-klantmandaat (GT-10)',
+    }),
     name: Type.String({ minLength: 1, maxLength: 200 }),
     email: Email,
     phone: Type.Optional(Type.Union([Type.String({ maxLength: 40 }), Type.Null()])),
@@ -78,7 +89,15 @@ export const ContactList = Type.Object({ items: Type.Array(ContactSchema) });
 export const ContactParams = Type.Object({ gln: Gln13, id: Uuid });
 
 export function toPartyDto(p: Party): PartyDto {
-  return { id: p.id, gln: p.gln, name: p.name, roles: p.roles, admitted: p.admitted, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() };
+  return {
+    id: p.id,
+    gln: p.gln,
+    name: p.name,
+    roles: p.roles,
+    admitted: p.admitted,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
 }
 
 export function toContactDto(c: ContactPerson): Static<typeof ContactSchema> {

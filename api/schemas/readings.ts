@@ -10,7 +10,11 @@ export const ReadingsImport = Type.Object(
       Type.Object(
         {
           readAt: Type.String({ format: 'date-time', description: 'End of the quarter-hour (AL-1)' }),
-          registerWh: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Import register in Wh' }),
+          registerWh: Type.Integer({
+            minimum: 0,
+            maximum: Number.MAX_SAFE_INTEGER,
+            description: 'Import register in Wh',
+          }),
         },
         { additionalProperties: false },
       ),
@@ -33,7 +37,9 @@ export const ImportResultSchema = Type.Object(
     received: Type.Integer(),
     accepted: Type.Integer(),
     unchanged: Type.Integer({ description: 'Rows identical to stored readings (re-imports are safe)' }),
-    rejected: Type.Array(ReadingReject, { description: 'Per-row rejects: these rows were not stored; all other rows were' }),
+    rejected: Type.Array(ReadingReject, {
+      description: 'Per-row rejects: these rows were not stored; all other rows were',
+    }),
   },
   { title: 'ReadingsImportResult' },
 );
@@ -45,21 +51,37 @@ export const InternalReadingsQuery = Type.Object(
   {
     from: DateTime,
     to: DateTime,
-    purpose: Type.String({ minLength: 3, maxLength: 500, description: 'Why the data is read (DC-8); registered in the access register and shown to the grid user' }),
+    purpose: Type.String({
+      minLength: 3,
+      maxLength: 500,
+      description: 'Why the data is read (DC-8); registered in the access register and shown to the grid user',
+    }),
   },
   { additionalProperties: false },
 );
 
-export const DataPointSchema = Type.Object({ at: DateTime, registerWh: Type.Integer(), volumeWh: Type.Optional(Type.Integer()) });
+export const DataPointSchema = Type.Object({
+  at: DateTime,
+  registerWh: Type.Integer(),
+  volumeWh: Type.Optional(Type.Integer()),
+});
 
 export const ReadingsList = Type.Object(
   {
     connectionEan: Ean18,
     from: Type.String({ format: 'date-time', description: 'Start of the period delivered' }),
-    to: Type.String({ format: 'date-time', description: 'End of the period delivered (never after the moment of the answer)' }),
-    periodCut: Type.Boolean({ description: 'The period asked for was cut (to the moment of the answer; for the grid user also to their own period, DC-7)' }),
+    to: Type.String({
+      format: 'date-time',
+      description: 'End of the period delivered (never after the moment of the answer)',
+    }),
+    periodCut: Type.Boolean({
+      description:
+        'The period asked for was cut (to the moment of the answer; for the grid user also to their own period, DC-7)',
+    }),
     /** DC-8: the register entry of an internal read. */
-    accessId: Type.Optional(Type.String({ format: 'uuid', description: 'Internal reads: the access-register entry of this read (DC-8)' })),
+    accessId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'Internal reads: the access-register entry of this read (DC-8)' }),
+    ),
     readings: Type.Array(DataPointSchema),
   },
   { title: 'Readings' },

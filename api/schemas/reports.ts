@@ -1,5 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { REPORT_GRANULARITIES, REPORT_TIME_ZONE, type ReportGranularity, type SignalReport } from '../../db/repositories/signal-reports.js';
+import {
+  REPORT_GRANULARITIES,
+  REPORT_TIME_ZONE,
+  type ReportGranularity,
+  type SignalReport,
+} from '../../db/repositories/signal-reports.js';
 import { CASE_STATUSES, SIGNAL_CHANNELS } from '../../db/schema/index.js';
 import { DateTime, Gln13 } from './common.js';
 
@@ -10,9 +15,17 @@ const NullableNumber = (description: string) => Type.Union([Type.Number(), Type.
 
 export const SignalReportQuery = Type.Object(
   {
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Start of the window on received_at (inclusive); default `to` − 90 days' })),
+    from: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'Start of the window on received_at (inclusive); default `to` − 90 days',
+      }),
+    ),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'End of the window (exclusive); default now' })),
-    groupBy: Literals<ReportGranularity>(REPORT_GRANULARITIES, { default: 'month', description: `Period granularity on the ${REPORT_TIME_ZONE} calendar (weeks start on Monday)` }),
+    groupBy: Literals<ReportGranularity>(REPORT_GRANULARITIES, {
+      default: 'month',
+      description: `Period granularity on the ${REPORT_TIME_ZONE} calendar (weeks start on Monday)`,
+    }),
     partyGln: Type.Optional(Gln13),
     gridOperatorGln: Type.Optional(Gln13),
     channel: Type.Optional(Literals(SIGNAL_CHANNELS)),
@@ -32,16 +45,24 @@ const DeadlineStatsSchema = (description: string) =>
   Type.Object(
     {
       met: Type.Integer(),
-      missed: Type.Integer({ description: 'Done at or after the due instant, or not done while the due instant passed' }),
+      missed: Type.Integer({
+        description: 'Done at or after the due instant, or not done while the due instant passed',
+      }),
       pending: Type.Integer({ description: 'Not done, not yet due: excluded from the share' }),
-      notApplicable: Type.Integer({ description: 'The case closed before this deadline applied: excluded from the share' }),
+      notApplicable: Type.Integer({
+        description: 'The case closed before this deadline applied: excluded from the share',
+      }),
       share: NullableNumber('met / (met + missed), 0..1; null when nothing was decided'),
     },
     { description },
   );
 const DurationSchema = (description: string) =>
   Type.Object(
-    { count: Type.Integer(), meanSeconds: NullableNumber('Mean duration in seconds'), maxSeconds: NullableNumber('Longest duration in seconds') },
+    {
+      count: Type.Integer(),
+      meanSeconds: NullableNumber('Mean duration in seconds'),
+      maxSeconds: NullableNumber('Longest duration in seconds'),
+    },
     { description },
   );
 
@@ -52,7 +73,9 @@ export const SignalReportSchema = Type.Object(
     timeZone: Type.Literal(REPORT_TIME_ZONE),
     generatedAt: DateTime,
     filters: Type.Object({
-      gridOperatorGln: Type.Union([Gln13, Type.Null()], { description: 'The grid operator reported on; null: all (case handlers: always their own)' }),
+      gridOperatorGln: Type.Union([Gln13, Type.Null()], {
+        description: 'The grid operator reported on; null: all (case handlers: always their own)',
+      }),
       partyGln: Type.Union([Gln13, Type.Null()]),
       channel: Type.Union([Literals(SIGNAL_CHANNELS), Type.Null()]),
     }),
@@ -66,8 +89,12 @@ export const SignalReportSchema = Type.Object(
       }),
       { description: 'Every period the window touches, empty ones included; the first and last may be partial' },
     ),
-    byParty: Type.Array(PartyCountSchema, { description: 'Supplier / service provider the signal is about, most signals first' }),
-    byChannel: Type.Array(Type.Object({ channel: Literals(SIGNAL_CHANNELS), ...Counts }), { description: 'Every channel, zeros included' }),
+    byParty: Type.Array(PartyCountSchema, {
+      description: 'Supplier / service provider the signal is about, most signals first',
+    }),
+    byChannel: Type.Array(Type.Object({ channel: Literals(SIGNAL_CHANNELS), ...Counts }), {
+      description: 'Every channel, zeros included',
+    }),
     byOutcome: Type.Array(
       Type.Object({ status: Literals(CASE_STATUSES), open: Type.Boolean(), count: Type.Integer() }),
       { description: 'Every case status, zeros included: open statuses and closed_* outcomes' },
@@ -76,7 +103,9 @@ export const SignalReportSchema = Type.Object(
     deadlines: Type.Object({
       contact: DeadlineStatsSchema('GT-1: party contacted within 1 working day'),
       response: DeadlineStatsSchema('GT-3: party answered within 72 hours'),
-      unblock: DeadlineStatsSchema('GT-7 / GT-8: block lifted within 1 working day of acceptance or a wrongful-block finding'),
+      unblock: DeadlineStatsSchema(
+        'GT-7 / GT-8: block lifted within 1 working day of acceptance or a wrongful-block finding',
+      ),
     }),
     blockDuration: Type.Object(
       {
@@ -101,7 +130,13 @@ export type SignalReportDto = Static<typeof SignalReportSchema>;
 
 export function toSignalReportDto(
   r: SignalReport,
-  meta: { from: Date; to: Date; groupBy: SignalReportDto['groupBy']; generatedAt: Date; filters: SignalReportDto['filters'] },
+  meta: {
+    from: Date;
+    to: Date;
+    groupBy: SignalReportDto['groupBy'];
+    generatedAt: Date;
+    filters: SignalReportDto['filters'];
+  },
 ): SignalReportDto {
   return {
     window: { from: meta.from.toISOString(), to: meta.to.toISOString() },

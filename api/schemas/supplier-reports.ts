@@ -4,13 +4,17 @@ import type { Party, SupplierReport } from '../../db/schema/index.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const Satisfaction = Type.Union([Type.Literal('unknown'), Type.Literal('dissatisfied')], {
-  description: 'GT-9 applies when it is unknown whether the customer is satisfied after complaint handling, or known that they are still dissatisfied',
+  description:
+    'GT-9 applies when it is unknown whether the customer is satisfied after complaint handling, or known that they are still dissatisfied',
 });
 
 export const SupplierReportCreate = Type.Object(
   {
     connectionEan: Ean18,
-    signalReceivedAt: { ...DateTime, description: 'When the party received the customer signal; the report is due within 1 working day of it' },
+    signalReceivedAt: {
+      ...DateTime,
+      description: 'When the party received the customer signal; the report is due within 1 working day of it',
+    },
     customerSatisfaction: Satisfaction,
     findings: Type.String({ minLength: 1, maxLength: 20_000 }),
     actions: Type.String({ minLength: 1, maxLength: 20_000 }),
@@ -27,12 +31,16 @@ export const SupplierReportSchema = Type.Object(
     connectionEan: Ean18,
     signalReceivedAt: DateTime,
     reportedAt: DateTime,
-    reportedWithinOneWorkingDay: Type.Boolean({ description: 'GT-9: before the end (24:00 Amsterdam) of the first working day after the signal' }),
+    reportedWithinOneWorkingDay: Type.Boolean({
+      description: 'GT-9: before the end (24:00 Amsterdam) of the first working day after the signal',
+    }),
     customerSatisfaction: Satisfaction,
     findings: Type.String(),
     actions: Type.String(),
     caseId: Type.Union([Uuid, Type.Null()], { description: 'The doubt case a case handler opened from it' }),
-    notifiedAt: Type.Union([DateTime, Type.Null()], { description: "When the grid operator's doubt contact group was mailed (GT-10)" }),
+    notifiedAt: Type.Union([DateTime, Type.Null()], {
+      description: "When the grid operator's doubt contact group was mailed (GT-10)",
+    }),
   },
   { title: 'SupplierReport' },
 );

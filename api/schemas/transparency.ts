@@ -8,7 +8,9 @@ import { RegisterEntrySchema, toRegisterDto } from './p4.js';
 
 export const PartyAccessSchema = Type.Object({
   party: PartySchema,
-  supplierOfRecord: Type.Boolean({ description: 'Reads monthly/billing registers on the supply contract (no mandate needed)' }),
+  supplierOfRecord: Type.Boolean({
+    description: 'Reads monthly/billing registers on the supply contract (no mandate needed)',
+  }),
   hasAccessNow: Type.Boolean(),
   mandates: Type.Array(MandateSchema),
   requests: Type.Object({
@@ -22,7 +24,10 @@ export const PartyAccessSchema = Type.Object({
 export const AccessOverviewSchema = Type.Object(
   {
     connection: ConnectionSchema,
-    since: Type.String({ format: 'date-time', description: 'Shown from when the caller became grid user of the connection' }),
+    since: Type.String({
+      format: 'date-time',
+      description: 'Shown from when the caller became grid user of the connection',
+    }),
     parties: Type.Array(PartyAccessSchema),
     recentRequests: Type.Array(RegisterEntrySchema),
   },
@@ -34,7 +39,10 @@ export const StopResult = Type.Object(
   { title: 'StopAccessResult', description: 'DC-4: every open mandate of the party on the connection ended' },
 );
 
-export const AccessQuery = Type.Object({ recent: Type.Integer({ minimum: 0, maximum: 500, default: 50 }) }, { additionalProperties: false });
+export const AccessQuery = Type.Object(
+  { recent: Type.Integer({ minimum: 0, maximum: 500, default: 50 }) },
+  { additionalProperties: false },
+);
 
 export function toOverviewDto(o: AccessOverview, now = new Date()): Static<typeof AccessOverviewSchema> {
   return {

@@ -13,8 +13,25 @@ import type postgres from 'postgres';
 import { and, count, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { pgArray } from '../pg-array.js';
-import { accessRegister, connections, type AccessRegisterEntry, type CaseStatus, type DataKind, type MandateEndReason, type MandateStatus } from '../schema/index.js';
-import { GATE_REASON_CODES, GATE_REASONS, INTERNAL_ACCESS_REASON, periodAtDecision, type GateDecision, type GateFacts, type GateReason, type GateRequest } from '../../domain/gate.js';
+import {
+  accessRegister,
+  connections,
+  type AccessRegisterEntry,
+  type CaseStatus,
+  type DataKind,
+  type MandateEndReason,
+  type MandateStatus,
+} from '../schema/index.js';
+import {
+  GATE_REASON_CODES,
+  GATE_REASONS,
+  INTERNAL_ACCESS_REASON,
+  periodAtDecision,
+  type GateDecision,
+  type GateFacts,
+  type GateReason,
+  type GateRequest,
+} from '../../domain/gate.js';
 import { uuidv7, uuidv7Floor } from '../../lib/uuidv7.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -38,7 +55,10 @@ const NOT_DEMONSTRATED: CaseStatus = 'closed_mandate_not_demonstrated';
  * Facts for each (party, connection) pair, in the order given. One round trip. The hot path does not use
  * this (it decides in SQL); it shows what `decide()` sees, and the equivalence test feeds it to `decide()`.
  */
-export async function fetchGateFacts(sql: postgres.Sql, pairs: Array<{ partyId: string; connectionEan: string }>): Promise<GateFacts[]> {
+export async function fetchGateFacts(
+  sql: postgres.Sql,
+  pairs: Array<{ partyId: string; connectionEan: string }>,
+): Promise<GateFacts[]> {
   const rows = await sql<FactsRow[]>`
     select q.i::int as i,
            c.ean is not null as exists,
@@ -58,18 +78,22 @@ export async function fetchGateFacts(sql: postgres.Sql, pairs: Array<{ partyId: 
   const out = new Array<GateFacts>(pairs.length);
   for (const r of rows) {
     out[r.i - 1] = {
-      connection: r.exists ? { supplierId: r.supplier_id, remoteReadingOptOut: r.opt_out === true, gridUserSince: ms(r.grid_user_since) } : null,
+      connection: r.exists
+        ? { supplierId: r.supplier_id, remoteReadingOptOut: r.opt_out === true, gridUserSince: ms(r.grid_user_since) }
+        : null,
       party: r.admitted === null ? null : { admitted: r.admitted },
-      mandates: (r.m ?? []).map(([id, registeredAt, dataKinds, validFrom, validTo, historyIncluded, status, endReason]) => ({
-        id,
-        registeredAt: Date.parse(registeredAt),
-        dataKinds,
-        validFrom: Date.parse(validFrom),
-        validTo: Date.parse(validTo),
-        historyIncluded,
-        status,
-        endReason,
-      })),
+      mandates: (r.m ?? []).map(
+        ([id, registeredAt, dataKinds, validFrom, validTo, historyIncluded, status, endReason]) => ({
+          id,
+          registeredAt: Date.parse(registeredAt),
+          dataKinds,
+          validFrom: Date.parse(validFrom),
+          validTo: Date.parse(validTo),
+          historyIncluded,
+          status,
+          endReason,
+        }),
+      ),
       blocks: (r.b ?? []).map(([id, startedAt, endedAt, retroactive, notDemonstratedAt]) => ({
         id,
         startedAt: Date.parse(startedAt),
@@ -101,7 +125,11 @@ interface DecidedRow {
  * Requests for an unknown connection are not decisions: they are returned with known = false and
  * nothing is registered for them. A request with `deliveryOf` is registered as a delivery of that request.
  */
-export async function decideAndRegister(sql: postgres.Sql, reqs: readonly GateRequest[], now: number): Promise<GateOutcome[]> {
+export async function decideAndRegister(
+  sql: postgres.Sql,
+  reqs: readonly GateRequest[],
+  now: number,
+): Promise<GateOutcome[]> {
   const decidedAt = new Date(now);
   // Timestamps travel as ISO strings with explicit casts: the app's driver options (custom types)
   // leave Date parameters of prepared statements unserialised.
@@ -201,7 +229,18 @@ export async function decideAndRegister(sql: postgres.Sql, reqs: readonly GateRe
     const p = periods[k]!;
     out[k] = {
       kind: 'decided',
-      decision: { id: ids[k]!, decidedAt, allowed: reason.allowed, reasonCode: r.reason_code, rule: reason.rule, mandateId: r.mandate_id, blockId: r.block_id, from: p.from, to: p.to, periodCut: p.cut },
+      decision: {
+        id: ids[k]!,
+        decidedAt,
+        allowed: reason.allowed,
+        reasonCode: r.reason_code,
+        rule: reason.rule,
+        mandateId: r.mandate_id,
+        blockId: r.block_id,
+        from: p.from,
+        to: p.to,
+        periodCut: p.cut,
+      },
     };
   }
   return out;
@@ -225,7 +264,11 @@ export interface InternalAccess {
 }
 
 /** Registers the read before any data is read (DC-1, DC-8); returns the entry. */
-export async function registerInternalAccess(db: DbOrTx, a: InternalAccess, now = new Date()): Promise<AccessRegisterEntry> {
+export async function registerInternalAccess(
+  db: DbOrTx,
+  a: InternalAccess,
+  now = new Date(),
+): Promise<AccessRegisterEntry> {
   const reason = INTERNAL_ACCESS_REASON.internal_access;
   const [row] = await db
     .insert(accessRegister)
@@ -268,23 +311,32 @@ export interface RegisterFilter {
   offset: number;
 }
 
-export async function listAccessRegister(db: DbOrTx, f: RegisterFilter): Promise<{ items: AccessRegisterEntry[]; total: number }> {
+export async function listAccessRegister(
+  db: DbOrTx,
+  f: RegisterFilter,
+): Promise<{ items: AccessRegisterEntry[]; total: number }> {
   const where: SQL[] = [];
   if (f.connectionEan) where.push(eq(accessRegister.connectionEan, f.connectionEan));
   if (f.partyId) where.push(eq(accessRegister.partyId, f.partyId));
   // Ids are UUIDv7 taken at decision time: a time window is also a primary-key range, so reads by
   // party or over all connections scan only the window.
-  if (f.since) where.push(gte(accessRegister.decidedAt, f.since), gte(accessRegister.id, uuidv7Floor(f.since.getTime())));
-  if (f.until) where.push(lt(accessRegister.decidedAt, f.until), lt(accessRegister.id, uuidv7Floor(f.until.getTime() + 1)));
+  if (f.since)
+    where.push(gte(accessRegister.decidedAt, f.since), gte(accessRegister.id, uuidv7Floor(f.since.getTime())));
+  if (f.until)
+    where.push(lt(accessRegister.decidedAt, f.until), lt(accessRegister.id, uuidv7Floor(f.until.getTime() + 1)));
   if (f.gridOperatorId) where.push(eq(connections.gridOperatorId, f.gridOperatorId));
   const cond = where.length ? and(...where) : undefined;
   const base = db.select({ e: accessRegister }).from(accessRegister);
-  const rows = await (f.gridOperatorId ? base.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : base)
+  const rows = await (
+    f.gridOperatorId ? base.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : base
+  )
     .where(cond)
     .orderBy(desc(accessRegister.decidedAt), desc(accessRegister.id))
     .limit(f.limit)
     .offset(f.offset);
   const cbase = db.select({ n: count() }).from(accessRegister);
-  const [total] = await (f.gridOperatorId ? cbase.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : cbase).where(cond);
+  const [total] = await (
+    f.gridOperatorId ? cbase.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : cbase
+  ).where(cond);
   return { items: rows.map((r) => r.e), total: total?.n ?? 0 };
 }

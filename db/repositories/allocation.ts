@@ -4,7 +4,14 @@
  */
 import { and, asc, desc, eq, isNotNull, isNull, lte } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { allocationMethods, connections, zeroAllocations, type AllocationMethod, type AllocationMethodRow, type ZeroAllocation } from '../schema/index.js';
+import {
+  allocationMethods,
+  connections,
+  zeroAllocations,
+  type AllocationMethod,
+  type AllocationMethodRow,
+  type ZeroAllocation,
+} from '../schema/index.js';
 import { notFound } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
@@ -51,7 +58,11 @@ export async function endZeroAllocation(
   input: Actor & { caseId: string; at: Date; reason: string },
 ): Promise<{ zeroAllocation: ZeroAllocation; ended: boolean }> {
   return db.transaction(async (tx) => {
-    const [existing] = await tx.select().from(zeroAllocations).where(eq(zeroAllocations.caseId, input.caseId)).for('update');
+    const [existing] = await tx
+      .select()
+      .from(zeroAllocations)
+      .where(eq(zeroAllocations.caseId, input.caseId))
+      .for('update');
     if (!existing) throw notFound('zero_allocation_not_found', `No zero allocation for case ${input.caseId}`, 'caseId');
     if (existing.endedAt) return { zeroAllocation: existing, ended: false };
     const endedAt = input.at < existing.startedAt ? existing.startedAt : input.at;
@@ -85,7 +96,13 @@ export async function switchToProfileAllocation(
     await requireConnection(tx, input.connectionEan);
     const [inserted] = await tx
       .insert(allocationMethods)
-      .values({ connectionEan: input.connectionEan, method: 'profile', effectiveFrom: input.effectiveFrom, caseId: input.caseId, reason: 'GT-4: mandate not demonstrated' })
+      .values({
+        connectionEan: input.connectionEan,
+        method: 'profile',
+        effectiveFrom: input.effectiveFrom,
+        caseId: input.caseId,
+        reason: 'GT-4: mandate not demonstrated',
+      })
       .onConflictDoNothing({ target: allocationMethods.caseId, where: isNotNull(allocationMethods.caseId) })
       .returning();
     if (inserted) {
@@ -113,7 +130,12 @@ export async function setAllocationMethod(
     await requireConnection(tx, input.connectionEan);
     const [row] = await tx
       .insert(allocationMethods)
-      .values({ connectionEan: input.connectionEan, method: input.method, effectiveFrom: input.effectiveFrom, reason: input.reason })
+      .values({
+        connectionEan: input.connectionEan,
+        method: input.method,
+        effectiveFrom: input.effectiveFrom,
+        reason: input.reason,
+      })
       .returning();
     if (!row) throw new Error('allocation method insert returned nothing');
     await recordAudit(tx, {
@@ -128,7 +150,11 @@ export async function setAllocationMethod(
 }
 
 /** The method in force at `at`: the row with the latest effective_from ≤ at (null: none recorded). */
-export async function allocationMethodAt(db: DbOrTx, connectionEan: string, at: Date): Promise<AllocationMethodRow | null> {
+export async function allocationMethodAt(
+  db: DbOrTx,
+  connectionEan: string,
+  at: Date,
+): Promise<AllocationMethodRow | null> {
   const [row] = await db
     .select()
     .from(allocationMethods)
@@ -152,7 +178,11 @@ export async function allocationState(db: DbOrTx, connectionEan: string, at: Dat
     .from(allocationMethods)
     .where(eq(allocationMethods.connectionEan, connectionEan))
     .orderBy(asc(allocationMethods.effectiveFrom), asc(allocationMethods.recordedAt));
-  const zeros = await db.select().from(zeroAllocations).where(eq(zeroAllocations.connectionEan, connectionEan)).orderBy(asc(zeroAllocations.startedAt));
+  const zeros = await db
+    .select()
+    .from(zeroAllocations)
+    .where(eq(zeroAllocations.connectionEan, connectionEan))
+    .orderBy(asc(zeroAllocations.startedAt));
   let current: AllocationMethod | null = null;
   for (const h of history) if (h.effectiveFrom <= at) current = h.method;
   const open = zeros.find((z) => z.startedAt <= at && (!z.endedAt || z.endedAt > at)) ?? null;

@@ -21,18 +21,30 @@ const PARTY_ROLES_FOR: Partial<Record<Role, string[]>> = {
   'p4-client': ['supplier', 'service_provider'],
 };
 
-export async function createApiKey(db: DbOrTx, actor: Actor, input: ApiKeyInput): Promise<{ apiKey: ApiKey; key: string }> {
+export async function createApiKey(
+  db: DbOrTx,
+  actor: Actor,
+  input: ApiKeyInput,
+): Promise<{ apiKey: ApiKey; key: string }> {
   const needsParty = PARTY_ROLES_FOR[input.role];
-  if (needsParty && !input.partyId) throw validationError('party_required', `A ${input.role} key acts for a party: give partyGln`, 'partyId');
-  if (!needsParty && input.partyId) throw validationError('unexpected_field', `A ${input.role} key acts for no party`, 'partyId');
-  if (input.role === 'grid-user' && !input.gridUserId) throw validationError('grid_user_required', 'A grid-user key acts for a grid user: give gridUserId', 'gridUserId');
-  if (input.role !== 'grid-user' && input.gridUserId) throw validationError('unexpected_field', `A ${input.role} key acts for no grid user`, 'gridUserId');
+  if (needsParty && !input.partyId)
+    throw validationError('party_required', `A ${input.role} key acts for a party: give partyGln`, 'partyId');
+  if (!needsParty && input.partyId)
+    throw validationError('unexpected_field', `A ${input.role} key acts for no party`, 'partyId');
+  if (input.role === 'grid-user' && !input.gridUserId)
+    throw validationError('grid_user_required', 'A grid-user key acts for a grid user: give gridUserId', 'gridUserId');
+  if (input.role !== 'grid-user' && input.gridUserId)
+    throw validationError('unexpected_field', `A ${input.role} key acts for no grid user`, 'gridUserId');
   return db.transaction(async (tx) => {
     if (input.partyId) {
       const [p] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
       if (!p) throw notFound('party_not_found', `No party ${input.partyId}`, 'partyId');
       if (needsParty && !p.roles.some((r) => needsParty.includes(r))) {
-        throw validationError('party_role_mismatch', `A ${input.role} key needs a party with role ${needsParty.join(' or ')}`, 'partyId');
+        throw validationError(
+          'party_role_mismatch',
+          `A ${input.role} key needs a party with role ${needsParty.join(' or ')}`,
+          'partyId',
+        );
       }
     }
     if (input.gridUserId) {
@@ -42,17 +54,39 @@ export async function createApiKey(db: DbOrTx, actor: Actor, input: ApiKeyInput)
     const k = generateApiKey();
     const [row] = await tx
       .insert(apiKeys)
-      .values({ keyHash: k.hash, prefix: k.prefix, label: input.label, role: input.role, partyId: input.partyId ?? null, gridUserId: input.gridUserId ?? null })
+      .values({
+        keyHash: k.hash,
+        prefix: k.prefix,
+        label: input.label,
+        role: input.role,
+        partyId: input.partyId ?? null,
+        gridUserId: input.gridUserId ?? null,
+      })
       .returning();
     if (!row) throw new Error('api key insert returned nothing');
-    await recordAudit(tx, { ...auditActor(actor), action: 'api_key.created', entityType: 'api_key', entityId: row.id, data: { role: row.role, label: row.label, prefix: row.prefix, partyId: row.partyId, gridUserId: row.gridUserId } });
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'api_key.created',
+      entityType: 'api_key',
+      entityId: row.id,
+      data: { role: row.role, label: row.label, prefix: row.prefix, partyId: row.partyId, gridUserId: row.gridUserId },
+    });
     return { apiKey: row, key: k.key };
   });
 }
 
-export async function listApiKeys(db: DbOrTx, f: { includeRevoked: boolean; limit: number; offset: number }): Promise<{ items: ApiKey[]; total: number }> {
+export async function listApiKeys(
+  db: DbOrTx,
+  f: { includeRevoked: boolean; limit: number; offset: number },
+): Promise<{ items: ApiKey[]; total: number }> {
   const cond = f.includeRevoked ? undefined : isNull(apiKeys.revokedAt);
-  const items = await db.select().from(apiKeys).where(cond).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id)).limit(f.limit).offset(f.offset);
+  const items = await db
+    .select()
+    .from(apiKeys)
+    .where(cond)
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+    .limit(f.limit)
+    .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(apiKeys).where(cond);
   return { items, total: total?.n ?? 0 };
 }
@@ -63,9 +97,19 @@ export async function revokeApiKey(db: DbOrTx, actor: Actor, id: string, now = n
     const [existing] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
     if (!existing) throw notFound('api_key_not_found', `No API key ${id}`, 'apiKeyId');
     if (existing.revokedAt) return existing;
-    const [row] = await tx.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt))).returning();
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: now })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning();
     if (!row) throw new Error('api key update returned nothing');
-    await recordAudit(tx, { ...auditActor(actor), action: 'api_key.revoked', entityType: 'api_key', entityId: id, data: { prefix: existing.prefix } });
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'api_key.revoked',
+      entityType: 'api_key',
+      entityId: id,
+      data: { prefix: existing.prefix },
+    });
     return row;
   });
 }

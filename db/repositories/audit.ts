@@ -37,7 +37,13 @@ export async function recordAuditOnce(db: DbOrTx, entry: AuditInput): Promise<bo
   const [seen] = await db
     .select({ id: auditLog.id })
     .from(auditLog)
-    .where(and(eq(auditLog.entityType, entry.entityType), eq(auditLog.entityId, entry.entityId), eq(auditLog.action, entry.action)))
+    .where(
+      and(
+        eq(auditLog.entityType, entry.entityType),
+        eq(auditLog.entityId, entry.entityId),
+        eq(auditLog.action, entry.action),
+      ),
+    )
     .limit(1);
   if (seen) return false;
   await recordAudit(db, entry);

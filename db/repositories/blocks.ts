@@ -38,7 +38,10 @@ export async function placeBlock(db: DbOrTx, input: PlaceBlockInput): Promise<{ 
   return db.transaction(async (tx) => {
     const [party] = await tx.select({ id: parties.id }).from(parties).where(eq(parties.id, input.partyId));
     if (!party) throw notFound('party_not_found', `No party ${input.partyId}`, 'partyId');
-    const [conn] = await tx.select({ ean: connections.ean }).from(connections).where(eq(connections.ean, input.connectionEan));
+    const [conn] = await tx
+      .select({ ean: connections.ean })
+      .from(connections)
+      .where(eq(connections.ean, input.connectionEan));
     if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'connectionEan');
 
     const [inserted] = await tx
@@ -52,17 +55,28 @@ export async function placeBlock(db: DbOrTx, input: PlaceBlockInput): Promise<{ 
         action: 'block.placed',
         entityType: 'block',
         entityId: inserted.id,
-        data: { caseId: input.caseId, partyId: input.partyId, connectionEan: input.connectionEan, startedAt: input.at.toISOString(), rule: 'GT-2' },
+        data: {
+          caseId: input.caseId,
+          partyId: input.partyId,
+          connectionEan: input.connectionEan,
+          startedAt: input.at.toISOString(),
+          rule: 'GT-2',
+        },
       });
       return { block: inserted, created: true };
     }
     const [existing] = await tx.select().from(blocks).where(eq(blocks.caseId, input.caseId));
     if (!existing) throw new Error(`block of case ${input.caseId} neither inserted nor found`);
     if (existing.partyId !== input.partyId || existing.connectionEan !== input.connectionEan) {
-      throw conflict('block_case_mismatch', `Case ${input.caseId} already blocks another party or connection`, 'caseId', {
-        partyId: existing.partyId,
-        connectionEan: existing.connectionEan,
-      });
+      throw conflict(
+        'block_case_mismatch',
+        `Case ${input.caseId} already blocks another party or connection`,
+        'caseId',
+        {
+          partyId: existing.partyId,
+          connectionEan: existing.connectionEan,
+        },
+      );
     }
     return { block: existing, created: false };
   });
@@ -94,7 +108,13 @@ export async function liftBlock(db: DbOrTx, input: LiftBlockInput): Promise<{ bl
       action: 'block.lifted',
       entityType: 'block',
       entityId: updated.id,
-      data: { caseId: input.caseId, reason: input.reason, retroactive: input.retroactive, endedAt: endedAt.toISOString(), rule: liftRule(input.reason) },
+      data: {
+        caseId: input.caseId,
+        reason: input.reason,
+        retroactive: input.retroactive,
+        endedAt: endedAt.toISOString(),
+        rule: liftRule(input.reason),
+      },
     });
     return { block: updated, lifted: true };
   });

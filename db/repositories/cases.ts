@@ -70,7 +70,10 @@ export interface CaseIntakeInput extends Actor {
   at: Date;
 }
 
-async function findDuplicate(db: DbOrTx, input: Pick<CaseIntakeInput, 'gridOperatorId' | 'idempotencyKey' | 'externalReference' | 'supplierReportId'>): Promise<DoubtCase | undefined> {
+async function findDuplicate(
+  db: DbOrTx,
+  input: Pick<CaseIntakeInput, 'gridOperatorId' | 'idempotencyKey' | 'externalReference' | 'supplierReportId'>,
+): Promise<DoubtCase | undefined> {
   const keys: SQL[] = [];
   if (input.idempotencyKey) keys.push(eq(doubtCases.idempotencyKey, input.idempotencyKey));
   if (input.externalReference) keys.push(eq(doubtCases.externalReference, input.externalReference));
@@ -103,7 +106,10 @@ function assertSameCase(existing: DoubtCase, input: CaseIntakeInput): DoubtCase 
  * Idempotency-Key, the external reference and the supplier report (per grid operator): a repeat returns
  * the existing case with `created: false`, never a second one.
  */
-export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promise<{ row: DoubtCase; created: boolean }> {
+export async function createCaseWithBlock(
+  db: Db,
+  input: CaseIntakeInput,
+): Promise<{ row: DoubtCase; created: boolean }> {
   const dup = await findDuplicate(db, input);
   if (dup) return { row: assertSameCase(dup, input), created: false };
   if (input.receivedAt.getTime() > input.at.getTime() + 60_000) {
@@ -114,14 +120,20 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
       const [conn] = await tx.select().from(connections).where(eq(connections.ean, input.connectionEan));
       // A handler only registers signals for its own grid operator's connections; others do not exist for it.
       if (!conn || conn.gridOperatorId !== input.gridOperatorId) {
-        throw notFound('connection_not_found', `No connection ${input.connectionEan} of this grid operator`, 'connectionEan');
+        throw notFound(
+          'connection_not_found',
+          `No connection ${input.connectionEan} of this grid operator`,
+          'connectionEan',
+        );
       }
       const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
       if (!party) throw notFound('party_not_found', 'No such requesting party', 'partyId');
       if (!party.roles.some((r) => r === 'supplier' || r === 'service_provider')) {
         throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'partyId');
       }
-      const [{ n }] = (await tx.execute(sql`select nextval('doubt_case_reference_seq')::int as n`)) as unknown as [{ n: number }];
+      const [{ n }] = (await tx.execute(sql`select nextval('doubt_case_reference_seq')::int as n`)) as unknown as [
+        { n: number },
+      ];
       const year = new Date(input.at).getUTCFullYear();
       const id = randomUUID();
       const [created] = await tx
@@ -149,23 +161,38 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
         })
         .returning();
       if (!created) throw new Error('case insert returned nothing');
-      await placeBlock(tx, { caseId: id, partyId: input.partyId, connectionEan: input.connectionEan, at: input.at, ...auditActor(input) }); // GT-2
+      await placeBlock(tx, {
+        caseId: id,
+        partyId: input.partyId,
+        connectionEan: input.connectionEan,
+        at: input.at,
+        ...auditActor(input),
+      }); // GT-2
       if (input.supplierReportId) {
-        await tx.update(supplierReports).set({ caseId: id }).where(and(eq(supplierReports.id, input.supplierReportId), isNull(supplierReports.caseId)));
+        await tx
+          .update(supplierReports)
+          .set({ caseId: id })
+          .where(and(eq(supplierReports.id, input.supplierReportId), isNull(supplierReports.caseId)));
       }
       await recordAudit(
         tx,
-        caseAudit(id, input, 'case.opened', {
-          reference: created.reference,
-          partyId: input.partyId,
-          connectionEan: input.connectionEan,
-          channel: input.channel,
-          receivedAt: input.receivedAt.toISOString(),
-          isma: input.isma,
-          contactDueAt: created.contactDueAt.toISOString(),
-          supplierReportId: input.supplierReportId ?? null,
-          rule: 'GT-1, GT-2',
-        }, input.at),
+        caseAudit(
+          id,
+          input,
+          'case.opened',
+          {
+            reference: created.reference,
+            partyId: input.partyId,
+            connectionEan: input.connectionEan,
+            channel: input.channel,
+            receivedAt: input.receivedAt.toISOString(),
+            isma: input.isma,
+            contactDueAt: created.contactDueAt.toISOString(),
+            supplierReportId: input.supplierReportId ?? null,
+            rule: 'GT-1, GT-2',
+          },
+          input.at,
+        ),
       );
       return created;
     });
@@ -184,12 +211,25 @@ export async function createCaseWithBlock(db: Db, input: CaseIntakeInput): Promi
  * GT-1 without contact: the deadline nears (`at_risk`: the handler is alerted) or has passed (`missed`).
  * Each is recorded once, with its audit entry; returns whether this call recorded it.
  */
-export async function recordContactAlarm(db: Db, input: Actor & { caseId: string; at: Date; contactDueAt: string; alarm: 'at_risk' | 'missed' }): Promise<boolean> {
+export async function recordContactAlarm(
+  db: Db,
+  input: Actor & { caseId: string; at: Date; contactDueAt: string; alarm: 'at_risk' | 'missed' },
+): Promise<boolean> {
   const { caseId, at, contactDueAt } = input;
   const [column, set, action, data] =
     input.alarm === 'at_risk'
-      ? [doubtCases.contactAlertedAt, { contactAlertedAt: at, updatedAt: at }, 'case.contact_at_risk', { contactDueAt, rule: 'GT-1' }]
-      : [doubtCases.contactMissRecordedAt, { contactMissRecordedAt: at, updatedAt: at }, 'case.deadline_missed', { deadline: 'contact', dueAt: contactDueAt, rule: 'GT-1' }];
+      ? [
+          doubtCases.contactAlertedAt,
+          { contactAlertedAt: at, updatedAt: at },
+          'case.contact_at_risk',
+          { contactDueAt, rule: 'GT-1' },
+        ]
+      : [
+          doubtCases.contactMissRecordedAt,
+          { contactMissRecordedAt: at, updatedAt: at },
+          'case.deadline_missed',
+          { deadline: 'contact', dueAt: contactDueAt, rule: 'GT-1' },
+        ];
   return db.transaction(async (tx) => {
     const [row] = await tx
       .update(doubtCases)
@@ -202,7 +242,10 @@ export async function recordContactAlarm(db: Db, input: Actor & { caseId: string
 }
 
 export async function markWorkflowStarted(db: DbOrTx, caseId: string, at: Date): Promise<void> {
-  await db.update(doubtCases).set({ workflowStartedAt: at }).where(and(eq(doubtCases.id, caseId), isNull(doubtCases.workflowStartedAt)));
+  await db
+    .update(doubtCases)
+    .set({ workflowStartedAt: at })
+    .where(and(eq(doubtCases.id, caseId), isNull(doubtCases.workflowStartedAt)));
 }
 
 /** Open cases whose workflow was never confirmed started (intake crashed between commit and start). */
@@ -210,7 +253,13 @@ export async function casesWithoutWorkflow(db: DbOrTx, olderThan: Date, limit = 
   return db
     .select()
     .from(doubtCases)
-    .where(and(isNull(doubtCases.workflowStartedAt), inArray(doubtCases.status, OPEN_STATUSES), lt(doubtCases.createdAt, olderThan)))
+    .where(
+      and(
+        isNull(doubtCases.workflowStartedAt),
+        inArray(doubtCases.status, OPEN_STATUSES),
+        lt(doubtCases.createdAt, olderThan),
+      ),
+    )
     .orderBy(asc(doubtCases.createdAt))
     .limit(limit);
 }
@@ -236,7 +285,10 @@ export interface CaseParties {
 
 export async function getCaseWithParties(db: DbOrTx, id: string): Promise<CaseParties> {
   const row = await requireCase(db, id);
-  const ps = await db.select().from(parties).where(inArray(parties.id, [row.partyId, row.gridOperatorId]));
+  const ps = await db
+    .select()
+    .from(parties)
+    .where(inArray(parties.id, [row.partyId, row.gridOperatorId]));
   const party = ps.find((p) => p.id === row.partyId);
   const gridOperator = ps.find((p) => p.id === row.gridOperatorId);
   if (!party || !gridOperator) throw new Error(`parties of case ${id} missing`);
@@ -268,7 +320,11 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
     where.push(
       or(
         and(isNull(doubtCases.contactedAt), lt(doubtCases.contactDueAt, f.dueBefore)),
-        and(isNotNull(doubtCases.contactedAt), isNull(doubtCases.respondedAt), lt(doubtCases.responseDueAt, f.dueBefore)),
+        and(
+          isNotNull(doubtCases.contactedAt),
+          isNull(doubtCases.respondedAt),
+          lt(doubtCases.responseDueAt, f.dueBefore),
+        ),
       )!,
     );
   }
@@ -276,7 +332,13 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
   if (f.breached === true) where.push(breachedSql(doubtCaseDeadlineColumns, f.now));
   if (f.breached === false) where.push(sql`not ${breachedSql(doubtCaseDeadlineColumns, f.now)}`);
   const cond = where.length > 0 ? and(...where) : undefined;
-  const items = await db.select().from(doubtCases).where(cond).orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id)).limit(f.limit).offset(f.offset);
+  const items = await db
+    .select()
+    .from(doubtCases)
+    .where(cond)
+    .orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id))
+    .limit(f.limit)
+    .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(doubtCases).where(cond);
   return { items, total: total?.n ?? 0 };
 }
@@ -307,7 +369,11 @@ export type ResponseMetadata = Omit<CaseResponse, 'evidenceContent'> & { evidenc
 
 /** Metadata of a case's responses; the evidence content never leaves the database through here. */
 export async function listResponses(db: DbOrTx, caseId: string): Promise<ResponseMetadata[]> {
-  return db.select(responseMetadataColumns).from(caseResponses).where(eq(caseResponses.caseId, caseId)).orderBy(asc(caseResponses.submittedAt), asc(caseResponses.id));
+  return db
+    .select(responseMetadataColumns)
+    .from(caseResponses)
+    .where(eq(caseResponses.caseId, caseId))
+    .orderBy(asc(caseResponses.submittedAt), asc(caseResponses.id));
 }
 
 /** The case's audit entries in order: the database half of its timeline and history. */
@@ -316,8 +382,19 @@ export async function caseAuditTrail(db: DbOrTx, caseId: string): Promise<AuditE
   const row = await getCase(db, caseId);
   const conds: SQL[] = [and(eq(auditLog.entityType, 'case'), eq(auditLog.entityId, caseId))!];
   if (block) conds.push(and(eq(auditLog.entityType, 'block'), eq(auditLog.entityId, block.id))!);
-  if (row) conds.push(and(eq(auditLog.entityType, 'connection'), eq(auditLog.entityId, row.connectionEan), sql`${auditLog.data}->>'caseId' = ${caseId}`)!);
-  return db.select().from(auditLog).where(or(...conds)).orderBy(asc(auditLog.at), asc(auditLog.id));
+  if (row)
+    conds.push(
+      and(
+        eq(auditLog.entityType, 'connection'),
+        eq(auditLog.entityId, row.connectionEan),
+        sql`${auditLog.data}->>'caseId' = ${caseId}`,
+      )!,
+    );
+  return db
+    .select()
+    .from(auditLog)
+    .where(or(...conds))
+    .orderBy(asc(auditLog.at), asc(auditLog.id));
 }
 
 // ---------------------------------------------------------------- responses (GT-3, GT-8)
@@ -361,41 +438,95 @@ export async function stageResponse(db: DbOrTx, input: StageResponseInput): Prom
     if (!row) throw new Error('response insert returned nothing');
     await recordAudit(
       tx,
-      caseAudit(input.caseId, input, 'case.response_submitted', {
-        responseId: row.id,
-        hasEvidence: input.evidence !== null,
-        evidence: input.evidence ? { filename: input.evidence.filename, contentType: input.evidence.contentType, size: input.evidence.content.length, sha256: input.evidence.sha256 } : null,
-        rule: 'GT-3',
-      }, input.submittedAt),
+      caseAudit(
+        input.caseId,
+        input,
+        'case.response_submitted',
+        {
+          responseId: row.id,
+          hasEvidence: input.evidence !== null,
+          evidence: input.evidence
+            ? {
+                filename: input.evidence.filename,
+                contentType: input.evidence.contentType,
+                size: input.evidence.content.length,
+                sha256: input.evidence.sha256,
+              }
+            : null,
+          rule: 'GT-3',
+        },
+        input.submittedAt,
+      ),
     );
     return row;
   });
 }
 
 /** GT-8: a response after the window closed is refused and its content dropped at once (digest kept). */
-export async function refuseResponse(db: DbOrTx, input: Actor & { responseId: string; caseId: string; reason: string; at: Date }): Promise<void> {
+export async function refuseResponse(
+  db: DbOrTx,
+  input: Actor & { responseId: string; caseId: string; reason: string; at: Date },
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx
       .update(caseResponses)
-      .set({ status: 'refused', refusedReason: input.reason, evidenceContent: null, evidenceDestroyedAt: sql`case when ${caseResponses.evidenceSha256} is not null then ${input.at.toISOString()}::timestamptz end` })
+      .set({
+        status: 'refused',
+        refusedReason: input.reason,
+        evidenceContent: null,
+        evidenceDestroyedAt: sql`case when ${caseResponses.evidenceSha256} is not null then ${input.at.toISOString()}::timestamptz end`,
+      })
       .where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.status, 'staged')));
-    await recordAudit(tx, caseAudit(input.caseId, input, 'case.response_refused', { responseId: input.responseId, reason: input.reason, rule: 'GT-8' }, input.at));
+    await recordAudit(
+      tx,
+      caseAudit(
+        input.caseId,
+        input,
+        'case.response_refused',
+        { responseId: input.responseId, reason: input.reason, rule: 'GT-8' },
+        input.at,
+      ),
+    );
   });
 }
 
 /** The workflow counted the response (within the 72 hours). Idempotent. */
-export async function markResponseReceived(db: DbOrTx, input: Actor & { caseId: string; responseId: string; at: Date; status: CaseStatus }): Promise<CaseResponse> {
+export async function markResponseReceived(
+  db: DbOrTx,
+  input: Actor & { caseId: string; responseId: string; at: Date; status: CaseStatus },
+): Promise<CaseResponse> {
   return db.transaction(async (tx) => {
-    const [resp] = await tx.select().from(caseResponses).where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.caseId, input.caseId))).for('update');
+    const [resp] = await tx
+      .select()
+      .from(caseResponses)
+      .where(and(eq(caseResponses.id, input.responseId), eq(caseResponses.caseId, input.caseId)))
+      .for('update');
     if (!resp) throw notFound('response_not_found', `No response ${input.responseId} for case ${input.caseId}`);
     if (resp.status === 'received') return resp;
     if (resp.status !== 'staged') throw conflict('response_refused', `Response ${input.responseId} was refused`);
-    const [updated] = await tx.update(caseResponses).set({ status: 'received' }).where(eq(caseResponses.id, resp.id)).returning();
+    const [updated] = await tx
+      .update(caseResponses)
+      .set({ status: 'received' })
+      .where(eq(caseResponses.id, resp.id))
+      .returning();
     await tx
       .update(doubtCases)
-      .set({ status: input.status, respondedAt: sql`coalesce(${doubtCases.respondedAt}, ${input.at.toISOString()}::timestamptz)`, updatedAt: input.at })
+      .set({
+        status: input.status,
+        respondedAt: sql`coalesce(${doubtCases.respondedAt}, ${input.at.toISOString()}::timestamptz)`,
+        updatedAt: input.at,
+      })
       .where(eq(doubtCases.id, input.caseId));
-    await recordAudit(tx, caseAudit(input.caseId, input, 'case.response_received', { responseId: resp.id, hasEvidence: resp.evidenceSha256 !== null, status: input.status, rule: 'GT-3' }, input.at));
+    await recordAudit(
+      tx,
+      caseAudit(
+        input.caseId,
+        input,
+        'case.response_received',
+        { responseId: resp.id, hasEvidence: resp.evidenceSha256 !== null, status: input.status, rule: 'GT-3' },
+        input.at,
+      ),
+    );
     return updated!;
   });
 }
@@ -405,7 +536,13 @@ export async function destroyEvidence(db: DbOrTx, caseId: string, at: Date): Pro
   const rows = await db
     .update(caseResponses)
     .set({ evidenceContent: null, evidenceDestroyedAt: at })
-    .where(and(eq(caseResponses.caseId, caseId), isNotNull(caseResponses.evidenceSha256), isNull(caseResponses.evidenceDestroyedAt)))
+    .where(
+      and(
+        eq(caseResponses.caseId, caseId),
+        isNotNull(caseResponses.evidenceSha256),
+        isNull(caseResponses.evidenceDestroyedAt),
+      ),
+    )
     .returning({ id: caseResponses.id });
   return rows.length;
 }
@@ -416,4 +553,3 @@ export async function getSupplierReport(db: DbOrTx, id: string) {
   const [row] = await db.select().from(supplierReports).where(eq(supplierReports.id, id));
   return row;
 }
-

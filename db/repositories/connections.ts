@@ -25,16 +25,30 @@ import { auditActor, type Actor } from './actor.js';
 import { requirePartyByGln } from './parties.js';
 
 export function assertEan(ean: string, field = 'connectionEan'): void {
-  if (!isValidEan18(ean)) throw validationError('invalid_ean', `${ean} is not an 18-digit EAN with a valid GS1 check digit`, field);
+  if (!isValidEan18(ean))
+    throw validationError('invalid_ean', `${ean} is not an 18-digit EAN with a valid GS1 check digit`, field);
 }
 
 // ----- grid users -----------------------------------------------------------------------------
 
-export async function createGridUser(db: DbOrTx, actor: Actor, input: { name: string; email?: string | null }): Promise<GridUser> {
+export async function createGridUser(
+  db: DbOrTx,
+  actor: Actor,
+  input: { name: string; email?: string | null },
+): Promise<GridUser> {
   return db.transaction(async (tx) => {
-    const [row] = await tx.insert(gridUsers).values({ name: input.name, email: input.email ?? null }).returning();
+    const [row] = await tx
+      .insert(gridUsers)
+      .values({ name: input.name, email: input.email ?? null })
+      .returning();
     if (!row) throw new Error('grid user insert returned nothing');
-    await recordAudit(tx, { ...auditActor(actor), action: 'grid_user.created', entityType: 'grid_user', entityId: row.id, data: { name: row.name } });
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'grid_user.created',
+      entityType: 'grid_user',
+      entityId: row.id,
+      data: { name: row.name },
+    });
     return row;
   });
 }
@@ -54,7 +68,8 @@ async function requireGridUser(db: DbOrTx, id: string, field: string): Promise<G
 
 async function partyInRole(db: DbOrTx, gln: string, role: PartyRole, field: string): Promise<Party> {
   const party = await requirePartyByGln(db, gln, field);
-  if (!party.roles.includes(role)) throw validationError('party_role_mismatch', `Party ${gln} does not hold the role ${role}`, field);
+  if (!party.roles.includes(role))
+    throw validationError('party_role_mismatch', `Party ${gln} does not hold the role ${role}`, field);
   return party;
 }
 
@@ -64,7 +79,12 @@ export async function getConnection(db: DbOrTx, ean: string): Promise<Connection
 }
 
 /** A connection the caller may see, or 404 (also when it exists but belongs to someone else). */
-export async function requireConnection(db: DbOrTx, ean: string, field = 'connectionEan', visible: (c: Connection) => boolean = () => true): Promise<Connection> {
+export async function requireConnection(
+  db: DbOrTx,
+  ean: string,
+  field = 'connectionEan',
+  visible: (c: Connection) => boolean = () => true,
+): Promise<Connection> {
   assertEan(ean, field);
   const c = await getConnection(db, ean);
   if (!c || !visible(c)) throw notFound('connection_not_found', `No connection ${ean}`, field);
@@ -92,7 +112,12 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
     const operator = await partyInRole(tx, input.gridOperatorGln, 'grid_operator', 'gridOperatorGln');
     const supplier = input.supplierGln ? await partyInRole(tx, input.supplierGln, 'supplier', 'supplierGln') : null;
     const brp = input.balanceResponsiblePartyGln
-      ? await partyInRole(tx, input.balanceResponsiblePartyGln, 'balance_responsible_party', 'balanceResponsiblePartyGln')
+      ? await partyInRole(
+          tx,
+          input.balanceResponsiblePartyGln,
+          'balance_responsible_party',
+          'balanceResponsiblePartyGln',
+        )
       : null;
     if (input.gridUserId) await requireGridUser(tx, input.gridUserId, 'gridUserId');
     const [row] = await tx
@@ -107,7 +132,9 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
         capacityKw: input.capacityKw,
         remoteReadingOptOut: input.remoteReadingOptOut ?? false,
         ...(input.profileCategory ? { profileCategory: input.profileCategory } : {}),
-        ...(input.annualStandardVolumeKwh !== undefined ? { annualStandardVolumeKwh: input.annualStandardVolumeKwh } : {}),
+        ...(input.annualStandardVolumeKwh !== undefined
+          ? { annualStandardVolumeKwh: input.annualStandardVolumeKwh }
+          : {}),
       })
       .onConflictDoNothing({ target: connections.ean })
       .returning();
@@ -125,7 +152,13 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
       action: 'connection.created',
       entityType: 'connection',
       entityId: row.ean,
-      data: { gridOperatorId: row.gridOperatorId, supplierId: row.supplierId, gridUserId: row.gridUserId, capacityKw: row.capacityKw, remoteReadingOptOut: row.remoteReadingOptOut },
+      data: {
+        gridOperatorId: row.gridOperatorId,
+        supplierId: row.supplierId,
+        gridUserId: row.gridUserId,
+        capacityKw: row.capacityKw,
+        remoteReadingOptOut: row.remoteReadingOptOut,
+      },
     });
     return row;
   });
@@ -139,13 +172,22 @@ export interface ConnectionFilter {
   offset: number;
 }
 
-export async function listConnections(db: DbOrTx, f: ConnectionFilter): Promise<{ items: Connection[]; total: number }> {
+export async function listConnections(
+  db: DbOrTx,
+  f: ConnectionFilter,
+): Promise<{ items: Connection[]; total: number }> {
   const where: SQL[] = [];
   if (f.gridOperatorId) where.push(eq(connections.gridOperatorId, f.gridOperatorId));
   if (f.gridUserId) where.push(eq(connections.gridUserId, f.gridUserId));
   if (f.supplierId) where.push(eq(connections.supplierId, f.supplierId));
   const cond = where.length ? and(...where) : undefined;
-  const items = await db.select().from(connections).where(cond).orderBy(asc(connections.ean)).limit(f.limit).offset(f.offset);
+  const items = await db
+    .select()
+    .from(connections)
+    .where(cond)
+    .orderBy(asc(connections.ean))
+    .limit(f.limit)
+    .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(connections).where(cond);
   return { items, total: total?.n ?? 0 };
 }
@@ -161,15 +203,29 @@ export interface ConnectionPatch {
 }
 
 /** Technical and administrative attributes. Supplier and customer change through events (DC-4). */
-export async function updateConnection(db: DbOrTx, actor: Actor, ean: string, patch: ConnectionPatch, at = new Date()): Promise<Connection> {
+export async function updateConnection(
+  db: DbOrTx,
+  actor: Actor,
+  ean: string,
+  patch: ConnectionPatch,
+  at = new Date(),
+): Promise<Connection> {
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
     if (!existing) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
     let brpId: string | null | undefined;
     if (patch.balanceResponsiblePartyGln !== undefined) {
-      brpId = patch.balanceResponsiblePartyGln === null
-        ? null
-        : (await partyInRole(tx, patch.balanceResponsiblePartyGln, 'balance_responsible_party', 'balanceResponsiblePartyGln')).id;
+      brpId =
+        patch.balanceResponsiblePartyGln === null
+          ? null
+          : (
+              await partyInRole(
+                tx,
+                patch.balanceResponsiblePartyGln,
+                'balance_responsible_party',
+                'balanceResponsiblePartyGln',
+              )
+            ).id;
     }
     const [row] = await tx
       .update(connections)
@@ -179,7 +235,9 @@ export async function updateConnection(db: DbOrTx, actor: Actor, ean: string, pa
         ...(patch.capacityKw !== undefined ? { capacityKw: patch.capacityKw } : {}),
         ...(patch.remoteReadingOptOut !== undefined ? { remoteReadingOptOut: patch.remoteReadingOptOut } : {}),
         ...(patch.profileCategory !== undefined ? { profileCategory: patch.profileCategory } : {}),
-        ...(patch.annualStandardVolumeKwh !== undefined ? { annualStandardVolumeKwh: patch.annualStandardVolumeKwh } : {}),
+        ...(patch.annualStandardVolumeKwh !== undefined
+          ? { annualStandardVolumeKwh: patch.annualStandardVolumeKwh }
+          : {}),
         updatedAt: at,
       })
       .where(eq(connections.ean, ean))
@@ -220,10 +278,14 @@ export async function recordConnectionEvent(
 ): Promise<{ event: ConnectionEvent; connection: Connection; mandatesEnded: number }> {
   const supplierChange = input.kind === 'supplier_switch' || input.kind === 'customer_and_supplier_switch';
   const customerChange = input.kind === 'customer_switch' || input.kind === 'customer_and_supplier_switch';
-  if (supplierChange && !input.newSupplierGln) throw validationError('new_supplier_required', `${input.kind} needs newSupplierGln`, 'newSupplierGln');
-  if (customerChange && !input.newGridUserId) throw validationError('new_grid_user_required', `${input.kind} needs newGridUserId`, 'newGridUserId');
-  if (!supplierChange && input.newSupplierGln) throw validationError('unexpected_field', `${input.kind} takes no newSupplierGln`, 'newSupplierGln');
-  if (!customerChange && input.newGridUserId) throw validationError('unexpected_field', `${input.kind} takes no newGridUserId`, 'newGridUserId');
+  if (supplierChange && !input.newSupplierGln)
+    throw validationError('new_supplier_required', `${input.kind} needs newSupplierGln`, 'newSupplierGln');
+  if (customerChange && !input.newGridUserId)
+    throw validationError('new_grid_user_required', `${input.kind} needs newGridUserId`, 'newGridUserId');
+  if (!supplierChange && input.newSupplierGln)
+    throw validationError('unexpected_field', `${input.kind} takes no newSupplierGln`, 'newSupplierGln');
+  if (!customerChange && input.newGridUserId)
+    throw validationError('unexpected_field', `${input.kind} takes no newGridUserId`, 'newGridUserId');
   // Events are applied when recorded; announcing future switches is the market's switching process, not ours.
   if (input.effectiveAt.getTime() > now.getTime() + 60_000) {
     throw validationError('effective_in_future', 'effectiveAt may not lie in the future', 'effectiveAt');
@@ -238,12 +300,20 @@ export async function recordConnectionEvent(
       .orderBy(desc(connectionEvents.effectiveAt))
       .limit(1);
     if (last && input.effectiveAt < last.effectiveAt) {
-      throw conflict('event_out_of_order', `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`, 'effectiveAt');
+      throw conflict(
+        'event_out_of_order',
+        `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`,
+        'effectiveAt',
+      );
     }
-    const newSupplier = supplierChange ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'newSupplierGln') : null;
+    const newSupplier = supplierChange
+      ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'newSupplierGln')
+      : null;
     if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'newGridUserId');
-    if (newSupplier && newSupplier.id === conn.supplierId) throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'newSupplierGln');
-    if (customerChange && input.newGridUserId === conn.gridUserId) throw conflict('same_grid_user', 'The new grid user is already the grid user', 'newGridUserId');
+    if (newSupplier && newSupplier.id === conn.supplierId)
+      throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'newSupplierGln');
+    if (customerChange && input.newGridUserId === conn.gridUserId)
+      throw conflict('same_grid_user', 'The new grid user is already the grid user', 'newGridUserId');
 
     const [event] = await tx
       .insert(connectionEvents)
@@ -275,7 +345,13 @@ export async function recordConnectionEvent(
       const ended = await tx
         .update(mandates)
         .set({ status: 'ended', endedAt: input.effectiveAt, endReason: 'customer_switch' })
-        .where(and(eq(mandates.connectionEan, ean), or(eq(mandates.status, 'active'), eq(mandates.status, 'pending_confirmation')), isNull(mandates.endedAt)))
+        .where(
+          and(
+            eq(mandates.connectionEan, ean),
+            or(eq(mandates.status, 'active'), eq(mandates.status, 'pending_confirmation')),
+            isNull(mandates.endedAt),
+          ),
+        )
         .returning({ id: mandates.id });
       mandatesEnded = ended.length;
     }
@@ -299,7 +375,11 @@ export async function recordConnectionEvent(
 }
 
 export async function listConnectionEvents(db: DbOrTx, ean: string): Promise<ConnectionEvent[]> {
-  return db.select().from(connectionEvents).where(eq(connectionEvents.connectionEan, ean)).orderBy(asc(connectionEvents.effectiveAt), asc(connectionEvents.recordedAt));
+  return db
+    .select()
+    .from(connectionEvents)
+    .where(eq(connectionEvents.connectionEan, ean))
+    .orderBy(asc(connectionEvents.effectiveAt), asc(connectionEvents.recordedAt));
 }
 
 /**

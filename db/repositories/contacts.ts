@@ -14,7 +14,11 @@ export async function doubtContacts(db: DbOrTx, partyId: string): Promise<Contac
   return listContacts(db, partyId, { group: DOUBT_CONTACT_GROUP });
 }
 
-export async function listContacts(db: DbOrTx, partyId: string, opts: { group?: string; includeRemoved?: boolean } = {}): Promise<ContactPerson[]> {
+export async function listContacts(
+  db: DbOrTx,
+  partyId: string,
+  opts: { group?: string; includeRemoved?: boolean } = {},
+): Promise<ContactPerson[]> {
   const where = [eq(contactPersons.partyId, partyId)];
   if (opts.group) where.push(eq(contactPersons.contactGroup, opts.group));
   if (!opts.includeRemoved) where.push(isNull(contactPersons.removedAt));
@@ -37,7 +41,12 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === '23505' || e?.cause?.code === '23505';
 }
 
-export async function addContact(db: DbOrTx, actor: Actor, partyId: string, input: ContactInput): Promise<ContactPerson> {
+export async function addContact(
+  db: DbOrTx,
+  actor: Actor,
+  partyId: string,
+  input: ContactInput,
+): Promise<ContactPerson> {
   return db.transaction(async (tx) => {
     const [party] = await tx.select({ id: parties.id }).from(parties).where(eq(parties.id, partyId));
     if (!party) throw notFound('party_not_found', `No party ${partyId}`);
@@ -52,15 +61,25 @@ export async function addContact(db: DbOrTx, actor: Actor, partyId: string, inpu
           isNull(contactPersons.removedAt),
         ),
       );
-    if (dup) throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'email', { id: dup.id });
+    if (dup)
+      throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'email', {
+        id: dup.id,
+      });
     let row: ContactPerson | undefined;
     try {
       [row] = await tx
         .insert(contactPersons)
-        .values({ partyId, contactGroup: input.contactGroup, name: input.name, email: input.email, phone: input.phone ?? null })
+        .values({
+          partyId,
+          contactGroup: input.contactGroup,
+          name: input.name,
+          email: input.email,
+          phone: input.phone ?? null,
+        })
         .returning();
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'email');
+      if (isUniqueViolation(err))
+        throw conflict('contact_exists', `${input.email} is already in contact group ${input.contactGroup}`, 'email');
       throw err;
     }
     if (!row) throw new Error('contact insert returned nothing');
@@ -87,7 +106,9 @@ export async function updateContact(
     const [existing] = await tx
       .select()
       .from(contactPersons)
-      .where(and(eq(contactPersons.id, contactId), eq(contactPersons.partyId, partyId), isNull(contactPersons.removedAt)))
+      .where(
+        and(eq(contactPersons.id, contactId), eq(contactPersons.partyId, partyId), isNull(contactPersons.removedAt)),
+      )
       .for('update');
     if (!existing) throw notFound('contact_not_found', `No contact ${contactId}`);
     let row: ContactPerson | undefined;
@@ -102,7 +123,12 @@ export async function updateContact(
         .where(eq(contactPersons.id, contactId))
         .returning();
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict('contact_exists', `${patch.email} is already in contact group ${existing.contactGroup}`, 'email');
+      if (isUniqueViolation(err))
+        throw conflict(
+          'contact_exists',
+          `${patch.email} is already in contact group ${existing.contactGroup}`,
+          'email',
+        );
       throw err;
     }
     if (!row) throw new Error('contact update returned nothing');
@@ -111,14 +137,24 @@ export async function updateContact(
       action: 'contact.updated',
       entityType: 'party',
       entityId: partyId,
-      data: { contactId, before: { name: existing.name, email: existing.email, phone: existing.phone }, after: { name: row.name, email: row.email, phone: row.phone } },
+      data: {
+        contactId,
+        before: { name: existing.name, email: existing.email, phone: existing.phone },
+        after: { name: row.name, email: row.email, phone: row.phone },
+      },
     });
     return row;
   });
 }
 
 /** Soft-remove (the audit trail keeps who was contacted when). Idempotent for an already removed contact. */
-export async function removeContact(db: DbOrTx, actor: Actor, partyId: string, contactId: string, at = new Date()): Promise<ContactPerson> {
+export async function removeContact(
+  db: DbOrTx,
+  actor: Actor,
+  partyId: string,
+  contactId: string,
+  at = new Date(),
+): Promise<ContactPerson> {
   return db.transaction(async (tx) => {
     const [existing] = await tx
       .select()
@@ -127,7 +163,11 @@ export async function removeContact(db: DbOrTx, actor: Actor, partyId: string, c
       .for('update');
     if (!existing) throw notFound('contact_not_found', `No contact ${contactId}`);
     if (existing.removedAt) return existing;
-    const [row] = await tx.update(contactPersons).set({ removedAt: at }).where(eq(contactPersons.id, contactId)).returning();
+    const [row] = await tx
+      .update(contactPersons)
+      .set({ removedAt: at })
+      .where(eq(contactPersons.id, contactId))
+      .returning();
     if (!row) throw new Error('contact update returned nothing');
     await recordAudit(tx, {
       ...auditActor(actor),

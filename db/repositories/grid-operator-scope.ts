@@ -16,10 +16,16 @@ export async function ownedByGridOperator(
   const reportIds = ids.supplierReportIds.filter((id) => uuid.test(id));
   const [cases, reports] = await Promise.all([
     caseIds.length
-      ? db.select({ id: doubtCases.id }).from(doubtCases).where(and(inArray(doubtCases.id, caseIds), eq(doubtCases.gridOperatorId, gridOperatorId)))
+      ? db
+          .select({ id: doubtCases.id })
+          .from(doubtCases)
+          .where(and(inArray(doubtCases.id, caseIds), eq(doubtCases.gridOperatorId, gridOperatorId)))
       : [],
     reportIds.length
-      ? db.select({ id: supplierReports.id }).from(supplierReports).where(and(inArray(supplierReports.id, reportIds), eq(supplierReports.gridOperatorId, gridOperatorId)))
+      ? db
+          .select({ id: supplierReports.id })
+          .from(supplierReports)
+          .where(and(inArray(supplierReports.id, reportIds), eq(supplierReports.gridOperatorId, gridOperatorId)))
       : [],
   ]);
   return new Set([...cases.map((c) => c.id), ...reports.map((r) => r.id)]);

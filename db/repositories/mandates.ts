@@ -7,7 +7,15 @@
  */
 import { and, arrayOverlaps, asc, count, desc, eq, gt, inArray, isNull, lt, or, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { connections, mandates, parties, type DataKind, type Mandate, type MandateEndReason, MANDATE_GRANTED_VIA } from '../schema/index.js';
+import {
+  connections,
+  mandates,
+  parties,
+  type DataKind,
+  type Mandate,
+  type MandateEndReason,
+  MANDATE_GRANTED_VIA,
+} from '../schema/index.js';
 import { conflict, invalidState, notFound, validationError } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
@@ -48,19 +56,27 @@ const OPEN: SQL = or(eq(mandates.status, 'active'), eq(mandates.status, 'pending
  * period and data kinds (a duplicate: the existing one must be withdrawn or expire first).
  */
 export async function createMandate(db: DbOrTx, actor: Actor, input: MandateInput, now = new Date()): Promise<Mandate> {
-  if (!(input.validTo > input.validFrom)) throw validationError('period_invalid', 'validTo must be later than validFrom', 'validTo');
-  if (input.validTo <= now) throw validationError('period_in_past', 'validTo lies in the past: such a mandate gives no access', 'validTo');
+  if (!(input.validTo > input.validFrom))
+    throw validationError('period_invalid', 'validTo must be later than validFrom', 'validTo');
+  if (input.validTo <= now)
+    throw validationError('period_in_past', 'validTo lies in the past: such a mandate gives no access', 'validTo');
   const kinds = [...new Set(input.dataKinds)];
-  if (kinds.length === 0) throw validationError('data_kinds_required', 'At least one data kind is required', 'dataKinds');
+  if (kinds.length === 0)
+    throw validationError('data_kinds_required', 'At least one data kind is required', 'dataKinds');
   return db.transaction(async (tx) => {
     const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
     if (!party) throw notFound('party_not_found', `No party ${input.partyId}`, 'partyId');
     if (!party.roles.includes('supplier') && !party.roles.includes('service_provider')) {
       throw validationError('party_role_mismatch', 'Only suppliers and service providers hold mandates', 'partyId');
     }
-    if (!party.admitted) throw invalidState('party_not_admitted', 'The party does not meet the access conditions (DC-4)');
+    if (!party.admitted)
+      throw invalidState('party_not_admitted', 'The party does not meet the access conditions (DC-4)');
     // Lock the connection: concurrent registrations for it are serialised, so the overlap check holds.
-    const [conn] = await tx.select({ ean: connections.ean }).from(connections).where(eq(connections.ean, input.connectionEan)).for('update');
+    const [conn] = await tx
+      .select({ ean: connections.ean })
+      .from(connections)
+      .where(eq(connections.ean, input.connectionEan))
+      .for('update');
     if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'connectionEan');
     const [dup] = await tx
       .select({ id: mandates.id })
@@ -77,7 +93,12 @@ export async function createMandate(db: DbOrTx, actor: Actor, input: MandateInpu
       )
       .limit(1);
     if (dup) {
-      throw conflict('mandate_overlap', 'An open mandate of this party on this connection already covers part of this period and these data kinds', 'body', { mandateId: dup.id });
+      throw conflict(
+        'mandate_overlap',
+        'An open mandate of this party on this connection already covers part of this period and these data kinds',
+        'body',
+        { mandateId: dup.id },
+      );
     }
     const active = input.grantedByIsGridUser;
     const [row] = await tx
@@ -152,7 +173,11 @@ export async function listMandates(db: DbOrTx, f: MandateFilter): Promise<{ item
     .orderBy(desc(mandates.createdAt), asc(mandates.id))
     .limit(f.limit)
     .offset(f.offset);
-  const [total] = await db.select({ n: count() }).from(mandates).innerJoin(connections, eq(connections.ean, mandates.connectionEan)).where(cond);
+  const [total] = await db
+    .select({ n: count() })
+    .from(mandates)
+    .innerJoin(connections, eq(connections.ean, mandates.connectionEan))
+    .where(cond);
   return { items: rows.map((r) => r.m), total: total?.n ?? 0 };
 }
 
@@ -168,30 +193,62 @@ async function mandateOfGridUser(db: DbOrTx, gridUserId: string, mandateId: stri
 }
 
 /** DC-3: the grid user confirms a mandate granted by someone else. Idempotent for a confirmed one. */
-export async function confirmMandate(db: DbOrTx, actor: Actor, gridUserId: string, mandateId: string, now = new Date()): Promise<Mandate> {
+export async function confirmMandate(
+  db: DbOrTx,
+  actor: Actor,
+  gridUserId: string,
+  mandateId: string,
+  now = new Date(),
+): Promise<Mandate> {
   return db.transaction(async (tx) => {
     const m = await mandateOfGridUser(tx, gridUserId, mandateId);
     if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
     if (m.status === 'active') return m;
     if (m.status === 'ended') throw invalidState('mandate_ended', 'The mandate has ended and cannot be confirmed');
     if (now >= m.validTo) throw invalidState('mandate_expired', 'The mandate’s access period has ended');
-    const [row] = await tx.update(mandates).set({ status: 'active', confirmedAt: now }).where(eq(mandates.id, m.id)).returning();
+    const [row] = await tx
+      .update(mandates)
+      .set({ status: 'active', confirmedAt: now })
+      .where(eq(mandates.id, m.id))
+      .returning();
     if (!row) throw new Error('mandate update returned nothing');
-    await recordAudit(tx, { ...auditActor(actor), action: 'mandate.confirmed', entityType: 'mandate', entityId: m.id, data: { rule: 'DC-3' } });
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'mandate.confirmed',
+      entityType: 'mandate',
+      entityId: m.id,
+      data: { rule: 'DC-3' },
+    });
     return row;
   });
 }
 
 async function endMandate(db: DbOrTx, actor: Actor, m: Mandate, reason: MandateEndReason, now: Date): Promise<Mandate> {
   if (m.status === 'ended') return m; // idempotent
-  const [row] = await db.update(mandates).set({ status: 'ended', endedAt: now, endReason: reason }).where(eq(mandates.id, m.id)).returning();
+  const [row] = await db
+    .update(mandates)
+    .set({ status: 'ended', endedAt: now, endReason: reason })
+    .where(eq(mandates.id, m.id))
+    .returning();
   if (!row) throw new Error('mandate update returned nothing');
-  await recordAudit(db, { ...auditActor(actor), action: 'mandate.ended', entityType: 'mandate', entityId: m.id, data: { reason, rule: 'DC-4' } });
+  await recordAudit(db, {
+    ...auditActor(actor),
+    action: 'mandate.ended',
+    entityType: 'mandate',
+    entityId: m.id,
+    data: { reason, rule: 'DC-4' },
+  });
   return row;
 }
 
 /** DC-4: the grid user revokes (or declines, when pending) a mandate on their connection. */
-export async function revokeMandate(db: DbOrTx, actor: Actor, gridUserId: string, mandateId: string, now = new Date()): Promise<Mandate> {
+export async function revokeMandate(
+  db: DbOrTx,
+  actor: Actor,
+  gridUserId: string,
+  mandateId: string,
+  now = new Date(),
+): Promise<Mandate> {
   return db.transaction(async (tx) => {
     const m = await mandateOfGridUser(tx, gridUserId, mandateId);
     if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
@@ -200,21 +257,36 @@ export async function revokeMandate(db: DbOrTx, actor: Actor, gridUserId: string
 }
 
 /** The party withdraws its own mandate (`partyId` null: an admin acting for it). */
-export async function withdrawMandate(db: DbOrTx, actor: Actor, partyId: string | null, mandateId: string, now = new Date()): Promise<Mandate> {
+export async function withdrawMandate(
+  db: DbOrTx,
+  actor: Actor,
+  partyId: string | null,
+  mandateId: string,
+  now = new Date(),
+): Promise<Mandate> {
   return db.transaction(async (tx) => {
     const [m] = await tx.select().from(mandates).where(eq(mandates.id, mandateId)).for('update');
-    if (!m || (partyId !== null && m.partyId !== partyId)) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
+    if (!m || (partyId !== null && m.partyId !== partyId))
+      throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
     return endMandate(tx, actor, m, 'withdrawn_by_party', now);
   });
 }
 
 /** DC-4: the grid user stops a party's access to their connection: every open mandate of it ends. */
-export async function stopPartyAccess(db: DbOrTx, actor: Actor, connectionEan: string, partyId: string, now = new Date()): Promise<Mandate[]> {
+export async function stopPartyAccess(
+  db: DbOrTx,
+  actor: Actor,
+  connectionEan: string,
+  partyId: string,
+  now = new Date(),
+): Promise<Mandate[]> {
   return db.transaction(async (tx) => {
     const ended = await tx
       .update(mandates)
       .set({ status: 'ended', endedAt: now, endReason: 'revoked_by_grid_user' })
-      .where(and(eq(mandates.connectionEan, connectionEan), eq(mandates.partyId, partyId), OPEN, isNull(mandates.endedAt)))
+      .where(
+        and(eq(mandates.connectionEan, connectionEan), eq(mandates.partyId, partyId), OPEN, isNull(mandates.endedAt)),
+      )
       .returning();
     await recordAudit(tx, {
       ...auditActor(actor),

@@ -11,7 +11,8 @@ import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 
 export function assertGln(gln: string, field = 'gln'): void {
-  if (!isValidGln13(gln)) throw validationError('invalid_gln', `${gln} is not a 13-digit GLN with a valid GS1 check digit`, field);
+  if (!isValidGln13(gln))
+    throw validationError('invalid_gln', `${gln} is not a 13-digit GLN with a valid GS1 check digit`, field);
 }
 
 export async function getPartyById(db: DbOrTx, id: string): Promise<Party | undefined> {
@@ -32,9 +33,18 @@ export async function requirePartyByGln(db: DbOrTx, gln: string, field: string):
   return party;
 }
 
-export async function listParties(db: DbOrTx, f: { role?: PartyRole; limit: number; offset: number }): Promise<{ items: Party[]; total: number }> {
+export async function listParties(
+  db: DbOrTx,
+  f: { role?: PartyRole; limit: number; offset: number },
+): Promise<{ items: Party[]; total: number }> {
   const cond = f.role ? arrayContains(parties.roles, [f.role]) : undefined;
-  const items = await db.select().from(parties).where(cond).orderBy(asc(parties.name), asc(parties.gln)).limit(f.limit).offset(f.offset);
+  const items = await db
+    .select()
+    .from(parties)
+    .where(cond)
+    .orderBy(asc(parties.name), asc(parties.gln))
+    .limit(f.limit)
+    .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(parties).where(cond);
   return { items, total: total?.n ?? 0 };
 }
@@ -55,7 +65,13 @@ export async function createParty(db: DbOrTx, actor: Actor, input: PartyInput): 
       .onConflictDoNothing({ target: parties.gln })
       .returning();
     if (!row) throw conflict('party_exists', `A party with GLN ${input.gln} already exists`, 'gln');
-    await recordAudit(tx, { ...auditActor(actor), action: 'party.created', entityType: 'party', entityId: row.id, data: { gln: row.gln, name: row.name, roles: row.roles } });
+    await recordAudit(tx, {
+      ...auditActor(actor),
+      action: 'party.created',
+      entityType: 'party',
+      entityId: row.id,
+      data: { gln: row.gln, name: row.name, roles: row.roles },
+    });
     return row;
   });
 }
@@ -71,8 +87,15 @@ export interface PartyPatch {
  * Update a party. Withdrawing admission (DC-4) ends all its open mandates in the same transaction;
  * the gate also denies the party directly while it is not admitted.
  */
-export async function updateParty(db: DbOrTx, actor: Actor, partyId: string, patch: PartyPatch, at = new Date()): Promise<{ party: Party; mandatesEnded: number }> {
-  if (patch.roles && patch.roles.length === 0) throw validationError('roles_required', 'A party needs at least one role', 'roles');
+export async function updateParty(
+  db: DbOrTx,
+  actor: Actor,
+  partyId: string,
+  patch: PartyPatch,
+  at = new Date(),
+): Promise<{ party: Party; mandatesEnded: number }> {
+  if (patch.roles && patch.roles.length === 0)
+    throw validationError('roles_required', 'A party needs at least one role', 'roles');
   return db.transaction(async (tx) => {
     const [existing] = await tx.select().from(parties).where(eq(parties.id, partyId)).for('update');
     if (!existing) throw notFound('party_not_found', `No party ${partyId}`);
@@ -120,7 +143,12 @@ async function endAllMandatesOfParty(db: DbOrTx, actor: Actor, partyId: string, 
       action: 'mandates.ended',
       entityType: 'party',
       entityId: partyId,
-      data: { reason: 'party_not_admitted', rule: 'DC-4', count: ended.length, mandateIds: ended.slice(0, 1000).map((m) => m.id) },
+      data: {
+        reason: 'party_not_admitted',
+        rule: 'DC-4',
+        count: ended.length,
+        mandateIds: ended.slice(0, 1000).map((m) => m.id),
+      },
     });
   }
   return ended.length;

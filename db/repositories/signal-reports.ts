@@ -13,7 +13,16 @@
  */
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { blocks, CASE_STATUSES, doubtCases, parties, SIGNAL_CHANNELS, supplierReports, type CaseStatus, type SignalChannel } from '../schema/index.js';
+import {
+  blocks,
+  CASE_STATUSES,
+  doubtCases,
+  parties,
+  SIGNAL_CHANNELS,
+  supplierReports,
+  type CaseStatus,
+  type SignalChannel,
+} from '../schema/index.js';
 import { CLOSED_STATUSES, DEADLINE_STATES, isClosedStatus } from '../../domain/case.js';
 import { deadlineStatesSql } from './case-deadlines-sql.js';
 
@@ -158,13 +167,23 @@ async function countSection(db: DbOrTx, f: SignalReportFilter) {
   );
   const of = (dim: string) => rows.filter((r) => r.dim === dim);
   const countsOf = (r: Row): SignalCounts => ({ signals: int(r.signals), open: int(r.open), closed: int(r.closed) });
-  const bySignals = <T extends SignalCounts & { gln: string }>(a: T, b: T) => b.signals - a.signals || a.gln.localeCompare(b.gln);
+  const bySignals = <T extends SignalCounts & { gln: string }>(a: T, b: T) =>
+    b.signals - a.signals || a.gln.localeCompare(b.gln);
 
   const byPeriod = of('period')
-    .map((r) => ({ period: str(r.key), start: new Date(int(r.period_start)), end: new Date(int(r.period_end)), ...countsOf(r) }))
+    .map((r) => ({
+      period: str(r.key),
+      start: new Date(int(r.period_start)),
+      end: new Date(int(r.period_end)),
+      ...countsOf(r),
+    }))
     .sort((a, b) => a.start.getTime() - b.start.getTime());
-  const byParty = of('party').map((r) => ({ gln: str(r.gln), name: str(r.name), ...countsOf(r) })).sort(bySignals);
-  const byGridOperator = of('grid_operator').map((r) => ({ gln: str(r.gln), name: str(r.name), ...countsOf(r) })).sort(bySignals);
+  const byParty = of('party')
+    .map((r) => ({ gln: str(r.gln), name: str(r.name), ...countsOf(r) }))
+    .sort(bySignals);
+  const byGridOperator = of('grid_operator')
+    .map((r) => ({ gln: str(r.gln), name: str(r.name), ...countsOf(r) }))
+    .sort(bySignals);
   const channelRows = new Map(of('channel').map((r) => [str(r.key), countsOf(r)]));
   const statusRows = new Map(of('status').map((r) => [str(r.key), int(r.signals)]));
   const zero: SignalCounts = { signals: 0, open: 0, closed: 0 };
@@ -172,8 +191,15 @@ async function countSection(db: DbOrTx, f: SignalReportFilter) {
   const channels = [...new Set([...SIGNAL_CHANNELS, ...channelRows.keys()])] as SignalChannel[];
   const statuses = [...new Set([...CASE_STATUSES, ...statusRows.keys()])] as CaseStatus[];
   const byChannel = channels.map((channel) => ({ channel, ...(channelRows.get(channel) ?? zero) }));
-  const byOutcome = statuses.map((status) => ({ status, open: !isClosedStatus(status), count: statusRows.get(status) ?? 0 }));
-  const totals = [...channelRows.values()].reduce((t, r) => ({ signals: t.signals + r.signals, open: t.open + r.open, closed: t.closed + r.closed }), zero);
+  const byOutcome = statuses.map((status) => ({
+    status,
+    open: !isClosedStatus(status),
+    count: statusRows.get(status) ?? 0,
+  }));
+  const totals = [...channelRows.values()].reduce(
+    (t, r) => ({ signals: t.signals + r.signals, open: t.open + r.open, closed: t.closed + r.closed }),
+    zero,
+  );
   return { totals, byPeriod, byParty, byChannel, byOutcome, byGridOperator };
 }
 
@@ -222,7 +248,13 @@ async function deadlineSection(db: DbOrTx, f: SignalReportFilter) {
   const stats = (k: string): DeadlineStats => {
     const met = int(row[`${k}_met`]);
     const missed = int(row[`${k}_missed`]);
-    return { met, missed, pending: int(row[`${k}_pending`]), notApplicable: int(row[`${k}_not_applicable`]), share: share(met, missed + met) };
+    return {
+      met,
+      missed,
+      pending: int(row[`${k}_pending`]),
+      notApplicable: int(row[`${k}_not_applicable`]),
+      share: share(met, missed + met),
+    };
   };
   return {
     deadlines: { contact: stats('contact'), response: stats('response'), unblock: stats('unblock') },
@@ -243,7 +275,10 @@ function stateCounts(column: 'contact' | 'response' | 'unblock'): SQL {
 
 /** Section 3: GT-9 supplier reports received by the grid operator in the window. */
 async function supplierReportSection(db: DbOrTx, f: SignalReportFilter) {
-  const conds: SQL[] = [sql`${supplierReports.reportedAt} >= ${ts(f.from)}`, sql`${supplierReports.reportedAt} < ${ts(f.to)}`];
+  const conds: SQL[] = [
+    sql`${supplierReports.reportedAt} >= ${ts(f.from)}`,
+    sql`${supplierReports.reportedAt} < ${ts(f.to)}`,
+  ];
   if (f.gridOperatorId) conds.push(eq(supplierReports.gridOperatorId, f.gridOperatorId));
   if (f.partyId) conds.push(eq(supplierReports.partyId, f.partyId));
   // Supplier reports are the 'supplier_report' channel; a filter on any other channel leaves none.

@@ -27,7 +27,10 @@ export async function createSupplierReport(db: DbOrTx, input: SupplierReportInpu
     throw validationError('signal_in_future', 'signalReceivedAt lies in the future', 'signalReceivedAt');
   }
   return db.transaction(async (tx) => {
-    const [conn] = await tx.select({ gridOperatorId: connections.gridOperatorId }).from(connections).where(eq(connections.ean, input.connectionEan));
+    const [conn] = await tx
+      .select({ gridOperatorId: connections.gridOperatorId })
+      .from(connections)
+      .where(eq(connections.ean, input.connectionEan));
     if (!conn) throw notFound('connection_not_found', `No connection ${input.connectionEan}`, 'connectionEan');
     const dueAt = withinOneWorkingDayDeadline(input.signalReceivedAt);
     const within = input.at.getTime() < dueAt.getTime(); // GT-9: before the end of the first working day after the signal
@@ -52,7 +55,14 @@ export async function createSupplierReport(db: DbOrTx, input: SupplierReportInpu
       action: 'supplier_report.received',
       entityType: 'supplier_report',
       entityId: row.id,
-      data: { connectionEan: row.connectionEan, gridOperatorId: row.gridOperatorId, signalReceivedAt: row.signalReceivedAt.toISOString(), dueAt: dueAt.toISOString(), reportedWithinOneWorkingDay: within, rule: 'GT-9' },
+      data: {
+        connectionEan: row.connectionEan,
+        gridOperatorId: row.gridOperatorId,
+        signalReceivedAt: row.signalReceivedAt.toISOString(),
+        dueAt: dueAt.toISOString(),
+        reportedWithinOneWorkingDay: within,
+        rule: 'GT-9',
+      },
       at: input.at,
     });
     return row;
@@ -68,7 +78,10 @@ export interface SupplierReportFilter {
   offset: number;
 }
 
-export async function listSupplierReports(db: DbOrTx, f: SupplierReportFilter): Promise<{ items: SupplierReport[]; total: number }> {
+export async function listSupplierReports(
+  db: DbOrTx,
+  f: SupplierReportFilter,
+): Promise<{ items: SupplierReport[]; total: number }> {
   const where: SQL[] = [];
   if (f.partyId) where.push(eq(supplierReports.partyId, f.partyId));
   if (f.gridOperatorId) where.push(eq(supplierReports.gridOperatorId, f.gridOperatorId));
@@ -76,14 +89,23 @@ export async function listSupplierReports(db: DbOrTx, f: SupplierReportFilter): 
   if (f.withCase === true) where.push(isNotNull(supplierReports.caseId));
   if (f.withCase === false) where.push(isNull(supplierReports.caseId));
   const cond = where.length > 0 ? and(...where) : undefined;
-  const items = await db.select().from(supplierReports).where(cond).orderBy(desc(supplierReports.reportedAt), desc(supplierReports.id)).limit(f.limit).offset(f.offset);
+  const items = await db
+    .select()
+    .from(supplierReports)
+    .where(cond)
+    .orderBy(desc(supplierReports.reportedAt), desc(supplierReports.id))
+    .limit(f.limit)
+    .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(supplierReports).where(cond);
   return { items, total: total?.n ?? 0 };
 }
 
 /** The notification workflow (GT-10 mail) is known to run for this report. */
 export async function markNotificationStarted(db: DbOrTx, reportId: string, at: Date): Promise<void> {
-  await db.update(supplierReports).set({ notificationStartedAt: at }).where(and(eq(supplierReports.id, reportId), isNull(supplierReports.notificationStartedAt)));
+  await db
+    .update(supplierReports)
+    .set({ notificationStartedAt: at })
+    .where(and(eq(supplierReports.id, reportId), isNull(supplierReports.notificationStartedAt)));
 }
 
 /** Reports whose notification workflow was never confirmed started and whose grid operator was not mailed. */
@@ -91,7 +113,13 @@ export async function reportsWithoutNotification(db: DbOrTx, olderThan: Date, li
   return db
     .select()
     .from(supplierReports)
-    .where(and(isNull(supplierReports.notificationStartedAt), isNull(supplierReports.notifiedAt), lt(supplierReports.reportedAt, olderThan)))
+    .where(
+      and(
+        isNull(supplierReports.notificationStartedAt),
+        isNull(supplierReports.notifiedAt),
+        lt(supplierReports.reportedAt, olderThan),
+      ),
+    )
     .orderBy(asc(supplierReports.reportedAt))
     .limit(limit);
 }

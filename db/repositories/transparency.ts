@@ -5,7 +5,14 @@
  */
 import { and, desc, eq, gte, or, isNull, gt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { accessRegister, mandates, type AccessRegisterEntry, type Connection, type Mandate, type Party } from '../schema/index.js';
+import {
+  accessRegister,
+  mandates,
+  type AccessRegisterEntry,
+  type Connection,
+  type Mandate,
+  type Party,
+} from '../schema/index.js';
 import { gridUserSince } from './connections.js';
 import { mandateState, type MandateState } from './mandates.js';
 import { partiesByIds } from './parties.js';
@@ -27,12 +34,24 @@ export interface AccessOverview {
   recentRequests: AccessRegisterEntry[];
 }
 
-export async function accessOverview(db: DbOrTx, conn: Connection, gridUserId: string, now = new Date(), recentLimit = 50): Promise<AccessOverview> {
+export async function accessOverview(
+  db: DbOrTx,
+  conn: Connection,
+  gridUserId: string,
+  now = new Date(),
+  recentLimit = 50,
+): Promise<AccessOverview> {
   const since = await gridUserSince(db, conn, gridUserId);
   const ms = await db
     .select()
     .from(mandates)
-    .where(and(eq(mandates.connectionEan, conn.ean), or(isNull(mandates.endedAt), gt(mandates.endedAt, since)), gt(mandates.validTo, since)))
+    .where(
+      and(
+        eq(mandates.connectionEan, conn.ean),
+        or(isNull(mandates.endedAt), gt(mandates.endedAt, since)),
+        gt(mandates.validTo, since),
+      ),
+    )
     .orderBy(desc(mandates.createdAt));
   const stats = await db
     .select({
@@ -52,7 +71,11 @@ export async function accessOverview(db: DbOrTx, conn: Connection, gridUserId: s
     .orderBy(desc(accessRegister.decidedAt), desc(accessRegister.id))
     .limit(recentLimit);
 
-  const ids = [...ms.map((m) => m.partyId), ...stats.map((s) => s.partyId), ...(conn.supplierId ? [conn.supplierId] : [])];
+  const ids = [
+    ...ms.map((m) => m.partyId),
+    ...stats.map((s) => s.partyId),
+    ...(conn.supplierId ? [conn.supplierId] : []),
+  ];
   const byId = await partiesByIds(db, ids);
   const out = new Map<string, PartyAccess>();
   const entry = (partyId: string): PartyAccess | undefined => {
@@ -60,7 +83,13 @@ export async function accessOverview(db: DbOrTx, conn: Connection, gridUserId: s
     if (!party) return undefined;
     let e = out.get(partyId);
     if (!e) {
-      e = { party, supplierOfRecord: conn.supplierId === partyId, hasAccessNow: false, mandates: [], requests: { total: 0, allowed: 0, firstAt: null, lastAt: null } };
+      e = {
+        party,
+        supplierOfRecord: conn.supplierId === partyId,
+        hasAccessNow: false,
+        mandates: [],
+        requests: { total: 0, allowed: 0, firstAt: null, lastAt: null },
+      };
       out.set(partyId, e);
     }
     return e;
@@ -69,10 +98,14 @@ export async function accessOverview(db: DbOrTx, conn: Connection, gridUserId: s
   for (const m of ms) entry(m.partyId)?.mandates.push({ ...m, state: mandateState(m, now) });
   for (const s of stats) {
     const e = entry(s.partyId);
-    if (e) e.requests = { total: s.total, allowed: s.allowed, firstAt: new Date(s.firstAt), lastAt: new Date(s.lastAt) };
+    if (e)
+      e.requests = { total: s.total, allowed: s.allowed, firstAt: new Date(s.firstAt), lastAt: new Date(s.lastAt) };
   }
   for (const e of out.values()) {
-    e.hasAccessNow = e.party.admitted && !conn.remoteReadingOptOut && (e.supplierOfRecord || e.mandates.some((m) => m.state === 'active'));
+    e.hasAccessNow =
+      e.party.admitted &&
+      !conn.remoteReadingOptOut &&
+      (e.supplierOfRecord || e.mandates.some((m) => m.state === 'active'));
   }
   const parties = [...out.values()].sort((a, b) => a.party.name.localeCompare(b.party.name));
   return { connection: conn, since, parties, recentRequests };

@@ -1,5 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgSequence, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgSequence,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
 import type { CaseStatus, SignalChannel } from '../../domain/case.js';
@@ -66,10 +80,16 @@ export const doubtCases = pgTable(
   },
   (t) => [
     uniqueIndex('doubt_cases_reference_uq').on(t.reference),
-    uniqueIndex('doubt_cases_idem_uq').on(t.gridOperatorId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
-    uniqueIndex('doubt_cases_extref_uq').on(t.gridOperatorId, t.externalReference).where(sql`${t.externalReference} is not null`),
+    uniqueIndex('doubt_cases_idem_uq')
+      .on(t.gridOperatorId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    uniqueIndex('doubt_cases_extref_uq')
+      .on(t.gridOperatorId, t.externalReference)
+      .where(sql`${t.externalReference} is not null`),
     // One case per GT-9 supplier report: concurrent intakes from one report race here, the loser answers with the winner.
-    uniqueIndex('doubt_cases_supplier_report_uq').on(t.supplierReportId).where(sql`${t.supplierReportId} is not null`),
+    uniqueIndex('doubt_cases_supplier_report_uq')
+      .on(t.supplierReportId)
+      .where(sql`${t.supplierReportId} is not null`),
     index('doubt_cases_party_idx').on(t.partyId, t.receivedAt),
     index('doubt_cases_operator_idx').on(t.gridOperatorId, t.status),
     index('doubt_cases_received_idx').on(t.receivedAt),
@@ -151,7 +171,10 @@ export const supplierReports = pgTable(
     notificationStartedAt: timestamp('notification_started_at', { withTimezone: true }),
     createdBy: text('created_by').notNull(),
   },
-  (t) => [index('supplier_reports_party_idx').on(t.partyId, t.signalReceivedAt), index('supplier_reports_operator_idx').on(t.gridOperatorId, t.reportedAt)],
+  (t) => [
+    index('supplier_reports_party_idx').on(t.partyId, t.signalReceivedAt),
+    index('supplier_reports_operator_idx').on(t.gridOperatorId, t.reportedAt),
+  ],
 );
 
 export const REVIEW_STATUSES = ['contacting', 'follow_up', 'improved', 'reported_to_acm'] as const;
@@ -177,7 +200,11 @@ export const improvementReviews = pgTable(
     status: text('status').$type<ReviewStatus>().notNull(),
     closedAt: timestamp('closed_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('improvement_reviews_open_uq').on(t.partyId).where(sql`${t.closedAt} is null`)],
+  (t) => [
+    uniqueIndex('improvement_reviews_open_uq')
+      .on(t.partyId)
+      .where(sql`${t.closedAt} is null`),
+  ],
 );
 
 /** GT-5 / GT-6: reports sent to the ACM, with the content as sent. */

@@ -1,5 +1,18 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, numeric, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 
 /** The person at a connection whose data it is (aangeslotene / netgebruiker). */
@@ -65,7 +78,9 @@ export const allocationMethods = pgTable(
   (t) => [
     index('allocation_methods_conn_idx').on(t.connectionEan, t.effectiveFrom),
     // Switching is idempotent per case: a retried activity cannot record the switch twice.
-    uniqueIndex('allocation_methods_case_uq').on(t.caseId).where(sql`${t.caseId} is not null`),
+    uniqueIndex('allocation_methods_case_uq')
+      .on(t.caseId)
+      .where(sql`${t.caseId} is not null`),
   ],
 );
 

@@ -2,7 +2,12 @@ import { sql } from 'drizzle-orm';
 import { boolean, check, index, pgTable, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
-import { type DataKind, type MandateEndReason, type MandateGrantedVia, type MandateStatus } from '../../domain/mandate.js';
+import {
+  type DataKind,
+  type MandateEndReason,
+  type MandateGrantedVia,
+  type MandateStatus,
+} from '../../domain/mandate.js';
 
 // The lists are the domain's (domain/mandate.ts); re-exported so schema users keep one import.
 export { DATA_KINDS, MANDATE_END_REASONS, MANDATE_GRANTED_VIA, MANDATE_STATUSES } from '../../domain/mandate.js';

@@ -116,7 +116,11 @@ const READY_TIMEOUT_MS = 90_000;
 async function childPid(watchdogPid: number): Promise<number | undefined> {
   let children: number[];
   try {
-    children = (await readFile(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+    children = (await readFile(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8'))
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return undefined;
   }
@@ -192,7 +196,12 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
       temporalDatabases = server.databases;
       temporalKind = 'self-hosted';
     } else if (options.temporal === 'dev') {
-      const dev = await startTemporalDevServer({ headless: true, port: options.temporalPort ?? 0, namespace: options.namespace, logger });
+      const dev = await startTemporalDevServer({
+        headless: true,
+        port: options.temporalPort ?? 0,
+        namespace: options.namespace,
+        logger,
+      });
       running.push({ name: 'Temporal dev server', stop: () => dev.stop() });
       temporalAddress = dev.address;
       temporalKind = 'dev';
@@ -204,7 +213,11 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
     let smtpUrl = options.smtpUrl;
     let mailDir: string | undefined;
     if (smtpUrl === undefined) {
-      const capture = await startSmtpCapture({ port: options.smtpCapturePort ?? 0, dir: join(options.dataDir, 'mail'), logger });
+      const capture = await startSmtpCapture({
+        port: options.smtpCapturePort ?? 0,
+        dir: join(options.dataDir, 'mail'),
+        logger,
+      });
       running.push({ name: 'SMTP capture', stop: () => capture.stop() });
       smtpUrl = capture.url;
       mailDir = capture.dir;
@@ -216,7 +229,8 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
     const entry = (name: 'server' | 'worker'): string[] =>
       options.runtime === 'dist' ? [join(root, 'dist', `${name}.js`)] : ['--import', 'tsx', join(root, `${name}.ts`)];
     const apiPorts: number[] = [];
-    for (let i = 0; i < options.apis; i++) apiPorts.push(options.apiPort > 0 ? options.apiPort + i : await getFreePort(options.host));
+    for (let i = 0; i < options.apis; i++)
+      apiPorts.push(options.apiPort > 0 ? options.apiPort + i : await getFreePort(options.host));
     const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
     const baseEnv: NodeJS.ProcessEnv = {
       ...process.env,
@@ -229,14 +243,19 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
       HOST: options.host,
       SEED_DEMO: 'false',
       // Mails point parties at one address: in production the load balancer's.
-      PUBLIC_URL: options.env?.['PUBLIC_URL'] ?? process.env['PUBLIC_URL'] ?? `http://${shownHost}:${apiPorts[0] ?? 3000}`,
+      PUBLIC_URL:
+        options.env?.['PUBLIC_URL'] ?? process.env['PUBLIC_URL'] ?? `http://${shownHost}:${apiPorts[0] ?? 3000}`,
     };
 
     const client = await Connection.connect({ address: temporalAddress });
     running.push({ name: 'Temporal connection', stop: () => client.close() });
     const pollerIdentities = async (): Promise<string[]> => {
       // taskQueueType 1: TASK_QUEUE_TYPE_WORKFLOW (the proto enums are not a direct dependency).
-      const d = await client.workflowService.describeTaskQueue({ namespace: options.namespace, taskQueue: { name: options.taskQueue }, taskQueueType: 1 });
+      const d = await client.workflowService.describeTaskQueue({
+        namespace: options.namespace,
+        taskQueue: { name: options.taskQueue },
+        taskQueueType: 1,
+      });
       return (d.pollers ?? []).map((p) => p.identity ?? '');
     };
 
@@ -245,7 +264,8 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
       const logFile = join(logDir, `${name}.log`);
       const port = kind === 'api' ? apiPorts[index]! : undefined;
       const url = port === undefined ? undefined : `http://${shownHost}:${port}`;
-      const args = kind === 'api' ? entry('server') : [...(options.workerNodeArgs ?? [WORKER_HEAP_FLAG]), ...entry('worker')];
+      const args =
+        kind === 'api' ? entry('server') : [...(options.workerNodeArgs ?? [WORKER_HEAP_FLAG]), ...entry('worker')];
       const env = { ...baseEnv, ...(port === undefined ? {} : { PORT: String(port) }) };
       let proc: SupervisedProcess | undefined;
       let pid = -1;
@@ -258,11 +278,15 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
         while (Date.now() < deadline) {
           // With the restart policy a process that failed its start (e.g. Temporal still settling) comes back with
           // another pid: follow it.
-          if (proc?.hasExited() && options.restart === false) throw new Error(`${name} exited during start: ${proc.outputTail().trim().slice(-1500)}`);
+          if (proc?.hasExited() && options.restart === false)
+            throw new Error(`${name} exited during start: ${proc.outputTail().trim().slice(-1500)}`);
           const identity = `${pid}@${hostname()}`;
           try {
             if (kind === 'api') {
-              const res = await fetch(`http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}/health`, { signal: AbortSignal.timeout(2_000) });
+              const res = await fetch(
+                `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}/health`,
+                { signal: AbortSignal.timeout(2_000) },
+              );
               if (res.status === 200) return;
             } else if ((await pollerIdentities()).includes(identity)) {
               return;
@@ -272,13 +296,23 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
           }
           await new Promise((r) => setTimeout(r, 250));
         }
-        throw new Error(`${name} not ready within ${READY_TIMEOUT_MS} ms: ${proc?.outputTail().trim().slice(-1500) ?? ''}`);
+        throw new Error(
+          `${name} not ready within ${READY_TIMEOUT_MS} ms: ${proc?.outputTail().trim().slice(-1500) ?? ''}`,
+        );
       };
 
       const start = async (): Promise<void> => {
         log ??= createWriteStream(logFile, { flags: 'a' });
         log.write(`--- ${new Date().toISOString()} start ${name} (node ${args.join(' ')})\n`);
-        proc = startSupervised({ name, command: process.execPath, args, env, cwd: root, logger, onOutput: (text) => log?.write(text) });
+        proc = startSupervised({
+          name,
+          command: process.execPath,
+          args,
+          env,
+          cwd: root,
+          logger,
+          onOutput: (text) => log?.write(text),
+        });
         startedAt = Date.now();
         for (let i = 0; i < 100 && pid <= 0; i++) {
           pid = (await childPid(proc.pid)) ?? -1;
@@ -286,7 +320,9 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
         }
         const current = proc;
         void current.exited.then(({ code, signal }) => {
-          log?.write(`--- ${new Date().toISOString()} ${name} (pid ${pid}) exited: code ${code} signal ${signal ?? '-'}\n`);
+          log?.write(
+            `--- ${new Date().toISOString()} ${name} (pid ${pid}) exited: code ${code} signal ${signal ?? '-'}\n`,
+          );
           if (stopping || current !== proc) return;
           logger.warn({ process: name, pid, code, signal }, 'process exited');
           pid = -1;
@@ -338,7 +374,10 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
     // Workers first: they create the GT-5 Schedule and take the first workflow tasks an API start would cause.
     const workers = Array.from({ length: options.workers }, (_, i) => makeProcess('worker', i));
     const apis = Array.from({ length: options.apis }, (_, i) => makeProcess('api', i));
-    for (const [name, group] of [['workers', workers], ['APIs', apis]] as const) {
+    for (const [name, group] of [
+      ['workers', workers],
+      ['APIs', apis],
+    ] as const) {
       // Registered before they start, so a failure half-way still stops what came up.
       running.push({ name, stop: () => Promise.all(group.map((p) => p.stop())) });
       await Promise.all(group.map((p) => p.handle.start()));

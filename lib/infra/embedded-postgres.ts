@@ -193,7 +193,10 @@ async function assertReachable(dataDir: string, uid: number): Promise<void> {
   }
 }
 
-async function ensureClusterDir(dataDir: string, ids: { uid: number; gid: number } | undefined): Promise<'exists' | 'empty'> {
+async function ensureClusterDir(
+  dataDir: string,
+  ids: { uid: number; gid: number } | undefined,
+): Promise<'exists' | 'empty'> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return 'exists';
   await mkdir(dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -223,7 +226,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // Test mode leaves nothing behind, also when the start fails half-way.
   let up: Awaited<ReturnType<typeof bringUp>>;
   try {
-    up = await bringUp(dataDir, port, persistent, database, bins, logger, options.startTimeoutMs ?? 60_000, options.maxConnections ?? (persistent ? 100 : 300));
+    up = await bringUp(
+      dataDir,
+      port,
+      persistent,
+      database,
+      bins,
+      logger,
+      options.startTimeoutMs ?? 60_000,
+      options.maxConnections ?? (persistent ? 100 : 300),
+    );
   } catch (err) {
     if (!persistent) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
     throw err;
@@ -288,11 +300,16 @@ async function bringUp(
   }
 
   const flags = [
-    '-D', dataDir,
-    '-p', String(port),
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'unix_socket_directories=',
-    '-c', `max_connections=${maxConnections}`,
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    `max_connections=${maxConnections}`,
     ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
   const proc = await spawnPostmaster(bins.postgres, flags, ids, logger, startTimeoutMs);

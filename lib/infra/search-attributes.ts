@@ -34,5 +34,8 @@ export const SA = {
 const CLI_TYPE: Record<SearchAttributeKind, string> = { KEYWORD: 'Keyword', DATETIME: 'Datetime' };
 
 export function searchAttributeCliArgs(): string[] {
-  return SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=${CLI_TYPE[SEARCH_ATTRIBUTES[name]]}`]);
+  return SEARCH_ATTRIBUTE_NAMES.flatMap((name) => [
+    '--search-attribute',
+    `${name}=${CLI_TYPE[SEARCH_ATTRIBUTES[name]]}`,
+  ]);
 }

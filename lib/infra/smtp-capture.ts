@@ -80,7 +80,15 @@ function addresses(value: AddressObject | AddressObject[] | undefined): string[]
   return list.flatMap((a) => a.value.map((v) => (v.address ?? '').toLowerCase())).filter((a) => a !== '');
 }
 
-const KEPT_HEADERS = ['reply-to', 'in-reply-to', 'references', 'x-case-id', 'x-gt-case-id', 'auto-submitted', 'content-language'];
+const KEPT_HEADERS = [
+  'reply-to',
+  'in-reply-to',
+  'references',
+  'x-case-id',
+  'x-gt-case-id',
+  'auto-submitted',
+  'content-language',
+];
 
 function headerText(parsed: ParsedMail): Record<string, string> {
   const out: Record<string, string> = {};
@@ -167,7 +175,9 @@ export async function startSmtpCapture(options: SmtpCaptureOptions): Promise<Smt
     },
     onConnect(_session, callback) {
       if (refusing) {
-        callback(Object.assign(new Error('Service not available, try again later (capture refusing)'), { responseCode: 421 }));
+        callback(
+          Object.assign(new Error('Service not available, try again later (capture refusing)'), { responseCode: 421 }),
+        );
         return;
       }
       callback();
@@ -190,7 +200,8 @@ export async function startSmtpCapture(options: SmtpCaptureOptions): Promise<Smt
   server.on('error', (err) => logger.warn({ err }, 'smtp capture error'));
 
   const port = await new Promise<number>((resolve, reject) => {
-    const onError = (err: Error): void => reject(new Error(`SMTP capture cannot listen on ${host}:${options.port ?? 0}`, { cause: err }));
+    const onError = (err: Error): void =>
+      reject(new Error(`SMTP capture cannot listen on ${host}:${options.port ?? 0}`, { cause: err }));
     server.server.once('error', onError);
     server.listen(options.port ?? 0, host, () => {
       server.server.off('error', onError);
@@ -218,7 +229,10 @@ export async function startSmtpCapture(options: SmtpCaptureOptions): Promise<Smt
         const onMail = (mail: CapturedMail): void => {
           if (predicate(mail)) finish(undefined, mail);
         };
-        const timer = setTimeout(() => finish(new Error(`no matching mail within ${timeoutMs} ms in ${dir}`)), timeoutMs);
+        const timer = setTimeout(
+          () => finish(new Error(`no matching mail within ${timeoutMs} ms in ${dir}`)),
+          timeoutMs,
+        );
         const finish = (err: Error | undefined, mail?: CapturedMail): void => {
           clearTimeout(timer);
           events.off('mail', onMail);

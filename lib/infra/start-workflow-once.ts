@@ -6,7 +6,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
  * success, so every caller — intake, recovery at worker start, retried activities — is idempotent.
  * Returns whether this call started it.
  */
-export async function startWorkflowOnce(client: Client, workflowType: string, options: WorkflowStartOptions): Promise<boolean> {
+export async function startWorkflowOnce(
+  client: Client,
+  workflowType: string,
+  options: WorkflowStartOptions,
+): Promise<boolean> {
   try {
     await client.workflow.start(workflowType, { workflowIdReusePolicy: 'REJECT_DUPLICATE', ...options });
     return true;

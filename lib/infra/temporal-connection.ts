@@ -24,7 +24,8 @@ async function readPem(path: string, variable: string): Promise<Buffer> {
 /** The `tls` option for both connection kinds; `false` means plaintext. */
 export async function temporalTls(cfg: TemporalConfig): Promise<TLSConfig | false> {
   const { certPath, keyPath, caPath, serverName } = cfg.tls;
-  const wantsTls = certPath !== undefined || caPath !== undefined || serverName !== undefined || cfg.apiKey !== undefined;
+  const wantsTls =
+    certPath !== undefined || caPath !== undefined || serverName !== undefined || cfg.apiKey !== undefined;
   if (!wantsTls) return false;
   const tls: TLSConfig = {};
   if (certPath !== undefined && keyPath !== undefined) {
@@ -39,7 +40,13 @@ export async function temporalTls(cfg: TemporalConfig): Promise<TLSConfig | fals
 }
 
 function describe(cfg: TemporalConfig, address: string): string {
-  const mode = cfg.apiKey ? 'TLS + API key' : cfg.tls.certPath ? 'mTLS' : cfg.tls.caPath || cfg.tls.serverName ? 'TLS' : 'plaintext';
+  const mode = cfg.apiKey
+    ? 'TLS + API key'
+    : cfg.tls.certPath
+      ? 'mTLS'
+      : cfg.tls.caPath || cfg.tls.serverName
+        ? 'TLS'
+        : 'plaintext';
   return `${address} (namespace ${cfg.namespace}, ${mode})`;
 }
 

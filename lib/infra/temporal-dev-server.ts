@@ -18,7 +18,12 @@ import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { infraLogger } from './log.js';
 import { getFreePort, isPortInUse } from './ports.js';
-import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES, searchAttributeCliArgs, type SearchAttributeKind } from './search-attributes.js';
+import {
+  SEARCH_ATTRIBUTES,
+  SEARCH_ATTRIBUTE_NAMES,
+  searchAttributeCliArgs,
+  type SearchAttributeKind,
+} from './search-attributes.js';
 import { startSupervised } from './supervised-process.js';
 
 const execFileAsync = promisify(execFile);
@@ -94,7 +99,9 @@ export async function resolveTemporalCli(opts: ResolveCliOptions = {}): Promise<
   if (await isExecutableFile(tools)) return { path: tools, source: 'tools' };
 
   if (opts.download === false) {
-    throw new Error(`Temporal CLI not found (TEMPORAL_CLI_PATH unset, no temporal on PATH, no ${tools}). Build it: ${GO_INSTALL_HINT}`);
+    throw new Error(
+      `Temporal CLI not found (TEMPORAL_CLI_PATH unset, no temporal on PATH, no ${tools}). Build it: ${GO_INSTALL_HINT}`,
+    );
   }
   const url = opts.downloadUrl ?? temporalDownloadUrl();
   logger.info({ url, into: toolsBin }, 'Temporal CLI not found; downloading the release archive');
@@ -159,11 +166,20 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   const ip = options.ip ?? '127.0.0.1';
   const namespace = options.namespace ?? 'default';
   const port = options.port && options.port > 0 ? options.port : await getFreePort(ip);
-  const uiPort = options.headless ? undefined : options.uiPort && options.uiPort > 0 ? options.uiPort : await getFreePort(ip);
+  const uiPort = options.headless
+    ? undefined
+    : options.uiPort && options.uiPort > 0
+      ? options.uiPort
+      : await getFreePort(ip);
   // Something else on the port would answer the readiness probe in place of our server: refuse early.
-  for (const [p, what] of [[port, 'gRPC port (TEMPORAL_DEV_PORT)'], [uiPort, 'UI port (TEMPORAL_DEV_UI_PORT)']] as const) {
+  for (const [p, what] of [
+    [port, 'gRPC port (TEMPORAL_DEV_PORT)'],
+    [uiPort, 'UI port (TEMPORAL_DEV_UI_PORT)'],
+  ] as const) {
     if (p !== undefined && (await isPortInUse(p, ip))) {
-      throw new Error(`Temporal dev server: ${what} ${ip}:${p} is already in use (another dev server?); choose another port`);
+      throw new Error(
+        `Temporal dev server: ${what} ${ip}:${p} is already in use (another dev server?); choose another port`,
+      );
     }
   }
   const cli = await resolveTemporalCli({ cliPath: options.cliPath, logger });
@@ -171,11 +187,16 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
 
   if (options.dbFile) await mkdir(dirname(resolve(options.dbFile)), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', ip,
-    '--port', String(port),
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
     ...(options.dbFile ? ['--db-filename', resolve(options.dbFile)] : []),
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]),
     ...searchAttributeCliArgs(),
@@ -187,7 +208,10 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     await ensureSearchAttributes(address, namespace, logger);
   } catch (cause) {
     await proc.stop(5_000);
-    throw new Error(`Temporal dev server (${cli.path}) did not start on ${address}: ${proc.outputTail().trim().slice(-1500)}`, { cause });
+    throw new Error(
+      `Temporal dev server (${cli.path}) did not start on ${address}: ${proc.outputTail().trim().slice(-1500)}`,
+      { cause },
+    );
   }
   logger.info({ address, namespace, ms: Date.now() - started, cli: cli.source }, 'Temporal dev server ready');
 
@@ -204,7 +228,12 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   };
 }
 
-async function waitForFrontend(address: string, namespace: string, exited: () => boolean, timeoutMs: number): Promise<void> {
+async function waitForFrontend(
+  address: string,
+  namespace: string,
+  exited: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -233,7 +262,11 @@ const INDEXED = { KEYWORD: 2, DATETIME: 6 } as const satisfies Record<SearchAttr
  * existing file (or an older file without a newer attribute) add what is missing through the operator service.
  * Returns the names that had to be added.
  */
-export async function ensureSearchAttributes(address: string, namespace: string, logger: Logger = infraLogger()): Promise<string[]> {
+export async function ensureSearchAttributes(
+  address: string,
+  namespace: string,
+  logger: Logger = infraLogger(),
+): Promise<string[]> {
   const connection = await Connection.connect({ address });
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });

@@ -34,7 +34,8 @@ import { ensureSearchAttributes, projectRoot } from './temporal-dev-server.js';
 const execFileAsync = promisify(execFile);
 
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
-export const TEMPORAL_SERVER_HINT = 'bash scripts/provision.sh --cluster (builds .tools/bin/temporal-server and temporal-sql-tool with go install)';
+export const TEMPORAL_SERVER_HINT =
+  'bash scripts/provision.sh --cluster (builds .tools/bin/temporal-server and temporal-sql-tool with go install)';
 
 export interface TemporalServerDatabases {
   /** Executions, history, task queues (Temporal's "default store"). */
@@ -43,7 +44,10 @@ export interface TemporalServerDatabases {
   visibility: string;
 }
 
-export const DEFAULT_TEMPORAL_DATABASES: TemporalServerDatabases = { main: 'temporal', visibility: 'temporal_visibility' };
+export const DEFAULT_TEMPORAL_DATABASES: TemporalServerDatabases = {
+  main: 'temporal',
+  visibility: 'temporal_visibility',
+};
 
 export interface TemporalServerOptions {
   /**
@@ -90,7 +94,9 @@ async function executable(path: string): Promise<string> {
   }
 }
 
-export async function temporalServerBinaries(toolsBinDir = join(projectRoot(), '.tools', 'bin')): Promise<{ server: string; sqlTool: string }> {
+export async function temporalServerBinaries(
+  toolsBinDir = join(projectRoot(), '.tools', 'bin'),
+): Promise<{ server: string; sqlTool: string }> {
   return {
     server: await executable(join(toolsBinDir, 'temporal-server')),
     sqlTool: await executable(join(toolsBinDir, 'temporal-sql-tool')),
@@ -143,14 +149,23 @@ export async function setupTemporalSchemas(
     SQL_PORT: String(pg.port),
     SQL_USER: pg.user,
     SQL_PASSWORD: pg.password,
-    ...(tls.enabled ? { SQL_TLS: 'true', ...(tls.verifyHost ? {} : { SQL_TLS_DISABLE_HOST_VERIFICATION: 'true' }), ...(tls.caFile ? { SQL_TLS_CA_FILE: tls.caFile } : {}) } : {}),
+    ...(tls.enabled
+      ? {
+          SQL_TLS: 'true',
+          ...(tls.verifyHost ? {} : { SQL_TLS_DISABLE_HOST_VERIFICATION: 'true' }),
+          ...(tls.caFile ? { SQL_TLS_CA_FILE: tls.caFile } : {}),
+        }
+      : {}),
   };
   const run = async (database: string, args: string[]): Promise<void> => {
     try {
       await execFileAsync(sqlTool, ['--db', database, ...args], { env, timeout: 120_000 });
     } catch (cause) {
       const out = cause as { stdout?: string; stderr?: string };
-      throw new Error(`temporal-sql-tool --db ${database} ${args.join(' ')} failed: ${`${out.stderr ?? ''}${out.stdout ?? ''}`.trim().slice(-1500)}`, { cause });
+      throw new Error(
+        `temporal-sql-tool --db ${database} ${args.join(' ')} failed: ${`${out.stderr ?? ''}${out.stdout ?? ''}`.trim().slice(-1500)}`,
+        { cause },
+      );
     }
   };
   const existing = await existingDatabases(databaseUrl, [databases.main, databases.visibility]);
@@ -162,7 +177,10 @@ export async function setupTemporalSchemas(
     if (!existing.has(database)) await run(database, ['create-database']);
     await run(database, ['setup-schema', '-v', '0.0']);
     await run(database, ['update-schema', '--schema-name', schema]);
-    logger.info({ database, schema, created: !existing.has(database), ms: Date.now() - t }, 'Temporal schema up to date');
+    logger.info(
+      { database, schema, created: !existing.has(database), ms: Date.now() - t },
+      'Temporal schema up to date',
+    );
   }
 }
 
@@ -183,7 +201,17 @@ function serverConfig(o: {
   pg: PgTarget;
   databases: TemporalServerDatabases;
   ip: string;
-  ports: { frontend: number; frontendHttp: number; frontendMembership: number; history: number; historyMembership: number; matching: number; matchingMembership: number; worker: number; workerMembership: number };
+  ports: {
+    frontend: number;
+    frontendHttp: number;
+    frontendMembership: number;
+    history: number;
+    historyMembership: number;
+    matching: number;
+    matchingMembership: number;
+    worker: number;
+    workerMembership: number;
+  };
   numHistoryShards: number;
   maxConns: number;
   logLevel: string;
@@ -201,7 +229,15 @@ function serverConfig(o: {
       maxConns,
       maxIdleConns: maxConns,
       maxConnLifetime: '1h',
-      ...(tls.enabled ? { tls: { enabled: true, enableHostVerification: tls.verifyHost, ...(tls.caFile ? { caFile: tls.caFile } : {}) } } : {}),
+      ...(tls.enabled
+        ? {
+            tls: {
+              enabled: true,
+              enableHostVerification: tls.verifyHost,
+              ...(tls.caFile ? { caFile: tls.caFile } : {}),
+            },
+          }
+        : {}),
     },
   });
   const rpc = (grpcPort: number, membershipPort: number, httpPort?: number) => ({
@@ -231,7 +267,15 @@ function serverConfig(o: {
       failoverVersionIncrement: 10,
       masterClusterName: 'active',
       currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: frontend, httpAddress: `${o.ip}:${o.ports.frontendHttp}` } },
+      clusterInformation: {
+        active: {
+          enabled: true,
+          initialFailoverVersion: 1,
+          rpcName: 'frontend',
+          rpcAddress: frontend,
+          httpAddress: `${o.ip}:${o.ports.frontendHttp}`,
+        },
+      },
     },
     dcRedirectionPolicy: { policy: 'noop' },
     archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } },
@@ -259,8 +303,12 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const { server } = await temporalServerBinaries(options.toolsBinDir);
 
   const port = options.port && options.port > 0 ? options.port : await freePortBelow32768(ip, new Set());
-  if (await isPortInUse(port, ip)) throw new Error(`Temporal server: gRPC port ${ip}:${port} is already in use; choose another port`);
-  await setupTemporalSchemas(options.databaseUrl, databases, { ...(options.toolsBinDir ? { toolsBinDir: options.toolsBinDir } : {}), logger });
+  if (await isPortInUse(port, ip))
+    throw new Error(`Temporal server: gRPC port ${ip}:${port} is already in use; choose another port`);
+  await setupTemporalSchemas(options.databaseUrl, databases, {
+    ...(options.toolsBinDir ? { toolsBinDir: options.toolsBinDir } : {}),
+    logger,
+  });
 
   // The cluster_membership table keeps ports as smallint: the OS's ephemeral ports (32768 and up) do not fit,
   // so the services get free ports from below that range, one after the other so that no two share one.
@@ -285,7 +333,16 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const pg = pgTarget(options.databaseUrl);
   await writeFile(
     join(configDir, 'production.yaml'),
-    serverConfig({ pg, databases, ip, ports, numHistoryShards: options.numHistoryShards ?? 4, maxConns: options.maxConns ?? 10, logLevel: options.logLevel ?? 'warn', dynamicConfigFile }),
+    serverConfig({
+      pg,
+      databases,
+      ip,
+      ports,
+      numHistoryShards: options.numHistoryShards ?? 4,
+      maxConns: options.maxConns ?? 10,
+      logLevel: options.logLevel ?? 'warn',
+      dynamicConfigFile,
+    }),
   );
 
   const proc = startSupervised({
@@ -305,7 +362,10 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     await waitForServices(address, namespace, 60_000);
   } catch (cause) {
     await proc.stop(5_000);
-    throw new Error(`Temporal server (${server}) did not start on ${address}: ${proc.outputTail().trim().slice(-1500)}`, { cause });
+    throw new Error(
+      `Temporal server (${server}) did not start on ${address}: ${proc.outputTail().trim().slice(-1500)}`,
+      { cause },
+    );
   }
   logger.info({ address, namespace, databases, ms: Date.now() - started }, 'Temporal server ready');
 
@@ -373,9 +433,16 @@ async function waitForServices(address: string, namespace: string, timeoutMs: nu
   while (Date.now() < deadline) {
     try {
       await withConnection(address, async (c) => {
-        await c.workflowService.describeTaskQueue({ namespace, taskQueue: { name: 'readiness-probe' }, taskQueueType: 1 });
+        await c.workflowService.describeTaskQueue({
+          namespace,
+          taskQueue: { name: 'readiness-probe' },
+          taskQueueType: 1,
+        });
         try {
-          await c.workflowService.describeWorkflowExecution({ namespace, execution: { workflowId: `readiness-probe-${Date.now()}` } });
+          await c.workflowService.describeWorkflowExecution({
+            namespace,
+            execution: { workflowId: `readiness-probe-${Date.now()}` },
+          });
         } catch (err) {
           if ((err as { code?: number }).code !== NOT_FOUND) throw err;
         }
@@ -390,7 +457,12 @@ async function waitForServices(address: string, namespace: string, timeoutMs: nu
 }
 
 /** The self-hosted server starts without namespaces (the dev server creates `default` itself). */
-export async function ensureNamespace(address: string, namespace: string, retentionDays: number, logger: Logger = infraLogger()): Promise<'registered' | 'exists'> {
+export async function ensureNamespace(
+  address: string,
+  namespace: string,
+  retentionDays: number,
+  logger: Logger = infraLogger(),
+): Promise<'registered' | 'exists'> {
   return withConnection(address, async (c) => {
     try {
       await c.workflowService.registerNamespace({

@@ -10,7 +10,13 @@ import { and, eq } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { buildApp, type App } from '../../api/app.js';
 import { createDb, type Db } from '../../db/client.js';
-import { contactPersons, DOUBT_CONTACT_GROUP, doubtCases, type DoubtCase, type PartyRole } from '../../db/schema/index.js';
+import {
+  contactPersons,
+  DOUBT_CONTACT_GROUP,
+  doubtCases,
+  type DoubtCase,
+  type PartyRole,
+} from '../../db/schema/index.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
 import { createMailer, type Mailer } from '../../notifications/mailer.js';
@@ -37,7 +43,13 @@ export const tag = () => randomBytes(4).toString('hex');
 export async function caseApiContext(label: string, env: Record<string, string> = {}): Promise<CaseApiContext> {
   const fresh = await freshDatabase(label);
   const taskQueue = `api-${label}-${tag()}`;
-  const config = testConfig({ TEMPORAL_TASK_QUEUE: taskQueue, BODY_LIMIT_BYTES: '65536', EVIDENCE_MAX_BYTES: '200000', LOG_LEVEL: 'error', ...env });
+  const config = testConfig({
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    BODY_LIMIT_BYTES: '65536',
+    EVIDENCE_MAX_BYTES: '200000',
+    LOG_LEVEL: 'error',
+    ...env,
+  });
   const handle = createDb(fresh.url, { max: 8 });
   const { connection, client } = await connectClient(config.temporal, inject('temporalAddress'));
   let worker: RunningWorker | undefined;
@@ -75,7 +87,9 @@ export async function caseApiContext(label: string, env: Record<string, string> 
       const mails: string[] = [];
       for (let i = 0; i < contacts; i++) {
         const email = `doubt-${i}-${tag()}@${roles[0]!.replace('_', '-')}.example`;
-        await db.insert(contactPersons).values({ partyId: p.id, contactGroup: DOUBT_CONTACT_GROUP, name: `Contact ${i}`, email });
+        await db
+          .insert(contactPersons)
+          .values({ partyId: p.id, contactGroup: DOUBT_CONTACT_GROUP, name: `Contact ${i}`, email });
         mails.push(email);
       }
       return { id: p.id, gln: p.gln, name: p.name, mails };
@@ -83,7 +97,10 @@ export async function caseApiContext(label: string, env: Record<string, string> 
     async waitForCase(id, predicate, timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const [row] = await db.select().from(doubtCases).where(and(eq(doubtCases.id, id)));
+        const [row] = await db
+          .select()
+          .from(doubtCases)
+          .where(and(eq(doubtCases.id, id)));
         if (row && predicate(row)) return row;
         if (Date.now() > until) throw new Error(`case ${id}: condition not reached; last ${JSON.stringify(row)}`);
         await new Promise((r) => setTimeout(r, 100));

@@ -58,7 +58,9 @@ async function openCase() {
 describe('GT-6: the ACM may be informed at any time', () => {
   it('after the case workflow has completed, the API sends and records the report itself (once per request)', async () => {
     const c = await openCase();
-    const lifted = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/lift-block`, { reason: 'Verkeerde aansluiting' });
+    const lifted = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/lift-block`, {
+      reason: 'Verkeerde aansluiting',
+    });
     expect(lifted.statusCode, lifted.body).toBe(200);
     await ctx.temporal.workflow.getHandle(c.id).result();
     // Other actions on the completed case stay refused as closed.
@@ -66,7 +68,9 @@ describe('GT-6: the ACM may be informed at any time', () => {
     expect(withdraw.statusCode).toBe(409);
     expect(withdraw.json().code).toBe('case_closed');
 
-    const res = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/acm-notifications`, { message: 'Ook na afsluiting melden' });
+    const res = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/acm-notifications`, {
+      message: 'Ook na afsluiting melden',
+    });
     expect(res.statusCode, res.body).toBe(201);
     const { notificationId } = res.json() as { notificationId: string; sentAt: string };
     const mail = await ctx.mail((m) => m.to.includes(testConfig().acmReportEmail) && m.headers['x-case-id'] === c.id);
@@ -78,15 +82,23 @@ describe('GT-6: the ACM may be informed at any time', () => {
     expect(n!.sentBy).toMatch(/^api-key:/);
     const [row] = await ctx.db.select().from(doubtCases).where(eq(doubtCases.id, c.id));
     expect(row!.acmNotifiedAt?.toISOString()).toBe(n!.sentAt.toISOString());
-    const audits = await ctx.db.select().from(auditLog).where(and(eq(auditLog.entityId, c.id), eq(auditLog.action, 'case.acm_notified')));
+    const audits = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, c.id), eq(auditLog.action, 'case.acm_notified')));
     expect(audits).toHaveLength(1);
     expect(audits[0]!.data).toMatchObject({ notificationId, rule: 'GT-6' });
 
     // A second report is a new notification with its own key; the first stays recorded once.
-    const again = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/acm-notifications`, { message: 'Tweede melding' });
+    const again = await call(ctx.app, keys.handlerA, 'POST', `/cases/${c.id}/acm-notifications`, {
+      message: 'Tweede melding',
+    });
     expect(again.statusCode, again.body).toBe(201);
     expect(again.json().notificationId).not.toBe(notificationId);
-    const all = await ctx.db.select().from(acmNotifications).where(like(acmNotifications.dedupeKey, `case:${c.id}:acm:%`));
+    const all = await ctx.db
+      .select()
+      .from(acmNotifications)
+      .where(like(acmNotifications.dedupeKey, `case:${c.id}:acm:%`));
     expect(all.map((x) => x.dedupeKey).sort()).toEqual([`case:${c.id}:acm:direct:1`, `case:${c.id}:acm:direct:2`]);
     const view = (await call(ctx.app, keys.handlerA, 'GET', `/cases/${c.id}`)).json();
     expect(view.timeline.filter((e: { action: string }) => e.action === 'case.acm_notified')).toHaveLength(2);
@@ -97,7 +109,18 @@ describe('an open case whose workflow never started', () => {
   it('answers 503 case_workflow_not_started (retried), not case_closed', async () => {
     const ean = await connectionOfA();
     const at = new Date();
-    const { row } = await createCaseWithBlock(ctx.db, { actor: 'test', gridOperatorId: opA.id, partyId: supS.id, connectionEan: ean, channel: 'customer', receivedAt: at, reporterName: 'K', description: 'd', isma: false, at });
+    const { row } = await createCaseWithBlock(ctx.db, {
+      actor: 'test',
+      gridOperatorId: opA.id,
+      partyId: supS.id,
+      connectionEan: ean,
+      channel: 'customer',
+      receivedAt: at,
+      reporterName: 'K',
+      description: 'd',
+      isma: false,
+      at,
+    });
     const res = await call(ctx.app, keys.handlerA, 'POST', `/cases/${row.id}/withdraw`, { reason: 'dubbel' });
     expect(res.statusCode, res.body).toBe(503);
     expect(res.json()).toMatchObject({ code: 'case_workflow_not_started' });
@@ -108,7 +131,13 @@ describe('an open case whose workflow never started', () => {
 describe('GT-9: one case per supplier report', () => {
   it('parallel intakes from one report without an Idempotency-Key open one case; the others answer 200 with it', async () => {
     const ean = await connectionOfA();
-    const rep = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: new Date(Date.now() - 3_600_000).toISOString(), customerSatisfaction: 'dissatisfied', findings: 'f', actions: 'a' });
+    const rep = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', {
+      connectionEan: ean,
+      signalReceivedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      customerSatisfaction: 'dissatisfied',
+      findings: 'f',
+      actions: 'a',
+    });
     expect(rep.statusCode, rep.body).toBe(201);
     const reportId = rep.json().id as string;
     const results = await Promise.all(
@@ -129,21 +158,42 @@ describe('GT-9: one case per supplier report', () => {
 describe('worker start-up recovery of supplier-report notifications (GT-9, GT-10)', () => {
   it('starts the workflow of a report whose start failed, accepts one that already runs, leaves started ones alone, and survives Temporal being unreachable', async () => {
     const at = new Date(Date.now() - 2 * 60_000);
-    const input = { actor: 'test', partyId: supS.id, signalReceivedAt: new Date(at.getTime() - 3_600_000), customerSatisfaction: 'unknown' as const, findings: 'f', actions: 'a', at };
+    const input = {
+      actor: 'test',
+      partyId: supS.id,
+      signalReceivedAt: new Date(at.getTime() - 3_600_000),
+      customerSatisfaction: 'unknown' as const,
+      findings: 'f',
+      actions: 'a',
+      at,
+    };
     // POST /supplier-reports committed these, then failed to start their workflows (503).
     const lost = await createSupplierReport(ctx.db, { ...input, connectionEan: await connectionOfA() });
     const running = await createSupplierReport(ctx.db, { ...input, connectionEan: await connectionOfA() });
     // ...except that this one's start did reach Temporal before the failure was seen.
-    await ctx.temporal.workflow.start('supplierReportWorkflow', { workflowId: supplierReportWorkflowId(running.id), taskQueue: ctx.taskQueue, args: [{ reportId: running.id }] });
+    await ctx.temporal.workflow.start('supplierReportWorkflow', {
+      workflowId: supplierReportWorkflowId(running.id),
+      taskQueue: ctx.taskQueue,
+      args: [{ reportId: running.id }],
+    });
     // Too recent: an intake may still be starting it.
-    const fresh = await createSupplierReport(ctx.db, { ...input, connectionEan: await connectionOfA(), at: new Date() });
+    const fresh = await createSupplierReport(ctx.db, {
+      ...input,
+      connectionEan: await connectionOfA(),
+      at: new Date(),
+    });
 
     // A sweep that cannot reach Temporal starts nothing, says so in the log, and does not reject.
     const failures: string[] = [];
     const down = await connectClient(testConfig({}).temporal, inject('temporalAddress'));
     await down.connection.close();
     const unreachable = await recoverIntakes(
-      { db: ctx.db, temporal: down.client, taskQueue: ctx.taskQueue, logger: pino({ level: 'error' }, { write: (line: string) => failures.push(line) }) },
+      {
+        db: ctx.db,
+        temporal: down.client,
+        taskQueue: ctx.taskQueue,
+        logger: pino({ level: 'error' }, { write: (line: string) => failures.push(line) }),
+      },
       { kinds: ['supplier_report'] },
     );
     expect(unreachable.supplier_report.pending).toBeGreaterThanOrEqual(2);

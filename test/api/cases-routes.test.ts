@@ -17,7 +17,8 @@ let opA: Awaited<ReturnType<CaseApiContext['party']>>;
 let opB: Awaited<ReturnType<CaseApiContext['party']>>;
 let supS: Awaited<ReturnType<CaseApiContext['party']>>;
 let supT: Awaited<ReturnType<CaseApiContext['party']>>;
-const keys: Record<'handlerA' | 'handlerB' | 'supplierS' | 'supplierT' | 'p4S' | 'compliance' | 'admin', string> = {} as never;
+const keys: Record<'handlerA' | 'handlerB' | 'supplierS' | 'supplierT' | 'p4S' | 'compliance' | 'admin', string> =
+  {} as never;
 
 beforeAll(async () => {
   ctx = await caseApiContext('cases_routes');
@@ -62,15 +63,25 @@ async function openCase(extra: Record<string, unknown> = {}) {
 }
 
 function askGate(ean: string) {
-  return call(ctx.app, keys.p4S, 'POST', '/p4/requests', { connectionEan: ean, dataKind: 'interval_data', from: iso(Date.now() - days(2)), to: iso(Date.now() - days(1)) });
+  return call(ctx.app, keys.p4S, 'POST', '/p4/requests', {
+    connectionEan: ean,
+    dataKind: 'interval_data',
+    from: iso(Date.now() - days(2)),
+    to: iso(Date.now() - days(1)),
+  });
 }
 
 function evidence(content: Buffer, contentType = 'application/pdf', filename = 'machtiging.pdf') {
   return { filename, contentType, contentBase64: content.toString('base64') };
 }
 
-const respond = (caseId: string, body: Record<string, unknown>, key = keys.supplierS) => call(ctx.app, key, 'POST', `/cases/${caseId}/responses`, body);
-const answer = (ev?: ReturnType<typeof evidence>) => ({ findings: 'Machtiging via website verkregen', complaintHandling: 'Klant gebeld op dag 1', ...(ev ? { evidence: ev } : {}) });
+const respond = (caseId: string, body: Record<string, unknown>, key = keys.supplierS) =>
+  call(ctx.app, key, 'POST', `/cases/${caseId}/responses`, body);
+const answer = (ev?: ReturnType<typeof evidence>) => ({
+  findings: 'Machtiging via website verkregen',
+  complaintHandling: 'Klant gebeld op dag 1',
+  ...(ev ? { evidence: ev } : {}),
+});
 
 describe('intake (GT-1, GT-2)', () => {
   it('201 with reference and deadlines, and the block is in force at that moment (P4 gate: blocked_by_doubt_case)', async () => {
@@ -84,7 +95,14 @@ describe('intake (GT-1, GT-2)', () => {
     expect(res.statusCode, res.body).toBe(201);
     const c = res.json();
     expect(res.headers.location).toBe(`/cases/${c.id}`);
-    expect(c).toMatchObject({ created: true, blockInForce: true, status: 'blocked', channel: 'consuwijzer', party: { gln: supS.gln }, gridOperator: { gln: opA.gln } });
+    expect(c).toMatchObject({
+      created: true,
+      blockInForce: true,
+      status: 'blocked',
+      channel: 'consuwijzer',
+      party: { gln: supS.gln },
+      gridOperator: { gln: opA.gln },
+    });
     expect(c.reference).toMatch(/^GT-\d{4}-\d{6}$/);
     expect(c.deadlines.contact).toMatchObject({ state: 'pending', rule: 'GT-1' });
     expect(Date.parse(c.deadlines.contact.dueAt)).toBeGreaterThan(Date.now());
@@ -98,8 +116,18 @@ describe('intake (GT-1, GT-2)', () => {
     const key = `idem-${tag()}`;
     const extRef = `CW-${tag()}`;
     const body = intake(ean, { externalReference: extRef });
-    const first = await ctx.app.inject({ method: 'POST', url: '/cases', headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key }, payload: body });
-    const again = await ctx.app.inject({ method: 'POST', url: '/cases', headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key }, payload: body });
+    const first = await ctx.app.inject({
+      method: 'POST',
+      url: '/cases',
+      headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key },
+      payload: body,
+    });
+    const again = await ctx.app.inject({
+      method: 'POST',
+      url: '/cases',
+      headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key },
+      payload: body,
+    });
     const byRef = await call(ctx.app, keys.handlerA, 'POST', '/cases', body);
     expect(first.statusCode, first.body).toBe(201);
     expect(again.statusCode).toBe(200);
@@ -110,7 +138,12 @@ describe('intake (GT-1, GT-2)', () => {
     expect(n).toBe(1);
     // The same key for another connection is a conflict, not silently the old case.
     const other = await connectionOfA();
-    const reused = await ctx.app.inject({ method: 'POST', url: '/cases', headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key }, payload: intake(other) });
+    const reused = await ctx.app.inject({
+      method: 'POST',
+      url: '/cases',
+      headers: { authorization: keys.handlerA, 'content-type': 'application/json', 'idempotency-key': key },
+      payload: intake(other),
+    });
     expect(reused.statusCode).toBe(409);
     expect(reused.json()).toMatchObject({ code: 'idempotency_key_reused', field: 'headers.idempotency-key' });
   });
@@ -137,7 +170,9 @@ describe('role boundaries', () => {
     const bySupplier = await call(ctx.app, keys.supplierS, 'POST', '/cases', intake(body.connectionEan));
     expect(bySupplier.statusCode).toBe(403);
     expect(bySupplier.json().code).toBe('forbidden_role');
-    expect((await call(ctx.app, keys.compliance, 'POST', `/cases/${body.id}/withdraw`, { reason: 'x' })).statusCode).toBe(403);
+    expect(
+      (await call(ctx.app, keys.compliance, 'POST', `/cases/${body.id}/withdraw`, { reason: 'x' })).statusCode,
+    ).toBe(403);
     expect((await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/responses`, answer())).statusCode).toBe(403);
     expect((await call(ctx.app, keys.handlerA, 'GET', `/cases/${body.id}/history`)).statusCode).toBe(403);
     expect((await call(ctx.app, keys.p4S, 'GET', `/cases/${body.id}`)).statusCode).toBe(403);
@@ -163,7 +198,9 @@ describe('role boundaries', () => {
 
   it('the party sees its own case without the reporter, the description or internal notes; the handler sees everything', async () => {
     const { body } = await openCase();
-    const note = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/notes`, { text: 'Intern: klant belt terug' });
+    const note = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/notes`, {
+      text: 'Intern: klant belt terug',
+    });
     expect(note.statusCode, note.body).toBe(201);
     const party = await call(ctx.app, keys.supplierS, 'GET', `/cases/${body.id}`);
     expect(party.statusCode).toBe(200);
@@ -184,13 +221,47 @@ describe('bad input: 400 naming the field, nothing written', () => {
   it.each([
     ['missing isma', (b: Record<string, unknown>) => ({ ...b, isma: undefined }), 'body.isma', 'invalid_request'],
     ['unknown field', (b: Record<string, unknown>) => ({ ...b, priority: 'high' }), 'body.priority', 'invalid_request'],
-    ['unknown channel', (b: Record<string, unknown>) => ({ ...b, channel: 'twitter' }), 'body.channel', 'invalid_request'],
-    ['malformed receivedAt', (b: Record<string, unknown>) => ({ ...b, receivedAt: 'yesterday' }), 'body.receivedAt', 'invalid_request'],
-    ['EAN check digit', (b: Record<string, unknown>) => ({ ...b, connectionEan: String(b['connectionEan']).slice(0, -1) + ((Number(String(b['connectionEan']).slice(-1)) + 1) % 10) }), 'body.connectionEan', 'invalid_ean'],
+    [
+      'unknown channel',
+      (b: Record<string, unknown>) => ({ ...b, channel: 'twitter' }),
+      'body.channel',
+      'invalid_request',
+    ],
+    [
+      'malformed receivedAt',
+      (b: Record<string, unknown>) => ({ ...b, receivedAt: 'yesterday' }),
+      'body.receivedAt',
+      'invalid_request',
+    ],
+    [
+      'EAN check digit',
+      (b: Record<string, unknown>) => ({
+        ...b,
+        connectionEan:
+          String(b['connectionEan']).slice(0, -1) + ((Number(String(b['connectionEan']).slice(-1)) + 1) % 10),
+      }),
+      'body.connectionEan',
+      'invalid_ean',
+    ],
     ['no channel', (b: Record<string, unknown>) => ({ ...b, channel: undefined }), 'body.channel', 'field_required'],
-    ['supplier_report without a report', (b: Record<string, unknown>) => ({ ...b, channel: 'supplier_report' }), 'body.supplierReportId', 'supplier_report_required'],
-    ['receivedAt in the future', (b: Record<string, unknown>) => ({ ...b, receivedAt: iso(Date.now() + days(1)) }), 'body.receivedAt', 'received_in_future'],
-    ['a party that requests no data', (b: Record<string, unknown>) => ({ ...b, partyGln: opB.gln }), 'body.partyGln', 'party_not_requester'],
+    [
+      'supplier_report without a report',
+      (b: Record<string, unknown>) => ({ ...b, channel: 'supplier_report' }),
+      'body.supplierReportId',
+      'supplier_report_required',
+    ],
+    [
+      'receivedAt in the future',
+      (b: Record<string, unknown>) => ({ ...b, receivedAt: iso(Date.now() + days(1)) }),
+      'body.receivedAt',
+      'received_in_future',
+    ],
+    [
+      'a party that requests no data',
+      (b: Record<string, unknown>) => ({ ...b, partyGln: opB.gln }),
+      'body.partyGln',
+      'party_not_requester',
+    ],
   ])('%s', async (_name, mutate, field, code) => {
     const ean = await connectionOfA();
     const res = await call(ctx.app, keys.handlerA, 'POST', '/cases', mutate(intake(ean)));
@@ -202,9 +273,15 @@ describe('bad input: 400 naming the field, nothing written', () => {
 
   it('a rejection without a reason; a judgement with an unknown decision', async () => {
     const { body } = await openCase();
-    const noReason = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, { responseId: randomUUID(), decision: 'reject' });
+    const noReason = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: randomUUID(),
+      decision: 'reject',
+    });
     expect(noReason.json()).toMatchObject({ code: 'reason_required', field: 'body.reason' });
-    const bad = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, { responseId: randomUUID(), decision: 'maybe' });
+    const bad = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: randomUUID(),
+      decision: 'maybe',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().field).toBe('body.decision');
   });
@@ -217,8 +294,16 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     const cases: [unknown, string, string][] = [
       [evidence(Buffer.from('hello'), 'text/plain', 'a.txt'), 'evidence_type_not_allowed', 'body.evidence.contentType'],
       [evidence(pngBytes(), 'application/pdf'), 'evidence_type_mismatch', 'body.evidence.contentBase64'],
-      [{ filename: 'x.pdf', contentType: 'application/pdf', contentBase64: '%%% not base64 %%%' }, 'evidence_not_base64', 'body.evidence.contentBase64'],
-      [evidence(Buffer.concat([smallPdf(), Buffer.alloc(ctx.evidenceMaxBytes)])), 'evidence_too_large', 'body.evidence.contentBase64'],
+      [
+        { filename: 'x.pdf', contentType: 'application/pdf', contentBase64: '%%% not base64 %%%' },
+        'evidence_not_base64',
+        'body.evidence.contentBase64',
+      ],
+      [
+        evidence(Buffer.concat([smallPdf(), Buffer.alloc(ctx.evidenceMaxBytes)])),
+        'evidence_too_large',
+        'body.evidence.contentBase64',
+      ],
     ];
     for (const [ev, code, field] of cases) {
       const res = await respond(body.id, { ...answer(), evidence: ev });
@@ -239,7 +324,13 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     const r = ok.json();
     expect(r.response).toMatchObject({
       status: 'received',
-      evidence: { filename: 'machtiging.pdf', contentType: 'application/pdf', size: pdf.length, sha256: createHash('sha256').update(pdf).digest('hex'), held: true },
+      evidence: {
+        filename: 'machtiging.pdf',
+        contentType: 'application/pdf',
+        size: pdf.length,
+        sha256: createHash('sha256').update(pdf).digest('hex'),
+        held: true,
+      },
     });
     expect(JSON.stringify(r)).not.toContain(pdf.subarray(0, 40).toString('base64'));
     expect(r.case.status).toBe('awaiting_judgement');
@@ -253,7 +344,11 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     await ctx.waitForCase(body.id, (r) => r.contactedAt !== null);
     const first = await respond(body.id, answer(evidence(smallPdf())));
     expect(first.statusCode, first.body).toBe(201);
-    const rejected = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, { responseId: first.json().response.id, decision: 'reject', reason: 'Handtekening ontbreekt' });
+    const rejected = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: first.json().response.id,
+      decision: 'reject',
+      reason: 'Handtekening ontbreekt',
+    });
     expect(rejected.statusCode, rejected.body).toBe(200);
     expect(rejected.json()).toMatchObject({ status: 'closed_mandate_not_demonstrated', outcome: 'not_demonstrated' });
 
@@ -269,7 +364,10 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
 describe('handler actions', () => {
   it('judging when nothing awaits a judgement is 409 nothing_to_judge; an unknown response 404; accepting a response without evidence 409', async () => {
     const { body } = await openCase();
-    const nothing = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, { responseId: randomUUID(), decision: 'accept' });
+    const nothing = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: randomUUID(),
+      decision: 'accept',
+    });
     expect(nothing.statusCode).toBe(409);
     expect(nothing.json().code).toBe('nothing_to_judge');
 
@@ -277,24 +375,36 @@ describe('handler actions', () => {
     const plain = await respond(body.id, answer());
     expect(plain.statusCode, plain.body).toBe(201);
     expect(plain.json().case.status).toBe('awaiting_response');
-    const unknown = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, { responseId: randomUUID(), decision: 'accept' });
+    const unknown = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: randomUUID(),
+      decision: 'accept',
+    });
     expect(unknown.json()).toMatchObject({ code: 'response_not_found', field: 'body.responseId' });
-    const noEvidence = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, { responseId: plain.json().response.id, decision: 'accept' });
+    const noEvidence = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: plain.json().response.id,
+      decision: 'accept',
+    });
     expect(noEvidence.statusCode).toBe(409);
     expect(noEvidence.json().code).toBe('response_without_evidence');
   });
 
   it('notes, an ACM notification (GT-6), then lift a wrongful block (GT-7): each audited with who; a closed case refuses further actions', async () => {
     const { body } = await openCase();
-    const note = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/notes`, { text: 'Gebeld met leverancier' });
+    const note = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/notes`, {
+      text: 'Gebeld met leverancier',
+    });
     expect(note.statusCode, note.body).toBe(201);
-    const acm = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/acm-notifications`, { message: 'Derde signaal deze maand' });
+    const acm = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/acm-notifications`, {
+      message: 'Derde signaal deze maand',
+    });
     expect(acm.statusCode, acm.body).toBe(201);
     expect(acm.json().notificationId).toMatch(/^[0-9a-f-]{36}$/);
     const empty = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/lift-block`, {});
     expect(empty.json()).toMatchObject({ code: 'invalid_request', field: 'body.reason' });
 
-    const lifted = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/lift-block`, { reason: 'Verkeerde aansluiting gemeld' });
+    const lifted = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/lift-block`, {
+      reason: 'Verkeerde aansluiting gemeld',
+    });
     expect(lifted.statusCode, lifted.body).toBe(200);
     expect(lifted.json()).toMatchObject({ status: 'closed_wrongful_block', outcome: 'wrongful_block' });
     expect((await askGate(body.connectionEan)).json()).toMatchObject({ allowed: true });
@@ -308,7 +418,9 @@ describe('handler actions', () => {
     expect(noteLate.statusCode, noteLate.body).toBe(201);
 
     const view = (await call(ctx.app, keys.handlerA, 'GET', `/cases/${body.id}`)).json();
-    const byAction = new Map<string, { actor: string; at: string }>(view.timeline.map((e: { action: string; actor: string; at: string }) => [e.action, e]));
+    const byAction = new Map<string, { actor: string; at: string }>(
+      view.timeline.map((e: { action: string; actor: string; at: string }) => [e.action, e]),
+    );
     for (const action of ['case.note', 'case.acm_notified', 'case.closed']) {
       expect(byAction.get(action)?.actor, action).toMatch(/^api-key:/);
     }
@@ -338,7 +450,14 @@ describe('listing', () => {
     const ofT = (await call(ctx.app, keys.supplierT, 'GET', '/cases')).json();
     expect(ofT.items.map((c: { id: string }) => c.id)).toEqual([b.json().id]);
     expect((await call(ctx.app, keys.compliance, 'GET', '/cases?breached=true')).json().items).toEqual([]);
-    const page = (await call(ctx.app, keys.handlerA, 'GET', '/cases?status=blocked&status=awaiting_response&status=awaiting_judgement&limit=1&offset=0')).json();
+    const page = (
+      await call(
+        ctx.app,
+        keys.handlerA,
+        'GET',
+        '/cases?status=blocked&status=awaiting_response&status=awaiting_judgement&limit=1&offset=0',
+      )
+    ).json();
     expect(page.items).toHaveLength(1);
     expect(page.total).toBeGreaterThan(1);
     expect(page).toMatchObject({ limit: 1, offset: 0 });
@@ -350,24 +469,56 @@ describe('GT-9 supplier reports', () => {
   it('a supplier reports; the operator’s doubt group is mailed; the handler opens a case from it (idempotent); others do not see it', async () => {
     const ean = await connectionOfA();
     const signal = new Date(Date.now() - 3_600_000);
-    const res = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: signal.toISOString(), customerSatisfaction: 'dissatisfied', findings: 'Klant boos', actions: 'Teruggebeld' });
+    const res = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', {
+      connectionEan: ean,
+      signalReceivedAt: signal.toISOString(),
+      customerSatisfaction: 'dissatisfied',
+      findings: 'Klant boos',
+      actions: 'Teruggebeld',
+    });
     expect(res.statusCode, res.body).toBe(201);
     const report = res.json();
-    expect(report).toMatchObject({ reportedWithinOneWorkingDay: true, gridOperator: { id: opA.id }, party: { id: supS.id }, caseId: null });
+    expect(report).toMatchObject({
+      reportedWithinOneWorkingDay: true,
+      gridOperator: { id: opA.id },
+      party: { id: supS.id },
+      caseId: null,
+    });
     const mail = await ctx.mail((m) => m.headers['x-supplier-report-id'] === report.id);
     expect(mail.to.sort()).toEqual([...opA.mails].sort());
 
-    const late = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now() - days(10)), customerSatisfaction: 'unknown', findings: 'f', actions: 'a' });
+    const late = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', {
+      connectionEan: ean,
+      signalReceivedAt: iso(Date.now() - days(10)),
+      customerSatisfaction: 'unknown',
+      findings: 'f',
+      actions: 'a',
+    });
     expect(late.json().reportedWithinOneWorkingDay).toBe(false);
 
-    expect((await call(ctx.app, keys.handlerA, 'GET', '/supplier-reports?withCase=false&limit=500')).json().items.map((r: { id: string }) => r.id)).toContain(report.id);
-    expect((await call(ctx.app, keys.handlerB, 'GET', '/supplier-reports?limit=500')).json().items.map((r: { id: string }) => r.id)).not.toContain(report.id);
+    expect(
+      (await call(ctx.app, keys.handlerA, 'GET', '/supplier-reports?withCase=false&limit=500'))
+        .json()
+        .items.map((r: { id: string }) => r.id),
+    ).toContain(report.id);
+    expect(
+      (await call(ctx.app, keys.handlerB, 'GET', '/supplier-reports?limit=500'))
+        .json()
+        .items.map((r: { id: string }) => r.id),
+    ).not.toContain(report.id);
     expect((await call(ctx.app, keys.supplierT, 'GET', `/supplier-reports/${report.id}`)).statusCode).toBe(404);
-    expect((await call(ctx.app, keys.handlerB, 'POST', '/cases', { supplierReportId: report.id, isma: false })).statusCode).toBe(404);
+    expect(
+      (await call(ctx.app, keys.handlerB, 'POST', '/cases', { supplierReportId: report.id, isma: false })).statusCode,
+    ).toBe(404);
 
     const opened = await call(ctx.app, keys.handlerA, 'POST', '/cases', { supplierReportId: report.id, isma: false });
     expect(opened.statusCode, opened.body).toBe(201);
-    expect(opened.json()).toMatchObject({ channel: 'supplier_report', supplierReportId: report.id, connectionEan: ean, party: { id: supS.id } });
+    expect(opened.json()).toMatchObject({
+      channel: 'supplier_report',
+      supplierReportId: report.id,
+      connectionEan: ean,
+      party: { id: supS.id },
+    });
     const twice = await call(ctx.app, keys.handlerA, 'POST', `/supplier-reports/${report.id}/cases`, { isma: false });
     expect(twice.statusCode).toBe(200);
     expect(twice.json().id).toBe(opened.json().id);
@@ -378,10 +529,32 @@ describe('GT-9 supplier reports', () => {
 
   it('only suppliers report; bad input names the field', async () => {
     const ean = await connectionOfA();
-    expect((await call(ctx.app, keys.handlerA, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now()), customerSatisfaction: 'unknown', findings: 'f', actions: 'a' })).statusCode).toBe(403);
-    const bad = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now()), customerSatisfaction: 'satisfied', findings: 'f', actions: 'a' });
+    expect(
+      (
+        await call(ctx.app, keys.handlerA, 'POST', '/supplier-reports', {
+          connectionEan: ean,
+          signalReceivedAt: iso(Date.now()),
+          customerSatisfaction: 'unknown',
+          findings: 'f',
+          actions: 'a',
+        })
+      ).statusCode,
+    ).toBe(403);
+    const bad = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', {
+      connectionEan: ean,
+      signalReceivedAt: iso(Date.now()),
+      customerSatisfaction: 'satisfied',
+      findings: 'f',
+      actions: 'a',
+    });
     expect(bad.json()).toMatchObject({ code: 'invalid_request', field: 'body.customerSatisfaction' });
-    const future = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', { connectionEan: ean, signalReceivedAt: iso(Date.now() + days(1)), customerSatisfaction: 'unknown', findings: 'f', actions: 'a' });
+    const future = await call(ctx.app, keys.supplierS, 'POST', '/supplier-reports', {
+      connectionEan: ean,
+      signalReceivedAt: iso(Date.now() + days(1)),
+      customerSatisfaction: 'unknown',
+      findings: 'f',
+      actions: 'a',
+    });
     expect(future.json()).toMatchObject({ code: 'signal_in_future', field: 'body.signalReceivedAt' });
   });
 });
@@ -390,7 +563,9 @@ describe('compliance history', () => {
   it('Temporal events and audit entries merged in time order; the raw export as an attachment', async () => {
     const { body } = await openCase();
     await ctx.waitForCase(body.id, (r) => r.contactedAt !== null);
-    const withdrawn = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/withdraw`, { reason: 'Signaal betrof andere partij' });
+    const withdrawn = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/withdraw`, {
+      reason: 'Signaal betrof andere partij',
+    });
     expect(withdrawn.statusCode, withdrawn.body).toBe(200);
     // The Update answers once the case is closed; the run completes after the outcome mail.
     await ctx.temporal.workflow.getHandle(body.id).result();
@@ -402,23 +577,36 @@ describe('compliance history', () => {
     const entries: { at: string; source: string; type: string; actor: string; detail?: string }[] = h.entries;
     const times = entries.map((e) => Date.parse(e.at));
     expect(times).toEqual([...times].sort((x, y) => x - y));
-    const idx = (source: string, type: string, detail?: string) => entries.findIndex((e) => e.source === source && e.type === type && (detail === undefined || e.detail === detail));
+    const idx = (source: string, type: string, detail?: string) =>
+      entries.findIndex((e) => e.source === source && e.type === type && (detail === undefined || e.detail === detail));
     expect(idx('database', 'case.opened')).toBeGreaterThanOrEqual(0);
     expect(idx('database', 'case.opened')).toBeLessThan(idx('temporal', 'WorkflowExecutionStarted'));
-    expect(idx('temporal', 'WorkflowExecutionStarted')).toBeLessThan(idx('database', 'case.contacted') >= 0 ? idx('database', 'case.contacted') : Infinity);
+    expect(idx('temporal', 'WorkflowExecutionStarted')).toBeLessThan(
+      idx('database', 'case.contacted') >= 0 ? idx('database', 'case.contacted') : Infinity,
+    );
     const update = entries.find((e) => e.type === 'WorkflowExecutionUpdateAccepted' && e.detail === 'withdrawCase');
     expect(update?.actor).toMatch(/^api-key:/);
     expect(idx('temporal', 'WorkflowExecutionCompleted')).toBeGreaterThan(idx('database', 'case.closed'));
 
-    const exp = await ctx.app.inject({ method: 'GET', url: `/cases/${body.id}/history?format=export`, headers: { authorization: keys.compliance } });
+    const exp = await ctx.app.inject({
+      method: 'GET',
+      url: `/cases/${body.id}/history?format=export`,
+      headers: { authorization: keys.compliance },
+    });
     expect(exp.statusCode).toBe(200);
     expect(exp.headers['content-disposition']).toBe(`attachment; filename="${body.reference}-history.json"`);
     expect(exp.headers['content-type']).toMatch(/^application\/vnd\.gerede-twijfel\.case-history\+json/);
     const x = exp.json();
     expect(x.temporal.source).toBe('live');
-    expect(x.temporal.history.events[0].workflowExecutionStartedEventAttributes.workflowType.name).toBe('doubtCaseWorkflow');
+    expect(x.temporal.history.events[0].workflowExecutionStartedEventAttributes.workflowType.name).toBe(
+      'doubtCaseWorkflow',
+    );
     expect(x.audit.map((a: { action: string }) => a.action)).toContain('case.opened');
-    const viaAccept = await ctx.app.inject({ method: 'GET', url: `/cases/${body.id}/history`, headers: { authorization: keys.admin, accept: 'application/vnd.gerede-twijfel.case-history+json' } });
+    const viaAccept = await ctx.app.inject({
+      method: 'GET',
+      url: `/cases/${body.id}/history`,
+      headers: { authorization: keys.admin, accept: 'application/vnd.gerede-twijfel.case-history+json' },
+    });
     expect(viaAccept.headers['content-disposition']).toMatch(/^attachment/);
   });
 
@@ -431,7 +619,10 @@ describe('compliance history', () => {
     const live = (await call(ctx.app, keys.compliance, 'GET', `/cases/${body.id}/history`)).json();
     // Deleting the execution stands in for the namespace retention running out (the dev server deletes
     // asynchronously, in some 20 seconds).
-    await ctx.temporal.workflowService.deleteWorkflowExecution({ namespace: 'default', workflowExecution: { workflowId: body.id } });
+    await ctx.temporal.workflowService.deleteWorkflowExecution({
+      namespace: 'default',
+      workflowExecution: { workflowId: body.id },
+    });
     let archived: { temporalSource: string; entries: unknown[] } | undefined;
     for (let i = 0; i < 450; i++) {
       archived = (await call(ctx.app, keys.compliance, 'GET', `/cases/${body.id}/history`)).json();
@@ -440,7 +631,8 @@ describe('compliance history', () => {
     }
     expect(archived!.temporalSource).toBe('archive');
     // Same Temporal events as live; the archive step itself adds one audit entry.
-    const temporalOf = (h: { entries: unknown[] }) => (h.entries as { source: string }[]).filter((e) => e.source === 'temporal');
+    const temporalOf = (h: { entries: unknown[] }) =>
+      (h.entries as { source: string }[]).filter((e) => e.source === 'temporal');
     expect(temporalOf(archived!)).toEqual(temporalOf(live));
   }, 120_000);
 });
@@ -467,11 +659,16 @@ describe('OpenAPI', () => {
     for (const [method, path, statuses] of expected) {
       const op = doc.paths?.[path]?.[method];
       expect(op, `${method.toUpperCase()} ${path}`).toBeTruthy();
-      expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining([...statuses, '401', '403']));
-      if (op.requestBody) expect(Object.keys(op.responses), `${method} ${path} 413/415`).toEqual(expect.arrayContaining(['413', '415']));
+      expect(Object.keys(op.responses), `${method} ${path}`).toEqual(
+        expect.arrayContaining([...statuses, '401', '403']),
+      );
+      if (op.requestBody)
+        expect(Object.keys(op.responses), `${method} ${path} 413/415`).toEqual(expect.arrayContaining(['413', '415']));
     }
     const history = doc.paths['/cases/{id}/history'].get.responses['200'].content;
-    expect(Object.keys(history)).toEqual(expect.arrayContaining(['application/json', 'application/vnd.gerede-twijfel.case-history+json']));
+    expect(Object.keys(history)).toEqual(
+      expect.arrayContaining(['application/json', 'application/vnd.gerede-twijfel.case-history+json']),
+    );
     expect(doc.paths['/cases'].post.parameters.map((p: { name: string }) => p.name)).toContain('idempotency-key');
   });
 });

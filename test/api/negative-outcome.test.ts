@@ -23,13 +23,18 @@ describe('GT-8b: after "mandate not demonstrated" the regular processes can rest
     const provider = await ctx.party(['service_provider']);
     const user = await makeGridUser(ctx.db);
     const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, gridUserId: user.id });
-    const old = await makeMandate(ctx.db, { partyId: provider.id, connectionEan: conn.ean, dataKinds: ['interval_data'] });
+    const old = await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: conn.ean,
+      dataKinds: ['interval_data'],
+    });
     const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
     const providerKey = await makeKey(ctx.db, 'supplier', { partyId: provider.id });
     const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
     const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
     const period = { from: iso(Date.now() - days(2)), to: iso(Date.now() - days(1)) };
-    const gate = async (dataKind = 'interval_data') => (await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind, ...period })).json();
+    const gate = async (dataKind = 'interval_data') =>
+      (await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind, ...period })).json();
     const mandate = (dataKinds: string[], grantedByIsGridUser: boolean) =>
       call(ctx.app, providerKey, 'POST', '/mandates', {
         connectionEan: conn.ean,
@@ -67,15 +72,29 @@ describe('GT-8b: after "mandate not demonstrated" the regular processes can rest
     const answered = await call(ctx.app, providerKey, 'POST', `/cases/${caseId}/responses`, {
       findings: 'Machtiging via website',
       complaintHandling: 'Klant gebeld',
-      evidence: { filename: 'machtiging.pdf', contentType: 'application/pdf', contentBase64: smallPdf().toString('base64') },
+      evidence: {
+        filename: 'machtiging.pdf',
+        contentType: 'application/pdf',
+        contentBase64: smallPdf().toString('base64'),
+      },
     });
     expect(answered.statusCode, answered.body).toBe(201);
-    const rejected = await call(ctx.app, handlerKey, 'POST', `/cases/${caseId}/judgements`, { responseId: answered.json().response.id, decision: 'reject', reason: 'Handtekening ontbreekt' });
+    const rejected = await call(ctx.app, handlerKey, 'POST', `/cases/${caseId}/judgements`, {
+      responseId: answered.json().response.id,
+      decision: 'reject',
+      reason: 'Handtekening ontbreekt',
+    });
     expect(rejected.statusCode, rejected.body).toBe(200);
     expect(rejected.json().status).toBe('closed_mandate_not_demonstrated');
 
     // The block stays and keeps the old mandate blocked: for new requests and for deliveries of old ones.
-    expect(await gate()).toMatchObject({ allowed: false, reasonCode: 'blocked_not_demonstrated', rule: 'GT-8b', blockId: block!.id, mandateId: null });
+    expect(await gate()).toMatchObject({
+      allowed: false,
+      reasonCode: 'blocked_not_demonstrated',
+      rule: 'GT-8b',
+      blockId: block!.id,
+      mandateId: null,
+    });
     const oldDelivery = await call(ctx.app, p4, 'GET', allowed.dataUrl);
     expect(oldDelivery.statusCode).toBe(409);
     expect(oldDelivery.json().details).toMatchObject({ reasonCode: 'blocked_not_demonstrated', blockId: block!.id });
@@ -88,13 +107,26 @@ describe('GT-8b: after "mandate not demonstrated" the regular processes can rest
     expect((await call(ctx.app, providerKey, 'POST', `/mandates/${old.id}/withdraw`)).statusCode).toBe(200);
     const fresh = await mandate(['interval_data'], false);
     expect(fresh.statusCode, fresh.body).toBe(201);
-    expect(await gate()).toMatchObject({ allowed: false, reasonCode: 'mandate_pending_confirmation', mandateId: fresh.json().id });
+    expect(await gate()).toMatchObject({
+      allowed: false,
+      reasonCode: 'mandate_pending_confirmation',
+      mandateId: fresh.json().id,
+    });
     expect((await call(ctx.app, userKey, 'POST', `/me/mandates/${fresh.json().id}/confirm`)).statusCode).toBe(200);
     const honoured = await gate();
-    expect(honoured).toMatchObject({ allowed: true, reasonCode: 'mandate_valid_after_negative_outcome', rule: 'GT-8b', mandateId: fresh.json().id, blockId: block!.id });
+    expect(honoured).toMatchObject({
+      allowed: true,
+      reasonCode: 'mandate_valid_after_negative_outcome',
+      rule: 'GT-8b',
+      mandateId: fresh.json().id,
+      blockId: block!.id,
+    });
     const data = await call(ctx.app, p4, 'GET', honoured.dataUrl);
     expect(data.statusCode, data.body).toBe(200);
-    expect(data.json()).toMatchObject({ reasonCode: 'mandate_valid_after_negative_outcome', mandateId: fresh.json().id });
+    expect(data.json()).toMatchObject({
+      reasonCode: 'mandate_valid_after_negative_outcome',
+      mandateId: fresh.json().id,
+    });
     // The block itself is still in force.
     const [still] = await ctx.db.select().from(blocks).where(eq(blocks.id, block!.id));
     expect(still!.endedAt).toBeNull();

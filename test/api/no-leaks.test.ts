@@ -43,10 +43,18 @@ describe('the party’s view of its case', () => {
     const answered = await call(ctx.app, supplierKey, 'POST', `/cases/${id}/responses`, {
       findings: 'Machtiging via website',
       complaintHandling: 'Klant gebeld',
-      evidence: { filename: 'machtiging.pdf', contentType: 'application/pdf', contentBase64: smallPdf().toString('base64') },
+      evidence: {
+        filename: 'machtiging.pdf',
+        contentType: 'application/pdf',
+        contentBase64: smallPdf().toString('base64'),
+      },
     });
     expect(answered.statusCode, answered.body).toBe(201);
-    const judged = await call(ctx.app, handlerKey, 'POST', `/cases/${id}/judgements`, { responseId: answered.json().response.id, decision: 'reject', reason: 'Handtekening ontbreekt' });
+    const judged = await call(ctx.app, handlerKey, 'POST', `/cases/${id}/judgements`, {
+      responseId: answered.json().response.id,
+      decision: 'reject',
+      reason: 'Handtekening ontbreekt',
+    });
     expect(judged.statusCode, judged.body).toBe(200);
 
     const handlerView = (await call(ctx.app, handlerKey, 'GET', `/cases/${id}`)).json();
@@ -70,17 +78,26 @@ describe('blocks under another operator’s case', () => {
     const connA = await makeConnection(ctx.db, { gridOperatorId: opA.id });
     const connB = await makeConnection(ctx.db, { gridOperatorId: opB.id });
     const caseId = randomUUID();
-    expect((await call(ctx.app, handlerB, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: connB.ean })).statusCode).toBe(201);
+    expect(
+      (await call(ctx.app, handlerB, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: connB.ean }))
+        .statusCode,
+    ).toBe(201);
 
     const read = await call(ctx.app, handlerA, 'GET', `/blocks/${caseId}`);
-    const put = await call(ctx.app, handlerA, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: connA.ean });
+    const put = await call(ctx.app, handlerA, 'PUT', `/blocks/${caseId}`, {
+      partyGln: provider.gln,
+      connectionEan: connA.ean,
+    });
     expect(read.statusCode).toBe(404);
     expect(put.statusCode).toBe(404);
     expect(put.json()).toEqual(read.json());
     expect(put.body).not.toContain(connB.ean);
     expect(put.body).not.toContain(provider.id);
     // Its own operator still learns why (409 with the details), as does an admin.
-    const own = await call(ctx.app, handlerB, 'PUT', `/blocks/${caseId}`, { partyGln: (await ctx.party(['service_provider'])).gln, connectionEan: connB.ean });
+    const own = await call(ctx.app, handlerB, 'PUT', `/blocks/${caseId}`, {
+      partyGln: (await ctx.party(['service_provider'])).gln,
+      connectionEan: connB.ean,
+    });
     expect(own.statusCode).toBe(409);
     expect(own.json().code).toBe('block_case_mismatch');
   });
@@ -93,8 +110,20 @@ describe('the development mail view', () => {
   beforeAll(async () => {
     const fresh = await freshDatabase('no_leaks_mail');
     const handle = createDb(fresh.url, { max: 4 });
-    dev = await buildApp({ config: testConfig({ NODE_ENV: 'development' }), db: handle.db, sql: handle.sql, mailCaptureDir: inject('mailDir'), logger: false });
-    prod = await buildApp({ config: testConfig({ NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example' }), db: handle.db, sql: handle.sql, mailCaptureDir: inject('mailDir'), logger: false });
+    dev = await buildApp({
+      config: testConfig({ NODE_ENV: 'development' }),
+      db: handle.db,
+      sql: handle.sql,
+      mailCaptureDir: inject('mailDir'),
+      logger: false,
+    });
+    prod = await buildApp({
+      config: testConfig({ NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example' }),
+      db: handle.db,
+      sql: handle.sql,
+      mailCaptureDir: inject('mailDir'),
+      logger: false,
+    });
     await Promise.all([dev.ready(), prod.ready()]);
     close = async () => {
       await dev.close();
@@ -108,7 +137,10 @@ describe('the development mail view', () => {
     const opB = await makeParty(db, ['grid_operator']);
     const supplier = await makeParty(db, ['supplier']);
     const ids: Record<'A' | 'B', string> = { A: randomUUID(), B: randomUUID() };
-    for (const [k, op] of [['A', opA], ['B', opB]] as const) {
+    for (const [k, op] of [
+      ['A', opA],
+      ['B', opB],
+    ] as const) {
       const conn = await makeConnection(db, { gridOperatorId: op.id });
       await db.insert(doubtCases).values({
         id: ids[k],
@@ -129,22 +161,47 @@ describe('the development mail view', () => {
     const mailer = createMailer(inject('smtpUrl'), { from: 'gerede-twijfel@netbeheer.example' });
     const run = tag();
     for (const k of ['A', 'B'] as const) {
-      await mailer.send({ to: ['meldingen@acm.example'], subject: `ACM ${k} ${run}`, text: `report ${k}`, html: `<p>report ${k}</p>`, headers: { 'X-Case-Id': ids[k] } });
+      await mailer.send({
+        to: ['meldingen@acm.example'],
+        subject: `ACM ${k} ${run}`,
+        text: `report ${k}`,
+        html: `<p>report ${k}</p>`,
+        headers: { 'X-Case-Id': ids[k] },
+      });
     }
-    await mailer.send({ to: ['x@party.example'], subject: `review ${run}`, text: 'review', html: '<p>review</p>', headers: { 'X-Improvement-Review-Id': randomUUID() } });
+    await mailer.send({
+      to: ['x@party.example'],
+      subject: `review ${run}`,
+      text: 'review',
+      html: '<p>review</p>',
+      headers: { 'X-Improvement-Review-Id': randomUUID() },
+    });
     mailer.close();
-    for (const s of [`ACM A ${run}`, `ACM B ${run}`, `review ${run}`]) await readMail(inject('mailDir'), (m) => m.subject === s);
-    Object.assign(state, { run, keyA: await makeKey(db, 'case-handler', { partyId: opA.id }), keyB: await makeKey(db, 'case-handler', { partyId: opB.id }), admin: await makeKey(db, 'admin') });
+    for (const s of [`ACM A ${run}`, `ACM B ${run}`, `review ${run}`])
+      await readMail(inject('mailDir'), (m) => m.subject === s);
+    Object.assign(state, {
+      run,
+      keyA: await makeKey(db, 'case-handler', { partyId: opA.id }),
+      keyB: await makeKey(db, 'case-handler', { partyId: opB.id }),
+      admin: await makeKey(db, 'admin'),
+    });
   });
   afterAll(async () => close?.());
   const state = { run: '', keyA: '', keyB: '', admin: '' };
   const subjects = async (app: App, key: string) =>
-    ((await call(app, key, 'GET', '/dev/mail?limit=500')).json().items as Array<{ subject: string }>).map((m) => m.subject).filter((s) => s.endsWith(state.run)).sort();
+    ((await call(app, key, 'GET', '/dev/mail?limit=500')).json().items as Array<{ subject: string }>)
+      .map((m) => m.subject)
+      .filter((s) => s.endsWith(state.run))
+      .sort();
 
   it('shows a case handler its own grid operator’s mail only; an admin all', async () => {
     expect(await subjects(dev, state.keyA)).toEqual([`ACM A ${state.run}`]);
     expect(await subjects(dev, state.keyB)).toEqual([`ACM B ${state.run}`]);
-    expect(await subjects(dev, state.admin)).toEqual([`ACM A ${state.run}`, `ACM B ${state.run}`, `review ${state.run}`]);
+    expect(await subjects(dev, state.admin)).toEqual([
+      `ACM A ${state.run}`,
+      `ACM B ${state.run}`,
+      `review ${state.run}`,
+    ]);
   });
 
   it('does not exist in production', async () => {

@@ -7,9 +7,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { auditLog } from '../../db/schema/index.js';
 import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
-import { allocationState, endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../../db/repositories/allocation.js';
+import {
+  allocationState,
+  endZeroAllocation,
+  startZeroAllocation,
+  switchToProfileAllocation,
+} from '../../db/repositories/allocation.js';
 import { DomainError } from '../../lib/errors.js';
-import { call, coreContext, days, iso, makeConnection, makeKey, makeMandate, makeParty, newEan, newGln, type CoreContext } from './fixtures.js';
+import {
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeKey,
+  makeMandate,
+  makeParty,
+  newEan,
+  newGln,
+  type CoreContext,
+} from './fixtures.js';
 
 let ctx: CoreContext;
 let operator: Awaited<ReturnType<typeof makeParty>>;
@@ -23,7 +40,11 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.close());
 
-const auditOf = (type: string, id: string) => ctx.db.select().from(auditLog).where(and(eq(auditLog.entityType, type), eq(auditLog.entityId, id)));
+const auditOf = (type: string, id: string) =>
+  ctx.db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.entityType, type), eq(auditLog.entityId, id)));
 
 describe('blocks API', () => {
   it('place (201, then 200 again), the gate denies, lift retroactively (GT-8), lift again is a no-op', async () => {
@@ -36,13 +57,25 @@ describe('blocks API', () => {
     expect(first.statusCode, first.body).toBe(201);
     expect(first.json()).toMatchObject({ caseId, partyId: provider.id, connectionEan: c.ean, active: true });
     expect((await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, place)).statusCode).toBe(200);
-    const ask = () => call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: c.ean, dataKind: 'interval_data', from: iso(Date.now() - days(1)), to: iso(Date.now()) });
+    const ask = () =>
+      call(ctx.app, p4, 'POST', '/p4/requests', {
+        connectionEan: c.ean,
+        dataKind: 'interval_data',
+        from: iso(Date.now() - days(1)),
+        to: iso(Date.now()),
+      });
     expect((await ask()).json().reasonCode).toBe('blocked_by_doubt_case');
     expect((await call(ctx.app, handler, 'GET', `/blocks?connectionEan=${c.ean}&active=true`)).json().total).toBe(1);
-    const lift = await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'mandate_accepted', retroactive: true });
+    const lift = await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, {
+      reason: 'mandate_accepted',
+      retroactive: true,
+    });
     expect(lift.json()).toMatchObject({ active: false, liftReason: 'mandate_accepted', retroactive: true });
     expect((await ask()).json().allowed).toBe(true);
-    const again = await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'wrongful_block', retroactive: false });
+    const again = await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, {
+      reason: 'wrongful_block',
+      retroactive: false,
+    });
     expect(again.json()).toMatchObject({ liftReason: 'mandate_accepted', retroactive: true });
     expect((await auditOf('block', first.json().id)).map((a) => a.action)).toEqual(['block.placed', 'block.lifted']);
   });
@@ -52,28 +85,63 @@ describe('blocks API', () => {
     const c2 = await makeConnection(ctx.db, { gridOperatorId: operator.id });
     const caseId = randomUUID();
     await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: c1.ean });
-    const clash = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: c2.ean });
+    const clash = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, {
+      partyGln: provider.gln,
+      connectionEan: c2.ean,
+    });
     expect(clash.statusCode).toBe(409);
     expect(clash.json().code).toBe('block_case_mismatch');
-    expect((await call(ctx.app, handler, 'PUT', `/blocks/${randomUUID()}`, { partyGln: newGln(), connectionEan: c1.ean })).statusCode).toBe(404);
-    expect((await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'because', retroactive: true })).statusCode).toBe(400);
-    expect((await call(ctx.app, handler, 'POST', `/blocks/${randomUUID()}/lift`, { reason: 'case_withdrawn', retroactive: false })).statusCode).toBe(404);
-    expect((await call(ctx.app, handler, 'PUT', `/blocks/not-a-uuid`, { partyGln: provider.gln, connectionEan: c1.ean })).statusCode).toBe(400);
+    expect(
+      (await call(ctx.app, handler, 'PUT', `/blocks/${randomUUID()}`, { partyGln: newGln(), connectionEan: c1.ean }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'because', retroactive: true }))
+        .statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await call(ctx.app, handler, 'POST', `/blocks/${randomUUID()}/lift`, {
+          reason: 'case_withdrawn',
+          retroactive: false,
+        })
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (await call(ctx.app, handler, 'PUT', `/blocks/not-a-uuid`, { partyGln: provider.gln, connectionEan: c1.ean }))
+        .statusCode,
+    ).toBe(400);
   });
 
   it('case handlers only on their own operator’s connections (404); compliance reads, cannot write (403)', async () => {
     const otherOp = await makeParty(ctx.db, ['grid_operator']);
     const foreign = await makeConnection(ctx.db, { gridOperatorId: otherOp.id });
     const caseId = randomUUID();
-    const res = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: foreign.ean });
+    const res = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, {
+      partyGln: provider.gln,
+      connectionEan: foreign.ean,
+    });
     expect(res.statusCode).toBe(404);
     const admin = await makeKey(ctx.db, 'admin');
-    expect((await call(ctx.app, admin, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: foreign.ean })).statusCode).toBe(201);
+    expect(
+      (await call(ctx.app, admin, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: foreign.ean }))
+        .statusCode,
+    ).toBe(201);
     expect((await call(ctx.app, handler, 'GET', `/blocks/${caseId}`)).statusCode).toBe(404);
-    expect((await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'case_withdrawn', retroactive: false })).statusCode).toBe(404);
+    expect(
+      (await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'case_withdrawn', retroactive: false }))
+        .statusCode,
+    ).toBe(404);
     const compliance = await makeKey(ctx.db, 'compliance');
     expect((await call(ctx.app, compliance, 'GET', `/blocks/${caseId}`)).statusCode).toBe(200);
-    expect((await call(ctx.app, compliance, 'PUT', `/blocks/${randomUUID()}`, { partyGln: provider.gln, connectionEan: foreign.ean })).statusCode).toBe(403);
+    expect(
+      (
+        await call(ctx.app, compliance, 'PUT', `/blocks/${randomUUID()}`, {
+          partyGln: provider.gln,
+          connectionEan: foreign.ean,
+        })
+      ).statusCode,
+    ).toBe(403);
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: provider.id });
     expect((await call(ctx.app, supplierKey, 'GET', '/blocks')).statusCode).toBe(403);
   });
@@ -84,17 +152,41 @@ describe('repository functions for the doubt-case activities', () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
     const caseId = randomUUID();
     const actor = { actor: `workflow:${caseId}` };
-    const placed = await Promise.all(Array.from({ length: 5 }, () => placeBlock(ctx.db, { ...actor, caseId, partyId: provider.id, connectionEan: c.ean, at: new Date() })));
+    const placed = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        placeBlock(ctx.db, { ...actor, caseId, partyId: provider.id, connectionEan: c.ean, at: new Date() }),
+      ),
+    );
     expect(placed.filter((p) => p.created)).toHaveLength(1);
     expect(new Set(placed.map((p) => p.block.id)).size).toBe(1);
-    const lifted = await Promise.all(Array.from({ length: 3 }, () => liftBlock(ctx.db, { ...actor, caseId, at: new Date(), reason: 'wrongful_block', retroactive: true })));
+    const lifted = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        liftBlock(ctx.db, { ...actor, caseId, at: new Date(), reason: 'wrongful_block', retroactive: true }),
+      ),
+    );
     expect(lifted.filter((l) => l.lifted)).toHaveLength(1);
     expect((await auditOf('block', placed[0]!.block.id)).map((a) => [a.action, a.actor])).toEqual([
       ['block.placed', actor.actor],
       ['block.lifted', actor.actor],
     ]);
-    await expect(liftBlock(ctx.db, { ...actor, caseId: randomUUID(), at: new Date(), reason: 'case_withdrawn', retroactive: false })).rejects.toMatchObject({ code: 'block_not_found' });
-    await expect(placeBlock(ctx.db, { ...actor, caseId: randomUUID(), partyId: provider.id, connectionEan: newEan(), at: new Date() })).rejects.toBeInstanceOf(DomainError);
+    await expect(
+      liftBlock(ctx.db, {
+        ...actor,
+        caseId: randomUUID(),
+        at: new Date(),
+        reason: 'case_withdrawn',
+        retroactive: false,
+      }),
+    ).rejects.toMatchObject({ code: 'block_not_found' });
+    await expect(
+      placeBlock(ctx.db, {
+        ...actor,
+        caseId: randomUUID(),
+        partyId: provider.id,
+        connectionEan: newEan(),
+        at: new Date(),
+      }),
+    ).rejects.toBeInstanceOf(DomainError);
   });
 
   it("GT-4 / AL-6: '0' values while the case is open, then profile from the switch; every step idempotent", async () => {
@@ -103,20 +195,36 @@ describe('repository functions for the doubt-case activities', () => {
     const actor = { actor: `workflow:${caseId}` };
     const t0 = new Date(Date.now() - days(3));
     expect((await startZeroAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, at: t0 })).created).toBe(true);
-    expect((await startZeroAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, at: new Date() })).created).toBe(false);
+    expect(
+      (await startZeroAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, at: new Date() })).created,
+    ).toBe(false);
     const handlerView = (await call(ctx.app, handler, 'GET', `/connections/${c.ean}/allocation`)).json();
     expect(handlerView.allocatedWithZeroValues).toBe(true);
     const switchAt = new Date(Date.now() - days(1));
-    expect((await switchToProfileAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, effectiveFrom: switchAt })).created).toBe(true);
-    expect((await switchToProfileAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, effectiveFrom: new Date() })).created).toBe(false);
-    expect((await endZeroAllocation(ctx.db, { ...actor, caseId, at: switchAt, reason: 'mandate_not_demonstrated' })).ended).toBe(true);
+    expect(
+      (await switchToProfileAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, effectiveFrom: switchAt }))
+        .created,
+    ).toBe(true);
+    expect(
+      (await switchToProfileAllocation(ctx.db, { ...actor, caseId, connectionEan: c.ean, effectiveFrom: new Date() }))
+        .created,
+    ).toBe(false);
+    expect(
+      (await endZeroAllocation(ctx.db, { ...actor, caseId, at: switchAt, reason: 'mandate_not_demonstrated' })).ended,
+    ).toBe(true);
     expect((await endZeroAllocation(ctx.db, { ...actor, caseId, at: new Date(), reason: 'again' })).ended).toBe(false);
     const state = await allocationState(ctx.db, c.ean, new Date());
     expect(state.current).toBe('profile');
     expect(state.zeroAllocation).toBeNull();
     expect(state.history.map((h) => [h.method, h.caseId])).toEqual([['profile', caseId]]);
-    expect((await auditOf('connection', c.ean)).map((a) => a.action)).toEqual(['allocation.zero_started', 'allocation.switched_to_profile', 'allocation.zero_ended']);
-    await expect(endZeroAllocation(ctx.db, { ...actor, caseId: randomUUID(), at: new Date(), reason: 'x' })).rejects.toMatchObject({ code: 'zero_allocation_not_found' });
+    expect((await auditOf('connection', c.ean)).map((a) => a.action)).toEqual([
+      'allocation.zero_started',
+      'allocation.switched_to_profile',
+      'allocation.zero_ended',
+    ]);
+    await expect(
+      endZeroAllocation(ctx.db, { ...actor, caseId: randomUUID(), at: new Date(), reason: 'x' }),
+    ).rejects.toMatchObject({ code: 'zero_allocation_not_found' });
   });
 
   it('inside a caller’s transaction, a failure rolls the repository writes back', async () => {

@@ -5,7 +5,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
 import { connections, meterReadings } from '../../db/schema/index.js';
-import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeParty, newEan, newGln, type CoreContext } from './fixtures.js';
+import {
+  badCheckDigit,
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeParty,
+  newEan,
+  newGln,
+  type CoreContext,
+} from './fixtures.js';
 
 let ctx: CoreContext;
 let adminKey: string;
@@ -38,10 +51,21 @@ describe('connections', () => {
       allocationMethod: { method: 'isma', effectiveFrom: '2025-01-01T00:00:00Z' },
     });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ ean, gridOperatorId: operator.id, supplierId: supplier.id, balanceResponsiblePartyId: brp.id, gridUserId: user.id, capacityKw: 17.25, remoteReadingOptOut: false });
+    expect(res.json()).toMatchObject({
+      ean,
+      gridOperatorId: operator.id,
+      supplierId: supplier.id,
+      balanceResponsiblePartyId: brp.id,
+      gridUserId: user.id,
+      capacityKw: 17.25,
+      remoteReadingOptOut: false,
+    });
     const alloc = (await call(ctx.app, adminKey, 'GET', `/connections/${ean}/allocation`)).json();
     expect(alloc).toMatchObject({ current: 'isma', allocatedWithZeroValues: false });
-    const patched = await call(ctx.app, adminKey, 'PATCH', `/connections/${ean}`, { remoteReadingOptOut: true, capacityKw: 25 });
+    const patched = await call(ctx.app, adminKey, 'PATCH', `/connections/${ean}`, {
+      remoteReadingOptOut: true,
+      capacityKw: 25,
+    });
     expect(patched.json()).toMatchObject({ remoteReadingOptOut: true, capacityKw: 25 });
   });
 
@@ -55,7 +79,13 @@ describe('connections', () => {
     ['unknown field', 400, 'invalid_request', () => ({ colour: 'blue' })],
   ])('%s → %i %s, nothing written', async (_n, status, code, patch) => {
     const before = await connCount();
-    const res = await call(ctx.app, adminKey, 'POST', '/connections', { ean: newEan(), gridOperatorGln: operator.gln, gridArea: 'A', capacityKw: 10, ...patch() });
+    const res = await call(ctx.app, adminKey, 'POST', '/connections', {
+      ean: newEan(),
+      gridOperatorGln: operator.gln,
+      gridArea: 'A',
+      capacityKw: 10,
+      ...patch(),
+    });
     expect(res.statusCode, res.body).toBe(status);
     expect(res.json().code).toBe(code);
     expect(await connCount()).toBe(before);
@@ -63,7 +93,12 @@ describe('connections', () => {
 
   it('duplicate EAN → 409', async () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    const res = await call(ctx.app, adminKey, 'POST', '/connections', { ean: c.ean, gridOperatorGln: operator.gln, gridArea: 'A', capacityKw: 10 });
+    const res = await call(ctx.app, adminKey, 'POST', '/connections', {
+      ean: c.ean,
+      gridOperatorGln: operator.gln,
+      gridArea: 'A',
+      capacityKw: 10,
+    });
     expect(res.statusCode).toBe(409);
     expect(res.json().code).toBe('connection_exists');
   });
@@ -78,32 +113,94 @@ describe('connections', () => {
     expect((await call(ctx.app, handler, 'GET', `/connections/${foreign.ean}/allocation`)).statusCode).toBe(404);
     const list = (await call(ctx.app, handler, 'GET', '/connections?limit=500')).json();
     expect(list.items.every((c: { gridOperatorId: string }) => c.gridOperatorId === operator.id)).toBe(true);
-    expect((await call(ctx.app, handler, 'POST', '/connections', { ean: newEan(), gridOperatorGln: operator.gln, gridArea: 'A', capacityKw: 10 })).statusCode).toBe(403);
+    expect(
+      (
+        await call(ctx.app, handler, 'POST', '/connections', {
+          ean: newEan(),
+          gridOperatorGln: operator.gln,
+          gridArea: 'A',
+          capacityKw: 10,
+        })
+      ).statusCode,
+    ).toBe(403);
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
     expect((await call(ctx.app, supplierKey, 'GET', `/connections/${own.ean}`)).statusCode).toBe(403);
   });
 
   it('events: validation, order, and the history', async () => {
     const user = await makeGridUser(ctx.db);
-    const c = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id });
+    const c = await makeConnection(ctx.db, {
+      gridOperatorId: operator.id,
+      supplierId: supplier.id,
+      gridUserId: user.id,
+    });
     const url = `/connections/${c.ean}/events`;
-    expect((await call(ctx.app, adminKey, 'POST', url, { kind: 'customer_switch', effectiveAt: iso(Date.now()) })).json().code).toBe('new_grid_user_required');
-    expect((await call(ctx.app, adminKey, 'POST', url, { kind: 'supplier_switch', effectiveAt: iso(Date.now() + days(10)), newSupplierGln: newGln() })).json().code).toBe('effective_in_future');
-    expect((await call(ctx.app, adminKey, 'POST', url, { kind: 'supplier_switch', effectiveAt: iso(Date.now()), newSupplierGln: supplier.gln })).json().code).toBe('same_supplier');
+    expect(
+      (await call(ctx.app, adminKey, 'POST', url, { kind: 'customer_switch', effectiveAt: iso(Date.now()) })).json()
+        .code,
+    ).toBe('new_grid_user_required');
+    expect(
+      (
+        await call(ctx.app, adminKey, 'POST', url, {
+          kind: 'supplier_switch',
+          effectiveAt: iso(Date.now() + days(10)),
+          newSupplierGln: newGln(),
+        })
+      ).json().code,
+    ).toBe('effective_in_future');
+    expect(
+      (
+        await call(ctx.app, adminKey, 'POST', url, {
+          kind: 'supplier_switch',
+          effectiveAt: iso(Date.now()),
+          newSupplierGln: supplier.gln,
+        })
+      ).json().code,
+    ).toBe('same_supplier');
     const s2 = await makeParty(ctx.db, ['supplier']);
-    expect((await call(ctx.app, adminKey, 'POST', url, { kind: 'supplier_switch', effectiveAt: iso(Date.now() - days(1)), newSupplierGln: s2.gln })).statusCode).toBe(201);
-    const late = await call(ctx.app, adminKey, 'POST', url, { kind: 'supplier_switch', effectiveAt: iso(Date.now() - days(2)), newSupplierGln: supplier.gln });
+    expect(
+      (
+        await call(ctx.app, adminKey, 'POST', url, {
+          kind: 'supplier_switch',
+          effectiveAt: iso(Date.now() - days(1)),
+          newSupplierGln: s2.gln,
+        })
+      ).statusCode,
+    ).toBe(201);
+    const late = await call(ctx.app, adminKey, 'POST', url, {
+      kind: 'supplier_switch',
+      effectiveAt: iso(Date.now() - days(2)),
+      newSupplierGln: supplier.gln,
+    });
     expect(late.statusCode).toBe(409);
     expect(late.json().code).toBe('event_out_of_order');
     const history = (await call(ctx.app, adminKey, 'GET', url)).json();
-    expect(history.items.map((e: { kind: string; newSupplierId: string }) => [e.kind, e.newSupplierId])).toEqual([['supplier_switch', s2.id]]);
+    expect(history.items.map((e: { kind: string; newSupplierId: string }) => [e.kind, e.newSupplierId])).toEqual([
+      ['supplier_switch', s2.id],
+    ]);
   });
 
   it('allocation: effective-dated history via the API', async () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
     const url = `/connections/${c.ean}/allocation-methods`;
-    expect((await call(ctx.app, adminKey, 'POST', url, { method: 'isma', effectiveFrom: iso(Date.now() - days(30)), reason: 'smart meter installed' })).statusCode).toBe(201);
-    expect((await call(ctx.app, adminKey, 'POST', url, { method: 'profile', effectiveFrom: iso(Date.now() + days(30)), reason: 'planned' })).statusCode).toBe(201);
+    expect(
+      (
+        await call(ctx.app, adminKey, 'POST', url, {
+          method: 'isma',
+          effectiveFrom: iso(Date.now() - days(30)),
+          reason: 'smart meter installed',
+        })
+      ).statusCode,
+    ).toBe(201);
+    expect(
+      (
+        await call(ctx.app, adminKey, 'POST', url, {
+          method: 'profile',
+          effectiveFrom: iso(Date.now() + days(30)),
+          reason: 'planned',
+        })
+      ).statusCode,
+    ).toBe(201);
     const state = (await call(ctx.app, adminKey, 'GET', `/connections/${c.ean}/allocation`)).json();
     expect(state.current).toBe('isma');
     expect(state.history.map((h: { method: string }) => h.method)).toEqual(['isma', 'profile']);
@@ -154,12 +251,24 @@ describe('readings import (AL-1, AL-2): per-row rejects', () => {
       ],
     });
     expect(again.json()).toMatchObject({ accepted: 1, unchanged: 1 });
-    expect(again.json().rejected.map((x: { code: string }) => x.code)).toEqual(['conflicts_with_stored', 'register_decreased']);
+    expect(again.json().rejected.map((x: { code: string }) => x.code)).toEqual([
+      'conflicts_with_stored',
+      'register_decreased',
+    ]);
 
     // The readings endpoint derives quarter-hour volumes.
     const handler = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
-    const list = (await call(ctx.app, handler, 'GET', `${url}?from=${at(0)}&to=${at(10)}&purpose=${encodeURIComponent('AL-2 import check')}`)).json();
-    expect(list.readings.map((p: { registerWh: number; volumeWh?: number }) => [p.registerWh, p.volumeWh ?? null])).toEqual([
+    const list = (
+      await call(
+        ctx.app,
+        handler,
+        'GET',
+        `${url}?from=${at(0)}&to=${at(10)}&purpose=${encodeURIComponent('AL-2 import check')}`,
+      )
+    ).json();
+    expect(
+      list.readings.map((p: { registerWh: number; volumeWh?: number }) => [p.registerWh, p.volumeWh ?? null]),
+    ).toEqual([
       [10_000, null],
       [10_500, 500],
       [12_000, null],
@@ -169,18 +278,40 @@ describe('readings import (AL-1, AL-2): per-row rejects', () => {
 
   it('whole-batch problems write nothing: unknown connection 404, opted out 409, malformed rows 400, too many rows 400', async () => {
     const before = (await ctx.db.select({ n: count() }).from(meterReadings))[0]!.n;
-    expect((await call(ctx.app, adminKey, 'POST', `/connections/${newEan()}/readings`, { readings: [{ readAt: at(0), registerWh: 1 }] })).statusCode).toBe(404);
+    expect(
+      (
+        await call(ctx.app, adminKey, 'POST', `/connections/${newEan()}/readings`, {
+          readings: [{ readAt: at(0), registerWh: 1 }],
+        })
+      ).statusCode,
+    ).toBe(404);
     const optOut = await makeConnection(ctx.db, { gridOperatorId: operator.id, remoteReadingOptOut: true });
-    const res = await call(ctx.app, adminKey, 'POST', `/connections/${optOut.ean}/readings`, { readings: [{ readAt: at(0), registerWh: 1 }] });
+    const res = await call(ctx.app, adminKey, 'POST', `/connections/${optOut.ean}/readings`, {
+      readings: [{ readAt: at(0), registerWh: 1 }],
+    });
     expect(res.statusCode).toBe(409);
     expect(res.json().code).toBe('remote_reading_opted_out');
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    for (const readings of [[{ readAt: at(0), registerWh: -5 }], [{ readAt: at(0), registerWh: 1 }, { readAt: 'later', registerWh: 2 }], [], Array.from({ length: 10_001 }, (_, k) => ({ readAt: at(k), registerWh: k }))]) {
+    for (const readings of [
+      [{ readAt: at(0), registerWh: -5 }],
+      [
+        { readAt: at(0), registerWh: 1 },
+        { readAt: 'later', registerWh: 2 },
+      ],
+      [],
+      Array.from({ length: 10_001 }, (_, k) => ({ readAt: at(k), registerWh: k })),
+    ]) {
       const bad = await call(ctx.app, adminKey, 'POST', `/connections/${c.ean}/readings`, { readings });
       expect([400, 413]).toContain(bad.statusCode);
     }
     expect((await ctx.db.select({ n: count() }).from(meterReadings))[0]!.n).toBe(before);
     const handler = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
-    expect((await call(ctx.app, handler, 'POST', `/connections/${c.ean}/readings`, { readings: [{ readAt: at(0), registerWh: 1 }] })).statusCode).toBe(403);
+    expect(
+      (
+        await call(ctx.app, handler, 'POST', `/connections/${c.ean}/readings`, {
+          readings: [{ readAt: at(0), registerWh: 1 }],
+        })
+      ).statusCode,
+    ).toBe(403);
   });
 });

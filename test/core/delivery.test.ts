@@ -11,7 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { accessRegister, meterReadings } from '../../db/schema/index.js';
 import { GATE_REASONS, type GateReason } from '../../domain/gate.js';
-import { call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeMandate, makeParty, type CoreContext } from './fixtures.js';
+import {
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeMandate,
+  makeParty,
+  type CoreContext,
+} from './fixtures.js';
 
 let ctx: CoreContext;
 let operator: Awaited<ReturnType<typeof makeParty>>;
@@ -32,13 +43,23 @@ afterAll(async () => ctx?.close());
 /** A connection with a grid user, a service provider with a p4-client key, and readings every quarter-hour of the last `daysBack` days. */
 async function setup(o: { daysBack?: number } = {}) {
   const user = await makeGridUser(ctx.db);
-  const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id });
+  const conn = await makeConnection(ctx.db, {
+    gridOperatorId: operator.id,
+    supplierId: supplier.id,
+    gridUserId: user.id,
+  });
   const provider = await makeParty(ctx.db, ['service_provider']);
   const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
   const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
   const end = quarter(Date.now() - QH);
   const n = (o.daysBack ?? 3) * 96;
-  await ctx.db.insert(meterReadings).values(Array.from({ length: n }, (_, i) => ({ connectionEan: conn.ean, readAt: new Date(end - (n - 1 - i) * QH), registerWh: 1000 + i * 10 })));
+  await ctx.db.insert(meterReadings).values(
+    Array.from({ length: n }, (_, i) => ({
+      connectionEan: conn.ean,
+      readAt: new Date(end - (n - 1 - i) * QH),
+      registerWh: 1000 + i * 10,
+    })),
+  );
   return { user, conn, provider, p4, userKey };
 }
 
@@ -52,7 +73,11 @@ async function allowedRequest(key: string, ean: string, from: number, to: number
   return res.json() as { id: string; dataUrl: string; decidedAt: string; to: string; periodCut: boolean };
 }
 
-const deliveries = (requestId: string) => ctx.db.select().from(accessRegister).where(and(eq(accessRegister.deliveryOf, requestId), eq(accessRegister.kind, 'delivery')));
+const deliveries = (requestId: string) =>
+  ctx.db
+    .select()
+    .from(accessRegister)
+    .where(and(eq(accessRegister.deliveryOf, requestId), eq(accessRegister.kind, 'delivery')));
 
 /** Fetch the data; expect it delivered (200) and registered as exactly one more allowed delivery of the request. */
 async function expectDelivered(key: string, d: { id: string; dataUrl: string }) {
@@ -74,11 +99,19 @@ async function expectDeliveryDenied(key: string, d: { id: string; dataUrl: strin
   const res = await call(ctx.app, key, 'GET', d.dataUrl);
   expect(res.statusCode, res.body).toBe(409);
   const body = res.json();
-  expect(body).toMatchObject({ code: 'delivery_denied', details: { reasonCode: reason, rule: GATE_REASONS[reason].rule } });
+  expect(body).toMatchObject({
+    code: 'delivery_denied',
+    details: { reasonCode: reason, rule: GATE_REASONS[reason].rule },
+  });
   expect(body).not.toHaveProperty('readings');
   const rows = await deliveries(d.id);
   expect(rows).toHaveLength(before + 1);
-  expect(rows.find((r) => r.id === body.details.deliveryId)).toMatchObject({ allowed: false, reasonCode: reason, rule: GATE_REASONS[reason].rule, kind: 'delivery' });
+  expect(rows.find((r) => r.id === body.details.deliveryId)).toMatchObject({
+    allowed: false,
+    reasonCode: reason,
+    rule: GATE_REASONS[reason].rule,
+    kind: 'delivery',
+  });
 }
 
 describe('every delivery is a decision under the rules in force at delivery (DC-1, DC-4, GT-2)', () => {
@@ -92,7 +125,10 @@ describe('every delivery is a decision under the rules in force at delivery (DC-
     const data = await expectDelivered(p4, d);
     expect(data.readings).toHaveLength(96);
     expect(data).toMatchObject({ id: d.id, reasonCode: 'mandate_valid', from: iso(p.from), to: iso(p.to) });
-    const put = await call(ctx.app, adminKey, 'PUT', `/blocks/${randomUUID()}`, { partyGln: provider.gln, connectionEan: conn.ean });
+    const put = await call(ctx.app, adminKey, 'PUT', `/blocks/${randomUUID()}`, {
+      partyGln: provider.gln,
+      connectionEan: conn.ean,
+    });
     expect(put.statusCode, put.body).toBe(201);
     await expectDeliveryDenied(p4, d, 'blocked_by_doubt_case');
   });
@@ -114,7 +150,11 @@ describe('every delivery is a decision under the rules in force at delivery (DC-
     const d = await allowedRequest(p4, conn.ean, p.from, p.to);
     await expectDelivered(p4, d);
     const newUser = await makeGridUser(ctx.db, 'New occupant');
-    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: iso(Date.now() - 1000), newGridUserId: newUser.id });
+    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
+      kind: 'customer_switch',
+      effectiveAt: iso(Date.now() - 1000),
+      newGridUserId: newUser.id,
+    });
     expect(sw.statusCode, sw.body).toBe(201);
     await expectDeliveryDenied(p4, d, 'period_before_grid_user');
   });
@@ -170,7 +210,9 @@ describe('no future periods', () => {
     expect(d.to).toBe(d.decidedAt);
     // Data that arrives after the decision (here written directly, a quarter-hour past the cut) is not the request's.
     const later = quarter(Date.parse(d.decidedAt)) + QH;
-    await ctx.db.insert(meterReadings).values({ connectionEan: conn.ean, readAt: new Date(later), registerWh: 999_999 });
+    await ctx.db
+      .insert(meterReadings)
+      .values({ connectionEan: conn.ean, readAt: new Date(later), registerWh: 999_999 });
     const data = await expectDelivered(p4, d);
     expect(data.to).toBe(d.decidedAt);
     expect(data.readings.every((r: { at: string }) => Date.parse(r.at) < Date.parse(d.decidedAt))).toBe(true);
@@ -183,7 +225,9 @@ describe('no future periods', () => {
     const res = await ask(p4, conn.ean, Date.now() + days(1), Date.now() + days(2));
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'period_in_future', field: 'body.from' });
-    expect(await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, conn.ean))).toHaveLength(0);
+    expect(await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, conn.ean))).toHaveLength(
+      0,
+    );
   });
 });
 
@@ -193,7 +237,11 @@ describe('DC-7: the grid user’s own period', () => {
     const switchAt = quarter(Date.now()) - days(2);
     const newUser = await makeGridUser(ctx.db, 'New occupant');
     const newUserKey = await makeKey(ctx.db, 'grid-user', { gridUserId: newUser.id });
-    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: iso(switchAt), newGridUserId: newUser.id });
+    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
+      kind: 'customer_switch',
+      effectiveAt: iso(switchAt),
+      newGridUserId: newUser.id,
+    });
     expect(sw.statusCode, sw.body).toBe(201);
     // The new occupant grants the provider a mandate in the portal reaching back before the move, with history.
     const grant = await call(ctx.app, newUserKey, 'POST', `/me/connections/${conn.ean}/mandates`, {
@@ -219,25 +267,54 @@ describe('DC-7: the grid user’s own period', () => {
     expect(data.readings.every((r: { at: string }) => Date.parse(r.at) >= switchAt)).toBe(true);
 
     // /me readings: cut to the new occupant's period, stated in the answer; wholly before it → 400.
-    const mine = await call(ctx.app, newUserKey, 'GET', `/me/connections/${conn.ean}/readings?from=${iso(switchAt - days(2))}&to=${iso(Date.now())}`);
+    const mine = await call(
+      ctx.app,
+      newUserKey,
+      'GET',
+      `/me/connections/${conn.ean}/readings?from=${iso(switchAt - days(2))}&to=${iso(Date.now())}`,
+    );
     expect(mine.statusCode, mine.body).toBe(200);
     expect(mine.json()).toMatchObject({ from: iso(switchAt), periodCut: true });
     expect(mine.json().readings.length).toBeGreaterThan(0);
     expect(mine.json().readings.every((r: { at: string }) => Date.parse(r.at) >= switchAt)).toBe(true);
-    const before = await call(ctx.app, newUserKey, 'GET', `/me/connections/${conn.ean}/readings?from=${iso(switchAt - days(2))}&to=${iso(switchAt)}`);
+    const before = await call(
+      ctx.app,
+      newUserKey,
+      'GET',
+      `/me/connections/${conn.ean}/readings?from=${iso(switchAt - days(2))}&to=${iso(switchAt)}`,
+    );
     expect(before.statusCode).toBe(400);
     expect(before.json()).toMatchObject({ code: 'period_before_grid_user', field: 'query.to' });
     // The previous occupant no longer sees the connection at all.
-    expect((await call(ctx.app, oldUserKey, 'GET', `/me/connections/${conn.ean}/readings?from=${iso(switchAt - days(2))}&to=${iso(switchAt)}`)).statusCode).toBe(404);
+    expect(
+      (
+        await call(
+          ctx.app,
+          oldUserKey,
+          'GET',
+          `/me/connections/${conn.ean}/readings?from=${iso(switchAt - days(2))}&to=${iso(switchAt)}`,
+        )
+      ).statusCode,
+    ).toBe(404);
   });
 
   it('/me readings: the future is cut, a period starting in the future refused', async () => {
     const { conn, userKey } = await setup();
-    const res = await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/readings?from=${iso(Date.now() - days(1))}&to=${iso(Date.now() + days(1))}`);
+    const res = await call(
+      ctx.app,
+      userKey,
+      'GET',
+      `/me/connections/${conn.ean}/readings?from=${iso(Date.now() - days(1))}&to=${iso(Date.now() + days(1))}`,
+    );
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().periodCut).toBe(true);
     expect(Date.parse(res.json().to)).toBeLessThanOrEqual(Date.now());
-    const future = await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/readings?from=${iso(Date.now() + days(1))}&to=${iso(Date.now() + days(2))}`);
+    const future = await call(
+      ctx.app,
+      userKey,
+      'GET',
+      `/me/connections/${conn.ean}/readings?from=${iso(Date.now() + days(1))}&to=${iso(Date.now() + days(2))}`,
+    );
     expect(future.json()).toMatchObject({ code: 'period_in_future' });
   });
 });
@@ -261,10 +338,21 @@ describe('DC-2: history only with history consent', () => {
     expect(reg.statusCode, reg.body).toBe(201);
     const registeredAt = Date.parse(reg.json().createdAt);
     const res = (await ask(p4, conn.ean, Date.now() - days(5), Date.now() - days(1))).json();
-    expect(res).toMatchObject({ allowed: false, reasonCode: 'history_before_registration', rule: 'DC-2', mandateId: reg.json().id });
+    expect(res).toMatchObject({
+      allowed: false,
+      reasonCode: 'history_before_registration',
+      rule: 'DC-2',
+      mandateId: reg.json().id,
+    });
     // Even a moment before the registration is history.
-    expect((await ask(p4, conn.ean, registeredAt - 1, Date.now())).json().reasonCode).toBe('history_before_registration');
-    expect((await ask(p4, conn.ean, registeredAt, Date.now() + days(1))).json()).toMatchObject({ allowed: true, reasonCode: 'mandate_valid', periodCut: true });
+    expect((await ask(p4, conn.ean, registeredAt - 1, Date.now())).json().reasonCode).toBe(
+      'history_before_registration',
+    );
+    expect((await ask(p4, conn.ean, registeredAt, Date.now() + days(1))).json()).toMatchObject({
+      allowed: true,
+      reasonCode: 'mandate_valid',
+      periodCut: true,
+    });
   });
 });
 
@@ -275,14 +363,30 @@ describe('DC-8: internal reads of quarter-hour data are registered with their pu
     const q = `from=${iso(Date.now() - days(1))}&to=${iso(Date.now())}`;
     const noPurpose = await call(ctx.app, handler, 'GET', `/connections/${conn.ean}/readings?${q}`);
     expect(noPurpose.statusCode).toBe(400);
-    expect(await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, conn.ean))).toHaveLength(0);
+    expect(await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, conn.ean))).toHaveLength(
+      0,
+    );
 
     const purpose = 'GT-11: assess what the party received';
-    const res = await call(ctx.app, handler, 'GET', `/connections/${conn.ean}/readings?${q}&purpose=${encodeURIComponent(purpose)}`);
+    const res = await call(
+      ctx.app,
+      handler,
+      'GET',
+      `/connections/${conn.ean}/readings?${q}&purpose=${encodeURIComponent(purpose)}`,
+    );
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json().readings.length).toBeGreaterThan(0);
     const [row] = await ctx.db.select().from(accessRegister).where(eq(accessRegister.id, res.json().accessId));
-    expect(row).toMatchObject({ kind: 'internal', reasonCode: 'internal_access', rule: 'DC-8', allowed: true, partyId: operator.id, connectionEan: conn.ean, dataKind: 'interval_data', purpose });
+    expect(row).toMatchObject({
+      kind: 'internal',
+      reasonCode: 'internal_access',
+      rule: 'DC-8',
+      allowed: true,
+      partyId: operator.id,
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      purpose,
+    });
     expect(row!.actor).toMatch(/^api-key:/);
 
     // Compliance sees who read; the grid user sees that and why the grid operator read, not which key.
@@ -297,7 +401,18 @@ describe('DC-8: internal reads of quarter-hour data are registered with their pu
     // Another operator's handler: 404, nothing registered.
     const otherOp = await makeParty(ctx.db, ['grid_operator']);
     const other = await makeKey(ctx.db, 'case-handler', { partyId: otherOp.id });
-    expect((await call(ctx.app, other, 'GET', `/connections/${conn.ean}/readings?${q}&purpose=${encodeURIComponent(purpose)}`)).statusCode).toBe(404);
-    expect(await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, conn.ean))).toHaveLength(1);
+    expect(
+      (
+        await call(
+          ctx.app,
+          other,
+          'GET',
+          `/connections/${conn.ean}/readings?${q}&purpose=${encodeURIComponent(purpose)}`,
+        )
+      ).statusCode,
+    ).toBe(404);
+    expect(await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, conn.ean))).toHaveLength(
+      1,
+    );
   });
 });

@@ -6,7 +6,16 @@ import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type App } from '../../api/app.js';
 import { createDb, type Db } from '../../db/client.js';
 import type postgres from 'postgres';
-import { apiKeys, connections, gridUsers, mandates, parties, type DataKind, type PartyRole, type Role } from '../../db/schema/index.js';
+import {
+  apiKeys,
+  connections,
+  gridUsers,
+  mandates,
+  parties,
+  type DataKind,
+  type PartyRole,
+  type Role,
+} from '../../db/schema/index.js';
 import { generateApiKey } from '../../lib/api-keys.js';
 import { withCheckDigit } from '../../lib/gs1.js';
 import { freshDatabase, testConfig } from '../helpers/index.js';
@@ -30,7 +39,12 @@ export interface CoreContext {
 export async function coreContext(label: string): Promise<CoreContext> {
   const fresh = await freshDatabase(label);
   const handle = createDb(fresh.url, { max: 8 });
-  const app = await buildApp({ config: testConfig({ BODY_LIMIT_BYTES: '65536' }), db: handle.db, sql: handle.sql, logger: false });
+  const app = await buildApp({
+    config: testConfig({ BODY_LIMIT_BYTES: '65536' }),
+    db: handle.db,
+    sql: handle.sql,
+    logger: false,
+  });
   await app.ready();
   return {
     app,
@@ -56,7 +70,13 @@ export async function makeGridUser(db: Db, name = 'Grid User') {
 
 export async function makeConnection(
   db: Db,
-  o: { gridOperatorId: string; supplierId?: string | null; gridUserId?: string | null; capacityKw?: number; remoteReadingOptOut?: boolean },
+  o: {
+    gridOperatorId: string;
+    supplierId?: string | null;
+    gridUserId?: string | null;
+    capacityKw?: number;
+    remoteReadingOptOut?: boolean;
+  },
 ) {
   const [c] = await db
     .insert(connections)
@@ -114,18 +134,34 @@ export async function makeMandate(
 /** An API key row for `role`; returns the Authorization header value. */
 export async function makeKey(db: Db, role: Role, o: { partyId?: string; gridUserId?: string } = {}): Promise<string> {
   const k = generateApiKey();
-  await db.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: `test ${role}`, role, partyId: o.partyId ?? null, gridUserId: o.gridUserId ?? null });
+  await db.insert(apiKeys).values({
+    keyHash: k.hash,
+    prefix: k.prefix,
+    label: `test ${role}`,
+    role,
+    partyId: o.partyId ?? null,
+    gridUserId: o.gridUserId ?? null,
+  });
   return `Bearer ${k.key}`;
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** app.inject with a key and a JSON body. */
-export async function call(app: App, auth: string | null, method: Method, url: string, body?: unknown): Promise<LightMyRequestResponse> {
+export async function call(
+  app: App,
+  auth: string | null,
+  method: Method,
+  url: string,
+  body?: unknown,
+): Promise<LightMyRequestResponse> {
   return app.inject({
     method,
     url,
-    headers: { ...(auth ? { authorization: auth } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(auth ? { authorization: auth } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
   });
 }

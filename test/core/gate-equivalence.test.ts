@@ -16,8 +16,25 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inArray } from 'drizzle-orm';
-import { accessRegister, blocks, connections, doubtCases, mandates, parties, type CaseStatus, type DataKind, type MandateEndReason } from '../../db/schema/index.js';
-import { decide, evaluateMandate, GATE_REASON_CODES, periodAtDecision, type GateFacts, type GateRequest } from '../../domain/gate.js';
+import {
+  accessRegister,
+  blocks,
+  connections,
+  doubtCases,
+  mandates,
+  parties,
+  type CaseStatus,
+  type DataKind,
+  type MandateEndReason,
+} from '../../db/schema/index.js';
+import {
+  decide,
+  evaluateMandate,
+  GATE_REASON_CODES,
+  periodAtDecision,
+  type GateFacts,
+  type GateRequest,
+} from '../../domain/gate.js';
 import { decideAndRegister, fetchGateFacts } from '../../db/repositories/access-register.js';
 import { coreContext, makeParty, newEan, type CoreContext } from './fixtures.js';
 import { randomUUID } from 'node:crypto';
@@ -42,7 +59,11 @@ function rng(seed: number) {
 
 /** decide() must not depend on the order the facts come in. */
 function shuffled(f: GateFacts, rand: () => number): GateFacts {
-  const mix = <T>(xs: T[]) => xs.map((x) => ({ x, k: rand() })).sort((a, b) => a.k - b.k).map((e) => e.x);
+  const mix = <T>(xs: T[]) =>
+    xs
+      .map((x) => ({ x, k: rand() }))
+      .sort((a, b) => a.k - b.k)
+      .map((e) => e.x);
   return { ...f, mandates: mix(f.mandates), blocks: mix(f.blocks) };
 }
 
@@ -59,9 +80,17 @@ describe('decide() and the SQL gate agree', () => {
     const operator = await makeParty(ctx.db, ['grid_operator']);
     const supplier = await makeParty(ctx.db, ['supplier']);
     const provider = await makeParty(ctx.db, ['service_provider']);
-    const [outcast] = await ctx.db.insert(parties).values({ gln: '8712345678904', name: 'Not admitted', roles: ['service_provider'], admitted: false }).returning();
+    const [outcast] = await ctx.db
+      .insert(parties)
+      .values({ gln: '8712345678904', name: 'Not admitted', roles: ['service_provider'], admitted: false })
+      .returning();
     const kinds: DataKind[] = ['monthly_registers', 'daily_registers', 'interval_data'];
-    const endReasons: MandateEndReason[] = ['revoked_by_grid_user', 'customer_switch', 'party_not_admitted', 'withdrawn_by_party'];
+    const endReasons: MandateEndReason[] = [
+      'revoked_by_grid_user',
+      'customer_switch',
+      'party_not_admitted',
+      'withdrawn_by_party',
+    ];
     const requests: GateRequest[] = [];
     let caseSeq = 0;
 
@@ -77,7 +106,14 @@ describe('decide() and the SQL gate agree', () => {
         gridUserSince: rand() < 0.2 ? at(-30 + rand() * 28) : null, // DC-7: a customer switch some days ago
       });
       const party = pick([provider, provider, provider, supplier, outcast!]);
-      const mandate = async (m: { from: Date; to: Date; registeredAt: Date; kinds: DataKind[]; status: Status; history: boolean }) =>
+      const mandate = async (m: {
+        from: Date;
+        to: Date;
+        registeredAt: Date;
+        kinds: DataKind[];
+        status: Status;
+        history: boolean;
+      }) =>
         ctx.db.insert(mandates).values({
           partyId: party.id,
           connectionEan: ean,
@@ -96,21 +132,35 @@ describe('decide() and the SQL gate agree', () => {
         });
 
       const nMandates = pick([0, 1, 1, 2, 3]);
-      let prev: { from: Date; to: Date; registeredAt: Date; kinds: DataKind[]; status: Status; history: boolean } | undefined;
+      let prev:
+        { from: Date; to: Date; registeredAt: Date; kinds: DataKind[]; status: Status; history: boolean } | undefined;
       for (let k = 0; k < nMandates; k++) {
         // Ties on purpose: a twin of the previous mandate (same period, registration, scope and status:
         // only the id differs), or one that ends at the same instant but started later.
         const tie = prev && rand() < 0.45 ? pick(['twin', 'twin', 'same_end'] as const) : undefined;
-        const from = tie === 'twin' ? prev!.from : tie === 'same_end' ? new Date(prev!.from.getTime() + Math.round((1 + rand() * 3) * DAY)) : at(-60 + rand() * 90);
+        const from =
+          tie === 'twin'
+            ? prev!.from
+            : tie === 'same_end'
+              ? new Date(prev!.from.getTime() + Math.round((1 + rand() * 3) * DAY))
+              : at(-60 + rand() * 90);
         const to = tie ? prev!.to : new Date(from.getTime() + Math.round((5 + rand() * 200) * DAY));
         if (to <= from) continue;
         // DC-2: registered at its start (or now, when it starts later), or backdated by up to 20 days.
-        const registeredAt = tie === 'twin' ? prev!.registeredAt : atMost(rand() < 0.35 ? new Date(from.getTime() + Math.round(rand() * 20 * DAY)) : from, new Date(now));
+        const registeredAt =
+          tie === 'twin'
+            ? prev!.registeredAt
+            : atMost(rand() < 0.35 ? new Date(from.getTime() + Math.round(rand() * 20 * DAY)) : from, new Date(now));
         const m = {
           from,
           to,
           registeredAt,
-          kinds: tie ? prev!.kinds : kinds.filter(() => rand() < 0.6).concat(rand() < 0.3 ? [] : [pick(kinds)]).filter((v, i, a) => a.indexOf(v) === i),
+          kinds: tie
+            ? prev!.kinds
+            : kinds
+                .filter(() => rand() < 0.6)
+                .concat(rand() < 0.3 ? [] : [pick(kinds)])
+                .filter((v, i, a) => a.indexOf(v) === i),
           status: tie ? prev!.status : pick(['active', 'active', 'active', 'pending_confirmation', 'ended'] as const),
           history: tie ? prev!.history : rand() < 0.5,
         };
@@ -125,12 +175,23 @@ describe('decide() and the SQL gate agree', () => {
         // Blocks starting at the same instant (ties) now and then.
         const started = prevStart && rand() < 0.4 ? prevStart : at(-40 + k * 15 + rand() * 10);
         prevStart = started;
-        const state = prevClose && rand() < 0.5 ? 'kept' : pick(['open', 'open_case_running', 'kept', 'kept', 'lifted', 'released'] as const);
+        const state =
+          prevClose && rand() < 0.5
+            ? 'kept'
+            : pick(['open', 'open_case_running', 'kept', 'kept', 'lifted', 'released'] as const);
         const caseId = randomUUID();
         if (state === 'open_case_running' || state === 'kept') {
-          const closedAt = state === 'kept' ? (prevClose && rand() < 0.6 ? prevClose : atMost(new Date(started.getTime() + Math.round((1 + rand() * 10) * DAY)), at(-0.5))) : null;
+          const closedAt =
+            state === 'kept'
+              ? prevClose && rand() < 0.6
+                ? prevClose
+                : atMost(new Date(started.getTime() + Math.round((1 + rand() * 10) * DAY)), at(-0.5))
+              : null;
           if (closedAt) prevClose = closedAt;
-          const status: CaseStatus = state === 'kept' ? 'closed_mandate_not_demonstrated' : pick(['awaiting_response', 'closed_mandate_accepted'] as const);
+          const status: CaseStatus =
+            state === 'kept'
+              ? 'closed_mandate_not_demonstrated'
+              : pick(['awaiting_response', 'closed_mandate_accepted'] as const);
           await ctx.db.insert(doubtCases).values({
             id: caseId,
             reference: `EQ-${process.pid}-${++caseSeq}`,
@@ -150,9 +211,19 @@ describe('decide() and the SQL gate agree', () => {
           // GT-8b: the regular process restarted — a mandate registered after the close, now and then
           // at the very instant of the close (not after it), pending (DC-3) or backdated (DC-2).
           if (closedAt && rand() < 0.65) {
-            const registeredAt = atMost(rand() < 0.1 ? closedAt : new Date(closedAt.getTime() + Math.round((0.1 + rand() * 3) * DAY)), new Date(now));
+            const registeredAt = atMost(
+              rand() < 0.1 ? closedAt : new Date(closedAt.getTime() + Math.round((0.1 + rand() * 3) * DAY)),
+              new Date(now),
+            );
             const from = rand() < 0.5 ? registeredAt : new Date(registeredAt.getTime() - Math.round(rand() * 30 * DAY));
-            await mandate({ from, to: at(30 + rand() * 100), registeredAt, kinds: rand() < 0.8 ? kinds : [pick(kinds)], status: pick(['active', 'active', 'active', 'pending_confirmation'] as const), history: rand() < 0.5 });
+            await mandate({
+              from,
+              to: at(30 + rand() * 100),
+              registeredAt,
+              kinds: rand() < 0.8 ? kinds : [pick(kinds)],
+              status: pick(['active', 'active', 'active', 'pending_confirmation'] as const),
+              history: rand() < 0.5,
+            });
           }
         }
         const lifted = state === 'lifted' || state === 'released';
@@ -182,13 +253,22 @@ describe('decide() and the SQL gate agree', () => {
       }
     }
     // An unknown connection is no decision in either.
-    requests.push({ partyId: provider.id, connectionEan: newEan(), dataKind: 'interval_data', from: at(-2), to: at(-1), requestId: 'eq-unknown' });
+    requests.push({
+      partyId: provider.id,
+      connectionEan: newEan(),
+      dataKind: 'interval_data',
+      from: at(-2),
+      to: at(-1),
+      requestId: 'eq-unknown',
+    });
 
     const decidedAt = Date.now();
     const facts = await fetchGateFacts(ctx.sql, requests);
     const sqlOutcomes = await decideAndRegister(ctx.sql, requests, decidedAt);
     const decidedIds = sqlOutcomes.flatMap((o) => (o.kind === 'decided' ? [o.decision.id] : []));
-    const registered = new Map((await ctx.db.select().from(accessRegister).where(inArray(accessRegister.id, decidedIds))).map((e) => [e.id, e]));
+    const registered = new Map(
+      (await ctx.db.select().from(accessRegister).where(inArray(accessRegister.id, decidedIds))).map((e) => [e.id, e]),
+    );
     expect(registered.size).toBe(decidedIds.length);
     const seen = new Set<string>();
     const ties = { validTo: 0, validFromToo: 0, keptClose: 0 };
@@ -202,7 +282,13 @@ describe('decide() and the SQL gate agree', () => {
       expect(o.kind).toBe('decided');
       if (o.kind !== 'decided') return;
       const ts = decide(req, shuffled(facts[k]!, rand), decidedAt);
-      expect({ request: req.requestId, reasonCode: o.decision.reasonCode, mandateId: o.decision.mandateId, blockId: o.decision.blockId, allowed: o.decision.allowed }).toEqual({
+      expect({
+        request: req.requestId,
+        reasonCode: o.decision.reasonCode,
+        mandateId: o.decision.mandateId,
+        blockId: o.decision.blockId,
+        allowed: o.decision.allowed,
+      }).toEqual({
         request: req.requestId,
         reasonCode: ts.reasonCode,
         mandateId: ts.mandateId,
@@ -214,7 +300,15 @@ describe('decide() and the SQL gate agree', () => {
       if (period.cut) cut += 1;
       expect(o.decision).toMatchObject({ from: period.from, to: period.to, periodCut: period.cut });
       const e = registered.get(o.decision.id)!;
-      expect({ kind: e.kind, deliveryOf: e.deliveryOf, from: e.periodFrom.getTime(), to: e.periodTo.getTime(), reasonCode: e.reasonCode, mandateId: e.mandateId, blockId: e.blockId }).toEqual({
+      expect({
+        kind: e.kind,
+        deliveryOf: e.deliveryOf,
+        from: e.periodFrom.getTime(),
+        to: e.periodTo.getTime(),
+        reasonCode: e.reasonCode,
+        mandateId: e.mandateId,
+        blockId: e.blockId,
+      }).toEqual({
         kind: req.deliveryOf ? 'delivery' : 'request',
         deliveryOf: req.deliveryOf ?? null,
         from: period.from.getTime(),

@@ -7,9 +7,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, inArray, sql as dsql } from 'drizzle-orm';
 import { accessRegister, meterReadings, parties } from '../../db/schema/index.js';
 import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
-import { decide, GATE_REASONS, needsAdditionalMandate, periodAtDecision, type GateFacts, type GateRequest, type MandateFact } from '../../domain/gate.js';
+import {
+  decide,
+  GATE_REASONS,
+  needsAdditionalMandate,
+  periodAtDecision,
+  type GateFacts,
+  type GateRequest,
+  type MandateFact,
+} from '../../domain/gate.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
-import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeMandate, makeParty, newEan, type CoreContext } from './fixtures.js';
+import {
+  badCheckDigit,
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeMandate,
+  makeParty,
+  newEan,
+  type CoreContext,
+} from './fixtures.js';
 import { randomUUID } from 'node:crypto';
 
 let ctx: CoreContext;
@@ -36,20 +57,39 @@ afterAll(async () => ctx?.close());
 
 async function conn(o: { optOut?: boolean } = {}) {
   const user = await makeGridUser(ctx.db);
-  return makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id, remoteReadingOptOut: o.optOut ?? false });
+  return makeConnection(ctx.db, {
+    gridOperatorId: operator.id,
+    supplierId: supplier.id,
+    gridUserId: user.id,
+    remoteReadingOptOut: o.optOut ?? false,
+  });
 }
 
-async function ask(key: string, connectionEan: string, dataKind: string, period: { from: string; to: string } = lastWeek) {
+async function ask(
+  key: string,
+  connectionEan: string,
+  dataKind: string,
+  period: { from: string; to: string } = lastWeek,
+) {
   return call(ctx.app, key, 'POST', '/p4/requests', { connectionEan, dataKind, ...period });
 }
 
 async function registerCount(ean: string) {
-  const [r] = await ctx.db.select({ n: dsql<number>`count(*)::int` }).from(accessRegister).where(eq(accessRegister.connectionEan, ean));
+  const [r] = await ctx.db
+    .select({ n: dsql<number>`count(*)::int` })
+    .from(accessRegister)
+    .where(eq(accessRegister.connectionEan, ean));
   return r!.n;
 }
 
 /** Ask, expect a decision with this reason, and check its register entry (DC-1). */
-async function expectDecision(key: string, ean: string, dataKind: string, reason: keyof typeof GATE_REASONS, period = lastWeek) {
+async function expectDecision(
+  key: string,
+  ean: string,
+  dataKind: string,
+  reason: keyof typeof GATE_REASONS,
+  period = lastWeek,
+) {
   const before = await registerCount(ean);
   const res = await ask(key, ean, dataKind, period);
   expect(res.statusCode, res.body).toBe(200);
@@ -60,7 +100,15 @@ async function expectDecision(key: string, ean: string, dataKind: string, reason
   expect(body.decision).toBe(GATE_REASONS[reason].allowed ? 'allowed' : 'denied');
   expect(await registerCount(ean)).toBe(before + 1);
   const [row] = await ctx.db.select().from(accessRegister).where(eq(accessRegister.id, body.id));
-  expect(row).toMatchObject({ connectionEan: ean, dataKind, allowed: body.allowed, reasonCode: reason, rule: body.rule, mandateId: body.mandateId, blockId: body.blockId });
+  expect(row).toMatchObject({
+    connectionEan: ean,
+    dataKind,
+    allowed: body.allowed,
+    reasonCode: reason,
+    rule: body.rule,
+    mandateId: body.mandateId,
+    blockId: body.blockId,
+  });
   expect(row!.periodFrom.toISOString()).toBe(period.from);
   expect(row!.periodTo.toISOString()).toBe(period.to);
   return body;
@@ -78,7 +126,13 @@ describe('allowed', () => {
     const c = await conn();
     const m = await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['interval_data'] });
     const t0 = Math.floor((now - days(2)) / 900_000) * 900_000;
-    await ctx.db.insert(meterReadings).values([0, 1, 2].map((i) => ({ connectionEan: c.ean, readAt: new Date(t0 + i * 900_000), registerWh: 1000 + i * 100 })));
+    await ctx.db.insert(meterReadings).values(
+      [0, 1, 2].map((i) => ({
+        connectionEan: c.ean,
+        readAt: new Date(t0 + i * 900_000),
+        registerWh: 1000 + i * 100,
+      })),
+    );
     const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid');
     expect(d.mandateId).toBe(m.id);
     const data = await call(ctx.app, providerP4, 'GET', d.dataUrl);
@@ -96,8 +150,16 @@ describe('allowed', () => {
 
   it('DC-2: history before validFrom is allowed with history consent', async () => {
     const c = await conn();
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(3)), historyIncluded: true });
-    await expectDecision(providerP4, c.ean, 'daily_registers', 'mandate_valid', { from: iso(now - days(60)), to: iso(now - days(1)) });
+    await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: c.ean,
+      validFrom: new Date(now - days(3)),
+      historyIncluded: true,
+    });
+    await expectDecision(providerP4, c.ean, 'daily_registers', 'mandate_valid', {
+      from: iso(now - days(60)),
+      to: iso(now - days(1)),
+    });
   });
 
   it('a supplier with a mandate reads interval data', async () => {
@@ -153,23 +215,52 @@ describe('denied, each reason with its rule', () => {
 
   it('DC-4 mandate_expired and DC-2 mandate_not_yet_valid', async () => {
     const c1 = await conn();
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c1.ean, validFrom: new Date(now - days(60)), validTo: new Date(now - days(1)) });
-    await expectDecision(providerP4, c1.ean, 'interval_data', 'mandate_expired', { from: iso(now - days(50)), to: iso(now - days(40)) });
+    await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: c1.ean,
+      validFrom: new Date(now - days(60)),
+      validTo: new Date(now - days(1)),
+    });
+    await expectDecision(providerP4, c1.ean, 'interval_data', 'mandate_expired', {
+      from: iso(now - days(50)),
+      to: iso(now - days(40)),
+    });
     const c2 = await conn();
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c2.ean, validFrom: new Date(now + days(1)), validTo: new Date(now + days(60)), historyIncluded: true });
+    await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: c2.ean,
+      validFrom: new Date(now + days(1)),
+      validTo: new Date(now + days(60)),
+      historyIncluded: true,
+    });
     await expectDecision(providerP4, c2.ean, 'interval_data', 'mandate_not_yet_valid');
   });
 
   it('DC-2 data_kind_out_of_scope, history_not_consented', async () => {
     const c = await conn();
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'], validFrom: new Date(now - days(10)), validTo: new Date(now + days(10)) });
+    await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: c.ean,
+      dataKinds: ['daily_registers'],
+      validFrom: new Date(now - days(10)),
+      validTo: new Date(now + days(10)),
+    });
     await expectDecision(providerP4, c.ean, 'interval_data', 'data_kind_out_of_scope');
-    await expectDecision(providerP4, c.ean, 'daily_registers', 'history_not_consented', { from: iso(now - days(30)), to: iso(now - days(1)) });
+    await expectDecision(providerP4, c.ean, 'daily_registers', 'history_not_consented', {
+      from: iso(now - days(30)),
+      to: iso(now - days(1)),
+    });
   });
 
   it('no future periods: a period reaching past the decision is cut at the decision instant, and the answer says so', async () => {
     const c = await conn();
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'], validFrom: new Date(now - days(10)), validTo: new Date(now + days(10)) });
+    await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: c.ean,
+      dataKinds: ['daily_registers'],
+      validFrom: new Date(now - days(10)),
+      validTo: new Date(now + days(10)),
+    });
     const asked = { from: iso(now - days(5)), to: iso(now + days(20)) };
     const res = await ask(providerP4, c.ean, 'daily_registers', asked);
     const d = res.json();
@@ -179,12 +270,21 @@ describe('denied, each reason with its rule', () => {
     expect(row!.periodTo.toISOString()).toBe(d.decidedAt);
     expect(row!.periodTo.getTime()).toBeLessThan(Date.parse(asked.to));
     // A period within the past is not cut.
-    expect((await ask(providerP4, c.ean, 'daily_registers', lastWeek)).json()).toMatchObject({ periodCut: false, from: lastWeek.from, to: lastWeek.to });
+    expect((await ask(providerP4, c.ean, 'daily_registers', lastWeek)).json()).toMatchObject({
+      periodCut: false,
+      from: lastWeek.from,
+      to: lastWeek.to,
+    });
   });
 
   it('the closest mandate explains the denial (one pending, one out of scope → out of scope)', async () => {
     const c = await conn();
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, status: 'pending_confirmation', dataKinds: ['interval_data'] });
+    await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: c.ean,
+      status: 'pending_confirmation',
+      dataKinds: ['interval_data'],
+    });
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['daily_registers'] });
     await expectDecision(providerP4, c.ean, 'interval_data', 'data_kind_out_of_scope');
   });
@@ -196,7 +296,13 @@ describe('blocks (GT-2, GT-8)', () => {
     await makeMandate(ctx.db, { partyId: supplier.id, connectionEan: c.ean });
     await expectDecision(supplierP4, c.ean, 'interval_data', 'mandate_valid');
     const caseId = randomUUID();
-    const { block } = await placeBlock(ctx.db, { actor: 'test', caseId, partyId: supplier.id, connectionEan: c.ean, at: new Date() });
+    const { block } = await placeBlock(ctx.db, {
+      actor: 'test',
+      caseId,
+      partyId: supplier.id,
+      connectionEan: c.ean,
+      at: new Date(),
+    });
     const d = await expectDecision(supplierP4, c.ean, 'interval_data', 'blocked_by_doubt_case');
     expect(d.blockId).toBe(block.id);
     // Billing reads of the supplier of record need no additional mandate: not blocked.
@@ -207,35 +313,116 @@ describe('blocks (GT-2, GT-8)', () => {
     const c = await conn();
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(30)) });
     const caseId = randomUUID();
-    await placeBlock(ctx.db, { actor: 'test', caseId, partyId: provider.id, connectionEan: c.ean, at: new Date(now - days(5)) });
+    await placeBlock(ctx.db, {
+      actor: 'test',
+      caseId,
+      partyId: provider.id,
+      connectionEan: c.ean,
+      at: new Date(now - days(5)),
+    });
     await expectDecision(providerP4, c.ean, 'interval_data', 'blocked_by_doubt_case');
-    await liftBlock(ctx.db, { actor: 'test', caseId, at: new Date(now - days(2)), reason: 'mandate_accepted', retroactive: true });
-    const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid_block_released', { from: iso(now - days(6)), to: iso(now - days(1)) });
+    await liftBlock(ctx.db, {
+      actor: 'test',
+      caseId,
+      at: new Date(now - days(2)),
+      reason: 'mandate_accepted',
+      retroactive: true,
+    });
+    const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid_block_released', {
+      from: iso(now - days(6)),
+      to: iso(now - days(1)),
+    });
     expect(d.allowed).toBe(true);
-    await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid', { from: iso(now - days(1)), to: iso(now) });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid', {
+      from: iso(now - days(1)),
+      to: iso(now),
+    });
   });
 
   it('GT-8: lifted without release, the blocked period stays closed; later periods are open', async () => {
     const c = await conn();
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(30)) });
     const caseId = randomUUID();
-    await placeBlock(ctx.db, { actor: 'test', caseId, partyId: provider.id, connectionEan: c.ean, at: new Date(now - days(5)) });
-    await liftBlock(ctx.db, { actor: 'test', caseId, at: new Date(now - days(2)), reason: 'case_withdrawn', retroactive: false });
-    await expectDecision(providerP4, c.ean, 'interval_data', 'blocked_period_not_released', { from: iso(now - days(4)), to: iso(now - days(3)) });
-    await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid', { from: iso(now - days(2)), to: iso(now - days(1)) });
+    await placeBlock(ctx.db, {
+      actor: 'test',
+      caseId,
+      partyId: provider.id,
+      connectionEan: c.ean,
+      at: new Date(now - days(5)),
+    });
+    await liftBlock(ctx.db, {
+      actor: 'test',
+      caseId,
+      at: new Date(now - days(2)),
+      reason: 'case_withdrawn',
+      retroactive: false,
+    });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'blocked_period_not_released', {
+      from: iso(now - days(4)),
+      to: iso(now - days(3)),
+    });
+    await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid', {
+      from: iso(now - days(2)),
+      to: iso(now - days(1)),
+    });
   });
 });
 
 describe('bad input registers nothing', () => {
   it.each([
-    ['invalid check digit', 400, 'invalid_ean', () => ({ connectionEan: badCheckDigit(newEan()), dataKind: 'interval_data', ...lastWeek })],
-    ['period ends before it starts', 400, 'period_invalid', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: lastWeek.to, to: lastWeek.from })],
-    ['empty period', 400, 'period_invalid', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: lastWeek.from, to: lastWeek.from })],
-    ['unknown data kind', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'everything', ...lastWeek })],
-    ['unknown field', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', ...lastWeek, purpose: 'x' })],
-    ['not a date', 400, 'invalid_request', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: 'yesterday', to: lastWeek.to })],
-    ['unknown connection', 404, 'connection_not_found', () => ({ connectionEan: newEan(), dataKind: 'interval_data', ...lastWeek })],
-    ['period starts in the future', 400, 'period_in_future', (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: iso(Date.now() + days(1)), to: iso(Date.now() + days(2)) })],
+    [
+      'invalid check digit',
+      400,
+      'invalid_ean',
+      () => ({ connectionEan: badCheckDigit(newEan()), dataKind: 'interval_data', ...lastWeek }),
+    ],
+    [
+      'period ends before it starts',
+      400,
+      'period_invalid',
+      (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: lastWeek.to, to: lastWeek.from }),
+    ],
+    [
+      'empty period',
+      400,
+      'period_invalid',
+      (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: lastWeek.from, to: lastWeek.from }),
+    ],
+    [
+      'unknown data kind',
+      400,
+      'invalid_request',
+      (ean: string) => ({ connectionEan: ean, dataKind: 'everything', ...lastWeek }),
+    ],
+    [
+      'unknown field',
+      400,
+      'invalid_request',
+      (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', ...lastWeek, purpose: 'x' }),
+    ],
+    [
+      'not a date',
+      400,
+      'invalid_request',
+      (ean: string) => ({ connectionEan: ean, dataKind: 'interval_data', from: 'yesterday', to: lastWeek.to }),
+    ],
+    [
+      'unknown connection',
+      404,
+      'connection_not_found',
+      () => ({ connectionEan: newEan(), dataKind: 'interval_data', ...lastWeek }),
+    ],
+    [
+      'period starts in the future',
+      400,
+      'period_in_future',
+      (ean: string) => ({
+        connectionEan: ean,
+        dataKind: 'interval_data',
+        from: iso(Date.now() + days(1)),
+        to: iso(Date.now() + days(2)),
+      }),
+    ],
   ])('%s → %i %s', async (_name, status, code, body) => {
     const c = await conn();
     const [before] = await ctx.db.select({ n: dsql<number>`count(*)::int` }).from(accessRegister);
@@ -275,11 +462,16 @@ describe('roles', () => {
     expect((await call(ctx.app, compliance, 'GET', `/access-register?connectionEan=${c.ean}`)).json().total).toBe(1);
     expect((await call(ctx.app, own, 'GET', `/access-register?connectionEan=${c.ean}`)).json().total).toBe(1);
     expect((await call(ctx.app, other, 'GET', `/access-register?connectionEan=${c.ean}`)).statusCode).toBe(404);
-    expect((await call(ctx.app, other, 'GET', `/access-register`)).json().items.every((e: { connectionEan: string }) => e.connectionEan !== c.ean)).toBe(true);
+    expect(
+      (await call(ctx.app, other, 'GET', `/access-register`))
+        .json()
+        .items.every((e: { connectionEan: string }) => e.connectionEan !== c.ean),
+    ).toBe(true);
     expect((await call(ctx.app, providerP4, 'GET', `/access-register`)).statusCode).toBe(403);
     // Reads by party over a time window (served by the time-ordered primary key).
     const t = Date.now();
-    const window = (since: number, until: number) => `/access-register?partyGln=${provider.gln}&since=${iso(since)}&until=${iso(until)}&limit=500`;
+    const window = (since: number, until: number) =>
+      `/access-register?partyGln=${provider.gln}&since=${iso(since)}&until=${iso(until)}&limit=500`;
     const recent = (await call(ctx.app, compliance, 'GET', window(t - 60_000, t + 60_000))).json();
     expect(recent.items.some((e: { connectionEan: string }) => e.connectionEan === c.ean)).toBe(true);
     expect(recent.items.every((e: { partyId: string }) => e.partyId === provider.id)).toBe(true);
@@ -294,12 +486,17 @@ describe('DC-1 under load', () => {
     for (const c of cs.slice(0, 4)) await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean });
     const kinds = ['monthly_registers', 'daily_registers', 'interval_data'];
     const responses = await Promise.all(
-      Array.from({ length: 400 }, (_, i) => ask(i % 2 ? providerP4 : supplierP4, cs[i % cs.length]!.ean, kinds[i % 3]!)),
+      Array.from({ length: 400 }, (_, i) =>
+        ask(i % 2 ? providerP4 : supplierP4, cs[i % cs.length]!.ean, kinds[i % 3]!),
+      ),
     );
     expect(responses.every((r) => r.statusCode === 200)).toBe(true);
     const ids = responses.map((r) => r.json().id as string);
     expect(new Set(ids).size).toBe(400);
-    const rows = await ctx.db.select({ id: accessRegister.id, allowed: accessRegister.allowed }).from(accessRegister).where(inArray(accessRegister.id, ids));
+    const rows = await ctx.db
+      .select({ id: accessRegister.id, allowed: accessRegister.allowed })
+      .from(accessRegister)
+      .where(inArray(accessRegister.id, ids));
     expect(rows).toHaveLength(400);
     const allowedById = new Map(rows.map((r) => [r.id, r.allowed]));
     for (const r of responses) expect(allowedById.get(r.json().id)).toBe(r.json().allowed);
@@ -309,8 +506,21 @@ describe('DC-1 under load', () => {
 });
 
 describe('decide() (pure)', () => {
-  const base: GateRequest = { partyId: 'p', connectionEan: 'e', dataKind: 'interval_data', from: new Date(1000), to: new Date(2000), requestId: 'r' };
-  const facts = (f: Partial<GateFacts>): GateFacts => ({ connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: null }, party: { admitted: true }, mandates: [], blocks: [], ...f });
+  const base: GateRequest = {
+    partyId: 'p',
+    connectionEan: 'e',
+    dataKind: 'interval_data',
+    from: new Date(1000),
+    to: new Date(2000),
+    requestId: 'r',
+  };
+  const facts = (f: Partial<GateFacts>): GateFacts => ({
+    connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: null },
+    party: { admitted: true },
+    mandates: [],
+    blocks: [],
+    ...f,
+  });
 
   it('needs an additional mandate except the supplier of record reading monthly registers', () => {
     expect(needsAdditionalMandate('s', 's', 'monthly_registers')).toBe(false);
@@ -325,7 +535,13 @@ describe('decide() (pure)', () => {
   });
 
   it('a block placed with a future start still denies at once', () => {
-    expect(decide(base, facts({ blocks: [{ id: 'b', startedAt: 10_000, endedAt: null, retroactive: false, notDemonstratedAt: null }] }), 1500).reasonCode).toBe('blocked_by_doubt_case');
+    expect(
+      decide(
+        base,
+        facts({ blocks: [{ id: 'b', startedAt: 10_000, endedAt: null, retroactive: false, notDemonstratedAt: null }] }),
+        1500,
+      ).reasonCode,
+    ).toBe('blocked_by_doubt_case');
   });
 
   const mandate = (o: Partial<MandateFact> = {}): MandateFact => ({
@@ -343,32 +559,64 @@ describe('decide() (pure)', () => {
   it('DC-2: a backdated start gives no history without history consent; with it, it does', () => {
     const backdated = mandate({ validFrom: 0, registeredAt: 1200 });
     expect(decide(base, facts({ mandates: [backdated] }), 1500).reasonCode).toBe('history_before_registration');
-    expect(decide({ ...base, from: new Date(1200) }, facts({ mandates: [backdated] }), 1500).reasonCode).toBe('mandate_valid');
-    expect(decide(base, facts({ mandates: [{ ...backdated, historyIncluded: true }] }), 1500).reasonCode).toBe('mandate_valid');
+    expect(decide({ ...base, from: new Date(1200) }, facts({ mandates: [backdated] }), 1500).reasonCode).toBe(
+      'mandate_valid',
+    );
+    expect(decide(base, facts({ mandates: [{ ...backdated, historyIncluded: true }] }), 1500).reasonCode).toBe(
+      'mandate_valid',
+    );
   });
 
   it('DC-7: consent-based access starts at the current grid user; the supplier of record’s billing reads are not consent-based', () => {
-    const f = facts({ mandates: [mandate()], connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: 1200 } });
+    const f = facts({
+      mandates: [mandate()],
+      connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: 1200 },
+    });
     expect(decide(base, f, 1500).reasonCode).toBe('period_before_grid_user');
     expect(decide({ ...base, from: new Date(1200) }, f, 1500).reasonCode).toBe('mandate_valid');
-    expect(decide({ ...base, partyId: 's', dataKind: 'monthly_registers' }, f, 1500).reasonCode).toBe('supplier_of_record');
+    expect(decide({ ...base, partyId: 's', dataKind: 'monthly_registers' }, f, 1500).reasonCode).toBe(
+      'supplier_of_record',
+    );
   });
 
   it('GT-8b: after "not demonstrated" the block keeps earlier mandates blocked and honours one registered after the close', () => {
     const kept = { id: 'b', startedAt: 100, endedAt: null, retroactive: false, notDemonstratedAt: 900 };
     const old = mandate({ id: 'old', registeredAt: 50 });
-    expect(decide(base, facts({ blocks: [{ ...kept, notDemonstratedAt: null }], mandates: [old] }), 1500)).toMatchObject({ reasonCode: 'blocked_by_doubt_case', blockId: 'b' });
-    expect(decide(base, facts({ blocks: [kept], mandates: [old] }), 1500)).toMatchObject({ reasonCode: 'blocked_not_demonstrated', blockId: 'b', mandateId: null });
+    expect(
+      decide(base, facts({ blocks: [{ ...kept, notDemonstratedAt: null }], mandates: [old] }), 1500),
+    ).toMatchObject({ reasonCode: 'blocked_by_doubt_case', blockId: 'b' });
+    expect(decide(base, facts({ blocks: [kept], mandates: [old] }), 1500)).toMatchObject({
+      reasonCode: 'blocked_not_demonstrated',
+      blockId: 'b',
+      mandateId: null,
+    });
     const fresh = mandate({ id: 'new', registeredAt: 950, validFrom: 950, historyIncluded: true });
-    expect(decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, status: 'pending_confirmation' }] }), 1500)).toMatchObject({ reasonCode: 'mandate_pending_confirmation', mandateId: 'new' });
-    expect(decide(base, facts({ blocks: [kept], mandates: [old, fresh] }), 1500)).toMatchObject({ reasonCode: 'mandate_valid_after_negative_outcome', allowed: true, mandateId: 'new', blockId: 'b' });
+    expect(
+      decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, status: 'pending_confirmation' }] }), 1500),
+    ).toMatchObject({ reasonCode: 'mandate_pending_confirmation', mandateId: 'new' });
+    expect(decide(base, facts({ blocks: [kept], mandates: [old, fresh] }), 1500)).toMatchObject({
+      reasonCode: 'mandate_valid_after_negative_outcome',
+      allowed: true,
+      mandateId: 'new',
+      blockId: 'b',
+    });
     // Registered at the very instant of the close is not after it.
-    expect(decide(base, facts({ blocks: [kept], mandates: [{ ...fresh, registeredAt: 900 }] }), 1500).reasonCode).toBe('blocked_not_demonstrated');
+    expect(decide(base, facts({ blocks: [kept], mandates: [{ ...fresh, registeredAt: 900 }] }), 1500).reasonCode).toBe(
+      'blocked_not_demonstrated',
+    );
   });
 
   it('no future periods: decide() judges the period cut at the decision instant', () => {
-    expect(periodAtDecision(new Date(1000), new Date(2000), 1500)).toEqual({ from: new Date(1000), to: new Date(1500), cut: true });
-    expect(periodAtDecision(new Date(1000), new Date(1400), 1500)).toEqual({ from: new Date(1000), to: new Date(1400), cut: false });
+    expect(periodAtDecision(new Date(1000), new Date(2000), 1500)).toEqual({
+      from: new Date(1000),
+      to: new Date(1500),
+      cut: true,
+    });
+    expect(periodAtDecision(new Date(1000), new Date(1400), 1500)).toEqual({
+      from: new Date(1000),
+      to: new Date(1400),
+      cut: false,
+    });
     // A lifted, unreleased block starting after the decision instant does not touch the cut period.
     const later = { id: 'b', startedAt: 1600, endedAt: 1700, retroactive: false, notDemonstratedAt: null };
     expect(decide(base, facts({ blocks: [later], mandates: [mandate()] }), 1500).reasonCode).toBe('mandate_valid');

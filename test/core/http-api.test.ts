@@ -6,7 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count } from 'drizzle-orm';
 import { accessRegister, parties } from '../../db/schema/index.js';
-import { call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeParty, newGln, type CoreContext } from './fixtures.js';
+import {
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeParty,
+  newGln,
+  type CoreContext,
+} from './fixtures.js';
 
 let ctx: CoreContext;
 let adminKey: string;
@@ -48,7 +59,12 @@ describe('bad input: stable JSON errors, nothing written', () => {
 
   it('wrong content type → 415 unsupported_media_type', async () => {
     const before = await partyCount();
-    const res = await ctx.app.inject({ method: 'POST', url: '/parties', headers: { authorization: adminKey, 'content-type': 'text/plain' }, payload: JSON.stringify(valid()) });
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/parties',
+      headers: { authorization: adminKey, 'content-type': 'text/plain' },
+      payload: JSON.stringify(valid()),
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json().code).toBe('unsupported_media_type');
     expect(await partyCount()).toBe(before);
@@ -56,7 +72,12 @@ describe('bad input: stable JSON errors, nothing written', () => {
 
   it('malformed JSON → 400 malformed_json', async () => {
     const before = await partyCount();
-    const res = await ctx.app.inject({ method: 'POST', url: '/parties', headers: { authorization: adminKey, 'content-type': 'application/json' }, payload: '{"gln": "8712' });
+    const res = await ctx.app.inject({
+      method: 'POST',
+      url: '/parties',
+      headers: { authorization: adminKey, 'content-type': 'application/json' },
+      payload: '{"gln": "8712',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ code: 'malformed_json', field: 'body' });
     expect(await partyCount()).toBe(before);
@@ -82,12 +103,37 @@ describe('bad input: stable JSON errors, nothing written', () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: op.id });
     const p4 = await makeKey(ctx.db, 'p4-client', { partyId: sp.id });
     const before = (await ctx.db.select({ n: count() }).from(accessRegister))[0]!.n;
-    const body = JSON.stringify({ connectionEan: c.ean, dataKind: 'interval_data', from: iso(Date.now() - days(1)), to: iso(Date.now()) });
+    const body = JSON.stringify({
+      connectionEan: c.ean,
+      dataKind: 'interval_data',
+      from: iso(Date.now() - days(1)),
+      to: iso(Date.now()),
+    });
     const results = await Promise.all([
-      ctx.app.inject({ method: 'POST', url: '/p4/requests', headers: { authorization: p4, 'content-type': 'text/plain' }, payload: body }),
-      ctx.app.inject({ method: 'POST', url: '/p4/requests', headers: { authorization: p4, 'content-type': 'application/json' }, payload: body.slice(0, -2) }),
-      ctx.app.inject({ method: 'POST', url: '/p4/requests', headers: { authorization: p4, 'content-type': 'application/json' }, payload: body.replace('}', `,"pad":"${'x'.repeat(70_000)}"}`) }),
-      ctx.app.inject({ method: 'POST', url: '/p4/requests', headers: { 'content-type': 'application/json' }, payload: body }),
+      ctx.app.inject({
+        method: 'POST',
+        url: '/p4/requests',
+        headers: { authorization: p4, 'content-type': 'text/plain' },
+        payload: body,
+      }),
+      ctx.app.inject({
+        method: 'POST',
+        url: '/p4/requests',
+        headers: { authorization: p4, 'content-type': 'application/json' },
+        payload: body.slice(0, -2),
+      }),
+      ctx.app.inject({
+        method: 'POST',
+        url: '/p4/requests',
+        headers: { authorization: p4, 'content-type': 'application/json' },
+        payload: body.replace('}', `,"pad":"${'x'.repeat(70_000)}"}`),
+      }),
+      ctx.app.inject({
+        method: 'POST',
+        url: '/p4/requests',
+        headers: { 'content-type': 'application/json' },
+        payload: body,
+      }),
     ]);
     expect(results.map((r) => r.statusCode)).toEqual([415, 400, 413, 401]);
     expect((await ctx.db.select({ n: count() }).from(accessRegister))[0]!.n).toBe(before);
@@ -97,7 +143,11 @@ describe('bad input: stable JSON errors, nothing written', () => {
 describe('API keys (admin)', () => {
   it('creates a key shown once, which then works; lists without the key; revokes', async () => {
     const sp = await makeParty(ctx.db, ['service_provider']);
-    const res = await call(ctx.app, adminKey, 'POST', '/api-keys', { role: 'p4-client', label: 'WattInzicht P4', partyGln: sp.gln });
+    const res = await call(ctx.app, adminKey, 'POST', '/api-keys', {
+      role: 'p4-client',
+      label: 'WattInzicht P4',
+      partyGln: sp.gln,
+    });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     const { apiKey, key } = res.json();
@@ -110,21 +160,45 @@ describe('API keys (admin)', () => {
     expect((await call(ctx.app, `Bearer ${key}`, 'GET', '/parties')).statusCode).toBe(200);
     const revoked = await call(ctx.app, adminKey, 'POST', `/api-keys/${apiKey.id}/revoke`);
     expect(revoked.json().revokedAt).toBeTruthy();
-    expect((await call(ctx.app, adminKey, 'GET', '/api-keys?limit=500')).json().items.some((k: { id: string }) => k.id === apiKey.id)).toBe(false);
+    expect(
+      (await call(ctx.app, adminKey, 'GET', '/api-keys?limit=500'))
+        .json()
+        .items.some((k: { id: string }) => k.id === apiKey.id),
+    ).toBe(false);
   });
 
   it.each([
     ['p4-client without party', { role: 'p4-client', label: 'x' }, 400, 'party_required', 'body.partyGln'],
     ['grid-user without grid user', { role: 'grid-user', label: 'x' }, 400, 'grid_user_required', 'body.gridUserId'],
-    ['admin with a party', { role: 'admin', label: 'x', partyGln: 'OPERATOR' }, 400, 'unexpected_field', 'body.partyGln'],
-    ['case-handler for a supplier', { role: 'case-handler', label: 'x', partyGln: 'SUPPLIER' }, 400, 'party_role_mismatch', 'body.partyGln'],
+    [
+      'admin with a party',
+      { role: 'admin', label: 'x', partyGln: 'OPERATOR' },
+      400,
+      'unexpected_field',
+      'body.partyGln',
+    ],
+    [
+      'case-handler for a supplier',
+      { role: 'case-handler', label: 'x', partyGln: 'SUPPLIER' },
+      400,
+      'party_role_mismatch',
+      'body.partyGln',
+    ],
     ['unknown party', { role: 'supplier', label: 'x', partyGln: 'UNKNOWN' }, 404, 'party_not_found', 'body.partyGln'],
-    ['unknown grid user', { role: 'grid-user', label: 'x', gridUserId: '00000000-0000-4000-8000-000000000000' }, 404, 'grid_user_not_found', 'body.gridUserId'],
+    [
+      'unknown grid user',
+      { role: 'grid-user', label: 'x', gridUserId: '00000000-0000-4000-8000-000000000000' },
+      404,
+      'grid_user_not_found',
+      'body.gridUserId',
+    ],
     ['unknown role', { role: 'root', label: 'x' }, 400, 'invalid_request', 'body.role'],
   ])('%s → %i %s (%s)', async (_n, body, status, code, field) => {
     const op = await makeParty(ctx.db, ['grid_operator']);
     const sup = await makeParty(ctx.db, ['supplier']);
-    const gln = { OPERATOR: op.gln, SUPPLIER: sup.gln, UNKNOWN: newGln() }[(body as { partyGln?: string }).partyGln ?? ''] ;
+    const gln = { OPERATOR: op.gln, SUPPLIER: sup.gln, UNKNOWN: newGln() }[
+      (body as { partyGln?: string }).partyGln ?? ''
+    ];
     const res = await call(ctx.app, adminKey, 'POST', '/api-keys', { ...body, ...(gln ? { partyGln: gln } : {}) });
     expect(res.statusCode, res.body).toBe(status);
     expect(res.json()).toMatchObject({ code, field });
@@ -139,7 +213,9 @@ describe('API keys (admin)', () => {
   it('non-admins cannot manage keys', async () => {
     const compliance = await makeKey(ctx.db, 'compliance');
     expect((await call(ctx.app, compliance, 'GET', '/api-keys')).statusCode).toBe(403);
-    expect((await call(ctx.app, compliance, 'POST', '/api-keys', { role: 'admin', label: 'escalate' })).statusCode).toBe(403);
+    expect(
+      (await call(ctx.app, compliance, 'POST', '/api-keys', { role: 'admin', label: 'escalate' })).statusCode,
+    ).toBe(403);
   });
 });
 
@@ -147,26 +223,58 @@ describe('OpenAPI', () => {
   it('documents every consent-core endpoint with its responses', async () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const expected: Array<[string, string]> = [
-      ['post', '/parties'], ['get', '/parties'], ['get', '/parties/{gln}'], ['patch', '/parties/{gln}'],
-      ['post', '/grid-users'], ['get', '/grid-users/{id}'],
-      ['get', '/parties/{gln}/contacts'], ['post', '/parties/{gln}/contacts'], ['patch', '/parties/{gln}/contacts/{id}'], ['delete', '/parties/{gln}/contacts/{id}'],
-      ['post', '/connections'], ['get', '/connections'], ['get', '/connections/{ean}'], ['patch', '/connections/{ean}'],
-      ['post', '/connections/{ean}/events'], ['get', '/connections/{ean}/events'],
-      ['get', '/connections/{ean}/allocation'], ['post', '/connections/{ean}/allocation-methods'],
-      ['post', '/connections/{ean}/readings'], ['get', '/connections/{ean}/readings'],
-      ['post', '/mandates'], ['get', '/mandates'], ['get', '/mandates/{id}'], ['post', '/mandates/{id}/withdraw'],
-      ['post', '/p4/requests'], ['get', '/p4/requests/{id}'], ['get', '/p4/requests/{id}/data'], ['get', '/access-register'],
-      ['get', '/blocks'], ['get', '/blocks/{caseId}'], ['put', '/blocks/{caseId}'], ['post', '/blocks/{caseId}/lift'],
-      ['get', '/me/connections'], ['get', '/me/connections/{ean}/access'], ['post', '/me/connections/{ean}/access/{partyGln}/stop'],
-      ['post', '/me/connections/{ean}/mandates'], ['get', '/me/mandates'], ['post', '/me/mandates/{id}/confirm'], ['post', '/me/mandates/{id}/revoke'],
+      ['post', '/parties'],
+      ['get', '/parties'],
+      ['get', '/parties/{gln}'],
+      ['patch', '/parties/{gln}'],
+      ['post', '/grid-users'],
+      ['get', '/grid-users/{id}'],
+      ['get', '/parties/{gln}/contacts'],
+      ['post', '/parties/{gln}/contacts'],
+      ['patch', '/parties/{gln}/contacts/{id}'],
+      ['delete', '/parties/{gln}/contacts/{id}'],
+      ['post', '/connections'],
+      ['get', '/connections'],
+      ['get', '/connections/{ean}'],
+      ['patch', '/connections/{ean}'],
+      ['post', '/connections/{ean}/events'],
+      ['get', '/connections/{ean}/events'],
+      ['get', '/connections/{ean}/allocation'],
+      ['post', '/connections/{ean}/allocation-methods'],
+      ['post', '/connections/{ean}/readings'],
+      ['get', '/connections/{ean}/readings'],
+      ['post', '/mandates'],
+      ['get', '/mandates'],
+      ['get', '/mandates/{id}'],
+      ['post', '/mandates/{id}/withdraw'],
+      ['post', '/p4/requests'],
+      ['get', '/p4/requests/{id}'],
+      ['get', '/p4/requests/{id}/data'],
+      ['get', '/access-register'],
+      ['get', '/blocks'],
+      ['get', '/blocks/{caseId}'],
+      ['put', '/blocks/{caseId}'],
+      ['post', '/blocks/{caseId}/lift'],
+      ['get', '/me/connections'],
+      ['get', '/me/connections/{ean}/access'],
+      ['post', '/me/connections/{ean}/access/{partyGln}/stop'],
+      ['post', '/me/connections/{ean}/mandates'],
+      ['get', '/me/mandates'],
+      ['post', '/me/mandates/{id}/confirm'],
+      ['post', '/me/mandates/{id}/revoke'],
       ['get', '/me/connections/{ean}/readings'],
-      ['post', '/api-keys'], ['get', '/api-keys'], ['post', '/api-keys/{id}/revoke'],
+      ['post', '/api-keys'],
+      ['get', '/api-keys'],
+      ['post', '/api-keys/{id}/revoke'],
     ];
     for (const [method, path] of expected) {
       const op = doc.paths?.[path]?.[method];
       expect(op, `${method.toUpperCase()} ${path}`).toBeTruthy();
       const statuses = Object.keys(op.responses);
-      expect(statuses.some((s) => s.startsWith('2')), `${method} ${path} success`).toBe(true);
+      expect(
+        statuses.some((s) => s.startsWith('2')),
+        `${method} ${path} success`,
+      ).toBe(true);
       expect(statuses, `${method} ${path} 401`).toContain('401');
       if (op.requestBody) expect(statuses, `${method} ${path} 413/415`).toEqual(expect.arrayContaining(['413', '415']));
     }

@@ -5,7 +5,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
 import { auditLog, mandates } from '../../db/schema/index.js';
-import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeParty, newEan, type CoreContext } from './fixtures.js';
+import {
+  badCheckDigit,
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeParty,
+  newEan,
+  type CoreContext,
+} from './fixtures.js';
 
 let ctx: CoreContext;
 let operator: Awaited<ReturnType<typeof makeParty>>;
@@ -33,7 +45,11 @@ afterAll(async () => ctx?.close());
 
 async function setup() {
   const user = await makeGridUser(ctx.db, 'J. de Boer');
-  const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id });
+  const conn = await makeConnection(ctx.db, {
+    gridOperatorId: operator.id,
+    supplierId: supplier.id,
+    gridUserId: user.id,
+  });
   const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
   const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
   return { user, conn, userKey, p4 };
@@ -62,10 +78,21 @@ describe('registration (DC-2)', () => {
     const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean));
     expect(res.statusCode, res.body).toBe(201);
     const m = res.json();
-    expect(m).toMatchObject({ partyId: provider.id, connectionEan: conn.ean, status: 'active', state: 'active', dataKinds: ['interval_data'] });
+    expect(m).toMatchObject({
+      partyId: provider.id,
+      connectionEan: conn.ean,
+      status: 'active',
+      state: 'active',
+      dataKinds: ['interval_data'],
+    });
     const audit = await ctx.db.select().from(auditLog).where(eq(auditLog.entityId, m.id));
     expect(audit.map((a) => a.action)).toEqual(['mandate.created']);
-    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', {
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      from: iso(now - days(1)),
+      to: iso(now),
+    });
     expect(gate.json().reasonCode).toBe('mandate_valid');
     expect((await call(ctx.app, providerKey, 'GET', `/mandates/${m.id}`)).json().id).toBe(m.id);
   });
@@ -75,14 +102,23 @@ describe('registration (DC-2)', () => {
     const byAdmin = await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean, { partyGln: otherProvider.gln }));
     expect(byAdmin.statusCode, byAdmin.body).toBe(201);
     expect(byAdmin.json().partyId).toBe(otherProvider.id);
-    expect((await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean))).json()).toMatchObject({ code: 'party_required', field: 'body.partyGln' });
+    expect((await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean))).json()).toMatchObject({
+      code: 'party_required',
+      field: 'body.partyGln',
+    });
     // The repository refuses a party that holds no mandates (it names partyId; the API its GLN).
     const notHolder = await call(ctx.app, adminKey, 'POST', '/mandates', body(conn.ean, { partyGln: operator.gln }));
     expect(notHolder.json()).toMatchObject({ code: 'party_role_mismatch', field: 'body.partyGln' });
     const foreign = await call(ctx.app, providerKey, 'POST', `/mandates/${byAdmin.json().id}/withdraw`);
     expect(foreign.json()).toMatchObject({ code: 'mandate_not_found', field: 'params.id' });
     const before = await mandateCount();
-    const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { partyGln: otherProvider.gln, dataKinds: ['daily_registers'] }));
+    const res = await call(
+      ctx.app,
+      providerKey,
+      'POST',
+      '/mandates',
+      body(conn.ean, { partyGln: otherProvider.gln, dataKinds: ['daily_registers'] }),
+    );
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('not_your_party');
     expect(await mandateCount()).toBe(before);
@@ -90,15 +126,39 @@ describe('registration (DC-2)', () => {
 
   describe('bad input writes nothing', () => {
     it.each([
-      ['invalid EAN check digit', 400, 'invalid_ean', 'body.connectionEan', () => ({ connectionEan: badCheckDigit(newEan()) })],
+      [
+        'invalid EAN check digit',
+        400,
+        'invalid_ean',
+        'body.connectionEan',
+        () => ({ connectionEan: badCheckDigit(newEan()) }),
+      ],
       ['unknown connection', 404, 'connection_not_found', 'body.connectionEan', () => ({ connectionEan: newEan() })],
-      ['period ends before it starts', 400, 'period_invalid', 'body.validTo', () => ({ validFrom: iso(now + days(10)), validTo: iso(now + days(5)) })],
-      ['period already over', 400, 'period_in_past', 'body.validTo', () => ({ validFrom: iso(now - days(10)), validTo: iso(now - days(5)) })],
+      [
+        'period ends before it starts',
+        400,
+        'period_invalid',
+        'body.validTo',
+        () => ({ validFrom: iso(now + days(10)), validTo: iso(now + days(5)) }),
+      ],
+      [
+        'period already over',
+        400,
+        'period_in_past',
+        'body.validTo',
+        () => ({ validFrom: iso(now - days(10)), validTo: iso(now - days(5)) }),
+      ],
       ['unknown data kind', 400, 'invalid_request', 'body.dataKinds[0]', () => ({ dataKinds: ['everything'] })],
       ['no data kinds', 400, 'invalid_request', 'body.dataKinds', () => ({ dataKinds: [] })],
       ['unknown field', 400, 'invalid_request', 'body.scope', () => ({ scope: 'all' })],
       ['missing field', 400, 'invalid_request', 'body.purpose', () => ({ purpose: undefined })],
-      ['invalid GLN check digit', 400, 'invalid_gln', 'body.partyGln', () => ({ partyGln: badCheckDigit(provider.gln) })],
+      [
+        'invalid GLN check digit',
+        400,
+        'invalid_gln',
+        'body.partyGln',
+        () => ({ partyGln: badCheckDigit(provider.gln) }),
+      ],
     ])('%s → %i %s (%s)', async (_n, status, code, field, patch) => {
       const { conn } = await setup();
       const before = await mandateCount();
@@ -110,22 +170,50 @@ describe('registration (DC-2)', () => {
 
     it('overlapping duplicate → 409 mandate_overlap; adjacent period or other kinds are fine', async () => {
       const { conn } = await setup();
-      expect((await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validTo: iso(now + days(100)) }))).statusCode).toBe(201);
+      expect(
+        (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validTo: iso(now + days(100)) })))
+          .statusCode,
+      ).toBe(201);
       const before = await mandateCount();
-      const dup = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validFrom: iso(now + days(50)), validTo: iso(now + days(200)), dataKinds: ['interval_data', 'daily_registers'] }));
+      const dup = await call(
+        ctx.app,
+        providerKey,
+        'POST',
+        '/mandates',
+        body(conn.ean, {
+          validFrom: iso(now + days(50)),
+          validTo: iso(now + days(200)),
+          dataKinds: ['interval_data', 'daily_registers'],
+        }),
+      );
       expect(dup.statusCode).toBe(409);
       expect(dup.json().code).toBe('mandate_overlap');
       expect(dup.json().details.mandateId).toBeTruthy();
       expect(await mandateCount()).toBe(before);
-      expect((await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { validFrom: iso(now + days(100)), validTo: iso(now + days(200)) }))).statusCode).toBe(201);
-      expect((await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { dataKinds: ['monthly_registers'] }))).statusCode).toBe(201);
+      expect(
+        (
+          await call(
+            ctx.app,
+            providerKey,
+            'POST',
+            '/mandates',
+            body(conn.ean, { validFrom: iso(now + days(100)), validTo: iso(now + days(200)) }),
+          )
+        ).statusCode,
+      ).toBe(201);
+      expect(
+        (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { dataKinds: ['monthly_registers'] })))
+          .statusCode,
+      ).toBe(201);
       // Another party's mandate on the same connection is no duplicate.
       expect((await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean))).statusCode).toBe(201);
     });
 
     it('concurrent duplicates: exactly one wins', async () => {
       const { conn } = await setup();
-      const results = await Promise.all(Array.from({ length: 6 }, () => call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))),
+      );
       expect(results.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409, 409]);
     });
 
@@ -144,11 +232,23 @@ describe('registration (DC-2)', () => {
 describe('DC-3 grid-user confirmation', () => {
   it('granted by someone else: pending (gate denies) until the grid user confirms (gate allows)', async () => {
     const { conn, userKey, p4 } = await setup();
-    const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByName: 'K. de Boer (household member)', grantedByIsGridUser: false }));
+    const res = await call(
+      ctx.app,
+      providerKey,
+      'POST',
+      '/mandates',
+      body(conn.ean, { grantedByName: 'K. de Boer (household member)', grantedByIsGridUser: false }),
+    );
     expect(res.statusCode).toBe(201);
     const m = res.json();
     expect(m.status).toBe('pending_confirmation');
-    const ask = () => call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    const ask = () =>
+      call(ctx.app, p4, 'POST', '/p4/requests', {
+        connectionEan: conn.ean,
+        dataKind: 'interval_data',
+        from: iso(now - days(1)),
+        to: iso(now),
+      });
     expect((await ask()).json().reasonCode).toBe('mandate_pending_confirmation');
     const pending = await call(ctx.app, userKey, 'GET', '/me/mandates?status=pending_confirmation');
     expect(pending.json().items.map((x: { id: string }) => x.id)).toEqual([m.id]);
@@ -163,7 +263,9 @@ describe('DC-3 grid-user confirmation', () => {
 
   it('another grid user cannot confirm (404), nor can a supplier key (403)', async () => {
     const { conn } = await setup();
-    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
+    const m = (
+      await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))
+    ).json();
     const stranger = await makeGridUser(ctx.db);
     const strangerKey = await makeKey(ctx.db, 'grid-user', { gridUserId: stranger.id });
     const byStranger = await call(ctx.app, strangerKey, 'POST', `/me/mandates/${m.id}/confirm`);
@@ -174,7 +276,9 @@ describe('DC-3 grid-user confirmation', () => {
 
   it('an ended mandate cannot be confirmed (409)', async () => {
     const { conn, userKey } = await setup();
-    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
+    const m = (
+      await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))
+    ).json();
     await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/revoke`);
     const res = await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/confirm`);
     expect(res.statusCode).toBe(409);
@@ -188,7 +292,12 @@ describe('DC-4 end of access', () => {
     const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))).json();
     const revoked = await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/revoke`);
     expect(revoked.json()).toMatchObject({ status: 'ended', endReason: 'revoked_by_grid_user' });
-    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', {
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      from: iso(now - days(1)),
+      to: iso(now),
+    });
     expect(gate.json()).toMatchObject({ reasonCode: 'mandate_revoked', rule: 'DC-4' });
   });
 
@@ -204,14 +313,24 @@ describe('DC-4 end of access', () => {
   it('a customer switch ends every open mandate on the connection; a supplier switch ends none', async () => {
     const { conn, p4 } = await setup();
     const m1 = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))).json();
-    const m2 = (await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))).json();
+    const m2 = (
+      await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))
+    ).json();
     const newSupplier = await makeParty(ctx.db, ['supplier']);
-    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'supplier_switch', effectiveAt: iso(Date.now() - 1000), newSupplierGln: newSupplier.gln });
+    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
+      kind: 'supplier_switch',
+      effectiveAt: iso(Date.now() - 1000),
+      newSupplierGln: newSupplier.gln,
+    });
     expect(sw.statusCode, sw.body).toBe(201);
     expect(sw.json().mandatesEnded).toBe(0);
     const newUser = await makeGridUser(ctx.db, 'New occupant');
     const switchedAt = iso(Date.now() - 1);
-    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: switchedAt, newGridUserId: newUser.id });
+    const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
+      kind: 'customer_switch',
+      effectiveAt: switchedAt,
+      newGridUserId: newUser.id,
+    });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json().mandatesEnded).toBe(2);
     expect(res.json().connection.gridUserId).toBe(newUser.id);
@@ -220,9 +339,19 @@ describe('DC-4 end of access', () => {
       expect(row).toMatchObject({ status: 'ended', endReason: 'customer_switch' });
     }
     // DC-7: the previous occupant's day is never delivered; DC-4: from the switch on, the mandates have ended.
-    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    const gate = await call(ctx.app, p4, 'POST', '/p4/requests', {
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      from: iso(now - days(1)),
+      to: iso(now),
+    });
     expect(gate.json().reasonCode).toBe('period_before_grid_user');
-    const after = await call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: switchedAt, to: iso(Date.now() + days(1)) });
+    const after = await call(ctx.app, p4, 'POST', '/p4/requests', {
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      from: switchedAt,
+      to: iso(Date.now() + days(1)),
+    });
     expect(after.json().reasonCode).toBe('mandate_ended_customer_switch');
   });
 
@@ -239,7 +368,13 @@ describe('DC-4 end of access', () => {
     expect(res.json()).toMatchObject({ mandatesEnded: 2, party: { admitted: false } });
     const rows = await ctx.db.select().from(mandates).where(eq(mandates.partyId, p.id));
     expect(rows.every((m) => m.status === 'ended' && m.endReason === 'party_not_admitted')).toBe(true);
-    const ask = () => call(ctx.app, p4, 'POST', '/p4/requests', { connectionEan: a.conn.ean, dataKind: 'interval_data', from: iso(now - days(1)), to: iso(now) });
+    const ask = () =>
+      call(ctx.app, p4, 'POST', '/p4/requests', {
+        connectionEan: a.conn.ean,
+        dataKind: 'interval_data',
+        from: iso(now - days(1)),
+        to: iso(now),
+      });
     expect((await ask()).json().reasonCode).toBe('party_not_admitted');
     // Readmitted, the ended mandates stay ended.
     await call(ctx.app, adminKey, 'PATCH', `/parties/${p.gln}`, { admitted: true });
@@ -255,7 +390,11 @@ describe('visibility', () => {
     const own = (await call(ctx.app, providerKey, 'GET', `/mandates?connectionEan=${conn.ean}`)).json();
     expect(own.items.map((m: { partyId: string }) => m.partyId)).toEqual([provider.id]);
     // Asking for another party's mandates yields nothing, not theirs.
-    expect((await call(ctx.app, providerKey, 'GET', `/mandates?connectionEan=${conn.ean}&partyGln=${otherProvider.gln}`)).json().total).toBe(0);
+    expect(
+      (
+        await call(ctx.app, providerKey, 'GET', `/mandates?connectionEan=${conn.ean}&partyGln=${otherProvider.gln}`)
+      ).json().total,
+    ).toBe(0);
     const handler = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
     expect((await call(ctx.app, handler, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(2);
     const otherOp = await makeParty(ctx.db, ['grid_operator']);

@@ -3,7 +3,21 @@
  * access, when data was requested, stopping a party's access, granting in the portal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badCheckDigit, call, coreContext, days, iso, makeConnection, makeGridUser, makeKey, makeMandate, makeParty, newEan, newGln, type CoreContext } from './fixtures.js';
+import {
+  badCheckDigit,
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeMandate,
+  makeParty,
+  newEan,
+  newGln,
+  type CoreContext,
+} from './fixtures.js';
 
 let ctx: CoreContext;
 let operator: Awaited<ReturnType<typeof makeParty>>;
@@ -23,12 +37,22 @@ afterAll(async () => ctx?.close());
 
 async function setup() {
   const user = await makeGridUser(ctx.db);
-  const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id, gridUserId: user.id });
+  const conn = await makeConnection(ctx.db, {
+    gridOperatorId: operator.id,
+    supplierId: supplier.id,
+    gridUserId: user.id,
+  });
   const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
   const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
   return { user, conn, userKey, p4 };
 }
-const ask = (key: string, ean: string, dataKind = 'interval_data') => call(ctx.app, key, 'POST', '/p4/requests', { connectionEan: ean, dataKind, from: iso(now - days(2)), to: iso(now - days(1)) });
+const ask = (key: string, ean: string, dataKind = 'interval_data') =>
+  call(ctx.app, key, 'POST', '/p4/requests', {
+    connectionEan: ean,
+    dataKind,
+    from: iso(now - days(2)),
+    to: iso(now - days(1)),
+  });
 
 describe('DC-5: who has or had access', () => {
   it('lists own connections only', async () => {
@@ -42,11 +66,18 @@ describe('DC-5: who has or had access', () => {
 
   it('shows the supplier of record, mandate holders (current and ended) and their requests', async () => {
     const { conn, userKey, p4 } = await setup();
-    const m = await makeMandate(ctx.db, { partyId: provider.id, connectionEan: conn.ean, dataKinds: ['interval_data'] });
+    const m = await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: conn.ean,
+      dataKinds: ['interval_data'],
+    });
     expect((await ask(p4, conn.ean)).json().allowed).toBe(true);
     expect((await ask(p4, conn.ean, 'monthly_registers')).json().allowed).toBe(false);
     const overview = (await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/access`)).json();
-    expect(overview.parties.map((p: { party: { name: string } }) => p.party.name)).toEqual(['Groene Stroom', 'WattInzicht']);
+    expect(overview.parties.map((p: { party: { name: string } }) => p.party.name)).toEqual([
+      'Groene Stroom',
+      'WattInzicht',
+    ]);
     const [sup, prov] = overview.parties;
     expect(sup).toMatchObject({ supplierOfRecord: true, hasAccessNow: true, mandates: [], requests: { total: 0 } });
     expect(prov).toMatchObject({ supplierOfRecord: false, hasAccessNow: true, requests: { total: 2, allowed: 1 } });
@@ -57,14 +88,19 @@ describe('DC-5: who has or had access', () => {
     // Stop the provider's access (DC-4): it had access, it has none now, and the gate denies.
     const stop = await call(ctx.app, userKey, 'POST', `/me/connections/${conn.ean}/access/${provider.gln}/stop`);
     expect(stop.statusCode, stop.body).toBe(200);
-    expect(stop.json().mandatesEnded.map((x: { id: string; endReason: string }) => [x.id, x.endReason])).toEqual([[m.id, 'revoked_by_grid_user']]);
+    expect(stop.json().mandatesEnded.map((x: { id: string; endReason: string }) => [x.id, x.endReason])).toEqual([
+      [m.id, 'revoked_by_grid_user'],
+    ]);
     expect((await ask(p4, conn.ean)).json().reasonCode).toBe('mandate_revoked');
     const after = (await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/access`)).json();
     const provAfter = after.parties.find((p: { party: { id: string } }) => p.party.id === provider.id);
     expect(provAfter).toMatchObject({ hasAccessNow: false, requests: { total: 3, allowed: 1 } });
     expect(provAfter.mandates[0].state).toBe('ended');
     // Stopping again is harmless.
-    expect((await call(ctx.app, userKey, 'POST', `/me/connections/${conn.ean}/access/${provider.gln}/stop`)).json().mandatesEnded).toEqual([]);
+    expect(
+      (await call(ctx.app, userKey, 'POST', `/me/connections/${conn.ean}/access/${provider.gln}/stop`)).json()
+        .mandatesEnded,
+    ).toEqual([]);
   });
 
   it('a new occupant sees only their own period, not the previous occupant’s requests', async () => {
@@ -73,7 +109,11 @@ describe('DC-5: who has or had access', () => {
     await ask(p4, conn.ean);
     const newcomer = await makeGridUser(ctx.db, 'Newcomer');
     const newKey = await makeKey(ctx.db, 'grid-user', { gridUserId: newcomer.id });
-    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, { kind: 'customer_switch', effectiveAt: iso(Date.now()), newGridUserId: newcomer.id });
+    const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
+      kind: 'customer_switch',
+      effectiveAt: iso(Date.now()),
+      newGridUserId: newcomer.id,
+    });
     expect(sw.statusCode, sw.body).toBe(201);
     const view = (await call(ctx.app, newKey, 'GET', `/me/connections/${conn.ean}/access`)).json();
     expect(view.recentRequests).toEqual([]);
@@ -85,13 +125,21 @@ describe('DC-5: who has or had access', () => {
   it('stop: unknown party 404, invalid GLN 400, another user’s connection 404, wrong role 403', async () => {
     const { conn, userKey } = await setup();
     const other = await setup();
-    const invalid = await call(ctx.app, userKey, 'POST', `/me/connections/${conn.ean}/access/${badCheckDigit(provider.gln)}/stop`);
+    const invalid = await call(
+      ctx.app,
+      userKey,
+      'POST',
+      `/me/connections/${conn.ean}/access/${badCheckDigit(provider.gln)}/stop`,
+    );
     expect(invalid.statusCode).toBe(400);
     expect(invalid.json().code).toBe('invalid_gln');
     const unknown = await call(ctx.app, userKey, 'POST', `/me/connections/${conn.ean}/access/${newGln()}/stop`);
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('party_not_found');
-    expect((await call(ctx.app, userKey, 'POST', `/me/connections/${other.conn.ean}/access/${provider.gln}/stop`)).statusCode).toBe(404);
+    expect(
+      (await call(ctx.app, userKey, 'POST', `/me/connections/${other.conn.ean}/access/${provider.gln}/stop`))
+        .statusCode,
+    ).toBe(404);
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
     expect((await call(ctx.app, supplierKey, 'GET', '/me/connections')).statusCode).toBe(403);
   });
@@ -109,10 +157,20 @@ describe('portal mandates', () => {
       historyIncluded: false,
     });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ status: 'active', grantedVia: 'portal', grantedByIsGridUser: true, grantedByName: user.name });
+    expect(res.json()).toMatchObject({
+      status: 'active',
+      grantedVia: 'portal',
+      grantedByIsGridUser: true,
+      grantedByName: user.name,
+    });
     // DC-2: the backdated start gives no history without history consent; from the grant on it covers.
     expect((await ask(p4, conn.ean)).json().reasonCode).toBe('history_before_registration');
-    const fromGrant = { connectionEan: conn.ean, dataKind: 'interval_data', from: res.json().createdAt, to: iso(Date.now()) };
+    const fromGrant = {
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      from: res.json().createdAt,
+      to: iso(Date.now()),
+    };
     expect((await call(ctx.app, p4, 'POST', '/p4/requests', fromGrant)).json().reasonCode).toBe('mandate_valid');
   });
 });
@@ -123,8 +181,15 @@ describe('readings for the grid user', () => {
     const other = await setup();
     const q = `from=${iso(now - days(1))}&to=${iso(now)}`;
     expect((await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/readings?${q}`)).statusCode).toBe(200);
-    expect((await call(ctx.app, userKey, 'GET', `/me/connections/${other.conn.ean}/readings?${q}`)).statusCode).toBe(404);
-    const bad = await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/readings?from=${iso(now)}&to=${iso(now - days(1))}`);
+    expect((await call(ctx.app, userKey, 'GET', `/me/connections/${other.conn.ean}/readings?${q}`)).statusCode).toBe(
+      404,
+    );
+    const bad = await call(
+      ctx.app,
+      userKey,
+      'GET',
+      `/me/connections/${conn.ean}/readings?from=${iso(now)}&to=${iso(now - days(1))}`,
+    );
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('period_invalid');
   });

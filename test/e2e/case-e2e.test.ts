@@ -29,7 +29,15 @@ describe('a doubt case from report to accepted mandate', () => {
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
     const p4Key = await makeKey(ctx.db, 'p4-client', { partyId: supplier.id });
     const complianceKey = await makeKey(ctx.db, 'compliance');
-    const gate = async () => (await call(ctx.app, p4Key, 'POST', '/p4/requests', { connectionEan: conn.ean, dataKind: 'interval_data', from: iso(Date.now() - days(3)), to: iso(Date.now() - days(2)) })).json();
+    const gate = async () =>
+      (
+        await call(ctx.app, p4Key, 'POST', '/p4/requests', {
+          connectionEan: conn.ean,
+          dataKind: 'interval_data',
+          from: iso(Date.now() - days(3)),
+          to: iso(Date.now() - days(2)),
+        })
+      ).json();
 
     // 1. Intake over HTTP: 201, the block already in force.
     const opened = await ctx.app.inject({
@@ -94,9 +102,16 @@ describe('a doubt case from report to accepted mandate', () => {
     expect(held!.evidenceContent?.equals(pdf)).toBe(true);
 
     // 5. The handler accepts (GT-8): the workflow answers with the closed case.
-    const judged = await call(ctx.app, handlerKey, 'POST', `/cases/${c.id}/judgements`, { responseId, decision: 'accept' });
+    const judged = await call(ctx.app, handlerKey, 'POST', `/cases/${c.id}/judgements`, {
+      responseId,
+      decision: 'accept',
+    });
     expect(judged.statusCode, judged.body).toBe(200);
-    expect(judged.json()).toMatchObject({ status: 'closed_mandate_accepted', outcome: 'accepted', responses: [{ responseId, judgement: 'accepted' }] });
+    expect(judged.json()).toMatchObject({
+      status: 'closed_mandate_accepted',
+      outcome: 'accepted',
+      responses: [{ responseId, judgement: 'accepted' }],
+    });
 
     const [closed] = await ctx.db.select().from(doubtCases).where(eq(doubtCases.id, c.id));
     expect(closed).toMatchObject({ status: 'closed_mandate_accepted' });
@@ -106,7 +121,12 @@ describe('a doubt case from report to accepted mandate', () => {
     expect(liftedBlock).toMatchObject({ liftReason: 'mandate_accepted', retroactive: true });
     expect(liftedBlock!.endedAt).not.toBeNull();
     const [destroyed] = await ctx.db.select().from(caseResponses).where(eq(caseResponses.id, responseId));
-    expect(destroyed).toMatchObject({ evidenceContent: null, evidenceSha256: sha256, evidenceSize: pdf.length, judgement: 'accepted' });
+    expect(destroyed).toMatchObject({
+      evidenceContent: null,
+      evidenceSha256: sha256,
+      evidenceSize: pdf.length,
+      judgement: 'accepted',
+    });
     expect(destroyed!.evidenceDestroyedAt).not.toBeNull();
     // Retroactive: the blocked period may be requested again.
     expect(await gate()).toMatchObject({ allowed: true });
@@ -118,7 +138,11 @@ describe('a doubt case from report to accepted mandate', () => {
 
     // 7. The case view: every deadline judged, the evidence metadata without content.
     const view = (await call(ctx.app, handlerKey, 'GET', `/cases/${c.id}`)).json();
-    expect(view.deadlines).toMatchObject({ contact: { state: 'met' }, response: { state: 'met' }, unblock: { state: 'met', rule: 'GT-8' } });
+    expect(view.deadlines).toMatchObject({
+      contact: { state: 'met' },
+      response: { state: 'met' },
+      unblock: { state: 'met', rule: 'GT-8' },
+    });
     expect(view.responses[0].evidence).toMatchObject({ sha256, held: false });
 
     // 8. Compliance: Temporal events and audit entries in one ordered history (once the run has completed).
@@ -127,11 +151,30 @@ describe('a doubt case from report to accepted mandate', () => {
     const history = (await call(ctx.app, complianceKey, 'GET', `/cases/${c.id}/history`)).json();
     const entries: { at: string; source: string; type: string; actor: string; detail?: string }[] = history.entries;
     const types = (source: string) => entries.filter((e) => e.source === source).map((e) => e.type);
-    expect(types('temporal')).toEqual(expect.arrayContaining(['WorkflowExecutionStarted', 'ActivityTaskScheduled', 'WorkflowExecutionUpdateAccepted', 'WorkflowExecutionCompleted']));
-    expect(types('database')).toEqual(expect.arrayContaining(['case.opened', 'block.placed', 'case.contacted', 'case.response_submitted', 'case.evidence_judged', 'block.lifted', 'case.closed']));
+    expect(types('temporal')).toEqual(
+      expect.arrayContaining([
+        'WorkflowExecutionStarted',
+        'ActivityTaskScheduled',
+        'WorkflowExecutionUpdateAccepted',
+        'WorkflowExecutionCompleted',
+      ]),
+    );
+    expect(types('database')).toEqual(
+      expect.arrayContaining([
+        'case.opened',
+        'block.placed',
+        'case.contacted',
+        'case.response_submitted',
+        'case.evidence_judged',
+        'block.lifted',
+        'case.closed',
+      ]),
+    );
     const times = entries.map((e) => Date.parse(e.at));
     expect(times).toEqual([...times].sort((a, b) => a - b));
-    const judgeEvent = entries.find((e) => e.type === 'WorkflowExecutionUpdateAccepted' && e.detail === 'judgeEvidence');
+    const judgeEvent = entries.find(
+      (e) => e.type === 'WorkflowExecutionUpdateAccepted' && e.detail === 'judgeEvidence',
+    );
     const judgeAudit = entries.find((e) => e.type === 'case.evidence_judged');
     expect(judgeEvent?.actor).toBe(judgeAudit?.actor);
     expect(judgeAudit?.actor).toMatch(/^api-key:/);

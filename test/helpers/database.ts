@@ -26,7 +26,10 @@ function withDatabase(url: string, database: string): string {
 export async function freshDatabase(label = 'test'): Promise<FreshDatabase> {
   const adminUrl = inject('adminDatabaseUrl');
   const template = inject('templateDatabase');
-  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40);
+  const slug = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 40);
   const name = `t_${slug}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   try {

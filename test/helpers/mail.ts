@@ -10,11 +10,18 @@ import { readCapturedMail, waitForCapturedMail, type CapturedMail } from '../../
 
 export type { CapturedMail };
 
-export function readMail(dir: string, predicate: (mail: CapturedMail) => boolean, timeoutMs = 10_000): Promise<CapturedMail> {
+export function readMail(
+  dir: string,
+  predicate: (mail: CapturedMail) => boolean,
+  timeoutMs = 10_000,
+): Promise<CapturedMail> {
   return waitForCapturedMail(dir, predicate, timeoutMs);
 }
 
 /** Every matching mail now present (no waiting). */
-export async function listMail(dir: string, predicate: (mail: CapturedMail) => boolean = () => true): Promise<CapturedMail[]> {
+export async function listMail(
+  dir: string,
+  predicate: (mail: CapturedMail) => boolean = () => true,
+): Promise<CapturedMail[]> {
   return (await readCapturedMail(dir)).filter(predicate);
 }

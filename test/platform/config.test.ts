@@ -52,13 +52,21 @@ describe('configuration', () => {
   });
 
   it('bounds the worker by default and keeps its workflow task slots within the cache', () => {
-    expect(loadConfig({}).worker).toEqual({ maxCachedWorkflows: 100, maxConcurrentWorkflowTasks: 10, maxConcurrentActivities: 20, workflowHeapMb: 128 });
+    expect(loadConfig({}).worker).toEqual({
+      maxCachedWorkflows: 100,
+      maxConcurrentWorkflowTasks: 10,
+      maxConcurrentActivities: 20,
+      workflowHeapMb: 128,
+    });
     expect(loadConfig({ WORKER_WORKFLOW_HEAP_MB: '0' }).worker.workflowHeapMb).toBe(0);
     expect(configErrorOf({ WORKER_WORKFLOW_HEAP_MB: '32' }).variable).toBe('WORKER_WORKFLOW_HEAP_MB');
     const err = configErrorOf({ WORKER_MAX_CACHED_WORKFLOWS: '20', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '40' });
     expect(err.variable).toBe('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS');
     expect(err.message).toContain('at most WORKER_MAX_CACHED_WORKFLOWS (20)');
-    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '20', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '20' }).worker.maxConcurrentWorkflowTasks).toBe(20);
+    expect(
+      loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '20', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '20' }).worker
+        .maxConcurrentWorkflowTasks,
+    ).toBe(20);
   });
 
   it('never echoes a database password in the error', () => {
@@ -69,7 +77,12 @@ describe('configuration', () => {
   it('loadConfigOrExit prints one line and exits 78 on a bad value', () => {
     const res = spawnSync(
       process.execPath,
-      ['--import', 'tsx', '-e', "import('./lib/config.ts').then((m) => { m.loadConfigOrExit(); console.log('started'); })"],
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./lib/config.ts').then((m) => { m.loadConfigOrExit(); console.log('started'); })",
+      ],
       { env: { ...process.env, PORT: 'eighty' }, encoding: 'utf8', timeout: 30_000 },
     );
     expect(res.status).toBe(78);
@@ -87,7 +100,13 @@ describe('README configuration table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
     const documented = new Set([...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]!));
-    expect([...read].filter((v) => !documented.has(v)), 'missing from README').toEqual([]);
-    expect([...documented].filter((v) => !read.has(v)), 'documented but not read').toEqual([]);
+    expect(
+      [...read].filter((v) => !documented.has(v)),
+      'missing from README',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((v) => !read.has(v)),
+      'documented but not read',
+    ).toEqual([]);
   });
 });

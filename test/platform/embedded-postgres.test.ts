@@ -49,14 +49,19 @@ describe('embedded PostgreSQL', () => {
     const dataDir = join(root, 'persist', 'postgres');
     const first = await startEmbeddedPostgres({ dataDir, persistent: true, port: 0 });
     expect(first.url).toMatch(/\/gerede_twijfel$/);
-    await query(first.url, 'CREATE TABLE kept (id int primary key, note text); INSERT INTO kept VALUES (1, $$survives$$)');
+    await query(
+      first.url,
+      'CREATE TABLE kept (id int primary key, note text); INSERT INTO kept VALUES (1, $$survives$$)',
+    );
     await first.stop();
     expect(alive(first.pid)).toBe(false);
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
 
     const second = await startEmbeddedPostgres({ dataDir, persistent: true, port: 0 });
     try {
-      expect(await query<{ note: string }>(second.url, 'SELECT note FROM kept WHERE id = 1')).toEqual([{ note: 'survives' }]);
+      expect(await query<{ note: string }>(second.url, 'SELECT note FROM kept WHERE id = 1')).toEqual([
+        { note: 'survives' },
+      ]);
     } finally {
       await second.stop();
     }
@@ -67,7 +72,10 @@ describe('embedded PostgreSQL', () => {
     const pg = await startEmbeddedPostgres({ dataDir, persistent: true });
     await pg.stop();
     // A crash leaves the lock file behind; its pid may even belong to an unrelated live process (pid 1 here).
-    await writeFile(join(dataDir, 'postmaster.pid'), `1\n${dataDir}\n1700000000\n5432\n\n127.0.0.1\n  5432001    65536\nready   \n`);
+    await writeFile(
+      join(dataDir, 'postmaster.pid'),
+      `1\n${dataDir}\n1700000000\n5432\n\n127.0.0.1\n  5432001    65536\nready   \n`,
+    );
     const again = await startEmbeddedPostgres({ dataDir, persistent: true });
     try {
       expect(await query<{ one: number }>(again.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
@@ -84,7 +92,9 @@ describe('embedded PostgreSQL', () => {
       process.stdout.write(JSON.stringify({ pid: pg.pid }) + '\\n');
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const line = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (c: Buffer) => {
@@ -94,7 +104,9 @@ describe('embedded PostgreSQL', () => {
       child.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
     });
     const { pid } = JSON.parse(line) as { pid: number };
-    const postmasterPid = Number((await import('node:fs')).readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const postmasterPid = Number(
+      (await import('node:fs')).readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
     expect(alive(postmasterPid)).toBe(true);
     child.kill('SIGKILL');
     expect(await until(() => !alive(postmasterPid) && !alive(pid), 20_000)).toBe(true);
@@ -112,14 +124,18 @@ describe('embedded PostgreSQL', () => {
     const closed = join(root, 'closed');
     await (await import('node:fs/promises')).mkdir(closed, { mode: 0o700 });
     await chmod(closed, 0o700);
-    await expect(startEmbeddedPostgres({ dataDir: join(closed, 'postgres'), persistent: true })).rejects.toThrow(/cannot reach .*chmod o\+x/);
+    await expect(startEmbeddedPostgres({ dataDir: join(closed, 'postgres'), persistent: true })).rejects.toThrow(
+      /cannot reach .*chmod o\+x/,
+    );
   });
 
   it('refuses a second start on a data directory whose postgres is still running, and leaves that one alone', async () => {
     const dataDir = join(root, 'busy', 'postgres');
     const first = await startEmbeddedPostgres({ dataDir, persistent: true });
     try {
-      await expect(startEmbeddedPostgres({ dataDir, persistent: true })).rejects.toThrow(/already running on .*busy\/postgres/);
+      await expect(startEmbeddedPostgres({ dataDir, persistent: true })).rejects.toThrow(
+        /already running on .*busy\/postgres/,
+      );
       expect(await query<{ one: number }>(first.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     } finally {
       await first.stop();

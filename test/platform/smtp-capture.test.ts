@@ -24,7 +24,13 @@ async function capture(port = 0, dir?: string): Promise<SmtpCapture> {
 
 function transport(url: string) {
   const u = new URL(url);
-  return nodemailer.createTransport({ host: u.hostname, port: Number(u.port), secure: false, connectionTimeout: 5_000, greetingTimeout: 5_000 });
+  return nodemailer.createTransport({
+    host: u.hostname,
+    port: Number(u.port),
+    secure: false,
+    connectionTimeout: 5_000,
+    greetingTimeout: 5_000,
+  });
 }
 
 describe('SMTP capture', () => {
@@ -48,11 +54,17 @@ describe('SMTP capture', () => {
     expect(mail.from).toContain('gerede-twijfel@netbeheer.example');
     expect(mail.to).toEqual(['doubt@supplier.example']);
     expect(mail.cc).toEqual(['case-handler@netbeheer.example']);
-    expect(mail.envelope.rcptTo.sort()).toEqual(['archive@netbeheer.example', 'case-handler@netbeheer.example', 'doubt@supplier.example']);
+    expect(mail.envelope.rcptTo.sort()).toEqual([
+      'archive@netbeheer.example',
+      'case-handler@netbeheer.example',
+      'doubt@supplier.example',
+    ]);
     expect(mail.text).toContain('72 uur');
     expect(mail.html).toContain('<p>Binnen 72 uur</p>');
     expect(mail.headers['x-case-id']).toBe('GT-123');
-    expect(mail.attachments).toEqual([expect.objectContaining({ filename: 'evidence.txt', contentType: 'text/plain', size: 13 })]);
+    expect(mail.attachments).toEqual([
+      expect.objectContaining({ filename: 'evidence.txt', contentType: 'text/plain', size: 13 }),
+    ]);
     expect(mail.jsonFile).toMatch(/\/\d{8}T\d{9}Z-[0-9a-f]{12}\.json$/);
     expect(existsSync(mail.jsonFile)).toBe(true);
     expect(await readFile(mail.emlFile, 'utf8')).toContain('Subject: Gerede twijfel');
@@ -86,7 +98,9 @@ describe('SMTP capture', () => {
     const first = await startSmtpCapture({ port: 0, dir });
     await transport(first.url).sendMail({ from: 'a@x.example', to: 'b@y.example', subject: 'before', text: '1' });
     await first.stop();
-    await expect(transport(first.url).sendMail({ from: 'a@x.example', to: 'b@y.example', subject: 'while down', text: '2' })).rejects.toThrow();
+    await expect(
+      transport(first.url).sendMail({ from: 'a@x.example', to: 'b@y.example', subject: 'while down', text: '2' }),
+    ).rejects.toThrow();
     const second = await capture(first.port, dir);
     expect(second.url).toBe(first.url);
     await transport(second.url).sendMail({ from: 'a@x.example', to: 'b@y.example', subject: 'after', text: '3' });
@@ -95,7 +109,12 @@ describe('SMTP capture', () => {
 
   it('the shared capture of the test run is reachable and readable through readMail()', async () => {
     const subject = `shared capture ${Date.now()}-${Math.random()}`;
-    await transport(inject('smtpUrl')).sendMail({ from: 'a@netbeheer.example', to: 'shared@supplier.example', subject, text: 'hi' });
+    await transport(inject('smtpUrl')).sendMail({
+      from: 'a@netbeheer.example',
+      to: 'shared@supplier.example',
+      subject,
+      text: 'hi',
+    });
     const mail = await readMail(inject('mailDir'), (m) => m.subject === subject, 5_000);
     expect(mail.to).toEqual(['shared@supplier.example']);
   });

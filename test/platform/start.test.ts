@@ -27,10 +27,25 @@ let apiPort: number;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'gt-start-'));
   await chmod(dataDir, 0o755); // as root, postgres runs as the postgres user and must reach its directory
-  const [api, pg, temporal, ui, smtp] = await Promise.all([getFreePort(), getFreePort(), getFreePort(), getFreePort(), getFreePort()]);
+  const [api, pg, temporal, ui, smtp] = await Promise.all([
+    getFreePort(),
+    getFreePort(),
+    getFreePort(),
+    getFreePort(),
+    getFreePort(),
+  ]);
   apiPort = api;
   env = { ...process.env };
-  for (const k of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'SMTP_URL', 'TEMPORAL_CLI_PATH', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID']) delete env[k];
+  for (const k of [
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'SMTP_URL',
+    'TEMPORAL_CLI_PATH',
+    'VITEST',
+    'VITEST_POOL_ID',
+    'VITEST_WORKER_ID',
+  ])
+    delete env[k];
   Object.assign(env, {
     NODE_ENV: 'development',
     LOG_LEVEL: 'warn',
@@ -50,18 +65,27 @@ afterAll(async () => {
 
 function startSystem(): Started {
   let out = '';
-  const child = spawn('npm', ['start', '--silent'], { cwd: projectRoot(), env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: projectRoot(),
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited, tree: new Map() };
 }
 
-async function waitForHealth(s: Started, timeoutMs: number): Promise<{ status: string; database: { ok: boolean }; temporal: { ok: boolean } }> {
+async function waitForHealth(
+  s: Started,
+  timeoutMs: number,
+): Promise<{ status: string; database: { ok: boolean }; temporal: { ok: boolean } }> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (s.child.exitCode !== null) throw new Error(`start exited with ${s.child.exitCode}:\n${s.output().slice(-3000)}`);
+    if (s.child.exitCode !== null)
+      throw new Error(`start exited with ${s.child.exitCode}:\n${s.output().slice(-3000)}`);
     try {
       const res = await fetch(`http://127.0.0.1:${apiPort}/health`, { signal: AbortSignal.timeout(2_000) });
       last = `${res.status} ${await res.text()}`;
@@ -85,7 +109,8 @@ function descendants(root: number): Map<number, string> {
   let frontier = [root];
   while (frontier.length > 0) {
     const next: number[] = [];
-    for (const r of rows) if (frontier.includes(r.ppid) && !found.has(r.pid)) (found.set(r.pid, r.args), next.push(r.pid));
+    for (const r of rows)
+      if (frontier.includes(r.ppid) && !found.has(r.pid)) (found.set(r.pid, r.args), next.push(r.pid));
     frontier = next;
   }
   return found;
@@ -132,7 +157,10 @@ async function stopAndCheck(s: Started): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
     left = stillRunning(tree.keys());
   }
-  expect(left.map((pid) => `${pid} ${tree.get(pid)}`), 'processes left after SIGTERM').toEqual([]);
+  expect(
+    left.map((pid) => `${pid} ${tree.get(pid)}`),
+    'processes left after SIGTERM',
+  ).toEqual([]);
   const stray = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
     .split('\n')
     .filter((l) => l.includes(dataDir));

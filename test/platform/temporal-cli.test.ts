@@ -30,7 +30,12 @@ describe('Temporal CLI resolution order', () => {
     const onPath = await fakeCli(join(root, 'a', 'path'));
     const tools = join(root, 'a', 'tools');
     await fakeCli(tools);
-    const r = await resolveTemporalCli({ cliPath: configured, pathEnv: join(root, 'a', 'path'), toolsBinDir: tools, download: false });
+    const r = await resolveTemporalCli({
+      cliPath: configured,
+      pathEnv: join(root, 'a', 'path'),
+      toolsBinDir: tools,
+      download: false,
+    });
     expect(r).toEqual({ path: configured, source: 'config' });
     expect(onPath).not.toBe(configured);
   });
@@ -40,10 +45,12 @@ describe('Temporal CLI resolution order', () => {
     await fakeCli(onPath);
     const notExecutable = join(root, 'b', 'temporal-noexec');
     await writeFile(notExecutable, 'x');
-    await expect(resolveTemporalCli({ cliPath: notExecutable, pathEnv: onPath, download: false })).rejects.toThrow(/TEMPORAL_CLI_PATH/);
-    await expect(resolveTemporalCli({ cliPath: join(root, 'b', 'missing'), pathEnv: onPath, download: false })).rejects.toThrow(
+    await expect(resolveTemporalCli({ cliPath: notExecutable, pathEnv: onPath, download: false })).rejects.toThrow(
       /TEMPORAL_CLI_PATH/,
     );
+    await expect(
+      resolveTemporalCli({ cliPath: join(root, 'b', 'missing'), pathEnv: onPath, download: false }),
+    ).rejects.toThrow(/TEMPORAL_CLI_PATH/);
   });
 
   it('2. then `temporal` on PATH (first PATH entry that has one)', async () => {
@@ -54,7 +61,10 @@ describe('Temporal CLI resolution order', () => {
     const tools = join(root, 'c', 'tools');
     await fakeCli(tools);
     const pathEnv = [empty, join(root, 'c', 'first'), join(root, 'c', 'second')].join(delimiter);
-    expect(await resolveTemporalCli({ pathEnv, toolsBinDir: tools, download: false })).toEqual({ path: first, source: 'path' });
+    expect(await resolveTemporalCli({ pathEnv, toolsBinDir: tools, download: false })).toEqual({
+      path: first,
+      source: 'path',
+    });
   });
 
   it('3. then .tools/bin/temporal', async () => {
@@ -62,7 +72,10 @@ describe('Temporal CLI resolution order', () => {
     const built = await fakeCli(tools);
     const emptyPath = join(root, 'd', 'nothing');
     await mkdir(emptyPath, { recursive: true });
-    expect(await resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: tools, download: false })).toEqual({ path: built, source: 'tools' });
+    expect(await resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: tools, download: false })).toEqual({
+      path: built,
+      source: 'tools',
+    });
   });
 
   it('a directory named temporal on PATH does not count', async () => {
@@ -70,7 +83,10 @@ describe('Temporal CLI resolution order', () => {
     await mkdir(join(dirOnPath, 'temporal'), { recursive: true });
     const tools = join(root, 'e', 'tools');
     const built = await fakeCli(tools);
-    expect(await resolveTemporalCli({ pathEnv: dirOnPath, toolsBinDir: tools, download: false })).toEqual({ path: built, source: 'tools' });
+    expect(await resolveTemporalCli({ pathEnv: dirOnPath, toolsBinDir: tools, download: false })).toEqual({
+      path: built,
+      source: 'tools',
+    });
   });
 
   it('4. then a download; when that fails the error says how to build it', async () => {
@@ -78,8 +94,14 @@ describe('Temporal CLI resolution order', () => {
     const emptyPath = join(root, 'f', 'nothing');
     await mkdir(emptyPath, { recursive: true });
     // Port 9 on loopback: nothing listens, the download fails at once (works offline).
-    const attempt = resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: tools, downloadUrl: 'http://127.0.0.1:9/cli.tar.gz' });
-    await expect(attempt).rejects.toThrow(/download from http:\/\/127\.0\.0\.1:9.*failed.*go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/s);
+    const attempt = resolveTemporalCli({
+      pathEnv: emptyPath,
+      toolsBinDir: tools,
+      downloadUrl: 'http://127.0.0.1:9/cli.tar.gz',
+    });
+    await expect(attempt).rejects.toThrow(
+      /download from http:\/\/127\.0\.0\.1:9.*failed.*go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/s,
+    );
   });
 
   it('4. the download unpacks the release archive into .tools/bin', async () => {
@@ -107,7 +129,10 @@ describe('Temporal CLI resolution order', () => {
       expect(execFileSync(r.path, { encoding: 'utf8' }).trim()).toBe('fake');
       // Second resolution finds the downloaded binary without downloading again.
       server.close();
-      expect(await resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: tools, download: false })).toEqual({ path: r.path, source: 'tools' });
+      expect(await resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: tools, download: false })).toEqual({
+        path: r.path,
+        source: 'tools',
+      });
     } finally {
       server.close();
     }
@@ -116,8 +141,8 @@ describe('Temporal CLI resolution order', () => {
   it('without download permission, a missing CLI is reported with the build command', async () => {
     const emptyPath = join(root, 'g', 'nothing');
     await mkdir(emptyPath, { recursive: true });
-    await expect(resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: join(root, 'g', 'tools'), download: false })).rejects.toThrow(
-      /Temporal CLI not found.*go install/s,
-    );
+    await expect(
+      resolveTemporalCli({ pathEnv: emptyPath, toolsBinDir: join(root, 'g', 'tools'), download: false }),
+    ).rejects.toThrow(/Temporal CLI not found.*go install/s);
   });
 });

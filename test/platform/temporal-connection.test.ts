@@ -45,7 +45,10 @@ describe('Temporal connection options', () => {
   });
 
   it('an unreadable certificate file is reported with its variable', async () => {
-    const cfg = temporalCfg({ TEMPORAL_TLS_CERT_PATH: join(dir, 'missing.pem'), TEMPORAL_TLS_KEY_PATH: join(dir, 'client.key') });
+    const cfg = temporalCfg({
+      TEMPORAL_TLS_CERT_PATH: join(dir, 'missing.pem'),
+      TEMPORAL_TLS_KEY_PATH: join(dir, 'client.key'),
+    });
     await expect(temporalTls(cfg)).rejects.toThrow(/TEMPORAL_TLS_CERT_PATH=.*missing\.pem/);
   });
 
@@ -66,7 +69,9 @@ describe('Temporal connection options', () => {
   it('a TLS client against the plaintext dev server fails with the address and mode in the message', async () => {
     const cfg = temporalCfg({ TEMPORAL_API_KEY: 'secret-key' });
     const attempt = connectClient(cfg, inject('temporalAddress'), { connectTimeoutMs: 2_000 });
-    await expect(attempt).rejects.toThrow(/cannot connect to Temporal at 127\.0\.0\.1:\d+ \(namespace default, TLS \+ API key\)/);
+    await expect(attempt).rejects.toThrow(
+      /cannot connect to Temporal at 127\.0\.0\.1:\d+ \(namespace default, TLS \+ API key\)/,
+    );
     await expect(attempt).rejects.not.toThrow(/secret-key/);
   });
 });

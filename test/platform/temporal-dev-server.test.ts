@@ -14,8 +14,18 @@ async function customSearchAttributes(address: string, namespace = 'default'): P
   const connection = await Connection.connect({ address });
   try {
     const res = await connection.operatorService.listSearchAttributes({ namespace });
-    const names: Record<number, string> = { 1: 'TEXT', 2: 'KEYWORD', 3: 'INT', 4: 'DOUBLE', 5: 'BOOL', 6: 'DATETIME', 7: 'KEYWORD_LIST' };
-    return Object.fromEntries(Object.entries(res.customAttributes ?? {}).map(([k, v]) => [k, names[v as number] ?? String(v)]));
+    const names: Record<number, string> = {
+      1: 'TEXT',
+      2: 'KEYWORD',
+      3: 'INT',
+      4: 'DOUBLE',
+      5: 'BOOL',
+      6: 'DATETIME',
+      7: 'KEYWORD_LIST',
+    };
+    return Object.fromEntries(
+      Object.entries(res.customAttributes ?? {}).map(([k, v]) => [k, names[v as number] ?? String(v)]),
+    );
   } finally {
     await connection.close();
   }
@@ -43,7 +53,19 @@ describe('Temporal dev server', () => {
     const plain = startSupervised({
       name: 'temporal-plain',
       command: cli.path,
-      args: ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile, '--log-level', 'error'],
+      args: [
+        'server',
+        'start-dev',
+        '--headless',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--db-filename',
+        dbFile,
+        '--log-level',
+        'error',
+      ],
       logger: pino({ level: 'silent' }),
     });
     try {
@@ -74,9 +96,11 @@ describe('Temporal dev server', () => {
     }
   });
 
-  it('refuses a port that is already taken instead of probing someone else\'s server', async () => {
+  it("refuses a port that is already taken instead of probing someone else's server", async () => {
     const taken = Number(inject('temporalAddress').split(':')[1]);
-    await expect(startTemporalDevServer({ port: taken, headless: true })).rejects.toThrow(/TEMPORAL_DEV_PORT.*already in use/);
+    await expect(startTemporalDevServer({ port: taken, headless: true })).rejects.toThrow(
+      /TEMPORAL_DEV_PORT.*already in use/,
+    );
   });
 
   it('serves the UI on the requested port and stops completely', async () => {

@@ -38,7 +38,15 @@ afterAll(async () => ctx?.close());
 const H = 3_600_000;
 const t = (iso: string) => new Date(iso);
 /** Receipts around the spring and autumn switches, King's Day, Ascension Day and Christmas 2026. */
-const ANCHORS = ['2026-03-27T10:00:00Z', '2026-03-28T23:30:00Z', '2026-10-23T16:00:00Z', '2026-10-25T01:30:00Z', '2026-04-24T12:00:00Z', '2026-05-13T21:59:00Z', '2026-12-24T12:00:00Z'].map(t);
+const ANCHORS = [
+  '2026-03-27T10:00:00Z',
+  '2026-03-28T23:30:00Z',
+  '2026-10-23T16:00:00Z',
+  '2026-10-25T01:30:00Z',
+  '2026-04-24T12:00:00Z',
+  '2026-05-13T21:59:00Z',
+  '2026-12-24T12:00:00Z',
+].map(t);
 
 describe('caseDeadlines() and its SQL mirror agree', () => {
   it('per case, in the breached filter and in the signal report, on 400 random cases at 8 nows', async () => {
@@ -69,7 +77,15 @@ describe('caseDeadlines() and its SQL mirror agree', () => {
       const unblockDueAt = chance(0.35) ? unblockDeadline(decidedAt) : null;
       const unblockedAt = unblockDueAt && chance(0.7) ? aroundDue(unblockDueAt) : null;
       // Closed rows mostly carry their close time (sometimes exactly a due instant); a few open rows carry one too.
-      const closedAt = isClosedStatus(status) ? (chance(0.05) ? null : chance(0.3) ? pick([contactDueAt, responseDueAt ?? contactDueAt]) : decidedAt) : chance(0.05) ? decidedAt : null;
+      const closedAt = isClosedStatus(status)
+        ? chance(0.05)
+          ? null
+          : chance(0.3)
+            ? pick([contactDueAt, responseDueAt ?? contactDueAt])
+            : decidedAt
+        : chance(0.05)
+          ? decidedAt
+          : null;
       const [row] = await ctx.db
         .insert(doubtCases)
         .values({
@@ -122,7 +138,9 @@ describe('caseDeadlines() and its SQL mirror agree', () => {
       expect(byId.size).toBe(rows.length);
 
       const expectedBreached = new Set<string>();
-      const counts = Object.fromEntries(DEADLINE_NAMES.map((n) => [n, { met: 0, missed: 0, pending: 0, not_applicable: 0 }])) as Record<DeadlineName, Record<DeadlineState, number>>;
+      const counts = Object.fromEntries(
+        DEADLINE_NAMES.map((n) => [n, { met: 0, missed: 0, pending: 0, not_applicable: 0 }]),
+      ) as Record<DeadlineName, Record<DeadlineState, number>>;
       for (const row of rows) {
         const d = caseDeadlines(row, now);
         const got = byId.get(row.id)!;
@@ -145,7 +163,13 @@ describe('caseDeadlines() and its SQL mirror agree', () => {
       expect(notBreached.items.some((r) => expectedBreached.has(r.id))).toBe(false);
 
       // The signal report counts what caseDeadlines says, case by case.
-      const report = await signalReport(ctx.db, { from: t('2026-01-01T00:00:00Z'), to: t('2027-01-01T00:00:00Z'), groupBy: 'month', gridOperatorId: operator.id, now });
+      const report = await signalReport(ctx.db, {
+        from: t('2026-01-01T00:00:00Z'),
+        to: t('2027-01-01T00:00:00Z'),
+        groupBy: 'month',
+        gridOperatorId: operator.id,
+        now,
+      });
       for (const n of DEADLINE_NAMES) {
         const c = counts[n];
         expect(report.deadlines[n], `${n} at ${now.toISOString()}`).toEqual({
@@ -160,7 +184,8 @@ describe('caseDeadlines() and its SQL mirror agree', () => {
 
     // The random cases reach every state of every deadline, and some deadlines are due exactly at a now.
     for (const n of DEADLINE_NAMES) {
-      for (const s of ['met', 'missed', 'pending', 'not_applicable'] as const) expect(seen.get(`${n}:${s}`) ?? 0, `${n}:${s}`).toBeGreaterThan(0);
+      for (const s of ['met', 'missed', 'pending', 'not_applicable'] as const)
+        expect(seen.get(`${n}:${s}`) ?? 0, `${n}:${s}`).toBeGreaterThan(0);
     }
     expect(nowAtDue).toBeGreaterThan(0);
     expect(rows.filter((r) => r.contactedAt?.getTime() === r.contactDueAt.getTime()).length).toBeGreaterThan(0);

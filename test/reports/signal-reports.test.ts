@@ -6,10 +6,28 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { blocks, doubtCases, supplierReports, CASE_STATUSES, SIGNAL_CHANNELS, type CaseStatus, type DoubtCase, type SignalChannel } from '../../db/schema/index.js';
+import {
+  blocks,
+  doubtCases,
+  supplierReports,
+  CASE_STATUSES,
+  SIGNAL_CHANNELS,
+  type CaseStatus,
+  type DoubtCase,
+  type SignalChannel,
+} from '../../db/schema/index.js';
 import { caseDeadlines, CLOSED_STATUSES } from '../../db/repositories/cases.js';
 import { signalReport, type DeadlineStats } from '../../db/repositories/signal-reports.js';
-import { badCheckDigit, call, coreContext, makeConnection, makeKey, makeParty, newGln, type CoreContext } from '../core/fixtures.js';
+import {
+  badCheckDigit,
+  call,
+  coreContext,
+  makeConnection,
+  makeKey,
+  makeParty,
+  newGln,
+  type CoreContext,
+} from '../core/fixtures.js';
 
 const t = (s: string) => new Date(s);
 const H = 3_600_000;
@@ -66,12 +84,25 @@ async function insertCase(r: CaseRow): Promise<string> {
   });
   if (r.block !== null) {
     const b = r.block ?? { endedAt: null };
-    await ctx.db.insert(blocks).values({ caseId: id, partyId: r.party.id, connectionEan: r.ean, startedAt: b.startedAt ?? r.receivedAt, endedAt: b.endedAt });
+    await ctx.db.insert(blocks).values({
+      caseId: id,
+      partyId: r.party.id,
+      connectionEan: r.ean,
+      startedAt: b.startedAt ?? r.receivedAt,
+      endedAt: b.endedAt,
+    });
   }
   return id;
 }
 
-async function insertSupplierReport(o: { operator: Party; party: Party; ean: string; reportedAt: Date; within: boolean; caseId?: string }) {
+async function insertSupplierReport(o: {
+  operator: Party;
+  party: Party;
+  ean: string;
+  reportedAt: Date;
+  within: boolean;
+  caseId?: string;
+}) {
   await ctx.db.insert(supplierReports).values({
     partyId: o.party.id,
     gridOperatorId: o.operator.id,
@@ -108,57 +139,147 @@ beforeAll(async () => {
   ids = {};
   // c1: March; every deadline met; block lifted after 48 h.
   ids.c1 = await insertCase({
-    operator: op1, party: s1, ean: conn1, channel: 'customer', status: 'closed_mandate_accepted',
-    receivedAt: t('2026-03-10T09:00:00Z'), contactDueAt: t('2026-03-11T23:00:00Z'), contactedAt: t('2026-03-10T10:00:00Z'),
-    responseDueAt: t('2026-03-13T10:00:00Z'), respondedAt: t('2026-03-11T10:00:00Z'),
-    unblockDueAt: t('2026-03-12T23:00:00Z'), unblockedAt: t('2026-03-12T09:00:00Z'), closedAt: t('2026-03-12T09:00:00Z'),
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    channel: 'customer',
+    status: 'closed_mandate_accepted',
+    receivedAt: t('2026-03-10T09:00:00Z'),
+    contactDueAt: t('2026-03-11T23:00:00Z'),
+    contactedAt: t('2026-03-10T10:00:00Z'),
+    responseDueAt: t('2026-03-13T10:00:00Z'),
+    respondedAt: t('2026-03-11T10:00:00Z'),
+    unblockDueAt: t('2026-03-12T23:00:00Z'),
+    unblockedAt: t('2026-03-12T09:00:00Z'),
+    closedAt: t('2026-03-12T09:00:00Z'),
     block: { endedAt: t('2026-03-12T09:00:00Z') },
   });
   // c2: 00:30 on 1 April in Amsterdam (CEST) — April, although March in UTC. Contact and answer missed; block in force.
   ids.c2 = await insertCase({
-    operator: op1, party: s2, ean: conn1, channel: 'consuwijzer', status: 'closed_mandate_not_demonstrated',
-    receivedAt: t('2026-03-31T22:30:00Z'), contactDueAt: t('2026-04-01T22:00:00Z'), contactedAt: t('2026-04-02T08:00:00Z'),
-    responseDueAt: t('2026-04-05T08:00:00Z'), respondedAt: null, closedAt: t('2026-04-05T08:00:00Z'),
+    operator: op1,
+    party: s2,
+    ean: conn1,
+    channel: 'consuwijzer',
+    status: 'closed_mandate_not_demonstrated',
+    receivedAt: t('2026-03-31T22:30:00Z'),
+    contactDueAt: t('2026-04-01T22:00:00Z'),
+    contactedAt: t('2026-04-02T08:00:00Z'),
+    responseDueAt: t('2026-04-05T08:00:00Z'),
+    respondedAt: null,
+    closedAt: t('2026-04-05T08:00:00Z'),
   });
   // c3: 23:30 on 31 March in Amsterdam — March. Withdrawn before contact was due: nothing applies; block lifted after 1 h.
   ids.c3 = await insertCase({
-    operator: op1, party: s1, ean: conn1, channel: 'customer', status: 'closed_withdrawn',
-    receivedAt: t('2026-03-31T21:30:00Z'), contactDueAt: t('2026-04-01T22:00:00Z'), closedAt: t('2026-03-31T22:30:00Z'),
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    channel: 'customer',
+    status: 'closed_withdrawn',
+    receivedAt: t('2026-03-31T21:30:00Z'),
+    contactDueAt: t('2026-04-01T22:00:00Z'),
+    closedAt: t('2026-03-31T22:30:00Z'),
     block: { endedAt: t('2026-03-31T22:30:00Z') },
   });
   // c4: wrongful block (GT-7): closed before the 72 hours ran out (answer n/a), unblocked late (missed); block 3 days.
   ids.c4 = await insertCase({
-    operator: op1, party: s1, ean: conn1, channel: 'acm', status: 'closed_wrongful_block',
-    receivedAt: t('2026-04-15T10:00:00Z'), contactDueAt: t('2026-04-16T22:00:00Z'), contactedAt: t('2026-04-15T12:00:00Z'),
-    responseDueAt: t('2026-04-18T12:00:00Z'), closedAt: t('2026-04-16T09:00:00Z'),
-    unblockDueAt: t('2026-04-17T22:00:00Z'), unblockedAt: t('2026-04-18T10:00:00Z'),
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    channel: 'acm',
+    status: 'closed_wrongful_block',
+    receivedAt: t('2026-04-15T10:00:00Z'),
+    contactDueAt: t('2026-04-16T22:00:00Z'),
+    contactedAt: t('2026-04-15T12:00:00Z'),
+    responseDueAt: t('2026-04-18T12:00:00Z'),
+    closedAt: t('2026-04-16T09:00:00Z'),
+    unblockDueAt: t('2026-04-17T22:00:00Z'),
+    unblockedAt: t('2026-04-18T10:00:00Z'),
     block: { endedAt: t('2026-04-18T10:00:00Z') },
   });
   // c5: withdrawn after the contact deadline passed without contact: contact missed; block 4 d 16 h.
   ids.c5 = await insertCase({
-    operator: op1, party: s2, ean: conn1, channel: 'customer', status: 'closed_withdrawn',
-    receivedAt: t('2026-04-20T08:00:00Z'), contactDueAt: t('2026-04-21T22:00:00Z'), closedAt: t('2026-04-25T00:00:00Z'),
+    operator: op1,
+    party: s2,
+    ean: conn1,
+    channel: 'customer',
+    status: 'closed_withdrawn',
+    receivedAt: t('2026-04-20T08:00:00Z'),
+    contactDueAt: t('2026-04-21T22:00:00Z'),
+    closedAt: t('2026-04-25T00:00:00Z'),
     block: { endedAt: t('2026-04-25T00:00:00Z') },
   });
   // c8: operator two, still open, never contacted (missed); answer and unblock pending; block in force.
   ids.c8 = await insertCase({
-    operator: op2, party: s1, ean: conn2, channel: 'market_party', status: 'blocked',
-    receivedAt: t('2026-04-02T10:00:00Z'), contactDueAt: t('2026-04-03T22:00:00Z'),
+    operator: op2,
+    party: s1,
+    ean: conn2,
+    channel: 'market_party',
+    status: 'blocked',
+    receivedAt: t('2026-04-02T10:00:00Z'),
+    contactDueAt: t('2026-04-03T22:00:00Z'),
   });
   // Outside the window: 23:59 on 28 February and 00:00 on 1 May in Amsterdam.
-  await insertCase({ operator: op1, party: s1, ean: conn1, channel: 'customer', status: 'blocked', receivedAt: t('2026-02-28T22:59:00Z'), contactDueAt: t('2026-03-02T23:00:00Z') });
-  await insertCase({ operator: op1, party: s1, ean: conn1, channel: 'customer', status: 'blocked', receivedAt: t(TO), contactDueAt: t('2026-05-04T22:00:00Z') });
+  await insertCase({
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    channel: 'customer',
+    status: 'blocked',
+    receivedAt: t('2026-02-28T22:59:00Z'),
+    contactDueAt: t('2026-03-02T23:00:00Z'),
+  });
+  await insertCase({
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    channel: 'customer',
+    status: 'blocked',
+    receivedAt: t(TO),
+    contactDueAt: t('2026-05-04T22:00:00Z'),
+  });
 
-  await insertSupplierReport({ operator: op1, party: s1, ean: conn1, reportedAt: t('2026-03-05T10:00:00Z'), within: true });
-  await insertSupplierReport({ operator: op1, party: s2, ean: conn1, reportedAt: t('2026-04-10T10:00:00Z'), within: false });
-  await insertSupplierReport({ operator: op2, party: s1, ean: conn2, reportedAt: t('2026-04-11T10:00:00Z'), within: true, caseId: ids.c8 });
-  await insertSupplierReport({ operator: op1, party: s1, ean: conn1, reportedAt: t('2026-05-02T10:00:00Z'), within: true });
+  await insertSupplierReport({
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    reportedAt: t('2026-03-05T10:00:00Z'),
+    within: true,
+  });
+  await insertSupplierReport({
+    operator: op1,
+    party: s2,
+    ean: conn1,
+    reportedAt: t('2026-04-10T10:00:00Z'),
+    within: false,
+  });
+  await insertSupplierReport({
+    operator: op2,
+    party: s1,
+    ean: conn2,
+    reportedAt: t('2026-04-11T10:00:00Z'),
+    within: true,
+    caseId: ids.c8,
+  });
+  await insertSupplierReport({
+    operator: op1,
+    party: s1,
+    ean: conn1,
+    reportedAt: t('2026-05-02T10:00:00Z'),
+    within: true,
+  });
 });
 afterAll(async () => ctx?.close());
 
 const get = (auth: string | null, query: string) => call(ctx.app, auth, 'GET', `/reports/signals?${query}`);
-const stats = (met: number, missed: number, pending: number, notApplicable: number, share: number | null): DeadlineStats => ({ met, missed, pending, notApplicable, share });
-const signals = (rows: Array<{ signals: number; [k: string]: unknown }>, key: string, value: string) => rows.find((r) => r[key] === value)?.signals ?? 0;
+const stats = (
+  met: number,
+  missed: number,
+  pending: number,
+  notApplicable: number,
+  share: number | null,
+): DeadlineStats => ({ met, missed, pending, notApplicable, share });
+const signals = (rows: Array<{ signals: number; [k: string]: unknown }>, key: string, value: string) =>
+  rows.find((r) => r[key] === value)?.signals ?? 0;
 
 describe('GET /reports/signals: counts (compliance, all grid operators)', () => {
   it('totals, per month on the Amsterdam calendar, per party, channel, outcome and grid operator', async () => {
@@ -171,8 +292,22 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
     expect(r.totals).toEqual({ signals: 6, open: 1, closed: 5 });
     // 2026-03-31T22:30Z is April in Amsterdam; 21:30Z is still March.
     expect(r.byPeriod).toEqual([
-      { period: '2026-03-01', start: '2026-02-28T23:00:00.000Z', end: '2026-03-31T22:00:00.000Z', signals: 2, open: 0, closed: 2 },
-      { period: '2026-04-01', start: '2026-03-31T22:00:00.000Z', end: '2026-04-30T22:00:00.000Z', signals: 4, open: 1, closed: 3 },
+      {
+        period: '2026-03-01',
+        start: '2026-02-28T23:00:00.000Z',
+        end: '2026-03-31T22:00:00.000Z',
+        signals: 2,
+        open: 0,
+        closed: 2,
+      },
+      {
+        period: '2026-04-01',
+        start: '2026-03-31T22:00:00.000Z',
+        end: '2026-04-30T22:00:00.000Z',
+        signals: 4,
+        open: 1,
+        closed: 3,
+      },
     ]);
     expect(r.byParty).toEqual([
       { gln: s1.gln, name: 'Supplier One', signals: 4, open: 1, closed: 3 },
@@ -183,14 +318,30 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
       { gln: op2.gln, name: 'Operator Two', signals: 1, open: 1, closed: 0 },
     ]);
     expect(r.byChannel.map((c: { channel: string }) => c.channel)).toEqual([...SIGNAL_CHANNELS]);
-    expect(Object.fromEntries(r.byChannel.map((c: { channel: string; signals: number }) => [c.channel, c.signals]))).toEqual({
-      customer: 3, consuwijzer: 1, acm: 1, consumer_or_government_organisation: 0, market_party: 1, branch_organisation: 0, supplier_report: 0,
+    expect(
+      Object.fromEntries(r.byChannel.map((c: { channel: string; signals: number }) => [c.channel, c.signals])),
+    ).toEqual({
+      customer: 3,
+      consuwijzer: 1,
+      acm: 1,
+      consumer_or_government_organisation: 0,
+      market_party: 1,
+      branch_organisation: 0,
+      supplier_report: 0,
     });
     expect(r.byOutcome).toEqual(
       CASE_STATUSES.map((status) => ({
         status,
         open: !status.startsWith('closed_'),
-        count: { blocked: 1, awaiting_response: 0, awaiting_judgement: 0, closed_mandate_accepted: 1, closed_mandate_not_demonstrated: 1, closed_wrongful_block: 1, closed_withdrawn: 2 }[status],
+        count: {
+          blocked: 1,
+          awaiting_response: 0,
+          awaiting_judgement: 0,
+          closed_mandate_accepted: 1,
+          closed_mandate_not_demonstrated: 1,
+          closed_wrongful_block: 1,
+          closed_withdrawn: 2,
+        }[status],
       })),
     );
   });
@@ -198,9 +349,16 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
   it('per day and per ISO week (Monday) in Amsterdam, empty periods included', async () => {
     const days = (await get(admin, `${window}&groupBy=day`)).json();
     expect(days.byPeriod).toHaveLength(31 + 30);
-    expect(days.byPeriod[0]).toMatchObject({ period: '2026-03-01', start: '2026-02-28T23:00:00.000Z', end: '2026-03-01T23:00:00.000Z' });
+    expect(days.byPeriod[0]).toMatchObject({
+      period: '2026-03-01',
+      start: '2026-02-28T23:00:00.000Z',
+      end: '2026-03-01T23:00:00.000Z',
+    });
     // The DST switch (29 March) makes that day 23 hours long.
-    expect(days.byPeriod.find((p: { period: string }) => p.period === '2026-03-29')).toMatchObject({ start: '2026-03-28T23:00:00.000Z', end: '2026-03-29T22:00:00.000Z' });
+    expect(days.byPeriod.find((p: { period: string }) => p.period === '2026-03-29')).toMatchObject({
+      start: '2026-03-28T23:00:00.000Z',
+      end: '2026-03-29T22:00:00.000Z',
+    });
     expect(signals(days.byPeriod, 'period', '2026-03-31')).toBe(1); // c3
     expect(signals(days.byPeriod, 'period', '2026-04-01')).toBe(1); // c2
     expect(signals(days.byPeriod, 'period', '2026-03-10')).toBe(1);
@@ -208,7 +366,16 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
 
     const weeks = (await get(admin, `${window}&groupBy=week`)).json();
     expect(weeks.byPeriod.map((p: { period: string }) => p.period)).toEqual([
-      '2026-02-23', '2026-03-02', '2026-03-09', '2026-03-16', '2026-03-23', '2026-03-30', '2026-04-06', '2026-04-13', '2026-04-20', '2026-04-27',
+      '2026-02-23',
+      '2026-03-02',
+      '2026-03-09',
+      '2026-03-16',
+      '2026-03-23',
+      '2026-03-30',
+      '2026-04-06',
+      '2026-04-13',
+      '2026-04-20',
+      '2026-04-27',
     ]);
     expect(signals(weeks.byPeriod, 'period', '2026-03-30')).toBe(3); // c2, c3, c8
     expect(signals(weeks.byPeriod, 'period', '2026-03-09')).toBe(1);
@@ -251,7 +418,11 @@ describe('GET /reports/signals: deadline performance', () => {
     const r = (await get(compliance, window)).json();
     const after = Date.now();
     const lifted = [48 * H, H, 72 * H, (4 * 24 + 16) * H].map((ms) => ms / 1000);
-    expect(r.blockDuration.lifted).toEqual({ count: 4, meanSeconds: lifted.reduce((a, b) => a + b) / 4, maxSeconds: Math.max(...lifted) });
+    expect(r.blockDuration.lifted).toEqual({
+      count: 4,
+      meanSeconds: lifted.reduce((a, b) => a + b) / 4,
+      maxSeconds: Math.max(...lifted),
+    });
     expect(r.blockDuration.inForce.count).toBe(2);
     const oldest = t('2026-03-31T22:30:00Z').getTime(); // c2
     expect(r.blockDuration.inForce.maxSeconds).toBeGreaterThanOrEqual((before - oldest) / 1000 - 1);
@@ -273,12 +444,35 @@ describe('GET /reports/signals: deadline performance', () => {
     const fresh = await makeParty(ctx.db, ['grid_operator'], 'Operator Fresh');
     const ean = (await makeConnection(ctx.db, { gridOperatorId: fresh.id })).ean;
     const key = await makeKey(ctx.db, 'case-handler', { partyId: fresh.id });
-    await insertCase({ operator: fresh, party: s1, ean, channel: 'customer', status: 'blocked', receivedAt: new Date(now - H), contactDueAt: new Date(now + 24 * H) });
     await insertCase({
-      operator: fresh, party: s2, ean, channel: 'acm', status: 'awaiting_response', receivedAt: new Date(now - 30 * H),
-      contactDueAt: new Date(now + 2 * H), contactedAt: new Date(now - 29 * H), responseDueAt: new Date(now + 43 * H),
+      operator: fresh,
+      party: s1,
+      ean,
+      channel: 'customer',
+      status: 'blocked',
+      receivedAt: new Date(now - H),
+      contactDueAt: new Date(now + 24 * H),
     });
-    await insertCase({ operator: fresh, party: s2, ean, channel: 'acm', status: 'blocked', receivedAt: new Date(now - 91 * 24 * H), contactDueAt: new Date(now - 90 * 24 * H) });
+    await insertCase({
+      operator: fresh,
+      party: s2,
+      ean,
+      channel: 'acm',
+      status: 'awaiting_response',
+      receivedAt: new Date(now - 30 * H),
+      contactDueAt: new Date(now + 2 * H),
+      contactedAt: new Date(now - 29 * H),
+      responseDueAt: new Date(now + 43 * H),
+    });
+    await insertCase({
+      operator: fresh,
+      party: s2,
+      ean,
+      channel: 'acm',
+      status: 'blocked',
+      receivedAt: new Date(now - 91 * 24 * H),
+      contactDueAt: new Date(now - 90 * 24 * H),
+    });
     const r = (await get(key, '')).json();
     expect(Date.parse(r.window.to) - Date.parse(r.window.from)).toBe(90 * 24 * H);
     expect(r.groupBy).toBe('month');
@@ -319,7 +513,10 @@ describe('GET /reports/signals: who sees what', () => {
 
   it('admin and compliance see all; supplier, p4-client and grid-user keys 403; no or unknown key 401', async () => {
     expect((await get(admin, window)).json().totals.signals).toBe(6);
-    for (const key of [await makeKey(ctx.db, 'supplier', { partyId: s1.id }), await makeKey(ctx.db, 'p4-client', { partyId: s1.id })]) {
+    for (const key of [
+      await makeKey(ctx.db, 'supplier', { partyId: s1.id }),
+      await makeKey(ctx.db, 'p4-client', { partyId: s1.id }),
+    ]) {
       const res = await get(key, window);
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('forbidden_role');
@@ -340,7 +537,13 @@ describe('GET /reports/signals: bad input', () => {
     ['unknown granularity', `groupBy=year`, 400, 'invalid_request', 'querystring.groupBy'],
     ['unknown channel', `channel=fax`, 400, 'invalid_request', 'querystring.channel'],
     ['unknown parameter', `status=open`, 400, 'invalid_request', 'querystring.status'],
-    ['too many day periods', `from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&groupBy=day`, 400, 'too_many_periods', 'query.groupBy'],
+    [
+      'too many day periods',
+      `from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&groupBy=day`,
+      400,
+      'too_many_periods',
+      'query.groupBy',
+    ],
   ];
   it.each(cases)('%s → %i %s', async (_name, query, status, code, field) => {
     const res = await get(compliance, query);
@@ -362,7 +565,9 @@ describe('GET /reports/signals: bad input', () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const op = doc.paths['/reports/signals'].get;
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404']));
-    expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['from', 'to', 'groupBy', 'partyGln', 'gridOperatorGln', 'channel']));
+    expect(op.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['from', 'to', 'groupBy', 'partyGln', 'gridOperatorGln', 'channel']),
+    );
   });
 });
 
@@ -373,7 +578,7 @@ describe('signalReport(): deadline states agree with the case view (caseDeadline
     const base = t('2025-06-01T00:00:00Z').getTime();
     const now = new Date(base + 20 * 24 * H);
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const maybe = (p: number, v: () => Date): Date | null => (rnd() < p ? v() : null);
     const around = (d: Date, spreadH: number) => new Date(d.getTime() + Math.round((rnd() * 2 - 1) * spreadH) * H);
     const rows: DoubtCase[] = [];
@@ -384,20 +589,41 @@ describe('signalReport(): deadline states agree with the case view (caseDeadline
       const contactedAt = maybe(0.6, () => around(contactDueAt, 20));
       const responseDueAt = contactedAt ? maybe(0.9, () => new Date(contactedAt.getTime() + 72 * H)) : null;
       const id = await insertCase({
-        operator, party: rnd() < 0.5 ? s1 : s2, ean, channel: 'customer', status, receivedAt, contactDueAt, contactedAt,
-        responseDueAt, respondedAt: responseDueAt ? maybe(0.5, () => around(responseDueAt, 40)) : null,
-        unblockDueAt: maybe(0.3, () => around(receivedAt, 60)), unblockedAt: maybe(0.3, () => around(receivedAt, 80)),
-        closedAt: CLOSED_STATUSES.includes(status) ? around(contactDueAt, 60) : null, block: null,
+        operator,
+        party: rnd() < 0.5 ? s1 : s2,
+        ean,
+        channel: 'customer',
+        status,
+        receivedAt,
+        contactDueAt,
+        contactedAt,
+        responseDueAt,
+        respondedAt: responseDueAt ? maybe(0.5, () => around(responseDueAt, 40)) : null,
+        unblockDueAt: maybe(0.3, () => around(receivedAt, 60)),
+        unblockedAt: maybe(0.3, () => around(receivedAt, 80)),
+        closedAt: CLOSED_STATUSES.includes(status) ? around(contactDueAt, 60) : null,
+        block: null,
       });
       const [row] = await ctx.db.select().from(doubtCases).where(eq(doubtCases.id, id));
       rows.push(row!);
     }
-    const report = await signalReport(ctx.db, { from: new Date(base), to: new Date(base + 25 * 24 * H), groupBy: 'week', gridOperatorId: operator.id, now });
-    const expected = { contact: stats(0, 0, 0, 0, null), response: stats(0, 0, 0, 0, null), unblock: stats(0, 0, 0, 0, null) };
+    const report = await signalReport(ctx.db, {
+      from: new Date(base),
+      to: new Date(base + 25 * 24 * H),
+      groupBy: 'week',
+      gridOperatorId: operator.id,
+      now,
+    });
+    const expected = {
+      contact: stats(0, 0, 0, 0, null),
+      response: stats(0, 0, 0, 0, null),
+      unblock: stats(0, 0, 0, 0, null),
+    };
     const key = { met: 'met', missed: 'missed', pending: 'pending', not_applicable: 'notApplicable' } as const;
     for (const row of rows) {
       const d = caseDeadlines(row, now);
-      for (const k of ['contact', 'response', 'unblock'] as const) expected[k][key[d[k].state as keyof typeof key]] += 1;
+      for (const k of ['contact', 'response', 'unblock'] as const)
+        expected[k][key[d[k].state as keyof typeof key]] += 1;
     }
     for (const k of ['contact', 'response', 'unblock'] as const) {
       const e = expected[k];

@@ -11,7 +11,8 @@ describe('activity retry policies', () => {
     const err = validationError('x', 'y');
     expect(err).toBeInstanceOf(DomainError);
     expect(NON_RETRYABLE_ERROR_TYPES).toContain(err.name);
-    for (const policy of [DB_RETRY, MAIL_RETRY, DB_ACTIVITY.retry, MAIL_ACTIVITY.retry]) expect(policy?.nonRetryableErrorTypes).toEqual([...NON_RETRYABLE_ERROR_TYPES]);
+    for (const policy of [DB_RETRY, MAIL_RETRY, DB_ACTIVITY.retry, MAIL_ACTIVITY.retry])
+      expect(policy?.nonRetryableErrorTypes).toEqual([...NON_RETRYABLE_ERROR_TYPES]);
   });
 
   it('mail retries without an attempt limit (the GT-1 alert is the safety net), backing off further than database work', () => {

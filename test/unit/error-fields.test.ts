@@ -20,8 +20,19 @@ beforeAll(async () => {
   const query = Type.Object({ throw: Type.String(), connectionEan: Type.Optional(Type.String()) });
   await app.register(async (scoped) => {
     errorFieldsForRoutes(scoped, { caseId: 'params.id', partyId: 'body.partyGln' });
-    scoped.post('/things/:id', { schema: { querystring: query, body: Type.Object({}, { additionalProperties: true }) } }, refuse);
-    scoped.post('/things/:id/own', { config: { errorFields: { partyId: 'body.party' } }, schema: { querystring: query, body: Type.Object({}, { additionalProperties: true }) } }, refuse);
+    scoped.post(
+      '/things/:id',
+      { schema: { querystring: query, body: Type.Object({}, { additionalProperties: true }) } },
+      refuse,
+    );
+    scoped.post(
+      '/things/:id/own',
+      {
+        config: { errorFields: { partyId: 'body.party' } },
+        schema: { querystring: query, body: Type.Object({}, { additionalProperties: true }) },
+      },
+      refuse,
+    );
   });
   app.get('/connections/:ean', { schema: { querystring: query } }, refuse);
   await app.ready();

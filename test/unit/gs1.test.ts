@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  gs1CheckDigit,
-  isDutchConnectionEan,
-  isValidEan18,
-  isValidGln13,
-  withCheckDigit,
-} from '../../lib/gs1.js';
+import { gs1CheckDigit, isDutchConnectionEan, isValidEan18, isValidGln13, withCheckDigit } from '../../lib/gs1.js';
 
 // Every expected value below was computed by hand (weights 3,1,3,… from the rightmost body digit;
 // check = (10 − sum mod 10) mod 10), not copied from the implementation.

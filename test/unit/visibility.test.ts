@@ -36,7 +36,11 @@ const owners: Record<string, Owner> = {
   'mandate on an unknown connection': mandateOwner({ partyId: OTHER_PARTY }, undefined),
 };
 
-const p = (role: Role, partyId: string | null = null, gridUserId: string | null = null): Principal => ({ role, partyId, gridUserId });
+const p = (role: Role, partyId: string | null = null, gridUserId: string | null = null): Principal => ({
+  role,
+  partyId,
+  gridUserId,
+});
 
 // Columns in the order of `owners`; 1 = sees, 0 = does not (answered 404).
 const table: [string, Principal, string][] = [

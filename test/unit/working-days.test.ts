@@ -103,10 +103,7 @@ describe('dutchHolidays', () => {
   it('2016: Ascension Day coincides with 5 May; both are listed', () => {
     const h = dutchHolidays(2016);
     expect(h).toHaveLength(8);
-    expect(h.filter((x) => x.date === '2016-05-05').map((x) => x.name)).toEqual([
-      'Liberation Day',
-      'Ascension Day',
-    ]);
+    expect(h.filter((x) => x.date === '2016-05-05').map((x) => x.name)).toEqual(['Liberation Day', 'Ascension Day']);
   });
 
   it('Ascension = Easter + 39 days, Whit Monday = Easter + 50 days, Easter Monday = Easter + 1 (2000–2100)', () => {
@@ -440,12 +437,38 @@ describe('formatAmsterdam', () => {
       nl.push(formatAmsterdam(d, 'nl').split(' ')[2]);
       en.push(formatAmsterdam(d, 'en').split(' ')[2]);
     }
-    expect(nl).toEqual(['januari', 'februari', 'maart', 'april', 'mei', 'juni', 'juli', 'augustus', 'september',
-      'oktober', 'november', 'december']);
-    expect(en).toEqual(['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September',
-      'October', 'November', 'December']);
+    expect(nl).toEqual([
+      'januari',
+      'februari',
+      'maart',
+      'april',
+      'mei',
+      'juni',
+      'juli',
+      'augustus',
+      'september',
+      'oktober',
+      'november',
+      'december',
+    ]);
+    expect(en).toEqual([
+      'January',
+      'February',
+      'March',
+      'April',
+      'May',
+      'June',
+      'July',
+      'August',
+      'September',
+      'October',
+      'November',
+      'December',
+    ]);
     // Mon 1 June 2026 … Sun 7 June 2026
-    const days = [1, 2, 3, 4, 5, 6, 7].map((day) => formatAmsterdam(new Date(Date.UTC(2026, 5, day, 10)), 'nl').split(' ')[0]);
+    const days = [1, 2, 3, 4, 5, 6, 7].map(
+      (day) => formatAmsterdam(new Date(Date.UTC(2026, 5, day, 10)), 'nl').split(' ')[0],
+    );
     expect(days).toEqual(['maandag', 'dinsdag', 'woensdag', 'donderdag', 'vrijdag', 'zaterdag', 'zondag']);
   });
 });

@@ -34,16 +34,66 @@ interface Scenario {
 
 // In chronological order: the test server's clock only moves forward.
 const scenarios: Scenario[] = [
-  { name: 'Friday evening: over the weekend to Monday', at: '2026-12-04T17:30:00Z', contactDue: '2026-12-07T23:00:00.000Z', unblockDue: '2026-12-07T23:00:00.000Z' },
-  { name: "Christmas Eve (Thursday): Christmas Day and Boxing Day (Sat), weekend", at: '2026-12-24T09:00:00Z', contactDue: '2026-12-28T23:00:00.000Z', unblockDue: '2026-12-28T23:00:00.000Z' },
-  { name: "New Year's Eve (Thursday): New Year's Day on Friday, year end", at: '2026-12-31T22:30:00Z', contactDue: '2027-01-04T23:00:00.000Z', unblockDue: '2027-01-04T23:00:00.000Z' },
-  { name: 'late evening in Amsterdam is the next day there (Sunday 00:30 CET)', at: '2027-01-09T23:30:00Z', contactDue: '2027-01-11T23:00:00.000Z', unblockDue: '2027-01-11T23:00:00.000Z' },
-  { name: 'Saturday before Easter and the spring DST switch: Easter Monday off, CEST from Sunday', at: '2027-03-27T11:00:00Z', contactDue: '2027-03-30T22:00:00.000Z', unblockDue: '2027-03-30T22:00:00.000Z' },
-  { name: "King's Day (Tuesday 27 April)", at: '2027-04-26T10:00:00Z', contactDue: '2027-04-28T22:00:00.000Z', unblockDue: '2027-04-28T22:00:00.000Z' },
-  { name: 'Liberation Day (Wednesday) then Ascension Day (Thursday 6 May)', at: '2027-05-04T10:00:00Z', contactDue: '2027-05-07T22:00:00.000Z', unblockDue: '2027-05-07T22:00:00.000Z' },
-  { name: 'Whit Monday (17 May)', at: '2027-05-14T10:00:00Z', contactDue: '2027-05-18T22:00:00.000Z', unblockDue: '2027-05-18T22:00:00.000Z' },
-  { name: 'Friday before the autumn DST switch: CET again from Sunday', at: '2027-10-29T15:00:00Z', contactDue: '2027-11-01T23:00:00.000Z', unblockDue: '2027-11-01T23:00:00.000Z' },
-  { name: 'Christmas 2029: Christmas Day and Boxing Day on Tuesday and Wednesday', at: '2029-12-24T10:00:00Z', contactDue: '2029-12-27T23:00:00.000Z', unblockDue: '2029-12-27T23:00:00.000Z' },
+  {
+    name: 'Friday evening: over the weekend to Monday',
+    at: '2026-12-04T17:30:00Z',
+    contactDue: '2026-12-07T23:00:00.000Z',
+    unblockDue: '2026-12-07T23:00:00.000Z',
+  },
+  {
+    name: 'Christmas Eve (Thursday): Christmas Day and Boxing Day (Sat), weekend',
+    at: '2026-12-24T09:00:00Z',
+    contactDue: '2026-12-28T23:00:00.000Z',
+    unblockDue: '2026-12-28T23:00:00.000Z',
+  },
+  {
+    name: "New Year's Eve (Thursday): New Year's Day on Friday, year end",
+    at: '2026-12-31T22:30:00Z',
+    contactDue: '2027-01-04T23:00:00.000Z',
+    unblockDue: '2027-01-04T23:00:00.000Z',
+  },
+  {
+    name: 'late evening in Amsterdam is the next day there (Sunday 00:30 CET)',
+    at: '2027-01-09T23:30:00Z',
+    contactDue: '2027-01-11T23:00:00.000Z',
+    unblockDue: '2027-01-11T23:00:00.000Z',
+  },
+  {
+    name: 'Saturday before Easter and the spring DST switch: Easter Monday off, CEST from Sunday',
+    at: '2027-03-27T11:00:00Z',
+    contactDue: '2027-03-30T22:00:00.000Z',
+    unblockDue: '2027-03-30T22:00:00.000Z',
+  },
+  {
+    name: "King's Day (Tuesday 27 April)",
+    at: '2027-04-26T10:00:00Z',
+    contactDue: '2027-04-28T22:00:00.000Z',
+    unblockDue: '2027-04-28T22:00:00.000Z',
+  },
+  {
+    name: 'Liberation Day (Wednesday) then Ascension Day (Thursday 6 May)',
+    at: '2027-05-04T10:00:00Z',
+    contactDue: '2027-05-07T22:00:00.000Z',
+    unblockDue: '2027-05-07T22:00:00.000Z',
+  },
+  {
+    name: 'Whit Monday (17 May)',
+    at: '2027-05-14T10:00:00Z',
+    contactDue: '2027-05-18T22:00:00.000Z',
+    unblockDue: '2027-05-18T22:00:00.000Z',
+  },
+  {
+    name: 'Friday before the autumn DST switch: CET again from Sunday',
+    at: '2027-10-29T15:00:00Z',
+    contactDue: '2027-11-01T23:00:00.000Z',
+    unblockDue: '2027-11-01T23:00:00.000Z',
+  },
+  {
+    name: 'Christmas 2029: Christmas Day and Boxing Day on Tuesday and Wednesday',
+    at: '2029-12-24T10:00:00Z',
+    contactDue: '2029-12-27T23:00:00.000Z',
+    unblockDue: '2029-12-27T23:00:00.000Z',
+  },
 ];
 
 describe('deadlines on the Dutch working-day calendar (GT-1, GT-3, GT-8)', () => {
@@ -58,7 +108,11 @@ describe('deadlines on the Dutch working-day calendar (GT-1, GT-3, GT-8)', () =>
       expect(s.deadlines.contact.state).toBe('met');
       // GT-3: 72 clock hours, also across a DST switch (the Amsterdam wall clock then shows 71 or 73).
       expect(new Date(s.deadlines.response.dueAt!).getTime() - new Date(s.contactedAt!).getTime()).toBe(72 * HOUR);
-      const lifted = await liftWrongfulBlock({ db: h.db, temporal: h.env.client, taskQueue: TASK_QUEUE, evidenceMaxBytes: 1 }, row.id, { actor: 'api-key:handler', reason: 'test' });
+      const lifted = await liftWrongfulBlock(
+        { db: h.db, temporal: h.env.client, taskQueue: TASK_QUEUE, evidenceMaxBytes: 1 },
+        row.id,
+        { actor: 'api-key:handler', reason: 'test' },
+      );
       expect(lifted.deadlines.unblock.dueAt).toBe(sc.unblockDue);
       expect(lifted.deadlines.unblock.state).toBe('met');
       await h.result(row.id);

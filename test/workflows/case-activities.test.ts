@@ -21,7 +21,9 @@ let handle: ReturnType<typeof createDb>;
 let db: Db;
 let acts: ReturnType<typeof caseActivities>;
 const logged: string[] = [];
-const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN', (e) => logged.push(`${e.level} ${e.message}`)) });
+const env = new MockActivityEnvironment(undefined, {
+  logger: new DefaultLogger('WARN', (e) => logged.push(`${e.level} ${e.message}`)),
+});
 
 beforeAll(async () => {
   fresh = await freshDatabase('case_activities');
@@ -71,9 +73,17 @@ describe('case activities, run twice, record once', () => {
     const contactDueAt = c.contactDueAt.toISOString();
     const first = new Date(c.contactDueAt.getTime() - 4 * 3_600_000);
     await env.run(acts.recordContactAtRisk, { caseId: c.id, at: first.toISOString(), contactDueAt });
-    await env.run(acts.recordContactAtRisk, { caseId: c.id, at: new Date(first.getTime() + 60_000).toISOString(), contactDueAt });
+    await env.run(acts.recordContactAtRisk, {
+      caseId: c.id,
+      at: new Date(first.getTime() + 60_000).toISOString(),
+      contactDueAt,
+    });
     await env.run(acts.recordContactMissed, { caseId: c.id, at: contactDueAt, contactDueAt });
-    await env.run(acts.recordContactMissed, { caseId: c.id, at: new Date(c.contactDueAt.getTime() + 60_000).toISOString(), contactDueAt });
+    await env.run(acts.recordContactMissed, {
+      caseId: c.id,
+      at: new Date(c.contactDueAt.getTime() + 60_000).toISOString(),
+      contactDueAt,
+    });
 
     const [row] = await db.select().from(doubtCases).where(eq(doubtCases.id, c.id));
     expect(row!.contactAlertedAt!.toISOString()).toBe(first.toISOString());
@@ -81,7 +91,9 @@ describe('case activities, run twice, record once', () => {
     const atRisk = await entries(c.id, 'case.contact_at_risk');
     expect(atRisk.map((e) => e.data)).toEqual([{ contactDueAt, rule: 'GT-1' }]);
     expect(atRisk[0]!.actor).toBe(`workflow:${c.id}`);
-    expect((await entries(c.id, 'case.deadline_missed')).map((e) => e.data)).toEqual([{ deadline: 'contact', dueAt: contactDueAt, rule: 'GT-1' }]);
+    expect((await entries(c.id, 'case.deadline_missed')).map((e) => e.data)).toEqual([
+      { deadline: 'contact', dueAt: contactDueAt, rule: 'GT-1' },
+    ]);
     // Every run tells the worker's log, at the level of the alarm.
     expect(logged.splice(0)).toEqual([
       'WARN contact with the party not achieved while the GT-1 deadline nears',
@@ -99,7 +111,9 @@ describe('case activities, run twice, record once', () => {
     expect((await entries(c.id, 'case.response_window_closed')).map((e) => [e.at.toISOString(), e.data])).toEqual([
       ['2026-04-02T09:00:00.000Z', { responded: false, pendingEvidence: false, rule: 'GT-3' }],
     ]);
-    expect((await entries(c.id, 'case.deadline_missed')).map((e) => e.data)).toEqual([{ deadline: 'response', rule: 'GT-3' }]);
+    expect((await entries(c.id, 'case.deadline_missed')).map((e) => e.data)).toEqual([
+      { deadline: 'response', rule: 'GT-3' },
+    ]);
   });
 
   it('GT-2 set-up: the workflow start is audited once', async () => {
@@ -107,6 +121,8 @@ describe('case activities, run twice, record once', () => {
     const input = { caseId: c.id, at: '2026-03-27T10:00:01.000Z', contactDueAt: c.contactDueAt.toISOString() };
     expect(await env.run(acts.setUpCase, input)).toEqual({ zeroAllocation: true });
     await env.run(acts.setUpCase, input);
-    expect((await entries(c.id, 'case.workflow_started')).map((e) => e.data)).toEqual([{ contactDueAt: input.contactDueAt, zeroAllocation: true, rule: 'GT-2, GT-4' }]);
+    expect((await entries(c.id, 'case.workflow_started')).map((e) => e.data)).toEqual([
+      { contactDueAt: input.contactDueAt, zeroAllocation: true, rule: 'GT-2, GT-4' },
+    ]);
   });
 });

@@ -44,12 +44,21 @@ describe('contact within 1 working day (GT-1) while SMTP is down', () => {
 
     // Just after the alert point: the alert is recorded, contact still not achieved.
     await h.skipTo(new Date(contactDue.getTime() - CONTACT_ALERT_LEAD_MS + 5 * 60_000));
-    await expect.poll(async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactAlertedAt, { timeout: 15_000 }).not.toBeNull();
+    await expect
+      .poll(async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactAlertedAt, {
+        timeout: 15_000,
+      })
+      .not.toBeNull();
     expect((await h.snapshot(row.id)).status).toBe('blocked');
 
     // Past the deadline: the miss is recorded and visible in the workflow's own view.
     await h.skipTo(new Date(contactDue.getTime() + 5 * 60_000));
-    await expect.poll(async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactMissRecordedAt, { timeout: 15_000 }).not.toBeNull();
+    await expect
+      .poll(
+        async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactMissRecordedAt,
+        { timeout: 15_000 },
+      )
+      .not.toBeNull();
     const s1 = await h.snapshot(row.id);
     expect(s1.status).toBe('blocked');
     expect(s1.deadlines.contact.state).toBe('missed');
@@ -66,8 +75,13 @@ describe('contact within 1 working day (GT-1) while SMTP is down', () => {
 
     const contact = await smtp.waitFor((m) => m.to.includes(fixture.partyMail), 15_000);
     // The stated deadline never exceeds the enforced one (test clock: the mail is sent on real time).
-    expect(new Date(contact.headers['x-response-due']!).getTime()).toBeLessThanOrEqual(new Date(s2.deadlines.response.dueAt!).getTime());
-    const alert = await smtp.waitFor((m) => m.to.includes(fixture.handlerMail) && (m.subject ?? '').includes('LET OP'), 15_000);
+    expect(new Date(contact.headers['x-response-due']!).getTime()).toBeLessThanOrEqual(
+      new Date(s2.deadlines.response.dueAt!).getTime(),
+    );
+    const alert = await smtp.waitFor(
+      (m) => m.to.includes(fixture.handlerMail) && (m.subject ?? '').includes('LET OP'),
+      15_000,
+    );
     expect(alert.text).toContain(row.reference);
 
     const final = await h.result(row.id);
@@ -75,7 +89,11 @@ describe('contact within 1 working day (GT-1) while SMTP is down', () => {
     const trail = await caseAuditTrail(h.db, row.id);
     const actions = trail.map((e) => e.action);
     expect(actions.indexOf('case.contact_at_risk')).toBeLessThan(actions.indexOf('case.contacted'));
-    expect(trail.find((e) => e.action === 'case.deadline_missed' && (e.data as { deadline?: string }).deadline === 'contact')).toBeDefined();
+    expect(
+      trail.find(
+        (e) => e.action === 'case.deadline_missed' && (e.data as { deadline?: string }).deadline === 'contact',
+      ),
+    ).toBeDefined();
     expect(trail.find((e) => e.action === 'case.contacted')?.data).toMatchObject({ met: false });
     await h.recordHistory(row.id, 'smtp-down-then-up');
   }, 120_000);
@@ -85,11 +103,20 @@ describe('contact within 1 working day (GT-1) while SMTP is down', () => {
     const { row } = await h.openCase({ fixture });
     await h.startWorkflow(row.id);
     await h.skipTo(new Date(row.contactDueAt.getTime() + 60_000));
-    await expect.poll(async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactMissRecordedAt, { timeout: 15_000 }).not.toBeNull();
+    await expect
+      .poll(
+        async () => (await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id)))[0]!.contactMissRecordedAt,
+        { timeout: 15_000 },
+      )
+      .not.toBeNull();
     await smtp.waitFor((m) => m.to.includes(fixture.handlerMail) && (m.subject ?? '').includes('LET OP'), 15_000);
     // The handler withdraws the case; the pending contact attempt is cancelled.
     const { withdrawCase } = await import('../../services/cases.js');
-    const snap = await withdrawCase({ db: h.db, temporal: h.env.client, taskQueue: 'unused', evidenceMaxBytes: 1 }, row.id, { actor: 'api-key:handler', reason: 'partij onbereikbaar, via telefoon opgelost' });
+    const snap = await withdrawCase(
+      { db: h.db, temporal: h.env.client, taskQueue: 'unused', evidenceMaxBytes: 1 },
+      row.id,
+      { actor: 'api-key:handler', reason: 'partij onbereikbaar, via telefoon opgelost' },
+    );
     expect(snap.status).toBe('closed_withdrawn');
     expect(snap.deadlines.contact.state).toBe('missed');
     await h.result(row.id);

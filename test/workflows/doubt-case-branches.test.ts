@@ -6,9 +6,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { acmNotifications, allocationMethods, blocks, caseHistoryArchives, caseResponses, doubtCases, zeroAllocations } from '../../db/schema/index.js';
+import {
+  acmNotifications,
+  allocationMethods,
+  blocks,
+  caseHistoryArchives,
+  caseResponses,
+  doubtCases,
+  zeroAllocations,
+} from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
-import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../services/cases.js';
+import {
+  addNote,
+  judgeEvidence,
+  liftWrongfulBlock,
+  notifyAcm,
+  submitResponse,
+  withdrawCase,
+  type CaseServiceDeps,
+} from '../../services/cases.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaseRefusal } from '../../domain/case.js';
 import { DomainError } from '../../lib/errors.js';
@@ -41,7 +57,9 @@ function respond(caseId: string, partyId: string, withEvidence = true) {
     actorPartyId: partyId,
     findings: 'De klant heeft via ons portaal toestemming gegeven.',
     complaintHandling: 'Klant teruggebeld, uitleg gegeven.',
-    evidence: withEvidence ? { filename: 'machtiging.pdf', contentType: 'application/pdf', content: pdf.toString('base64') } : null,
+    evidence: withEvidence
+      ? { filename: 'machtiging.pdf', contentType: 'application/pdf', content: pdf.toString('base64') }
+      : null,
   });
 }
 
@@ -98,7 +116,6 @@ describe('doubt case branches', () => {
     expect(archived.events!.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, archived, row.id);
     await h.recordHistory(row.id, 'accepted-isma');
-
   });
 
   it('rejected with a reason: block stays, iSMA to profile allocation (GT-4); later evidence is refused (GT-8)', async () => {
@@ -106,9 +123,17 @@ describe('doubt case branches', () => {
     await h.startWorkflow(row.id);
     await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
     const sent = await respond(row.id, fixture.partyId);
-    const noReason = await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: '' }), 'reason_required');
+    const noReason = await expectDomainError(
+      judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: '' }),
+      'reason_required',
+    );
     expect(noReason.field).toBe('body.reason');
-    const snap = await judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: 'handtekening ontbreekt' });
+    const snap = await judgeEvidence(svc, row.id, {
+      ...handler,
+      responseId: sent!.response.id,
+      decision: 'reject',
+      reason: 'handtekening ontbreekt',
+    });
     expect(snap.status).toBe('closed_mandate_not_demonstrated');
     await h.result(row.id);
     const [b] = await h.db.select().from(blocks).where(eq(blocks.caseId, row.id));
@@ -121,7 +146,12 @@ describe('doubt case branches', () => {
 
     const late = await expectDomainError(respond(row.id, fixture.partyId), 'response_window_closed');
     expect(late.message).toMatch(/regular processes/);
-    await h.mail((x) => x.to.includes(fixture.partyMail) && (x.subject ?? '').includes('niet aangetoond') && (x.text ?? '').includes('handtekening ontbreekt'));
+    await h.mail(
+      (x) =>
+        x.to.includes(fixture.partyMail) &&
+        (x.subject ?? '').includes('niet aangetoond') &&
+        (x.text ?? '').includes('handtekening ontbreekt'),
+    );
     await h.recordHistory(row.id, 'rejected-isma');
   });
 
@@ -143,7 +173,10 @@ describe('doubt case branches', () => {
     expect(await h.db.select().from(allocationMethods).where(eq(allocationMethods.caseId, row.id))).toHaveLength(0);
     // A second answer after the 72 hours is refused, its copy dropped at once.
     await expectDomainError(respond(row.id, fixture.partyId), 'response_window_closed');
-    const refused = await h.db.select().from(caseResponses).where(and(eq(caseResponses.caseId, row.id), eq(caseResponses.status, 'refused')));
+    const refused = await h.db
+      .select()
+      .from(caseResponses)
+      .where(and(eq(caseResponses.caseId, row.id), eq(caseResponses.status, 'refused')));
     expect(refused).toHaveLength(1);
     expect(refused[0]!.evidenceContent).toBeNull();
     expect(refused[0]!.evidenceSha256).toMatch(/^[0-9a-f]{64}$/);
@@ -151,7 +184,9 @@ describe('doubt case branches', () => {
     expect(snap.status).toBe('closed_mandate_accepted');
     await h.result(row.id);
     const trail = await caseAuditTrail(h.db, row.id);
-    expect(trail.map((e) => e.action)).toEqual(expect.arrayContaining(['case.judgement_reminder', 'case.response_refused']));
+    expect(trail.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['case.judgement_reminder', 'case.response_refused']),
+    );
     await h.recordHistory(row.id, 'late-judgement');
   });
 
@@ -210,23 +245,35 @@ describe('doubt case branches', () => {
     const unknownId = '00000000-0000-4000-8000-000000000000';
     // The workflow's own refusal (its validator, asked directly), mapped as the service maps it.
     const validator = (j: { responseId: string; decision: 'accept' | 'reject'; reason?: string }) =>
-      h.env.client.workflow.getHandle(row.id).executeUpdate(judgeEvidenceUpdate, { args: [{ ...handler, ...j }] }).then(
-        () => undefined,
-        (e: unknown) => {
-          const f = (e as { cause?: unknown }).cause;
-          expect(f).toBeInstanceOf(ApplicationFailure);
-          expect((f as ApplicationFailure).type).toBe(CaseErrors.Refused);
-          return ((f as ApplicationFailure).details?.[0] as CaseRefusal).code;
-        },
-      );
-    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: unknownId, decision: 'accept' }), 'nothing_to_judge');
+      h.env.client.workflow
+        .getHandle(row.id)
+        .executeUpdate(judgeEvidenceUpdate, { args: [{ ...handler, ...j }] })
+        .then(
+          () => undefined,
+          (e: unknown) => {
+            const f = (e as { cause?: unknown }).cause;
+            expect(f).toBeInstanceOf(ApplicationFailure);
+            expect((f as ApplicationFailure).type).toBe(CaseErrors.Refused);
+            return ((f as ApplicationFailure).details?.[0] as CaseRefusal).code;
+          },
+        );
+    await expectDomainError(
+      judgeEvidence(svc, row.id, { ...handler, responseId: unknownId, decision: 'accept' }),
+      'nothing_to_judge',
+    );
     expect(await validator({ responseId: unknownId, decision: 'accept' })).toBe('nothing_to_judge');
     expect(await validator({ responseId: unknownId, decision: 'reject', reason: ' ' })).toBe('reason_required');
     const sent = await respond(row.id, fixture.partyId, false);
     expect(sent!.result.snapshot.status).toBe('awaiting_response'); // findings only: still waiting for evidence
-    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: unknownId, decision: 'accept' }), 'response_not_found');
+    await expectDomainError(
+      judgeEvidence(svc, row.id, { ...handler, responseId: unknownId, decision: 'accept' }),
+      'response_not_found',
+    );
     expect(await validator({ responseId: unknownId, decision: 'accept' })).toBe('response_not_found');
-    await expectDomainError(judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'accept' }), 'response_without_evidence');
+    await expectDomainError(
+      judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'accept' }),
+      'response_without_evidence',
+    );
     expect(await validator({ responseId: sent!.response.id, decision: 'accept' })).toBe('response_without_evidence');
     // Findings without evidence at 72 hours: the mandate was not demonstrated.
     const final = await h.result(row.id);

@@ -42,15 +42,32 @@ describe('doubt case without an answer (GT-3, GT-4)', () => {
     expect(m!.effectiveFrom.getTime()).toBe(c!.profileEffectiveFrom!.getTime());
     expect(z!.endedAt!.getTime()).toBe(m!.effectiveFrom.getTime());
 
-    const contact = await h.mail((x) => x.to.includes(fixture.partyMail) && (x.subject ?? '').includes(row.reference) && (x.subject ?? '').includes('reactie'));
+    const contact = await h.mail(
+      (x) =>
+        x.to.includes(fixture.partyMail) &&
+        (x.subject ?? '').includes(row.reference) &&
+        (x.subject ?? '').includes('reactie'),
+    );
     expect(contact.text).toContain('English version');
     expect(contact.text!.indexOf('Beste contactpersoon')).toBeLessThan(contact.text!.indexOf('Dear'));
     expect(contact.html).toContain('<html');
-    const outcome = await h.mail((x) => x.to.includes(fixture.partyMail) && (x.subject ?? '').includes('niet aangetoond'));
+    const outcome = await h.mail(
+      (x) => x.to.includes(fixture.partyMail) && (x.subject ?? '').includes('niet aangetoond'),
+    );
     expect(outcome.text).toContain('regular processes');
 
     const trail = await caseAuditTrail(h.db, row.id);
-    expect(trail.map((e) => e.action)).toEqual(expect.arrayContaining(['case.opened', 'block.placed', 'case.contacted', 'case.response_window_closed', 'case.deadline_missed', 'allocation.switched_to_profile', 'case.closed']));
+    expect(trail.map((e) => e.action)).toEqual(
+      expect.arrayContaining([
+        'case.opened',
+        'block.placed',
+        'case.contacted',
+        'case.response_window_closed',
+        'case.deadline_missed',
+        'allocation.switched_to_profile',
+        'case.closed',
+      ]),
+    );
     await h.recordHistory(row.id, 'no-answer-isma');
   });
 });

@@ -15,7 +15,13 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { inject } from 'vitest';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
@@ -30,12 +36,23 @@ import { archiveWorkflowId, caseStateQuery, type CaseSnapshot, type SignalChanne
 import { freshDatabase, readMail, testConfig, type CapturedMail } from '../helpers/index.js';
 
 export const TASK_QUEUE = 'doubt-case-test';
-const INDEXED: Record<string, number> = { TEXT: 1, KEYWORD: 2, INT: 3, DOUBLE: 4, BOOL: 5, DATETIME: 6, KEYWORD_LIST: 7 };
+const INDEXED: Record<string, number> = {
+  TEXT: 1,
+  KEYWORD: 2,
+  INT: 3,
+  DOUBLE: 4,
+  BOOL: 5,
+  DATETIME: 6,
+  KEYWORD_LIST: 7,
+};
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Workflow code bundled once per test file. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -74,9 +91,17 @@ export interface CaseHarness {
   mailer: Mailer;
   deps: ActivityDeps;
   fixture(o?: { partyContacts?: boolean; handlerContacts?: boolean }): Promise<Fixture>;
-  openCase(o?: { isma?: boolean; receivedAt?: Date; channel?: SignalChannel; fixture?: Fixture }): Promise<{ row: DoubtCase; fixture: Fixture }>;
+  openCase(o?: {
+    isma?: boolean;
+    receivedAt?: Date;
+    channel?: SignalChannel;
+    fixture?: Fixture;
+  }): Promise<{ row: DoubtCase; fixture: Fixture }>;
   startWorkflow(caseId: string): Promise<void>;
-  worker(activityOverrides?: Partial<ReturnType<typeof createActivities>>, options?: { maxCachedWorkflows?: number; identity?: string }): Promise<Worker>;
+  worker(
+    activityOverrides?: Partial<ReturnType<typeof createActivities>>,
+    options?: { maxCachedWorkflows?: number; identity?: string },
+  ): Promise<Worker>;
   /**
    * One worker for the whole file (returns its stop function). With the Java test server, a workflow task
    * left on a stopped worker's sticky queue holds the clock; a file-wide worker avoids that.
@@ -103,7 +128,9 @@ export interface CaseHarness {
 async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflowEnvironment> {
   for (let i = 1; ; i++) {
     try {
-      return await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: inject('testServerPath') } } });
+      return await TestWorkflowEnvironment.createTimeSkipping({
+        server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+      });
     } catch (err) {
       if (i >= attempts || !/did not start within/.test(String(err))) throw err;
     }
@@ -134,17 +161,43 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
     deps,
     async fixture(o = {}) {
       const t = tag();
-      const [gop] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits(10)}`), name: `Netbeheerder ${t}`, roles: ['grid_operator'] }).returning();
-      const [sup] = await db.insert(parties).values({ gln: withCheckDigit(`87${uniqueDigits(10)}`), name: `Leverancier ${t}`, roles: ['supplier'] }).returning();
+      const [gop] = await db
+        .insert(parties)
+        .values({ gln: withCheckDigit(`87${uniqueDigits(10)}`), name: `Netbeheerder ${t}`, roles: ['grid_operator'] })
+        .returning();
+      const [sup] = await db
+        .insert(parties)
+        .values({ gln: withCheckDigit(`87${uniqueDigits(10)}`), name: `Leverancier ${t}`, roles: ['supplier'] })
+        .returning();
       const [conn] = await db
         .insert(connections)
-        .values({ ean: withCheckDigit(`871${uniqueDigits(14)}`), gridOperatorId: gop!.id, gridArea: 'Test', supplierId: sup!.id, capacityKw: 17.25 })
+        .values({
+          ean: withCheckDigit(`871${uniqueDigits(14)}`),
+          gridOperatorId: gop!.id,
+          gridArea: 'Test',
+          supplierId: sup!.id,
+          capacityKw: 17.25,
+        })
         .returning();
       const partyMail = `doubt-${t}@supplier.example`;
       const handlerMail = `handler-${t}@operator.example`;
-      if (o.partyContacts !== false) await db.insert(contactPersons).values({ partyId: sup!.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Supplier contact', email: partyMail });
-      if (o.handlerContacts !== false) await db.insert(contactPersons).values({ partyId: gop!.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Case handler', email: handlerMail });
-      return { gridOperatorId: gop!.id, gridOperatorGln: gop!.gln, partyId: sup!.id, partyGln: sup!.gln, partyMail, handlerMail, connectionEan: conn!.ean };
+      if (o.partyContacts !== false)
+        await db
+          .insert(contactPersons)
+          .values({ partyId: sup!.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Supplier contact', email: partyMail });
+      if (o.handlerContacts !== false)
+        await db
+          .insert(contactPersons)
+          .values({ partyId: gop!.id, contactGroup: DOUBT_CONTACT_GROUP, name: 'Case handler', email: handlerMail });
+      return {
+        gridOperatorId: gop!.id,
+        gridOperatorGln: gop!.gln,
+        partyId: sup!.id,
+        partyGln: sup!.gln,
+        partyMail,
+        handlerMail,
+        connectionEan: conn!.ean,
+      };
     },
     async openCase(o = {}) {
       const f = o.fixture ?? (await h.fixture());
@@ -202,7 +255,8 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
         } catch {
           // not started yet
         }
-        if (Date.now() > until) throw new Error(`case ${caseId}: condition not reached; last state ${JSON.stringify(last)}`);
+        if (Date.now() > until)
+          throw new Error(`case ${caseId}: condition not reached; last state ${JSON.stringify(last)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },

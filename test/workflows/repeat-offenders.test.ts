@@ -9,7 +9,12 @@ import { eq } from 'drizzle-orm';
 import { acmNotifications, connections, improvementReviews, parties, supplierReports } from '../../db/schema/index.js';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { withCheckDigit } from '../../lib/gs1.js';
-import { reviewWorkflowId, supplierReportWorkflowId, type ImprovementReviewResult, type RepeatOffenderScanResult } from '../../workflows/shared.js';
+import {
+  reviewWorkflowId,
+  supplierReportWorkflowId,
+  type ImprovementReviewResult,
+  type RepeatOffenderScanResult,
+} from '../../workflows/shared.js';
 import { caseHarness, TASK_QUEUE, type CaseHarness, type Fixture } from './harness.js';
 
 const DAY = 86_400_000;
@@ -27,9 +32,18 @@ afterAll(async () => {
 let seq = 0;
 /** A second grid operator with a connection, so signals about one party come from several operators. */
 async function otherOperatorConnection(): Promise<{ gridOperatorId: string; connectionEan: string }> {
-  const n = `${process.pid % 1000}`.padStart(3, '0') + String(Date.now() % 100_000).padStart(5, '0') + String(++seq).padStart(2, '0');
-  const [gop] = await h.db.insert(parties).values({ gln: withCheckDigit(`88${n}`), name: `Tweede netbeheerder ${n}`, roles: ['grid_operator'] }).returning();
-  const [conn] = await h.db.insert(connections).values({ ean: withCheckDigit(`8719${n}000`), gridOperatorId: gop!.id, gridArea: 'Test', capacityKw: 17.25 }).returning();
+  const n =
+    `${process.pid % 1000}`.padStart(3, '0') +
+    String(Date.now() % 100_000).padStart(5, '0') +
+    String(++seq).padStart(2, '0');
+  const [gop] = await h.db
+    .insert(parties)
+    .values({ gln: withCheckDigit(`88${n}`), name: `Tweede netbeheerder ${n}`, roles: ['grid_operator'] })
+    .returning();
+  const [conn] = await h.db
+    .insert(connections)
+    .values({ ean: withCheckDigit(`8719${n}000`), gridOperatorId: gop!.id, gridArea: 'Test', capacityKw: 17.25 })
+    .returning();
   return { gridOperatorId: gop!.id, connectionEan: conn!.ean };
 }
 
@@ -49,7 +63,11 @@ async function signal(f: { gridOperatorId: string; connectionEan: string }, part
 }
 
 const scan = (input: { threshold: number; windowDays: number; followUpDays: number }) =>
-  h.env.client.workflow.execute('repeatOffenderScanWorkflow', { taskQueue: TASK_QUEUE, workflowId: `scan-${Date.now()}-${++seq}`, args: [input] }) as Promise<RepeatOffenderScanResult>;
+  h.env.client.workflow.execute('repeatOffenderScanWorkflow', {
+    taskQueue: TASK_QUEUE,
+    workflowId: `scan-${Date.now()}-${++seq}`,
+    args: [input],
+  }) as Promise<RepeatOffenderScanResult>;
 
 describe('repeat offenders (GT-5)', () => {
   it('signals across grid operators open one review; not decreased after follow-up: reported to the ACM', async () => {
@@ -83,16 +101,26 @@ describe('repeat offenders (GT-5)', () => {
     // A second scan while the review is open opens no second one.
     const again = await scan(input);
     expect(again.offenders.find((o) => o.partyId === p.partyId)?.reviewId).toBe(reviewId);
-    expect(await h.db.select().from(improvementReviews).where(eq(improvementReviews.partyId, p.partyId))).toHaveLength(1);
+    expect(await h.db.select().from(improvementReviews).where(eq(improvementReviews.partyId, p.partyId))).toHaveLength(
+      1,
+    );
 
     await h.mail((m) => m.to.includes(p.partyMail) && (m.subject ?? '').includes('Verbetertraject'));
-    await expect.poll(async () => (await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId)))[0]!.status, { timeout: 15_000 }).toBe('follow_up');
+    await expect
+      .poll(
+        async () =>
+          (await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId)))[0]!.status,
+        { timeout: 15_000 },
+      )
+      .toBe('follow_up');
     const [rv] = await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId));
     // Signals keep coming during the follow-up: 2 in 10 days is no decrease from 4 in 30 days.
     await signal(p, p.partyId, new Date(rv!.followUpFrom!.getTime() + 1 * DAY));
     await signal(other, p.partyId, new Date(rv!.followUpFrom!.getTime() + 3 * DAY));
 
-    const result = (await h.env.client.workflow.getHandle(reviewWorkflowId(reviewId)).result()) as ImprovementReviewResult;
+    const result = (await h.env.client.workflow
+      .getHandle(reviewWorkflowId(reviewId))
+      .result()) as ImprovementReviewResult;
     expect(result).toMatchObject({ outcome: 'reported_to_acm', signalsAtOpen: 4, signalsAfterFollowUp: 2 });
     const [closed] = await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId));
     expect(closed!.status).toBe('reported_to_acm');
@@ -109,7 +137,9 @@ describe('repeat offenders (GT-5)', () => {
     for (const d of [1, 2, 3]) await signal(r, r.partyId, new Date(now.getTime() - d * DAY));
     const res = await scan({ threshold: 3, windowDays: 30, followUpDays: 10 });
     const reviewId = res.offenders.find((o) => o.partyId === r.partyId)!.reviewId!;
-    const result = (await h.env.client.workflow.getHandle(reviewWorkflowId(reviewId)).result()) as ImprovementReviewResult;
+    const result = (await h.env.client.workflow
+      .getHandle(reviewWorkflowId(reviewId))
+      .result()) as ImprovementReviewResult;
     expect(result.outcome).toBe('improved');
     expect(await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId))).toHaveLength(0);
     await h.recordHistory(reviewWorkflowId(reviewId), 'review-improved');
@@ -135,7 +165,11 @@ describe('supplier-side report (GT-9)', () => {
         createdBy: 'test',
       })
       .returning();
-    const out = (await h.env.client.workflow.execute('supplierReportWorkflow', { taskQueue: TASK_QUEUE, workflowId: supplierReportWorkflowId(rep!.id), args: [{ reportId: rep!.id }] })) as { messageId: string | null };
+    const out = (await h.env.client.workflow.execute('supplierReportWorkflow', {
+      taskQueue: TASK_QUEUE,
+      workflowId: supplierReportWorkflowId(rep!.id),
+      args: [{ reportId: rep!.id }],
+    })) as { messageId: string | null };
     expect(out.messageId).toBeTruthy();
     const mail = await h.mail((m) => m.to.includes(f.handlerMail) && (m.text ?? '').includes(rep!.id));
     expect(mail.text).toContain('NIET binnen 1 werkdag');

@@ -11,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { workflowBundle } from './harness.js';
 
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded histories', () => {
   it('has a history for every branch', () => {
@@ -38,7 +40,10 @@ describe('replay of recorded histories', () => {
   });
 
   it('replays every history deterministically', async () => {
-    const histories = files.map((f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(readFileSync(`${dir}${f}`, 'utf8'))) }));
+    const histories = files.map((f) => ({
+      workflowId: f,
+      history: historyFromJSON(JSON.parse(readFileSync(`${dir}${f}`, 'utf8'))),
+    }));
     const results: { id: string; error?: unknown }[] = [];
     for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       results.push({ id: r.workflowId, error: r.error });

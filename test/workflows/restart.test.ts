@@ -33,7 +33,11 @@ describe('worker restart mid-case', () => {
       actor: 'api-key:supplier',
       findings: 'Mandaat via portaal.',
       complaintHandling: 'Klant gebeld.',
-      evidence: { filename: 'm.png', contentType: 'image/png', content: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]).toString('base64') },
+      evidence: {
+        filename: 'm.png',
+        contentType: 'image/png',
+        content: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]).toString('base64'),
+      },
     });
     const { runId } = await h.env.client.workflow.getHandle(row.id).describe();
     a.shutdown();
@@ -45,7 +49,11 @@ describe('worker restart mid-case', () => {
       const mid = await h.snapshot(row.id); // answered by worker B from the history
       expect(mid.status).toBe('awaiting_judgement');
       expect(mid.contactedAt).toBe(before.contactedAt);
-      const snap = await judgeEvidence(svc, row.id, { actor: 'api-key:handler', responseId: sent!.response.id, decision: 'accept' });
+      const snap = await judgeEvidence(svc, row.id, {
+        actor: 'api-key:handler',
+        responseId: sent!.response.id,
+        decision: 'accept',
+      });
       expect(snap.status).toBe('closed_mandate_accepted');
       await h.result(row.id);
     } finally {
@@ -55,13 +63,22 @@ describe('worker restart mid-case', () => {
     const d = await h.env.client.workflow.getHandle(row.id).describe();
     expect(d.runId).toBe(runId);
     const history = await h.env.client.workflow.getHandle(row.id).fetchHistory();
-    const identities = new Set(history.events!.flatMap((e) => (e.workflowTaskCompletedEventAttributes?.identity ? [e.workflowTaskCompletedEventAttributes.identity] : [])));
+    const identities = new Set(
+      history.events!.flatMap((e) =>
+        e.workflowTaskCompletedEventAttributes?.identity ? [e.workflowTaskCompletedEventAttributes.identity] : [],
+      ),
+    );
     expect([...identities].some((i) => i.includes('worker-A'))).toBe(true);
     expect([...identities].some((i) => i.includes('worker-B'))).toBe(true);
     // Contact happened once, before the restart; nothing was repeated after it.
-    const contacts = await listMail(inject('mailDir'), (m) => m.to.includes(fixture.partyMail) && (m.subject ?? '').includes('reactie'));
+    const contacts = await listMail(
+      inject('mailDir'),
+      (m) => m.to.includes(fixture.partyMail) && (m.subject ?? '').includes('reactie'),
+    );
     expect(contacts).toHaveLength(1);
-    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendContactEmail');
+    const scheduled = history.events!.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendContactEmail',
+    );
     expect(scheduled).toHaveLength(1);
     await h.recordHistory(row.id, 'worker-restart');
   }, 120_000);

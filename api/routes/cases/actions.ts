@@ -22,7 +22,15 @@ import {
 } from '../../schemas/cases.js';
 import { listResponses } from '../../../db/repositories/cases.js';
 import type { Actor } from '../../../db/repositories/actor.js';
-import { addNote, judgeEvidence, liftWrongfulBlock, notifyAcm, submitResponse, withdrawCase, type CaseServiceDeps } from '../../../services/cases.js';
+import {
+  addNote,
+  judgeEvidence,
+  liftWrongfulBlock,
+  notifyAcm,
+  submitResponse,
+  withdrawCase,
+  type CaseServiceDeps,
+} from '../../../services/cases.js';
 import type { CaseSnapshot } from '../../../workflows/shared.js';
 import type { CaseRoutesContext } from './context.js';
 
@@ -63,11 +71,26 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
       const p = req.principal;
       const row = await cases.visibleCase(p, req.params.id);
       const { evidence, ...texts } = req.body;
-      const upload = evidence ? { filename: evidence.filename, contentType: evidence.contentType, content: evidence.contentBase64 } : null;
-      const result = await submitResponse(service, { ...actorFrom(p), ...texts, caseId: row.id, partyId: partyOf(p), evidence: upload });
+      const upload = evidence
+        ? { filename: evidence.filename, contentType: evidence.contentType, content: evidence.contentBase64 }
+        : null;
+      const result = await submitResponse(service, {
+        ...actorFrom(p),
+        ...texts,
+        caseId: row.id,
+        partyId: partyOf(p),
+        evidence: upload,
+      });
       const [stored] = (await listResponses(db, row.id)).filter((r) => r.id === result.response.id);
       if (!stored) throw new Error(`response ${result.response.id} vanished`);
-      return reply.status(201).header('location', `/cases/${row.id}`).send({ response: toResponseDto(stored, false), receivedAt: result.result.receivedAt, case: result.result.snapshot });
+      return reply
+        .status(201)
+        .header('location', `/cases/${row.id}`)
+        .send({
+          response: toResponseDto(stored, false),
+          receivedAt: result.result.receivedAt,
+          case: result.result.snapshot,
+        });
     },
   );
 
@@ -77,7 +100,8 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
       preHandler: handler,
       schema: {
         tags: ['cases'],
-        summary: 'Judge the evidence of a response: accept (GT-8: block lifted within 1 working day, retroactive) or reject (GT-4)',
+        summary:
+          'Judge the evidence of a response: accept (GT-8: block lifted within 1 working day, retroactive) or reject (GT-4)',
         description:
           'Answers the case after the decision took effect. 409: nothing_to_judge (no response awaits a judgement), already_judged, response_refused, response_without_evidence (only evidence can be accepted), case_closed.',
         params: CaseParams,
@@ -111,7 +135,13 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
     '/cases/:id/withdraw',
     {
       preHandler: handler,
-      schema: { tags: ['cases'], summary: 'Withdraw the case (the signal was not about the party’s mandate); the block is lifted', params: CaseParams, body: ReasonBody, response: handlerAction },
+      schema: {
+        tags: ['cases'],
+        summary: 'Withdraw the case (the signal was not about the party’s mandate); the block is lifted',
+        params: CaseParams,
+        body: ReasonBody,
+        response: handlerAction,
+      },
     },
     async (req) => withReason(withdrawCase, req.principal, req.params.id, req.body.reason),
   );
@@ -133,7 +163,9 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
     },
     async (req, reply) => {
       const row = await cases.visibleCase(req.principal, req.params.id);
-      return reply.status(201).send(await notifyAcm(service, row.id, { ...actorFrom(req.principal), message: req.body.message }));
+      return reply
+        .status(201)
+        .send(await notifyAcm(service, row.id, { ...actorFrom(req.principal), message: req.body.message }));
     },
   );
 
@@ -151,7 +183,9 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
     },
     async (req, reply) => {
       const row = await cases.visibleCase(req.principal, req.params.id);
-      return reply.status(201).send(await addNote(service, row.id, { ...actorFrom(req.principal), text: req.body.text }));
+      return reply
+        .status(201)
+        .send(await addNote(service, row.id, { ...actorFrom(req.principal), text: req.body.text }));
     },
   );
 };

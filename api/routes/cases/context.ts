@@ -39,7 +39,10 @@ export function caseRoutesContext({ db, config, temporal, mailer }: AppDeps): Ca
       return row;
     },
     async summaries(rows, now = new Date()) {
-      const ps = await partiesByIds(db, rows.flatMap((r) => [r.partyId, r.gridOperatorId]));
+      const ps = await partiesByIds(
+        db,
+        rows.flatMap((r) => [r.partyId, r.gridOperatorId]),
+      );
       return rows.map((r) => toCaseSummary(r, ps, caseDeadlines(r, now)));
     },
   };

@@ -26,23 +26,38 @@ const caseHistoryRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }>
         params: CaseParams,
         querystring: HistoryQuery,
         response: {
-          200: { content: { 'application/json': { schema: HistorySchema }, [HISTORY_EXPORT_TYPE]: { schema: HistoryExportSchema } } },
+          200: {
+            content: {
+              'application/json': { schema: HistorySchema },
+              [HISTORY_EXPORT_TYPE]: { schema: HistoryExportSchema },
+            },
+          },
           ...errorResponses(...READ_ERRORS, 404, 503),
         },
       },
     },
     async (req, reply) => {
       const row = await cases.visibleCase(req.principal, req.params.id);
-      const wantsExport = req.query.format === 'export' || (req.query.format === undefined && (req.headers.accept ?? '').includes(HISTORY_EXPORT_TYPE));
+      const wantsExport =
+        req.query.format === 'export' ||
+        (req.query.format === undefined && (req.headers.accept ?? '').includes(HISTORY_EXPORT_TYPE));
       if (wantsExport) {
         const x = await caseHistoryExport(historyDeps, row.id);
         return reply
           .type(HISTORY_EXPORT_TYPE)
           .header('content-disposition', `attachment; filename="${row.reference}-history.json"`)
-          .send({ caseId: row.id, reference: row.reference, exportedAt: new Date().toISOString(), temporal: x.temporal, audit: x.audit });
+          .send({
+            caseId: row.id,
+            reference: row.reference,
+            exportedAt: new Date().toISOString(),
+            temporal: x.temporal,
+            audit: x.audit,
+          });
       }
       const h = await caseHistory(historyDeps, row.id);
-      return reply.type('application/json').send({ caseId: row.id, reference: row.reference, temporalSource: h.temporalSource, entries: h.entries });
+      return reply
+        .type('application/json')
+        .send({ caseId: row.id, reference: row.reference, temporalSource: h.temporalSource, entries: h.entries });
     },
   );
 };

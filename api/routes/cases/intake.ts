@@ -7,7 +7,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { requireRole, type Principal } from '../../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, partyOf } from '../../plugins/core-access.js';
-import { CaseCreate, CaseCreated, CaseFromReport, IdempotencyHeaders, type CaseCreateBody } from '../../schemas/cases.js';
+import {
+  CaseCreate,
+  CaseCreated,
+  CaseFromReport,
+  IdempotencyHeaders,
+  type CaseCreateBody,
+} from '../../schemas/cases.js';
 import { ReportParams } from '../../schemas/supplier-reports.js';
 import { registerSignal } from '../../../services/case-intake.js';
 import type { CaseRoutesContext } from './context.js';
@@ -20,8 +26,16 @@ const caseIntakeRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
 
   /** One intake for both routes: 201 with the new case, 200 with the one a repeat finds. */
   async function intake(p: Principal, b: CaseCreateBody, idempotencyKey: string | undefined, reply: FastifyReply) {
-    const signal = { ...b, receivedAt: b.receivedAt === undefined ? undefined : new Date(b.receivedAt), idempotencyKey };
-    const { row, created } = await registerSignal(cases.service, { ...actorFrom(p), gridOperatorId: partyOf(p) }, signal);
+    const signal = {
+      ...b,
+      receivedAt: b.receivedAt === undefined ? undefined : new Date(b.receivedAt),
+      idempotencyKey,
+    };
+    const { row, created } = await registerSignal(
+      cases.service,
+      { ...actorFrom(p), gridOperatorId: partyOf(p) },
+      signal,
+    );
     const [summary] = await cases.summaries([row]);
     return reply
       .status(created ? 201 : 200)
@@ -64,7 +78,8 @@ const caseIntakeRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
         response,
       },
     },
-    async (req, reply) => intake(req.principal, { ...req.body, supplierReportId: req.params.id }, req.headers['idempotency-key'], reply),
+    async (req, reply) =>
+      intake(req.principal, { ...req.body, supplierReportId: req.params.id }, req.headers['idempotency-key'], reply),
   );
 };
 

@@ -6,7 +6,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../../plugins/auth.js';
 import { errorResponses, ownFilter, READ_ERRORS } from '../../plugins/core-access.js';
-import { CaseDetailSchema, CaseList, CaseParams, CaseQuery, toResponseDto, toTimelineDto, type CaseDetailDto } from '../../schemas/cases.js';
+import {
+  CaseDetailSchema,
+  CaseList,
+  CaseParams,
+  CaseQuery,
+  toResponseDto,
+  toTimelineDto,
+  type CaseDetailDto,
+} from '../../schemas/cases.js';
 import { caseAuditTrail, CLOSED_STATUSES, listCases, listResponses } from '../../../db/repositories/cases.js';
 import { requirePartyByGln } from '../../../db/repositories/parties.js';
 import type { DoubtCase } from '../../../db/schema/index.js';
@@ -15,7 +23,13 @@ import { liveSnapshot } from '../../../services/cases.js';
 import type { CaseRoutesContext } from './context.js';
 
 /** Timeline actions that are the grid operator's internal business, not shown to the party. */
-const INTERNAL_ACTIONS = new Set(['case.note', 'case.acm_notified', 'case.contact_at_risk', 'case.judgement_reminder', 'case.history_archived']);
+const INTERNAL_ACTIONS = new Set([
+  'case.note',
+  'case.acm_notified',
+  'case.contact_at_risk',
+  'case.judgement_reminder',
+  'case.history_archived',
+]);
 
 const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
   const { db, service } = cases;
@@ -34,15 +48,23 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
 
   /** The filters asked for, held to what the caller may see (a conflicting one is a 400, not an empty list). */
   async function scopedFilter(p: Principal, q: { gridOperatorGln?: string; partyGln?: string }) {
-    let gridOperatorId = q.gridOperatorGln ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id : undefined;
+    let gridOperatorId = q.gridOperatorGln
+      ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id
+      : undefined;
     let partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
     const own = ownFilter(p);
     if (own.gridOperatorId !== undefined) {
-      if (gridOperatorId !== undefined && gridOperatorId !== own.gridOperatorId) throw validationError('grid_operator_scope', 'A case handler lists its own grid operator’s cases only', 'query.gridOperatorGln');
+      if (gridOperatorId !== undefined && gridOperatorId !== own.gridOperatorId)
+        throw validationError(
+          'grid_operator_scope',
+          'A case handler lists its own grid operator’s cases only',
+          'query.gridOperatorGln',
+        );
       gridOperatorId = own.gridOperatorId;
     }
     if (own.partyId !== undefined) {
-      if (partyId !== undefined && partyId !== own.partyId) throw validationError('party_scope', 'A party lists the cases about itself only', 'query.partyGln');
+      if (partyId !== undefined && partyId !== own.partyId)
+        throw validationError('party_scope', 'A party lists the cases about itself only', 'query.partyGln');
       partyId = own.partyId;
     }
     return { gridOperatorId, partyId };
@@ -51,7 +73,12 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
   /** One case as the caller may see it: the party (supplier role) gets the external view. */
   async function caseDetail(p: Principal, row: DoubtCase): Promise<CaseDetailDto> {
     const full = p.role !== 'supplier';
-    const [[summary], responses, trail, workflow] = await Promise.all([cases.summaries([row]), listResponses(db, row.id), caseAuditTrail(db, row.id), workflowView(row)]);
+    const [[summary], responses, trail, workflow] = await Promise.all([
+      cases.summaries([row]),
+      listResponses(db, row.id),
+      caseAuditTrail(db, row.id),
+      workflowView(row),
+    ]);
     return {
       ...summary!,
       closedBy: full ? row.closedBy : null,
@@ -61,7 +88,9 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       workflow,
       responses: responses.map((r) => toResponseDto(r, full)),
       timeline: trail.filter((e) => full || !INTERNAL_ACTIONS.has(e.action)).map((e) => toTimelineDto(e, full)),
-      ...(full ? { reporterName: row.reporterName, reporterContact: row.reporterContact, description: row.description } : {}),
+      ...(full
+        ? { reporterName: row.reporterName, reporterContact: row.reporterContact, description: row.description }
+        : {}),
     };
   }
 
@@ -79,8 +108,19 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
     async (req) => {
       const q = req.query;
       const now = new Date();
-      const filter = { ...(await scopedFilter(req.principal, q)), status: q.status, channel: q.channel, breached: q.breached };
-      const { items, total } = await listCases(db, { ...filter, dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined, limit: q.limit, offset: q.offset, now });
+      const filter = {
+        ...(await scopedFilter(req.principal, q)),
+        status: q.status,
+        channel: q.channel,
+        breached: q.breached,
+      };
+      const { items, total } = await listCases(db, {
+        ...filter,
+        dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined,
+        limit: q.limit,
+        offset: q.offset,
+        now,
+      });
       return { items: await cases.summaries(items, now), total, limit: q.limit, offset: q.offset };
     },
   );
@@ -92,7 +132,8 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       schema: {
         tags: ['cases'],
         summary: 'One case: state, every deadline (met / missed / pending), timeline, responses (metadata only)',
-        description: 'The party the case is about does not see the reporter, the description, internal notes or who did what.',
+        description:
+          'The party the case is about does not see the reporter, the description, internal notes or who did what.',
         params: CaseParams,
         response: { 200: CaseDetailSchema, ...errorResponses(...READ_ERRORS, 404) },
       },
