@@ -7,7 +7,7 @@ import { buildApp } from './api/app.js';
 import { createDb } from './db/client.js';
 import { runMigrations } from './db/migrate.js';
 import { ConfigError, loadConfigOrExit } from './lib/config.js';
-import { connectClient } from './lib/infra/temporal-connection.js';
+import { API_TEMPORAL_FAIL_FAST, connectClient } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
 
@@ -28,7 +28,9 @@ for (const [name, value] of [
 
 await runMigrations(config.database.url!);
 const dbh = createDb(config.database.url!, { max: config.database.poolMax });
-const { connection, client } = await connectClient(config.temporal, config.temporal.address!);
+const { connection, client } = await connectClient(config.temporal, config.temporal.address!, {
+  failFast: API_TEMPORAL_FAIL_FAST,
+});
 // Optional: without SMTP_URL the API sends nothing itself (GT-6 reports on closed cases then answer 503).
 const mailer = config.smtp.url ? createMailer(config.smtp.url, { from: config.smtp.from }) : undefined;
 const app = await buildApp({ config, db: dbh.db, sql: dbh.sql, temporal: client, ...(mailer ? { mailer } : {}) });

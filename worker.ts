@@ -22,7 +22,8 @@ import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
-import { recoverIntakes } from './services/recovery.js';
+import { ensureAllocationSchedule } from './services/allocation-schedule.js';
+import { runRecoveryLoop, type RecoveryLoop } from './services/recovery.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
@@ -33,7 +34,10 @@ export interface StartWorkerOptions {
   logger?: Logger;
   /** Create/refresh the GT-5 repeat-offender Schedule (default true). */
   schedule?: boolean;
-  /** At start, start the workflows of intakes (cases, supplier reports) that committed but never started one (services/recovery.ts; default true). */
+  /**
+   * Every RECOVERY_EVERY_MS, start the workflows of intakes (cases, supplier reports) that committed but
+   * never started one (services/recovery.ts runRecoveryLoop; default true).
+   */
   recoverCases?: boolean;
 }
 
@@ -51,6 +55,8 @@ export async function ensureRepeatOffenderSchedule(
       threshold: config.repeatOffender.threshold,
       windowDays: config.repeatOffender.windowDays,
       followUpDays: config.repeatOffender.followUpDays,
+      votingDays: config.repeatOffender.votingDays,
+      agreementRule: config.repeatOffender.agreementRule,
     },
   ];
   const spec = {
@@ -172,6 +178,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     // workflow thread, this bounds that thread's heap (without it V8 grows it lazily towards a share of the machine's
     // memory under load; README "Running beyond one machine"). The main thread keeps its own limit.
     if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
+    if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
@@ -185,12 +192,16 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     });
     const done = worker.run();
-    if (opts.recoverCases !== false) {
-      // Runs next to the worker (it never rejects: failures are logged and left for the next sweep).
-      void recoverIntakes({ db: dbh.db, temporal: client, taskQueue: config.temporal.taskQueue, logger });
-    }
+    // Runs next to the worker for as long as it runs (a sweep never rejects: failures wait for the next).
+    const recovery: RecoveryLoop | undefined =
+      opts.recoverCases !== false
+        ? runRecoveryLoop({ db: dbh.db, temporal: client, taskQueue: config.temporal.taskQueue, logger })
+        : undefined;
     let closing: Promise<void> | undefined;
-    const close = closeAll;
+    const close = async (): Promise<void> => {
+      await recovery?.stop();
+      await closeAll();
+    };
     // Whatever ends the worker, release the pool and the connection once.
     const finished = done.then(
       () => (closing ??= close()),

@@ -3,19 +3,14 @@
  * audit entry in the same transaction, and is idempotent (activities are retried). Times come from the
  * workflow (`at`), never from this process's clock, so the record matches the workflow's deadlines.
  */
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Actor } from '../db/repositories/actor.js';
 import { recordAudit, recordAuditOnce } from '../db/repositories/audit.js';
 import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
-import {
-  caseAudit,
-  destroyEvidence,
-  markResponseReceived,
-  recordContactAlarm,
-  requireCase,
-} from '../db/repositories/cases.js';
+import { caseAudit, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
+import { destroyEvidenceCopies, lockCase } from '../db/repositories/evidence.js';
 import { caseResponses, doubtCases } from '../db/schema/index.js';
 import {
   closingEffects,
@@ -24,8 +19,10 @@ import {
   openingEffects,
   type CaseStatus,
   type Judgement,
+  type ManualContactMethod,
   type OutcomeKind,
 } from '../domain/case.js';
+import { openBreachOnClose } from '../services/breach.js';
 import type { ActivityDeps } from './deps.js';
 
 export const workflowActor = (caseId: string): Actor => ({
@@ -34,7 +31,7 @@ export const workflowActor = (caseId: string): Actor => ({
   actorPartyId: null,
 });
 
-export function caseActivities({ db }: ActivityDeps) {
+export function caseActivities({ db, temporalClient }: ActivityDeps) {
   /** GT-1 without contact: one step for "the deadline nears" and "it has passed"; two activity names, as recorded histories call them. */
   const contactAlarm =
     (alarm: 'at_risk' | 'missed') =>
@@ -98,11 +95,20 @@ export function caseActivities({ db }: ActivityDeps) {
       caseId: string;
       contactedAt: string;
       responseDueAt: string;
-      messageId: string;
+      messageId: string | null;
       recipients: string[];
       status: CaseStatus;
+      /** GT-1 by telephone, meeting or letter (recorded by the handler) instead of the contact mail. */
+      manual?: {
+        method: ManualContactMethod;
+        contactPerson: string;
+        summary: string;
+        actor: Actor;
+        recordedAt: string;
+      };
     }): Promise<void> {
       const contactedAt = new Date(input.contactedAt);
+      const { manual } = input;
       await db.transaction(async (tx) => {
         const [row] = await tx
           .update(doubtCases)
@@ -110,6 +116,7 @@ export function caseActivities({ db }: ActivityDeps) {
             contactedAt,
             responseDueAt: new Date(input.responseDueAt),
             contactMessageId: input.messageId,
+            contactMethod: manual?.method ?? 'email',
             status: sql`case when ${doubtCases.status} = 'blocked' then ${input.status} else ${doubtCases.status} end`,
             updatedAt: contactedAt,
           })
@@ -120,15 +127,19 @@ export function caseActivities({ db }: ActivityDeps) {
           tx,
           caseAudit(
             input.caseId,
-            workflowActor(input.caseId),
+            manual?.actor ?? workflowActor(input.caseId),
             'case.contacted',
             {
+              method: manual?.method ?? 'email',
               messageId: input.messageId,
               recipients: input.recipients,
+              ...(manual
+                ? { contactPerson: manual.contactPerson, summary: manual.summary, recordedAt: manual.recordedAt }
+                : {}),
               contactDueAt: row.contactDueAt.toISOString(),
               met: contactedAt < row.contactDueAt,
               responseDueAt: input.responseDueAt,
-              rule: 'GT-1, GT-3, GT-10',
+              rule: manual ? 'GT-1, GT-3' : 'GT-1, GT-3, GT-10',
             },
             contactedAt,
           ),
@@ -192,6 +203,8 @@ export function caseActivities({ db }: ActivityDeps) {
       reason: string | null;
       at: string;
       actor: Actor;
+      /** The case's status after a judgement that leaves it open (a rejection within the 72 hours, GT-3). */
+      status?: CaseStatus;
     }): Promise<void> {
       const at = new Date(input.at);
       await db.transaction(async (tx) => {
@@ -207,7 +220,18 @@ export function caseActivities({ db }: ActivityDeps) {
           )
           .returning({ id: caseResponses.id });
         if (!resp) return;
-        await tx.update(doubtCases).set({ judgedAt: at, updatedAt: at }).where(eq(doubtCases.id, input.caseId));
+        await tx
+          .update(doubtCases)
+          .set({
+            judgedAt: at,
+            updatedAt: at,
+            ...(input.status
+              ? {
+                  status: sql`case when ${doubtCases.closedAt} is null then ${input.status} else ${doubtCases.status} end`,
+                }
+              : {}),
+          })
+          .where(eq(doubtCases.id, input.caseId));
         await recordAudit(
           tx,
           caseAudit(
@@ -218,7 +242,9 @@ export function caseActivities({ db }: ActivityDeps) {
               responseId: input.responseId,
               decision: input.decision,
               reason: input.reason,
-              rule: input.decision === 'accepted' ? 'GT-8' : 'GT-4, GT-8',
+              // A rejection that leaves the case open: the party keeps the rest of its 72 hours (GT-3).
+              ...(input.status ? { caseOpen: true, status: input.status } : {}),
+              rule: input.decision === 'accepted' ? 'GT-8' : input.status ? 'GT-3, GT-4' : 'GT-4, GT-8',
             },
             at,
           ),
@@ -241,8 +267,8 @@ export function caseActivities({ db }: ActivityDeps) {
       profileEffectiveFrom: string | null;
     }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
       const at = new Date(input.at);
-      return db.transaction(async (tx) => {
-        const row = await requireCase(tx, input.caseId);
+      const closed = await db.transaction(async (tx) => {
+        const row = await lockCase(tx, input.caseId); // a legal hold set meanwhile waits, or is seen
         if (isClosedStatus(row.status)) {
           return {
             status: row.status,
@@ -279,7 +305,9 @@ export function caseActivities({ db }: ActivityDeps) {
           });
           await endZeroAllocation(tx, { caseId: row.id, at: profileFrom, reason: 'profile_allocation', ...sys });
         }
-        const destroyed = await destroyEvidence(tx, row.id, at);
+        // GT-8: the copies go now, unless a legal hold postpones it until its release.
+        const legalHold = row.legalHoldSince !== null;
+        const destroyed = legalHold ? 0 : await destroyEvidenceCopies(tx, row.id, at);
         await tx
           .update(doubtCases)
           .set({
@@ -308,6 +336,7 @@ export function caseActivities({ db }: ActivityDeps) {
               unblockDueAt: input.unblockDueAt,
               profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
               evidenceDestroyed: destroyed,
+              ...(legalHold ? { evidenceKeptUnderLegalHold: true, legalHoldAuthority: row.legalHoldAuthority } : {}),
               rule: effects.rule,
             },
             at,
@@ -319,6 +348,8 @@ export function caseActivities({ db }: ActivityDeps) {
           evidenceDestroyed: destroyed,
         };
       });
+      await openBreachOnClose(temporalClient, Context.current().info.taskQueue, input.caseId, closed.status); // GT-11
+      return closed;
     },
 
     /** Step 7: a handler's note, recorded with who and when. */

@@ -7,7 +7,7 @@ import type { Mailer } from '../notifications/mailer.js';
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp' | 'acmReportEmail'>;
+  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp' | 'acmReportEmail' | 'allocation'>;
   /** For archiving workflow histories (compliance); without it, archiving fails non-retryably. */
   temporalClient?: Client;
 }

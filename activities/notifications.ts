@@ -7,17 +7,23 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { and, asc, eq } from 'drizzle-orm';
 import { recordAudit } from '../db/repositories/audit.js';
-import { getCaseWithParties, type CaseParties } from '../db/repositories/cases.js';
+import {
+  fixStatedResponseDue,
+  getCaseWithParties,
+  releaseStatedResponseDue,
+  type CaseParties,
+} from '../db/repositories/cases.js';
 import { doubtContacts } from '../db/repositories/contacts.js';
 import {
   acmNotifications,
   caseResponses,
   doubtCases,
   improvementReviews,
+  reviewSignals,
   parties,
   supplierReports,
 } from '../db/schema/index.js';
-import { notFound } from '../lib/errors.js';
+import { invalidState, notFound } from '../lib/errors.js';
 import { responseDeadline, type OutcomeKind } from '../domain/case.js';
 import {
   contactAlertMail,
@@ -30,12 +36,45 @@ import {
   type CaseMailData,
   type OutcomeMailKind,
 } from '../notifications/templates.js';
+import { certainlyNotSent, type Mailer, type SentMail } from '../notifications/mailer.js';
 import { reportCaseToAcm, type CaseAcmReportInput, type CaseAcmReportResult } from '../services/acm-report.js';
 import { caseMailData, messageId } from '../services/case-mail.js';
 import type { ActivityDeps } from './deps.js';
 import { workflowActor } from './cases.js';
 
-export function notificationActivities({ db, mailer, config }: ActivityDeps) {
+/** How often a mail activity heartbeats while its SMTP send is pending (MAIL_ACTIVITY's heartbeatTimeout is 10 s). */
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
+ * Sends that heartbeat while they wait on SMTP: a worker that dies mid-send is noticed by Temporal within
+ * the heartbeat timeout and the send retried elsewhere, instead of after the whole start-to-close timeout.
+ */
+function heartbeatingMailer(mailer: Mailer): Mailer {
+  return {
+    from: mailer.from,
+    close: () => mailer.close(),
+    async send(mail) {
+      let ctx: Context | undefined;
+      try {
+        ctx = Context.current();
+      } catch {
+        ctx = undefined; // not inside an activity (the API's direct GT-6 report)
+      }
+      if (!ctx) return mailer.send(mail);
+      const activity = ctx;
+      activity.heartbeat();
+      const timer = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+      try {
+        return await mailer.send(mail);
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}
+
+export function notificationActivities({ db, mailer: smtp, config }: ActivityDeps) {
+  const mailer = heartbeatingMailer(smtp);
   const msgId = (key: string) => messageId(mailer, key);
   const mailData = (c: CaseParties): CaseMailData => caseMailData(c, config.publicUrl);
 
@@ -83,18 +122,32 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         );
       }
       const sendingAt = new Date(Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs));
-      const responseDueAt = responseDeadline(sendingAt); // GT-3, as stated in the mail
+      // GT-3, as stated in the mail: fixed before the first send, so a send repeated after a crash (SMTP
+      // accepted, the result not recorded) states the same instant and the party holds one deadline.
+      const responseDueAt = await fixStatedResponseDue(db, c.row.id, responseDeadline(sendingAt));
       const content = contactRequestMail(mailData(c), { responseDueAt, evidenceMaxBytes: config.evidenceMaxBytes });
-      const sent = await mailer.send({
-        to,
-        ...content,
-        messageId: msgId(`case-${c.row.id}-contact`),
-        headers: {
-          'X-Case-Reference': c.row.reference,
-          'X-Case-Id': c.row.id,
-          'X-Response-Due': responseDueAt.toISOString(),
-        },
-      });
+      let sent: SentMail;
+      try {
+        sent = await mailer.send({
+          to,
+          ...content,
+          messageId: msgId(`case-${c.row.id}-contact`),
+          headers: {
+            'X-Case-Reference': c.row.reference,
+            'X-Case-Id': c.row.id,
+            'X-Response-Due': responseDueAt.toISOString(),
+          },
+        });
+      } catch (err) {
+        // Reached no one for certain (no connection, every recipient refused): the retry states a fresh
+        // 72 hours from its own send. Otherwise the message may have gone out: keep the fixed instant.
+        if (certainlyNotSent(err)) await releaseStatedResponseDue(db, c.row.id, responseDueAt);
+        log.warn('contact mail not sent; Temporal retries it', {
+          caseId: c.row.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        throw err;
+      }
       return { messageId: sent.messageId, recipients: sent.accepted, statedResponseDueAt: responseDueAt.toISOString() };
     },
 
@@ -255,20 +308,19 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
       if (done) return { notificationId: done.id };
       const [rv] = await db.select().from(improvementReviews).where(eq(improvementReviews.id, input.reviewId));
       if (!rv) throw notFound('review_not_found', `No improvement review ${input.reviewId}`);
+      // GT-5: the ACM report is a decision of people: never sent without a signed decision to report.
+      if (rv.decision !== 'report' || !rv.decidedByName || !rv.decidedAt || !rv.decisionReason)
+        throw invalidState('review_report_not_signed', `Review ${rv.id} has no signed decision to report to the ACM`);
       const [party] = await db.select().from(parties).where(eq(parties.id, rv.partyId));
       if (!party) throw notFound('party_not_found', 'party of review missing');
       const followUpFrom = rv.followUpFrom ?? rv.openedAt;
       const followUpUntil = rv.followUpUntil ?? new Date(input.at);
-      const cases = await db
-        .select({
-          reference: doubtCases.reference,
-          receivedAt: doubtCases.receivedAt,
-          status: doubtCases.status,
-          channel: doubtCases.channel,
-        })
-        .from(doubtCases)
-        .where(eq(doubtCases.partyId, rv.partyId))
-        .orderBy(asc(doubtCases.receivedAt));
+      // The signals the grid operators agreed on (the proposal), not every case about the party.
+      const signals = await db
+        .select()
+        .from(reviewSignals)
+        .where(eq(reviewSignals.reviewId, rv.id))
+        .orderBy(asc(reviewSignals.receivedAt));
       const report = {
         reviewId: rv.id,
         party: { id: party.id, gln: party.gln, name: party.name },
@@ -277,7 +329,20 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         signalsAfterFollowUp: input.signalsAfterFollowUp,
         followUpFrom: followUpFrom.toISOString(),
         followUpUntil: followUpUntil.toISOString(),
-        cases: cases.map((x) => ({ ...x, receivedAt: x.receivedAt.toISOString() })),
+        signals: signals.map((x) => ({
+          kind: x.kind,
+          reference: x.reference,
+          receivedAt: x.receivedAt.toISOString(),
+          signalClass: x.signalClass,
+          status: x.status,
+        })),
+        commitment: rv.commitment,
+        decision: {
+          reason: rv.decisionReason,
+          signedBy: rv.decidedByName,
+          signedByKey: rv.decidedBy,
+          signedAt: rv.decidedAt.toISOString(),
+        },
         rule: 'GT-5',
       };
       const content = reviewAcmReportMail({
@@ -291,6 +356,10 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
         signalsAfterFollowUp: input.signalsAfterFollowUp,
         followUpFrom,
         followUpUntil,
+        signedBy: rv.decidedByName,
+        signedAt: rv.decidedAt,
+        reason: rv.decisionReason,
+        commitment: rv.commitment,
       });
       const sent = await mailer.send({
         to: [config.acmReportEmail],
@@ -305,7 +374,7 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
           .values({
             reviewId: rv.id,
             sentAt: at,
-            sentBy: `workflow:review:${rv.id}`,
+            sentBy: rv.decidedBy ?? `workflow:review:${rv.id}`,
             report,
             messageId: sent.messageId,
             dedupeKey,

@@ -255,6 +255,7 @@ async function main(): Promise<void> {
   const config = loadConfig({
     NODE_ENV: 'production',
     ACM_REPORT_EMAIL: 'meldingen@acm.example',
+    PUBLIC_URL: 'https://gerede-twijfel.example',
     LOG_LEVEL: 'warn',
     PORT: '0',
     DATABASE_URL: pg.url,

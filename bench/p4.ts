@@ -281,6 +281,7 @@ async function startApi(url: string): Promise<{ child: ChildProcess; port: numbe
       ...env,
       NODE_ENV: 'production',
       ACM_REPORT_EMAIL: env.ACM_REPORT_EMAIL ?? 'meldingen@acm.example',
+      PUBLIC_URL: env.PUBLIC_URL ?? 'https://gerede-twijfel.example',
       LOG_LEVEL: 'warn',
       DATABASE_URL: url,
       DATABASE_POOL_MAX: String(POOL_MAX),

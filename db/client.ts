@@ -14,13 +14,20 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
-export function createDb(url: string, opts: { max?: number; onnotice?: (n: unknown) => void } = {}): DbHandle {
+export function createDb(
+  url: string,
+  opts: { max?: number; onnotice?: (n: unknown) => void; connectTimeoutS?: number } = {},
+): DbHandle {
   const sql = postgres(url, {
     max: opts.max ?? 10,
     // Dates travel as timestamptz; keep bigint ids as JS numbers (they stay far below 2^53).
     types: { bigint: postgres.BigInt },
     onnotice: opts.onnotice ?? (() => {}),
     connection: { application_name: 'gerede-twijfel' },
+    // Bounded: an unreachable server fails a request in seconds (503 database_unavailable), never a hang.
+    connect_timeout: opts.connectTimeoutS ?? 2,
+    // Connections broken while the server was away are dropped rather than kept for the next request.
+    idle_timeout: 60,
   });
   const db = drizzle(sql, { schema });
   return {

@@ -50,6 +50,18 @@ export type OutcomeKind = (typeof OUTCOMES)[number];
 export const LIFT_REASONS = ['mandate_accepted', 'wrongful_block', 'case_withdrawn'] as const;
 export type LiftReason = (typeof LIFT_REASONS)[number];
 
+/**
+ * Who a case went to, so its evidence is kept beyond the decision (GT-8's destruction postponed by a legal
+ * hold): the ACM (GT-6), the AP (privacy breach) or the disputes committee (geschillencommissie).
+ */
+export const LEGAL_HOLD_AUTHORITIES = ['acm', 'ap', 'disputes_committee'] as const;
+export type LegalHoldAuthority = (typeof LEGAL_HOLD_AUTHORITIES)[number];
+
+/** GT-1: contact made another way than the contact mail; it counts as the contact and starts the 72 hours. */
+export const MANUAL_CONTACT_METHODS = ['telephone', 'meeting', 'letter'] as const;
+export type ManualContactMethod = (typeof MANUAL_CONTACT_METHODS)[number];
+export type ContactMethod = 'email' | ManualContactMethod;
+
 export type JudgementDecision = 'accept' | 'reject';
 export type Judgement = 'accepted' | 'rejected';
 
@@ -258,7 +270,9 @@ export interface CaseRefusal {
     | 'response_not_found'
     | 'already_judged'
     | 'response_refused'
-    | 'response_without_evidence';
+    | 'response_without_evidence'
+    | 'already_contacted'
+    | 'contact_time_invalid';
   message: string;
   /** The domain input at fault ('reason', 'responseId'); api/ maps it to the request path. */
   field?: string;
@@ -354,5 +368,34 @@ export function checkJudgement(
       message: 'A response without mandate evidence cannot be accepted',
     };
   }
+  return null;
+}
+
+/**
+ * GT-1: whether the handler may record contact made another way, at `contactedAt`: the case open, not yet
+ * contacted, and the moment between the signal and now (the 72 hours run from it, GT-3).
+ */
+export function checkManualContact(
+  c: CaseActionFacts & { contactedAt: Date | null; receivedAt: Date },
+  contactedAt: Date,
+  now: Date,
+): CaseRefusal | null {
+  const closed = checkCaseOpen(c);
+  if (closed) return closed;
+  if (c.contactedAt)
+    return {
+      kind: 'state',
+      code: 'already_contacted',
+      message: `The party of case ${c.reference} was already contacted at ${c.contactedAt.toISOString()}`,
+      details: { contactedAt: c.contactedAt.toISOString() },
+    };
+  if (contactedAt.getTime() > now.getTime() || contactedAt.getTime() < c.receivedAt.getTime())
+    return {
+      kind: 'validation',
+      code: 'contact_time_invalid',
+      message: 'The contact must lie between the signal and now',
+      field: 'contactedAt',
+      details: { receivedAt: c.receivedAt.toISOString(), now: now.toISOString() },
+    };
   return null;
 }

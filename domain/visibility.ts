@@ -9,6 +9,7 @@
  * | admin        | everything                                                                    |
  * | compliance   | everything (read only; the routes decide what it may do)                      |
  * | case-handler | what is on its own grid operator's connections (the operator spans all kinds) |
+ * | privacy-officer | as a case handler, its own grid operator; acts on breach assessments only (GT-11) |
  * | supplier     | what is about itself or held by it: its cases, reports, mandates; no connection |
  * | grid-user    | their own connection (DC-5); what is on it they see through /me, per period   |
  * | p4-client    | nothing here: it asks the P4 gate                                             |
@@ -17,7 +18,16 @@
  * the caller's to know. Pure: no I/O; the routes load the thing, then ask.
  */
 
-export const ROLES = ['case-handler', 'supplier', 'compliance', 'p4-client', 'grid-user', 'admin'] as const;
+export const ROLES = [
+  'case-handler',
+  'supplier',
+  'compliance',
+  'p4-client',
+  'grid-user',
+  'admin',
+  'brp',
+  'privacy-officer',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The caller as far as visibility goes (an API key: its role, and the party or grid user it acts for). */
@@ -86,12 +96,16 @@ export function scopeOf(p: Principal): Scope {
     case 'compliance':
       return { kind: 'all' };
     case 'case-handler':
+    case 'privacy-officer':
       return p.partyId !== null ? { kind: 'grid_operator', gridOperatorId: p.partyId } : { kind: 'none' };
     case 'supplier':
       return p.partyId !== null ? { kind: 'party', partyId: p.partyId } : { kind: 'none' };
     case 'grid-user':
       return p.gridUserId !== null ? { kind: 'grid_user', gridUserId: p.gridUserId } : { kind: 'none' };
     case 'p4-client':
+    // A BRP sees allocation aggregates of its own rows only (AL-3), scoped by the allocation routes; no cases,
+    // connections or mandates.
+    case 'brp':
       return { kind: 'none' };
   }
 }

@@ -5,6 +5,7 @@
  * (ConfigError.message); nothing else reads process.env directly.
  */
 import { resolve } from 'node:path';
+import { AGREEMENT_RULES, type AgreementRule } from '../domain/review.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -129,6 +130,9 @@ export interface Config {
     threshold: number;
     windowDays: number;
     followUpDays: number;
+    /** GT-5: days the grid operators have to agree on a proposal; the rule they agree by (domain/review.ts). */
+    votingDays: number;
+    agreementRule: AgreementRule;
     scheduleEvery: string;
   };
   /** Bounds of one worker process (`node dist/worker.js`), so its memory stays flat however many cases are open. */
@@ -141,6 +145,14 @@ export interface Config {
     maxConcurrentActivities: number;
     /** V8 old-space limit (MiB) of the thread that runs the workflow code; 0: Node's default (a share of the machine's memory). */
     workflowHeapMb: number;
+  };
+  allocation: {
+    /** AL-3: aggregate cells of fewer connections are flagged in exports. */
+    minimumConnections: number;
+    /** Load the generated profile set for a year without one (never in production: real fractions only). */
+    generatedProfiles: boolean;
+    /** Local time (Europe/Amsterdam) at which the daily allocation Schedule runs yesterday's allocation. */
+    scheduleAt: { hour: number; minute: number };
   };
   seedDemo: boolean;
 }
@@ -159,6 +171,15 @@ function workflowHeapMb(env: Env): number {
   if (mb !== 0 && mb < 64)
     throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
   return mb;
+}
+
+/** In production mails must point parties at the real public address, never at this process's host:port. */
+function publicUrl(env: Env, nodeEnv: Config['nodeEnv'], host: string, port: number): string {
+  const given = url(env, 'PUBLIC_URL', ['http:', 'https:']);
+  if (given !== undefined) return given;
+  if (nodeEnv === 'production')
+    throw new ConfigError('PUBLIC_URL', 'the public base URL parties answer at (required in production)', undefined);
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -183,6 +204,10 @@ export function loadConfig(env: Env = process.env): Config {
       String(maxConcurrentWorkflowTasks),
     );
   }
+  const allocationAt = str(env, 'ALLOCATION_SCHEDULE_AT', '07:00')!;
+  const at = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(allocationAt);
+  if (!at)
+    throw new ConfigError('ALLOCATION_SCHEDULE_AT', 'a local time HH:MM (Europe/Amsterdam), e.g. 07:00', allocationAt);
   if (!DURATION.test(scheduleEvery))
     throw new ConfigError('REPEAT_OFFENDER_SCHEDULE_EVERY', 'a duration like 30m, 1h or 1d', scheduleEvery);
 
@@ -196,8 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     host,
     port,
-    publicUrl:
-      url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    publicUrl: publicUrl(env, nodeEnv, host, port),
     dataDir,
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
@@ -231,6 +255,8 @@ export function loadConfig(env: Env = process.env): Config {
       threshold: int(env, 'REPEAT_OFFENDER_THRESHOLD', 5, 1, 1_000_000),
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),
       followUpDays: int(env, 'REPEAT_OFFENDER_FOLLOW_UP_DAYS', 60, 1, 3650),
+      votingDays: int(env, 'REPEAT_OFFENDER_VOTING_DAYS', 30, 1, 3650),
+      agreementRule: oneOf(env, 'REPEAT_OFFENDER_AGREEMENT_RULE', AGREEMENT_RULES, 'majority'),
       scheduleEvery,
     },
     worker: {
@@ -238,6 +264,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxConcurrentWorkflowTasks,
       maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
       workflowHeapMb: workflowHeapMb(env),
+    },
+    allocation: {
+      minimumConnections: int(env, 'ALLOCATION_MIN_CONNECTIONS', 10, 1, 1_000_000),
+      generatedProfiles: bool(env, 'ALLOCATION_GENERATED_PROFILES', nodeEnv !== 'production'),
+      scheduleAt: { hour: Number(at[1]), minute: Number(at[2]) },
     },
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
   };

@@ -28,6 +28,13 @@ export class DomainError extends Error {
   }
 }
 
+/** What an activity's DomainError carries across Temporal (ApplicationFailure details[0], activities/failures.ts). */
+export interface DomainErrorDetail {
+  kind: DomainErrorKind;
+  code: string;
+  field?: string;
+}
+
 export const validationError = (code: string, message: string, field?: string, details?: Record<string, unknown>) =>
   new DomainError('validation', code, message, field, details);
 export const notFound = (code: string, message: string, field?: string) =>

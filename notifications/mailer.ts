@@ -38,6 +38,24 @@ export class MailRejectedError extends Error {
   }
 }
 
+/** nodemailer error codes raised before the server accepted the message for anyone. */
+const BEFORE_ACCEPTANCE = new Set(['ECONNECTION', 'EDNS', 'EAUTH', 'ETLS', 'EENVELOPE', 'ENOAUTH']);
+
+/**
+ * Whether a failed send certainly reached no one (so a retry may say something new); a timeout or a
+ * dropped connection during DATA is not certain: the server may have accepted the message.
+ */
+export function certainlyNotSent(err: unknown): boolean {
+  if (err instanceof MailRejectedError) return true;
+  const e = err as { code?: unknown; syscall?: unknown; command?: unknown } | undefined;
+  // A socket that never connected (nodemailer: ESOCKET with syscall connect) carried nothing.
+  if (e?.syscall === 'connect' || e?.command === 'CONN') return true;
+  return typeof e?.code === 'string' && BEFORE_ACCEPTANCE.has(e.code);
+}
+
+/** SMTP timeouts: a dead or hung server fails a send within seconds, and Temporal retries it (MAIL_ACTIVITY). */
+export const SMTP_TIMEOUT_MS = 10_000;
+
 export function createMailer(
   smtpUrl: string,
   opts: { from: string; maxConnections?: number; timeoutMs?: number },
@@ -49,9 +67,10 @@ export function createMailer(
     port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
     secure: url.protocol === 'smtps:',
     maxConnections: opts.maxConnections ?? 5,
-    connectionTimeout: opts.timeoutMs ?? 15_000,
-    greetingTimeout: opts.timeoutMs ?? 15_000,
-    socketTimeout: 2 * (opts.timeoutMs ?? 15_000),
+    connectionTimeout: opts.timeoutMs ?? SMTP_TIMEOUT_MS,
+    greetingTimeout: opts.timeoutMs ?? SMTP_TIMEOUT_MS,
+    socketTimeout: 2 * (opts.timeoutMs ?? SMTP_TIMEOUT_MS),
+    dnsTimeout: opts.timeoutMs ?? SMTP_TIMEOUT_MS,
     ...(url.username
       ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
       : {}),

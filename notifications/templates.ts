@@ -438,7 +438,16 @@ export function reviewContactMail(r: ReviewMailData): MailContent {
 
 /** GT-5: insufficient improvement, reported to the ACM. */
 export function reviewAcmReportMail(
-  r: ReviewMailData & { signalsAfterFollowUp: number; followUpFrom: Date; followUpUntil: Date },
+  r: ReviewMailData & {
+    signalsAfterFollowUp: number;
+    followUpFrom: Date;
+    followUpUntil: Date;
+    /** The named person who signed the decision to report, and the reason given. */
+    signedBy: string;
+    signedAt: Date;
+    reason: string;
+    commitment: string | null;
+  },
 ): MailContent {
   const facts = (lang: 'nl' | 'en'): Block => ({
     facts:
@@ -450,6 +459,9 @@ export function reviewAcmReportMail(
               'Signalen in de opvolgperiode',
               `${r.signalsAfterFollowUp} in ${r.followUpDays} dagen (${nlTime(r.followUpFrom)} – ${nlTime(r.followUpUntil)})`,
             ],
+            ['Toezegging van de partij', r.commitment ?? 'geen vastgelegd'],
+            ['Besluit', r.reason],
+            ['Ondertekend door', `${r.signedBy} (${nlTime(r.signedAt)})`],
           ]
         : [
             ['Party', `${r.partyName} (${r.partyGln})`],
@@ -458,6 +470,9 @@ export function reviewAcmReportMail(
               'Signals in the follow-up period',
               `${r.signalsAfterFollowUp} in ${r.followUpDays} days (${enTime(r.followUpFrom)} – ${enTime(r.followUpUntil)})`,
             ],
+            ['Party’s commitment', r.commitment ?? 'none recorded'],
+            ['Decision', r.reason],
+            ['Signed by', `${r.signedBy} (${enTime(r.signedAt)})`],
           ],
   });
   return render({
@@ -470,6 +485,24 @@ export function reviewAcmReportMail(
     en: [
       `On behalf of all grid operators we report that the customer signals about ${r.partyName} have not decreased after the improvement review (GT-5).`,
       facts('en'),
+    ],
+  });
+}
+
+/** GT-10: the party has nobody in its doubt contact group: the contact mail cannot go out; the handler is told at once. */
+export function contactGroupEmptyMail(c: CaseMailData, o: { contactDueAt: Date }): MailContent {
+  return render({
+    subjectNl: `[${c.reference}] LET OP: ${c.partyName} heeft geen contactgroep "Gerede twijfel Klantmandaat"`,
+    subjectEn: `ATTENTION: ${c.partyName} has no "Gerede twijfel Klantmandaat" contact group`,
+    nl: [
+      `${c.partyName} heeft niemand in de contactgroep "Gerede twijfel Klantmandaat" (GT-10). Het contactbericht kan niet worden verstuurd; het systeem probeert het opnieuw zodra de groep gevuld is.`,
+      `Neem binnen de termijn (GT-1, tot ${nlTime(o.contactDueAt)}) op een andere manier contact op (telefoon, gesprek of brief) en leg dat vast via POST ${c.publicUrl}/cases/${c.caseId}/contacts: vanaf dat moment lopen de 72 uur.`,
+      caseFacts(c, 'nl'),
+    ],
+    en: [
+      `${c.partyName} has nobody in its "Gerede twijfel Klantmandaat" contact group (GT-10). The contact mail cannot be sent; the system retries once the group has members.`,
+      `Make contact another way (telephone, meeting or letter) within the deadline (GT-1, until ${enTime(o.contactDueAt)}) and record it through POST ${c.publicUrl}/cases/${c.caseId}/contacts: the 72 hours run from that moment.`,
+      caseFacts(c, 'en'),
     ],
   });
 }

@@ -4,6 +4,9 @@
  *   npm run key:create -- --role case-handler --party 8710000000019 --label "Liander desk 1"
  *   npm run key:create -- --role grid-user --grid-user <uuid> --label "..."
  *   npm run key:create -- --role compliance --label "ACM liaison"
+ *   npm run key:create -- --role privacy-officer --party 8710000000019 --label "FG Liander" --holder "J. de Vries"
+ *
+ * --holder names the person the key is issued to: audit entries name them (else the label).
  *
  * Uses DATABASE_URL (required: against the embedded development database, start the system first
  * and use the URL it prints).
@@ -26,12 +29,18 @@ const { values } = parseArgs({
     party: { type: 'string' },
     'grid-user': { type: 'string' },
     label: { type: 'string' },
+    holder: { type: 'string' },
   },
 });
 const role = values.role as Role | undefined;
 if (!role || !ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}`);
 if (!values.label) fail('--label is required (who or what uses the key)');
-const needsParty = role === 'case-handler' || role === 'supplier' || role === 'p4-client';
+const needsParty =
+  role === 'case-handler' ||
+  role === 'privacy-officer' ||
+  role === 'supplier' ||
+  role === 'p4-client' ||
+  role === 'brp';
 if (needsParty && !values.party) fail(`--party <GLN> is required for role ${role}`);
 if (role === 'grid-user' && !values['grid-user']) fail('--grid-user <uuid> is required for role grid-user');
 const url = process.env.DATABASE_URL ?? fail('DATABASE_URL is required');
@@ -52,7 +61,15 @@ try {
   await db.transaction(async (tx) => {
     const [row] = await tx
       .insert(apiKeys)
-      .values({ keyHash: k.hash, prefix: k.prefix, label: values.label!, role: role!, partyId, gridUserId })
+      .values({
+        keyHash: k.hash,
+        prefix: k.prefix,
+        label: values.label!,
+        holderName: values.holder ?? null,
+        role: role!,
+        partyId,
+        gridUserId,
+      })
       .returning({ id: apiKeys.id });
     await recordAudit(tx, {
       actor: 'cli',

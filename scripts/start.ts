@@ -20,7 +20,7 @@ import { seedDemo } from '../db/seed-demo.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { startEmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
-import { connectClient } from '../lib/infra/temporal-connection.js';
+import { API_TEMPORAL_FAIL_FAST, connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { createLogger } from '../lib/logger.js';
 import { createMailer } from '../notifications/mailer.js';
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         logger,
       });
       await started('PostgreSQL', pg, (p) => p.stop());
-      logger.info({ ms: Date.now() - t }, 'PostgreSQL up');
+      logger.info({ ms: Date.now() - t, dataDir: pg.dataDir }, 'PostgreSQL up');
       return { url: pg.url, embedded: true };
     })(),
     (async () => {
@@ -158,7 +158,9 @@ async function main(): Promise<void> {
   await started('worker', worker, (w) => w.shutdown());
   logger.info({ ms: Date.now() - t }, 'worker running');
 
-  const { connection, client } = await connectClient(config.temporal, temporal.address);
+  const { connection, client } = await connectClient(config.temporal, temporal.address, {
+    failFast: API_TEMPORAL_FAIL_FAST,
+  });
   await started('Temporal client', connection, (c) => c.close());
 
   // The API sends GT-6 reports on cases whose workflow has closed itself.

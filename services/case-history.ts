@@ -20,8 +20,14 @@ export interface HistoryEntry {
   source: 'temporal' | 'database';
   type: string;
   actor: string;
+  /** Audit entries: the key holder's name (or the process) and role at the time. */
+  actorName?: string | null;
+  actorRole?: string | null;
   eventId?: number;
   auditId?: number;
+  /** Audit entries: position on the audit hash chain (GET /audit/verify) and the entry's hash. */
+  chainPosition?: number;
+  hash?: string;
   detail?: string;
   data?: Record<string, unknown>;
 }
@@ -137,7 +143,11 @@ function fromAudit(a: AuditEntry): HistoryEntry {
     source: 'database',
     type: a.action,
     actor: a.actor,
+    actorName: a.actorName,
+    actorRole: a.actorRole,
     auditId: a.id,
+    chainPosition: a.chainPosition,
+    hash: a.hash,
     data: { ...a.data, ...(a.actorRole ? { actorRole: a.actorRole } : {}), entity: `${a.entityType}:${a.entityId}` },
   };
 }

@@ -20,6 +20,8 @@ import { DomainError, notFound, validationError } from '../lib/errors.js';
 import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { SA, type DoubtCaseInput } from '../workflows/shared.js';
 import { requireTemporal, type CaseServiceDeps } from './cases.js';
+import type { SignalClass } from '../domain/review.js';
+import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
 
 /** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
 export async function startCaseWorkflow(db: Db, client: Client, taskQueue: string, caseId: string): Promise<void> {
@@ -54,7 +56,7 @@ export async function startCaseWorkflow(db: Db, client: Client, taskQueue: strin
     throw new DomainError(
       'unavailable',
       'temporal_unavailable',
-      'The case is registered and the block is in force, but its workflow could not be started yet; repeat the request with the same Idempotency-Key',
+      `The case is registered and the block is in force, but its workflow could not be started yet; a running worker starts it within ${INTAKE_WORKFLOW_BOUND_S} s of the workflow engine answering again (repeating the request with the same Idempotency-Key is safe)`,
       undefined,
       { caseId: row.id },
       { cause: err },
@@ -86,6 +88,7 @@ export interface SignalIntake {
   reporterContact?: string;
   description?: string;
   isma: boolean;
+  signalClass?: SignalClass;
   externalReference?: string;
   idempotencyKey?: string;
 }
@@ -161,6 +164,7 @@ export async function registerSignal(
     reporterContact: s.reporterContact ?? null,
     description: s.description ?? defaults!.description,
     isma: s.isma,
+    signalClass: s.signalClass ?? null,
     externalReference: s.externalReference ?? null,
     idempotencyKey: s.idempotencyKey ?? null,
     supplierReportId: s.supplierReportId ?? null,

@@ -21,7 +21,8 @@ import type { DoubtCase } from '../db/schema/index.js';
 import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
-import { DomainError, invalidState, notFound, validationError } from '../lib/errors.js';
+import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
+import { DomainError, invalidState, notFound, validationError, type DomainErrorDetail } from '../lib/errors.js';
 import {
   CaseErrors,
   addNoteUpdate,
@@ -29,9 +30,11 @@ import {
   judgeEvidenceUpdate,
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
+  recordManualContactUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type CaseSnapshot,
+  type ManualContactInput,
   type NotifyAcmResult,
 } from '../workflows/shared.js';
 
@@ -77,7 +80,7 @@ function isWorkflowNotFound(err: unknown): boolean {
 /**
  * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
  * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
- * start failed and the worker's recovery starts it (services/recovery.ts) — so 503, to be repeated.
+ * start failed and every worker's recovery loop starts it (services/recovery.ts) — so 503, to be repeated.
  */
 async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
   if (isWorkflowNotFound(err)) {
@@ -86,7 +89,7 @@ async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase)
       throw new DomainError(
         'unavailable',
         'case_workflow_not_started',
-        `The workflow of case ${now.reference} has not started yet; it is started automatically, repeat the request shortly`,
+        `The workflow of case ${now.reference} has not started yet; a running worker starts it within ${INTAKE_WORKFLOW_BOUND_S} s of its intake (or of the workflow engine answering again): repeat the request then`,
         undefined,
         { caseId: now.id, status: now.status },
         { cause: err },
@@ -117,6 +120,12 @@ function mapUpdateError(err: unknown, row: DoubtCase): never {
         throw validationError('invalid_request', f.message);
       case CaseErrors.Refused:
         throw refusalError(f.details[0] as CaseRefusal);
+      case 'DomainError': {
+        // An activity's refusal retrying cannot mend (activities/failures.ts), e.g. data PostgreSQL refuses.
+        const d = f.details[0] as DomainErrorDetail | undefined;
+        if (d) throw new DomainError(d.kind, d.code, f.message, d.field);
+        break;
+      }
       default:
         break;
     }
@@ -209,6 +218,19 @@ export async function judgeEvidence(
   );
   if (refusal) throw refusalError(refusal);
   return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
+}
+
+/**
+ * GT-1: the handler reached the party by telephone, in a meeting or by letter. It counts as the contact (the
+ * contact mail, perhaps failing, is stopped) and the 72 hours run from its moment (GT-3). Refused once the
+ * party was contacted (409 already_contacted) or for a moment outside signal..now (400 contact_time_invalid).
+ */
+export function recordManualContact(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & Omit<ManualContactInput, keyof Actor>,
+): Promise<CaseSnapshot> {
+  return update(deps, caseId, (h) => h.executeUpdate(recordManualContactUpdate, { args: [{ ...a }] }));
 }
 
 export function liftWrongfulBlock(

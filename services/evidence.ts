@@ -4,6 +4,16 @@
  */
 import { createHash } from 'node:crypto';
 import { DomainError, validationError } from '../lib/errors.js';
+import type { Db } from '../db/client.js';
+import type { Actor } from '../db/repositories/actor.js';
+import {
+  openEvidence,
+  releaseLegalHold,
+  setLegalHold,
+  type EvidenceCopy,
+  type LegalHold,
+} from '../db/repositories/evidence.js';
+import type { LegalHoldAuthority } from '../domain/case.js';
 
 export const EVIDENCE_TYPES = ['application/pdf', 'image/png', 'image/jpeg'] as const;
 export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
@@ -59,4 +69,40 @@ export function checkEvidence(
   }
   const filename = e.filename.replace(/[/\\]/g, '_').slice(0, 200);
   return { filename, contentType: sniffed, content, sha256: createHash('sha256').update(content).digest('hex') };
+}
+
+// ---------------------------------------------------------------- the grid operator reads it (GT-3, GT-8)
+
+/**
+ * The handler opens a response's evidence to judge it: the copy with its filename, type, size and SHA-256,
+ * the opening recorded in the same transaction. A copy that no longer matches its digest is not handed out.
+ */
+export async function openResponseEvidence(
+  db: Db,
+  input: Actor & { caseId: string; responseId: string },
+): Promise<EvidenceCopy> {
+  return db.transaction(async (tx) => {
+    const copy = await openEvidence(tx, { ...input, at: new Date() });
+    if (createHash('sha256').update(copy.content).digest('hex') !== copy.sha256)
+      throw new Error(`evidence of response ${copy.responseId}: stored copy does not match its SHA-256`);
+    return copy;
+  });
+}
+
+/** Legal hold (the case went to the ACM, the AP or the disputes committee): the copies outlive the decision. */
+export async function placeLegalHold(
+  db: Db,
+  input: Actor & { caseId: string; authority: LegalHoldAuthority; reason: string },
+): Promise<{ hold: LegalHold; copiesHeld: number }> {
+  if (input.reason.trim() === '') throw validationError('reason_required', 'A legal hold needs a reason', 'reason');
+  return db.transaction((tx) => setLegalHold(tx, { ...input, at: new Date() }));
+}
+
+/** Release the hold; a closed case's copies are destroyed at once (GT-8), digests kept. */
+export async function liftLegalHold(
+  db: Db,
+  input: Actor & { caseId: string; reason: string },
+): Promise<{ evidenceDestroyed: number }> {
+  if (input.reason.trim() === '') throw validationError('reason_required', 'A release needs a reason', 'reason');
+  return db.transaction((tx) => releaseLegalHold(tx, { ...input, at: new Date() }));
 }

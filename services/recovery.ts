@@ -13,6 +13,7 @@ import { casesWithoutWorkflow } from '../db/repositories/cases.js';
 import { reportsWithoutNotification } from '../db/repositories/supplier-reports.js';
 import { startCaseWorkflow } from './case-intake.js';
 import { startSupplierReportWorkflow } from './supplier-reports.js';
+import { INTAKE_GRACE_MS, RECOVERY_EVERY_MS } from './intake-bound.js';
 
 export interface RecoveryDeps {
   db: Db;
@@ -50,8 +51,7 @@ export const INTAKE_KINDS = {
 
 export type IntakeKindName = keyof typeof INTAKE_KINDS;
 
-/** An intake younger than this may still be starting its workflow itself. */
-export const INTAKE_GRACE_MS = 60_000;
+export { INTAKE_GRACE_MS, INTAKE_WORKFLOW_BOUND_MS, RECOVERY_EVERY_MS } from './intake-bound.js';
 
 export interface RecoveryResult {
   /** Rows found without a workflow. */
@@ -85,4 +85,36 @@ export async function recoverIntakes(
     }
   }
   return result;
+}
+
+export interface RecoveryLoop {
+  /** Stop sweeping; settles once a sweep in progress has finished. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Sweep now and then every `everyMs` until stopped (every worker runs one: reconciliation rather than an
+ * outbox relay, because the committed row already is the outbox — `workflow_started_at` /
+ * `notification_started_at` null — and the start is idempotent by workflow id, so several workers
+ * sweeping at once only repeat a harmless "already started"). Sweeps never overlap.
+ */
+export function runRecoveryLoop(deps: RecoveryDeps, opts: { everyMs?: number } = {}): RecoveryLoop {
+  const everyMs = opts.everyMs ?? RECOVERY_EVERY_MS;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<unknown> = Promise.resolve();
+  const tick = (): void => {
+    if (stopped) return;
+    current = recoverIntakes(deps).finally(() => {
+      if (!stopped) timer = setTimeout(tick, everyMs);
+    });
+  };
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await current.catch(() => {});
+    },
+  };
 }

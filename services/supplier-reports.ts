@@ -13,6 +13,7 @@ import {
 import type { SupplierReport } from '../db/schema/index.js';
 import { DomainError } from '../lib/errors.js';
 import { supplierReportWorkflowId } from '../workflows/shared.js';
+import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
 
 export interface SupplierReportServiceDeps {
   db: Db;
@@ -52,7 +53,7 @@ export async function reportSupplierSignal(
     throw new DomainError(
       'unavailable',
       'temporal_unavailable',
-      'The report is registered, but the grid operator could not be informed yet; a starting worker informs it (no need to report again)',
+      `The report is registered, but the grid operator could not be informed yet; a running worker informs it within ${INTAKE_WORKFLOW_BOUND_S} s of the workflow engine answering again (do not report again)`,
       undefined,
       { reportId: row.id },
       { cause: err },

@@ -21,11 +21,20 @@ export const DB_RETRY: RetryPolicy = {
  * alerts (GT-1) tell the handler in time when contact is not achieved, so nothing is dropped silently.
  */
 export const MAIL_RETRY: RetryPolicy = {
-  initialInterval: '30 seconds',
+  initialInterval: '5 seconds',
   backoffCoefficient: 2,
   maximumInterval: '30 minutes',
   nonRetryableErrorTypes,
 };
 
 export const DB_ACTIVITY: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: DB_RETRY };
-export const MAIL_ACTIVITY: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: MAIL_RETRY };
+/**
+ * A send heartbeats while it waits on SMTP (activities/notifications.ts), so a dead worker is noticed in
+ * 10 s; SMTP's own timeouts (notifications/mailer.ts, 10-20 s) end a hung connection well inside the
+ * minute. Timeouts and retry intervals are not part of the workflow's commands: recorded histories replay.
+ */
+export const MAIL_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
+  retry: MAIL_RETRY,
+};

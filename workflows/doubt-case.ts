@@ -35,6 +35,7 @@ import {
   caseDeadlines,
   checkCaseOpen,
   checkJudgement,
+  checkManualContact,
   closingEffects,
   closingStatus,
   contactDeadline,
@@ -47,6 +48,7 @@ import {
   type Judgement,
   type OutcomeKind,
 } from '../domain/case.js';
+import { isStorableText } from '../domain/text.js';
 import { DB_ACTIVITY, MAIL_ACTIVITY } from './activity-options.js';
 import {
   CaseErrors,
@@ -56,6 +58,7 @@ import {
   judgeEvidenceUpdate,
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
+  recordManualContactUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type ActorRef,
@@ -65,6 +68,7 @@ import {
   type DoubtCaseInput,
   type HandlerActionInput,
   type JudgeEvidenceInput,
+  type ManualContactInput,
   type NotifyAcmInput,
   type NotifyAcmResult,
   type SubmitResponseInput,
@@ -84,6 +88,11 @@ export const JUDGEMENT_REMINDER_INTERVAL_MS = 24 * 3_600_000;
 const MIN_WAIT_MS = 60_000;
 /** Patch id (Temporal `patched`) of the fix that keeps a decision made while the closed window is recorded. */
 export const KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED = 'keep-decision-made-while-window-closed';
+/**
+ * Patch id of GT-3/GT-4 "the 72 hours belong to the party": a rejected response no longer closes the case;
+ * the party may send other evidence until the 72 hours end. Histories from before replay as they ran.
+ */
+export const REJECTION_KEEPS_RESPONSE_WINDOW = 'rejection-keeps-response-window';
 
 // ---------------------------------------------------------------- the process
 
@@ -103,6 +112,10 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   // GT-6: the ACM may be informed at any time (also of a closed case still in its final steps).
   setHandler(notifyAcmUpdate, (n) => c.notifyAcm(n), { validator: (n) => requireText(n.message) });
   setHandler(addNoteUpdate, (n) => c.addNote(n), { validator: (n) => requireText(n.text) });
+  // GT-1: contact by telephone, meeting or letter counts as the contact (also when the group is empty).
+  setHandler(recordManualContactUpdate, (m) => c.recordManualContact(m), {
+    validator: (m) => c.validateManualContact(m),
+  });
 
   // 1. The block (GT-2: placed at intake, idempotent here) and, for iSMA, the '0' allocation (GT-4).
   await db.setUpCase(c.setUpInput());
@@ -129,6 +142,11 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
     if (c.pendingEvidence()) {
       c.remindHandler();
       await condition(c.isDecided, JUDGEMENT_REMINDER_INTERVAL_MS);
+      continue;
+    }
+    // A rejection being recorded decides nothing by itself; once it is, the rules below apply.
+    if (c.judging > 0) {
+      await condition(() => c.judging === 0 || c.isDecided());
       continue;
     }
     c.decision = c.notDemonstrated();
@@ -185,8 +203,10 @@ async function contactParty(c: DoubtCase): Promise<void> {
       () => 'sent' as const,
     ),
     condition(c.isDecided).then(() => 'decided' as const),
+    // GT-1: the handler reached the party another way: the mail (perhaps failing) is no longer needed.
+    condition(() => c.manualContact !== null).then(() => 'manual' as const),
   ]);
-  if (first === 'decided') scope.cancel();
+  if (first !== 'sent') scope.cancel();
   try {
     const sent = await sending;
     const contact = c.contacted(new Date(sent.statedResponseDueAt), sent);
@@ -194,7 +214,12 @@ async function contactParty(c: DoubtCase): Promise<void> {
     await db.recordContact(contact);
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    log.info('contact attempt cancelled: case decided before contact', { caseId });
+    if (c.manualContact && !c.decision) {
+      const contact = c.contactedManually(c.manualContact);
+      contactDone = true;
+      await db.recordContact(contact);
+      c.manualContactRecorded = true;
+    } else log.info('contact attempt cancelled: case decided before contact', { caseId });
   }
   contactDone = true;
   await watch;
@@ -241,6 +266,12 @@ function refuse(refusal: CaseRefusal): never {
 function requireText(text: string | null | undefined): void {
   if (!text || text.trim() === '')
     throw ApplicationFailure.nonRetryable('A reason is required', CaseErrors.InvalidRequest);
+  // Issue 8: text the database cannot store would fail the closing/note activity on every retry.
+  if (!isStorableText(text))
+    throw ApplicationFailure.nonRetryable(
+      'Text may not contain NUL (U+0000) or an unpaired UTF-16 surrogate',
+      CaseErrors.InvalidRequest,
+    );
 }
 
 class DoubtCase {
@@ -258,8 +289,15 @@ class DoubtCase {
   readonly responses: ResponseState[] = [];
   /** Mails that must not hold up the case (alerts, reminders); awaited before the workflow completes. */
   readonly background: Promise<unknown>[] = [];
+  /** Rejections being recorded (REJECTION_KEEPS_RESPONSE_WINDOW): the case is not decided meanwhile. */
+  judging = 0;
+  /** The last rejection's reason: the party is told why when the 72 hours end without an acceptance (GT-4). */
+  private lastRejection: string | null = null;
   private acmNotifications = 0;
   private reminding = false;
+  /** GT-1: contact made another way, recorded by the handler (Update), waiting for contactParty to take it. */
+  manualContact: (ManualContactInput & { at: Date }) | null = null;
+  manualContactRecorded = false;
 
   constructor(readonly input: DoubtCaseInput) {
     this.contactDueAt = contactDeadline(new Date(input.receivedAt));
@@ -352,6 +390,28 @@ class DoubtCase {
     };
   }
 
+  /** GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). */
+  contactedManually(m: ManualContactInput & { at: Date }) {
+    this.contactedAt = m.at;
+    this.responseDueAt = responseDeadline(m.at);
+    if (this.status === 'blocked') this.status = 'awaiting_response';
+    return {
+      caseId: this.input.caseId,
+      contactedAt: this.contactedAt.toISOString(),
+      responseDueAt: this.responseDueAt.toISOString(),
+      messageId: null,
+      recipients: [],
+      status: this.status,
+      manual: {
+        method: m.method,
+        contactPerson: m.contactPerson,
+        summary: m.summary,
+        actor: actorOf(m),
+        recordedAt: now().toISOString(),
+      },
+    };
+  }
+
   /** GT-8: from here, late evidence is refused. */
   closeResponseWindow() {
     this.responseWindowClosed = true;
@@ -370,14 +430,14 @@ class DoubtCase {
     );
   }
 
-  /** GT-4: the 72 hours ran out without evidence to judge. */
+  /** GT-4: the 72 hours ran out without evidence to judge (or with only rejected evidence). */
   notDemonstrated(): Decision {
-    return {
-      kind: 'not_demonstrated',
-      at: now(),
-      reason: this.responses.length > 0 ? 'no mandate evidence within 72 hours' : 'no response within 72 hours',
-      ...this.actor,
-    };
+    const reason = this.lastRejection
+      ? `mandate evidence rejected (${this.lastRejection}); no evidence accepted within 72 hours`
+      : this.responses.length > 0
+        ? 'no mandate evidence within 72 hours'
+        : 'no response within 72 hours';
+    return { kind: 'not_demonstrated', at: now(), reason, ...this.actor };
   }
 
   judgementRecord(d: Decision, responseId: string) {
@@ -489,8 +549,13 @@ class DoubtCase {
     if (refusal) refuse(refusal);
   }
 
-  /** The handler's judgement decides the case; the Update answers once the case is closed. */
+  /**
+   * The handler's judgement. An acceptance decides the case at once (GT-8); the Update answers once it is
+   * closed. A rejection (GT-3, GT-4) decides it only when the 72 hours are over and no other evidence that
+   * came in time awaits a judgement; otherwise the party may still send other evidence until they end.
+   */
   async judgeEvidence(j: JudgeEvidenceInput): Promise<CaseSnapshot> {
+    if (j.decision === 'reject' && patched(REJECTION_KEEPS_RESPONSE_WINDOW)) return this.rejectEvidence(j);
     this.decision = {
       kind: judgementOutcome(j.decision),
       at: now(),
@@ -499,6 +564,76 @@ class DoubtCase {
       ...actorOf(j),
     };
     await condition(this.isClosed);
+    return this.snapshot();
+  }
+
+  private async rejectEvidence(j: JudgeEvidenceInput): Promise<CaseSnapshot> {
+    const at = now();
+    const reason = j.reason ?? null;
+    const r = this.responses.find((x) => x.responseId === j.responseId)!; // the validator checked it
+    if (this.responseWindowClosed && !this.responses.some((x) => x !== r && x.hasEvidence && x.judgement === null)) {
+      // The last evidence that came in time, rejected after the 72 hours: the mandate was not demonstrated.
+      this.decision = { kind: 'not_demonstrated', at, reason, responseId: r.responseId, ...actorOf(j) };
+      await condition(this.isClosed);
+      return this.snapshot();
+    }
+    r.judgement = 'rejected';
+    this.lastRejection = reason;
+    const before = this.status;
+    if (!this.pendingEvidence() && !this.responseWindowClosed) this.status = 'awaiting_response';
+    this.judging++;
+    try {
+      await db.recordJudgement({
+        caseId: this.input.caseId,
+        responseId: r.responseId,
+        decision: 'rejected',
+        reason,
+        at: at.toISOString(),
+        actor: actorOf(j),
+        status: this.status,
+      });
+    } catch (err) {
+      r.judgement = null;
+      this.status = before;
+      throw err;
+    } finally {
+      this.judging--;
+    }
+    this.publish();
+    return this.snapshot();
+  }
+
+  validateManualContact(m: ManualContactInput): void {
+    requireText(m.summary);
+    requireText(m.contactPerson);
+    const at = m.contactedAt ? new Date(m.contactedAt) : now();
+    if (Number.isNaN(at.getTime()))
+      throw ApplicationFailure.nonRetryable('contactedAt is not an instant', CaseErrors.InvalidRequest);
+    const refusal = checkManualContact(
+      {
+        caseId: this.input.caseId,
+        reference: this.input.reference,
+        status: this.status,
+        decided: this.decision !== null,
+        contactedAt: this.contactedAt ?? this.manualContact?.at ?? null,
+        receivedAt: new Date(this.input.receivedAt),
+      },
+      at,
+      now(),
+    );
+    if (refusal) refuse(refusal);
+  }
+
+  /** Taken by contactParty (the mail attempt is cancelled); answers once the contact is recorded. */
+  async recordManualContact(m: ManualContactInput): Promise<CaseSnapshot> {
+    this.manualContact = { ...m, at: m.contactedAt ? new Date(m.contactedAt) : now() };
+    // Answers once the contact is in the case row (or the mail got there first, or the case was decided).
+    await condition(
+      () =>
+        this.manualContactRecorded ||
+        (this.contactedAt !== null && this.contactedAt !== this.manualContact?.at) ||
+        this.decision !== null,
+    );
     return this.snapshot();
   }
 

@@ -4,3 +4,5 @@ export { archiveCaseHistoryWorkflow } from './archive.js';
 export { improvementReviewWorkflow } from './improvement-review.js';
 export { repeatOffenderScanWorkflow } from './repeat-offender-scan.js';
 export { supplierReportWorkflow } from './supplier-report.js';
+export { breachAssessmentWorkflow } from './breach-assessment.js';
+export { allocationRunWorkflow, dailyAllocationWorkflow } from './allocation-run.js';

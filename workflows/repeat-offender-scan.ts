@@ -1,6 +1,7 @@
 /**
  * GT-5: run by a Temporal Schedule. Counts signals per party across all grid operators over a rolling
- * window; a party at or above the threshold without an open review gets one (its own workflow).
+ * window; a party with a group of similar signals (same classification) at or above the threshold, without
+ * an open review, gets a proposal (its own workflow) that the grid operators involved vote on.
  * Idempotent: the database allows one open review per party, and a review whose workflow already runs
  * is left alone, so overlapping or repeated scans never open a second review.
  */
@@ -15,6 +16,8 @@ const db = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '2 minutes',
   retry: { ...DB_RETRY, maximumAttempts: 10 },
 });
+
+const DEFAULT_VOTING_DAYS = 30;
 
 export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput): Promise<RepeatOffenderScanResult> {
   const scannedAt = new Date(Date.now());
@@ -32,7 +35,8 @@ export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput)
       windowDays: input.windowDays,
       followUpDays: input.followUpDays,
       threshold: input.threshold,
-      signalsAtOpen: o.signals,
+      votingDays: input.votingDays ?? DEFAULT_VOTING_DAYS,
+      agreementRule: input.agreementRule ?? 'majority',
     });
     // An independent workflow (it outlives this scan by the follow-up period), idempotent by its id.
     const { started } = await db.startImprovementReview({
@@ -43,9 +47,12 @@ export async function repeatOffenderScanWorkflow(input: RepeatOffenderScanInput)
       windowDays: review.windowDays,
       followUpDays: review.followUpDays,
       threshold: review.threshold,
+      operatorsInvolved: review.operatorsInvolved,
+      agreementRule: review.agreementRule,
+      votingUntil: review.votingUntil,
     });
     if (started)
-      log.info('improvement review opened', { partyId: o.partyId, reviewId: review.reviewId, signals: o.signals });
+      log.info('improvement review proposed', { partyId: o.partyId, reviewId: review.reviewId, signals: o.signals });
     result.push({ partyId: o.partyId, signals: o.signals, reviewId: review.reviewId });
   }
   return { scannedAt: scannedAt.toISOString(), offenders: result };

@@ -9,9 +9,11 @@ import type {
   DeadlineState,
   Judgement,
   JudgementDecision,
+  ManualContactMethod,
   OutcomeKind,
   SignalChannel,
 } from '../domain/case.js';
+import type { AgreementRule } from '../domain/review.js';
 
 /** Default task queue (config.temporal.taskQueue overrides it; workflows never read config). */
 export const DEFAULT_TASK_QUEUE = 'gerede-twijfel';
@@ -122,6 +124,16 @@ export interface NotifyAcmResult {
   sentAt: string;
 }
 
+/** GT-1: contact made by telephone, in a meeting or by letter, recorded by the handler. */
+export interface ManualContactInput extends ActorRef {
+  method: ManualContactMethod;
+  /** ISO instant of the contact (default: now); the 72 hours run from it (GT-3). */
+  contactedAt?: string | null;
+  /** Who was spoken to / written to at the party. */
+  contactPerson: string;
+  summary: string;
+}
+
 export interface AddNoteInput extends ActorRef {
   text: string;
 }
@@ -150,6 +162,8 @@ export const withdrawCaseUpdate = defineUpdate<CaseSnapshot, [HandlerActionInput
 /** GT-6: inform the ACM at any moment. */
 export const notifyAcmUpdate = defineUpdate<NotifyAcmResult, [NotifyAcmInput]>('notifyAcm');
 export const addNoteUpdate = defineUpdate<{ at: string }, [AddNoteInput]>('addNote');
+/** GT-1: contact made another way counts as the contact; answers once it is recorded, with the 72 hours running. */
+export const recordManualContactUpdate = defineUpdate<CaseSnapshot, [ManualContactInput]>('recordManualContact');
 
 // ---- GT-5 repeat offenders ----
 
@@ -157,6 +171,10 @@ export interface RepeatOffenderScanInput {
   threshold: number;
   windowDays: number;
   followUpDays: number;
+  /** Days the grid operators have to agree on a proposal (default 30). */
+  votingDays?: number;
+  /** domain/review.ts AGREEMENT_RULES (default majority). */
+  agreementRule?: AgreementRule;
 }
 
 export interface RepeatOffenderScanResult {
@@ -172,17 +190,94 @@ export interface ImprovementReviewInput {
   windowDays: number;
   followUpDays: number;
   threshold: number;
+  /** The grid operators with signals about the party in the proposal: they vote (GT-5). */
+  operatorsInvolved: string[];
+  agreementRule: AgreementRule;
+  votingUntil: string;
 }
 
-export type ReviewOutcome = 'improved' | 'reported_to_acm';
+export type ReviewOutcome = 'not_agreed' | 'reported_to_acm' | 'not_reported';
 
 export interface ImprovementReviewResult {
   reviewId: string;
   outcome: ReviewOutcome;
   signalsAtOpen: number;
-  signalsAfterFollowUp: number;
+  signalsAfterFollowUp: number | null;
 }
 
-export const reviewStateQuery = defineQuery<{ reviewId: string; status: string; followUpUntil: string | null }>(
-  'reviewState',
-);
+export interface ReviewSnapshot {
+  reviewId: string;
+  status: string;
+  votes: { gridOperatorId: string; agree: boolean }[];
+  agreement: 'agreed' | 'rejected' | 'pending';
+  followUpUntil: string | null;
+  signalsAfterFollowUp: number | null;
+  commitmentRecorded: boolean;
+  decision: 'report' | 'do_not_report' | null;
+}
+
+export const reviewStateQuery = defineQuery<ReviewSnapshot>('reviewState');
+
+/** Who acts on a review: the API key (audit) and the key holder's recorded name (signature). */
+export interface ReviewActor {
+  actor: string;
+  actorRole: string | null;
+  actorPartyId: string | null;
+  name: string;
+}
+export interface ReviewVoteInput extends ReviewActor {
+  gridOperatorId: string;
+  agree: boolean;
+  reason: string;
+}
+export interface ReviewCommitmentInput extends ReviewActor {
+  commitment: string;
+}
+export interface ReviewDecisionInput extends ReviewActor {
+  gridOperatorId: string;
+  decision: 'report' | 'do_not_report';
+  reason: string;
+}
+export const reviewVoteUpdate = defineUpdate<ReviewSnapshot, [ReviewVoteInput]>('reviewVote');
+export const reviewCommitmentUpdate = defineUpdate<ReviewSnapshot, [ReviewCommitmentInput]>('reviewCommitment');
+export const reviewDecisionUpdate = defineUpdate<ReviewSnapshot, [ReviewDecisionInput]>('reviewDecision');
+
+/** Failure types of refused review Updates (services/reviews.ts maps them to HTTP). */
+export const ReviewErrors = {
+  WrongState: 'ReviewWrongState',
+  NotInvolved: 'ReviewNotInvolved',
+  AlreadyDone: 'ReviewAlreadyDone',
+  InvalidRequest: 'ReviewInvalidRequest',
+} as const;
+
+// ---- allocation (AL-1 … AL-6) ----
+
+/** One workflow per allocation run (a day × grid operator × version); its id is derived from the run. */
+export const allocationRunWorkflowId = (runId: string) => `allocation-run:${runId}`;
+/** The daily allocation Schedule of a deployment (its task queue). */
+export const allocationScheduleId = (taskQueue: string) => `allocation-daily:${taskQueue}`;
+
+export interface AllocationRunInput {
+  runId: string;
+}
+
+export interface AllocationRunResult {
+  runId: string;
+  gridOperatorId: string;
+  day: string;
+  version: number;
+  status: 'requested' | 'running' | 'completed' | 'failed';
+  summary: Record<string, unknown> | null;
+  /** Against the previous completed version: aggregates changed, added, removed, Σ delta per direction. */
+  difference: Record<string, unknown> | null;
+}
+
+export interface DailyAllocationInput {
+  /** Allocate the day this many days before the Schedule's time (1: yesterday, read out overnight). */
+  daysBack: number;
+}
+
+export interface DailyAllocationResult {
+  day: string;
+  runs: Array<{ runId: string; gridOperatorId: string; version: number; created: boolean; started: boolean }>;
+}

@@ -1,5 +1,8 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../lib/errors.js';
+import { DEPENDENCY_DOWN, downDependency } from '../../lib/infra/dependency-errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -10,6 +13,9 @@ declare module 'fastify' {
     errorFields?: Readonly<Record<string, string>>;
   }
 }
+
+/** Retry-After of a DomainError 503 (a workflow not started yet, Temporal or mail unavailable). */
+const RETRY_AFTER_S = 5;
 
 const STATUS: Record<DomainErrorKind, number> = {
   validation: 400,
@@ -35,7 +41,7 @@ function fieldOf(err: FastifyError): string | undefined {
   return `${ctx}${path}${missing ? `.${missing}` : ''}${extra ? `.${extra}` : ''}`;
 }
 
-const REQUEST_PATH = /^(body|params|query|headers)(\.|$)/;
+const REQUEST_PATH = /^(body|params|query|querystring|headers)(\.|$)/;
 
 /**
  * Services and repositories name their own inputs in `DomainError.field` (`caseId`, `evidence.content`,
@@ -72,6 +78,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const status = STATUS[err.kind];
       const field = err.field ? requestField(err.field, request) : undefined;
       request.log.info({ code: err.code, field }, 'request refused');
+      if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_S));
       return reply.status(status).send({
         code: err.code,
         message: err.message,
@@ -102,6 +109,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
         ...(mapped?.field ? { field: mapped.field } : {}),
       });
     }
+    const down = downDependency(err);
+    if (down) {
+      // A dependency down is no bug of ours: a fast 503 naming it, never a 500.
+      const d = DEPENDENCY_DOWN[down];
+      request.log.warn({ err, dependency: down }, 'dependency unavailable');
+      return reply
+        .status(503)
+        .header('retry-after', String(d.retryAfterS))
+        .send({ code: d.code, message: d.message, details: { dependency: down } });
+    }
     request.log.error({ err }, 'request failed');
     return reply.status(statusCode >= 500 ? statusCode : 500).send({
       code: statusCode === 503 ? 'service_unavailable' : 'internal_error',
@@ -114,4 +131,60 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .status(404)
       .send({ code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` }),
   );
+}
+
+/** The router's refusals before any route runs: a URL that does not decode, a path parameter too long (414). */
+const FRAMEWORK: Record<string, { status: number; code: string; field: string; message: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'malformed_url', field: 'url', message: 'The URL does not decode' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 414,
+    code: 'uri_too_long',
+    field: 'params',
+    message: 'A path parameter is longer than any this API takes',
+  },
+};
+
+/** Fastify's `frameworkErrors`: the router's own refusals in the documented error body. */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known = err.code ? FRAMEWORK[err.code] : undefined;
+  if (!known) {
+    request.log.error({ err }, 'request failed in the router');
+    void reply.status(500).send({
+      code: 'internal_error',
+      message: 'The request could not be completed. It has been logged with id ' + request.id + '.',
+    });
+    return;
+  }
+  request.log.info({ code: known.code }, 'request refused');
+  void reply.status(known.status).send({ code: known.code, message: known.message, field: known.field });
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (headers too large → 431, a timeout → 408,
+ * anything unparsable → 400) never reaches Fastify's routing; it is answered on the socket, in the same body shape.
+ */
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, body] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          {
+            code: 'headers_too_large',
+            message: 'The request line and headers exceed the size allowed',
+            field: 'headers',
+          },
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, { code: 'request_timeout', message: 'The request did not arrive in time' }]
+        : [400, { code: 'malformed_request', message: 'The request is not valid HTTP/1.1', field: 'headers' }];
+  this.log.debug({ err }, 'client error');
+  if (socket.writable) {
+    const json = JSON.stringify(body);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`,
+    );
+  }
+  socket.destroy(err);
 }

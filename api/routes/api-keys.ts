@@ -39,6 +39,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { apiKey, key } = await createApiKey(db, actorFrom(req.principal), {
         role: b.role,
         label: b.label,
+        holderName: b.holderName ?? null,
         partyId,
         gridUserId: b.gridUserId ?? null,
       });

@@ -160,6 +160,7 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
         kind: b.kind,
         effectiveAt: new Date(b.effectiveAt),
         newSupplierGln: b.newSupplierGln ?? null,
+        newBalanceResponsiblePartyGln: b.newBalanceResponsiblePartyGln ?? null,
         newGridUserId: b.newGridUserId ?? null,
       });
       return reply.status(201).send({

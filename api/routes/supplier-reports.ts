@@ -56,7 +56,7 @@ const supplierReportRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Report a customer signal about the mandate to the grid operator (GT-9); its doubt contact group is mailed (GT-10)',
         description:
           'reportedWithinOneWorkingDay records whether the report arrived before the end of the first working day after the signal. ' +
-          '503 temporal_unavailable: the report is registered but the grid operator’s doubt contact group could not be informed yet; a starting worker informs it (do not report again).',
+          '503 temporal_unavailable: the report is registered but the grid operator’s doubt contact group could not be informed yet; a running worker informs it within 30 s of Temporal answering again (do not report again).',
         body: SupplierReportCreate,
         response: { 201: SupplierReportSchema, ...errorResponses(...BODY_ERRORS, 404, 503) },
       },

@@ -9,6 +9,7 @@ export const ApiKeySchema = Type.Object(
     id: Uuid,
     prefix: Type.String({ description: 'First characters of the key, to recognise it' }),
     label: Type.String(),
+    holderName: Type.Union([Type.String(), Type.Null()], { description: 'The person the key is issued to' }),
     role: RoleSchema,
     partyId: Type.Union([Uuid, Type.Null()]),
     gridUserId: Type.Union([Uuid, Type.Null()]),
@@ -28,6 +29,13 @@ export const ApiKeyCreate = Type.Object(
   {
     role: RoleSchema,
     label: Type.String({ minLength: 1, maxLength: 200 }),
+    holderName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'The person the key is issued to; audit entries name them',
+      }),
+    ),
     partyGln: Type.Optional(Gln13),
     gridUserId: Type.Optional(Uuid),
   },
@@ -41,6 +49,7 @@ export function toApiKeyDto(k: ApiKey): Static<typeof ApiKeySchema> {
     id: k.id,
     prefix: k.prefix,
     label: k.label,
+    holderName: k.holderName,
     role: k.role,
     partyId: k.partyId,
     gridUserId: k.gridUserId,

@@ -6,7 +6,16 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { AuditEntry, DoubtCase, Party } from '../../db/schema/index.js';
 import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
 import type { CaseSnapshot } from '../../workflows/shared.js';
-import { CASE_STATUSES, DEADLINE_STATES, SIGNAL_CHANNELS, isBreached } from '../../domain/case.js';
+import {
+  CASE_STATUSES,
+  DEADLINE_STATES,
+  LEGAL_HOLD_AUTHORITIES,
+  MANUAL_CONTACT_METHODS,
+  SIGNAL_CHANNELS,
+  isBreached,
+} from '../../domain/case.js';
+import type { LegalHold } from '../../db/repositories/evidence.js';
+import { SIGNAL_CLASSES } from '../../domain/review.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const lit = <T extends string>(values: readonly T[], description?: string) =>
@@ -39,6 +48,16 @@ export const IdempotencyHeaders = Type.Object({
   ),
 });
 
+/** GT-5: what the signal was about (domain/review.ts), so that "similar signals" means something. */
+export const SignalClassSchema = Type.Union(
+  SIGNAL_CLASSES.map((c) => Type.Literal(c)),
+  {
+    title: 'SignalClass',
+    description:
+      'GT-5: what the signal was about: party_unknown_to_customer, no_mandate_given, mandate_withdrawn (withdrawn or expired), beyond_mandate (data used or requested beyond the mandate), other',
+  },
+);
+
 export const CaseCreate = Type.Object(
   {
     connectionEan: Type.Optional(Ean18),
@@ -55,6 +74,7 @@ export const CaseCreate = Type.Object(
     reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    signalClass: Type.Optional(SignalClassSchema),
     externalReference: Type.Optional(
       Type.String({
         minLength: 1,
@@ -81,6 +101,7 @@ export type CaseCreateBody = Static<typeof CaseCreate>;
 export const CaseFromReport = Type.Object(
   {
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    signalClass: Type.Optional(SignalClassSchema),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     externalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
@@ -117,6 +138,7 @@ const summaryFields = {
   channel: ChannelSchema,
   receivedAt: DateTime,
   isma: Type.Boolean(),
+  signalClass: Type.Union([SignalClassSchema, Type.Null()]),
   externalReference: nullable(Type.String()),
   supplierReportId: nullable(Uuid),
   createdAt: DateTime,
@@ -213,6 +235,15 @@ export const CaseSnapshotSchema = Type.Object(
   { title: 'CaseSnapshot', description: "The case workflow's own view, after the action took effect" },
 );
 
+export const LegalHoldSchema = Type.Object(
+  {
+    since: DateTime,
+    by: Type.String(),
+    authority: lit(LEGAL_HOLD_AUTHORITIES, 'Where the case went: the ACM, the AP, or the disputes committee'),
+    reason: Type.String(),
+  },
+  { title: 'LegalHold' },
+);
 export const CaseDetailSchema = Type.Object(
   {
     ...summaryFields,
@@ -228,6 +259,26 @@ export const CaseDetailSchema = Type.Object(
     }),
     responses: Type.Array(ResponseSchema),
     timeline: Type.Array(TimelineEntrySchema),
+    contact: Type.Optional(
+      Type.Object(
+        {
+          method: Type.Union([lit(['email', ...MANUAL_CONTACT_METHODS] as const), Type.Null()]),
+          attempts: Type.Integer({ description: 'Attempts of the contact mail so far' }),
+          lastError: nullable(Type.String({ description: 'Why the last attempt failed (null once sent)' })),
+          lastAttemptAt: nullable(DateTime),
+          groupEmptyAt: nullable({
+            ...DateTime,
+            description: 'GT-10: the party’s doubt contact group was found empty; the handler was alerted',
+          }),
+        },
+        { description: 'The grid operator and compliance only: how contact was made, or why it has not been yet' },
+      ),
+    ),
+    legalHold: Type.Optional(
+      Type.Union([LegalHoldSchema, Type.Null()], {
+        description: 'The grid operator and compliance only: the evidence is kept beyond the decision while set',
+      }),
+    ),
   },
   { title: 'CaseDetail' },
 );
@@ -289,10 +340,25 @@ export const ResponseCreated = Type.Object(
 export const JudgementCreate = Type.Object(
   {
     responseId: Uuid,
-    decision: lit(['accept', 'reject'] as const, 'accept: the mandate is demonstrated (GT-8); reject: not (GT-4)'),
+    decision: lit(
+      ['accept', 'reject'] as const,
+      'accept: the mandate is demonstrated, the case closes (GT-8); reject: this evidence does not demonstrate it — within the 72 hours the case stays open for other evidence (GT-3), after them the last unjudged evidence rejected closes it "not demonstrated" (GT-4)',
+    ),
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 5000, description: 'Required to reject' })),
   },
   { additionalProperties: false, title: 'JudgementCreate' },
+);
+export const ManualContactCreate = Type.Object(
+  {
+    method: lit(MANUAL_CONTACT_METHODS, 'How the party was reached instead of (or before) the contact mail'),
+    contactedAt: Type.Optional({
+      ...DateTime,
+      description: 'When the contact was made (default: now); between the signal and now. The 72 hours run from it.',
+    }),
+    contactPerson: Type.String({ minLength: 1, maxLength: 500, description: 'Who was reached at the party' }),
+    summary: Type.String({ minLength: 1, maxLength: 5000 }),
+  },
+  { additionalProperties: false, title: 'ManualContactCreate' },
 );
 export const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
@@ -332,8 +398,16 @@ export const HistoryEntrySchema = Type.Object(
         'Temporal event type (WorkflowExecutionStarted, ActivityTaskScheduled, ...) or audit action (case.opened, ...)',
     }),
     actor: Type.String(),
+    actorName: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: "The API key holder's name (audit entries)" }),
+    ),
+    actorRole: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     eventId: Type.Optional(Type.Integer()),
     auditId: Type.Optional(Type.Integer()),
+    chainPosition: Type.Optional(
+      Type.Integer({ description: 'Position on the audit hash chain (GET /audit/verify); audit entries only' }),
+    ),
+    hash: Type.Optional(Type.String({ description: 'The audit entry’s chain hash (SHA-256, hex)' })),
     detail: Type.Optional(Type.String({ description: 'Activity, update, timer or child workflow concerned' })),
     data: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
@@ -393,6 +467,7 @@ export function toCaseSummary(
     channel: row.channel,
     receivedAt: row.receivedAt.toISOString(),
     isma: row.isma,
+    signalClass: row.signalClass,
     externalReference: row.externalReference,
     supplierReportId: row.supplierReportId,
     createdAt: row.createdAt.toISOString(),
@@ -443,3 +518,32 @@ export function toTimelineDto(e: AuditEntry, full: boolean): Static<typeof Timel
 export function toSnapshotDto(s: CaseSnapshot): Static<typeof CaseSnapshotSchema> {
   return s;
 }
+
+// ---------------------------------------------------------------- evidence and legal hold (GT-3, GT-8)
+
+export const EvidenceParams = Type.Object({ id: Uuid, responseId: Uuid });
+
+export const LegalHoldCreate = Type.Object(
+  {
+    authority: lit(LEGAL_HOLD_AUTHORITIES, 'Where the case goes: the ACM, the AP, or the disputes committee'),
+    reason: Type.String({ minLength: 1, maxLength: 5000 }),
+  },
+  { additionalProperties: false, title: 'LegalHoldCreate' },
+);
+export const LegalHoldRelease = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
+  { additionalProperties: false, title: 'LegalHoldRelease' },
+);
+export const LegalHoldResult = Type.Object(
+  {
+    legalHold: Type.Union([LegalHoldSchema, Type.Null()]),
+    copiesHeld: Type.Optional(Type.Integer({ description: 'Evidence copies kept by the hold' })),
+    evidenceDestroyed: Type.Optional(
+      Type.Integer({ description: 'Copies destroyed at the release (the case had closed meanwhile, GT-8)' }),
+    ),
+  },
+  { title: 'LegalHoldResult' },
+);
+
+export const toLegalHoldDto = (h: LegalHold | null): Static<typeof LegalHoldSchema> | null =>
+  h ? { since: h.since.toISOString(), by: h.by, authority: h.authority, reason: h.reason } : null;

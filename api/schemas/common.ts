@@ -28,11 +28,26 @@ export const Ean18 = Type.String({
 });
 export const Gln13 = Type.String({ pattern: '^[0-9]{13}$', description: '13-digit party GLN (GS1 check digit)' });
 export const Uuid = Type.String({ format: 'uuid' });
-export const DateTime = Type.String({ format: 'date-time', description: 'RFC 3339 instant' });
+/**
+ * The years an instant may have (issue 8): PostgreSQL misreads years before 100 and RFC 3339 has none after
+ * 9999; nothing this service records (signals, mandates, readings, report windows) lies outside 1900-2999, and
+ * the margin keeps every instant derived from one (deadlines, window ends) a valid RFC 3339 date-time.
+ * api/plugins/input.ts holds every `date-time` input to it, also one declared inline.
+ */
+export const DATE_TIME_YEARS = { from: 1900, to: 2999, pattern: /^(?:19|2[0-9])[0-9]{2}-/ } as const;
+
+export const DateTime = Type.String({
+  format: 'date-time',
+  pattern: DATE_TIME_YEARS.pattern.source,
+  description: `RFC 3339 instant, years ${DATE_TIME_YEARS.from}-${DATE_TIME_YEARS.to}`,
+});
+
+/** The deepest page a list serves: beyond it a caller narrows the filter (and PostgreSQL's OFFSET stays bigint). */
+export const MAX_OFFSET = 1_000_000;
 
 export const Paging = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: MAX_OFFSET, default: 0 }),
 });
 
 export const Page = <T extends TSchema>(item: T) =>

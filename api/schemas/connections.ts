@@ -31,6 +31,14 @@ export const AllocationMethodSchema = Type.Union(
   { description: 'iSMA or profile allocation' },
 );
 
+/** AL-2 technical capacity as stored (numeric(10,3)): whole thousandths of a kW, at least one (issue 8). */
+const CapacityKw = {
+  minimum: 0.001,
+  maximum: 9_999_999.999,
+  multipleOf: 0.001,
+  description: 'AL-2: technical capacity in kW, to 0.001 kW (the resolution stored)',
+} as const;
+
 export const ConnectionSchema = Type.Object(
   {
     ean: Ean18,
@@ -43,6 +51,8 @@ export const ConnectionSchema = Type.Object(
     remoteReadingOptOut: Type.Boolean({ description: 'AL-5' }),
     profileCategory: Type.String(),
     annualStandardVolumeKwh: Type.Integer(),
+    feedInProfileCategory: Type.String({ description: 'AL-4: profile of feed-in' }),
+    annualStandardFeedInKwh: Type.Integer({ description: 'AL-4: annual standard feed-in (SJI)' }),
     createdAt: DateTime,
     updatedAt: DateTime,
   },
@@ -57,10 +67,12 @@ export const ConnectionCreate = Type.Object(
     supplierGln: Type.Optional(Type.Union([Gln13, Type.Null()])),
     balanceResponsiblePartyGln: Type.Optional(Type.Union([Gln13, Type.Null()])),
     gridUserId: Type.Optional(Type.Union([Uuid, Type.Null()])),
-    capacityKw: Type.Number({ exclusiveMinimum: 0, maximum: 9_999_999 }),
+    capacityKw: Type.Number(CapacityKw),
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    feedInProfileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+    annualStandardFeedInKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
     allocationMethod: Type.Optional(
       Type.Object({ method: AllocationMethodSchema, effectiveFrom: DateTime }, { additionalProperties: false }),
     ),
@@ -72,10 +84,12 @@ export const ConnectionPatch = Type.Object(
   {
     gridArea: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     balanceResponsiblePartyGln: Type.Optional(Type.Union([Gln13, Type.Null()])),
-    capacityKw: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 9_999_999 })),
+    capacityKw: Type.Optional(Type.Number(CapacityKw)),
     remoteReadingOptOut: Type.Optional(Type.Boolean()),
     profileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardVolumeKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    feedInProfileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+    annualStandardFeedInKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
   },
   { additionalProperties: false, minProperties: 1, title: 'ConnectionPatch' },
 );
@@ -107,6 +121,10 @@ export const ConnectionEventCreate = Type.Object(
     kind: ConnectionEventKindSchema,
     effectiveAt: DateTime,
     newSupplierGln: Type.Optional(Gln13),
+    newBalanceResponsiblePartyGln: Type.Optional({
+      ...Gln13,
+      description: "Supplier switch: the new supplier's BRP (default: the connection keeps its BRP)",
+    }),
     newGridUserId: Type.Optional(Uuid),
   },
   { additionalProperties: false, title: 'ConnectionEventCreate' },
@@ -168,6 +186,8 @@ export function toConnectionDto(c: Connection): Static<typeof ConnectionSchema> 
     remoteReadingOptOut: c.remoteReadingOptOut,
     profileCategory: c.profileCategory,
     annualStandardVolumeKwh: c.annualStandardVolumeKwh,
+    feedInProfileCategory: c.feedInProfileCategory,
+    annualStandardFeedInKwh: c.annualStandardFeedInKwh,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };

@@ -38,11 +38,11 @@ export const P4Request = Type.Object(
     connectionEan: Ean18,
     dataKind: DataKindSchema,
     from: Type.String({
-      format: 'date-time',
+      ...DateTime,
       description: 'Start of the requested period (inclusive); not in the future',
     }),
     to: Type.String({
-      format: 'date-time',
+      ...DateTime,
       description: 'End of the requested period (exclusive); cut at the decision instant when later',
     }),
   },
@@ -58,9 +58,9 @@ export const P4Decision = Type.Object(
     rule: Type.String({ description: 'DOMAIN.md rule behind the decision' }),
     message: Type.String(),
     decidedAt: DateTime,
-    from: Type.String({ format: 'date-time', description: 'Start of the period decided' }),
+    from: Type.String({ ...DateTime, description: 'Start of the period decided' }),
     to: Type.String({
-      format: 'date-time',
+      ...DateTime,
       description: 'End of the period decided: the requested end, or the decision instant when that lay later',
     }),
     periodCut: Type.Boolean({

@@ -9,7 +9,7 @@ export const ReadingsImport = Type.Object(
     readings: Type.Array(
       Type.Object(
         {
-          readAt: Type.String({ format: 'date-time', description: 'End of the quarter-hour (AL-1)' }),
+          readAt: Type.String({ ...DateTime, description: 'End of the quarter-hour (AL-1)' }),
           registerWh: Type.Integer({
             minimum: 0,
             maximum: Number.MAX_SAFE_INTEGER,
@@ -69,9 +69,9 @@ export const DataPointSchema = Type.Object({
 export const ReadingsList = Type.Object(
   {
     connectionEan: Ean18,
-    from: Type.String({ format: 'date-time', description: 'Start of the period delivered' }),
+    from: Type.String({ ...DateTime, description: 'Start of the period delivered' }),
     to: Type.String({
-      format: 'date-time',
+      ...DateTime,
       description: 'End of the period delivered (never after the moment of the answer)',
     }),
     periodCut: Type.Boolean({

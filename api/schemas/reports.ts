@@ -17,11 +17,11 @@ export const SignalReportQuery = Type.Object(
   {
     from: Type.Optional(
       Type.String({
-        format: 'date-time',
+        ...DateTime,
         description: 'Start of the window on received_at (inclusive); default `to` − 90 days',
       }),
     ),
-    to: Type.Optional(Type.String({ format: 'date-time', description: 'End of the window (exclusive); default now' })),
+    to: Type.Optional(Type.String({ ...DateTime, description: 'End of the window (exclusive); default now' })),
     groupBy: Literals<ReportGranularity>(REPORT_GRANULARITIES, {
       default: 'month',
       description: `Period granularity on the ${REPORT_TIME_ZONE} calendar (weeks start on Monday)`,
@@ -123,6 +123,18 @@ export const SignalReportSchema = Type.Object(
       },
       { description: 'GT-9: reports by suppliers/service providers received in the window (by reported_at)' },
     ),
+    breachAssessments: Type.Object(
+      {
+        count: Type.Integer(),
+        met: Type.Integer({ description: 'Decided within the 72 hours of GDPR art. 33' }),
+        missed: Type.Integer({ description: 'Decided after the 72 hours, or undecided past them' }),
+        running: Type.Integer({ description: 'Undecided, within the 72 hours' }),
+        share: NullableNumber('met / (met + missed); null when no clock has ended'),
+        notifiedAp: Type.Integer({ description: 'Decided to notify the Autoriteit Persoonsgegevens' }),
+        gridUserInformed: Type.Integer({ description: 'Decided to inform the grid user (art. 34)' }),
+      },
+      { description: "GT-11: breach assessments of the window's cases and their art. 33 clock" },
+    ),
   },
   { title: 'SignalReport' },
 );
@@ -153,5 +165,6 @@ export function toSignalReportDto(
     deadlines: r.deadlines,
     blockDuration: r.blockDuration,
     supplierReports: r.supplierReports,
+    breachAssessments: r.breachAssessments,
   };
 }

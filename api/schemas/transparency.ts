@@ -25,7 +25,7 @@ export const AccessOverviewSchema = Type.Object(
   {
     connection: ConnectionSchema,
     since: Type.String({
-      format: 'date-time',
+      ...DateTime,
       description: 'Shown from when the caller became grid user of the connection',
     }),
     parties: Type.Array(PartyAccessSchema),

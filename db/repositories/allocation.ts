@@ -15,6 +15,7 @@ import {
 import { notFound } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
+import { refreshLatestAllocationMethod } from './connection-parties.js';
 
 async function requireConnection(db: DbOrTx, ean: string): Promise<void> {
   const [conn] = await db.select({ ean: connections.ean }).from(connections).where(eq(connections.ean, ean));
@@ -106,6 +107,7 @@ export async function switchToProfileAllocation(
       .onConflictDoNothing({ target: allocationMethods.caseId, where: isNotNull(allocationMethods.caseId) })
       .returning();
     if (inserted) {
+      await refreshLatestAllocationMethod(tx, input.connectionEan);
       await recordAudit(tx, {
         ...auditActor(input),
         action: 'allocation.switched_to_profile',
@@ -138,6 +140,7 @@ export async function setAllocationMethod(
       })
       .returning();
     if (!row) throw new Error('allocation method insert returned nothing');
+    await refreshLatestAllocationMethod(tx, input.connectionEan);
     await recordAudit(tx, {
       ...auditActor(input),
       action: 'allocation.method_set',

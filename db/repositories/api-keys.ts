@@ -10,6 +10,8 @@ import { auditActor, type Actor } from './actor.js';
 export interface ApiKeyInput {
   role: Role;
   label: string;
+  /** The person the key is issued to (audit entries name them). */
+  holderName?: string | null;
   partyId?: string | null;
   gridUserId?: string | null;
 }
@@ -17,8 +19,10 @@ export interface ApiKeyInput {
 /** Which party roles a key role may act for. */
 const PARTY_ROLES_FOR: Partial<Record<Role, string[]>> = {
   'case-handler': ['grid_operator'],
+  'privacy-officer': ['grid_operator'],
   supplier: ['supplier', 'service_provider'],
   'p4-client': ['supplier', 'service_provider'],
+  brp: ['balance_responsible_party'],
 };
 
 export async function createApiKey(
@@ -58,6 +62,7 @@ export async function createApiKey(
         keyHash: k.hash,
         prefix: k.prefix,
         label: input.label,
+        holderName: input.holderName ?? null,
         role: input.role,
         partyId: input.partyId ?? null,
         gridUserId: input.gridUserId ?? null,
@@ -69,7 +74,14 @@ export async function createApiKey(
       action: 'api_key.created',
       entityType: 'api_key',
       entityId: row.id,
-      data: { role: row.role, label: row.label, prefix: row.prefix, partyId: row.partyId, gridUserId: row.gridUserId },
+      data: {
+        role: row.role,
+        label: row.label,
+        holderName: row.holderName,
+        prefix: row.prefix,
+        partyId: row.partyId,
+        gridUserId: row.gridUserId,
+      },
     });
     return { apiKey: row, key: k.key };
   });

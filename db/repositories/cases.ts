@@ -25,6 +25,7 @@ import {
 } from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
 import { CLOSED_STATUSES, OPEN_STATUSES, contactDeadline } from '../../domain/case.js';
+import type { SignalClass } from '../../domain/review.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { placeBlock } from './blocks.js';
@@ -63,6 +64,8 @@ export interface CaseIntakeInput extends Actor {
   reporterContact?: string | null;
   description: string;
   isma: boolean;
+  /** GT-5: what the signal was about (domain/review.ts). */
+  signalClass?: SignalClass | null;
   externalReference?: string | null;
   idempotencyKey?: string | null;
   supplierReportId?: string | null;
@@ -150,6 +153,7 @@ export async function createCaseWithBlock(
           reporterContact: input.reporterContact ?? null,
           description: input.description,
           isma: input.isma,
+          signalClass: input.signalClass ?? null,
           externalReference: input.externalReference ?? null,
           idempotencyKey: input.idempotencyKey ?? null,
           supplierReportId: input.supplierReportId ?? null,
@@ -187,6 +191,7 @@ export async function createCaseWithBlock(
             channel: input.channel,
             receivedAt: input.receivedAt.toISOString(),
             isma: input.isma,
+            signalClass: input.signalClass ?? null,
             contactDueAt: created.contactDueAt.toISOString(),
             supplierReportId: input.supplierReportId ?? null,
             rule: 'GT-1, GT-2',
@@ -246,6 +251,30 @@ export async function markWorkflowStarted(db: DbOrTx, caseId: string, at: Date):
     .update(doubtCases)
     .set({ workflowStartedAt: at })
     .where(and(eq(doubtCases.id, caseId), isNull(doubtCases.workflowStartedAt)));
+}
+
+/**
+ * GT-3: fix the reply-by instant the contact mail states, once: the first call stores `candidate`,
+ * every later call (a retried send) gets the stored instant back.
+ */
+export async function fixStatedResponseDue(db: DbOrTx, caseId: string, candidate: Date): Promise<Date> {
+  const [row] = await db
+    .update(doubtCases)
+    .set({
+      statedResponseDueAt: sql`coalesce(${doubtCases.statedResponseDueAt}, ${candidate.toISOString()}::timestamptz)`,
+    })
+    .where(eq(doubtCases.id, caseId))
+    .returning({ at: doubtCases.statedResponseDueAt });
+  if (!row?.at) throw notFound('case_not_found', `No case ${caseId}`, 'caseId');
+  return row.at;
+}
+
+/** Release the fixed instant when the send certainly reached no one (the next attempt states a fresh one). */
+export async function releaseStatedResponseDue(db: DbOrTx, caseId: string, fixed: Date): Promise<void> {
+  await db
+    .update(doubtCases)
+    .set({ statedResponseDueAt: null })
+    .where(and(eq(doubtCases.id, caseId), eq(doubtCases.statedResponseDueAt, fixed), isNull(doubtCases.contactedAt)));
 }
 
 /** Open cases whose workflow was never confirmed started (intake crashed between commit and start). */
@@ -529,22 +558,6 @@ export async function markResponseReceived(
     );
     return updated!;
   });
-}
-
-/** GT-8: destroy the evidence copies of a case after the decision; metadata and SHA-256 stay. */
-export async function destroyEvidence(db: DbOrTx, caseId: string, at: Date): Promise<number> {
-  const rows = await db
-    .update(caseResponses)
-    .set({ evidenceContent: null, evidenceDestroyedAt: at })
-    .where(
-      and(
-        eq(caseResponses.caseId, caseId),
-        isNotNull(caseResponses.evidenceSha256),
-        isNull(caseResponses.evidenceDestroyedAt),
-      ),
-    )
-    .returning({ id: caseResponses.id });
-  return rows.length;
 }
 
 // ---------------------------------------------------------------- supplier reports (GT-9)

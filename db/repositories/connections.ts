@@ -23,6 +23,7 @@ import { isValidEan18 } from '../../lib/gs1.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { requirePartyByGln } from './parties.js';
+import { assertBrpForSupplied, recordPartyChange } from './connection-parties.js';
 
 export function assertEan(ean: string, field = 'connectionEan'): void {
   if (!isValidEan18(ean))
@@ -102,6 +103,8 @@ export interface ConnectionInput {
   remoteReadingOptOut?: boolean;
   profileCategory?: string;
   annualStandardVolumeKwh?: number;
+  feedInProfileCategory?: string;
+  annualStandardFeedInKwh?: number;
   /** Initial allocation method (effective-dated history starts here). */
   allocationMethod?: { method: AllocationMethod; effectiveFrom: Date };
 }
@@ -119,6 +122,7 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
           'balanceResponsiblePartyGln',
         )
       : null;
+    assertBrpForSupplied(supplier?.id ?? null, brp?.id ?? null, 'balanceResponsiblePartyGln');
     if (input.gridUserId) await requireGridUser(tx, input.gridUserId, 'gridUserId');
     const [row] = await tx
       .insert(connections)
@@ -135,6 +139,11 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
         ...(input.annualStandardVolumeKwh !== undefined
           ? { annualStandardVolumeKwh: input.annualStandardVolumeKwh }
           : {}),
+        ...(input.feedInProfileCategory ? { feedInProfileCategory: input.feedInProfileCategory } : {}),
+        ...(input.annualStandardFeedInKwh !== undefined
+          ? { annualStandardFeedInKwh: input.annualStandardFeedInKwh }
+          : {}),
+        allocationMethod: input.allocationMethod?.method ?? null,
       })
       .onConflictDoNothing({ target: connections.ean })
       .returning();
@@ -200,9 +209,14 @@ export interface ConnectionPatch {
   remoteReadingOptOut?: boolean;
   profileCategory?: string;
   annualStandardVolumeKwh?: number;
+  feedInProfileCategory?: string;
+  annualStandardFeedInKwh?: number;
 }
 
-/** Technical and administrative attributes. Supplier and customer change through events (DC-4). */
+/**
+ * Technical and administrative attributes. Supplier and customer change through events (DC-4); a change
+ * of BRP or grid area is recorded in the effective-dated history from `at` on.
+ */
 export async function updateConnection(
   db: DbOrTx,
   actor: Actor,
@@ -226,17 +240,36 @@ export async function updateConnection(
                 'balanceResponsiblePartyGln',
               )
             ).id;
+      assertBrpForSupplied(existing.supplierId, brpId, 'balanceResponsiblePartyGln');
+    }
+    if (
+      (brpId !== undefined && brpId !== existing.balanceResponsiblePartyId) ||
+      (patch.gridArea !== undefined && patch.gridArea !== existing.gridArea)
+    ) {
+      await recordPartyChange(
+        tx,
+        existing,
+        {
+          effectiveFrom: at,
+          ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}),
+          ...(patch.gridArea !== undefined ? { gridArea: patch.gridArea } : {}),
+          reason: 'connection updated',
+        },
+        at,
+      );
     }
     const [row] = await tx
       .update(connections)
       .set({
-        ...(patch.gridArea !== undefined ? { gridArea: patch.gridArea } : {}),
-        ...(brpId !== undefined ? { balanceResponsiblePartyId: brpId } : {}),
         ...(patch.capacityKw !== undefined ? { capacityKw: patch.capacityKw } : {}),
         ...(patch.remoteReadingOptOut !== undefined ? { remoteReadingOptOut: patch.remoteReadingOptOut } : {}),
         ...(patch.profileCategory !== undefined ? { profileCategory: patch.profileCategory } : {}),
         ...(patch.annualStandardVolumeKwh !== undefined
           ? { annualStandardVolumeKwh: patch.annualStandardVolumeKwh }
+          : {}),
+        ...(patch.feedInProfileCategory !== undefined ? { feedInProfileCategory: patch.feedInProfileCategory } : {}),
+        ...(patch.annualStandardFeedInKwh !== undefined
+          ? { annualStandardFeedInKwh: patch.annualStandardFeedInKwh }
           : {}),
         updatedAt: at,
       })
@@ -260,6 +293,8 @@ export interface ConnectionEventInput {
   kind: ConnectionEventKind;
   effectiveAt: Date;
   newSupplierGln?: string | null;
+  /** The new supplier's BRP; without it the connection keeps its BRP. */
+  newBalanceResponsiblePartyGln?: string | null;
   newGridUserId?: string | null;
 }
 
@@ -286,6 +321,12 @@ export async function recordConnectionEvent(
     throw validationError('unexpected_field', `${input.kind} takes no newSupplierGln`, 'newSupplierGln');
   if (!customerChange && input.newGridUserId)
     throw validationError('unexpected_field', `${input.kind} takes no newGridUserId`, 'newGridUserId');
+  if (!supplierChange && input.newBalanceResponsiblePartyGln)
+    throw validationError(
+      'unexpected_field',
+      `${input.kind} takes no newBalanceResponsiblePartyGln`,
+      'newBalanceResponsiblePartyGln',
+    );
   // Events are applied when recorded; announcing future switches is the market's switching process, not ours.
   if (input.effectiveAt.getTime() > now.getTime() + 60_000) {
     throw validationError('effective_in_future', 'effectiveAt may not lie in the future', 'effectiveAt');
@@ -309,6 +350,14 @@ export async function recordConnectionEvent(
     const newSupplier = supplierChange
       ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'newSupplierGln')
       : null;
+    const newBrp = input.newBalanceResponsiblePartyGln
+      ? await partyInRole(
+          tx,
+          input.newBalanceResponsiblePartyGln,
+          'balance_responsible_party',
+          'newBalanceResponsiblePartyGln',
+        )
+      : null;
     if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'newGridUserId');
     if (newSupplier && newSupplier.id === conn.supplierId)
       throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'newSupplierGln');
@@ -328,11 +377,24 @@ export async function recordConnectionEvent(
       })
       .returning();
     if (!event) throw new Error('event insert returned nothing');
+    // A supplier switch takes effect at its moment for allocation too (effective-dated parties).
+    if (newSupplier) {
+      await recordPartyChange(
+        tx,
+        conn,
+        {
+          effectiveFrom: input.effectiveAt,
+          supplierId: newSupplier.id,
+          ...(newBrp ? { balanceResponsiblePartyId: newBrp.id } : {}),
+          reason: `connection.${input.kind}`,
+        },
+        now,
+        'effectiveAt',
+      );
+    }
     const [updated] = await tx
       .update(connections)
       .set({
-        ...(newSupplier ? { supplierId: newSupplier.id } : {}),
-        // DC-7: the new grid user's period starts at the change.
         ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
         updatedAt: now,
       })
@@ -367,6 +429,7 @@ export async function recordConnectionEvent(
         newSupplierId: event.newSupplierId,
         previousGridUserId: event.previousGridUserId,
         newGridUserId: event.newGridUserId,
+        ...(newBrp ? { newBalanceResponsiblePartyId: newBrp.id } : {}),
         ...(customerChange ? { mandatesEnded, rule: 'DC-4' } : {}),
       },
     });

@@ -1,36 +1,41 @@
 /**
- * Quarter-hour register readings (AL-1) and their validation (AL-2).
+ * Quarter-hour register readings (AL-1) and their validation (AL-2), per row through the API. Both
+ * registers: offtake (`registerWh`) and feed-in (`feedInRegisterWh`, optional per row).
  *
- * Bulk import reports rejects per row: valid rows are stored, invalid rows are listed with a stable
- * code and stored nowhere. A reading can only be judged against its neighbours, so rows are checked in
- * time order against the stored readings and the rows accepted before them. Problems with the batch as
- * a whole (unknown connection, opted-out connection, malformed body) reject the whole batch and write
- * nothing.
+ * Import reports rejects per row: valid rows are stored, invalid rows are listed with a stable code and
+ * stored nowhere (and recorded, so the allocation run can say a fallback was due to invalid readings). A
+ * reading can only be judged against its neighbours, so rows are checked in time order against the stored
+ * readings and the rows accepted before them. Problems with the batch as a whole (unknown connection,
+ * opted-out connection, malformed body) reject the whole batch and write nothing. The bulk path for a
+ * day's file of all connections is services/allocation-import.ts.
  */
-import { and, asc, desc, eq, gt, gte, lt, lte } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { DbOrTx } from '../client.js';
-import { connections, meterReadings, type DataKind, type MeterReading } from '../schema/index.js';
+import { connections, meterReadingRejects, readingImports, type DataKind } from '../schema/index.js';
 import { invalidState, notFound } from '../../lib/errors.js';
+import {
+  amsterdamDayOf,
+  judgeRegisterStep,
+  nextDay,
+  previousDay,
+  QUARTER_HOUR_MS,
+  READING_REJECT_CODES,
+  type ReadingRejectCode,
+  type RegisterPoint,
+} from '../../domain/allocation.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
+import { expandDays, loadDays, nearestDay, writeRegisters, type RegisterReading } from './reading-days.js';
 
-const QUARTER_HOUR_MS = 15 * 60 * 1000;
-const HOUR_MS = 60 * 60 * 1000;
-
-export const READING_REJECT_CODES = [
-  'not_quarter_hour',
-  'read_in_future',
-  'duplicate_in_batch',
-  'conflicts_with_stored',
-  'register_decreased',
-  'volume_exceeds_capacity',
-] as const;
-export type ReadingRejectCode = (typeof READING_REJECT_CODES)[number];
+export { READING_REJECT_CODES, maxVolumeWh, type ReadingRejectCode } from '../../domain/allocation.js';
 
 export interface ReadingInput {
   readAt: Date;
+  /** Offtake register (Wh). */
   registerWh: number;
+  /** Feed-in register (Wh); absent: not read in this batch. */
+  feedInRegisterWh?: number | null;
 }
 
 export interface ReadingReject {
@@ -49,9 +54,94 @@ export interface ImportResult {
   rejected: ReadingReject[];
 }
 
-/** AL-2: the most energy the connection can carry between two readings, in Wh. */
-export function maxVolumeWh(capacityKw: number, fromMs: number, toMs: number): number {
-  return (capacityKw * 1000 * (toMs - fromMs)) / HOUR_MS;
+/** One register's stored timeline with the rows accepted so far, in time order, for judging rows. */
+class Timeline {
+  private readonly points: RegisterPoint[];
+  private readonly at = new Map<number, number>();
+  constructor(points: RegisterPoint[]) {
+    this.points = points.slice().sort((a, b) => a.t - b.t);
+    for (const p of points) this.at.set(p.t, p.wh);
+  }
+  stored(t: number): number | undefined {
+    return this.at.get(t);
+  }
+  /** Index of the first point at or after t. */
+  private search(t: number): number {
+    let lo = 0;
+    let hi = this.points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.points[mid]!.t < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  /** The nearest reading before t and the nearest after t (stored or accepted). */
+  neighbours(t: number): { prev?: RegisterPoint; next?: RegisterPoint } {
+    const i = this.search(t);
+    const next = this.points[i]?.t === t ? this.points[i + 1] : this.points[i];
+    return { prev: this.points[i - 1], next };
+  }
+  accept(p: RegisterPoint): void {
+    this.points.splice(this.search(p.t), 0, p);
+    this.at.set(p.t, p.wh);
+  }
+}
+
+type Verdict = { code: ReadingRejectCode; message: string } | 'unchanged' | 'new';
+
+function judge(line: Timeline, p: RegisterPoint, capacityKw: number, label: string): Verdict {
+  const existing = line.stored(p.t);
+  if (existing !== undefined) {
+    return existing === p.wh
+      ? 'unchanged'
+      : {
+          code: 'conflicts_with_stored',
+          message: `A different ${label} value (${existing} Wh) is stored for this quarter-hour`,
+        };
+  }
+  const { prev, next } = line.neighbours(p.t);
+  const before = prev ? judgeRegisterStep(prev, p, capacityKw) : null;
+  const after = next ? judgeRegisterStep(p, next, capacityKw) : null;
+  // A decrease is the plainer fault: report it before a capacity excess.
+  if (before === 'register_decreased')
+    return { code: before, message: `${label} ${p.wh} Wh is below the preceding reading ${prev!.wh} Wh` };
+  if (after === 'register_decreased')
+    return { code: after, message: `${label} ${p.wh} Wh is above the following stored reading ${next!.wh} Wh` };
+  if (before)
+    return {
+      code: before,
+      message: `Volume ${p.wh - prev!.wh} Wh of the ${label} since the preceding reading exceeds the capacity of ${capacityKw} kW`,
+    };
+  if (after)
+    return {
+      code: after,
+      message: `Volume ${next!.wh - p.wh} Wh of the ${label} up to the following stored reading exceeds the capacity of ${capacityKw} kW`,
+    };
+  return 'new';
+}
+
+function timelines(stored: RegisterReading[]): { offtake: Timeline; feedIn: Timeline } {
+  return {
+    offtake: new Timeline(
+      stored.filter((r) => r.registerWh !== null).map((r) => ({ t: r.readAt.getTime(), wh: r.registerWh! })),
+    ),
+    feedIn: new Timeline(
+      stored
+        .filter((r) => r.feedInRegisterWh !== null)
+        .map((r) => ({ t: r.readAt.getTime(), wh: r.feedInRegisterWh! })),
+    ),
+  };
+}
+
+/** Stored readings of the days the batch touches, plus the nearest stored day on either side. */
+async function storedAround(db: DbOrTx, ean: string, first: Date, last: Date): Promise<RegisterReading[]> {
+  const fromDay = previousDay(amsterdamDayOf(first));
+  const toDay = nextDay(amsterdamDayOf(last));
+  const rows = await loadDays(db, ean, fromDay, toDay);
+  const before = await nearestDay(db, ean, fromDay, 'before');
+  const after = await nearestDay(db, ean, toDay, 'after');
+  return expandDays([...(before ? [before] : []), ...rows, ...(after ? [after] : [])]);
 }
 
 export async function importReadings(
@@ -77,7 +167,7 @@ export async function importReadings(
 
     // Per-row checks that need no neighbours.
     const seen = new Set<number>();
-    const candidates: Array<{ index: number; t: number; readAt: Date; registerWh: number }> = [];
+    const candidates: Array<{ index: number; t: number; row: ReadingInput }> = [];
     rows.forEach((r, index) => {
       const t = r.readAt.getTime();
       if (t % QUARTER_HOUR_MS !== 0)
@@ -99,131 +189,100 @@ export async function importReadings(
       if (seen.has(t))
         return reject(index, r.readAt, 'duplicate_in_batch', 'AL-1', 'Another row of this batch has the same readAt');
       seen.add(t);
-      candidates.push({ index, t, readAt: r.readAt, registerWh: r.registerWh });
+      candidates.push({ index, t, row: r });
     });
     candidates.sort((a, b) => a.t - b.t);
 
     let accepted = 0;
     let unchanged = 0;
+    const toWrite: RegisterReading[] = [];
     if (candidates.length > 0) {
-      const first = candidates[0]!.readAt;
-      const last = candidates[candidates.length - 1]!.readAt;
-      const [before] = await tx
-        .select()
-        .from(meterReadings)
-        .where(and(eq(meterReadings.connectionEan, ean), lt(meterReadings.readAt, first)))
-        .orderBy(desc(meterReadings.readAt))
-        .limit(1);
-      const [after] = await tx
-        .select()
-        .from(meterReadings)
-        .where(and(eq(meterReadings.connectionEan, ean), gt(meterReadings.readAt, last)))
-        .orderBy(asc(meterReadings.readAt))
-        .limit(1);
-      const within = await tx
-        .select()
-        .from(meterReadings)
-        .where(
-          and(eq(meterReadings.connectionEan, ean), gte(meterReadings.readAt, first), lte(meterReadings.readAt, last)),
-        )
-        .orderBy(asc(meterReadings.readAt));
-      // The timeline the new rows are judged against: stored readings, plus accepted rows as they come.
-      const stored = [...(before ? [before] : []), ...within, ...(after ? [after] : [])].map((s) => ({
-        t: s.readAt.getTime(),
-        registerWh: s.registerWh,
-      }));
-      const storedAt = new Map(stored.map((s) => [s.t, s.registerWh]));
-      let prev: { t: number; registerWh: number } | undefined; // last stored-or-accepted reading before the current row
-      let si = 0; // next stored reading not yet passed
-      const toInsert: Array<{ connectionEan: string; readAt: Date; registerWh: number }> = [];
+      const line = timelines(
+        await storedAround(tx, ean, candidates[0]!.row.readAt, candidates[candidates.length - 1]!.row.readAt),
+      );
       for (const c of candidates) {
-        while (si < stored.length && stored[si]!.t < c.t) {
-          const s = stored[si]!;
-          if (!prev || s.t > prev.t) prev = s;
-          si += 1;
-        }
-        const existing = storedAt.get(c.t);
-        if (existing !== undefined) {
-          if (existing === c.registerWh) unchanged += 1;
-          else
-            reject(
-              c.index,
-              c.readAt,
-              'conflicts_with_stored',
-              'AL-1',
-              `A different register value (${existing} Wh) is stored for this quarter-hour`,
-            );
-          continue;
-        }
-        const next = stored[si]; // first stored reading after c (stored[si].t > c.t here, or none)
-        const cap = conn.capacityKw;
-        if (prev && c.registerWh < prev.registerWh) {
+        const feedIn = c.row.feedInRegisterWh ?? null;
+        const off = judge(line.offtake, { t: c.t, wh: c.row.registerWh }, conn.capacityKw, 'Register');
+        const fin =
+          feedIn === null
+            ? 'unchanged'
+            : judge(line.feedIn, { t: c.t, wh: feedIn }, conn.capacityKw, 'Feed-in register');
+        const fault = typeof off === 'object' ? off : typeof fin === 'object' ? fin : null;
+        if (fault) {
           reject(
             c.index,
-            c.readAt,
-            'register_decreased',
-            'AL-2',
-            `Register ${c.registerWh} Wh is below the preceding reading ${prev.registerWh} Wh`,
+            c.row.readAt,
+            fault.code,
+            fault.code === 'conflicts_with_stored' ? 'AL-1' : 'AL-2',
+            fault.message,
           );
           continue;
         }
-        if (next && next.registerWh < c.registerWh) {
-          reject(
-            c.index,
-            c.readAt,
-            'register_decreased',
-            'AL-2',
-            `Register ${c.registerWh} Wh is above the following stored reading ${next.registerWh} Wh`,
-          );
+        if (off === 'unchanged' && fin === 'unchanged') {
+          unchanged += 1;
           continue;
         }
-        if (prev && c.registerWh - prev.registerWh > maxVolumeWh(cap, prev.t, c.t)) {
-          reject(
-            c.index,
-            c.readAt,
-            'volume_exceeds_capacity',
-            'AL-2',
-            `Volume ${c.registerWh - prev.registerWh} Wh since the preceding reading exceeds the capacity of ${cap} kW`,
-          );
-          continue;
-        }
-        if (next && next.registerWh - c.registerWh > maxVolumeWh(cap, c.t, next.t)) {
-          reject(
-            c.index,
-            c.readAt,
-            'volume_exceeds_capacity',
-            'AL-2',
-            `Volume ${next.registerWh - c.registerWh} Wh up to the following stored reading exceeds the capacity of ${cap} kW`,
-          );
-          continue;
-        }
-        toInsert.push({ connectionEan: ean, readAt: c.readAt, registerWh: c.registerWh });
-        prev = { t: c.t, registerWh: c.registerWh };
+        if (off === 'new') line.offtake.accept({ t: c.t, wh: c.row.registerWh });
+        if (fin === 'new') line.feedIn.accept({ t: c.t, wh: feedIn! });
+        toWrite.push({
+          readAt: c.row.readAt,
+          registerWh: off === 'new' ? c.row.registerWh : null,
+          feedInRegisterWh: fin === 'new' ? feedIn : null,
+        });
+        accepted += 1;
       }
-      for (let i = 0; i < toInsert.length; i += 5000) {
-        await tx.insert(meterReadings).values(toInsert.slice(i, i + 5000));
-      }
-      accepted = toInsert.length;
+      await writeRegisters(tx, ean, toWrite);
     }
     rejected.sort((a, b) => a.index - b.index);
+    const summary = {
+      received: rows.length,
+      accepted,
+      unchanged,
+      rejected: rejected.length,
+      rejectCodes: [...new Set(rejected.map((r) => r.code))],
+      rule: 'AL-2',
+    };
+    const [imp] = await tx
+      .insert(readingImports)
+      .values({
+        source: 'api',
+        actor: actor.actor,
+        startedAt: now,
+        finishedAt: now,
+        summary: { ...summary, connectionEan: ean },
+      })
+      .returning({ id: readingImports.id });
+    if (rejected.length > 0) {
+      await tx.insert(meterReadingRejects).values(
+        rejected.map((r) => ({
+          importId: imp!.id,
+          day: amsterdamDayOf(new Date(new Date(r.readAt).getTime() - 1)),
+          connectionEan: ean,
+          register: null,
+          code: r.code,
+          message: r.message,
+        })),
+      );
+    }
     await recordAudit(tx, {
       ...auditActor(actor),
       action: 'readings.imported',
       entityType: 'connection',
       entityId: ean,
-      data: {
-        received: rows.length,
-        accepted,
-        unchanged,
-        rejected: rejected.length,
-        rejectCodes: [...new Set(rejected.map((r) => r.code))],
-        rule: 'AL-2',
-      },
+      data: { ...summary, importId: imp!.id },
     });
     return { received: rows.length, accepted, unchanged, rejected };
   });
 }
 
+export interface MeterReading {
+  connectionEan: string;
+  readAt: Date;
+  registerWh: number;
+  feedInRegisterWh: number | null;
+}
+
+/** Readings over [from, to) in time order (positions where the offtake register was read). */
 export async function listReadings(
   db: DbOrTx,
   ean: string,
@@ -231,12 +290,16 @@ export async function listReadings(
   to: Date,
   limit = 100_000,
 ): Promise<MeterReading[]> {
-  return db
-    .select()
-    .from(meterReadings)
-    .where(and(eq(meterReadings.connectionEan, ean), gte(meterReadings.readAt, from), lt(meterReadings.readAt, to)))
-    .orderBy(asc(meterReadings.readAt))
-    .limit(limit);
+  const rows = await loadDays(db, ean, amsterdamDayOf(from), amsterdamDayOf(to));
+  return expandDays(rows)
+    .filter((r) => r.registerWh !== null && r.readAt >= from && r.readAt < to)
+    .slice(0, limit)
+    .map((r) => ({
+      connectionEan: ean,
+      readAt: r.readAt,
+      registerWh: r.registerWh!,
+      feedInRegisterWh: r.feedInRegisterWh,
+    }));
 }
 
 export interface DataPoint {
@@ -244,6 +307,9 @@ export interface DataPoint {
   registerWh: number;
   /** interval_data: energy since the preceding quarter-hour reading (AL-1), when that reading exists. */
   volumeWh?: number;
+  feedInRegisterWh?: number;
+  /** interval_data: feed-in since the preceding quarter-hour reading. */
+  feedInVolumeWh?: number;
 }
 
 /**
@@ -259,6 +325,8 @@ export async function readingsForKind(
   to: Date,
 ): Promise<DataPoint[]> {
   const rows = await listReadings(db, ean, new Date(from.getTime() - QUARTER_HOUR_MS), to);
+  const withFeedIn = (r: MeterReading): Pick<DataPoint, 'feedInRegisterWh'> =>
+    r.feedInRegisterWh !== null ? { feedInRegisterWh: r.feedInRegisterWh } : {};
   if (kind === 'interval_data') {
     const out: DataPoint[] = [];
     let prev: MeterReading | undefined;
@@ -269,6 +337,10 @@ export async function readingsForKind(
           at: r.readAt,
           registerWh: r.registerWh,
           ...(contiguous ? { volumeWh: r.registerWh - prev!.registerWh } : {}),
+          ...withFeedIn(r),
+          ...(contiguous && r.feedInRegisterWh !== null && prev!.feedInRegisterWh !== null
+            ? { feedInVolumeWh: r.feedInRegisterWh - prev!.feedInRegisterWh }
+            : {}),
         });
       }
       prev = r;
@@ -281,5 +353,5 @@ export async function readingsForKind(
       const local = DateTime.fromJSDate(r.readAt, { zone: 'Europe/Amsterdam' });
       return local.hour === 0 && local.minute === 0 && (kind === 'daily_registers' || local.day === 1);
     })
-    .map((r) => ({ at: r.readAt, registerWh: r.registerWh }));
+    .map((r) => ({ at: r.readAt, registerWh: r.registerWh, ...withFeedIn(r) }));
 }

@@ -15,6 +15,7 @@ import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import {
   blocks,
+  breachAssessments,
   CASE_STATUSES,
   doubtCases,
   parties,
@@ -94,6 +95,22 @@ export interface SignalReport {
   blockDuration: { lifted: DurationStats; inForce: DurationStats };
   /** GT-9: supplier/service-provider reports received in the window (by reported_at). */
   supplierReports: { count: number; withinOneWorkingDay: number; share: number | null; withCase: number };
+  /** GT-11: breach assessments of the window's cases and their GDPR art. 33 clock. */
+  breachAssessments: BreachStats;
+}
+
+export interface BreachStats {
+  count: number;
+  /** Decided within the 72 hours. */
+  met: number;
+  /** Decided after them, or undecided past them. */
+  missed: number;
+  /** Undecided, the 72 hours still running at `now`. */
+  running: number;
+  /** met / (met + missed); null when no clock has ended yet. */
+  share: number | null;
+  notifiedAp: number;
+  gridUserInformed: number;
 }
 
 const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
@@ -297,11 +314,47 @@ async function supplierReportSection(db: DbOrTx, f: SignalReportFilter) {
   return { count: n, withinOneWorkingDay: within, share: share(within, n), withCase: int(row?.with_case) };
 }
 
-/** The whole report. Three statements; run it in one REPEATABLE READ transaction for a consistent picture. */
+/**
+ * Section 4: GT-11 breach assessments of the window's cases. An undecided one past its due instant counts
+ * as missed even before its workflow has marked it (the clock is the due instant, not the marking).
+ */
+async function breachSection(db: DbOrTx, f: SignalReportFilter): Promise<BreachStats> {
+  const b = breachAssessments;
+  const conds: SQL[] = [sql`${doubtCases.receivedAt} >= ${ts(f.from)}`, sql`${doubtCases.receivedAt} < ${ts(f.to)}`];
+  if (f.gridOperatorId) conds.push(eq(b.gridOperatorId, f.gridOperatorId));
+  if (f.partyId) conds.push(eq(b.partyId, f.partyId));
+  if (f.channel) conds.push(eq(doubtCases.channel, f.channel));
+  const missed = sql`(${b.clock} = 'missed' or (${b.decidedAt} is null and ${b.dueAt} < ${ts(f.now)}))`;
+  const [row] = asRows(
+    await db.execute(sql`
+      select count(*)::int as n,
+             (count(*) filter (where ${b.clock} = 'met'))::int as met,
+             (count(*) filter (where ${missed}))::int as missed,
+             (count(*) filter (where ${b.decidedAt} is null and ${b.dueAt} >= ${ts(f.now)}))::int as running,
+             (count(*) filter (where ${b.notifyAp}))::int as notified_ap,
+             (count(*) filter (where ${b.informGridUser}))::int as informed
+      from ${b} join ${doubtCases} on ${doubtCases.id} = ${b.caseId}
+      where ${and(...conds)}
+    `),
+  );
+  const met = int(row?.met);
+  const miss = int(row?.missed);
+  return {
+    count: int(row?.n),
+    met,
+    missed: miss,
+    running: int(row?.running),
+    share: share(met, met + miss),
+    notifiedAp: int(row?.notified_ap),
+    gridUserInformed: int(row?.informed),
+  };
+}
+
+/** The whole report. Four statements; run it in one REPEATABLE READ transaction for a consistent picture. */
 export async function signalReport(db: DbOrTx, f: SignalReportFilter): Promise<SignalReport> {
   if (!(f.to.getTime() > f.from.getTime())) throw new RangeError('signalReport: to must be later than from');
   const counted = await countSection(db, f);
   const deadlines = await deadlineSection(db, f);
   const supplier = await supplierReportSection(db, f);
-  return { ...counted, ...deadlines, supplierReports: supplier };
+  return { ...counted, ...deadlines, supplierReports: supplier, breachAssessments: await breachSection(db, f) };
 }

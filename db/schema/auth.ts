@@ -18,8 +18,10 @@ export const apiKeys = pgTable(
     /** First characters of the key, to recognise it in listings and logs without revealing it. */
     prefix: varchar('prefix', { length: 12 }).notNull(),
     label: text('label').notNull(),
+    /** The person the key is issued to; audit entries name them (actor_name), falling back to the label. */
+    holderName: text('holder_name'),
     role: text('role').$type<Role>().notNull(),
-    /** The grid operator (case-handler) or the party (supplier, p4-client) the key acts for. */
+    /** The grid operator (case-handler) or the party (supplier, p4-client, brp) the key acts for. */
     partyId: uuid('party_id').references(() => parties.id),
     /** The grid user the key acts for (grid-user role). */
     gridUserId: uuid('grid_user_id').references(() => gridUsers.id),

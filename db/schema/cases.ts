@@ -16,7 +16,8 @@ import {
 } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
-import type { CaseStatus, SignalChannel } from '../../domain/case.js';
+import type { CaseStatus, ContactMethod, LegalHoldAuthority, SignalChannel } from '../../domain/case.js';
+import type { AgreementRule, SignalClass } from '../../domain/review.js';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
@@ -49,6 +50,8 @@ export const doubtCases = pgTable(
     description: text('description').notNull(),
     /** GT-4: the signal concerns reading the meter for iSMA. */
     isma: boolean('isma').notNull(),
+    /** GT-5: what the signal was about (domain/review.ts SIGNAL_CLASSES), at intake or by the handler. */
+    signalClass: text('signal_class').$type<SignalClass>(),
     externalReference: text('external_reference'),
     idempotencyKey: text('idempotency_key'),
     supplierReportId: uuid('supplier_report_id'),
@@ -66,12 +69,30 @@ export const doubtCases = pgTable(
     contactAlertedAt: timestamp('contact_alerted_at', { withTimezone: true }),
     contactMissRecordedAt: timestamp('contact_miss_recorded_at', { withTimezone: true }),
     contactMessageId: text('contact_message_id'),
+    /** GT-1: how the party was reached: the contact mail, or telephone / meeting / letter recorded by the handler. */
+    contactMethod: text('contact_method').$type<ContactMethod>(),
+    /** The contact mail while it fails (no hidden retries): attempts so far, the last error and when. */
+    contactAttempts: integer('contact_attempts').notNull().default(0),
+    contactLastError: text('contact_last_error'),
+    contactLastAttemptAt: timestamp('contact_last_attempt_at', { withTimezone: true }),
+    /** GT-10: the party's doubt contact group was found empty; the handler was alerted at once. */
+    contactGroupEmptyAt: timestamp('contact_group_empty_at', { withTimezone: true }),
+    /**
+     * GT-3: the reply-by instant the contact mail states, fixed before the first send and stated again by
+     * any resend after a crash, so the party never holds two different deadlines (activities/notifications.ts).
+     */
+    statedResponseDueAt: timestamp('stated_response_due_at', { withTimezone: true }),
     /** GT-4: profile allocation in force from this instant (iSMA cases closed "mandate not demonstrated"). */
     profileEffectiveFrom: timestamp('profile_effective_from', { withTimezone: true }),
     acmNotifiedAt: timestamp('acm_notified_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
     closedBy: text('closed_by'),
     closeReason: text('close_reason'),
+    /** Legal hold (GT-8 postponed): the evidence is not destroyed at the decision while set; released, it is. */
+    legalHoldSince: timestamp('legal_hold_since', { withTimezone: true }),
+    legalHoldBy: text('legal_hold_by'),
+    legalHoldAuthority: text('legal_hold_authority').$type<LegalHoldAuthority>(),
+    legalHoldReason: text('legal_hold_reason'),
     /** Set once the case workflow is known to run; open rows without it are restarted by the worker. */
     workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -162,6 +183,8 @@ export const supplierReports = pgTable(
     /** GT-9: reported before the end of the first working day after the signal. */
     reportedWithinOneWorkingDay: boolean('reported_within_one_working_day').notNull(),
     customerSatisfaction: text('customer_satisfaction').$type<'unknown' | 'dissatisfied'>().notNull(),
+    /** GT-5: what the signal was about (domain/review.ts SIGNAL_CLASSES). */
+    signalClass: text('signal_class').$type<SignalClass>(),
     findings: text('findings').notNull(),
     actions: text('actions').notNull(),
     caseId: uuid('case_id'),
@@ -177,7 +200,19 @@ export const supplierReports = pgTable(
   ],
 );
 
-export const REVIEW_STATUSES = ['contacting', 'follow_up', 'improved', 'reported_to_acm'] as const;
+/**
+ * GT-5: proposed by the scan → (the grid operators agree) contacting → follow_up → awaiting_decision →
+ * reported_to_acm | not_reported; or proposed → not_agreed.
+ */
+export const REVIEW_STATUSES = [
+  'proposed',
+  'not_agreed',
+  'contacting',
+  'follow_up',
+  'awaiting_decision',
+  'reported_to_acm',
+  'not_reported',
+] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 
 /** GT-5: improvement review of a repeat offender, on behalf of all grid operators. */
@@ -198,6 +233,22 @@ export const improvementReviews = pgTable(
     followUpUntil: timestamp('follow_up_until', { withTimezone: true }),
     signalsAfterFollowUp: integer('signals_after_follow_up'),
     status: text('status').$type<ReviewStatus>().notNull(),
+    /** The agreement rule the votes are counted by (domain/review.ts). */
+    agreementRule: text('agreement_rule').$type<AgreementRule>().notNull().default('majority'),
+    /** The proposal lapses (not_agreed) when the rule is not met by then. */
+    votingUntil: timestamp('voting_until', { withTimezone: true }),
+    agreedAt: timestamp('agreed_at', { withTimezone: true }),
+    /** The party's improvement commitment, as recorded by a case handler. */
+    commitment: text('commitment'),
+    commitmentRecordedAt: timestamp('commitment_recorded_at', { withTimezone: true }),
+    commitmentRecordedBy: text('commitment_recorded_by'),
+    /** The decision on the ACM report after the follow-up: who (key holder's name) signed, and why. */
+    decision: text('decision').$type<'report' | 'do_not_report'>(),
+    decisionReason: text('decision_reason'),
+    decidedBy: text('decided_by'),
+    decidedByName: text('decided_by_name'),
+    decidedByGridOperatorId: uuid('decided_by_grid_operator_id'),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
   },
   (t) => [

@@ -1,12 +1,10 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint,
   boolean,
   index,
   integer,
   numeric,
   pgTable,
-  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -47,9 +45,13 @@ export const connections = pgTable(
     capacityKw: numeric('capacity_kw', { precision: 10, scale: 3, mode: 'number' }).notNull(),
     /** AL-5: the customer opted out of remote reading; no quarter-hour data exists. */
     remoteReadingOptOut: boolean('remote_reading_opt_out').notNull().default(false),
-    /** AL-4 inputs. */
+    /** AL-4 inputs: offtake profile and annual standard volume (SJV); feed-in profile and volume (SJI). */
     profileCategory: text('profile_category').notNull().default('E1A'),
     annualStandardVolumeKwh: integer('annual_standard_volume_kwh').notNull().default(3000),
+    feedInProfileCategory: text('feed_in_profile_category').notNull().default('PV'),
+    annualStandardFeedInKwh: integer('annual_standard_feed_in_kwh').notNull().default(0),
+    /** The latest allocation_methods row's method (null: none recorded, i.e. iSMA); kept with the history. */
+    allocationMethod: text('allocation_method').$type<AllocationMethod>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -122,24 +124,8 @@ export const connectionEvents = pgTable(
   (t) => [index('connection_events_conn_idx').on(t.connectionEan, t.effectiveAt)],
 );
 
-/** AL-1: quarter-hour register readings (Wh, import register), read at most once a day afterwards. */
-export const meterReadings = pgTable(
-  'meter_readings',
-  {
-    connectionEan: varchar('connection_ean', { length: 18 })
-      .notNull()
-      .references(() => connections.ean),
-    /** End of the quarter-hour the register value was captured at. */
-    readAt: timestamp('read_at', { withTimezone: true }).notNull(),
-    registerWh: bigint('register_wh', { mode: 'number' }).notNull(),
-    importedAt: timestamp('imported_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.connectionEan, t.readAt] })],
-);
-
 export type GridUser = typeof gridUsers.$inferSelect;
 export type Connection = typeof connections.$inferSelect;
 export type AllocationMethodRow = typeof allocationMethods.$inferSelect;
 export type ZeroAllocation = typeof zeroAllocations.$inferSelect;
 export type ConnectionEvent = typeof connectionEvents.$inferSelect;
-export type MeterReading = typeof meterReadings.$inferSelect;

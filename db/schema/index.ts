@@ -5,3 +5,6 @@ export * from './connections.js';
 export * from './mandates.js';
 export * from './p4.js';
 export * from './cases.js';
+export * from './breach.js';
+export * from './allocation.js';
+export * from './reviews.js';

@@ -16,10 +16,11 @@
  * and the data directory is chowned to it.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import postgres from 'postgres';
@@ -193,6 +194,41 @@ async function assertReachable(dataDir: string, uid: number): Promise<void> {
   }
 }
 
+/** Where a cluster goes when, as root, the postgres user cannot reach the one asked for. */
+export const ROOT_CLUSTER_BASE = '/var/lib/gerede-twijfel';
+
+/** The first directory above `dir` that a user other than its owner cannot pass (undefined: all passable). */
+async function blockedAbove(dir: string, uid: number | undefined): Promise<string | undefined> {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const s = await stat(d).catch(() => undefined);
+    if (s) {
+      const passable = uid !== undefined && s.uid === uid ? (s.mode & 0o100) !== 0 : (s.mode & 0o001) !== 0;
+      if (!passable) return d;
+    }
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/**
+ * As root, PostgreSQL runs as the postgres user, which cannot pass e.g. /root (mode 700) when the clone
+ * lives there. Then the cluster is placed under ROOT_CLUSTER_BASE, named after the directory asked for
+ * (so every start finds the same cluster again: data kept between starts), and the start says where.
+ */
+export async function clusterDirFor(dataDir: string, logger: Logger): Promise<string> {
+  if (userInfo().uid !== 0) return dataDir;
+  const blocked = await blockedAbove(dataDir, (await postgresUserIds())?.uid);
+  if (blocked === undefined) return dataDir;
+  const id = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const placed = join(ROOT_CLUSTER_BASE, `${basename(dataDir)}-${id}`);
+  await mkdir(ROOT_CLUSTER_BASE, { recursive: true, mode: 0o755 });
+  await chmod(ROOT_CLUSTER_BASE, 0o755);
+  logger.warn(
+    { asked: dataDir, placed, blocked },
+    `running as root: the ${EMBEDDED_PG_USER} user cannot pass ${blocked}, so the PostgreSQL cluster lives in ${placed} (kept between starts)`,
+  );
+  return placed;
+}
+
 async function ensureClusterDir(
   dataDir: string,
   ids: { uid: number; gid: number } | undefined,
@@ -219,7 +255,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const database = options.database ?? DEFAULT_DATABASE;
   const port = options.port && options.port > 0 ? options.port : await getFreePort();
   // Test mode without a dataDir: the fresh (empty, 0700) temp dir itself becomes the cluster directory.
-  const dataDir = resolve(options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gt-pg-'))));
+  const asked = resolve(options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gt-pg-'))));
+  const dataDir = persistent ? await clusterDirFor(asked, logger) : asked;
   const bins = await pgBinaries();
   const started = Date.now();
 

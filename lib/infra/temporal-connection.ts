@@ -7,7 +7,14 @@
  * which is what the local dev server speaks.
  */
 import { readFile } from 'node:fs/promises';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+  type ConnectionOptions,
+  type TLSConfig,
+} from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.js';
 
@@ -53,6 +60,32 @@ function describe(cfg: TemporalConfig, address: string): string {
 export interface ConnectOptions {
   /** How long to wait for the server (default: the SDK's, 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * Answer fast while Temporal is down (the API): at most 3 attempts (about half a second) instead of the
+   * SDK's 10 (about 20 s), and every short call bounded by `callTimeoutMs`. Long polls (Updates waiting
+   * for the workflow, history and result waits, queries answered by a worker) keep their own time.
+   * Connects lazily, so a Temporal that is down does not stop the start.
+   */
+  failFast?: { callTimeoutMs: number };
+}
+
+/** The API's Temporal calls: a dependency down is a 503 within 2 s (README, Failure edges). */
+export const API_TEMPORAL_FAIL_FAST = { callTimeoutMs: 2_000 } as const;
+
+type Interceptor = NonNullable<ConnectionOptions['interceptors']>[number];
+
+/** gRPC methods that wait on a workflow or worker by design: no deadline of ours on those. */
+const LONG_POLLS = /\/(UpdateWorkflowExecution|PollWorkflowExecutionUpdate|GetWorkflowExecutionHistory|QueryWorkflow)$/;
+
+/** A deadline on every call that has none and is not a long poll. */
+export function callDeadlineInterceptor(callTimeoutMs: number): Interceptor {
+  // nextCall returns the next InterceptingCall of the chain; grpc-js types it by its interface only.
+  return (options, nextCall) => {
+    const path = options.method_definition.path;
+    const unbounded = options.deadline === undefined || options.deadline === Infinity;
+    const next = !unbounded || LONG_POLLS.test(path) ? options : { ...options, deadline: Date.now() + callTimeoutMs };
+    return nextCall(next) as ReturnType<Interceptor>;
+  };
 }
 
 export async function connectClient(
@@ -63,12 +96,22 @@ export async function connectClient(
   const tls = await temporalTls(cfg);
   let connection: Connection;
   try {
-    connection = await Connection.connect({
+    const options = {
       address,
       tls,
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeout: opts.connectTimeoutMs } : {}),
+      ...(opts.failFast
+        ? {
+            interceptors: [
+              callDeadlineInterceptor(opts.failFast.callTimeoutMs),
+              makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 })),
+            ],
+          }
+        : {}),
       ...(cfg.apiKey !== undefined ? { apiKey: cfg.apiKey } : {}),
-    });
+    };
+    // Fail-fast (the API) connects lazily: it starts and serves the P4 gate while Temporal is down.
+    connection = opts.failFast ? Connection.lazy(options) : await Connection.connect(options);
   } catch (cause) {
     throw new Error(`cannot connect to Temporal at ${describe(cfg, address)}`, { cause });
   }

@@ -23,6 +23,7 @@ import { createMailer, type Mailer } from '../../notifications/mailer.js';
 import { startWorker, type RunningWorker } from '../../worker.js';
 import { makeParty } from '../core/fixtures.js';
 import { freshDatabase, readMail, testConfig, type CapturedMail } from '../helpers/index.js';
+import { timeSkippingEnvironment } from '../workflows/harness.js';
 
 export interface CaseApiContext {
   app: App;
@@ -35,12 +36,24 @@ export interface CaseApiContext {
   /** Poll the case row until `predicate` holds (the workflow mirrors its state into it). */
   waitForCase(id: string, predicate: (row: DoubtCase) => boolean, timeoutMs?: number): Promise<DoubtCase>;
   mail(predicate: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
+  /** With `timeSkipping`: skip the Java test server's clock by `ms` (timers fire as they would). */
+  skip(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
 export const tag = () => randomBytes(4).toString('hex');
 
-export async function caseApiContext(label: string, env: Record<string, string> = {}): Promise<CaseApiContext> {
+/**
+ * `timeSkipping`: the app and its worker on the Java test server (harness.ts) instead of the shared dev
+ * server, for API tests that must reach the end of the 72 hours (GT-3, GT-4).
+ */
+export async function caseApiContext(
+  label: string,
+  env: Record<string, string> = {},
+  opts: { timeSkipping?: boolean } = {},
+): Promise<CaseApiContext> {
+  const testEnv = opts.timeSkipping ? await timeSkippingEnvironment() : undefined;
+  const temporalAddress = testEnv?.address ?? inject('temporalAddress');
   const fresh = await freshDatabase(label);
   const taskQueue = `api-${label}-${tag()}`;
   const config = testConfig({
@@ -51,14 +64,14 @@ export async function caseApiContext(label: string, env: Record<string, string> 
     ...env,
   });
   const handle = createDb(fresh.url, { max: 8 });
-  const { connection, client } = await connectClient(config.temporal, inject('temporalAddress'));
+  const { connection, client } = await connectClient(config.temporal, temporalAddress);
   let worker: RunningWorker | undefined;
   let app: App | undefined;
   let mailer: Mailer | undefined;
   try {
     worker = await startWorker({
       config,
-      temporalAddress: inject('temporalAddress'),
+      temporalAddress,
       databaseUrl: fresh.url,
       smtpUrl: inject('smtpUrl'),
       logger: createLogger(config, 'worker'),
@@ -73,6 +86,7 @@ export async function caseApiContext(label: string, env: Record<string, string> 
     mailer?.close();
     await connection.close();
     await handle.close();
+    await testEnv?.teardown();
     throw err;
   }
   const db = handle.db;
@@ -107,6 +121,10 @@ export async function caseApiContext(label: string, env: Record<string, string> 
       }
     },
     mail: (predicate, timeoutMs = 15_000) => readMail(inject('mailDir'), predicate, timeoutMs),
+    async skip(ms) {
+      if (!testEnv) throw new Error('skip() needs caseApiContext(..., { timeSkipping: true })');
+      await testEnv.sleep(ms);
+    },
     async close() {
       await app?.close();
       mailer?.close();
@@ -114,6 +132,7 @@ export async function caseApiContext(label: string, env: Record<string, string> 
       await connection.close();
       await handle.close();
       await fresh.drop();
+      await testEnv?.teardown();
     },
   };
   return ctx;

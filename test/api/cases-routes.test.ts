@@ -339,7 +339,7 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     expect(view.responses[0]).not.toHaveProperty('evidenceContent');
   });
 
-  it('after the decision, evidence is late: 409 response_window_closed, pointing to the regular processes', async () => {
+  it('a rejection leaves the 72 hours to the party (GT-3); after the decision, evidence is late: 409 response_window_closed, pointing to the regular processes', async () => {
     const { body } = await openCase();
     await ctx.waitForCase(body.id, (r) => r.contactedAt !== null);
     const first = await respond(body.id, answer(evidence(smallPdf())));
@@ -350,14 +350,20 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
       reason: 'Handtekening ontbreekt',
     });
     expect(rejected.statusCode, rejected.body).toBe(200);
-    expect(rejected.json()).toMatchObject({ status: 'closed_mandate_not_demonstrated', outcome: 'not_demonstrated' });
+    expect(rejected.json()).toMatchObject({ status: 'awaiting_response', outcome: null });
+    const second = await respond(body.id, answer(evidence(smallPdf('tweede poging'))));
+    expect(second.statusCode, second.body).toBe(201);
+    const accepted = await call(ctx.app, keys.handlerA, 'POST', `/cases/${body.id}/judgements`, {
+      responseId: second.json().response.id,
+      decision: 'accept',
+    });
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    expect(accepted.json()).toMatchObject({ status: 'closed_mandate_accepted', outcome: 'accepted' });
 
-    const late = await respond(body.id, answer(evidence(smallPdf('tweede poging'))));
+    const late = await respond(body.id, answer(evidence(smallPdf('derde poging'))));
     expect(late.statusCode).toBe(409);
     expect(late.json().code).toBe('response_window_closed');
     expect(late.json().message).toMatch(/regular processes/);
-    // The block stays (GT-4 / GT-8), and keeps the mandates of that moment blocked (GT-8b).
-    expect((await askGate(body.connectionEan)).json().reasonCode).toBe('blocked_not_demonstrated');
   });
 });
 

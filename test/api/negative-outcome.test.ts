@@ -7,13 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { blocks } from '../../db/schema/index.js';
+import { blocks, doubtCases } from '../../db/schema/index.js';
 import { call, days, iso, makeConnection, makeGridUser, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, smallPdf, type CaseApiContext } from './case-context.js';
 
 let ctx: CaseApiContext;
 beforeAll(async () => {
-  ctx = await caseApiContext('negative_outcome');
+  ctx = await caseApiContext('negative_outcome', {}, { timeSkipping: true }); // to the end of the 72 hours
 });
 afterAll(async () => ctx?.close());
 
@@ -51,7 +51,7 @@ describe('GT-8b: after "mandate not demonstrated" the regular processes can rest
     const allowed = await gate();
     expect(allowed).toMatchObject({ allowed: true, reasonCode: 'mandate_valid', mandateId: old.id });
 
-    // The case: blocked at once (GT-2), the evidence rejected → closed "mandate not demonstrated".
+    // The case: blocked at once (GT-2), the evidence rejected, the 72 hours end → closed "mandate not demonstrated".
     const opened = await call(ctx.app, handlerKey, 'POST', '/cases', {
       connectionEan: conn.ean,
       partyGln: provider.gln,
@@ -85,7 +85,12 @@ describe('GT-8b: after "mandate not demonstrated" the regular processes can rest
       reason: 'Handtekening ontbreekt',
     });
     expect(rejected.statusCode, rejected.body).toBe(200);
-    expect(rejected.json().status).toBe('closed_mandate_not_demonstrated');
+    expect(rejected.json().status).toBe('awaiting_response'); // GT-3: the rest of the 72 hours are the party's
+    await ctx.skip(73 * 3_600_000);
+    await ctx.waitForCase(caseId, (r) => r.status === 'closed_mandate_not_demonstrated');
+    // The test server's clock now runs 73 h ahead of the app's (real time), which registers mandates and
+    // asks the gate: put the close on the app's clock, so "registered after the close" (GT-8b) means now.
+    await ctx.db.update(doubtCases).set({ closedAt: new Date() }).where(eq(doubtCases.id, caseId));
 
     // The block stays and keeps the old mandate blocked: for new requests and for deliveries of old ones.
     expect(await gate()).toMatchObject({

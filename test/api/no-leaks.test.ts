@@ -118,7 +118,11 @@ describe('the development mail view', () => {
       logger: false,
     });
     prod = await buildApp({
-      config: testConfig({ NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example' }),
+      config: testConfig({
+        NODE_ENV: 'production',
+        ACM_REPORT_EMAIL: 'meldingen@acm.example',
+        PUBLIC_URL: 'https://gerede-twijfel.example',
+      }),
       db: handle.db,
       sql: handle.sql,
       mailCaptureDir: inject('mailDir'),

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
-import { connections, meterReadings } from '../../db/schema/index.js';
+import { connections, meterReadingDays } from '../../db/schema/index.js';
+import { listReadings } from '../../db/repositories/readings.js';
 import {
   badCheckDigit,
   call,
@@ -237,7 +238,7 @@ describe('readings import (AL-1, AL-2): per-row rejects', () => {
       [6, 'duplicate_in_batch', 'AL-1'],
       [7, 'read_in_future', 'AL-1'],
     ]);
-    const stored = await ctx.db.select().from(meterReadings).where(eq(meterReadings.connectionEan, c.ean));
+    const stored = await listReadings(ctx.db, c.ean, new Date(t0 - days(1)), new Date(t0 + days(1)));
     expect(stored.map((s) => s.registerWh).sort()).toEqual([10_000, 10_500, 12_000]);
 
     // Against stored readings: same value is unchanged, a different one conflicts, a value between
@@ -277,7 +278,7 @@ describe('readings import (AL-1, AL-2): per-row rejects', () => {
   });
 
   it('whole-batch problems write nothing: unknown connection 404, opted out 409, malformed rows 400, too many rows 400', async () => {
-    const before = (await ctx.db.select({ n: count() }).from(meterReadings))[0]!.n;
+    const before = (await ctx.db.select({ n: count() }).from(meterReadingDays))[0]!.n;
     expect(
       (
         await call(ctx.app, adminKey, 'POST', `/connections/${newEan()}/readings`, {
@@ -304,7 +305,7 @@ describe('readings import (AL-1, AL-2): per-row rejects', () => {
       const bad = await call(ctx.app, adminKey, 'POST', `/connections/${c.ean}/readings`, { readings });
       expect([400, 413]).toContain(bad.statusCode);
     }
-    expect((await ctx.db.select({ n: count() }).from(meterReadings))[0]!.n).toBe(before);
+    expect((await ctx.db.select({ n: count() }).from(meterReadingDays))[0]!.n).toBe(before);
     const handler = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
     expect(
       (

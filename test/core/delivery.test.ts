@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { accessRegister, meterReadings } from '../../db/schema/index.js';
+import { accessRegister } from '../../db/schema/index.js';
+import { importReadings } from '../../db/repositories/readings.js';
 import { GATE_REASONS, type GateReason } from '../../domain/gate.js';
 import {
   call,
@@ -40,6 +41,8 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.close());
 
+const SEEDER = { actor: 'test:delivery', actorRole: 'admin', actorPartyId: null };
+
 /** A connection with a grid user, a service provider with a p4-client key, and readings every quarter-hour of the last `daysBack` days. */
 async function setup(o: { daysBack?: number } = {}) {
   const user = await makeGridUser(ctx.db);
@@ -53,14 +56,13 @@ async function setup(o: { daysBack?: number } = {}) {
   const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
   const end = quarter(Date.now() - QH);
   const n = (o.daysBack ?? 3) * 96;
-  await ctx.db.insert(meterReadings).values(
-    Array.from({ length: n }, (_, i) => ({
-      connectionEan: conn.ean,
-      readAt: new Date(end - (n - 1 - i) * QH),
-      registerWh: 1000 + i * 10,
-    })),
-  );
-  return { user, conn, provider, p4, userKey };
+  const rows = Array.from({ length: n }, (_, i) => ({
+    readAt: new Date(end - (n - 1 - i) * QH),
+    registerWh: 1000 + i * 10,
+  }));
+  const imported = await importReadings(ctx.db, SEEDER, conn.ean, rows);
+  expect(imported.rejected).toEqual([]);
+  return { user, conn, provider, p4, userKey, lastRegisterWh: rows[n - 1]!.registerWh };
 }
 
 const ask = (key: string, ean: string, from: number, to: number, dataKind = 'interval_data') =>
@@ -202,21 +204,27 @@ describe('every delivery is a decision under the rules in force at delivery (DC-
 
 describe('no future periods', () => {
   it('a period reaching 30 days ahead is cut at the decision instant; later data is never delivered under it', async () => {
-    const { conn, provider, p4 } = await setup();
+    const { conn, provider, p4, lastRegisterWh } = await setup();
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: conn.ean });
     const from = quarter(Date.now()) - days(1);
     const d = await allowedRequest(p4, conn.ean, from, Date.now() + days(30));
     expect(d.periodCut).toBe(true);
     expect(d.to).toBe(d.decidedAt);
-    // Data that arrives after the decision (here written directly, a quarter-hour past the cut) is not the request's.
+    // Data that arrives after the decision (imported as of a quarter-hour past the cut) is not the request's.
     const later = quarter(Date.parse(d.decidedAt)) + QH;
-    await ctx.db
-      .insert(meterReadings)
-      .values({ connectionEan: conn.ean, readAt: new Date(later), registerWh: 999_999 });
+    const marker = lastRegisterWh + 3;
+    const late = await importReadings(
+      ctx.db,
+      SEEDER,
+      conn.ean,
+      [{ readAt: new Date(later), registerWh: marker }],
+      new Date(later + QH),
+    );
+    expect(late.accepted).toBe(1);
     const data = await expectDelivered(p4, d);
     expect(data.to).toBe(d.decidedAt);
     expect(data.readings.every((r: { at: string }) => Date.parse(r.at) < Date.parse(d.decidedAt))).toBe(true);
-    expect(data.readings.some((r: { registerWh: number }) => r.registerWh === 999_999)).toBe(false);
+    expect(data.readings.some((r: { registerWh: number }) => r.registerWh === marker)).toBe(false);
   });
 
   it('a period that starts in the future is refused (400 period_in_future) and nothing is registered', async () => {

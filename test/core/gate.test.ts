@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, inArray, sql as dsql } from 'drizzle-orm';
-import { accessRegister, meterReadings, parties } from '../../db/schema/index.js';
+import { accessRegister, parties } from '../../db/schema/index.js';
+import { writeRegisters } from '../../db/repositories/reading-days.js';
 import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
 import {
   decide,
@@ -126,11 +127,13 @@ describe('allowed', () => {
     const c = await conn();
     const m = await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, dataKinds: ['interval_data'] });
     const t0 = Math.floor((now - days(2)) / 900_000) * 900_000;
-    await ctx.db.insert(meterReadings).values(
+    await writeRegisters(
+      ctx.db,
+      c.ean,
       [0, 1, 2].map((i) => ({
-        connectionEan: c.ean,
         readAt: new Date(t0 + i * 900_000),
         registerWh: 1000 + i * 100,
+        feedInRegisterWh: null,
       })),
     );
     const d = await expectDecision(providerP4, c.ean, 'interval_data', 'mandate_valid');

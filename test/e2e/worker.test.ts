@@ -20,7 +20,7 @@ import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
 import { ensureRepeatOffenderSchedule, startWorker, type RunningWorker } from '../../worker.js';
 import { recoverIntakes } from '../../services/recovery.js';
-import { SA, repeatOffenderScheduleId } from '../../workflows/shared.js';
+import { SA, allocationScheduleId, repeatOffenderScheduleId } from '../../workflows/shared.js';
 import { freshDatabase, readMail, testConfig, type FreshDatabase } from '../helpers/index.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -53,6 +53,10 @@ afterAll(async () => {
   await worker?.shutdown();
   await client?.schedule
     .getHandle(repeatOffenderScheduleId(taskQueue))
+    .delete()
+    .catch(() => undefined);
+  await client?.schedule
+    .getHandle(allocationScheduleId(taskQueue))
     .delete()
     .catch(() => undefined);
   await connection?.close();

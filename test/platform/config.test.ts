@@ -69,6 +69,16 @@ describe('configuration', () => {
     ).toBe(20);
   });
 
+  it('requires PUBLIC_URL and ACM_REPORT_EMAIL in production, so mails never point at a worker host', () => {
+    const prod = { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example' };
+    expect(configErrorOf(prod).variable).toBe('PUBLIC_URL');
+    expect(configErrorOf({ NODE_ENV: 'production', PUBLIC_URL: 'https://x.example' }).variable).toBe(
+      'ACM_REPORT_EMAIL',
+    );
+    expect(loadConfig({ ...prod, PUBLIC_URL: 'https://twijfel.example' }).publicUrl).toBe('https://twijfel.example');
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  });
+
   it('never echoes a database password in the error', () => {
     const err = configErrorOf({ DATABASE_URL: 'mysql://app:s3cret@db.example/x' });
     expect(err.message).not.toContain('s3cret');
@@ -92,10 +102,15 @@ describe('configuration', () => {
   });
 });
 
+/** The variables lib/config.ts reads: every `(env, 'NAME'` call, however it is formatted. */
+function configVariables(): Set<string> {
+  const source = readFileSync(new URL('../../lib/config.ts', import.meta.url), 'utf8');
+  return new Set([...source.matchAll(/\(\s*env,\s*'([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!));
+}
+
 describe('README configuration table', () => {
   it('documents every environment variable lib/config.ts reads, and nothing it does not', () => {
-    const source = readFileSync(new URL('../../lib/config.ts', import.meta.url), 'utf8');
-    const read = new Set([...source.matchAll(/\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1]!));
+    const read = configVariables();
     expect(read.size).toBeGreaterThan(20);
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
@@ -107,6 +122,22 @@ describe('README configuration table', () => {
     expect(
       [...documented].filter((v) => !read.has(v)),
       'documented but not read',
+    ).toEqual([]);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every environment variable lib/config.ts reads, and nothing it does not', () => {
+    const read = configVariables();
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const listed = new Set([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+    expect(
+      [...read].filter((v) => !listed.has(v)),
+      'missing from .env.example',
+    ).toEqual([]);
+    expect(
+      [...listed].filter((v) => !read.has(v)),
+      'listed but not read',
     ).toEqual([]);
   });
 });

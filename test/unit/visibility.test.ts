@@ -49,6 +49,9 @@ const table: [string, Principal, string][] = [
   ['case handler of OP', p('case-handler', OP), '1101010100'],
   ['case handler of another operator', p('case-handler', 'op-third'), '0000000000'],
   ['case handler key without party', p('case-handler', null), '0000000000'],
+  // GT-11: the privacy officer sees as its grid operator's case handlers do (the routes limit what it may do).
+  ['privacy officer of OP', p('privacy-officer', OP), '1101010100'],
+  ['privacy officer of another operator', p('privacy-officer', 'op-third'), '0000000000'],
   ['supplier PARTY', p('supplier', PARTY), '0001010100'],
   ['supplier without party', p('supplier', null), '0000000000'],
   // A supplier key does not see a connection even when a grid user or operator id happens to equal its party.
@@ -58,6 +61,8 @@ const table: [string, Principal, string][] = [
   ['grid user key without grid user', p('grid-user', null, null), '0000000000'],
   // The P4 client acts for PARTY and still sees nothing here: it asks the gate.
   ['p4 client of PARTY', p('p4-client', PARTY), '0000000000'],
+  // A BRP reads only its allocation aggregates (AL-3): no case, connection or mandate, even of the party it is.
+  ['brp PARTY', p('brp', PARTY), '0000000000'],
 ];
 
 describe('visibleTo: role × owner', () => {

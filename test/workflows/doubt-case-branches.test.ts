@@ -118,30 +118,82 @@ describe('doubt case branches', () => {
     await h.recordHistory(row.id, 'accepted-isma');
   });
 
-  it('rejected with a reason: block stays, iSMA to profile allocation (GT-4); later evidence is refused (GT-8)', async () => {
+  it('rejected with a reason (GT-3, GT-4): the case stays open, the party answers again within the 72 hours, an acceptance closes at once (GT-8)', async () => {
     const { row, fixture } = await h.openCase({ isma: true });
     await h.startWorkflow(row.id);
     await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
-    const sent = await respond(row.id, fixture.partyId);
+    const first = await respond(row.id, fixture.partyId);
     const noReason = await expectDomainError(
-      judgeEvidence(svc, row.id, { ...handler, responseId: sent!.response.id, decision: 'reject', reason: '' }),
+      judgeEvidence(svc, row.id, { ...handler, responseId: first!.response.id, decision: 'reject', reason: '' }),
       'reason_required',
     );
-    expect(noReason.field).toBe('body.reason');
-    const snap = await judgeEvidence(svc, row.id, {
+    expect(noReason.field).toBe('reason'); // the domain input; api/ maps it to body.reason
+    const rejected = await judgeEvidence(svc, row.id, {
+      ...handler,
+      responseId: first!.response.id,
+      decision: 'reject',
+      reason: 'handtekening ontbreekt',
+    });
+    // The 72 hours are the party's: a rejection does not decide the case.
+    expect(rejected.status).toBe('awaiting_response');
+    expect(rejected.outcome).toBeNull();
+    expect(rejected.responses[0]!.judgement).toBe('rejected');
+    const [open] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
+    expect(open!.status).toBe('awaiting_response');
+    expect(open!.closedAt).toBeNull();
+    const [b0] = await h.db.select().from(blocks).where(eq(blocks.caseId, row.id));
+    expect(b0!.endedAt).toBeNull();
+    await expectDomainError(
+      judgeEvidence(svc, row.id, { ...handler, responseId: first!.response.id, decision: 'accept' }),
+      'nothing_to_judge',
+    );
+
+    await h.env.sleep(30 * HOUR);
+    const second = await respond(row.id, fixture.partyId);
+    expect(second!.result.snapshot.status).toBe('awaiting_judgement');
+    const snap = await judgeEvidence(svc, row.id, { ...handler, responseId: second!.response.id, decision: 'accept' });
+    expect(snap.status).toBe('closed_mandate_accepted');
+    await h.result(row.id);
+    const [b] = await h.db.select().from(blocks).where(eq(blocks.caseId, row.id));
+    expect(b!.liftReason).toBe('mandate_accepted');
+    const trail = await caseAuditTrail(h.db, row.id);
+    const judged = trail.filter((e) => e.action === 'case.evidence_judged');
+    expect(judged.map((e) => (e.data as { decision: string }).decision)).toEqual(['rejected', 'accepted']);
+    expect(judged[0]!.actor).toBe(handler.actor);
+    expect(judged[0]!.data).toMatchObject({ reason: 'handtekening ontbreekt', caseOpen: true, rule: 'GT-3, GT-4' });
+    await h.recordHistory(row.id, 'rejected-then-accepted');
+  });
+
+  it('rejected and no other evidence: "mandate not demonstrated" falls at the end of the 72 hours, block stays, iSMA to profile (GT-4); later evidence refused (GT-8)', async () => {
+    const { row, fixture } = await h.openCase({ isma: true });
+    await h.startWorkflow(row.id);
+    const s0 = await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
+    const sent = await respond(row.id, fixture.partyId);
+    const rejected = await judgeEvidence(svc, row.id, {
       ...handler,
       responseId: sent!.response.id,
       decision: 'reject',
       reason: 'handtekening ontbreekt',
     });
-    expect(snap.status).toBe('closed_mandate_not_demonstrated');
-    await h.result(row.id);
+    expect(rejected.status).toBe('awaiting_response');
+    // Nothing changes before the 72 hours end: no profile switch, the '0' allocation stays.
+    await h.skipTo(new Date(new Date(s0.deadlines.response.dueAt!).getTime() - HOUR));
+    const s1 = await h.snapshot(row.id);
+    expect(s1.status).toBe('awaiting_response');
+    expect(await h.db.select().from(allocationMethods).where(eq(allocationMethods.caseId, row.id))).toHaveLength(0);
+
+    const final = await h.result(row.id);
+    expect(final.status).toBe('closed_mandate_not_demonstrated');
     const [b] = await h.db.select().from(blocks).where(eq(blocks.caseId, row.id));
     expect(b!.endedAt).toBeNull();
     const [m] = await h.db.select().from(allocationMethods).where(eq(allocationMethods.caseId, row.id));
     expect(m!.method).toBe('profile');
     const [c] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
-    expect(c!.closeReason).toBe('handtekening ontbreekt');
+    expect(c!.closeReason).toBe(
+      'mandate evidence rejected (handtekening ontbreekt); no evidence accepted within 72 hours',
+    );
+    expect(c!.closedBy).toBe(`workflow:${row.id}`);
+    expect(c!.closedAt!.getTime()).toBeGreaterThanOrEqual(new Date(s0.deadlines.response.dueAt!).getTime());
     expect(c!.profileEffectiveFrom).not.toBeNull();
 
     const late = await expectDomainError(respond(row.id, fixture.partyId), 'response_window_closed');
@@ -152,7 +204,28 @@ describe('doubt case branches', () => {
         (x.subject ?? '').includes('niet aangetoond') &&
         (x.text ?? '').includes('handtekening ontbreekt'),
     );
-    await h.recordHistory(row.id, 'rejected-isma');
+    await h.recordHistory(row.id, 'rejected-isma-window-ends');
+  });
+
+  it('evidence in time, rejected after the 72 hours: "mandate not demonstrated" at once, by the handler (GT-4)', async () => {
+    const { row, fixture } = await h.openCase({ isma: false });
+    await h.startWorkflow(row.id);
+    const s0 = await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
+    const sent = await respond(row.id, fixture.partyId);
+    await h.skipTo(new Date(new Date(s0.deadlines.response.dueAt!).getTime() + HOUR));
+    await h.waitFor(row.id, (s) => s.responseWindowClosed);
+    const snap = await judgeEvidence(svc, row.id, {
+      ...handler,
+      responseId: sent!.response.id,
+      decision: 'reject',
+      reason: 'machtiging van een andere aansluiting',
+    });
+    expect(snap.status).toBe('closed_mandate_not_demonstrated');
+    await h.result(row.id);
+    const [c] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
+    expect(c!.closedBy).toBe(handler.actor);
+    expect(c!.closeReason).toBe('machtiging van een andere aansluiting');
+    await h.recordHistory(row.id, 'late-rejection');
   });
 
   it('evidence in time but unjudged at 72 hours: waits for the judgement, reminds the handler, allocation unchanged; evidence after 72 h refused', async () => {

@@ -125,7 +125,7 @@ export interface CaseHarness {
  * The SDK gives the Java test server 5 s to listen; on a loaded 2-core machine a JVM start can take
  * longer (provisioning's class-data archive makes that rare). Retry rather than fail the file.
  */
-async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflowEnvironment> {
+export async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflowEnvironment> {
   for (let i = 1; ; i++) {
     try {
       return await TestWorkflowEnvironment.createTimeSkipping({
@@ -137,15 +137,22 @@ async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflowEnviro
   }
 }
 
-export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}): Promise<CaseHarness> {
+/** The Java test server with the case search attributes registered (it does not know custom ones until added). */
+export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const fresh = await freshDatabase(`wf_${label}`);
-  const dbh = createDb(fresh.url, { max: 8 });
   const env = await startTimeSkippingServer();
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]!])),
   });
+  return env;
+}
+
+export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}): Promise<CaseHarness> {
+  quietRuntime();
+  const fresh = await freshDatabase(`wf_${label}`);
+  const dbh = createDb(fresh.url, { max: 8 });
+  const env = await timeSkippingEnvironment();
   // A unique ACM address per harness, so each test finds its own ACM report in the shared capture.
   const config = testConfig({ ACM_REPORT_EMAIL: `acm-${tag()}@acm.example` });
   const mailer = createMailer(opts.smtpUrl ?? inject('smtpUrl'), { from: config.smtp.from });

@@ -1,27 +1,57 @@
 /**
- * GT-5 repeat offenders: the scan counts signals per party across ALL grid operators over a rolling
- * window; a party at the threshold gets one improvement review (its own workflow): contacted on behalf of
- * all grid operators, a follow-up period runs (skipped), and when the signals have not decreased the ACM
- * report is prepared and sent. GT-9: a supplier-side report informs the grid operator's contact group.
+ * GT-5 repeat offenders, the grid operators' joint judgement: the scan proposes (the signals behind the
+ * proposal, classified; won, wrongful-block and withdrawn cases excluded), every grid operator with signals
+ * votes, the agreement rule starts the review (contact on behalf of all, commitment, follow-up skipped), and
+ * the ACM report is sent only after a named person signs the decision; a decision not to report is recorded.
+ * GT-9: a supplier-side report informs the grid operator's contact group.
+ *
+ * The scan and the people's steps go through a client that does not unlock time skipping (the test server
+ * would jump to the proposal's voting deadline whenever nothing is pending); the follow-up is skipped explicitly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { acmNotifications, connections, improvementReviews, parties, supplierReports } from '../../db/schema/index.js';
+import { and, eq } from 'drizzle-orm';
+import { Client } from '@temporalio/client';
+import {
+  acmNotifications,
+  auditLog,
+  connections,
+  doubtCases,
+  improvementReviews,
+  parties,
+  reviewSignals,
+  reviewVotes,
+  supplierReports,
+} from '../../db/schema/index.js';
+import { createActivities } from '../../activities/index.js';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { withCheckDigit } from '../../lib/gs1.js';
+import type { CaseStatus } from '../../domain/case.js';
+import type { SignalClass } from '../../domain/review.js';
 import {
+  classifyCaseSignal,
+  decideAcmReport,
+  recordCommitment,
+  voteOnReview,
+  type ReviewPerson,
+} from '../../services/reviews.js';
+import {
+  reviewStateQuery,
   reviewWorkflowId,
   supplierReportWorkflowId,
   type ImprovementReviewResult,
+  type RepeatOffenderScanInput,
   type RepeatOffenderScanResult,
+  type ReviewSnapshot,
 } from '../../workflows/shared.js';
 import { caseHarness, TASK_QUEUE, type CaseHarness, type Fixture } from './harness.js';
 
 const DAY = 86_400_000;
 let h: CaseHarness;
+let plain: Client;
 let stopWorker: () => Promise<void>;
 beforeAll(async () => {
   h = await caseHarness('repeat_offenders');
+  plain = new Client({ connection: h.env.connection, namespace: 'default' });
   stopWorker = await h.runWorker();
 });
 afterAll(async () => {
@@ -47,8 +77,13 @@ async function otherOperatorConnection(): Promise<{ gridOperatorId: string; conn
   return { gridOperatorId: gop!.id, connectionEan: conn!.ean };
 }
 
-async function signal(f: { gridOperatorId: string; connectionEan: string }, partyId: string, at: Date): Promise<void> {
-  await createCaseWithBlock(h.db, {
+async function signal(
+  f: { gridOperatorId: string; connectionEan: string },
+  partyId: string,
+  at: Date,
+  o: { signalClass?: SignalClass; status?: CaseStatus } = {},
+): Promise<string> {
+  const { row } = await createCaseWithBlock(h.db, {
     actor: 'test',
     gridOperatorId: f.gridOperatorId,
     partyId,
@@ -58,91 +93,271 @@ async function signal(f: { gridOperatorId: string; connectionEan: string }, part
     reporterName: 'Klant',
     description: 'signaal',
     isma: false,
+    signalClass: o.signalClass ?? 'party_unknown_to_customer',
     at,
   });
+  // A closed case as its workflow would leave it (only its status matters to GT-5).
+  if (o.status) await h.db.update(doubtCases).set({ status: o.status }).where(eq(doubtCases.id, row.id));
+  return row.id;
 }
 
-const scan = (input: { threshold: number; windowDays: number; followUpDays: number }) =>
-  h.env.client.workflow.execute('repeatOffenderScanWorkflow', {
+const scan = (input: RepeatOffenderScanInput) =>
+  plain.workflow.execute('repeatOffenderScanWorkflow', {
     taskQueue: TASK_QUEUE,
     workflowId: `scan-${Date.now()}-${++seq}`,
     args: [input],
   }) as Promise<RepeatOffenderScanResult>;
 
-describe('repeat offenders (GT-5)', () => {
-  it('signals across grid operators open one review; not decreased after follow-up: reported to the ACM', async () => {
-    const p: Fixture = await h.fixture();
+const handler = (gridOperatorId: string, name: string): ReviewPerson => ({
+  actor: `api-key:${name.replace(/\W/g, '').toLowerCase()}`,
+  actorRole: 'case-handler',
+  actorPartyId: gridOperatorId,
+  gridOperatorId,
+  name,
+});
+const deps = () => ({ db: h.db, temporal: plain });
+const state = (reviewId: string) =>
+  plain.workflow.getHandle(reviewWorkflowId(reviewId)).query(reviewStateQuery) as Promise<ReviewSnapshot>;
+async function waitForStatus(reviewId: string, status: string): Promise<ReviewSnapshot> {
+  let last: ReviewSnapshot | undefined;
+  for (const until = Date.now() + 20_000; Date.now() < until;) {
+    last = await state(reviewId).catch(() => undefined);
+    if (last?.status === status) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`review ${reviewId} did not reach ${status}; last ${JSON.stringify(last)}`);
+}
+const reviewRow = async (id: string) =>
+  (await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, id)))[0]!;
+const auditActions = async (id: string) =>
+  (
+    await h.db
+      .select({ action: auditLog.action, actor: auditLog.actor, data: auditLog.data })
+      .from(auditLog)
+      .where(and(eq(auditLog.entityType, 'improvement_review'), eq(auditLog.entityId, id)))
+      .orderBy(auditLog.at, auditLog.id)
+  ).map((a) => a.action);
+
+/** A party with signals from two grid operators, proposed and agreed by both; in the follow-up period. */
+async function agreedReview(): Promise<{ p: Fixture; other: { gridOperatorId: string }; reviewId: string }> {
+  const p = await h.fixture();
+  const other = await otherOperatorConnection();
+  const now = await h.now();
+  await signal(p, p.partyId, new Date(now.getTime() - 20 * DAY));
+  await signal(p, p.partyId, new Date(now.getTime() - 10 * DAY));
+  await signal(other, p.partyId, new Date(now.getTime() - 5 * DAY));
+  const res = await scan({ threshold: 3, windowDays: 30, followUpDays: 10, votingDays: 3650 });
+  const reviewId = res.offenders.find((o) => o.partyId === p.partyId)!.reviewId!;
+  await waitForStatus(reviewId, 'proposed');
+  await voteOnReview(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), { agree: true, reason: 'a' });
+  await voteOnReview(deps(), reviewId, handler(other.gridOperatorId, 'Bram Bakker'), { agree: true, reason: 'b' });
+  await waitForStatus(reviewId, 'follow_up');
+  return { p, other, reviewId };
+}
+
+async function skipFollowUp(reviewId: string): Promise<void> {
+  const rv = await reviewRow(reviewId);
+  await h.skipTo(new Date(rv.followUpUntil!.getTime() + 1000));
+  await waitForStatus(reviewId, 'awaiting_decision');
+}
+
+describe('repeat offenders (GT-5): the grid operators’ joint judgement', () => {
+  it('the scan proposes from the counted signals only: won, wrongful-block and withdrawn cases excluded', async () => {
+    const p = await h.fixture();
     const other = await otherOperatorConnection();
+    const now = await h.now();
+    const ago = (d: number) => new Date(now.getTime() - d * DAY);
+    const counted = [
+      await signal(p, p.partyId, ago(20)),
+      await signal(p, p.partyId, ago(12), { signalClass: 'no_mandate_given' }),
+      await signal(other, p.partyId, ago(8)),
+    ];
+    const won = await signal(p, p.partyId, ago(15), { status: 'closed_mandate_accepted' });
+    const withdrawn = await signal(other, p.partyId, ago(6), { status: 'closed_withdrawn' });
+    const wrongful = await signal(p, p.partyId, ago(4), { status: 'closed_wrongful_block' });
+    // Would reach the threshold only if the won and withdrawn cases counted: not proposed.
+    const q = await h.fixture();
+    await signal(q, q.partyId, ago(3));
+    await signal(q, q.partyId, ago(2), { status: 'closed_mandate_accepted' });
+    await signal(q, q.partyId, ago(1), { status: 'closed_withdrawn' });
+
+    const res = await scan({ threshold: 2, windowDays: 30, followUpDays: 10, votingDays: 3650 });
+    expect(res.offenders.find((o) => o.partyId === q.partyId)).toBeUndefined();
+    const mine = res.offenders.find((o) => o.partyId === p.partyId)!;
+    expect(mine.signals).toBe(3);
+    const signals = await h.db.select().from(reviewSignals).where(eq(reviewSignals.reviewId, mine.reviewId!));
+    expect(signals.map((s) => s.signalId).sort()).toEqual([...counted].sort());
+    expect(signals.map((s) => s.signalId)).not.toContain(won);
+    expect(signals.map((s) => s.signalId)).not.toContain(withdrawn);
+    expect(signals.map((s) => s.signalId)).not.toContain(wrongful);
+    expect(signals.filter((s) => s.signalClass === 'party_unknown_to_customer')).toHaveLength(2);
+    expect(new Set(signals.map((s) => s.gridOperatorId))).toEqual(new Set([p.gridOperatorId, other.gridOperatorId]));
+    const s = await waitForStatus(mine.reviewId!, 'proposed');
+    expect(s.agreement).toBe('pending');
+    // A proposal is not a review: nobody is contacted before the grid operators agree.
+    expect((await reviewRow(mine.reviewId!)).contactedAt).toBeNull();
+
+    // The handler's classification shows in the open proposal.
+    await classifyCaseSignal(deps(), handler(p.gridOperatorId, 'Anna'), counted[0]!, 'mandate_withdrawn');
+    const [reclassified] = await h.db.select().from(reviewSignals).where(eq(reviewSignals.signalId, counted[0]!));
+    expect(reclassified!.signalClass).toBe('mandate_withdrawn');
+    // Another grid operator's case is not this handler's to classify.
+    await expect(
+      classifyCaseSignal(deps(), handler(other.gridOperatorId, 'Bram'), counted[0]!, 'other'),
+    ).rejects.toMatchObject({ code: 'case_not_found' });
+
+    // One operator disagrees: with two involved, the majority can no longer be met.
+    await voteOnReview(deps(), mine.reviewId!, handler(other.gridOperatorId, 'Bram Bakker'), {
+      agree: false,
+      reason: 'Verschillende klachten, niet vergelijkbaar',
+    });
+    const result = (await plain.workflow
+      .getHandle(reviewWorkflowId(mine.reviewId!))
+      .result()) as ImprovementReviewResult;
+    expect(result.outcome).toBe('not_agreed');
+    expect((await reviewRow(mine.reviewId!)).status).toBe('not_agreed');
+    // Not proposed again within the same window.
+    const again = await scan({ threshold: 2, windowDays: 30, followUpDays: 10, votingDays: 3650 });
+    expect(again.offenders.find((o) => o.partyId === p.partyId)).toBeUndefined();
+  });
+
+  it('votes by two grid operators start the review; an uninvolved operator and a second vote are refused', async () => {
+    const p = await h.fixture();
+    const other = await otherOperatorConnection();
+    const third = await otherOperatorConnection();
     const now = await h.now();
     await signal(p, p.partyId, new Date(now.getTime() - 20 * DAY));
     await signal(p, p.partyId, new Date(now.getTime() - 10 * DAY));
-    await signal(other, p.partyId, new Date(now.getTime() - 5 * DAY)); // another grid operator
-    await h.db.insert(supplierReports).values({
-      partyId: p.partyId,
-      gridOperatorId: other.gridOperatorId,
-      connectionEan: other.connectionEan,
-      signalReceivedAt: new Date(now.getTime() - 2 * DAY),
-      reportedAt: new Date(now.getTime() - 2 * DAY),
-      reportedWithinOneWorkingDay: true,
-      customerSatisfaction: 'dissatisfied',
-      findings: 'f',
-      actions: 'a',
-      createdBy: 'test',
+    await signal(other, p.partyId, new Date(now.getTime() - 5 * DAY));
+    const res = await scan({ threshold: 3, windowDays: 30, followUpDays: 10, votingDays: 3650 });
+    const reviewId = res.offenders.find((o) => o.partyId === p.partyId)!.reviewId!;
+    await waitForStatus(reviewId, 'proposed');
+
+    await expect(
+      voteOnReview(deps(), reviewId, handler(third.gridOperatorId, 'Cor'), { agree: true, reason: 'x' }),
+    ).rejects.toMatchObject({ code: 'review_not_found' });
+    const first = await voteOnReview(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), {
+      agree: true,
+      reason: 'Steeds klanten die de partij niet kennen',
     });
-    const q = await h.fixture(); // below the threshold
-    await signal(q, q.partyId, new Date(now.getTime() - 3 * DAY));
-
-    const input = { threshold: 4, windowDays: 30, followUpDays: 10 };
-    const first = await scan(input);
-    const mine = first.offenders.filter((o) => o.partyId === p.partyId || o.partyId === q.partyId);
-    expect(mine).toEqual([{ partyId: p.partyId, signals: 4, reviewId: expect.any(String) }]);
-    const reviewId = mine[0]!.reviewId!;
-
-    // A second scan while the review is open opens no second one.
-    const again = await scan(input);
-    expect(again.offenders.find((o) => o.partyId === p.partyId)?.reviewId).toBe(reviewId);
-    expect(await h.db.select().from(improvementReviews).where(eq(improvementReviews.partyId, p.partyId))).toHaveLength(
-      1,
-    );
-
+    expect(first).toMatchObject({ status: 'proposed', agreement: 'pending' });
+    await expect(
+      voteOnReview(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), { agree: false, reason: 'y' }),
+    ).rejects.toMatchObject({ code: 'review_step_done' });
+    // Nobody contacted on one vote of two (majority of two operators is two).
+    expect((await reviewRow(reviewId)).contactedAt).toBeNull();
+    const second = await voteOnReview(deps(), reviewId, handler(other.gridOperatorId, 'Bram Bakker'), {
+      agree: true,
+      reason: 'Herkenbaar patroon',
+    });
+    expect(second.agreement).toBe('agreed');
     await h.mail((m) => m.to.includes(p.partyMail) && (m.subject ?? '').includes('Verbetertraject'));
-    await expect
-      .poll(
-        async () =>
-          (await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId)))[0]!.status,
-        { timeout: 15_000 },
-      )
-      .toBe('follow_up');
-    const [rv] = await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId));
-    // Signals keep coming during the follow-up: 2 in 10 days is no decrease from 4 in 30 days.
-    await signal(p, p.partyId, new Date(rv!.followUpFrom!.getTime() + 1 * DAY));
-    await signal(other, p.partyId, new Date(rv!.followUpFrom!.getTime() + 3 * DAY));
+    await waitForStatus(reviewId, 'follow_up');
+    const votes = await h.db.select().from(reviewVotes).where(eq(reviewVotes.reviewId, reviewId));
+    expect(votes.map((v) => [v.votedByName, v.agree]).sort()).toEqual([
+      ['Anna de Vries', true],
+      ['Bram Bakker', true],
+    ]);
+    const rv = await reviewRow(reviewId);
+    expect(rv.agreedAt).not.toBeNull();
+    expect(await auditActions(reviewId)).toEqual([
+      'review.proposed',
+      'review.vote_recorded',
+      'review.vote_recorded',
+      'review.agreed',
+      'review.follow_up_started',
+    ]);
+  });
 
-    const result = (await h.env.client.workflow
-      .getHandle(reviewWorkflowId(reviewId))
-      .result()) as ImprovementReviewResult;
-    expect(result).toMatchObject({ outcome: 'reported_to_acm', signalsAtOpen: 4, signalsAfterFollowUp: 2 });
-    const [closed] = await h.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId));
-    expect(closed!.status).toBe('reported_to_acm');
-    expect(closed!.closedAt!.getTime()).toBeGreaterThanOrEqual(closed!.followUpUntil!.getTime());
+  it('the ACM report is sent only after a named person signs the decision', async () => {
+    const { p, other, reviewId } = await agreedReview();
+    await recordCommitment(deps(), reviewId, handler(other.gridOperatorId, 'Bram Bakker'), {
+      commitment: 'Nieuwe controle op machtigingen vanaf volgende maand',
+    });
+    // Deciding during the follow-up is refused.
+    await expect(
+      decideAcmReport(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), {
+        decision: 'report',
+        reason: 'x',
+      }),
+    ).rejects.toMatchObject({ code: 'review_wrong_state' });
+    // Signals keep coming during the follow-up.
+    const rv = await reviewRow(reviewId);
+    await signal(p, p.partyId, new Date(rv.followUpFrom!.getTime() + 1 * DAY));
+    await signal(p, p.partyId, new Date(rv.followUpFrom!.getTime() + 3 * DAY));
+    await skipFollowUp(reviewId);
+    // The figures are put to the operators; nothing goes to the ACM without a decision.
+    const waiting = await reviewRow(reviewId);
+    expect(waiting.signalsAfterFollowUp).toBe(2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId))).toHaveLength(0);
+    // The mail activity itself refuses to send an unsigned report.
+    await expect(
+      createActivities(h.deps).reportReviewToAcm({
+        reviewId,
+        signalsAfterFollowUp: 2,
+        at: new Date().toISOString(),
+      }),
+    ).rejects.toMatchObject({ code: 'review_report_not_signed' });
+
+    const decided = await decideAcmReport(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), {
+      decision: 'report',
+      reason: 'Signalen niet afgenomen ondanks toezegging',
+    });
+    expect(decided.decision).toBe('report');
+    const result = (await plain.workflow.getHandle(reviewWorkflowId(reviewId)).result()) as ImprovementReviewResult;
+    expect(result).toMatchObject({ outcome: 'reported_to_acm', signalsAtOpen: 3, signalsAfterFollowUp: 2 });
     const [acm] = await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId));
     expect(acm!.signalCount).toBe(2);
-    await h.mail((m) => m.to.includes(h.deps.config.acmReportEmail) && (m.subject ?? '').includes('structurele'));
+    expect(acm!.report).toMatchObject({
+      decision: { signedBy: 'Anna de Vries', reason: 'Signalen niet afgenomen ondanks toezegging' },
+      commitment: 'Nieuwe controle op machtigingen vanaf volgende maand',
+    });
+    expect((acm!.report as { signals: unknown[] }).signals).toHaveLength(3);
+    const mail = await h.mail(
+      (m) => m.to.includes(h.deps.config.acmReportEmail) && (m.text ?? '').includes(p.partyGln),
+    );
+    expect(mail.text).toContain('Ondertekend door');
+    expect(mail.text).toContain('Anna de Vries');
+    const closed = await reviewRow(reviewId);
+    expect(closed).toMatchObject({ status: 'reported_to_acm', decidedByName: 'Anna de Vries', decision: 'report' });
+    expect(await auditActions(reviewId)).toEqual([
+      'review.proposed',
+      'review.vote_recorded',
+      'review.vote_recorded',
+      'review.agreed',
+      'review.follow_up_started',
+      'review.commitment_recorded',
+      'review.figures_put_to_operators',
+      'review.acm_report_signed',
+      'review.acm_reported',
+      'review.closed',
+    ]);
     await h.recordHistory(reviewWorkflowId(reviewId), 'review-reported-to-acm');
   });
 
-  it('signals decreased during the follow-up: improved, no ACM report', async () => {
-    const r = await h.fixture();
-    const now = await h.now();
-    for (const d of [1, 2, 3]) await signal(r, r.partyId, new Date(now.getTime() - d * DAY));
-    const res = await scan({ threshold: 3, windowDays: 30, followUpDays: 10 });
-    const reviewId = res.offenders.find((o) => o.partyId === r.partyId)!.reviewId!;
-    const result = (await h.env.client.workflow
-      .getHandle(reviewWorkflowId(reviewId))
-      .result()) as ImprovementReviewResult;
-    expect(result.outcome).toBe('improved');
+  it('a decision not to report is recorded with its reason and the signer; nothing is sent', async () => {
+    const { p, reviewId } = await agreedReview();
+    await skipFollowUp(reviewId);
+    await decideAcmReport(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), {
+      decision: 'do_not_report',
+      reason: 'Geen nieuwe signalen in de opvolgperiode',
+    });
+    const result = (await plain.workflow.getHandle(reviewWorkflowId(reviewId)).result()) as ImprovementReviewResult;
+    expect(result).toMatchObject({ outcome: 'not_reported', signalsAfterFollowUp: 0 });
     expect(await h.db.select().from(acmNotifications).where(eq(acmNotifications.reviewId, reviewId))).toHaveLength(0);
-    await h.recordHistory(reviewWorkflowId(reviewId), 'review-improved');
+    expect(await reviewRow(reviewId)).toMatchObject({
+      status: 'not_reported',
+      decision: 'do_not_report',
+      decisionReason: 'Geen nieuwe signalen in de opvolgperiode',
+      decidedByName: 'Anna de Vries',
+    });
+    const [entry] = await h.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, reviewId), eq(auditLog.action, 'review.decided_not_to_report')));
+    expect(entry!.data).toMatchObject({ name: 'Anna de Vries', reason: 'Geen nieuwe signalen in de opvolgperiode' });
+    await h.recordHistory(reviewWorkflowId(reviewId), 'review-not-reported');
   });
 });
 

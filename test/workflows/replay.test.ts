@@ -21,7 +21,11 @@ describe('replay of recorded histories', () => {
     expect(names).toEqual(
       expect.arrayContaining([
         'accepted-isma',
-        'rejected-isma',
+        'rejected-isma', // before REJECTION_KEEPS_RESPONSE_WINDOW: a rejection closed the case
+        'rejected-then-accepted',
+        'rejected-isma-window-ends',
+        'late-rejection',
+        'manual-contact-empty-group',
         'no-answer-isma',
         'late-judgement',
         'wrongful-block',
@@ -30,7 +34,7 @@ describe('replay of recorded histories', () => {
         'smtp-down-then-up',
         'worker-restart',
         'review-reported-to-acm',
-        'review-improved',
+        'review-not-reported',
         'supplier-report',
         // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
         'decision-at-window-close-before-fix',

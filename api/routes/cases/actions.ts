@@ -13,6 +13,7 @@ import {
   CaseParams,
   CaseSnapshotSchema,
   JudgementCreate,
+  ManualContactCreate,
   NoteCreate,
   NoteResult,
   ReasonBody,
@@ -27,6 +28,7 @@ import {
   judgeEvidence,
   liftWrongfulBlock,
   notifyAcm,
+  recordManualContact,
   submitResponse,
   withdrawCase,
   type CaseServiceDeps,
@@ -113,6 +115,30 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
       const row = await cases.visibleCase(req.principal, req.params.id);
       const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
       return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
+    },
+  );
+
+  app.post(
+    '/cases/:id/contacts',
+    {
+      preHandler: handler,
+      schema: {
+        tags: ['cases'],
+        summary: 'Record contact made by telephone, in a meeting or by letter: it counts as the GT-1 contact',
+        description:
+          'The contact mail (perhaps failing, e.g. an empty doubt contact group) is stopped and the 72 hours run from contactedAt (GT-3). ' +
+          'Answers the case with its deadlines. 409 already_contacted, case_closed; 400 contact_time_invalid (before the signal or in the future).',
+        params: CaseParams,
+        body: ManualContactCreate,
+        response: {
+          200: { ...CaseSnapshotSchema, description: 'The case, contacted, with the 72 hours running' },
+          ...errorResponses(...BODY_ERRORS, 404, 409, 503),
+        },
+      },
+    },
+    async (req) => {
+      const row = await cases.visibleCase(req.principal, req.params.id);
+      return recordManualContact(service, row.id, { ...actorFrom(req.principal), ...req.body });
     },
   );
 

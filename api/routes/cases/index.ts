@@ -12,6 +12,7 @@ import { jsonBodiesOnly } from '../../plugins/core-access.js';
 import { errorFieldsForRoutes } from '../../plugins/errors.js';
 import caseActionRoutes from './actions.js';
 import { caseRoutesContext } from './context.js';
+import caseEvidenceRoutes from './evidence.js';
 import caseHistoryRoutes from './history.js';
 import caseIntakeRoutes from './intake.js';
 import caseReadRoutes from './reads.js';
@@ -21,7 +22,7 @@ const caseRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // The case services name the case caseId; these routes carry it as the path's id.
   errorFieldsForRoutes(app, { caseId: 'params.id' });
   const cases = caseRoutesContext(app.deps);
-  for (const routes of [caseIntakeRoutes, caseReadRoutes, caseActionRoutes, caseHistoryRoutes]) {
+  for (const routes of [caseIntakeRoutes, caseReadRoutes, caseActionRoutes, caseEvidenceRoutes, caseHistoryRoutes]) {
     await app.register(routes, { cases });
   }
 };

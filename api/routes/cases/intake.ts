@@ -54,7 +54,7 @@ const caseIntakeRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
         description:
           'Idempotent: a repeat with the same Idempotency-Key header, externalReference or supplierReportId answers 200 with the case the first request created (201). ' +
           'Only connections of the handler’s own grid operator (others: 404). The workflow contacts the party’s doubt contact group (GT-1, GT-10). ' +
-          '503 temporal_unavailable: the case and block are committed but the workflow could not be started; repeat with the same Idempotency-Key.',
+          '503 temporal_unavailable: the case and block are committed but the workflow could not be started; a running worker starts it within 30 s of Temporal answering again (repeating with the same Idempotency-Key is safe). 503 database_unavailable: nothing was written; repeat after Retry-After.',
         headers: IdempotencyHeaders,
         body: CaseCreate,
         response,

@@ -12,10 +12,12 @@ import {
   CaseParams,
   CaseQuery,
   toResponseDto,
+  toLegalHoldDto,
   toTimelineDto,
   type CaseDetailDto,
 } from '../../schemas/cases.js';
 import { caseAuditTrail, CLOSED_STATUSES, listCases, listResponses } from '../../../db/repositories/cases.js';
+import { legalHoldOf } from '../../../db/repositories/evidence.js';
 import { requirePartyByGln } from '../../../db/repositories/parties.js';
 import type { DoubtCase } from '../../../db/schema/index.js';
 import { validationError } from '../../../lib/errors.js';
@@ -25,6 +27,10 @@ import type { CaseRoutesContext } from './context.js';
 /** Timeline actions that are the grid operator's internal business, not shown to the party. */
 const INTERNAL_ACTIONS = new Set([
   'case.note',
+  'case.evidence_opened',
+  'case.legal_hold_set',
+  'case.legal_hold_released',
+  'case.contact_group_empty',
   'case.acm_notified',
   'case.contact_at_risk',
   'case.judgement_reminder',
@@ -89,7 +95,20 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       responses: responses.map((r) => toResponseDto(r, full)),
       timeline: trail.filter((e) => full || !INTERNAL_ACTIONS.has(e.action)).map((e) => toTimelineDto(e, full)),
       ...(full
-        ? { reporterName: row.reporterName, reporterContact: row.reporterContact, description: row.description }
+        ? {
+            reporterName: row.reporterName,
+            reporterContact: row.reporterContact,
+            description: row.description,
+            legalHold: toLegalHoldDto(legalHoldOf(row)),
+            contact: {
+              method: row.contactMethod,
+              attempts: row.contactAttempts,
+              // Sent: the errors before it are history (attempts still counts them).
+              lastError: row.contactedAt ? null : row.contactLastError,
+              lastAttemptAt: row.contactLastAttemptAt?.toISOString() ?? null,
+              groupEmptyAt: row.contactGroupEmptyAt?.toISOString() ?? null,
+            },
+          }
         : {}),
     };
   }

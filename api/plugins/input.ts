@@ -1,0 +1,74 @@
+/**
+ * Input the service cannot store is refused at the edge, before any handler runs (issue 8): text with NUL or a
+ * lone surrogate anywhere in params, query or body is a 400 naming the field, and every `date-time` lies within
+ * the years the schemas document (common.ts DateTime), so no write fails or corrupts further down — and no
+ * activity retries such a write forever.
+ */
+import type { FastifyInstance } from 'fastify';
+import { unstorableTextAt } from '../../domain/text.js';
+import { validationError } from '../../lib/errors.js';
+import { DATE_TIME_YEARS } from '../schemas/common.js';
+
+/** The part of Ajv this needs (Ajv is Fastify's, not a dependency of ours). */
+interface AjvFormats {
+  formats: Record<string, unknown>;
+  addFormat(
+    name: string,
+    format: { type: 'string'; validate: (s: string) => boolean; compare?: (a: string, b: string) => number },
+  ): unknown;
+}
+
+/**
+ * Fastify's `ajv.onCreate` (run after ajv-formats): `date-time` also requires a year within DATE_TIME_YEARS, so
+ * an inline `format: 'date-time'` is bounded like the shared DateTime piece. PostgreSQL misreads years before 100
+ * and RFC 3339 has no years after 9999; the bound keeps every instant derived from one (windows, deadlines) valid.
+ */
+export function boundDateTimes(ajv: AjvFormats): void {
+  const base = ajv.formats['date-time'] as
+    { validate?: (s: string) => boolean; compare?: (a: string, b: string) => number } | undefined;
+  const validate = base?.validate;
+  if (typeof validate !== 'function') throw new Error('ajv-formats date-time is not loaded');
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s) => DATE_TIME_YEARS.pattern.test(s) && validate(s),
+    ...(base?.compare ? { compare: base.compare } : {}),
+  });
+}
+
+/**
+ * On every route: the first unstorable string in params, query or body is a 400 naming it (before validation,
+ * so whatever else the request lacks), and a non-finite number a query or path coerced to is a 400 after it.
+ */
+export function refuseUnstorableText(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    // Named as schema validation names them (querystring.x), so one input has one field name.
+    for (const [part, name] of [
+      ['params', 'params'],
+      ['query', 'querystring'],
+      ['body', 'body'],
+    ] as const) {
+      const field = unstorableTextAt(request[part], name);
+      if (field)
+        throw validationError(
+          'unstorable_text',
+          'Text may not contain NUL (U+0000) or an unpaired UTF-16 surrogate',
+          field,
+        );
+    }
+  });
+  // Ajv coerces the query text "Infinity" to a number and then skips minimum/maximum (they only test finite
+  // numbers), so a bounded query number could reach a handler unbounded: refused here, after coercion.
+  app.addHook('preHandler', async (request) => {
+    for (const [part, name] of [
+      ['params', 'params'],
+      ['query', 'querystring'],
+    ] as const) {
+      const given = request[part];
+      if (!given || typeof given !== 'object') continue;
+      for (const [key, value] of Object.entries(given)) {
+        if (typeof value === 'number' && !Number.isFinite(value))
+          throw validationError('invalid_request', `${name}/${key} must be a finite number`, `${name}.${key}`);
+      }
+    }
+  });
+}

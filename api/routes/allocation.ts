@@ -1,0 +1,400 @@
+/**
+ * Allocation (AL-1 … AL-6): the bulk readings file, effective-dated parties, profile sets, runs and what
+ * leaves them. Only aggregates leave (AL-3): a BRP key sees the cells of its BRP, a supplier key those of
+ * its supplier; the grid operator (its case handlers), compliance and admin see whole runs. Individual
+ * connection results are for the grid operator only, with a purpose, and every read is registered (DC-8).
+ */
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { requireRole, type Principal } from '../plugins/auth.js';
+import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
+import { connectionOwner, visibleTo } from '../../domain/visibility.js';
+import { EanParams } from '../schemas/connections.js';
+import {
+  AggregateList,
+  AggregatesQuery,
+  BulkImportResultSchema,
+  ConnectionResultQuery,
+  ConnectionResultSchema,
+  DifferenceList,
+  PartyChangeCreate,
+  PartyHistory,
+  PartyHistoryRowSchema,
+  ProfileSetList,
+  ProfileSetSchema,
+  ProfileUploadQuery,
+  RunConnectionParams,
+  RunCreate,
+  RunCreated,
+  RunHeaders,
+  RunList,
+  RunParams,
+  RunQuery,
+  RunSchema,
+  toPartyHistoryDto,
+  toProfileSetDto,
+  toRunDto,
+  YearParams,
+} from '../schemas/allocation.js';
+import { Paging } from '../schemas/common.js';
+import { listProfileSets } from '../../db/repositories/allocation-profiles.js';
+import { listRuns, requireRun } from '../../db/repositories/allocation-runs.js';
+import { changeConnectionParties, listPartyHistory } from '../../db/repositories/connection-parties.js';
+import { requireConnection } from '../../db/repositories/connections.js';
+import { requirePartyByGln } from '../../db/repositories/parties.js';
+import type { AllocationRun } from '../../db/schema/index.js';
+import { isDay } from '../../domain/allocation.js';
+import { forbidden, invalidState, validationError } from '../../lib/errors.js';
+import { importReadingsFile } from '../../services/allocation-import.js';
+import {
+  aggregateCsv,
+  aggregatePage,
+  differencePage,
+  readConnectionResult,
+  type AggregateScope,
+} from '../../services/allocation-results.js';
+import { driverOf, loadProfileFile, requestAllocationRun } from '../../services/allocation.js';
+
+/** A profile file is a year of quarter-hours: a few MB. */
+const PROFILE_FILE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Who sees a run at all (others: 404), and which of its cells. */
+function runScope(p: Principal, run: AllocationRun): AggregateScope | null {
+  switch (p.role) {
+    case 'admin':
+    case 'compliance':
+      return { kind: 'all' };
+    case 'case-handler':
+      return p.partyId === run.gridOperatorId ? { kind: 'all' } : null;
+    case 'brp':
+      return p.partyId ? { kind: 'balance_responsible_party', partyId: p.partyId } : null;
+    case 'supplier':
+      return p.partyId ? { kind: 'supplier', partyId: p.partyId } : null;
+    default:
+      return null;
+  }
+}
+
+async function readText(stream: Readable, max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw validationError('payload_too_large', `At most ${max} bytes`, 'body');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, config, temporal } = app.deps;
+  const sql = driverOf(db);
+  // CSV bodies are streamed to the handler (a day's readings file is gigabytes); JSON bodies as usual.
+  if (app.hasContentTypeParser('text/plain')) app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+  const admin = requireRole('admin');
+  const readers = requireRole('admin', 'compliance', 'case-handler', 'brp', 'supplier');
+  const operator = requireRole('admin', 'case-handler');
+  // Any body passes validation: the parser hands over the raw stream (the schema documents it).
+  const csvBody = Type.Unsafe<Readable>({ description: 'The file, Content-Type: text/csv' });
+
+  const visibleRun = async (p: Principal, id: string) => {
+    let scope: AggregateScope | null = null;
+    const run = await requireRun(db, id, (r) => (scope = runScope(p, r)) !== null);
+    return { run, scope: scope! };
+  };
+
+  app.post(
+    '/readings/bulk',
+    {
+      preHandler: admin,
+      bodyLimit: Number.MAX_SAFE_INTEGER,
+      schema: {
+        tags: ['allocation'],
+        summary: "Import a day's readings file of all connections (text/csv, streamed; AL-1, AL-2)",
+        description:
+          'Lines `connection_ean,day,register,r0,…,rN` after a header of that shape; register offtake or feed_in; r0 at 00:00 Amsterdam, rk at the end of quarter-hour k (N = 92, 96 or 100); empty = not read. ' +
+          'Each line is judged (registers never decrease; no volume above capacity) against the stored data; rejected lines are listed with their line number and code, all other lines are stored. A malformed header stores nothing.',
+        consumes: ['text/csv'],
+        body: csvBody,
+        response: { 200: BulkImportResultSchema, ...errorResponses(...BODY_ERRORS) },
+      },
+    },
+    async (req) => {
+      if (!(req.body instanceof Readable))
+        throw validationError('csv_required', 'Send the file as Content-Type: text/csv', 'headers.content-type');
+      return importReadingsFile(sql, actorFrom(req.principal), req.body);
+    },
+  );
+
+  app.get(
+    '/connections/:ean/parties',
+    {
+      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      schema: {
+        tags: ['allocation'],
+        summary: 'Supplier, BRP and grid area over time (effective-dated)',
+        params: EanParams,
+        response: { 200: PartyHistory, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) =>
+        visibleTo(req.principal, connectionOwner(c)),
+      );
+      const rows = await listPartyHistory(db, conn.ean);
+      // No history recorded: the connection's parties have held since its registration.
+      return { connectionEan: conn.ean, items: rows.map(toPartyHistoryDto) };
+    },
+  );
+
+  app.post(
+    '/connections/:ean/parties',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['allocation'],
+        summary: 'Change the BRP and/or grid area from a moment on (a supplied connection keeps a BRP; in time order)',
+        params: EanParams,
+        body: PartyChangeCreate,
+        response: { 201: PartyHistoryRowSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      await requireConnection(db, req.params.ean, 'params.ean');
+      const b = req.body;
+      const row = await changeConnectionParties(db, actorFrom(req.principal), req.params.ean, {
+        effectiveFrom: new Date(b.effectiveFrom),
+        ...(b.balanceResponsiblePartyGln !== undefined
+          ? { balanceResponsiblePartyGln: b.balanceResponsiblePartyGln }
+          : {}),
+        ...(b.gridArea !== undefined ? { gridArea: b.gridArea } : {}),
+        reason: b.reason,
+      });
+      return reply.status(201).send(toPartyHistoryDto(row));
+    },
+  );
+
+  app.put(
+    '/allocation/profiles/:year',
+    {
+      preHandler: admin,
+      bodyLimit: PROFILE_FILE_MAX_BYTES,
+      schema: {
+        tags: ['allocation'],
+        summary:
+          "Load a year's profile fractions from the sector's file (text/csv; AL-4); runs of that year use the latest loaded set",
+        description:
+          'A header, then one row per quarter-hour of the year in time order (Amsterdam time). Separator ; or , (decimal comma allowed with ;). Columns named like a time (Datum, Van, Tot, from, to) are skipped; every other column is a profile category. Each category must sum to 1.',
+        consumes: ['text/csv'],
+        params: YearParams,
+        querystring: ProfileUploadQuery,
+        body: csvBody,
+        response: { 201: ProfileSetSchema, ...errorResponses(...BODY_ERRORS) },
+      },
+    },
+    async (req, reply) => {
+      if (!(req.body instanceof Readable))
+        throw validationError('csv_required', 'Send the file as Content-Type: text/csv', 'headers.content-type');
+      const text = await readText(req.body, PROFILE_FILE_MAX_BYTES);
+      const set = await loadProfileFile(
+        db,
+        actorFrom(req.principal),
+        req.params.year,
+        text,
+        req.query.source ?? `upload ${new Date().toISOString()}`,
+      );
+      return reply.status(201).send(toProfileSetDto(set));
+    },
+  );
+
+  app.get(
+    '/allocation/profiles',
+    {
+      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      schema: {
+        tags: ['allocation'],
+        summary: 'Loaded profile sets (AL-4)',
+        response: { 200: ProfileSetList, ...errorResponses(...READ_ERRORS) },
+      },
+    },
+    async () => ({ items: (await listProfileSets(db)).map(toProfileSetDto) }),
+  );
+
+  app.post(
+    '/allocation/runs',
+    {
+      preHandler: operator,
+      schema: {
+        tags: ['allocation'],
+        summary:
+          'Request an allocation (re-)run of a day: the next version, computed by its workflow; compared with the previous version',
+        description:
+          '202 with the run (status requested). A repeat with the same Idempotency-Key answers the same run. 503 temporal_unavailable: the run is recorded; repeat with the same key.',
+        headers: RunHeaders,
+        body: RunCreate,
+        response: { 202: RunCreated, ...errorResponses(...BODY_ERRORS, 404, 503) },
+      },
+    },
+    async (req, reply) => {
+      if (!isDay(req.body.day))
+        throw validationError('day_invalid', `${req.body.day} is not a calendar day`, 'body.day');
+      const gop = await requirePartyByGln(db, req.body.gridOperatorGln, 'body.gridOperatorGln');
+      if (req.principal.role === 'case-handler' && req.principal.partyId !== gop.id)
+        throw forbidden('grid_operator_out_of_scope', 'Case handlers run allocations of their own grid operator only');
+      if (!gop.roles.includes('grid_operator'))
+        throw validationError('party_role_mismatch', `Party ${gop.gln} is no grid operator`, 'body.gridOperatorGln');
+      const key = req.headers['idempotency-key'];
+      const { run, created } = await requestAllocationRun(
+        db,
+        temporal,
+        config.temporal.taskQueue,
+        actorFrom(req.principal),
+        {
+          gridOperatorId: gop.id,
+          day: req.body.day,
+          reason: req.body.reason,
+          requestKey: key ? `request:${req.principal.keyId}:${key}` : `request:${crypto.randomUUID()}`,
+        },
+      );
+      return reply.status(202).send({ run: toRunDto(run, true), created });
+    },
+  );
+
+  app.get(
+    '/allocation/runs',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary: 'Allocation runs, newest first (case handlers: their grid operator)',
+        querystring: RunQuery,
+        response: { 200: RunList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const p = req.principal;
+      const gridOperatorId =
+        p.role === 'case-handler'
+          ? (p.partyId ?? undefined)
+          : req.query.gridOperatorGln
+            ? (await requirePartyByGln(db, req.query.gridOperatorGln, 'query.gridOperatorGln')).id
+            : undefined;
+      const { items, total } = await listRuns(db, {
+        gridOperatorId,
+        day: req.query.day,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      });
+      const internal = p.role === 'admin' || p.role === 'compliance' || p.role === 'case-handler';
+      return {
+        items: items.map((r) => toRunDto(r, internal)),
+        total,
+        limit: req.query.limit,
+        offset: req.query.offset,
+      };
+    },
+  );
+
+  app.get(
+    '/allocation/runs/:id',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary: 'A run: status, version, and (grid operator) its summary and difference against the previous version',
+        params: RunParams,
+        response: { 200: RunSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const { run, scope } = await visibleRun(req.principal, req.params.id);
+      return toRunDto(run, scope.kind === 'all');
+    },
+  );
+
+  app.get(
+    '/allocation/runs/:id/aggregates',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary:
+          'The run’s sums per quarter-hour × BRP × supplier × grid area × direction (AL-3): a BRP or supplier gets its own rows only; JSON pages or CSV (format=csv or Accept: text/csv)',
+        params: RunParams,
+        querystring: AggregatesQuery,
+        produces: ['application/json', 'text/csv'],
+        response: { 200: AggregateList, ...errorResponses(...READ_ERRORS, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const { run, scope } = await visibleRun(req.principal, req.params.id);
+      if (run.status !== 'completed')
+        throw invalidState(
+          'allocation_run_not_completed',
+          `Run ${run.id} is ${run.status}: its aggregates exist once it has completed`,
+        );
+      const csv =
+        req.query.format === 'csv' ||
+        (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
+      if (csv) {
+        // A stream bypasses the JSON response schema (the CSV columns are documented in the README).
+        const body = Readable.from(aggregateCsv(sql, run, scope, config.allocation.minimumConnections));
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="allocation-${run.day}-v${run.version}.csv"`)
+          .send(body as unknown as Static<typeof AggregateList>);
+      }
+      const page = await aggregatePage(db, run, scope, config.allocation.minimumConnections, req.query);
+      return { ...page, limit: req.query.limit, offset: req.query.offset };
+    },
+  );
+
+  app.get(
+    '/allocation/runs/:id/differences',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary:
+          'Per aggregate, what changed against the previous version (a re-run after late readings, a case decided afterwards); scoped as the aggregates',
+        params: RunParams,
+        querystring: Paging,
+        response: { 200: DifferenceList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const { run, scope } = await visibleRun(req.principal, req.params.id);
+      return { ...(await differencePage(db, run, scope, req.query)), limit: req.query.limit, offset: req.query.offset };
+    },
+  );
+
+  app.get(
+    '/allocation/runs/:id/connections/:ean',
+    {
+      preHandler: operator,
+      schema: {
+        tags: ['allocation'],
+        summary:
+          'One connection’s result per quarter-hour (grid operator only; the read and its purpose are registered, DC-8)',
+        params: RunConnectionParams,
+        querystring: ConnectionResultQuery,
+        response: { 200: ConnectionResultSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const { run } = await visibleRun(req.principal, req.params.id);
+      const quarterHours = await readConnectionResult(
+        db,
+        actorFrom(req.principal),
+        run,
+        req.params.ean,
+        req.query.purpose,
+      );
+      return { runId: run.id, connectionEan: req.params.ean, day: run.day, version: run.version, quarterHours };
+    },
+  );
+};
+
+export default allocationRoutes;

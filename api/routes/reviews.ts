@@ -1,0 +1,178 @@
+/**
+ * GT-5 improvement reviews: the grid operators' joint judgement on a repeat offender. A case handler sees the
+ * reviews in which its grid operator has signals (others: 404) and acts on them: votes on the proposal,
+ * records the party's commitment, decides (signs) the ACM report; compliance and admin read all. The handler
+ * also classifies a case's signal (what it was about), so similar signals can be grouped.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requireRole, type Principal } from '../plugins/auth.js';
+import {
+  actorFrom,
+  BODY_ERRORS,
+  errorResponses,
+  jsonBodiesOnly,
+  ownFilter,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
+import {
+  CaseIdParams,
+  ClassifyBody,
+  ClassifyResult,
+  CommitmentBody,
+  DecisionBody,
+  ReviewList,
+  ReviewParams,
+  ReviewQuery,
+  ReviewSchema,
+  ReviewStateSchema,
+  toReviewDto,
+  toReviewSummary,
+  VoteBody,
+} from '../schemas/reviews.js';
+import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
+import { listReviews } from '../../db/repositories/reviews.js';
+import {
+  classifyCaseSignal,
+  decideAcmReport,
+  recordCommitment,
+  requireReview,
+  voteOnReview,
+  type ReviewPerson,
+} from '../../services/reviews.js';
+
+/** The key's holder as recorded (its label) signs what it does. */
+const person = (p: Principal): ReviewPerson => ({
+  ...actorFrom(p),
+  name: p.label,
+  gridOperatorId: ownFilter(p).gridOperatorId,
+});
+
+const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  jsonBodiesOnly(app);
+  const { db, temporal } = app.deps;
+  const readers = requireRole('case-handler', 'compliance', 'admin');
+  const handlers = requireRole('case-handler');
+  const deps = { db, temporal };
+  const stepErrors = errorResponses(...BODY_ERRORS, 404, 409, 503);
+
+  app.get(
+    '/reviews',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['reviews'],
+        summary:
+          'Improvement reviews (GT-5), newest first: a case handler those in which its grid operator has signals',
+        querystring: ReviewQuery,
+        response: { 200: ReviewList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+      const { items, total } = await listReviews(db, {
+        gridOperatorId: ownFilter(req.principal).gridOperatorId,
+        partyId,
+        status: q.status,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      const ps = await partiesByIds(
+        db,
+        items.map((r) => r.partyId),
+      );
+      return { items: items.map((r) => toReviewSummary(r, ps)), total, limit: q.limit, offset: q.offset };
+    },
+  );
+
+  app.get(
+    '/reviews/:id',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['reviews'],
+        summary: 'One review: the proposal’s signals (with their classification), the votes, commitment and decision',
+        params: ReviewParams,
+        response: { 200: ReviewSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const r = await requireReview(db, req.params.id, ownFilter(req.principal).gridOperatorId);
+      const ps = await partiesByIds(db, [
+        r.review.partyId,
+        ...r.signals.map((s) => s.gridOperatorId),
+        ...r.votes.map((v) => v.gridOperatorId),
+      ]);
+      return toReviewDto(r, ps);
+    },
+  );
+
+  app.post(
+    '/reviews/:id/votes',
+    {
+      preHandler: handlers,
+      schema: {
+        tags: ['reviews'],
+        summary: 'The grid operator’s vote on the proposal: agree or disagree, with a reason (once per grid operator)',
+        description:
+          'Only grid operators with signals in the proposal vote. The review starts (the party is contacted on behalf of all grid operators) when the agreement rule is met: ' +
+          'majority (default) = more than half of the grid operators involved, at least one. It closes not_agreed when the rule can no longer be met or the voting period ends. ' +
+          '409 review_step_done: this grid operator has voted; 409 review_wrong_state: voting has closed.',
+        params: ReviewParams,
+        body: VoteBody,
+        response: { 200: ReviewStateSchema, ...stepErrors },
+      },
+    },
+    async (req) => voteOnReview(deps, req.params.id, person(req.principal), req.body),
+  );
+
+  app.put(
+    '/reviews/:id/commitment',
+    {
+      preHandler: handlers,
+      schema: {
+        tags: ['reviews'],
+        summary: 'Record the party’s improvement commitment (while it is contacted or followed)',
+        params: ReviewParams,
+        body: CommitmentBody,
+        response: { 200: ReviewStateSchema, ...stepErrors },
+      },
+    },
+    async (req) => recordCommitment(deps, req.params.id, person(req.principal), req.body),
+  );
+
+  app.post(
+    '/reviews/:id/decision',
+    {
+      preHandler: handlers,
+      schema: {
+        tags: ['reviews'],
+        summary:
+          'Decide the ACM report after the follow-up: report (signed with the key holder’s name, then sent) or not, with the reason',
+        description:
+          'Only after the follow-up (status awaiting_decision), once. decision=report: the report to the ACM carries the signer’s name and reason and is sent by the review workflow; do_not_report: recorded with its reason, nothing is sent.',
+        params: ReviewParams,
+        body: DecisionBody,
+        response: { 200: ReviewStateSchema, ...stepErrors },
+      },
+    },
+    async (req) => decideAcmReport(deps, req.params.id, person(req.principal), req.body),
+  );
+
+  app.put(
+    '/cases/:id/signal-class',
+    {
+      preHandler: requireRole('case-handler', 'admin'),
+      schema: {
+        tags: ['cases', 'reviews'],
+        summary: 'Classify what the case’s signal was about (GT-5: similar signals); open proposals show it',
+        params: CaseIdParams,
+        body: ClassifyBody,
+        response: { 200: ClassifyResult, ...errorResponses(...BODY_ERRORS, 404) },
+      },
+    },
+    async (req) => classifyCaseSignal(deps, person(req.principal), req.params.id, req.body.signalClass),
+  );
+};
+
+export default reviewRoutes;

@@ -1,0 +1,91 @@
+/**
+ * GT-5 repeat offenders: the joint judgement of the grid operators. A count over the signals can propose a
+ * review; the grid operators with signals about the party decide by vote (the agreement rule below), and a
+ * named person decides whether the ACM is informed. Pure: no I/O.
+ */
+import type { CaseStatus } from './case.js';
+
+/**
+ * What a signal was about, recorded at intake or later by the handler, so that "similar signals"
+ * (vergelijkbare klantsignalen) means something. Unclassified signals are similar only to each other.
+ */
+export const SIGNAL_CLASSES = [
+  'party_unknown_to_customer', // the customer does not know the party at all
+  'no_mandate_given', // the customer knows the party but never gave the mandate
+  'mandate_withdrawn', // the mandate was withdrawn or had expired
+  'beyond_mandate', // data used or requested beyond what the customer agreed to
+  'other',
+] as const;
+export type SignalClass = (typeof SIGNAL_CLASSES)[number];
+export const UNCLASSIFIED = 'unclassified';
+export type SignalGroup = SignalClass | typeof UNCLASSIFIED;
+
+/**
+ * Cases that are not signals against the party (GT-5): it demonstrated its mandate (GT-8), the block was
+ * wrongful (GT-7), or the case was withdrawn. SQL mirror: activities/reviews.ts signalRows.
+ */
+export const NOT_SIGNAL_STATUSES: readonly CaseStatus[] = [
+  'closed_mandate_accepted',
+  'closed_wrongful_block',
+  'closed_withdrawn',
+];
+export const countsAsSignal = (status: CaseStatus): boolean => !NOT_SIGNAL_STATUSES.includes(status);
+
+/** Signals per group of similar signals (same classification). */
+export function similarGroups(signals: { signalClass: SignalClass | null }[]): Record<string, number> {
+  const groups: Record<string, number> = {};
+  for (const s of signals) {
+    const g: SignalGroup = s.signalClass ?? UNCLASSIFIED;
+    groups[g] = (groups[g] ?? 0) + 1;
+  }
+  return groups;
+}
+
+/** A count proposes a review when one group of similar signals reaches the threshold. */
+export const proposes = (signals: { signalClass: SignalClass | null }[], threshold: number): boolean =>
+  Object.values(similarGroups(signals)).some((n) => n >= threshold);
+
+/**
+ * The documented agreement rule. `majority` (default): more than half of the grid operators involved (those
+ * with signals about the party in the proposal) agree, and at least one. `unanimous`: all of them agree.
+ */
+export const AGREEMENT_RULES = ['majority', 'unanimous'] as const;
+export type AgreementRule = (typeof AGREEMENT_RULES)[number];
+
+export interface ReviewVote {
+  gridOperatorId: string;
+  agree: boolean;
+}
+
+/**
+ * 'agreed' once the rule is met; 'rejected' once the votes still to come cannot meet it; otherwise 'pending'.
+ * Votes of grid operators not involved do not count (the service refuses them).
+ */
+export function agreement(
+  rule: AgreementRule,
+  operatorsInvolved: readonly string[],
+  votes: readonly ReviewVote[],
+): 'agreed' | 'rejected' | 'pending' {
+  const involved = new Set(operatorsInvolved);
+  const counted = votes.filter((v) => involved.has(v.gridOperatorId));
+  const agree = counted.filter((v) => v.agree).length;
+  const open = involved.size - counted.length;
+  const needed = rule === 'unanimous' ? involved.size : Math.floor(involved.size / 2) + 1;
+  if (involved.size === 0) return 'rejected';
+  if (agree >= Math.max(1, needed)) return 'agreed';
+  if (agree + open < Math.max(1, needed)) return 'rejected';
+  return 'pending';
+}
+
+/**
+ * The figure put to the grid operators after the follow-up (advice, not the decision): signals per day in the
+ * follow-up period against signals per day in the window that opened the review, so periods compare fairly.
+ */
+export function signalsDecreased(input: {
+  signalsAtOpen: number;
+  windowDays: number;
+  signalsAfterFollowUp: number;
+  followUpDays: number;
+}): boolean {
+  return input.signalsAfterFollowUp / input.followUpDays < input.signalsAtOpen / input.windowDays;
+}

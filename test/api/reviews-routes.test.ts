@@ -1,0 +1,165 @@
+/**
+ * GT-5 review routes on the real stack (Fastify → review service → Temporal dev server → PostgreSQL): a
+ * signal classified at intake, the proposal listed and shown to the grid operators involved only (with its
+ * signals and votes), votes by two operators starting the review, the commitment, the decision refused
+ * before the follow-up has run, bad input, role boundaries and the routes in the OpenAPI document.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { apiKeys } from '../../db/schema/index.js';
+import { reviewWorkflowId, type RepeatOffenderScanResult } from '../../workflows/shared.js';
+import { call, makeConnection, makeKey } from '../core/fixtures.js';
+import { caseApiContext, type CaseApiContext } from './case-context.js';
+
+let ctx: CaseApiContext;
+type P = Awaited<ReturnType<CaseApiContext['party']>>;
+let opA: P, opB: P, opC: P, sup: P;
+const keys: Record<'a' | 'b' | 'c' | 'compliance', string> = {} as never;
+
+/** A case handler's key whose holder is recorded by name (the key's label). */
+async function handlerKey(op: P, name: string): Promise<string> {
+  const key = await makeKey(ctx.db, 'case-handler', { partyId: op.id });
+  await ctx.db
+    .update(apiKeys)
+    .set({ label: name })
+    .where(and(eq(apiKeys.partyId, op.id), eq(apiKeys.role, 'case-handler')));
+  return key;
+}
+
+beforeAll(async () => {
+  ctx = await caseApiContext('reviews_routes');
+  opA = await ctx.party(['grid_operator']);
+  opB = await ctx.party(['grid_operator']);
+  opC = await ctx.party(['grid_operator']);
+  sup = await ctx.party(['supplier']);
+  keys.a = await handlerKey(opA, 'Anna de Vries');
+  keys.b = await handlerKey(opB, 'Bram Bakker');
+  keys.c = await handlerKey(opC, 'Cor Claassen');
+  keys.compliance = await makeKey(ctx.db, 'compliance');
+});
+afterAll(async () => ctx?.close());
+
+async function signal(op: P, key: string, signalClass?: string) {
+  const c = await makeConnection(ctx.db, { gridOperatorId: op.id, supplierId: sup.id });
+  const res = await call(ctx.app, key, 'POST', '/cases', {
+    connectionEan: c.ean,
+    partyGln: sup.gln,
+    channel: 'consuwijzer',
+    receivedAt: new Date(Date.now() - 3_600_000).toISOString(),
+    reporterName: 'Klant',
+    description: 'Klant kent de partij niet',
+    isma: false,
+    ...(signalClass ? { signalClass } : {}),
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json() as { id: string; signalClass: string | null };
+}
+
+describe('review routes (GT-5)', () => {
+  it('proposal shown to the operators involved, voted by two, commitment recorded, decision only after follow-up', async () => {
+    const a1 = await signal(opA, keys.a, 'no_mandate_given');
+    expect(a1.signalClass).toBe('no_mandate_given');
+    const a2 = await signal(opA, keys.a);
+    const b1 = await signal(opB, keys.b, 'no_mandate_given');
+    // The handler classifies a case afterwards; another operator's case answers 404.
+    const cls = await call(ctx.app, keys.a, 'PUT', `/cases/${a2.id}/signal-class`, { signalClass: 'no_mandate_given' });
+    expect(cls.statusCode, cls.body).toBe(200);
+    expect(cls.json()).toEqual({ caseId: a2.id, signalClass: 'no_mandate_given', previous: null });
+    expect(
+      (await call(ctx.app, keys.b, 'PUT', `/cases/${a2.id}/signal-class`, { signalClass: 'other' })).statusCode,
+    ).toBe(404);
+    const badClass = await call(ctx.app, keys.a, 'PUT', `/cases/${a2.id}/signal-class`, { signalClass: 'spam' });
+    expect(badClass.statusCode).toBe(400);
+
+    const scan = (await ctx.temporal.workflow.execute('repeatOffenderScanWorkflow', {
+      taskQueue: ctx.taskQueue,
+      workflowId: `scan-${ctx.taskQueue}`,
+      args: [{ threshold: 3, windowDays: 30, followUpDays: 30, votingDays: 30 }],
+    })) as RepeatOffenderScanResult;
+    const reviewId = scan.offenders.find((o) => o.partyId === sup.id)!.reviewId!;
+
+    const listA = await call(ctx.app, keys.a, 'GET', '/reviews?status=proposed');
+    expect(listA.statusCode, listA.body).toBe(200);
+    expect(listA.json().items.map((r: { id: string }) => r.id)).toEqual([reviewId]);
+    // An operator without signals about the party does not see the proposal.
+    expect((await call(ctx.app, keys.c, 'GET', '/reviews')).json().total).toBe(0);
+    expect((await call(ctx.app, keys.c, 'GET', `/reviews/${reviewId}`)).statusCode).toBe(404);
+    const shown = (await call(ctx.app, keys.b, 'GET', `/reviews/${reviewId}`)).json();
+    expect(shown).toMatchObject({ status: 'proposed', signalsAtOpen: 3, agreementRule: 'majority', votes: [] });
+    expect(shown.signals.map((s: { id: string }) => s.id).sort()).toEqual([a1.id, a2.id, b1.id].sort());
+    expect(shown.similarSignals).toEqual({ no_mandate_given: 3 });
+    expect(shown.operatorsInvolved.map((o: { id: string }) => o.id).sort()).toEqual([opA.id, opB.id].sort());
+
+    // Bad input and role boundaries.
+    const noReason = await call(ctx.app, keys.a, 'POST', `/reviews/${reviewId}/votes`, { agree: true });
+    expect(noReason.statusCode).toBe(400);
+    expect(
+      (await call(ctx.app, keys.c, 'POST', `/reviews/${reviewId}/votes`, { agree: true, reason: 'x' })).statusCode,
+    ).toBe(404);
+    expect(
+      (await call(ctx.app, keys.compliance, 'POST', `/reviews/${reviewId}/votes`, { agree: true, reason: 'x' }))
+        .statusCode,
+    ).toBe(403);
+
+    const v1 = await call(ctx.app, keys.a, 'POST', `/reviews/${reviewId}/votes`, {
+      agree: true,
+      reason: 'Zelfde patroon',
+    });
+    expect(v1.statusCode, v1.body).toBe(200);
+    expect(v1.json()).toMatchObject({ status: 'proposed', agreement: 'pending' });
+    const again = await call(ctx.app, keys.a, 'POST', `/reviews/${reviewId}/votes`, { agree: false, reason: 'x' });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('review_step_done');
+    const v2 = await call(ctx.app, keys.b, 'POST', `/reviews/${reviewId}/votes`, { agree: true, reason: 'Herkenbaar' });
+    expect(v2.json()).toMatchObject({ agreement: 'agreed' });
+
+    let status = '';
+    for (const until = Date.now() + 20_000; status !== 'follow_up' && Date.now() < until;) {
+      status = (await call(ctx.app, keys.a, 'GET', `/reviews/${reviewId}`)).json().status;
+      if (status !== 'follow_up') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe('follow_up');
+    await ctx.mail((m) => m.to.includes(sup.mails[0]!) && (m.subject ?? '').includes('Verbetertraject'));
+
+    const com = await call(ctx.app, keys.b, 'PUT', `/reviews/${reviewId}/commitment`, {
+      commitment: 'Dubbele controle op machtigingen',
+    });
+    expect(com.statusCode, com.body).toBe(200);
+    const early = await call(ctx.app, keys.a, 'POST', `/reviews/${reviewId}/decision`, {
+      decision: 'report',
+      reason: 'te vroeg',
+    });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().code).toBe('review_wrong_state');
+
+    const full = (await call(ctx.app, keys.compliance, 'GET', `/reviews/${reviewId}`)).json();
+    expect(full.commitment).toBe('Dubbele controle op machtigingen');
+    expect(full.votes.map((v: { votedByName: string }) => v.votedByName).sort()).toEqual([
+      'Anna de Vries',
+      'Bram Bakker',
+    ]);
+    expect(full.history.map((e: { action: string }) => e.action)).toEqual([
+      'review.proposed',
+      'review.vote_recorded',
+      'review.vote_recorded',
+      'review.agreed',
+      'review.follow_up_started',
+      'review.commitment_recorded',
+    ]);
+    expect(full.history[5].data).toMatchObject({ name: 'Bram Bakker' });
+    await ctx.temporal.workflow.getHandle(reviewWorkflowId(reviewId)).terminate('test done');
+  });
+
+  it('the routes are in the OpenAPI document', async () => {
+    const doc = (await call(ctx.app, null, 'GET', '/openapi.json')).json();
+    for (const path of [
+      '/reviews',
+      '/reviews/{id}',
+      '/reviews/{id}/votes',
+      '/reviews/{id}/commitment',
+      '/reviews/{id}/decision',
+      '/cases/{id}/signal-class',
+    ])
+      expect(Object.keys(doc.paths)).toContain(path);
+  });
+});

@@ -1,0 +1,280 @@
+/**
+ * Issue 8, on the real stack: each process a test kills with SIGKILL is its own process (API: server.ts,
+ * worker: worker.ts, Temporal: the CLI dev server, PostgreSQL: the embedded server).
+ *
+ * - API killed during a burst of intakes: every committed case gets its workflow and its contact mail
+ *   within the bound (services/intake-bound.ts) from the worker's recovery loop, without a worker restart.
+ * - Worker killed during contact mails: another worker finishes them; every case's mails state one deadline.
+ * - Temporal killed and restarted: intake answers 503 temporal_unavailable within 2 s (never a 500, never
+ *   a hang), the P4 capability stays ready; after the restart the case committed meanwhile gets its workflow.
+ * - PostgreSQL killed and restarted: 503 database_unavailable within 2 s; the API recovers on its own.
+ */
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createDb, type DbHandle } from '../../db/client.js';
+import { runMigrations } from '../../db/migrate.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../lib/infra/embedded-postgres.js';
+import { startTemporalDevServer, type TemporalDevServer } from '../../lib/infra/temporal-dev-server.js';
+import { INTAKE_WORKFLOW_BOUND_MS } from '../../services/intake-bound.js';
+import { freshDatabase, listMail, type FreshDatabase } from '../helpers/index.js';
+import {
+  caseFixture,
+  casesOn,
+  casesWithoutWorkflowOn,
+  postCase,
+  spawnApi,
+  spawnWorker,
+  tag,
+  until,
+  type Proc,
+  type StackEnv,
+} from './stack.js';
+
+/** The 503 bound for a dependency down (README, Failure edges). */
+const FAST_503_MS = 2_000;
+/** Slack on the shared, loaded test machine for process start-up and mail capture. */
+const SLACK_MS = 30_000;
+
+const procs: Proc[] = [];
+const track = <T extends Proc>(p: T): T => {
+  procs.push(p);
+  return p;
+};
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill()));
+});
+
+/** Every case on these connections has a confirmed workflow and a contact mail with one stated deadline. */
+async function allContacted(handle: DbHandle, eans: string[], address: string, timeoutMs: number) {
+  return until(
+    'every case contacted',
+    async () => {
+      const rows = await casesOn(handle.db, eans);
+      if (rows.some((r) => !r.workflowStartedAt || !r.contactedAt)) return undefined;
+      const mails = await listMail(inject('mailDir'), (m) => m.to.includes(address));
+      const ids = new Set(rows.map((r) => r.id));
+      const byCase = new Map<string, Set<string>>();
+      for (const m of mails) {
+        const id = m.headers['x-case-id'];
+        if (!id || !ids.has(id)) continue;
+        byCase.set(id, (byCase.get(id) ?? new Set()).add(m.headers['x-response-due'] ?? ''));
+      }
+      if (byCase.size < rows.length) return undefined;
+      return { rows, byCase, mails: mails.length };
+    },
+    timeoutMs,
+  );
+}
+
+describe('API and worker SIGKILLed (shared Temporal, own database)', () => {
+  let fresh: FreshDatabase;
+  let handle: DbHandle;
+  let env: StackEnv;
+
+  beforeAll(async () => {
+    fresh = await freshDatabase('faults_kill');
+    handle = createDb(fresh.url, { max: 4 });
+    env = {
+      DATABASE_URL: fresh.url,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      SMTP_URL: inject('smtpUrl'),
+      TEMPORAL_TASK_QUEUE: `faults-${tag()}`,
+    };
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await fresh?.drop();
+  });
+
+  it('API killed during a burst of intakes: every committed case gets its workflow and contact mail within the bound', async () => {
+    const fx = await caseFixture(handle.db, 30);
+    const worker = track(await spawnWorker(env));
+    const api = track(await spawnApi(env));
+    const answers = fx.eans.map((ean) => postCase(api.url, fx.handlerKey, fx.body(ean)));
+    // Kill as soon as the first case is committed: the others are mid-intake.
+    await until(
+      'first case committed',
+      async () => ((await casesOn(handle.db, fx.eans)).length > 0 ? true : undefined),
+      30_000,
+    );
+    await api.kill();
+    const killedAt = Date.now();
+    const results = await Promise.all(answers);
+    expect(results.filter((r) => r.status >= 500 && r.status !== 503)).toEqual([]);
+    const committed = await casesOn(handle.db, fx.eans);
+    const orphans = await casesWithoutWorkflowOn(handle.db, fx.eans);
+    expect(committed.length).toBeGreaterThan(0);
+    const done = await allContacted(handle, fx.eans, fx.address, INTAKE_WORKFLOW_BOUND_MS + SLACK_MS);
+    const tookMs = Date.now() - killedAt;
+    expect(worker.child.exitCode).toBeNull(); // the same worker, never restarted
+    for (const [, deadlines] of done.byCase) expect(deadlines.size).toBe(1);
+    console.info(
+      `API killed: ${committed.length} cases committed, ${orphans.length} without a workflow at the kill, all contacted ${tookMs} ms after it`,
+    );
+  }, 240_000);
+
+  it('worker killed during contact mails: another worker sends them, one deadline per case', async () => {
+    const fx = await caseFixture(handle.db, 20);
+    const a = track(await spawnWorker(env));
+    const api = track(await spawnApi(env));
+    const results = await Promise.all(fx.eans.map((ean) => postCase(api.url, fx.handlerKey, fx.body(ean))));
+    // On a loaded machine a start may pass the API's 2 s Temporal deadline: 503, case committed, the sweep starts it.
+    expect(
+      results.filter((r) => r.status !== 201 && !(r.status === 503 && r.body.includes('temporal_unavailable'))),
+    ).toEqual([]);
+    expect(results.filter((r) => r.status === 201).length).toBeGreaterThan(0);
+    // Kill once the first contact mails have gone out: the rest are in flight or queued.
+    await until(
+      'first contact mail',
+      async () => ((await listMail(inject('mailDir'), (m) => m.to.includes(fx.address))).length > 0 ? true : undefined),
+      60_000,
+    );
+    await a.kill();
+    const killedAt = Date.now();
+    track(await spawnWorker(env));
+    const done = await allContacted(handle, fx.eans, fx.address, 120_000);
+    for (const [, deadlines] of done.byCase) expect(deadlines.size).toBe(1);
+    console.info(
+      `worker killed: ${done.rows.length} cases, ${done.mails} contact mails (${done.mails - done.rows.length} repeated with the same deadline), all contacted ${Date.now() - killedAt} ms after the kill`,
+    );
+  }, 240_000);
+});
+
+describe('Temporal SIGKILLed and restarted', () => {
+  let fresh: FreshDatabase;
+  let handle: DbHandle;
+  let work: string;
+  let temporal: TemporalDevServer | undefined;
+
+  beforeAll(async () => {
+    fresh = await freshDatabase('faults_temporal');
+    handle = createDb(fresh.url, { max: 4 });
+    work = await mkdtemp(join(tmpdir(), 'gt-fault-temporal-'));
+  });
+  afterAll(async () => {
+    await temporal?.stop().catch(() => undefined);
+    await handle?.close();
+    await fresh?.drop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('503 temporal_unavailable within 2 s, P4 stays ready, the case committed meanwhile gets its workflow after the restart', async () => {
+    const dbFile = join(work, 'temporal.db');
+    temporal = await startTemporalDevServer({ dbFile, headless: true });
+    const port = Number(temporal.address.split(':').pop());
+    const env: StackEnv = {
+      DATABASE_URL: fresh.url,
+      TEMPORAL_ADDRESS: temporal.address,
+      SMTP_URL: inject('smtpUrl'),
+      TEMPORAL_TASK_QUEUE: `faults-t-${tag()}`,
+    };
+    const fx = await caseFixture(handle.db, 3);
+    track(await spawnWorker(env));
+    const api = track(await spawnApi(env));
+    expect((await postCase(api.url, fx.handlerKey, fx.body(fx.eans[0]!))).status).toBe(201);
+
+    process.kill(temporal.pid, 'SIGKILL');
+    await until(
+      'Temporal gone',
+      async () => ((await fetch(`${api.url}/health/ready?for=cases`)).status === 503 ? true : undefined),
+      20_000,
+    );
+    const down = await postCase(api.url, fx.handlerKey, fx.body(fx.eans[1]!), `k-${tag()}`);
+    expect(down.status, down.body).toBe(503);
+    expect(JSON.parse(down.body)).toMatchObject({ code: 'temporal_unavailable' });
+    expect(down.ms).toBeLessThan(FAST_503_MS);
+    expect(down.retryAfter).toBeTruthy();
+    const t = performance.now();
+    const p4 = await fetch(`${api.url}/health/ready?for=p4`);
+    expect(p4.status).toBe(200);
+    const cases = await fetch(`${api.url}/health/ready?for=cases`);
+    expect(cases.status).toBe(503);
+    expect(await cases.json()).toMatchObject({ ready: false, down: ['temporal'] });
+    expect(performance.now() - t).toBeLessThan(2 * FAST_503_MS);
+    expect(await casesWithoutWorkflowOn(handle.db, [fx.eans[1]!])).toHaveLength(1); // committed, block in force
+
+    temporal = await startTemporalDevServer({ dbFile, port, headless: true });
+    const restartedAt = Date.now();
+    await until(
+      'orphan started',
+      async () => ((await casesWithoutWorkflowOn(handle.db, fx.eans.slice(0, 2))).length === 0 ? true : undefined),
+      INTAKE_WORKFLOW_BOUND_MS + SLACK_MS,
+    );
+    console.info(
+      `Temporal killed: intake 503 in ${Math.round(down.ms)} ms; orphan started ${Date.now() - restartedAt} ms after the restart`,
+    );
+    const after = await postCase(api.url, fx.handlerKey, fx.body(fx.eans[2]!));
+    expect(after.status, after.body).toBe(201);
+  }, 300_000);
+});
+
+describe('PostgreSQL SIGKILLed and restarted', () => {
+  let pg: EmbeddedPostgres | undefined;
+  let work: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'gt-fault-pg-'));
+    await chmod(work, 0o711); // as root the postgres user must pass it (else the cluster is placed elsewhere)
+  });
+  afterAll(async () => {
+    await pg?.stop().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('503 database_unavailable within 2 s while it is down; the API serves again after the restart without a restart of its own', async () => {
+    const dataDir = join(work, 'pg');
+    pg = await startEmbeddedPostgres({ persistent: true, dataDir });
+    await runMigrations(pg.url);
+    const handle = createDb(pg.url, { max: 2 });
+    const fx = await caseFixture(handle.db, 3);
+    await handle.close();
+    const env: StackEnv = {
+      DATABASE_URL: pg.url,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      SMTP_URL: inject('smtpUrl'),
+      TEMPORAL_TASK_QUEUE: `faults-pg-${tag()}`,
+    };
+    track(await spawnWorker(env));
+    const api = track(await spawnApi(env));
+    expect((await postCase(api.url, fx.handlerKey, fx.body(fx.eans[0]!))).status).toBe(201);
+
+    process.kill(pg.pid, 'SIGKILL');
+    await until(
+      'postmaster gone',
+      async () => {
+        try {
+          process.kill(pg!.pid, 0);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      20_000,
+    );
+    const down = await postCase(api.url, fx.handlerKey, fx.body(fx.eans[1]!), `k-${tag()}`);
+    expect(down.status, down.body).toBe(503);
+    expect(JSON.parse(down.body)).toMatchObject({ code: 'database_unavailable' });
+    expect(down.ms).toBeLessThan(FAST_503_MS);
+    expect(down.retryAfter).toBeTruthy();
+    expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
+    const ready = await fetch(`${api.url}/health/ready?for=p4`);
+    expect(ready.status).toBe(503);
+
+    pg = await startEmbeddedPostgres({ persistent: true, dataDir, port: pg.port });
+    const restartedAt = Date.now();
+    const back = await until(
+      'intake answers again',
+      async () => {
+        const r = await postCase(api.url, fx.handlerKey, fx.body(fx.eans[1]!));
+        return r.status === 201 ? r : undefined;
+      },
+      60_000,
+    );
+    console.info(
+      `PostgreSQL killed: intake 503 in ${Math.round(down.ms)} ms; 201 again ${Date.now() - restartedAt} ms after the restart`,
+    );
+    expect(back.status).toBe(201);
+  }, 300_000);
+});

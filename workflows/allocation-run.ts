@@ -1,0 +1,50 @@
+/**
+ * The allocation workflows (AL-3). `dailyAllocationWorkflow` runs on the daily Schedule after the read-out:
+ * it requests each grid operator's run of the day (one per operator and day, however often it fires) and
+ * starts each run's own workflow. `allocationRunWorkflow` computes one run (a day × grid operator ×
+ * version); the computation is one transaction and idempotent, so a retried activity or a repeated
+ * workflow never allocates twice.
+ */
+import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities/index.js';
+import { amsterdamDayOf, previousDay } from '../domain/allocation.js';
+import type { AllocationRunInput, AllocationRunResult, DailyAllocationInput, DailyAllocationResult } from './shared.js';
+
+const retry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: ['DomainError'],
+};
+
+/** The run itself: long at a million connections, so it heartbeats between its statements and pages. */
+const run = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { ...retry, maximumAttempts: 5 },
+});
+const db = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '2 minutes', retry });
+
+export async function allocationRunWorkflow(input: AllocationRunInput): Promise<AllocationRunResult> {
+  try {
+    return await run.computeAllocationRun(input);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const failure = err.cause instanceof ApplicationFailure ? err.cause.message : err.message;
+    await db.failAllocationRun({ runId: input.runId, failure });
+    throw err;
+  }
+}
+
+export async function dailyAllocationWorkflow(input: DailyAllocationInput): Promise<DailyAllocationResult> {
+  let day = amsterdamDayOf(new Date(Date.now()));
+  for (let i = 0; i < input.daysBack; i++) day = previousDay(day);
+  const requested = await db.requestScheduledAllocationRuns({ day });
+  const runs: DailyAllocationResult['runs'] = [];
+  for (const r of requested) {
+    const { started } = await db.startAllocationRun({ runId: r.runId });
+    runs.push({ ...r, started });
+  }
+  return { day, runs };
+}
