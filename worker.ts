@@ -9,9 +9,10 @@
  * Activities get their dependencies from `createActivities(deps)` (activities/index.ts); the workflow
  * code is bundled from workflows/index.ts (tsx) or dist/workflows/index.js (compiled).
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { Runtime, Worker, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import type { Logger } from 'pino';
@@ -102,6 +103,26 @@ export function workflowsPath(): string {
   throw new Error('workflows/index.(ts|js) not found next to worker');
 }
 
+/** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
+export const WORKFLOW_BUNDLE_FILE = 'workflow-bundle.js';
+
+/**
+ * The prebuilt bundle when this is the compiled worker and the bundle is at least as new as the compiled workflow
+ * code; otherwise the SDK bundles workflows/ at start (tsx, or a `tsc` without the bundle step).
+ */
+export function workflowCode(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const source = workflowsPath();
+  const bundle = fileURLToPath(new URL(`./${WORKFLOW_BUNDLE_FILE}`, import.meta.url));
+  if (!source.endsWith('.js') || !existsSync(bundle)) return { workflowsPath: source };
+  const dir = dirname(source);
+  const newest = Math.max(
+    ...readdirSync(dir)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => statSync(join(dir, f)).mtimeMs),
+  );
+  return statSync(bundle).mtimeMs >= newest ? { workflowBundle: { codePath: bundle } } : { workflowsPath: source };
+}
+
 /** The SDK's logger interface on top of pino (activity `log` calls end up here too). */
 function temporalLogger(logger: Logger): TemporalLogger {
   const at = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error') => (message: string, meta?: LogMetadata) =>
@@ -153,14 +174,22 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   try {
     const activities = createActivities({ config, db: dbh.db, mailer, temporalClient: client });
     if (opts.schedule !== false) await ensureRepeatOffenderSchedule(client, config, logger);
+    // V8 takes its heap limits from its flags when an isolate is created: set before Worker.create creates the
+    // workflow thread, this bounds that thread's heap (without it V8 grows it lazily towards a share of the machine's
+    // memory under load; README "Running beyond one machine"). The main thread keeps its own limit.
+    if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
     if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      workflowsPath: workflowsPath(),
+      ...workflowCode(),
       activities,
       shutdownGraceTime: '20s',
+      // Bounded memory (README "Running beyond one machine"): the SDK's default cache grows with the heap limit.
+      maxCachedWorkflows: config.worker.maxCachedWorkflows,
+      maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+      maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     });
     const done = worker.run();
     // Runs next to the worker for as long as it runs (a sweep never rejects: failures wait for the next).

@@ -135,6 +135,17 @@ export interface Config {
     agreementRule: AgreementRule;
     scheduleEvery: string;
   };
+  /** Bounds of one worker process (`node dist/worker.js`), so its memory stays flat however many cases are open. */
+  worker: {
+    /** Workflows kept in memory between tasks (sticky cache); the others are replayed from history on their next task. */
+    maxCachedWorkflows: number;
+    /** Workflow tasks run at once (at most maxCachedWorkflows). */
+    maxConcurrentWorkflowTasks: number;
+    /** Activities (database work, mail) run at once by this process. */
+    maxConcurrentActivities: number;
+    /** V8 old-space limit (MiB) of the thread that runs the workflow code; 0: Node's default (a share of the machine's memory). */
+    workflowHeapMb: number;
+  };
   allocation: {
     /** AL-3: aggregate cells of fewer connections are flagged in exports. */
     minimumConnections: number;
@@ -153,6 +164,13 @@ function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
     throw new ConfigError('ACM_REPORT_EMAIL', 'the ACM reporting address (required in production)', undefined);
   }
   return email(env, 'ACM_REPORT_EMAIL', 'meldingen@acm.example');
+}
+
+function workflowHeapMb(env: Env): number {
+  const mb = int(env, 'WORKER_WORKFLOW_HEAP_MB', 128, 0, 65_536);
+  if (mb !== 0 && mb < 64)
+    throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
+  return mb;
 }
 
 /** In production mails must point parties at the real public address, never at this process's host:port. */
@@ -176,6 +194,16 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(missing, 'set together with its pair (client certificate and key for mTLS)', undefined);
   }
   const scheduleEvery = str(env, 'REPEAT_OFFENDER_SCHEDULE_EVERY', '1h')!;
+  const maxCachedWorkflows = int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 100, 2, 100_000);
+  const maxConcurrentWorkflowTasks = int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 10, 2, 1_000);
+  // The SDK would silently lower it to the cache size; say so at start instead.
+  if (maxConcurrentWorkflowTasks > maxCachedWorkflows) {
+    throw new ConfigError(
+      'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS',
+      `at most WORKER_MAX_CACHED_WORKFLOWS (${maxCachedWorkflows})`,
+      String(maxConcurrentWorkflowTasks),
+    );
+  }
   const allocationAt = str(env, 'ALLOCATION_SCHEDULE_AT', '07:00')!;
   const at = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(allocationAt);
   if (!at)
@@ -230,6 +258,12 @@ export function loadConfig(env: Env = process.env): Config {
       votingDays: int(env, 'REPEAT_OFFENDER_VOTING_DAYS', 30, 1, 3650),
       agreementRule: oneOf(env, 'REPEAT_OFFENDER_AGREEMENT_RULE', AGREEMENT_RULES, 'majority'),
       scheduleEvery,
+    },
+    worker: {
+      maxCachedWorkflows,
+      maxConcurrentWorkflowTasks,
+      maxConcurrentActivities: int(env, 'WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
+      workflowHeapMb: workflowHeapMb(env),
     },
     allocation: {
       minimumConnections: int(env, 'ALLOCATION_MIN_CONNECTIONS', 10, 1, 1_000_000),

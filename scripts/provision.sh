@@ -7,21 +7,40 @@
 #   3. Temporal CLI       .tools/bin/temporal, built with `go install` (or downloaded when Go is missing)
 #   4. Test server jars   .tools/temporal-test-server/lib via Maven (Temporal's Java time-skipping server)
 #   5. Test server run    .tools/temporal-test-server/run, the wrapper the TypeScript SDK spawns
+#   6. Test server CDS    .tools/temporal-test-server/classes.jsa (a faster JVM start)
+#   7. Temporal server    .tools/bin/temporal-server and .tools/bin/temporal-sql-tool (self-hosted Temporal
+#                         on PostgreSQL, for `npm run up:cluster` and the cluster e2e run of `npm test`),
+#                         built with `go install` only with --cluster (CI passes it); kept once built
 #
+# Usage: bash scripts/provision.sh [--cluster] [--quiet]   (--quiet: errors and long builds only; `npm test` uses it)
 # Needs: Node >= 20 with npm, and for a first run access to the npm registry, Maven Central, the Go
 # module proxy and Debian apt (or those artefacts already in place). No stdin is read.
 set -euo pipefail
+
+WANT_CLUSTER=0
+QUIET=0
+for arg in "$@"; do
+  case "$arg" in
+    --cluster) WANT_CLUSTER=1 ;;
+    --quiet) QUIET=1 ;;
+    *) printf '[provision] unknown argument: %s (usage: provision.sh [--cluster] [--quiet])\n' "$arg" >&2; exit 64 ;;
+  esac
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 TEMPORAL_CLI_VERSION="v1.5.1"
+# The server version inside that CLI (its go.mod requires go.temporal.io/server v1.29.1).
+TEMPORAL_SERVER_VERSION="v1.29.1"
 TOOLS="$ROOT/.tools"
 TEST_SERVER_DIR="$TOOLS/temporal-test-server"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-log() { printf '[provision] %s\n' "$*"; }
+log() { [ "$QUIET" = 1 ] || printf '[provision] %s\n' "$*"; }
+# Said even with --quiet: a step that takes minutes.
+note() { printf '[provision] %s\n' "$*"; }
 die() { printf '[provision] ERROR: %s\n' "$*" >&2; exit 1; }
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
@@ -63,7 +82,7 @@ node_packages() {
     echo "$want" >"$stamp"
     return
   fi
-  log "   npm ci"
+  note "npm ci"
   local npmlog
   npmlog="$(mktemp)"
   if ! npm ci --no-audit --no-fund --loglevel=error </dev/null >"$npmlog" 2>&1; then
@@ -92,7 +111,7 @@ java_runtime() {
     return
   fi
   command -v apt-get >/dev/null 2>&1 || die "java not found and no apt-get; install a Java 11+ runtime"
-  log "   apt-get install openjdk-17-jre-headless"
+  note "apt-get install openjdk-17-jre-headless"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openjdk-17-jre-headless </dev/null
   command -v java >/dev/null 2>&1 || die "java still missing after apt-get install"
@@ -117,7 +136,7 @@ temporal_cli() {
   if command -v go >/dev/null 2>&1; then
     local pkg="github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" logf
     logf="$(mktemp)"
-    log "   go install $pkg (several minutes on 2 cores)"
+    note "go install $pkg (once; several minutes on 2 cores)"
     if ! GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "$pkg" >"$logf" 2>&1; then
       if grep -qiE 'sum\.golang\.org|verifying module|checksum database|GOSUMDB' "$logf"; then
         log "   checksum database unreachable; retrying with GOSUMDB=off"
@@ -148,11 +167,11 @@ test_server_jars() {
   fi
   if ! command -v mvn >/dev/null 2>&1; then
     command -v apt-get >/dev/null 2>&1 || die "mvn not found; install Maven"
-    log "   apt-get install maven"
+    note "apt-get install maven"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends maven </dev/null
   fi
-  log "   mvn dependency:copy-dependencies (scripts/test-server/pom.xml)"
+  note "mvn dependency:copy-dependencies (scripts/test-server/pom.xml)"
   rm -rf "$TEST_SERVER_DIR/lib.partial"
   mvn -q -B -f scripts/test-server/pom.xml dependency:copy-dependencies -DoutputDirectory="$TEST_SERVER_DIR/lib.partial" </dev/null
   rm -rf "$TEST_SERVER_DIR/lib"
@@ -207,12 +226,51 @@ test_server_cds() {
   if [ -f "$jsa" ]; then log "   wrote .tools/temporal-test-server/classes.jsa"; else log "   no CDS archive written (the wrapper runs without it)"; fi
 }
 
+# ── 7. Self-hosted Temporal server and its SQL schema tool (--cluster) ──────────────────────────────
+temporal_server() {
+  local server="$TOOLS/bin/temporal-server" sqltool="$TOOLS/bin/temporal-sql-tool" want="${TEMPORAL_SERVER_VERSION#v}"
+  if [ -x "$server" ] && [ -x "$sqltool" ] && "$server" --version 2>/dev/null | grep -q " $want\$" \
+    && "$sqltool" --version 2>/dev/null | grep -q " $want\$"; then
+    log "   $("$server" --version), $("$sqltool" --version) in .tools/bin"
+    return
+  fi
+  if [ "$WANT_CLUSTER" != 1 ]; then
+    log "   skipped: only npm run up:cluster and the cluster e2e run need it (bash scripts/provision.sh --cluster)"
+    return
+  fi
+  command -v go >/dev/null 2>&1 || die "the self-hosted Temporal server is built from Go modules: install Go >= 1.25 and rerun"
+  # Same module set as the CLI build above: most modules and compiled packages are in the Go caches already.
+  # nice: the build takes both cores for a few minutes; whatever else runs keeps going.
+  local gobin logf pkgs=("go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION")
+  gobin="$(mktemp -d)"
+  logf="$(mktemp)"
+  note "go install ${pkgs[*]} (once; a few minutes on 2 cores)"
+  if ! GOBIN="$gobin" GOFLAGS=-mod=mod nice -n 10 go install "${pkgs[@]}" >"$logf" 2>&1; then
+    if grep -qiE 'sum\.golang\.org|verifying module|checksum database|GOSUMDB' "$logf"; then
+      log "   checksum database unreachable; retrying with GOSUMDB=off"
+      GOSUMDB=off GOBIN="$gobin" GOFLAGS=-mod=mod nice -n 10 go install "${pkgs[@]}" >"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "go install failed"; }
+    else
+      tail -n 30 "$logf" >&2
+      die "go install ${pkgs[*]} failed"
+    fi
+  fi
+  rm -f "$logf"
+  mkdir -p "$TOOLS/bin"
+  # go install names the binaries after their packages (server, sql); give them their usual names.
+  mv -f "$gobin/server" "$server"
+  mv -f "$gobin/sql" "$sqltool"
+  rm -rf "$gobin"
+  "$server" --version >/dev/null || die "$server does not run"
+  log "   built $("$server" --version) and $("$sqltool" --version)"
+}
+
 step "node packages" node_packages
 step "java" java_runtime
 step "temporal cli" temporal_cli
 step "test server jars" test_server_jars
 step "test server wrapper" test_server_wrapper
 step "test server CDS" test_server_cds
+step "temporal server" temporal_server
 
 log "── summary"
 for line in "${SUMMARY[@]}"; do log "   $line"; done

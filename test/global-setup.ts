@@ -5,7 +5,9 @@
  * - embedded PostgreSQL; migrations run once into the template database `gt_template`; `gerede_twijfel`
  *   is a copy shared by all files; `freshDatabase()` (test/helpers) makes a private copy per file;
  * - the SMTP capture (mail as JSON + .eml in a temp dir);
- * - the Temporal dev server (temp SQLite file, headless, search attributes registered).
+ * - Temporal: the dev server (temp SQLite file, headless, search attributes registered), or with
+ *   TEST_TEMPORAL=cluster the self-hosted Temporal server on this PostgreSQL (databases temporal and
+ *   temporal_visibility, PostgreSQL visibility; `npm test` runs test/e2e that way too, see package.json).
  *
  * Everything is stopped and removed at the end.
  */
@@ -19,20 +21,29 @@ import type { TestProject } from 'vitest/node';
 import { runMigrations } from '../db/migrate.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { startSmtpCapture, type SmtpCapture } from '../lib/infra/smtp-capture.js';
-import { projectRoot, startTemporalDevServer, type TemporalDevServer } from '../lib/infra/temporal-dev-server.js';
+import { projectRoot, startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
+import { startTemporalServer } from '../lib/infra/temporal-server.js';
 
 export const TEMPLATE_DATABASE = 'gt_template';
 export const SHARED_DATABASE = 'gerede_twijfel';
 
+/** Which Temporal the run uses: `dev` (default) or `cluster`. */
+function temporalKind(): 'dev' | 'cluster' {
+  const kind = process.env['TEST_TEMPORAL'] ?? 'dev';
+  if (kind !== 'dev' && kind !== 'cluster') throw new Error(`TEST_TEMPORAL must be dev or cluster, got ${kind}`);
+  return kind;
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const logger = pino({ name: 'test-infra', level: process.env['TEST_INFRA_LOG_LEVEL'] ?? 'warn' });
+  const kind = temporalKind();
   const started = Date.now();
   const work = await mkdtemp(join(tmpdir(), 'gt-test-'));
   const mailDir = join(work, 'mail');
 
   let pg: EmbeddedPostgres | undefined;
   let smtp: SmtpCapture | undefined;
-  let temporal: TemporalDevServer | undefined;
+  let temporal: { address: string; namespace: string; stop(): Promise<void> } | undefined;
   const teardown = async (): Promise<void> => {
     const results = await Promise.allSettled([temporal?.stop(), smtp?.stop(), pg?.stop()]);
     await rm(work, { recursive: true, force: true });
@@ -54,13 +65,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
         } finally {
           await admin.end({ timeout: 5 });
         }
+        // The self-hosted server keeps its state in this PostgreSQL: it starts once the server is up.
+        if (kind === 'cluster')
+          temporal = await startTemporalServer({ databaseUrl: server.adminUrl, dir: join(work, 'temporal'), logger });
       })(),
       startSmtpCapture({ port: 0, dir: mailDir, logger }).then((s) => (smtp = s)),
-      startTemporalDevServer({ dbFile: join(work, 'temporal.db'), headless: true, logger }).then((t) => (temporal = t)),
+      kind === 'dev'
+        ? startTemporalDevServer({ dbFile: join(work, 'temporal.db'), headless: true, logger }).then(
+            (t) => (temporal = t),
+          )
+        : undefined,
     ]);
   } catch (err) {
     await teardown().catch(() => undefined);
-    throw new Error('test infrastructure did not start (run `bash scripts/provision.sh` first?)', { cause: err });
+    const provision = kind === 'cluster' ? 'bash scripts/provision.sh --cluster' : 'bash scripts/provision.sh';
+    throw new Error(`test infrastructure did not start (run \`${provision}\` first?)`, { cause: err });
   }
 
   if (!pg || !smtp || !temporal) throw new Error('unreachable: services not recorded');
@@ -77,8 +96,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('temporalAddress', temporal.address);
   project.provide('temporalNamespace', temporal.namespace);
   project.provide('testServerPath', testServerPath);
+  project.provide('temporalKind', kind);
   logger.info(
-    { ms: Date.now() - started, pg: pg.port, smtp: smtp.port, temporal: temporal.address },
+    { ms: Date.now() - started, pg: pg.port, smtp: smtp.port, temporal: temporal.address, kind },
     'test infrastructure ready',
   );
 

@@ -11,9 +11,11 @@ declare module 'vitest' {
     smtpUrl: string;
     /** Where the shared capture server writes each message (<timestamp>-<id>.json / .eml). */
     mailDir: string;
-    /** host:port of the Temporal dev server (namespace `default`, search attributes registered). */
+    /** host:port of the Temporal dev server or, with TEST_TEMPORAL=cluster, the self-hosted server on PostgreSQL (namespace `default`, search attributes registered). */
     temporalAddress: string;
     temporalNamespace: string;
+    /** `dev` (SQLite visibility) or `cluster` (self-hosted server, PostgreSQL visibility). */
+    temporalKind: 'dev' | 'cluster';
     /** `.tools/temporal-test-server/run`, for TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } }). */
     testServerPath: string;
   }

@@ -44,6 +44,8 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   logger?: Logger;
   startTimeoutMs?: number;
+  /** max_connections (default 100 persistent, 300 in test mode); the cluster topology needs more than a dev start. */
+  maxConnections?: number;
 }
 
 export interface EmbeddedPostgres {
@@ -261,7 +263,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // Test mode leaves nothing behind, also when the start fails half-way.
   let up: Awaited<ReturnType<typeof bringUp>>;
   try {
-    up = await bringUp(dataDir, port, persistent, database, bins, logger, options.startTimeoutMs ?? 60_000);
+    up = await bringUp(
+      dataDir,
+      port,
+      persistent,
+      database,
+      bins,
+      logger,
+      options.startTimeoutMs ?? 60_000,
+      options.maxConnections ?? (persistent ? 100 : 300),
+    );
   } catch (err) {
     if (!persistent) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
     throw err;
@@ -294,6 +305,7 @@ async function bringUp(
   bins: PgBinaries,
   logger: Logger,
   startTimeoutMs: number,
+  maxConnections: number,
 ): Promise<{ proc: SupervisedProcess; url: string; adminUrl: string }> {
   const started = Date.now();
   let ids = await postgresUserIds();
@@ -334,7 +346,7 @@ async function bringUp(
     '-c',
     'unix_socket_directories=',
     '-c',
-    `max_connections=${persistent ? 100 : 300}`,
+    `max_connections=${maxConnections}`,
     ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
   ];
   const proc = await spawnPostmaster(bins.postgres, flags, ids, logger, startTimeoutMs);

@@ -2,9 +2,12 @@
  * worker.ts on the real Temporal dev server: the GT-5 repeat-offender Schedule is created at start and
  * refreshed (never duplicated) on the next start; a triggered scan runs; case workflows carry the custom
  * search attributes the Temporal UI filters on; a case whose intake committed without starting its
- * workflow is picked up by the worker.
+ * workflow is picked up by the worker. `npm test` runs this file twice: on the dev server (SQLite visibility)
+ * and with TEST_TEMPORAL=cluster on the self-hosted server (PostgreSQL visibility), so the list filters
+ * below hold on both stores.
  */
 import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
@@ -183,19 +186,55 @@ describe('worker start', () => {
       30_000,
     );
 
-    const query = `CaseStatus = 'awaiting_response' AND PartyGln = '${supplier.gln}' AND GridOperatorGln = '${operator.gln}' AND CaseKind = 'doubt_case'`;
-    let found: string[] = [];
-    for (let i = 0; i < 100 && found.length === 0; i++) {
-      found = [];
-      for await (const w of client.workflow.list({ query })) found.push(w.workflowId);
-      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(found).toEqual([row.id]);
+    // Visibility is eventually consistent: wait for the first answer that lists something.
+    const list = async (query: string): Promise<string[]> => {
+      let found: string[] = [];
+      for (let i = 0; i < 100 && found.length === 0; i++) {
+        found = [];
+        for await (const w of client.workflow.list({ query })) found.push(w.workflowId);
+        if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      return found;
+    };
+    expect(
+      await list(
+        `CaseStatus = 'awaiting_response' AND PartyGln = '${supplier.gln}' AND GridOperatorGln = '${operator.gln}' AND CaseKind = 'doubt_case'`,
+      ),
+    ).toEqual([row.id]);
     const d = await client.workflow.getHandle(row.id).describe();
     const next = d.typedSearchAttributes.get(SA.NextDeadline);
     const [after] = await dbh.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
     expect(next?.getTime()).toBe(after!.responseDueAt!.getTime());
     expect(d.typedSearchAttributes.get(SA.CaseStatus)).toBe('awaiting_response');
+
+    // The other filters the Temporal UI builds: a Datetime range, a Keyword IN list, a count.
+    const due = after!.responseDueAt!.getTime();
+    const around = `NextDeadline BETWEEN '${new Date(due - 1_000).toISOString()}' AND '${new Date(due + 1_000).toISOString()}'`;
+    expect(await list(`${around} AND PartyGln = '${supplier.gln}'`)).toEqual([row.id]);
+    expect(
+      await list(`CaseStatus IN ('contact_pending', 'awaiting_response') AND GridOperatorGln = '${operator.gln}'`),
+    ).toEqual([row.id]);
+    expect(
+      (
+        await client.workflow.count(
+          `PartyGln = '${supplier.gln}' AND NextDeadline > '${new Date(due - 60_000).toISOString()}'`,
+        )
+      ).count,
+    ).toBe(1);
+    if (inject('temporalKind') === 'cluster') {
+      // Those answers came from PostgreSQL: the run's row is in the visibility database.
+      const visibilityUrl = new URL(inject('adminDatabaseUrl'));
+      visibilityUrl.pathname = '/temporal_visibility';
+      const vis = postgres(visibilityUrl.toString(), { max: 1 });
+      try {
+        const rows = await vis<
+          Array<{ n: number }>
+        >`select count(*)::int as n from executions_visibility where workflow_id = ${row.id}`;
+        expect(rows[0]!.n).toBe(1);
+      } finally {
+        await vis.end({ timeout: 5 });
+      }
+    }
     await client.workflow.getHandle(row.id).terminate('test done');
   }, 60_000);
 });

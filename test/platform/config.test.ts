@@ -37,6 +37,8 @@ describe('configuration', () => {
     ['MAIL_FROM', 'not-an-address'],
     ['REPEAT_OFFENDER_SCHEDULE_EVERY', 'hourly'],
     ['EMBEDDED_PG_PORT', '0'],
+    ['WORKER_MAX_CACHED_WORKFLOWS', '1'],
+    ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0'],
   ])('rejects %s=%s with a ConfigError naming the variable', (variable, value) => {
     const err = configErrorOf({ [variable]: value });
     expect(err.variable).toBe(variable);
@@ -47,6 +49,24 @@ describe('configuration', () => {
   it('requires the mTLS certificate and key together', () => {
     expect(configErrorOf({ TEMPORAL_TLS_CERT_PATH: '/x/client.pem' }).variable).toBe('TEMPORAL_TLS_KEY_PATH');
     expect(configErrorOf({ TEMPORAL_TLS_KEY_PATH: '/x/client.key' }).variable).toBe('TEMPORAL_TLS_CERT_PATH');
+  });
+
+  it('bounds the worker by default and keeps its workflow task slots within the cache', () => {
+    expect(loadConfig({}).worker).toEqual({
+      maxCachedWorkflows: 100,
+      maxConcurrentWorkflowTasks: 10,
+      maxConcurrentActivities: 20,
+      workflowHeapMb: 128,
+    });
+    expect(loadConfig({ WORKER_WORKFLOW_HEAP_MB: '0' }).worker.workflowHeapMb).toBe(0);
+    expect(configErrorOf({ WORKER_WORKFLOW_HEAP_MB: '32' }).variable).toBe('WORKER_WORKFLOW_HEAP_MB');
+    const err = configErrorOf({ WORKER_MAX_CACHED_WORKFLOWS: '20', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '40' });
+    expect(err.variable).toBe('WORKER_MAX_CONCURRENT_WORKFLOW_TASKS');
+    expect(err.message).toContain('at most WORKER_MAX_CACHED_WORKFLOWS (20)');
+    expect(
+      loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '20', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '20' }).worker
+        .maxConcurrentWorkflowTasks,
+    ).toBe(20);
   });
 
   it('requires PUBLIC_URL and ACM_REPORT_EMAIL in production, so mails never point at a worker host', () => {
