@@ -45,10 +45,7 @@ import { Connection, Client, WorkflowNotFoundError } from '@temporalio/client';
 import postgres from 'postgres';
 import { pino } from 'pino';
 import { runMigrations } from '../db/migrate.js';
-import { DOUBT_CONTACT_GROUP } from '../db/schema/index.js';
-import { generateApiKey } from '../lib/api-keys.js';
 import { loadConfig } from '../lib/config.js';
-import { withCheckDigit } from '../lib/gs1.js';
 import {
   startClusterTopology,
   WORKER_HEAP_FLAG,
@@ -58,6 +55,7 @@ import {
 import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { projectRoot } from '../lib/infra/temporal-dev-server.js';
 import { intEnv } from './env.js';
+import { eanOf, partyMail, seedCaseLoad, type Seeded } from './seed.js';
 
 const env = process.env;
 const N = intEnv('BENCH_CASES', 500);
@@ -104,55 +102,6 @@ const describe = (err: unknown): string => {
   }
   return parts.join(' <- ');
 };
-
-const gln = (kind: number, i: number) => withCheckDigit(`87998${kind}${String(i).padStart(6, '0')}`);
-const eanOf = (i: number) => withCheckDigit(`8719${String(i).padStart(13, '0')}`);
-const partyMail = (p: number) => `gerede-twijfel-${p}@bench-party.example`;
-
-interface Seeded {
-  handlerKey: string;
-  parties: Array<{ gln: string; p4Key: string }>;
-}
-
-async function seed(url: string, connectionCount: number): Promise<Seeded> {
-  const sql = postgres(url, { max: 2, onnotice: () => undefined });
-  try {
-    return await sql.begin(async (tx) => {
-      const [op] = await tx<
-        Array<{ id: string }>
-      >`insert into parties (gln, name, roles) values (${gln(0, 1)}, 'Bench grid operator', ${tx.array(['grid_operator'])}) returning id`;
-      const operatorId = op!.id;
-      await tx`insert into contact_persons (party_id, contact_group, name, email) values (${operatorId}, ${DOUBT_CONTACT_GROUP}, 'Bench case handlers', 'gerede-twijfel@bench-operator.example')`;
-      const partyIds: string[] = [];
-      const parties: Seeded['parties'] = [];
-      for (let p = 0; p < PARTIES; p++) {
-        const [row] = await tx<
-          Array<{ id: string }>
-        >`insert into parties (gln, name, roles) values (${gln(2, p)}, ${`Bench service provider ${p}`}, ${tx.array(['service_provider'])}) returning id`;
-        partyIds.push(row!.id);
-        await tx`insert into contact_persons (party_id, contact_group, name, email) values (${row!.id}, ${DOUBT_CONTACT_GROUP}, ${`Doubt desk ${p}`}, ${partyMail(p)})`;
-        const k = generateApiKey();
-        await tx`insert into api_keys (key_hash, prefix, label, role, party_id) values (${k.hash}, ${k.prefix}, ${`bench p4-client ${p}`}, 'p4-client', ${row!.id})`;
-        parties.push({ gln: gln(2, p), p4Key: `Bearer ${k.key}` });
-      }
-      const k = generateApiKey();
-      await tx`insert into api_keys (key_hash, prefix, label, role, party_id) values (${k.hash}, ${k.prefix}, 'bench case handler', 'case-handler', ${operatorId})`;
-      const eans = Array.from({ length: connectionCount }, (_, i) => eanOf(i));
-      await tx`insert into connections (ean, grid_operator_id, grid_area, capacity_kw) select e, ${operatorId}, 'Bench-Area', 17.25 from unnest(${tx.array(eans)}::varchar[]) as e`;
-      const from = new Date(Date.now() - 180 * DAY).toISOString();
-      const to = new Date(Date.now() + 365 * DAY).toISOString();
-      await tx`
-        insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via,
-                              granted_by_name, granted_by_is_grid_user, status, confirmed_at, created_by)
-        select (${tx.array(partyIds)}::uuid[])[((x.n - 1) % ${PARTIES}) + 1], x.e, '{interval_data}', 'energy insight', ${from}::timestamptz,
-               ${to}::timestamptz, false, 'portal', 'Bench grid user', true, 'active', ${from}::timestamptz, 'bench'
-          from unnest(${tx.array(eans)}::varchar[]) with ordinality as x(e, n)`;
-      return { handlerKey: `Bearer ${k.key}`, parties };
-    });
-  } finally {
-    await sql.end();
-  }
-}
 
 // ---------------------------------------------------------------------------------------------- load balancer
 
@@ -490,7 +439,7 @@ async function startShape(
     logger: pino({ level: 'warn' }),
     beforeApis: async (url) => {
       await runMigrations(url);
-      seeded = await seed(url, connectionCount);
+      seeded = await seedCaseLoad(url, { parties: PARTIES, connections: connectionCount });
     },
   });
   current = t;
