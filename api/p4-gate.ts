@@ -12,6 +12,7 @@ import type postgres from 'postgres';
 import { decideAndRegister, type GateOutcome } from '../db/repositories/access-register.js';
 import type { GateRequest } from '../domain/gate.js';
 import { DomainError } from '../lib/errors.js';
+import { downDependency } from '../lib/infra/dependency-errors.js';
 
 interface Pending {
   req: GateRequest;
@@ -145,7 +146,8 @@ export class P4Gate {
         'access_register_unavailable',
         'The decision could not be registered (DC-1); nothing was decided. Retry.',
         undefined,
-        undefined,
+        // Name the dependency as the other 503s do (api/plugins/errors.ts), when it is one that is down.
+        downDependency(err) === 'database' ? { dependency: 'database' } : undefined,
         { cause: err },
       );
       for (const p of batch) p.reject(failure);

@@ -38,7 +38,7 @@
  * BENCH_RUNTIME (tsx | dist; dist needs `npm run build`), BENCH_KEEP_DATA=1.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -50,7 +50,7 @@ import { startClusterTopology, type ClusterTopology } from '../lib/infra/cluster
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { getFreePort } from '../lib/infra/ports.js';
 import type { CapturedMail } from '../lib/infra/smtp-capture.js';
-import { startSupervised, type SupervisedProcess } from '../lib/infra/supervised-process.js';
+import { startSupervised, supervisedChildPid, type SupervisedProcess } from '../lib/infra/supervised-process.js';
 import { projectRoot, startTemporalDevServer, type TemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { INTAKE_WORKFLOW_BOUND_MS } from '../services/intake-bound.js';
 import { intEnv } from './env.js';
@@ -111,19 +111,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The server itself under a supervised-process.ts watchdog (a bash): the child that is not a bash too. */
+/** The server itself under its supervised-process.ts watchdog. */
 async function serverPid(watchdogPid: number): Promise<number> {
-  const own = await readlink(`/proc/${watchdogPid}/exe`);
-  const children = (await readFile(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8'))
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
-  for (const pid of children) {
-    const exe = await readlink(`/proc/${pid}/exe`).catch(() => own);
-    if (exe !== own) return pid;
-  }
-  throw new Error(`no server process under watchdog ${watchdogPid}`);
+  const pid = await supervisedChildPid(watchdogPid);
+  if (pid === undefined) throw new Error(`no server process under watchdog ${watchdogPid}`);
+  return pid;
 }
 
 /** SIGKILL, and wait until the process is gone (reaped by its watchdog). */

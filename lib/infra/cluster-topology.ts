@@ -26,7 +26,7 @@ import { infraLogger } from './log.js';
 import { getFreePort } from './ports.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { startSmtpCapture } from './smtp-capture.js';
-import { startSupervised, type SupervisedProcess } from './supervised-process.js';
+import { startSupervised, supervisedChildPid, type SupervisedProcess } from './supervised-process.js';
 import { projectRoot, startTemporalDevServer } from './temporal-dev-server.js';
 import { startTemporalServer, type TemporalServerDatabases } from './temporal-server.js';
 
@@ -111,25 +111,6 @@ export interface ClusterTopology {
 }
 
 const READY_TIMEOUT_MS = 90_000;
-
-/** The node process under a watchdog (its other child is the subshell watching the pipe). */
-async function childPid(watchdogPid: number): Promise<number | undefined> {
-  let children: number[];
-  try {
-    children = (await readFile(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8'))
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return undefined;
-  }
-  for (const pid of children) {
-    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.startsWith(`${process.execPath}\0`)) return pid;
-  }
-  return undefined;
-}
 
 async function procMemory(pid: number): Promise<{ rss: number; peak: number } | undefined> {
   try {
@@ -315,7 +296,7 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
         });
         startedAt = Date.now();
         for (let i = 0; i < 100 && pid <= 0; i++) {
-          pid = (await childPid(proc.pid)) ?? -1;
+          pid = (await supervisedChildPid(proc.pid)) ?? -1;
           if (pid <= 0) await new Promise((r) => setTimeout(r, 20));
         }
         const current = proc;

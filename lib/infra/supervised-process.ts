@@ -10,6 +10,7 @@
  *   things in order (API, worker drain, Temporal, SMTP, Postgres).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, readlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 
 const WATCHDOG = `
@@ -129,6 +130,30 @@ export function startSupervised(opts: SupervisedProcessOptions): SupervisedProce
       if (child.pid !== undefined) await waitForGroupGone(child.pid, 5_000);
     },
   };
+}
+
+/**
+ * The supervised program's own pid (postgres, temporal, node), not its watchdog's: the child of the watchdog that
+ * is not a bash like the watchdog itself (the other one is the subshell watching the pipe). A fault test or bench
+ * SIGKILLs this one; killing the watchdog instead closes the pipe and so *stops* the program with its stop signal.
+ * Linux only (/proc); undefined when the program is gone.
+ */
+export async function supervisedChildPid(watchdogPid: number): Promise<number | undefined> {
+  try {
+    const own = await readlink(`/proc/${watchdogPid}/exe`);
+    const children = (await readFile(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8'))
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    for (const pid of children) {
+      const exe = await readlink(`/proc/${pid}/exe`).catch(() => own);
+      if (exe !== own) return pid;
+    }
+  } catch {
+    // the watchdog is gone
+  }
+  return undefined;
 }
 
 function groupAlive(pgid: number): boolean {
