@@ -487,7 +487,8 @@ async function main(): Promise<number> {
     runtime: RUNTIME as 'tsx' | 'dist',
     env: { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example', LOG_LEVEL: 'warn' },
     restart: false,
-    logger: quiet,
+    // "process exited" after our own SIGKILL is expected: only errors.
+    logger: pino({ level: 'error' }),
   });
   const t = topology;
   log(
