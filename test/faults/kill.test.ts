@@ -19,6 +19,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../lib/infra/em
 import { supervisedChildPid } from '../../lib/infra/supervised-process.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../lib/infra/temporal-dev-server.js';
 import { INTAKE_WORKFLOW_BOUND_MS } from '../../services/intake-bound.js';
+import { makeKey } from '../core/fixtures.js';
 import { freshDatabase, listMail, type FreshDatabase } from '../helpers/index.js';
 import {
   caseFixture,
@@ -233,6 +234,7 @@ describe('PostgreSQL SIGKILLed and restarted', () => {
     await runMigrations(pg.url);
     const handle = createDb(pg.url, { max: 2 });
     const fx = await caseFixture(handle.db, 3);
+    const p4Key = await makeKey(handle.db, 'p4-client', { partyId: fx.party.id });
     await handle.close();
     const env: StackEnv = {
       DATABASE_URL: pg.url,
@@ -243,6 +245,18 @@ describe('PostgreSQL SIGKILLed and restarted', () => {
     track(await spawnWorker(env));
     const api = track(await spawnApi(env));
     expect((await postCase(api.url, fx.handlerKey, fx.body(fx.eans[0]!))).status).toBe(201);
+    const askGate = () =>
+      fetch(`${api.url}/p4/requests`, {
+        method: 'POST',
+        headers: { authorization: p4Key, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          connectionEan: fx.eans[2]!,
+          dataKind: 'interval_data',
+          from: new Date(Date.now() - 86_400_000).toISOString(),
+          to: new Date().toISOString(),
+        }),
+      });
+    expect((await askGate()).status).toBe(200);
 
     // The postmaster itself, not its watchdog (killing that would stop PostgreSQL with a fast shutdown).
     const postmaster = await supervisedChildPid(pg.pid);
@@ -272,6 +286,11 @@ describe('PostgreSQL SIGKILLed and restarted', () => {
     }
     const down = burst.reduce((a, b) => (b.ms > a.ms ? b : a));
     expect(down.ms).toBeLessThan(FAST_503_MS);
+    // The gate's own 503 (its key known, its batch statement failed) names the database too.
+    const gate = await askGate();
+    expect(gate.status).toBe(503);
+    expect(gate.headers.get('retry-after')).toBeTruthy();
+    expect((await gate.json()) as unknown).toMatchObject({ details: { dependency: 'database' } });
     expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
     const ready = await fetch(`${api.url}/health/ready?for=p4`);
     expect(ready.status).toBe(503);
