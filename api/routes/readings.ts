@@ -39,7 +39,7 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       await requireConnection(db, req.params.ean, 'params.ean');
-      return importReadings(db, actorFrom(req.principal), req.params.ean, req.body.readings.map((r) => ({ readAt: new Date(r.readAt), registerWh: r.registerWh })));
+      return importReadings(db, actorFrom(req.principal), req.params.ean, req.body.readings.map((r) => ({ readAt: new Date(r.readAt), registerWh: r.registerWh, feedInRegisterWh: r.feedInRegisterWh ?? null })));
     },
   );
 
@@ -54,7 +54,7 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { from, to } = parsePeriod(req.query.from, req.query.to);
       if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw validationError('period_too_long', 'At most 366 days per request', 'query.to');
       const points = await readingsForKind(db, req.params.ean, 'interval_data', from, to);
-      return { connectionEan: req.params.ean, from: from.toISOString(), to: to.toISOString(), readings: points.map((p) => ({ at: p.at.toISOString(), registerWh: p.registerWh, ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}) })) };
+      return { connectionEan: req.params.ean, from: from.toISOString(), to: to.toISOString(), readings: points.map((p) => ({ ...p, at: p.at.toISOString() })) };
     },
   );
 };

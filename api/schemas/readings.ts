@@ -10,7 +10,8 @@ export const ReadingsImport = Type.Object(
       Type.Object(
         {
           readAt: Type.String({ format: 'date-time', description: 'End of the quarter-hour (AL-1)' }),
-          registerWh: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Import register in Wh' }),
+          registerWh: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Offtake register in Wh (AL-1)' }),
+          feedInRegisterWh: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Feed-in register in Wh (AL-1)' })),
         },
         { additionalProperties: false },
       ),
@@ -40,6 +41,12 @@ export const ImportResultSchema = Type.Object(
 
 export const ReadingsQuery = Type.Object({ from: DateTime, to: DateTime }, { additionalProperties: false });
 
-export const DataPointSchema = Type.Object({ at: DateTime, registerWh: Type.Integer(), volumeWh: Type.Optional(Type.Integer()) });
+export const DataPointSchema = Type.Object({
+  at: DateTime,
+  registerWh: Type.Integer(),
+  volumeWh: Type.Optional(Type.Integer()),
+  feedInRegisterWh: Type.Optional(Type.Integer()),
+  feedInVolumeWh: Type.Optional(Type.Integer()),
+});
 
 export const ReadingsList = Type.Object({ connectionEan: Ean18, from: DateTime, to: DateTime, readings: Type.Array(DataPointSchema) }, { title: 'Readings' });
