@@ -406,6 +406,7 @@ export async function computeAllocationRun(
     // The run's aggregations hash a few thousand groups; give them memory rather than disk.
     await tx`set local work_mem = '256MB'`;
     const c: RunContext = { runId, gridOperatorId: locked.gridOperatorId, day: d, profileSetId: set.id };
+    const kinds = await classifyAndStoreUniform(tx, c, (name) => progress(`classify: ${name}`));
     const missing = await missingProfileCategories(tx, c);
     if (missing.length > 0) {
       throw invalidState(
@@ -414,8 +415,6 @@ export async function computeAllocationRun(
         { categories: missing },
       );
     }
-
-    const kinds = await classifyAndStoreUniform(tx, c);
     progress('classified', { kinds });
     // The mixed connection-days go to the domain rule on a second connection with this snapshot,
     // while this one sums the uniform days.
@@ -424,7 +423,7 @@ export async function computeAllocationRun(
     const mixedWork = allocateMixed(sql, exported!.snapshot, c, eans, progress);
     mixedWork.catch(() => undefined); // awaited below; a failure there aborts this transaction
     try {
-      await sumUniform(tx, c);
+      await sumUniform(tx, c, (name) => progress(`sum: ${name}`));
       progress('uniform summed');
     } finally {
       await mixedWork.catch(() => undefined);
@@ -438,6 +437,7 @@ export async function computeAllocationRun(
     );
     const idByKey = new Map(wanted.map(([k], i) => [k, ids[i]!]));
     const idOf = (key: string) => idByKey.get(key)!;
+    progress('mixed cells');
     for (let i = 0; i < mixed.segments.length; i += 10_000) {
       await insertResultSegments(
         tx,
@@ -447,7 +447,9 @@ export async function computeAllocationRun(
           .map(({ cell, ...s }) => ({ ...s, cellId: cell === '' ? null : idOf(cell) })),
       );
     }
+    progress('mixed results stored');
     await stageMixedContributions(tx, mixed.sums.contributions(idOf), mixed.sums.profileSums(idOf));
+    progress('mixed sums staged');
     await writeAggregates(tx, c);
     progress('aggregated');
 

@@ -1,7 +1,7 @@
 /**
  * The allocation run's set-based statements (AL-3, AL-4, AL-6) and the run rows.
  *
- * A run classifies every connection-day of the grid operator (run_facts). Connection-days whose facts
+ * A run classifies every connection-day of the grid operator (run_fact_groups). Connection-days whose facts
  * hold unchanged all day (parties, method and '0'-values state as at the day's start; readings complete
  * or absent) are allocated here in SQL, which MIRRORS `allocateQuarterHours` (domain/allocation.ts) for
  * such days: unallocated (no supplier / no BRP) → '0' (an open iSMA doubt case the whole day) → profile
@@ -188,12 +188,15 @@ export async function lockRun(
   return row ? { status: row.status, gridOperatorId: row.grid_operator_id, day: row.day } : null;
 }
 
-/** Profile categories with a non-zero annual volume that the set lacks (the run cannot allocate them). */
+/**
+ * Profile categories with a non-zero annual volume that the set lacks, among the connection-days that are
+ * or may be allocated by profile (the run cannot allocate them). After classifyAndStoreUniform.
+ */
 export async function missingProfileCategories(tx: Sql, c: RunContext): Promise<string[]> {
   const rows = await tx<Array<{ category: string }>>`
     select distinct category from (
-      select profile_category as category from connections where grid_operator_id = ${c.gridOperatorId} and annual_standard_volume_kwh > 0
-      union select feed_in_profile_category from connections where grid_operator_id = ${c.gridOperatorId} and annual_standard_feed_in_kwh > 0
+      select profile_category as category from run_groups where (kind like 'profile:%' or kind = 'mixed') and annual_offtake > 0
+      union select feed_in_profile_category from run_groups where (kind like 'profile:%' or kind = 'mixed') and annual_feed_in > 0
     ) used
     where not exists (select 1 from profile_fractions p where p.profile_set_id = ${c.profileSetId} and p.day = ${c.day.day}::date and p.category = used.category)
     order by 1`;
@@ -210,20 +213,27 @@ export interface Classification {
  * members); mixed ones go to the temp table run_mixed for the domain function. Mirrors
  * `allocateQuarterHours` for uniform days (see the module comment).
  */
-export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<Classification[]> {
+export async function classifyAndStoreUniform(
+  tx: Sql,
+  c: RunContext,
+  step: (name: string) => void = () => undefined,
+): Promise<Classification[]> {
   const d = c.day;
   await tx`create temp table run_mixed (ean varchar(18) primary key) on commit drop`;
-  // The uniform connection-days per kind, cell and profile: what the profile and '0' sums need.
-  await tx`create temp table run_groups (kind text, cell_id int, offtake_category text, feed_in_category text, n int, annual_offtake bigint, annual_feed_in bigint) on commit drop`;
+  // Every connection-day's facts and kind, grouped at once per kind, parties and profile (one pass over
+  // a million rows, in parallel workers: CREATE TABLE AS may use them, and array_agg combines partial
+  // arrays). The planner's default costs keep it serial; they are lowered for this statement.
+  await tx`set local parallel_setup_cost = 0`;
+  await tx`set local parallel_tuple_cost = 0`;
   await tx`
-    insert into allocation_cells (balance_responsible_party_id, supplier_id, grid_area)
-    select distinct balance_responsible_party_id, supplier_id, grid_area from connections
-     where grid_operator_id = ${c.gridOperatorId} and supplier_id is not null and balance_responsible_party_id is not null
-    on conflict do nothing`;
-  // The facts of every connection-day, with its kind: CREATE TABLE AS, so the scan and joins may use
-  // parallel workers; the writes below then read this narrow table.
-  await tx`
-    create temp table run_facts on commit drop as
+    create temp table run_fact_groups on commit drop as
+    select kind, brp, supplier_id, grid_area, profile_category, feed_in_profile_category, count(*)::int as n,
+           sum(annual_offtake) as annual_offtake, sum(annual_feed_in) as annual_feed_in,
+           array_agg(ean) as eans,
+           -- Annual volumes matter to profile results only (the others' volumes need none).
+           coalesce(array_agg(annual_offtake) filter (where kind like 'profile:%'), '{}') as annual_offtakes,
+           coalesce(array_agg(annual_feed_in) filter (where kind like 'profile:%'), '{}') as annual_feed_ins
+      from (
     with changed as (
       select connection_ean as ean from connection_party_history where effective_from > ${ts(d.start)}::timestamptz
       union
@@ -237,7 +247,7 @@ export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<C
     ), rejected as (
       select distinct connection_ean as ean from meter_reading_rejects where day = ${d.day}::date
     )
-    select c.ean, cell.id as cell_id,
+    select c.ean, c.balance_responsible_party_id as brp, c.supplier_id, c.grid_area,
            c.profile_category, c.feed_in_profile_category, c.annual_standard_volume_kwh as annual_offtake, c.annual_standard_feed_in_kwh as annual_feed_in,
            case
              when ch.ean is not null or (z.ean is not null and not z.whole_day) then 'mixed'
@@ -255,21 +265,31 @@ export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<C
       left join zero z on z.ean = c.ean
       left join rejected rj on rj.ean = c.ean
       left join meter_reading_days r on r.day = ${d.day}::date and r.connection_ean = c.ean
-      left join allocation_cells cell on cell.balance_responsible_party_id = c.balance_responsible_party_id and cell.supplier_id = c.supplier_id and cell.grid_area = c.grid_area
-     where c.grid_operator_id = ${c.gridOperatorId}`;
+     where c.grid_operator_id = ${c.gridOperatorId}
+      ) facts
+     group by 1, 2, 3, 4, 5, 6`;
+  await tx`set local parallel_setup_cost = default`;
+  await tx`set local parallel_tuple_cost = default`;
+  step('facts');
+  // The cells of the uniform connection-days (the mixed ones' come with their results).
+  await tx`
+    insert into allocation_cells (balance_responsible_party_id, supplier_id, grid_area)
+    select distinct brp, supplier_id, grid_area from run_fact_groups where kind <> 'mixed' and kind not like 'unallocated:%'
+    on conflict do nothing`;
+  await tx`
+    create temp table run_groups on commit drop as
+    select g.*, cell.id as cell_id
+      from run_fact_groups g
+      left join allocation_cells cell on g.kind not in ('mixed', 'unallocated:no_supplier', 'unallocated:no_balance_responsible_party')
+            and cell.balance_responsible_party_id = g.brp and cell.supplier_id = g.supplier_id and cell.grid_area = g.grid_area`;
   await tx`
     insert into allocation_run_members (run_id, kind, cell_id, offtake_profile_category, feed_in_profile_category, connection_eans, annual_offtake_kwh, annual_feed_in_kwh)
-    select ${c.runId}, kind, case when kind like 'unallocated:%' then null else cell_id end, profile_category, feed_in_profile_category,
-           array_agg(ean), array_agg(annual_offtake), array_agg(annual_feed_in)
-      from run_facts where kind <> 'mixed' group by kind, 3, profile_category, feed_in_profile_category`;
-  await tx`
-    insert into run_groups
-    select kind, cell_id, profile_category, feed_in_profile_category, count(*), sum(annual_offtake), sum(annual_feed_in)
-      from run_facts where kind like 'profile:%' or kind like 'zero:%' or kind = 'measured' group by 1, 2, 3, 4`;
-  await tx`insert into run_mixed select ean from run_facts where kind = 'mixed'`;
+    select ${c.runId}, kind, cell_id, profile_category, feed_in_profile_category, eans, annual_offtakes, annual_feed_ins from run_groups where kind <> 'mixed'`;
+  await tx`insert into run_mixed select unnest(eans) from run_groups where kind = 'mixed'`;
+  step('members');
   const rows = await tx<
     Array<{ kind: string; n: number }>
-  >`select kind, count(*)::int as n from run_facts group by kind order by kind`;
+  >`select kind, sum(n)::int as n from run_groups group by kind order by kind`;
   return rows.map((r) => ({ kind: r.kind, connections: r.n }));
 }
 
@@ -280,7 +300,11 @@ export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<C
  * - profile: Σ annual volume per cell, direction and category (× the fraction later, exact);
  * - '0': connections per cell.
  */
-export async function sumUniform(tx: Sql, c: RunContext): Promise<void> {
+export async function sumUniform(
+  tx: Sql,
+  c: RunContext,
+  step: (name: string) => void = () => undefined,
+): Promise<void> {
   // Driven by the members, a cell at a time, each connection's day row fetched by its key: the aggregate
   // then meets one cell's groups at a time (cache-friendly, unlike a scan in storage order). Per value: one
   // subscript into the aggregate (the register-sum trick above), keyed by one integer (cell × 256 +
@@ -300,13 +324,14 @@ export async function sumUniform(tx: Sql, c: RunContext): Promise<void> {
               group by 1) g`,
     [c.day.day, c.runId],
   );
+  step('measured');
   await tx.unsafe(
     `create temp table run_profile_sums on commit drop as
-     select cell_id, 'offtake'::text as direction, offtake_category as category, sum(annual_offtake) as annual, sum(n)::int as n,
+     select cell_id, 'offtake'::text as direction, profile_category as category, sum(annual_offtake) as annual, sum(n)::int as n,
             (sum(n) filter (where kind in ('profile:opted_out', 'profile:readings_missing', 'profile:readings_invalid')))::int as estimated
        from run_groups where kind like 'profile:%' group by 1, 3
      union all
-     select cell_id, 'feed_in', feed_in_category, sum(annual_feed_in), sum(n)::int,
+     select cell_id, 'feed_in', feed_in_profile_category, sum(annual_feed_in), sum(n)::int,
             (sum(n) filter (where kind in ('profile:opted_out', 'profile:readings_missing', 'profile:readings_invalid')))::int
        from run_groups where kind like 'profile:%' group by 1, 3`,
   );
@@ -347,9 +372,9 @@ export async function storedSegments(
       from allocation_connection_results where run_id = ${runId} ${one ? dsql`and connection_ean = ${connectionEan}` : dsql``}
     union all
     select u.ean, 1, ${quarterHours}, m.cell_id, split_part(m.kind, ':', 1), nullif(split_part(m.kind, ':', 2), ''), split_part(m.kind, ':', 1), nullif(split_part(m.kind, ':', 2), ''),
-           m.offtake_profile_category, m.feed_in_profile_category, u.annual_offtake, u.annual_feed_in
+           m.offtake_profile_category, m.feed_in_profile_category, coalesce(m.annual_offtake_kwh[u.i], 0), coalesce(m.annual_feed_in_kwh[u.i], 0)
       from allocation_run_members m
-     cross join lateral unnest(m.connection_eans, m.annual_offtake_kwh, m.annual_feed_in_kwh) u(ean, annual_offtake, annual_feed_in)
+     cross join lateral unnest(m.connection_eans) with ordinality u(ean, i)
      where m.run_id = ${runId} ${one ? dsql`and ${connectionEan} = any(m.connection_eans) and u.ean = ${connectionEan}` : dsql``}
      order by 1, 2`)) as unknown as Array<Record<string, unknown>>;
   return rows.map((r) => ({

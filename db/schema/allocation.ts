@@ -207,7 +207,7 @@ export const allocationRunMembers = pgTable(
     offtakeProfileCategory: text('offtake_profile_category').notNull(),
     feedInProfileCategory: text('feed_in_profile_category').notNull(),
     connectionEans: varchar('connection_eans', { length: 18 }).array().notNull(),
-    /** Aligned with connectionEans. */
+    /** Aligned with connectionEans, for profile kinds (empty for the others: their volumes need none). */
     annualOfftakeKwh: integer('annual_offtake_kwh').array().notNull(),
     annualFeedInKwh: integer('annual_feed_in_kwh').array().notNull(),
   },
