@@ -8,7 +8,7 @@ import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Db } from '../db/client.js';
 import type { Actor } from '../db/repositories/actor.js';
-import { recordAudit } from '../db/repositories/audit.js';
+import { registerInternalAccess } from '../db/repositories/access-register.js';
 import { dayFractions } from '../db/repositories/allocation-profiles.js';
 import { storedSegments } from '../db/repositories/allocation-runs.js';
 import { loadDays } from '../db/repositories/reading-days.js';
@@ -241,7 +241,8 @@ export async function readConnectionResult(
   run: AllocationRun,
   ean: string,
   purpose: string,
-): Promise<ConnectionQuarterHour[]> {
+  requestId: string,
+): Promise<{ accessId: string; quarterHours: ConnectionQuarterHour[] }> {
   const d = allocationDay(run.day);
   const stored = await storedSegments(db, run.id, d.quarterHours, ean);
   const cellIds = [...new Set(stored.map((x) => x.cellId).filter((x): x is number => x !== null))];
@@ -277,12 +278,17 @@ export async function readConnectionResult(
   });
   if (segments.length === 0)
     throw notFound('connection_result_not_found', `Run ${run.id} allocated no connection ${ean}`, 'connectionEan');
-  await recordAudit(db, {
-    ...actor,
-    action: 'allocation.connection_result_read',
-    entityType: 'connection',
-    entityId: ean,
-    data: { runId: run.id, day: run.day, version: run.version, purpose, rule: 'DC-8' },
+  // DC-8: an internal read of individual (quarter-hour) data, registered before it is returned, in the
+  // same access register as the grid operator's reads of readings (visible to compliance and the grid user).
+  const entry = await registerInternalAccess(db, {
+    gridOperatorId: run.gridOperatorId,
+    connectionEan: ean,
+    dataKind: 'interval_data',
+    from: d.start,
+    to: d.end,
+    requestId,
+    actor: actor.actor,
+    purpose: `allocation run ${run.day} v${run.version}: ${purpose}`,
   });
   const [day] = await loadDays(db, ean, run.day, run.day);
   const fractions = run.profileSetId ? await dayFractions(db, run.profileSetId, run.day) : new Map<string, bigint[]>();
@@ -322,5 +328,5 @@ export async function readConnectionResult(
       });
     }
   }
-  return out;
+  return { accessId: entry.id, quarterHours: out };
 }

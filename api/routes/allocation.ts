@@ -398,7 +398,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'One connection’s result per quarter-hour (grid operator only; the read and its purpose are registered, DC-8)',
         description:
           'Individual results never leave the grid operator (AL-3): admin and the run’s own case handlers only. Per quarter-hour the cell, and per direction the method in force (measured, profile, zero, unallocated), its reason, whether it is estimated, and the volume. ' +
-          'Each read is recorded with the reader and the stated purpose before the data is returned (DC-8). 404 when the run allocated no such connection.',
+          'Each read is an access-register entry (kind internal, reason internal_access, DC-8) with the reader and the stated purpose, made before the data is returned and visible to compliance and the grid user as a read of the readings is. 404 when the run allocated no such connection.',
         params: RunConnectionParams,
         querystring: ConnectionResultQuery,
         response: { 200: ConnectionResultSchema, ...errorResponses(...READ_ERRORS, 404) },
@@ -406,14 +406,22 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { run } = await visibleRun(req.principal, req.params.id);
-      const quarterHours = await readConnectionResult(
+      const { accessId, quarterHours } = await readConnectionResult(
         db,
         actorFrom(req.principal),
         run,
         req.params.ean,
         req.query.purpose,
+        req.id,
       );
-      return { runId: run.id, connectionEan: req.params.ean, day: run.day, version: run.version, quarterHours };
+      return {
+        runId: run.id,
+        connectionEan: req.params.ean,
+        day: run.day,
+        version: run.version,
+        accessId,
+        quarterHours,
+      };
     },
   );
 };

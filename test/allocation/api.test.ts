@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { auditLog, connections, meterReadingDays, meterReadingRejects } from '../../db/schema/index.js';
+import { accessRegister, connections, meterReadingDays, meterReadingRejects } from '../../db/schema/index.js';
 import { computeAllocationRun, driverOf } from '../../services/allocation.js';
 import { allocationDay } from '../../domain/allocation.js';
 import { call, coreContext, makeConnection, makeKey, makeParty, type CoreContext } from '../core/fixtures.js';
@@ -298,15 +298,22 @@ describe('allocation API', () => {
       balanceResponsiblePartyGln: b2.gln,
       offtake: { method: 'measured', reason: null, volumeWh: '60' },
     });
-    const [read] = await ctx.db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.action, 'allocation.connection_result_read'), eq(auditLog.entityId, c2.ean)));
-    expect(read).toMatchObject({
-      actorRole: 'case-handler',
-      data: { runId: run1.id, purpose: 'complaint 2025-117 about the bill', rule: 'DC-8' },
+    // The read is an internal access-register entry of the day's quarter-hour data; the refused reads
+    // above (a BRP, no purpose) registered nothing.
+    const registered = await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, c2.ean));
+    expect(registered).toHaveLength(1);
+    expect(registered[0]).toMatchObject({
+      id: individual.json().accessId,
+      kind: 'internal',
+      reasonCode: 'internal_access',
+      allowed: true,
+      partyId: op.id,
+      dataKind: 'interval_data',
+      periodFrom: allocationDay(DAY).start,
+      periodTo: allocationDay(DAY).end,
+      purpose: `allocation run ${DAY} v1: complaint 2025-117 about the bill`,
     });
-
+    expect(registered[0]!.actor).toMatch(/^api-key:/);
     // Late readings arrive; a re-run is version 2 and reports what changed per aggregate.
     const late = registers(DAY, 20_000, () => 60);
     const lateFile = [
