@@ -355,7 +355,7 @@ describe('allocation API', () => {
     expect((await call(ctx.app, otherBrp, 'GET', `/allocation/runs/${run2.id}/differences`)).json().total).toBe(0);
   });
 
-  it('the OpenAPI document lists the allocation routes', async () => {
+  it('the OpenAPI document lists the allocation routes, each described with its errors', async () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     for (const path of [
       '/readings/bulk',
@@ -369,7 +369,18 @@ describe('allocation API', () => {
       '/connections/{ean}/parties',
     ]) {
       expect(Object.keys(doc.paths), path).toContain(path);
+      // Every operation says what it does and documents its errors (at least bad input and no key).
+      for (const [method, op] of Object.entries(doc.paths[path] as Record<string, Record<string, unknown>>)) {
+        expect(String(op['description'] ?? '').length, `${method} ${path} description`).toBeGreaterThan(40);
+        expect(Object.keys(op['responses'] as object), `${method} ${path} errors`).toEqual(
+          expect.arrayContaining(['400', '401', '403']),
+        );
+      }
     }
     expect(doc.paths['/readings/bulk'].post.requestBody.content).toHaveProperty('text/csv');
+    expect(Object.keys(doc.paths['/allocation/runs/{id}/aggregates'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '404', '409']),
+    );
+    expect(doc.paths['/allocation/runs/{id}/aggregates'].get.description).toContain('belowMinimumConnections');
   });
 });
