@@ -60,13 +60,13 @@ export interface AllocationDay {
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-export function isDay(day: string): boolean {
-  return DAY_RE.test(day) && DateTime.fromISO(day, { zone: AMSTERDAM }).isValid;
-}
+/** Days seen recently (an import or a run asks for the same few days a million times; Luxon's zone maths is slow). */
+const days = new Map<string, AllocationDay | null>();
 
-export function allocationDay(day: string): AllocationDay {
-  if (!isDay(day)) throw new RangeError(`not a calendar day (YYYY-MM-DD): ${day}`);
+function computeDay(day: string): AllocationDay | null {
+  if (!DAY_RE.test(day)) return null;
   const start = DateTime.fromISO(day, { zone: AMSTERDAM }).startOf('day');
+  if (!start.isValid) return null;
   const end = start.plus({ days: 1 });
   return {
     day,
@@ -74,6 +74,26 @@ export function allocationDay(day: string): AllocationDay {
     end: end.toJSDate(),
     quarterHours: (end.toMillis() - start.toMillis()) / QUARTER_HOUR_MS,
   };
+}
+
+function cachedDay(day: string): AllocationDay | null {
+  let d = days.get(day);
+  if (d === undefined) {
+    d = computeDay(day);
+    if (days.size > 1000) days.clear();
+    days.set(day, d);
+  }
+  return d;
+}
+
+export function isDay(day: string): boolean {
+  return cachedDay(day) !== null;
+}
+
+export function allocationDay(day: string): AllocationDay {
+  const d = cachedDay(day);
+  if (!d) throw new RangeError(`not a calendar day (YYYY-MM-DD): ${day}`);
+  return { ...d, start: new Date(d.start), end: new Date(d.end) };
 }
 
 /** Start of quarter-hour `qh` (1-based) of the day. */
@@ -302,42 +322,62 @@ function inForce<T extends { from: Date }>(rows: readonly T[], at: number): T | 
  *  5. both registers of the quarter-hour present → measured (iSMA, AL-1);
  *  6. otherwise → profile, estimated (readings missing, or rejected on import).
  */
+/** The allocations a quarter-hour can get, shared (a run allocates tens of millions of quarter-hours). */
+const A = {
+  noSupplier: { method: 'unallocated', reason: 'no_supplier' },
+  noBrp: { method: 'unallocated', reason: 'no_balance_responsible_party' },
+  zero: { method: 'zero', reason: 'doubt_case_open' },
+  profileMethod: { method: 'profile', reason: 'profile_method' },
+  optedOut: { method: 'profile', reason: 'opted_out' },
+  measured: { method: 'measured', reason: null },
+  readingsMissing: { method: 'profile', reason: 'readings_missing' },
+  readingsInvalid: { method: 'profile', reason: 'readings_invalid' },
+} as const satisfies Record<string, DirectionAllocation>;
+
 export function allocateQuarterHours(d: AllocationDay, f: ConnectionDayFacts): QuarterHourAllocation[] {
   const out: QuarterHourAllocation[] = [];
   const t0 = d.start.getTime();
+  const cells = new Map<PartyPeriod, Cell>();
+  const fallback = f.readingsRejected ? A.readingsInvalid : A.readingsMissing;
   for (let qh = 1; qh <= d.quarterHours; qh++) {
     const start = t0 + (qh - 1) * QUARTER_HOUR_MS;
     const end = start + QUARTER_HOUR_MS;
     const party = inForce(f.parties, start);
     if (!party || party.supplierId === null) {
-      const a: DirectionAllocation = { method: 'unallocated', reason: 'no_supplier' };
-      out.push({ cell: null, offtake: a, feedIn: a });
+      out.push({ cell: null, offtake: A.noSupplier, feedIn: A.noSupplier });
       continue;
     }
     if (party.balanceResponsiblePartyId === null) {
-      const a: DirectionAllocation = { method: 'unallocated', reason: 'no_balance_responsible_party' };
-      out.push({ cell: null, offtake: a, feedIn: a });
+      out.push({ cell: null, offtake: A.noBrp, feedIn: A.noBrp });
       continue;
     }
-    const cell: Cell = {
-      balanceResponsiblePartyId: party.balanceResponsiblePartyId,
-      supplierId: party.supplierId,
-      gridArea: party.gridArea,
-    };
+    let cell = cells.get(party);
+    if (!cell)
+      cells.set(
+        party,
+        (cell = {
+          balanceResponsiblePartyId: party.balanceResponsiblePartyId,
+          supplierId: party.supplierId,
+          gridArea: party.gridArea,
+        }),
+      );
     const zero = f.zeroPeriods.some((z) => z.start.getTime() < end && (z.end === null || z.end.getTime() > start));
     const method = inForce(f.methods, start)?.method ?? 'isma';
-    const byDirection = (registers: DayRegisters | null): DirectionAllocation => {
-      if (zero) return { method: 'zero', reason: 'doubt_case_open' };
-      if (method === 'profile') return { method: 'profile', reason: 'profile_method' };
-      if (f.remoteReadingOptOut) return { method: 'profile', reason: 'opted_out' };
-      const a = registers?.[qh - 1];
-      const b = registers?.[qh];
-      if (a !== null && a !== undefined && b !== null && b !== undefined) return { method: 'measured', reason: null };
-      return { method: 'profile', reason: f.readingsRejected ? 'readings_invalid' : 'readings_missing' };
-    };
-    out.push({ cell, offtake: byDirection(f.offtake), feedIn: byDirection(f.feedIn) });
+    const common = zero ? A.zero : method === 'profile' ? A.profileMethod : f.remoteReadingOptOut ? A.optedOut : null;
+    out.push({
+      cell,
+      offtake: common ?? fromRegisters(f.offtake, qh, fallback),
+      feedIn: common ?? fromRegisters(f.feedIn, qh, fallback),
+    });
   }
   return out;
+}
+
+/** AL-1: measured when both registers of the quarter-hour were read; otherwise the profile fallback. */
+function fromRegisters(registers: DayRegisters | null, qh: number, fallback: DirectionAllocation): DirectionAllocation {
+  const a = registers?.[qh - 1];
+  const b = registers?.[qh];
+  return a !== null && a !== undefined && b !== null && b !== undefined ? A.measured : fallback;
 }
 
 /** Maximal runs of quarter-hours with the same cell and methods: how a connection's result is stored. */
@@ -356,12 +396,8 @@ export function segmentsOf(qhs: readonly QuarterHourAllocation[]): Segment[] {
   const segments: Segment[] = [];
   qhs.forEach((q, i) => {
     const last = segments[segments.length - 1];
-    if (
-      last &&
-      cellKey(last.cell) === cellKey(q.cell) &&
-      sameDirection(last.offtake, q.offtake) &&
-      sameDirection(last.feedIn, q.feedIn)
-    )
+    const sameCell = last && (last.cell === q.cell || cellKey(last.cell) === cellKey(q.cell));
+    if (last && sameCell && sameDirection(last.offtake, q.offtake) && sameDirection(last.feedIn, q.feedIn))
       last.qhTo = i + 1;
     else segments.push({ ...q, qhFrom: i + 1, qhTo: i + 1 });
   });

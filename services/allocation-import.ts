@@ -175,6 +175,8 @@ export async function importReadingsFile(
   let rejected = 0;
 
   return sql.begin(async (tx) => {
+    // The merge hashes a day's staged rows (about 1.6 KB each); give it memory rather than temp files.
+    await tx`set local work_mem = '256MB'`;
     await tx`create temp table reading_stage (
       kind char(1) not null, day date, connection_ean varchar(18), offtake_wh bigint[], feed_in_wh bigint[], missing smallint,
       line int, register text, code text, message text) on commit drop`;
@@ -398,6 +400,8 @@ export async function importReadingsFile(
     }
     copy.end();
     await copyClosed;
+    // Temp tables get no autovacuum statistics: without them the planner guesses the joins below blind.
+    await tx`analyze reading_stage`;
 
     // Lines of one connection-day that were not together in the file: none of them is taken.
     const dups = await tx<Array<{ day: string; connection_ean: string; lines: number[] }>>`

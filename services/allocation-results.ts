@@ -8,8 +8,9 @@ import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Db } from '../db/client.js';
 import type { Actor } from '../db/repositories/actor.js';
-import { recordAudit } from '../db/repositories/audit.js';
+import { registerInternalAccess } from '../db/repositories/access-register.js';
 import { dayFractions } from '../db/repositories/allocation-profiles.js';
+import { storedSegments } from '../db/repositories/allocation-runs.js';
 import { loadDays } from '../db/repositories/reading-days.js';
 import type { AllocationRun } from '../db/schema/index.js';
 import { notFound } from '../lib/errors.js';
@@ -240,39 +241,55 @@ export async function readConnectionResult(
   run: AllocationRun,
   ean: string,
   purpose: string,
-): Promise<ConnectionQuarterHour[]> {
-  const segments = (await db.execute(sql`
-    select r.*, b.gln as brp_gln, s.gln as supplier_gln, c.grid_area
-      from allocation_connection_results r
-      left join allocation_cells c on c.id = r.cell_id
-      left join parties b on b.id = c.balance_responsible_party_id
-      left join parties s on s.id = c.supplier_id
-     where r.run_id = ${run.id} and r.connection_ean = ${ean}
-     order by r.qh_from`)) as unknown as Array<{
-    qh_from: number;
-    qh_to: number;
-    offtake_method: QuarterHourMethod;
-    offtake_reason: AllocationReason | null;
-    feed_in_method: QuarterHourMethod;
-    feed_in_reason: AllocationReason | null;
-    offtake_profile_category: string;
-    feed_in_profile_category: string;
-    annual_offtake_kwh: number;
-    annual_feed_in_kwh: number;
-    brp_gln: string | null;
-    supplier_gln: string | null;
-    grid_area: string | null;
-  }>;
+  requestId: string,
+): Promise<{ accessId: string; quarterHours: ConnectionQuarterHour[] }> {
+  const d = allocationDay(run.day);
+  const stored = await storedSegments(db, run.id, d.quarterHours, ean);
+  const cellIds = [...new Set(stored.map((x) => x.cellId).filter((x): x is number => x !== null))];
+  const cells = cellIds.length
+    ? ((await db.execute(sql`
+        select c.id, b.gln as brp_gln, s.gln as supplier_gln, c.grid_area from allocation_cells c
+          join parties b on b.id = c.balance_responsible_party_id join parties s on s.id = c.supplier_id
+         where c.id in ${sql.raw(`(${cellIds.join(',')})`)}`)) as unknown as Array<{
+        id: number;
+        brp_gln: string;
+        supplier_gln: string;
+        grid_area: string;
+      }>)
+    : [];
+  const byId = new Map(cells.map((c) => [Number(c.id), c]));
+  const segments = stored.map((x) => {
+    const cell = x.cellId === null ? undefined : byId.get(x.cellId);
+    return {
+      qh_from: x.qhFrom,
+      qh_to: x.qhTo,
+      offtake_method: x.offtakeMethod,
+      offtake_reason: x.offtakeReason,
+      feed_in_method: x.feedInMethod,
+      feed_in_reason: x.feedInReason,
+      offtake_profile_category: x.offtakeProfileCategory,
+      feed_in_profile_category: x.feedInProfileCategory,
+      annual_offtake_kwh: x.annualOfftakeKwh,
+      annual_feed_in_kwh: x.annualFeedInKwh,
+      brp_gln: cell?.brp_gln ?? null,
+      supplier_gln: cell?.supplier_gln ?? null,
+      grid_area: cell?.grid_area ?? null,
+    };
+  });
   if (segments.length === 0)
     throw notFound('connection_result_not_found', `Run ${run.id} allocated no connection ${ean}`, 'connectionEan');
-  await recordAudit(db, {
-    ...actor,
-    action: 'allocation.connection_result_read',
-    entityType: 'connection',
-    entityId: ean,
-    data: { runId: run.id, day: run.day, version: run.version, purpose, rule: 'DC-8' },
+  // DC-8: an internal read of individual (quarter-hour) data, registered before it is returned, in the
+  // same access register as the grid operator's reads of readings (visible to compliance and the grid user).
+  const entry = await registerInternalAccess(db, {
+    gridOperatorId: run.gridOperatorId,
+    connectionEan: ean,
+    dataKind: 'interval_data',
+    from: d.start,
+    to: d.end,
+    requestId,
+    actor: actor.actor,
+    purpose: `allocation run ${run.day} v${run.version}: ${purpose}`,
   });
-  const d = allocationDay(run.day);
   const [day] = await loadDays(db, ean, run.day, run.day);
   const fractions = run.profileSetId ? await dayFractions(db, run.profileSetId, run.day) : new Map<string, bigint[]>();
   const out: ConnectionQuarterHour[] = [];
@@ -311,5 +328,5 @@ export async function readConnectionResult(
       });
     }
   }
-  return out;
+  return { accessId: entry.id, quarterHours: out };
 }

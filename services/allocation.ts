@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import type postgres from 'postgres';
 import type { Db } from '../db/client.js';
 import type { Actor } from '../db/repositories/actor.js';
-import { dayFractions, profileSetFor, storeProfileSet } from '../db/repositories/allocation-profiles.js';
+import { profileSetFor, storeProfileSet } from '../db/repositories/allocation-profiles.js';
 import {
   cellIds,
   classifyAndStoreUniform,
@@ -19,6 +19,7 @@ import {
   insertResultSegments,
   lockRun,
   missingProfileCategories,
+  mixedConnections,
   mixedFacts,
   previousCompletedRun,
   requestRun,
@@ -43,10 +44,11 @@ import {
   allocationDay,
   cellKey,
   DIRECTIONS,
+  type Cell,
+  type Direction,
   isEstimated,
   segmentsOf,
   type ConnectionDayFacts,
-  type DayFractions,
 } from '../domain/allocation.js';
 import { generateProfileFile, parseProfileFile, ProfileFileError } from '../domain/allocation-profiles.js';
 import { allocationRunWorkflowId, type AllocationRunResult } from '../workflows/shared.js';
@@ -204,44 +206,168 @@ export function factsOf(r: MixedFactsRow): ConnectionDayFacts {
   };
 }
 
-/** Accumulates what mixed connection-days contribute to the aggregates. */
+/** What mixed connection-days contribute to the aggregates, per cell (keyed by cellKey) in typed arrays. */
 class MixedSums {
-  readonly sums = new Map<string, MixedContribution>();
-  readonly profiles = new Map<string, MixedProfileSum>();
+  /** Per cell and direction: [measuredWh, connections, measured, profile, estimated, zero] × quarter-hour. */
+  private readonly cells = new Map<string, Float64Array[]>();
+  /** Per cell, direction and category: Σ annual kWh × quarter-hour. */
+  private readonly profiles = new Map<
+    string,
+    { cell: string; direction: Direction; category: string; annual: Float64Array }
+  >();
   connections = 0;
+  constructor(private readonly n: number) {}
 
-  add(f: ConnectionDayFacts, qhs: ReturnType<typeof allocateQuarterHours>, cellIdOf: (key: string) => number): void {
+  add(f: ConnectionDayFacts, qhs: ReturnType<typeof allocateQuarterHours>, keyOf: (cell: Cell) => string): void {
     this.connections += 1;
+    const n = this.n;
     qhs.forEach((q, i) => {
       if (!q.cell) return;
-      const cellId = cellIdOf(cellKey(q.cell));
+      const cell = keyOf(q.cell);
+      let acc = this.cells.get(cell);
+      if (!acc) this.cells.set(cell, (acc = [new Float64Array(6 * (n + 1)), new Float64Array(6 * (n + 1))]));
       const qh = i + 1;
-      for (const direction of DIRECTIONS) {
-        const a = direction === 'offtake' ? q.offtake : q.feedIn;
-        const key = `${cellId}|${direction}|${qh}`;
-        let s = this.sums.get(key);
-        if (!s) {
-          s = { cellId, direction, qh, measuredWh: 0, connections: 0, measured: 0, profile: 0, estimated: 0, zero: 0 };
-          this.sums.set(key, s);
-        }
-        s.connections += 1;
+      for (let di = 0; di < 2; di++) {
+        const a = di === 0 ? q.offtake : q.feedIn;
+        const s = acc[di]!;
+        const at = qh * 6;
+        s[at + 1]! += 1;
         if (a.method === 'measured') {
-          const r = (direction === 'offtake' ? f.offtake : f.feedIn)!;
-          s.measuredWh += r[qh]! - r[qh - 1]!;
-          s.measured += 1;
+          const r = (di === 0 ? f.offtake : f.feedIn)!;
+          s[at]! += r[qh]! - r[qh - 1]!;
+          s[at + 2]! += 1;
         } else if (a.method === 'profile') {
-          s.profile += 1;
-          if (isEstimated(a.reason)) s.estimated += 1;
-          const category = direction === 'offtake' ? f.profile.offtakeCategory : f.profile.feedInCategory;
-          const annual = direction === 'offtake' ? f.profile.annualOfftakeKwh : f.profile.annualFeedInKwh;
-          const pk = `${key}|${category}`;
-          const p = this.profiles.get(pk);
-          if (p) p.annualKwh += annual;
-          else this.profiles.set(pk, { cellId, direction, qh, category, annualKwh: annual });
-        } else if (a.method === 'zero') s.zero += 1;
+          s[at + 3]! += 1;
+          if (isEstimated(a.reason)) s[at + 4]! += 1;
+          const category = di === 0 ? f.profile.offtakeCategory : f.profile.feedInCategory;
+          const annual = di === 0 ? f.profile.annualOfftakeKwh : f.profile.annualFeedInKwh;
+          if (annual !== 0) {
+            const key = `${cell}#${di}#${category}`;
+            let p = this.profiles.get(key);
+            if (!p)
+              this.profiles.set(
+                key,
+                (p = { cell, direction: DIRECTIONS[di]!, category, annual: new Float64Array(n + 1) }),
+              );
+            p.annual[qh]! += annual;
+          }
+        } else if (a.method === 'zero') s[at + 5]! += 1;
       }
     });
   }
+
+  cellKeys(): string[] {
+    return [...this.cells.keys()];
+  }
+
+  contributions(idOf: (cell: string) => number): MixedContribution[] {
+    const out: MixedContribution[] = [];
+    for (const [cell, acc] of this.cells) {
+      const cellId = idOf(cell);
+      DIRECTIONS.forEach((direction, di) => {
+        const s = acc[di]!;
+        for (let qh = 1; qh <= this.n; qh++) {
+          const at = qh * 6;
+          if (s[at + 1] === 0) continue;
+          out.push({
+            cellId,
+            direction,
+            qh,
+            measuredWh: s[at]!,
+            connections: s[at + 1]!,
+            measured: s[at + 2]!,
+            profile: s[at + 3]!,
+            estimated: s[at + 4]!,
+            zero: s[at + 5]!,
+          });
+        }
+      });
+    }
+    return out;
+  }
+
+  profileSums(idOf: (cell: string) => number): MixedProfileSum[] {
+    const out: MixedProfileSum[] = [];
+    for (const p of this.profiles.values()) {
+      const cellId = idOf(p.cell);
+      for (let qh = 1; qh <= this.n; qh++)
+        if (p.annual[qh] !== 0)
+          out.push({ cellId, direction: p.direction, qh, category: p.category, annualKwh: p.annual[qh]! });
+    }
+    return out;
+  }
+}
+
+interface MixedAllocation {
+  sums: MixedSums;
+  /** Segments with their cell as cellKey ('' = not allocated), for the results of the mixed connection-days. */
+  segments: Array<Omit<ResultSegmentRow, 'cellId'> & { cell: string }>;
+  cells: Map<string, Cell>;
+}
+
+/**
+ * The mixed connection-days, allocated by the domain rule. Read in pages on a connection of its own that
+ * shares the run's snapshot (exported by the run's transaction), so this runs while the run's own
+ * connection sums the uniform days: the two overlap, and both see the same facts.
+ */
+async function allocateMixed(
+  sql: postgres.Sql,
+  snapshot: string,
+  c: RunContext,
+  eans: string[],
+  progress: ComputeProgress,
+): Promise<MixedAllocation> {
+  const d = c.day;
+  const sums = new MixedSums(d.quarterHours);
+  const segments: MixedAllocation['segments'] = [];
+  const cells = new Map<string, Cell>();
+  const conn = await sql.reserve();
+  try {
+    await conn`begin isolation level repeatable read read only`;
+    await conn.unsafe(`set transaction snapshot '${snapshot.replace(/'/g, '')}'`);
+    for (let i = 0; i < eans.length; i += MIXED_PAGE) {
+      const page = await mixedFacts(conn, c, eans.slice(i, i + MIXED_PAGE));
+      // Cell objects are shared per party period: derive each one's key once.
+      const keys = new Map<Cell, string>();
+      const keyOf = (cell: Cell) => {
+        let k = keys.get(cell);
+        if (k === undefined) {
+          keys.set(cell, (k = cellKey(cell)));
+          if (!cells.has(k)) cells.set(k, cell);
+        }
+        return k;
+      };
+      for (const row of page) {
+        const f = factsOf(row);
+        const qhs = allocateQuarterHours(d, f);
+        sums.add(f, qhs, keyOf);
+        for (const s of segmentsOf(qhs)) {
+          segments.push({
+            ean: f.connectionEan,
+            qhFrom: s.qhFrom,
+            qhTo: s.qhTo,
+            cell: s.cell ? keyOf(s.cell) : '',
+            offtakeMethod: s.offtake.method,
+            offtakeReason: s.offtake.reason,
+            feedInMethod: s.feedIn.method,
+            feedInReason: s.feedIn.reason,
+            offtakeCategory: f.profile.offtakeCategory,
+            feedInCategory: f.profile.feedInCategory,
+            annualOfftakeKwh: f.profile.annualOfftakeKwh,
+            annualFeedInKwh: f.profile.annualFeedInKwh,
+          });
+        }
+      }
+      progress('mixed', { connections: sums.connections });
+    }
+    await conn`commit`;
+  } catch (err) {
+    await conn`rollback`.catch(() => undefined);
+    throw err;
+  } finally {
+    conn.release();
+  }
+  return { sums, segments, cells };
 }
 
 export interface ComputeProgress {
@@ -269,17 +395,18 @@ export async function computeAllocationRun(
     );
   const d = allocationDay(existing.day);
   const set = await profileSetForYear(db, Number(existing.day.slice(0, 4)), opts);
-  const fractions: DayFractions = await dayFractions(db, set.id, d.day);
   const startedAt = new Date();
   progress('started', { day: d.day, quarterHours: d.quarterHours });
 
-  await sql.begin(async (tx) => {
+  // One snapshot for the whole run (REPEATABLE READ), shared with the mixed connection-days' reader.
+  await sql.begin('isolation level repeatable read', async (tx) => {
     const locked = await lockRun(tx, runId);
     if (!locked || locked.status === 'completed') return; // another attempt finished it meanwhile
     await tx`update allocation_runs set status = 'running', started_at = ${startedAt.toISOString()}::timestamptz where id = ${runId}`;
     // The run's aggregations hash a few thousand groups; give them memory rather than disk.
-    await tx`set local work_mem = '64MB'`;
+    await tx`set local work_mem = '256MB'`;
     const c: RunContext = { runId, gridOperatorId: locked.gridOperatorId, day: d, profileSetId: set.id };
+    const kinds = await classifyAndStoreUniform(tx, c, (name) => progress(`classify: ${name}`));
     const missing = await missingProfileCategories(tx, c);
     if (missing.length > 0) {
       throw invalidState(
@@ -288,63 +415,41 @@ export async function computeAllocationRun(
         { categories: missing },
       );
     }
-
-    const kinds = await classifyAndStoreUniform(tx, c);
     progress('classified', { kinds });
-    await sumUniform(tx, c);
-    progress('uniform summed');
-
-    const mixed = new MixedSums();
-    const cells = new Map<string, number>();
-    let after = '';
-    for (;;) {
-      const page = await mixedFacts(tx, c, after, MIXED_PAGE);
-      if (page.length === 0) break;
-      const facts = page.map(factsOf);
-      const allocated = facts.map((f) => allocateQuarterHours(d, f));
-      const unknown = new Map<string, { brpId: string; supplierId: string; gridArea: string }>();
-      for (const qhs of allocated) {
-        for (const q of qhs) {
-          if (q.cell && !cells.has(cellKey(q.cell)))
-            unknown.set(cellKey(q.cell), {
-              brpId: q.cell.balanceResponsiblePartyId,
-              supplierId: q.cell.supplierId,
-              gridArea: q.cell.gridArea,
-            });
-        }
-      }
-      const wanted = [...unknown.entries()];
-      const ids = await cellIds(
-        tx,
-        wanted.map(([, v]) => v),
-      );
-      wanted.forEach(([k], i) => cells.set(k, ids[i]!));
-      const rows: ResultSegmentRow[] = [];
-      facts.forEach((f, i) => {
-        const qhs = allocated[i]!;
-        mixed.add(f, qhs, (k) => cells.get(k)!);
-        for (const s of segmentsOf(qhs)) {
-          rows.push({
-            ean: f.connectionEan,
-            qhFrom: s.qhFrom,
-            qhTo: s.qhTo,
-            cellId: s.cell ? cells.get(cellKey(s.cell))! : null,
-            offtakeMethod: s.offtake.method,
-            offtakeReason: s.offtake.reason,
-            feedInMethod: s.feedIn.method,
-            feedInReason: s.feedIn.reason,
-            offtakeCategory: f.profile.offtakeCategory,
-            feedInCategory: f.profile.feedInCategory,
-            annualOfftakeKwh: f.profile.annualOfftakeKwh,
-            annualFeedInKwh: f.profile.annualFeedInKwh,
-          });
-        }
-      });
-      await insertResultSegments(tx, runId, rows);
-      after = page[page.length - 1]!.ean;
-      progress('mixed', { connections: mixed.connections });
+    // The mixed connection-days go to the domain rule on a second connection with this snapshot,
+    // while this one sums the uniform days.
+    const eans = await mixedConnections(tx);
+    const [exported] = await tx<Array<{ snapshot: string }>>`select pg_export_snapshot() as snapshot`;
+    const mixedWork = allocateMixed(sql, exported!.snapshot, c, eans, progress);
+    mixedWork.catch(() => undefined); // awaited below; a failure there aborts this transaction
+    try {
+      await sumUniform(tx, c, (name) => progress(`sum: ${name}`));
+      progress('uniform summed');
+    } finally {
+      await mixedWork.catch(() => undefined);
     }
-    await stageMixedContributions(tx, [...mixed.sums.values()], [...mixed.profiles.values()]);
+    const mixed = await mixedWork;
+    progress('mixed allocated', { connections: mixed.sums.connections });
+    const wanted = [...mixed.cells.entries()];
+    const ids = await cellIds(
+      tx,
+      wanted.map(([, v]) => ({ brpId: v.balanceResponsiblePartyId, supplierId: v.supplierId, gridArea: v.gridArea })),
+    );
+    const idByKey = new Map(wanted.map(([k], i) => [k, ids[i]!]));
+    const idOf = (key: string) => idByKey.get(key)!;
+    progress('mixed cells');
+    for (let i = 0; i < mixed.segments.length; i += 10_000) {
+      await insertResultSegments(
+        tx,
+        runId,
+        mixed.segments
+          .slice(i, i + 10_000)
+          .map(({ cell, ...s }) => ({ ...s, cellId: cell === '' ? null : idOf(cell) })),
+      );
+    }
+    progress('mixed results stored');
+    await stageMixedContributions(tx, mixed.sums.contributions(idOf), mixed.sums.profileSums(idOf));
+    progress('mixed sums staged');
     await writeAggregates(tx, c);
     progress('aggregated');
 

@@ -135,6 +135,9 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['allocation'],
         summary: 'Supplier, BRP and grid area over time (effective-dated)',
+        description:
+          'Each row holds from its effectiveFrom until the next row; a day is allocated to the parties of each of its quarter-hours, so a supplier switch takes effect at its moment (AL-3). ' +
+          'No rows: the connection’s current parties have held since its registration. Case handlers see their grid operator’s connections only (others 404).',
         params: EanParams,
         response: { 200: PartyHistory, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -156,6 +159,9 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['allocation'],
         summary: 'Change the BRP and/or grid area from a moment on (a supplied connection keeps a BRP; in time order)',
+        description:
+          'Records a new effective-dated row (supplier switches go through POST /connections/{ean}/events). 409 when the moment lies before the latest row (history is appended in time order) or the change would leave a supplied connection without a BRP. ' +
+          'Runs of days already allocated do not change: request a re-run to see the effect.',
         params: EanParams,
         body: PartyChangeCreate,
         response: { 201: PartyHistoryRowSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
@@ -216,6 +222,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['allocation'],
         summary: 'Loaded profile sets (AL-4)',
+        description:
+          'Per year, every loaded set with its source and categories; a run uses the latest set of its day’s year and records which (the generated development set only where ALLOCATION_GENERATED_PROFILES allows it).',
         response: { 200: ProfileSetList, ...errorResponses(...READ_ERRORS) },
       },
     },
@@ -269,6 +277,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['allocation'],
         summary: 'Allocation runs, newest first (case handlers: their grid operator)',
+        description:
+          'Filter by day and grid operator (GLN; 404 when unknown). BRPs and suppliers see the runs without the grid operator’s summary and difference (they contain counts per method); their data is in the aggregates.',
         querystring: RunQuery,
         response: { 200: RunList, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -304,6 +314,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['allocation'],
         summary: 'A run: status, version, and (grid operator) its summary and difference against the previous version',
+        description:
+          'Status requested → running → completed or failed (with its reason). Every re-run of a day is the next version; previousRunId names the version it was compared with. Case handlers of another grid operator get 404.',
         params: RunParams,
         response: { 200: RunSchema, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -322,6 +334,10 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['allocation'],
         summary:
           'The run’s sums per quarter-hour × BRP × supplier × grid area × direction (AL-3): a BRP or supplier gets its own rows only; JSON pages or CSV (format=csv or Accept: text/csv)',
+        description:
+          'Only aggregates leave the grid operator (AL-3): a BRP key sees the rows of its own BRP, a supplier key those of its own supplier; admin, compliance and the run’s grid operator see all, with connection counts. ' +
+          'belowMinimumConnections flags a cell of fewer than ALLOCATION_MIN_CONNECTIONS connections; estimated marks profile estimates for missing quarter-hour data. ' +
+          'CSV columns: quarter_hour_start, quarter_hour_end, balance_responsible_party_gln, supplier_gln, grid_area, direction, volume_kwh, volume_wh, estimated, below_minimum_connections (every row of the scope, streamed). 409 while the run has not completed.',
         params: RunParams,
         querystring: AggregatesQuery,
         produces: ['application/json', 'text/csv'],
@@ -359,6 +375,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['allocation'],
         summary:
           'Per aggregate, what changed against the previous version (a re-run after late readings, a case decided afterwards); scoped as the aggregates',
+        description:
+          'Every aggregate whose volume changed, appeared (previousWh null) or disappeared (currentWh null) against the version named in previousRunId; version 1 has none. A BRP or supplier sees the differences of its own cells only.',
         params: RunParams,
         querystring: Paging,
         response: { 200: DifferenceList, ...errorResponses(...READ_ERRORS, 404) },
@@ -378,6 +396,9 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['allocation'],
         summary:
           'One connection’s result per quarter-hour (grid operator only; the read and its purpose are registered, DC-8)',
+        description:
+          'Individual results never leave the grid operator (AL-3): admin and the run’s own case handlers only. Per quarter-hour the cell, and per direction the method in force (measured, profile, zero, unallocated), its reason, whether it is estimated, and the volume. ' +
+          'Each read is an access-register entry (kind internal, reason internal_access, DC-8) with the reader and the stated purpose, made before the data is returned and visible to compliance and the grid user as a read of the readings is. 404 when the run allocated no such connection.',
         params: RunConnectionParams,
         querystring: ConnectionResultQuery,
         response: { 200: ConnectionResultSchema, ...errorResponses(...READ_ERRORS, 404) },
@@ -385,14 +406,22 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const { run } = await visibleRun(req.principal, req.params.id);
-      const quarterHours = await readConnectionResult(
+      const { accessId, quarterHours } = await readConnectionResult(
         db,
         actorFrom(req.principal),
         run,
         req.params.ean,
         req.query.purpose,
+        req.id,
       );
-      return { runId: run.id, connectionEan: req.params.ean, day: run.day, version: run.version, quarterHours };
+      return {
+        runId: run.id,
+        connectionEan: req.params.ean,
+        day: run.day,
+        version: run.version,
+        accessId,
+        quarterHours,
+      };
     },
   );
 };

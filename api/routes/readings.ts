@@ -33,6 +33,8 @@ export const toDataPoints = (points: DataPoint[]) =>
     at: p.at.toISOString(),
     registerWh: p.registerWh,
     ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}),
+    ...(p.feedInRegisterWh !== undefined ? { feedInRegisterWh: p.feedInRegisterWh } : {}),
+    ...(p.feedInVolumeWh !== undefined ? { feedInVolumeWh: p.feedInVolumeWh } : {}),
   }));
 
 const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -57,7 +59,11 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
         db,
         actorFrom(req.principal),
         req.params.ean,
-        req.body.readings.map((r) => ({ readAt: new Date(r.readAt), registerWh: r.registerWh })),
+        req.body.readings.map((r) => ({
+          readAt: new Date(r.readAt),
+          registerWh: r.registerWh,
+          feedInRegisterWh: r.feedInRegisterWh ?? null,
+        })),
       );
     },
   );

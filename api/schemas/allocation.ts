@@ -272,6 +272,7 @@ export const ConnectionResultSchema = Type.Object(
     connectionEan: Ean18,
     day: Day,
     version: Type.Integer(),
+    accessId: Type.String({ format: 'uuid', description: 'The access-register entry of this read (DC-8)' }),
     quarterHours: Type.Array(
       Type.Object({
         qh: Type.Integer(),

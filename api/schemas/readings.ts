@@ -13,8 +13,15 @@ export const ReadingsImport = Type.Object(
           registerWh: Type.Integer({
             minimum: 0,
             maximum: Number.MAX_SAFE_INTEGER,
-            description: 'Import register in Wh',
+            description: 'Offtake register in Wh (AL-1)',
           }),
+          feedInRegisterWh: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'Feed-in register in Wh (AL-1)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -64,6 +71,8 @@ export const DataPointSchema = Type.Object({
   at: DateTime,
   registerWh: Type.Integer(),
   volumeWh: Type.Optional(Type.Integer()),
+  feedInRegisterWh: Type.Optional(Type.Integer()),
+  feedInVolumeWh: Type.Optional(Type.Integer()),
 });
 
 export const ReadingsList = Type.Object(

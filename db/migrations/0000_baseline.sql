@@ -356,6 +356,17 @@ CREATE TABLE "allocation_connection_results" (
 	CONSTRAINT "allocation_connection_results_run_id_connection_ean_qh_from_pk" PRIMARY KEY("run_id","connection_ean","qh_from")
 );
 --> statement-breakpoint
+CREATE TABLE "allocation_run_members" (
+	"run_id" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"cell_id" integer,
+	"offtake_profile_category" text NOT NULL,
+	"feed_in_profile_category" text NOT NULL,
+	"connection_eans" varchar(18)[] NOT NULL,
+	"annual_offtake_kwh" integer[] NOT NULL,
+	"annual_feed_in_kwh" integer[] NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "allocation_runs" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"grid_operator_id" uuid NOT NULL,
@@ -534,6 +545,7 @@ CREATE UNIQUE INDEX "breach_assessments_case_uq" ON "breach_assessments" USING b
 CREATE INDEX "breach_assessments_gop_idx" ON "breach_assessments" USING btree ("grid_operator_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "allocation_cells_uq" ON "allocation_cells" USING btree ("balance_responsible_party_id","supplier_id","grid_area");--> statement-breakpoint
 CREATE INDEX "allocation_cells_supplier_idx" ON "allocation_cells" USING btree ("supplier_id");--> statement-breakpoint
+CREATE INDEX "allocation_run_members_run_idx" ON "allocation_run_members" USING btree ("run_id","kind");--> statement-breakpoint
 CREATE UNIQUE INDEX "allocation_runs_version_uq" ON "allocation_runs" USING btree ("grid_operator_id","day","version");--> statement-breakpoint
 CREATE UNIQUE INDEX "allocation_runs_request_key_uq" ON "allocation_runs" USING btree ("request_key");--> statement-breakpoint
 CREATE INDEX "allocation_runs_status_idx" ON "allocation_runs" USING btree ("status") WHERE "allocation_runs"."status" in ('requested', 'running');--> statement-breakpoint

@@ -1,7 +1,7 @@
 /**
  * The allocation run's set-based statements (AL-3, AL-4, AL-6) and the run rows.
  *
- * A run classifies every connection-day of the grid operator in one statement. Connection-days whose facts
+ * A run classifies every connection-day of the grid operator (run_fact_groups). Connection-days whose facts
  * hold unchanged all day (parties, method and '0'-values state as at the day's start; readings complete
  * or absent) are allocated here in SQL, which MIRRORS `allocateQuarterHours` (domain/allocation.ts) for
  * such days: unallocated (no supplier / no BRP) → '0' (an open iSMA doubt case the whole day) → profile
@@ -15,7 +15,12 @@ import type postgres from 'postgres';
 import type { DbOrTx } from '../client.js';
 import { allocationRuns, type AllocationRun, type AllocationRunTrigger } from '../schema/index.js';
 import { invalidState, notFound } from '../../lib/errors.js';
-import { QUARTER_HOUR_MS, type AllocationDay } from '../../domain/allocation.js';
+import {
+  QUARTER_HOUR_MS,
+  type AllocationDay,
+  type AllocationReason,
+  type QuarterHourMethod,
+} from '../../domain/allocation.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 
@@ -183,12 +188,15 @@ export async function lockRun(
   return row ? { status: row.status, gridOperatorId: row.grid_operator_id, day: row.day } : null;
 }
 
-/** Profile categories with a non-zero annual volume that the set lacks (the run cannot allocate them). */
+/**
+ * Profile categories with a non-zero annual volume that the set lacks, among the connection-days that are
+ * or may be allocated by profile (the run cannot allocate them). After classifyAndStoreUniform.
+ */
 export async function missingProfileCategories(tx: Sql, c: RunContext): Promise<string[]> {
   const rows = await tx<Array<{ category: string }>>`
     select distinct category from (
-      select profile_category as category from connections where grid_operator_id = ${c.gridOperatorId} and annual_standard_volume_kwh > 0
-      union select feed_in_profile_category from connections where grid_operator_id = ${c.gridOperatorId} and annual_standard_feed_in_kwh > 0
+      select profile_category as category from run_groups where (kind like 'profile:%' or kind = 'mixed') and annual_offtake > 0
+      union select feed_in_profile_category from run_groups where (kind like 'profile:%' or kind = 'mixed') and annual_feed_in > 0
     ) used
     where not exists (select 1 from profile_fractions p where p.profile_set_id = ${c.profileSetId} and p.day = ${c.day.day}::date and p.category = used.category)
     order by 1`;
@@ -201,19 +209,31 @@ export interface Classification {
 }
 
 /**
- * Classify the grid operator's connection-days and write the results of the uniform ones (one segment
- * each); mixed ones go to the temp table run_mixed for the domain function. Mirrors
+ * Classify the grid operator's connection-days and write the results of the uniform ones (grouped as
+ * members); mixed ones go to the temp table run_mixed for the domain function. Mirrors
  * `allocateQuarterHours` for uniform days (see the module comment).
  */
-export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<Classification[]> {
+export async function classifyAndStoreUniform(
+  tx: Sql,
+  c: RunContext,
+  step: (name: string) => void = () => undefined,
+): Promise<Classification[]> {
   const d = c.day;
   await tx`create temp table run_mixed (ean varchar(18) primary key) on commit drop`;
+  // Every connection-day's facts and kind, grouped at once per kind, parties and profile (one pass over
+  // a million rows, in parallel workers: CREATE TABLE AS may use them, and array_agg combines partial
+  // arrays). The planner's default costs keep it serial; they are lowered for this statement.
+  await tx`set local parallel_setup_cost = 0`;
+  await tx`set local parallel_tuple_cost = 0`;
   await tx`
-    insert into allocation_cells (balance_responsible_party_id, supplier_id, grid_area)
-    select distinct balance_responsible_party_id, supplier_id, grid_area from connections
-     where grid_operator_id = ${c.gridOperatorId} and supplier_id is not null and balance_responsible_party_id is not null
-    on conflict do nothing`;
-  const rows = await tx<Array<{ kind: string; n: number }>>`
+    create temp table run_fact_groups on commit drop as
+    select kind, brp, supplier_id, grid_area, profile_category, feed_in_profile_category, count(*)::int as n,
+           sum(annual_offtake) as annual_offtake, sum(annual_feed_in) as annual_feed_in,
+           array_agg(ean) as eans,
+           -- Annual volumes matter to profile results only (the others' volumes need none).
+           coalesce(array_agg(annual_offtake) filter (where kind like 'profile:%'), '{}') as annual_offtakes,
+           coalesce(array_agg(annual_feed_in) filter (where kind like 'profile:%'), '{}') as annual_feed_ins
+      from (
     with changed as (
       select connection_ean as ean from connection_party_history where effective_from > ${ts(d.start)}::timestamptz
       union
@@ -226,41 +246,50 @@ export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<C
        group by connection_ean
     ), rejected as (
       select distinct connection_ean as ean from meter_reading_rejects where day = ${d.day}::date
-    ), facts as materialized (
-      select c.ean, c.supplier_id, c.balance_responsible_party_id as brp, c.grid_area,
-             c.profile_category, c.feed_in_profile_category, c.annual_standard_volume_kwh as annual_offtake, c.annual_standard_feed_in_kwh as annual_feed_in,
-             case
-               when ch.ean is not null or (z.ean is not null and not z.whole_day) then 'mixed'
-               when c.supplier_id is null then 'unallocated:no_supplier'
-               when c.balance_responsible_party_id is null then 'unallocated:no_balance_responsible_party'
-               when z.whole_day then 'zero:doubt_case_open'
-               when c.allocation_method = 'profile' then 'profile:profile_method'
-               when c.remote_reading_opt_out then 'profile:opted_out'
-               when r.connection_ean is null then case when rj.ean is not null then 'profile:readings_invalid' else 'profile:readings_missing' end
-               when r.missing > 0 then 'mixed'
-               else 'measured'
-             end as kind
-        from connections c
-        left join changed ch on ch.ean = c.ean
-        left join zero z on z.ean = c.ean
-        left join rejected rj on rj.ean = c.ean
-        left join meter_reading_days r on r.day = ${d.day}::date and r.connection_ean = c.ean
-       where c.grid_operator_id = ${c.gridOperatorId}
-    ), uniform as (
-      insert into allocation_connection_results (run_id, connection_ean, qh_from, qh_to, cell_id, offtake_method, offtake_reason, feed_in_method, feed_in_reason,
-                                                 offtake_profile_category, feed_in_profile_category, annual_offtake_kwh, annual_feed_in_kwh)
-      select ${c.runId}, f.ean, 1, ${d.quarterHours}, case when f.kind like 'unallocated:%' then null else cell.id end,
-             split_part(f.kind, ':', 1), nullif(split_part(f.kind, ':', 2), ''), split_part(f.kind, ':', 1), nullif(split_part(f.kind, ':', 2), ''),
-             f.profile_category, f.feed_in_profile_category, f.annual_offtake, f.annual_feed_in
-        from facts f
-        left join allocation_cells cell on cell.balance_responsible_party_id = f.brp and cell.supplier_id = f.supplier_id and cell.grid_area = f.grid_area
-       where f.kind <> 'mixed'
-      returning 1
-    ), mixed as (
-      insert into run_mixed select ean from facts where kind = 'mixed' returning 1
     )
-    select kind, count(*)::int as n from facts group by kind order by kind`;
-  await tx`analyze run_mixed`;
+    select c.ean, c.balance_responsible_party_id as brp, c.supplier_id, c.grid_area,
+           c.profile_category, c.feed_in_profile_category, c.annual_standard_volume_kwh as annual_offtake, c.annual_standard_feed_in_kwh as annual_feed_in,
+           case
+             when ch.ean is not null or (z.ean is not null and not z.whole_day) then 'mixed'
+             when c.supplier_id is null then 'unallocated:no_supplier'
+             when c.balance_responsible_party_id is null then 'unallocated:no_balance_responsible_party'
+             when z.whole_day then 'zero:doubt_case_open'
+             when c.allocation_method = 'profile' then 'profile:profile_method'
+             when c.remote_reading_opt_out then 'profile:opted_out'
+             when r.connection_ean is null then case when rj.ean is not null then 'profile:readings_invalid' else 'profile:readings_missing' end
+             when r.missing > 0 then 'mixed'
+             else 'measured'
+           end as kind
+      from connections c
+      left join changed ch on ch.ean = c.ean
+      left join zero z on z.ean = c.ean
+      left join rejected rj on rj.ean = c.ean
+      left join meter_reading_days r on r.day = ${d.day}::date and r.connection_ean = c.ean
+     where c.grid_operator_id = ${c.gridOperatorId}
+      ) facts
+     group by 1, 2, 3, 4, 5, 6`;
+  await tx`set local parallel_setup_cost = default`;
+  await tx`set local parallel_tuple_cost = default`;
+  step('facts');
+  // The cells of the uniform connection-days (the mixed ones' come with their results).
+  await tx`
+    insert into allocation_cells (balance_responsible_party_id, supplier_id, grid_area)
+    select distinct brp, supplier_id, grid_area from run_fact_groups where kind <> 'mixed' and kind not like 'unallocated:%'
+    on conflict do nothing`;
+  await tx`
+    create temp table run_groups on commit drop as
+    select g.*, cell.id as cell_id
+      from run_fact_groups g
+      left join allocation_cells cell on g.kind not in ('mixed', 'unallocated:no_supplier', 'unallocated:no_balance_responsible_party')
+            and cell.balance_responsible_party_id = g.brp and cell.supplier_id = g.supplier_id and cell.grid_area = g.grid_area`;
+  await tx`
+    insert into allocation_run_members (run_id, kind, cell_id, offtake_profile_category, feed_in_profile_category, connection_eans, annual_offtake_kwh, annual_feed_in_kwh)
+    select ${c.runId}, kind, cell_id, profile_category, feed_in_profile_category, eans, annual_offtakes, annual_feed_ins from run_groups where kind <> 'mixed'`;
+  await tx`insert into run_mixed select unnest(eans) from run_groups where kind = 'mixed'`;
+  step('members');
+  const rows = await tx<
+    Array<{ kind: string; n: number }>
+  >`select kind, sum(n)::int as n from run_groups group by kind order by kind`;
   return rows.map((r) => ({ kind: r.kind, connections: r.n }));
 }
 
@@ -271,36 +300,97 @@ export async function classifyAndStoreUniform(tx: Sql, c: RunContext): Promise<C
  * - profile: Σ annual volume per cell, direction and category (× the fraction later, exact);
  * - '0': connections per cell.
  */
-export async function sumUniform(tx: Sql, c: RunContext): Promise<void> {
-  // CREATE TABLE AS may run in parallel workers (an INSERT … SELECT would not).
+export async function sumUniform(
+  tx: Sql,
+  c: RunContext,
+  step: (name: string) => void = () => undefined,
+): Promise<void> {
+  // Driven by the members, a cell at a time, each connection's day row fetched by its key: the aggregate
+  // then meets one cell's groups at a time (cache-friendly, unlike a scan in storage order). Per value: one
+  // subscript into the aggregate (the register-sum trick above), keyed by one integer (cell × 256 +
+  // position). Enough memory that the aggregate never spills (a spill would carry whole arrays). CREATE
+  // TABLE AS may use parallel workers (an INSERT … SELECT would not).
+  await tx`analyze allocation_run_members`;
+  await tx`set local min_parallel_table_scan_size = 0`;
   await tx.unsafe(
     `create temp table run_measured on commit drop as
-     select r.cell_id, u.k, sum(u.o) as offtake, sum(u.f) as feed_in, count(*)::int as n
-       from allocation_connection_results r
-       join meter_reading_days d on d.day = $1::date and d.connection_ean = r.connection_ean
-      cross join lateral (select k, d.offtake_wh[k] as o, d.feed_in_wh[k] as f from generate_series(1, array_length(d.offtake_wh, 1)) k) u
-      where r.run_id = $2 and r.offtake_method = 'measured'
-      group by r.cell_id, u.k`,
+     select (g.key >> 8)::int as cell_id, (g.key & 255)::int as k, g.offtake, g.feed_in
+       from (select m.cell_id::bigint << 8 | k as key, sum(d.offtake_wh[k]) as offtake, sum(d.feed_in_wh[k]) as feed_in
+               from allocation_run_members m
+              cross join lateral unnest(m.connection_eans) e(ean)
+               join meter_reading_days d on d.day = $1::date and d.connection_ean = e.ean
+              cross join lateral generate_series(1, array_length(d.offtake_wh, 1)) k
+              where m.run_id = $2 and m.kind = 'measured'
+              group by 1) g`,
     [c.day.day, c.runId],
   );
+  step('measured');
   await tx.unsafe(
     `create temp table run_profile_sums on commit drop as
-     select r.cell_id, 'offtake'::text as direction, r.offtake_profile_category as category, sum(r.annual_offtake_kwh) as annual, count(*)::int as n,
-            (count(*) filter (where r.offtake_reason in ('opted_out', 'readings_missing', 'readings_invalid')))::int as estimated
-       from allocation_connection_results r where r.run_id = $1 and r.offtake_method = 'profile'
-      group by 1, 3
+     select cell_id, 'offtake'::text as direction, profile_category as category, sum(annual_offtake) as annual, sum(n)::int as n,
+            (sum(n) filter (where kind in ('profile:opted_out', 'profile:readings_missing', 'profile:readings_invalid')))::int as estimated
+       from run_groups where kind like 'profile:%' group by 1, 3
      union all
-     select r.cell_id, 'feed_in', r.feed_in_profile_category, sum(r.annual_feed_in_kwh), count(*)::int,
-            (count(*) filter (where r.feed_in_reason in ('opted_out', 'readings_missing', 'readings_invalid')))::int
-       from allocation_connection_results r where r.run_id = $1 and r.feed_in_method = 'profile'
-      group by 1, 3`,
-    [c.runId],
+     select cell_id, 'feed_in', feed_in_profile_category, sum(annual_feed_in), sum(n)::int,
+            (sum(n) filter (where kind in ('profile:opted_out', 'profile:readings_missing', 'profile:readings_invalid')))::int
+       from run_groups where kind like 'profile:%' group by 1, 3`,
   );
   await tx.unsafe(
-    `create temp table run_zero_sums on commit drop as
-     select r.cell_id, count(*)::int as n from allocation_connection_results r where r.run_id = $1 and r.offtake_method = 'zero' group by 1`,
-    [c.runId],
+    `create temp table run_zero_sums on commit drop as select cell_id, sum(n)::int as n from run_groups where kind like 'zero:%' group by 1`,
   );
+}
+
+export interface StoredSegment {
+  connectionEan: string;
+  qhFrom: number;
+  qhTo: number;
+  cellId: number | null;
+  offtakeMethod: QuarterHourMethod;
+  offtakeReason: AllocationReason | null;
+  feedInMethod: QuarterHourMethod;
+  feedInReason: AllocationReason | null;
+  offtakeProfileCategory: string;
+  feedInProfileCategory: string;
+  annualOfftakeKwh: number;
+  annualFeedInKwh: number;
+}
+
+/**
+ * A run's individual results as segments, from both stores: the mixed connections' rows and the uniform
+ * ones' member arrays (one segment over the whole day). One connection, or all of them (tests).
+ */
+export async function storedSegments(
+  db: DbOrTx,
+  runId: string,
+  quarterHours: number,
+  connectionEan?: string,
+): Promise<StoredSegment[]> {
+  const one = connectionEan !== undefined;
+  const rows = (await db.execute(dsql`
+    select connection_ean, qh_from, qh_to, cell_id, offtake_method, offtake_reason, feed_in_method, feed_in_reason,
+           offtake_profile_category, feed_in_profile_category, annual_offtake_kwh, annual_feed_in_kwh
+      from allocation_connection_results where run_id = ${runId} ${one ? dsql`and connection_ean = ${connectionEan}` : dsql``}
+    union all
+    select u.ean, 1, ${quarterHours}, m.cell_id, split_part(m.kind, ':', 1), nullif(split_part(m.kind, ':', 2), ''), split_part(m.kind, ':', 1), nullif(split_part(m.kind, ':', 2), ''),
+           m.offtake_profile_category, m.feed_in_profile_category, coalesce(m.annual_offtake_kwh[u.i], 0), coalesce(m.annual_feed_in_kwh[u.i], 0)
+      from allocation_run_members m
+     cross join lateral unnest(m.connection_eans) with ordinality u(ean, i)
+     where m.run_id = ${runId} ${one ? dsql`and ${connectionEan} = any(m.connection_eans) and u.ean = ${connectionEan}` : dsql``}
+     order by 1, 2`)) as unknown as Array<Record<string, unknown>>;
+  return rows.map((r) => ({
+    connectionEan: r['connection_ean'] as string,
+    qhFrom: Number(r['qh_from']),
+    qhTo: Number(r['qh_to']),
+    cellId: r['cell_id'] === null ? null : Number(r['cell_id']),
+    offtakeMethod: r['offtake_method'] as QuarterHourMethod,
+    offtakeReason: r['offtake_reason'] as AllocationReason | null,
+    feedInMethod: r['feed_in_method'] as QuarterHourMethod,
+    feedInReason: r['feed_in_reason'] as AllocationReason | null,
+    offtakeProfileCategory: r['offtake_profile_category'] as string,
+    feedInProfileCategory: r['feed_in_profile_category'] as string,
+    annualOfftakeKwh: Number(r['annual_offtake_kwh']),
+    annualFeedInKwh: Number(r['annual_feed_in_kwh']),
+  }));
 }
 
 export interface MixedFactsRow {
@@ -321,8 +411,13 @@ export interface MixedFactsRow {
   zeros: Array<{ start: string; end: string | null }> | null;
 }
 
-/** The facts of the next `limit` mixed connection-days after `afterEan` (keyset pages keep memory bounded). */
-export async function mixedFacts(tx: Sql, c: RunContext, afterEan: string, limit: number): Promise<MixedFactsRow[]> {
+/** The mixed connection-days of the run, in EAN order. */
+export async function mixedConnections(tx: Sql): Promise<string[]> {
+  return (await tx<Array<{ ean: string }>>`select ean from run_mixed order by ean`).map((r) => r.ean);
+}
+
+/** The facts of some mixed connection-days (the run reads them in pages, keeping memory bounded). */
+export async function mixedFacts(tx: Sql, c: RunContext, eans: string[]): Promise<MixedFactsRow[]> {
   const d = c.day;
   return tx<MixedFactsRow[]>`
     select c.ean, c.remote_reading_opt_out, c.profile_category, c.feed_in_profile_category, c.annual_standard_volume_kwh, c.annual_standard_feed_in_kwh,
@@ -337,12 +432,10 @@ export async function mixedFacts(tx: Sql, c: RunContext, afterEan: string, limit
            (select json_agg(json_build_object('start', z.started_at, 'end', z.ended_at) order by z.started_at)
               from zero_allocations z where z.connection_ean = c.ean and z.started_at < ${ts(d.end)}::timestamptz
                and (z.ended_at is null or z.ended_at > ${ts(d.start)}::timestamptz)) as zeros
-      from run_mixed x
-      join connections c on c.ean = x.ean
+      from connections c
       left join meter_reading_days r on r.day = ${d.day}::date and r.connection_ean = c.ean
-     where x.ean > ${afterEan}
-     order by x.ean
-     limit ${limit}`;
+     where c.ean = any(${eans}::varchar[])
+     order by c.ean`;
 }
 
 /** Cell ids, creating cells that do not exist yet (mixed connection-days may meet new combinations). */
@@ -443,13 +536,16 @@ export async function writeAggregates(tx: Sql, c: RunContext): Promise<void> {
      select $1, cell_id, direction, qh, sum(volume), sum(n), sum(measured), sum(profile), sum(estimated), sum(zero)
        from (
          select m.cell_id, dir.direction, m.k as qh,
-                (case when dir.direction = 'offtake' then nx.offtake - m.offtake else nx.feed_in - m.feed_in end)::numeric as volume,
-                m.n, m.n as measured, 0 as profile, 0 as estimated, 0 as zero
-           from run_measured m
-           join run_measured nx on nx.cell_id = m.cell_id and nx.k = m.k + 1
+                (case when dir.direction = 'offtake' then m.next_offtake - m.offtake else m.next_feed_in - m.feed_in end)::numeric as volume,
+                n.n, n.n as measured, 0 as profile, 0 as estimated, 0 as zero
+           from (select cell_id, k, offtake, feed_in,
+                        lead(offtake) over w as next_offtake, lead(feed_in) over w as next_feed_in
+                   from run_measured window w as (partition by cell_id order by k)) m
+           join (select cell_id, sum(n)::int as n from run_groups where kind = 'measured' group by 1) n on n.cell_id = m.cell_id
           cross join (values ('offtake'), ('feed_in')) dir(direction)
+          where m.next_offtake is not null
          union all
-         select g.cell_id, g.direction, q.qh, coalesce(pf.fractions[q.qh], 0) * g.annual * 1000, g.n, 0, g.n, g.estimated, 0
+         select g.cell_id, g.direction, q.qh, coalesce(pf.fractions[q.qh], 0) * g.annual * 1000, g.n, 0, g.n, coalesce(g.estimated, 0), 0
            from run_profile_sums g
            left join profile_fractions pf on pf.profile_set_id = $3 and pf.category = g.category and pf.day = $4::date
           cross join generate_series(1, $2) q(qh)

@@ -193,7 +193,29 @@ export const allocationRuns = pgTable(
 );
 
 /**
- * Individual results (stay inside: the grid operator only, DC-8): per connection the quarter-hour ranges
+ * Individual results of the connection-days a run allocated uniformly (one method, cell and profile all
+ * day), grouped: one row per kind, cell and profile categories with the connections as an array (a million
+ * rows with an index would cost the run more than all its other writes). Stay inside (DC-8).
+ */
+export const allocationRunMembers = pgTable(
+  'allocation_run_members',
+  {
+    runId: uuid('run_id').notNull(),
+    /** 'measured', 'profile:<reason>', 'zero:doubt_case_open', 'unallocated:<reason>' (both directions alike). */
+    kind: text('kind').notNull(),
+    cellId: integer('cell_id'),
+    offtakeProfileCategory: text('offtake_profile_category').notNull(),
+    feedInProfileCategory: text('feed_in_profile_category').notNull(),
+    connectionEans: varchar('connection_eans', { length: 18 }).array().notNull(),
+    /** Aligned with connectionEans, for profile kinds (empty for the others: their volumes need none). */
+    annualOfftakeKwh: integer('annual_offtake_kwh').array().notNull(),
+    annualFeedInKwh: integer('annual_feed_in_kwh').array().notNull(),
+  },
+  (t) => [index('allocation_run_members_run_idx').on(t.runId, t.kind)],
+);
+
+/**
+ * Individual results of the mixed connection-days (stay inside: the grid operator only, DC-8): the quarter-hour ranges
  * with their cell and method per direction. Volumes follow from them: measured from the stored registers
  * (final once stored), profile from the run's profile set and the annual volume kept here, '0' as 0.
  */

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { auditLog, connections, meterReadingDays, meterReadingRejects } from '../../db/schema/index.js';
+import { accessRegister, connections, meterReadingDays, meterReadingRejects } from '../../db/schema/index.js';
 import { computeAllocationRun, driverOf } from '../../services/allocation.js';
 import { allocationDay } from '../../domain/allocation.js';
 import { call, coreContext, makeConnection, makeKey, makeParty, type CoreContext } from '../core/fixtures.js';
@@ -298,15 +298,22 @@ describe('allocation API', () => {
       balanceResponsiblePartyGln: b2.gln,
       offtake: { method: 'measured', reason: null, volumeWh: '60' },
     });
-    const [read] = await ctx.db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.action, 'allocation.connection_result_read'), eq(auditLog.entityId, c2.ean)));
-    expect(read).toMatchObject({
-      actorRole: 'case-handler',
-      data: { runId: run1.id, purpose: 'complaint 2025-117 about the bill', rule: 'DC-8' },
+    // The read is an internal access-register entry of the day's quarter-hour data; the refused reads
+    // above (a BRP, no purpose) registered nothing.
+    const registered = await ctx.db.select().from(accessRegister).where(eq(accessRegister.connectionEan, c2.ean));
+    expect(registered).toHaveLength(1);
+    expect(registered[0]).toMatchObject({
+      id: individual.json().accessId,
+      kind: 'internal',
+      reasonCode: 'internal_access',
+      allowed: true,
+      partyId: op.id,
+      dataKind: 'interval_data',
+      periodFrom: allocationDay(DAY).start,
+      periodTo: allocationDay(DAY).end,
+      purpose: `allocation run ${DAY} v1: complaint 2025-117 about the bill`,
     });
-
+    expect(registered[0]!.actor).toMatch(/^api-key:/);
     // Late readings arrive; a re-run is version 2 and reports what changed per aggregate.
     const late = registers(DAY, 20_000, () => 60);
     const lateFile = [
@@ -348,7 +355,7 @@ describe('allocation API', () => {
     expect((await call(ctx.app, otherBrp, 'GET', `/allocation/runs/${run2.id}/differences`)).json().total).toBe(0);
   });
 
-  it('the OpenAPI document lists the allocation routes', async () => {
+  it('the OpenAPI document lists the allocation routes, each described with its errors', async () => {
     const doc = (await ctx.app.inject({ method: 'GET', url: '/openapi.json' })).json();
     for (const path of [
       '/readings/bulk',
@@ -362,7 +369,18 @@ describe('allocation API', () => {
       '/connections/{ean}/parties',
     ]) {
       expect(Object.keys(doc.paths), path).toContain(path);
+      // Every operation says what it does and documents its errors (at least bad input and no key).
+      for (const [method, op] of Object.entries(doc.paths[path] as Record<string, Record<string, unknown>>)) {
+        expect(String(op['description'] ?? '').length, `${method} ${path} description`).toBeGreaterThan(40);
+        expect(Object.keys(op['responses'] as object), `${method} ${path} errors`).toEqual(
+          expect.arrayContaining(['400', '401', '403']),
+        );
+      }
     }
     expect(doc.paths['/readings/bulk'].post.requestBody.content).toHaveProperty('text/csv');
+    expect(Object.keys(doc.paths['/allocation/runs/{id}/aggregates'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '404', '409']),
+    );
+    expect(doc.paths['/allocation/runs/{id}/aggregates'].get.description).toContain('belowMinimumConnections');
   });
 });

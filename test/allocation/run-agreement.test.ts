@@ -6,10 +6,10 @@
  * supplier or BRP. The facts for the domain side are the generator's own record, not read back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { createDb, type DbHandle } from '../../db/client.js';
-import { allocationAggregates, allocationCells, allocationConnectionResults, parties } from '../../db/schema/index.js';
-import { requestRun } from '../../db/repositories/allocation-runs.js';
+import { allocationAggregates, allocationCells, parties } from '../../db/schema/index.js';
+import { requestRun, storedSegments } from '../../db/repositories/allocation-runs.js';
 import { updateConnection } from '../../db/repositories/connections.js';
 import { dayFractions } from '../../db/repositories/allocation-profiles.js';
 import { computeAllocationRun, driverOf } from '../../services/allocation.js';
@@ -267,11 +267,7 @@ describe('run SQL ≡ allocateQuarterHours / aggregateDay on random facts', () =
         ]),
       );
       // Per connection: the stored segments are the domain's.
-      const stored = await h.db
-        .select()
-        .from(allocationConnectionResults)
-        .where(eq(allocationConnectionResults.runId, run.id))
-        .orderBy(asc(allocationConnectionResults.connectionEan), asc(allocationConnectionResults.qhFrom));
+      const stored = await storedSegments(h.db, run.id, d.quarterHours);
       const byEan = new Map<string, unknown[]>();
       for (const s of stored) {
         const list = byEan.get(s.connectionEan) ?? [];

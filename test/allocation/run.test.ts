@@ -5,13 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
 import { createDb, type DbHandle } from '../../db/client.js';
-import {
-  allocationAggregates,
-  allocationCells,
-  allocationConnectionResults,
-  allocationRuns,
-} from '../../db/schema/index.js';
-import { requestRun } from '../../db/repositories/allocation-runs.js';
+import { allocationAggregates, allocationCells, allocationRuns } from '../../db/schema/index.js';
+import { requestRun, storedSegments } from '../../db/repositories/allocation-runs.js';
 import { computeAllocationRun, driverOf } from '../../services/allocation.js';
 import { allocationDay, quarterHourStart } from '../../domain/allocation.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/index.js';
@@ -210,18 +205,7 @@ describe('a hand-made day (AL-1 … AL-6, GT-4)', () => {
 
     // Individual results: C6 '0' until 10:00, then profile; C7 in two cells; C4 estimated where registers lack.
     const segs = async (ean: string) =>
-      (
-        await h.db
-          .select()
-          .from(allocationConnectionResults)
-          .where(
-            and(
-              eq(allocationConnectionResults.runId, result.runId),
-              eq(allocationConnectionResults.connectionEan, ean),
-            ),
-          )
-          .orderBy(asc(allocationConnectionResults.qhFrom))
-      ).map((r) => [
+      (await storedSegments(h.db, result.runId, 96, ean)).map((r) => [
         r.qhFrom,
         r.qhTo,
         r.cellId === null ? null : labels.get(r.cellId),

@@ -5,7 +5,7 @@
  * the next version with its difference; and the daily Schedule as worker.ts creates it (dev server).
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
 import { allocationAggregates, allocationRuns } from '../../db/schema/index.js';
 import { createActivities } from '../../activities/index.js';
@@ -88,14 +88,17 @@ describe('allocation workflows (time-skipping server)', () => {
       expect(await h.db.$count(allocationAggregates, eq(allocationAggregates.runId, runId))).toBe(2 * n);
       await h.recordHistory(allocationRunWorkflowId(runId), 'allocation-run-retried');
 
-      // The Schedule fires again for the same day: no second version.
+      // The Schedule fires again for the same day: no second version. (Started just before midnight in
+      // Amsterdam, the second firing allocates the next day: that is a first version of another day.)
       const again = (await h.env.client.workflow.execute('dailyAllocationWorkflow', {
         taskQueue: TASK_QUEUE,
         workflowId: `daily-${day}-b`,
         args: [{ daysBack: 1 }],
       })) as DailyAllocationResult;
-      expect(again.runs).toEqual([]);
-      expect(await h.db.$count(allocationRuns, eq(allocationRuns.gridOperatorId, op.id))).toBe(1);
+      if (again.day === day) expect(again.runs).toEqual([]);
+      expect(
+        await h.db.$count(allocationRuns, and(eq(allocationRuns.gridOperatorId, op.id), eq(allocationRuns.day, day))),
+      ).toBe(1);
       await h.recordHistory(`daily-${day}-a`, 'allocation-daily');
 
       // Late readings, then a handler's re-run: version 2, compared with version 1.
