@@ -7,7 +7,9 @@
  * lookup recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badCheckDigit, call, makeConnection, makeKey, makeMandate, newEan } from '../core/fixtures.js';
+import { and, eq } from 'drizzle-orm';
+import { auditLog, contactPersons, DOUBT_CONTACT_GROUP } from '../../db/schema/index.js';
+import { badCheckDigit, call, makeConnection, makeKey, makeMandate, newEan, newGln } from '../core/fixtures.js';
 import { caseApiContext, tag, type CaseApiContext } from './case-context.js';
 
 type Party = Awaited<ReturnType<CaseApiContext['party']>>;
@@ -151,5 +153,110 @@ describe('finding a case from a complaint letter (GET /cases filters)', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ field: 'body.reporterReference' });
     expect(await list(keys.handlerA, `connectionEan=${c.ean}`)).toEqual([]);
+  });
+});
+
+describe('the doubt contact group of the other side of a case (GT-10, seed 000 §4)', () => {
+  const lookUp = (key: string, gln: string) => call(ctx.app, key, 'GET', `/parties/${gln}/doubt-contacts`);
+  const consulted = (partyId: string) =>
+    ctx.db
+      .select()
+      .from(auditLog)
+      .where(
+        and(
+          eq(auditLog.entityType, 'party'),
+          eq(auditLog.entityId, partyId),
+          eq(auditLog.action, 'contact_group.consulted'),
+        ),
+      );
+
+  it('a supplier or service provider sees the group of a grid operator it has a case with, recorded', async () => {
+    // Operator A also keeps another group and a removed member: neither is shown.
+    await ctx.db
+      .insert(contactPersons)
+      .values({ partyId: opA.id, contactGroup: 'facturatie', name: 'Billing', email: `billing-${tag()}@a.example` });
+    const [removed] = await ctx.db
+      .insert(contactPersons)
+      .values({
+        partyId: opA.id,
+        contactGroup: DOUBT_CONTACT_GROUP,
+        name: 'Former',
+        email: `former-${tag()}@a.example`,
+        removedAt: new Date(),
+      })
+      .returning();
+    const before = (await consulted(opA.id)).length;
+    for (const key of [keys.supplierS, keys.supplierT]) {
+      const res = await lookUp(key, opA.gln);
+      expect(res.statusCode, res.body).toBe(200);
+      const items = (res.json() as { items: { email: string; contactGroup: string }[] }).items;
+      expect(items.map((i) => i.email).sort()).toEqual([...opA.mails].sort());
+      expect(items.every((i) => i.contactGroup === DOUBT_CONTACT_GROUP)).toBe(true);
+      expect(items.map((i) => i.email)).not.toContain(removed!.email);
+    }
+    const entries = await consulted(opA.id);
+    expect(entries).toHaveLength(before + 2);
+    expect(entries.at(-1)).toMatchObject({ actorRole: 'supplier', actorPartyId: supT.id });
+    expect((entries.at(-1)!.data as { contacts: string[] }).contacts).toHaveLength(opA.mails.length);
+  });
+
+  it('the case handler sees the group of a party its operator has a case about; the closed case counts', async () => {
+    const res = await lookUp(keys.handlerA, supS.gln);
+    expect(res.statusCode, res.body).toBe(200);
+    expect((res.json() as { items: { email: string }[] }).items.map((i) => i.email)).toEqual(supS.mails);
+    // B's only case about T? none: B has no case with T.
+    const none = await lookUp(keys.handlerB, supT.gln);
+    expect(none.statusCode).toBe(404);
+    expect(none.json()).toMatchObject({ code: 'contact_group_not_found', field: 'params.gln' });
+  });
+
+  it('a case only closed still counts; a party without any case sees nothing (404, not 403)', async () => {
+    const opC = await ctx.party(['grid_operator']);
+    const supU = await ctx.party(['supplier']);
+    const keyU = await makeKey(ctx.db, 'supplier', { partyId: supU.id });
+    const handlerC = await makeKey(ctx.db, 'case-handler', { partyId: opC.id });
+    const before = await lookUp(keyU, opC.gln);
+    expect(before.statusCode).toBe(404);
+    expect(before.json()).toMatchObject({ code: 'contact_group_not_found' });
+    const c = await open(opC, handlerC, supU);
+    await ctx.waitForCase(c.id, (r) => r.status === 'awaiting_response', 60_000);
+    const withdrawn = await call(ctx.app, handlerC, 'POST', `/cases/${c.id}/withdraw`, { reason: 'Dubbel' });
+    expect(withdrawn.statusCode, withdrawn.body).toBe(200);
+    await ctx.waitForCase(c.id, (r) => r.status.startsWith('closed'), 60_000);
+    const after = await lookUp(keyU, opC.gln);
+    expect(after.statusCode, after.body).toBe(200);
+    expect((after.json() as { items: { email: string }[] }).items.map((i) => i.email)).toEqual(opC.mails);
+  });
+
+  it('every other lookup of another party’s contacts is private: 404, nothing recorded', async () => {
+    const before = (await consulted(supT.id)).length + (await consulted(opB.id)).length;
+    // A supplier of another supplier, an operator without a case with the party, a general contacts read.
+    for (const [key, gln, path, code] of [
+      [keys.supplierS, supT.gln, 'doubt-contacts', 'contact_group_not_found'],
+      [keys.supplierT, opB.gln, 'doubt-contacts', 'contact_group_not_found'],
+      [keys.supplierS, opA.gln, 'contacts', 'contacts_not_found'],
+      [keys.handlerA, supS.gln, 'contacts', 'contacts_not_found'],
+    ] as const) {
+      const res = await call(ctx.app, key, 'GET', `/parties/${gln}/${path}`);
+      expect(res.statusCode, `${path} ${res.body}`).toBe(404);
+      expect(res.json()).toMatchObject({ code, field: 'params.gln' });
+    }
+    expect((await consulted(supT.id)).length + (await consulted(opB.id)).length).toBe(before);
+    // Roles that do not consult contact groups are refused by role; an unknown GLN is not found.
+    expect((await lookUp(keys.p4S, opA.gln)).statusCode).toBe(403);
+    const unknown = await lookUp(keys.supplierS, newGln());
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'party_not_found', field: 'params.gln' });
+  });
+
+  it('its own group a party reads without a case and without a record; compliance reads any', async () => {
+    const before = (await consulted(supT.id)).length;
+    const own = await lookUp(keys.supplierT, supT.gln);
+    expect(own.statusCode).toBe(200);
+    expect((own.json() as { items: { email: string }[] }).items.map((i) => i.email)).toEqual(supT.mails);
+    expect(await consulted(supT.id)).toHaveLength(before);
+    const compliance = await lookUp(keys.compliance, supT.gln);
+    expect(compliance.statusCode).toBe(200);
+    expect(await consulted(supT.id)).toHaveLength(before + 1);
   });
 });

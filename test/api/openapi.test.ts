@@ -42,6 +42,7 @@ describe('the OpenAPI document (issue 10)', () => {
   it('lists the routes', () => {
     expect(routes.length).toBeGreaterThan(80);
     expect(doc.paths['/cases']?.get).toBeTruthy();
+    expect(doc.paths['/parties/{gln}/doubt-contacts']?.get).toBeTruthy();
   });
 
   it('no response reads "Default Response"; every description says something', () => {
