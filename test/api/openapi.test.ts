@@ -101,21 +101,51 @@ describe('the OpenAPI document (issue 10)', () => {
   });
 });
 
+/** The route's path with well-formed values no record has, so a lookup answers not found. */
+const fill = (path: string) =>
+  path.replace(/\{(\w+)\}/g, (_, name: string) =>
+    /ean/i.test(name)
+      ? '871687120000000019'
+      : /gln/i.test(name)
+        ? '8712345000004'
+        : /year/i.test(name)
+          ? '2026'
+          : '00000000-0000-0000-0000-000000000000',
+  );
+
+describe('what the routes answer is what the document lists', () => {
+  it('an unknown record, an empty body, a key of the wrong role: each answer is documented for its route', async () => {
+    const keys = [await makeKey(ctx.db, 'admin'), await makeKey(ctx.db, 'grid-user'), null];
+    const undocumented: string[] = [];
+    let probes = 0;
+    for (const r of routes) {
+      for (const key of keys) {
+        const res = await ctx.app.inject({
+          method: r.method as 'GET',
+          url: fill(r.path),
+          headers: {
+            ...(key ? { authorization: key } : {}),
+            ...(r.op.requestBody ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(r.op.requestBody ? { payload: '{}' } : {}),
+        });
+        probes++;
+        if (!(String(res.statusCode) in r.op.responses))
+          undocumented.push(`${r.method} ${r.path} ${key ? 'key' : 'no key'}: ${res.statusCode} ${res.body}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
+    expect(probes).toBeGreaterThan(240);
+  });
+});
+
 describe('an unknown query parameter is a 400 naming it, on every route', () => {
   it('answers 400 unknown_query_parameter with the field, whatever the route, before anything runs', async () => {
     const admin = await makeKey(ctx.db, 'admin');
     const wrong: string[] = [];
     for (const r of routes) {
       // Path parameters filled with well-formed values; the unknown parameter is refused before they are looked up.
-      const path = r.path.replace(/\{(\w+)\}/g, (_, name: string) =>
-        /ean/i.test(name)
-          ? '871687120000000019'
-          : /gln/i.test(name)
-            ? '8712345000004'
-            : /year/i.test(name)
-              ? '2026'
-              : '00000000-0000-0000-0000-000000000000',
-      );
+      const path = fill(r.path);
       const res = await ctx.app.inject({
         method: r.method as 'GET',
         url: `${path}?limit=5&zzUnknown=1`,
