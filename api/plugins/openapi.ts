@@ -35,12 +35,20 @@ function edgeErrors(route: RouteOptions, schema: FastifySchema): number[] {
   return statuses;
 }
 
-/** A real description for a response that has none: the error's meaning, or the route's summary for a success. */
-function describe(status: string, route: RouteOptions, schema: FastifySchema & { summary?: string }): string {
+/**
+ * A real description for a response that has none: what the error means (for the error body), else the
+ * route's summary, after the status for anything but a GET's 200 (a health report's 503 says it is the report).
+ */
+function descriptionOf(
+  status: string,
+  body: Record<string, unknown>,
+  route: RouteOptions,
+  schema: FastifySchema & { summary?: string },
+): string {
   const n = Number(status);
-  if (ERROR_DESCRIPTIONS[n]) return ERROR_DESCRIPTIONS[n];
+  if (ERROR_DESCRIPTIONS[n] && body.title === ErrorResponse.title) return ERROR_DESCRIPTIONS[n];
   const what = schema.summary ?? `${route.method} ${route.url}`;
-  return route.method === 'GET' ? what : `${STATUS_CODES[n] ?? status}: ${what}`;
+  return route.method === 'GET' && n < 300 ? what : `${STATUS_CODES[n] ?? status}: ${what}`;
 }
 
 /** @fastify/swagger `transform`: the route's schema as documented (a copy; Fastify serialises by the original). */
@@ -52,10 +60,15 @@ export function documentRoute({ schema, url, route }: { schema: FastifySchema; u
   const given = (schema.response ?? {}) as ResponseSchemas;
   const response: ResponseSchemas = {};
   for (const [status, body] of Object.entries(given))
-    response[status] = body.description ? body : { ...body, 'x-response-description': describe(status, route, schema) };
+    response[status] = body.description
+      ? body
+      : { ...body, 'x-response-description': descriptionOf(status, body, route, schema) };
   for (const status of edgeErrors(route, schema))
     if (!response[status])
-      response[status] = { ...ErrorResponse, 'x-response-description': describe(String(status), route, schema) };
+      response[status] = {
+        ...ErrorResponse,
+        'x-response-description': descriptionOf(String(status), ErrorResponse, route, schema),
+      };
   return { schema: { ...schema, response }, url };
 }
 
