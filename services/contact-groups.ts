@@ -2,7 +2,7 @@
  * GT-10, seed 000 §4: a party looks up the doubt contact group of the other side of a case it has (open or
  * closed) to consult it. Whether it may is domain/visibility.ts doubtContactsVisibleTo; another party's
  * contacts it may not see are answered as absent. A lookup of another party's contacts (personal data of its
- * staff) is recorded: who looked, whose group, how many contacts it was shown.
+ * staff) is recorded: who looked, whose group, which contacts it was shown.
  */
 import type { Db } from '../db/client.js';
 import type { Actor } from '../db/repositories/actor.js';
