@@ -14,8 +14,9 @@ import { loggerOptions } from '../lib/logger.js';
 import type { Db } from '../db/client.js';
 import type { Mailer } from '../notifications/mailer.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
-import { boundDateTimes, refuseUnstorableText } from './plugins/input.js';
+import { boundDateTimes, refuseUnknownQueryParameters, refuseUnstorableText } from './plugins/input.js';
 import { registerAuth } from './plugins/auth.js';
+import { documentDefaults, documentRoute } from './plugins/openapi.js';
 import healthRoutes from './routes/health.js';
 import devMailRoutes from './routes/dev-mail.js';
 import partyRoutes from './routes/parties.js';
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps) {
 
   app.decorate('deps', deps);
   registerErrorHandling(app);
+  refuseUnknownQueryParameters(app);
   refuseUnstorableText(app);
 
   await app.register(swagger, {
@@ -98,6 +100,8 @@ export async function buildApp(deps: AppDeps) {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (gt_...)' } } },
       security: [{ bearer: [] }],
     },
+    transform: documentRoute,
+    transformObject: (d) => ('openapiObject' in d ? documentDefaults(d.openapiObject) : d.swaggerObject),
   });
   // The documentation UI and its assets are public, like the OpenAPI document they render.
   app.addHook('onRoute', (route) => {

@@ -129,3 +129,27 @@ export function inScope(s: Scope, o: Owner): boolean {
 export function visibleTo(p: Principal, o: Owner): boolean {
   return inScope(scopeOf(p), o);
 }
+
+/**
+ * GT-10, seed 000 §4: parties consult each other through the CPR contacts. A party's doubt contact group
+ * ("Gerede twijfel Klantmandaat") is seen by the party itself, by those who see everything, and by the other
+ * side of a doubt case between them, open or closed: a supplier or service provider sees the group of a grid
+ * operator it has a case with, a case handler that of a party a case of its grid operator is about. Every other
+ * party's contacts are private, answered as absent (404) like everything else here.
+ */
+export function doubtContactsVisibleTo(p: Principal, party: { id: string }, caseBetween: boolean): boolean {
+  if (scopeOf(p).kind === 'all') return true;
+  if ((p.role === 'supplier' || p.role === 'case-handler') && p.partyId !== null && p.partyId === party.id) return true;
+  return caseBetween && counterpartCase(p, party) !== null;
+}
+
+/** The sides a doubt case must have for `p` to see `party`'s doubt contact group as its counterpart (else null). */
+export function counterpartCase(
+  p: Principal,
+  party: { id: string },
+): { gridOperatorId: string; partyId: string } | null {
+  if (p.partyId === null || p.partyId === party.id) return null;
+  if (p.role === 'supplier') return { gridOperatorId: party.id, partyId: p.partyId };
+  if (p.role === 'case-handler') return { gridOperatorId: p.partyId, partyId: party.id };
+  return null;
+}

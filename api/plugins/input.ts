@@ -72,3 +72,40 @@ export function refuseUnstorableText(app: FastifyInstance): void {
     }
   });
 }
+
+/** The query parameter names a route's querystring schema declares (its properties, through allOf/anyOf). */
+function declaredNames(schema: unknown, into = new Set<string>()): Set<string> {
+  if (!schema || typeof schema !== 'object') return into;
+  const s = schema as { properties?: object; allOf?: unknown[]; anyOf?: unknown[]; oneOf?: unknown[] };
+  for (const name of Object.keys(s.properties ?? {})) into.add(name);
+  for (const part of [...(s.allOf ?? []), ...(s.anyOf ?? []), ...(s.oneOf ?? [])]) declaredNames(part, into);
+  return into;
+}
+
+/**
+ * An unknown query parameter is a 400 naming it, never silently ignored (issue 10): a misspelt filter
+ * (`?partygln=`) would otherwise answer as if unfiltered. Every route holds its query to the names its schema
+ * declares, a route without a querystring schema takes none. The documentation UI's assets (/docs) are exempt.
+ */
+export function refuseUnknownQueryParameters(app: FastifyInstance): void {
+  const cache = new WeakMap<object, ReadonlySet<string>>();
+  const none: ReadonlySet<string> = new Set();
+  app.addHook('preValidation', async (request) => {
+    if (request.is404 || request.routeOptions.url?.startsWith('/docs')) return;
+    const query = request.query;
+    if (!query || typeof query !== 'object') return;
+    const keys = Object.keys(query);
+    if (keys.length === 0) return;
+    const schema = request.routeOptions.schema?.querystring as object | undefined;
+    let names = schema ? cache.get(schema) : none;
+    if (!names) cache.set(schema!, (names = declaredNames(schema)));
+    const unknown = keys.find((k) => !names.has(k));
+    if (unknown === undefined) return;
+    const takes = [...names].sort().join(', ');
+    throw validationError(
+      'unknown_query_parameter',
+      `Unknown query parameter "${unknown.slice(0, 100)}"; ${takes ? `this route takes ${takes}` : 'this route takes none'}`,
+      `querystring.${unknown}`,
+    );
+  });
+}

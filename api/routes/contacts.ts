@@ -1,7 +1,9 @@
 /**
  * CPR contact register (GT-10). Suppliers, service providers and grid operators maintain their own
- * contacts, and only their own; admins any party's. The party list is public to market roles, so
- * another party's contacts answer 403 (not 404: hiding the party would hide nothing).
+ * contacts, and only their own; admins any party's. Reading another party's contacts answers 404, as
+ * everything a caller may not see (domain/visibility.ts); changing them 403 (the party list is public, so
+ * the refusal tells nothing). The one exception (seed 000 §4): the doubt contact group of the other side of
+ * a case the caller has, at GET /parties/{gln}/doubt-contacts.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -19,12 +21,22 @@ import {
 } from '../schemas/parties.js';
 import { addContact, listContacts, removeContact, updateContact } from '../../db/repositories/contacts.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
-import { forbidden } from '../../lib/errors.js';
+import { forbidden, notFound } from '../../lib/errors.js';
+import { lookUpDoubtContacts } from '../../services/contact-groups.js';
 import type { Party } from '../../db/schema/index.js';
 
 function assertOwnParty(p: Principal, party: Party): void {
   if (p.role === 'admin') return;
   if (p.partyId !== party.id) throw forbidden('not_your_party', 'A party maintains only its own contacts (GT-10)');
+}
+
+function assertOwnContacts(p: Principal, party: Party): void {
+  if (p.role === 'admin' || p.partyId === party.id) return;
+  throw notFound(
+    'contacts_not_found',
+    `No contacts of ${party.gln} for this key: a party reads its own (the doubt contact group of the other side of its case: /parties/{gln}/doubt-contacts)`,
+    'params.gln',
+  );
 }
 
 const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -38,7 +50,7 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: maintainers,
       schema: {
         tags: ['contacts'],
-        summary: "A party's CPR contacts (own party only, admin any)",
+        summary: "A party's CPR contacts (own party only, admin any; another party's: 404)",
         params: GlnParams,
         querystring: Type.Object(
           { group: Type.Optional(Type.String({ maxLength: 100 })), includeRemoved: Type.Boolean({ default: false }) },
@@ -49,12 +61,38 @@ const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const party = await requirePartyByGln(db, req.params.gln, 'params.gln');
-      assertOwnParty(req.principal, party);
+      assertOwnContacts(req.principal, party);
       const rows = await listContacts(db, party.id, {
         ...(req.query.group ? { group: req.query.group } : {}),
         includeRemoved: req.query.includeRemoved,
       });
       return { items: rows.map(toContactDto) };
+    },
+  );
+
+  app.get(
+    '/parties/:gln/doubt-contacts',
+    {
+      preHandler: requireRole('admin', 'compliance', 'supplier', 'case-handler'),
+      schema: {
+        tags: ['contacts'],
+        summary: 'The doubt contact group of a party: its own, or of the other side of a case the caller has (GT-10)',
+        description:
+          'Seed 000 §4: parties consult each other through the CPR contacts. A supplier or service provider looks up the ' +
+          '"Gerede twijfel Klantmandaat" group of a grid operator it has a case with (open or closed), a case handler that ' +
+          'of a party a case of its grid operator is about. Active contacts only. Any other party answers 404 ' +
+          'contact_group_not_found. Each lookup of another party’s group is recorded in the audit log (contact_group.consulted).',
+        params: GlnParams,
+        response: { 200: ContactList, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const { contacts } = await lookUpDoubtContacts(
+        db,
+        { ...req.principal, ...actorFrom(req.principal) },
+        req.params.gln,
+      );
+      return { items: contacts.map(toContactDto) };
     },
   );
 

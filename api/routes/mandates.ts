@@ -122,7 +122,7 @@ const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: requireRole('supplier', 'admin', 'compliance', 'case-handler'),
       schema: {
         tags: ['mandates'],
-        summary: 'A mandate',
+        summary: 'One mandate, as its holder, the grid operator of its connection or compliance sees it',
         params: IdParams,
         response: { 200: MandateSchema, ...errorResponses(...READ_ERRORS, 404) },
       },

@@ -72,6 +72,14 @@ export const CaseCreate = Type.Object(
     }),
     reporterName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who reported the signal' })),
     reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    reporterReference: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description:
+          "The reporter's own reference for the complaint (on their letter); GET /cases finds the case by it",
+      }),
+    ),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
     signalClass: Type.Optional(SignalClassSchema),
@@ -249,6 +257,9 @@ export const CaseDetailSchema = Type.Object(
     ...summaryFields,
     reporterName: Type.Optional(Type.String({ description: 'Not shown to the party the case is about' })),
     reporterContact: Type.Optional(nullable(Type.String())),
+    reporterReference: Type.Optional(
+      nullable(Type.String({ description: 'Not shown to the party the case is about' })),
+    ),
     description: Type.Optional(Type.String()),
     closedBy: nullable(Type.String()),
     closeReason: nullable(Type.String()),
@@ -288,7 +299,24 @@ export const CaseQuery = Type.Intersect([
   Paging,
   Type.Object({
     status: Type.Optional(Type.Array(CaseStatusSchema, { description: 'One or more (repeat the parameter)' })),
-    partyGln: Type.Optional(Gln13),
+    connectionEan: Type.Optional({ ...Ean18, description: 'The connection the signal is about' }),
+    reference: Type.Optional(
+      Type.String({
+        pattern: '^GT-[0-9]{4}-[0-9]{6,}$',
+        description: 'The case reference in mail and on the phone (GT-2026-000042)',
+      }),
+    ),
+    reporterReference: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: "The reporter's own reference, exactly as recorded" }),
+    ),
+    externalReference: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "The signal's reference at its source (ConsuWijzer, ACM, ...), exactly as recorded",
+      }),
+    ),
+    partyGln: Type.Optional({ ...Gln13, description: 'The party (supplier or service provider) the case is about' }),
     gridOperatorGln: Type.Optional({
       ...Gln13,
       description: 'Compliance and admin; a case handler always sees its own grid operator',

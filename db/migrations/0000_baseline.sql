@@ -209,6 +209,7 @@ CREATE TABLE "doubt_cases" (
 	"received_at" timestamp with time zone NOT NULL,
 	"reporter_name" text NOT NULL,
 	"reporter_contact" text,
+	"reporter_reference" text,
 	"description" text NOT NULL,
 	"isma" boolean NOT NULL,
 	"signal_class" text,
@@ -538,6 +539,8 @@ CREATE UNIQUE INDEX "doubt_cases_supplier_report_uq" ON "doubt_cases" USING btre
 CREATE INDEX "doubt_cases_party_idx" ON "doubt_cases" USING btree ("party_id","received_at");--> statement-breakpoint
 CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_operator_id","status");--> statement-breakpoint
 CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_at");--> statement-breakpoint
+CREATE INDEX "doubt_cases_connection_idx" ON "doubt_cases" USING btree ("connection_ean","received_at");--> statement-breakpoint
+CREATE INDEX "doubt_cases_reporter_reference_idx" ON "doubt_cases" USING btree ("reporter_reference") WHERE "doubt_cases"."reporter_reference" is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
 CREATE INDEX "supplier_reports_party_idx" ON "supplier_reports" USING btree ("party_id","signal_received_at");--> statement-breakpoint
 CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");--> statement-breakpoint

@@ -62,6 +62,7 @@ export interface CaseIntakeInput extends Actor {
   receivedAt: Date;
   reporterName: string;
   reporterContact?: string | null;
+  reporterReference?: string | null;
   description: string;
   isma: boolean;
   /** GT-5: what the signal was about (domain/review.ts). */
@@ -151,6 +152,7 @@ export async function createCaseWithBlock(
           receivedAt: input.receivedAt,
           reporterName: input.reporterName,
           reporterContact: input.reporterContact ?? null,
+          reporterReference: input.reporterReference ?? null,
           description: input.description,
           isma: input.isma,
           signalClass: input.signalClass ?? null,
@@ -295,6 +297,16 @@ export async function casesWithoutWorkflow(db: DbOrTx, olderThan: Date, limit = 
 
 // ---------------------------------------------------------------- reads
 
+/** Whether any doubt case, open or closed, is between this grid operator and this party (GT-10 lookups). */
+export async function hasCaseBetween(db: DbOrTx, sides: { gridOperatorId: string; partyId: string }): Promise<boolean> {
+  const [row] = await db
+    .select({ id: doubtCases.id })
+    .from(doubtCases)
+    .where(and(eq(doubtCases.gridOperatorId, sides.gridOperatorId), eq(doubtCases.partyId, sides.partyId)))
+    .limit(1);
+  return row !== undefined;
+}
+
 export async function getCase(db: DbOrTx, id: string): Promise<DoubtCase | undefined> {
   const [row] = await db.select().from(doubtCases).where(eq(doubtCases.id, id));
   return row;
@@ -329,6 +341,11 @@ export interface CaseFilter {
   partyId?: string;
   status?: CaseStatus[];
   channel?: SignalChannel;
+  /** Finding a case from a letter: each matches exactly as recorded. */
+  connectionEan?: string;
+  reference?: string;
+  reporterReference?: string;
+  externalReference?: string;
   /** Open cases whose next deadline (contact, then response) falls before this instant. */
   dueBefore?: Date;
   /** Cases with at least one missed deadline (contact GT-1, response GT-3, unblock GT-8). */
@@ -344,6 +361,10 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
   if (f.partyId) where.push(eq(doubtCases.partyId, f.partyId));
   if (f.status && f.status.length > 0) where.push(inArray(doubtCases.status, f.status));
   if (f.channel) where.push(eq(doubtCases.channel, f.channel));
+  if (f.connectionEan) where.push(eq(doubtCases.connectionEan, f.connectionEan));
+  if (f.reference) where.push(eq(doubtCases.reference, f.reference));
+  if (f.reporterReference) where.push(eq(doubtCases.reporterReference, f.reporterReference));
+  if (f.externalReference) where.push(eq(doubtCases.externalReference, f.externalReference));
   if (f.dueBefore) {
     where.push(inArray(doubtCases.status, OPEN_STATUSES));
     where.push(

@@ -47,6 +47,8 @@ export const doubtCases = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
     reporterName: text('reporter_name').notNull(),
     reporterContact: text('reporter_contact'),
+    /** The reporter's own reference for the complaint (their letter's "uw kenmerk"): a handler finds the case by it. */
+    reporterReference: text('reporter_reference'),
     description: text('description').notNull(),
     /** GT-4: the signal concerns reading the meter for iSMA. */
     isma: boolean('isma').notNull(),
@@ -114,6 +116,11 @@ export const doubtCases = pgTable(
     index('doubt_cases_party_idx').on(t.partyId, t.receivedAt),
     index('doubt_cases_operator_idx').on(t.gridOperatorId, t.status),
     index('doubt_cases_received_idx').on(t.receivedAt),
+    // Finding a case (GET /cases): by its connection, or by the reference on the reporter's letter.
+    index('doubt_cases_connection_idx').on(t.connectionEan, t.receivedAt),
+    index('doubt_cases_reporter_reference_idx')
+      .on(t.reporterReference)
+      .where(sql`${t.reporterReference} is not null`),
   ],
 );
 

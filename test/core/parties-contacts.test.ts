@@ -128,7 +128,7 @@ describe('CPR contacts (GT-10)', () => {
     expect(listed.items).toHaveLength(2);
   });
 
-  it('only its own: another supplier 403, a case handler for its operator only, admin any', async () => {
+  it('only its own: another supplier 403 to change, 404 to read; a case handler for its operator only, admin any', async () => {
     const p = await makeParty(ctx.db, ['service_provider']);
     const other = await makeParty(ctx.db, ['supplier']);
     const op = await makeParty(ctx.db, ['grid_operator']);
@@ -140,7 +140,10 @@ describe('CPR contacts (GT-10)', () => {
       const res = await call(ctx.app, key, 'POST', `/parties/${p.gln}/contacts`, body);
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('not_your_party');
-      expect((await call(ctx.app, key, 'GET', `/parties/${p.gln}/contacts`)).statusCode).toBe(403);
+      // Reading another party's contacts answers as absent (domain/visibility.ts), never 403 (issue 10).
+      const read = await call(ctx.app, key, 'GET', `/parties/${p.gln}/contacts`);
+      expect(read.statusCode).toBe(404);
+      expect(read.json()).toMatchObject({ code: 'contacts_not_found', field: 'params.gln' });
     }
     expect((await ctx.db.select({ n: count() }).from(contactPersons))[0]!.n).toBe(before);
     expect(

@@ -536,7 +536,7 @@ describe('GET /reports/signals: bad input', () => {
     ['not a date', `from=yesterday`, 400, 'invalid_request', 'querystring.from'],
     ['unknown granularity', `groupBy=year`, 400, 'invalid_request', 'querystring.groupBy'],
     ['unknown channel', `channel=fax`, 400, 'invalid_request', 'querystring.channel'],
-    ['unknown parameter', `status=open`, 400, 'invalid_request', 'querystring.status'],
+    ['unknown parameter', `status=open`, 400, 'unknown_query_parameter', 'querystring.status'],
     [
       'too many day periods',
       `from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&groupBy=day`,

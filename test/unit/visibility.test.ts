@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import {
   caseOwner,
   connectionOwner,
+  counterpartCase,
+  doubtContactsVisibleTo,
   mandateOwner,
   scopeOf,
   supplierReportOwner,
@@ -92,5 +94,44 @@ describe('scopeOf: the same rule as the filter of lists', () => {
     [p('p4-client', PARTY), { kind: 'none' }],
   ] as const)('%o → %o', (principal, scope) => {
     expect(scopeOf(principal)).toEqual(scope);
+  });
+});
+
+describe('doubtContactsVisibleTo: the doubt contact group of a party (GT-10, seed 000 §4)', () => {
+  /** Whether `who` sees OP's and PARTY's group, with the case between OP and PARTY existing or not. */
+  const sees = (who: Principal, party: string) => {
+    const sides = counterpartCase(who, { id: party });
+    const between = sides !== null && sides.gridOperatorId === OP && sides.partyId === PARTY;
+    return doubtContactsVisibleTo(who, { id: party }, between);
+  };
+  it.each([
+    // [who, sees OP's group, sees PARTY's group]
+    ['admin', p('admin'), true, true],
+    ['compliance', p('compliance'), true, true],
+    ['the supplier with a case at OP', p('supplier', PARTY), true, true],
+    ['a supplier without a case', p('supplier', OTHER_PARTY), false, false],
+    ['the case handler of OP', p('case-handler', OP), true, true],
+    ['a case handler of another operator', p('case-handler', OTHER_OP), false, false],
+    ['a key without its party', p('supplier', null), false, false],
+    // The P4 client and the privacy officer act for the party or operator but do not consult contact groups.
+    ['the p4 client of PARTY', p('p4-client', PARTY), false, false],
+    ['the privacy officer of OP', p('privacy-officer', OP), false, false],
+    ['a grid user', p('grid-user', null, USER), false, false],
+    ['a brp', p('brp', PARTY), false, false],
+  ] as const)('%s: OP %s, PARTY %s', (_who, principal, operatorGroup, partyGroup) => {
+    expect(sees(principal, OP)).toBe(operatorGroup);
+    expect(sees(principal, PARTY)).toBe(partyGroup);
+  });
+
+  it('a case is only between a grid operator and a party: a supplier does not see another supplier by a case', () => {
+    expect(counterpartCase(p('supplier', PARTY), { id: OTHER_PARTY })).toEqual({
+      gridOperatorId: OTHER_PARTY,
+      partyId: PARTY,
+    });
+    // No such case exists (the other party is no grid operator), so nothing is shown.
+    expect(doubtContactsVisibleTo(p('supplier', PARTY), { id: OTHER_PARTY }, false)).toBe(false);
+    // One's own group needs no case; the counterpart's needs one.
+    expect(counterpartCase(p('case-handler', OP), { id: OP })).toBeNull();
+    expect(doubtContactsVisibleTo(p('case-handler', OP), { id: PARTY }, false)).toBe(false);
   });
 });

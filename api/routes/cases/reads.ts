@@ -53,11 +53,21 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
   }
 
   /** The filters asked for, held to what the caller may see (a conflicting one is a 400, not an empty list). */
-  async function scopedFilter(p: Principal, q: { gridOperatorGln?: string; partyGln?: string }) {
+  async function scopedFilter(
+    p: Principal,
+    q: { gridOperatorGln?: string; partyGln?: string; reporterReference?: string },
+  ) {
     let gridOperatorId = q.gridOperatorGln
       ? (await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')).id
       : undefined;
     let partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+    // The party does not see the reporter (see caseDetail): filtering on them would tell it what is hidden.
+    if (p.role === 'supplier' && q.reporterReference !== undefined)
+      throw validationError(
+        'filter_not_allowed',
+        'The party a case is about cannot search by the reporter’s reference',
+        'querystring.reporterReference',
+      );
     const own = ownFilter(p);
     if (own.gridOperatorId !== undefined) {
       if (gridOperatorId !== undefined && gridOperatorId !== own.gridOperatorId)
@@ -98,6 +108,7 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
         ? {
             reporterName: row.reporterName,
             reporterContact: row.reporterContact,
+            reporterReference: row.reporterReference,
             description: row.description,
             legalHold: toLegalHoldDto(legalHoldOf(row)),
             contact: {
@@ -120,6 +131,11 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       schema: {
         tags: ['cases'],
         summary: 'Cases, newest signal first; case handlers see their grid operator’s, parties their own',
+        description:
+          'Finding a case from a complaint letter: by connectionEan, reference (GT-2026-000042), partyGln, reporterReference ' +
+          '(the reporter’s own reference; not for the party the case is about) or externalReference, each matched exactly ' +
+          'as recorded. Filters combine (all must hold) and stay within what the caller may see; an unknown query parameter ' +
+          'is a 400 unknown_query_parameter naming it.',
         querystring: CaseQuery,
         response: { 200: CaseList, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -132,6 +148,10 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
         status: q.status,
         channel: q.channel,
         breached: q.breached,
+        connectionEan: q.connectionEan,
+        reference: q.reference,
+        reporterReference: q.reporterReference,
+        externalReference: q.externalReference,
       };
       const { items, total } = await listCases(db, {
         ...filter,
