@@ -39,6 +39,9 @@ describe('replay of recorded histories', () => {
         // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
         'decision-at-window-close-before-fix',
         'decision-at-window-close',
+        // Issue 10 (w10a): a request for more evidence within the 72 hours; a withdrawal not concerning the party.
+        'w10a-evidence-request',
+        'w10a-withdrawn-not-concerning-party',
       ]),
     );
   });
