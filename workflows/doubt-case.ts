@@ -101,6 +101,11 @@ export const KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED = 'keep-decision-made-while-
  * the party may send other evidence until the 72 hours end. Histories from before replay as they ran.
  */
 export const REJECTION_KEEPS_RESPONSE_WINDOW = 'rejection-keeps-response-window';
+/**
+ * Patch id of issue 10's fix: a manual contact (GT-1) that arrives in the same workflow task as the sent
+ * contact mail counts, instead of being answered and dropped. Histories from before replay as they ran.
+ */
+export const MANUAL_CONTACT_WITH_MAIL = 'w10a-manual-contact-with-mail';
 
 // ---------------------------------------------------------------- the process
 
@@ -219,9 +224,14 @@ async function contactParty(c: DoubtCase): Promise<void> {
   if (first !== 'sent') scope.cancel();
   try {
     const sent = await sending;
-    const contact = c.contacted(new Date(sent.statedResponseDueAt), sent);
+    // A telephone call, meeting or letter recorded while the mail went out (the same workflow task) is the
+    // earlier contact (GT-1); the 72 hours run from it, never shorter than the mail stated (GT-3).
+    const manual = c.manualContact && !c.decision && patched(MANUAL_CONTACT_WITH_MAIL) ? c.manualContact : null;
+    const stated = new Date(sent.statedResponseDueAt);
+    const contact = manual ? c.contactedManually(manual, { stated, ...sent }) : c.contacted(stated, sent);
     contactDone = true; // before recording it: the watch stands down as soon as the workflow sees the mail sent
     await db.recordContact(contact);
+    if (manual) c.manualContactRecorded = true;
   } catch (err) {
     if (!isCancellation(err)) throw err;
     if (c.manualContact && !c.decision) {
@@ -404,17 +414,23 @@ class DoubtCase {
     };
   }
 
-  /** GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). */
-  contactedManually(m: ManualContactInput & { at: Date }) {
+  /**
+   * GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). With the
+   * contact mail sent as well, never shorter than the deadline it stated, and both are in the record.
+   */
+  contactedManually(
+    m: ManualContactInput & { at: Date },
+    mailed?: { stated: Date; messageId: string; recipients: string[] },
+  ) {
     this.contactedAt = m.at;
-    this.responseDueAt = responseDeadline(m.at);
+    this.responseDueAt = responseDeadline(m.at, mailed?.stated);
     if (this.status === 'blocked') this.status = 'awaiting_response';
     return {
       caseId: this.input.caseId,
       contactedAt: this.contactedAt.toISOString(),
       responseDueAt: this.responseDueAt.toISOString(),
-      messageId: null,
-      recipients: [],
+      messageId: mailed?.messageId ?? null,
+      recipients: mailed?.recipients ?? [],
       status: this.status,
       manual: {
         method: m.method,

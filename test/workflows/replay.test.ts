@@ -42,6 +42,8 @@ describe('replay of recorded histories', () => {
         // Issue 10 (w10a): a request for more evidence within the 72 hours; a withdrawal not concerning the party.
         'w10a-evidence-request',
         'w10a-withdrawn-not-concerning-party',
+        // patched('w10a-manual-contact-with-mail'): a manual contact in the same task as the sent mail counts.
+        'w10a-manual-contact-with-mail',
       ]),
     );
   });
