@@ -77,6 +77,31 @@ describe('iSMA variant at intake (GT-4)', () => {
     expect(profile.statusCode, profile.body).toBe(201);
     expect(profile.json().isma).toBe(false);
   });
+  it('a case opened from a GT-9 supplier report derives it too (the signal moment is the report)', async () => {
+    const ean = await connection();
+    await setAllocationMethod(ctx.db, {
+      actor: 'test',
+      connectionEan: ean,
+      method: 'profile',
+      effectiveFrom: new Date(Date.now() - days(2)),
+      reason: 'test',
+    });
+    const report = await call(ctx.app, keys.supplier, 'POST', '/supplier-reports', {
+      connectionEan: ean,
+      signalReceivedAt: new Date(Date.now() - 3_600_000).toISOString(),
+      customerSatisfaction: 'unknown',
+      findings: 'Klant klaagt over uitlezing',
+      actions: 'Klant gebeld',
+    });
+    expect(report.statusCode, report.body).toBe(201);
+    const url = `/supplier-reports/${report.json().id}/cases`;
+    const refused = await call(ctx.app, keys.handler, 'POST', url, { isma: true });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'connection_not_on_isma', field: 'body.isma' });
+    const opened = await call(ctx.app, keys.handler, 'POST', url, {});
+    expect(opened.statusCode, opened.body).toBe(201);
+    expect(opened.json()).toMatchObject({ isma: false, channel: 'supplier_report' });
+  });
 });
 
 describe('more evidence on request (GT-3)', () => {
