@@ -748,9 +748,15 @@ class DoubtCase {
     this.background.push(
       this.evidenceRequestMails
         .run(() => mail.sendEvidenceRequestEmail({ caseId, requestId }))
+        // Never rejects (a background promise must not fail the workflow task): stopped, or refused for good.
         .catch((err: unknown) => {
-          if (!isCancellation(err)) throw err;
-          log.info('evidence request mail stopped: case decided', { caseId, requestId });
+          if (isCancellation(err)) log.info('evidence request mail stopped: case decided', { caseId, requestId });
+          else
+            log.error('evidence request mail refused; the case shows it unmailed', {
+              caseId,
+              requestId,
+              error: err instanceof Error ? err.message : String(err),
+            });
         }),
     );
     return { requestId, requestedAt: requestedAt.toISOString(), responseDueAt: responseDueAt.toISOString() };
