@@ -316,6 +316,16 @@ export const EvidenceRequestSchema = Type.Object(
     requestedBy: Type.Optional(Type.String({ description: 'Not shown to the party' })),
     responseDueAt: DateTime,
     mailedAt: nullable({ ...DateTime, description: 'null while the mail is still being retried' }),
+    mail: Type.Optional(
+      Type.Object(
+        {
+          attempts: Type.Integer({ description: 'Attempts of the request mail so far' }),
+          lastError: nullable(Type.String({ description: 'Why the last attempt failed (null once mailed)' })),
+          lastAttemptAt: nullable(DateTime),
+        },
+        { description: 'The grid operator and compliance only: the mail while it fails (no hidden retries)' },
+      ),
+    ),
   },
   { title: 'EvidenceRequest', description: 'GT-3: the handler asked the party for more or other evidence' },
 );
@@ -326,6 +336,15 @@ export const toEvidenceRequestDto = (r: EvidenceRequest, full: boolean): Static<
   ...(full ? { requestedBy: r.requestedBy } : {}),
   responseDueAt: r.responseDueAt.toISOString(),
   mailedAt: r.mailedAt?.toISOString() ?? null,
+  ...(full
+    ? {
+        mail: {
+          attempts: r.attempts,
+          lastError: r.mailedAt ? null : r.lastError,
+          lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,
+        },
+      }
+    : {}),
 });
 export const LegalHoldSchema = Type.Object(
   {

@@ -258,7 +258,10 @@ CREATE TABLE "evidence_requests" (
 	"response_due_at" timestamp with time zone NOT NULL,
 	"mailed_at" timestamp with time zone,
 	"message_id" text,
-	"recipients" jsonb
+	"recipients" jsonb,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	"last_attempt_at" timestamp with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "improvement_reviews" (

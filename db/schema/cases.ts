@@ -144,6 +144,10 @@ export const evidenceRequests = pgTable(
     mailedAt: timestamp('mailed_at', { withTimezone: true }),
     messageId: text('message_id'),
     recipients: jsonb('recipients').$type<string[]>(),
+    /** The mail while it fails (no hidden retries): attempts so far and the last error. */
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
   },
   (t) => [index('evidence_requests_case_idx').on(t.caseId, t.requestedAt)],
 );

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
 import { inject } from 'vitest';
-import { doubtCases } from '../../db/schema/index.js';
+import { doubtCases, evidenceRequests } from '../../db/schema/index.js';
 import { setAllocationMethod } from '../../db/repositories/allocation.js';
 import { readMail } from '../helpers/index.js';
 import { call, days, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
@@ -127,13 +127,21 @@ describe('more evidence on request (GT-3)', () => {
       20_000,
     );
     expect(mail.text).toContain(message);
+    for (let i = 0; i < 100; i++) {
+      const [r] = await ctx.db.select().from(evidenceRequests).where(eq(evidenceRequests.id, created.requestId));
+      if (r?.mailedAt) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
 
     const full = (await call(ctx.app, keys.handler, 'GET', `/cases/${id}`)).json();
     expect(full.evidenceRequests).toHaveLength(1);
+    expect(full.evidenceRequests[0].mail).toMatchObject({ attempts: 1, lastError: null });
+    expect(full.evidenceRequests[0].mailedAt).not.toBeNull();
     expect(full.evidenceRequests[0]).toMatchObject({ id: created.requestId, message, requestedBy: expect.any(String) });
     const party = (await call(ctx.app, keys.supplier, 'GET', `/cases/${id}`)).json();
     expect(party.evidenceRequests[0].message).toBe(message);
     expect(party.evidenceRequests[0].requestedBy).toBeUndefined();
+    expect(party.evidenceRequests[0].mail).toBeUndefined();
     expect(party.timeline.map((e: { action: string }) => e.action)).toContain('case.evidence_requested');
 
     // The party answers through the response endpoint as before.

@@ -150,6 +150,8 @@ describe('more evidence on request (GT-3)', () => {
     const [mailed] = await h.db.select().from(evidenceRequests).where(eq(evidenceRequests.id, req.requestId));
     expect(mailed!.mailedAt).not.toBeNull();
     expect(mailed!.recipients).toEqual([fixture.partyMail]);
+    expect(mailed!.attempts).toBe(2); // the ambiguous failure, then the resend
+    expect(mailed!.lastError).toMatch(/connection reset after DATA/);
     const trail = await caseAuditTrail(h.db, row.id);
     const asked = trail.filter((e) => e.action === 'case.evidence_requested');
     expect(asked).toHaveLength(1);
@@ -182,7 +184,16 @@ describe('withdrawal (GT-7)', () => {
     // The party's group empties: the request mail retries (GT-10) until the case is decided.
     await h.db.delete(contactPersons).where(eq(contactPersons.partyId, fixture.partyId));
     const req = await requestEvidence(svc, row.id, { ...handler, message: 'Stuur de machtiging.' });
-    await h.env.sleep(60_000);
+    // No hidden retries: the request shows its failing attempts.
+    let failing = (await h.db.select().from(evidenceRequests).where(eq(evidenceRequests.id, req.requestId)))[0]!;
+    for (let i = 0; i < 100 && failing.attempts < 2; i++) {
+      await h.env.sleep(30_000);
+      await new Promise((r) => setTimeout(r, 100));
+      failing = (await h.db.select().from(evidenceRequests).where(eq(evidenceRequests.id, req.requestId)))[0]!;
+    }
+    expect(failing.attempts).toBeGreaterThanOrEqual(2);
+    expect(failing.lastError).toMatch(/no contacts in the "Gerede twijfel Klantmandaat" group/);
+    expect(failing.mailedAt).toBeNull();
     const out = await withdrawCase(svc, row.id, {
       ...handler,
       reasonCode: 'not_concerning_party',
