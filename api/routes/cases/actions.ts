@@ -1,6 +1,7 @@
 /**
- * What is done on a case: the party's response (GT-3) and the case handler's actions — judging the
- * evidence (GT-4, GT-8), lifting a wrongful block (GT-7), withdrawing, informing the ACM (GT-6), notes.
+ * What is done on a case: the party's response (GT-3) and the case handler's actions — asking for more
+ * evidence (GT-3), judging the evidence (GT-4, GT-8), lifting a wrongful block (GT-7), withdrawing with a
+ * reason code (GT-7), informing the ACM (GT-6), notes.
  * Each answers after the workflow took the step; each is audited with who and when by the service and
  * the workflow.
  */
