@@ -11,7 +11,7 @@ import { liftBlock, placeBlock } from '../db/repositories/blocks.js';
 import { endZeroAllocation, startZeroAllocation, switchToProfileAllocation } from '../db/repositories/allocation.js';
 import { caseAudit, markResponseReceived, recordContactAlarm, requireCase } from '../db/repositories/cases.js';
 import { destroyEvidenceCopies, lockCase } from '../db/repositories/evidence.js';
-import { caseResponses, doubtCases } from '../db/schema/index.js';
+import { caseResponses, doubtCases, evidenceRequests } from '../db/schema/index.js';
 import {
   closingEffects,
   isClosedStatus,
@@ -21,6 +21,8 @@ import {
   type Judgement,
   type ManualContactMethod,
   type OutcomeKind,
+  type WithdrawalReason,
+  withdrawalEffect,
 } from '../domain/case.js';
 import { openBreachOnClose } from '../services/breach.js';
 import type { ActivityDeps } from './deps.js';
@@ -265,6 +267,8 @@ export function caseActivities({ db, temporalClient }: ActivityDeps) {
       actor: Actor;
       unblockDueAt: string | null;
       profileEffectiveFrom: string | null;
+      /** GT-7: the handler withdrew the case for this reason (null: without a code, as `other`). */
+      withdrawalReason?: WithdrawalReason | null;
     }): Promise<{ status: CaseStatus; unblockedAt: string | null; evidenceDestroyed: number }> {
       const at = new Date(input.at);
       const closed = await db.transaction(async (tx) => {
@@ -276,7 +280,15 @@ export function caseActivities({ db, temporalClient }: ActivityDeps) {
             evidenceDestroyed: 0,
           };
         }
-        const effects = closingEffects(input.outcome, { isma: row.isma, decidedAt: at, closedAt: at });
+        // A withdrawal without a code (before codes existed) is `other`: the same effect as then, now recorded.
+        const withdrawn = input.withdrawalReason !== undefined || input.outcome === 'withdrawn';
+        const withdrawal = withdrawn ? withdrawalEffect(input.withdrawalReason) : null;
+        const effects = closingEffects(input.outcome, {
+          isma: row.isma,
+          decidedAt: at,
+          closedAt: at,
+          withdrawalReason: withdrawal?.reasonCode ?? null,
+        });
         const sys = workflowActor(row.id);
         let unblockedAt: Date | null = null;
         const { lift } = effects;
@@ -315,6 +327,7 @@ export function caseActivities({ db, temporalClient }: ActivityDeps) {
             closedAt: at,
             closedBy: input.actor.actor,
             closeReason: input.reason,
+            ...(withdrawal ? { withdrawalReason: withdrawal.reasonCode } : {}),
             unblockDueAt: input.unblockDueAt ? new Date(input.unblockDueAt) : null,
             unblockedAt,
             ...(profileFrom ? { allocationRevertedAt: at, profileEffectiveFrom: profileFrom } : {}),
@@ -337,7 +350,15 @@ export function caseActivities({ db, temporalClient }: ActivityDeps) {
               profileEffectiveFrom: profileFrom ? profileFrom.toISOString() : null,
               evidenceDestroyed: destroyed,
               ...(legalHold ? { evidenceKeptUnderLegalHold: true, legalHoldAuthority: row.legalHoldAuthority } : {}),
-              rule: effects.rule,
+              // GT-7: the withdrawal's reason and what it did to the block and the blocked period.
+              ...(withdrawal
+                ? {
+                    withdrawalReason: withdrawal.reasonCode,
+                    blockedPeriodReleased: withdrawal.blockedPeriodReleased,
+                    effect: withdrawal.effect,
+                  }
+                : {}),
+              rule: withdrawal ? withdrawal.rule : effects.rule,
             },
             at,
           ),
@@ -350,6 +371,46 @@ export function caseActivities({ db, temporalClient }: ActivityDeps) {
       });
       await openBreachOnClose(temporalClient, Context.current().info.taskQueue, input.caseId, closed.status); // GT-11
       return closed;
+    },
+
+    /**
+     * GT-3: the handler's request for more or other evidence, with what is asked and the unchanged reply-by
+     * instant; the mail (sendEvidenceRequestEmail) states this row's text. Idempotent on the request id.
+     */
+    async recordEvidenceRequest(input: {
+      caseId: string;
+      requestId: string;
+      at: string;
+      message: string;
+      responseDueAt: string;
+      actor: Actor;
+    }): Promise<void> {
+      const at = new Date(input.at);
+      await db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(evidenceRequests)
+          .values({
+            id: input.requestId,
+            caseId: input.caseId,
+            message: input.message,
+            requestedAt: at,
+            requestedBy: input.actor.actor,
+            responseDueAt: new Date(input.responseDueAt),
+          })
+          .onConflictDoNothing({ target: evidenceRequests.id })
+          .returning({ id: evidenceRequests.id });
+        if (!row) return; // recorded by an earlier attempt
+        await recordAudit(
+          tx,
+          caseAudit(
+            input.caseId,
+            input.actor,
+            'case.evidence_requested',
+            { requestId: input.requestId, message: input.message, responseDueAt: input.responseDueAt, rule: 'GT-3' },
+            at,
+          ),
+        );
+      });
     },
 
     /** Step 7: a handler's note, recorded with who and when. */

@@ -5,7 +5,7 @@
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { recordAudit } from '../db/repositories/audit.js';
 import {
   fixStatedResponseDue,
@@ -18,16 +18,19 @@ import {
   acmNotifications,
   caseResponses,
   doubtCases,
+  evidenceRequests,
   improvementReviews,
   reviewSignals,
   parties,
   supplierReports,
+  type EvidenceRequest,
 } from '../db/schema/index.js';
 import { invalidState, notFound } from '../lib/errors.js';
 import { responseDeadline, type OutcomeKind } from '../domain/case.js';
 import {
   contactAlertMail,
   contactRequestMail,
+  evidenceRequestMail,
   judgementReminderMail,
   outcomeMail,
   reviewAcmReportMail,
@@ -102,6 +105,50 @@ export function notificationActivities({ db, mailer: smtp, config }: ActivityDep
     return sent.messageId;
   }
 
+  /** GT-3: one attempt of the evidence-request mail, recorded as mailed once SMTP accepted it. */
+  async function sendEvidenceRequest(
+    req: EvidenceRequest,
+    attempt: { attempts: number; lastAttemptAt: Date },
+  ): Promise<{ messageId: string; recipients: string[] }> {
+    const c = await getCaseWithParties(db, req.caseId);
+    const to = await recipients(c.party.id);
+    if (to.length === 0) {
+      throw ApplicationFailure.retryable(
+        `${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
+        'NoDoubtContacts',
+      );
+    }
+    const content = evidenceRequestMail(mailData(c), { message: req.message, responseDueAt: req.responseDueAt });
+    const sent = await mailer.send({
+      to,
+      ...content,
+      messageId: msgId(`case-${c.row.id}-evidence-request-${req.id}`),
+      headers: {
+        'X-Case-Reference': c.row.reference,
+        'X-Case-Id': c.row.id,
+        'X-Response-Due': req.responseDueAt.toISOString(),
+      },
+    });
+    const at = new Date();
+    await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(evidenceRequests)
+        .set({ mailedAt: at, messageId: sent.messageId, recipients: sent.accepted, ...attempt })
+        .where(and(eq(evidenceRequests.id, req.id), isNull(evidenceRequests.mailedAt)))
+        .returning({ id: evidenceRequests.id });
+      if (!row) return;
+      await recordAudit(tx, {
+        ...workflowActor(c.row.id),
+        action: 'case.evidence_request_mailed',
+        entityType: 'case',
+        entityId: c.row.id,
+        data: { requestId: req.id, messageId: sent.messageId, recipients: sent.accepted, rule: 'GT-3, GT-10' },
+        at,
+      });
+    });
+    return { messageId: sent.messageId, recipients: sent.accepted };
+  }
+
   return {
     /**
      * GT-1 / GT-10: the request to the party's doubt contact group. The mail states the 72-hour deadline
@@ -149,6 +196,37 @@ export function notificationActivities({ db, mailer: smtp, config }: ActivityDep
         throw err;
       }
       return { messageId: sent.messageId, recipients: sent.accepted, statedResponseDueAt: responseDueAt.toISOString() };
+    },
+
+    /**
+     * GT-3: the handler's request for more or other evidence, to the party's doubt contact group. Retried like
+     * the contact mail (an empty group too: the party may fill it); every attempt states the recorded text and
+     * reply-by instant under one Message-ID, so a resend after an ambiguous failure is the same message.
+     */
+    async sendEvidenceRequestEmail(input: {
+      caseId: string;
+      requestId: string;
+    }): Promise<{ messageId: string; recipients: string[] }> {
+      const [req] = await db.select().from(evidenceRequests).where(eq(evidenceRequests.id, input.requestId));
+      if (!req || req.caseId !== input.caseId)
+        throw notFound('evidence_request_not_found', `No evidence request ${input.requestId}`);
+      if (req.mailedAt && req.messageId) return { messageId: req.messageId, recipients: req.recipients ?? [] };
+      const attemptAt = new Date();
+      const attempt = { attempts: Context.current().info.attempt, lastAttemptAt: attemptAt };
+      try {
+        return await sendEvidenceRequest(req, attempt);
+      } catch (err) {
+        // No hidden retries: the request shows its attempts and last error while the mail fails.
+        const lastError = err instanceof Error ? err.message : String(err);
+        await db
+          .update(evidenceRequests)
+          .set({ ...attempt, lastError })
+          .where(and(eq(evidenceRequests.id, req.id), isNull(evidenceRequests.mailedAt)))
+          .catch((e: unknown) =>
+            log.warn('evidence request attempt not recorded', { requestId: req.id, e: String(e) }),
+          );
+        throw err;
+      }
     },
 
     /** GT-1: tell the handlers that contact has not succeeded while the deadline nears. */

@@ -6,6 +6,7 @@
  * and so do the activities, repositories and services. SQL that repeats a rule here names the function it
  * mirrors (db/repositories/case-deadlines-sql.ts) and an agreement test holds both to the same answers.
  */
+import type { AllocationMethod } from './allocation.js';
 import { addClockHours, withinOneWorkingDayDeadline } from './working-days.js';
 
 // ---------------------------------------------------------------- statuses, channels, outcomes
@@ -49,6 +50,73 @@ export type OutcomeKind = (typeof OUTCOMES)[number];
 /** Why a block ends (blocks.lift_reason). */
 export const LIFT_REASONS = ['mandate_accepted', 'wrongful_block', 'case_withdrawn'] as const;
 export type LiftReason = (typeof LIFT_REASONS)[number];
+
+/**
+ * GT-7: why a handler withdraws a case. Each says what happens to the block and to the data of the blocked
+ * period (WITHDRAWALS below); `other` carries its text in the reason.
+ */
+export const WITHDRAWAL_REASONS = ['not_concerning_party', 'reporter_withdrew', 'duplicate', 'other'] as const;
+export type WithdrawalReason = (typeof WITHDRAWAL_REASONS)[number];
+
+export interface WithdrawalEffect {
+  reasonCode: WithdrawalReason;
+  /** How the case closes: a signal that did not concern the party was a wrongful block (GT-7). */
+  outcome: Extract<OutcomeKind, 'wrongful_block' | 'withdrawn'>;
+  /** Every withdrawal lifts this case's block. */
+  blockLifted: true;
+  /** The party may request the data of the blocked period afterwards (GT-7 / GT-8 retroactive release). */
+  blockedPeriodReleased: boolean;
+  /** GT-7 as GT-8: lifted within 1 working day of the decision; otherwise lifted at the closing itself. */
+  unblockDeadline: boolean;
+  rule: string;
+  /** What the withdrawal does, as the response and the history state it. */
+  effect: string;
+}
+
+const WITHDRAWALS: Record<WithdrawalReason, Omit<WithdrawalEffect, 'reasonCode' | 'blockLifted'>> = {
+  // GT-7: the party was blocked for a signal about someone else: restored as in GT-8, retroactively.
+  not_concerning_party: {
+    outcome: 'wrongful_block',
+    blockedPeriodReleased: true,
+    unblockDeadline: true,
+    rule: 'GT-7, GT-8',
+    effect:
+      'Wrongful block (GT-7): the block is lifted within 1 working day and the blocked period is released, so the party may request its data retroactively (as on acceptance, GT-8).',
+  },
+  // The doubt is gone, but nothing was demonstrated: GT-8 releases a period only on demonstrated consent.
+  reporter_withdrew: {
+    outcome: 'withdrawn',
+    blockedPeriodReleased: false,
+    unblockDeadline: false,
+    rule: 'GT-7, GT-8',
+    effect:
+      'The reporter withdrew the signal: the block is lifted now; the blocked period stays closed, because consent for it was not demonstrated (GT-8) and the block was not wrongful (GT-7).',
+  },
+  // The same signal is handled in another case: its block stays and its outcome decides the period (the P4
+  // gate refuses any period under an open or unreleased block), so this case's own period adds nothing.
+  duplicate: {
+    outcome: 'withdrawn',
+    blockedPeriodReleased: true,
+    unblockDeadline: false,
+    rule: 'GT-2, GT-8',
+    effect:
+      "Duplicate signal: this case's block is lifted now and its own period released; the case about the same signal keeps its block and its outcome decides the blocked period (GT-2, GT-8).",
+  },
+  other: {
+    outcome: 'withdrawn',
+    blockedPeriodReleased: false,
+    unblockDeadline: false,
+    rule: 'GT-7, GT-8',
+    effect:
+      'Withdrawn (see the reason): the block is lifted now; the blocked period stays closed, because consent for it was not demonstrated (GT-8).',
+  },
+};
+
+/** GT-7: what withdrawing a case for `reasonCode` does. A withdrawal without a code (older callers) is `other`. */
+export function withdrawalEffect(reasonCode: WithdrawalReason | null | undefined): WithdrawalEffect {
+  const code = reasonCode ?? 'other';
+  return { reasonCode: code, blockLifted: true, ...WITHDRAWALS[code] };
+}
 
 /**
  * Who a case went to, so its evidence is kept beyond the decision (GT-8's destruction postponed by a legal
@@ -183,6 +251,37 @@ export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 's
 // ---------------------------------------------------------------- opening and closing
 
 /**
+ * GT-4: whether the connection is on iSMA at a moment (the signal's): the allocation method in force then
+ * (none recorded: iSMA, the default for a smart meter, as the allocation run reads it, AL-4) and not opted
+ * out of remote reading (AL-5: then there is no quarter-hour reading for a signal to concern).
+ */
+export function onIsmaAt(f: { method: AllocationMethod | null; remoteReadingOptOut: boolean }): boolean {
+  return (f.method ?? 'isma') === 'isma' && !f.remoteReadingOptOut;
+}
+
+/**
+ * GT-4: the case's iSMA variant follows from the connection. Not given, it is the connection's state at the
+ * signal; the handler may say the signal concerns the iSMA reading (true), refused for a connection not on
+ * iSMA then, or that it concerns P4 requests only (false).
+ */
+export function ismaVariant(
+  stated: boolean | undefined,
+  onIsma: boolean,
+  facts: { connectionEan: string; at: Date },
+): { isma: boolean; derived: boolean } | CaseRefusal {
+  if (stated === undefined) return { isma: onIsma, derived: true };
+  if (stated && !onIsma)
+    return {
+      kind: 'state',
+      code: 'connection_not_on_isma',
+      message: `Connection ${facts.connectionEan} was not on iSMA at the signal (${facts.at.toISOString()}): the signal cannot concern the iSMA reading (GT-4)`,
+      field: 'isma',
+      details: { connectionEan: facts.connectionEan, at: facts.at.toISOString() },
+    };
+  return { isma: stated, derived: false };
+}
+
+/**
  * What opening a case does besides the block (GT-2, placed at intake): an iSMA connection stays on iSMA but
  * is allocated with '0' values while the case is open (GT-4, AL-6).
  */
@@ -222,7 +321,7 @@ const CLOSING: Record<OutcomeKind, { status: CaseStatus; lift: BlockLift | null;
     lift: { reason: 'wrongful_block', retroactive: true, rule: liftRule('wrongful_block') },
     unblockDeadline: true,
   },
-  // Not about the party's mandate after all: the block goes, without a retroactive claim or deadline.
+  // GT-7: withdrawn (the reason's effect: withdrawalEffect); the block goes at the closing, without a deadline.
   withdrawn: {
     status: 'closed_withdrawn',
     lift: { reason: 'case_withdrawn', retroactive: false, rule: liftRule('case_withdrawn') },
@@ -245,9 +344,15 @@ export const closingStatus = (outcome: OutcomeKind): CaseStatus => CLOSING[outco
  */
 export function closingEffects(
   outcome: OutcomeKind,
-  c: { isma: boolean; decidedAt: Date; closedAt: Date },
+  c: { isma: boolean; decidedAt: Date; closedAt: Date; withdrawalReason?: WithdrawalReason | null },
 ): ClosingEffects {
-  const { status, lift, unblockDeadline: unblocks } = CLOSING[outcome];
+  const closing = CLOSING[outcome];
+  const { status, unblockDeadline: unblocks } = closing;
+  // GT-7: a withdrawal's reason decides whether the blocked period is released (withdrawalEffect).
+  const lift =
+    outcome === 'withdrawn' && closing.lift && c.withdrawalReason
+      ? { ...closing.lift, retroactive: withdrawalEffect(c.withdrawalReason).blockedPeriodReleased }
+      : closing.lift;
   const profileSwitch = outcome === 'not_demonstrated' && c.isma; // GT-4
   return {
     status,
@@ -272,7 +377,10 @@ export interface CaseRefusal {
     | 'response_refused'
     | 'response_without_evidence'
     | 'already_contacted'
-    | 'contact_time_invalid';
+    | 'contact_time_invalid'
+    | 'connection_not_on_isma'
+    | 'response_window_not_open'
+    | 'response_window_closed';
   message: string;
   /** The domain input at fault ('reason', 'responseId'); api/ maps it to the request path. */
   field?: string;
@@ -396,6 +504,33 @@ export function checkManualContact(
       message: 'The contact must lie between the signal and now',
       field: 'contactedAt',
       details: { receivedAt: c.receivedAt.toISOString(), now: now.toISOString() },
+    };
+  return null;
+}
+
+/**
+ * GT-3: the handler may ask the party for more or other evidence only while its 72 hours run: after contact
+ * (before it they have not started) and before they end (the request does not restart them).
+ */
+export function checkEvidenceRequest(
+  c: CaseActionFacts & { responseDueAt: Date | null; responseWindowClosed?: boolean },
+  now: Date,
+): CaseRefusal | null {
+  const closed = checkCaseOpen(c);
+  if (closed) return closed;
+  if (!c.responseDueAt)
+    return {
+      kind: 'state',
+      code: 'response_window_not_open',
+      message: `The party of case ${c.reference} has not been contacted yet: its 72 hours have not started (GT-1, GT-3)`,
+      details: { caseId: c.caseId, status: c.status },
+    };
+  if (c.responseWindowClosed || now.getTime() >= c.responseDueAt.getTime())
+    return {
+      kind: 'state',
+      code: 'response_window_closed',
+      message: `The 72 hours of case ${c.reference} ended at ${c.responseDueAt.toISOString()}: more evidence can no longer be asked for (GT-3, GT-8)`,
+      details: { caseId: c.caseId, responseDueAt: c.responseDueAt.toISOString() },
     };
   return null;
 }

@@ -174,6 +174,42 @@ export function contactRequestMail(c: CaseMailData, o: { responseDueAt: Date; ev
   });
 }
 
+/**
+ * GT-3: the handler asks for more or other evidence within the 72 hours. States what is asked (the handler's
+ * text, as recorded), the response endpoint and the unchanged reply-by instant: the 72 hours do not restart.
+ */
+export function evidenceRequestMail(c: CaseMailData, o: { message: string; responseDueAt: Date }): MailContent {
+  const url = `${c.publicUrl}/cases/${c.caseId}/responses`;
+  return render({
+    subjectNl: `[${c.reference}] Verzoek om aanvullend bewijs klantmandaat, vóór ${nlTime(o.responseDueAt)}`,
+    subjectEn: `Request for further evidence of the customer mandate, before ${enTime(o.responseDueAt)}`,
+    nl: [
+      `Beste contactpersoon "Gerede twijfel Klantmandaat" van ${c.partyName},`,
+      `In zaak ${c.reference} vraagt ${c.gridOperatorName} u om aanvullend of ander bewijs van het klantmandaat.`,
+      { heading: 'Wat wij nodig hebben' },
+      o.message,
+      { heading: 'Uiterste termijn (ongewijzigd)' },
+      `Dit verzoek verlengt de termijn van 72 uur niet: uw reactie moet uiterlijk ${nlTime(o.responseDueAt)} binnen zijn.`,
+      { heading: 'Hoe u reageert' },
+      `Stuur uw reactie zoals eerder via de API: POST ${url} met uw API-sleutel (rol leverancier), met de velden findings, complaintHandling en evidence. Vermeld altijd zaaknummer ${c.reference}.`,
+      caseFacts(c, 'nl'),
+      `Met vriendelijke groet,\n${c.gridOperatorName}`,
+    ],
+    en: [
+      `Dear "Gerede twijfel Klantmandaat" contact of ${c.partyName},`,
+      `In case ${c.reference}, ${c.gridOperatorName} asks you for further or other evidence of the customer mandate.`,
+      { heading: 'What we need' },
+      o.message,
+      { heading: 'Deadline (unchanged)' },
+      `This request does not extend the 72 hours: your answer must reach us by ${enTime(o.responseDueAt)} at the latest.`,
+      { heading: 'How to answer' },
+      `Answer as before through the API: POST ${url} with your API key (supplier role), with the fields findings, complaintHandling and evidence. Always quote case reference ${c.reference}.`,
+      caseFacts(c, 'en'),
+      `Kind regards,\n${c.gridOperatorName}`,
+    ],
+  });
+}
+
 /** GT-1: contact not achieved while the deadline nears: alert the grid operator's case handlers. */
 export function contactAlertMail(c: CaseMailData, o: { contactDueAt: Date }): MailContent {
   return render({

@@ -13,7 +13,8 @@ import {
   markWorkflowStarted,
   type CaseIntakeInput,
 } from '../db/repositories/cases.js';
-import { assertEan } from '../db/repositories/connections.js';
+import { allocationMethodAt } from '../db/repositories/allocation.js';
+import { assertEan, requireConnection } from '../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../db/repositories/parties.js';
 import type { DoubtCase } from '../db/schema/index.js';
 import { DomainError, notFound, validationError } from '../lib/errors.js';
@@ -21,6 +22,7 @@ import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { SA, type DoubtCaseInput } from '../workflows/shared.js';
 import { requireTemporal, type CaseServiceDeps } from './cases.js';
 import type { SignalClass } from '../domain/review.js';
+import { ismaVariant, onIsmaAt } from '../domain/case.js';
 import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
 
 /** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
@@ -88,7 +90,8 @@ export interface SignalIntake {
   reporterContact?: string;
   reporterReference?: string;
   description?: string;
-  isma: boolean;
+  /** GT-4: omitted, it follows from the connection's allocation method at the signal (ismaVariant). */
+  isma?: boolean;
   signalClass?: SignalClass;
   externalReference?: string;
   idempotencyKey?: string;
@@ -125,6 +128,35 @@ async function reportFacts(db: Db, gridOperatorId: string, s: SignalIntake & { s
 }
 
 /**
+ * GT-4: the case's iSMA variant from the connection at the signal moment (the allocation method in force
+ * then, AL-4; no remote reading, AL-5), checked against what the handler says. 404 for a connection of
+ * another grid operator, as the intake itself answers.
+ */
+async function ismaAtSignal(
+  db: Db,
+  gridOperatorId: string,
+  connectionEan: string,
+  at: Date,
+  stated: boolean | undefined,
+) {
+  const conn = await requireConnection(db, connectionEan, 'connectionEan', (c) => c.gridOperatorId === gridOperatorId);
+  const method = (await allocationMethodAt(db, connectionEan, at))?.method ?? null;
+  const onIsma = onIsmaAt({ method, remoteReadingOptOut: conn.remoteReadingOptOut });
+  const variant = ismaVariant(stated, onIsma, { connectionEan, at });
+  if ('code' in variant)
+    throw new DomainError(variant.kind, variant.code, variant.message, variant.field, variant.details);
+  return {
+    isma: variant.isma,
+    basis: {
+      derived: variant.derived,
+      onIsma,
+      allocationMethod: method,
+      remoteReadingOptOut: conn.remoteReadingOptOut,
+    },
+  };
+}
+
+/**
  * GT-1 / GT-2 intake of a signal for the handler's own grid operator: resolve the facts (from the GT-9
  * report when it comes from one), then open the case with its block and start its workflow.
  */
@@ -155,17 +187,20 @@ export async function registerSignal(
       throw validationError('supplier_report_mismatch', 'partyGln differs from the supplier report', 'partyGln');
     partyId = party.id;
   }
+  const receivedAt = s.receivedAt ?? defaults!.receivedAt;
+  const isma = await ismaAtSignal(deps.db, by.gridOperatorId, connectionEan, receivedAt, s.isma);
   return openCase(deps, {
     ...by,
     partyId: partyId!,
     connectionEan,
     channel: s.supplierReportId !== undefined ? 'supplier_report' : s.channel!,
-    receivedAt: s.receivedAt ?? defaults!.receivedAt,
+    receivedAt,
     reporterName: s.reporterName ?? defaults!.reporterName,
     reporterContact: s.reporterContact ?? null,
     reporterReference: s.reporterReference ?? null,
     description: s.description ?? defaults!.description,
-    isma: s.isma,
+    isma: isma.isma,
+    ismaBasis: isma.basis,
     signalClass: s.signalClass ?? null,
     externalReference: s.externalReference ?? null,
     idempotencyKey: s.idempotencyKey ?? null,

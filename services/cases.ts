@@ -18,7 +18,15 @@ import {
 } from '../db/repositories/cases.js';
 import { recordAudit } from '../db/repositories/audit.js';
 import type { DoubtCase } from '../db/schema/index.js';
-import { checkJudgement, type CaseRefusal, type JudgementRequest } from '../domain/case.js';
+import {
+  checkEvidenceRequest,
+  checkJudgement,
+  withdrawalEffect,
+  type CaseRefusal,
+  type JudgementRequest,
+  type WithdrawalEffect,
+  type WithdrawalReason,
+} from '../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
 import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
@@ -31,9 +39,11 @@ import {
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
   recordManualContactUpdate,
+  requestEvidenceUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type CaseSnapshot,
+  type EvidenceRequestResult,
   type ManualContactInput,
   type NotifyAcmResult,
 } from '../workflows/shared.js';
@@ -241,12 +251,46 @@ export function liftWrongfulBlock(
   return update(deps, caseId, (h) => h.executeUpdate(liftWrongfulBlockUpdate, { args: [{ ...a }] }));
 }
 
-export function withdrawCase(
+/**
+ * GT-7: withdraw the case for a reason code (none: `other`, as older callers withdrew). Answers the case
+ * with the withdrawal's effect on the block and the blocked period (domain withdrawalEffect), as recorded.
+ */
+export async function withdrawCase(
   deps: CaseServiceDeps,
   caseId: string,
-  a: Actor & { reason: string },
-): Promise<CaseSnapshot> {
-  return update(deps, caseId, (h) => h.executeUpdate(withdrawCaseUpdate, { args: [{ ...a }] }));
+  a: Actor & { reason: string; reasonCode?: WithdrawalReason | null },
+): Promise<CaseSnapshot & { withdrawal: WithdrawalEffect }> {
+  const reasonCode = a.reasonCode ?? 'other';
+  const snapshot = await update(deps, caseId, (h) =>
+    h.executeUpdate(withdrawCaseUpdate, { args: [{ ...a, reasonCode }] }),
+  );
+  return { ...snapshot, withdrawal: withdrawalEffect(reasonCode) };
+}
+
+/**
+ * GT-3: ask the party for more or other evidence while its 72 hours run (409 response_window_not_open before
+ * contact, response_window_closed after; case_closed). Answers once recorded; the bilingual mail to the
+ * party's doubt contact group follows, retried until sent, with the unchanged reply-by instant.
+ */
+export async function requestEvidence(
+  deps: CaseServiceDeps,
+  caseId: string,
+  a: Actor & { message: string },
+): Promise<EvidenceRequestResult> {
+  if (a.message.trim() === '') throw validationError('message_required', 'Say what evidence is needed', 'message');
+  const row = await requireCase(deps.db, caseId);
+  // The row's view first (a closed case has no workflow to ask); the workflow's validator decides on its own state.
+  const refusal = checkEvidenceRequest(
+    {
+      caseId: row.id,
+      reference: row.reference,
+      status: row.status,
+      responseDueAt: row.contactedAt ? row.responseDueAt : null,
+    },
+    new Date(),
+  );
+  if (refusal && refusal.code === 'case_closed') throw refusalError(refusal);
+  return update(deps, caseId, (h) => h.executeUpdate(requestEvidenceUpdate, { args: [{ ...a }] }));
 }
 
 /**

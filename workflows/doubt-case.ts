@@ -28,12 +28,14 @@ import {
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import {
   caseDeadlines,
   checkCaseOpen,
+  checkEvidenceRequest,
   checkJudgement,
   checkManualContact,
   closingEffects,
@@ -42,6 +44,8 @@ import {
   isClosedStatus,
   judgementOutcome,
   responseDeadline,
+  withdrawalEffect,
+  WITHDRAWAL_REASONS,
   type CaseDeadline,
   type CaseRefusal,
   type CaseStatus,
@@ -59,6 +63,7 @@ import {
   liftWrongfulBlockUpdate,
   notifyAcmUpdate,
   recordManualContactUpdate,
+  requestEvidenceUpdate,
   submitResponseUpdate,
   withdrawCaseUpdate,
   type ActorRef,
@@ -66,6 +71,8 @@ import {
   type CaseSnapshot,
   type DeadlineView,
   type DoubtCaseInput,
+  type EvidenceRequestInput,
+  type EvidenceRequestResult,
   type HandlerActionInput,
   type JudgeEvidenceInput,
   type ManualContactInput,
@@ -73,6 +80,7 @@ import {
   type NotifyAcmResult,
   type SubmitResponseInput,
   type SubmitResponseResult,
+  type WithdrawCaseInput,
 } from './shared.js';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -93,6 +101,11 @@ export const KEEP_DECISION_MADE_WHILE_WINDOW_CLOSED = 'keep-decision-made-while-
  * the party may send other evidence until the 72 hours end. Histories from before replay as they ran.
  */
 export const REJECTION_KEEPS_RESPONSE_WINDOW = 'rejection-keeps-response-window';
+/**
+ * Patch id of issue 10's fix: a manual contact (GT-1) that arrives in the same workflow task as the sent
+ * contact mail counts, instead of being answered and dropped. Histories from before replay as they ran.
+ */
+export const MANUAL_CONTACT_WITH_MAIL = 'w10a-manual-contact-with-mail';
 
 // ---------------------------------------------------------------- the process
 
@@ -106,9 +119,10 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   setHandler(liftWrongfulBlockUpdate, (a) => c.closeByHandler('wrongful_block', a), {
     validator: (a) => c.validateHandlerClose(a),
   });
-  setHandler(withdrawCaseUpdate, (a) => c.closeByHandler('withdrawn', a), {
-    validator: (a) => c.validateHandlerClose(a),
-  });
+  // GT-7: the reason code decides the effect; a signal that did not concern the party was a wrongful block.
+  setHandler(withdrawCaseUpdate, (a) => c.withdraw(a), { validator: (a) => c.validateWithdrawal(a) });
+  // GT-3: more or other evidence, asked for within the 72 hours (which do not restart).
+  setHandler(requestEvidenceUpdate, (r) => c.requestEvidence(r), { validator: (r) => c.validateEvidenceRequest(r) });
   // GT-6: the ACM may be informed at any time (also of a closed case still in its final steps).
   setHandler(notifyAcmUpdate, (n) => c.notifyAcm(n), { validator: (n) => requireText(n.message) });
   setHandler(addNoteUpdate, (n) => c.addNote(n), { validator: (n) => requireText(n.text) });
@@ -153,7 +167,8 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   }
 
   // 5.-7. Close: lift or keep the block, end or switch the allocation, destroy the evidence (GT-4, GT-7,
-  //       GT-8), and tell the party.
+  //       GT-8), and tell the party. An evidence-request mail still retrying is moot once decided.
+  c.stopEvidenceRequestMails();
   const decision = c.decision;
   if (decision.responseId) await db.recordJudgement(c.judgementRecord(decision, decision.responseId));
   c.applyClosed(await db.closeCase(c.closeInput(decision)));
@@ -209,9 +224,14 @@ async function contactParty(c: DoubtCase): Promise<void> {
   if (first !== 'sent') scope.cancel();
   try {
     const sent = await sending;
-    const contact = c.contacted(new Date(sent.statedResponseDueAt), sent);
+    // A telephone call, meeting or letter recorded while the mail went out (the same workflow task) is the
+    // earlier contact (GT-1); the 72 hours run from it, never shorter than the mail stated (GT-3).
+    const manual = c.manualContact && !c.decision && patched(MANUAL_CONTACT_WITH_MAIL) ? c.manualContact : null;
+    const stated = new Date(sent.statedResponseDueAt);
+    const contact = manual ? c.contactedManually(manual, { stated, ...sent }) : c.contacted(stated, sent);
     contactDone = true; // before recording it: the watch stands down as soon as the workflow sees the mail sent
     await db.recordContact(contact);
+    if (manual) c.manualContactRecorded = true;
   } catch (err) {
     if (!isCancellation(err)) throw err;
     if (c.manualContact && !c.decision) {
@@ -242,6 +262,8 @@ interface Decision extends ActorRef {
   at: Date;
   reason: string | null;
   responseId?: string;
+  /** GT-7: set when the handler withdrew the case (the code decides the effect). */
+  withdrawalReason?: WithdrawCaseInput['reasonCode'];
 }
 
 const now = () => new Date(Date.now());
@@ -298,6 +320,8 @@ class DoubtCase {
   /** GT-1: contact made another way, recorded by the handler (Update), waiting for contactParty to take it. */
   manualContact: (ManualContactInput & { at: Date }) | null = null;
   manualContactRecorded = false;
+  /** GT-3: the evidence-request mails, retried like the contact mail until sent or the case is decided. */
+  private readonly evidenceRequestMails = new CancellationScope();
 
   constructor(readonly input: DoubtCaseInput) {
     this.contactDueAt = contactDeadline(new Date(input.receivedAt));
@@ -390,17 +414,23 @@ class DoubtCase {
     };
   }
 
-  /** GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). */
-  contactedManually(m: ManualContactInput & { at: Date }) {
+  /**
+   * GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). With the
+   * contact mail sent as well, never shorter than the deadline it stated, and both are in the record.
+   */
+  contactedManually(
+    m: ManualContactInput & { at: Date },
+    mailed?: { stated: Date; messageId: string; recipients: string[] },
+  ) {
     this.contactedAt = m.at;
-    this.responseDueAt = responseDeadline(m.at);
+    this.responseDueAt = responseDeadline(m.at, mailed?.stated);
     if (this.status === 'blocked') this.status = 'awaiting_response';
     return {
       caseId: this.input.caseId,
       contactedAt: this.contactedAt.toISOString(),
       responseDueAt: this.responseDueAt.toISOString(),
-      messageId: null,
-      recipients: [],
+      messageId: mailed?.messageId ?? null,
+      recipients: mailed?.recipients ?? [],
       status: this.status,
       manual: {
         method: m.method,
@@ -457,7 +487,8 @@ class DoubtCase {
   /** The instants of closing (domain closingEffects): the unblock deadline from the decision, GT-4's switch from now. */
   closeInput(d: Decision) {
     const closedAt = now();
-    const effects = closingEffects(d.kind, { isma: this.input.isma, decidedAt: d.at, closedAt });
+    const withdrawalReason = d.withdrawalReason ?? null;
+    const effects = closingEffects(d.kind, { isma: this.input.isma, decidedAt: d.at, closedAt, withdrawalReason });
     this.unblockDueAt = effects.unblockDueAt;
     return {
       caseId: this.input.caseId,
@@ -467,6 +498,7 @@ class DoubtCase {
       actor: actorOf(d),
       unblockDueAt: iso(effects.unblockDueAt),
       profileEffectiveFrom: iso(effects.profileEffectiveFrom),
+      ...(d.withdrawalReason !== undefined ? { withdrawalReason } : {}),
     };
   }
 
@@ -653,6 +685,86 @@ class DoubtCase {
     this.decision = { kind, at: now(), reason: a.reason, ...actorOf(a) };
     await condition(this.isClosed);
     return this.snapshot();
+  }
+
+  validateWithdrawal(a: WithdrawCaseInput): void {
+    this.validateHandlerClose(a);
+    if (a.reasonCode != null && !WITHDRAWAL_REASONS.includes(a.reasonCode))
+      throw ApplicationFailure.nonRetryable(`Unknown withdrawal reason ${a.reasonCode}`, CaseErrors.InvalidRequest);
+  }
+
+  /**
+   * GT-7: a withdrawal closes with its reason's effect (domain withdrawalEffect): not concerning the party is
+   * a wrongful block (lifted within 1 working day, the period released); without a code it is `other`, as
+   * before codes existed (histories from then replay as they ran).
+   */
+  async withdraw(a: WithdrawCaseInput): Promise<CaseSnapshot> {
+    if (a.reasonCode == null) return this.closeByHandler('withdrawn', a);
+    const effect = withdrawalEffect(a.reasonCode);
+    this.decision = {
+      kind: effect.outcome,
+      at: now(),
+      reason: a.reason,
+      withdrawalReason: a.reasonCode,
+      ...actorOf(a),
+    };
+    await condition(this.isClosed);
+    return this.snapshot();
+  }
+
+  validateEvidenceRequest(r: EvidenceRequestInput): void {
+    requireText(r.message);
+    const refusal = checkEvidenceRequest(
+      {
+        caseId: this.input.caseId,
+        reference: this.input.reference,
+        status: this.status,
+        decided: this.decision !== null,
+        responseDueAt: this.responseDueAt,
+        responseWindowClosed: this.responseWindowClosed,
+      },
+      now(),
+    );
+    if (refusal) refuse(refusal);
+  }
+
+  /**
+   * GT-3: recorded first (the Update answers then); the mail follows in the background, retried without a
+   * limit like the contact mail, stating the text recorded here and the unchanged reply-by instant.
+   */
+  async requestEvidence(r: EvidenceRequestInput): Promise<EvidenceRequestResult> {
+    const requestedAt = now();
+    const requestId = uuid4();
+    const responseDueAt = this.responseDueAt!; // the validator checked the window runs
+    await db.recordEvidenceRequest({
+      caseId: this.input.caseId,
+      requestId,
+      at: requestedAt.toISOString(),
+      message: r.message,
+      responseDueAt: responseDueAt.toISOString(),
+      actor: actorOf(r),
+    });
+    const caseId = this.input.caseId;
+    this.background.push(
+      this.evidenceRequestMails
+        .run(() => mail.sendEvidenceRequestEmail({ caseId, requestId }))
+        // Never rejects (a background promise must not fail the workflow task): stopped, or refused for good.
+        .catch((err: unknown) => {
+          if (isCancellation(err)) log.info('evidence request mail stopped: case decided', { caseId, requestId });
+          else
+            log.error('evidence request mail refused; the case shows it unmailed', {
+              caseId,
+              requestId,
+              error: err instanceof Error ? err.message : String(err),
+            });
+        }),
+    );
+    return { requestId, requestedAt: requestedAt.toISOString(), responseDueAt: responseDueAt.toISOString() };
+  }
+
+  /** The case is decided: a request mail still retrying no longer asks anything the party can answer. */
+  stopEvidenceRequestMails(): void {
+    this.evidenceRequestMails.cancel();
   }
 
   async notifyAcm(n: NotifyAcmInput): Promise<NotifyAcmResult> {

@@ -12,6 +12,7 @@ import type {
   ManualContactMethod,
   OutcomeKind,
   SignalChannel,
+  WithdrawalReason,
 } from '../domain/case.js';
 import type { AgreementRule } from '../domain/review.js';
 
@@ -114,6 +115,24 @@ export interface HandlerActionInput extends ActorRef {
   reason: string;
 }
 
+/** GT-7: a withdrawal with its reason code (none: `other`, as older callers withdrew); `reason` is the text. */
+export interface WithdrawCaseInput extends HandlerActionInput {
+  reasonCode?: WithdrawalReason | null;
+}
+
+/** GT-3: the handler asks the party for more or other evidence within the 72 hours. */
+export interface EvidenceRequestInput extends ActorRef {
+  /** What is needed, as the party reads it in the mail. */
+  message: string;
+}
+
+export interface EvidenceRequestResult {
+  requestId: string;
+  requestedAt: string;
+  /** The unchanged GT-3 deadline the mail states: a request does not restart the 72 hours. */
+  responseDueAt: string;
+}
+
 export interface NotifyAcmInput extends ActorRef {
   /** The handler's findings and why the ACM is informed (GT-6). */
   message: string;
@@ -158,7 +177,10 @@ export const submitResponseUpdate = defineUpdate<SubmitResponseResult, [SubmitRe
 export const judgeEvidenceUpdate = defineUpdate<CaseSnapshot, [JudgeEvidenceInput]>('judgeEvidence');
 /** GT-7: lift a wrongful block at any moment. */
 export const liftWrongfulBlockUpdate = defineUpdate<CaseSnapshot, [HandlerActionInput]>('liftWrongfulBlock');
-export const withdrawCaseUpdate = defineUpdate<CaseSnapshot, [HandlerActionInput]>('withdrawCase');
+/** GT-7: withdraw, with the reason code deciding the block's effect (domain/case.ts withdrawalEffect). */
+export const withdrawCaseUpdate = defineUpdate<CaseSnapshot, [WithdrawCaseInput]>('withdrawCase');
+/** GT-3: ask the party for more or other evidence; answers once the request is recorded (the mail follows). */
+export const requestEvidenceUpdate = defineUpdate<EvidenceRequestResult, [EvidenceRequestInput]>('requestEvidence');
 /** GT-6: inform the ACM at any moment. */
 export const notifyAcmUpdate = defineUpdate<NotifyAcmResult, [NotifyAcmInput]>('notifyAcm');
 export const addNoteUpdate = defineUpdate<{ at: string }, [AddNoteInput]>('addNote');

@@ -3,7 +3,7 @@
  * response with evidence, the handler's actions and the compliance history. Rule IDs refer to DOMAIN.md.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { AuditEntry, DoubtCase, Party } from '../../db/schema/index.js';
+import type { AuditEntry, DoubtCase, EvidenceRequest, Party } from '../../db/schema/index.js';
 import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
 import type { CaseSnapshot } from '../../workflows/shared.js';
 import {
@@ -12,6 +12,7 @@ import {
   LEGAL_HOLD_AUTHORITIES,
   MANUAL_CONTACT_METHODS,
   SIGNAL_CHANNELS,
+  WITHDRAWAL_REASONS,
   isBreached,
 } from '../../domain/case.js';
 import type { LegalHold } from '../../db/repositories/evidence.js';
@@ -81,7 +82,12 @@ export const CaseCreate = Type.Object(
       }),
     ),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
-    isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    isma: Type.Optional(
+      Type.Boolean({
+        description:
+          "GT-4: omit it and the iSMA variant follows from the connection's allocation method at the signal (on iSMA, not opted out of remote reading). true: the signal concerns the iSMA reading, refused with 409 connection_not_on_isma for a connection not on iSMA then; false: it concerns P4 requests only",
+      }),
+    ),
     signalClass: Type.Optional(SignalClassSchema),
     externalReference: Type.Optional(
       Type.String({
@@ -108,7 +114,12 @@ export type CaseCreateBody = Static<typeof CaseCreate>;
 /** Opening a case from a supplier report (POST /supplier-reports/{id}/cases): the report supplies the rest. */
 export const CaseFromReport = Type.Object(
   {
-    isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
+    isma: Type.Optional(
+      Type.Boolean({
+        description:
+          "GT-4: omit it and the iSMA variant follows from the connection's allocation method at the signal (on iSMA, not opted out of remote reading). true: the signal concerns the iSMA reading, refused with 409 connection_not_on_isma for a connection not on iSMA then; false: it concerns P4 requests only",
+      }),
+    ),
     signalClass: Type.Optional(SignalClassSchema),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     externalReference: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
@@ -243,6 +254,106 @@ export const CaseSnapshotSchema = Type.Object(
   { title: 'CaseSnapshot', description: "The case workflow's own view, after the action took effect" },
 );
 
+export const WithdrawalReasonSchema = lit(
+  WITHDRAWAL_REASONS,
+  'GT-7: not_concerning_party (the signal did not concern this party: a wrongful block, lifted within 1 working day with the blocked period released), ' +
+    'reporter_withdrew (block lifted now, the blocked period stays closed), duplicate (this block lifted and its period released; the case about the same signal keeps its block), ' +
+    'other (block lifted now, the blocked period stays closed; say why in reason)',
+);
+export const WithdrawBody = Type.Object(
+  {
+    reasonCode: Type.Optional({
+      ...WithdrawalReasonSchema,
+      description: `${WithdrawalReasonSchema.description} Default: other.`,
+    }),
+    reason: Type.String({
+      minLength: 1,
+      maxLength: 5000,
+      description: 'The reason in words (required for every code)',
+    }),
+  },
+  { additionalProperties: false, title: 'Withdrawal' },
+);
+export const WithdrawalResult = Type.Object(
+  {
+    ...CaseSnapshotSchema.properties,
+    withdrawal: Type.Object(
+      {
+        reasonCode: WithdrawalReasonSchema,
+        outcome: lit(['wrongful_block', 'withdrawn'] as const, 'How the case closed'),
+        blockLifted: Type.Boolean(),
+        blockedPeriodReleased: Type.Boolean({
+          description: 'The party may request the data of the blocked period afterwards (GT-7 / GT-8)',
+        }),
+        unblockDeadline: Type.Boolean({ description: 'GT-7 as GT-8: lifted within 1 working day of the decision' }),
+        rule: Type.String(),
+        effect: Type.String({ description: 'What the withdrawal did, in words (also in the case history)' }),
+      },
+      { title: 'WithdrawalEffect' },
+    ),
+  },
+  { title: 'WithdrawalResult', description: 'The closed case and what the withdrawal did to the block (GT-7)' },
+);
+
+export const EvidenceRequestCreate = Type.Object(
+  {
+    message: Type.String({
+      minLength: 1,
+      maxLength: 10_000,
+      description: 'What further or other evidence is needed; mailed to the party as written',
+    }),
+  },
+  { additionalProperties: false, title: 'EvidenceRequestCreate' },
+);
+export const EvidenceRequestCreated = Type.Object(
+  {
+    requestId: Uuid,
+    requestedAt: DateTime,
+    responseDueAt: {
+      ...DateTime,
+      description: 'GT-3: the unchanged deadline the mail states (the 72 hours do not restart)',
+    },
+  },
+  { title: 'EvidenceRequestCreated' },
+);
+export const EvidenceRequestSchema = Type.Object(
+  {
+    id: Uuid,
+    message: Type.String(),
+    requestedAt: DateTime,
+    requestedBy: Type.Optional(Type.String({ description: 'Not shown to the party' })),
+    responseDueAt: DateTime,
+    mailedAt: nullable({ ...DateTime, description: 'null while the mail is still being retried' }),
+    mail: Type.Optional(
+      Type.Object(
+        {
+          attempts: Type.Integer({ description: 'Attempts of the request mail so far' }),
+          lastError: nullable(Type.String({ description: 'Why the last attempt failed (null once mailed)' })),
+          lastAttemptAt: nullable(DateTime),
+        },
+        { description: 'The grid operator and compliance only: the mail while it fails (no hidden retries)' },
+      ),
+    ),
+  },
+  { title: 'EvidenceRequest', description: 'GT-3: the handler asked the party for more or other evidence' },
+);
+export const toEvidenceRequestDto = (r: EvidenceRequest, full: boolean): Static<typeof EvidenceRequestSchema> => ({
+  id: r.id,
+  message: r.message,
+  requestedAt: r.requestedAt.toISOString(),
+  ...(full ? { requestedBy: r.requestedBy } : {}),
+  responseDueAt: r.responseDueAt.toISOString(),
+  mailedAt: r.mailedAt?.toISOString() ?? null,
+  ...(full
+    ? {
+        mail: {
+          attempts: r.attempts,
+          lastError: r.mailedAt ? null : r.lastError,
+          lastAttemptAt: r.lastAttemptAt?.toISOString() ?? null,
+        },
+      }
+    : {}),
+});
 export const LegalHoldSchema = Type.Object(
   {
     since: DateTime,
@@ -263,8 +374,14 @@ export const CaseDetailSchema = Type.Object(
     description: Type.Optional(Type.String()),
     closedBy: nullable(Type.String()),
     closeReason: nullable(Type.String()),
+    withdrawalReason: Type.Union([WithdrawalReasonSchema, Type.Null()], {
+      description: 'GT-7: why the handler withdrew the case (withdrawn or wrongful block); null otherwise',
+    }),
     acmNotifiedAt: nullable(DateTime),
     profileEffectiveFrom: nullable(DateTime),
+    evidenceRequests: Type.Array(EvidenceRequestSchema, {
+      description: 'GT-3: the requests for more or other evidence, oldest first',
+    }),
     workflow: Type.Union([CaseSnapshotSchema, Type.Null()], {
       description: 'The running workflow’s view; null once it has completed (or cannot be reached)',
     }),
@@ -392,6 +509,7 @@ export const ReasonBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 5000 }) },
   { additionalProperties: false, title: 'Reason' },
 );
+
 export const AcmNotificationCreate = Type.Object(
   { message: Type.String({ minLength: 1, maxLength: 20_000 }) },
   { additionalProperties: false, title: 'AcmNotificationCreate' },

@@ -239,6 +239,7 @@ CREATE TABLE "doubt_cases" (
 	"closed_at" timestamp with time zone,
 	"closed_by" text,
 	"close_reason" text,
+	"withdrawal_reason" text,
 	"legal_hold_since" timestamp with time zone,
 	"legal_hold_by" text,
 	"legal_hold_authority" text,
@@ -247,6 +248,21 @@ CREATE TABLE "doubt_cases" (
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"created_by" text NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "evidence_requests" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"case_id" uuid NOT NULL,
+	"message" text NOT NULL,
+	"requested_at" timestamp with time zone NOT NULL,
+	"requested_by" text NOT NULL,
+	"response_due_at" timestamp with time zone NOT NULL,
+	"mailed_at" timestamp with time zone,
+	"message_id" text,
+	"recipients" jsonb,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	"last_attempt_at" timestamp with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "improvement_reviews" (
@@ -488,6 +504,7 @@ ALTER TABLE "case_responses" ADD CONSTRAINT "case_responses_case_id_doubt_cases_
 ALTER TABLE "doubt_cases" ADD CONSTRAINT "doubt_cases_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "doubt_cases" ADD CONSTRAINT "doubt_cases_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "doubt_cases" ADD CONSTRAINT "doubt_cases_connection_ean_connections_ean_fk" FOREIGN KEY ("connection_ean") REFERENCES "public"."connections"("ean") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "evidence_requests" ADD CONSTRAINT "evidence_requests_case_id_doubt_cases_id_fk" FOREIGN KEY ("case_id") REFERENCES "public"."doubt_cases"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "improvement_reviews" ADD CONSTRAINT "improvement_reviews_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_party_id_parties_id_fk" FOREIGN KEY ("party_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "supplier_reports" ADD CONSTRAINT "supplier_reports_grid_operator_id_parties_id_fk" FOREIGN KEY ("grid_operator_id") REFERENCES "public"."parties"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -541,6 +558,7 @@ CREATE INDEX "doubt_cases_operator_idx" ON "doubt_cases" USING btree ("grid_oper
 CREATE INDEX "doubt_cases_received_idx" ON "doubt_cases" USING btree ("received_at");--> statement-breakpoint
 CREATE INDEX "doubt_cases_connection_idx" ON "doubt_cases" USING btree ("connection_ean","received_at");--> statement-breakpoint
 CREATE INDEX "doubt_cases_reporter_reference_idx" ON "doubt_cases" USING btree ("reporter_reference") WHERE "doubt_cases"."reporter_reference" is not null;--> statement-breakpoint
+CREATE INDEX "evidence_requests_case_idx" ON "evidence_requests" USING btree ("case_id","requested_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "improvement_reviews_open_uq" ON "improvement_reviews" USING btree ("party_id") WHERE "improvement_reviews"."closed_at" is null;--> statement-breakpoint
 CREATE INDEX "supplier_reports_party_idx" ON "supplier_reports" USING btree ("party_id","signal_received_at");--> statement-breakpoint
 CREATE INDEX "supplier_reports_operator_idx" ON "supplier_reports" USING btree ("grid_operator_id","reported_at");--> statement-breakpoint

@@ -14,12 +14,14 @@ import {
   caseResponses,
   connections,
   doubtCases,
+  evidenceRequests,
   parties,
   supplierReports,
   type AuditEntry,
   type CaseResponse,
   type CaseStatus,
   type DoubtCase,
+  type EvidenceRequest,
   type Party,
   type SignalChannel,
 } from '../schema/index.js';
@@ -65,6 +67,8 @@ export interface CaseIntakeInput extends Actor {
   reporterReference?: string | null;
   description: string;
   isma: boolean;
+  /** GT-4: what the iSMA variant rests on (the connection at the signal), recorded with the opening. */
+  ismaBasis?: Record<string, unknown>;
   /** GT-5: what the signal was about (domain/review.ts). */
   signalClass?: SignalClass | null;
   externalReference?: string | null;
@@ -193,6 +197,7 @@ export async function createCaseWithBlock(
             channel: input.channel,
             receivedAt: input.receivedAt.toISOString(),
             isma: input.isma,
+            ...(input.ismaBasis ? { ismaBasis: input.ismaBasis } : {}),
             signalClass: input.signalClass ?? null,
             contactDueAt: created.contactDueAt.toISOString(),
             supplierReportId: input.supplierReportId ?? null,
@@ -424,6 +429,15 @@ export async function listResponses(db: DbOrTx, caseId: string): Promise<Respons
     .from(caseResponses)
     .where(eq(caseResponses.caseId, caseId))
     .orderBy(asc(caseResponses.submittedAt), asc(caseResponses.id));
+}
+
+/** GT-3: the handler's requests for more or other evidence, oldest first. */
+export async function listEvidenceRequests(db: DbOrTx, caseId: string): Promise<EvidenceRequest[]> {
+  return db
+    .select()
+    .from(evidenceRequests)
+    .where(eq(evidenceRequests.caseId, caseId))
+    .orderBy(asc(evidenceRequests.requestedAt), asc(evidenceRequests.id));
 }
 
 /** The case's audit entries in order: the database half of its timeline and history. */

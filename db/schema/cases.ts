@@ -16,7 +16,13 @@ import {
 } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
-import type { CaseStatus, ContactMethod, LegalHoldAuthority, SignalChannel } from '../../domain/case.js';
+import type {
+  CaseStatus,
+  ContactMethod,
+  LegalHoldAuthority,
+  SignalChannel,
+  WithdrawalReason,
+} from '../../domain/case.js';
 import type { AgreementRule, SignalClass } from '../../domain/review.js';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
@@ -90,6 +96,8 @@ export const doubtCases = pgTable(
     closedAt: timestamp('closed_at', { withTimezone: true }),
     closedBy: text('closed_by'),
     closeReason: text('close_reason'),
+    /** GT-7: why the handler withdrew the case (domain/case.ts WITHDRAWAL_REASONS); its effect follows from it. */
+    withdrawalReason: text('withdrawal_reason').$type<WithdrawalReason>(),
     /** Legal hold (GT-8 postponed): the evidence is not destroyed at the decision while set; released, it is. */
     legalHoldSince: timestamp('legal_hold_since', { withTimezone: true }),
     legalHoldBy: text('legal_hold_by'),
@@ -123,6 +131,34 @@ export const doubtCases = pgTable(
       .where(sql`${t.reporterReference} is not null`),
   ],
 );
+
+/**
+ * GT-3: the handler asks the party for more or other evidence within the 72 hours (which do not restart).
+ * The row holds what was asked, so a retried mail states the same text; mailedAt once the mail went out.
+ */
+export const evidenceRequests = pgTable(
+  'evidence_requests',
+  {
+    id: uuid('id').primaryKey(),
+    caseId: uuid('case_id')
+      .notNull()
+      .references(() => doubtCases.id),
+    message: text('message').notNull(),
+    requestedAt: timestamp('requested_at', { withTimezone: true }).notNull(),
+    requestedBy: text('requested_by').notNull(),
+    /** The reply-by instant the mail states: the case's unchanged GT-3 deadline. */
+    responseDueAt: timestamp('response_due_at', { withTimezone: true }).notNull(),
+    mailedAt: timestamp('mailed_at', { withTimezone: true }),
+    messageId: text('message_id'),
+    recipients: jsonb('recipients').$type<string[]>(),
+    /** The mail while it fails (no hidden retries): attempts so far and the last error. */
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+  },
+  (t) => [index('evidence_requests_case_idx').on(t.caseId, t.requestedAt)],
+);
+export type EvidenceRequest = typeof evidenceRequests.$inferSelect;
 
 export const RESPONSE_STATUSES = [
   'staged', // stored by the API, not yet accepted by the case workflow

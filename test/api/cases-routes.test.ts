@@ -219,7 +219,7 @@ describe('role boundaries', () => {
 
 describe('bad input: 400 naming the field, nothing written', () => {
   it.each([
-    ['missing isma', (b: Record<string, unknown>) => ({ ...b, isma: undefined }), 'body.isma', 'invalid_request'],
+    ['isma not a boolean', (b: Record<string, unknown>) => ({ ...b, isma: 'ja' }), 'body.isma', 'invalid_request'],
     ['unknown field', (b: Record<string, unknown>) => ({ ...b, priority: 'high' }), 'body.priority', 'invalid_request'],
     [
       'unknown channel',

@@ -41,6 +41,11 @@ describe('replay of recorded histories', () => {
         // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
         'decision-at-window-close-before-fix',
         'decision-at-window-close',
+        // Issue 10 (w10a): a request for more evidence within the 72 hours; a withdrawal not concerning the party.
+        'w10a-evidence-request',
+        'w10a-withdrawn-not-concerning-party',
+        // patched('w10a-manual-contact-with-mail'): a manual contact in the same task as the sent mail counts.
+        'w10a-manual-contact-with-mail',
       ]),
     );
   });

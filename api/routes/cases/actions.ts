@@ -1,6 +1,7 @@
 /**
- * What is done on a case: the party's response (GT-3) and the case handler's actions — judging the
- * evidence (GT-4, GT-8), lifting a wrongful block (GT-7), withdrawing, informing the ACM (GT-6), notes.
+ * What is done on a case: the party's response (GT-3) and the case handler's actions — asking for more
+ * evidence (GT-3), judging the evidence (GT-4, GT-8), lifting a wrongful block (GT-7), withdrawing with a
+ * reason code (GT-7), informing the ACM (GT-6), notes.
  * Each answers after the workflow took the step; each is audited with who and when by the service and
  * the workflow.
  */
@@ -12,6 +13,8 @@ import {
   AcmNotificationResult,
   CaseParams,
   CaseSnapshotSchema,
+  EvidenceRequestCreate,
+  EvidenceRequestCreated,
   JudgementCreate,
   ManualContactCreate,
   NoteCreate,
@@ -20,6 +23,8 @@ import {
   ResponseCreate,
   ResponseCreated,
   toResponseDto,
+  WithdrawalResult,
+  WithdrawBody,
 } from '../../schemas/cases.js';
 import { listResponses } from '../../../db/repositories/cases.js';
 import type { Actor } from '../../../db/repositories/actor.js';
@@ -29,6 +34,7 @@ import {
   liftWrongfulBlock,
   notifyAcm,
   recordManualContact,
+  requestEvidence,
   submitResponse,
   withdrawCase,
   type CaseServiceDeps,
@@ -163,13 +169,51 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
       preHandler: handler,
       schema: {
         tags: ['cases'],
-        summary: 'Withdraw the case (the signal was not about the party’s mandate); the block is lifted',
+        summary:
+          'Withdraw the case with a reason code (GT-7); the block is lifted, the code decides the blocked period',
+        description:
+          'not_concerning_party: the signal did not concern this party, a wrongful block (GT-7): the case closes as closed_wrongful_block, the block is lifted within 1 working day and the blocked period released (retroactive, as GT-8). ' +
+          'reporter_withdrew and other: the block is lifted now, the blocked period stays closed (consent for it was not demonstrated, GT-8). ' +
+          'duplicate: this case’s block is lifted now and its own period released; the case about the same signal keeps its block and decides the period. ' +
+          'Without reasonCode: other. The answer states the effect (withdrawal), as does the case history. 409 case_closed.',
         params: CaseParams,
-        body: ReasonBody,
-        response: handlerAction,
+        body: WithdrawBody,
+        response: { 200: WithdrawalResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
       },
     },
-    async (req) => withReason(withdrawCase, req.principal, req.params.id, req.body.reason),
+    async (req) => {
+      const row = await cases.visibleCase(req.principal, req.params.id);
+      return withdrawCase(service, row.id, { ...actorFrom(req.principal), ...req.body });
+    },
+  );
+
+  app.post(
+    '/cases/:id/evidence-requests',
+    {
+      preHandler: handler,
+      schema: {
+        tags: ['cases'],
+        summary: 'Ask the party for more or other evidence within its 72 hours (GT-3); they do not restart',
+        description:
+          'Recorded (case history, GET /cases/{id} evidenceRequests) and mailed, Dutch with English below, to the party’s doubt contact group (GT-10) with what is needed, the response endpoint and the unchanged reply-by instant; ' +
+          'the mail is retried until sent, always with the same text. The party answers through POST /cases/{id}/responses. ' +
+          '409 response_window_not_open (not contacted yet), response_window_closed (the 72 hours are over), case_closed.',
+        params: CaseParams,
+        body: EvidenceRequestCreate,
+        response: {
+          201: { ...EvidenceRequestCreated, description: 'The request, recorded; the mail follows' },
+          ...errorResponses(...BODY_ERRORS, 404, 409, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      const row = await cases.visibleCase(req.principal, req.params.id);
+      const created = await requestEvidence(service, row.id, {
+        ...actorFrom(req.principal),
+        message: req.body.message,
+      });
+      return reply.status(201).header('location', `/cases/${row.id}`).send(created);
+    },
   );
 
   app.post(

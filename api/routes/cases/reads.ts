@@ -11,12 +11,19 @@ import {
   CaseList,
   CaseParams,
   CaseQuery,
+  toEvidenceRequestDto,
   toResponseDto,
   toLegalHoldDto,
   toTimelineDto,
   type CaseDetailDto,
 } from '../../schemas/cases.js';
-import { caseAuditTrail, CLOSED_STATUSES, listCases, listResponses } from '../../../db/repositories/cases.js';
+import {
+  caseAuditTrail,
+  CLOSED_STATUSES,
+  listCases,
+  listEvidenceRequests,
+  listResponses,
+} from '../../../db/repositories/cases.js';
 import { legalHoldOf } from '../../../db/repositories/evidence.js';
 import { requirePartyByGln } from '../../../db/repositories/parties.js';
 import type { DoubtCase } from '../../../db/schema/index.js';
@@ -89,9 +96,10 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
   /** One case as the caller may see it: the party (supplier role) gets the external view. */
   async function caseDetail(p: Principal, row: DoubtCase): Promise<CaseDetailDto> {
     const full = p.role !== 'supplier';
-    const [[summary], responses, trail, workflow] = await Promise.all([
+    const [[summary], responses, requests, trail, workflow] = await Promise.all([
       cases.summaries([row]),
       listResponses(db, row.id),
+      listEvidenceRequests(db, row.id),
       caseAuditTrail(db, row.id),
       workflowView(row),
     ]);
@@ -99,10 +107,12 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       ...summary!,
       closedBy: full ? row.closedBy : null,
       closeReason: row.closeReason,
+      withdrawalReason: row.withdrawalReason,
       acmNotifiedAt: full ? (row.acmNotifiedAt?.toISOString() ?? null) : null,
       profileEffectiveFrom: row.profileEffectiveFrom?.toISOString() ?? null,
       workflow,
       responses: responses.map((r) => toResponseDto(r, full)),
+      evidenceRequests: requests.map((r) => toEvidenceRequestDto(r, full)),
       timeline: trail.filter((e) => full || !INTERNAL_ACTIONS.has(e.action)).map((e) => toTimelineDto(e, full)),
       ...(full
         ? {
