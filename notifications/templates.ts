@@ -55,6 +55,7 @@ const CHANNELS: Record<string, [string, string]> = {
   customer: ['de klant (aangeslotene)', 'the customer (grid user)'],
   consuwijzer: ['ConsuWijzer', 'ConsuWijzer'],
   acm: ['de ACM', 'the ACM'],
+  ap: ['de Autoriteit Persoonsgegevens (AP)', 'the Dutch Data Protection Authority (AP)'],
   consumer_or_government_organisation: [
     'een consumenten- of overheidsorganisatie',
     'a consumer or government organisation',

@@ -30,7 +30,7 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
 export const CaseStatusSchema = lit(CASE_STATUSES);
 export const ChannelSchema = lit(
   SIGNAL_CHANNELS,
-  'How the signal reached the grid operator; supplier_report is a GT-9 report of the party itself',
+  'How the signal reached the grid operator (seed 000 §1, §3): customer (the customer directly), consuwijzer, acm, ap (Autoriteit Persoonsgegevens, the Dutch data protection authority), consumer_or_government_organisation, market_party, branch_organisation; supplier_report is a GT-9 report of the party itself',
 );
 const DeadlineStateSchema = lit(DEADLINE_STATES);
 
