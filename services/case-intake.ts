@@ -86,6 +86,7 @@ export interface SignalIntake {
   receivedAt?: Date;
   reporterName?: string;
   reporterContact?: string;
+  reporterReference?: string;
   description?: string;
   isma: boolean;
   signalClass?: SignalClass;
@@ -162,6 +163,7 @@ export async function registerSignal(
     receivedAt: s.receivedAt ?? defaults!.receivedAt,
     reporterName: s.reporterName ?? defaults!.reporterName,
     reporterContact: s.reporterContact ?? null,
+    reporterReference: s.reporterReference ?? null,
     description: s.description ?? defaults!.description,
     isma: s.isma,
     signalClass: s.signalClass ?? null,

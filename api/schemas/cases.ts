@@ -71,7 +71,22 @@ export const CaseCreate = Type.Object(
       description: 'When the grid operator received the signal; the GT-1 deadline runs from here',
     }),
     reporterName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who reported the signal' })),
-    reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    reporterContact: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description:
+          'How to reach the reporter. An e-mail address receives an acknowledgement now and the outcome when the case closes (Dutch, English below); anything else is kept for the handler',
+      }),
+    ),
+    reporterReference: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description:
+          "The reporter's own reference for the complaint; shown to the grid operator, echoed in the mails to the reporter",
+      }),
+    ),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
     isma: Type.Boolean({ description: 'GT-4: the signal concerns reading the meter for iSMA' }),
     signalClass: Type.Optional(SignalClassSchema),
@@ -249,6 +264,9 @@ export const CaseDetailSchema = Type.Object(
     ...summaryFields,
     reporterName: Type.Optional(Type.String({ description: 'Not shown to the party the case is about' })),
     reporterContact: Type.Optional(nullable(Type.String())),
+    reporterReference: Type.Optional(
+      nullable(Type.String({ description: "The reporter's own reference; not shown to the party the case is about" })),
+    ),
     description: Type.Optional(Type.String()),
     closedBy: nullable(Type.String()),
     closeReason: nullable(Type.String()),

@@ -209,6 +209,7 @@ CREATE TABLE "doubt_cases" (
 	"received_at" timestamp with time zone NOT NULL,
 	"reporter_name" text NOT NULL,
 	"reporter_contact" text,
+	"reporter_reference" text,
 	"description" text NOT NULL,
 	"isma" boolean NOT NULL,
 	"signal_class" text,

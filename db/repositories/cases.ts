@@ -62,6 +62,8 @@ export interface CaseIntakeInput extends Actor {
   receivedAt: Date;
   reporterName: string;
   reporterContact?: string | null;
+  /** The reporter's own reference for the complaint (echoed in the mail to the reporter). */
+  reporterReference?: string | null;
   description: string;
   isma: boolean;
   /** GT-5: what the signal was about (domain/review.ts). */
@@ -151,6 +153,7 @@ export async function createCaseWithBlock(
           receivedAt: input.receivedAt,
           reporterName: input.reporterName,
           reporterContact: input.reporterContact ?? null,
+          reporterReference: input.reporterReference ?? null,
           description: input.description,
           isma: input.isma,
           signalClass: input.signalClass ?? null,

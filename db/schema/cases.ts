@@ -47,6 +47,8 @@ export const doubtCases = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
     reporterName: text('reporter_name').notNull(),
     reporterContact: text('reporter_contact'),
+    /** The reporter's own reference for the complaint: shown to the grid operator, echoed in mail to the reporter. */
+    reporterReference: text('reporter_reference'),
     description: text('description').notNull(),
     /** GT-4: the signal concerns reading the meter for iSMA. */
     isma: boolean('isma').notNull(),
