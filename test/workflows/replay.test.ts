@@ -39,6 +39,9 @@ describe('replay of recorded histories', () => {
         // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
         'decision-at-window-close-before-fix',
         'decision-at-window-close',
+        // Issue 10, behind patched('w10b-tell-people-around-the-case'): the reporter and the grid user told.
+        'w10b-accepted-people-told',
+        'w10b-wrongful-block-no-addresses',
       ]),
     );
   });
