@@ -10,8 +10,9 @@
  * moment of contact; GT-8 unblock within 1 working day of the acceptance (GT-7: of the wrongful-block
  * decision). No I/O and no wall clock in this file.
  *
- * Mails that only inform (alerts, reminders) run in the background and never hold up a decision; the
- * contact mail is retried without limit, with the GT-1 alert and the recorded miss as the safety net.
+ * Mails that only inform (alerts, reminders; the notices to the reporter and the grid user, with bounded
+ * retries and a spent notice recorded) run in the background and never hold up a decision; the contact mail
+ * is retried without limit, with the GT-1 alert and the recorded miss as the safety net.
  *
  * Replay: the order of activity calls, timers and search-attribute updates is what recorded histories hold
  * (test/workflows/replay.test.ts). The main function awaits every step inline on purpose: an extra async
