@@ -33,6 +33,14 @@ export function closingNotices(blockLifted: boolean): CaseNotice[] {
 }
 
 /**
+ * DC-7: the period of the block a grid user is told about starts no earlier than the day they became the grid
+ * user of the connection (a new occupant hears of the block on their connection, not of the time before them).
+ */
+export function gridUserBlockedFrom(blockStartedAt: Date, gridUserSince: Date | null): Date {
+  return gridUserSince && gridUserSince > blockStartedAt ? gridUserSince : blockStartedAt;
+}
+
+/**
  * One plain address (local@domain.tld), nothing else: no display name, no list, no whitespace or line breaks,
  * so a free-text contact ("06-12345678", "via ConsuWijzer") is never mistaken for one and never reaches a
  * mail header. The reporter's contact is free text; only an address like this is mailed.

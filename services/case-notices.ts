@@ -10,7 +10,7 @@ import { getCaseWithParties, type CaseParties } from '../db/repositories/cases.j
 import { noticeEntries, recordNoticeOnce } from '../db/repositories/case-notices.js';
 import { getConnection, getGridUser } from '../db/repositories/connections.js';
 import { closingStatus, OUTCOMES, type OutcomeKind } from '../domain/case.js';
-import { noticeRecipient, reporterMailAddress, type CaseNotice } from '../domain/case-notices.js';
+import { gridUserBlockedFrom, noticeRecipient, reporterMailAddress, type CaseNotice } from '../domain/case-notices.js';
 import { invalidState } from '../lib/errors.js';
 import type { Mailer } from '../notifications/mailer.js';
 import {
@@ -75,7 +75,10 @@ function planReporter(c: CaseParties, notice: CaseNotice, publicUrl: string): Pl
   };
 }
 
-/** The grid user of the connection now; their own e-mail address. Names the party and the period, not the reporter. */
+/**
+ * The grid user of the connection now, at their own e-mail address. Names the party and the period (from when
+ * they became the grid user at the earliest, DC-7), never the reporter.
+ */
 async function planGridUser(db: Db, c: CaseParties, notice: CaseNotice, publicUrl: string): Promise<Planned> {
   const conn = await getConnection(db, c.row.connectionEan);
   const user = conn?.gridUserId ? await getGridUser(db, conn.gridUserId) : undefined;
@@ -84,12 +87,12 @@ async function planGridUser(db: Db, c: CaseParties, notice: CaseNotice, publicUr
   const block = await getBlockByCase(db, c.row.id);
   if (!block) throw invalidState('block_not_found', `Case ${c.row.reference} has no block`);
   const data = caseMailData(c, publicUrl);
-  const g = { gridUserName: user.name, blockedFrom: block.startedAt };
+  const g = { gridUserName: user.name, blockedFrom: gridUserBlockedFrom(block.startedAt, conn!.gridUserSince) };
   if (notice === 'grid_user_block')
     return {
       to: user.email,
       content: gridUserBlockMail(data, g),
-      facts: { gridUserId: user.id, blockedFrom: block.startedAt.toISOString() },
+      facts: { gridUserId: user.id, blockedFrom: g.blockedFrom.toISOString() },
       rule: 'GT-2',
     };
   if (!block.endedAt) throw invalidState('block_not_lifted', `The block of case ${c.row.reference} is not lifted`);
@@ -98,7 +101,7 @@ async function planGridUser(db: Db, c: CaseParties, notice: CaseNotice, publicUr
     content: gridUserLiftMail(data, { ...g, liftedAt: block.endedAt, retroactive: block.retroactive }),
     facts: {
       gridUserId: user.id,
-      blockedFrom: block.startedAt.toISOString(),
+      blockedFrom: g.blockedFrom.toISOString(),
       blockedUntil: block.endedAt.toISOString(),
       retroactive: block.retroactive,
     },

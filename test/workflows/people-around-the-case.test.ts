@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { caseAuditTrail, createCaseWithBlock, requireCase } from '../../db/repositories/cases.js';
+import { recordConnectionEvent } from '../../db/repositories/connections.js';
 import { blocks, connections, gridUsers, type AuditEntry, type SignalChannel } from '../../db/schema/index.js';
 import type { CaseNotice } from '../../domain/case-notices.js';
 import { partySeesCaseAction } from '../../domain/visibility.js';
@@ -250,6 +251,39 @@ describe('the people around the case', () => {
         { action: 'case.notice_not_sent', data: { reason: 'no_grid_user' } },
       ]);
     await h.recordHistory(row.id, 'w10b-wrongful-block-no-addresses');
+  });
+
+  it('DC-7: after a change of customer the new grid user is told of the lift, for the period since they moved in', async () => {
+    const t = tag();
+    const before = `vorige-${t}@home.example`;
+    const after = `nieuwe-${t}@home.example`;
+    const { row, fixture } = await openCase({ channel: 'customer', reporterName: 'Klant', gridUserEmail: before });
+    await h.mail((m) => m.to.includes(before) && (m.subject ?? '').includes('geblokkeerd'));
+    await h.waitFor(row.id, (s) => s.status === 'awaiting_response');
+    await h.env.sleep(2 * HOUR);
+    const movedIn = await h.now();
+    const [newcomer] = await h.db.insert(gridUsers).values({ name: 'M. Bakker', email: after }).returning();
+    // On the test server's (skipped) clock, which runs ahead of the real one.
+    await recordConnectionEvent(
+      h.db,
+      handler,
+      fixture.connectionEan,
+      { kind: 'customer_switch', effectiveAt: movedIn, newGridUserId: newcomer!.id },
+      movedIn,
+    );
+    await h.env.sleep(HOUR);
+    await liftWrongfulBlock(svc, row.id, { ...handler, reason: 'verkeerde aansluiting' });
+    await h.result(row.id);
+    const lifted = await h.mail((m) => m.to.includes(after) && (m.subject ?? '').includes('opgeheven'));
+    expect(lifted.text).toContain('Geachte M. Bakker');
+    const trail = await caseAuditTrail(h.db, row.id);
+    const [block] = await h.db.select().from(blocks).where(eq(blocks.caseId, row.id));
+    expect(sent(trail, 'grid_user_block')!.data).toMatchObject({
+      to: [before],
+      blockedFrom: block!.startedAt.toISOString(),
+    });
+    expect(sent(trail, 'grid_user_lift')!.data).toMatchObject({ to: [after], blockedFrom: movedIn.toISOString() });
+    expect(block!.startedAt.getTime()).toBeLessThan(movedIn.getTime());
   });
 
   it("a reporter's mailbox that refuses holds up nothing: bounded retries, then the failure is recorded; the grid user is told", async () => {
