@@ -144,6 +144,7 @@ describe('GT-11 breach hand-off', () => {
     ).rejects.toBeInstanceOf(DomainError);
     const final = await plain.workflow.getHandle(breachWorkflowId(caseId)).result();
     expect(final).toMatchObject({ clock: 'met', decided: true, remindersSent: 0 });
+    await h.recordHistory(breachWorkflowId(caseId), 'breach-decided-in-time');
     expect(await breachFigures(fixture)).toEqual({
       count: 1,
       met: 1,
@@ -222,6 +223,12 @@ describe('GT-11 breach hand-off', () => {
       notifyAp: false,
       delayReason: 'Functionaris afwezig in het weekend',
     });
+    expect(await plain.workflow.getHandle(breachWorkflowId(caseId)).result()).toMatchObject({
+      clock: 'missed',
+      decided: true,
+      remindersSent: 2,
+    });
+    await h.recordHistory(breachWorkflowId(caseId), 'breach-missed-after-reminders');
     const report = await apReport(h.db, decided, deps.publicUrl);
     expect(report).toMatchObject({ status: 'not_notified', clock: 'missed', notAPReason: late.apReason });
     expect(await breachFigures(fixture)).toEqual({

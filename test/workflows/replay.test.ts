@@ -36,6 +36,8 @@ describe('replay of recorded histories', () => {
         'review-reported-to-acm',
         'review-not-reported',
         'supplier-report',
+        'breach-decided-in-time',
+        'breach-missed-after-reminders',
         // The race fixed behind patched('keep-decision-made-while-window-closed'): before and after the fix.
         'decision-at-window-close-before-fix',
         'decision-at-window-close',
