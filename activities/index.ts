@@ -7,6 +7,7 @@ import { allocationActivities } from './allocation.js';
 import { archiveActivities } from './archive.js';
 import { breachActivities } from './breach.js';
 import { caseActivities } from './cases.js';
+import { caseNoticeActivities } from './case-notices.js';
 import { withContactAttempts } from './contact-attempts.js';
 import type { ActivityDeps } from './deps.js';
 import { withActivityFailures } from './failures.js';
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
   // Failures retrying cannot mend are non-retryable and keep their domain code (activities/failures.ts).
   return withActivityFailures({
     ...caseActivities(deps),
+    ...caseNoticeActivities(deps),
     ...notifications,
     // GT-1: every contact attempt and its last error on the case; an empty doubt contact group alerts at once.
     sendContactEmail: withContactAttempts(deps, notifications.sendContactEmail),

@@ -52,7 +52,7 @@ const HEARTBEAT_EVERY_MS = 2_000;
  * Sends that heartbeat while they wait on SMTP: a worker that dies mid-send is noticed by Temporal within
  * the heartbeat timeout and the send retried elsewhere, instead of after the whole start-to-close timeout.
  */
-function heartbeatingMailer(mailer: Mailer): Mailer {
+export function heartbeatingMailer(mailer: Mailer): Mailer {
   return {
     from: mailer.from,
     close: () => mailer.close(),

@@ -31,11 +31,16 @@ export const CLOSED_STATUSES: CaseStatus[] = [
 ];
 export const isClosedStatus = (status: CaseStatus): boolean => CLOSED_STATUSES.includes(status);
 
-/** Channels a signal reaches the grid operator through (seed 000, section 3); supplier_report is GT-9. */
+/**
+ * Channels a signal reaches the grid operator through (seed 000, sections 1 and 3: the customer, ConsuWijzer,
+ * the ACM, the AP — Autoriteit Persoonsgegevens, the Dutch data protection authority — and other consumer or
+ * government organisations, market parties and branch organisations); supplier_report is GT-9.
+ */
 export const SIGNAL_CHANNELS = [
   'customer',
   'consuwijzer',
   'acm',
+  'ap',
   'consumer_or_government_organisation',
   'market_party',
   'branch_organisation',

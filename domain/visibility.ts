@@ -153,3 +153,26 @@ export function counterpartCase(
   if (p.role === 'case-handler') return { gridOperatorId: p.partyId, partyId: party.id };
   return null;
 }
+
+/**
+ * Entries of a case's timeline that are the grid operator's own business: the party the case is about sees
+ * what happened to its case and when, not these. Among them what the people around the case were told (the
+ * reporter, the grid user: domain/case-notices.ts): the party never learns who reported it, nor their address.
+ */
+export const INTERNAL_CASE_ACTIONS: ReadonlySet<string> = new Set([
+  'case.note',
+  'case.evidence_opened',
+  'case.legal_hold_set',
+  'case.legal_hold_released',
+  'case.contact_group_empty',
+  'case.acm_notified',
+  'case.contact_at_risk',
+  'case.judgement_reminder',
+  'case.history_archived',
+  'case.notice_sent',
+  'case.notice_not_sent',
+  'case.notice_failed',
+]);
+
+/** Does the party a case is about (supplier role) see this timeline entry? */
+export const partySeesCaseAction = (action: string): boolean => !INTERNAL_CASE_ACTIONS.has(action);

@@ -6,9 +6,9 @@
 import { formatAmsterdam } from '../domain/working-days.js';
 import type { OutgoingMail } from './mailer.js';
 
-type Block = string | { list: string[] } | { facts: [string, string][] } | { heading: string };
+export type Block = string | { list: string[] } | { facts: [string, string][] } | { heading: string };
 
-interface Bilingual {
+export interface Bilingual {
   subjectNl: string;
   subjectEn: string;
   nl: Block[];
@@ -42,7 +42,7 @@ function htmlOf(blocks: Block[]): string {
     .join('\n');
 }
 
-function render(m: Bilingual): MailContent {
+export function render(m: Bilingual): MailContent {
   const subject = `${m.subjectNl} / ${m.subjectEn}`;
   const text = `${textOf(m.nl)}\n\n==================== English version ====================\n\n${textOf(m.en)}\n`;
   const html =
@@ -55,6 +55,7 @@ const CHANNELS: Record<string, [string, string]> = {
   customer: ['de klant (aangeslotene)', 'the customer (grid user)'],
   consuwijzer: ['ConsuWijzer', 'ConsuWijzer'],
   acm: ['de ACM', 'the ACM'],
+  ap: ['de Autoriteit Persoonsgegevens (AP)', 'the Dutch Data Protection Authority (AP)'],
   consumer_or_government_organisation: [
     'een consumenten- of overheidsorganisatie',
     'a consumer or government organisation',
@@ -66,8 +67,8 @@ const CHANNELS: Record<string, [string, string]> = {
     'a report by the supplier/service provider (GT-9)',
   ],
 };
-const channelNl = (c: string) => CHANNELS[c]?.[0] ?? c;
-const channelEn = (c: string) => CHANNELS[c]?.[1] ?? c;
+export const channelNl = (c: string) => CHANNELS[c]?.[0] ?? c;
+export const channelEn = (c: string) => CHANNELS[c]?.[1] ?? c;
 
 export interface CaseMailData {
   caseId: string;
@@ -83,8 +84,8 @@ export interface CaseMailData {
   publicUrl: string;
 }
 
-const nlTime = (d: Date) => formatAmsterdam(d, 'nl');
-const enTime = (d: Date) => formatAmsterdam(d, 'en');
+export const nlTime = (d: Date) => formatAmsterdam(d, 'nl');
+export const enTime = (d: Date) => formatAmsterdam(d, 'en');
 
 function caseFacts(c: CaseMailData, lang: 'nl' | 'en'): Block {
   return lang === 'nl'

@@ -177,13 +177,10 @@ export async function caseHistory(
 ): Promise<{ temporalSource: TemporalSource; entries: HistoryEntry[] }> {
   const [t, audit] = await Promise.all([temporalHistory(deps, caseId), caseAuditTrail(deps.db, caseId)]);
   const events = Array.isArray(t.history?.['events']) ? (t.history['events'] as Json[]) : [];
-  return {
-    temporalSource: t.source,
-    entries: mergeHistory(
-      events.map((e) => fromEvent(caseId, e)),
-      audit.map(fromAudit),
-    ),
-  };
+  // Temporal writes an ActivityTaskStarted event when the activity ends, stamped with its start: with activities
+  // running aside (notices, alerts) the events are not in time order by id. Stable sort: ties keep event order.
+  const temporal = events.map((e) => fromEvent(caseId, e)).sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  return { temporalSource: t.source, entries: mergeHistory(temporal, audit.map(fromAudit)) };
 }
 
 /** The raw export: Temporal's history JSON as it is, and the audit rows as stored. */

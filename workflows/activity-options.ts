@@ -27,6 +27,13 @@ export const MAIL_RETRY: RetryPolicy = {
   nonRetryableErrorTypes,
 };
 
+/**
+ * Informing mail to the people around a case (the reporter, the grid user: domain/case-notices.ts): it never
+ * holds up the case, and an address that keeps failing is not retried forever. 12 attempts span about 1¾ hours
+ * (5 s doubling, at most 30 minutes apart); then the workflow records the failure on the case.
+ */
+export const NOTICE_RETRY: RetryPolicy = { ...MAIL_RETRY, maximumAttempts: 12 };
+
 export const DB_ACTIVITY: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: DB_RETRY };
 /**
  * A send heartbeats while it waits on SMTP (activities/notifications.ts), so a dead worker is noticed in
@@ -38,3 +45,5 @@ export const MAIL_ACTIVITY: ActivityOptions = {
   heartbeatTimeout: '10 seconds',
   retry: MAIL_RETRY,
 };
+/** The notices to the reporter and the grid user: as MAIL_ACTIVITY, with the bounded NOTICE_RETRY. */
+export const NOTICE_ACTIVITY: ActivityOptions = { ...MAIL_ACTIVITY, retry: NOTICE_RETRY };

@@ -10,8 +10,9 @@
  * moment of contact; GT-8 unblock within 1 working day of the acceptance (GT-7: of the wrongful-block
  * decision). No I/O and no wall clock in this file.
  *
- * Mails that only inform (alerts, reminders) run in the background and never hold up a decision; the
- * contact mail is retried without limit, with the GT-1 alert and the recorded miss as the safety net.
+ * Mails that only inform (alerts, reminders; the notices to the reporter and the grid user, with bounded
+ * retries and a spent notice recorded) run in the background and never hold up a decision; the contact mail
+ * is retried without limit, with the GT-1 alert and the recorded miss as the safety net.
  *
  * Replay: the order of activity calls, timers and search-attribute updates is what recorded histories hold
  * (test/workflows/replay.test.ts). The main function awaits every step inline on purpose: an extra async
@@ -52,8 +53,9 @@ import {
   type Judgement,
   type OutcomeKind,
 } from '../domain/case.js';
+import { closingNotices, type CaseNotice } from '../domain/case-notices.js';
 import { isStorableText } from '../domain/text.js';
-import { DB_ACTIVITY, MAIL_ACTIVITY } from './activity-options.js';
+import { DB_ACTIVITY, MAIL_ACTIVITY, NOTICE_ACTIVITY } from './activity-options.js';
 import {
   CaseErrors,
   SA,
@@ -88,6 +90,8 @@ type Activities = ReturnType<typeof createActivities>;
 const db = proxyActivities<Activities>(DB_ACTIVITY);
 /** Retried without an attempt limit: the GT-1 alert (contactParty) tells the handler in time when contact is not achieved. */
 const mail = proxyActivities<Activities>(MAIL_ACTIVITY);
+/** Notices to the reporter and the grid user: bounded retries, then the failure is recorded (never holds up the case). */
+const notices = proxyActivities<Activities>(NOTICE_ACTIVITY);
 
 /** GT-1: alert the handler this long before the contact deadline when contact has not succeeded. */
 export const CONTACT_ALERT_LEAD_MS = 4 * 3_600_000;
@@ -106,6 +110,11 @@ export const REJECTION_KEEPS_RESPONSE_WINDOW = 'rejection-keeps-response-window'
  * contact mail counts, instead of being answered and dropped. Histories from before replay as they ran.
  */
 export const MANUAL_CONTACT_WITH_MAIL = 'w10a-manual-contact-with-mail';
+/**
+ * Patch id of issue 10's people around the case (domain/case-notices.ts): the reporter's acknowledgement and
+ * outcome, the grid user's block and lift notices. Histories from before replay without them.
+ */
+export const TELL_PEOPLE_AROUND_THE_CASE = 'w10b-tell-people-around-the-case';
 
 // ---------------------------------------------------------------- the process
 
@@ -134,6 +143,8 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   // 1. The block (GT-2: placed at intake, idempotent here) and, for iSMA, the '0' allocation (GT-4).
   await db.setUpCase(c.setUpInput());
   c.publish();
+  // The reporter hears the signal is in hand, the grid user that a block was placed (GT-2); aside, bounded.
+  if (patched(TELL_PEOPLE_AROUND_THE_CASE)) c.tellPeople(['reporter_acknowledgement', 'grid_user_block']);
 
   // 2. Contact the party's doubt contact group within 1 working day (GT-1, GT-10).
   if (!c.decision) await contactParty(c);
@@ -172,6 +183,7 @@ export async function doubtCaseWorkflow(input: DoubtCaseInput): Promise<CaseSnap
   const decision = c.decision;
   if (decision.responseId) await db.recordJudgement(c.judgementRecord(decision, decision.responseId));
   c.applyClosed(await db.closeCase(c.closeInput(decision)));
+  if (patched(TELL_PEOPLE_AROUND_THE_CASE)) c.tellPeople(closingNotices(c.unblockedAt !== null));
   await mail.sendOutcomeEmail({ caseId: input.caseId, outcome: decision.kind });
 
   // 8. Archive: Temporal drops closed workflows after the namespace retention, so once background mail
@@ -274,6 +286,12 @@ const actorOf = (a: ActorRef): ActorRef => ({
   actorRole: a.actorRole ?? null,
   actorPartyId: a.actorPartyId ?? null,
 });
+
+/** The last error of a failed activity (its cause), for the record. */
+function failureMessage(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}
 
 /** A domain refusal as the Update's failure; the API maps it back to the same DomainError it raises itself. */
 function refuse(refusal: CaseRefusal): never {
@@ -458,6 +476,24 @@ class DoubtCase {
         .remindJudgement({ caseId: this.input.caseId, at: now().toISOString() })
         .finally(() => (this.reminding = false)),
     );
+  }
+
+  /**
+   * Tell the people around the case (reporter, grid user) in the background: a notice never holds up the
+   * case; when its bounded retries are spent the failure is recorded on the case, with the last error.
+   */
+  tellPeople(which: CaseNotice[]): void {
+    const { caseId } = this.input;
+    for (const notice of which) {
+      const at = now().toISOString();
+      this.background.push(
+        notices
+          .sendCaseNotice({ caseId, notice, at })
+          .catch((err: unknown) =>
+            db.recordCaseNoticeFailed({ caseId, notice, at: now().toISOString(), error: failureMessage(err) }),
+          ),
+      );
+    }
   }
 
   /** GT-4: the 72 hours ran out without evidence to judge (or with only rejected evidence). */

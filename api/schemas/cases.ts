@@ -31,7 +31,7 @@ const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() 
 export const CaseStatusSchema = lit(CASE_STATUSES);
 export const ChannelSchema = lit(
   SIGNAL_CHANNELS,
-  'How the signal reached the grid operator; supplier_report is a GT-9 report of the party itself',
+  'How the signal reached the grid operator (seed 000 §1, §3): customer (the customer directly), consuwijzer, acm, ap (Autoriteit Persoonsgegevens, the Dutch data protection authority), consumer_or_government_organisation, market_party, branch_organisation; supplier_report is a GT-9 report of the party itself',
 );
 const DeadlineStateSchema = lit(DEADLINE_STATES);
 
@@ -72,13 +72,20 @@ export const CaseCreate = Type.Object(
       description: 'When the grid operator received the signal; the GT-1 deadline runs from here',
     }),
     reporterName: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Who reported the signal' })),
-    reporterContact: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+    reporterContact: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 300,
+        description:
+          'How to reach the reporter. An e-mail address receives an acknowledgement now and the outcome when the case closes (Dutch, English below); anything else is kept for the handler',
+      }),
+    ),
     reporterReference: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 100,
         description:
-          "The reporter's own reference for the complaint (on their letter); GET /cases finds the case by it",
+          "The reporter's own reference for the complaint (on their letter): GET /cases finds the case by it; echoed in the mails to the reporter",
       }),
     ),
     description: Type.Optional(Type.String({ minLength: 1, maxLength: 10_000 })),
@@ -369,7 +376,7 @@ export const CaseDetailSchema = Type.Object(
     reporterName: Type.Optional(Type.String({ description: 'Not shown to the party the case is about' })),
     reporterContact: Type.Optional(nullable(Type.String())),
     reporterReference: Type.Optional(
-      nullable(Type.String({ description: 'Not shown to the party the case is about' })),
+      nullable(Type.String({ description: "The reporter's own reference; not shown to the party the case is about" })),
     ),
     description: Type.Optional(Type.String()),
     closedBy: nullable(Type.String()),

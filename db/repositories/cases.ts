@@ -64,6 +64,7 @@ export interface CaseIntakeInput extends Actor {
   receivedAt: Date;
   reporterName: string;
   reporterContact?: string | null;
+  /** The reporter's own reference for the complaint (echoed in the mail to the reporter). */
   reporterReference?: string | null;
   description: string;
   isma: boolean;

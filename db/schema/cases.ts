@@ -53,7 +53,7 @@ export const doubtCases = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull(),
     reporterName: text('reporter_name').notNull(),
     reporterContact: text('reporter_contact'),
-    /** The reporter's own reference for the complaint (their letter's "uw kenmerk"): a handler finds the case by it. */
+    /** The reporter's own reference ("uw kenmerk"): a handler finds the case by it; echoed in mail to the reporter. */
     reporterReference: text('reporter_reference'),
     description: text('description').notNull(),
     /** GT-4: the signal concerns reading the meter for iSMA. */

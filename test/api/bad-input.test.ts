@@ -13,7 +13,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityFailure } from '../../activities/failures.js';
 import { NON_RETRYABLE_ERROR_TYPES, validationError } from '../../lib/errors.js';
-import { addNoteUpdate, withdrawCaseUpdate } from '../../workflows/shared.js';
+import { addNoteUpdate, archiveWorkflowId, withdrawCaseUpdate } from '../../workflows/shared.js';
 import { call, makeConnection, makeKey, makeMandate, newEan } from '../core/fixtures.js';
 import { caseApiContext, type CaseApiContext } from './case-context.js';
 
@@ -284,6 +284,9 @@ describe('bad input to every route: a 4xx in the documented body, nothing writte
     });
     expect(withdrawn.statusCode, withdrawn.body).toBe(200);
     await ctx.waitForCase(caseId, (row) => row.status.startsWith('closed'));
+    // Its last writes (the closing notices, the history archive) land before the next test's snapshot.
+    await ctx.temporal.workflow.getHandle(caseId).result();
+    await ctx.temporal.workflow.getHandle(archiveWorkflowId(caseId)).result();
   }, 300_000);
 });
 

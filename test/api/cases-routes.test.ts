@@ -217,6 +217,41 @@ describe('role boundaries', () => {
   });
 });
 
+describe('the people around the case (issue 10)', () => {
+  it('an AP signal: the reporter is acknowledged at its e-mail address; its reference and what it was told are shown to the handler, never to the party', async () => {
+    const reporter = `melder-${tag()}@ap.example`;
+    const reference = `AP-${tag()}`;
+    const { body } = await openCase({
+      channel: 'ap',
+      reporterName: 'Autoriteit Persoonsgegevens',
+      reporterContact: reporter,
+      reporterReference: reference,
+    });
+    expect(body.channel).toBe('ap');
+    const ack = await ctx.mail((m) => m.to.includes(reporter));
+    expect(ack.subject).toContain(body.reference);
+    expect(ack.subject).toContain(reference);
+    const told = async () => {
+      for (let i = 0; i < 100; i++) {
+        const v = (await call(ctx.app, keys.handlerA, 'GET', `/cases/${body.id}`)).json();
+        const e = v.timeline.find((x: { action: string }) => x.action === 'case.notice_sent');
+        if (e) return { view: v, entry: e };
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('no notice recorded');
+    };
+    const { view, entry } = await told();
+    expect(view).toMatchObject({ reporterContact: reporter, reporterReference: reference });
+    expect(entry.data).toMatchObject({ notice: 'reporter_acknowledgement', to: [reporter], subject: ack.subject });
+    const party = await call(ctx.app, keys.supplierS, 'GET', `/cases/${body.id}`);
+    expect(party.statusCode).toBe(200);
+    expect(party.json().reporterReference).toBeUndefined();
+    expect(party.json().timeline.map((e: { action: string }) => e.action)).not.toContain('case.notice_sent');
+    expect(party.body).not.toContain(reporter);
+    expect(party.body).not.toContain(reference);
+  });
+});
+
 describe('bad input: 400 naming the field, nothing written', () => {
   it.each([
     ['isma not a boolean', (b: Record<string, unknown>) => ({ ...b, isma: 'ja' }), 'body.isma', 'invalid_request'],
@@ -249,6 +284,12 @@ describe('bad input: 400 naming the field, nothing written', () => {
       (b: Record<string, unknown>) => ({ ...b, channel: 'supplier_report' }),
       'body.supplierReportId',
       'supplier_report_required',
+    ],
+    [
+      'reporterReference over 100 characters',
+      (b: Record<string, unknown>) => ({ ...b, reporterReference: 'K'.repeat(101) }),
+      'body.reporterReference',
+      'invalid_request',
     ],
     [
       'receivedAt in the future',

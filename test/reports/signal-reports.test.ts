@@ -324,6 +324,7 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
       customer: 3,
       consuwijzer: 1,
       acm: 1,
+      ap: 0,
       consumer_or_government_organisation: 0,
       market_party: 1,
       branch_organisation: 0,

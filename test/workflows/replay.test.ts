@@ -46,6 +46,9 @@ describe('replay of recorded histories', () => {
         'w10a-withdrawn-not-concerning-party',
         // patched('w10a-manual-contact-with-mail'): a manual contact in the same task as the sent mail counts.
         'w10a-manual-contact-with-mail',
+        // Issue 10, behind patched('w10b-tell-people-around-the-case'): the reporter and the grid user told.
+        'w10b-accepted-people-told',
+        'w10b-wrongful-block-no-addresses',
       ]),
     );
   });

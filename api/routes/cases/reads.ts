@@ -27,22 +27,10 @@ import {
 import { legalHoldOf } from '../../../db/repositories/evidence.js';
 import { requirePartyByGln } from '../../../db/repositories/parties.js';
 import type { DoubtCase } from '../../../db/schema/index.js';
+import { partySeesCaseAction } from '../../../domain/visibility.js';
 import { validationError } from '../../../lib/errors.js';
 import { liveSnapshot } from '../../../services/cases.js';
 import type { CaseRoutesContext } from './context.js';
-
-/** Timeline actions that are the grid operator's internal business, not shown to the party. */
-const INTERNAL_ACTIONS = new Set([
-  'case.note',
-  'case.evidence_opened',
-  'case.legal_hold_set',
-  'case.legal_hold_released',
-  'case.contact_group_empty',
-  'case.acm_notified',
-  'case.contact_at_risk',
-  'case.judgement_reminder',
-  'case.history_archived',
-]);
 
 const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
   const { db, service } = cases;
@@ -113,7 +101,7 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       workflow,
       responses: responses.map((r) => toResponseDto(r, full)),
       evidenceRequests: requests.map((r) => toEvidenceRequestDto(r, full)),
-      timeline: trail.filter((e) => full || !INTERNAL_ACTIONS.has(e.action)).map((e) => toTimelineDto(e, full)),
+      timeline: trail.filter((e) => full || partySeesCaseAction(e.action)).map((e) => toTimelineDto(e, full)),
       ...(full
         ? {
             reporterName: row.reporterName,
