@@ -284,8 +284,17 @@ async function waitForContactMails(
   cases: Map<string, { at: number; party: number }>,
   deadline: number,
   parsed = new Set<string>(),
-): Promise<{ seen: Map<string, number>; delays: number[]; lastAt: number; recipientsOk: boolean }> {
+): Promise<{
+  seen: Map<string, number>;
+  delays: number[];
+  lastAt: number;
+  recipientsOk: boolean;
+  /** Cases whose mails stated more than one reply-by instant or carried more than one Message-ID (issue 8). */
+  secondDeadline: number;
+}> {
   const seen = new Map<string, number>();
+  const firstOf = new Map<string, string>(); // case id → reply-by instant and Message-ID of its first mail
+  const differing = new Set<string>();
   const delays: number[] = [];
   let lastAt = 0;
   let recipientsOk = true;
@@ -300,12 +309,16 @@ async function waitForContactMails(
       const c = cases.get(caseId)!;
       if (mail.to.length !== 1 || mail.to[0] !== partyMail(c.party)) recipientsOk = false;
       seen.set(caseId, (seen.get(caseId) ?? 0) + 1);
+      const stated = `${mail.headers['x-response-due']} ${mail.messageId ?? ''}`;
+      if (!firstOf.has(caseId)) firstOf.set(caseId, stated);
+      else if (firstOf.get(caseId) !== stated) differing.add(caseId);
       if (seen.get(caseId)! > 1) continue;
       const at = Date.parse(mail.receivedAt);
       lastAt = Math.max(lastAt, at);
       delays.push(at - c.at);
     }
-    if (seen.size >= cases.size || Date.now() > deadline) return { seen, delays, lastAt, recipientsOk };
+    if (seen.size >= cases.size || Date.now() > deadline)
+      return { seen, delays, lastAt, recipientsOk, secondDeadline: differing.size };
     if (Date.now() >= nextProgress) {
       log(`  ${seen.size} / ${cases.size} contact mails so far (load ${load()})`);
       nextProgress = Date.now() + 30_000;
@@ -395,6 +408,10 @@ function reportIntake(
   line(
     'contact mails received',
     `${mails.seen.size} / ${r.cases.size}${dupes ? `, ${dupes} cases mailed twice` : ''}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${check(`${title}: every contact mail`, mails.seen.size === r.cases.size && r.cases.size === n && mails.recipientsOk)}`,
+  );
+  line(
+    'cases told a second deadline',
+    `${mails.secondDeadline} (a repeated send states the same reply-by and Message-ID) ${check(`${title}: one deadline per case`, mails.secondDeadline === 0)}`,
   );
   const mailP50 = percentile(mails.delays, 50);
   const mailP99 = percentile(mails.delays, 99);
