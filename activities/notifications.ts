@@ -85,6 +85,21 @@ export function notificationActivities({ db, mailer: smtp, config }: ActivityDep
     return (await doubtContacts(db, partyId)).map((c) => c.email);
   }
 
+  /**
+   * The party's doubt contact group (GT-10), or a retryable failure: the party may add its contacts to the CPR
+   * meanwhile, and the GT-1 alert covers the wait.
+   */
+  async function partyRecipients(party: { id: string; name: string }): Promise<string[]> {
+    const to = await recipients(party.id);
+    if (to.length === 0) {
+      throw ApplicationFailure.retryable(
+        `${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
+        'NoDoubtContacts',
+      );
+    }
+    return to;
+  }
+
   /** Mail the grid operator's own doubt contact group (the case handlers); without one, log and go on. */
   async function mailGridOperator(
     c: CaseParties,
@@ -111,13 +126,7 @@ export function notificationActivities({ db, mailer: smtp, config }: ActivityDep
     attempt: { attempts: number; lastAttemptAt: Date },
   ): Promise<{ messageId: string; recipients: string[] }> {
     const c = await getCaseWithParties(db, req.caseId);
-    const to = await recipients(c.party.id);
-    if (to.length === 0) {
-      throw ApplicationFailure.retryable(
-        `${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
-        'NoDoubtContacts',
-      );
-    }
+    const to = await partyRecipients(c.party);
     const content = evidenceRequestMail(mailData(c), { message: req.message, responseDueAt: req.responseDueAt });
     const sent = await mailer.send({
       to,
@@ -160,14 +169,7 @@ export function notificationActivities({ db, mailer: smtp, config }: ActivityDep
       contactDueAt: string;
     }): Promise<{ messageId: string; recipients: string[]; statedResponseDueAt: string }> {
       const c = await getCaseWithParties(db, input.caseId);
-      const to = await recipients(c.party.id);
-      if (to.length === 0) {
-        // Retryable: the party may add its contacts to the CPR; the GT-1 alert covers the wait.
-        throw ApplicationFailure.retryable(
-          `${c.party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
-          'NoDoubtContacts',
-        );
-      }
+      const to = await partyRecipients(c.party);
       const sendingAt = new Date(Math.max(Date.now(), Context.current().info.currentAttemptScheduledTimestampMs));
       // GT-3, as stated in the mail: fixed before the first send, so a send repeated after a crash (SMTP
       // accepted, the result not recorded) states the same instant and the party holds one deadline.
@@ -350,13 +352,7 @@ export function notificationActivities({ db, mailer: smtp, config }: ActivityDep
       if (!rv) throw notFound('review_not_found', `No improvement review ${input.reviewId}`);
       const [party] = await db.select().from(parties).where(eq(parties.id, rv.partyId));
       if (!party) throw notFound('party_not_found', 'party of review missing');
-      const to = await recipients(party.id);
-      if (to.length === 0) {
-        throw ApplicationFailure.retryable(
-          `${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`,
-          'NoDoubtContacts',
-        );
-      }
+      const to = await partyRecipients(party);
       const content = reviewContactMail({
         reviewId: rv.id,
         partyName: party.name,

@@ -32,15 +32,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
 import { createDb } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
-import { DOUBT_CONTACT_GROUP } from '../db/schema/index.js';
-import { generateApiKey } from '../lib/api-keys.js';
 import { loadConfig } from '../lib/config.js';
-import { withCheckDigit } from '../lib/gs1.js';
 import { startEmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
 import type { CapturedMail } from '../lib/infra/smtp-capture.js';
@@ -49,6 +45,7 @@ import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { startWorker } from '../worker.js';
 
 import { intEnv } from './env.js';
+import { eanOf, partyMail, seedCaseLoad, type Seeded } from './seed.js';
 
 const env = process.env;
 const N = intEnv('BENCH_CASES', 1000);
@@ -72,17 +69,6 @@ const describe = (err: unknown): string => {
   return parts.join(' <- ');
 };
 
-const gln = (kind: number, i: number) => withCheckDigit(`87998${kind}${String(i).padStart(6, '0')}`);
-/** Connection i ↔ EAN: 871 + 9 + i in 13 digits + check digit. */
-const eanOf = (i: number) => withCheckDigit(`8719${String(i).padStart(13, '0')}`);
-const partyMail = (p: number) => `gerede-twijfel-${p}@bench-party.example`;
-
-interface Seeded {
-  operatorGln: string;
-  handlerKey: string;
-  parties: Array<{ gln: string; p4Key: string }>;
-}
-
 /** A stop function per started part, run in reverse order at the end whatever happened. */
 const running: Array<{ name: string; stop: () => Promise<unknown> }> = [];
 async function stopAll(): Promise<void> {
@@ -93,51 +79,6 @@ async function stopAll(): Promise<void> {
       process.exitCode = 1;
       log(`could not stop ${part.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
-  }
-}
-
-async function seed(url: string): Promise<Seeded> {
-  const sql = postgres(url, { max: 2, onnotice: () => undefined });
-  try {
-    return await sql.begin(async (tx) => {
-      const operatorGln = gln(0, 1);
-      const [op] = await tx<
-        Array<{ id: string }>
-      >`insert into parties (gln, name, roles) values (${operatorGln}, 'Bench grid operator', ${tx.array(['grid_operator'])}) returning id`;
-      const operatorId = op!.id;
-      await tx`insert into contact_persons (party_id, contact_group, name, email) values (${operatorId}, ${DOUBT_CONTACT_GROUP}, 'Bench case handlers', 'gerede-twijfel@bench-operator.example')`;
-      const partyIds: string[] = [];
-      const parties: Seeded['parties'] = [];
-      for (let p = 0; p < PARTIES; p++) {
-        const [row] = await tx<
-          Array<{ id: string }>
-        >`insert into parties (gln, name, roles) values (${gln(2, p)}, ${`Bench service provider ${p}`}, ${tx.array(['service_provider'])}) returning id`;
-        partyIds.push(row!.id);
-        await tx`insert into contact_persons (party_id, contact_group, name, email) values (${row!.id}, ${DOUBT_CONTACT_GROUP}, ${`Doubt desk ${p}`}, ${partyMail(p)})`;
-        const k = generateApiKey();
-        await tx`insert into api_keys (key_hash, prefix, label, role, party_id) values (${k.hash}, ${k.prefix}, ${`bench p4-client ${p}`}, 'p4-client', ${row!.id})`;
-        parties.push({ gln: gln(2, p), p4Key: `Bearer ${k.key}` });
-      }
-      const k = generateApiKey();
-      await tx`insert into api_keys (key_hash, prefix, label, role, party_id) values (${k.hash}, ${k.prefix}, 'bench case handler', 'case-handler', ${operatorId})`;
-      // Connection i: its case is about party i % PARTIES, which holds an active interval-data mandate on it,
-      // so without a block the gate would allow the read (checked before the run).
-      const eans = Array.from({ length: N }, (_, i) => eanOf(i));
-      await tx`
-        insert into connections (ean, grid_operator_id, grid_area, capacity_kw)
-        select e, ${operatorId}, 'Bench-Area', 17.25 from unnest(${tx.array(eans)}::varchar[]) as e`;
-      const from = new Date(Date.now() - 180 * DAY).toISOString();
-      const to = new Date(Date.now() + 365 * DAY).toISOString();
-      await tx`
-        insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via,
-                              granted_by_name, granted_by_is_grid_user, status, confirmed_at, created_by, created_at)
-        select (${tx.array(partyIds)}::uuid[])[((x.n - 1) % ${PARTIES}) + 1], x.e, '{interval_data}', 'energy insight', ${from}::timestamptz,
-               ${to}::timestamptz, false, 'portal', 'Bench grid user', true, 'active', ${from}::timestamptz, 'bench', ${from}::timestamptz
-          from unnest(${tx.array(eans)}::varchar[]) with ordinality as x(e, n)`;
-      return { operatorGln, handlerKey: `Bearer ${k.key}`, parties };
-    });
-  } finally {
-    await sql.end();
   }
 }
 
@@ -249,7 +190,7 @@ async function main(): Promise<void> {
   );
   await runMigrations(pg.url);
   let t = Date.now();
-  const seeded = await seed(pg.url);
+  const seeded = await seedCaseLoad(pg.url, { parties: PARTIES, connections: N });
   log(`seeded ${N} connections and mandates, ${PARTIES} service providers in ${secs(Date.now() - t)}`);
 
   const config = loadConfig({

@@ -16,6 +16,7 @@ export const eanOf = (i: number) => withCheckDigit(`8719${String(i).padStart(13,
 export const partyMail = (p: number) => `gerede-twijfel-${p}@bench-party.example`;
 
 export interface Seeded {
+  operatorGln: string;
   /** `Bearer …` of the grid operator's case-handler key. */
   handlerKey: string;
   parties: Array<{ gln: string; p4Key: string }>;
@@ -50,11 +51,11 @@ export async function seedCaseLoad(url: string, opts: { parties: number; connect
       const to = new Date(Date.now() + 365 * DAY).toISOString();
       await tx`
         insert into mandates (party_id, connection_ean, data_kinds, purpose, valid_from, valid_to, history_included, granted_via,
-                              granted_by_name, granted_by_is_grid_user, status, confirmed_at, created_by)
+                              granted_by_name, granted_by_is_grid_user, status, confirmed_at, created_by, created_at)
         select (${tx.array(partyIds)}::uuid[])[((x.n - 1) % ${opts.parties}) + 1], x.e, '{interval_data}', 'energy insight', ${from}::timestamptz,
-               ${to}::timestamptz, false, 'portal', 'Bench grid user', true, 'active', ${from}::timestamptz, 'bench'
+               ${to}::timestamptz, false, 'portal', 'Bench grid user', true, 'active', ${from}::timestamptz, 'bench', ${from}::timestamptz
           from unnest(${tx.array(eans)}::varchar[]) with ordinality as x(e, n)`;
-      return { handlerKey: `Bearer ${k.key}`, parties };
+      return { operatorGln: gln(0, 1), handlerKey: `Bearer ${k.key}`, parties };
     });
   } finally {
     await sql.end();
