@@ -33,7 +33,14 @@ const { connection, client } = await connectClient(config.temporal, config.tempo
 });
 // Optional: without SMTP_URL the API sends nothing itself (GT-6 reports on closed cases then answer 503).
 const mailer = config.smtp.url ? createMailer(config.smtp.url, { from: config.smtp.from }) : undefined;
-const app = await buildApp({ config, db: dbh.db, sql: dbh.sql, temporal: client, ...(mailer ? { mailer } : {}) });
+const app = await buildApp({
+  config,
+  db: dbh.db,
+  sql: dbh.sql,
+  databaseProbe: dbh.probe,
+  temporal: client,
+  ...(mailer ? { mailer } : {}),
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -18,6 +18,7 @@ import { boundDateTimes, refuseUnknownQueryParameters, refuseUnstorableText } fr
 import { registerAuth } from './plugins/auth.js';
 import { documentDefaults, documentRoute } from './plugins/openapi.js';
 import healthRoutes from './routes/health.js';
+import { registerDatabaseHangGuard } from './plugins/database-hang.js';
 import devMailRoutes from './routes/dev-mail.js';
 import partyRoutes from './routes/parties.js';
 import contactRoutes from './routes/contacts.js';
@@ -49,6 +50,11 @@ export interface AppDeps {
   /** Folder of the local capturing SMTP server, exposed at GET /dev/mail (development only). */
   mailCaptureDir?: string;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * PostgreSQL probed on a connection of its own (db/client.ts `probe`): with it, a request that waits on a
+   * database that stopped answering gets a 503 within about twice DATABASE_HANG_PROBE_MS (api/plugins/database-hang.ts).
+   */
+  databaseProbe?: (timeoutMs: number) => Promise<boolean>;
 }
 
 declare module 'fastify' {
@@ -111,6 +117,10 @@ export async function buildApp(deps: AppDeps) {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
+  if (deps.databaseProbe) {
+    const afterMs = deps.config.database.hangProbeAfterMs;
+    registerDatabaseHangGuard(app, { probe: deps.databaseProbe, afterMs, probeTimeoutMs: afterMs });
+  }
   registerAuth(app, deps.db);
 
   await app.register(healthRoutes);

@@ -11,6 +11,12 @@ export type DbOrTx = Db | Tx;
 export interface DbHandle {
   db: Db;
   sql: postgres.Sql;
+  /**
+   * Does PostgreSQL answer `select 1` within `timeoutMs`, on a connection of its own (a busy pool does not
+   * make it look down)? A server that hangs without closing its sockets (frozen, or cut off by a network
+   * partition) fails this, where the pool's queries would wait for TCP to give up.
+   */
+  probe(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -43,10 +49,45 @@ export function createDb(
     idle_timeout: 60,
   });
   const db = drizzle(sql, { schema });
+  let probeSql: postgres.Sql | undefined;
+  let inFlight: Promise<boolean> | undefined;
+  async function probeOnce(timeoutMs: number): Promise<boolean> {
+    const conn = (probeSql ??= postgres(url, {
+      max: 1,
+      onnotice: () => {},
+      connection: { application_name: 'gerede-twijfel-probe' },
+      connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      idle_timeout: 60,
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      conn`select 1`.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!ok && probeSql === conn) {
+      // A connection that hung may never come back (a partition): the next probe opens a fresh one.
+      probeSql = undefined;
+      void conn.end({ timeout: 0 }).catch(() => {});
+    }
+    return ok;
+  }
+  // One probe at a time, however many slow requests ask.
+  const probe = (timeoutMs: number): Promise<boolean> =>
+    (inFlight ??= probeOnce(timeoutMs).finally(() => {
+      inFlight = undefined;
+    }));
   return {
     db,
     sql,
-    close: () => sql.end({ timeout: 5 }),
+    probe,
+    close: async () => {
+      await probeSql?.end({ timeout: 1 }).catch(() => {});
+      await sql.end({ timeout: 5 });
+    },
   };
 }
 

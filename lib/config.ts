@@ -96,6 +96,8 @@ export interface Config {
     /** undefined: start the embedded PostgreSQL under dataDir. */
     url: string | undefined;
     poolMax: number;
+    /** Issue 8: an API request unanswered this long has PostgreSQL probed; no answer within as long again → 503. */
+    hangProbeAfterMs: number;
     embeddedPort: number;
   };
   temporal: {
@@ -226,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
       poolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
+      hangProbeAfterMs: int(env, 'DATABASE_HANG_PROBE_MS', 750, 100, 60_000),
       embeddedPort: int(env, 'EMBEDDED_PG_PORT', 5433, 1, 65535),
     },
     temporal: {

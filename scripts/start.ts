@@ -171,6 +171,7 @@ async function main(): Promise<void> {
     config,
     db: dbh.db,
     sql: dbh.sql,
+    databaseProbe: dbh.probe,
     temporal: client,
     mailer,
     ...(smtp.dir ? { mailCaptureDir: smtp.dir } : {}),

@@ -9,6 +9,7 @@
  *   a hang), the P4 capability stays ready; after the restart the case committed meanwhile gets its workflow.
  * - PostgreSQL killed and restarted: 503 database_unavailable within 2 s; the API recovers on its own.
  */
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -309,5 +310,124 @@ describe('PostgreSQL SIGKILLed and restarted', () => {
       `PostgreSQL killed: 40 intakes at once all 503 within ${Math.round(down.ms)} ms; 201 again ${Date.now() - restartedAt} ms after the restart`,
     );
     expect(back.status).toBe(201);
+  }, 300_000);
+});
+
+describe('PostgreSQL frozen (SIGSTOP: no answer, no closed socket, as in a network partition)', () => {
+  let pg: EmbeddedPostgres | undefined;
+  let frozen = false;
+  let work: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'gt-fault-pg-frozen-'));
+    await chmod(work, 0o711);
+  });
+  /** The postmaster and every backend (each is its own session leader, so no process group covers them). */
+  const clusterPids = async (): Promise<number[]> => {
+    const postmaster = await supervisedChildPid(pg!.pid);
+    if (postmaster === undefined) throw new Error('no postmaster');
+    const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    return [postmaster, ...children];
+  };
+  let stopped: number[] = [];
+  const signalAll = (pids: number[], signal: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  };
+
+  afterAll(async () => {
+    if (frozen) signalAll(stopped, 'SIGCONT');
+    await pg?.stop().catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('503 database_unavailable within 2 s instead of waiting for TCP; serves again once it answers', async () => {
+    pg = await startEmbeddedPostgres({ persistent: true, dataDir: join(work, 'pg') });
+    await runMigrations(pg.url);
+    const handle = createDb(pg.url, { max: 2 });
+    const fx = await caseFixture(handle.db, 3);
+    const p4Key = await makeKey(handle.db, 'p4-client', { partyId: fx.party.id });
+    await handle.close();
+    const api = track(
+      await spawnApi({
+        DATABASE_URL: pg.url,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        SMTP_URL: inject('smtpUrl'),
+        TEMPORAL_TASK_QUEUE: `faults-pg-frozen-${tag()}`,
+      }),
+    );
+    const askGate = async () => {
+      const t = performance.now();
+      const r = await fetch(`${api.url}/p4/requests`, {
+        method: 'POST',
+        headers: { authorization: p4Key, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          connectionEan: fx.eans[2]!,
+          dataKind: 'interval_data',
+          from: new Date(Date.now() - 86_400_000).toISOString(),
+          to: new Date().toISOString(),
+        }),
+      });
+      return {
+        status: r.status,
+        retryAfter: r.headers.get('retry-after'),
+        body: await r.text(),
+        ms: performance.now() - t,
+      };
+    };
+    expect((await askGate()).status).toBe(200);
+    expect((await postCase(api.url, fx.handlerKey, fx.body(fx.eans[0]!))).status).toBe(201);
+
+    // The whole cluster (postmaster first, so it forks no more, then every backend) stops answering; its
+    // sockets stay open.
+    stopped = await clusterPids();
+    signalAll(stopped.slice(0, 1), 'SIGSTOP');
+    stopped = await clusterPids();
+    signalAll(stopped, 'SIGSTOP');
+    frozen = true;
+    const hung = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no answers within 15 s\n${api.output()}`)), 15_000).unref(),
+    );
+    const answers = await Promise.race([
+      hung,
+      Promise.all([
+        ...Array.from({ length: 10 }, (_, i) =>
+          postCase(api.url, fx.handlerKey, fx.body(fx.eans[1]!), `f-${tag()}-${i}`),
+        ),
+        ...Array.from({ length: 10 }, () => askGate()),
+      ]),
+    ]);
+    for (const r of answers) {
+      expect(r.status, r.body).toBe(503);
+      expect(JSON.parse(r.body)).toMatchObject({ code: 'database_unavailable', details: { dependency: 'database' } });
+      expect(r.retryAfter).toBeTruthy();
+    }
+    const slowest = Math.max(...answers.map((r) => r.ms));
+    expect(slowest).toBeLessThan(FAST_503_MS);
+    expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
+
+    signalAll(stopped, 'SIGCONT');
+    frozen = false;
+    const thawedAt = Date.now();
+    const back = await until(
+      'the gate answers again',
+      async () => {
+        const r = await askGate();
+        return r.status === 200 ? r : undefined;
+      },
+      30_000,
+    );
+    console.info(
+      `PostgreSQL frozen: 20 requests all 503 within ${Math.round(slowest)} ms; 200 again ${Date.now() - thawedAt} ms after it resumed`,
+    );
+    expect(back.status).toBe(200);
   }, 300_000);
 });

@@ -58,6 +58,7 @@ export type StackEnv = {
   TEMPORAL_ADDRESS: string;
   SMTP_URL: string;
   TEMPORAL_TASK_QUEUE: string;
+  DATABASE_HANG_PROBE_MS?: string;
 };
 
 export async function spawnApi(env: StackEnv): Promise<Proc & { url: string }> {
