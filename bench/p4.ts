@@ -40,6 +40,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { pino } from 'pino';
 import { runMigrations } from '../db/migrate.js';
+import { allocationDay, amsterdamDayOf } from '../domain/allocation.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { generateApiKey } from '../lib/api-keys.js';
 import { withCheckDigit } from '../lib/gs1.js';
@@ -162,13 +163,13 @@ async function seed(url: string): Promise<Seeded> {
       const id = byGln.get(gln(2, i))!;
       providers.push({ id, key: await keyFor(id) });
     }
-    const { first } = one(await sql<Array<{ first: Date }>>`select min(read_at) as first from meter_readings`);
-    const dayFrom = new Date(first.getTime() + 15 * 60_000); // the reading before the day gives its first volume
+    const { first } = one(await sql<Array<{ first: string }>>`select min(day)::text as first from meter_reading_days`);
+    const day = allocationDay(first);
     return {
       operatorId: byGln.get(marker)!,
       suppliers,
       providers,
-      deliveryDay: { from: dayFrom, to: new Date(dayFrom.getTime() + DAY) },
+      deliveryDay: { from: day.start, to: day.end },
     };
   } finally {
     await sql.end();
@@ -255,13 +256,15 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
      where c.grid_operator_id = ${operatorId} and x.i % 200 = 3`;
   const { m } = one(await sql<Array<{ m: number }>>`select count(*)::int as m from mandates`);
   log(`  ${m.toLocaleString('en')} mandates and blocks done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  // Quarter-hour readings of one day (plus the reading before it, for the first volume) on the delivery
-  // connections: their service provider's mandate allows interval data, nothing blocks them.
-  const dayStart = new Date(Math.floor((now - 2 * DAY) / (15 * 60_000)) * 15 * 60_000).toISOString();
+  // Quarter-hour registers of one Amsterdam day (AL-1: one row per connection-day, n+1 values from the day's
+  // start) on the delivery connections: their service provider's mandate allows interval data, nothing blocks them.
+  const day = allocationDay(amsterdamDayOf(new Date(now - 2 * DAY)));
+  const offtake = Array.from({ length: day.quarterHours + 1 }, (_, k) => 100000 + 37 * k);
+  const feedIn = offtake.map(() => 0);
   await sql`
-    insert into meter_readings (connection_ean, read_at, register_wh)
-    select c.ean, ${dayStart}::timestamptz + make_interval(mins => 15 * k), 100000 + 37 * k
-      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x, generate_series(-1, 95) as k
+    insert into meter_reading_days (day, connection_ean, offtake_wh, feed_in_wh, missing)
+    select ${day.day}::date, c.ean, ${sql.array(offtake)}::bigint[], ${sql.array(feedIn)}::bigint[], 0
+      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
      where c.grid_operator_id = ${operatorId} and x.i % ${DELIVERY_EVERY} = ${DELIVERY_REST}`;
   log(
     `  readings of one day on ${Math.ceil(N / DELIVERY_EVERY).toLocaleString('en')} connections done in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
