@@ -71,6 +71,27 @@ async function allContacted(handle: DbHandle, eans: string[], address: string, t
   );
 }
 
+/** One P4 gate request for a day of interval data on `ean`, timed. */
+async function askGate(apiUrl: string, p4Key: string, ean: string) {
+  const t = performance.now();
+  const r = await fetch(`${apiUrl}/p4/requests`, {
+    method: 'POST',
+    headers: { authorization: p4Key, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      connectionEan: ean,
+      dataKind: 'interval_data',
+      from: new Date(Date.now() - 86_400_000).toISOString(),
+      to: new Date().toISOString(),
+    }),
+  });
+  return {
+    status: r.status,
+    retryAfter: r.headers.get('retry-after'),
+    body: await r.text(),
+    ms: performance.now() - t,
+  };
+}
+
 describe('API and worker SIGKILLed (shared Temporal, own database)', () => {
   let fresh: FreshDatabase;
   let handle: DbHandle;
@@ -246,18 +267,8 @@ describe('PostgreSQL SIGKILLed and restarted', () => {
     track(await spawnWorker(env));
     const api = track(await spawnApi(env));
     expect((await postCase(api.url, fx.handlerKey, fx.body(fx.eans[0]!))).status).toBe(201);
-    const askGate = () =>
-      fetch(`${api.url}/p4/requests`, {
-        method: 'POST',
-        headers: { authorization: p4Key, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          connectionEan: fx.eans[2]!,
-          dataKind: 'interval_data',
-          from: new Date(Date.now() - 86_400_000).toISOString(),
-          to: new Date().toISOString(),
-        }),
-      });
-    expect((await askGate()).status).toBe(200);
+    const gateOnce = () => askGate(api.url, p4Key, fx.eans[2]!);
+    expect((await gateOnce()).status).toBe(200);
 
     // The postmaster itself, not its watchdog (killing that would stop PostgreSQL with a fast shutdown).
     const postmaster = await supervisedChildPid(pg.pid);
@@ -288,10 +299,10 @@ describe('PostgreSQL SIGKILLed and restarted', () => {
     const down = burst.reduce((a, b) => (b.ms > a.ms ? b : a));
     expect(down.ms).toBeLessThan(FAST_503_MS);
     // The gate's own 503 (its key known, its batch statement failed) names the database too.
-    const gate = await askGate();
+    const gate = await gateOnce();
     expect(gate.status).toBe(503);
-    expect(gate.headers.get('retry-after')).toBeTruthy();
-    expect((await gate.json()) as unknown).toMatchObject({ details: { dependency: 'database' } });
+    expect(gate.retryAfter).toBeTruthy();
+    expect(JSON.parse(gate.body)).toMatchObject({ details: { dependency: 'database' } });
     expect((await fetch(`${api.url}/health/live`)).status).toBe(200);
     const ready = await fetch(`${api.url}/health/ready?for=p4`);
     expect(ready.status).toBe(503);
@@ -364,26 +375,8 @@ describe('PostgreSQL frozen (SIGSTOP: no answer, no closed socket, as in a netwo
         TEMPORAL_TASK_QUEUE: `faults-pg-frozen-${tag()}`,
       }),
     );
-    const askGate = async () => {
-      const t = performance.now();
-      const r = await fetch(`${api.url}/p4/requests`, {
-        method: 'POST',
-        headers: { authorization: p4Key, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          connectionEan: fx.eans[2]!,
-          dataKind: 'interval_data',
-          from: new Date(Date.now() - 86_400_000).toISOString(),
-          to: new Date().toISOString(),
-        }),
-      });
-      return {
-        status: r.status,
-        retryAfter: r.headers.get('retry-after'),
-        body: await r.text(),
-        ms: performance.now() - t,
-      };
-    };
-    expect((await askGate()).status).toBe(200);
+    const gateOnce = () => askGate(api.url, p4Key, fx.eans[2]!);
+    expect((await gateOnce()).status).toBe(200);
     expect((await postCase(api.url, fx.handlerKey, fx.body(fx.eans[0]!))).status).toBe(201);
 
     // The whole cluster (postmaster first, so it forks no more, then every backend) stops answering; its
@@ -402,7 +395,7 @@ describe('PostgreSQL frozen (SIGSTOP: no answer, no closed socket, as in a netwo
         ...Array.from({ length: 10 }, (_, i) =>
           postCase(api.url, fx.handlerKey, fx.body(fx.eans[1]!), `f-${tag()}-${i}`),
         ),
-        ...Array.from({ length: 10 }, () => askGate()),
+        ...Array.from({ length: 10 }, () => gateOnce()),
       ]),
     ]);
     for (const r of answers) {
@@ -420,7 +413,7 @@ describe('PostgreSQL frozen (SIGSTOP: no answer, no closed socket, as in a netwo
     const back = await until(
       'the gate answers again',
       async () => {
-        const r = await askGate();
+        const r = await gateOnce();
         return r.status === 200 ? r : undefined;
       },
       30_000,
