@@ -25,16 +25,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import postgres from 'postgres';
-import { pino } from 'pino';
 import { createDb } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { requestRun } from '../db/repositories/allocation-runs.js';
 import { dayFractions } from '../db/repositories/allocation-profiles.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { withCheckDigit } from '../lib/gs1.js';
 import { importReadingsFile } from '../services/allocation-import.js';
 import { computeAllocationRun, driverOf, profileSetForYear } from '../services/allocation.js';
 import { allocationDay, PWH_PER_WH, pwhToWh, whToPwh, type AllocationDay } from '../domain/allocation.js';
+import { startBenchDatabase } from './database.js';
 import { intEnv } from './env.js';
 
 const env = process.env;
@@ -88,34 +87,17 @@ function lcg(seed: number) {
 
 // ---- infrastructure -----------------------------------------------------------------------------
 
-async function startDatabase(): Promise<{ url: string; pid: number | null; stop(): Promise<void> }> {
-  if (env.BENCH_DATABASE_URL) return { url: env.BENCH_DATABASE_URL, pid: null, stop: async () => undefined };
-  const logger = pino({ level: 'warn' });
-  const dataDir = await mkdtemp(join(tmpdir(), 'gt-bench-alloc-pg-'));
-  let pg: EmbeddedPostgres = await startEmbeddedPostgres({ persistent: true, dataDir, logger });
-  const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
-  for (const [k, v] of [
-    ['shared_buffers', '2GB'],
-    ['max_wal_size', '8GB'],
-    ['checkpoint_timeout', '15min'],
-    ['maintenance_work_mem', '1GB'],
-  ]) {
-    await admin.unsafe(`ALTER SYSTEM SET ${k} = '${v}'`);
-  }
-  await admin.end();
-  await pg.stop();
-  pg = await startEmbeddedPostgres({ persistent: true, dataDir, logger });
-  log(`embedded PostgreSQL on port ${pg.port}, data in ${dataDir}`);
-  return {
-    url: pg.url,
-    // The postmaster (its children are the backends and parallel workers whose CPU time is counted).
-    pid: Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]),
-    async stop() {
-      await pg.stop();
-      if (env.BENCH_KEEP_DATA !== '1') await rm(dataDir, { recursive: true, force: true });
+const startDatabase = () =>
+  startBenchDatabase(
+    'gt-bench-alloc-pg-',
+    {
+      shared_buffers: '2GB',
+      max_wal_size: '8GB',
+      checkpoint_timeout: '15min',
+      maintenance_work_mem: '1GB',
     },
-  };
-}
+    log,
+  );
 
 /** CPU seconds used so far by the postmaster's children (the backends and parallel workers), from /proc. */
 let postmasterPid: number | null = null;

@@ -27,7 +27,7 @@
  * bottleneck on two cores, disk writes make it slower still), BENCH_KEEP_DATA=1 (keep the temp dir).
  */
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -39,13 +39,13 @@ import { runMigrations } from '../db/migrate.js';
 import { loadConfig } from '../lib/config.js';
 import { startEmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
-import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { startWorker } from '../worker.js';
 
 import { intEnv } from './env.js';
-import { eanOf, partyMail, seedCaseLoad, type Seeded } from './seed.js';
+import { waitForContactMails } from './contact-mails.js';
+import { eanOf, seedCaseLoad, type Seeded } from './seed.js';
 
 const env = process.env;
 const N = intEnv('BENCH_CASES', 1000);
@@ -121,43 +121,6 @@ async function askGate(base: string, key: string, ean: string): Promise<GateAnsw
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-
-/** Poll the capture folder until every case's contact request is there; returns the last arrival (epoch ms). */
-async function waitForContactMails(
-  dir: string,
-  caseIds: Map<string, { at: number; party: number }>,
-  deadline: number,
-): Promise<{ seen: number; lastAt: number; recipientsOk: boolean; delays: number[] }> {
-  const parsed = new Set<string>();
-  const seen = new Set<string>();
-  const delays: number[] = [];
-  let lastAt = 0;
-  let recipientsOk = true;
-  let nextProgress = Date.now() + 30_000;
-  for (;;) {
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !parsed.has(n));
-    for (const name of names) {
-      parsed.add(name);
-      const mail = JSON.parse(await readFile(join(dir, name), 'utf8')) as CapturedMail;
-      const caseId = mail.headers['x-case-id'];
-      if (!caseId || !caseIds.has(caseId) || !mail.headers['x-response-due']) continue; // not a contact request of this run
-      const created = caseIds.get(caseId)!;
-      // GT-10: to the doubt contact group of the party the case is about, and to nobody else.
-      if (mail.to.length !== 1 || mail.to[0] !== partyMail(created.party)) recipientsOk = false;
-      if (seen.has(caseId)) continue;
-      seen.add(caseId);
-      const at = Date.parse(mail.receivedAt);
-      lastAt = Math.max(lastAt, at);
-      delays.push(at - created.at);
-    }
-    if (seen.size >= caseIds.size || Date.now() > deadline) return { seen: seen.size, lastAt, recipientsOk, delays };
-    if (Date.now() >= nextProgress) {
-      log(`  ${seen.size} / ${caseIds.size} contact mails so far`);
-      nextProgress = Date.now() + 30_000;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -289,7 +252,9 @@ async function main(): Promise<void> {
   const blocked = reasons.filter((r) => r === 'blocked_by_doubt_case').length;
   log(`intake done in ${secs(intakeMs)}; waiting for the contact mails…`);
 
-  const mails = await waitForContactMails(smtp.dir, caseIds, Date.now() + MAIL_TIMEOUT_MS);
+  const mails = await waitForContactMails(smtp.dir, caseIds, Date.now() + MAIL_TIMEOUT_MS, (seen, total) =>
+    log(`  ${seen} / ${total} contact mails so far`),
+  );
   const sorted = [...latencies].sort((a, b) => a - b);
   const otherReasons = [...new Set(reasons.filter((r) => r !== 'blocked_by_doubt_case'))];
 
@@ -305,9 +270,9 @@ async function main(): Promise<void> {
   if (otherReasons.length) line('other gate answers', otherReasons.join(', '));
   line(
     'contact mails received',
-    `${mails.seen} / ${N}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${mails.seen === N && mails.recipientsOk ? 'PASS' : 'FAIL'}`,
+    `${mails.seen.size} / ${N}${mails.recipientsOk ? '' : ' (some not exactly to the party’s doubt contact group!)'} ${mails.seen.size === N && mails.recipientsOk ? 'PASS' : 'FAIL'}`,
   );
-  if (mails.seen > 0) {
+  if (mails.seen.size > 0) {
     line('first POST → last contact mail', `${secs(mails.lastAt - firstWall)}`);
     const d = [...mails.delays].sort((a, b) => a - b);
     line('201 → contact mail p50 / p99', `${secs(percentile(d, 50))} / ${secs(percentile(d, 99))}`);
@@ -315,7 +280,7 @@ async function main(): Promise<void> {
   line('total bench time', secs(Date.now() - t0));
   for (const f of failures.slice(0, 5)) log(`failure: ${f}`);
 
-  const ok = failures.length === 0 && blocked === N && mails.seen === N && mails.recipientsOk;
+  const ok = failures.length === 0 && blocked === N && mails.seen.size === N && mails.recipientsOk;
   if (!ok) {
     process.exitCode = 1;
     log('FAIL: not every case was created, blocked right after its 201 and mailed');

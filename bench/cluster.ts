@@ -36,7 +36,7 @@
  * BENCH_KEEP_DATA=1.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -52,10 +52,10 @@ import {
   type ClusterTopology,
   type NodeProcess,
 } from '../lib/infra/cluster-topology.js';
-import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { projectRoot } from '../lib/infra/temporal-dev-server.js';
+import { waitForContactMails } from './contact-mails.js';
 import { intEnv } from './env.js';
-import { eanOf, partyMail, seedCaseLoad, type Seeded } from './seed.js';
+import { eanOf, seedCaseLoad, type Seeded } from './seed.js';
 
 const env = process.env;
 const N = intEnv('BENCH_CASES', 500);
@@ -278,54 +278,7 @@ async function intake(
   return r;
 }
 
-/** Poll the capture folder until every case's contact request (X-Response-Due) arrived, or the deadline. */
-async function waitForContactMails(
-  dir: string,
-  cases: Map<string, { at: number; party: number }>,
-  deadline: number,
-  parsed = new Set<string>(),
-): Promise<{
-  seen: Map<string, number>;
-  delays: number[];
-  lastAt: number;
-  recipientsOk: boolean;
-  /** Cases whose mails stated more than one reply-by instant or carried more than one Message-ID (issue 8). */
-  secondDeadline: number;
-}> {
-  const seen = new Map<string, number>();
-  const firstOf = new Map<string, string>(); // case id → reply-by instant and Message-ID of its first mail
-  const differing = new Set<string>();
-  const delays: number[] = [];
-  let lastAt = 0;
-  let recipientsOk = true;
-  let nextProgress = Date.now() + 30_000;
-  for (;;) {
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.json') && !parsed.has(n));
-    for (const name of names) {
-      parsed.add(name);
-      const mail = JSON.parse(await readFile(join(dir, name), 'utf8')) as CapturedMail;
-      const caseId = mail.headers['x-case-id'];
-      if (!caseId || !cases.has(caseId) || !mail.headers['x-response-due']) continue;
-      const c = cases.get(caseId)!;
-      if (mail.to.length !== 1 || mail.to[0] !== partyMail(c.party)) recipientsOk = false;
-      seen.set(caseId, (seen.get(caseId) ?? 0) + 1);
-      const stated = `${mail.headers['x-response-due']} ${mail.messageId ?? ''}`;
-      if (!firstOf.has(caseId)) firstOf.set(caseId, stated);
-      else if (firstOf.get(caseId) !== stated) differing.add(caseId);
-      if (seen.get(caseId)! > 1) continue;
-      const at = Date.parse(mail.receivedAt);
-      lastAt = Math.max(lastAt, at);
-      delays.push(at - c.at);
-    }
-    if (seen.size >= cases.size || Date.now() > deadline)
-      return { seen, delays, lastAt, recipientsOk, secondDeadline: differing.size };
-    if (Date.now() >= nextProgress) {
-      log(`  ${seen.size} / ${cases.size} contact mails so far (load ${load()})`);
-      nextProgress = Date.now() + 30_000;
-    }
-    await sleep(500);
-  }
-}
+const mailProgress = (seen: number, total: number) => log(`  ${seen} / ${total} contact mails so far (load ${load()})`);
 
 async function gate(
   t: ClusterTopology,
@@ -481,7 +434,7 @@ async function intakePhase(kind: 'dev' | 'cluster', t: ClusterTopology, s: Seede
     { concurrency: CONCURRENCY, verifyBlock: true },
   );
   log(`${kind}: intake done in ${secs(r.seconds * 1000)}; waiting for the contact mails…`);
-  const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS);
+  const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS, mailProgress);
   const figures = reportIntake(
     `${kind} (${t.apis.length} API, ${t.workers.length} worker, Temporal ${t.temporalKind}) — ${N} cases, concurrency ${CONCURRENCY}`,
     N,
@@ -520,7 +473,7 @@ async function killPhase(t: ClusterTopology, s: Seeded): Promise<void> {
     },
   });
   log(`kill: intake done in ${secs(r.seconds * 1000)}; waiting for the contact mails…`);
-  const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS);
+  const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS, mailProgress);
   const figures = reportIntake(
     `kill: ${KILL_CASES} cases on the cluster, ${api.name} and ${worker.name} SIGKILLed after ${Math.floor(KILL_CASES / 3)}`,
     KILL_CASES,
@@ -620,7 +573,7 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
             );
       },
     });
-    const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS);
+    const mails = await waitForContactMails(t.mailDir!, r.cases, Date.now() + MAIL_TIMEOUT_MS, mailProgress);
     const afterIntake = await worker.memory();
     const connection = await Connection.connect({ address: t.temporalAddress });
     let open = 0;

@@ -30,21 +30,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { pino } from 'pino';
 import { runMigrations } from '../db/migrate.js';
 import { allocationDay, amsterdamDayOf } from '../domain/allocation.js';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { generateApiKey } from '../lib/api-keys.js';
 import { withCheckDigit } from '../lib/gs1.js';
 
+import { startBenchDatabase } from './database.js';
 import { intEnv } from './env.js';
 
 const env = process.env;
@@ -84,34 +81,18 @@ function one<T>(rows: readonly T[]): T {
 
 // ---------------------------------------------------------------------------------------------
 
-async function startDatabase(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (env.BENCH_DATABASE_URL) return { url: env.BENCH_DATABASE_URL, stop: async () => undefined };
-  const logger = pino({ level: 'warn' });
-  const dataDir = await mkdtemp(join(tmpdir(), 'gt-bench-pg-'));
-  // persistent: true keeps PostgreSQL's durable defaults (fsync, synchronous_commit); the directory is ours to remove.
-  let pg: EmbeddedPostgres = await startEmbeddedPostgres({ persistent: true, dataDir, logger });
-  const admin = postgres(pg.adminUrl, { max: 1, onnotice: () => undefined });
-  for (const [k, v] of [
-    ['shared_buffers', '2GB'],
-    ['max_wal_size', '8GB'],
-    ['checkpoint_timeout', '15min'],
-    ['work_mem', '32MB'],
-    ['maintenance_work_mem', '1GB'],
-  ]) {
-    await admin.unsafe(`ALTER SYSTEM SET ${k} = '${v}'`);
-  }
-  await admin.end();
-  await pg.stop();
-  pg = await startEmbeddedPostgres({ persistent: true, dataDir, logger });
-  log(`embedded PostgreSQL on port ${pg.port}, data in ${dataDir}`);
-  return {
-    url: pg.url,
-    async stop() {
-      await pg.stop();
-      if (env.BENCH_KEEP_DATA !== '1') await rm(dataDir, { recursive: true, force: true });
+const startDatabase = () =>
+  startBenchDatabase(
+    'gt-bench-pg-',
+    {
+      shared_buffers: '2GB',
+      max_wal_size: '8GB',
+      checkpoint_timeout: '15min',
+      work_mem: '32MB',
+      maintenance_work_mem: '1GB',
     },
-  };
-}
+    log,
+  );
 
 async function seed(url: string): Promise<Seeded> {
   const sql = postgres(url, { max: 4, onnotice: () => undefined });
