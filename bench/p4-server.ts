@@ -16,13 +16,14 @@ if (!config.database.url) {
   process.stderr.write('DATABASE_URL is required\n');
   process.exit(78);
 }
-const { db, sql, close } = createDb(config.database.url, { max: config.database.poolMax });
+const { db, sql, probe, close } = createDb(config.database.url, { max: config.database.poolMax });
 // Bench-only tuning knobs for the gate's batching (the defaults are what production runs).
 const knob = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
 const app = await buildApp({
   config,
   db,
   sql,
+  databaseProbe: probe, // as server.ts: the hang guard's timer is on the gate's path too
   p4Gate: {
     maxBatch: knob('BENCH_GATE_BATCH'),
     concurrency: knob('BENCH_GATE_CONCURRENCY'),
