@@ -145,15 +145,14 @@ function expectRefusal(res: { statusCode: number; body: string }, where: string,
   if (field) expect(body.field, `${where}: ${res.body}`).toBe(field);
 }
 
-beforeAll(async () => {
-  ctx = await caseApiContext('bad_input');
+/** A new grid operator, its case handler's key and a case opened through the API on a supplier's connection. */
+async function openCase() {
   const op = await ctx.party(['grid_operator']);
   const sup = await ctx.party(['supplier']);
-  auth = await makeKey(ctx.db, 'admin');
-  handler = await makeKey(ctx.db, 'case-handler', { partyId: op.id });
+  const key = await makeKey(ctx.db, 'case-handler', { partyId: op.id });
   const c = await makeConnection(ctx.db, { gridOperatorId: op.id, supplierId: sup.id });
   await makeMandate(ctx.db, { partyId: sup.id, connectionEan: c.ean });
-  const res = await call(ctx.app, handler, 'POST', '/cases', {
+  const res = await call(ctx.app, key, 'POST', '/cases', {
     connectionEan: c.ean,
     partyGln: sup.gln,
     channel: 'customer',
@@ -163,9 +162,17 @@ beforeAll(async () => {
     isma: false,
   });
   expect(res.statusCode, res.body).toBe(201);
-  caseId = (res.json() as { id: string }).id;
-  caseEan = c.ean;
-  partyGln = op.gln;
+  return { op, key, ean: c.ean, id: (res.json() as { id: string }).id };
+}
+
+beforeAll(async () => {
+  ctx = await caseApiContext('bad_input');
+  auth = await makeKey(ctx.db, 'admin');
+  const opened = await openCase();
+  handler = opened.key;
+  caseId = opened.id;
+  caseEan = opened.ean;
+  partyGln = opened.op.gln;
   // Contact made and recorded: from here the case changes only on a caller's action.
   await ctx.waitForCase(caseId, (r) => r.status === 'awaiting_response');
 
@@ -400,22 +407,7 @@ describe('an activity failing for a reason retrying cannot mend is non-retryable
   });
 
   it('the case workflow refuses unstorable text in a handler action itself (an Update sent past the API)', async () => {
-    const op = await ctx.party(['grid_operator']);
-    const sup = await ctx.party(['supplier']);
-    const key = await makeKey(ctx.db, 'case-handler', { partyId: op.id });
-    const c = await makeConnection(ctx.db, { gridOperatorId: op.id, supplierId: sup.id });
-    await makeMandate(ctx.db, { partyId: sup.id, connectionEan: c.ean });
-    const res = await call(ctx.app, key, 'POST', '/cases', {
-      connectionEan: c.ean,
-      partyGln: sup.gln,
-      channel: 'customer',
-      receivedAt: new Date(Date.now() - 60_000).toISOString(),
-      reporterName: 'Klant',
-      description: 'P4-opvragingen zonder machtiging',
-      isma: false,
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const id = (res.json() as { id: string }).id;
+    const { key, id } = await openCase();
     await ctx.waitForCase(id, (r) => r.status === 'awaiting_response');
     const handle = ctx.temporal.workflow.getHandle(id);
     for (const reason of [NUL, LONE_SURROGATE]) {
