@@ -22,8 +22,8 @@ import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
-import { ensureAllocationSchedule } from './services/allocation-schedule.js';
-import { runRecoveryLoop, type RecoveryLoop } from './services/recovery.js';
+import { ensureAllocationSchedule } from './services/allocation/schedule.js';
+import { runRecoveryLoop, type RecoveryLoop } from './services/recovery/sweep.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
@@ -36,7 +36,7 @@ export interface StartWorkerOptions {
   schedule?: boolean;
   /**
    * Every RECOVERY_EVERY_MS, start the workflows of intakes (cases, supplier reports) that committed but
-   * never started one (services/recovery.ts runRecoveryLoop; default true).
+   * never started one (services/recovery/sweep.ts runRecoveryLoop; default true).
    */
   recoverCases?: boolean;
 }

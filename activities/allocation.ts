@@ -1,12 +1,12 @@
 /**
- * Allocation activities (AL-3): thin wrappers over services/allocation.ts. The run heartbeats its steps;
+ * Allocation activities (AL-3): thin wrappers over services/allocation/runs.ts. The run heartbeats its steps;
  * DomainErrors (missing profile set, unknown run) are not retried.
  */
 import { Context } from '@temporalio/activity';
 import { sql as dsql } from 'drizzle-orm';
 import { markRunFailed, requestRun, unfinishedRuns } from '../db/repositories/allocation-runs.js';
 import { DomainError } from '../lib/errors.js';
-import { computeAllocationRun, driverOf, startAllocationRunWorkflow } from '../services/allocation.js';
+import { computeAllocationRun, driverOf, startAllocationRunWorkflow } from '../services/allocation/runs.js';
 import type { AllocationRunInput, AllocationRunResult } from '../workflows/shared.js';
 import type { ActivityDeps } from './deps.js';
 

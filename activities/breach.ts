@@ -14,8 +14,8 @@ import { requireCase } from '../db/repositories/cases.js';
 import { doubtContacts, listContacts } from '../db/repositories/contacts.js';
 import type { Actor } from '../db/repositories/actor.js';
 import { breachDueAt } from '../domain/breach.js';
-import { breachReminderMail, breachTextData } from '../services/breach.js';
-import { messageId } from '../services/case-mail.js';
+import { breachReminderMail, breachTextData } from '../services/breach/assessments.js';
+import { messageId } from '../services/cases/mail.js';
 import type { BreachDecisionInput, BreachSnapshot, BreachWorkflowInput } from '../workflows/breach-shared.js';
 import type { ActivityDeps } from './deps.js';
 

@@ -1,10 +1,10 @@
 /**
  * The notices to the people around a case (domain/case-notices.ts): the reporter and the grid user. Thin
- * wrappers over services/case-notices.ts; the workflow runs them aside with bounded retries (NOTICE_ACTIVITY)
+ * wrappers over services/cases/notices.ts; the workflow runs them aside with bounded retries (NOTICE_ACTIVITY)
  * and records a notice whose retries are spent.
  */
 import type { CaseNotice } from '../domain/case-notices.js';
-import { recordCaseNoticeFailed, sendCaseNotice, type CaseNoticeResult } from '../services/case-notices.js';
+import { recordCaseNoticeFailed, sendCaseNotice, type CaseNoticeResult } from '../services/cases/notices.js';
 import type { ActivityDeps } from './deps.js';
 import { heartbeatingMailer } from './notifications.js';
 

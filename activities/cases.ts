@@ -24,7 +24,7 @@ import {
   type WithdrawalReason,
   withdrawalEffect,
 } from '../domain/case.js';
-import { openBreachOnClose } from '../services/breach.js';
+import { openBreachOnClose } from '../services/breach/assessments.js';
 import type { ActivityDeps } from './deps.js';
 
 export const workflowActor = (caseId: string): Actor => ({

@@ -12,7 +12,7 @@ import { caseAudit, getCaseWithParties } from '../db/repositories/cases.js';
 import { doubtContacts } from '../db/repositories/contacts.js';
 import { doubtCases } from '../db/schema/index.js';
 import { contactGroupEmptyMail } from '../notifications/templates.js';
-import { caseMailData, messageId } from '../services/case-mail.js';
+import { caseMailData, messageId } from '../services/cases/mail.js';
 import type { ActivityDeps } from './deps.js';
 import { workflowActor } from './cases.js';
 

@@ -40,8 +40,8 @@ import {
   type OutcomeMailKind,
 } from '../notifications/templates.js';
 import { certainlyNotSent, type Mailer, type SentMail } from '../notifications/mailer.js';
-import { reportCaseToAcm, type CaseAcmReportInput, type CaseAcmReportResult } from '../services/acm-report.js';
-import { caseMailData, messageId } from '../services/case-mail.js';
+import { reportCaseToAcm, type CaseAcmReportInput, type CaseAcmReportResult } from '../services/cases/acm-report.js';
+import { caseMailData, messageId } from '../services/cases/mail.js';
 import type { ActivityDeps } from './deps.js';
 import { workflowActor } from './cases.js';
 

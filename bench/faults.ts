@@ -25,7 +25,7 @@
  * while that dependency is down, so counted apart), other 5xx (must be 0), refused or
  * reset connections (only the killed API's), no answer within BENCH_CLIENT_TIMEOUT (must be 0: a hang); answers
  * slower than the 2 s bound (and of those the 503s, which must be 0); cases committed in the row and, once the
- * documented bound (services/intake-bound.ts) has passed, those whose workflow Temporal does not know or started
+ * documented bound (services/recovery/intake-bound.ts) has passed, those whose workflow Temporal does not know or started
  * later than the bound (must be 0; the bound counts from the commit, or from the end of a Temporal or PostgreSQL
  * outage that began less than one bound after it); contact mails per case from the capture folder: lost (none
  * arrived), a second deadline (mails stating more than one reply-by instant or Message-ID for a case; both must be
@@ -53,7 +53,7 @@ import { getFreePort } from '../lib/infra/ports.js';
 import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { startSupervised, supervisedChildPid, type SupervisedProcess } from '../lib/infra/supervised-process.js';
 import { projectRoot, startTemporalDevServer, type TemporalDevServer } from '../lib/infra/temporal-dev-server.js';
-import { INTAKE_WORKFLOW_BOUND_MS } from '../services/intake-bound.js';
+import { INTAKE_WORKFLOW_BOUND_MS } from '../services/recovery/intake-bound.js';
 import { intEnv } from './env.js';
 import { eanOf, partyMail, seedCaseLoad, type Seeded } from './seed.js';
 

@@ -1,7 +1,7 @@
 /**
  * Allocation rules (AL-1 … AL-6, GT-4) as pure functions: the quarter-hours of a market day, register
  * validation, the method in force per connection and quarter-hour, and the sums per quarter-hour ×
- * balance responsible party × supplier × grid area. No I/O: the run (services/allocation.ts) feeds it
+ * balance responsible party × supplier × grid area. No I/O: the run (services/allocation/runs.ts) feeds it
  * facts read from the database, and the SQL fast path of db/repositories/allocation-runs.ts mirrors
  * `allocateQuarterHours` for connection-days whose facts do not change during the day.
  */

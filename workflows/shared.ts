@@ -264,7 +264,7 @@ export const reviewVoteUpdate = defineUpdate<ReviewSnapshot, [ReviewVoteInput]>(
 export const reviewCommitmentUpdate = defineUpdate<ReviewSnapshot, [ReviewCommitmentInput]>('reviewCommitment');
 export const reviewDecisionUpdate = defineUpdate<ReviewSnapshot, [ReviewDecisionInput]>('reviewDecision');
 
-/** Failure types of refused review Updates (services/reviews.ts maps them to HTTP). */
+/** Failure types of refused review Updates (services/reviews/actions.ts maps them to HTTP). */
 export const ReviewErrors = {
   WrongState: 'ReviewWrongState',
   NotInvolved: 'ReviewNotInvolved',

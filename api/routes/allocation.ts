@@ -46,15 +46,15 @@ import { requirePartyByGln } from '../../db/repositories/parties.js';
 import type { AllocationRun } from '../../db/schema/index.js';
 import { isDay } from '../../domain/allocation.js';
 import { forbidden, invalidState, validationError } from '../../lib/errors.js';
-import { importReadingsFile } from '../../services/allocation-import.js';
+import { importReadingsFile } from '../../services/allocation/import.js';
 import {
   aggregateCsv,
   aggregatePage,
   differencePage,
   readConnectionResult,
   type AggregateScope,
-} from '../../services/allocation-results.js';
-import { driverOf, loadProfileFile, requestAllocationRun } from '../../services/allocation.js';
+} from '../../services/allocation/results.js';
+import { driverOf, loadProfileFile, requestAllocationRun } from '../../services/allocation/runs.js';
 
 /** A profile file is a year of quarter-hours: a few MB. */
 const PROFILE_FILE_MAX_BYTES = 64 * 1024 * 1024;

@@ -29,7 +29,7 @@ import {
   decideBreach,
   keyHolderName,
   requestBreachAssessment,
-} from '../../services/breach.js';
+} from '../../services/breach/assessments.js';
 
 const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);

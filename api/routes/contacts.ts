@@ -22,7 +22,7 @@ import {
 import { addContact, listContacts, removeContact, updateContact } from '../../db/repositories/contacts.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { forbidden, notFound } from '../../lib/errors.js';
-import { lookUpDoubtContacts } from '../../services/contact-groups.js';
+import { lookUpDoubtContacts } from '../../services/parties/contact-groups.js';
 import type { Party } from '../../db/schema/index.js';
 
 function assertOwnParty(p: Principal, party: Party): void {

@@ -38,7 +38,7 @@ import {
   requireReview,
   voteOnReview,
   type ReviewPerson,
-} from '../../services/reviews.js';
+} from '../../services/reviews/actions.js';
 
 /** The key's holder as recorded (its label) signs what it does. */
 const person = (p: Principal): ReviewPerson => ({

@@ -24,7 +24,7 @@ import {
   SupplierReportSchema,
   toSupplierReportDto,
 } from '../schemas/supplier-reports.js';
-import { reportSupplierSignal } from '../../services/supplier-reports.js';
+import { reportSupplierSignal } from '../../services/supplier-reports/intake.js';
 import { getSupplierReport } from '../../db/repositories/cases.js';
 import { assertEan } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';

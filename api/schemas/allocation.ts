@@ -7,7 +7,7 @@ import {
   type ProfileSetRow,
 } from '../../db/schema/index.js';
 import { ALLOCATION_REASONS, DIRECTIONS, QUARTER_HOUR_METHODS } from '../../domain/allocation.js';
-import { BULK_REJECT_CODES } from '../../services/allocation-import.js';
+import { BULK_REJECT_CODES } from '../../services/allocation/import.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);

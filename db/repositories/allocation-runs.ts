@@ -7,7 +7,7 @@
  * such days: unallocated (no supplier / no BRP) → '0' (an open iSMA doubt case the whole day) → profile
  * (method profile; opted out; no readings row) → measured. Every other connection-day ("mixed": a switch
  * or method change during or after the day, a '0'-values period starting or ending in it, some registers
- * missing) is allocated by that function itself (services/allocation.ts). The agreement test
+ * missing) is allocated by that function itself (services/allocation/runs.ts). The agreement test
  * (test/allocation/run-agreement.test.ts) holds the two to the same results on random facts.
  */
 import { and, desc, eq, inArray, sql as dsql } from 'drizzle-orm';

@@ -7,7 +7,7 @@
  * reading can only be judged against its neighbours, so rows are checked in time order against the stored
  * readings and the rows accepted before them. Problems with the batch as a whole (unknown connection,
  * opted-out connection, malformed body) reject the whole batch and write nothing. The bulk path for a
- * day's file of all connections is services/allocation-import.ts.
+ * day's file of all connections is services/allocation/import.ts.
  */
 import { eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';

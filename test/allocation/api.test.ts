@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { accessRegister, connections, meterReadingDays, meterReadingRejects } from '../../db/schema/index.js';
-import { computeAllocationRun, driverOf } from '../../services/allocation.js';
+import { computeAllocationRun, driverOf } from '../../services/allocation/runs.js';
 import { allocationDay } from '../../domain/allocation.js';
 import { call, coreContext, makeConnection, makeKey, makeParty, type CoreContext } from '../core/fixtures.js';
 import { profileFile, registers } from './fixtures.js';

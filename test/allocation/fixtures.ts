@@ -23,7 +23,7 @@ import {
   switchToProfileAllocation,
 } from '../../db/repositories/allocation.js';
 import { writeRegisters } from '../../db/repositories/reading-days.js';
-import { loadProfileFile } from '../../services/allocation.js';
+import { loadProfileFile } from '../../services/allocation/runs.js';
 import { allocationDay, QUARTER_HOUR_MS } from '../../domain/allocation.js';
 import { yearDays } from '../../domain/allocation-profiles.js';
 import { withCheckDigit } from '../../lib/gs1.js';

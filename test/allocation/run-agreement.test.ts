@@ -12,7 +12,7 @@ import { allocationAggregates, allocationCells, parties } from '../../db/schema/
 import { requestRun, storedSegments } from '../../db/repositories/allocation-runs.js';
 import { updateConnection } from '../../db/repositories/connections.js';
 import { dayFractions } from '../../db/repositories/allocation-profiles.js';
-import { computeAllocationRun, driverOf } from '../../services/allocation.js';
+import { computeAllocationRun, driverOf } from '../../services/allocation/runs.js';
 import {
   aggregateDay,
   allocateConnectionDay,

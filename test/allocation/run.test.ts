@@ -7,7 +7,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { createDb, type DbHandle } from '../../db/client.js';
 import { allocationAggregates, allocationCells, allocationRuns } from '../../db/schema/index.js';
 import { requestRun, storedSegments } from '../../db/repositories/allocation-runs.js';
-import { computeAllocationRun, driverOf } from '../../services/allocation.js';
+import { computeAllocationRun, driverOf } from '../../services/allocation/runs.js';
 import { allocationDay, quarterHourStart } from '../../domain/allocation.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/index.js';
 import {

@@ -11,8 +11,8 @@ import { allocationAggregates, allocationRuns } from '../../db/schema/index.js';
 import { createActivities } from '../../activities/index.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
-import { ensureAllocationSchedule } from '../../services/allocation-schedule.js';
-import { requestAllocationRun } from '../../services/allocation.js';
+import { ensureAllocationSchedule } from '../../services/allocation/schedule.js';
+import { requestAllocationRun } from '../../services/allocation/runs.js';
 import { allocationDay, amsterdamDayOf, previousDay } from '../../domain/allocation.js';
 import {
   allocationRunWorkflowId,

@@ -13,7 +13,7 @@ import { acmNotifications, auditLog, doubtCases, supplierReports } from '../../d
 import { pino } from 'pino';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
-import { recoverIntakes } from '../../services/recovery.js';
+import { recoverIntakes } from '../../services/recovery/sweep.js';
 import { supplierReportWorkflowId } from '../../workflows/shared.js';
 import { listMail, testConfig } from '../helpers/index.js';
 import { call, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';

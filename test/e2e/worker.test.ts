@@ -26,7 +26,7 @@ import { withCheckDigit } from '../../lib/gs1.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
 import { ensureRepeatOffenderSchedule, startWorker, type RunningWorker } from '../../worker.js';
-import { recoverIntakes } from '../../services/recovery.js';
+import { recoverIntakes } from '../../services/recovery/sweep.js';
 import { SA, allocationScheduleId, repeatOffenderScheduleId } from '../../workflows/shared.js';
 import { freshDatabase, readMail, testConfig, type FreshDatabase } from '../helpers/index.js';
 

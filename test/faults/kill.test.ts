@@ -3,7 +3,7 @@
  * worker: worker.ts, Temporal: the CLI dev server, PostgreSQL: the embedded server).
  *
  * - API killed during a burst of intakes: every committed case gets its workflow and its contact mail
- *   within the bound (services/intake-bound.ts) from the worker's recovery loop, without a worker restart.
+ *   within the bound (services/recovery/intake-bound.ts) from the worker's recovery loop, without a worker restart.
  * - Worker killed during contact mails: another worker finishes them; every case's mails state one deadline.
  * - Temporal killed and restarted: intake answers 503 temporal_unavailable within 2 s (never a 500, never
  *   a hang), the P4 capability stays ready; after the restart the case committed meanwhile gets its workflow.
@@ -19,7 +19,7 @@ import { runMigrations } from '../../db/migrate.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../lib/infra/embedded-postgres.js';
 import { supervisedChildPid } from '../../lib/infra/supervised-process.js';
 import { startTemporalDevServer, type TemporalDevServer } from '../../lib/infra/temporal-dev-server.js';
-import { INTAKE_WORKFLOW_BOUND_MS } from '../../services/intake-bound.js';
+import { INTAKE_WORKFLOW_BOUND_MS } from '../../services/recovery/intake-bound.js';
 import { makeKey } from '../core/fixtures.js';
 import { freshDatabase, listMail, type FreshDatabase } from '../helpers/index.js';
 import {

@@ -7,7 +7,7 @@
  * Expected instants are written out by hand (UTC), not computed with the code under test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liftWrongfulBlock } from '../../services/cases.js';
+import { liftWrongfulBlock } from '../../services/cases/actions.js';
 import { caseHarness, TASK_QUEUE, type CaseHarness } from './harness.js';
 
 const HOUR = 3_600_000;

@@ -111,7 +111,7 @@ describe('contact within 1 working day (GT-1) while SMTP is down', () => {
       .not.toBeNull();
     await smtp.waitFor((m) => m.to.includes(fixture.handlerMail) && (m.subject ?? '').includes('LET OP'), 15_000);
     // The handler withdraws the case; the pending contact attempt is cancelled.
-    const { withdrawCase } = await import('../../services/cases.js');
+    const { withdrawCase } = await import('../../services/cases/actions.js');
     const snap = await withdrawCase(
       { db: h.db, temporal: h.env.client, taskQueue: 'unused', evidenceMaxBytes: 1 },
       row.id,

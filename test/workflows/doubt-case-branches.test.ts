@@ -24,7 +24,7 @@ import {
   submitResponse,
   withdrawCase,
   type CaseServiceDeps,
-} from '../../services/cases.js';
+} from '../../services/cases/actions.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaseRefusal } from '../../domain/case.js';
 import { DomainError } from '../../lib/errors.js';

@@ -15,14 +15,14 @@ import { setAllocationMethod } from '../../db/repositories/allocation.js';
 import { formatAmsterdam } from '../../domain/working-days.js';
 import { DomainError } from '../../lib/errors.js';
 import type { Mailer } from '../../notifications/mailer.js';
-import { registerSignal } from '../../services/case-intake.js';
+import { registerSignal } from '../../services/cases/intake.js';
 import {
   judgeEvidence,
   requestEvidence,
   submitResponse,
   withdrawCase,
   type CaseServiceDeps,
-} from '../../services/cases.js';
+} from '../../services/cases/actions.js';
 import { listMail } from '../helpers/index.js';
 import { caseHarness, TASK_QUEUE, type CaseHarness } from './harness.js';
 

@@ -25,7 +25,7 @@ import {
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { inject } from 'vitest';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
-import { startCaseWorkflow } from '../../services/case-intake.js';
+import { startCaseWorkflow } from '../../services/cases/intake.js';
 import { createDb, type Db } from '../../db/client.js';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { connections, contactPersons, DOUBT_CONTACT_GROUP, parties, type DoubtCase } from '../../db/schema/index.js';

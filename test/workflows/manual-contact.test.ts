@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { doubtCases } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
-import { recordManualContact, type CaseServiceDeps } from '../../services/cases.js';
+import { recordManualContact, type CaseServiceDeps } from '../../services/cases/actions.js';
 import { DomainError } from '../../lib/errors.js';
 import { caseHarness, TASK_QUEUE, type CaseHarness } from './harness.js';
 

@@ -33,7 +33,7 @@ import {
   recordCommitment,
   voteOnReview,
   type ReviewPerson,
-} from '../../services/reviews.js';
+} from '../../services/reviews/actions.js';
 import {
   reviewStateQuery,
   reviewWorkflowId,

@@ -3,7 +3,7 @@
  * (a new process's worker, same task queue) continues where the case was — same run, nothing repeated.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { judgeEvidence, submitResponse, type CaseServiceDeps } from '../../services/cases.js';
+import { judgeEvidence, submitResponse, type CaseServiceDeps } from '../../services/cases/actions.js';
 import { listMail } from '../helpers/index.js';
 import { inject } from 'vitest';
 import { caseHarness, TASK_QUEUE, type CaseHarness } from './harness.js';

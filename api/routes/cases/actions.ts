@@ -38,7 +38,7 @@ import {
   submitResponse,
   withdrawCase,
   type CaseServiceDeps,
-} from '../../../services/cases.js';
+} from '../../../services/cases/actions.js';
 import type { CaseSnapshot } from '../../../workflows/shared.js';
 import type { CaseRoutesContext } from './context.js';
 

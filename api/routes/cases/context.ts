@@ -11,7 +11,7 @@ import type { Db } from '../../../db/client.js';
 import type { DoubtCase } from '../../../db/schema/index.js';
 import { caseOwner, visibleTo } from '../../../domain/visibility.js';
 import { notFound } from '../../../lib/errors.js';
-import type { CaseServiceDeps } from '../../../services/cases.js';
+import type { CaseServiceDeps } from '../../../services/cases/actions.js';
 
 export interface CaseRoutesContext {
   db: Db;

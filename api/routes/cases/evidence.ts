@@ -14,7 +14,7 @@ import {
   LegalHoldResult,
   toLegalHoldDto,
 } from '../../schemas/cases.js';
-import { liftLegalHold, openResponseEvidence, placeLegalHold } from '../../../services/evidence.js';
+import { liftLegalHold, openResponseEvidence, placeLegalHold } from '../../../services/cases/evidence.js';
 import type { CaseRoutesContext } from './context.js';
 
 const caseEvidenceRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../../plugins/auth.js';
 import { errorResponses, READ_ERRORS } from '../../plugins/core-access.js';
 import { CaseParams, HistoryExportSchema, HistoryQuery, HistorySchema } from '../../schemas/cases.js';
-import { caseHistory, caseHistoryExport } from '../../../services/case-history.js';
+import { caseHistory, caseHistoryExport } from '../../../services/cases/history.js';
 import type { CaseRoutesContext } from './context.js';
 
 /** Media type of the raw history export (also `?format=export`). */

@@ -1,6 +1,6 @@
 /**
- * Doubt cases over HTTP (GT-1..GT-10), on top of the case services (services/case-intake.ts,
- * services/cases.ts) and Temporal: intake, reads, actions, and the compliance history.
+ * Doubt cases over HTTP (GT-1..GT-10), on top of the case services (services/cases/intake.ts,
+ * services/cases/actions.ts) and Temporal: intake, reads, actions, and the compliance history.
  *
  * Who sees what is domain/visibility.ts: a case handler its own grid operator's cases, a supplier or
  * service provider the cases about itself, compliance and admin all; another party's case answers 404,

@@ -15,7 +15,7 @@ import {
   type CaseCreateBody,
 } from '../../schemas/cases.js';
 import { ReportParams } from '../../schemas/supplier-reports.js';
-import { registerSignal } from '../../../services/case-intake.js';
+import { registerSignal } from '../../../services/cases/intake.js';
 import type { CaseRoutesContext } from './context.js';
 
 const caseIntakeRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {

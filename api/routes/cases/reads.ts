@@ -29,7 +29,7 @@ import { requirePartyByGln } from '../../../db/repositories/parties.js';
 import type { DoubtCase } from '../../../db/schema/index.js';
 import { partySeesCaseAction } from '../../../domain/visibility.js';
 import { validationError } from '../../../lib/errors.js';
-import { liveSnapshot } from '../../../services/cases.js';
+import { liveSnapshot } from '../../../services/cases/actions.js';
 import type { CaseRoutesContext } from './context.js';
 
 const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {

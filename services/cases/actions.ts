@@ -1,13 +1,13 @@
 /**
  * The doubt-case service between the routes and the running case workflow (intake and the start of the
- * workflow: services/case-intake.ts): the party's response (staged, then counted by the workflow through
+ * workflow: services/cases/intake.ts): the party's response (staged, then counted by the workflow through
  * a validated Update) and the handler's actions (Updates that answer with the new state). Throws
  * DomainErrors only.
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
 import {
   getCase,
   listResponses,
@@ -15,9 +15,9 @@ import {
   requireCase,
   stageResponse,
   CLOSED_STATUSES,
-} from '../db/repositories/cases.js';
-import { recordAudit } from '../db/repositories/audit.js';
-import type { DoubtCase } from '../db/schema/index.js';
+} from '../../db/repositories/cases.js';
+import { recordAudit } from '../../db/repositories/audit.js';
+import type { DoubtCase } from '../../db/schema/index.js';
 import {
   checkEvidenceRequest,
   checkJudgement,
@@ -26,11 +26,11 @@ import {
   type JudgementRequest,
   type WithdrawalEffect,
   type WithdrawalReason,
-} from '../domain/case.js';
+} from '../../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
-import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
-import { DomainError, invalidState, notFound, validationError, type DomainErrorDetail } from '../lib/errors.js';
+import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
+import { DomainError, invalidState, notFound, validationError, type DomainErrorDetail } from '../../lib/errors.js';
 import {
   CaseErrors,
   addNoteUpdate,
@@ -46,14 +46,14 @@ import {
   type EvidenceRequestResult,
   type ManualContactInput,
   type NotifyAcmResult,
-} from '../workflows/shared.js';
+} from '../../workflows/shared.js';
 
 export interface CaseServiceDeps {
   db: Db;
   temporal: Client | undefined;
   taskQueue: string;
   evidenceMaxBytes: number;
-  /** GT-6 after the workflow closed (services/acm-report.ts); without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
+  /** GT-6 after the workflow closed (services/cases/acm-report.ts); without it (no SMTP configured for the API) such a report is 503 mail_unavailable. */
   acmReport?: Omit<AcmReportDeps, 'db'>;
 }
 
@@ -90,7 +90,7 @@ function isWorkflowNotFound(err: unknown): boolean {
 /**
  * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
  * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
- * start failed and every worker's recovery loop starts it (services/recovery.ts) — so 503, to be repeated.
+ * start failed and every worker's recovery loop starts it (services/recovery/sweep.ts) — so 503, to be repeated.
  */
 async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
   if (isWorkflowNotFound(err)) {
@@ -295,7 +295,7 @@ export async function requestEvidence(
 
 /**
  * GT-6: the ACM may be informed at any time. While the case workflow runs it sends (an Update); once its
- * run has completed (or when it has none) the same report (services/acm-report.ts) is sent here, with its own dedupe keys
+ * run has completed (or when it has none) the same report (services/cases/acm-report.ts) is sent here, with its own dedupe keys
  * (`case:<id>:acm:direct:<n>`, never those of the workflow): mail, acm_notifications row, audit entry and
  * acm_notified_at, recorded once per key.
  */

@@ -1,29 +1,29 @@
 /**
  * GT-1 / GT-2 intake: a signal becomes a case — the case row and its block in one transaction, then
  * the case workflow (id = case id). A start that fails leaves the committed case to the intake's repeat
- * or to the recovery sweep (services/recovery.ts). Throws DomainErrors only.
+ * or to the recovery sweep (services/recovery/sweep.ts). Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
 import {
   createCaseWithBlock,
   getCaseWithParties,
   getSupplierReport,
   markWorkflowStarted,
   type CaseIntakeInput,
-} from '../db/repositories/cases.js';
-import { allocationMethodAt } from '../db/repositories/allocation.js';
-import { assertEan, requireConnection } from '../db/repositories/connections.js';
-import { partiesByIds, requirePartyByGln } from '../db/repositories/parties.js';
-import type { DoubtCase } from '../db/schema/index.js';
-import { DomainError, notFound, validationError } from '../lib/errors.js';
-import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
-import { SA, type DoubtCaseInput } from '../workflows/shared.js';
-import { requireTemporal, type CaseServiceDeps } from './cases.js';
-import type { SignalClass } from '../domain/review.js';
-import { ismaVariant, onIsmaAt } from '../domain/case.js';
-import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
+} from '../../db/repositories/cases.js';
+import { allocationMethodAt } from '../../db/repositories/allocation.js';
+import { assertEan, requireConnection } from '../../db/repositories/connections.js';
+import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
+import type { DoubtCase } from '../../db/schema/index.js';
+import { DomainError, notFound, validationError } from '../../lib/errors.js';
+import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
+import { SA, type DoubtCaseInput } from '../../workflows/shared.js';
+import { requireTemporal, type CaseServiceDeps } from './actions.js';
+import type { SignalClass } from '../../domain/review.js';
+import { ismaVariant, onIsmaAt } from '../../domain/case.js';
+import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
 
 /** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
 export async function startCaseWorkflow(db: Db, client: Client, taskQueue: string, caseId: string): Promise<void> {

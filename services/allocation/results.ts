@@ -6,14 +6,14 @@
  */
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
-import { registerInternalAccess } from '../db/repositories/access-register.js';
-import { dayFractions } from '../db/repositories/allocation-profiles.js';
-import { storedSegments } from '../db/repositories/allocation-runs.js';
-import { loadDays } from '../db/repositories/reading-days.js';
-import type { AllocationRun } from '../db/schema/index.js';
-import { notFound } from '../lib/errors.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { registerInternalAccess } from '../../db/repositories/access-register.js';
+import { dayFractions } from '../../db/repositories/allocation-profiles.js';
+import { storedSegments } from '../../db/repositories/allocation-runs.js';
+import { loadDays } from '../../db/repositories/reading-days.js';
+import type { AllocationRun } from '../../db/schema/index.js';
+import { notFound } from '../../lib/errors.js';
 import {
   allocationDay,
   belowMinimum,
@@ -26,7 +26,7 @@ import {
   type ConnectionDayFacts,
   type Direction,
   type QuarterHourMethod,
-} from '../domain/allocation.js';
+} from '../../domain/allocation.js';
 
 /** Whose cells a caller sees: all (the grid operator, compliance, admin), or those of one BRP or supplier. */
 export type AggregateScope =

@@ -4,23 +4,23 @@
  * notice), record what was sent and to whom. Without an address nothing is sent and that is recorded.
  * Throws DomainErrors for what retrying cannot mend.
  */
-import type { Db } from '../db/client.js';
-import { getBlockByCase } from '../db/repositories/blocks.js';
-import { getCaseWithParties, type CaseParties } from '../db/repositories/cases.js';
-import { noticeEntries, recordNoticeOnce } from '../db/repositories/case-notices.js';
-import { getConnection, getGridUser } from '../db/repositories/connections.js';
-import { closingStatus, OUTCOMES, type OutcomeKind } from '../domain/case.js';
-import { gridUserBlockedFrom, noticeRecipient, reporterMailAddress, type CaseNotice } from '../domain/case-notices.js';
-import { invalidState } from '../lib/errors.js';
-import type { Mailer } from '../notifications/mailer.js';
+import type { Db } from '../../db/client.js';
+import { getBlockByCase } from '../../db/repositories/blocks.js';
+import { getCaseWithParties, type CaseParties } from '../../db/repositories/cases.js';
+import { noticeEntries, recordNoticeOnce } from '../../db/repositories/case-notices.js';
+import { getConnection, getGridUser } from '../../db/repositories/connections.js';
+import { closingStatus, OUTCOMES, type OutcomeKind } from '../../domain/case.js';
+import { gridUserBlockedFrom, noticeRecipient, reporterMailAddress, type CaseNotice } from '../../domain/case-notices.js';
+import { invalidState } from '../../lib/errors.js';
+import type { Mailer } from '../../notifications/mailer.js';
 import {
   gridUserBlockMail,
   gridUserLiftMail,
   reporterAcknowledgementMail,
   reporterOutcomeMail,
-} from '../notifications/case-notices.js';
-import type { MailContent } from '../notifications/templates.js';
-import { caseMailData, messageId } from './case-mail.js';
+} from '../../notifications/case-notices.js';
+import type { MailContent } from '../../notifications/templates.js';
+import { caseMailData, messageId } from './mail.js';
 
 export interface CaseNoticeDeps {
   db: Db;

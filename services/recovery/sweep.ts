@@ -8,11 +8,11 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { Db } from '../db/client.js';
-import { casesWithoutWorkflow } from '../db/repositories/cases.js';
-import { reportsWithoutNotification } from '../db/repositories/supplier-reports.js';
-import { startCaseWorkflow } from './case-intake.js';
-import { startSupplierReportWorkflow } from './supplier-reports.js';
+import type { Db } from '../../db/client.js';
+import { casesWithoutWorkflow } from '../../db/repositories/cases.js';
+import { reportsWithoutNotification } from '../../db/repositories/supplier-reports.js';
+import { startCaseWorkflow } from '../cases/intake.js';
+import { startSupplierReportWorkflow } from '../supplier-reports/intake.js';
 import { INTAKE_GRACE_MS, RECOVERY_EVERY_MS } from './intake-bound.js';
 
 export interface RecoveryDeps {

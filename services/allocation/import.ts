@@ -20,10 +20,10 @@
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import type postgres from 'postgres';
-import type { Actor } from '../db/repositories/actor.js';
-import { MERGE_DAY_ROW, parseRegisterArray } from '../db/repositories/reading-days.js';
-import { validationError } from '../lib/errors.js';
-import { isValidEan18 } from '../lib/gs1.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { MERGE_DAY_ROW, parseRegisterArray } from '../../db/repositories/reading-days.js';
+import { validationError } from '../../lib/errors.js';
+import { isValidEan18 } from '../../lib/gs1.js';
 import {
   allocationDay,
   isDay,
@@ -32,7 +32,7 @@ import {
   type AllocationDay,
   type DayRegisters,
   type Direction,
-} from '../domain/allocation.js';
+} from '../../domain/allocation.js';
 
 export const BULK_REJECT_CODES = [
   'malformed_line',

@@ -6,23 +6,23 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
-import { breachAssessmentOfCase, openBreachAssessment, requireBreachAssessment } from '../db/repositories/breach.js';
-import { getCaseWithParties } from '../db/repositories/cases.js';
-import { apiKeys, connections, gridUsers, type BreachAssessment } from '../db/schema/index.js';
-import type { BreachDecision } from '../domain/breach.js';
-import type { CaseStatus } from '../domain/case.js';
-import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
-import { DomainError, invalidState, validationError } from '../lib/errors.js';
-import { breachReminderMail, gridUserLetter, type BreachTextData } from '../notifications/breach-templates.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { breachAssessmentOfCase, openBreachAssessment, requireBreachAssessment } from '../../db/repositories/breach.js';
+import { getCaseWithParties } from '../../db/repositories/cases.js';
+import { apiKeys, connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
+import type { BreachDecision } from '../../domain/breach.js';
+import type { CaseStatus } from '../../domain/case.js';
+import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
+import { DomainError, invalidState, validationError } from '../../lib/errors.js';
+import { breachReminderMail, gridUserLetter, type BreachTextData } from '../../notifications/breach-templates.js';
 import {
   BREACH_REFUSED,
   breachWorkflowId,
   decideBreachUpdate,
   type BreachRefusal,
   type BreachWorkflowInput,
-} from '../workflows/breach-shared.js';
+} from '../../workflows/breach-shared.js';
 
 export interface BreachServiceDeps {
   db: Db;

@@ -3,9 +3,9 @@
  * service for a GT-6 report after the workflow closed): the case's facts for the templates and a
  * stable Message-ID per notification, so a repeated send is recognisable as the same message.
  */
-import type { CaseParties } from '../db/repositories/cases.js';
-import type { Mailer } from '../notifications/mailer.js';
-import type { CaseMailData } from '../notifications/templates.js';
+import type { CaseParties } from '../../db/repositories/cases.js';
+import type { Mailer } from '../../notifications/mailer.js';
+import type { CaseMailData } from '../../notifications/templates.js';
 
 /** `<key@sender-domain>`, with the key reduced to the characters a Message-ID may hold. */
 export function messageId(mailer: Pick<Mailer, 'from'>, key: string): string {

@@ -2,18 +2,18 @@
  * GT-6: a case report to the ACM — the mail, the acm_notifications row, the audit entry and
  * acm_notified_at — recorded once per dedupe key. One operation for both processes: the case workflow
  * sends it through its activity while the case runs (activities/notifications.ts notifyAcm), the case
- * service sends it itself once the workflow's run has completed (services/cases.ts notifyAcm).
+ * service sends it itself once the workflow's run has completed (services/cases/actions.ts notifyAcm).
  */
 import { and, count, eq, like } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
-import { recordAudit } from '../db/repositories/audit.js';
-import { caseAuditTrail, getCaseWithParties } from '../db/repositories/cases.js';
-import { acmNotifications, doubtCases } from '../db/schema/index.js';
-import type { Config } from '../lib/config.js';
-import type { Mailer } from '../notifications/mailer.js';
-import { acmCaseReportMail } from '../notifications/templates.js';
-import { caseMailData, messageId } from './case-mail.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { recordAudit } from '../../db/repositories/audit.js';
+import { caseAuditTrail, getCaseWithParties } from '../../db/repositories/cases.js';
+import { acmNotifications, doubtCases } from '../../db/schema/index.js';
+import type { Config } from '../../lib/config.js';
+import type { Mailer } from '../../notifications/mailer.js';
+import { acmCaseReportMail } from '../../notifications/templates.js';
+import { caseMailData, messageId } from './mail.js';
 
 export interface AcmReportDeps {
   db: Db;

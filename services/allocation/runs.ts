@@ -8,9 +8,9 @@
  */
 import type { Client } from '@temporalio/client';
 import type postgres from 'postgres';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
-import { profileSetFor, storeProfileSet } from '../db/repositories/allocation-profiles.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { profileSetFor, storeProfileSet } from '../../db/repositories/allocation-profiles.js';
 import {
   cellIds,
   classifyAndStoreUniform,
@@ -32,13 +32,13 @@ import {
   type MixedProfileSum,
   type ResultSegmentRow,
   type RunContext,
-} from '../db/repositories/allocation-runs.js';
-import { SINCE_EVER } from '../db/repositories/connection-parties.js';
-import { parseRegisterArray } from '../db/repositories/reading-days.js';
-import { getRun } from '../db/repositories/allocation-runs.js';
-import type { AllocationRun, AllocationRunTrigger, ProfileSetRow } from '../db/schema/index.js';
-import { DomainError, invalidState, notFound } from '../lib/errors.js';
-import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
+} from '../../db/repositories/allocation-runs.js';
+import { SINCE_EVER } from '../../db/repositories/connection-parties.js';
+import { parseRegisterArray } from '../../db/repositories/reading-days.js';
+import { getRun } from '../../db/repositories/allocation-runs.js';
+import type { AllocationRun, AllocationRunTrigger, ProfileSetRow } from '../../db/schema/index.js';
+import { DomainError, invalidState, notFound } from '../../lib/errors.js';
+import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import {
   allocateQuarterHours,
   allocationDay,
@@ -49,9 +49,9 @@ import {
   isEstimated,
   segmentsOf,
   type ConnectionDayFacts,
-} from '../domain/allocation.js';
-import { generateProfileFile, parseProfileFile, ProfileFileError } from '../domain/allocation-profiles.js';
-import { allocationRunWorkflowId, type AllocationRunResult } from '../workflows/shared.js';
+} from '../../domain/allocation.js';
+import { generateProfileFile, parseProfileFile, ProfileFileError } from '../../domain/allocation-profiles.js';
+import { allocationRunWorkflowId, type AllocationRunResult } from '../../workflows/shared.js';
 
 export interface AllocationOptions {
   /** AL-3: cells of fewer connections are flagged. */

@@ -3,17 +3,17 @@
  * content, kept with its SHA-256 (the digest outlives the content, GT-8).
  */
 import { createHash } from 'node:crypto';
-import { DomainError, validationError } from '../lib/errors.js';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
+import { DomainError, validationError } from '../../lib/errors.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
 import {
   openEvidence,
   releaseLegalHold,
   setLegalHold,
   type EvidenceCopy,
   type LegalHold,
-} from '../db/repositories/evidence.js';
-import type { LegalHoldAuthority } from '../domain/case.js';
+} from '../../db/repositories/evidence.js';
+import type { LegalHoldAuthority } from '../../domain/case.js';
 
 export const EVIDENCE_TYPES = ['application/pdf', 'image/png', 'image/jpeg'] as const;
 export type EvidenceType = (typeof EVIDENCE_TYPES)[number];

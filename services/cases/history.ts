@@ -8,10 +8,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { caseAuditTrail } from '../db/repositories/cases.js';
-import { caseHistoryArchives, type AuditEntry } from '../db/schema/index.js';
-import { DomainError } from '../lib/errors.js';
+import type { Db } from '../../db/client.js';
+import { caseAuditTrail } from '../../db/repositories/cases.js';
+import { caseHistoryArchives, type AuditEntry } from '../../db/schema/index.js';
+import { DomainError } from '../../lib/errors.js';
 
 export type TemporalSource = 'live' | 'archive' | 'none';
 

@@ -4,16 +4,16 @@
  * contacts it may not see are answered as absent. A lookup of another party's contacts (personal data of its
  * staff) is recorded: who looked, whose group, which contacts it was shown.
  */
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
-import { auditActor } from '../db/repositories/actor.js';
-import { recordAudit } from '../db/repositories/audit.js';
-import { hasCaseBetween } from '../db/repositories/cases.js';
-import { doubtContacts } from '../db/repositories/contacts.js';
-import { requirePartyByGln } from '../db/repositories/parties.js';
-import { DOUBT_CONTACT_GROUP, type ContactPerson, type Party } from '../db/schema/index.js';
-import { counterpartCase, doubtContactsVisibleTo, type Principal } from '../domain/visibility.js';
-import { notFound } from '../lib/errors.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { auditActor } from '../../db/repositories/actor.js';
+import { recordAudit } from '../../db/repositories/audit.js';
+import { hasCaseBetween } from '../../db/repositories/cases.js';
+import { doubtContacts } from '../../db/repositories/contacts.js';
+import { requirePartyByGln } from '../../db/repositories/parties.js';
+import { DOUBT_CONTACT_GROUP, type ContactPerson, type Party } from '../../db/schema/index.js';
+import { counterpartCase, doubtContactsVisibleTo, type Principal } from '../../domain/visibility.js';
+import { notFound } from '../../lib/errors.js';
 
 export async function lookUpDoubtContacts(
   db: Db,

@@ -6,11 +6,11 @@
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import type { Db } from '../db/client.js';
-import type { Actor } from '../db/repositories/actor.js';
-import { classifySignal, getReview } from '../db/repositories/reviews.js';
-import type { SignalClass } from '../domain/review.js';
-import { DomainError, invalidState, notFound, validationError } from '../lib/errors.js';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { classifySignal, getReview } from '../../db/repositories/reviews.js';
+import type { SignalClass } from '../../domain/review.js';
+import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 import {
   ReviewErrors,
   reviewCommitmentUpdate,
@@ -18,7 +18,7 @@ import {
   reviewVoteUpdate,
   reviewWorkflowId,
   type ReviewSnapshot,
-} from '../workflows/shared.js';
+} from '../../workflows/shared.js';
 
 export interface ReviewServiceDeps {
   db: Db;

@@ -3,17 +3,17 @@
  * operator's doubt contact group (retried by Temporal while SMTP is down). Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
-import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
-import type { Db } from '../db/client.js';
+import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
+import type { Db } from '../../db/client.js';
 import {
   createSupplierReport,
   markNotificationStarted,
   type SupplierReportInput,
-} from '../db/repositories/supplier-reports.js';
-import type { SupplierReport } from '../db/schema/index.js';
-import { DomainError } from '../lib/errors.js';
-import { supplierReportWorkflowId } from '../workflows/shared.js';
-import { INTAKE_WORKFLOW_BOUND_S } from './intake-bound.js';
+} from '../../db/repositories/supplier-reports.js';
+import type { SupplierReport } from '../../db/schema/index.js';
+import { DomainError } from '../../lib/errors.js';
+import { supplierReportWorkflowId } from '../../workflows/shared.js';
+import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
 
 export interface SupplierReportServiceDeps {
   db: Db;
@@ -24,7 +24,7 @@ export interface SupplierReportServiceDeps {
 /**
  * Start (or find started) the workflow that informs the grid operator; idempotent per report (workflow id
  * supplierReportWorkflowId). Marks the report once its workflow is known to run, so the worker's start-up
- * recovery (services/recovery.ts) only picks up reports whose start failed.
+ * recovery (services/recovery/sweep.ts) only picks up reports whose start failed.
  */
 export async function startSupplierReportWorkflow(
   db: Db,

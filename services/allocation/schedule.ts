@@ -5,9 +5,9 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
-import type { Config } from '../lib/config.js';
-import { AMSTERDAM } from '../domain/allocation.js';
-import { allocationScheduleId, type DailyAllocationInput } from '../workflows/shared.js';
+import type { Config } from '../../lib/config.js';
+import { AMSTERDAM } from '../../domain/allocation.js';
+import { allocationScheduleId, type DailyAllocationInput } from '../../workflows/shared.js';
 
 export async function ensureAllocationSchedule(
   client: Client,

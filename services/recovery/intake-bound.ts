@@ -1,5 +1,5 @@
 /**
- * The promise made to callers when an intake's workflow start fails (services/recovery.ts sweeps every
+ * The promise made to callers when an intake's workflow start fails (services/recovery/sweep.ts sweeps every
  * RECOVERY_EVERY_MS for rows older than INTAKE_GRACE_MS). Its own module so the intake services can name
  * it without importing the sweep that imports them.
  */
