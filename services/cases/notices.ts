@@ -10,7 +10,12 @@ import { getCaseWithParties, type CaseParties } from '../../db/repositories/case
 import { noticeEntries, recordNoticeOnce } from '../../db/repositories/case-notices.js';
 import { getConnection, getGridUser } from '../../db/repositories/connections.js';
 import { closingStatus, OUTCOMES, type OutcomeKind } from '../../domain/case.js';
-import { gridUserBlockedFrom, noticeRecipient, reporterMailAddress, type CaseNotice } from '../../domain/case-notices.js';
+import {
+  gridUserBlockedFrom,
+  noticeRecipient,
+  reporterMailAddress,
+  type CaseNotice,
+} from '../../domain/case-notices.js';
 import { invalidState } from '../../lib/errors.js';
 import type { Mailer } from '../../notifications/mailer.js';
 import {

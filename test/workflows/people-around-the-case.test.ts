@@ -15,7 +15,12 @@ import { recordConnectionEvent } from '../../db/repositories/connections.js';
 import { blocks, connections, gridUsers, type AuditEntry, type SignalChannel } from '../../db/schema/index.js';
 import type { CaseNotice } from '../../domain/case-notices.js';
 import { partySeesCaseAction } from '../../domain/visibility.js';
-import { judgeEvidence, liftWrongfulBlock, submitResponse, type CaseServiceDeps } from '../../services/cases/actions.js';
+import {
+  judgeEvidence,
+  liftWrongfulBlock,
+  submitResponse,
+  type CaseServiceDeps,
+} from '../../services/cases/actions.js';
 import { NOTICE_RETRY } from '../../workflows/activity-options.js';
 import type { CapturedMail } from '../helpers/index.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness, type Fixture } from './harness.js';
