@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image, two processes: `node dist/server.js` (API, the default) and `node dist/worker.js` (Temporal worker).
-# README "Running beyond one machine" has the environment, probes and scaling notes. Built and checked by reading
+# docs/operations.md ("Beyond one machine") has the environment, probes and scaling notes. Built and checked by reading
 # only: the development machines of this project have no Docker.
 #
 #   docker build -t gerede-twijfel .
@@ -8,7 +8,7 @@
 #   docker run -e DATABASE_URL=… -e TEMPORAL_ADDRESS=… -e SMTP_URL=… -e ACM_REPORT_EMAIL=… --no-healthcheck \
 #     gerede-twijfel node --max-old-space-size=128 dist/worker.js
 # (the worker's main-thread heap bounded by the flag, its workflow thread by WORKER_WORKFLOW_HEAP_MB: about 350 MiB
-# resident with 10,000 open cases, see the README; give the container 512 MiB)
+# resident with 10,000 open cases, see docs/benchmarks.md; give the container 512 MiB)
 
 ARG NODE_VERSION=20
 

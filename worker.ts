@@ -176,7 +176,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     if (opts.schedule !== false) await ensureRepeatOffenderSchedule(client, config, logger);
     // V8 takes its heap limits from its flags when an isolate is created: set before Worker.create creates the
     // workflow thread, this bounds that thread's heap (without it V8 grows it lazily towards a share of the machine's
-    // memory under load; README "Running beyond one machine"). The main thread keeps its own limit.
+    // memory under load; docs/operations.md, "Bounded worker memory"). The main thread keeps its own limit.
     if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
     if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     const worker = await Worker.create({
@@ -186,7 +186,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       ...workflowCode(),
       activities,
       shutdownGraceTime: '20s',
-      // Bounded memory (README "Running beyond one machine"): the SDK's default cache grows with the heap limit.
+      // Bounded memory (docs/operations.md, "Bounded worker memory"): the SDK's default cache grows with the heap limit.
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

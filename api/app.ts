@@ -100,7 +100,7 @@ export async function buildApp(deps: AppDeps) {
       info: {
         title: 'Gerede twijfel klantmandaat',
         description:
-          'Reasonable doubt about a customer mandate: doubt cases (GT-1..GT-10), the P4 gate and access register (DC-1..DC-6), allocation (AL-1..AL-6). Rule IDs refer to DOMAIN.md.',
+          'Reasonable doubt about a customer mandate: doubt cases (GT-1..GT-10), the P4 gate and access register (DC-1..DC-6), allocation (AL-1..AL-6). Rule ids are catalogued in docs/rules.md.',
         version: '0.1.0',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (gt_...)' } } },

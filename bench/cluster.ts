@@ -75,7 +75,7 @@ const RUNTIME = env.BENCH_RUNTIME ?? 'dist';
 if (RUNTIME !== 'dist' && RUNTIME !== 'tsx') throw new Error(`BENCH_RUNTIME must be dist or tsx, got ${RUNTIME}`);
 if (RUNTIME === 'dist' && !existsSync(join(projectRoot(), 'dist', 'worker.js')))
   throw new Error('dist/worker.js missing: npm run build (npm run bench:cluster does)');
-/** As the README and the Dockerfile run the worker: the main thread's heap bounded too (WORKER_WORKFLOW_HEAP_MB bounds the workflow thread's). */
+/** As docs/operations.md and the Dockerfile run the worker: the main thread's heap bounded too (WORKER_WORKFLOW_HEAP_MB bounds the workflow thread's). */
 const WORKER_NODE_ARGS = (env.BENCH_WORKER_NODE_ARGS ?? WORKER_HEAP_FLAG).split(' ').filter(Boolean);
 /** Issue 8: a case has its workflow at most this long after a crash. */
 const BOUND_S = 60;

@@ -29,8 +29,8 @@
  * later than the bound (must be 0; the bound counts from the commit, or from the end of a Temporal or PostgreSQL
  * outage that began less than one bound after it); contact mails per case from the capture folder: lost (none
  * arrived), a second deadline (mails stating more than one reply-by instant or Message-ID for a case; both must be
- * 0) and repeated sends of the same message (same Message-ID and reply-by: delivery is at least once, README
- * "Failure edges"); 201s whose case row is missing and gate answers whose decision id has no access-register row
+ * 0) and repeated sends of the same message (same Message-ID and reply-by: delivery is at least once,
+ * docs/operations.md "Faults"); 201s whose case row is missing and gate answers whose decision id has no access-register row
  * (DC-1; both must be 0). Exit code 1 when a must-be-0 figure is not 0.
  *
  * Environment: BENCH_APIS (2), BENCH_WORKERS (2), BENCH_INTAKE_RATE (2 /s), BENCH_GATE_RATE (30 /s),

@@ -355,7 +355,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         req.query.format === 'csv' ||
         (req.query.format === undefined && (req.headers.accept ?? '').includes('text/csv'));
       if (csv) {
-        // A stream bypasses the JSON response schema (the CSV columns are documented in the README).
+        // A stream bypasses the JSON response schema (the CSV columns are documented in docs/api.md, "Allocation").
         const body = Readable.from(aggregateCsv(sql, run, scope, config.allocation.minimumConnections));
         return reply
           .type('text/csv; charset=utf-8')

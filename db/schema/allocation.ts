@@ -27,7 +27,7 @@ import { parties } from './parties.js';
  * AL-1: the registers of one connection for one Amsterdam day, n+1 values each (n = 92, 96 or 100
  * quarter-hours): index 1 (SQL arrays are 1-based) at the day's start, index k+1 at the end of quarter-hour
  * k; null = not read. One row per connection-day rather than per quarter-hour: 1 M rows a day instead of
- * 96 M, an eighth of the space and of the import time (README, "Allocation").
+ * 96 M, an eighth of the space and of the import time (docs/decisions/0012-readings-one-row-per-connection-day.md).
  */
 export const meterReadingDays = pgTable(
   'meter_reading_days',

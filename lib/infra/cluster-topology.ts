@@ -31,7 +31,7 @@ import { projectRoot, startTemporalDevServer } from './temporal-dev-server.js';
 import { startTemporalServer, type TemporalServerDatabases } from './temporal-server.js';
 
 /**
- * How a worker process is started here, as README "Running beyond one machine" and the Dockerfile say: the main
+ * How a worker process is started here, as docs/operations.md ("Bounded worker memory") and the Dockerfile say: the main
  * thread's V8 heap bounded (WORKER_WORKFLOW_HEAP_MB bounds the workflow thread's).
  */
 export const WORKER_HEAP_FLAG = '--max-old-space-size=128';

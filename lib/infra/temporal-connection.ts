@@ -69,7 +69,7 @@ export interface ConnectOptions {
   failFast?: { callTimeoutMs: number };
 }
 
-/** The API's Temporal calls: a dependency down is a 503 within 2 s (README, Failure edges). */
+/** The API's Temporal calls: a dependency down is a 503 within 2 s (docs/operations.md, "Faults"). */
 export const API_TEMPORAL_FAIL_FAST = { callTimeoutMs: 2_000 } as const;
 
 type Interceptor = NonNullable<ConnectionOptions['interceptors']>[number];

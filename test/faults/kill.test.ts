@@ -35,7 +35,7 @@ import {
   type StackEnv,
 } from './stack.js';
 
-/** The 503 bound for a dependency down (README, Failure edges). */
+/** The 503 bound for a dependency down (docs/operations.md, "Faults"). */
 const FAST_503_MS = 2_000;
 /** Slack on the shared, loaded test machine for process start-up and mail capture. */
 const SLACK_MS = 30_000;

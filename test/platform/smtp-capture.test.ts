@@ -41,15 +41,15 @@ describe('SMTP capture', () => {
       to: 'Doubt Group <Doubt@Supplier.example>',
       cc: 'case-handler@netbeheer.example',
       bcc: 'archive@netbeheer.example',
-      subject: 'Gerede twijfel: zaak GT-123 / Reasonable doubt: case GT-123',
+      subject: 'Gerede twijfel: zaak GT-2026-000123 / Reasonable doubt: case GT-2026-000123',
       text: 'Binnen 72 uur / within 72 hours',
       html: '<p>Binnen 72 uur</p>',
-      headers: { 'X-Case-Id': 'GT-123' },
+      headers: { 'X-Case-Id': 'GT-2026-000123' },
       attachments: [{ filename: 'evidence.txt', content: 'mandate proof' }],
     });
     expect(info.rejected).toEqual([]);
 
-    const mail = await c.waitFor((m) => m.subject?.includes('GT-123') ?? false, 5_000);
+    const mail = await c.waitFor((m) => m.subject?.includes('GT-2026-000123') ?? false, 5_000);
     expect(mail.messageId).toBe(info.messageId);
     expect(mail.from).toContain('gerede-twijfel@netbeheer.example');
     expect(mail.to).toEqual(['doubt@supplier.example']);
@@ -61,7 +61,7 @@ describe('SMTP capture', () => {
     ]);
     expect(mail.text).toContain('72 uur');
     expect(mail.html).toContain('<p>Binnen 72 uur</p>');
-    expect(mail.headers['x-case-id']).toBe('GT-123');
+    expect(mail.headers['x-case-id']).toBe('GT-2026-000123');
     expect(mail.attachments).toEqual([
       expect.objectContaining({ filename: 'evidence.txt', contentType: 'text/plain', size: 13 }),
     ]);
