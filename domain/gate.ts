@@ -13,7 +13,14 @@
  * "mandate not demonstrated" keeps its block, and the block keeps every mandate registered up to the
  * close blocked; a mandate registered after the close went through the regular process again (DC-3
  * confirmation included, where it is needed) and is honoured on its own terms.
+ *
+ * DC-7 periods (docs/rules-dc7-periods.md): a period [from, to) holds the quarter-hours that start at or after
+ * `from` and end at or before `to`. Every period is taken on quarter-hour boundaries, rounded inward
+ * (quarterHourPeriod), before anything is decided, registered or delivered; a stored register value is
+ * labelled with the end of the quarter-hour it closes (AL-1), so the points of [from, to) are those labelled
+ * in (from, to] (pointInPeriod).
  */
+import { QUARTER_HOUR_MS } from './allocation.js';
 import type { DataKind, MandateEndReason, MandateStatus } from './mandate.js';
 
 /** Reason codes of the gate: stable (clients match on them), each with the rule behind it. */
@@ -22,7 +29,7 @@ export const GATE_REASONS = {
   supplier_of_record: {
     allowed: true,
     rule: 'GT-2',
-    text: 'The supplier of record reads monthly/billing registers without an additional mandate',
+    text: 'The supplier of record reads monthly/billing registers without an additional mandate, over the period in which it supplies this grid user',
   },
   mandate_valid: { allowed: true, rule: 'DC-2', text: 'A confirmed mandate covers the data kind and period' },
   mandate_valid_block_released: {
@@ -86,6 +93,11 @@ export const GATE_REASONS = {
     rule: 'DC-7',
     text: 'The period starts before the current grid user became the grid user of the connection: a previous occupant’s data is never delivered',
   },
+  period_before_supply: {
+    allowed: false,
+    rule: 'DC-7',
+    text: 'The supplier of record reads billing registers without a mandate only over the period in which it supplies this grid user; this period starts before that, and no mandate covers it',
+  },
   blocked_not_demonstrated: {
     allowed: false,
     rule: 'GT-8b',
@@ -132,13 +144,70 @@ export interface GateRequest {
   deliveryOf?: string | null;
 }
 
+// ---------------------------------------------------------------------------------------------
+// DC-7 periods: [from, to) on quarter-hour starts. Amsterdam's offsets from UTC are whole hours, so its
+// quarter-hour boundaries are the UTC ones (also on the 92- and 100-quarter-hour days of a DST switch).
+
+/** The first quarter-hour boundary at or after `ms`. */
+export const quarterHourCeil = (ms: number): number => Math.ceil(ms / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+/** The last quarter-hour boundary at or before `ms`. */
+export const quarterHourFloor = (ms: number): number => Math.floor(ms / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
+
 /**
- * No future periods: a request's period is cut at the decision instant, so data that did not exist yet
- * is never promised (the answer states the period decided). The caller refuses a period that starts at
- * or after the decision instant (nothing would be left).
+ * DC-7: the whole quarter-hours of [from, to): `from` rounded up, `to` rounded down to a quarter-hour boundary
+ * (inward: a quarter-hour that is only partly inside the period is not in it, so rounding never adds data).
+ * Empty when `to <= from` afterwards.
+ */
+export function quarterHourPeriod(from: number, to: number): { from: number; to: number } {
+  return { from: quarterHourCeil(from), to: quarterHourFloor(to) };
+}
+
+/**
+ * DC-7 / AL-1: a stored register value is labelled with the end of the quarter-hour it closes (a reading at
+ * 10:15 closes 10:00–10:15), so the points of the quarter-hour period [from, to) are those labelled in
+ * (from, to]. The value labelled `from` closes the quarter-hour before the period: it is never delivered,
+ * though the first quarter-hour's volume is measured from it.
+ */
+export const pointInPeriod = (at: number, from: number, to: number): boolean => at > from && at <= to;
+
+/**
+ * No future periods, and DC-7's quarter-hours: a request's period is cut at the decision instant, so data
+ * that did not exist yet is never promised, and taken on quarter-hour boundaries, rounded inward
+ * (quarterHourPeriod; the end cut at the decision instant falls back to the last quarter-hour that ended).
+ * `cut`: the period decided differs from the one asked (the answer states the period decided). The caller
+ * refuses a period with no whole quarter-hour left (quarterHourGap says why).
  */
 export function periodAtDecision(from: Date, to: Date, now: number): { from: Date; to: Date; cut: boolean } {
-  return to.getTime() > now ? { from, to: new Date(now), cut: true } : { from, to, cut: false };
+  const p = quarterHourPeriod(from.getTime(), Math.min(to.getTime(), now));
+  const cut = p.from !== from.getTime() || p.to !== to.getTime();
+  return { from: cut ? new Date(p.from) : from, to: cut ? new Date(p.to) : to, cut };
+}
+
+/**
+ * Why [from, to) asked at `now` holds no whole quarter-hour, or null when it holds one: `period_in_future`
+ * (field `from`) when its first quarter-hour has not ended yet (that data does not exist),
+ * `period_no_quarter_hour` (field `to`) when the period lies inside one quarter-hour or two partial ones. The
+ * routes answer it as a 400 naming the field.
+ */
+export function quarterHourGap(
+  from: Date,
+  to: Date,
+  now: number,
+): { code: 'period_in_future' | 'period_no_quarter_hour'; field: 'from' | 'to'; message: string } | null {
+  const p = periodAtDecision(from, to, now);
+  if (p.to.getTime() > p.from.getTime()) return null;
+  return quarterHourCeil(from.getTime()) + QUARTER_HOUR_MS > now
+    ? {
+        code: 'period_in_future',
+        field: 'from',
+        message: 'The period’s first whole quarter-hour has not ended yet: that data does not exist yet',
+      }
+    : {
+        code: 'period_no_quarter_hour',
+        field: 'to',
+        message:
+          'The period holds no whole quarter-hour: periods are taken on quarter-hour boundaries, rounded inward (DC-7)',
+      };
 }
 
 /** A mandate of the requesting party on the connection, as decide() sees it (instants in ms). */
@@ -166,8 +235,16 @@ export interface BlockFact {
 
 /** What the gate knows about one (party, connection) pair at decision time. */
 export interface GateFacts {
-  /** gridUserSince (DC-7): since when the current grid user is the grid user; null: since the start. */
-  connection: { supplierId: string | null; remoteReadingOptOut: boolean; gridUserSince: number | null } | null;
+  /**
+   * gridUserSince (DC-7): since when the current grid user is the grid user; supplierSince: since when the
+   * supplier of record supplies the connection (its last supplier switch); null: since the start.
+   */
+  connection: {
+    supplierId: string | null;
+    remoteReadingOptOut: boolean;
+    gridUserSince: number | null;
+    supplierSince: number | null;
+  } | null;
   party: { admitted: boolean } | null;
   mandates: MandateFact[];
   blocks: BlockFact[];
@@ -196,7 +273,8 @@ export interface GateDecision extends Verdict {
 /**
  * Which requests need an additional mandate (DOMAIN.md, GT-2): the supplier of record reading
  * monthly/billing registers needs none; a supplier reading daily or interval data needs one; a
- * service provider (anyone not the supplier of record) always needs one.
+ * service provider (anyone not the supplier of record) always needs one. DC-7 bounds the first in time:
+ * it holds over the supply period only (supplyStart); before it, the request needs a mandate like any other.
  */
 export function needsAdditionalMandate(
   partyId: string,
@@ -204,6 +282,15 @@ export function needsAdditionalMandate(
   dataKind: DataKind,
 ): boolean {
   return !(supplierOfRecordId === partyId && dataKind === 'monthly_registers');
+}
+
+/**
+ * DC-7 for the supplier of record: its billing reads cover only the period in which it supplied this grid
+ * user, i.e. from the later of its supplier switch and the grid user's change of customer (-Infinity: both
+ * since the start). Its end is now: a former supplier is no supplier of record.
+ */
+export function supplyStart(conn: { gridUserSince: number | null; supplierSince: number | null }): number {
+  return Math.max(conn.gridUserSince ?? -Infinity, conn.supplierSince ?? -Infinity);
 }
 
 /**
@@ -292,19 +379,23 @@ function lastKept(blocks: readonly BlockFact[]): BlockFact | undefined {
   return last;
 }
 
-/** The gate's rules, in order. The request's period is first cut at the decision instant. */
+/**
+ * The gate's rules, in order. The request's period is first cut at the decision instant and taken on
+ * quarter-hour boundaries (periodAtDecision): every rule below sees the period that is registered and delivered.
+ */
 export function decide(request: GateRequest, facts: GateFacts, now: number): Verdict {
   if (!facts.party || !facts.party.admitted) return verdict('party_not_admitted'); // DC-4
   const conn = facts.connection;
   if (!conn) throw new Error('decide() needs an existing connection');
   if (conn.remoteReadingOptOut) return verdict('remote_reading_opted_out'); // AL-5: P4 is remote reading
-  // GT-2: the supplier of record's billing reads rest on the supply contract, not on consent: neither
-  // blocks nor DC-7 (a consent's grid user) apply to them.
-  if (!needsAdditionalMandate(request.partyId, conn.supplierId, request.dataKind)) return verdict('supplier_of_record');
   const period = periodAtDecision(request.from, request.to, now);
-  const req: GateRequest = { ...request, to: period.to };
+  const req: GateRequest = { ...request, from: period.from, to: period.to };
   const from = req.from.getTime();
   const to = req.to.getTime();
+  // GT-2: the supplier of record's billing reads rest on the supply contract, not on consent: no mandate,
+  // no block. DC-7: only over its supply of this grid user; before it, they need a mandate like any request.
+  const billing = !needsAdditionalMandate(request.partyId, conn.supplierId, request.dataKind);
+  if (billing && from >= supplyStart(conn)) return verdict('supplier_of_record');
   // GT-2: an open block of a running case denies every request that needs an additional mandate.
   const active = firstBlock(facts.blocks, (b) => b.endedAt === null && b.notDemonstratedAt === null);
   if (active) return verdict('blocked_by_doubt_case', null, active.id);
@@ -327,7 +418,8 @@ export function decide(request: GateRequest, facts: GateFacts, now: number): Ver
     const e = { m, ...evaluateMandate(m, req, now) };
     if (!best || betterMandate(e, best)) best = e;
   }
-  if (!best) return verdict('no_mandate'); // DC-2
+  // DC-2; DC-7: the supplier of record's billing read before its supply, without a mandate for it.
+  if (!best) return verdict(billing ? 'period_before_supply' : 'no_mandate');
   if (best.reason !== 'mandate_valid') return verdict(best.reason, best.m.id);
   if (kept) return verdict('mandate_valid_after_negative_outcome', best.m.id, kept.id); // GT-8b
   // GT-8: requests covering a period released by a retroactive lift are allowed; say so in the register.
@@ -342,7 +434,8 @@ export function decide(request: GateRequest, facts: GateFacts, now: number): Ver
 
 /**
  * DC-7 and no future data for the grid user's own view (/me/connections/{ean}/readings): the period is
- * cut to the time they have been the grid user and to `now`; null when nothing is left.
+ * cut to the time they have been the grid user and to `now`, on quarter-hour boundaries rounded inward
+ * (the same periodAtDecision as the gate's); null when no whole quarter-hour is left.
  */
 export function ownPeriod(
   from: Date,
@@ -350,8 +443,7 @@ export function ownPeriod(
   gridUserSince: Date,
   now: number,
 ): { from: Date; to: Date; cut: boolean } | null {
-  const f = Math.max(from.getTime(), gridUserSince.getTime());
-  const t = Math.min(to.getTime(), now);
-  if (t <= f) return null;
-  return { from: new Date(f), to: new Date(t), cut: f !== from.getTime() || t !== to.getTime() };
+  const p = periodAtDecision(from > gridUserSince ? from : gridUserSince, to, now);
+  if (p.to.getTime() <= p.from.getTime()) return null;
+  return { ...p, cut: p.from.getTime() !== from.getTime() || p.to.getTime() !== to.getTime() };
 }

@@ -9,6 +9,12 @@
  * Allowed and denied are both answers (200) and both are registered before they are sent. Bad input
  * (check digit, period, unknown connection) is not a decision: 4xx, nothing registered.
  *
+ * DC-7 periods: [from, to) on quarter-hour boundaries, rounded inward (domain/gate.ts periodAtDecision); the
+ * answer states the period decided, which is the one registered and delivered: the points labelled in
+ * (from, to], one per quarter-hour, with both registers (offtake and feed-in, AL-1). A period without a whole
+ * quarter-hour is 400 (period_no_quarter_hour on body.to; period_in_future on body.from when its first
+ * quarter-hour has not ended yet).
+ *
  * Every delivery is a decision (DC-1, DC-4, GT-2): GET /p4/requests/{id}/data decides the request again,
  * through the same batched statement, under the rules in force at that moment, and registers it as a
  * delivery of that request. An allowed decision is no standing subscription: a block, revocation,
@@ -19,7 +25,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
-import { GATE_REASONS } from '../../domain/gate.js';
+import { GATE_REASONS, periodAtDecision, quarterHourGap } from '../../domain/gate.js';
 import {
   P4Data,
   P4Decision,
@@ -39,6 +45,7 @@ import type { DataKind } from '../../db/schema/index.js';
 import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 import { isValidEan18 } from '../../lib/gs1.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
+import { toDataPoints } from './readings.js';
 
 export interface P4RouteOptions {
   gate?: Omit<P4GateOptions, 'now'>;
@@ -59,6 +66,10 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
         tags: ['p4'],
         summary:
           'Ask for data kind X of connection E over [from, to): allowed or denied, with reason code and rule; always registered (DC-1)',
+        description:
+          'DC-7: the period is taken on quarter-hour boundaries, rounded inward (a quarter-hour partly outside [from, to) is not in it), ' +
+          'and cut at the decision instant; the answer states the period decided (from, to, periodCut). ' +
+          'A period without a whole quarter-hour is 400 period_no_quarter_hour (body.to), or period_in_future (body.from) while its first quarter-hour has not ended.',
         body: P4Request,
         response: { 200: P4Decision, ...errorResponses(...BODY_ERRORS, 404, 503) },
       },
@@ -81,6 +92,10 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           'The period starts in the future: that data does not exist yet',
           'body.from',
         );
+      // DC-7: whole quarter-hours only; none left is no decision. (The gate decides a moment later: its
+      // period can only be longer, never empty.)
+      const gap = quarterHourGap(from, to, Date.now());
+      if (gap) throw validationError(gap.code, gap.message, `body.${gap.field}`);
       const outcome = await gate.request({
         partyId: partyOf(req.principal),
         connectionEan: b.connectionEan,
@@ -125,7 +140,9 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           'The data of an allowed request (the decision id is the handle), decided again and registered as a delivery (DC-1, DC-4)',
         description:
           'Each fetch is a new decision under the rules in force now (409 delivery_denied with its reasonCode and registered deliveryId when they no longer allow it). ' +
-          'interval_data: quarter-hour registers with volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam).',
+          'DC-7: the points of [from, to) are those labelled in (from, to] — a register value is labelled with the end of the quarter-hour it closes (AL-1), so the one at `from` (the previous quarter-hour’s) is never delivered and the one at `to` is. ' +
+          'interval_data: one point per quarter-hour with its volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam). ' +
+          'Offtake and feed-in registers both, wherever they were read.',
         params: IdParams,
         response: { 200: P4Data, ...errorResponses(...READ_ERRORS, 404, 409) },
       },
@@ -141,19 +158,21 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
         );
       // Decided again now, and registered as a delivery of this request, before any data leaves. The
       // readings are read meanwhile (the registered period lies before the request's decision, so the
-      // delivery's is the same) and dropped when the delivery is denied.
+      // delivery's is the same) and dropped when the delivery is denied. A request registered before
+      // periods were taken on quarter-hours is delivered over its whole quarter-hours (rounded inward).
       const dataKind = e.dataKind as DataKind;
+      const period = periodAtDecision(e.periodFrom, e.periodTo, e.decidedAt.getTime());
       const [outcome, points] = await Promise.all([
         gate.request({
           partyId,
           connectionEan: e.connectionEan,
           dataKind,
-          from: e.periodFrom,
-          to: e.periodTo,
+          from: period.from,
+          to: period.to,
           requestId: req.id,
           deliveryOf: e.id,
         }),
-        readingsForKind(db, e.connectionEan, dataKind, e.periodFrom, e.periodTo),
+        readingsForKind(db, e.connectionEan, dataKind, period.from, period.to),
       ]);
       if (outcome.kind === 'connection_not_found')
         throw notFound('connection_not_found', `No connection ${e.connectionEan}`);
@@ -173,8 +192,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           },
         );
       }
-      if (d.to.getTime() !== e.periodTo.getTime())
-        throw new Error(`delivery ${d.id}: period cut after its request's decision`);
+      if (d.from.getTime() !== period.from.getTime() || d.to.getTime() !== period.to.getTime())
+        throw new Error(`delivery ${d.id}: period changed after its request's decision`);
       return {
         id: e.id,
         deliveryId: d.id,
@@ -186,11 +205,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
         dataKind,
         from: d.from.toISOString(),
         to: d.to.toISOString(),
-        readings: points.map((p) => ({
-          at: p.at.toISOString(),
-          registerWh: p.registerWh,
-          ...(p.volumeWh !== undefined ? { volumeWh: p.volumeWh } : {}),
-        })),
+        // Both registers (AL-1): a data kind covers the meter's offtake and feed-in alike (DC-2 scope is granularity and purpose).
+        readings: toDataPoints(points),
       };
     },
   );

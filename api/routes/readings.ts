@@ -11,7 +11,7 @@ import { ImportResultSchema, InternalReadingsQuery, ReadingsImport, ReadingsList
 import { registerInternalAccess } from '../../db/repositories/access-register.js';
 import { requireConnection } from '../../db/repositories/connections.js';
 import { importReadings, readingsForKind, type DataPoint } from '../../db/repositories/readings.js';
-import { periodAtDecision } from '../../domain/gate.js';
+import { periodAtDecision, quarterHourGap } from '../../domain/gate.js';
 import { validationError } from '../../lib/errors.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 
@@ -99,6 +99,9 @@ const readingRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The period starts in the future: that data does not exist yet',
           'query.from',
         );
+      // DC-7's quarter-hours, as the gate takes them (rounded inward); none left is no read.
+      const gap = quarterHourGap(asked.from, asked.to, now.getTime());
+      if (gap) throw validationError(gap.code, gap.message, `query.${gap.field}`);
       const { from, to, cut } = periodAtDecision(asked.from, asked.to, now.getTime());
       const entry = await registerInternalAccess(
         db,

@@ -35,7 +35,7 @@ import { accessOverview } from '../../db/repositories/transparency.js';
 import { MANDATE_STATUSES } from '../../db/schema/index.js';
 import { notFound, validationError } from '../../lib/errors.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
-import { ownPeriod } from '../../domain/gate.js';
+import { ownPeriod, quarterHourGap } from '../../domain/gate.js';
 import { parsePeriod, toDataPoints } from './readings.js';
 
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -208,6 +208,10 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['transparency'],
         summary:
           'The grid user’s own quarter-hour readings over [from, to), cut to the time they are the grid user of the connection (DC-7)',
+        description:
+          'DC-7: the period is taken on quarter-hour boundaries, rounded inward, and cut to the grid user’s own period and to now (from, to, periodCut state the period delivered); ' +
+          'it holds one point per quarter-hour, labelled with the quarter-hour’s end (AL-1): those labelled in (from, to]. Offtake and feed-in. ' +
+          'No whole quarter-hour left: 400 period_before_grid_user (query.to), period_no_quarter_hour (query.to) or period_in_future (query.from).',
         params: EanParams,
         querystring: ReadingsQuery,
         response: { 200: ReadingsList, ...errorResponses(...READ_ERRORS, 404) },
@@ -225,12 +229,15 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'The period starts in the future: that data does not exist yet',
           'query.from',
         );
+      // DC-7: whole quarter-hours only, as the gate takes them.
+      const gap = quarterHourGap(asked.from, asked.to, now);
+      if (gap) throw validationError(gap.code, gap.message, `query.${gap.field}`);
       // DC-7: only the period in which this grid user is the grid user of the connection (the same fact the gate reads).
       const period = ownPeriod(asked.from, asked.to, conn.gridUserSince ?? new Date(0), now);
       if (!period)
         throw validationError(
           'period_before_grid_user',
-          'The period ends before you became the grid user of this connection (DC-7)',
+          'The period ends before your first quarter-hour as the grid user of this connection (DC-7)',
           'query.to',
         );
       const points = await readingsForKind(db, conn.ean, 'interval_data', period.from, period.to);

@@ -39,11 +39,13 @@ export const P4Request = Type.Object(
     dataKind: DataKindSchema,
     from: Type.String({
       ...DateTime,
-      description: 'Start of the requested period (inclusive); not in the future',
+      description:
+        'Start of the requested period (inclusive); not in the future. Off a quarter-hour boundary it is rounded up to the next one (DC-7)',
     }),
     to: Type.String({
       ...DateTime,
-      description: 'End of the requested period (exclusive); cut at the decision instant when later',
+      description:
+        'End of the requested period (exclusive); cut at the decision instant when later; off a quarter-hour boundary it is rounded down (DC-7)',
     }),
   },
   { additionalProperties: false, title: 'P4Request' },
@@ -58,14 +60,15 @@ export const P4Decision = Type.Object(
     rule: Type.String({ description: 'DOMAIN.md rule behind the decision' }),
     message: Type.String(),
     decidedAt: DateTime,
-    from: Type.String({ ...DateTime, description: 'Start of the period decided' }),
+    from: Type.String({ ...DateTime, description: 'Start of the period decided: on a quarter-hour boundary (DC-7)' }),
     to: Type.String({
       ...DateTime,
-      description: 'End of the period decided: the requested end, or the decision instant when that lay later',
+      description:
+        'End of the period decided: the requested end, or the last quarter-hour boundary before the decision instant when that lay later (DC-7)',
     }),
     periodCut: Type.Boolean({
       description:
-        'The requested end lay after the decision instant and was cut there: data that does not exist yet is never promised',
+        'The period decided differs from the one asked: its end lay after the decision instant (data that does not exist yet is never promised), or an end lay off a quarter-hour boundary and was rounded inward (DC-7)',
     }),
     mandateId: NullableString({ format: 'uuid' }),
     blockId: NullableString({ format: 'uuid' }),

@@ -67,12 +67,24 @@ export const InternalReadingsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * One point of delivered data (DC-7, AL-1): a register value labelled with the end of the quarter-hour it
+ * closes; a period [from, to) holds the points labelled in (from, to].
+ */
 export const DataPointSchema = Type.Object({
-  at: DateTime,
-  registerWh: Type.Integer(),
-  volumeWh: Type.Optional(Type.Integer()),
-  feedInRegisterWh: Type.Optional(Type.Integer()),
-  feedInVolumeWh: Type.Optional(Type.Integer()),
+  at: Type.String({ ...DateTime, description: 'End of the quarter-hour this register value closes (AL-1)' }),
+  registerWh: Type.Integer({ description: 'Offtake register (Wh) at `at`' }),
+  volumeWh: Type.Optional(
+    Type.Integer({
+      description: 'Interval data: offtake in the quarter-hour ending at `at`, when both readings exist',
+    }),
+  ),
+  feedInRegisterWh: Type.Optional(Type.Integer({ description: 'Feed-in register (Wh) at `at`, when read' })),
+  feedInVolumeWh: Type.Optional(
+    Type.Integer({
+      description: 'Interval data: feed-in in the quarter-hour ending at `at`, when both readings exist',
+    }),
+  ),
 });
 
 export const ReadingsList = Type.Object(

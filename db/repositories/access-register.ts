@@ -43,6 +43,7 @@ interface FactsRow {
   supplier_id: string | null;
   opt_out: boolean | null;
   grid_user_since: string | null;
+  supplier_since: string | null;
   admitted: boolean | null;
   m: Array<[string, string, DataKind[], string, string, boolean, MandateStatus, MandateEndReason | null]> | null;
   b: Array<[string, string, string | null, boolean, string | null]> | null;
@@ -65,6 +66,7 @@ export async function fetchGateFacts(
            c.supplier_id,
            c.remote_reading_opt_out as opt_out,
            c.grid_user_since,
+           c.supplier_since,
            p.admitted,
            (select json_agg(json_build_array(m.id, m.created_at, m.data_kinds, m.valid_from, m.valid_to, m.history_included, m.status, m.end_reason))
               from mandates m where m.party_id = q.party_id and m.connection_ean = q.ean) as m,
@@ -79,7 +81,12 @@ export async function fetchGateFacts(
   for (const r of rows) {
     out[r.i - 1] = {
       connection: r.exists
-        ? { supplierId: r.supplier_id, remoteReadingOptOut: r.opt_out === true, gridUserSince: ms(r.grid_user_since) }
+        ? {
+            supplierId: r.supplier_id,
+            remoteReadingOptOut: r.opt_out === true,
+            gridUserSince: ms(r.grid_user_since),
+            supplierSince: ms(r.supplier_since),
+          }
         : null,
       party: r.admitted === null ? null : { admitted: r.admitted },
       mandates: (r.m ?? []).map(
@@ -120,8 +127,9 @@ interface DecidedRow {
 /**
  * DECIDE_AND_REGISTER: decide a batch and register it, in one statement (see the file comment). It
  * mirrors `decide()` of domain/gate.ts: the CASE below is decide() in SQL, rule for rule and in the same
- * order; allowed and rule come from GATE_REASONS. The period is cut at the decision instant by the same
- * function decide() uses (periodAtDecision), before the statement, and registered cut.
+ * order; allowed and rule come from GATE_REASONS. The period is cut at the decision instant and taken on
+ * quarter-hour boundaries (DC-7) by the same function decide() uses (periodAtDecision), before the
+ * statement, and registered so: p_from / p_to below are that period.
  * Requests for an unknown connection are not decisions: they are returned with known = false and
  * nothing is registered for them. A request with `deliveryOf` is registered as a delivery of that request.
  */
@@ -145,6 +153,10 @@ export async function decideAndRegister(
              with ordinality as q(id, request_id, party_id, ean, kind, p_from, p_to, delivery_of, i)
     ), f as (
       select q.*, c.ean is not null as known, c.supplier_id, c.remote_reading_opt_out as opt_out, c.grid_user_since, p.admitted,
+             -- GT-2 / DC-7: the supplier of record's billing read, and whether it lies in its supply of this grid user
+             -- (supplyStart(): from the later of its supplier switch and the change of customer; null: since ever)
+             c.supplier_id = q.party_id and q.kind = 'monthly_registers' as billing,
+             (q.p_from >= greatest(c.supplier_since, c.grid_user_since)) is not false as in_supply,
              b.active_block, b.closed_block, b.released_block, b.kept_block, b.kept_since, m.mandate_id, m.mandate_reason
         from q
         left join connections c on c.ean = q.ean
@@ -199,11 +211,12 @@ export async function decideAndRegister(
         cross join lateral (select case
             when f.admitted is not true then 'party_not_admitted'                                    -- DC-4
             when f.opt_out then 'remote_reading_opted_out'                                           -- AL-5
-            when f.supplier_id = f.party_id and f.kind = 'monthly_registers' then 'supplier_of_record' -- GT-2: no additional mandate
+            when f.billing and f.in_supply then 'supplier_of_record'                                  -- GT-2 within DC-7
             when f.active_block is not null then 'blocked_by_doubt_case'                             -- GT-2
             when f.closed_block is not null then 'blocked_period_not_released'                       -- GT-8
             when f.p_from < f.grid_user_since then 'period_before_grid_user'                         -- DC-7
             when f.kept_block is not null and f.mandate_id is null then 'blocked_not_demonstrated'   -- GT-8b
+            when f.mandate_id is null and f.billing then 'period_before_supply'                      -- DC-7
             when f.mandate_id is null then 'no_mandate'                                              -- DC-2
             when f.mandate_reason <> 'mandate_valid' then f.mandate_reason                           -- DC-2..DC-4
             when f.kept_block is not null then 'mandate_valid_after_negative_outcome'                -- GT-8b

@@ -396,6 +396,8 @@ export async function recordConnectionEvent(
       .update(connections)
       .set({
         ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
+        // DC-7: the new supplier's billing reads begin here (recordPartyChange set supplier_id above).
+        ...(newSupplier ? { supplierSince: input.effectiveAt } : {}),
         updatedAt: now,
       })
       .where(eq(connections.ean, ean))

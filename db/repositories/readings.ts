@@ -27,6 +27,7 @@ import {
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { expandDays, loadDays, nearestDay, writeRegisters, type RegisterReading } from './reading-days.js';
+import { pointInPeriod, quarterHourPeriod } from '../../domain/gate.js';
 
 export { READING_REJECT_CODES, maxVolumeWh, type ReadingRejectCode } from '../../domain/allocation.js';
 
@@ -282,7 +283,11 @@ export interface MeterReading {
   feedInRegisterWh: number | null;
 }
 
-/** Readings over [from, to) in time order (positions where the offtake register was read). */
+/**
+ * Stored readings labelled in [from, to), in time order (positions where the offtake register was read): a raw
+ * listing of stored values by label, not a period of quarter-hours. What leaves the system goes through
+ * readingsForKind (DC-7's convention).
+ */
 export async function listReadings(
   db: DbOrTx,
   ean: string,
@@ -303,40 +308,51 @@ export async function listReadings(
 }
 
 export interface DataPoint {
+  /** End of the quarter-hour the register value closes (AL-1): the reading's own label. */
   at: Date;
   registerWh: number;
-  /** interval_data: energy since the preceding quarter-hour reading (AL-1), when that reading exists. */
+  /** interval_data: offtake in the quarter-hour that ends at `at` (register difference, AL-1), when both readings exist. */
   volumeWh?: number;
   feedInRegisterWh?: number;
-  /** interval_data: feed-in since the preceding quarter-hour reading. */
+  /** interval_data: feed-in in the quarter-hour that ends at `at`. */
   feedInVolumeWh?: number;
 }
 
 /**
- * The data of one kind over [from, to): interval data is every quarter-hour register reading with its
- * volume; daily registers are the readings at midnight, monthly registers those at midnight on the
- * first of the month (Europe/Amsterdam, where the market's days and months begin).
+ * The data of one kind over the period [from, to), under DC-7's convention (domain/gate.ts): the period is
+ * taken on quarter-hour boundaries, rounded inward (the caller has normally done so already: the gate
+ * registers the period it decided), and holds the points labelled in (from, to] — one per quarter-hour that
+ * starts at or after `from` and ends at or before `to`. The value at `from` closes the quarter-hour before the
+ * period and is never delivered; it is read only to measure the first quarter-hour's volume. Interval data is
+ * every such point with its volumes; daily registers are those at midnight, monthly registers those at midnight
+ * on the first of the month (Europe/Amsterdam, where the market's days and months begin): each register is
+ * delivered with the period it closes. Both registers, offtake and feed-in (AL-1), whenever read.
  */
 export async function readingsForKind(
   db: DbOrTx,
   ean: string,
   kind: DataKind,
-  from: Date,
-  to: Date,
+  fromAsked: Date,
+  toAsked: Date,
 ): Promise<DataPoint[]> {
-  const rows = await listReadings(db, ean, new Date(from.getTime() - QUARTER_HOUR_MS), to);
-  const withFeedIn = (r: MeterReading): Pick<DataPoint, 'feedInRegisterWh'> =>
+  const { from, to } = quarterHourPeriod(fromAsked.getTime(), toAsked.getTime());
+  if (to <= from) return [];
+  const rows = expandDays(await loadDays(db, ean, amsterdamDayOf(new Date(from)), amsterdamDayOf(new Date(to)))).filter(
+    (r) => r.registerWh !== null && r.readAt.getTime() >= from && r.readAt.getTime() <= to,
+  );
+  const inPeriod = (r: RegisterReading) => pointInPeriod(r.readAt.getTime(), from, to);
+  const withFeedIn = (r: RegisterReading): Pick<DataPoint, 'feedInRegisterWh'> =>
     r.feedInRegisterWh !== null ? { feedInRegisterWh: r.feedInRegisterWh } : {};
   if (kind === 'interval_data') {
     const out: DataPoint[] = [];
-    let prev: MeterReading | undefined;
+    let prev: RegisterReading | undefined;
     for (const r of rows) {
-      if (r.readAt >= from) {
+      if (inPeriod(r)) {
         const contiguous = prev && r.readAt.getTime() - prev.readAt.getTime() === QUARTER_HOUR_MS;
         out.push({
           at: r.readAt,
-          registerWh: r.registerWh,
-          ...(contiguous ? { volumeWh: r.registerWh - prev!.registerWh } : {}),
+          registerWh: r.registerWh!,
+          ...(contiguous ? { volumeWh: r.registerWh! - prev!.registerWh! } : {}),
           ...withFeedIn(r),
           ...(contiguous && r.feedInRegisterWh !== null && prev!.feedInRegisterWh !== null
             ? { feedInVolumeWh: r.feedInRegisterWh - prev!.feedInRegisterWh }
@@ -348,10 +364,10 @@ export async function readingsForKind(
     return out;
   }
   return rows
-    .filter((r) => r.readAt >= from)
+    .filter(inPeriod)
     .filter((r) => {
       const local = DateTime.fromJSDate(r.readAt, { zone: 'Europe/Amsterdam' });
       return local.hour === 0 && local.minute === 0 && (kind === 'daily_registers' || local.day === 1);
     })
-    .map((r) => ({ at: r.readAt, registerWh: r.registerWh, ...withFeedIn(r) }));
+    .map((r) => ({ at: r.readAt, registerWh: r.registerWh!, ...withFeedIn(r) }));
 }

@@ -41,6 +41,12 @@ export const connections = pgTable(
      * customer); null: since the connection's data begins. Kept here so the P4 gate reads it with the row.
      */
     gridUserSince: timestamp('grid_user_since', { withTimezone: true, precision: 3 }),
+    /**
+     * DC-7 / GT-2: since when the supplier of record supplies the connection (effective instant of the last
+     * supplier switch); null: since the connection's data begins. Its billing reads cover only the period from
+     * the later of this and grid_user_since (supplyStart() in domain/gate.ts); read by the P4 gate with the row.
+     */
+    supplierSince: timestamp('supplier_since', { withTimezone: true, precision: 3 }),
     /** AL-2: technical capacity; no quarter-hour volume may exceed capacityKw × 0.25 h. */
     capacityKw: numeric('capacity_kw', { precision: 10, scale: 3, mode: 'number' }).notNull(),
     /** AL-5: the customer opted out of remote reading; no quarter-hour data exists. */

@@ -209,7 +209,8 @@ describe('no future periods', () => {
     const from = quarter(Date.now()) - days(1);
     const d = await allowedRequest(p4, conn.ean, from, Date.now() + days(30));
     expect(d.periodCut).toBe(true);
-    expect(d.to).toBe(d.decidedAt);
+    // Cut at the last quarter-hour that ended before the decision (DC-7: whole quarter-hours only).
+    expect(d.to).toBe(iso(quarter(Date.parse(d.decidedAt))));
     // Data that arrives after the decision (imported as of a quarter-hour past the cut) is not the request's.
     const later = quarter(Date.parse(d.decidedAt)) + QH;
     const marker = lastRegisterWh + 3;
@@ -222,8 +223,8 @@ describe('no future periods', () => {
     );
     expect(late.accepted).toBe(1);
     const data = await expectDelivered(p4, d);
-    expect(data.to).toBe(d.decidedAt);
-    expect(data.readings.every((r: { at: string }) => Date.parse(r.at) < Date.parse(d.decidedAt))).toBe(true);
+    expect(data.to).toBe(d.to);
+    expect(data.readings.every((r: { at: string }) => Date.parse(r.at) <= Date.parse(d.to))).toBe(true);
     expect(data.readings.some((r: { registerWh: number }) => r.registerWh === marker)).toBe(false);
   });
 
@@ -352,13 +353,28 @@ describe('DC-2: history only with history consent', () => {
       rule: 'DC-2',
       mandateId: reg.json().id,
     });
-    // Even a moment before the registration is history.
-    expect((await ask(p4, conn.ean, registeredAt - 1, Date.now())).json().reasonCode).toBe(
+    // Even the quarter-hour before the one of the registration is history.
+    expect((await ask(p4, conn.ean, quarter(registeredAt) - QH, Date.now())).json().reasonCode).toBe(
       'history_before_registration',
     );
+    // From the registration on there is no whole quarter-hour yet (DC-7): no data, no decision. (That a
+    // period from the next quarter-hour boundary is allowed is decide()'s test, test/core/gate.test.ts.)
     expect((await ask(p4, conn.ean, registeredAt, Date.now() + days(1))).json()).toMatchObject({
-      allowed: true,
+      code: 'period_in_future',
+      field: 'body.from',
+    });
+    // A mandate registered inside a quarter-hour, days ago: a period from the instant of its registration
+    // starts at the next quarter-hour boundary (rounded inward), which it covers.
+    const earlier = await makeMandate(ctx.db, {
+      partyId: provider.id,
+      connectionEan: conn.ean,
+      dataKinds: ['interval_data'],
+      validFrom: new Date(quarter(Date.now()) - days(3) + 60_000),
+    });
+    expect((await ask(p4, conn.ean, earlier.createdAt.getTime(), Date.now())).json()).toMatchObject({
       reasonCode: 'mandate_valid',
+      mandateId: earlier.id,
+      from: iso(quarter(Date.now()) - days(3) + QH),
       periodCut: true,
     });
   });

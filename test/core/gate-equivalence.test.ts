@@ -4,9 +4,14 @@
  * mandates in every status, scope and period, registered at their start or backdated (DC-2); open blocks
  * of running cases and of cases closed "mandate not demonstrated" with mandates registered before and
  * after the close (GT-8b); lifted blocks with and without release (GT-8); customer switches (DC-7);
- * opt-outs, unadmitted parties, suppliers of record; periods reaching into the future (cut at the
- * decision instant); requests and deliveries — and requires both to reach the same decision, naming the
- * same mandate and block, and to register it as it was decided.
+ * opt-outs, unadmitted parties, suppliers of record and supplier switches (the supplier's billing reads
+ * cover only its own supply of this grid user: GT-2 within DC-7); periods reaching into the future (cut at
+ * the decision instant), periods on and off the quarter-hour, starting or ending at a change of occupant or
+ * supplier or a quarter-hour either side of it (DC-7's [from, to) on quarter-hour starts, rounded inward);
+ * requests and deliveries — and requires both to reach the same decision, naming the same mandate and block,
+ * and to register it as it was decided. Besides agreeing, the decisions must keep DC-7 themselves: every
+ * period decided lies on quarter-hour boundaries, nothing allowed starts before the grid user's period, and
+ * no supplier-of-record read starts before the supplier supplied this grid user.
  *
  * Ties are generated on purpose (mandates of one party on one connection with the same stage and the same
  * validTo, or the same validFrom too; blocks starting at the same instant; cases closed at the same
@@ -77,6 +82,9 @@ describe('decide() and the SQL gate agree', () => {
     const now = Date.now();
     const at = (days: number) => new Date(now + Math.round(days * DAY));
     const atMost = (d: Date, max: Date) => (d > max ? max : d);
+    const QH = 900_000;
+    /** An instant on a quarter-hour boundary (changes of occupant and supplier mostly happen at one). */
+    const onQuarter = (d: Date) => new Date(Math.floor(d.getTime() / QH) * QH);
     const operator = await makeParty(ctx.db, ['grid_operator']);
     const supplier = await makeParty(ctx.db, ['supplier']);
     const provider = await makeParty(ctx.db, ['service_provider']);
@@ -96,16 +104,24 @@ describe('decide() and the SQL gate agree', () => {
 
     for (let s = 0; s < 600; s++) {
       const ean = newEan();
+      const supplied = rand() < 0.8;
+      // DC-7: a customer switch some days ago, mostly at an exact quarter-hour.
+      const since = rand() < 0.3 ? at(-30 + rand() * 28) : null;
+      const gridUserSince = since && rand() < 0.7 ? onQuarter(since) : since;
+      // The supplier of record since a supplier switch (before or after the customer switch), or since ever.
+      const switched = supplied && rand() < 0.4 ? at(-40 + rand() * 38) : null;
+      const supplierSince = switched && rand() < 0.7 ? onQuarter(switched) : switched;
       await ctx.db.insert(connections).values({
         ean,
         gridOperatorId: operator.id,
         gridArea: 'eq',
-        supplierId: rand() < 0.8 ? supplier.id : null,
+        supplierId: supplied ? supplier.id : null,
         capacityKw: 10,
         remoteReadingOptOut: rand() < 0.05,
-        gridUserSince: rand() < 0.2 ? at(-30 + rand() * 28) : null, // DC-7: a customer switch some days ago
+        gridUserSince,
+        supplierSince,
       });
-      const party = pick([provider, provider, provider, supplier, outcast!]);
+      const party = pick([provider, provider, provider, supplier, supplier, outcast!]);
       const mandate = async (m: {
         from: Date;
         to: Date;
@@ -237,16 +253,32 @@ describe('decide() and the SQL gate agree', () => {
           retroactive: state === 'released',
         });
       }
+      // The edges of DC-7: the change itself, a quarter-hour either side, and inside the quarter-hours around it.
+      const edges = [gridUserSince, supplierSince].filter((d): d is Date => d !== null);
+      const nearEdge = (edge: Date) =>
+        new Date(edge.getTime() + pick([0, 0, -QH, QH, -7 * 60_000, 7 * 60_000, -1, 1, -QH - 7 * 60_000]));
       for (let r = 0; r < 3; r++) {
         // Periods start in the past; a fifth of them reach into the future (cut at the decision instant).
+        // Half are on quarter-hours; where the connection changed hands, many start or end at the change.
         const start = -60 + rand() * 59.5;
         const end = rand() < 0.2 ? rand() * 30 : Math.min(start + 0.1 + rand() * 30, -0.01);
+        let from = at(start);
+        let to = at(Math.max(end, start + 0.01));
+        if (rand() < 0.5) {
+          from = onQuarter(from);
+          if (to.getTime() < now) to = onQuarter(to);
+        }
+        const edge = edges.length > 0 && rand() < 0.6 ? pick(edges) : null;
+        if (edge && rand() < 0.7) from = nearEdge(edge);
+        else if (edge) to = nearEdge(edge);
+        if (to.getTime() - from.getTime() < QH) to = new Date(from.getTime() + QH + Math.round(rand() * 3 * DAY));
         requests.push({
           partyId: party.id,
           connectionEan: ean,
-          dataKind: pick(kinds),
-          from: at(start),
-          to: at(Math.max(end, start + 0.01)),
+          // The supplier of record mostly asks for its billing registers.
+          dataKind: party === supplier && rand() < 0.6 ? 'monthly_registers' : pick(kinds),
+          from,
+          to,
           requestId: `eq-${s}-${r}`,
           deliveryOf: rand() < 0.3 ? randomUUID() : null,
         });
@@ -273,6 +305,9 @@ describe('decide() and the SQL gate agree', () => {
     const seen = new Set<string>();
     const ties = { validTo: 0, validFromToo: 0, keptClose: 0 };
     let cut = 0;
+    // DC-7 edges that must actually occur: supplier-of-record reads on a connection that changed hands (inside
+    // and outside the supply), and periods whose start lay inside the quarter-hour before a change (rounded to it).
+    const edges = { supplyAllowed: 0, supplyRefused: 0, roundedToChange: 0, startAtChange: 0 };
     requests.forEach((req, k) => {
       const o = sqlOutcomes[k]!;
       if (!facts[k]!.connection) {
@@ -318,6 +353,24 @@ describe('decide() and the SQL gate agree', () => {
         blockId: ts.blockId,
       });
       seen.add(ts.reasonCode);
+      // DC-7 itself, whoever asks: quarter-hour periods, nothing before the grid user's period, and the
+      // supplier of record's billing reads only from when it supplied this grid user.
+      const conn = facts[k]!.connection!;
+      expect([period.from.getTime() % QH, period.to.getTime() % QH]).toEqual([0, 0]);
+      const gridUserSince = conn.gridUserSince ?? -Infinity;
+      const supplyStart = Math.max(gridUserSince, conn.supplierSince ?? -Infinity);
+      if (ts.allowed) expect(period.from.getTime()).toBeGreaterThanOrEqual(gridUserSince);
+      if (ts.reasonCode === 'supplier_of_record') expect(period.from.getTime()).toBeGreaterThanOrEqual(supplyStart);
+      const billing = req.partyId === conn.supplierId && req.dataKind === 'monthly_registers';
+      if (billing && supplyStart > -Infinity && facts[k]!.party?.admitted && !conn.remoteReadingOptOut) {
+        if (ts.reasonCode === 'supplier_of_record') edges.supplyAllowed += 1;
+        else edges.supplyRefused += 1;
+      }
+      for (const edge of [conn.gridUserSince, conn.supplierSince]) {
+        if (edge === null || edge % QH !== 0) continue;
+        if (period.from.getTime() === edge) edges.startAtChange += 1;
+        if (req.from.getTime() < edge && period.from.getTime() === edge) edges.roundedToChange += 1;
+      }
       // Kept blocks (GT-8b) closed at the same instant: the id decides which one is named.
       const kept = facts[k]!.blocks.filter((b) => b.endedAt === null && b.notDemonstratedAt !== null);
       const lastClose = Math.max(...kept.map((b) => b.notDemonstratedAt!));
@@ -340,6 +393,10 @@ describe('decide() and the SQL gate agree', () => {
     expect(ties.validFromToo).toBeGreaterThanOrEqual(10);
     expect(ties.keptClose).toBeGreaterThanOrEqual(5);
     expect(cut).toBeGreaterThanOrEqual(50);
+    expect(edges.supplyAllowed).toBeGreaterThanOrEqual(20);
+    expect(edges.supplyRefused).toBeGreaterThanOrEqual(20);
+    expect(edges.startAtChange).toBeGreaterThanOrEqual(40);
+    expect(edges.roundedToChange).toBeGreaterThanOrEqual(10);
     // The situations must exercise every rule: each reason code of the gate occurs.
     expect([...seen].sort()).toEqual([...GATE_REASON_CODES].sort());
   });

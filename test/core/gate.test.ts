@@ -13,6 +13,7 @@ import {
   GATE_REASONS,
   needsAdditionalMandate,
   periodAtDecision,
+  quarterHourGap,
   type GateFacts,
   type GateRequest,
   type MandateFact,
@@ -42,7 +43,9 @@ let supplierP4: string;
 let providerP4: string;
 let supplierKey: string;
 
-const now = Date.now();
+const QH = 900_000;
+/** On a quarter-hour boundary: periods are taken on quarter-hours (DC-7), so these are decided as asked. */
+const now = Math.floor(Date.now() / QH) * QH;
 const lastWeek = { from: iso(now - days(7)), to: iso(now - days(1)) };
 
 beforeAll(async () => {
@@ -268,9 +271,11 @@ describe('denied, each reason with its rule', () => {
     const res = await ask(providerP4, c.ean, 'daily_registers', asked);
     const d = res.json();
     expect(d).toMatchObject({ reasonCode: 'mandate_valid', periodCut: true, from: asked.from });
-    expect(d.to).toBe(d.decidedAt);
+    // Cut at the last quarter-hour that ended before the decision (DC-7: whole quarter-hours only).
+    const lastQuarterHour = iso(Math.floor(Date.parse(d.decidedAt) / QH) * QH);
+    expect(d.to).toBe(lastQuarterHour);
     const [row] = await ctx.db.select().from(accessRegister).where(eq(accessRegister.id, d.id));
-    expect(row!.periodTo.toISOString()).toBe(d.decidedAt);
+    expect(row!.periodTo.toISOString()).toBe(lastQuarterHour);
     expect(row!.periodTo.getTime()).toBeLessThan(Date.parse(asked.to));
     // A period within the past is not cut.
     expect((await ask(providerP4, c.ean, 'daily_registers', lastWeek)).json()).toMatchObject({
@@ -509,16 +514,18 @@ describe('DC-1 under load', () => {
 });
 
 describe('decide() (pure)', () => {
+  /** Instants in quarter-hours: periods are taken on quarter-hour boundaries (DC-7). */
+  const q = (n: number) => n * QH;
   const base: GateRequest = {
     partyId: 'p',
     connectionEan: 'e',
     dataKind: 'interval_data',
-    from: new Date(1000),
-    to: new Date(2000),
+    from: new Date(q(1000)),
+    to: new Date(q(2000)),
     requestId: 'r',
   };
   const facts = (f: Partial<GateFacts>): GateFacts => ({
-    connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: null },
+    connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: null, supplierSince: null },
     party: { admitted: true },
     mandates: [],
     blocks: [],
@@ -534,15 +541,17 @@ describe('decide() (pure)', () => {
   });
 
   it('an unknown party is treated as not admitted', () => {
-    expect(decide(base, facts({ party: null }), 1500).reasonCode).toBe('party_not_admitted');
+    expect(decide(base, facts({ party: null }), q(1500)).reasonCode).toBe('party_not_admitted');
   });
 
   it('a block placed with a future start still denies at once', () => {
     expect(
       decide(
         base,
-        facts({ blocks: [{ id: 'b', startedAt: 10_000, endedAt: null, retroactive: false, notDemonstratedAt: null }] }),
-        1500,
+        facts({
+          blocks: [{ id: 'b', startedAt: q(10_000), endedAt: null, retroactive: false, notDemonstratedAt: null }],
+        }),
+        q(1500),
       ).reasonCode,
     ).toBe('blocked_by_doubt_case');
   });
@@ -552,7 +561,7 @@ describe('decide() (pure)', () => {
     registeredAt: 0,
     dataKinds: ['interval_data'],
     validFrom: 0,
-    validTo: 10_000,
+    validTo: q(10_000),
     historyIncluded: false,
     status: 'active',
     endReason: null,
@@ -560,69 +569,153 @@ describe('decide() (pure)', () => {
   });
 
   it('DC-2: a backdated start gives no history without history consent; with it, it does', () => {
-    const backdated = mandate({ validFrom: 0, registeredAt: 1200 });
-    expect(decide(base, facts({ mandates: [backdated] }), 1500).reasonCode).toBe('history_before_registration');
-    expect(decide({ ...base, from: new Date(1200) }, facts({ mandates: [backdated] }), 1500).reasonCode).toBe(
+    const backdated = mandate({ validFrom: 0, registeredAt: q(1200) });
+    expect(decide(base, facts({ mandates: [backdated] }), q(1500)).reasonCode).toBe('history_before_registration');
+    expect(decide({ ...base, from: new Date(q(1200)) }, facts({ mandates: [backdated] }), q(1500)).reasonCode).toBe(
       'mandate_valid',
     );
-    expect(decide(base, facts({ mandates: [{ ...backdated, historyIncluded: true }] }), 1500).reasonCode).toBe(
+    expect(decide(base, facts({ mandates: [{ ...backdated, historyIncluded: true }] }), q(1500)).reasonCode).toBe(
       'mandate_valid',
     );
+    // Registered inside a quarter-hour: that quarter-hour started before the registration (history); a start
+    // inside it is rounded up to the next quarter-hour, which is not.
+    const midQuarter = mandate({ validFrom: 0, registeredAt: q(1200) + 60_000 });
+    expect(decide({ ...base, from: new Date(q(1200)) }, facts({ mandates: [midQuarter] }), q(1500)).reasonCode).toBe(
+      'history_before_registration',
+    );
+    expect(
+      decide({ ...base, from: new Date(q(1200) + 30_000) }, facts({ mandates: [midQuarter] }), q(1500)).reasonCode,
+    ).toBe('mandate_valid');
   });
 
-  it('DC-7: consent-based access starts at the current grid user; the supplier of record’s billing reads are not consent-based', () => {
+  it('DC-7: access starts at the current grid user, for every party including the supplier of record', () => {
     const f = facts({
       mandates: [mandate()],
-      connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: 1200 },
+      connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: q(1200), supplierSince: null },
     });
-    expect(decide(base, f, 1500).reasonCode).toBe('period_before_grid_user');
-    expect(decide({ ...base, from: new Date(1200) }, f, 1500).reasonCode).toBe('mandate_valid');
-    expect(decide({ ...base, partyId: 's', dataKind: 'monthly_registers' }, f, 1500).reasonCode).toBe(
+    expect(decide(base, f, q(1500)).reasonCode).toBe('period_before_grid_user');
+    expect(decide({ ...base, from: new Date(q(1200)) }, f, q(1500)).reasonCode).toBe('mandate_valid');
+    // A start inside the previous occupant's last quarter-hour is rounded up to the change.
+    expect(decide({ ...base, from: new Date(q(1200) - 1) }, f, q(1500)).reasonCode).toBe('mandate_valid');
+    expect(decide({ ...base, from: new Date(q(1199)) }, f, q(1500)).reasonCode).toBe('period_before_grid_user');
+    const billing = { ...base, partyId: 's', dataKind: 'monthly_registers' as const };
+    expect(decide(billing, f, q(1500)).reasonCode).toBe('period_before_grid_user');
+    expect(decide({ ...billing, from: new Date(q(1200)) }, f, q(1500)).reasonCode).toBe('supplier_of_record');
+    // A change of occupant inside a quarter-hour: that quarter-hour was partly the previous occupant's.
+    const mid = facts({
+      connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince: q(1200) + 1, supplierSince: null },
+    });
+    expect(decide({ ...billing, from: new Date(q(1200)) }, mid, q(1500)).reasonCode).toBe('period_before_grid_user');
+    expect(decide({ ...billing, from: new Date(q(1200) + 1) }, mid, q(1500)).reasonCode).toBe('supplier_of_record');
+  });
+
+  it('DC-7 / GT-2: the supplier of record reads billing registers without a mandate only over its own supply', () => {
+    const billing = { ...base, partyId: 's', dataKind: 'monthly_registers' as const };
+    const since = (supplierSince: number | null, gridUserSince: number | null = null) =>
+      facts({ connection: { supplierId: 's', remoteReadingOptOut: false, gridUserSince, supplierSince } });
+    expect(decide(billing, since(null), q(1500)).reasonCode).toBe('supplier_of_record');
+    expect(decide(billing, since(q(1000)), q(1500)).reasonCode).toBe('supplier_of_record');
+    expect(decide(billing, since(q(1001)), q(1500)).reasonCode).toBe('period_before_supply');
+    // The later of the supplier switch and the change of occupant bounds it.
+    expect(decide({ ...billing, from: new Date(q(1100)) }, since(q(1100), q(1300)), q(1500)).reasonCode).toBe(
+      'period_before_grid_user',
+    );
+    expect(decide({ ...billing, from: new Date(q(1300)) }, since(q(1100), q(1300)), q(1500)).reasonCode).toBe(
       'supplier_of_record',
     );
+    // Before its supply it needs a mandate like any party: blocks apply, and a mandate with history covers it.
+    const block = { id: 'b', startedAt: q(1), endedAt: null, retroactive: false, notDemonstratedAt: null };
+    expect(decide(billing, { ...since(q(1400)), blocks: [block] }, q(1500)).reasonCode).toBe('blocked_by_doubt_case');
+    const history = mandate({ dataKinds: ['monthly_registers'], historyIncluded: true });
+    expect(decide(billing, { ...since(q(1400)), mandates: [history] }, q(1500))).toMatchObject({
+      reasonCode: 'mandate_valid',
+      mandateId: 'm',
+    });
+    expect(
+      decide(billing, { ...since(q(1400)), mandates: [{ ...history, dataKinds: ['interval_data'] }] }, q(1500)),
+    ).toMatchObject({ reasonCode: 'data_kind_out_of_scope' });
+    // Its billing reads within the supply are not blocked (GT-2 blocks requests that need an additional mandate).
+    expect(
+      decide({ ...billing, from: new Date(q(1400)) }, { ...since(q(1400)), blocks: [block] }, q(1500)).reasonCode,
+    ).toBe('supplier_of_record');
   });
 
   it('GT-8b: after "not demonstrated" the block keeps earlier mandates blocked and honours one registered after the close', () => {
-    const kept = { id: 'b', startedAt: 100, endedAt: null, retroactive: false, notDemonstratedAt: 900 };
-    const old = mandate({ id: 'old', registeredAt: 50 });
+    const kept = { id: 'b', startedAt: q(100), endedAt: null, retroactive: false, notDemonstratedAt: q(900) };
+    const old = mandate({ id: 'old', registeredAt: q(50) });
     expect(
-      decide(base, facts({ blocks: [{ ...kept, notDemonstratedAt: null }], mandates: [old] }), 1500),
+      decide(base, facts({ blocks: [{ ...kept, notDemonstratedAt: null }], mandates: [old] }), q(1500)),
     ).toMatchObject({ reasonCode: 'blocked_by_doubt_case', blockId: 'b' });
-    expect(decide(base, facts({ blocks: [kept], mandates: [old] }), 1500)).toMatchObject({
+    expect(decide(base, facts({ blocks: [kept], mandates: [old] }), q(1500))).toMatchObject({
       reasonCode: 'blocked_not_demonstrated',
       blockId: 'b',
       mandateId: null,
     });
-    const fresh = mandate({ id: 'new', registeredAt: 950, validFrom: 950, historyIncluded: true });
+    const fresh = mandate({ id: 'new', registeredAt: q(950), validFrom: q(950), historyIncluded: true });
     expect(
-      decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, status: 'pending_confirmation' }] }), 1500),
+      decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, status: 'pending_confirmation' }] }), q(1500)),
     ).toMatchObject({ reasonCode: 'mandate_pending_confirmation', mandateId: 'new' });
-    expect(decide(base, facts({ blocks: [kept], mandates: [old, fresh] }), 1500)).toMatchObject({
+    expect(decide(base, facts({ blocks: [kept], mandates: [old, fresh] }), q(1500))).toMatchObject({
       reasonCode: 'mandate_valid_after_negative_outcome',
       allowed: true,
       mandateId: 'new',
       blockId: 'b',
     });
     // Registered at the very instant of the close is not after it.
-    expect(decide(base, facts({ blocks: [kept], mandates: [{ ...fresh, registeredAt: 900 }] }), 1500).reasonCode).toBe(
-      'blocked_not_demonstrated',
+    expect(
+      decide(base, facts({ blocks: [kept], mandates: [{ ...fresh, registeredAt: q(900) }] }), q(1500)).reasonCode,
+    ).toBe('blocked_not_demonstrated');
+  });
+
+  it('no future periods, whole quarter-hours: decide() judges the period cut at the decision instant and rounded inward', () => {
+    expect(periodAtDecision(new Date(q(1000)), new Date(q(2000)), q(1500))).toEqual({
+      from: new Date(q(1000)),
+      to: new Date(q(1500)),
+      cut: true,
+    });
+    expect(periodAtDecision(new Date(q(1000)), new Date(q(1400)), q(1500))).toEqual({
+      from: new Date(q(1000)),
+      to: new Date(q(1400)),
+      cut: false,
+    });
+    // The decision instant inside a quarter-hour: the period ends at the last one that ended.
+    expect(periodAtDecision(new Date(q(1000)), new Date(q(2000)), q(1500) + 600_000).to).toEqual(new Date(q(1500)));
+    // Ends off the quarter-hour are rounded inward.
+    expect(periodAtDecision(new Date(q(1000) + 1), new Date(q(1400) - 1), q(1500))).toEqual({
+      from: new Date(q(1001)),
+      to: new Date(q(1399)),
+      cut: true,
+    });
+    // A lifted, unreleased block starting after the decision instant does not touch the cut period.
+    const later = { id: 'b', startedAt: q(1600), endedAt: q(1700), retroactive: false, notDemonstratedAt: null };
+    expect(decide(base, facts({ blocks: [later], mandates: [mandate()] }), q(1500)).reasonCode).toBe('mandate_valid');
+    // A lifted block that ended inside a quarter-hour keeps that quarter-hour closed; a start inside it is
+    // rounded up past it.
+    const edge = { id: 'b', startedAt: q(900), endedAt: q(1000) + 1, retroactive: false, notDemonstratedAt: null };
+    expect(
+      decide({ ...base, from: new Date(q(1000) + 1) }, facts({ blocks: [edge], mandates: [mandate()] }), q(1500))
+        .reasonCode,
+    ).toBe('mandate_valid');
+    expect(decide(base, facts({ blocks: [edge], mandates: [mandate()] }), q(1500)).reasonCode).toBe(
+      'blocked_period_not_released',
     );
   });
 
-  it('no future periods: decide() judges the period cut at the decision instant', () => {
-    expect(periodAtDecision(new Date(1000), new Date(2000), 1500)).toEqual({
-      from: new Date(1000),
-      to: new Date(1500),
-      cut: true,
+  it('quarterHourGap: why a period holds no whole quarter-hour (the routes answer it as a 400 naming the field)', () => {
+    expect(quarterHourGap(new Date(q(10)), new Date(q(11)), q(20))).toBeNull();
+    expect(quarterHourGap(new Date(q(10) + 1), new Date(q(11) - 1), q(20))).toMatchObject({
+      code: 'period_no_quarter_hour',
+      field: 'to',
     });
-    expect(periodAtDecision(new Date(1000), new Date(1400), 1500)).toEqual({
-      from: new Date(1000),
-      to: new Date(1400),
-      cut: false,
+    expect(quarterHourGap(new Date(q(10) + 1), new Date(q(12) - 1), q(20))).toMatchObject({
+      code: 'period_no_quarter_hour',
     });
-    // A lifted, unreleased block starting after the decision instant does not touch the cut period.
-    const later = { id: 'b', startedAt: 1600, endedAt: 1700, retroactive: false, notDemonstratedAt: null };
-    expect(decide(base, facts({ blocks: [later], mandates: [mandate()] }), 1500).reasonCode).toBe('mandate_valid');
+    expect(quarterHourGap(new Date(q(20) - 1), new Date(q(30)), q(20) + 1)).toMatchObject({
+      code: 'period_in_future',
+      field: 'from',
+    });
+    expect(quarterHourGap(new Date(q(19)), new Date(q(30)), q(20) - 1)).toMatchObject({ code: 'period_in_future' });
+    expect(quarterHourGap(new Date(q(19)), new Date(q(30)), q(20))).toBeNull();
   });
 
   it('uuidv7 ids are time-ordered and well-formed', () => {

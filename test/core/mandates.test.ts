@@ -317,15 +317,17 @@ describe('DC-4 end of access', () => {
       await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: false }))
     ).json();
     const newSupplier = await makeParty(ctx.db, ['supplier']);
+    // Both changes at exact quarter-hours (DC-7: periods are whole quarter-hours), the customer switch last.
+    const lastQuarterHour = Math.floor(Date.now() / 900_000) * 900_000;
     const sw = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
       kind: 'supplier_switch',
-      effectiveAt: iso(Date.now() - 1000),
+      effectiveAt: iso(lastQuarterHour - 2 * 900_000),
       newSupplierGln: newSupplier.gln,
     });
     expect(sw.statusCode, sw.body).toBe(201);
     expect(sw.json().mandatesEnded).toBe(0);
     const newUser = await makeGridUser(ctx.db, 'New occupant');
-    const switchedAt = iso(Date.now() - 1);
+    const switchedAt = iso(lastQuarterHour - 900_000);
     const res = await call(ctx.app, adminKey, 'POST', `/connections/${conn.ean}/events`, {
       kind: 'customer_switch',
       effectiveAt: switchedAt,
