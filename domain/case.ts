@@ -385,7 +385,8 @@ export interface CaseRefusal {
     | 'contact_time_invalid'
     | 'connection_not_on_isma'
     | 'response_window_not_open'
-    | 'response_window_closed';
+    | 'response_window_closed'
+    | 'duplicate_response';
   message: string;
   /** The domain input at fault ('reason', 'responseId'); api/ maps it to the request path. */
   field?: string;
@@ -537,5 +538,40 @@ export function checkEvidenceRequest(
       message: `The 72 hours of case ${c.reference} ended at ${c.responseDueAt.toISOString()}: more evidence can no longer be asked for (GT-3, GT-8)`,
       details: { caseId: c.caseId, responseDueAt: c.responseDueAt.toISOString() },
     };
+  return null;
+}
+
+/** GT-8 explanation given with every refusal of late evidence (by the API on the rows, by the workflow on its state). */
+export const WINDOW_CLOSED_MESSAGE =
+  'The 72-hour window to demonstrate the mandate has closed (GT-3, GT-8). Late evidence does not reopen the case: ' +
+  'restart access through the regular processes (the P4 request process, or iSMA).';
+
+/**
+ * GT-3 / GT-8: whether the party's response still counts: not once the case is decided or closed, nor once
+ * its 72 hours are over (late evidence never reopens the case); each response counts once.
+ */
+export function checkResponse(
+  c: CaseActionFacts & {
+    responseDueAt: Date | null;
+    responseWindowClosed: boolean;
+    responseIds: readonly string[];
+  },
+  responseId: string,
+  now: Date,
+): CaseRefusal | null {
+  if (
+    c.decided ||
+    isClosedStatus(c.status) ||
+    c.responseWindowClosed ||
+    (c.responseDueAt && now.getTime() >= c.responseDueAt.getTime())
+  )
+    return {
+      kind: 'state',
+      code: 'response_window_closed',
+      message: WINDOW_CLOSED_MESSAGE,
+      details: { caseId: c.caseId },
+    };
+  if (c.responseIds.includes(responseId))
+    return { kind: 'state', code: 'duplicate_response', message: `Response ${responseId} was already submitted` };
   return null;
 }

@@ -4,26 +4,21 @@
  * when they pass undecided, and records the decision through an Update (met when it comes in time).
  * Waits for the decision even after the clock is missed: a late decision is still recorded, with its delay reasons.
  */
-import { ApplicationFailure, allHandlersFinished, condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import { breachReminderTimes, clockAt, decisionProblems } from '../domain/breach.js';
 import { DB_ACTIVITY, MAIL_ACTIVITY } from './activity-options.js';
 import {
-  BREACH_REFUSED,
   breachStateQuery,
   decideBreachUpdate,
-  type BreachRefusal,
   type BreachSnapshot,
   type BreachWorkflowInput,
 } from './breach-shared.js';
+import { refuse } from './refuse.js';
 
 type Activities = ReturnType<typeof createActivities>;
 const { openBreachAssessment, markBreachClockMissed, recordBreachDecision } = proxyActivities<Activities>(DB_ACTIVITY);
 const { sendBreachReminder } = proxyActivities<Activities>(MAIL_ACTIVITY);
-
-const refuse = (r: BreachRefusal): never => {
-  throw ApplicationFailure.nonRetryable(r.message, BREACH_REFUSED, r);
-};
 
 /**
  * Wait until decided or until `at`; true when decided. A decision being recorded when `at` comes is
@@ -66,7 +61,7 @@ export async function breachAssessmentWorkflow(input: BreachWorkflowInput): Prom
     {
       validator: (d) => {
         if (state.decided || deciding)
-          refuse({ kind: 'invalid_state', code: 'breach_already_decided', message: 'The assessment is decided' });
+          refuse({ kind: 'state', code: 'breach_already_decided', message: 'The assessment is decided' });
         // Before the assessment is open (its first activity) the clock has only just started: not late.
         const late = state.dueAt !== null && Date.now() > new Date(state.dueAt).getTime();
         const [problem] = decisionProblems(d, late);

@@ -31,14 +31,5 @@ export interface BreachSnapshot {
   decided: boolean;
 }
 
-/** Refusal type of the decide update; details[0] is { code, message, field }. */
-export const BREACH_REFUSED = 'BreachRefused';
-export interface BreachRefusal {
-  kind: 'validation' | 'invalid_state';
-  code: string;
-  message: string;
-  field?: string;
-}
-
 export const decideBreachUpdate = defineUpdate<BreachSnapshot, [BreachDecisionInput]>('decideBreach');
 export const breachStateQuery = defineQuery<BreachSnapshot>('breachState');

@@ -1,5 +1,5 @@
 /** Workflow bundle entry (worker `workflowsPath`). */
-export { doubtCaseWorkflow } from './doubt-case.js';
+export { doubtCaseWorkflow } from './doubt-case/index.js';
 export { archiveCaseHistoryWorkflow } from './archive.js';
 export { improvementReviewWorkflow } from './improvement-review.js';
 export { repeatOffenderScanWorkflow } from './repeat-offender-scan.js';

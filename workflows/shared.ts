@@ -157,18 +157,24 @@ export interface AddNoteInput extends ActorRef {
   text: string;
 }
 
-/** Failure types the validators and activities raise; the API maps them to stable 4xx codes. */
-export const CaseErrors = {
-  /** GT-8: the 72 hours are over (or the case closed); only the regular processes restart access. */
-  ResponseWindowClosed: 'ResponseWindowClosed',
-  CaseClosed: 'CaseClosed',
-  UnknownResponse: 'UnknownResponse',
-  DuplicateResponse: 'DuplicateResponse',
-  AlreadyJudged: 'AlreadyJudged',
-  InvalidRequest: 'InvalidRequest',
-  /** A domain check refused (domain/case.ts CaseRefusal in the failure's details): the same answer the API gives. */
-  Refused: 'CaseRefused',
-} as const;
+/**
+ * How every workflow refuses an Update: its validator throws an ApplicationFailure of this one type
+ * (workflows/refuse.ts) with a WorkflowRefusal as details[0]; services/workflow-client.ts answers it as the
+ * DomainError with the same kind, code, message, field and details, the answer the API gives when it
+ * refuses the same thing itself.
+ */
+export const REFUSAL_TYPE = 'WorkflowRefusal';
+
+/** A refusal as it crosses Temporal: lib/errors.ts DomainError's fields (domain/case.ts CaseRefusal is one). */
+export interface WorkflowRefusal {
+  kind: 'validation' | 'not_found' | 'state';
+  /** Stable, as clients match on it. */
+  code: string;
+  message: string;
+  /** The domain input at fault ('reason', 'responseId'); api/ maps it to the request path. */
+  field?: string;
+  details?: Record<string, unknown>;
+}
 
 export const caseStateQuery = defineQuery<CaseSnapshot>('caseState');
 /** GT-3: the party's answer (staged by the API), counted against the 72 hours. */
@@ -263,14 +269,6 @@ export interface ReviewDecisionInput extends ReviewActor {
 export const reviewVoteUpdate = defineUpdate<ReviewSnapshot, [ReviewVoteInput]>('reviewVote');
 export const reviewCommitmentUpdate = defineUpdate<ReviewSnapshot, [ReviewCommitmentInput]>('reviewCommitment');
 export const reviewDecisionUpdate = defineUpdate<ReviewSnapshot, [ReviewDecisionInput]>('reviewDecision');
-
-/** Failure types of refused review Updates (services/reviews/actions.ts maps them to HTTP). */
-export const ReviewErrors = {
-  WrongState: 'ReviewWrongState',
-  NotInvolved: 'ReviewNotInvolved',
-  AlreadyDone: 'ReviewAlreadyDone',
-  InvalidRequest: 'ReviewInvalidRequest',
-} as const;
 
 // ---- allocation (AL-1 … AL-6) ----
 

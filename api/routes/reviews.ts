@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
+import { errorFieldsForRoutes } from '../plugins/errors.js';
 import {
   actorFrom,
   BODY_ERRORS,
@@ -49,6 +50,8 @@ const person = (p: Principal): ReviewPerson => ({
 
 const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
+  // The review workflow names the review it refuses for (a grid operator not involved: 404) as reviewId.
+  errorFieldsForRoutes(app, { reviewId: 'params.id' });
   const { db, temporal } = app.deps;
   const readers = requireRole('case-handler', 'compliance', 'admin');
   const handlers = requireRole('case-handler');

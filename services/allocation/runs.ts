@@ -38,7 +38,6 @@ import { parseRegisterArray } from '../../db/repositories/reading-days.js';
 import { getRun } from '../../db/repositories/allocation-runs.js';
 import type { AllocationRun, AllocationRunTrigger, ProfileSetRow } from '../../db/schema/index.js';
 import { DomainError, invalidState, notFound } from '../../lib/errors.js';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import {
   allocateQuarterHours,
   allocationDay,
@@ -52,6 +51,7 @@ import {
 } from '../../domain/allocation.js';
 import { generateProfileFile, parseProfileFile, ProfileFileError } from '../../domain/allocation-profiles.js';
 import { allocationRunWorkflowId, type AllocationRunResult } from '../../workflows/shared.js';
+import { requireTemporal, startWorkflowOnce, temporalUnavailable } from '../workflow-client.js';
 
 export interface AllocationOptions {
   /** AL-3: cells of fewer connections are flagged. */
@@ -146,22 +146,17 @@ export async function requestAllocationRun(
     requestKey: input.requestKey,
     reason: input.reason,
   });
-  if (!temporal)
-    throw new DomainError(
-      'unavailable',
-      'temporal_unavailable',
-      'Temporal is not configured: the run is recorded as requested; repeat the request to start it',
-    );
+  const client = requireTemporal(
+    temporal,
+    'Temporal is not configured: the run is recorded as requested; repeat the request to start it',
+  );
   try {
-    await startAllocationRunWorkflow(temporal, taskQueue, run.id);
+    await startAllocationRunWorkflow(client, taskQueue, run.id);
   } catch (err) {
-    throw new DomainError(
-      'unavailable',
-      'temporal_unavailable',
+    throw temporalUnavailable(
       'The run is recorded but its workflow could not be started: repeat the request with the same Idempotency-Key',
-      undefined,
       { runId: run.id },
-      { cause: err },
+      err,
     );
   }
   return { run, created };

@@ -3,8 +3,7 @@
  * asks), the privacy officer's decision through the assessment's workflow (which keeps the art. 33 clock),
  * the report content for the AP and the art. 34 letter. Throws DomainErrors only.
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
@@ -13,16 +12,10 @@ import { getCaseWithParties } from '../../db/repositories/cases.js';
 import { apiKeys, connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
 import type { BreachDecision } from '../../domain/breach.js';
 import type { CaseStatus } from '../../domain/case.js';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
-import { DomainError, invalidState, validationError } from '../../lib/errors.js';
+import { DomainError, invalidState } from '../../lib/errors.js';
 import { breachReminderMail, gridUserLetter, type BreachTextData } from '../../notifications/breach-templates.js';
-import {
-  BREACH_REFUSED,
-  breachWorkflowId,
-  decideBreachUpdate,
-  type BreachRefusal,
-  type BreachWorkflowInput,
-} from '../../workflows/breach-shared.js';
+import { breachWorkflowId, decideBreachUpdate, type BreachWorkflowInput } from '../../workflows/breach-shared.js';
+import { executeUpdate, requireTemporal, startWorkflowOnce } from '../workflow-client.js';
 
 export interface BreachServiceDeps {
   db: Db;
@@ -55,12 +48,6 @@ export async function openBreachOnClose(
   await startBreachWorkflow(client, taskQueue, { caseId, trigger: 'case_closed_not_demonstrated' });
 }
 
-function requireTemporal(deps: BreachServiceDeps): Client {
-  if (!deps.temporal)
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow engine is not configured');
-  return deps.temporal;
-}
-
 /**
  * A handler asks for an assessment now (before or without a "not demonstrated" close): the clock runs
  * from this request. A case that already has one keeps it (and its clock).
@@ -70,7 +57,7 @@ export async function requestBreachAssessment(
   caseId: string,
   actor: Actor,
 ): Promise<{ assessment: BreachAssessment; created: boolean }> {
-  const client = requireTemporal(deps);
+  const client = requireTemporal(deps.temporal);
   const opened = await openBreachAssessment(deps.db, {
     caseId,
     trigger: 'handler_request',
@@ -94,46 +81,38 @@ export async function keyHolderName(db: Db, keyId: string): Promise<string | nul
   return k ? (k.holderName ?? k.label) : null;
 }
 
-function refusal(err: unknown): BreachRefusal | undefined {
-  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure && e.type === BREACH_REFUSED) return e.details?.[0] as BreachRefusal;
-  }
-  return undefined;
-}
-
 /** The privacy officer decides; the workflow says whether the 72 hours were met. */
 export async function decideBreach(
   deps: BreachServiceDeps,
   id: string,
   decision: BreachDecision & { actor: Actor; actorName: string | null },
 ): Promise<BreachAssessment> {
-  const client = requireTemporal(deps);
+  const client = requireTemporal(deps.temporal);
   const row = await requireBreachAssessment(deps.db, id);
   if (row.decidedAt) throw invalidState('breach_already_decided', `Breach assessment ${id} is decided`);
   const { actor, ...d } = decision;
-  try {
-    await client.workflow.getHandle(breachWorkflowId(row.caseId)).executeUpdate(decideBreachUpdate, {
+  await executeUpdate(
+    client,
+    breachWorkflowId(row.caseId),
+    decideBreachUpdate,
+    {
       args: [
         { ...d, actor: actor.actor, actorRole: actor.actorRole ?? null, actorPartyId: actor.actorPartyId ?? null },
       ],
-    });
-  } catch (err) {
-    const r = err instanceof WorkflowUpdateFailedError ? refusal(err) : undefined;
-    if (r)
-      throw r.kind === 'validation'
-        ? validationError(r.code, r.message, r.field ? `body.${r.field}` : undefined)
-        : invalidState(r.code, r.message);
-    if (err instanceof WorkflowNotFoundError || (err as { name?: string }).name === 'WorkflowNotFoundError')
-      throw new DomainError(
-        'unavailable',
-        'breach_workflow_not_started',
-        'The assessment workflow is not running yet; repeat the request shortly',
-        undefined,
-        { assessmentId: id },
-        { cause: err },
-      );
-    throw err;
-  }
+    },
+    {
+      ifNotRunning(err) {
+        throw new DomainError(
+          'unavailable',
+          'breach_workflow_not_started',
+          'The assessment workflow is not running yet; repeat the request shortly',
+          undefined,
+          { assessmentId: id },
+          { cause: err },
+        );
+      },
+    },
+  );
   return requireBreachAssessment(deps.db, id);
 }
 

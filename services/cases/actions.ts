@@ -4,8 +4,8 @@
  * a validated Update) and the handler's actions (Updates that answer with the new state). Throws
  * DomainErrors only.
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import {
@@ -22,6 +22,7 @@ import {
   checkEvidenceRequest,
   checkJudgement,
   withdrawalEffect,
+  WINDOW_CLOSED_MESSAGE,
   type CaseRefusal,
   type JudgementRequest,
   type WithdrawalEffect,
@@ -30,9 +31,9 @@ import {
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
 import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
-import { DomainError, invalidState, notFound, validationError, type DomainErrorDetail } from '../../lib/errors.js';
+import { DomainError, invalidState, validationError } from '../../lib/errors.js';
+import { executeUpdate, queryIfRunning, requireTemporal, type WorkflowCall } from '../workflow-client.js';
 import {
-  CaseErrors,
   addNoteUpdate,
   caseStateQuery,
   judgeEvidenceUpdate,
@@ -57,45 +58,22 @@ export interface CaseServiceDeps {
   acmReport?: Omit<AcmReportDeps, 'db'>;
 }
 
-/** GT-8 explanation given with every refusal of late evidence. */
-export const WINDOW_CLOSED_MESSAGE =
-  'The 72-hour window to demonstrate the mandate has closed (GT-3, GT-8). Late evidence does not reopen the case: ' +
-  'restart access through the regular processes (the P4 request process, or iSMA).';
-
-export function requireTemporal(deps: Pick<CaseServiceDeps, 'temporal'>): Client {
-  if (!deps.temporal)
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The case workflow engine is not configured');
-  return deps.temporal;
-}
-
-// ---------------------------------------------------------------- updates
-
-function failureType(err: unknown): { type: string | undefined; message: string; details: unknown[] } | undefined {
-  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof ApplicationFailure)
-      return { type: e.type ?? undefined, message: e.message, details: e.details ?? [] };
-  }
-  return undefined;
-}
-
-/** A domain refusal (domain/case.ts) as the DomainError the API answers with, whether the service or the workflow refused. */
+/** A domain refusal (domain/case.ts) as the DomainError the API answers with (the workflow's refusals map to the same). */
 function refusalError(r: CaseRefusal): DomainError {
   return new DomainError(r.kind, r.code, r.message, r.field, r.details);
 }
 
-function isWorkflowNotFound(err: unknown): boolean {
-  return err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError';
-}
-
 /**
- * Map what an Update refused (validator or handler) to a stable domain error. No workflow: on a closed
- * case its run has completed (409 case_closed); on an open case it has not started yet — the intake's
- * start failed and every worker's recovery loop starts it (services/recovery/sweep.ts) — so 503, to be repeated.
+ * No running case workflow: on a closed case its run has completed (409 case_closed); on an open case it
+ * has not started yet — the intake's start failed and every worker's recovery loop starts it
+ * (services/recovery/sweep.ts) — so 503, to be repeated.
  */
-async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase): Promise<never> {
-  if (isWorkflowNotFound(err)) {
-    const now = (await getCase(deps.db, row.id)) ?? row; // the row read before the Update may be stale
-    if (!CLOSED_STATUSES.includes(now.status)) {
+function caseWorkflowGone(deps: CaseServiceDeps, row: DoubtCase): WorkflowCall<never> {
+  return {
+    async ifNotRunning(err) {
+      const now = (await getCase(deps.db, row.id)) ?? row; // the row read before the Update may be stale
+      if (CLOSED_STATUSES.includes(now.status))
+        throw invalidState('case_closed', `Case ${now.reference} is closed`, { caseId: now.id, status: now.status });
       throw new DomainError(
         'unavailable',
         'case_workflow_not_started',
@@ -104,43 +82,8 @@ async function refuseUpdate(deps: CaseServiceDeps, err: unknown, row: DoubtCase)
         { caseId: now.id, status: now.status },
         { cause: err },
       );
-    }
-  }
-  mapUpdateError(err, row);
-}
-
-/** Map what an Update refused (validator or handler) to a stable domain error. */
-function mapUpdateError(err: unknown, row: DoubtCase): never {
-  if (isWorkflowNotFound(err)) {
-    throw invalidState('case_closed', `Case ${row.reference} is closed`, { caseId: row.id, status: row.status });
-  }
-  const f = err instanceof WorkflowUpdateFailedError ? failureType(err) : undefined;
-  if (f) {
-    switch (f.type) {
-      case CaseErrors.ResponseWindowClosed:
-        throw invalidState('response_window_closed', WINDOW_CLOSED_MESSAGE, { caseId: row.id });
-      case CaseErrors.CaseClosed:
-        throw invalidState('case_closed', f.message, { caseId: row.id });
-      case CaseErrors.UnknownResponse:
-        throw notFound('response_not_found', f.message, 'responseId');
-      case CaseErrors.DuplicateResponse:
-      case CaseErrors.AlreadyJudged:
-        throw invalidState(f.type === CaseErrors.AlreadyJudged ? 'already_judged' : 'duplicate_response', f.message);
-      case CaseErrors.InvalidRequest:
-        throw validationError('invalid_request', f.message);
-      case CaseErrors.Refused:
-        throw refusalError(f.details[0] as CaseRefusal);
-      case 'DomainError': {
-        // An activity's refusal retrying cannot mend (activities/failures.ts), e.g. data PostgreSQL refuses.
-        const d = f.details[0] as DomainErrorDetail | undefined;
-        if (d) throw new DomainError(d.kind, d.code, f.message, d.field);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  throw new Error(`case ${row.id}: update failed`, { cause: err });
+    },
+  };
 }
 
 export interface SubmitResponseInput extends Actor {
@@ -156,7 +99,7 @@ export interface SubmitResponseInput extends Actor {
  * validator refuses, and the staged copy is refused too: content dropped, digest kept (GT-8).
  */
 export async function submitResponse(deps: CaseServiceDeps, input: SubmitResponseInput) {
-  const client = requireTemporal(deps);
+  const client = requireTemporal(deps.temporal);
   const row = await requireCase(deps.db, input.caseId);
   const evidence = input.evidence ? checkEvidence(input.evidence, deps.evidenceMaxBytes) : null;
   if (CLOSED_STATUSES.includes(row.status))
@@ -169,35 +112,40 @@ export async function submitResponse(deps: CaseServiceDeps, input: SubmitRespons
     evidence,
   });
   try {
-    const result = await client.workflow.getHandle(row.id).executeUpdate(submitResponseUpdate, {
-      args: [{ responseId: staged.id, submittedBy: input.actor, hasEvidence: evidence !== null }],
-      updateId: `response:${staged.id}`,
-    });
+    const result = await executeUpdate(
+      client,
+      row.id,
+      submitResponseUpdate,
+      {
+        args: [{ responseId: staged.id, submittedBy: input.actor, hasEvidence: evidence !== null }],
+        updateId: `response:${staged.id}`,
+      },
+      caseWorkflowGone(deps, row),
+    );
     return { response: staged, evidence, result };
   } catch (err) {
+    // GT-8: the staged copy is refused, the answer's code as its reason (the content dropped, the digest kept).
     await refuseResponse(deps.db, {
       ...input,
       caseId: row.id,
       responseId: staged.id,
-      reason: failureType(err)?.type ?? 'not_accepted',
+      reason: err instanceof DomainError ? err.code : 'not_accepted',
       at: new Date(),
     });
-    return refuseUpdate(deps, err, row);
+    throw err;
   }
 }
 
-async function update<R>(
+/** An Update of the case's workflow: its refusals and failures answered by services/workflow-client.ts. */
+async function update<Ret, Args extends [unknown, ...unknown[]], Name extends string>(
   deps: CaseServiceDeps,
   caseId: string,
-  run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<R>,
-): Promise<R> {
-  const client = requireTemporal(deps);
+  def: UpdateDefinition<Ret, Args, Name>,
+  ...args: Args
+): Promise<Ret> {
+  const client = requireTemporal(deps.temporal);
   const row = await requireCase(deps.db, caseId);
-  try {
-    return await run(client.workflow.getHandle(row.id));
-  } catch (err) {
-    return refuseUpdate(deps, err, row);
-  }
+  return executeUpdate(client, row.id, def, { args }, caseWorkflowGone(deps, row));
 }
 
 /**
@@ -227,7 +175,7 @@ export async function judgeEvidence(
     a,
   );
   if (refusal) throw refusalError(refusal);
-  return update(deps, caseId, (h) => h.executeUpdate(judgeEvidenceUpdate, { args: [{ ...a }] }));
+  return update(deps, caseId, judgeEvidenceUpdate, { ...a });
 }
 
 /**
@@ -240,7 +188,7 @@ export function recordManualContact(
   caseId: string,
   a: Actor & Omit<ManualContactInput, keyof Actor>,
 ): Promise<CaseSnapshot> {
-  return update(deps, caseId, (h) => h.executeUpdate(recordManualContactUpdate, { args: [{ ...a }] }));
+  return update(deps, caseId, recordManualContactUpdate, { ...a });
 }
 
 export function liftWrongfulBlock(
@@ -248,7 +196,7 @@ export function liftWrongfulBlock(
   caseId: string,
   a: Actor & { reason: string },
 ): Promise<CaseSnapshot> {
-  return update(deps, caseId, (h) => h.executeUpdate(liftWrongfulBlockUpdate, { args: [{ ...a }] }));
+  return update(deps, caseId, liftWrongfulBlockUpdate, { ...a });
 }
 
 /**
@@ -261,9 +209,7 @@ export async function withdrawCase(
   a: Actor & { reason: string; reasonCode?: WithdrawalReason | null },
 ): Promise<CaseSnapshot & { withdrawal: WithdrawalEffect }> {
   const reasonCode = a.reasonCode ?? 'other';
-  const snapshot = await update(deps, caseId, (h) =>
-    h.executeUpdate(withdrawCaseUpdate, { args: [{ ...a, reasonCode }] }),
-  );
+  const snapshot = await update(deps, caseId, withdrawCaseUpdate, { ...a, reasonCode });
   return { ...snapshot, withdrawal: withdrawalEffect(reasonCode) };
 }
 
@@ -290,7 +236,7 @@ export async function requestEvidence(
     new Date(),
   );
   if (refusal && refusal.code === 'case_closed') throw refusalError(refusal);
-  return update(deps, caseId, (h) => h.executeUpdate(requestEvidenceUpdate, { args: [{ ...a }] }));
+  return update(deps, caseId, requestEvidenceUpdate, { ...a });
 }
 
 /**
@@ -304,14 +250,15 @@ export async function notifyAcm(
   caseId: string,
   a: Actor & { message: string },
 ): Promise<NotifyAcmResult> {
-  const client = requireTemporal(deps);
+  const client = requireTemporal(deps.temporal);
   const row = await requireCase(deps.db, caseId);
-  try {
-    return await client.workflow.getHandle(row.id).executeUpdate(notifyAcmUpdate, { args: [{ ...a }] });
-  } catch (err) {
-    if (!isWorkflowNotFound(err)) mapUpdateError(err, row);
-    return notifyAcmWithoutWorkflow(deps, row, a, err);
-  }
+  return executeUpdate(
+    client,
+    row.id,
+    notifyAcmUpdate,
+    { args: [{ ...a }] },
+    { ifNotRunning: (err) => notifyAcmWithoutWorkflow(deps, row, a, err) },
+  );
 }
 
 async function notifyAcmWithoutWorkflow(
@@ -377,15 +324,10 @@ export async function addNote(
     });
     return { at: at.toISOString() };
   }
-  return update(deps, caseId, (h) => h.executeUpdate(addNoteUpdate, { args: [{ ...a }] }));
+  return update(deps, caseId, addNoteUpdate, { ...a });
 }
 
 /** The running workflow's own view, when it still runs (undefined otherwise). */
-export async function liveSnapshot(deps: CaseServiceDeps, caseId: string): Promise<CaseSnapshot | undefined> {
-  if (!deps.temporal) return undefined;
-  try {
-    return await deps.temporal.workflow.getHandle(caseId).query(caseStateQuery);
-  } catch {
-    return undefined;
-  }
+export function liveSnapshot(deps: CaseServiceDeps, caseId: string): Promise<CaseSnapshot | undefined> {
+  return queryIfRunning(deps.temporal, caseId, caseStateQuery);
 }

@@ -5,13 +5,12 @@
  * Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
 import { caseHistoryArchives, type AuditEntry } from '../../db/schema/index.js';
-import { DomainError } from '../../lib/errors.js';
+import { isWorkflowNotFound, temporalUnavailable } from '../workflow-client.js';
 
 export type TemporalSource = 'live' | 'archive' | 'none';
 
@@ -39,14 +38,6 @@ export interface CaseHistoryDeps {
 
 type Json = Record<string, unknown>;
 
-function isNotFound(err: unknown): boolean {
-  for (let e = err as { code?: unknown; name?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e instanceof WorkflowNotFoundError || e.name === 'WorkflowNotFoundError' || e.code === 5 /* gRPC NOT_FOUND */)
-      return true;
-  }
-  return false;
-}
-
 async function archived(db: Db, caseId: string): Promise<Json | null> {
   const [row] = await db
     .select({ history: caseHistoryArchives.history })
@@ -73,14 +64,11 @@ export async function temporalHistory(
     } catch (err) {
       const copy = await archived(deps.db, caseId);
       if (copy) return { source: 'archive', history: copy };
-      if (isNotFound(err)) return { source: 'none', history: null };
-      throw new DomainError(
-        'unavailable',
-        'temporal_unavailable',
+      if (isWorkflowNotFound(err)) return { source: 'none', history: null };
+      throw temporalUnavailable(
         'The workflow history cannot be read now and no archived copy exists yet',
-        undefined,
         { caseId },
-        { cause: err },
+        err,
       );
     }
   }

@@ -18,9 +18,9 @@ import { assertEan, requireConnection } from '../../db/repositories/connections.
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
 import type { DoubtCase } from '../../db/schema/index.js';
 import { DomainError, notFound, validationError } from '../../lib/errors.js';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import { SA, type DoubtCaseInput } from '../../workflows/shared.js';
-import { requireTemporal, type CaseServiceDeps } from './actions.js';
+import { requireTemporal, startWorkflow } from '../workflow-client.js';
+import type { CaseServiceDeps } from './actions.js';
 import type { SignalClass } from '../../domain/review.js';
 import { ismaVariant, onIsmaAt } from '../../domain/case.js';
 import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
@@ -40,8 +40,10 @@ export async function startCaseWorkflow(db: Db, client: Client, taskQueue: strin
     isma: row.isma,
     receivedAt: row.receivedAt.toISOString(),
   };
-  try {
-    await startWorkflowOnce(client, 'doubtCaseWorkflow', {
+  await startWorkflow(
+    client,
+    'doubtCaseWorkflow',
+    {
       workflowId: row.id,
       taskQueue,
       args: [input],
@@ -53,17 +55,12 @@ export async function startCaseWorkflow(db: Db, client: Client, taskQueue: strin
         { key: SA.GridOperatorGln, value: gridOperator.gln },
         { key: SA.NextDeadline, value: row.contactDueAt },
       ],
-    });
-  } catch (err) {
-    throw new DomainError(
-      'unavailable',
-      'temporal_unavailable',
-      `The case is registered and the block is in force, but its workflow could not be started yet; a running worker starts it within ${INTAKE_WORKFLOW_BOUND_S} s of the workflow engine answering again (repeating the request with the same Idempotency-Key is safe)`,
-      undefined,
-      { caseId: row.id },
-      { cause: err },
-    );
-  }
+    },
+    {
+      message: `The case is registered and the block is in force, but its workflow could not be started yet; a running worker starts it within ${INTAKE_WORKFLOW_BOUND_S} s of the workflow engine answering again (repeating the request with the same Idempotency-Key is safe)`,
+      details: { caseId: row.id },
+    },
+  );
   await markWorkflowStarted(db, row.id, new Date());
 }
 
@@ -72,7 +69,7 @@ export async function openCase(
   deps: CaseServiceDeps,
   input: CaseIntakeInput,
 ): Promise<{ row: DoubtCase; created: boolean }> {
-  const client = requireTemporal(deps);
+  const client = requireTemporal(deps.temporal);
   const { row, created } = await createCaseWithBlock(deps.db, input);
   if (!row.workflowStartedAt) await startCaseWorkflow(deps.db, client, deps.taskQueue, row.id);
   return { row, created };

@@ -4,15 +4,15 @@
  * decide on the ACM report; each step is an Update of the review's workflow, which records it (with its
  * audit entry) and answers with the new state. Throws DomainErrors only.
  */
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Db } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { classifySignal, getReview } from '../../db/repositories/reviews.js';
 import type { SignalClass } from '../../domain/review.js';
-import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
+import { DomainError, invalidState, notFound } from '../../lib/errors.js';
+import { executeUpdate, requireTemporal } from '../workflow-client.js';
 import {
-  ReviewErrors,
   reviewCommitmentUpdate,
   reviewDecisionUpdate,
   reviewVoteUpdate,
@@ -39,17 +39,17 @@ export async function requireReview(db: Db, id: string, gridOperatorId?: string)
   return r;
 }
 
-function failureOf(err: unknown): ApplicationFailure | undefined {
-  for (let e = err as { cause?: unknown } | undefined; e; e = e.cause as typeof e)
-    if (e instanceof ApplicationFailure) return e;
-  return undefined;
-}
-
-async function update(
+/**
+ * An Update of the review's workflow by a grid operator's case handler; the workflow's refusals and
+ * failures are answered by services/workflow-client.ts. No running workflow: a closed review's run has
+ * completed (409 review_closed); an open one's has not started yet (503, to be repeated).
+ */
+async function update<Args extends [unknown, ...unknown[]], Name extends string>(
   deps: ReviewServiceDeps,
   id: string,
   who: ReviewPerson,
-  run: (h: ReturnType<Client['workflow']['getHandle']>, gridOperatorId: string) => Promise<ReviewSnapshot>,
+  def: UpdateDefinition<ReviewSnapshot, Args, Name>,
+  args: (gridOperatorId: string) => Args,
 ): Promise<ReviewSnapshot> {
   if (!who.gridOperatorId)
     throw new DomainError(
@@ -57,37 +57,27 @@ async function update(
       'grid_operator_key_required',
       'Only a grid operator’s case handler acts on a review',
     );
-  if (!deps.temporal)
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The review workflow engine is not configured');
+  const client = requireTemporal(deps.temporal);
   const { review } = await requireReview(deps.db, id, who.gridOperatorId);
-  try {
-    return await run(deps.temporal.workflow.getHandle(reviewWorkflowId(review.id)), who.gridOperatorId);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err as { name?: string })?.name === 'WorkflowNotFoundError') {
-      if (review.closedAt) throw invalidState('review_closed', `Review ${review.id} is closed (${review.status})`);
-      throw new DomainError(
-        'unavailable',
-        'review_workflow_not_started',
-        `The workflow of review ${review.id} has not started yet; repeat the request shortly`,
-        undefined,
-        undefined,
-        { cause: err },
-      );
-    }
-    const f = err instanceof WorkflowUpdateFailedError ? failureOf(err) : undefined;
-    switch (f?.type) {
-      case ReviewErrors.WrongState:
-        throw invalidState('review_wrong_state', f.message, { reviewId: review.id, status: review.status });
-      case ReviewErrors.AlreadyDone:
-        throw invalidState('review_step_done', f.message, { reviewId: review.id });
-      case ReviewErrors.NotInvolved:
-        throw notFound('review_not_found', f.message, 'params.id');
-      case ReviewErrors.InvalidRequest:
-        throw validationError('invalid_request', f.message);
-      default:
-        throw err;
-    }
-  }
+  return executeUpdate(
+    client,
+    reviewWorkflowId(review.id),
+    def,
+    { args: args(who.gridOperatorId) },
+    {
+      ifNotRunning(err) {
+        if (review.closedAt) throw invalidState('review_closed', `Review ${review.id} is closed (${review.status})`);
+        throw new DomainError(
+          'unavailable',
+          'review_workflow_not_started',
+          `The workflow of review ${review.id} has not started yet; repeat the request shortly`,
+          undefined,
+          undefined,
+          { cause: err },
+        );
+      },
+    },
+  );
 }
 
 const actorOf = (who: ReviewPerson) => ({
@@ -104,11 +94,9 @@ export function voteOnReview(
   who: ReviewPerson,
   v: { agree: boolean; reason: string },
 ): Promise<ReviewSnapshot> {
-  return update(deps, id, who, (h, gridOperatorId) =>
-    h.executeUpdate(reviewVoteUpdate, {
-      args: [{ ...actorOf(who), gridOperatorId, agree: v.agree, reason: v.reason }],
-    }),
-  );
+  return update(deps, id, who, reviewVoteUpdate, (gridOperatorId) => [
+    { ...actorOf(who), gridOperatorId, agree: v.agree, reason: v.reason },
+  ]);
 }
 
 /** The party's improvement commitment, while it is contacted or followed. */
@@ -118,9 +106,7 @@ export function recordCommitment(
   who: ReviewPerson,
   c: { commitment: string },
 ): Promise<ReviewSnapshot> {
-  return update(deps, id, who, (h) =>
-    h.executeUpdate(reviewCommitmentUpdate, { args: [{ ...actorOf(who), commitment: c.commitment }] }),
-  );
+  return update(deps, id, who, reviewCommitmentUpdate, () => [{ ...actorOf(who), commitment: c.commitment }]);
 }
 
 /** The signed decision on the ACM report after the follow-up: report (the workflow sends it) or not, with why. */
@@ -130,11 +116,9 @@ export function decideAcmReport(
   who: ReviewPerson,
   d: { decision: 'report' | 'do_not_report'; reason: string },
 ): Promise<ReviewSnapshot> {
-  return update(deps, id, who, (h, gridOperatorId) =>
-    h.executeUpdate(reviewDecisionUpdate, {
-      args: [{ ...actorOf(who), gridOperatorId, decision: d.decision, reason: d.reason }],
-    }),
-  );
+  return update(deps, id, who, reviewDecisionUpdate, (gridOperatorId) => [
+    { ...actorOf(who), gridOperatorId, decision: d.decision, reason: d.reason },
+  ]);
 }
 
 /** The handler records what a signal was about (GT-5); another grid operator's case answers 404. */

@@ -3,7 +3,6 @@
  * operator's doubt contact group (retried by Temporal while SMTP is down). Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import type { Db } from '../../db/client.js';
 import {
   createSupplierReport,
@@ -11,9 +10,9 @@ import {
   type SupplierReportInput,
 } from '../../db/repositories/supplier-reports.js';
 import type { SupplierReport } from '../../db/schema/index.js';
-import { DomainError } from '../../lib/errors.js';
 import { supplierReportWorkflowId } from '../../workflows/shared.js';
 import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
+import { requireTemporal, startWorkflowOnce, temporalUnavailable } from '../workflow-client.js';
 
 export interface SupplierReportServiceDeps {
   db: Db;
@@ -44,19 +43,15 @@ export async function reportSupplierSignal(
   deps: SupplierReportServiceDeps,
   input: SupplierReportInput,
 ): Promise<SupplierReport> {
-  if (!deps.temporal)
-    throw new DomainError('unavailable', 'temporal_unavailable', 'The workflow engine is not configured');
+  const client = requireTemporal(deps.temporal);
   const row = await createSupplierReport(deps.db, input);
   try {
-    await startSupplierReportWorkflow(deps.db, deps.temporal, deps.taskQueue, row.id);
+    await startSupplierReportWorkflow(deps.db, client, deps.taskQueue, row.id);
   } catch (err) {
-    throw new DomainError(
-      'unavailable',
-      'temporal_unavailable',
+    throw temporalUnavailable(
       `The report is registered, but the grid operator could not be informed yet; a running worker informs it within ${INTAKE_WORKFLOW_BOUND_S} s of the workflow engine answering again (do not report again)`,
-      undefined,
       { reportId: row.id },
-      { cause: err },
+      err,
     );
   }
   return row;

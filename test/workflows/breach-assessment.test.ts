@@ -130,7 +130,7 @@ describe('GT-11 breach hand-off', () => {
     // A decision not to inform the grid user needs its reason: refused, nothing recorded.
     await expect(
       decideBreach(deps, a.id, { ...officer, notifyAp: true, informGridUser: false, assessment: 'Meetdata verstrekt' }),
-    ).rejects.toMatchObject({ code: 'breach_decision_incomplete', field: 'body.gridUserReason' });
+    ).rejects.toMatchObject({ code: 'breach_decision_incomplete', field: 'gridUserReason' }); // api/: body.gridUserReason
 
     const decided = await decideBreach(deps, a.id, {
       ...officer,
@@ -216,7 +216,7 @@ describe('GT-11 breach hand-off', () => {
       gridUserReason: 'Geen hoog risico (art. 34 lid 1)',
       assessment: 'Laag risico',
     };
-    await expect(decideBreach(deps, a.id, late)).rejects.toMatchObject({ field: 'body.delayReason' });
+    await expect(decideBreach(deps, a.id, late)).rejects.toMatchObject({ field: 'delayReason' }); // api/: body.delayReason
     const decided = await decideBreach(deps, a.id, { ...late, delayReason: 'Functionaris afwezig in het weekend' });
     expect(decided).toMatchObject({
       clock: 'missed',

@@ -11,7 +11,7 @@ import { eq } from 'drizzle-orm';
 import { doubtCases } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
 import { startSmtpCapture, type SmtpCapture } from '../../lib/infra/smtp-capture.js';
-import { CONTACT_ALERT_LEAD_MS } from '../../workflows/doubt-case.js';
+import { CONTACT_ALERT_LEAD_MS } from '../../workflows/doubt-case/index.js';
 import { caseHarness, type CaseHarness } from './harness.js';
 
 const HOUR = 3_600_000;

@@ -28,7 +28,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaseRefusal } from '../../domain/case.js';
 import { DomainError } from '../../lib/errors.js';
-import { CaseErrors, judgeEvidenceUpdate } from '../../workflows/shared.js';
+import { judgeEvidenceUpdate, REFUSAL_TYPE } from '../../workflows/shared.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness } from './harness.js';
 
 const HOUR = 3_600_000;
@@ -326,7 +326,7 @@ describe('doubt case branches', () => {
           (e: unknown) => {
             const f = (e as { cause?: unknown }).cause;
             expect(f).toBeInstanceOf(ApplicationFailure);
-            expect((f as ApplicationFailure).type).toBe(CaseErrors.Refused);
+            expect((f as ApplicationFailure).type).toBe(REFUSAL_TYPE);
             return ((f as ApplicationFailure).details?.[0] as CaseRefusal).code;
           },
         );

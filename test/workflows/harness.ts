@@ -118,6 +118,8 @@ export interface CaseHarness {
   mail(predicate: (m: CapturedMail) => boolean, timeoutMs?: number): Promise<CapturedMail>;
   /** Write the case's history for the replay test (only with RECORD_HISTORIES=1). */
   recordHistory(caseId: string, name: string): Promise<void>;
+  /** The patch ids (Temporal `patched`) the case's history carries markers for, in history order. */
+  patchIds(caseId: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -283,6 +285,14 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
       const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
+    },
+    async patchIds(caseId) {
+      const history = await env.client.workflow.getHandle(caseId).fetchHistory();
+      return (history.events ?? []).flatMap((e) => {
+        const marker = e.markerRecordedEventAttributes;
+        const data = marker?.markerName === 'core_patch' ? marker.details?.['patch-data']?.payloads?.[0]?.data : null;
+        return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+      });
     },
     async close() {
       mailer.close();

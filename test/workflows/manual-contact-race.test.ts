@@ -1,7 +1,7 @@
 /**
  * GT-1, issue 10: a manual contact (telephone, meeting, letter) that reaches the workflow in the same
- * workflow task as the sent contact mail counts; before the fix (patched 'w10a-manual-contact-with-mail')
- * the Update answered and the contact was dropped. Time skipping, real PostgreSQL and SMTP.
+ * workflow task as the sent contact mail counts; before the fix (patch MANUAL_CONTACT_WITH_MAIL, first recorded
+ * as 'w10a-manual-contact-with-mail') the Update answered and the contact was dropped. Time skipping, real PostgreSQL and SMTP.
  *
  * The same task is made certain, not hoped for: the contact mail completes asynchronously while no worker
  * runs, the Update is sent meanwhile, and the next worker receives both in one workflow task.
@@ -13,6 +13,7 @@ import { CompleteAsyncError } from '@temporalio/common';
 import { createActivities } from '../../activities/index.js';
 import { doubtCases } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
+import { FORMER_PATCH_IDS, MANUAL_CONTACT_WITH_MAIL } from '../../workflows/doubt-case/patches.js';
 import { recordManualContactUpdate, type CaseSnapshot } from '../../workflows/shared.js';
 import { caseHarness, type CaseHarness } from './harness.js';
 
@@ -91,6 +92,11 @@ describe('manual contact in the same workflow task as the contact mail (GT-1)', 
       // The case goes on from there: no answer, "not demonstrated" at the end of the 72 hours.
       const final = await h.result(row.id);
       expect(final.status).toBe('closed_mandate_not_demonstrated');
+      // A new run records the patch under the id naming the behaviour, never the branch's former id
+      // (workflows/patched-as.ts; the recorded history with the former id replays in replay.test.ts).
+      const ids = await h.patchIds(row.id);
+      expect(ids).toContain(MANUAL_CONTACT_WITH_MAIL);
+      expect(ids).not.toContain(FORMER_PATCH_IDS[MANUAL_CONTACT_WITH_MAIL]);
       await h.recordHistory(row.id, 'w10a-manual-contact-with-mail');
     } finally {
       second.shutdown();

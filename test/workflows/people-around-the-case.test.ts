@@ -22,6 +22,7 @@ import {
   type CaseServiceDeps,
 } from '../../services/cases/actions.js';
 import { NOTICE_RETRY } from '../../workflows/activity-options.js';
+import { TELL_PEOPLE_AROUND_THE_CASE } from '../../workflows/doubt-case/patches.js';
 import type { CapturedMail } from '../helpers/index.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness, type Fixture } from './harness.js';
 
@@ -209,6 +210,9 @@ describe('the people around the case', () => {
     const partyView = trail.filter((e) => partySeesCaseAction(e.action));
     expect(partyView.some((e) => e.action.startsWith('case.notice'))).toBe(false);
     expect(JSON.stringify(partyView)).not.toContain(reporter);
+    // A new run records the patch once, under the id naming the behaviour, not the branch's former id
+    // (FORMER_PATCH_IDS; workflows/patched-as.ts): the recorded w10b histories carry that one and replay.
+    expect(await h.patchIds(row.id)).toEqual([TELL_PEOPLE_AROUND_THE_CASE]);
     await h.recordHistory(row.id, 'w10b-accepted-people-told');
   });
 

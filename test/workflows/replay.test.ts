@@ -44,9 +44,11 @@ describe('replay of recorded histories', () => {
         // Issue 10 (w10a): a request for more evidence within the 72 hours; a withdrawal not concerning the party.
         'w10a-evidence-request',
         'w10a-withdrawn-not-concerning-party',
-        // patched('w10a-manual-contact-with-mail'): a manual contact in the same task as the sent mail counts.
+        // A manual contact in the same task as the sent mail counts (MANUAL_CONTACT_WITH_MAIL). Recorded under the
+        // patch's former id 'w10a-manual-contact-with-mail': it replays through patchedAs (workflows/patched-as.ts).
         'w10a-manual-contact-with-mail',
-        // Issue 10, behind patched('w10b-tell-people-around-the-case'): the reporter and the grid user told.
+        // Issue 10, behind TELL_PEOPLE_AROUND_THE_CASE (recorded as 'w10b-tell-people-around-the-case', the
+        // former id, as above): the reporter and the grid user told.
         'w10b-accepted-people-told',
         'w10b-wrongful-block-no-addresses',
       ]),
