@@ -83,18 +83,18 @@ export const FORWARDERS: ReadonlyArray<{ file: string; text: string; why: string
     why: "any other Fastify 4xx answers Fastify's own code, lowercased (docs/errors.md says so in words)",
   },
   { file: 'api/plugins/errors.ts', text: 'd.code', why: 'lib/infra/dependency-errors.ts DEPENDENCY_DOWN, scanned' },
+  {
+    file: 'services/workflow-client.ts',
+    text: 'r.code',
+    why: "a workflow's refusal (workflows/refuse.ts): the refusal objects in workflows/ and domain/, scanned",
+  },
+  {
+    file: 'services/workflow-client.ts',
+    text: 'd.code',
+    why: "an activity's DomainError carried through Temporal (activities/failures.ts): its DomainError, scanned",
+  },
   { file: 'api/plugins/errors.ts', text: 'known.code', why: 'the FRAMEWORK table beside it, scanned' },
   { file: 'api/plugins/database-hang.ts', text: 'd.code', why: 'lib/infra/dependency-errors.ts DEPENDENCY_DOWN' },
-  {
-    file: 'services/cases/actions.ts',
-    text: 'd.code',
-    why: "an activity's DomainError carried across Temporal (activities/failures.ts), produced where it was thrown",
-  },
-  {
-    file: 'services/breach/assessments.ts',
-    text: 'r.code',
-    why: "the breach workflow's refusal objects (workflows/breach-assessment.ts), scanned as refusal objects",
-  },
   {
     file: 'activities/failures.ts',
     text: 'err.code',
