@@ -32,67 +32,68 @@ interface Scenario {
   unblockDue: string;
 }
 
-// In chronological order: the test server's clock only moves forward.
+// In chronological order: the test server's clock only moves forward, and it starts at today's date, so every
+// scenario lies years ahead (a date that has passed could not be reached; 2032 repeats 2027's calendar and Easter).
 const scenarios: Scenario[] = [
   {
     name: 'Friday evening: over the weekend to Monday',
-    at: '2026-12-04T17:30:00Z',
-    contactDue: '2026-12-07T23:00:00.000Z',
-    unblockDue: '2026-12-07T23:00:00.000Z',
+    at: '2031-12-05T17:30:00Z',
+    contactDue: '2031-12-08T23:00:00.000Z',
+    unblockDue: '2031-12-08T23:00:00.000Z',
   },
   {
-    name: 'Christmas Eve (Thursday): Christmas Day and Boxing Day (Sat), weekend',
-    at: '2026-12-24T09:00:00Z',
-    contactDue: '2026-12-28T23:00:00.000Z',
-    unblockDue: '2026-12-28T23:00:00.000Z',
+    name: 'Christmas Eve (Wednesday): Christmas Day and Boxing Day (Thu, Fri), weekend',
+    at: '2031-12-24T09:00:00Z',
+    contactDue: '2031-12-29T23:00:00.000Z',
+    unblockDue: '2031-12-29T23:00:00.000Z',
   },
   {
-    name: "New Year's Eve (Thursday): New Year's Day on Friday, year end",
-    at: '2026-12-31T22:30:00Z',
-    contactDue: '2027-01-04T23:00:00.000Z',
-    unblockDue: '2027-01-04T23:00:00.000Z',
+    name: "New Year's Eve (Wednesday): New Year's Day on Thursday, year end",
+    at: '2031-12-31T22:30:00Z',
+    contactDue: '2032-01-02T23:00:00.000Z',
+    unblockDue: '2032-01-02T23:00:00.000Z',
   },
   {
     name: 'late evening in Amsterdam is the next day there (Sunday 00:30 CET)',
-    at: '2027-01-09T23:30:00Z',
-    contactDue: '2027-01-11T23:00:00.000Z',
-    unblockDue: '2027-01-11T23:00:00.000Z',
+    at: '2032-01-10T23:30:00Z',
+    contactDue: '2032-01-12T23:00:00.000Z',
+    unblockDue: '2032-01-12T23:00:00.000Z',
   },
   {
     name: 'Saturday before Easter and the spring DST switch: Easter Monday off, CEST from Sunday',
-    at: '2027-03-27T11:00:00Z',
-    contactDue: '2027-03-30T22:00:00.000Z',
-    unblockDue: '2027-03-30T22:00:00.000Z',
+    at: '2032-03-27T11:00:00Z',
+    contactDue: '2032-03-30T22:00:00.000Z',
+    unblockDue: '2032-03-30T22:00:00.000Z',
   },
   {
     name: "King's Day (Tuesday 27 April)",
-    at: '2027-04-26T10:00:00Z',
-    contactDue: '2027-04-28T22:00:00.000Z',
-    unblockDue: '2027-04-28T22:00:00.000Z',
+    at: '2032-04-26T10:00:00Z',
+    contactDue: '2032-04-28T22:00:00.000Z',
+    unblockDue: '2032-04-28T22:00:00.000Z',
   },
   {
     name: 'Liberation Day (Wednesday) then Ascension Day (Thursday 6 May)',
-    at: '2027-05-04T10:00:00Z',
-    contactDue: '2027-05-07T22:00:00.000Z',
-    unblockDue: '2027-05-07T22:00:00.000Z',
+    at: '2032-05-04T10:00:00Z',
+    contactDue: '2032-05-07T22:00:00.000Z',
+    unblockDue: '2032-05-07T22:00:00.000Z',
   },
   {
     name: 'Whit Monday (17 May)',
-    at: '2027-05-14T10:00:00Z',
-    contactDue: '2027-05-18T22:00:00.000Z',
-    unblockDue: '2027-05-18T22:00:00.000Z',
+    at: '2032-05-14T10:00:00Z',
+    contactDue: '2032-05-18T22:00:00.000Z',
+    unblockDue: '2032-05-18T22:00:00.000Z',
   },
   {
     name: 'Friday before the autumn DST switch: CET again from Sunday',
-    at: '2027-10-29T15:00:00Z',
-    contactDue: '2027-11-01T23:00:00.000Z',
-    unblockDue: '2027-11-01T23:00:00.000Z',
+    at: '2032-10-29T15:00:00Z',
+    contactDue: '2032-11-01T23:00:00.000Z',
+    unblockDue: '2032-11-01T23:00:00.000Z',
   },
   {
-    name: 'Christmas 2029: Christmas Day and Boxing Day on Tuesday and Wednesday',
-    at: '2029-12-24T10:00:00Z',
-    contactDue: '2029-12-27T23:00:00.000Z',
-    unblockDue: '2029-12-27T23:00:00.000Z',
+    name: 'Christmas 2035: Christmas Day and Boxing Day on Tuesday and Wednesday',
+    at: '2035-12-24T10:00:00Z',
+    contactDue: '2035-12-27T23:00:00.000Z',
+    unblockDue: '2035-12-27T23:00:00.000Z',
   },
 ];
 
@@ -120,7 +121,7 @@ describe('deadlines on the Dutch working-day calendar (GT-1, GT-3, GT-8)', () =>
   }
 
   it('the 72 hours cross the spring DST switch as 72 clock hours (71 on the Amsterdam wall clock)', async () => {
-    await h.skipTo(new Date('2030-03-30T10:00:00Z')); // Saturday; DST starts Sunday 31 March 2030
+    await h.skipTo(new Date('2036-03-29T10:00:00Z')); // Saturday; DST starts Sunday 30 March 2036
     const { row } = await h.openCase({});
     await h.startWorkflow(row.id);
     const s = await h.waitFor(row.id, (x) => x.status === 'awaiting_response');
