@@ -1,3 +1,7 @@
+/**
+ * What the activities get (the worker's database, mailer, configuration and Temporal client) and what they hand
+ * the services' steps: the activity's log, a heartbeating mailer, the running attempt.
+ */
 import { Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';

@@ -84,13 +84,8 @@ export function failingAs<A extends unknown[], R>(
       return await step(...args);
     } catch (err) {
       const as = err instanceof DomainError ? failures[err.code] : undefined;
-      if (!as) throw err;
-      throw ApplicationFailure.create({
-        type: as.type,
-        message: (err as DomainError).message,
-        nonRetryable: !as.retryable,
-        cause: err as DomainError,
-      });
+      if (!as || !(err instanceof DomainError)) throw err;
+      throw ApplicationFailure.create({ type: as.type, message: err.message, nonRetryable: !as.retryable, cause: err });
     }
   };
 }
