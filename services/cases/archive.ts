@@ -12,7 +12,7 @@ import { archiveWorkflowId } from '../../workflows/shared.js';
 import type { StepDeps } from '../step-deps.js';
 
 /** The case run has not closed yet: archiving again shortly mends it. */
-export const ARCHIVE_STILL_RUNNING = 'case_workflow_still_running';
+export const ARCHIVE_STILL_RUNNING = 'case_run_not_closed';
 /** This process has no Temporal client: nothing to archive from, however often it is tried. */
 export const ARCHIVE_UNAVAILABLE = 'archive_unavailable';
 
