@@ -165,4 +165,45 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Activities are one-line adapters: each calls one service step and names its retry semantics. The SQL,
+    // the transactions and the mail templates live in services/ and db/ (../shared/DESIGN.md). After the worker
+    // side's block: for activities/ this rule replaces that one, so it repeats its fences.
+    files: ['activities/**/*.ts'],
+    // Temporary: the review and allocation activities and the review mails move to services/ in their own
+    // branch (issue 17); drop this once they have.
+    ignores: ['activities/reviews.ts', 'activities/allocation.ts', 'activities/notifications.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            fence(
+              ['**/api/**', 'fastify', 'fastify/*', '@fastify/*'],
+              'Only api/ and server.ts know HTTP: call services/.',
+            ),
+            fence(['**/server.js'], 'The worker side never imports the API process.'),
+            fence(
+              [
+                'drizzle-orm',
+                'drizzle-orm/*',
+                'postgres',
+                'nodemailer',
+                '**/notifications/*templates*',
+                '**/notifications/case-notices.js',
+              ],
+              'activities/ holds no SQL and no mail: call the step in services/<subject>/.',
+            ),
+            fence(
+              ['**/db/**', '**/notifications/**'],
+              'activities/ reach the database and mail through services/ (types only here).',
+              {
+                allowTypeImports: true,
+              },
+            ),
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -5,8 +5,7 @@
  */
 import type { CaseNotice } from '../domain/case-notices.js';
 import { recordCaseNoticeFailed, sendCaseNotice, type CaseNoticeResult } from '../services/cases/notices.js';
-import type { ActivityDeps } from './deps.js';
-import { heartbeatingMailer } from './notifications.js';
+import { heartbeatingMailer, type ActivityDeps } from './deps.js';
 
 export function caseNoticeActivities({ db, mailer, config }: ActivityDeps) {
   const deps = { db, mailer: heartbeatingMailer(mailer), config };

@@ -64,3 +64,28 @@ export function withActivityFailures<T extends Record<string, AnyActivity>>(acti
   }
   return wrapped as T;
 }
+
+/** How an activity fails for a domain refusal its own retry policy decides on: under this type, retried or not. */
+export interface FailAs {
+  type: string;
+  retryable: boolean;
+}
+
+/**
+ * `step`, failing for the refusals named by code in `failures` as the failure they map to (a refusal that
+ * waiting mends is retryable); any other failure as it was (withActivityFailures then decides).
+ */
+export function failingAs<A extends unknown[], R>(
+  failures: Record<string, FailAs>,
+  step: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    try {
+      return await step(...args);
+    } catch (err) {
+      const as = err instanceof DomainError ? failures[err.code] : undefined;
+      if (!as || !(err instanceof DomainError)) throw err;
+      throw ApplicationFailure.create({ type: as.type, message: err.message, nonRetryable: !as.retryable, cause: err });
+    }
+  };
+}

@@ -8,7 +8,6 @@ import { archiveActivities } from './archive.js';
 import { breachActivities } from './breach.js';
 import { caseActivities } from './cases.js';
 import { caseNoticeActivities } from './case-notices.js';
-import { withContactAttempts } from './contact-attempts.js';
 import type { ActivityDeps } from './deps.js';
 import { withActivityFailures } from './failures.js';
 import { notificationActivities } from './notifications.js';
@@ -17,14 +16,11 @@ import { reviewActivities } from './reviews.js';
 export type { ActivityDeps } from './deps.js';
 
 export function createActivities(deps: ActivityDeps) {
-  const notifications = notificationActivities(deps);
   // Failures retrying cannot mend are non-retryable and keep their domain code (activities/failures.ts).
   return withActivityFailures({
     ...caseActivities(deps),
     ...caseNoticeActivities(deps),
-    ...notifications,
-    // GT-1: every contact attempt and its last error on the case; an empty doubt contact group alerts at once.
-    sendContactEmail: withContactAttempts(deps, notifications.sendContactEmail),
+    ...notificationActivities(deps),
     ...reviewActivities(deps),
     ...archiveActivities(deps),
     ...breachActivities(deps),

@@ -26,7 +26,14 @@ import {
   type SignalChannel,
 } from '../schema/index.js';
 import { conflict, notFound, validationError } from '../../lib/errors.js';
-import { CLOSED_STATUSES, OPEN_STATUSES, contactDeadline } from '../../domain/case.js';
+import {
+  CLOSED_STATUSES,
+  OPEN_STATUSES,
+  contactDeadline,
+  type ContactMethod,
+  type Judgement,
+  type WithdrawalReason,
+} from '../../domain/case.js';
 import type { SignalClass } from '../../domain/review.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
@@ -109,6 +116,27 @@ function assertSameCase(existing: DoubtCase, input: CaseIntakeInput): DoubtCase 
   return existing;
 }
 
+/** The connection (of this grid operator) and the requesting party (a supplier or service provider) of an intake. */
+async function requireIntakeSides(
+  db: DbOrTx,
+  input: Pick<CaseIntakeInput, 'connectionEan' | 'gridOperatorId' | 'partyId'>,
+): Promise<void> {
+  const [conn] = await db.select().from(connections).where(eq(connections.ean, input.connectionEan));
+  // A handler only registers signals for its own grid operator's connections; others do not exist for it.
+  if (!conn || conn.gridOperatorId !== input.gridOperatorId) {
+    throw notFound(
+      'connection_not_found',
+      `No connection ${input.connectionEan} of this grid operator`,
+      'connectionEan',
+    );
+  }
+  const [party] = await db.select().from(parties).where(eq(parties.id, input.partyId));
+  if (!party) throw notFound('party_not_found', 'No such requesting party', 'partyId');
+  if (!party.roles.some((r) => r === 'supplier' || r === 'service_provider')) {
+    throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'partyId');
+  }
+}
+
 /**
  * GT-1 / GT-2: register a signal. The case row and the block are written in ONE transaction, so when
  * this returns the block is in force (the P4 gate reads blocks uncached). Idempotent on the
@@ -126,20 +154,7 @@ export async function createCaseWithBlock(
   }
   try {
     const row = await db.transaction(async (tx) => {
-      const [conn] = await tx.select().from(connections).where(eq(connections.ean, input.connectionEan));
-      // A handler only registers signals for its own grid operator's connections; others do not exist for it.
-      if (!conn || conn.gridOperatorId !== input.gridOperatorId) {
-        throw notFound(
-          'connection_not_found',
-          `No connection ${input.connectionEan} of this grid operator`,
-          'connectionEan',
-        );
-      }
-      const [party] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
-      if (!party) throw notFound('party_not_found', 'No such requesting party', 'partyId');
-      if (!party.roles.some((r) => r === 'supplier' || r === 'service_provider')) {
-        throw validationError('party_not_requester', `${party.name} is no supplier or service provider`, 'partyId');
-      }
+      await requireIntakeSides(tx, input);
       const [{ n }] = (await tx.execute(sql`select nextval('doubt_case_reference_seq')::int as n`)) as unknown as [
         { n: number },
       ];
@@ -594,6 +609,157 @@ export async function markResponseReceived(
     );
     return updated!;
   });
+}
+
+// ---------------------------------------------------------------- the workflow's steps (services/cases/steps.ts)
+// Single statements; the step's service holds the transaction that joins them to their audit entries.
+
+/** GT-1 / GT-2: the workflow set the case up: its contact deadline, the first start kept. False: no such case. */
+export async function markCaseSetUp(
+  db: DbOrTx,
+  input: { caseId: string; contactDueAt: Date; at: Date },
+): Promise<boolean> {
+  const [row] = await db
+    .update(doubtCases)
+    .set({
+      contactDueAt: input.contactDueAt,
+      workflowStartedAt: sql`coalesce(${doubtCases.workflowStartedAt}, ${input.at.toISOString()}::timestamptz)`,
+      updatedAt: input.at,
+    })
+    .where(eq(doubtCases.id, input.caseId))
+    .returning({ id: doubtCases.id });
+  return row !== undefined;
+}
+
+/**
+ * GT-1 / GT-3: the first contact's moment, method and reply-by instant; a case still `blocked` takes `status`.
+ * Undefined when contact was recorded before (a retried step).
+ */
+export async function markContacted(
+  db: DbOrTx,
+  input: {
+    caseId: string;
+    contactedAt: Date;
+    responseDueAt: Date;
+    messageId: string | null;
+    method: ContactMethod;
+    status: CaseStatus;
+  },
+): Promise<DoubtCase | undefined> {
+  const [row] = await db
+    .update(doubtCases)
+    .set({
+      contactedAt: input.contactedAt,
+      responseDueAt: input.responseDueAt,
+      contactMessageId: input.messageId,
+      contactMethod: input.method,
+      status: sql`case when ${doubtCases.status} = 'blocked' then ${input.status} else ${doubtCases.status} end`,
+      updatedAt: input.contactedAt,
+    })
+    .where(and(eq(doubtCases.id, input.caseId), isNull(doubtCases.contactedAt)))
+    .returning();
+  return row;
+}
+
+/** GT-1 / GT-10: the party's doubt contact group was found empty; the first moment is kept. */
+export async function markContactGroupEmpty(db: DbOrTx, caseId: string, at: Date): Promise<void> {
+  await db
+    .update(doubtCases)
+    .set({ contactGroupEmptyAt: sql`coalesce(${doubtCases.contactGroupEmptyAt}, ${at.toISOString()}::timestamptz)` })
+    .where(eq(doubtCases.id, caseId));
+}
+
+/** GT-1: the contact mail's attempts so far, and the last one's error when it failed (no hidden retries). */
+export async function recordContactAttempt(
+  db: DbOrTx,
+  caseId: string,
+  attempt: { attempts: number; lastAttemptAt: Date; lastError?: string },
+): Promise<void> {
+  await db
+    .update(doubtCases)
+    .set({
+      contactAttempts: attempt.attempts,
+      contactLastAttemptAt: attempt.lastAttemptAt,
+      ...(attempt.lastError !== undefined ? { contactLastError: attempt.lastError } : {}),
+    })
+    .where(eq(doubtCases.id, caseId));
+}
+
+/** GT-3 / GT-8: the response's judgement, once; false when it was judged before (a retried step). */
+export async function judgeResponse(
+  db: DbOrTx,
+  input: { caseId: string; responseId: string; judgement: Judgement; reason: string | null; at: Date; by: string },
+): Promise<boolean> {
+  const [row] = await db
+    .update(caseResponses)
+    .set({ judgement: input.judgement, judgementReason: input.reason, judgedAt: input.at, judgedBy: input.by })
+    .where(
+      and(
+        eq(caseResponses.id, input.responseId),
+        eq(caseResponses.caseId, input.caseId),
+        isNull(caseResponses.judgement),
+      ),
+    )
+    .returning({ id: caseResponses.id });
+  return row !== undefined;
+}
+
+/** The case was judged at `at`; with `status`, an open case takes it (a rejection within the 72 hours, GT-3). */
+export async function markCaseJudged(
+  db: DbOrTx,
+  input: { caseId: string; at: Date; status?: CaseStatus },
+): Promise<void> {
+  await db
+    .update(doubtCases)
+    .set({
+      judgedAt: input.at,
+      updatedAt: input.at,
+      ...(input.status
+        ? { status: sql`case when ${doubtCases.closedAt} is null then ${input.status} else ${doubtCases.status} end` }
+        : {}),
+    })
+    .where(eq(doubtCases.id, input.caseId));
+}
+
+/** Responses counted in time and not yet judged. */
+export async function countResponsesAwaitingJudgement(db: DbOrTx, caseId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(caseResponses)
+    .where(and(eq(caseResponses.caseId, caseId), eq(caseResponses.status, 'received')));
+  return row?.n ?? 0;
+}
+
+export interface CaseClosing {
+  caseId: string;
+  status: CaseStatus;
+  at: Date;
+  closedBy: string;
+  closeReason: string | null;
+  /** GT-7: set only when the case was withdrawn. */
+  withdrawalReason?: WithdrawalReason;
+  unblockDueAt: Date | null;
+  unblockedAt: Date | null;
+  /** GT-4: the switch to profile allocation, from this quarter-hour (the revert recorded at `at`). */
+  profileEffectiveFrom: Date | null;
+}
+
+/** Steps 5-7: the row closed with what the closing did (call it in the closing's transaction). */
+export async function markCaseClosed(db: DbOrTx, c: CaseClosing): Promise<void> {
+  await db
+    .update(doubtCases)
+    .set({
+      status: c.status,
+      closedAt: c.at,
+      closedBy: c.closedBy,
+      closeReason: c.closeReason,
+      ...(c.withdrawalReason ? { withdrawalReason: c.withdrawalReason } : {}),
+      unblockDueAt: c.unblockDueAt,
+      unblockedAt: c.unblockedAt,
+      ...(c.profileEffectiveFrom ? { allocationRevertedAt: c.at, profileEffectiveFrom: c.profileEffectiveFrom } : {}),
+      updatedAt: c.at,
+    })
+    .where(eq(doubtCases.id, c.caseId));
 }
 
 // ---------------------------------------------------------------- supplier reports (GT-9)

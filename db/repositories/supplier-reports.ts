@@ -108,6 +108,11 @@ export async function markNotificationStarted(db: DbOrTx, reportId: string, at: 
     .where(and(eq(supplierReports.id, reportId), isNull(supplierReports.notificationStartedAt)));
 }
 
+/** GT-9 / GT-10: the grid operator was informed (or had no one to inform) at `at`. */
+export async function markSupplierReportNotified(db: DbOrTx, reportId: string, at: Date): Promise<void> {
+  await db.update(supplierReports).set({ notifiedAt: at }).where(eq(supplierReports.id, reportId));
+}
+
 /** Reports whose notification workflow was never confirmed started and whose grid operator was not mailed. */
 export async function reportsWithoutNotification(db: DbOrTx, olderThan: Date, limit = 500): Promise<SupplierReport[]> {
   return db

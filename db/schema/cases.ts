@@ -87,7 +87,7 @@ export const doubtCases = pgTable(
     contactGroupEmptyAt: timestamp('contact_group_empty_at', { withTimezone: true }),
     /**
      * GT-3: the reply-by instant the contact mail states, fixed before the first send and stated again by
-     * any resend after a crash, so the party never holds two different deadlines (activities/notifications.ts).
+     * any resend after a crash, so the party never holds two different deadlines (services/cases/contact.ts).
      */
     statedResponseDueAt: timestamp('stated_response_due_at', { withTimezone: true }),
     /** GT-4: profile allocation in force from this instant (iSMA cases closed "mandate not demonstrated"). */
