@@ -29,7 +29,7 @@ describe(`Node.js ${LTS} everywhere`, () => {
     expect(pkg.engines.node).toBe(`>=${LTS}`);
     expect(major(pkg.devDependencies['@types/node']!.replace(/^[~^]/, ''))).toBe(LTS);
     expect(major(/^NODE_VERSION="([\d.]+)"$/m.exec(read('scripts/provision.sh'))?.[1] ?? '')).toBe(LTS);
-    expect(read('scripts/node-env.sh')).toContain(`>= ${LTS} ? 0 : 1`);
+    expect(read('scripts/node-env.sh')).toContain(`"$gt_node_major" -lt ${LTS}`);
     expect(read('Dockerfile')).toMatch(new RegExp(`^ARG NODE_VERSION=${LTS}$`, 'm'));
   });
 
