@@ -10,7 +10,8 @@
 # (the worker's main-thread heap bounded by the flag, its workflow thread by WORKER_WORKFLOW_HEAP_MB: about 350 MiB
 # resident with 10,000 open cases, see docs/benchmarks.md; give the container 512 MiB)
 
-ARG NODE_VERSION=20
+# The Node.js LTS line of package.json's engines (scripts/provision.sh installs the same line on a development machine).
+ARG NODE_VERSION=24
 
 # ── build: all dependencies, compile TypeScript, then drop the dev dependencies ──────────────────────
 FROM node:${NODE_VERSION}-bookworm-slim AS build

@@ -2,19 +2,24 @@
 # Provision a fresh machine for development, tests and CI. Idempotent: every step checks first and
 # skips when its result is already there, so running it again takes about a second.
 #
-#   1. Node packages      npm ci, only when node_modules is missing or older than package-lock.json
-#   2. Java               openjdk-17-jre-headless via apt-get, only when `java` is missing
-#   3. Temporal CLI       .tools/bin/temporal, built with `go install` (or downloaded when Go is missing)
-#   4. Test server jars   .tools/temporal-test-server/lib via Maven (Temporal's Java time-skipping server)
-#   5. Test server run    .tools/temporal-test-server/run, the wrapper the TypeScript SDK spawns
-#   6. Test server CDS    .tools/temporal-test-server/classes.jsa (a faster JVM start)
-#   7. Temporal server    .tools/bin/temporal-server and .tools/bin/temporal-sql-tool (self-hosted Temporal
+#   1. Node.js            .tools/node (Node.js 24, NODE_VERSION below: the official binary from the npm
+#                         registry's node-linux-<arch> package), only when the system's `node` is older than 24;
+#                         every later step, and every npm script (scripts/node-env.sh), then runs on it
+#   2. Node packages      npm ci, only when node_modules is missing, older than package-lock.json or was
+#                         installed with another Node.js major
+#   3. Java               openjdk-17-jre-headless via apt-get, only when `java` is missing
+#   4. Temporal CLI       .tools/bin/temporal, built with `go install` (or downloaded when Go is missing)
+#   5. Test server jars   .tools/temporal-test-server/lib via Maven (Temporal's Java time-skipping server)
+#   6. Test server run    .tools/temporal-test-server/run, the wrapper the TypeScript SDK spawns
+#   7. Test server CDS    .tools/temporal-test-server/classes.jsa (a faster JVM start)
+#   8. Temporal server    .tools/bin/temporal-server and .tools/bin/temporal-sql-tool (self-hosted Temporal
 #                         on PostgreSQL, for `npm run up:cluster` and the cluster e2e run of `npm test`),
 #                         built with `go install` only with --cluster (CI passes it); kept once built
 #
 # Usage: bash scripts/provision.sh [--cluster] [--quiet]   (--quiet: errors and long builds only; `npm test` uses it)
-# Needs: Node >= 20 with npm, and for a first run access to the npm registry, Maven Central, the Go
-# module proxy and Debian apt (or those artefacts already in place). No stdin is read.
+# Needs: npm with any Node.js it runs on (Node.js 24 is installed under .tools/node when the system's is older),
+# and for a first run access to the npm registry, Maven Central, the Go module proxy and Debian apt (or those
+# artefacts already in place). No stdin is read.
 set -euo pipefail
 
 WANT_CLUSTER=0
@@ -35,6 +40,10 @@ TEMPORAL_CLI_VERSION="v1.5.1"
 TEMPORAL_SERVER_VERSION="v1.29.1"
 TOOLS="$ROOT/.tools"
 TEST_SERVER_DIR="$TOOLS/temporal-test-server"
+# Node.js LTS line of package.json's engines (also scripts/node-env.sh and the Dockerfile's NODE_VERSION).
+NODE_VERSION="24.22.3"
+NODE_MAJOR="${NODE_VERSION%%.*}"
+NODE_DIR="$TOOLS/node"
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -63,21 +72,67 @@ step() { # step <name> <function>
 
 TOTAL_START="$(now)"
 
-# ── 1. Node packages ───────────────────────────────────────────────────────────────────────────────
+# ── 1. Node.js ─────────────────────────────────────────────────────────────────────────────────────
+node_runtime() {
+  local tools_node="$NODE_DIR/bin/node" system_major=0
+  if [ -x "$tools_node" ] && [ "$("$tools_node" --version 2>/dev/null)" = "v$NODE_VERSION" ]; then
+    export PATH="$NODE_DIR/bin:$PATH"
+    log "   node v$NODE_VERSION at .tools/node"
+    return
+  fi
+  command -v npm >/dev/null 2>&1 || die "npm not found; install Node.js with npm (any version npm runs on)"
+  if command -v node >/dev/null 2>&1; then system_major="$(node -p 'process.versions.node.split(".")[0]')"; fi
+  # The system's Node is used as it is when it is new enough, unless .tools/node is there (of another
+  # version: the pin moved): the npm scripts prefer .tools/node, so it is brought to the pin.
+  if [ ! -e "$NODE_DIR" ] && [ "$system_major" -ge "$NODE_MAJOR" ]; then
+    log "   system node $(node --version) at $(command -v node)"
+    return
+  fi
+  # The official build, as the npm registry's node-linux-<arch> package ships it (bin/node, headers,
+  # man page); its integrity is pinned here as well as checked by npm against the registry.
+  local arch integrity tmp tarball got
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) arch=x64 integrity="sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==" ;;
+    Linux-aarch64 | Linux-arm64) arch=arm64 integrity="sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==" ;;
+    *) die "no pinned Node.js $NODE_VERSION package for $(uname -s) $(uname -m); install Node.js $NODE_MAJOR and rerun" ;;
+  esac
+  note "Node.js $NODE_VERSION into .tools/node (npm pack node-linux-$arch@$NODE_VERSION; system node: $(node --version 2>/dev/null || echo none))"
+  tmp="$(mktemp -d)"
+  npm pack "node-linux-$arch@$NODE_VERSION" --pack-destination "$tmp" --silent </dev/null >/dev/null \
+    || { rm -rf "$tmp"; die "npm pack node-linux-$arch@$NODE_VERSION failed"; }
+  tarball="$tmp/node-linux-$arch-$NODE_VERSION.tgz"
+  got="sha512-$(node -e 'process.stdout.write(require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$tarball")"
+  [ "$got" = "$integrity" ] || { rm -rf "$tmp"; die "node-linux-$arch@$NODE_VERSION: integrity $got, expected $integrity"; }
+  mkdir "$tmp/x"
+  tar -xzf "$tarball" -C "$tmp/x"
+  got="$("$tmp/x/package/bin/node" --version 2>&1)" || true
+  [ "$got" = "v$NODE_VERSION" ] || { rm -rf "$tmp"; die "the unpacked node says '$got', expected v$NODE_VERSION"; }
+  mkdir -p "$TOOLS"
+  rm -rf "$NODE_DIR"
+  mv "$tmp/x/package" "$NODE_DIR"
+  rm -rf "$tmp"
+  export PATH="$NODE_DIR/bin:$PATH"
+  [ "$(node --version)" = "v$NODE_VERSION" ] || die "node on PATH is $(command -v node), not .tools/node"
+  log "   installed node $(node --version) at .tools/node"
+}
+
+# ── 2. Node packages ───────────────────────────────────────────────────────────────────────────────
 node_packages() {
-  command -v node >/dev/null 2>&1 || die "node not found; install Node.js 20 or newer"
   local major
   major="$(node -p 'process.versions.node.split(".")[0]')"
-  [ "$major" -ge 20 ] || die "Node.js >= 20 required, found $(node -v)"
+  [ "$major" -ge "$NODE_MAJOR" ] || die "Node.js >= $NODE_MAJOR required, found $(node -v) at $(command -v node)"
+  # The stamp names the Node.js major too: a new major rebuilds node_modules (install scripts, native addons).
   local stamp="node_modules/.provisioned-lock.sha256" want have=""
-  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  want="$(sha256sum package-lock.json | cut -d' ' -f1) node$major"
   [ -f "$stamp" ] && have="$(cat "$stamp")"
   if [ -d node_modules ] && [ "$want" = "$have" ]; then
     log "   node_modules matches package-lock.json"
     return
   fi
-  # npm's own marker (written by every npm install/ci) newer than the lock file: installed from this lock.
-  if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then
+  # npm's own marker (written by every npm install/ci) newer than the lock file: installed from this lock
+  # (with this Node.js major, unless the stamp says another one).
+  if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
+    && { [ -z "$have" ] || [ "${have##* }" = "node$major" ]; }; then
     log "   node_modules is newer than package-lock.json"
     echo "$want" >"$stamp"
     return
@@ -104,7 +159,7 @@ node_packages() {
   echo "$want" >"$stamp"
 }
 
-# ── 2. Java (for the time-skipping test server) ────────────────────────────────────────────────────
+# ── 3. Java (for the time-skipping test server) ────────────────────────────────────────────────────
 java_runtime() {
   if command -v java >/dev/null 2>&1; then
     log "   $(java -version 2>&1 | head -n1)"
@@ -117,7 +172,7 @@ java_runtime() {
   command -v java >/dev/null 2>&1 || die "java still missing after apt-get install"
 }
 
-# ── 3. Temporal CLI (dev server) ───────────────────────────────────────────────────────────────────
+# ── 4. Temporal CLI (dev server) ───────────────────────────────────────────────────────────────────
 temporal_cli() {
   local bin="$TOOLS/bin/temporal"
   if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
@@ -159,7 +214,7 @@ temporal_cli() {
   log "   built $("$bin" --version)"
 }
 
-# ── 4. Temporal's Java test server (time-skipping) ─────────────────────────────────────────────────
+# ── 5. Temporal's Java test server (time-skipping) ─────────────────────────────────────────────────
 test_server_jars() {
   if compgen -G "$TEST_SERVER_DIR/lib/temporal-test-server-*.jar" >/dev/null; then
     log "   $(ls "$TEST_SERVER_DIR/lib" | wc -l) jars in .tools/temporal-test-server/lib"
@@ -178,7 +233,7 @@ test_server_jars() {
   mv "$TEST_SERVER_DIR/lib.partial" "$TEST_SERVER_DIR/lib"
 }
 
-# ── 5. Wrapper spawned by TestWorkflowEnvironment.createTimeSkipping ───────────────────────────────
+# ── 6. Wrapper spawned by TestWorkflowEnvironment.createTimeSkipping ───────────────────────────────
 test_server_wrapper() {
   # The SDK starts this with a port argument, waits for it to listen and SIGKILLs it at teardown:
   # it must exec java (no shell left behind). Serial GC and C1 only: a faster start on small machines.
@@ -204,7 +259,7 @@ EOF
   chmod 755 "$run"
 }
 
-# ── 6. Class-data sharing archive for the test server (a faster, steadier JVM start) ──────────────
+# ── 7. Class-data sharing archive for the test server (a faster, steadier JVM start) ──────────────
 test_server_cds() {
   local jsa="$TEST_SERVER_DIR/classes.jsa" port pid
   if [ -f "$jsa" ]; then
@@ -226,7 +281,7 @@ test_server_cds() {
   if [ -f "$jsa" ]; then log "   wrote .tools/temporal-test-server/classes.jsa"; else log "   no CDS archive written (the wrapper runs without it)"; fi
 }
 
-# ── 7. Self-hosted Temporal server and its SQL schema tool (--cluster) ──────────────────────────────
+# ── 8. Self-hosted Temporal server and its SQL schema tool (--cluster) ──────────────────────────────
 temporal_server() {
   local server="$TOOLS/bin/temporal-server" sqltool="$TOOLS/bin/temporal-sql-tool" want="${TEMPORAL_SERVER_VERSION#v}"
   if [ -x "$server" ] && [ -x "$sqltool" ] && "$server" --version 2>/dev/null | grep -q " $want\$" \
@@ -264,6 +319,7 @@ temporal_server() {
   log "   built $("$server" --version) and $("$sqltool" --version)"
 }
 
+step "node.js" node_runtime
 step "node packages" node_packages
 step "java" java_runtime
 step "temporal cli" temporal_cli
