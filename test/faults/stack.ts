@@ -65,7 +65,13 @@ export async function spawnApi(env: StackEnv): Promise<Proc & { url: string }> {
   const port = await getFreePort();
   const proc = run('server.ts', { ...env, PORT: String(port), LOG_LEVEL: 'warn' });
   const url = `http://127.0.0.1:${port}`;
-  await until('API live', async () => ((await fetch(`${url}/health/live`)).ok ? true : undefined), 60_000, proc);
+  // A start that times out leaves no API behind to hold its port and CPU for the rest of the run.
+  await until('API live', async () => ((await fetch(`${url}/health/live`)).ok ? true : undefined), 60_000, proc).catch(
+    async (err: unknown) => {
+      await proc.kill();
+      throw err;
+    },
+  );
   return { ...proc, url };
 }
 
@@ -76,7 +82,10 @@ export async function spawnWorker(env: StackEnv): Promise<Proc> {
     async () => (proc.output().includes('worker running') ? true : undefined),
     90_000,
     proc,
-  );
+  ).catch(async (err: unknown) => {
+    await proc.kill();
+    throw err;
+  });
   return proc;
 }
 
