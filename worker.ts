@@ -23,6 +23,7 @@ import { connectClient, connectWorkerConnection } from './lib/infra/temporal-con
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
 import { ensureAllocationSchedule } from './services/allocation/schedule.js';
+import { ensureRetentionSchedule } from './services/retention/schedule.js';
 import { runRecoveryLoop, type RecoveryLoop } from './services/recovery/sweep.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
@@ -179,6 +180,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     // memory under load; docs/operations.md, "Bounded worker memory"). The main thread keeps its own limit.
     if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
     if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
+    if (opts.schedule !== false) await ensureRetentionSchedule(client, config, logger);
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

@@ -11,6 +11,7 @@ import { caseNoticeActivities } from './case-notices.js';
 import type { ActivityDeps } from './deps.js';
 import { withActivityFailures } from './failures.js';
 import { notificationActivities } from './notifications.js';
+import { retentionActivities } from './retention.js';
 import { reviewActivities } from './reviews.js';
 
 export type { ActivityDeps } from './deps.js';
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...archiveActivities(deps),
     ...breachActivities(deps),
     ...allocationActivities(deps),
+    ...retentionActivities(deps),
   });
 }
 

@@ -156,8 +156,33 @@ export interface Config {
     /** Local time (Europe/Amsterdam) at which the daily allocation Schedule runs yesterday's allocation. */
     scheduleAt: { hour: number; minute: number };
   };
+  /**
+   * DC-9 storage limitation: how long each kind of record is kept, in days, and the daily purge that removes
+   * what is past it (services/retention/purge.ts; the reasoning behind the defaults: docs/retention.md).
+   */
+  retention: {
+    /** Cases with their notes, notices, contact attempts, evidence metadata and digests: from the close. */
+    caseDays: number;
+    /** GT-9 supplier reports: from the report (never while their case is kept). */
+    supplierReportDays: number;
+    /** DC-1 access register rows: from decided_at. At least readingDays (DC-5: who received data still held). */
+    accessRegisterDays: number;
+    /** Meter reading days (AL-1): from the day. At least 3 years (DC-6: the grid user's 3 years of history). */
+    readingDays: number;
+    /** The personal part of audit entries whose record has no period of its own (keys, mandates, contacts, …). */
+    auditDetailsDays: number;
+    /** Rows removed per statement (register, readings, audit details): each batch is its own short transaction. */
+    batchRows: number;
+    /** Cases (or supplier reports) removed per transaction, with their dependent rows and audit details. */
+    batchCases: number;
+    /** Local time (Europe/Amsterdam) of the daily retention purge Schedule. */
+    scheduleAt: { hour: number; minute: number };
+  };
   seedDemo: boolean;
 }
+
+/** DC-6 (Datacode 5.4.1): the grid user may ask for the last 3 years of their data, so readings stay that long. */
+export const MIN_READING_RETENTION_DAYS = 1096;
 
 const DURATION = /^\d+(ms|s|m|h|d)$/;
 
@@ -173,6 +198,36 @@ function workflowHeapMb(env: Env): number {
   if (mb !== 0 && mb < 64)
     throw new ConfigError('WORKER_WORKFLOW_HEAP_MB', '0 (Node default) or at least 64', String(mb));
   return mb;
+}
+
+/** A local time HH:MM (Europe/Amsterdam). */
+function localTime(env: Env, name: string, fallback: string): { hour: number; minute: number } {
+  const raw = str(env, name, fallback)!;
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw);
+  if (!m) throw new ConfigError(name, 'a local time HH:MM (Europe/Amsterdam), e.g. 07:00', raw);
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
+/** DC-9 periods; the register must outlive the readings it accounts for (DC-5). */
+function retention(env: Env): Config['retention'] {
+  const readingDays = int(env, 'RETENTION_READING_DAYS', 1127, MIN_READING_RETENTION_DAYS, 36_500);
+  const accessRegisterDays = int(env, 'RETENTION_ACCESS_REGISTER_DAYS', 1826, 1, 36_500);
+  if (accessRegisterDays < readingDays)
+    throw new ConfigError(
+      'RETENTION_ACCESS_REGISTER_DAYS',
+      `at least RETENTION_READING_DAYS (${readingDays}): the register shows who received data still held (DC-5)`,
+      String(accessRegisterDays),
+    );
+  return {
+    caseDays: int(env, 'RETENTION_CASE_DAYS', 1826, 1, 36_500),
+    supplierReportDays: int(env, 'RETENTION_SUPPLIER_REPORT_DAYS', 1826, 1, 36_500),
+    accessRegisterDays,
+    readingDays,
+    auditDetailsDays: int(env, 'RETENTION_AUDIT_DETAILS_DAYS', 1826, 1, 36_500),
+    batchRows: int(env, 'RETENTION_BATCH_ROWS', 5000, 1, 1_000_000),
+    batchCases: int(env, 'RETENTION_BATCH_CASES', 100, 1, 10_000),
+    scheduleAt: localTime(env, 'RETENTION_SCHEDULE_AT', '03:30'),
+  };
 }
 
 /** In production mails must point parties at the real public address, never at this process's host:port. */
@@ -273,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       generatedProfiles: bool(env, 'ALLOCATION_GENERATED_PROFILES', nodeEnv !== 'production'),
       scheduleAt: { hour: Number(at[1]), minute: Number(at[2]) },
     },
+    retention: retention(env),
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
   };
 }

@@ -6,3 +6,4 @@ export { repeatOffenderScanWorkflow } from './repeat-offender-scan.js';
 export { supplierReportWorkflow } from './supplier-report.js';
 export { breachAssessmentWorkflow } from './breach-assessment.js';
 export { allocationRunWorkflow, dailyAllocationWorkflow } from './allocation-run.js';
+export { retentionPurgeWorkflow } from './retention-purge.js';

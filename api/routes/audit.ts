@@ -13,6 +13,10 @@ const AuditVerification = Type.Object(
   {
     intact: Type.Boolean({ description: 'Every entry links to its predecessor and hashes to its stored hash' }),
     entries: Type.Integer({ description: 'Entries checked (the whole log)' }),
+    detailsErased: Type.Integer({
+      description:
+        'Of those, entries whose personal details the retention purge erased (DC-9); they verify by their digest',
+    }),
     head: Type.Union([
       Type.Object(
         { chainPosition: Type.Integer(), hash: Type.String(), at: DateTime },
@@ -25,10 +29,16 @@ const AuditVerification = Type.Object(
         chainPosition: Type.Integer(),
         auditId: Type.Integer(),
         reason: Type.Union(
-          [Type.Literal('hash_mismatch'), Type.Literal('prev_hash_mismatch'), Type.Literal('position_gap')],
+          [
+            Type.Literal('hash_mismatch'),
+            Type.Literal('prev_hash_mismatch'),
+            Type.Literal('position_gap'),
+            Type.Literal('erasure_unrecorded'),
+          ],
           {
             description:
-              'hash_mismatch: the entry was altered; prev_hash_mismatch: it was re-linked; position_gap: entries before it were taken out',
+              'hash_mismatch: the entry was altered; prev_hash_mismatch: it was re-linked; position_gap: entries before it were taken out; ' +
+              'erasure_unrecorded: its details were erased without a recorded retention purge',
           },
         ),
       }),
@@ -49,8 +59,10 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['audit'],
         summary: 'Recompute the audit hash chain and name its first broken link (compliance)',
         description:
-          'One global chain: each entry carries chain_position, prev_hash and hash = SHA-256 over prev_hash and the entry ' +
-          '(audit_entry_hash() in PostgreSQL). The database refuses UPDATE, DELETE and TRUNCATE on the log.',
+          'One global chain: each entry carries chain_position, prev_hash and hash = SHA-256 over prev_hash, the entry’s ' +
+          'non-personal columns and the digest of its details (audit_entry_hash(), audit_details_digest() in PostgreSQL). ' +
+          'The database refuses UPDATE, DELETE and TRUNCATE on the log, except the retention purge erasing the details (DC-9), ' +
+          'which leaves the chain verifiable.',
         response: { 200: AuditVerification, ...errorResponses(...READ_ERRORS) },
       },
     },

@@ -50,11 +50,13 @@ export async function recordAuditOnce(db: DbOrTx, entry: AuditInput): Promise<bo
   return true;
 }
 
-export type ChainBreak = 'hash_mismatch' | 'prev_hash_mismatch' | 'position_gap';
+export type ChainBreak = 'hash_mismatch' | 'prev_hash_mismatch' | 'position_gap' | 'erasure_unrecorded';
 
 export interface ChainVerification {
   /** Entries checked (the whole log). */
   entries: number;
+  /** Of those, entries whose details (personal part) were erased by the retention purge (DC-9). */
+  detailsErased: number;
   /** The last entry: record its hash elsewhere to anchor the chain (a chain alone cannot show a cut tail). */
   head: { chainPosition: number; hash: string; at: string } | null;
   /** The first entry whose link does not hold, or null when the whole chain holds. */
@@ -62,14 +64,18 @@ export interface ChainVerification {
 }
 
 /**
- * Recompute the audit chain (custom migration audit_chain, audit_entry_hash()) in chain order and name
- * its first broken link: an entry whose stored hash is not the hash of its content (altered), whose
- * prev_hash is not its predecessor's hash (re-linked), or whose position does not follow its
- * predecessor's (entries taken out). One pass on the server; nothing but the answer leaves it.
+ * Recompute the audit chain (custom migrations audit_chain and audit_details_erasable: audit_entry_hash(),
+ * audit_details_digest()) in chain order and name its first broken link: an entry whose stored hash is not
+ * the hash of its chained columns, whose details (still present) no longer match their digest, or which
+ * claims erasure yet still holds details (altered); whose prev_hash is not its predecessor's hash (re-linked);
+ * whose position does not follow its predecessor's (entries taken out); or whose details were erased without
+ * naming an earlier 'retention.purged' entry (erased outside the purge). DC-9: an erased entry verifies by its
+ * kept digest, so a purge leaves the chain intact. One pass on the server; nothing but the answer leaves it.
  */
 export async function verifyAuditChain(db: DbOrTx): Promise<ChainVerification> {
   const rows = await db.execute<{
     entries: string;
+    erased: string;
     head_position: string | null;
     head_hash: string | null;
     head_at: Date | string | null;
@@ -78,18 +84,29 @@ export async function verifyAuditChain(db: DbOrTx): Promise<ChainVerification> {
     broken_reason: ChainBreak | null;
   }>(sql`
     with chain as (
-      select id, chain_position, hash, at,
+      select a.id, a.chain_position, a.hash, a.at, a.details_erased_at,
              case
-               when hash <> audit_entry_hash(chain_position, prev_hash, id, at, actor, actor_name, actor_role,
-                                             actor_party_id, action, entity_type, entity_id, data)
+               when a.hash <> audit_entry_hash(a.chain_position, a.prev_hash, a.id, a.at, a.actor, a.actor_role,
+                                               a.actor_party_id, a.action, a.entity_type, a.entity_id,
+                                               a.details_digest, a.legacy_hash)
+                 or (a.details_erased_at is null
+                     and a.details_digest <> audit_details_digest(a.details_salt, a.actor_name, a.data))
+                 or (a.details_erased_at is not null
+                     and (a.data <> '{}'::jsonb or a.actor_name is not null or a.details_salt is not null))
                  then 'hash_mismatch'
-               when chain_position <> coalesce(lag(chain_position) over w, 0) + 1 then 'position_gap'
-               when prev_hash <> coalesce(lag(hash) over w, repeat('0', 64)) then 'prev_hash_mismatch'
+               when a.chain_position <> coalesce(lag(a.chain_position) over w, 0) + 1 then 'position_gap'
+               when a.prev_hash <> coalesce(lag(a.hash) over w, repeat('0', 64)) then 'prev_hash_mismatch'
+               when a.details_erased_at is not null
+                    and not exists (select 1 from ${auditLog} p
+                                     where p.id = a.details_erased_by and p.action = 'retention.purged'
+                                       and p.chain_position > a.chain_position)
+                 then 'erasure_unrecorded'
              end as broken
-        from ${auditLog}
-      window w as (order by chain_position)
+        from ${auditLog} a
+      window w as (order by a.chain_position)
     )
     select (select count(*) from chain) as entries,
+           (select count(*) from chain where details_erased_at is not null) as erased,
            h.chain_position as head_position, h.hash as head_hash, h.at as head_at,
            b.chain_position as broken_position, b.id as broken_id, b.broken as broken_reason
       from (select 1) one
@@ -99,6 +116,7 @@ export async function verifyAuditChain(db: DbOrTx): Promise<ChainVerification> {
   const r = rows[0]!;
   return {
     entries: Number(r.entries),
+    detailsErased: Number(r.erased),
     head:
       r.head_position === null
         ? null

@@ -28,6 +28,7 @@ import { createLogger } from '../../lib/logger.js';
 import { ensureRepeatOffenderSchedule, startWorker, type RunningWorker } from '../../worker.js';
 import { recoverIntakes } from '../../services/recovery/sweep.js';
 import { SA, allocationScheduleId, repeatOffenderScheduleId } from '../../workflows/shared.js';
+import { retentionScheduleId } from '../../workflows/retention-shared.js';
 import { freshDatabase, readMail, testConfig, type FreshDatabase } from '../helpers/index.js';
 
 const tag = randomBytes(3).toString('hex');
@@ -64,6 +65,10 @@ afterAll(async () => {
     .catch(() => undefined);
   await client?.schedule
     .getHandle(allocationScheduleId(taskQueue))
+    .delete()
+    .catch(() => undefined);
+  await client?.schedule
+    .getHandle(retentionScheduleId(taskQueue))
     .delete()
     .catch(() => undefined);
   await connection?.close();
@@ -149,6 +154,12 @@ describe('worker start', () => {
     }
     expect(proposal).toMatchObject({ status: 'proposed', signalsAtOpen: 3, contactedAt: null });
   }, 60_000);
+
+  it('creates the daily retention purge Schedule (DC-9)', async () => {
+    const d = await client.schedule.getHandle(retentionScheduleId(taskQueue)).describe();
+    expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retentionPurgeWorkflow', taskQueue });
+    expect(d.spec.timezone).toBe('Europe/Amsterdam');
+  });
 
   it('case workflows carry the search attributes the Temporal UI filters on', async () => {
     const operator = await party(['grid_operator']);
