@@ -2,7 +2,8 @@
  * `npm run bench:allocation` — one day's allocation of BENCH_CONNECTIONS connections (default 1,000,000).
  *
  * 1. PostgreSQL: its own embedded cluster in a temp dir (durable settings), or BENCH_DATABASE_URL (empty).
- * 2. Seeds the connections with COPY — a mix of iSMA, profile, opted-out, open iSMA doubt cases ('0'),
+ * 2. Seeds the connections with COPY — a mix of iSMA (on a recorded basis), profile (recorded, or for want
+ *    of a basis), opted-out, open iSMA doubt cases ('0'),
  *    "mandate not demonstrated" switched mid-day, supplier switches mid-day, feed-in on a share — and loads
  *    the generated profile set of the year.
  * 3. Writes the day's readings file (CSV, both registers, 96 quarter-hours; some registers unread, some
@@ -68,6 +69,18 @@ function kindOf(i: number): Kind {
   return 'measured'; // 74 %
 }
 const eanOf = (i: number) => withCheckDigit(`871${String(i).padStart(14, '0')}`);
+/**
+ * Connection i's latest allocation basis row as [method, basis, basis party] (COPY text, \N for null): half
+ * the profile kind recorded as profile, half without any basis (AL-4: profile all the same); GT-4 switched to
+ * profile at 10:00; a switching connection on the customer's consent (a supplier's request would lapse at
+ * the switch); every other one on its supplier's iSMA request.
+ */
+function basisOf(i: number, k: Kind, supplier: string): [string, string, string] {
+  if (k === 'profile') return i % 2 === 0 ? ['profile', '\\N', '\\N'] : ['\\N', '\\N', '\\N'];
+  if (k === 'gt4') return ['profile', '\\N', '\\N'];
+  if (k === 'switch') return ['isma', 'customer_consent', '\\N'];
+  return ['isma', 'supplier_isma_request', supplier];
+}
 const gln = (kind: number, i: number) => withCheckDigit(`87988${kind}${String(i).padStart(6, '0')}`);
 const CATEGORIES = ['E1A', 'E1B', 'E2A'] as const;
 const categoryOf = (i: number) => CATEGORIES[i % 3]!;
@@ -208,11 +221,12 @@ async function seed(sql: postgres.Sql, d: AllocationDay): Promise<string> {
           let chunk = '';
           for (let i = next; i < end; i++) {
             const k = kindOf(i);
-            const method = k === 'profile' || k === 'gt4' ? 'profile' : '\\N';
             // Switched connections: the row holds the new supplier (the latest history row).
             const sup = k === 'switch' ? supplierOf(i + 1) : supplierOf(i);
             const brp = k === 'switch' ? brpOf(i + 1) : brpOf(i);
-            chunk += `${eanOf(i)}\t${op!.id}\t${areaOf(i)}\t${sup}\t${brp}\t17.25\t${k === 'opted_out' ? 't' : 'f'}\t${categoryOf(i)}\t${annualOf(i)}\tPV\t${annualFeedInOf(i)}\t${method}\n`;
+            // The latest allocation basis row, as the connection row carries it (basisOf).
+            const [method, basis, basisParty] = basisOf(i, k, sup);
+            chunk += `${eanOf(i)}\t${op!.id}\t${areaOf(i)}\t${sup}\t${brp}\t17.25\t${k === 'opted_out' ? 't' : 'f'}\t${categoryOf(i)}\t${annualOf(i)}\tPV\t${annualFeedInOf(i)}\t${method}\t${basis}\t${basisParty}\n`;
           }
           next = end;
           yield chunk;
@@ -221,17 +235,23 @@ async function seed(sql: postgres.Sql, d: AllocationDay): Promise<string> {
     );
     await pipeline(
       source,
-      await session`copy connections (ean, grid_operator_id, grid_area, supplier_id, balance_responsible_party_id, capacity_kw, remote_reading_opt_out, profile_category, annual_standard_volume_kwh, feed_in_profile_category, annual_standard_feed_in_kwh, allocation_method) from stdin`.writable(),
+      await session`copy connections (ean, grid_operator_id, grid_area, supplier_id, balance_responsible_party_id, capacity_kw, remote_reading_opt_out, profile_category, annual_standard_volume_kwh, feed_in_profile_category, annual_standard_feed_in_kwh, allocation_method, allocation_basis, allocation_basis_party_id) from stdin`.writable(),
     );
     const ids = (kind: Kind) => Array.from({ length: N }, (_, i) => i).filter((i) => kindOf(i) === kind);
     const at = (qh: number) => new Date(d.start.getTime() + (qh - 1) * 900_000).toISOString();
     // Effective-dated history where it matters: profile methods since long, GT-4 from 10:00, switches at 12:00.
-    const profile = ids('profile').map(eanOf);
+    const profile = ids('profile')
+      .filter((i) => basisOf(i, 'profile', '')[0] === 'profile')
+      .map(eanOf);
     const gt4 = ids('gt4');
     const switched = ids('switch');
     const zero = ids('zero').map(eanOf);
-    await session`insert into allocation_methods (connection_ean, method, effective_from, reason) select e, 'profile', '2020-01-01T00:00:00Z', 'bench' from unnest(${profile}::varchar[]) e`;
-    await session`insert into allocation_methods (connection_ean, method, effective_from, reason, case_id) select e, 'profile', ${at(41)}::timestamptz, 'GT-4: mandate not demonstrated', gen_random_uuid() from unnest(${gt4.map(eanOf)}::varchar[]) e`;
+    // The allocation basis (AL-4): iSMA bases since long (GT-4 connections: their supplier's request until the
+    // switch to profile at 10:00), profile methods since long; half the profile kind has no basis at all.
+    await session`insert into allocation_methods (connection_ean, method, effective_from, basis, basis_party_id, reason, recorded_by) select ean, 'isma', '2020-01-01T00:00:00Z', allocation_basis, allocation_basis_party_id, 'bench', 'bench' from connections where allocation_basis is not null`;
+    await session`insert into allocation_methods (connection_ean, method, effective_from, basis, basis_party_id, reason, recorded_by) select e, 'isma', '2020-01-01T00:00:00Z', 'supplier_isma_request', s, 'bench', 'bench' from unnest(${gt4.map(eanOf)}::varchar[], ${gt4.map(supplierOf)}::uuid[]) x(e, s)`;
+    await session`insert into allocation_methods (connection_ean, method, effective_from, reason, recorded_by) select e, 'profile', '2020-01-01T00:00:00Z', 'bench', 'bench' from unnest(${profile}::varchar[]) e`;
+    await session`insert into allocation_methods (connection_ean, method, effective_from, reason, case_id, recorded_by) select e, 'profile', ${at(41)}::timestamptz, 'GT-4: mandate not demonstrated', gen_random_uuid(), 'bench' from unnest(${gt4.map(eanOf)}::varchar[]) e`;
     await session`insert into zero_allocations (connection_ean, case_id, started_at) select e, gen_random_uuid(), ${new Date(d.start.getTime() - 2 * 86_400_000).toISOString()}::timestamptz from unnest(${zero}::varchar[]) e`;
     await session`insert into zero_allocations (connection_ean, case_id, started_at, ended_at, end_reason) select e, gen_random_uuid(), ${new Date(d.start.getTime() - 86_400_000).toISOString()}::timestamptz, ${at(41)}::timestamptz, 'profile_allocation' from unnest(${gt4.map(eanOf)}::varchar[]) e`;
     await session`

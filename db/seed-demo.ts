@@ -146,16 +146,27 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
         remoteReadingOptOut: true,
       },
     ];
-    await tx
-      .insert(connections)
-      .values(conns.map((c) => ({ ...c, balanceResponsiblePartyId: brp.id, capacityKw: 17.25 })));
+    // iSMA on the supplier's request (DOMAIN.md, allocation basis), kept on the connection row as the run reads it.
+    await tx.insert(connections).values(
+      conns.map((c) => ({
+        ...c,
+        balanceResponsiblePartyId: brp.id,
+        capacityKw: 17.25,
+        allocationMethod: 'isma' as const,
+        allocationBasis: 'supplier_isma_request' as const,
+        allocationBasisPartyId: c.supplierId,
+      })),
+    );
     const since = new Date('2025-01-01T00:00:00Z');
     await tx.insert(allocationMethods).values(
       conns.map((c) => ({
         connectionEan: c.ean,
         method: 'isma' as const,
         effectiveFrom: since,
-        reason: 'demo: smart meter read remotely',
+        basis: 'supplier_isma_request' as const,
+        basisPartyId: c.supplierId,
+        reason: 'demo: smart meter read remotely at the supplier’s request',
+        recordedBy: 'seed-demo',
       })),
     );
 

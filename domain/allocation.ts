@@ -21,6 +21,8 @@ export type QuarterHourMethod = (typeof QUARTER_HOUR_METHODS)[number];
 export const ALLOCATION_REASONS = [
   /** The connection's allocation method is profile (also after GT-4 "mandate not demonstrated"). */
   'profile_method',
+  /** AL-4: no allocation basis in force (none recorded, or the supplier whose iSMA request it was no longer supplies). */
+  'no_allocation_basis',
   /** AL-5: no quarter-hour data exists. Estimated. */
   'opted_out',
   /** No valid register at one end of the quarter-hour. Estimated. */
@@ -242,7 +244,16 @@ export const missingCount = (values: DayRegisters | null, n: number): number => 
 
 // ---- the method in force per quarter-hour (AL-4, AL-5, AL-6, GT-4) --------------------------------
 
-export type AllocationMethod = 'isma' | 'profile';
+export const ALLOCATION_METHODS = ['isma', 'profile'] as const;
+export type AllocationMethod = (typeof ALLOCATION_METHODS)[number];
+
+/**
+ * On what basis the grid operator reads a connection's smart meter for allocation (DOMAIN.md, "Which P4
+ * requests need an additional mandate", allocation basis): the supplier's iSMA request under its mandate (seed
+ * 000's iSMA), the customer's explicit consent (seed 004), or a legal provision once in force (the Energiewet).
+ */
+export const ALLOCATION_BASIS_KINDS = ['supplier_isma_request', 'customer_consent', 'legal_provision'] as const;
+export type AllocationBasisKind = (typeof ALLOCATION_BASIS_KINDS)[number];
 
 /** Effective-dated master data: the row with the latest `from` ≤ t applies at t (later rows win ties). */
 export interface PartyPeriod {
@@ -252,9 +263,109 @@ export interface PartyPeriod {
   gridArea: string;
 }
 
+/**
+ * A period of the connection's allocation basis: from `from` until the next one (a new basis supersedes, the
+ * history is kept). iSMA rests on `basis` (null: an iSMA period recorded before bases were, or none: profile);
+ * profile needs none. `basisPartyId` is the supplier of a `supplier_isma_request`.
+ */
 export interface MethodPeriod {
   from: Date;
   method: AllocationMethod;
+  basis: AllocationBasisKind | null;
+  basisPartyId: string | null;
+}
+
+/**
+ * AL-4 (allocation basis): how a connection is allocated under the basis period in force, given its supplier
+ * then. iSMA only on a recorded basis; the supplier's iSMA request rests on its mandate as the connection's
+ * supplier, so it holds only while that supplier supplies the connection. Anything else is profile: by the
+ * recorded method ('profile_method'), or for want of a basis ('no_allocation_basis'). The SQL of
+ * db/repositories/allocation-runs.ts `classifyAndStoreUniform` mirrors this.
+ */
+export function basisOutcome(
+  p: Pick<MethodPeriod, 'method' | 'basis' | 'basisPartyId'> | null,
+  supplierId: string | null,
+): 'isma' | 'profile_method' | 'no_allocation_basis' {
+  if (p?.method === 'profile') return 'profile_method';
+  if (!p || p.basis === null) return 'no_allocation_basis';
+  if (p.basis === 'supplier_isma_request' && p.basisPartyId !== supplierId) return 'no_allocation_basis';
+  return 'isma';
+}
+
+export interface BasisRecordFacts {
+  method: AllocationMethod;
+  basis: AllocationBasisKind | null;
+  /** The supplier named for a supplier_isma_request (null: not named, the supplier of record is meant). */
+  supplierId: string | null;
+  reference: string | null;
+  /** The connection's supplier at the basis's effectiveFrom. */
+  supplierOfRecordId: string | null;
+}
+
+export interface BasisRefusal {
+  kind: 'validation' | 'state';
+  code:
+    | 'allocation_basis_required'
+    | 'allocation_basis_not_applicable'
+    | 'allocation_basis_reference_required'
+    | 'allocation_basis_supplier_not_of_record';
+  message: string;
+  field: 'basis' | 'reference' | 'supplierGln';
+}
+
+/**
+ * What a new basis period must say (AL-4, allocation basis): iSMA names its basis, profile none; a legal
+ * provision names its reference; the supplier's iSMA request is that of the connection's supplier at the
+ * period's start (whose mandate it rests on). Returns the basis party to record, or the refusal.
+ */
+export function checkAllocationBasis(f: BasisRecordFacts): { basisPartyId: string | null } | BasisRefusal {
+  if (f.method === 'profile') {
+    if (f.basis !== null || f.supplierId !== null || f.reference !== null)
+      return {
+        kind: 'validation',
+        code: 'allocation_basis_not_applicable',
+        message: 'Profile allocation needs no basis: send basis, supplierGln and reference for iSMA only (AL-4)',
+        field: 'basis',
+      };
+    return { basisPartyId: null };
+  }
+  if (f.basis === null)
+    return {
+      kind: 'validation',
+      code: 'allocation_basis_required',
+      message:
+        "iSMA needs a basis: the supplier's iSMA request, the customer's consent or a legal provision (DOMAIN.md, allocation basis)",
+      field: 'basis',
+    };
+  if (f.basis === 'legal_provision' && f.reference === null)
+    return {
+      kind: 'validation',
+      code: 'allocation_basis_reference_required',
+      message: 'A legal provision is named by its reference',
+      field: 'reference',
+    };
+  if (f.basis !== 'supplier_isma_request') {
+    if (f.supplierId !== null)
+      return {
+        kind: 'validation',
+        code: 'allocation_basis_not_applicable',
+        message: `supplierGln belongs to a supplier_isma_request basis, not to ${f.basis}`,
+        field: 'supplierGln',
+      };
+    return { basisPartyId: null };
+  }
+  const supplier = f.supplierId ?? f.supplierOfRecordId;
+  if (supplier === null || supplier !== f.supplierOfRecordId)
+    return {
+      kind: 'state',
+      code: 'allocation_basis_supplier_not_of_record',
+      message:
+        f.supplierOfRecordId === null
+          ? 'The connection has no supplier at effectiveFrom: there is no supplier whose iSMA request it could be'
+          : "A supplier's iSMA request rests on its mandate as the connection's supplier: the supplier named does not supply the connection at effectiveFrom",
+      field: 'supplierGln',
+    };
+  return { basisPartyId: supplier };
 }
 
 /** AL-6: a '0'-values period of an open iSMA doubt case, [start, end). */
@@ -275,7 +386,7 @@ export interface ConnectionDayFacts {
   connectionEan: string;
   /** Sorted by `from` (then recording order). Must cover the day; none in force → unallocated. */
   parties: PartyPeriod[];
-  /** Sorted by `from`. None in force → iSMA (Allocation 2.0: the default for a smart meter). */
+  /** The allocation basis periods, sorted by `from`. None in force → profile (AL-4: no basis, basisOutcome). */
   methods: MethodPeriod[];
   zeroPeriods: ZeroPeriod[];
   remoteReadingOptOut: boolean;
@@ -318,9 +429,10 @@ function inForce<T extends { from: Date }>(rows: readonly T[], at: number): T | 
  *  1. no supplier, or a supplier without BRP → not allocated;
  *  2. an open iSMA doubt case → '0' (AL-6, GT-4);
  *  3. method profile (also after "mandate not demonstrated", GT-4) → profile (AL-4);
- *  4. opted out of remote reading (AL-5) → profile, estimated;
- *  5. both registers of the quarter-hour present → measured (iSMA, AL-1);
- *  6. otherwise → profile, estimated (readings missing, or rejected on import).
+ *  4. no allocation basis in force (basisOutcome) → profile (AL-4);
+ *  5. opted out of remote reading (AL-5) → profile, estimated;
+ *  6. both registers of the quarter-hour present → measured (iSMA, AL-1);
+ *  7. otherwise → profile, estimated (readings missing, or rejected on import).
  */
 /** The allocations a quarter-hour can get, shared (a run allocates tens of millions of quarter-hours). */
 const A = {
@@ -328,6 +440,7 @@ const A = {
   noBrp: { method: 'unallocated', reason: 'no_balance_responsible_party' },
   zero: { method: 'zero', reason: 'doubt_case_open' },
   profileMethod: { method: 'profile', reason: 'profile_method' },
+  noBasis: { method: 'profile', reason: 'no_allocation_basis' },
   optedOut: { method: 'profile', reason: 'opted_out' },
   measured: { method: 'measured', reason: null },
   readingsMissing: { method: 'profile', reason: 'readings_missing' },
@@ -362,8 +475,16 @@ export function allocateQuarterHours(d: AllocationDay, f: ConnectionDayFacts): Q
         }),
       );
     const zero = f.zeroPeriods.some((z) => z.start.getTime() < end && (z.end === null || z.end.getTime() > start));
-    const method = inForce(f.methods, start)?.method ?? 'isma';
-    const common = zero ? A.zero : method === 'profile' ? A.profileMethod : f.remoteReadingOptOut ? A.optedOut : null;
+    const basis = zero ? 'isma' : basisOutcome(inForce(f.methods, start), party.supplierId);
+    const common = zero
+      ? A.zero
+      : basis === 'profile_method'
+        ? A.profileMethod
+        : basis === 'no_allocation_basis'
+          ? A.noBasis
+          : f.remoteReadingOptOut
+            ? A.optedOut
+            : null;
     out.push({
       cell,
       offtake: common ?? fromRegisters(f.offtake, qh, fallback),

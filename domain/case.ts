@@ -6,7 +6,7 @@
  * and so do the activities, repositories and services. SQL that repeats a rule here names the function it
  * mirrors (db/repositories/case-deadlines-sql.ts) and an agreement test holds both to the same answers.
  */
-import type { AllocationMethod } from './allocation.js';
+import { basisOutcome, type MethodPeriod } from './allocation.js';
 import { addClockHours, withinOneWorkingDayDeadline } from './working-days.js';
 
 // ---------------------------------------------------------------- statuses, channels, outcomes
@@ -255,35 +255,87 @@ export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 's
 
 // ---------------------------------------------------------------- opening and closing
 
-/**
- * GT-4: whether the connection is on iSMA at a moment (the signal's): the allocation method in force then
- * (none recorded: iSMA, the default for a smart meter, as the allocation run reads it, AL-4) and not opted
- * out of remote reading (AL-5: then there is no quarter-hour reading for a signal to concern).
- */
-export function onIsmaAt(f: { method: AllocationMethod | null; remoteReadingOptOut: boolean }): boolean {
-  return (f.method ?? 'isma') === 'isma' && !f.remoteReadingOptOut;
+/** The facts GT-4 is judged on, as they were at the signal. */
+export interface IsmaFacts {
+  /** The party the case is about. */
+  partyId: string;
+  /** The connection's supplier of record at the signal (null: none). */
+  supplierOfRecordId: string | null;
+  /** The connection's allocation basis period in force at the signal (null: none recorded). */
+  basis: Pick<MethodPeriod, 'method' | 'basis' | 'basisPartyId'> | null;
+  /** AL-5: no remote reading, so no quarter-hour reading for a signal to concern. */
+  remoteReadingOptOut: boolean;
 }
 
 /**
- * GT-4: the case's iSMA variant follows from the connection. Not given, it is the connection's state at the
- * signal; the handler may say the signal concerns the iSMA reading (true), refused for a connection not on
- * iSMA then, or that it concerns P4 requests only (false).
+ * Whether the connection is allocated from its readings (iSMA) at a moment: iSMA on a basis in force then
+ * (basisOutcome; none recorded is profile, AL-4) and not opted out of remote reading (AL-5).
+ */
+export function onIsmaAt(f: Omit<IsmaFacts, 'partyId'>): boolean {
+  return basisOutcome(f.basis, f.supplierOfRecordId) === 'isma' && !f.remoteReadingOptOut;
+}
+
+/** Why GT-4 does not apply to a case (or that it does). */
+export type Gt4Verdict =
+  { applies: true } | { applies: false; why: 'party_not_supplier' | 'not_on_isma' | 'basis_not_supplier_request' };
+
+/**
+ * GT-4 concerns the supplier's iSMA reading (seed 000 §3.4: "indien de leverancier niet binnen 72 uur
+ * reageert"): it applies only when the case's party is the connection's supplier of record at the signal,
+ * the connection is on iSMA then on a recorded basis (onIsmaAt), and that iSMA rests on this supplier's
+ * mandate — its iSMA request. A case against a service provider or a supplier that does not supply the
+ * connection, or on a connection whose iSMA rests on the customer's consent or a legal provision, blocks
+ * the party's P4 requests (GT-2) and touches nobody's allocation.
+ */
+export function gt4Applies(f: IsmaFacts): Gt4Verdict {
+  if (f.supplierOfRecordId === null || f.partyId !== f.supplierOfRecordId)
+    return { applies: false, why: 'party_not_supplier' };
+  if (!onIsmaAt(f)) return { applies: false, why: 'not_on_isma' };
+  if (f.basis?.basis !== 'supplier_isma_request') return { applies: false, why: 'basis_not_supplier_request' };
+  return { applies: true };
+}
+
+/**
+ * GT-4: the case's iSMA variant. Not given, it is gt4Applies at the signal; the handler may say the signal
+ * concerns P4 requests only (false), or that it concerns the iSMA reading (true), refused when GT-4 cannot
+ * apply: the party is not the supplier of record, the connection was not on iSMA, or its iSMA did not rest
+ * on the supplier's request.
  */
 export function ismaVariant(
   stated: boolean | undefined,
-  onIsma: boolean,
+  verdict: Gt4Verdict,
   facts: { connectionEan: string; at: Date },
 ): { isma: boolean; derived: boolean } | CaseRefusal {
-  if (stated === undefined) return { isma: onIsma, derived: true };
-  if (stated && !onIsma)
-    return {
-      kind: 'state',
-      code: 'connection_not_on_isma',
-      message: `Connection ${facts.connectionEan} was not on iSMA at the signal (${facts.at.toISOString()}): the signal cannot concern the iSMA reading (GT-4)`,
-      field: 'isma',
-      details: { connectionEan: facts.connectionEan, at: facts.at.toISOString() },
-    };
-  return { isma: stated, derived: false };
+  if (stated === undefined) return { isma: verdict.applies, derived: true };
+  if (!stated || verdict.applies) return { isma: stated, derived: false };
+  const at = facts.at.toISOString();
+  const details = { connectionEan: facts.connectionEan, at };
+  switch (verdict.why) {
+    case 'party_not_supplier':
+      return {
+        kind: 'state',
+        code: 'isma_party_not_supplier',
+        message: `The party is not the supplier of record of connection ${facts.connectionEan} at the signal (${at}): GT-4 concerns the supplier's iSMA reading, so this case blocks the party's P4 requests and touches no allocation`,
+        field: 'isma',
+        details,
+      };
+    case 'not_on_isma':
+      return {
+        kind: 'state',
+        code: 'connection_not_on_isma',
+        message: `Connection ${facts.connectionEan} was not on iSMA on a recorded basis at the signal (${at}): the signal cannot concern the iSMA reading (GT-4)`,
+        field: 'isma',
+        details,
+      };
+    case 'basis_not_supplier_request':
+      return {
+        kind: 'state',
+        code: 'isma_not_supplier_request',
+        message: `Connection ${facts.connectionEan}'s iSMA at the signal (${at}) rests on the customer's consent or a legal provision, not on the supplier's iSMA request: GT-4 does not apply`,
+        field: 'isma',
+        details,
+      };
+  }
 }
 
 /**
@@ -384,6 +436,8 @@ export interface CaseRefusal {
     | 'already_contacted'
     | 'contact_time_invalid'
     | 'connection_not_on_isma'
+    | 'isma_party_not_supplier'
+    | 'isma_not_supplier_request'
     | 'response_window_not_open'
     | 'response_window_closed'
     | 'duplicate_response';

@@ -13,7 +13,8 @@ import {
   READ_ERRORS,
 } from '../plugins/core-access.js';
 import {
-  AllocationMethodCreate,
+  AllocationBasisCreate,
+  AllocationBasisSchema,
   AllocationMethodRowSchema,
   AllocationStateSchema,
   ConnectionCreate,
@@ -25,9 +26,11 @@ import {
   ConnectionQuery,
   ConnectionSchema,
   EanParams,
+  toAllocationBasisDto,
   toAllocationDto,
   toConnectionDto,
   toEventDto,
+  toMethodDto,
 } from '../schemas/connections.js';
 import { Type } from '@sinclair/typebox';
 import {
@@ -38,15 +41,37 @@ import {
   requireConnection,
   updateConnection,
 } from '../../db/repositories/connections.js';
-import { allocationState, setAllocationMethod } from '../../db/repositories/allocation.js';
+import { allocationState, recordAllocationBasis } from '../../db/repositories/allocation.js';
+import type { Connection } from '../../db/schema/index.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
+import type { AllocationBasisKind } from '../../domain/allocation.js';
 
 const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   const { db } = app.deps;
   const readers = requireRole('admin', 'compliance', 'case-handler');
   const admin = requireRole('admin');
+  // The grid operator's own people record the allocation basis: admin, and case handlers of its connections.
+  const operator = requireRole('admin', 'case-handler');
+
+  /** A basis as the repository takes it: the supplier named by GLN resolved, absent fields none. */
+  const basisInput = async (
+    b: {
+      method: 'isma' | 'profile';
+      effectiveFrom: string;
+      basis?: AllocationBasisKind | null;
+      supplierGln?: string;
+      reference?: string;
+    },
+    supplierField: string,
+  ) => ({
+    method: b.method,
+    effectiveFrom: new Date(b.effectiveFrom),
+    basis: b.basis ?? null,
+    supplierId: b.supplierGln ? (await requirePartyByGln(db, b.supplierGln, supplierField)).id : null,
+    reference: b.reference ?? null,
+  });
 
   app.post(
     '/connections',
@@ -64,12 +89,7 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const conn = await createConnection(db, actorFrom(req.principal), {
         ...b,
         ...(allocationMethod
-          ? {
-              allocationMethod: {
-                method: allocationMethod.method,
-                effectiveFrom: new Date(allocationMethod.effectiveFrom),
-              },
-            }
+          ? { allocationMethod: await basisInput(allocationMethod, 'body.allocationMethod.supplierGln') }
           : {}),
       });
       return reply.status(201).send(toConnectionDto(conn));
@@ -197,46 +217,65 @@ const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: readers,
       schema: {
         tags: ['allocation'],
-        summary: "Allocation method history and the '0'-values state (GT-4, AL-6)",
+        summary: "Allocation basis history and the '0'-values state (AL-4, GT-4, AL-6)",
         params: EanParams,
         response: { 200: AllocationStateSchema, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
     async (req) => {
-      await requireConnection(db, req.params.ean, 'params.ean', (c) => visibleTo(req.principal, connectionOwner(c)));
-      return toAllocationDto(req.params.ean, await allocationState(db, req.params.ean, new Date()));
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) =>
+        visibleTo(req.principal, connectionOwner(c)),
+      );
+      return toAllocationDto(conn.ean, await allocationState(db, conn, new Date()));
+    },
+  );
+
+  app.get(
+    '/connections/:ean/allocation-basis',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['allocation'],
+        summary: 'The allocation basis: in force now, how the connection is allocated under it, and its history',
+        description:
+          "iSMA rests on a recorded basis: the supplier's iSMA request under its mandate (only while that supplier supplies the connection), the customer's consent, or a legal provision. Without one the connection is allocated by profile (AL-4). Case handlers see their grid operator's connections only (others 404).",
+        params: EanParams,
+        response: { 200: AllocationBasisSchema, ...errorResponses(...READ_ERRORS, 404) },
+      },
+    },
+    async (req) => {
+      const conn = await requireConnection(db, req.params.ean, 'params.ean', (c) =>
+        visibleTo(req.principal, connectionOwner(c)),
+      );
+      return toAllocationBasisDto(conn.ean, await allocationState(db, conn, new Date()));
     },
   );
 
   app.post(
-    '/connections/:ean/allocation-methods',
+    '/connections/:ean/allocation-basis',
     {
-      preHandler: admin,
+      preHandler: operator,
       schema: {
         tags: ['allocation'],
-        summary: 'Record the allocation method from a moment on (effective-dated)',
+        summary: 'Record the allocation basis from a moment on: a new period that supersedes, never overwrites',
+        description:
+          "iSMA names its basis (400 allocation_basis_required); profile takes none (400 allocation_basis_not_applicable); a legal provision its reference. A supplier's iSMA request is that of the connection's supplier at effectiveFrom (409 allocation_basis_supplier_not_of_record). Audited with the actor. Runs of days already allocated do not change: request a re-run to see the effect. Case handlers record for their grid operator's connections only (others 404).",
         params: EanParams,
-        body: AllocationMethodCreate,
-        response: { 201: AllocationMethodRowSchema, ...errorResponses(...BODY_ERRORS, 404) },
+        body: AllocationBasisCreate,
+        response: { 201: AllocationMethodRowSchema, ...errorResponses(...BODY_ERRORS, 404, 409) },
       },
     },
     async (req, reply) => {
-      await requireConnection(db, req.params.ean, 'params.ean');
-      const m = await setAllocationMethod(db, {
+      const conn: Connection = await requireConnection(db, req.params.ean, 'params.ean', (c) =>
+        visibleTo(req.principal, connectionOwner(c)),
+      );
+      const row = await recordAllocationBasis(db, {
         ...actorFrom(req.principal),
-        connectionEan: req.params.ean,
-        method: req.body.method,
-        effectiveFrom: new Date(req.body.effectiveFrom),
+        connectionEan: conn.ean,
+        ...(await basisInput(req.body, 'body.supplierGln')),
         reason: req.body.reason,
       });
-      return reply.status(201).send({
-        id: m.id,
-        method: m.method,
-        effectiveFrom: m.effectiveFrom.toISOString(),
-        caseId: m.caseId,
-        reason: m.reason,
-        recordedAt: m.recordedAt.toISOString(),
-      });
+      return reply.status(201).send(toMethodDto(row));
     },
   );
 };

@@ -92,7 +92,7 @@ export const CaseCreate = Type.Object(
     isma: Type.Optional(
       Type.Boolean({
         description:
-          "GT-4: omit it and the iSMA variant follows from the connection's allocation method at the signal (on iSMA, not opted out of remote reading). true: the signal concerns the iSMA reading, refused with 409 connection_not_on_isma for a connection not on iSMA then; false: it concerns P4 requests only",
+          "GT-4 concerns the supplier's iSMA reading: omit it and it is true only when the party is the connection's supplier of record at the signal and the connection is then on iSMA (not opted out of remote reading) on that supplier's iSMA request (its allocation basis). true: the signal concerns the iSMA reading, refused with 409 isma_party_not_supplier (a service provider, or a supplier not supplying the connection), connection_not_on_isma (no iSMA basis in force then) or isma_not_supplier_request (iSMA on the customer's consent or a legal provision); false: it concerns P4 requests only",
       }),
     ),
     signalClass: Type.Optional(SignalClassSchema),
@@ -124,7 +124,7 @@ export const CaseFromReport = Type.Object(
     isma: Type.Optional(
       Type.Boolean({
         description:
-          "GT-4: omit it and the iSMA variant follows from the connection's allocation method at the signal (on iSMA, not opted out of remote reading). true: the signal concerns the iSMA reading, refused with 409 connection_not_on_isma for a connection not on iSMA then; false: it concerns P4 requests only",
+          "GT-4 concerns the supplier's iSMA reading: omit it and it is true only when the party is the connection's supplier of record at the signal and the connection is then on iSMA (not opted out of remote reading) on that supplier's iSMA request (its allocation basis). true: the signal concerns the iSMA reading, refused with 409 isma_party_not_supplier (a service provider, or a supplier not supplying the connection), connection_not_on_isma (no iSMA basis in force then) or isma_not_supplier_request (iSMA on the customer's consent or a legal provision); false: it concerns P4 requests only",
       }),
     ),
     signalClass: Type.Optional(SignalClassSchema),

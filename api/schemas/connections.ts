@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  ALLOCATION_BASIS_KINDS,
   ALLOCATION_METHODS,
   CONNECTION_EVENT_KINDS,
   type AllocationMethodRow,
@@ -30,6 +31,34 @@ export const AllocationMethodSchema = Type.Union(
   ALLOCATION_METHODS.map((m) => Type.Literal(m)),
   { description: 'iSMA or profile allocation' },
 );
+export const AllocationBasisKindSchema = Type.Union(
+  ALLOCATION_BASIS_KINDS.map((k) => Type.Literal(k)),
+  {
+    description:
+      "What the iSMA reading rests on: the supplier's iSMA request under its mandate, the customer's explicit consent, or a legal provision (DOMAIN.md, allocation basis)",
+  },
+);
+
+/** The basis fields a new basis period takes (POST /connections/{ean}/allocation-basis, and at registration). */
+const basisFields = {
+  method: AllocationMethodSchema,
+  effectiveFrom: DateTime,
+  basis: Type.Optional(
+    Type.Union([AllocationBasisKindSchema, Type.Null()], { description: 'Required for iSMA; none for profile' }),
+  ),
+  supplierGln: Type.Optional({
+    ...Gln13,
+    description:
+      "supplier_isma_request: the supplier whose request it is (default: the connection's supplier at effectiveFrom; another is refused)",
+  }),
+  reference: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 500,
+      description: 'legal_provision: the provision (required); customer_consent: where the consent is kept',
+    }),
+  ),
+};
 
 /** AL-2 technical capacity as stored (numeric(10,3)): whole thousandths of a kW, at least one (issue 8). */
 const CapacityKw = {
@@ -74,7 +103,10 @@ export const ConnectionCreate = Type.Object(
     feedInProfileCategory: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
     annualStandardFeedInKwh: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
     allocationMethod: Type.Optional(
-      Type.Object({ method: AllocationMethodSchema, effectiveFrom: DateTime }, { additionalProperties: false }),
+      Type.Object(basisFields, {
+        additionalProperties: false,
+        description: 'The initial allocation basis (none: allocated by profile, AL-4)',
+      }),
     ),
   },
   { additionalProperties: false, title: 'ConnectionCreate' },
@@ -143,20 +175,35 @@ export const AllocationMethodRowSchema = Type.Object(
     id: Uuid,
     method: AllocationMethodSchema,
     effectiveFrom: DateTime,
-    caseId: Nullable(Uuid),
+    basis: Type.Union([AllocationBasisKindSchema, Type.Null()], {
+      description: 'null: profile, or an iSMA period recorded before bases were whose supplier was unknown (none)',
+    }),
+    basisPartyId: Type.Union([Uuid, Type.Null()], { description: 'supplier_isma_request: the supplier' }),
+    basisReference: Nullable(Type.String()),
+    caseId: Type.Union([Uuid, Type.Null()], { description: 'GT-4: the case that switched the connection to profile' }),
     reason: Type.String(),
+    recordedBy: Type.String({ description: 'The actor who recorded it' }),
     recordedAt: DateTime,
   },
-  { title: 'AllocationMethodRow' },
+  { title: 'AllocationBasisRow' },
 );
 export const ZeroAllocationSchema = Type.Object(
   { id: Uuid, caseId: Uuid, startedAt: DateTime, endedAt: Nullable(DateTime), endReason: Nullable(Type.String()) },
   { title: 'ZeroAllocation' },
 );
+const Outcome = {
+  current: Type.Union([Type.Literal('isma'), Type.Literal('profile')], {
+    description: 'How the connection is allocated now: iSMA only on a basis in force (AL-4)',
+  }),
+  profileReason: Type.Union([Type.Literal('profile_method'), Type.Literal('no_allocation_basis'), Type.Null()], {
+    description:
+      'Why profile: the recorded method (also after GT-4), or no basis in force (none recorded, or the supplier whose iSMA request it was no longer supplies the connection); null: iSMA',
+  }),
+};
 export const AllocationStateSchema = Type.Object(
   {
     connectionEan: Ean18,
-    current: Type.Union([AllocationMethodSchema, Type.Null()]),
+    ...Outcome,
     allocatedWithZeroValues: Type.Boolean({
       description: "GT-4 / AL-6: an iSMA doubt case is open; allocated with '0' values",
     }),
@@ -165,9 +212,20 @@ export const AllocationStateSchema = Type.Object(
   },
   { title: 'AllocationState' },
 );
-export const AllocationMethodCreate = Type.Object(
-  { method: AllocationMethodSchema, effectiveFrom: DateTime, reason: Type.String({ minLength: 1, maxLength: 500 }) },
-  { additionalProperties: false, title: 'AllocationMethodCreate' },
+export const AllocationBasisSchema = Type.Object(
+  {
+    connectionEan: Ean18,
+    ...Outcome,
+    inForce: Type.Union([AllocationMethodRowSchema, Type.Null()], {
+      description: 'The basis period in force now (null: none recorded, so profile)',
+    }),
+    history: Type.Array(AllocationMethodRowSchema, { description: 'Every period, oldest first; none is overwritten' }),
+  },
+  { title: 'AllocationBasis' },
+);
+export const AllocationBasisCreate = Type.Object(
+  { ...basisFields, reason: Type.String({ minLength: 1, maxLength: 500 }) },
+  { additionalProperties: false, title: 'AllocationBasisCreate' },
 );
 
 export function toGridUserDto(u: GridUser): Static<typeof GridUserSchema> {
@@ -207,12 +265,16 @@ export function toEventDto(e: ConnectionEvent): Static<typeof ConnectionEventSch
   };
 }
 
-const toMethodDto = (m: AllocationMethodRow): Static<typeof AllocationMethodRowSchema> => ({
+export const toMethodDto = (m: AllocationMethodRow): Static<typeof AllocationMethodRowSchema> => ({
   id: m.id,
   method: m.method,
   effectiveFrom: m.effectiveFrom.toISOString(),
+  basis: m.basis,
+  basisPartyId: m.basisPartyId,
+  basisReference: m.basisReference,
   caseId: m.caseId,
   reason: m.reason,
+  recordedBy: m.recordedBy,
   recordedAt: m.recordedAt.toISOString(),
 });
 const toZeroDto = (z: ZeroAllocation): Static<typeof ZeroAllocationSchema> => ({
@@ -222,13 +284,26 @@ const toZeroDto = (z: ZeroAllocation): Static<typeof ZeroAllocationSchema> => ({
   endedAt: z.endedAt ? z.endedAt.toISOString() : null,
   endReason: z.endReason,
 });
+const outcomeDto = (s: AllocationState) => ({
+  current: s.outcome === 'isma' ? ('isma' as const) : ('profile' as const),
+  profileReason: s.outcome === 'isma' ? null : s.outcome,
+});
 
 export function toAllocationDto(ean: string, s: AllocationState): Static<typeof AllocationStateSchema> {
   return {
     connectionEan: ean,
-    current: s.current,
+    ...outcomeDto(s),
     allocatedWithZeroValues: s.zeroAllocation !== null,
     history: s.history.map(toMethodDto),
     zeroAllocations: s.zeroAllocations.map(toZeroDto),
+  };
+}
+
+export function toAllocationBasisDto(ean: string, s: AllocationState): Static<typeof AllocationBasisSchema> {
+  return {
+    connectionEan: ean,
+    ...outcomeDto(s),
+    inForce: s.inForce ? toMethodDto(s.inForce) : null,
+    history: s.history.map(toMethodDto),
   };
 }

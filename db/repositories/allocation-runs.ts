@@ -5,7 +5,7 @@
  * hold unchanged all day (parties, method and '0'-values state as at the day's start; readings complete
  * or absent) are allocated here in SQL, which MIRRORS `allocateQuarterHours` (domain/allocation.ts) for
  * such days: unallocated (no supplier / no BRP) → '0' (an open iSMA doubt case the whole day) → profile
- * (method profile; opted out; no readings row) → measured. Every other connection-day ("mixed": a switch
+ * (method profile; no allocation basis, as `basisOutcome`; opted out; no readings row) → measured. Every other connection-day ("mixed": a switch
  * or method change during or after the day, a '0'-values period starting or ending in it, some registers
  * missing) is allocated by that function itself (services/allocation/runs.ts). The agreement test
  * (test/allocation/run-agreement.test.ts) holds the two to the same results on random facts.
@@ -17,7 +17,9 @@ import { allocationRuns, type AllocationRun, type AllocationRunTrigger } from '.
 import { invalidState, notFound } from '../../lib/errors.js';
 import {
   QUARTER_HOUR_MS,
+  type AllocationBasisKind,
   type AllocationDay,
+  type AllocationMethod,
   type AllocationReason,
   type QuarterHourMethod,
 } from '../../domain/allocation.js';
@@ -255,6 +257,10 @@ export async function classifyAndStoreUniform(
              when c.balance_responsible_party_id is null then 'unallocated:no_balance_responsible_party'
              when z.whole_day then 'zero:doubt_case_open'
              when c.allocation_method = 'profile' then 'profile:profile_method'
+             -- basisOutcome: iSMA only on a basis, the supplier's iSMA request only while that supplier supplies.
+             when c.allocation_method is null or c.allocation_basis is null
+               or (c.allocation_basis = 'supplier_isma_request' and c.allocation_basis_party_id is distinct from c.supplier_id)
+               then 'profile:no_allocation_basis'
              when c.remote_reading_opt_out then 'profile:opted_out'
              when r.connection_ean is null then case when rj.ean is not null then 'profile:readings_invalid' else 'profile:readings_missing' end
              when r.missing > 0 then 'mixed'
@@ -407,7 +413,12 @@ export interface MixedFactsRow {
   feed_in_wh: string | null;
   rejected: boolean;
   parties: Array<{ from: string; supplierId: string | null; brpId: string | null; gridArea: string }> | null;
-  methods: Array<{ from: string; method: 'isma' | 'profile' }> | null;
+  methods: Array<{
+    from: string;
+    method: AllocationMethod;
+    basis: AllocationBasisKind | null;
+    basisPartyId: string | null;
+  }> | null;
   zeros: Array<{ start: string; end: string | null }> | null;
 }
 
@@ -427,7 +438,8 @@ export async function mixedFacts(tx: Sql, c: RunContext, eans: string[]): Promis
            (select json_agg(json_build_object('from', h.effective_from, 'supplierId', h.supplier_id, 'brpId', h.balance_responsible_party_id, 'gridArea', h.grid_area)
                             order by h.effective_from, h.recorded_at)
               from connection_party_history h where h.connection_ean = c.ean and h.effective_from < ${ts(d.end)}::timestamptz) as parties,
-           (select json_agg(json_build_object('from', m.effective_from, 'method', m.method) order by m.effective_from, m.recorded_at)
+           (select json_agg(json_build_object('from', m.effective_from, 'method', m.method, 'basis', m.basis, 'basisPartyId', m.basis_party_id)
+                            order by m.effective_from, m.recorded_at)
               from allocation_methods m where m.connection_ean = c.ean and m.effective_from < ${ts(d.end)}::timestamptz) as methods,
            (select json_agg(json_build_object('start', z.started_at, 'end', z.ended_at) order by z.started_at)
               from zero_allocations z where z.connection_ean = c.ean and z.started_at < ${ts(d.end)}::timestamptz

@@ -1,6 +1,6 @@
 /**
- * Allocation method history and the '0'-values state (GT-4, AL-4, AL-6). Called by the doubt-case
- * workflow's activities, which retry: every function is idempotent per case.
+ * The allocation basis history and the '0'-values state (GT-4, AL-4, AL-6). The doubt-case workflow's
+ * activities call the GT-4 steps, which retry: each of those is idempotent per case.
  */
 import { and, asc, desc, eq, isNotNull, isNull, lte } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
@@ -8,14 +8,27 @@ import {
   allocationMethods,
   connections,
   zeroAllocations,
+  type AllocationBasisKind,
   type AllocationMethod,
   type AllocationMethodRow,
+  type Connection,
   type ZeroAllocation,
 } from '../schema/index.js';
-import { notFound } from '../../lib/errors.js';
+import { checkAllocationBasis, basisOutcome } from '../../domain/allocation.js';
+import { DomainError, notFound } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
-import { refreshLatestAllocationMethod } from './connection-parties.js';
+import { refreshLatestAllocationMethod, supplierOfRecordAt } from './connection-parties.js';
+
+/**
+ * The connection, locked: its basis rows are added one writer at a time, so the connection row's copy of the
+ * latest one (refreshLatestAllocationMethod) is never left behind by a concurrent writer.
+ */
+async function lockConnection(db: DbOrTx, ean: string): Promise<Connection> {
+  const [conn] = await db.select().from(connections).where(eq(connections.ean, ean)).for('update');
+  if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'connectionEan');
+  return conn;
+}
 
 async function requireConnection(db: DbOrTx, ean: string): Promise<void> {
   const [conn] = await db.select({ ean: connections.ean }).from(connections).where(eq(connections.ean, ean));
@@ -86,15 +99,16 @@ export async function endZeroAllocation(
 
 /**
  * GT-4 / AL-6: after a negative outcome of an iSMA case the connection is allocated by profile from
- * `effectiveFrom`. One switch per case (unique index on case_id); a repeated call returns it.
- * Ending the '0'-values period is a separate step (endZeroAllocation).
+ * `effectiveFrom`: a new basis period (profile, reason GT-4, the case) that supersedes the supplier's iSMA
+ * request. One switch per case (unique index on case_id); a repeated call returns it. Ending the '0'-values
+ * period is a separate step (endZeroAllocation).
  */
 export async function switchToProfileAllocation(
   db: DbOrTx,
   input: Actor & { caseId: string; connectionEan: string; effectiveFrom: Date },
 ): Promise<{ allocationMethod: AllocationMethodRow; created: boolean }> {
   return db.transaction(async (tx) => {
-    await requireConnection(tx, input.connectionEan);
+    await lockConnection(tx, input.connectionEan);
     const [inserted] = await tx
       .insert(allocationMethods)
       .values({
@@ -103,6 +117,7 @@ export async function switchToProfileAllocation(
         effectiveFrom: input.effectiveFrom,
         caseId: input.caseId,
         reason: 'GT-4: mandate not demonstrated',
+        recordedBy: input.actor,
       })
       .onConflictDoNothing({ target: allocationMethods.caseId, where: isNotNull(allocationMethods.caseId) })
       .returning();
@@ -123,37 +138,79 @@ export async function switchToProfileAllocation(
   });
 }
 
-/** Record an allocation method from a moment on (admin; the history is effective-dated). */
-export async function setAllocationMethod(
-  db: DbOrTx,
-  input: Actor & { connectionEan: string; method: AllocationMethod; effectiveFrom: Date; reason: string },
-): Promise<AllocationMethodRow> {
-  return db.transaction(async (tx) => {
-    await requireConnection(tx, input.connectionEan);
-    const [row] = await tx
-      .insert(allocationMethods)
-      .values({
-        connectionEan: input.connectionEan,
-        method: input.method,
-        effectiveFrom: input.effectiveFrom,
-        reason: input.reason,
-      })
-      .returning();
-    if (!row) throw new Error('allocation method insert returned nothing');
-    await refreshLatestAllocationMethod(tx, input.connectionEan);
-    await recordAudit(tx, {
-      ...auditActor(input),
-      action: 'allocation.method_set',
-      entityType: 'connection',
-      entityId: input.connectionEan,
-      data: { method: input.method, effectiveFrom: input.effectiveFrom.toISOString(), reason: input.reason },
-    });
-    return row;
-  });
+export interface AllocationBasisInput {
+  connectionEan: string;
+  method: AllocationMethod;
+  effectiveFrom: Date;
+  basis: AllocationBasisKind | null;
+  /** supplier_isma_request: the supplier named (null: the supplier of record at effectiveFrom). */
+  supplierId: string | null;
+  reference: string | null;
+  reason: string;
 }
 
-/** The method in force at `at`: the row with the latest effective_from ≤ at (null: none recorded). */
-export async function allocationMethodAt(
+/**
+ * Record the connection's allocation basis from `effectiveFrom` on (DOMAIN.md, allocation basis; AL-4): a new
+ * period that supersedes the one before it, never overwriting it; audited with its actor. Refused as
+ * `checkAllocationBasis` says (iSMA names its basis; the supplier's iSMA request is the supplier of record's).
+ */
+export async function recordAllocationBasis(
+  db: DbOrTx,
+  input: Actor & AllocationBasisInput,
+): Promise<AllocationMethodRow> {
+  return db.transaction(async (tx) => insertAllocationBasis(tx, await lockConnection(tx, input.connectionEan), input));
+}
+
+/** recordAllocationBasis on a connection the caller holds locked, or has just created, in its transaction. */
+export async function insertAllocationBasis(
+  tx: DbOrTx,
+  conn: Connection,
+  input: Actor & AllocationBasisInput,
+): Promise<AllocationMethodRow> {
+  const checked = checkAllocationBasis({
+    method: input.method,
+    basis: input.basis,
+    supplierId: input.supplierId,
+    reference: input.reference,
+    supplierOfRecordId: await supplierOfRecordAt(tx, conn, input.effectiveFrom),
+  });
+  if ('code' in checked) throw new DomainError(checked.kind, checked.code, checked.message, checked.field);
+  const [row] = await tx
+    .insert(allocationMethods)
+    .values({
+      connectionEan: conn.ean,
+      method: input.method,
+      effectiveFrom: input.effectiveFrom,
+      basis: input.basis,
+      basisPartyId: checked.basisPartyId,
+      basisReference: input.reference,
+      reason: input.reason,
+      recordedBy: input.actor,
+    })
+    .returning();
+  if (!row) throw new Error('allocation basis insert returned nothing');
+  await refreshLatestAllocationMethod(tx, conn.ean);
+  await recordAudit(tx, {
+    ...auditActor(input),
+    action: 'allocation.basis_recorded',
+    entityType: 'connection',
+    entityId: conn.ean,
+    data: {
+      id: row.id,
+      method: row.method,
+      effectiveFrom: row.effectiveFrom.toISOString(),
+      basis: row.basis,
+      basisPartyId: row.basisPartyId,
+      basisReference: row.basisReference,
+      reason: row.reason,
+      rule: 'AL-4',
+    },
+  });
+  return row;
+}
+
+/** The basis period in force at `at`: the row with the latest effective_from ≤ at (null: none recorded). */
+export async function allocationBasisAt(
   db: DbOrTx,
   connectionEan: string,
   at: Date,
@@ -169,25 +226,29 @@ export async function allocationMethodAt(
 
 export interface AllocationState {
   history: AllocationMethodRow[];
-  current: AllocationMethod | null;
+  /** The basis period in force (null: none recorded). */
+  inForce: AllocationMethodRow | null;
+  /** How the connection is allocated now under it (basisOutcome): iSMA, or profile and why. */
+  outcome: ReturnType<typeof basisOutcome>;
   /** AL-6: the open '0'-values allocation, if any. */
   zeroAllocation: ZeroAllocation | null;
   zeroAllocations: ZeroAllocation[];
 }
 
-export async function allocationState(db: DbOrTx, connectionEan: string, at: Date): Promise<AllocationState> {
+export async function allocationState(db: DbOrTx, conn: Connection, at: Date): Promise<AllocationState> {
   const history = await db
     .select()
     .from(allocationMethods)
-    .where(eq(allocationMethods.connectionEan, connectionEan))
+    .where(eq(allocationMethods.connectionEan, conn.ean))
     .orderBy(asc(allocationMethods.effectiveFrom), asc(allocationMethods.recordedAt));
   const zeros = await db
     .select()
     .from(zeroAllocations)
-    .where(eq(zeroAllocations.connectionEan, connectionEan))
+    .where(eq(zeroAllocations.connectionEan, conn.ean))
     .orderBy(asc(zeroAllocations.startedAt));
-  let current: AllocationMethod | null = null;
-  for (const h of history) if (h.effectiveFrom <= at) current = h.method;
+  let inForce: AllocationMethodRow | null = null;
+  for (const h of history) if (h.effectiveFrom <= at) inForce = h;
+  const outcome = basisOutcome(inForce, await supplierOfRecordAt(db, conn, at));
   const open = zeros.find((z) => z.startedAt <= at && (!z.endedAt || z.endedAt > at)) ?? null;
-  return { history, current, zeroAllocation: open, zeroAllocations: zeros };
+  return { history, inForce, outcome, zeroAllocation: open, zeroAllocations: zeros };
 }

@@ -116,12 +116,30 @@ export async function listPartyHistory(db: DbOrTx, ean: string): Promise<Connect
     .orderBy(asc(connectionPartyHistory.effectiveFrom), asc(connectionPartyHistory.recordedAt));
 }
 
-/** Keep connections.allocation_method equal to the latest allocation_methods row (the run's fast path reads it). */
+/**
+ * Keep connections.allocation_method, allocation_basis and allocation_basis_party_id equal to the latest
+ * allocation_methods row's (the run's fast path reads them; none: null, i.e. profile, AL-4).
+ */
 export async function refreshLatestAllocationMethod(tx: DbOrTx, ean: string): Promise<void> {
   await tx.execute(sql`
-    update connections set allocation_method = (
-      select method from allocation_methods where connection_ean = ${ean} order by effective_from desc, recorded_at desc limit 1)
+    update connections set (allocation_method, allocation_basis, allocation_basis_party_id) = (
+      select method, basis, basis_party_id from allocation_methods
+       where connection_ean = ${ean} order by effective_from desc, recorded_at desc limit 1)
      where ean = ${ean}`);
+}
+
+/**
+ * The connection's supplier at `at`: the party history's row in force then; a connection without history has
+ * always had its row's supplier (see the module comment).
+ */
+export async function supplierOfRecordAt(db: DbOrTx, conn: Connection, at: Date): Promise<string | null> {
+  const rows = await db
+    .select({ supplierId: connectionPartyHistory.supplierId, effectiveFrom: connectionPartyHistory.effectiveFrom })
+    .from(connectionPartyHistory)
+    .where(eq(connectionPartyHistory.connectionEan, conn.ean))
+    .orderBy(desc(connectionPartyHistory.effectiveFrom), desc(connectionPartyHistory.recordedAt));
+  if (rows.length === 0) return conn.supplierId;
+  return rows.find((r) => r.effectiveFrom <= at)?.supplierId ?? null;
 }
 
 /**

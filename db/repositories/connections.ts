@@ -5,12 +5,10 @@
 import { and, asc, count, desc, eq, isNull, or, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import {
-  allocationMethods,
   connectionEvents,
   connections,
   gridUsers,
   mandates,
-  type AllocationMethod,
   type Connection,
   type ConnectionEvent,
   type ConnectionEventKind,
@@ -24,6 +22,7 @@ import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 import { requirePartyByGln } from './parties.js';
 import { assertBrpForSupplied, recordPartyChange } from './connection-parties.js';
+import { insertAllocationBasis, type AllocationBasisInput } from './allocation.js';
 
 export function assertEan(ean: string, field = 'connectionEan'): void {
   if (!isValidEan18(ean))
@@ -105,8 +104,8 @@ export interface ConnectionInput {
   annualStandardVolumeKwh?: number;
   feedInProfileCategory?: string;
   annualStandardFeedInKwh?: number;
-  /** Initial allocation method (effective-dated history starts here). */
-  allocationMethod?: { method: AllocationMethod; effectiveFrom: Date };
+  /** Initial allocation basis (effective-dated history starts here; AL-4: none, profile). */
+  allocationMethod?: Omit<AllocationBasisInput, 'connectionEan' | 'reason'>;
 }
 
 export async function createConnection(db: DbOrTx, actor: Actor, input: ConnectionInput): Promise<Connection> {
@@ -143,19 +142,10 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
         ...(input.annualStandardFeedInKwh !== undefined
           ? { annualStandardFeedInKwh: input.annualStandardFeedInKwh }
           : {}),
-        allocationMethod: input.allocationMethod?.method ?? null,
       })
       .onConflictDoNothing({ target: connections.ean })
       .returning();
     if (!row) throw conflict('connection_exists', `Connection ${input.ean} already exists`, 'ean');
-    if (input.allocationMethod) {
-      await tx.insert(allocationMethods).values({
-        connectionEan: row.ean,
-        method: input.allocationMethod.method,
-        effectiveFrom: input.allocationMethod.effectiveFrom,
-        reason: 'initial',
-      });
-    }
     await recordAudit(tx, {
       ...auditActor(actor),
       action: 'connection.created',
@@ -169,7 +159,15 @@ export async function createConnection(db: DbOrTx, actor: Actor, input: Connecti
         remoteReadingOptOut: row.remoteReadingOptOut,
       },
     });
-    return row;
+    if (!input.allocationMethod) return row;
+    await insertAllocationBasis(tx, row, {
+      ...actor,
+      ...input.allocationMethod,
+      connectionEan: row.ean,
+      reason: 'initial',
+    });
+    const [withBasis] = await tx.select().from(connections).where(eq(connections.ean, row.ean));
+    return withBasis!;
   });
 }
 

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  check,
   index,
   integer,
   numeric,
@@ -11,6 +12,7 @@ import {
   uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
+import { ALLOCATION_METHODS, type AllocationBasisKind, type AllocationMethod } from '../../domain/allocation.js';
 import { parties } from './parties.js';
 
 /** The person at a connection whose data it is (aangeslotene / netgebruiker). */
@@ -21,8 +23,8 @@ export const gridUsers = pgTable('grid_users', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-export const ALLOCATION_METHODS = ['isma', 'profile'] as const;
-export type AllocationMethod = (typeof ALLOCATION_METHODS)[number];
+export { ALLOCATION_METHODS, ALLOCATION_BASIS_KINDS } from '../../domain/allocation.js';
+export type { AllocationBasisKind, AllocationMethod } from '../../domain/allocation.js';
 
 export const connections = pgTable(
   'connections',
@@ -56,8 +58,13 @@ export const connections = pgTable(
     annualStandardVolumeKwh: integer('annual_standard_volume_kwh').notNull().default(3000),
     feedInProfileCategory: text('feed_in_profile_category').notNull().default('PV'),
     annualStandardFeedInKwh: integer('annual_standard_feed_in_kwh').notNull().default(0),
-    /** The latest allocation_methods row's method (null: none recorded, i.e. iSMA); kept with the history. */
+    /**
+     * The latest allocation_methods row's method, basis and basis party (null: none recorded, i.e. profile, AL-4);
+     * kept with the history in the same transaction: the allocation run's fast path reads them here.
+     */
     allocationMethod: text('allocation_method').$type<AllocationMethod>(),
+    allocationBasis: text('allocation_basis').$type<AllocationBasisKind>(),
+    allocationBasisPartyId: uuid('allocation_basis_party_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -68,7 +75,13 @@ export const connections = pgTable(
   ],
 );
 
-/** Allocation method as effective-dated history: the row with the latest effective_from ≤ t applies at t. */
+/**
+ * The allocation basis as effective-dated history (DOMAIN.md, allocation basis; AL-4): the row with the latest
+ * effective_from ≤ t applies at t. Rows are only ever added: a new basis supersedes the one before, never
+ * overwrites it. iSMA rests on a basis (the supplier's iSMA request, the customer's consent, a legal
+ * provision); profile needs none; no row in force is profile. An iSMA row without a basis is one recorded before
+ * bases were whose supplier was unknown (the allocation_basis migration): it counts as none.
+ */
 export const allocationMethods = pgTable(
   'allocation_methods',
   {
@@ -78,13 +91,32 @@ export const allocationMethods = pgTable(
       .references(() => connections.ean),
     method: text('method').$type<AllocationMethod>().notNull(),
     effectiveFrom: timestamp('effective_from', { withTimezone: true }).notNull(),
+    /** What the iSMA reading rests on (null for profile). */
+    basis: text('basis').$type<AllocationBasisKind>(),
+    /** supplier_isma_request: the supplier whose request (under its mandate as supplier) it is. */
+    basisPartyId: uuid('basis_party_id').references(() => parties.id),
+    /** legal_provision: the provision; customer_consent: where the consent is kept (optional). */
+    basisReference: text('basis_reference'),
     /** GT-4: the doubt case that switched the connection back to profile allocation. */
     caseId: uuid('case_id'),
     reason: text('reason').notNull(),
+    /** Who recorded it (the audit actor: an API key, a case's workflow). */
+    recordedBy: text('recorded_by').notNull(),
     recordedAt: timestamp('recorded_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     index('allocation_methods_conn_idx').on(t.connectionEan, t.effectiveFrom),
+    // The run looks for connections whose basis changes during or after its day (as connection_party_history).
+    index('allocation_methods_from_idx').on(t.effectiveFrom),
+    check(
+      'allocation_methods_basis_ck',
+      sql`case ${t.method}
+            when 'profile' then ${t.basis} is null and ${t.basisPartyId} is null and ${t.basisReference} is null
+            else ${t.basis} is null or (${t.basis} = 'supplier_isma_request' and ${t.basisPartyId} is not null)
+              or (${t.basis} = 'customer_consent' and ${t.basisPartyId} is null)
+              or (${t.basis} = 'legal_provision' and ${t.basisPartyId} is null and ${t.basisReference} is not null)
+          end`,
+    ),
     // Switching is idempotent per case: a retried activity cannot record the switch twice.
     uniqueIndex('allocation_methods_case_uq')
       .on(t.caseId)

@@ -183,7 +183,12 @@ export function factsOf(r: MixedFactsRow): ConnectionDayFacts {
             gridArea: r.grid_area,
           },
         ],
-    methods: (r.methods ?? []).map((m) => ({ from: new Date(m.from), method: m.method })),
+    methods: (r.methods ?? []).map((m) => ({
+      from: new Date(m.from),
+      method: m.method,
+      basis: m.basis,
+      basisPartyId: m.basisPartyId,
+    })),
     zeroPeriods: (r.zeros ?? []).map((z) => ({
       start: new Date(z.start),
       end: z.end === null ? null : new Date(z.end),

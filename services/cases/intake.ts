@@ -13,7 +13,8 @@ import {
   markWorkflowStarted,
   type CaseIntakeInput,
 } from '../../db/repositories/cases.js';
-import { allocationMethodAt } from '../../db/repositories/allocation.js';
+import { allocationBasisAt } from '../../db/repositories/allocation.js';
+import { supplierOfRecordAt } from '../../db/repositories/connection-parties.js';
 import { assertEan, requireConnection } from '../../db/repositories/connections.js';
 import { partiesByIds, requirePartyByGln } from '../../db/repositories/parties.js';
 import type { DoubtCase } from '../../db/schema/index.js';
@@ -22,7 +23,7 @@ import { SA, type DoubtCaseInput } from '../../workflows/shared.js';
 import { requireTemporal, startWorkflow } from '../workflow-client.js';
 import type { CaseServiceDeps } from './actions.js';
 import type { SignalClass } from '../../domain/review.js';
-import { ismaVariant, onIsmaAt } from '../../domain/case.js';
+import { gt4Applies, ismaVariant, onIsmaAt } from '../../domain/case.js';
 import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
 
 /** Start the case workflow (id = case id). Already started counts as success: intake retries land here. */
@@ -87,7 +88,7 @@ export interface SignalIntake {
   reporterContact?: string;
   reporterReference?: string;
   description?: string;
-  /** GT-4: omitted, it follows from the connection's allocation method at the signal (ismaVariant). */
+  /** GT-4: omitted, it follows from the party and the connection at the signal (gt4Applies, ismaVariant). */
   isma?: boolean;
   signalClass?: SignalClass;
   externalReference?: string;
@@ -125,29 +126,42 @@ async function reportFacts(db: Db, gridOperatorId: string, s: SignalIntake & { s
 }
 
 /**
- * GT-4: the case's iSMA variant from the connection at the signal moment (the allocation method in force
- * then, AL-4; no remote reading, AL-5), checked against what the handler says. 404 for a connection of
- * another grid operator, as the intake itself answers.
+ * GT-4: the case's iSMA variant from the facts at the signal moment — the party, the connection's supplier of
+ * record then, its allocation basis in force then (AL-4) and remote reading (AL-5) — judged by gt4Applies and
+ * checked against what the handler says. 404 for a connection of another grid operator, as the intake itself
+ * answers.
  */
-async function ismaAtSignal(
+export async function ismaAtSignal(
   db: Db,
   gridOperatorId: string,
-  connectionEan: string,
-  at: Date,
-  stated: boolean | undefined,
+  s: { connectionEan: string; partyId: string; at: Date; stated: boolean | undefined },
 ) {
-  const conn = await requireConnection(db, connectionEan, 'connectionEan', (c) => c.gridOperatorId === gridOperatorId);
-  const method = (await allocationMethodAt(db, connectionEan, at))?.method ?? null;
-  const onIsma = onIsmaAt({ method, remoteReadingOptOut: conn.remoteReadingOptOut });
-  const variant = ismaVariant(stated, onIsma, { connectionEan, at });
+  const conn = await requireConnection(
+    db,
+    s.connectionEan,
+    'connectionEan',
+    (c) => c.gridOperatorId === gridOperatorId,
+  );
+  const basis = await allocationBasisAt(db, s.connectionEan, s.at);
+  const supplierOfRecordId = await supplierOfRecordAt(db, conn, s.at);
+  const facts = { partyId: s.partyId, supplierOfRecordId, basis, remoteReadingOptOut: conn.remoteReadingOptOut };
+  const verdict = gt4Applies(facts);
+  const variant = ismaVariant(s.stated, verdict, { connectionEan: s.connectionEan, at: s.at });
   if ('code' in variant)
     throw new DomainError(variant.kind, variant.code, variant.message, variant.field, variant.details);
   return {
     isma: variant.isma,
+    // What the case's variant rests on, in its opening audit entry.
     basis: {
       derived: variant.derived,
-      onIsma,
-      allocationMethod: method,
+      gt4Applies: verdict.applies,
+      ...(verdict.applies ? {} : { gt4NotApplicable: verdict.why }),
+      onIsma: onIsmaAt(facts),
+      partyIsSupplierOfRecord: supplierOfRecordId !== null && supplierOfRecordId === s.partyId,
+      supplierOfRecordId,
+      allocationMethod: basis?.method ?? null,
+      allocationBasis: basis?.basis ?? null,
+      allocationBasisId: basis?.id ?? null,
       remoteReadingOptOut: conn.remoteReadingOptOut,
     },
   };
@@ -185,7 +199,12 @@ export async function registerSignal(
     partyId = party.id;
   }
   const receivedAt = s.receivedAt ?? defaults!.receivedAt;
-  const isma = await ismaAtSignal(deps.db, by.gridOperatorId, connectionEan, receivedAt, s.isma);
+  const isma = await ismaAtSignal(deps.db, by.gridOperatorId, {
+    connectionEan,
+    partyId: partyId!,
+    at: receivedAt,
+    stated: s.isma,
+  });
   return openCase(deps, {
     ...by,
     partyId: partyId!,

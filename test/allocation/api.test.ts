@@ -61,6 +61,14 @@ describe('allocation API', () => {
         .update(connections)
         .set({ balanceResponsiblePartyId: brpId, profileCategory: 'T1', feedInProfileCategory: 'T1' })
         .where(eq(connections.ean, c.ean));
+      // iSMA on the customer's consent (AL-4: without a basis the run would allocate by profile).
+      const basis = await call(ctx.app, adminKey, 'POST', `/connections/${c.ean}/allocation-basis`, {
+        method: 'isma',
+        effectiveFrom: '2020-01-01T00:00:00Z',
+        basis: 'customer_consent',
+        reason: 'smart meter, the customer consented',
+      });
+      expect(basis.statusCode, basis.body).toBe(201);
       return c;
     };
     const c1 = await conn(s1.id, b1.id);

@@ -17,11 +17,12 @@ import {
 } from '../../db/schema/index.js';
 import { recordConnectionEvent } from '../../db/repositories/connections.js';
 import {
-  setAllocationMethod,
+  recordAllocationBasis,
   startZeroAllocation,
   endZeroAllocation,
   switchToProfileAllocation,
 } from '../../db/repositories/allocation.js';
+import type { AllocationBasisKind } from '../../domain/allocation.js';
 import { writeRegisters } from '../../db/repositories/reading-days.js';
 import { loadProfileFile } from '../../services/allocation/runs.js';
 import { allocationDay, QUARTER_HOUR_MS } from '../../domain/allocation.js';
@@ -55,6 +56,11 @@ export async function connection(
     feedInCategory?: string;
     annualFeedInKwh?: number;
     capacityKw?: number;
+    /**
+     * The allocation basis since ever (AL-4; null: none, so profile). Default the customer's consent, which a
+     * supplier switch leaves in force; a supplier_isma_request is the initial supplier's.
+     */
+    basis?: AllocationBasisKind | null;
   },
 ): Promise<Connection> {
   const [c] = await db
@@ -73,7 +79,28 @@ export async function connection(
       annualStandardFeedInKwh: o.annualFeedInKwh ?? 0,
     })
     .returning();
+  const kind = o.basis === undefined ? 'customer_consent' : o.basis;
+  if (kind !== null) await basis(db, c!.ean, new Date(0), kind);
   return c!;
+}
+
+/** Record an iSMA basis from `effectiveFrom` (a supplier_isma_request: the supplier of record's then). */
+export async function basis(
+  db: Db,
+  connectionEan: string,
+  effectiveFrom: Date,
+  kind: AllocationBasisKind,
+): Promise<void> {
+  await recordAllocationBasis(db, {
+    ...ADMIN,
+    connectionEan,
+    method: 'isma',
+    effectiveFrom,
+    basis: kind,
+    supplierId: null,
+    reference: kind === 'legal_provision' ? 'Energiewet (test)' : null,
+    reason: 'test',
+  });
 }
 
 /** Registers of one day: start value + per-quarter-hour increments; positions for which `unread` holds are null. */
@@ -129,8 +156,18 @@ export async function rejectRecorded(db: Db, connectionEan: string, day: string)
   });
 }
 
-export async function method(db: Db, connectionEan: string, m: 'isma' | 'profile', effectiveFrom: Date): Promise<void> {
-  await setAllocationMethod(db, { ...ADMIN, connectionEan, method: m, effectiveFrom, reason: 'test' });
+/** Profile allocation from `effectiveFrom` (AL-4; iSMA: `basis`). */
+export async function profileFrom(db: Db, connectionEan: string, effectiveFrom: Date): Promise<void> {
+  await recordAllocationBasis(db, {
+    ...ADMIN,
+    connectionEan,
+    method: 'profile',
+    effectiveFrom,
+    basis: null,
+    supplierId: null,
+    reference: null,
+    reason: 'test',
+  });
 }
 
 export async function supplierSwitch(

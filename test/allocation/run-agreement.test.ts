@@ -2,8 +2,11 @@
  * Agreement: the run's SQL (uniform connection-days in set-based statements, db/repositories/allocation-
  * runs.ts) and the domain rule (`allocateQuarterHours`, `aggregateDay`) give the same results on random
  * facts — supplier and BRP switches before, during and after the day (also off the quarter-hour), method
- * changes, '0'-values periods, opt-outs, missing registers, rejected readings, connections without
- * supplier or BRP. The facts for the domain side are the generator's own record, not read back.
+ * changes, allocation bases of every kind (and none: AL-4), '0'-values periods, opt-outs, missing registers,
+ * rejected readings, connections without supplier or BRP. Doubt cases are opened against the supplier of
+ * record, another supplier or a service provider: the intake's GT-4 verdict (read from the database) must be
+ * `gt4Applies` on the generator's facts, and only a case it applies to has '0' values. The facts for the domain
+ * side are the generator's own record, not read back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
@@ -12,8 +15,12 @@ import { allocationAggregates, allocationCells, parties } from '../../db/schema/
 import { requestRun, storedSegments } from '../../db/repositories/allocation-runs.js';
 import { updateConnection } from '../../db/repositories/connections.js';
 import { dayFractions } from '../../db/repositories/allocation-profiles.js';
+import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { computeAllocationRun, driverOf } from '../../services/allocation/runs.js';
+import { ismaAtSignal } from '../../services/cases/intake.js';
+import { gt4Applies } from '../../domain/case.js';
 import {
+  ALLOCATION_BASIS_KINDS,
   aggregateDay,
   allocateConnectionDay,
   allocationDay,
@@ -28,10 +35,11 @@ import {
 } from '../../domain/allocation.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/index.js';
 import {
+  basis,
   connection,
   loadTestProfiles,
-  method,
   party,
+  profileFrom,
   readingsDay,
   registers,
   rejectRecorded,
@@ -105,8 +113,10 @@ async function scenario(seed: number, day: string) {
   const op = await party(h.db, 'grid_operator');
   const suppliers = [await party(h.db, 'supplier'), await party(h.db, 'supplier'), await party(h.db, 'supplier')];
   const brps = [await party(h.db, 'balance_responsible_party'), await party(h.db, 'balance_responsible_party')];
+  const serviceProvider = await party(h.db, 'service_provider');
   const areas = ['Noord', 'Zuid'];
   const facts: ConnectionDayFacts[] = [];
+  const gt4 = { applied: 0, notApplied: 0 };
   for (let i = 0; i < CONNECTIONS; i++) {
     const supplier = r.chance(0.05) ? null : r.pick(suppliers);
     const brp = supplier && r.chance(0.05) ? null : supplier ? r.pick(brps) : null;
@@ -129,6 +139,7 @@ async function scenario(seed: number, day: string) {
       feedInCategory: profile.feedInCategory,
       annualFeedInKwh: profile.annualFeedInKwh,
       capacityKw: 1000,
+      basis: null,
     });
     const parties: PartyPeriod[] = [
       {
@@ -168,29 +179,83 @@ async function scenario(seed: number, day: string) {
     }
     const methods: MethodPeriod[] = [];
     const zeroPeriods: ZeroPeriod[] = [];
+    const inForceAt = <T extends { from: Date }>(rows: T[], t: Date) =>
+      rows.filter((x) => x.from.getTime() <= t.getTime()).at(-1) ?? null;
+    // An iSMA basis of a random kind (a supplier's request is its supplier of record's then, if any).
+    const isma = async (at: Date) => {
+      const supplierThen = inForceAt(parties, at)?.supplierId ?? null;
+      let k = r.pick(ALLOCATION_BASIS_KINDS);
+      if (k === 'supplier_isma_request' && supplierThen === null) k = 'customer_consent';
+      await basis(h.db, c.ean, at, k);
+      methods.push({
+        from: at,
+        method: 'isma',
+        basis: k,
+        basisPartyId: k === 'supplier_isma_request' ? supplierThen : null,
+      });
+    };
+    const profileAt = async (at: Date) => {
+      await profileFrom(h.db, c.ean, at);
+      methods.push({ from: at, method: 'profile', basis: null, basisPartyId: null });
+    };
+    // A fifth have no basis since ever (AL-4: profile until one is recorded).
+    if (r.chance(0.8)) await isma(new Date(0));
     const kind = r.int(0, 9);
-    if (kind === 1) {
-      const at = instant(r, d);
-      await method(h.db, c.ean, 'profile', at);
-      methods.push({ from: at, method: 'profile' });
-    } else if (kind === 2) {
+    if (kind === 1) await profileAt(instant(r, d));
+    else if (kind === 2) {
       const [a, b] = [instant(r, d), instant(r, d)].sort((x, y) => x.getTime() - y.getTime());
-      await method(h.db, c.ean, 'isma', a!);
-      await method(h.db, c.ean, 'profile', b!);
-      methods.push({ from: a!, method: 'isma' }, { from: b!, method: 'profile' });
-    } else if (kind >= 3 && kind <= 5) {
-      // An iSMA doubt case: open, accepted, or "not demonstrated" (then profile from its end, GT-4).
+      await isma(a!);
+      await profileAt(b!);
+    } else if (kind === 6) await isma(instant(r, d));
+    else if (kind >= 3 && kind <= 5) {
+      // A doubt case against the supplier of record, another supplier or a service provider (GT-4): '0'
+      // values only when GT-4 applies; then open, accepted, or "not demonstrated" (profile from its end).
       const start = instant(r, d);
-      const outcome = r.pick(['open', 'accepted', 'not_demonstrated'] as const);
-      const endAt = new Date(Math.max(start.getTime(), instant(r, d).getTime()));
-      await zeroPeriod(
-        h.db,
-        c.ean,
-        start,
-        outcome === 'open' ? undefined : { at: endAt, notDemonstrated: outcome === 'not_demonstrated' },
-      );
-      zeroPeriods.push({ start, end: outcome === 'open' ? null : endAt });
-      if (outcome === 'not_demonstrated') methods.push({ from: endAt, method: 'profile' });
+      const supplierThen = inForceAt(parties, start)?.supplierId ?? null;
+      const against = r.pick([
+        supplierThen ?? serviceProvider.id,
+        r.pick(suppliers.filter((x) => x.id !== supplierThen)).id,
+        serviceProvider.id,
+      ]);
+      const expected = gt4Applies({
+        partyId: against,
+        supplierOfRecordId: supplierThen,
+        basis: inForceAt(methods, start),
+        remoteReadingOptOut: optOut,
+      });
+      const intake = await ismaAtSignal(h.db, op.id, {
+        connectionEan: c.ean,
+        partyId: against,
+        at: start,
+        stated: undefined,
+      });
+      expect(intake.isma, `${c.ean} GT-4 at ${start.toISOString()}`).toBe(expected.applies);
+      gt4[expected.applies ? 'applied' : 'notApplied'] += 1;
+      await createCaseWithBlock(h.db, {
+        ...ADMIN,
+        gridOperatorId: op.id,
+        partyId: against,
+        connectionEan: c.ean,
+        channel: 'customer',
+        receivedAt: start,
+        reporterName: 'Klant',
+        description: 'agreement',
+        isma: intake.isma,
+        at: new Date(),
+      });
+      if (intake.isma) {
+        const outcome = r.pick(['open', 'accepted', 'not_demonstrated'] as const);
+        const endAt = new Date(Math.max(start.getTime(), instant(r, d).getTime()));
+        await zeroPeriod(
+          h.db,
+          c.ean,
+          start,
+          outcome === 'open' ? undefined : { at: endAt, notDemonstrated: outcome === 'not_demonstrated' },
+        );
+        zeroPeriods.push({ start, end: outcome === 'open' ? null : endAt });
+        if (outcome === 'not_demonstrated')
+          methods.push({ from: endAt, method: 'profile', basis: null, basisPartyId: null });
+      }
     }
     // Readings: none, complete, or with registers missing (either direction); a reject sometimes.
     let offtake: Array<number | null> | null = null;
@@ -231,7 +296,7 @@ async function scenario(seed: number, day: string) {
       profile,
     });
   }
-  return { op, facts, d };
+  return { op, facts, d, gt4 };
 }
 const parties_ = parties;
 
@@ -239,7 +304,10 @@ describe('run SQL ≡ allocateQuarterHours / aggregateDay on random facts', () =
   for (const [i, day] of DAYS.entries()) {
     const seed = 1000 + i;
     it(`seed ${seed}, ${day}`, async () => {
-      const { op, facts, d } = await scenario(seed, day);
+      const { op, facts, d, gt4 } = await scenario(seed, day);
+      // Cases GT-4 applies to and cases it does not (another party's, or no basis) were both generated.
+      expect(gt4.applied).toBeGreaterThan(0);
+      expect(gt4.notApplied).toBeGreaterThan(0);
       const { run } = await requestRun(h.db, ADMIN, {
         gridOperatorId: op.id,
         day,
@@ -252,8 +320,9 @@ describe('run SQL ≡ allocateQuarterHours / aggregateDay on random facts', () =
         generatedProfiles: false,
       });
       const kinds = result.summary!['connections'] as Record<string, number>;
-      // Both paths were exercised.
+      // Both paths were exercised, and connections without a basis on the uniform one.
       expect(kinds['mixed']).toBeGreaterThan(10);
+      expect(kinds['profile:no_allocation_basis']).toBeGreaterThan(0);
       expect(Object.keys(kinds).filter((k) => k !== 'mixed').length).toBeGreaterThanOrEqual(5);
 
       const cells = new Map(

@@ -11,10 +11,11 @@ import { computeAllocationRun, driverOf } from '../../services/allocation/runs.j
 import { allocationDay, quarterHourStart } from '../../domain/allocation.js';
 import { freshDatabase, type FreshDatabase } from '../helpers/index.js';
 import {
+  basis,
   connection,
   loadTestProfiles,
-  method,
   party,
+  profileFrom,
   readingsDay,
   registers,
   rejectRecorded,
@@ -118,7 +119,7 @@ describe('a hand-made day (AL-1 … AL-6, GT-4)', () => {
     );
     // C2 on profile allocation (AL-4): 3000 kWh × 0.00001 = 30 Wh per quarter-hour.
     const c2 = await connection(h.db, base);
-    await method(h.db, c2.ean, 'profile', new Date('2024-01-01T00:00:00Z'));
+    await profileFrom(h.db, c2.ean, new Date('2024-01-01T00:00:00Z'));
     // C3 opted out (AL-5): profile, estimated: 2000 kWh → 20 Wh.
     const c3 = await connection(h.db, { ...base, optOut: true, annualKwh: 2000 });
     // C4 registers 10, 11, 12 not read: quarter-hours 10–13 profile, estimated (30 Wh); the rest measured.
@@ -228,6 +229,89 @@ describe('a hand-made day (AL-1 … AL-6, GT-4)', () => {
     expect(await segs(c9.ean)).toEqual([[1, 96, null, 'unallocated', 'no_supplier']]);
     expect(await segs(c10.ean)).toEqual([[1, 96, null, 'unallocated', 'no_balance_responsible_party']]);
     expect(await segs(c2.ean)).toEqual([[1, 96, 'B1/S1', 'profile', 'profile_method']]);
+  });
+});
+
+describe('the allocation basis (AL-4, DOMAIN.md allocation basis)', () => {
+  it('no basis in force is profile; a supplier’s iSMA request holds while that supplier supplies; a basis from mid-day counts from its quarter-hour', async () => {
+    const d = allocationDay(DAY);
+    const op = await party(h.db, 'grid_operator');
+    const [s1, s2] = [await party(h.db, 'supplier'), await party(h.db, 'supplier')];
+    const b1 = await party(h.db, 'balance_responsible_party');
+    const base = { gridOperatorId: op.id, supplierId: s1.id, brpId: b1.id };
+    const flat = () => registers(DAY, 50_000, () => 100);
+    // N1 read every quarter-hour, but no basis recorded: profile, not estimated (3000 kWh → 30 Wh).
+    const n1 = await connection(h.db, { ...base, basis: null });
+    await readingsDay(h.db, n1.ean, DAY, flat(), flat());
+    // N2 on S1's iSMA request; S1 hands the connection to S2 at 12:00: the request lapses with S1's supply.
+    const n2 = await connection(h.db, { ...base, basis: 'supplier_isma_request' });
+    await readingsDay(h.db, n2.ean, DAY, flat(), flat());
+    await supplierSwitch(h.db, n2.ean, quarterHourStart(d, 49), s2.gln);
+    // N3 no basis until the customer's consent at 06:00 (quarter-hour 25): profile, then measured.
+    const n3 = await connection(h.db, { ...base, basis: null });
+    await readingsDay(h.db, n3.ean, DAY, flat(), flat());
+    await basis(h.db, n3.ean, quarterHourStart(d, 25), 'customer_consent');
+    // N4 on a legal provision, opted out of remote reading (AL-5): profile, estimated.
+    const n4 = await connection(h.db, { ...base, basis: 'legal_provision', optOut: true });
+    // N5 on S1's iSMA request all day: measured.
+    const n5 = await connection(h.db, { ...base, basis: 'supplier_isma_request' });
+    await readingsDay(h.db, n5.ean, DAY, flat(), flat());
+
+    const result = await run(op.id, DAY);
+    expect(result.summary!['connections']).toEqual({
+      measured: 1,
+      mixed: 2, // N2 (supplier switch), N3 (basis from 06:00)
+      'profile:no_allocation_basis': 1,
+      'profile:opted_out': 1,
+    });
+    const segs = async (ean: string) =>
+      (await storedSegments(h.db, result.runId, 96, ean)).map((r) => [
+        r.qhFrom,
+        r.qhTo,
+        r.offtakeMethod,
+        r.offtakeReason,
+        r.feedInMethod,
+        r.feedInReason,
+      ]);
+    expect(await segs(n1.ean)).toEqual([[1, 96, 'profile', 'no_allocation_basis', 'profile', 'no_allocation_basis']]);
+    expect(await segs(n2.ean)).toEqual([
+      [1, 48, 'measured', null, 'measured', null],
+      [49, 96, 'profile', 'no_allocation_basis', 'profile', 'no_allocation_basis'],
+    ]);
+    expect(await segs(n3.ean)).toEqual([
+      [1, 24, 'profile', 'no_allocation_basis', 'profile', 'no_allocation_basis'],
+      [25, 96, 'measured', null, 'measured', null],
+    ]);
+    expect(await segs(n4.ean)).toEqual([[1, 96, 'profile', 'opted_out', 'profile', 'opted_out']]);
+    expect(await segs(n5.ean)).toEqual([[1, 96, 'measured', null, 'measured', null]]);
+
+    // B1/S1 offtake: N1 30 Wh (profile), N2 100 (measured) until 12:00, N3 30 then 100, N4 30 (estimated), N5 100.
+    const labels = await cellLabels({
+      'B1/S1': { brp: b1.id, supplier: s1.id, area: 'Area-A' },
+      'B1/S2': { brp: b1.id, supplier: s2.id, area: 'Area-A' },
+    });
+    const agg = await aggregates(result.runId, labels);
+    for (const qh of [1, 24, 25, 48, 49, 96]) {
+      const early = qh <= 24;
+      const own = qh <= 48;
+      expect(agg['B1/S1']!['offtake']![qh], `qh ${qh}`).toEqual({
+        wh: String(30 + (own ? 100 : 0) + (early ? 30 : 100) + 30 + 100),
+        n: own ? 5 : 4,
+        measured: (own ? 1 : 0) + (early ? 0 : 1) + 1,
+        profile: 1 + (early ? 1 : 0) + 1,
+        estimated: 1,
+        zero: 0,
+      });
+      if (!own)
+        expect(agg['B1/S2']!['offtake']![qh]).toEqual({
+          wh: '30',
+          n: 1,
+          measured: 0,
+          profile: 1,
+          estimated: 0,
+          zero: 0,
+        });
+    }
   });
 });
 

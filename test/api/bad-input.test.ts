@@ -307,14 +307,14 @@ describe('the reported cases, in otherwise valid requests', () => {
         gridOperatorGln: op.gln,
         gridArea: 'A',
         capacityKw: 10,
-        allocationMethod: { method: 'isma', effectiveFrom: '2025-01-01T00:00:00Z' },
+        allocationMethod: { method: 'isma', effectiveFrom: '2025-01-01T00:00:00Z', basis: 'customer_consent' },
         ...patch,
       });
     for (const capacityKw of [0.0004, 1.0004, 0])
       expectRefusal(await connection({ capacityKw }), `capacityKw ${capacityKw}`, 'body.capacityKw');
     for (const effectiveFrom of ['0013-01-01T00:00:00Z', '0099-01-01T00:00:00Z', '9999-01-01T00:00:00Z'])
       expectRefusal(
-        await connection({ allocationMethod: { method: 'isma', effectiveFrom } }),
+        await connection({ allocationMethod: { method: 'isma', effectiveFrom, basis: 'customer_consent' } }),
         `effectiveFrom ${effectiveFrom}`,
         'body.allocationMethod.effectiveFrom',
       );

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
 import { inject } from 'vitest';
 import { doubtCases, evidenceRequests } from '../../db/schema/index.js';
-import { setAllocationMethod } from '../../db/repositories/allocation.js';
 import { readMail } from '../helpers/index.js';
 import { call, days, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, type CaseApiContext } from './case-context.js';
@@ -50,42 +49,74 @@ async function openContactedCase(extra: Record<string, unknown> = {}) {
   return { id, row };
 }
 
-describe('iSMA variant at intake (GT-4)', () => {
-  it('omitted: derived from the connection; isma true on a connection not on iSMA: 409 naming body.isma, nothing written', async () => {
-    const derived = await call(ctx.app, keys.handler, 'POST', '/cases', intake(await connection()));
-    expect(derived.statusCode, derived.body).toBe(201);
-    expect(derived.json().isma).toBe(true); // no method recorded: iSMA (AL-4)
-
-    const ean = await connection();
-    await setAllocationMethod(ctx.db, {
-      actor: 'test',
-      connectionEan: ean,
-      method: 'profile',
-      effectiveFrom: new Date(Date.now() - days(1)),
+describe('iSMA variant at intake (GT-4: the supplier of record’s iSMA reading only)', () => {
+  /** The connection's allocation basis from ten days ago, recorded by the case handler (AL-4). */
+  async function basis(ean: string, b: Record<string, unknown>) {
+    const res = await call(ctx.app, keys.handler, 'POST', `/connections/${ean}/allocation-basis`, {
+      effectiveFrom: new Date(Date.now() - days(10)).toISOString(),
       reason: 'test',
+      ...b,
     });
-    const refused = await call(ctx.app, keys.handler, 'POST', '/cases', intake(ean, { isma: true }));
+    expect(res.statusCode, res.body).toBe(201);
+  }
+  const casesOn = async (ean: string) =>
+    (await ctx.db.select({ n: count() }).from(doubtCases).where(eq(doubtCases.connectionEan, ean)))[0]!.n;
+
+  it('omitted: derived; the supplier of record on its own iSMA request is iSMA; isma true without a basis: 409 naming body.isma, nothing written', async () => {
+    const ean = await connection();
+    await basis(ean, { method: 'isma', basis: 'supplier_isma_request' });
+    const derived = await call(ctx.app, keys.handler, 'POST', '/cases', intake(ean));
+    expect(derived.statusCode, derived.body).toBe(201);
+    expect(derived.json().isma).toBe(true);
+
+    const bare = await connection(); // no basis recorded: profile (AL-4)
+    const refused = await call(ctx.app, keys.handler, 'POST', '/cases', intake(bare, { isma: true }));
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'connection_not_on_isma', field: 'body.isma' });
     expect(refused.json().message).toMatch(/not on iSMA/);
-    const [{ n } = { n: -1 }] = await ctx.db
-      .select({ n: count() })
-      .from(doubtCases)
-      .where(eq(doubtCases.connectionEan, ean));
-    expect(n).toBe(0);
-    const profile = await call(ctx.app, keys.handler, 'POST', '/cases', intake(ean));
+    expect(await casesOn(bare)).toBe(0);
+    const profile = await call(ctx.app, keys.handler, 'POST', '/cases', intake(bare));
     expect(profile.statusCode, profile.body).toBe(201);
     expect(profile.json().isma).toBe(false);
   });
+
+  it('a service provider’s case, or a supplier’s that does not supply the connection, is not iSMA: derived false, isma true 409 isma_party_not_supplier', async () => {
+    for (const role of ['service_provider', 'supplier'] as const) {
+      const party = await ctx.party([role]);
+      const ean = await connection();
+      await basis(ean, { method: 'isma', basis: 'supplier_isma_request' }); // sup's request: the connection is on iSMA
+      const refused = await call(
+        ctx.app,
+        keys.handler,
+        'POST',
+        '/cases',
+        intake(ean, { partyGln: party.gln, isma: true }),
+      );
+      expect(refused.statusCode, role).toBe(409);
+      expect(refused.json()).toMatchObject({ code: 'isma_party_not_supplier', field: 'body.isma' });
+      expect(await casesOn(ean)).toBe(0);
+      const opened = await call(ctx.app, keys.handler, 'POST', '/cases', intake(ean, { partyGln: party.gln }));
+      expect(opened.statusCode, opened.body).toBe(201);
+      expect(opened.json().isma, role).toBe(false);
+    }
+  });
+
+  it('iSMA on the customer’s consent does not rest on the supplier’s mandate: derived false, isma true 409 isma_not_supplier_request', async () => {
+    const ean = await connection();
+    await basis(ean, { method: 'isma', basis: 'customer_consent' });
+    const refused = await call(ctx.app, keys.handler, 'POST', '/cases', intake(ean, { isma: true }));
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'isma_not_supplier_request', field: 'body.isma' });
+    const opened = await call(ctx.app, keys.handler, 'POST', '/cases', intake(ean));
+    expect(opened.statusCode, opened.body).toBe(201);
+    expect(opened.json().isma).toBe(false);
+  });
+
   it('a case opened from a GT-9 supplier report derives it too (the signal moment is the report)', async () => {
     const ean = await connection();
-    await setAllocationMethod(ctx.db, {
-      actor: 'test',
-      connectionEan: ean,
-      method: 'profile',
-      effectiveFrom: new Date(Date.now() - days(2)),
-      reason: 'test',
-    });
+    await basis(ean, { method: 'isma', basis: 'supplier_isma_request' });
+    const profileSince = new Date(Date.now() - days(2)).toISOString();
+    await basis(ean, { method: 'profile', effectiveFrom: profileSince });
     const report = await call(ctx.app, keys.supplier, 'POST', '/supplier-reports', {
       connectionEan: ean,
       signalReceivedAt: new Date(Date.now() - 3_600_000).toISOString(),
@@ -192,6 +223,7 @@ describe('OpenAPI', () => {
     expect(JSON.stringify(withdraw.requestBody)).toContain('not_concerning_party');
     const create = JSON.stringify(doc.paths['/cases'].post.requestBody);
     expect(create).toContain('connection_not_on_isma');
+    expect(create).toContain('isma_party_not_supplier');
     for (const path of ['/cases', '/supplier-reports/{id}/cases']) {
       const schema = doc.paths[path].post.requestBody.content['application/json'].schema;
       expect(schema.properties.isma.type, path).toBe('boolean');

@@ -213,10 +213,13 @@ describe('repository functions for the doubt-case activities', () => {
       (await endZeroAllocation(ctx.db, { ...actor, caseId, at: switchAt, reason: 'mandate_not_demonstrated' })).ended,
     ).toBe(true);
     expect((await endZeroAllocation(ctx.db, { ...actor, caseId, at: new Date(), reason: 'again' })).ended).toBe(false);
-    const state = await allocationState(ctx.db, c.ean, new Date());
-    expect(state.current).toBe('profile');
+    const state = await allocationState(ctx.db, c, new Date());
+    expect(state.outcome).toBe('profile_method');
     expect(state.zeroAllocation).toBeNull();
-    expect(state.history.map((h) => [h.method, h.caseId])).toEqual([['profile', caseId]]);
+    // The switch is a basis period of its own: profile, GT-4, the case, who recorded it.
+    expect(state.history.map((h) => [h.method, h.basis, h.caseId, h.reason, h.recordedBy])).toEqual([
+      ['profile', null, caseId, 'GT-4: mandate not demonstrated', `workflow:${caseId}`],
+    ]);
     expect((await auditOf('connection', c.ean)).map((a) => a.action)).toEqual([
       'allocation.zero_started',
       'allocation.switched_to_profile',
@@ -225,6 +228,99 @@ describe('repository functions for the doubt-case activities', () => {
     await expect(
       endZeroAllocation(ctx.db, { ...actor, caseId: randomUUID(), at: new Date(), reason: 'x' }),
     ).rejects.toMatchObject({ code: 'zero_allocation_not_found' });
+  });
+
+  it('the allocation basis over the API (AL-4): grid operator roles record it, audited with the actor; a new period supersedes, the history stays; refusals name the field', async () => {
+    const supplier = await makeParty(ctx.db, ['supplier']);
+    const other = await makeParty(ctx.db, ['supplier']);
+    const otherOperator = await makeParty(ctx.db, ['grid_operator']);
+    const c = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id });
+    const url = `/connections/${c.ean}/allocation-basis`;
+    const compliance = await makeKey(ctx.db, 'compliance');
+    const foreign = await makeKey(ctx.db, 'case-handler', { partyId: otherOperator.id });
+    const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
+
+    // None recorded: profile (AL-4).
+    const none = await call(ctx.app, handler, 'GET', url);
+    expect(none.statusCode, none.body).toBe(200);
+    expect(none.json()).toMatchObject({ current: 'profile', profileReason: 'no_allocation_basis', inForce: null });
+
+    const since = iso(Date.now() - days(10));
+    const body = { method: 'isma', effectiveFrom: since, basis: 'supplier_isma_request', reason: 'iSMA requested' };
+    const recorded = await call(ctx.app, handler, 'POST', url, body);
+    expect(recorded.statusCode, recorded.body).toBe(201);
+    const handlerKeyId = (await auditOf('connection', c.ean))[0]!.actor;
+    expect(recorded.json()).toMatchObject({
+      method: 'isma',
+      basis: 'supplier_isma_request',
+      basisPartyId: supplier.id, // the supplier of record at effectiveFrom
+      basisReference: null,
+      recordedBy: handlerKeyId,
+    });
+    expect(handlerKeyId).toMatch(/^api-key:/);
+    const [audit] = await auditOf('connection', c.ean);
+    expect(audit).toMatchObject({ action: 'allocation.basis_recorded', actorRole: 'case-handler' });
+    expect(audit!.data).toMatchObject({ basis: 'supplier_isma_request', basisPartyId: supplier.id, rule: 'AL-4' });
+    expect((await call(ctx.app, compliance, 'GET', url)).json()).toMatchObject({
+      current: 'isma',
+      profileReason: null,
+    });
+
+    // The customer's consent from yesterday supersedes it; both periods stay.
+    const consent = await call(ctx.app, handler, 'POST', url, {
+      method: 'isma',
+      effectiveFrom: iso(Date.now() - days(1)),
+      basis: 'customer_consent',
+      reference: 'consent form 2026-12',
+      reason: 'customer consented',
+    });
+    expect(consent.statusCode, consent.body).toBe(201);
+    const view = (await call(ctx.app, handler, 'GET', url)).json();
+    expect(view.inForce).toMatchObject({ basis: 'customer_consent', basisReference: 'consent form 2026-12' });
+    expect(view.history.map((h: { basis: string }) => h.basis)).toEqual(['supplier_isma_request', 'customer_consent']);
+    expect((await call(ctx.app, handler, 'GET', `/connections/${c.ean}/allocation`)).json()).toMatchObject({
+      current: 'isma',
+      history: [{ basis: 'supplier_isma_request' }, { basis: 'customer_consent' }],
+    });
+
+    // Refusals: 4xx with code and field; nothing recorded.
+    const refused = async (b: Record<string, unknown>, status: number, code: string, field: string) => {
+      const res = await call(ctx.app, handler, 'POST', url, { effectiveFrom: since, reason: 'x', ...b });
+      expect(res.statusCode, res.body).toBe(status);
+      expect(res.json()).toMatchObject({ code, field });
+    };
+    await refused({ method: 'isma' }, 400, 'allocation_basis_required', 'body.basis');
+    await refused(
+      { method: 'isma', basis: 'legal_provision' },
+      400,
+      'allocation_basis_reference_required',
+      'body.reference',
+    );
+    await refused(
+      { method: 'profile', basis: 'customer_consent' },
+      400,
+      'allocation_basis_not_applicable',
+      'body.basis',
+    );
+    await refused(
+      { method: 'isma', basis: 'supplier_isma_request', supplierGln: other.gln },
+      409,
+      'allocation_basis_supplier_not_of_record',
+      'body.supplierGln',
+    );
+    await refused({ method: 'isma', basis: 'cousin_said_so' }, 400, 'invalid_request', 'body.basis');
+    expect((await call(ctx.app, handler, 'GET', url)).json().history).toHaveLength(2);
+
+    // Only the grid operator's own people write; others' handlers do not see the connection.
+    expect((await call(ctx.app, compliance, 'POST', url, body)).statusCode).toBe(403);
+    expect((await call(ctx.app, supplierKey, 'POST', url, body)).statusCode).toBe(403);
+    expect((await call(ctx.app, supplierKey, 'GET', url)).statusCode).toBe(403);
+    expect((await call(ctx.app, foreign, 'POST', url, body)).statusCode).toBe(404);
+    expect((await call(ctx.app, foreign, 'GET', url)).statusCode).toBe(404);
+    expect((await auditOf('connection', c.ean)).map((a) => a.action)).toEqual([
+      'allocation.basis_recorded',
+      'allocation.basis_recorded',
+    ]);
   });
 
   it('inside a caller’s transaction, a failure rolls the repository writes back', async () => {

@@ -49,7 +49,7 @@ describe('connections', () => {
       balanceResponsiblePartyGln: brp.gln,
       gridUserId: user.id,
       capacityKw: 17.25,
-      allocationMethod: { method: 'isma', effectiveFrom: '2025-01-01T00:00:00Z' },
+      allocationMethod: { method: 'isma', effectiveFrom: '2025-01-01T00:00:00Z', basis: 'supplier_isma_request' },
     });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({
@@ -63,6 +63,10 @@ describe('connections', () => {
     });
     const alloc = (await call(ctx.app, adminKey, 'GET', `/connections/${ean}/allocation`)).json();
     expect(alloc).toMatchObject({ current: 'isma', allocatedWithZeroValues: false });
+    // The initial basis: the supplier of record's iSMA request, recorded by the registering admin (AL-4).
+    expect(alloc.history).toMatchObject([
+      { method: 'isma', basis: 'supplier_isma_request', basisPartyId: supplier.id, reason: 'initial' },
+    ]);
     const patched = await call(ctx.app, adminKey, 'PATCH', `/connections/${ean}`, {
       remoteReadingOptOut: true,
       capacityKw: 25,
@@ -183,13 +187,14 @@ describe('connections', () => {
 
   it('allocation: effective-dated history via the API', async () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    const url = `/connections/${c.ean}/allocation-methods`;
+    const url = `/connections/${c.ean}/allocation-basis`;
     expect(
       (
         await call(ctx.app, adminKey, 'POST', url, {
           method: 'isma',
           effectiveFrom: iso(Date.now() - days(30)),
-          reason: 'smart meter installed',
+          basis: 'customer_consent',
+          reason: 'smart meter installed, the customer consented',
         })
       ).statusCode,
     ).toBe(201);

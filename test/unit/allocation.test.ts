@@ -17,7 +17,10 @@ import {
   quarterHourVolumePwh,
   registerPositions,
   whToPwh,
+  basisOutcome,
+  checkAllocationBasis,
   type ConnectionDayFacts,
+  type MethodPeriod,
 } from '../../domain/allocation.js';
 import {
   generateProfileFile,
@@ -33,11 +36,15 @@ const d = allocationDay(DAY);
 const at = (hh: number, mm: number) =>
   new Date(`${DAY}T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:00+01:00`);
 
+/** iSMA on the customer's consent since ever: the basis these facts have unless a test says otherwise. */
+const CONSENT: MethodPeriod = { from: new Date(0), method: 'isma', basis: 'customer_consent', basisPartyId: null };
+const PROFILE_SINCE_EVER: MethodPeriod = { from: new Date(0), method: 'profile', basis: null, basisPartyId: null };
+
 function facts(o: Partial<ConnectionDayFacts> = {}): ConnectionDayFacts {
   return {
     connectionEan: '871000000000000001',
     parties: [{ from: new Date(0), supplierId: 'S1', balanceResponsiblePartyId: 'B1', gridArea: 'A' }],
-    methods: [],
+    methods: [CONSENT],
     zeroPeriods: [],
     remoteReadingOptOut: false,
     offtake: Array.from({ length: 97 }, (_, i) => 1000 + i * 10),
@@ -151,7 +158,7 @@ describe('the method in force per quarter-hour', () => {
   it('in order: not allocated, then ‘0’ (AL-6), then profile method (AL-4), then opted out (AL-5)', () => {
     const all = {
       zeroPeriods: [{ start: new Date(0), end: null }],
-      methods: [{ from: new Date(0), method: 'profile' as const }],
+      methods: [PROFILE_SINCE_EVER],
       remoteReadingOptOut: true,
     };
     expect(
@@ -184,8 +191,86 @@ describe('the method in force per quarter-hour', () => {
       method: 'profile',
       reason: 'opted_out',
     });
-    // No method recorded: iSMA (the smart-meter default).
     expect(allocateQuarterHours(d, facts())[0]!.offtake.method).toBe('measured');
+    // No basis recorded: profile, before opted out (the method, not missing data: not estimated).
+    expect(allocateQuarterHours(d, facts({ methods: [], remoteReadingOptOut: true }))[0]!.offtake).toEqual({
+      method: 'profile',
+      reason: 'no_allocation_basis',
+    });
+  });
+
+  it('AL-4: iSMA only on a basis in force; a supplier’s iSMA request only while that supplier supplies', () => {
+    const request = (party: string, from = new Date(0)): MethodPeriod => ({
+      from,
+      method: 'isma',
+      basis: 'supplier_isma_request',
+      basisPartyId: party,
+    });
+    expect(basisOutcome(null, 'S1')).toBe('no_allocation_basis');
+    expect(basisOutcome({ method: 'isma', basis: null, basisPartyId: null }, 'S1')).toBe('no_allocation_basis');
+    expect(basisOutcome(PROFILE_SINCE_EVER, 'S1')).toBe('profile_method');
+    expect(basisOutcome(request('S1'), 'S1')).toBe('isma');
+    expect(basisOutcome(request('S1'), 'S2')).toBe('no_allocation_basis');
+    expect(basisOutcome(request('S1'), null)).toBe('no_allocation_basis');
+    expect(basisOutcome(CONSENT, null)).toBe('isma');
+    expect(basisOutcome({ ...CONSENT, basis: 'legal_provision' }, 'S2')).toBe('isma');
+    // S1's request; S1 hands over to S2 at 10:07 (from quarter-hour 42); S2's own request from 12:00.
+    const f = facts({
+      parties: [
+        { from: new Date(0), supplierId: 'S1', balanceResponsiblePartyId: 'B1', gridArea: 'A' },
+        { from: at(10, 7), supplierId: 'S2', balanceResponsiblePartyId: 'B1', gridArea: 'A' },
+      ],
+      methods: [request('S1'), request('S2', at(12, 0))],
+    });
+    expect(allocateConnectionDay(d, f).map((x) => [x.qhFrom, x.qhTo, x.offtake.method, x.offtake.reason])).toEqual([
+      [1, 41, 'measured', null],
+      [42, 48, 'profile', 'no_allocation_basis'],
+      [49, 96, 'measured', null],
+    ]);
+  });
+
+  it('a new basis period says what it must (AL-4): iSMA its basis, a legal provision its reference, a request the supplier of record’s', () => {
+    const iSma = { method: 'isma' as const, supplierId: null, reference: null, supplierOfRecordId: 'S1' };
+    expect(checkAllocationBasis({ ...iSma, basis: 'supplier_isma_request' })).toEqual({ basisPartyId: 'S1' });
+    expect(checkAllocationBasis({ ...iSma, basis: 'supplier_isma_request', supplierId: 'S1' })).toEqual({
+      basisPartyId: 'S1',
+    });
+    expect(checkAllocationBasis({ ...iSma, basis: 'customer_consent' })).toEqual({ basisPartyId: null });
+    expect(checkAllocationBasis({ ...iSma, basis: 'legal_provision', reference: 'Energiewet art. x' })).toEqual({
+      basisPartyId: null,
+    });
+    const code = (f: Parameters<typeof checkAllocationBasis>[0]) => {
+      const r = checkAllocationBasis(f);
+      return 'code' in r ? [r.kind, r.code, r.field] : null;
+    };
+    expect(code({ ...iSma, basis: null })).toEqual(['validation', 'allocation_basis_required', 'basis']);
+    expect(code({ ...iSma, basis: 'legal_provision' })).toEqual([
+      'validation',
+      'allocation_basis_reference_required',
+      'reference',
+    ]);
+    expect(code({ ...iSma, basis: 'supplier_isma_request', supplierId: 'S2' })).toEqual([
+      'state',
+      'allocation_basis_supplier_not_of_record',
+      'supplierGln',
+    ]);
+    expect(code({ ...iSma, basis: 'supplier_isma_request', supplierOfRecordId: null })).toEqual([
+      'state',
+      'allocation_basis_supplier_not_of_record',
+      'supplierGln',
+    ]);
+    expect(code({ ...iSma, basis: 'customer_consent', supplierId: 'S1' })).toEqual([
+      'validation',
+      'allocation_basis_not_applicable',
+      'supplierGln',
+    ]);
+    const profile = { ...iSma, method: 'profile' as const, basis: null };
+    expect(checkAllocationBasis(profile)).toEqual({ basisPartyId: null });
+    expect(code({ ...profile, basis: 'customer_consent' })).toEqual([
+      'validation',
+      'allocation_basis_not_applicable',
+      'basis',
+    ]);
   });
 
   it('a switch at 10:07 applies from the quarter-hour 10:15; a ‘0’ period counts in every quarter-hour it touches (GT-4)', () => {
@@ -195,7 +280,7 @@ describe('the method in force per quarter-hour', () => {
         { from: at(10, 7), supplierId: 'S2', balanceResponsiblePartyId: 'B2', gridArea: 'A' },
       ],
       zeroPeriods: [{ start: at(6, 10), end: at(8, 0) }],
-      methods: [{ from: at(8, 0), method: 'profile' }],
+      methods: [CONSENT, { from: at(8, 0), method: 'profile', basis: null, basisPartyId: null }],
     });
     const segments = allocateConnectionDay(d, f).map((s) => [
       s.qhFrom,

@@ -1,12 +1,14 @@
 /**
  * domain/case.ts, issue 10's rules as tables: what a withdrawal does per reason code (GT-7, GT-8), when the
- * handler may ask for more evidence (GT-3), and the iSMA variant from the connection (GT-4, AL-4, AL-5).
+ * handler may ask for more evidence (GT-3), and the iSMA variant from the party and the connection (GT-4, AL-4,
+ * AL-5): GT-4 only for the supplier of record whose iSMA request the reading rests on.
  */
 import { describe, expect, it } from 'vitest';
 import {
   WITHDRAWAL_REASONS,
   checkEvidenceRequest,
   closingEffects,
+  gt4Applies,
   ismaVariant,
   onIsmaAt,
   unblockDeadline,
@@ -83,26 +85,62 @@ describe('checkEvidenceRequest (GT-3)', () => {
 });
 
 describe('the iSMA variant (GT-4)', () => {
+  const request = { method: 'isma' as const, basis: 'supplier_isma_request' as const, basisPartyId: 'S1' };
+  const consent = { method: 'isma' as const, basis: 'customer_consent' as const, basisPartyId: null };
+  const profile = { method: 'profile' as const, basis: null, basisPartyId: null };
+  const legacy = { method: 'isma' as const, basis: null, basisPartyId: null }; // recorded before bases were
+
   it.each([
-    [null, false, true], // none recorded: iSMA, the smart-meter default (AL-4)
-    ['isma', false, true],
-    ['profile', false, false],
-    ['isma', true, false], // opted out of remote reading (AL-5)
-    [null, true, false],
-  ] as const)('method %s, opted out %s: on iSMA %s', (method, remoteReadingOptOut, on) => {
-    expect(onIsmaAt({ method, remoteReadingOptOut })).toBe(on);
+    [null, 'S1', false, false], // none recorded: profile (AL-4)
+    [legacy, 'S1', false, false],
+    [request, 'S1', false, true],
+    [request, 'S2', false, false], // S1's request lapsed with its supply
+    [consent, 'S2', false, true],
+    [profile, 'S1', false, false],
+    [request, 'S1', true, false], // opted out of remote reading (AL-5)
+  ] as const)('basis %o, supplier %s, opted out %s: on iSMA %s', (basis, supplier, remoteReadingOptOut, on) => {
+    expect(onIsmaAt({ basis, supplierOfRecordId: supplier, remoteReadingOptOut })).toBe(on);
   });
 
+  it.each([
+    // party, supplier of record at the signal, basis, opted out → verdict
+    ['S1', 'S1', request, false, { applies: true }],
+    ['SP', 'S1', request, false, { applies: false, why: 'party_not_supplier' }], // a service provider's case
+    ['S2', 'S1', request, false, { applies: false, why: 'party_not_supplier' }], // a supplier not supplying it
+    ['S1', null, consent, false, { applies: false, why: 'party_not_supplier' }],
+    ['S1', 'S1', null, false, { applies: false, why: 'not_on_isma' }],
+    ['S1', 'S1', profile, false, { applies: false, why: 'not_on_isma' }],
+    ['S1', 'S1', request, true, { applies: false, why: 'not_on_isma' }],
+    ['S1', 'S1', consent, false, { applies: false, why: 'basis_not_supplier_request' }],
+  ] as const)(
+    'case against %s, supplier of record %s, basis %o, opted out %s: %o',
+    (partyId, sor, basis, optOut, v) => {
+      expect(gt4Applies({ partyId, supplierOfRecordId: sor, basis, remoteReadingOptOut: optOut })).toEqual(v);
+    },
+  );
+
   const facts = { connectionEan: '871234567890123456', at: new Date('2026-03-10T10:00:00Z') };
-  it('derived when not stated; true refused for a connection not on iSMA; false is the handler’s statement', () => {
-    expect(ismaVariant(undefined, true, facts)).toEqual({ isma: true, derived: true });
-    expect(ismaVariant(undefined, false, facts)).toEqual({ isma: false, derived: true });
-    expect(ismaVariant(true, true, facts)).toEqual({ isma: true, derived: false });
-    expect(ismaVariant(false, true, facts)).toEqual({ isma: false, derived: false });
-    expect(ismaVariant(false, false, facts)).toEqual({ isma: false, derived: false });
-    expect(ismaVariant(true, false, facts)).toMatchObject({
+  const applies = { applies: true } as const;
+  it('derived when not stated; true refused where GT-4 cannot apply, saying why; false is the handler’s statement', () => {
+    expect(ismaVariant(undefined, applies, facts)).toEqual({ isma: true, derived: true });
+    expect(ismaVariant(true, applies, facts)).toEqual({ isma: true, derived: false });
+    expect(ismaVariant(false, applies, facts)).toEqual({ isma: false, derived: false });
+    for (const why of ['party_not_supplier', 'not_on_isma', 'basis_not_supplier_request'] as const) {
+      const v = { applies: false, why } as const;
+      expect(ismaVariant(undefined, v, facts)).toEqual({ isma: false, derived: true });
+      expect(ismaVariant(false, v, facts)).toEqual({ isma: false, derived: false });
+    }
+    const refusal = (why: 'party_not_supplier' | 'not_on_isma' | 'basis_not_supplier_request') =>
+      ismaVariant(true, { applies: false, why }, facts);
+    expect(refusal('party_not_supplier')).toMatchObject({
       kind: 'state',
-      code: 'connection_not_on_isma',
+      code: 'isma_party_not_supplier',
+      field: 'isma',
+    });
+    expect(refusal('not_on_isma')).toMatchObject({ kind: 'state', code: 'connection_not_on_isma', field: 'isma' });
+    expect(refusal('basis_not_supplier_request')).toMatchObject({
+      kind: 'state',
+      code: 'isma_not_supplier_request',
       field: 'isma',
     });
   });

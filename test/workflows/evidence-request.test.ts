@@ -3,7 +3,7 @@
  *  - GT-3: the handler asks for more or other evidence within the 72 hours (bilingual mail, recorded, the
  *    deadline unchanged; a resend after an ambiguous SMTP failure is the same message);
  *  - GT-7: a withdrawal's reason code decides the block and the blocked period;
- *  - GT-4: the iSMA variant follows from the connection's allocation method at the signal.
+ *  - GT-4: the iSMA variant follows from the party and the connection's allocation basis at the signal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
@@ -11,7 +11,7 @@ import { inject } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { blocks, contactPersons, doubtCases, evidenceRequests } from '../../db/schema/index.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
-import { setAllocationMethod } from '../../db/repositories/allocation.js';
+import { recordAllocationBasis } from '../../db/repositories/allocation.js';
 import { formatAmsterdam } from '../../domain/working-days.js';
 import { DomainError } from '../../lib/errors.js';
 import type { Mailer } from '../../notifications/mailer.js';
@@ -289,25 +289,51 @@ describe('the iSMA variant follows from the connection (GT-4)', () => {
       },
     );
 
-  it('derived from the allocation method at the signal; "concerns the iSMA reading" refused for a connection not on iSMA then', async () => {
+  /** iSMA on the supplier's request from ten days ago (the fixture's party is the supplier of record). */
+  const onIsma = async (f: Awaited<ReturnType<CaseHarness['fixture']>>, now: Date) => {
+    await recordAllocationBasis(h.db, {
+      ...handler,
+      connectionEan: f.connectionEan,
+      method: 'isma',
+      effectiveFrom: new Date(now.getTime() - 10 * DAY),
+      basis: 'supplier_isma_request',
+      supplierId: null,
+      reference: null,
+      reason: 'test',
+    });
+    return f;
+  };
+
+  it('derived from the party and the allocation basis at the signal; "concerns the iSMA reading" refused for a connection not on iSMA then', async () => {
     const now = new Date(); // the intake's clock (the test server's runs ahead once skipped)
-    // A connection without a recorded method is on iSMA (the smart-meter default, AL-4).
-    const onIsma = await h.fixture();
-    const derived = await intake(onIsma, { receivedAt: new Date(now.getTime() - HOUR) });
+    // The supplier of record's case on a connection on its iSMA request: GT-4 applies.
+    const isma = await onIsma(await h.fixture(), now);
+    const derived = await intake(isma, { receivedAt: new Date(now.getTime() - HOUR) });
     expect(derived.row.isma).toBe(true);
     const opened = (await caseAuditTrail(h.db, derived.row.id)).find((e) => e.action === 'case.opened');
     expect(opened!.data).toMatchObject({
       isma: true,
-      ismaBasis: { derived: true, onIsma: true, allocationMethod: null },
+      ismaBasis: {
+        derived: true,
+        gt4Applies: true,
+        onIsma: true,
+        partyIsSupplierOfRecord: true,
+        supplierOfRecordId: isma.partyId,
+        allocationMethod: 'isma',
+        allocationBasis: 'supplier_isma_request',
+      },
     });
 
     // Profile allocation from two days ago: a signal from yesterday cannot concern the iSMA reading ...
-    const profile = await h.fixture();
-    await setAllocationMethod(h.db, {
+    const profile = await onIsma(await h.fixture(), now);
+    await recordAllocationBasis(h.db, {
       ...handler,
       connectionEan: profile.connectionEan,
       method: 'profile',
       effectiveFrom: new Date(now.getTime() - 2 * DAY),
+      basis: null,
+      supplierId: null,
+      reference: null,
       reason: 'test',
     });
     const refused = await intake(profile, { isma: true, receivedAt: new Date(now.getTime() - DAY) }).then(
@@ -323,7 +349,10 @@ describe('the iSMA variant follows from the connection (GT-4)', () => {
     expect(earlier.row.isma).toBe(true);
 
     // The handler may say an iSMA connection's signal concerns P4 requests only.
-    const p4Only = await intake(await h.fixture(), { isma: false, receivedAt: new Date(now.getTime() - HOUR) });
+    const p4Only = await intake(await onIsma(await h.fixture(), now), {
+      isma: false,
+      receivedAt: new Date(now.getTime() - HOUR),
+    });
     expect(p4Only.row.isma).toBe(false);
     const stated = (await caseAuditTrail(h.db, p4Only.row.id)).find((e) => e.action === 'case.opened');
     expect(stated!.data).toMatchObject({ isma: false, ismaBasis: { derived: false, onIsma: true } });
