@@ -9,6 +9,7 @@ import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../db/client.js';
 import { recordAudit } from '../db/repositories/audit.js';
+import { casesCitedByReview, disposeEvidenceOfCases } from '../db/repositories/evidence.js';
 import { improvementReviews, parties, reviewSignals, reviewVotes, type ReviewStatus } from '../db/schema/index.js';
 import {
   NOT_SIGNAL_STATUSES,
@@ -420,6 +421,11 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
             { outcome: input.status, signalsAfterFollowUp: row.signalsAfterFollowUp },
             at,
           );
+        // GT-8 / GT-5: the review kept its cases' evidence; closed, free what nothing else keeps.
+        if (row) {
+          const caseIds = await casesCitedByReview(tx, row.id);
+          await disposeEvidenceOfCases(tx, { caseIds, at, actor: system(row.id) });
+        }
       });
     },
   };

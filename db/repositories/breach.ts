@@ -3,6 +3,7 @@
  * art. 33 clock's end, and the privacy officer's decision. Each change is audited on the case
  * ('breach.*' actions), so the case history shows the assessment and its clock.
  */
+import { disposeEvidence } from './evidence.js';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { accessRegister, breachAssessments, type BreachAssessment, type BreachPrefill } from '../schema/index.js';
@@ -261,6 +262,8 @@ export async function recordBreachDecision(
         input.at,
       ),
     );
+    // GT-8: the assessment kept the case's evidence; decided, the copy goes unless a review or a hold keeps it.
+    await disposeEvidence(tx, { caseId: row!.caseId, at: input.at, actor: input.actor });
     return row!;
   });
 }

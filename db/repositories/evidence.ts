@@ -5,9 +5,17 @@
  */
 import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
-import { caseResponses, doubtCases, type DoubtCase } from '../schema/index.js';
+import {
+  breachAssessments,
+  caseResponses,
+  doubtCases,
+  improvementReviews,
+  reviewSignals,
+  type DoubtCase,
+} from '../schema/index.js';
 import { invalidState, notFound } from '../../lib/errors.js';
-import { isClosedStatus, type LegalHoldAuthority } from '../../domain/case.js';
+import type { LegalHoldAuthority } from '../../domain/case.js';
+import { evidenceDisposal, type EvidenceDisposal, type EvidenceFacts } from '../../domain/evidence.js';
 import { recordAudit } from './audit.js';
 import type { Actor } from './actor.js';
 import { caseAudit } from './cases.js';
@@ -19,8 +27,8 @@ export async function lockCase(tx: DbOrTx, caseId: string): Promise<DoubtCase> {
   return row;
 }
 
-/** GT-8: destroy the case's evidence copies (digest and metadata kept). */
-export async function destroyEvidenceCopies(tx: DbOrTx, caseId: string, at: Date): Promise<number> {
+/** GT-8: destroy the case's evidence copies (digest and metadata kept). Callers ask `evidenceDisposal` first. */
+async function destroyEvidenceCopies(tx: DbOrTx, caseId: string, at: Date): Promise<number> {
   const rows = await tx
     .update(caseResponses)
     .set({ evidenceContent: null, evidenceDestroyedAt: at })
@@ -33,6 +41,85 @@ export async function destroyEvidenceCopies(tx: DbOrTx, caseId: string, at: Date
     )
     .returning({ id: caseResponses.id });
   return rows.length;
+}
+
+/** What `evidenceDisposal` (domain/evidence.ts) needs to know about a case, read in the caller's transaction. */
+export async function evidenceFacts(tx: DbOrTx, row: DoubtCase): Promise<EvidenceFacts> {
+  const [assessment] = await tx
+    .select({ decidedAt: breachAssessments.decidedAt })
+    .from(breachAssessments)
+    .where(eq(breachAssessments.caseId, row.id));
+  const citing = await tx
+    .select({ id: improvementReviews.id })
+    .from(reviewSignals)
+    .innerJoin(improvementReviews, eq(improvementReviews.id, reviewSignals.reviewId))
+    .where(
+      and(eq(reviewSignals.kind, 'case'), eq(reviewSignals.signalId, row.id), isNull(improvementReviews.closedAt)),
+    );
+  return {
+    status: row.status,
+    withdrawalReason: row.withdrawalReason ?? null,
+    legalHold: row.legalHoldSince !== null,
+    breachAssessmentDecided: Boolean(assessment?.decidedAt),
+    openReviewsCiting: citing.length,
+  };
+}
+
+export interface EvidenceDisposalDone {
+  disposal: EvidenceDisposal;
+  destroyed: number;
+}
+
+/**
+ * GT-8: destroy the case's evidence copies now if `evidenceDisposal` frees them, auditing the destruction
+ * with its reason and actor (metadata and digest stay, DC-1). The case row is locked: a hold, the closing and
+ * a procedure's close take turns. `row` is the case as the caller's transaction now has it (after a close or
+ * a hold's release); without it the row is locked and read here.
+ */
+export async function disposeEvidence(
+  tx: DbOrTx,
+  input: { caseId: string; at: Date; actor: Actor; row?: DoubtCase; holdJustReleased?: boolean },
+): Promise<EvidenceDisposalDone> {
+  const row = input.row ?? (await lockCase(tx, input.caseId));
+  const disposal = evidenceDisposal(await evidenceFacts(tx, row), input.holdJustReleased ?? false);
+  if (!disposal.destroy) return { disposal, destroyed: 0 };
+  const destroyed = await destroyEvidenceCopies(tx, row.id, input.at);
+  if (destroyed > 0)
+    await recordAudit(
+      tx,
+      caseAudit(
+        row.id,
+        input.actor,
+        'case.evidence_destroyed',
+        { reason: disposal.reason, copies: destroyed, rule: 'GT-8' },
+        input.at,
+      ),
+    );
+  return { disposal, destroyed };
+}
+
+/**
+ * GT-8 / GT-11 / GT-5: after a procedure that may have kept evidence closed (a breach decision, a review's
+ * close), destroy what it freed, for every case it concerned. Returns the copies destroyed.
+ */
+export async function disposeEvidenceOfCases(
+  tx: DbOrTx,
+  input: { caseIds: string[]; at: Date; actor: Actor },
+): Promise<number> {
+  let destroyed = 0;
+  for (const caseId of [...new Set(input.caseIds)].sort()) {
+    destroyed += (await disposeEvidence(tx, { caseId, at: input.at, actor: input.actor })).destroyed;
+  }
+  return destroyed;
+}
+
+/** GT-5: the cases a review lists among its signals. */
+export async function casesCitedByReview(tx: DbOrTx, reviewId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ id: reviewSignals.signalId })
+    .from(reviewSignals)
+    .where(and(eq(reviewSignals.reviewId, reviewId), eq(reviewSignals.kind, 'case')));
+  return rows.map((r) => r.id);
 }
 
 export interface EvidenceCopy {
@@ -156,7 +243,7 @@ export async function releaseLegalHold(
   const row = await lockCase(tx, input.caseId);
   if (!row.legalHoldSince)
     throw invalidState('no_legal_hold', `Case ${row.reference} is not under a legal hold`, { caseId: row.id });
-  await tx
+  const [released] = await tx
     .update(doubtCases)
     .set({
       legalHoldSince: null,
@@ -165,8 +252,16 @@ export async function releaseLegalHold(
       legalHoldReason: null,
       updatedAt: input.at,
     })
-    .where(eq(doubtCases.id, row.id));
-  const evidenceDestroyed = isClosedStatus(row.status) ? await destroyEvidenceCopies(tx, row.id, input.at) : 0;
+    .where(eq(doubtCases.id, row.id))
+    .returning();
+  // GT-8: on a closed case the postponed destruction happens now, unless a procedure still needs the copy.
+  const { destroyed: evidenceDestroyed } = await disposeEvidence(tx, {
+    caseId: row.id,
+    at: input.at,
+    actor: input,
+    row: released!,
+    holdJustReleased: true,
+  });
   await recordAudit(
     tx,
     caseAudit(

@@ -20,7 +20,8 @@ import {
   recordContactAlarm,
   requireCase,
 } from '../../db/repositories/cases.js';
-import { destroyEvidenceCopies, lockCase } from '../../db/repositories/evidence.js';
+import { disposeEvidence, lockCase } from '../../db/repositories/evidence.js';
+import type { EvidenceDisposal } from '../../domain/evidence.js';
 import { insertEvidenceRequest } from '../../db/repositories/evidence-requests.js';
 import type { DoubtCase } from '../../db/schema/index.js';
 import {
@@ -316,7 +317,7 @@ interface ClosingDone {
   unblockedAt: Date | null;
   profileFrom: Date | null;
   destroyed: number;
-  legalHold: boolean;
+  disposal: EvidenceDisposal;
 }
 
 async function closeInTransaction(tx: DbOrTx, input: CloseCaseInput): Promise<CloseCaseResult> {
@@ -331,10 +332,6 @@ async function closeInTransaction(tx: DbOrTx, input: CloseCaseInput): Promise<Cl
   const plan = closingPlan(row, input);
   const unblockedAt = await liftOnClose(tx, row, input.actor, plan);
   const profileFrom = await switchToProfileOnClose(tx, row, input, plan);
-  // GT-8: the copies go now, unless a legal hold postpones it until its release.
-  const legalHold = row.legalHoldSince !== null;
-  const destroyed = legalHold ? 0 : await destroyEvidenceCopies(tx, row.id, plan.at);
-  const done: ClosingDone = { unblockedAt, profileFrom, destroyed, legalHold };
   await markCaseClosed(tx, {
     caseId: row.id,
     status: plan.effects.status,
@@ -346,6 +343,20 @@ async function closeInTransaction(tx: DbOrTx, input: CloseCaseInput): Promise<Cl
     unblockedAt,
     profileEffectiveFrom: profileFrom,
   });
+  // GT-8: the copies go now after an acceptance or when the party was not at fault; after "not demonstrated"
+  // they are kept for the GT-11 assessment and GT-5 reviews; a legal hold keeps them until its release.
+  const closedRow: DoubtCase = {
+    ...row,
+    status: plan.effects.status,
+    withdrawalReason: plan.withdrawal?.reasonCode ?? row.withdrawalReason,
+  };
+  const { disposal, destroyed } = await disposeEvidence(tx, {
+    caseId: row.id,
+    at: plan.at,
+    actor: input.actor,
+    row: closedRow,
+  });
+  const done: ClosingDone = { unblockedAt, profileFrom, destroyed, disposal };
   await recordAudit(tx, closedAudit(row, input, plan, done));
   return {
     status: plan.effects.status,
@@ -422,7 +433,19 @@ function closedAudit(row: DoubtCase, input: CloseCaseInput, plan: ClosingPlan, d
       unblockDueAt: input.unblockDueAt,
       profileEffectiveFrom: done.profileFrom ? done.profileFrom.toISOString() : null,
       evidenceDestroyed: done.destroyed,
-      ...(done.legalHold ? { evidenceKeptUnderLegalHold: true, legalHoldAuthority: row.legalHoldAuthority } : {}),
+      // GT-8: the automatic hold, recorded: since the close, why, and what it waits for.
+      ...(done.disposal.destroy
+        ? { evidenceDestroyedReason: done.disposal.reason }
+        : {
+            evidenceHold: {
+              since: plan.at.toISOString(),
+              reason: done.disposal.waitsFor.includes('legal_hold')
+                ? 'legal hold'
+                : 'mandate not demonstrated: kept for the procedures that may need it (GT-8, GT-11, GT-5)',
+              waitsFor: done.disposal.waitsFor,
+            },
+          }),
+      ...(row.legalHoldSince ? { evidenceKeptUnderLegalHold: true, legalHoldAuthority: row.legalHoldAuthority } : {}),
       // GT-7: the withdrawal's reason and what it did to the block and the blocked period.
       ...(withdrawal
         ? {

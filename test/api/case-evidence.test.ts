@@ -2,12 +2,16 @@
  * The handler sees what it judges (GT-3, GT-8) on the real stack: Fastify → services → PostgreSQL, the case
  * workflow on the Java time-skipping server (caseApiContext timeSkipping), real SMTP capture. Download with
  * metadata and SHA-256, every opening recorded; a legal hold keeps the copy beyond the decision until it is
- * released; without one the copy goes at the decision, also when "not demonstrated" falls at 72 hours.
+ * released; without one the copy goes at an acceptance, and after "not demonstrated" once the GT-11
+ * assessment and any GT-5 review citing the case are closed.
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
-import { caseResponses } from '../../db/schema/index.js';
+import { createHash, randomUUID } from 'node:crypto';
+import { apiKeys, breachAssessments, caseResponses, improvementReviews, reviewSignals } from '../../db/schema/index.js';
+import { generateApiKey } from '../../lib/api-keys.js';
+import { reviewActivities } from '../../activities/reviews.js';
+import type { ActivityDeps } from '../../activities/deps.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
 import { call, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, smallPdf, type CaseApiContext } from './case-context.js';
@@ -56,6 +60,19 @@ async function caseWithEvidence(pdf: Buffer) {
   });
   expect(answered.statusCode, answered.body).toBe(201);
   return { caseId, responseId: answered.json().response.id as string };
+}
+
+async function officerKey(partyId: string): Promise<string> {
+  const k = generateApiKey();
+  await ctx.db.insert(apiKeys).values({
+    keyHash: k.hash,
+    prefix: k.prefix,
+    label: 'FG',
+    holderName: 'M. Visser',
+    role: 'privacy-officer',
+    partyId,
+  });
+  return `Bearer ${k.key}`;
 }
 
 const evidenceUrl = (caseId: string, responseId: string) => `/cases/${caseId}/responses/${responseId}/evidence`;
@@ -156,7 +173,26 @@ describe('evidence download (GT-3) and legal hold (GT-8)', () => {
     expect(trail).toEqual(expect.arrayContaining(['case.legal_hold_set', 'case.legal_hold_released']));
   });
 
-  it('without a hold, the copy is readable while the case is open and destroyed when "not demonstrated" falls at 72 hours', async () => {
+  it('an accepted case loses the copy at the close (digest kept), the destruction audited with its reason', async () => {
+    const pdf = smallPdf('bewijs D');
+    const { caseId, responseId } = await caseWithEvidence(pdf);
+    const accepted = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/judgements`, {
+      responseId,
+      decision: 'accept',
+      reason: 'Machtiging in orde',
+    });
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    await ctx.waitForCase(caseId, (r) => r.status === 'closed_mandate_accepted');
+    const gone = await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId));
+    expect(gone.json()).toMatchObject({ code: 'evidence_destroyed' });
+    const [row] = await ctx.db.select().from(caseResponses).where(eq(caseResponses.id, responseId));
+    expect(row!.evidenceSha256).toBe(createHash('sha256').update(pdf).digest('hex'));
+    const destroyed = (await caseAuditTrail(ctx.db, caseId)).find((e) => e.action === 'case.evidence_destroyed');
+    expect(destroyed?.actor).toMatch(/^api-key:/); // the handler whose acceptance closed the case
+    expect(destroyed?.data).toMatchObject({ reason: 'acceptance', copies: 1 });
+  });
+
+  it('"not demonstrated" keeps the copy for the GT-11 assessment and a GT-5 review citing the case; both closed, it goes', async () => {
     const pdf = smallPdf('bewijs C');
     const { caseId, responseId } = await caseWithEvidence(pdf);
     const rejected = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/judgements`, {
@@ -169,9 +205,113 @@ describe('evidence download (GT-3) and legal hold (GT-8)', () => {
     expect((await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId))).statusCode).toBe(200);
     await ctx.skip(73 * HOUR);
     await ctx.waitForCase(caseId, (r) => r.status === 'closed_mandate_not_demonstrated');
+    // GT-8: kept under the automatic hold, recorded in the closing entry; the handler still reads it.
+    expect((await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId))).statusCode).toBe(200);
+    const closed = (await caseAuditTrail(ctx.db, caseId)).find((e) => e.action === 'case.closed');
+    expect(closed?.data).toMatchObject({ evidenceDestroyed: 0, evidenceHold: { waitsFor: ['breach_assessment'] } });
+
+    // A GT-5 review lists the case among its signals, still open.
+    const reviewId = randomUUID();
+    await ctx.db.insert(improvementReviews).values({
+      id: reviewId,
+      partyId: sup.id,
+      openedAt: new Date(),
+      windowDays: 365,
+      signalsAtOpen: 3,
+      threshold: 3,
+      followUpDays: 90,
+      status: 'awaiting_decision',
+    });
+    await ctx.db.insert(reviewSignals).values({
+      reviewId,
+      kind: 'case',
+      signalId: caseId,
+      gridOperatorId: op.id,
+      receivedAt: new Date(),
+    });
+
+    // The privacy officer decides the assessment (GT-11): the review still keeps the copy.
+    let assessmentId: string | undefined;
+    for (let i = 0; i < 100 && !assessmentId; i++) {
+      [{ id: assessmentId } = { id: undefined }] = await ctx.db
+        .select({ id: breachAssessments.id })
+        .from(breachAssessments)
+        .where(eq(breachAssessments.caseId, caseId));
+      if (!assessmentId) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(assessmentId).toBeDefined();
+    const officer = await officerKey(op.id);
+    const decided = await call(ctx.app, officer, 'POST', `/breach-assessments/${assessmentId}/decision`, {
+      notifyAp: false,
+      apReason: 'Geen persoonsgegevens verstrekt',
+      informGridUser: false,
+      gridUserReason: 'Geen risico',
+      assessment: 'Geen datalek',
+    });
+    expect(decided.statusCode, decided.body).toBe(200);
+    for (let i = 0; i < 100; i++) {
+      const [a] = await ctx.db.select().from(breachAssessments).where(eq(breachAssessments.id, assessmentId!));
+      if (a?.decidedAt) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId))).statusCode).toBe(200);
+
+    // The review closes: nothing keeps the copy any more.
+    await reviewActivities({ db: ctx.db, temporalClient: ctx.temporal } as ActivityDeps).closeReview({
+      reviewId,
+      status: 'not_reported',
+      at: new Date().toISOString(),
+    });
     const gone = await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId));
     expect(gone.statusCode).toBe(409);
     expect(gone.json().code).toBe('evidence_destroyed');
+    const [row] = await ctx.db.select().from(caseResponses).where(eq(caseResponses.id, responseId));
+    expect(row!.evidenceSha256).toBe(createHash('sha256').update(pdf).digest('hex'));
+    const destroyed = (await caseAuditTrail(ctx.db, caseId)).filter((e) => e.action === 'case.evidence_destroyed');
+    expect(destroyed).toHaveLength(1);
+    expect(destroyed[0]!.actor).toBe(`workflow:review:${reviewId}`);
+    expect(destroyed[0]!.data).toMatchObject({ reason: 'procedures_closed', copies: 1 });
+  });
+
+  it('"not demonstrated": deciding the assessment destroys the copy when nothing else cites the case', async () => {
+    const pdf = smallPdf('bewijs E');
+    const { caseId, responseId } = await caseWithEvidence(pdf);
+    const rejected = await call(ctx.app, keys.handler, 'POST', `/cases/${caseId}/judgements`, {
+      responseId,
+      decision: 'reject',
+      reason: 'Vervalst document',
+    });
+    expect(rejected.statusCode, rejected.body).toBe(200);
+    await ctx.skip(73 * HOUR);
+    await ctx.waitForCase(caseId, (r) => r.status === 'closed_mandate_not_demonstrated');
+    let assessmentId: string | undefined;
+    for (let i = 0; i < 100 && !assessmentId; i++) {
+      [{ id: assessmentId } = { id: undefined }] = await ctx.db
+        .select({ id: breachAssessments.id })
+        .from(breachAssessments)
+        .where(eq(breachAssessments.caseId, caseId));
+      if (!assessmentId) await new Promise((r) => setTimeout(r, 100));
+    }
+    // The assessment is open: the privacy officer reads the (possibly forged) document.
+    const officer = await officerKey(op.id);
+    expect((await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId))).statusCode).toBe(200);
+    const decided = await call(ctx.app, officer, 'POST', `/breach-assessments/${assessmentId}/decision`, {
+      notifyAp: false,
+      apReason: 'Geen persoonsgegevens verstrekt',
+      informGridUser: false,
+      gridUserReason: 'Geen risico',
+      assessment: 'Geen datalek',
+    });
+    expect(decided.statusCode, decided.body).toBe(200);
+    let code: string | undefined;
+    for (let i = 0; i < 100 && code !== 'evidence_destroyed'; i++) {
+      code = (await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId))).json().code;
+      if (code !== 'evidence_destroyed') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(code).toBe('evidence_destroyed');
+    const destroyed = (await caseAuditTrail(ctx.db, caseId)).find((e) => e.action === 'case.evidence_destroyed');
+    expect(destroyed?.data).toMatchObject({ reason: 'procedures_closed', copies: 1 });
+    expect(destroyed?.actorRole).toBe('privacy-officer');
   });
 });
 
