@@ -150,6 +150,33 @@ export default tseslint.config(
     },
   },
   {
+    // lib/ sits below everything (DESIGN.md): configuration and pure helpers know no rule and no process.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            fence(
+              [
+                '**/domain/**',
+                '**/db/**',
+                '**/services/**',
+                '**/api/**',
+                '**/activities/**',
+                '**/workflows/**',
+                '**/notifications/**',
+                '**/worker.js',
+                '**/server.js',
+              ],
+              'lib/ imports nothing above it, not domain/ either (DESIGN.md): what a rule means is domain/, what it is called may be lib/.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['db/**/*.ts', 'notifications/**/*.ts'],
     rules: {
       'no-restricted-imports': [
