@@ -23,7 +23,7 @@ export type SignalGroup = SignalClass | typeof UNCLASSIFIED;
 
 /**
  * Cases that are not signals against the party (GT-5): it demonstrated its mandate (GT-8), the block was
- * wrongful (GT-7), or the case was withdrawn. SQL mirror: activities/reviews.ts signalRows.
+ * wrongful (GT-7), or the case was withdrawn. SQL mirror: db/repositories/reviews.ts signalRows.
  */
 export const NOT_SIGNAL_STATUSES: readonly CaseStatus[] = [
   'closed_mandate_accepted',
