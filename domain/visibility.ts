@@ -182,18 +182,15 @@ export const partySeesCaseAction = (action: string): boolean => !INTERNAL_CASE_A
 /**
  * Who may do what in allocation. Only aggregates leave the grid operator (AL-3); individual connection
  * results are the grid operator's, read with a purpose and registered (DC-8).
- *
- * | action                                              | roles                                        |
- * | --------------------------------------------------- | -------------------------------------------- |
- * | import: the day's readings file, profile sets, a connection's BRP or grid area | admin              |
- * | read master data: a connection's parties over time, the loaded profile sets | admin, compliance, case-handler (its own connections) |
- * | run: request a (re-)run, read one connection's result | admin, case-handler (its own grid operator) |
- * | read runs, their aggregates and differences          | admin, compliance, case-handler, brp, supplier (each in its scope: allocationRunScope) |
  */
 export const ALLOCATION_ROLES = {
+  /** The day's readings file, the profile sets, a connection's BRP or grid area. */
   import: ['admin'],
+  /** A connection's parties over time (a case handler its own connections: visibleTo), the profile sets. */
   readMasterData: ['admin', 'compliance', 'case-handler'],
+  /** Request a (re-)run (mayRunAllocationOf), read one connection's result (a run seen whole). */
   run: ['admin', 'case-handler'],
+  /** Runs, their aggregates and differences, each in its scope (allocationRunScope). */
   read: ['admin', 'compliance', 'case-handler', 'brp', 'supplier'],
 } as const satisfies Record<string, readonly Role[]>;
 export type AllocationAction = keyof typeof ALLOCATION_ROLES;
