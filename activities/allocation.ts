@@ -12,7 +12,7 @@ import {
 } from '../services/allocation/runs.js';
 import { requestScheduledAllocationRuns } from '../services/allocation/schedule.js';
 import type { AllocationRunInput } from '../workflows/shared.js';
-import type { ActivityDeps } from './deps.js';
+import { currentAttempt, type ActivityDeps } from './deps.js';
 
 /** A run's progress as the activity's heartbeat (a dead worker is noticed) and log line. */
 function heartbeat(runId: string): ComputeProgress {
@@ -25,11 +25,11 @@ function heartbeat(runId: string): ComputeProgress {
 
 export function allocationActivities({ db, config, temporalClient }: ActivityDeps) {
   return {
-    computeAllocationRun: async (input: AllocationRunInput) =>
+    computeAllocationRun: (input: AllocationRunInput) =>
       computeAllocationRun(db, driverOf(db), input.runId, config.allocation, heartbeat(input.runId)),
-    failAllocationRun: async (input: { runId: string; failure: string }) => failAllocationRun(db, input),
-    requestScheduledAllocationRuns: async (input: { day: string }) => requestScheduledAllocationRuns(db, input),
-    startAllocationRun: async (input: AllocationRunInput) =>
-      startAllocationRun(temporalClient, Context.current().info.taskQueue, input),
+    failAllocationRun: (input: { runId: string; failure: string }) => failAllocationRun(db, input),
+    requestScheduledAllocationRuns: (input: { day: string }) => requestScheduledAllocationRuns(db, input),
+    startAllocationRun: (input: AllocationRunInput) =>
+      startAllocationRun(temporalClient, currentAttempt().taskQueue, input),
   };
 }

@@ -40,22 +40,3 @@ export async function lookUpDoubtContacts(
     });
   return { party, contacts };
 }
-
-/**
- * GT-10: the party's doubt contact group is empty. Retryable: the party may add its contacts to the CPR
- * meanwhile. The class is named as the failure type Temporal records for it (the type is the class name), the
- * same as the case contact mail's (activities/contact-attempts.ts NO_DOUBT_CONTACTS).
- */
-export class NoDoubtContacts extends Error {
-  constructor(party: { name: string }) {
-    super(`${party.name} has no contacts in the "Gerede twijfel Klantmandaat" group (GT-10)`);
-    this.name = 'NoDoubtContacts';
-  }
-}
-
-/** The addresses of the party's doubt contact group (GT-10); NoDoubtContacts when it has none. */
-export async function doubtGroupAddresses(db: Db, party: { id: string; name: string }): Promise<string[]> {
-  const to = (await doubtContacts(db, party.id)).map((c) => c.email);
-  if (to.length === 0) throw new NoDoubtContacts(party);
-  return to;
-}

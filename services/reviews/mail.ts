@@ -4,7 +4,6 @@
  * for every attempt, so a send repeated after an ambiguous failure is recognisably the same message). Mail
  * first, then record: a transaction holds database work only.
  */
-import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import { getPartyById } from '../../db/repositories/parties.js';
 import {
@@ -14,33 +13,30 @@ import {
   reviewSignalsOf,
 } from '../../db/repositories/reviews.js';
 import type { ImprovementReview, Party, ReviewSignal } from '../../db/schema/index.js';
-import type { Config } from '../../lib/config.js';
 import { invalidState, notFound } from '../../lib/errors.js';
-import type { Mailer } from '../../notifications/mailer.js';
 import { reviewAcmReportMail, reviewContactMail } from '../../notifications/templates.js';
-import { messageId } from '../cases/mail.js';
-import { doubtGroupAddresses } from '../parties/contact-groups.js';
+import { messageId, partyRecipients } from '../cases/mail.js';
+import type { StepDeps } from '../step-deps.js';
 
-export interface ReviewMailDeps {
-  db: Db;
-  mailer: Mailer;
-  config: Pick<Config, 'acmReportEmail'>;
-}
+export type ReviewMailDeps = Pick<StepDeps, 'db' | 'mailer' | 'config'>;
 
-async function partyOf(db: Db, review: ImprovementReview): Promise<Party> {
+async function partyOf(db: StepDeps['db'], review: ImprovementReview): Promise<Party> {
   const party = await getPartyById(db, review.partyId);
   if (!party) throw notFound('party_not_found', 'party of review missing');
   return party;
 }
 
-/** GT-5: contact the party's doubt contact group (GT-10) on behalf of all grid operators. */
+/**
+ * GT-5: contact the party's doubt contact group on behalf of all grid operators; a party without one is refused
+ * with NO_DOUBT_CONTACTS (GT-10: it may fill its group, so the activity retries).
+ */
 export async function sendReviewContact(
   { db, mailer }: ReviewMailDeps,
   input: { reviewId: string },
 ): Promise<{ messageId: string }> {
   const rv = await requireReviewRow(db, input.reviewId);
   const party = await partyOf(db, rv);
-  const to = await doubtGroupAddresses(db, party);
+  const to = await partyRecipients(db, party);
   const content = reviewContactMail({
     reviewId: rv.id,
     partyName: party.name,

@@ -20,7 +20,6 @@ import {
 import type { ReviewStatus } from '../../db/schema/index.js';
 import { similarGroups, type AgreementRule, type ReviewVote } from '../../domain/review.js';
 import { DomainError } from '../../lib/errors.js';
-import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import {
   reviewWorkflowId,
   type ImprovementReviewInput,
@@ -28,6 +27,7 @@ import {
   type ReviewDecisionInput,
   type ReviewVoteInput,
 } from '../../workflows/shared.js';
+import { startWorkflowOnce } from '../workflow-client.js';
 
 const DAY_MS = 86_400_000;
 
