@@ -1,70 +1,35 @@
 /**
- * Allocation activities (AL-3): thin wrappers over services/allocation/runs.ts. The run heartbeats its steps;
- * DomainErrors (missing profile set, unknown run) are not retried.
+ * Allocation activities (AL-3): one service call each (services/allocation/). The run heartbeats its steps
+ * (ALLOCATION_RUN_ACTIVITY's heartbeat timeout); DomainErrors (missing profile set, unknown run) are not retried.
  */
 import { Context } from '@temporalio/activity';
-import { sql as dsql } from 'drizzle-orm';
-import { markRunFailed, requestRun, unfinishedRuns } from '../db/repositories/allocation-runs.js';
-import { DomainError } from '../lib/errors.js';
-import { computeAllocationRun, driverOf, startAllocationRunWorkflow } from '../services/allocation/runs.js';
-import type { AllocationRunInput, AllocationRunResult } from '../workflows/shared.js';
-import type { ActivityDeps } from './deps.js';
+import {
+  computeAllocationRun,
+  driverOf,
+  failAllocationRun,
+  startAllocationRun,
+  type ComputeProgress,
+} from '../services/allocation/runs.js';
+import { requestScheduledAllocationRuns } from '../services/allocation/schedule.js';
+import type { AllocationRunInput } from '../workflows/shared.js';
+import { currentAttempt, type ActivityDeps } from './deps.js';
 
-const SCHEDULE_ACTOR = { actor: 'schedule:allocation-daily', actorRole: 'system', actorPartyId: null };
-/** A requested run whose workflow has not finished it within this time is started again by the Schedule. */
-const RECOVER_AFTER_MS = 10 * 60_000;
+/** A run's progress as the activity's heartbeat (a dead worker is noticed) and log line. */
+function heartbeat(runId: string): ComputeProgress {
+  const ctx = Context.current();
+  return (step, detail) => {
+    ctx.heartbeat({ step, ...detail });
+    ctx.log.info(`allocation run ${runId}: ${step}`, detail ?? {});
+  };
+}
 
 export function allocationActivities({ db, config, temporalClient }: ActivityDeps) {
   return {
-    async computeAllocationRun(input: AllocationRunInput): Promise<AllocationRunResult> {
-      const ctx = Context.current();
-      return computeAllocationRun(db, driverOf(db), input.runId, config.allocation, (step, detail) => {
-        ctx.heartbeat({ step, ...detail });
-        ctx.log.info(`allocation run ${input.runId}: ${step}`, detail ?? {});
-      });
-    },
-
-    async failAllocationRun(input: { runId: string; failure: string }): Promise<void> {
-      await markRunFailed(db, input.runId, input.failure);
-    },
-
-    /** The day's run of every grid operator with connections (version 1, once), plus unfinished older runs. */
-    async requestScheduledAllocationRuns(input: {
-      day: string;
-    }): Promise<Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }>> {
-      const operators = (await db.execute(
-        dsql`select distinct grid_operator_id from connections order by 1`,
-      )) as unknown as Array<{ grid_operator_id: string }>;
-      const out: Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }> = [];
-      for (const o of operators) {
-        const { run, created } = await requestRun(db, SCHEDULE_ACTOR, {
-          gridOperatorId: o.grid_operator_id,
-          day: input.day,
-          trigger: 'schedule',
-          requestKey: `schedule:${o.grid_operator_id}:${input.day}`,
-          reason: 'daily allocation after the read-out',
-        });
-        if (run.status === 'requested' || run.status === 'running' || created)
-          out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created });
-      }
-      for (const run of await unfinishedRuns(db, new Date(Date.now() - RECOVER_AFTER_MS))) {
-        if (!out.some((r) => r.runId === run.id))
-          out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created: false });
-      }
-      return out;
-    },
-
-    /** Start a run's workflow; already started counts as done. */
-    async startAllocationRun(input: AllocationRunInput): Promise<{ started: boolean }> {
-      if (!temporalClient)
-        throw new DomainError(
-          'unavailable',
-          'temporal_client_missing',
-          'no Temporal client configured to start allocation runs',
-        );
-      return {
-        started: await startAllocationRunWorkflow(temporalClient, Context.current().info.taskQueue, input.runId),
-      };
-    },
+    computeAllocationRun: (input: AllocationRunInput) =>
+      computeAllocationRun(db, driverOf(db), input.runId, config.allocation, heartbeat(input.runId)),
+    failAllocationRun: (input: { runId: string; failure: string }) => failAllocationRun(db, input),
+    requestScheduledAllocationRuns: (input: { day: string }) => requestScheduledAllocationRuns(db, input),
+    startAllocationRun: (input: AllocationRunInput) =>
+      startAllocationRun(temporalClient, currentAttempt().taskQueue, input),
   };
 }

@@ -7,6 +7,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { DomainError, type DomainErrorDetail } from '../lib/errors.js';
+import { NO_DOUBT_CONTACTS } from '../services/cases/mail.js';
 
 /** SQLSTATE classes of errors the same data raises on every attempt. */
 const PERMANENT_SQLSTATE_CLASSES = ['22', '54'];
@@ -89,3 +90,7 @@ export function failingAs<A extends unknown[], R>(
     }
   };
 }
+
+/** GT-10: a party without doubt contacts may fill its group: the mail is retried (failure type NoDoubtContacts). */
+export const retriedWithoutContacts = <A extends unknown[], R>(step: (...args: A) => Promise<R>) =>
+  failingAs({ [NO_DOUBT_CONTACTS]: { type: 'NoDoubtContacts', retryable: true } }, step);

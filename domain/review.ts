@@ -3,6 +3,7 @@
  * review; the grid operators with signals about the party decide by vote (the agreement rule below), and a
  * named person decides whether the ACM is informed. Pure: no I/O.
  */
+import type { AgreementRule } from '../lib/agreement-rules.js';
 import type { CaseStatus } from './case.js';
 
 /**
@@ -22,7 +23,7 @@ export type SignalGroup = SignalClass | typeof UNCLASSIFIED;
 
 /**
  * Cases that are not signals against the party (GT-5): it demonstrated its mandate (GT-8), the block was
- * wrongful (GT-7), or the case was withdrawn. SQL mirror: activities/reviews.ts signalRows.
+ * wrongful (GT-7), or the case was withdrawn. SQL mirror: db/repositories/reviews.ts signalRows.
  */
 export const NOT_SIGNAL_STATUSES: readonly CaseStatus[] = [
   'closed_mandate_accepted',
@@ -48,9 +49,23 @@ export const proposes = (signals: { signalClass: SignalClass | null }[], thresho
 /**
  * The documented agreement rule. `majority` (default): more than half of the grid operators involved (those
  * with signals about the party in the proposal) agree, and at least one. `unanimous`: all of them agree.
+ * The names are configuration's vocabulary (lib/agreement-rules.ts); their meaning is `votesNeeded` below.
  */
-export const AGREEMENT_RULES = ['majority', 'unanimous'] as const;
-export type AgreementRule = (typeof AGREEMENT_RULES)[number];
+export { AGREEMENT_RULES, type AgreementRule } from '../lib/agreement-rules.js';
+
+/** How many of `involved` grid operators must agree under `rule`; every rule name is handled (GT-5). */
+export function votesNeeded(rule: AgreementRule, involved: number): number {
+  switch (rule) {
+    case 'majority':
+      return Math.floor(involved / 2) + 1;
+    case 'unanimous':
+      return involved;
+    default: {
+      const unknown: never = rule;
+      throw new Error(`agreement rule ${String(unknown)} has no meaning in domain/review.ts`);
+    }
+  }
+}
 
 export interface ReviewVote {
   gridOperatorId: string;
@@ -70,7 +85,7 @@ export function agreement(
   const counted = votes.filter((v) => involved.has(v.gridOperatorId));
   const agree = counted.filter((v) => v.agree).length;
   const open = involved.size - counted.length;
-  const needed = rule === 'unanimous' ? involved.size : Math.floor(involved.size / 2) + 1;
+  const needed = votesNeeded(rule, involved.size);
   if (involved.size === 0) return 'rejected';
   if (agree >= Math.max(1, needed)) return 'agreed';
   if (agree + open < Math.max(1, needed)) return 'rejected';

@@ -176,3 +176,77 @@ export const INTERNAL_CASE_ACTIONS: ReadonlySet<string> = new Set([
 
 /** Does the party a case is about (supplier role) see this timeline entry? */
 export const partySeesCaseAction = (action: string): boolean => !INTERNAL_CASE_ACTIONS.has(action);
+
+// ---- allocation (AL-3, DC-8) ----------------------------------------------------------------------
+
+/**
+ * Who may do what in allocation. Only aggregates leave the grid operator (AL-3); individual connection
+ * results are the grid operator's, read with a purpose and registered (DC-8).
+ */
+export const ALLOCATION_ROLES = {
+  /** The day's readings file, the profile sets, a connection's BRP or grid area. */
+  import: ['admin'],
+  /** A connection's parties over time (a case handler its own connections: visibleTo), the profile sets. */
+  readMasterData: ['admin', 'compliance', 'case-handler'],
+  /** Request a (re-)run (mayRunAllocationOf), read one connection's result (a run seen whole). */
+  run: ['admin', 'case-handler'],
+  /** Runs, their aggregates and differences, each in its scope (allocationRunScope). */
+  read: ['admin', 'compliance', 'case-handler', 'brp', 'supplier'],
+} as const satisfies Record<string, readonly Role[]>;
+export type AllocationAction = keyof typeof ALLOCATION_ROLES;
+
+export const mayInAllocation = (p: Principal, action: AllocationAction): boolean =>
+  (ALLOCATION_ROLES[action] as readonly Role[]).includes(p.role);
+
+/** The cells of a run a principal sees: all of them, or those of one BRP or one supplier (AL-3). */
+export type AllocationScope =
+  { kind: 'all' } | { kind: 'balance_responsible_party'; partyId: string } | { kind: 'supplier'; partyId: string };
+
+/**
+ * Does `p` see the run at all (null: answer 404), and which of its cells? Admin and compliance see every run
+ * whole, a case handler the runs of its own grid operator; a BRP or supplier sees every run, but only the
+ * cells of its own BRP or supplier. Anyone else, or a key without its party, sees none.
+ */
+export function allocationRunScope(p: Principal, run: { gridOperatorId: string }): AllocationScope | null {
+  switch (p.role) {
+    case 'admin':
+    case 'compliance':
+      return { kind: 'all' };
+    case 'case-handler':
+      return p.partyId !== null && p.partyId === run.gridOperatorId ? { kind: 'all' } : null;
+    case 'brp':
+      return p.partyId !== null ? { kind: 'balance_responsible_party', partyId: p.partyId } : null;
+    case 'supplier':
+      return p.partyId !== null ? { kind: 'supplier', partyId: p.partyId } : null;
+    default:
+      return null;
+  }
+}
+
+/** The run's own figures (its summary and difference: counts per method) are for those who see it whole. */
+export const seesWholeRun = (p: Principal, run: { gridOperatorId: string }): boolean =>
+  allocationRunScope(p, run)?.kind === 'all';
+
+/**
+ * Which grid operators' runs a list shows `p`, as the same rule as allocationRunScope: a case handler those of
+ * its own grid operator (whatever it asks for); admin, compliance and a BRP or supplier with its party every
+ * grid operator's (the list may be narrowed to one); anyone else none.
+ */
+export function allocationRunsListed(p: Principal): Extract<Scope, { kind: 'all' | 'grid_operator' | 'none' }> {
+  switch (p.role) {
+    case 'case-handler':
+      return p.partyId !== null ? { kind: 'grid_operator', gridOperatorId: p.partyId } : { kind: 'none' };
+    case 'admin':
+    case 'compliance':
+      return { kind: 'all' };
+    case 'brp':
+    case 'supplier':
+      return p.partyId !== null ? { kind: 'all' } : { kind: 'none' };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+/** May `p` request a run of this grid operator's connections? Admin any; a case handler its own only. */
+export const mayRunAllocationOf = (p: Principal, gridOperatorId: string): boolean =>
+  p.role === 'admin' || (p.role === 'case-handler' && p.partyId !== null && p.partyId === gridOperatorId);

@@ -5,7 +5,7 @@
  * (ConfigError.message); nothing else reads process.env directly.
  */
 import { resolve } from 'node:path';
-import { AGREEMENT_RULES, type AgreementRule } from '../domain/review.js';
+import { AGREEMENT_RULES, type AgreementRule } from './agreement-rules.js';
 
 export class ConfigError extends Error {
   constructor(

@@ -47,3 +47,20 @@ export const MAIL_ACTIVITY: ActivityOptions = {
 };
 /** The notices to the reporter and the grid user: as MAIL_ACTIVITY, with the bounded NOTICE_RETRY. */
 export const NOTICE_ACTIVITY: ActivityOptions = { ...MAIL_ACTIVITY, retry: NOTICE_RETRY };
+
+/**
+ * AL-3: the allocation workflows' database steps (request the day's runs, start one, record a failure):
+ * DB_RETRY, bounded, so a day's workflow ends rather than retrying for ever; the next day's Schedule starts
+ * any run left requested or running (services/allocation/schedule.ts requestScheduledAllocationRuns).
+ */
+export const ALLOCATION_RETRY: RetryPolicy = { ...DB_RETRY, maximumAttempts: 10 };
+export const ALLOCATION_DB_ACTIVITY: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: ALLOCATION_RETRY };
+/**
+ * AL-3: computing one run. Long at a million connections (one transaction), so it heartbeats between its
+ * statements and pages and gets an hour; fewer attempts, since each one redoes the whole run.
+ */
+export const ALLOCATION_RUN_ACTIVITY: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { ...ALLOCATION_RETRY, maximumAttempts: 5 },
+};

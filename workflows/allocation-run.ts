@@ -8,23 +8,11 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities/index.js';
 import { amsterdamDayOf, previousDay } from '../domain/allocation.js';
+import { ALLOCATION_DB_ACTIVITY, ALLOCATION_RUN_ACTIVITY } from './activity-options.js';
 import type { AllocationRunInput, AllocationRunResult, DailyAllocationInput, DailyAllocationResult } from './shared.js';
 
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 10,
-  nonRetryableErrorTypes: ['DomainError'],
-};
-
-/** The run itself: long at a million connections, so it heartbeats between its statements and pages. */
-const run = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '5 minutes',
-  retry: { ...retry, maximumAttempts: 5 },
-});
-const db = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: '2 minutes', retry });
+const run = proxyActivities<ReturnType<typeof createActivities>>(ALLOCATION_RUN_ACTIVITY);
+const db = proxyActivities<ReturnType<typeof createActivities>>(ALLOCATION_DB_ACTIVITY);
 
 export async function allocationRunWorkflow(input: AllocationRunInput): Promise<AllocationRunResult> {
   try {

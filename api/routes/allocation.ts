@@ -6,10 +6,20 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type postgres from 'postgres';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
 import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../plugins/core-access.js';
-import { connectionOwner, visibleTo } from '../../domain/visibility.js';
+import {
+  ALLOCATION_ROLES,
+  allocationRunScope,
+  allocationRunsListed,
+  connectionOwner,
+  mayRunAllocationOf,
+  seesWholeRun,
+  visibleTo,
+  type AllocationScope,
+} from '../../domain/visibility.js';
 import { EanParams } from '../schemas/connections.js';
 import {
   AggregateList,
@@ -43,7 +53,9 @@ import { listRuns, requireRun } from '../../db/repositories/allocation-runs.js';
 import { changeConnectionParties, listPartyHistory } from '../../db/repositories/connection-parties.js';
 import { requireConnection } from '../../db/repositories/connections.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
+import type { Db } from '../../db/client.js';
 import type { AllocationRun } from '../../db/schema/index.js';
+import type { AppDeps } from '../app.js';
 import { isDay } from '../../domain/allocation.js';
 import { forbidden, invalidState, validationError } from '../../lib/errors.js';
 import { importReadingsFile } from '../../services/allocation/import.js';
@@ -52,29 +64,11 @@ import {
   aggregatePage,
   differencePage,
   readConnectionResult,
-  type AggregateScope,
 } from '../../services/allocation/results.js';
 import { driverOf, loadProfileFile, requestAllocationRun } from '../../services/allocation/runs.js';
 
 /** A profile file is a year of quarter-hours: a few MB. */
 const PROFILE_FILE_MAX_BYTES = 64 * 1024 * 1024;
-
-/** Who sees a run at all (others: 404), and which of its cells. */
-function runScope(p: Principal, run: AllocationRun): AggregateScope | null {
-  switch (p.role) {
-    case 'admin':
-    case 'compliance':
-      return { kind: 'all' };
-    case 'case-handler':
-      return p.partyId === run.gridOperatorId ? { kind: 'all' } : null;
-    case 'brp':
-      return p.partyId ? { kind: 'balance_responsible_party', partyId: p.partyId } : null;
-    case 'supplier':
-      return p.partyId ? { kind: 'supplier', partyId: p.partyId } : null;
-    default:
-      return null;
-  }
-}
 
 async function readText(stream: Readable, max: number): Promise<string> {
   const chunks: Buffer[] = [];
@@ -87,28 +81,31 @@ async function readText(stream: Readable, max: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { db, config, temporal } = app.deps;
-  const sql = driverOf(db);
-  // CSV bodies are streamed to the handler (a day's readings file is gigabytes); JSON bodies as usual.
-  if (app.hasContentTypeParser('text/plain')) app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
-  const admin = requireRole('admin');
-  const readers = requireRole('admin', 'compliance', 'case-handler', 'brp', 'supplier');
-  const operator = requireRole('admin', 'case-handler');
-  // Any body passes validation: the parser hands over the raw stream (the schema documents it).
-  const csvBody = Type.Unsafe<Readable>({ description: 'The file, Content-Type: text/csv' });
+type App = Parameters<FastifyPluginAsyncTypebox>[0];
 
-  const visibleRun = async (p: Principal, id: string) => {
-    let scope: AggregateScope | null = null;
-    const run = await requireRun(db, id, (r) => (scope = runScope(p, r)) !== null);
-    return { run, scope: scope! };
-  };
+/** What every group of routes below shares. */
+interface AllocationRoutesContext {
+  db: Db;
+  sql: postgres.Sql;
+  config: AppDeps['config'];
+  temporal: AppDeps['temporal'];
+  /** The run, when `p` sees it (others: 404), and which of its cells (domain/visibility.ts allocationRunScope). */
+  visibleRun(p: Principal, id: string): Promise<{ run: AllocationRun; scope: AllocationScope }>;
+}
 
+// Any body passes validation: the parser hands over the raw stream (the schema documents it).
+const csvBody = Type.Unsafe<Readable>({ description: 'The file, Content-Type: text/csv' });
+const importer = requireRole(...ALLOCATION_ROLES.import);
+const masterDataReader = requireRole(...ALLOCATION_ROLES.readMasterData);
+const operator = requireRole(...ALLOCATION_ROLES.run);
+const reader = requireRole(...ALLOCATION_ROLES.read);
+
+/** The bulk readings file (AL-1, AL-2) and the effective-dated parties of a connection (AL-3). */
+function readingRoutes(app: App, { db, sql }: AllocationRoutesContext): void {
   app.post(
     '/readings/bulk',
     {
-      preHandler: admin,
+      preHandler: importer,
       bodyLimit: Number.MAX_SAFE_INTEGER,
       schema: {
         tags: ['allocation'],
@@ -131,7 +128,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/connections/:ean/parties',
     {
-      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      preHandler: masterDataReader,
       schema: {
         tags: ['allocation'],
         summary: 'Supplier, BRP and grid area over time (effective-dated)',
@@ -155,7 +152,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/connections/:ean/parties',
     {
-      preHandler: admin,
+      preHandler: importer,
       schema: {
         tags: ['allocation'],
         summary: 'Change the BRP and/or grid area from a moment on (a supplied connection keeps a BRP; in time order)',
@@ -181,11 +178,14 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.status(201).send(toPartyHistoryDto(row));
     },
   );
+}
 
+/** The profile sets (AL-4). */
+function profileRoutes(app: App, { db }: AllocationRoutesContext): void {
   app.put(
     '/allocation/profiles/:year',
     {
-      preHandler: admin,
+      preHandler: importer,
       bodyLimit: PROFILE_FILE_MAX_BYTES,
       schema: {
         tags: ['allocation'],
@@ -218,7 +218,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/allocation/profiles',
     {
-      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      preHandler: masterDataReader,
       schema: {
         tags: ['allocation'],
         summary: 'Loaded profile sets (AL-4)',
@@ -229,7 +229,10 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async () => ({ items: (await listProfileSets(db)).map(toProfileSetDto) }),
   );
+}
 
+/** Requesting runs and reading them (AL-3, AL-6). */
+function runRoutes(app: App, { db, config, temporal, visibleRun }: AllocationRoutesContext): void {
   app.post(
     '/allocation/runs',
     {
@@ -249,7 +252,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!isDay(req.body.day))
         throw validationError('day_invalid', `${req.body.day} is not a calendar day`, 'body.day');
       const gop = await requirePartyByGln(db, req.body.gridOperatorGln, 'body.gridOperatorGln');
-      if (req.principal.role === 'case-handler' && req.principal.partyId !== gop.id)
+      if (!mayRunAllocationOf(req.principal, gop.id))
         throw forbidden('grid_operator_out_of_scope', 'Case handlers run allocations of their own grid operator only');
       if (!gop.roles.includes('grid_operator'))
         throw validationError('party_role_mismatch', `Party ${gop.gln} is no grid operator`, 'body.gridOperatorGln');
@@ -273,7 +276,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/allocation/runs',
     {
-      preHandler: readers,
+      preHandler: reader,
       schema: {
         tags: ['allocation'],
         summary: 'Allocation runs, newest first (case handlers: their grid operator)',
@@ -285,32 +288,24 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const p = req.principal;
+      const { limit, offset } = req.query;
+      const listed = allocationRunsListed(p);
+      if (listed.kind === 'none') return { items: [], total: 0, limit, offset };
       const gridOperatorId =
-        p.role === 'case-handler'
-          ? (p.partyId ?? undefined)
+        listed.kind === 'grid_operator'
+          ? listed.gridOperatorId
           : req.query.gridOperatorGln
             ? (await requirePartyByGln(db, req.query.gridOperatorGln, 'query.gridOperatorGln')).id
             : undefined;
-      const { items, total } = await listRuns(db, {
-        gridOperatorId,
-        day: req.query.day,
-        limit: req.query.limit,
-        offset: req.query.offset,
-      });
-      const internal = p.role === 'admin' || p.role === 'compliance' || p.role === 'case-handler';
-      return {
-        items: items.map((r) => toRunDto(r, internal)),
-        total,
-        limit: req.query.limit,
-        offset: req.query.offset,
-      };
+      const { items, total } = await listRuns(db, { gridOperatorId, day: req.query.day, limit, offset });
+      return { items: items.map((r) => toRunDto(r, seesWholeRun(p, r))), total, limit, offset };
     },
   );
 
   app.get(
     '/allocation/runs/:id',
     {
-      preHandler: readers,
+      preHandler: reader,
       schema: {
         tags: ['allocation'],
         summary: 'A run: status, version, and (grid operator) its summary and difference against the previous version',
@@ -321,15 +316,18 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const { run, scope } = await visibleRun(req.principal, req.params.id);
-      return toRunDto(run, scope.kind === 'all');
+      const { run } = await visibleRun(req.principal, req.params.id);
+      return toRunDto(run, seesWholeRun(req.principal, run));
     },
   );
+}
 
+/** What leaves a run (AL-3): its aggregates and their differences against the previous version. */
+function aggregateRoutes(app: App, { db, sql, config, visibleRun }: AllocationRoutesContext): void {
   app.get(
     '/allocation/runs/:id/aggregates',
     {
-      preHandler: readers,
+      preHandler: reader,
       schema: {
         tags: ['allocation'],
         summary:
@@ -370,7 +368,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/allocation/runs/:id/differences',
     {
-      preHandler: readers,
+      preHandler: reader,
       schema: {
         tags: ['allocation'],
         summary:
@@ -387,7 +385,10 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { ...(await differencePage(db, run, scope, req.query)), limit: req.query.limit, offset: req.query.offset };
     },
   );
+}
 
+/** One connection’s result: the grid operator’s only, every read registered (DC-8). */
+function connectionResultRoutes(app: App, { db, visibleRun }: AllocationRoutesContext): void {
   app.get(
     '/allocation/runs/:id/connections/:ean',
     {
@@ -424,6 +425,26 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       };
     },
   );
+}
+
+const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { db, config, temporal } = app.deps;
+  // CSV bodies are streamed to the handler (a day's readings file is gigabytes); JSON bodies as usual.
+  if (app.hasContentTypeParser('text/plain')) app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+  const ctx: AllocationRoutesContext = {
+    db,
+    sql: driverOf(db),
+    config,
+    temporal,
+    async visibleRun(p, id) {
+      let scope: AllocationScope | null = null;
+      const run = await requireRun(db, id, (r) => (scope = allocationRunScope(p, r)) !== null);
+      return { run, scope: scope! };
+    },
+  };
+  for (const routes of [readingRoutes, profileRoutes, runRoutes, aggregateRoutes, connectionResultRoutes])
+    routes(app, ctx);
 };
 
 export default allocationRoutes;

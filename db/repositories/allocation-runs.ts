@@ -13,7 +13,7 @@
 import { and, desc, eq, inArray, sql as dsql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { DbOrTx } from '../client.js';
-import { allocationRuns, type AllocationRun, type AllocationRunTrigger } from '../schema/index.js';
+import { allocationRuns, connections, type AllocationRun, type AllocationRunTrigger } from '../schema/index.js';
 import { invalidState, notFound } from '../../lib/errors.js';
 import {
   QUARTER_HOUR_MS,
@@ -143,6 +143,15 @@ export async function unfinishedRuns(db: DbOrTx, requestedBefore: Date): Promise
         dsql`${allocationRuns.requestedAt} < ${requestedBefore.toISOString()}::timestamptz`,
       ),
     );
+}
+
+/** The grid operators with connections, each allocates its own (AL-3). */
+export async function gridOperatorsWithConnections(db: DbOrTx): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ id: connections.gridOperatorId })
+    .from(connections)
+    .orderBy(connections.gridOperatorId);
+  return rows.map((r) => r.id);
 }
 
 export async function markRunFailed(db: DbOrTx, id: string, failure: string, at = new Date()): Promise<void> {

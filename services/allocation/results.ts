@@ -27,12 +27,10 @@ import {
   type Direction,
   type QuarterHourMethod,
 } from '../../domain/allocation.js';
+import type { AllocationScope } from '../../domain/visibility.js';
 
-/** Whose cells a caller sees: all (the grid operator, compliance, admin), or those of one BRP or supplier. */
-export type AggregateScope =
-  { kind: 'all' } | { kind: 'balance_responsible_party'; partyId: string } | { kind: 'supplier'; partyId: string };
-
-const scopeFilter = (scope: AggregateScope) =>
+/** The cells `scope` covers (domain/visibility.ts allocationRunScope), as the statements' filter. */
+const scopeFilter = (scope: AllocationScope) =>
   scope.kind === 'balance_responsible_party'
     ? sql`and c.balance_responsible_party_id = ${scope.partyId}`
     : scope.kind === 'supplier'
@@ -91,7 +89,7 @@ function aggregateRow(run: AllocationRun, r: RawAggregate, minimum: number, with
   };
 }
 
-const aggregateQuery = (runId: string, scope: AggregateScope) => sql`
+const aggregateQuery = (runId: string, scope: AllocationScope) => sql`
   select a.qh, b.gln as brp_gln, s.gln as supplier_gln, c.grid_area, a.direction, trim_scale(a.volume_wh)::text as volume_wh, a.connections, a.estimated
     from allocation_aggregates a
     join allocation_cells c on c.id = a.cell_id
@@ -103,7 +101,7 @@ const aggregateQuery = (runId: string, scope: AggregateScope) => sql`
 export async function aggregatePage(
   db: Db,
   run: AllocationRun,
-  scope: AggregateScope,
+  scope: AllocationScope,
   minimum: number,
   page: { limit: number; offset: number },
 ): Promise<{ items: AggregateRow[]; total: number }> {
@@ -126,7 +124,7 @@ const csvField = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"`
 export async function* aggregateCsv(
   sqlDriver: postgres.Sql,
   run: AllocationRun,
-  scope: AggregateScope,
+  scope: AllocationScope,
   minimum: number,
 ): AsyncGenerator<string> {
   yield AGGREGATE_CSV_HEADER + '\n';
@@ -173,7 +171,7 @@ export interface DifferenceRow {
 export async function differencePage(
   db: Db,
   run: AllocationRun,
-  scope: AggregateScope,
+  scope: AllocationScope,
   page: { limit: number; offset: number },
 ): Promise<{ previousRunId: string | null; items: DifferenceRow[]; total: number }> {
   if (!run.previousRunId) return { previousRunId: null, items: [], total: 0 };

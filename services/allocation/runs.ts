@@ -18,6 +18,7 @@ import {
   differenceSummary,
   insertResultSegments,
   lockRun,
+  markRunFailed,
   missingProfileCategories,
   mixedConnections,
   mixedFacts,
@@ -125,6 +126,26 @@ export async function startAllocationRunWorkflow(client: Client, taskQueue: stri
     taskQueue,
     args: [{ runId }],
   });
+}
+
+/** A run's workflow, from the daily workflow's activity; already started counts as done. */
+export async function startAllocationRun(
+  client: Client | undefined,
+  taskQueue: string,
+  input: { runId: string },
+): Promise<{ started: boolean }> {
+  if (!client)
+    throw new DomainError(
+      'unavailable',
+      'temporal_client_missing',
+      'no Temporal client configured to start allocation runs',
+    );
+  return { started: await startAllocationRunWorkflow(client, taskQueue, input.runId) };
+}
+
+/** The run's workflow gave up on it (its retries spent): recorded as failed with why; a new version may follow. */
+export async function failAllocationRun(db: Db, input: { runId: string; failure: string }): Promise<void> {
+  await markRunFailed(db, input.runId, input.failure);
 }
 
 /**

@@ -5,9 +5,51 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { Db } from '../../db/client.js';
+import type { Actor } from '../../db/repositories/actor.js';
+import { gridOperatorsWithConnections, requestRun, unfinishedRuns } from '../../db/repositories/allocation-runs.js';
 import type { Config } from '../../lib/config.js';
 import { AMSTERDAM } from '../../domain/allocation.js';
 import { allocationScheduleId, type DailyAllocationInput } from '../../workflows/shared.js';
+
+const SCHEDULE_ACTOR: Actor = { actor: 'schedule:allocation-daily', actorRole: 'system', actorPartyId: null };
+/** A requested run whose workflow has not finished it within this time is started again by the Schedule. */
+const RECOVER_AFTER_MS = 10 * 60_000;
+
+export interface ScheduledRun {
+  runId: string;
+  gridOperatorId: string;
+  version: number;
+  created: boolean;
+}
+
+/**
+ * The day's run of every grid operator with connections (version 1, once however often the Schedule fires),
+ * plus the unfinished older runs: those the daily workflow starts.
+ */
+export async function requestScheduledAllocationRuns(
+  db: Db,
+  input: { day: string },
+  now = new Date(),
+): Promise<ScheduledRun[]> {
+  const out: ScheduledRun[] = [];
+  for (const gridOperatorId of await gridOperatorsWithConnections(db)) {
+    const { run, created } = await requestRun(db, SCHEDULE_ACTOR, {
+      gridOperatorId,
+      day: input.day,
+      trigger: 'schedule',
+      requestKey: `schedule:${gridOperatorId}:${input.day}`,
+      reason: 'daily allocation after the read-out',
+    });
+    if (run.status === 'requested' || run.status === 'running' || created)
+      out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created });
+  }
+  for (const run of await unfinishedRuns(db, new Date(now.getTime() - RECOVER_AFTER_MS))) {
+    if (!out.some((r) => r.runId === run.id))
+      out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created: false });
+  }
+  return out;
+}
 
 export async function ensureAllocationSchedule(
   client: Client,

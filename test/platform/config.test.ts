@@ -36,6 +36,7 @@ describe('configuration', () => {
     ['SEED_DEMO', 'maybe'],
     ['MAIL_FROM', 'not-an-address'],
     ['REPEAT_OFFENDER_SCHEDULE_EVERY', 'hourly'],
+    ['REPEAT_OFFENDER_AGREEMENT_RULE', 'most'],
     ['EMBEDDED_PG_PORT', '0'],
     ['WORKER_MAX_CACHED_WORKFLOWS', '1'],
     ['WORKER_MAX_CONCURRENT_ACTIVITIES', '0'],

@@ -1,6 +1,13 @@
 /** GT-5: the agreement rule and what counts as a similar signal (domain/review.ts). */
 import { describe, expect, it } from 'vitest';
-import { agreement, countsAsSignal, proposes, similarGroups } from '../../domain/review.js';
+import {
+  AGREEMENT_RULES,
+  agreement,
+  countsAsSignal,
+  proposes,
+  similarGroups,
+  votesNeeded,
+} from '../../domain/review.js';
 
 const ops = ['a', 'b', 'c'];
 const v = (gridOperatorId: string, agree: boolean) => ({ gridOperatorId, agree });
@@ -20,6 +27,13 @@ describe('agreement (GT-5)', () => {
 
   it('votes of operators not involved do not count', () => {
     expect(agreement('majority', ['a', 'b'], [v('a', true), v('x', true)])).toBe('pending');
+  });
+
+  it('every configurable rule name has a meaning (lib/agreement-rules.ts names them, domain/review.ts gives them one)', () => {
+    expect(AGREEMENT_RULES.map((r) => [r, votesNeeded(r, 4)])).toEqual([
+      ['majority', 3],
+      ['unanimous', 4],
+    ]);
   });
 
   it('unanimous: all operators involved', () => {

@@ -4,12 +4,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  ALLOCATION_ROLES,
+  allocationRunScope,
+  allocationRunsListed,
   caseOwner,
   connectionOwner,
   counterpartCase,
   doubtContactsVisibleTo,
   mandateOwner,
+  mayInAllocation,
+  mayRunAllocationOf,
   scopeOf,
+  seesWholeRun,
   supplierReportOwner,
   visibleTo,
   ROLES,
@@ -133,5 +139,97 @@ describe('doubtContactsVisibleTo: the doubt contact group of a party (GT-10, see
     // One's own group needs no case; the counterpart's needs one.
     expect(counterpartCase(p('case-handler', OP), { id: OP })).toBeNull();
     expect(doubtContactsVisibleTo(p('case-handler', OP), { id: PARTY }, false)).toBe(false);
+  });
+});
+
+describe('allocation (AL-3, DC-8): who may do what, and which runs and cells they see', () => {
+  const ownRun = { gridOperatorId: OP };
+  const otherRun = { gridOperatorId: OTHER_OP };
+  // [who, import, read master data, run, read runs, own operator's run, another operator's run, the list]
+  const table: [
+    string,
+    Principal,
+    string,
+    ReturnType<typeof allocationRunScope>,
+    ReturnType<typeof allocationRunScope>,
+    ReturnType<typeof allocationRunsListed>,
+  ][] = [
+    ['admin', p('admin'), '1111', { kind: 'all' }, { kind: 'all' }, { kind: 'all' }],
+    ['compliance', p('compliance'), '0101', { kind: 'all' }, { kind: 'all' }, { kind: 'all' }],
+    [
+      'case handler of OP',
+      p('case-handler', OP),
+      '0111',
+      { kind: 'all' },
+      null,
+      { kind: 'grid_operator', gridOperatorId: OP },
+    ],
+    ['case handler key without party', p('case-handler', null), '0111', null, null, { kind: 'none' }],
+    [
+      'brp PARTY',
+      p('brp', PARTY),
+      '0001',
+      { kind: 'balance_responsible_party', partyId: PARTY },
+      { kind: 'balance_responsible_party', partyId: PARTY },
+      { kind: 'all' },
+    ],
+    ['brp key without party', p('brp', null), '0001', null, null, { kind: 'none' }],
+    [
+      'supplier PARTY',
+      p('supplier', PARTY),
+      '0001',
+      { kind: 'supplier', partyId: PARTY },
+      { kind: 'supplier', partyId: PARTY },
+      { kind: 'all' },
+    ],
+    ['supplier key without party', p('supplier', null), '0001', null, null, { kind: 'none' }],
+    // The privacy officer sees cases as its case handlers do (GT-11), but no allocation.
+    ['privacy officer of OP', p('privacy-officer', OP), '0000', null, null, { kind: 'none' }],
+    ['grid user', p('grid-user', null, USER), '0000', null, null, { kind: 'none' }],
+    ['p4 client of PARTY', p('p4-client', PARTY), '0000', null, null, { kind: 'none' }],
+  ];
+
+  it('covers every role', () => {
+    expect(new Set(table.map(([, pr]) => pr.role))).toEqual(new Set(ROLES));
+  });
+
+  for (const [who, principal, may, own, other, listed] of table) {
+    it(who, () => {
+      const actions = Object.keys(ALLOCATION_ROLES) as (keyof typeof ALLOCATION_ROLES)[];
+      expect(actions.map((a) => (mayInAllocation(principal, a) ? '1' : '0')).join('')).toBe(may);
+      expect(allocationRunScope(principal, ownRun)).toEqual(own);
+      expect(allocationRunScope(principal, otherRun)).toEqual(other);
+      expect(allocationRunsListed(principal)).toEqual(listed);
+    });
+  }
+
+  it('the list shows exactly the runs one sees (the same rule for lists and single runs)', () => {
+    for (const [, principal] of table) {
+      const listed = allocationRunsListed(principal);
+      for (const run of [ownRun, otherRun]) {
+        const inList =
+          listed.kind === 'all' || (listed.kind === 'grid_operator' && listed.gridOperatorId === run.gridOperatorId);
+        // A role that may not read runs at all is stopped before (403); the rest see what the list shows.
+        if (mayInAllocation(principal, 'read')) expect(allocationRunScope(principal, run) !== null).toBe(inList);
+        else expect(inList).toBe(false);
+      }
+    }
+  });
+
+  it('a run’s own figures (summary, difference) for those who see it whole; its cells only for a BRP or supplier', () => {
+    expect(seesWholeRun(p('case-handler', OP), ownRun)).toBe(true);
+    expect(seesWholeRun(p('case-handler', OP), otherRun)).toBe(false);
+    expect(seesWholeRun(p('compliance'), otherRun)).toBe(true);
+    expect(seesWholeRun(p('brp', PARTY), ownRun)).toBe(false);
+    expect(seesWholeRun(p('supplier', PARTY), ownRun)).toBe(false);
+  });
+
+  it('runs are requested by admin for any grid operator, by a case handler for its own only', () => {
+    expect(mayRunAllocationOf(p('admin'), OTHER_OP)).toBe(true);
+    expect(mayRunAllocationOf(p('case-handler', OP), OP)).toBe(true);
+    expect(mayRunAllocationOf(p('case-handler', OP), OTHER_OP)).toBe(false);
+    expect(mayRunAllocationOf(p('case-handler', null), OP)).toBe(false);
+    expect(mayRunAllocationOf(p('compliance'), OP)).toBe(false);
+    expect(mayRunAllocationOf(p('brp', OP), OP)).toBe(false);
   });
 });
