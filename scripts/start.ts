@@ -94,6 +94,7 @@ setInterval(() => {
   if (process.ppid !== parentPid) void shutdown('parent process exited', 0);
 }, 1_000).unref();
 
+// long: the one-command start: every service in order, each printed as it comes up
 async function main(): Promise<void> {
   const dataDir = config.dataDir;
   await mkdir(dataDir, { recursive: true });

@@ -40,6 +40,7 @@ async function visibleBlock(db: Db, p: Principal, caseId: string): Promise<Block
   return b;
 }
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const blockRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   const { db } = app.deps;

@@ -111,6 +111,7 @@ const BreachDecisionBody = Type.Object(
 const IdParams = Type.Object({ id: Uuid });
 const ListQuery = Type.Intersect([Paging, Type.Object({ clock: Type.Optional(lit(BREACH_CLOCKS)) })]);
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const breachRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   const { db, config, temporal } = app.deps;

@@ -47,6 +47,7 @@ import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import type { AllocationBasisKind } from '../../domain/allocation.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   const { db } = app.deps;

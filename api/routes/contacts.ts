@@ -39,6 +39,7 @@ function assertOwnContacts(p: Principal, party: Party): void {
   );
 }
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const contactRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   const { db } = app.deps;

@@ -24,6 +24,7 @@ import { requirePartyByGln } from '../../db/repositories/parties.js';
 import { mandateOwner, visibleTo } from '../../domain/visibility.js';
 import { notFound, validationError } from '../../lib/errors.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const mandateRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.

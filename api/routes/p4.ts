@@ -51,6 +51,7 @@ export interface P4RouteOptions {
   gate?: Omit<P4GateOptions, 'now'>;
 }
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) => {
   jsonBodiesOnly(app);
   const { db, sql } = app.deps;

@@ -19,6 +19,7 @@ import { createParty, listParties, requirePartyByGln, updateParty } from '../../
 import { createGridUser, getGridUser } from '../../db/repositories/connections.js';
 import { notFound } from '../../lib/errors.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const partyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   const { db } = app.deps;

@@ -48,6 +48,7 @@ const person = (p: Principal): ReviewPerson => ({
   gridOperatorId: ownFilter(p).gridOperatorId,
 });
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   // The review workflow names the review it refuses for (a grid operator not involved: 404) as reviewId.

@@ -38,6 +38,7 @@ import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import { ownPeriod, quarterHourGap } from '../../domain/gate.js';
 import { parsePeriod, toDataPoints } from './readings.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   // The repository names the mandate's party by id (given here by GLN) and the mandate as mandateId.

@@ -133,6 +133,7 @@ interface DecidedRow {
  * Requests for an unknown connection are not decisions: they are returned with known = false and
  * nothing is registered for them. A request with `deliveryOf` is registered as a delivery of that request.
  */
+// long: one SQL statement mirroring domain/gate.ts decide() (held to it by the agreement test); splitting it would split the statement
 export async function decideAndRegister(
   sql: postgres.Sql,
   reqs: readonly GateRequest[],

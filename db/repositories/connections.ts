@@ -302,6 +302,7 @@ export interface ConnectionEventInput {
  * of supplier alone ends no mandate: the old supplier simply stops being the supplier of record, so
  * the gate no longer lets it read billing registers without a mandate.
  */
+// long: one transaction: the event, the parties' history and DC-4's ended mandates with their audit entries commit together
 export async function recordConnectionEvent(
   db: DbOrTx,
   actor: Actor,
@@ -329,112 +330,115 @@ export async function recordConnectionEvent(
   if (input.effectiveAt.getTime() > now.getTime() + 60_000) {
     throw validationError('effective_in_future', 'effectiveAt may not lie in the future', 'effectiveAt');
   }
-  return db.transaction(async (tx) => {
-    const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
-    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
-    const [last] = await tx
-      .select({ effectiveAt: connectionEvents.effectiveAt })
-      .from(connectionEvents)
-      .where(eq(connectionEvents.connectionEan, ean))
-      .orderBy(desc(connectionEvents.effectiveAt))
-      .limit(1);
-    if (last && input.effectiveAt < last.effectiveAt) {
-      throw conflict(
-        'event_out_of_order',
-        `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`,
-        'effectiveAt',
-      );
-    }
-    const newSupplier = supplierChange
-      ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'newSupplierGln')
-      : null;
-    const newBrp = input.newBalanceResponsiblePartyGln
-      ? await partyInRole(
-          tx,
-          input.newBalanceResponsiblePartyGln,
-          'balance_responsible_party',
-          'newBalanceResponsiblePartyGln',
-        )
-      : null;
-    if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'newGridUserId');
-    if (newSupplier && newSupplier.id === conn.supplierId)
-      throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'newSupplierGln');
-    if (customerChange && input.newGridUserId === conn.gridUserId)
-      throw conflict('same_grid_user', 'The new grid user is already the grid user', 'newGridUserId');
+  return db.transaction(
+    // long: one transaction: the event, the parties' history and DC-4's ended mandates commit together
+    async (tx) => {
+      const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
+      if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
+      const [last] = await tx
+        .select({ effectiveAt: connectionEvents.effectiveAt })
+        .from(connectionEvents)
+        .where(eq(connectionEvents.connectionEan, ean))
+        .orderBy(desc(connectionEvents.effectiveAt))
+        .limit(1);
+      if (last && input.effectiveAt < last.effectiveAt) {
+        throw conflict(
+          'event_out_of_order',
+          `The last event on ${ean} took effect at ${last.effectiveAt.toISOString()}`,
+          'effectiveAt',
+        );
+      }
+      const newSupplier = supplierChange
+        ? await partyInRole(tx, input.newSupplierGln!, 'supplier', 'newSupplierGln')
+        : null;
+      const newBrp = input.newBalanceResponsiblePartyGln
+        ? await partyInRole(
+            tx,
+            input.newBalanceResponsiblePartyGln,
+            'balance_responsible_party',
+            'newBalanceResponsiblePartyGln',
+          )
+        : null;
+      if (customerChange) await requireGridUser(tx, input.newGridUserId!, 'newGridUserId');
+      if (newSupplier && newSupplier.id === conn.supplierId)
+        throw conflict('same_supplier', 'The new supplier is already the supplier of record', 'newSupplierGln');
+      if (customerChange && input.newGridUserId === conn.gridUserId)
+        throw conflict('same_grid_user', 'The new grid user is already the grid user', 'newGridUserId');
 
-    const [event] = await tx
-      .insert(connectionEvents)
-      .values({
-        connectionEan: ean,
-        kind: input.kind,
-        effectiveAt: input.effectiveAt,
-        previousSupplierId: supplierChange ? conn.supplierId : null,
-        newSupplierId: newSupplier?.id ?? null,
-        previousGridUserId: customerChange ? conn.gridUserId : null,
-        newGridUserId: customerChange ? input.newGridUserId! : null,
-      })
-      .returning();
-    if (!event) throw new Error('event insert returned nothing');
-    // A supplier switch takes effect at its moment for allocation too (effective-dated parties).
-    if (newSupplier) {
-      await recordPartyChange(
-        tx,
-        conn,
-        {
-          effectiveFrom: input.effectiveAt,
-          supplierId: newSupplier.id,
-          ...(newBrp ? { balanceResponsiblePartyId: newBrp.id } : {}),
-          reason: `connection.${input.kind}`,
+      const [event] = await tx
+        .insert(connectionEvents)
+        .values({
+          connectionEan: ean,
+          kind: input.kind,
+          effectiveAt: input.effectiveAt,
+          previousSupplierId: supplierChange ? conn.supplierId : null,
+          newSupplierId: newSupplier?.id ?? null,
+          previousGridUserId: customerChange ? conn.gridUserId : null,
+          newGridUserId: customerChange ? input.newGridUserId! : null,
+        })
+        .returning();
+      if (!event) throw new Error('event insert returned nothing');
+      // A supplier switch takes effect at its moment for allocation too (effective-dated parties).
+      if (newSupplier) {
+        await recordPartyChange(
+          tx,
+          conn,
+          {
+            effectiveFrom: input.effectiveAt,
+            supplierId: newSupplier.id,
+            ...(newBrp ? { balanceResponsiblePartyId: newBrp.id } : {}),
+            reason: `connection.${input.kind}`,
+          },
+          now,
+          'effectiveAt',
+        );
+      }
+      const [updated] = await tx
+        .update(connections)
+        .set({
+          ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
+          // DC-7: the new supplier's billing reads begin here (recordPartyChange set supplier_id above).
+          ...(newSupplier ? { supplierSince: input.effectiveAt } : {}),
+          updatedAt: now,
+        })
+        .where(eq(connections.ean, ean))
+        .returning();
+      if (!updated) throw new Error('connection update returned nothing');
+      let mandatesEnded = 0;
+      if (customerChange) {
+        // DC-4: access ends on a change of customer (with or without a change of supplier).
+        const ended = await tx
+          .update(mandates)
+          .set({ status: 'ended', endedAt: input.effectiveAt, endReason: 'customer_switch' })
+          .where(
+            and(
+              eq(mandates.connectionEan, ean),
+              or(eq(mandates.status, 'active'), eq(mandates.status, 'pending_confirmation')),
+              isNull(mandates.endedAt),
+            ),
+          )
+          .returning({ id: mandates.id });
+        mandatesEnded = ended.length;
+      }
+      await recordAudit(tx, {
+        ...auditActor(actor),
+        action: `connection.${input.kind}`,
+        entityType: 'connection',
+        entityId: ean,
+        data: {
+          eventId: event.id,
+          effectiveAt: input.effectiveAt.toISOString(),
+          previousSupplierId: event.previousSupplierId,
+          newSupplierId: event.newSupplierId,
+          previousGridUserId: event.previousGridUserId,
+          newGridUserId: event.newGridUserId,
+          ...(newBrp ? { newBalanceResponsiblePartyId: newBrp.id } : {}),
+          ...(customerChange ? { mandatesEnded, rule: 'DC-4' } : {}),
         },
-        now,
-        'effectiveAt',
-      );
-    }
-    const [updated] = await tx
-      .update(connections)
-      .set({
-        ...(customerChange ? { gridUserId: input.newGridUserId!, gridUserSince: input.effectiveAt } : {}),
-        // DC-7: the new supplier's billing reads begin here (recordPartyChange set supplier_id above).
-        ...(newSupplier ? { supplierSince: input.effectiveAt } : {}),
-        updatedAt: now,
-      })
-      .where(eq(connections.ean, ean))
-      .returning();
-    if (!updated) throw new Error('connection update returned nothing');
-    let mandatesEnded = 0;
-    if (customerChange) {
-      // DC-4: access ends on a change of customer (with or without a change of supplier).
-      const ended = await tx
-        .update(mandates)
-        .set({ status: 'ended', endedAt: input.effectiveAt, endReason: 'customer_switch' })
-        .where(
-          and(
-            eq(mandates.connectionEan, ean),
-            or(eq(mandates.status, 'active'), eq(mandates.status, 'pending_confirmation')),
-            isNull(mandates.endedAt),
-          ),
-        )
-        .returning({ id: mandates.id });
-      mandatesEnded = ended.length;
-    }
-    await recordAudit(tx, {
-      ...auditActor(actor),
-      action: `connection.${input.kind}`,
-      entityType: 'connection',
-      entityId: ean,
-      data: {
-        eventId: event.id,
-        effectiveAt: input.effectiveAt.toISOString(),
-        previousSupplierId: event.previousSupplierId,
-        newSupplierId: event.newSupplierId,
-        previousGridUserId: event.previousGridUserId,
-        newGridUserId: event.newGridUserId,
-        ...(newBrp ? { newBalanceResponsiblePartyId: newBrp.id } : {}),
-        ...(customerChange ? { mandatesEnded, rule: 'DC-4' } : {}),
-      },
-    });
-    return { event, connection: updated, mandatesEnded };
-  });
+      });
+      return { event, connection: updated, mandatesEnded };
+    },
+  );
 }
 
 export async function listConnectionEvents(db: DbOrTx, ean: string): Promise<ConnectionEvent[]> {

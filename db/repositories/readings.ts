@@ -145,6 +145,7 @@ async function storedAround(db: DbOrTx, ean: string, first: Date, last: Date): P
   return expandDays([...(before ? [before] : []), ...rows, ...(after ? [after] : [])]);
 }
 
+// long: one transaction per batch: the AL-2 judgement and the insert see the same rows
 export async function importReadings(
   db: DbOrTx,
   actor: Actor,
@@ -152,128 +153,131 @@ export async function importReadings(
   rows: ReadingInput[],
   now = new Date(),
 ): Promise<ImportResult> {
-  return db.transaction(async (tx) => {
-    // Lock the connection: imports for one connection are serialised, so neighbours stay valid.
-    const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
-    if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
-    if (conn.remoteReadingOptOut) {
-      throw invalidState(
-        'remote_reading_opted_out',
-        'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)',
-      );
-    }
-    const rejected: ReadingReject[] = [];
-    const reject = (index: number, readAt: Date, code: ReadingRejectCode, rule: 'AL-1' | 'AL-2', message: string) =>
-      rejected.push({ index, readAt: readAt.toISOString(), code, rule, message });
-
-    // Per-row checks that need no neighbours.
-    const seen = new Set<number>();
-    const candidates: Array<{ index: number; t: number; row: ReadingInput }> = [];
-    rows.forEach((r, index) => {
-      const t = r.readAt.getTime();
-      if (t % QUARTER_HOUR_MS !== 0)
-        return reject(
-          index,
-          r.readAt,
-          'not_quarter_hour',
-          'AL-1',
-          'readAt must be the end of a quarter-hour (hh:00, :15, :30, :45, whole seconds)',
+  return db.transaction(
+    // long: one transaction per batch: the AL-2 judgement and the insert see the same rows
+    async (tx) => {
+      // Lock the connection: imports for one connection are serialised, so neighbours stay valid.
+      const [conn] = await tx.select().from(connections).where(eq(connections.ean, ean)).for('update');
+      if (!conn) throw notFound('connection_not_found', `No connection ${ean}`, 'ean');
+      if (conn.remoteReadingOptOut) {
+        throw invalidState(
+          'remote_reading_opted_out',
+          'The grid user opted out of remote reading: no quarter-hour data exists for this connection (AL-5)',
         );
-      if (t > now.getTime())
-        return reject(
-          index,
-          r.readAt,
-          'read_in_future',
-          'AL-1',
-          'Readings are taken afterwards: readAt lies in the future',
-        );
-      if (seen.has(t))
-        return reject(index, r.readAt, 'duplicate_in_batch', 'AL-1', 'Another row of this batch has the same readAt');
-      seen.add(t);
-      candidates.push({ index, t, row: r });
-    });
-    candidates.sort((a, b) => a.t - b.t);
-
-    let accepted = 0;
-    let unchanged = 0;
-    const toWrite: RegisterReading[] = [];
-    if (candidates.length > 0) {
-      const line = timelines(
-        await storedAround(tx, ean, candidates[0]!.row.readAt, candidates[candidates.length - 1]!.row.readAt),
-      );
-      for (const c of candidates) {
-        const feedIn = c.row.feedInRegisterWh ?? null;
-        const off = judge(line.offtake, { t: c.t, wh: c.row.registerWh }, conn.capacityKw, 'Register');
-        const fin =
-          feedIn === null
-            ? 'unchanged'
-            : judge(line.feedIn, { t: c.t, wh: feedIn }, conn.capacityKw, 'Feed-in register');
-        const fault = typeof off === 'object' ? off : typeof fin === 'object' ? fin : null;
-        if (fault) {
-          reject(
-            c.index,
-            c.row.readAt,
-            fault.code,
-            fault.code === 'conflicts_with_stored' ? 'AL-1' : 'AL-2',
-            fault.message,
-          );
-          continue;
-        }
-        if (off === 'unchanged' && fin === 'unchanged') {
-          unchanged += 1;
-          continue;
-        }
-        if (off === 'new') line.offtake.accept({ t: c.t, wh: c.row.registerWh });
-        if (fin === 'new') line.feedIn.accept({ t: c.t, wh: feedIn! });
-        toWrite.push({
-          readAt: c.row.readAt,
-          registerWh: off === 'new' ? c.row.registerWh : null,
-          feedInRegisterWh: fin === 'new' ? feedIn : null,
-        });
-        accepted += 1;
       }
-      await writeRegisters(tx, ean, toWrite);
-    }
-    rejected.sort((a, b) => a.index - b.index);
-    const summary = {
-      received: rows.length,
-      accepted,
-      unchanged,
-      rejected: rejected.length,
-      rejectCodes: [...new Set(rejected.map((r) => r.code))],
-      rule: 'AL-2',
-    };
-    const [imp] = await tx
-      .insert(readingImports)
-      .values({
-        source: 'api',
-        actor: actor.actor,
-        startedAt: now,
-        finishedAt: now,
-        summary: { ...summary, connectionEan: ean },
-      })
-      .returning({ id: readingImports.id });
-    if (rejected.length > 0) {
-      await tx.insert(meterReadingRejects).values(
-        rejected.map((r) => ({
-          importId: imp!.id,
-          day: amsterdamDayOf(new Date(new Date(r.readAt).getTime() - 1)),
-          connectionEan: ean,
-          register: null,
-          code: r.code,
-          message: r.message,
-        })),
-      );
-    }
-    await recordAudit(tx, {
-      ...auditActor(actor),
-      action: 'readings.imported',
-      entityType: 'connection',
-      entityId: ean,
-      data: { ...summary, importId: imp!.id },
-    });
-    return { received: rows.length, accepted, unchanged, rejected };
-  });
+      const rejected: ReadingReject[] = [];
+      const reject = (index: number, readAt: Date, code: ReadingRejectCode, rule: 'AL-1' | 'AL-2', message: string) =>
+        rejected.push({ index, readAt: readAt.toISOString(), code, rule, message });
+
+      // Per-row checks that need no neighbours.
+      const seen = new Set<number>();
+      const candidates: Array<{ index: number; t: number; row: ReadingInput }> = [];
+      rows.forEach((r, index) => {
+        const t = r.readAt.getTime();
+        if (t % QUARTER_HOUR_MS !== 0)
+          return reject(
+            index,
+            r.readAt,
+            'not_quarter_hour',
+            'AL-1',
+            'readAt must be the end of a quarter-hour (hh:00, :15, :30, :45, whole seconds)',
+          );
+        if (t > now.getTime())
+          return reject(
+            index,
+            r.readAt,
+            'read_in_future',
+            'AL-1',
+            'Readings are taken afterwards: readAt lies in the future',
+          );
+        if (seen.has(t))
+          return reject(index, r.readAt, 'duplicate_in_batch', 'AL-1', 'Another row of this batch has the same readAt');
+        seen.add(t);
+        candidates.push({ index, t, row: r });
+      });
+      candidates.sort((a, b) => a.t - b.t);
+
+      let accepted = 0;
+      let unchanged = 0;
+      const toWrite: RegisterReading[] = [];
+      if (candidates.length > 0) {
+        const line = timelines(
+          await storedAround(tx, ean, candidates[0]!.row.readAt, candidates[candidates.length - 1]!.row.readAt),
+        );
+        for (const c of candidates) {
+          const feedIn = c.row.feedInRegisterWh ?? null;
+          const off = judge(line.offtake, { t: c.t, wh: c.row.registerWh }, conn.capacityKw, 'Register');
+          const fin =
+            feedIn === null
+              ? 'unchanged'
+              : judge(line.feedIn, { t: c.t, wh: feedIn }, conn.capacityKw, 'Feed-in register');
+          const fault = typeof off === 'object' ? off : typeof fin === 'object' ? fin : null;
+          if (fault) {
+            reject(
+              c.index,
+              c.row.readAt,
+              fault.code,
+              fault.code === 'conflicts_with_stored' ? 'AL-1' : 'AL-2',
+              fault.message,
+            );
+            continue;
+          }
+          if (off === 'unchanged' && fin === 'unchanged') {
+            unchanged += 1;
+            continue;
+          }
+          if (off === 'new') line.offtake.accept({ t: c.t, wh: c.row.registerWh });
+          if (fin === 'new') line.feedIn.accept({ t: c.t, wh: feedIn! });
+          toWrite.push({
+            readAt: c.row.readAt,
+            registerWh: off === 'new' ? c.row.registerWh : null,
+            feedInRegisterWh: fin === 'new' ? feedIn : null,
+          });
+          accepted += 1;
+        }
+        await writeRegisters(tx, ean, toWrite);
+      }
+      rejected.sort((a, b) => a.index - b.index);
+      const summary = {
+        received: rows.length,
+        accepted,
+        unchanged,
+        rejected: rejected.length,
+        rejectCodes: [...new Set(rejected.map((r) => r.code))],
+        rule: 'AL-2',
+      };
+      const [imp] = await tx
+        .insert(readingImports)
+        .values({
+          source: 'api',
+          actor: actor.actor,
+          startedAt: now,
+          finishedAt: now,
+          summary: { ...summary, connectionEan: ean },
+        })
+        .returning({ id: readingImports.id });
+      if (rejected.length > 0) {
+        await tx.insert(meterReadingRejects).values(
+          rejected.map((r) => ({
+            importId: imp!.id,
+            day: amsterdamDayOf(new Date(new Date(r.readAt).getTime() - 1)),
+            connectionEan: ean,
+            register: null,
+            code: r.code,
+            message: r.message,
+          })),
+        );
+      }
+      await recordAudit(tx, {
+        ...auditActor(actor),
+        action: 'readings.imported',
+        entityType: 'connection',
+        entityId: ean,
+        data: { ...summary, importId: imp!.id },
+      });
+      return { received: rows.length, accepted, unchanged, rejected };
+    },
+  );
 }
 
 export interface MeterReading {

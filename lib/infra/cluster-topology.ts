@@ -122,6 +122,7 @@ async function procMemory(pid: number): Promise<{ rss: number; peak: number } | 
   }
 }
 
+// long: the one-machine cluster launcher: starts, supervises and stops every process in order, read top to bottom
 export async function startClusterTopology(options: ClusterTopologyOptions): Promise<ClusterTopology> {
   const logger = options.logger ?? infraLogger();
   const logDir = join(options.dataDir, 'logs');
@@ -240,6 +241,7 @@ export async function startClusterTopology(options: ClusterTopologyOptions): Pro
       return (d.pollers ?? []).map((p) => p.identity ?? '');
     };
 
+    // long: one supervised process: spawn, restart policy, logs and stop share its state
     const makeProcess = (kind: 'api' | 'worker', index: number): { handle: NodeProcess; stop: () => Promise<void> } => {
       const name = `${kind}-${index + 1}`;
       const logFile = join(logDir, `${name}.log`);

@@ -115,6 +115,7 @@ function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('.', '');
 }
 
+// long: the SMTP capture server and its handlers share one closure
 export async function startSmtpCapture(options: SmtpCaptureOptions): Promise<SmtpCapture> {
   const logger = options.logger ?? infraLogger();
   const host = options.host ?? '127.0.0.1';

@@ -42,6 +42,7 @@ import {
 import type { CaseSnapshot } from '../../../workflows/shared.js';
 import type { CaseRoutesContext } from './context.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
   const { db, service } = cases;
   const handler = requireRole('case-handler');

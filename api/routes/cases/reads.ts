@@ -32,6 +32,7 @@ import { validationError } from '../../../lib/errors.js';
 import { liveSnapshot } from '../../../services/cases/actions.js';
 import type { CaseRoutesContext } from './context.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
   const { db, service } = cases;
   const readers = requireRole('case-handler', 'supplier', 'compliance', 'admin');
