@@ -13,7 +13,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { Runtime, Worker, type Logger as TemporalLogger, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities } from './activities/index.js';
@@ -25,6 +25,7 @@ import { createMailer } from './notifications/mailer.js';
 import { ensureAllocationSchedule } from './services/allocation/schedule.js';
 import { ensureRetentionSchedule } from './services/retention/schedule.js';
 import { runRecoveryLoop, type RecoveryLoop } from './services/recovery/sweep.js';
+import { upsertSchedule } from './services/schedules.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
 
 export interface StartWorkerOptions {
@@ -64,28 +65,17 @@ export async function ensureRepeatOffenderSchedule(
     intervals: [{ every: config.repeatOffender.scheduleEvery as `${number}${'ms' | 's' | 'm' | 'h' | 'd'}` }],
   };
   const scheduleId = repeatOffenderScheduleId(config.temporal.taskQueue);
-  // The Schedule suffixes the workflow id with the scheduled time, so every run has its own id.
-  const action = {
-    type: 'startWorkflow' as const,
+  const done = await upsertSchedule(client, {
+    scheduleId,
+    spec,
     workflowType: 'repeatOffenderScanWorkflow',
-    workflowId: scheduleId,
     taskQueue: config.temporal.taskQueue,
     args,
-  };
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec,
-      action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-    });
+    catchupWindow: '1 hour',
+  });
+  if (done === 'created')
     logger.info({ every: config.repeatOffender.scheduleEvery, ...args[0] }, 'repeat-offender schedule created');
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
-    return 'updated';
-  }
+  return done;
 }
 
 export interface RunningWorker {

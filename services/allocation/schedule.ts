@@ -3,13 +3,14 @@
  * overnight read-out, `dailyAllocationWorkflow` allocates the previous day for every grid operator.
  * Created once per task queue, updated to the configured time on every later worker start.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { gridOperatorsWithConnections, requestRun, unfinishedRuns } from '../../db/repositories/allocation-runs.js';
 import type { Config } from '../../lib/config.js';
 import { AMSTERDAM } from '../../domain/allocation.js';
+import { upsertSchedule } from '../schedules.js';
 import { allocationScheduleId, type DailyAllocationInput } from '../../workflows/shared.js';
 
 const SCHEDULE_ACTOR: Actor = { actor: 'schedule:allocation-daily', actorRole: 'system', actorPartyId: null };
@@ -60,27 +61,16 @@ export async function ensureAllocationSchedule(
   const { hour, minute } = config.allocation.scheduleAt;
   const args: [DailyAllocationInput] = [{ daysBack: 1 }];
   const spec = { calendars: [{ hour, minute }], timezone: AMSTERDAM };
-  // The Schedule suffixes the workflow id with the scheduled time: one workflow per day.
-  const action = {
-    type: 'startWorkflow' as const,
-    workflowType: 'dailyAllocationWorkflow',
-    workflowId: scheduleId,
-    taskQueue: config.temporal.taskQueue,
+  const taskQueue = config.temporal.taskQueue;
+  const workflowType = 'dailyAllocationWorkflow';
+  const done = await upsertSchedule(client, {
+    scheduleId,
+    spec,
+    workflowType,
+    taskQueue,
     args,
-  };
-  try {
-    // A missed day (worker or server down) still runs when the Schedule resumes within a day.
-    await client.schedule.create({
-      scheduleId,
-      spec,
-      action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-    });
-    logger.info({ scheduleId, hour, minute }, 'allocation schedule created');
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
-    return 'updated';
-  }
+    catchupWindow: '1 day',
+  });
+  if (done === 'created') logger.info({ scheduleId, hour, minute }, 'allocation schedule created');
+  return done;
 }

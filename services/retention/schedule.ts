@@ -3,10 +3,11 @@
  * `retentionPurgeWorkflow` removes what is past its retention period. Created once per task queue, updated to the
  * configured time and periods on every later worker start.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../../lib/config.js';
 import { AMSTERDAM } from '../../domain/allocation.js';
+import { upsertSchedule } from '../schedules.js';
 import { retentionScheduleId, type RetentionPurgeInput } from '../../workflows/retention-shared.js';
 
 export async function ensureRetentionSchedule(
@@ -30,28 +31,15 @@ export async function ensureRetentionSchedule(
     },
   ];
   const spec = { calendars: [{ hour: scheduleAt.hour, minute: scheduleAt.minute }], timezone: AMSTERDAM };
-  // The Schedule suffixes the workflow id with the scheduled time: one purge per day.
-  const action = {
-    type: 'startWorkflow' as const,
+  // A purge still running when the next is due is not doubled (upsertSchedule's overlap policy).
+  const done = await upsertSchedule(client, {
+    scheduleId,
+    spec,
     workflowType: 'retentionPurgeWorkflow',
-    workflowId: scheduleId,
     taskQueue: config.temporal.taskQueue,
     args,
-  };
-  try {
-    // A day missed (worker or server down) still runs when the Schedule resumes within a day; a purge still
-    // running when the next is due is not doubled.
-    await client.schedule.create({
-      scheduleId,
-      spec,
-      action,
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-    });
-    logger.info({ scheduleId, ...scheduleAt, ...args[0] }, 'retention purge schedule created');
-    return 'created';
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule.getHandle(scheduleId).update((prev) => ({ ...prev, spec, action }));
-    return 'updated';
-  }
+    catchupWindow: '1 day',
+  });
+  if (done === 'created') logger.info({ scheduleId, ...scheduleAt, ...args[0] }, 'retention purge schedule created');
+  return done;
 }
