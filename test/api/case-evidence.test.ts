@@ -10,8 +10,7 @@ import { eq } from 'drizzle-orm';
 import { createHash, randomUUID } from 'node:crypto';
 import { apiKeys, breachAssessments, caseResponses, improvementReviews, reviewSignals } from '../../db/schema/index.js';
 import { generateApiKey } from '../../lib/api-keys.js';
-import { reviewActivities } from '../../activities/reviews.js';
-import type { ActivityDeps } from '../../activities/deps.js';
+import { closeReview } from '../../services/reviews/steps.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
 import { call, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, smallPdf, type CaseApiContext } from './case-context.js';
@@ -257,7 +256,7 @@ describe('evidence download (GT-3) and legal hold (GT-8)', () => {
     expect((await call(ctx.app, keys.handler, 'GET', evidenceUrl(caseId, responseId))).statusCode).toBe(200);
 
     // The review closes: nothing keeps the copy any more.
-    await reviewActivities({ db: ctx.db, temporalClient: ctx.temporal } as ActivityDeps).closeReview({
+    await closeReview(ctx.db, {
       reviewId,
       status: 'not_reported',
       at: new Date().toISOString(),
