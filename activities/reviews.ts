@@ -16,8 +16,9 @@ import { retriedWithoutContacts } from './failures.js';
 type Input<F extends (deps: never, input: never) => unknown> = Parameters<F>[1];
 
 export function reviewActivities(activityDeps: ActivityDeps) {
-  const mail = stepDeps(activityDeps);
   const { db, temporalClient } = activityDeps;
+  // The mails' dependencies (a heartbeating mailer) when a mail is sent: the database steps need only `db`.
+  const mail = () => stepDeps(activityDeps);
   return {
     findRepeatOffenders: (input: RepeatOffenderQuery) => findRepeatOffenders(db, input),
     openImprovementReview: (input: steps.OpenReviewInput) => steps.openImprovementReview(db, input),
@@ -25,7 +26,7 @@ export function reviewActivities(activityDeps: ActivityDeps) {
       steps.startImprovementReview(temporalClient, currentAttempt().taskQueue, input),
     recordReviewVote: (input: Input<typeof steps.recordReviewVote>) => steps.recordReviewVote(db, input),
     markReviewAgreed: (input: Input<typeof steps.markReviewAgreed>) => steps.markReviewAgreed(db, input),
-    sendReviewContact: retriedWithoutContacts((input: { reviewId: string }) => sendReviewContact(mail, input)),
+    sendReviewContact: retriedWithoutContacts((input: { reviewId: string }) => sendReviewContact(mail(), input)),
     startReviewFollowUp: (input: Input<typeof steps.startReviewFollowUp>) => steps.startReviewFollowUp(db, input),
     recordReviewCommitment: (input: Input<typeof steps.recordReviewCommitment>) =>
       steps.recordReviewCommitment(db, input),
@@ -33,7 +34,7 @@ export function reviewActivities(activityDeps: ActivityDeps) {
     putReviewFiguresToOperators: (input: Input<typeof steps.putReviewFiguresToOperators>) =>
       steps.putReviewFiguresToOperators(db, input),
     recordReviewDecision: (input: Input<typeof steps.recordReviewDecision>) => steps.recordReviewDecision(db, input),
-    reportReviewToAcm: (input: ReviewAcmReportInput) => reportReviewToAcm(mail, input),
+    reportReviewToAcm: (input: ReviewAcmReportInput) => reportReviewToAcm(mail(), input),
     closeReview: (input: Input<typeof steps.closeReview>) => steps.closeReview(db, input),
   };
 }
