@@ -212,7 +212,15 @@ export function caseActivities({ db, temporalClient }: ActivityDeps) {
       await db.transaction(async (tx) => {
         const [resp] = await tx
           .update(caseResponses)
-          .set({ judgement: input.decision, judgementReason: input.reason, judgedAt: at, judgedBy: input.actor.actor })
+          .set({
+            judgement: input.decision,
+            judgementReason: input.reason,
+            judgedAt: at,
+            judgedBy: input.actor.actor,
+            // The signature: the key's recorded holder (the route refuses a rejection by a key without one).
+            judgedByName: sql`(select k.holder_name from api_keys k where 'api-key:' || k.id::text = ${input.actor.actor})`,
+            judgedByRole: input.actor.actorRole ?? null,
+          })
           .where(
             and(
               eq(caseResponses.id, input.responseId),

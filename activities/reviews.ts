@@ -13,6 +13,7 @@ import { improvementReviews, parties, reviewSignals, reviewVotes, type ReviewSta
 import {
   NOT_SIGNAL_STATUSES,
   proposes,
+  reviewElectorate,
   similarGroups,
   type AgreementRule,
   type ReviewVote,
@@ -183,6 +184,8 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
       const from = new Date(at.getTime() - input.windowDays * DAY_MS);
       return db.transaction(async (tx) => {
         const signals = await signalRows(tx, from, at, input.partyId);
+        // GT-5 jointly: every grid operator in the system judges, fixed with the proposal (reviewElectorate).
+        const electorate = reviewElectorate(await tx.select({ id: parties.id, roles: parties.roles }).from(parties));
         const [row] = await tx
           .insert(improvementReviews)
           .values({
@@ -196,6 +199,7 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
             status: 'proposed',
             agreementRule: input.agreementRule,
             votingUntil: new Date(at.getTime() + input.votingDays * DAY_MS),
+            electorate,
           })
           .onConflictDoNothing()
           .returning();
@@ -214,7 +218,8 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
             })),
           );
         }
-        const operatorsInvolved = await operatorsOf(tx, review.id);
+        // The workflow counts the votes of the electorate (its input's operatorsInvolved).
+        const operatorsInvolved = review.electorate;
         if (row) {
           await audit(
             tx,
@@ -224,7 +229,8 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
               partyId: row.partyId,
               signalsAtOpen: row.signalsAtOpen,
               similarSignals: similarGroups(signals),
-              operatorsInvolved,
+              electorate: operatorsInvolved,
+              operatorsWithSignals: await operatorsOf(tx, row.id),
               windowDays: row.windowDays,
               threshold: row.threshold,
               agreementRule: row.agreementRule,
@@ -276,6 +282,7 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
             reason: input.reason,
             votedBy: input.actor,
             votedByName: input.name,
+            votedByRole: input.actorRole,
             votedAt: at,
           })
           .onConflictDoNothing()
@@ -380,6 +387,7 @@ export function reviewActivities({ db, temporalClient }: ActivityDeps) {
             decisionReason: input.reason,
             decidedBy: input.actor,
             decidedByName: input.name,
+            decidedByRole: input.actorRole,
             decidedByGridOperatorId: input.gridOperatorId,
             decidedAt: at,
           })

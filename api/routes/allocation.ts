@@ -63,8 +63,9 @@ const PROFILE_FILE_MAX_BYTES = 64 * 1024 * 1024;
 function runScope(p: Principal, run: AllocationRun): AggregateScope | null {
   switch (p.role) {
     case 'admin':
-    case 'compliance':
       return { kind: 'all' };
+    // A compliance officer belongs to its grid operator, as a case handler (domain/visibility.ts).
+    case 'compliance':
     case 'case-handler':
       return p.partyId === run.gridOperatorId ? { kind: 'all' } : null;
     case 'brp':
@@ -276,7 +277,7 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       preHandler: readers,
       schema: {
         tags: ['allocation'],
-        summary: 'Allocation runs, newest first (case handlers: their grid operator)',
+        summary: 'Allocation runs, newest first (case handlers and compliance: their grid operator)',
         description:
           'Filter by day and grid operator (GLN; 404 when unknown). BRPs and suppliers see the runs without the grid operator’s summary and difference (they contain counts per method); their data is in the aggregates.',
         querystring: RunQuery,
@@ -286,8 +287,8 @@ const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const p = req.principal;
       const gridOperatorId =
-        p.role === 'case-handler'
-          ? (p.partyId ?? undefined)
+        p.role === 'case-handler' || p.role === 'compliance'
+          ? (p.partyId ?? '00000000-0000-0000-0000-000000000000')
           : req.query.gridOperatorGln
             ? (await requirePartyByGln(db, req.query.gridOperatorGln, 'query.gridOperatorGln')).id
             : undefined;

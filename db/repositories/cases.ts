@@ -418,6 +418,8 @@ const responseMetadataColumns = {
   judgementReason: caseResponses.judgementReason,
   judgedAt: caseResponses.judgedAt,
   judgedBy: caseResponses.judgedBy,
+  judgedByName: caseResponses.judgedByName,
+  judgedByRole: caseResponses.judgedByRole,
   /** Whether the copy is still held (GT-8: destroyed after the decision). */
   evidenceHeld: sql<boolean>`${caseResponses.evidenceContent} is not null`,
 };

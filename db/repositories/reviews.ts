@@ -17,11 +17,9 @@ import type { SignalClass } from '../../domain/review.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
 
-/** Reviews in which the grid operator has signals (it is involved); all without one. */
+/** Reviews whose electorate holds the grid operator (GT-5: it judges them); all without one. */
 const involving = (gridOperatorId: string | undefined): SQL | undefined =>
-  gridOperatorId === undefined
-    ? undefined
-    : sql`exists (select 1 from ${reviewSignals} s where s.review_id = ${improvementReviews.id} and s.grid_operator_id = ${gridOperatorId})`;
+  gridOperatorId === undefined ? undefined : sql`${gridOperatorId}::uuid = any(${improvementReviews.electorate})`;
 
 export async function listReviews(
   db: DbOrTx,

@@ -10,7 +10,7 @@ import type { Db } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { breachAssessmentOfCase, openBreachAssessment, requireBreachAssessment } from '../../db/repositories/breach.js';
 import { getCaseWithParties } from '../../db/repositories/cases.js';
-import { apiKeys, connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
+import { connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
 import type { BreachDecision } from '../../domain/breach.js';
 import type { CaseStatus } from '../../domain/case.js';
 import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
@@ -83,15 +83,6 @@ export async function requestBreachAssessment(
     awareAt: opened.assessment.awareAt.toISOString(),
   });
   return opened;
-}
-
-/** The name audit entries give an API key's holder (else its label). */
-export async function keyHolderName(db: Db, keyId: string): Promise<string | null> {
-  const [k] = await db
-    .select({ holderName: apiKeys.holderName, label: apiKeys.label })
-    .from(apiKeys)
-    .where(eq(apiKeys.id, keyId));
-  return k ? (k.holderName ?? k.label) : null;
 }
 
 function refusal(err: unknown): BreachRefusal | undefined {

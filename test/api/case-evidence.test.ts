@@ -23,10 +23,10 @@ beforeAll(async () => {
   op = await ctx.party(['grid_operator']);
   const other = await ctx.party(['grid_operator']);
   sup = await ctx.party(['supplier']);
-  keys.handler = await makeKey(ctx.db, 'case-handler', { partyId: op.id });
+  keys.handler = await makeKey(ctx.db, 'case-handler', { partyId: op.id, holderName: 'H. de Wit' });
   keys.otherHandler = await makeKey(ctx.db, 'case-handler', { partyId: other.id });
   keys.supplier = await makeKey(ctx.db, 'supplier', { partyId: sup.id });
-  keys.compliance = await makeKey(ctx.db, 'compliance');
+  keys.compliance = await makeKey(ctx.db, 'compliance', { partyId: op.id });
 });
 afterAll(async () => ctx?.close());
 
