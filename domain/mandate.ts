@@ -49,9 +49,7 @@ export function registrationStatus(m: {
   grantedByIsGridUser: boolean;
   afterNegativeOutcome: boolean;
   registeredByGridUser: boolean;
-}):
-  | { status: 'active'; confirmedBy: MandateConfirmedBy }
-  | { status: 'pending_confirmation'; confirmedBy: null } {
+}): { status: 'active'; confirmedBy: MandateConfirmedBy } | { status: 'pending_confirmation'; confirmedBy: null } {
   if (m.registeredByGridUser) return { status: 'active', confirmedBy: 'grid_user' };
   return gridUserMustConfirm(m)
     ? { status: 'pending_confirmation', confirmedBy: null }

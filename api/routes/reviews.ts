@@ -177,7 +177,8 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ClassifyResult, ...errorResponses(...BODY_ERRORS, 404) },
       },
     },
-    async (req) => classifyCaseSignal(
+    async (req) =>
+      classifyCaseSignal(
         deps,
         { ...actorFrom(req.principal), gridOperatorId: ownFilter(req.principal).gridOperatorId },
         req.params.id,

@@ -47,7 +47,17 @@ interface FactsRow {
   supplier_since: string | null;
   admitted: boolean | null;
   m: Array<
-    [string, string, DataKind[], string, string, boolean, MandateStatus, MandateEndReason | null, MandateConfirmedBy | null]
+    [
+      string,
+      string,
+      DataKind[],
+      string,
+      string,
+      boolean,
+      MandateStatus,
+      MandateEndReason | null,
+      MandateConfirmedBy | null,
+    ]
   > | null;
   b: Array<[string, string, string | null, boolean, string | null]> | null;
 }
