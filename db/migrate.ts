@@ -17,13 +17,14 @@ export function migrationsFolder(): string {
   throw new Error('db/migrations not found next to db/migrate');
 }
 
-export async function runMigrations(databaseUrl: string): Promise<void> {
+/** `folder`: another migrations folder (a test migrating up to an earlier migration); default db/migrations. */
+export async function runMigrations(databaseUrl: string, folder = migrationsFolder()): Promise<void> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
     // Several API/worker instances may start at once: one migrates, the others wait (max: 1 keeps
     // the lock and the migration on the same session).
     await sql`select pg_advisory_lock(hashtext('gerede-twijfel-migrations'))`;
-    await migrate(drizzle(sql), { migrationsFolder: migrationsFolder() });
+    await migrate(drizzle(sql), { migrationsFolder: folder });
   } catch (err) {
     throw new Error('database migration failed', { cause: err });
   } finally {

@@ -188,6 +188,7 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
           grantedByName: 'J. de Boer',
           grantedByIsGridUser: true,
           status: 'active',
+          confirmedBy: 'declaration',
           createdAt: since,
         },
         {
@@ -202,6 +203,7 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
           grantedByName: 'J. de Boer',
           grantedByIsGridUser: true,
           status: 'active',
+          confirmedBy: 'declaration',
           createdAt: since,
         },
         {
@@ -220,14 +222,29 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
         },
       ]);
 
-      const keySpecs: Array<{ role: Role; label: string; partyId?: string; gridUserId?: string }> = [
+      // Signed acts (GT-5 votes and decisions, GT-11 decisions, rejections) name the key's holder: the people's
+      // keys record one (fictional names).
+      const keySpecs: Array<{
+        role: Role;
+        label: string;
+        holderName?: string;
+        partyId?: string;
+        gridUserId?: string;
+      }> = [
         { role: 'admin', label: 'demo admin' },
-        { role: 'case-handler', label: 'demo case handler Liander', partyId: liander.id },
-        { role: 'case-handler', label: 'demo case handler Enexis', partyId: enexis.id },
+        { role: 'case-handler', label: 'demo case handler Liander', holderName: 'A. de Vries', partyId: liander.id },
+        { role: 'case-handler', label: 'demo case handler Enexis', holderName: 'B. Bakker', partyId: enexis.id },
         { role: 'supplier', label: 'demo supplier Groene Stroom', partyId: groen.id },
         { role: 'supplier', label: 'demo service provider WattInzicht', partyId: wattinzicht.id },
         { role: 'p4-client', label: 'demo P4 client WattInzicht', partyId: wattinzicht.id },
-        { role: 'compliance', label: 'demo compliance officer' },
+        // A compliance officer belongs to a grid operator and sees its cases only; the branch-wide view is aggregates.
+        {
+          role: 'compliance',
+          label: 'demo compliance officer Liander',
+          holderName: 'C. de Jong',
+          partyId: liander.id,
+        },
+        { role: 'branch-analyst', label: 'demo branch analyst' },
         { role: 'grid-user', label: 'demo grid user J. de Boer', gridUserId: deBoer.id },
       ];
       const keys: DemoKey[] = [];
@@ -237,6 +254,7 @@ export async function seedDemo(db: Db): Promise<{ keys: DemoKey[] } | null> {
           keyHash: k.hash,
           prefix: k.prefix,
           label: spec.label,
+          holderName: spec.holderName ?? null,
           role: spec.role,
           partyId: spec.partyId ?? null,
           gridUserId: spec.gridUserId ?? null,

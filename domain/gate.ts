@@ -11,8 +11,9 @@
  *
  * GT-8b (this project's reading of GT-8's last sentence; DOMAIN.md has no id for it): a case closed
  * "mandate not demonstrated" keeps its block, and the block keeps every mandate registered up to the
- * close blocked; a mandate registered after the close went through the regular process again (DC-3
- * confirmation included, where it is needed) and is honoured on its own terms.
+ * close blocked; a mandate registered after the close counts only once it went through the regular process
+ * again, which includes the grid user's own confirmation (DC-3) whatever the party declares about who granted
+ * it (domain/mandate.ts gridUserMustConfirm): until then it is `mandate_pending_confirmation`.
  *
  * DC-7 periods (docs/rules-dc7-periods.md): a period [from, to) holds the quarter-hours that start at or after
  * `from` and end at or before `to`. Every period is taken on quarter-hour boundaries, rounded inward
@@ -21,7 +22,7 @@
  * in (from, to] (pointInPeriod).
  */
 import { QUARTER_HOUR_MS } from './allocation.js';
-import type { DataKind, MandateEndReason, MandateStatus } from './mandate.js';
+import type { DataKind, MandateConfirmedBy, MandateEndReason, MandateStatus } from './mandate.js';
 
 /** Reason codes of the gate: stable (clients match on them), each with the rule behind it. */
 export const GATE_REASONS = {
@@ -58,7 +59,7 @@ export const GATE_REASONS = {
   mandate_pending_confirmation: {
     allowed: false,
     rule: 'DC-3',
-    text: 'The mandate was granted by someone other than the grid user and is not yet confirmed',
+    text: 'The mandate awaits the grid user’s confirmation: it was granted by someone other than the grid user, or registered after this party’s doubt case on the connection closed “mandate not demonstrated” (GT-8b: the party’s word on who granted it does not suffice then)',
   },
   mandate_revoked: {
     allowed: false,
@@ -106,7 +107,7 @@ export const GATE_REASONS = {
   mandate_valid_after_negative_outcome: {
     allowed: true,
     rule: 'GT-8b',
-    text: 'A mandate registered after the doubt case closed “mandate not demonstrated” (confirmed where DC-3 asks it) covers the request: the regular process restarted',
+    text: 'A mandate registered after the doubt case closed “mandate not demonstrated”, and confirmed by the grid user, covers the request: the regular process restarted',
   },
 } as const;
 export type GateReason = keyof typeof GATE_REASONS;
@@ -221,6 +222,8 @@ export interface MandateFact {
   historyIncluded: boolean;
   status: MandateStatus;
   endReason: MandateEndReason | null;
+  /** DC-3: who confirmed it (the party's declaration, or the grid user themself); GT-8b asks the grid user. */
+  confirmedBy: MandateConfirmedBy | null;
 }
 
 /** A doubt-case block of the requesting party on the connection (GT-2, GT-8). */
@@ -315,14 +318,22 @@ const END_REASON_CODE: Record<MandateEndReason, GateReason> = {
 
 /**
  * One mandate against a request whose period is already cut at `now` (periodAtDecision): its end lies
- * before a valid mandate's validTo, so the period never reaches beyond the mandate.
+ * before a valid mandate's validTo, so the period never reaches beyond the mandate. `afterNegativeOutcome`:
+ * the mandate was registered after the party's case on the connection closed "not demonstrated" (GT-8b).
  */
-export function evaluateMandate(m: MandateFact, req: GateRequest, now: number): { stage: number; reason: GateReason } {
+export function evaluateMandate(
+  m: MandateFact,
+  req: GateRequest,
+  now: number,
+  afterNegativeOutcome = false,
+): { stage: number; reason: GateReason } {
   const S = MANDATE_STAGES;
   if (m.status === 'ended')
     return { stage: S.ended, reason: m.endReason ? END_REASON_CODE[m.endReason] : 'mandate_revoked' }; // DC-4
-  if (m.status === 'pending_confirmation')
-    return { stage: S.pendingConfirmation, reason: 'mandate_pending_confirmation' }; // DC-3
+  // DC-3; GT-8b (gridUserMustConfirm): after a negative outcome only the grid user's own confirmation
+  // activates a mandate, so one active on the party's declaration alone still waits for it.
+  if (m.status === 'pending_confirmation' || (afterNegativeOutcome && m.confirmedBy !== 'grid_user'))
+    return { stage: S.pendingConfirmation, reason: 'mandate_pending_confirmation' };
   if (now >= m.validTo) return { stage: S.outsideAccessPeriod, reason: 'mandate_expired' }; // DC-4: consent lapsed
   if (now < m.validFrom) return { stage: S.outsideAccessPeriod, reason: 'mandate_not_yet_valid' }; // DC-2 access period
   if (!m.dataKinds.includes(req.dataKind)) return { stage: S.dataKindOutOfScope, reason: 'data_kind_out_of_scope' }; // DC-2 scope
@@ -408,14 +419,15 @@ export function decide(request: GateRequest, facts: GateFacts, now: number): Ver
   // DC-7: consent-based access reaches only the current grid user's period at the connection (mandates
   // end at a customer switch, DC-4, so every open mandate is the current grid user's consent).
   if (conn.gridUserSince !== null && from < conn.gridUserSince) return verdict('period_before_grid_user');
-  // GT-8b: after "mandate not demonstrated", only mandates registered after the close count.
+  // GT-8b: after "mandate not demonstrated", only mandates registered after the close count, and only once
+  // the grid user confirmed them (evaluateMandate).
   const kept = lastKept(facts.blocks);
   const candidates = kept ? facts.mandates.filter((m) => m.registeredAt > kept.notDemonstratedAt!) : facts.mandates;
   if (kept && candidates.length === 0) return verdict('blocked_not_demonstrated', null, kept.id);
 
   let best: { m: MandateFact; stage: number; reason: GateReason } | undefined;
   for (const m of candidates) {
-    const e = { m, ...evaluateMandate(m, req, now) };
+    const e = { m, ...evaluateMandate(m, req, now, kept !== undefined) };
     if (!best || betterMandate(e, best)) best = e;
   }
   // DC-2; DC-7: the supplier of record's billing read before its supply, without a mandate for it.

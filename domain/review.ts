@@ -1,6 +1,6 @@
 /**
  * GT-5 repeat offenders: the joint judgement of the grid operators. A count over the signals can propose a
- * review; the grid operators with signals about the party decide by vote (the agreement rule below), and a
+ * review; the grid operators of the system decide by vote (the electorate and the agreement rule below), and a
  * named person decides whether the ACM is informed. Pure: no I/O.
  */
 import type { AgreementRule } from '../lib/agreement-rules.js';
@@ -47,9 +47,23 @@ export const proposes = (signals: { signalClass: SignalClass | null }[], thresho
   Object.values(similarGroups(signals)).some((n) => n >= threshold);
 
 /**
- * The documented agreement rule. `majority` (default): more than half of the grid operators involved (those
- * with signals about the party in the proposal) agree, and at least one. `unanimous`: all of them agree.
- * The names are configuration's vocabulary (lib/agreement-rules.ts); their meaning is `votesNeeded` below.
+ * GT-5 "in the joint grid operators' judgement … on behalf of all grid operators": who judges a proposal is
+ * every grid operator in the system — every party holding the grid_operator role when the proposal is made —
+ * whether or not it received signals about the party. Fixed with the proposal (a grid operator that joins
+ * later does not change a running count). Not: only the operators with signals in the proposal (then one
+ * operator with all the signals would decide alone on behalf of all), nor only those with active keys (an
+ * operator without people on the system would be decided for). One grid operator decides alone only when it
+ * is the only one in the system. Sorted, without duplicates.
+ */
+export function reviewElectorate(parties: readonly { id: string; roles: readonly string[] }[]): string[] {
+  return [...new Set(parties.filter((p) => p.roles.includes('grid_operator')).map((p) => p.id))].sort();
+}
+
+/**
+ * The documented agreement rule over the electorate (reviewElectorate). `majority` (default): more than half of
+ * the electorate agree, and at least one. `unanimous`: all of it agrees. With two or more grid operators in the
+ * electorate one vote never suffices under either rule. The names are configuration's vocabulary
+ * (lib/agreement-rules.ts); their meaning is `votesNeeded` below.
  */
 export { AGREEMENT_RULES, type AgreementRule } from '../lib/agreement-rules.js';
 
@@ -74,7 +88,7 @@ export interface ReviewVote {
 
 /**
  * 'agreed' once the rule is met; 'rejected' once the votes still to come cannot meet it; otherwise 'pending'.
- * Votes of grid operators not involved do not count (the service refuses them).
+ * Votes of grid operators outside the electorate do not count (the workflow refuses them).
  */
 export function agreement(
   rule: AgreementRule,

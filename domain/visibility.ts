@@ -7,7 +7,8 @@
  * | role         | sees                                                                          |
  * | ------------ | ----------------------------------------------------------------------------- |
  * | admin        | everything                                                                    |
- * | compliance   | everything (read only; the routes decide what it may do)                      |
+ * | compliance   | as a case handler, its own grid operator (read only: case files, history, register) |
+ * | branch-analyst | nothing here: the aggregate signal report over every grid operator only       |
  * | case-handler | what is on its own grid operator's connections (the operator spans all kinds) |
  * | privacy-officer | as a case handler, its own grid operator; acts on breach assessments only (GT-11) |
  * | supplier     | what is about itself or held by it: its cases, reports, mandates; no connection |
@@ -27,16 +28,23 @@ export const ROLES = [
   'admin',
   'brp',
   'privacy-officer',
+  'branch-analyst',
 ] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The caller as far as visibility goes (an API key: its role, and the party or grid user it acts for). */
 export interface Principal {
   role: Role;
-  /** Grid operator (case-handler) or market party (supplier, p4-client) the key acts for. */
+  /** Grid operator (case-handler, privacy-officer, compliance) or market party (supplier, p4-client) the key acts for. */
   partyId: string | null;
   gridUserId: string | null;
 }
+
+/**
+ * Key roles that belong to a grid operator: the key names it (partyId), and they see that operator's things
+ * only. A compliance officer too: it inspects its own grid operator's case files, not its competitors'.
+ */
+export const GRID_OPERATOR_ROLES: readonly Role[] = ['case-handler', 'privacy-officer', 'compliance'];
 
 /**
  * A thing and its stakeholders. A block is shown as the connection it is on. A mandate names no grid
@@ -93,21 +101,32 @@ export type Scope =
 export function scopeOf(p: Principal): Scope {
   switch (p.role) {
     case 'admin':
-    case 'compliance':
       return { kind: 'all' };
     case 'case-handler':
     case 'privacy-officer':
+    case 'compliance':
       return p.partyId !== null ? { kind: 'grid_operator', gridOperatorId: p.partyId } : { kind: 'none' };
     case 'supplier':
       return p.partyId !== null ? { kind: 'party', partyId: p.partyId } : { kind: 'none' };
     case 'grid-user':
       return p.gridUserId !== null ? { kind: 'grid_user', gridUserId: p.gridUserId } : { kind: 'none' };
     case 'p4-client':
+    // A branch analyst reads aggregates across the grid operators (GET /reports/signals), never a case file.
+    case 'branch-analyst':
     // A BRP sees allocation aggregates of its own rows only (AL-3), scoped by the allocation routes; no cases,
     // connections or mandates.
     case 'brp':
       return { kind: 'none' };
   }
+}
+
+/**
+ * The scope of aggregate reports (the signal report: counts per period, party, channel, outcome and grid
+ * operator; no case, connection or person in it): a branch analyst's is every grid operator, everyone else's
+ * is their scopeOf. The one place the branch-wide role sees anything.
+ */
+export function aggregateScopeOf(p: Principal): Scope {
+  return p.role === 'branch-analyst' ? { kind: 'all' } : scopeOf(p);
 }
 
 export function inScope(s: Scope, o: Owner): boolean {
@@ -134,12 +153,18 @@ export function visibleTo(p: Principal, o: Owner): boolean {
  * GT-10, seed 000 §4: parties consult each other through the CPR contacts. A party's doubt contact group
  * ("Gerede twijfel Klantmandaat") is seen by the party itself, by those who see everything, and by the other
  * side of a doubt case between them, open or closed: a supplier or service provider sees the group of a grid
- * operator it has a case with, a case handler that of a party a case of its grid operator is about. Every other
+ * operator it has a case with, a case handler (and its operator's compliance officer) that of a party a case of
+ * its grid operator is about. Every other
  * party's contacts are private, answered as absent (404) like everything else here.
  */
 export function doubtContactsVisibleTo(p: Principal, party: { id: string }, caseBetween: boolean): boolean {
   if (scopeOf(p).kind === 'all') return true;
-  if ((p.role === 'supplier' || p.role === 'case-handler') && p.partyId !== null && p.partyId === party.id) return true;
+  if (
+    (p.role === 'supplier' || p.role === 'case-handler' || p.role === 'compliance') &&
+    p.partyId !== null &&
+    p.partyId === party.id
+  )
+    return true;
   return caseBetween && counterpartCase(p, party) !== null;
 }
 
@@ -150,14 +175,16 @@ export function counterpartCase(
 ): { gridOperatorId: string; partyId: string } | null {
   if (p.partyId === null || p.partyId === party.id) return null;
   if (p.role === 'supplier') return { gridOperatorId: party.id, partyId: p.partyId };
-  if (p.role === 'case-handler') return { gridOperatorId: p.partyId, partyId: party.id };
+  // A compliance officer reads its grid operator's cases, and so the counterpart's group, as its case handlers.
+  if (p.role === 'case-handler' || p.role === 'compliance') return { gridOperatorId: p.partyId, partyId: party.id };
   return null;
 }
 
 /**
  * Entries of a case's timeline that are the grid operator's own business: the party the case is about sees
  * what happened to its case and when, not these. Among them what the people around the case were told (the
- * reporter, the grid user: domain/case-notices.ts): the party never learns who reported it, nor their address.
+ * reporter, the grid user: domain/case-notices.ts): the party never learns who reported it, nor their address;
+ * and how the operators classify the signal for their joint GT-5 judgement.
  */
 export const INTERNAL_CASE_ACTIONS: ReadonlySet<string> = new Set([
   'case.note',
@@ -172,10 +199,39 @@ export const INTERNAL_CASE_ACTIONS: ReadonlySet<string> = new Set([
   'case.notice_sent',
   'case.notice_not_sent',
   'case.notice_failed',
+  'case.signal_classified',
 ]);
 
+/**
+ * The kinds of timeline entry that can concern the party: its case (case.*), its block (block.*) and the
+ * connection's allocation that the case changed (allocation.*, GT-4). Every other kind is the operator's own:
+ * the GT-11 breach assessment (breach.*: that it was opened about the party, its 72-hour clock, reminders,
+ * met or missed, the decision), the GT-5 review (review.*: proposals, votes), and any kind added later until it
+ * is put here on purpose (fail closed).
+ */
+export const PARTY_CASE_ACTION_KINDS: readonly string[] = ['case', 'block', 'allocation'];
+
 /** Does the party a case is about (supplier role) see this timeline entry? */
-export const partySeesCaseAction = (action: string): boolean => !INTERNAL_CASE_ACTIONS.has(action);
+export const partySeesCaseAction = (action: string): boolean => {
+  const dot = action.indexOf('.');
+  return dot > 0 && PARTY_CASE_ACTION_KINDS.includes(action.slice(0, dot)) && !INTERNAL_CASE_ACTIONS.has(action);
+};
+
+/**
+ * Signed acts name a person: a GT-5 vote, commitment or ACM decision, a GT-11 breach decision, a rejection of
+ * the mandate evidence ("not demonstrated"). The signature is the API key's recorded holder with the key's role
+ * and id, never the key's label (a label names a desk or a system, not who decided). A key without a recorded
+ * holder cannot sign: null, and the routes refuse (403 key_holder_required).
+ */
+export interface Signature {
+  name: string;
+  role: Role;
+  keyId: string;
+}
+export function signatureOf(key: { keyId: string; role: Role; holderName: string | null }): Signature | null {
+  const name = key.holderName?.trim();
+  return name ? { name, role: key.role, keyId: key.keyId } : null;
+}
 
 // ---- allocation (AL-3, DC-8) ----------------------------------------------------------------------
 
@@ -203,15 +259,16 @@ export type AllocationScope =
   { kind: 'all' } | { kind: 'balance_responsible_party'; partyId: string } | { kind: 'supplier'; partyId: string };
 
 /**
- * Does `p` see the run at all (null: answer 404), and which of its cells? Admin and compliance see every run
- * whole, a case handler the runs of its own grid operator; a BRP or supplier sees every run, but only the
+ * Does `p` see the run at all (null: answer 404), and which of its cells? Admin sees every run whole, a
+ * case handler or compliance officer the runs of its own grid operator; a BRP or supplier sees every run, but only the
  * cells of its own BRP or supplier. Anyone else, or a key without its party, sees none.
  */
 export function allocationRunScope(p: Principal, run: { gridOperatorId: string }): AllocationScope | null {
   switch (p.role) {
     case 'admin':
-    case 'compliance':
       return { kind: 'all' };
+    // A compliance officer belongs to its grid operator, as a case handler does.
+    case 'compliance':
     case 'case-handler':
       return p.partyId !== null && p.partyId === run.gridOperatorId ? { kind: 'all' } : null;
     case 'brp':
@@ -228,16 +285,16 @@ export const seesWholeRun = (p: Principal, run: { gridOperatorId: string }): boo
   allocationRunScope(p, run)?.kind === 'all';
 
 /**
- * Which grid operators' runs a list shows `p`, as the same rule as allocationRunScope: a case handler those of
- * its own grid operator (whatever it asks for); admin, compliance and a BRP or supplier with its party every
+ * Which grid operators' runs a list shows `p`, as the same rule as allocationRunScope: a case handler or compliance
+ * officer those of its own grid operator (whatever it asks for); admin and a BRP or supplier with its party every
  * grid operator's (the list may be narrowed to one); anyone else none.
  */
 export function allocationRunsListed(p: Principal): Extract<Scope, { kind: 'all' | 'grid_operator' | 'none' }> {
   switch (p.role) {
     case 'case-handler':
+    case 'compliance':
       return p.partyId !== null ? { kind: 'grid_operator', gridOperatorId: p.partyId } : { kind: 'none' };
     case 'admin':
-    case 'compliance':
       return { kind: 'all' };
     case 'brp':
     case 'supplier':

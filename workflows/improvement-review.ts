@@ -1,7 +1,7 @@
 /**
  * GT-5: the grid operators' joint judgement on a repeat offender. The scan proposes (the signals behind the
- * proposal are recorded with their classification); every grid operator with signals about the party votes
- * (reviewVote Update) and the review starts when the agreement rule is met (domain/review.ts agreement). Then,
+ * proposal are recorded with their classification); every grid operator of the electorate (input.operatorsInvolved:
+ * every grid operator in the system at the proposal, domain/review.ts reviewElectorate) votes (reviewVote Update) and the review starts when the agreement rule is met (domain/review.ts agreement). Then,
  * on behalf of all grid operators: contact, the party's commitment (reviewCommitment), the follow-up period,
  * and the figures put to the operators. The ACM report is sent only after a named person signs a decision to
  * report (reviewDecision); a decision not to report is recorded with its reason.
@@ -189,7 +189,7 @@ class ReviewState {
       refuse({
         kind: 'not_found',
         code: 'review_not_found',
-        message: 'Only grid operators with signals about the party in the proposal act on it',
+        message: 'Only the grid operators of the review’s electorate act on it',
         field: 'reviewId',
       });
   }

@@ -218,7 +218,10 @@ export interface ImprovementReviewInput {
   windowDays: number;
   followUpDays: number;
   threshold: number;
-  /** The grid operators with signals about the party in the proposal: they vote (GT-5). */
+  /**
+   * GT-5: the review's electorate — they vote and sign. Every grid operator in the system at the proposal
+   * (domain/review.ts reviewElectorate); reviews proposed before that was so got the signal holders.
+   */
   operatorsInvolved: string[];
   agreementRule: AgreementRule;
   votingUntil: string;

@@ -9,6 +9,8 @@ export interface Principal {
   keyId: string;
   role: Role;
   label: string;
+  /** The person the key is issued to (signed acts name them: domain/visibility.ts signatureOf); null: none recorded. */
+  holderName: string | null;
   /** Grid operator (case-handler) or party (supplier, p4-client) the key acts for. */
   partyId: string | null;
   gridUserId: string | null;
@@ -43,13 +45,21 @@ export function createPrincipalResolver(db: Db, ttlMs = 30_000) {
         id: apiKeys.id,
         role: apiKeys.role,
         label: apiKeys.label,
+        holderName: apiKeys.holderName,
         partyId: apiKeys.partyId,
         gridUserId: apiKeys.gridUserId,
       })
       .from(apiKeys)
       .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)));
     const principal: Principal | null = row
-      ? { keyId: row.id, role: row.role, label: row.label, partyId: row.partyId, gridUserId: row.gridUserId }
+      ? {
+          keyId: row.id,
+          role: row.role,
+          label: row.label,
+          holderName: row.holderName,
+          partyId: row.partyId,
+          gridUserId: row.gridUserId,
+        }
       : null;
     if (cache.size > 10_000) cache.clear(); // bound memory against key-guessing floods
     cache.set(hash, { principal, expires: now + ttlMs });

@@ -5,7 +5,7 @@
 import type { Principal } from './auth.js';
 import { actorOf } from './auth.js';
 import type { Actor } from '../../db/repositories/actor.js';
-import { scopeOf } from '../../domain/visibility.js';
+import { scopeOf, signatureOf, type Signature } from '../../domain/visibility.js';
 import { forbidden } from '../../lib/errors.js';
 import { ErrorResponse } from '../schemas/common.js';
 
@@ -22,6 +22,20 @@ export function partyOf(p: Principal): string {
 export function gridUserOf(p: Principal): string {
   if (!p.gridUserId) throw forbidden('key_without_grid_user', 'This API key does not act for a grid user');
   return p.gridUserId;
+}
+
+/**
+ * The signature of a signed act (domain/visibility.ts signatureOf): the key's recorded holder, role and id.
+ * A key without a holder cannot sign: 403 key_holder_required, nothing recorded.
+ */
+export function signerOf(p: Principal): Signature {
+  const s = signatureOf(p);
+  if (!s)
+    throw forbidden(
+      'key_holder_required',
+      'This act is signed with the name of the person the API key is issued to, and this key records none: issue a key with holderName',
+    );
+  return s;
 }
 
 /** An id no row has: the filter of a caller that sees nothing. */
@@ -43,7 +57,7 @@ export function ownFilter(p: Principal): { gridOperatorId?: string; partyId?: st
     case 'grid_user':
     case 'none':
       // A key without the party its role acts for is refused, as partyOf does; other roles see nothing here.
-      if (p.role === 'case-handler' || p.role === 'supplier') partyOf(p);
+      if (p.role === 'case-handler' || p.role === 'supplier' || p.role === 'compliance') partyOf(p);
       return { gridOperatorId: NOBODY, partyId: NOBODY };
   }
 }

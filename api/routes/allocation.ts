@@ -279,7 +279,7 @@ function runRoutes(app: App, { db, config, temporal, visibleRun }: AllocationRou
       preHandler: reader,
       schema: {
         tags: ['allocation'],
-        summary: 'Allocation runs, newest first (case handlers: their grid operator)',
+        summary: 'Allocation runs, newest first (case handlers and compliance: their grid operator)',
         description:
           'Filter by day and grid operator (GLN; 404 when unknown). BRPs and suppliers see the runs without the grid operator’s summary and difference (they contain counts per method); their data is in the aggregates.',
         querystring: RunQuery,

@@ -1,6 +1,6 @@
 /**
  * Blocks (GT-2, GT-7, GT-8), keyed by the doubt case that caused them. Case handlers place and lift
- * blocks on their own grid operator's connections (others: 404), admins on any; compliance reads.
+ * blocks on their own grid operator's connections (others: 404), admins on any; a compliance officer reads its grid operator's.
  * Placing is idempotent (PUT: 201 the first time, 200 after), lifting too.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

@@ -14,6 +14,7 @@ import {
   jsonBodiesOnly,
   ownFilter,
   READ_ERRORS,
+  signerOf,
 } from '../plugins/core-access.js';
 import { DateTime, Page, Paging, Uuid } from '../schemas/common.js';
 import { requireCase } from '../../db/repositories/cases.js';
@@ -27,7 +28,6 @@ import {
   breachAssessmentOfCase,
   breachLetter,
   decideBreach,
-  keyHolderName,
   requestBreachAssessment,
 } from '../../services/breach/assessments.js';
 
@@ -62,7 +62,8 @@ export const BreachAssessmentSchema = Type.Object(
     ),
     decidedAt: nullable(DateTime),
     decidedBy: nullable(Type.String()),
-    decidedByName: nullable(Type.String()),
+    decidedByName: nullable(Type.String({ description: 'The signature: the deciding key’s recorded holder' })),
+    decidedByRole: nullable(Type.String({ description: 'The deciding key’s role' })),
     notifyAp: nullable(Type.Boolean()),
     apReason: nullable(Type.String()),
     informGridUser: nullable(Type.Boolean()),
@@ -88,6 +89,7 @@ const toDto = (a: BreachAssessment): Static<typeof BreachAssessmentSchema> => ({
   decidedAt: iso(a.decidedAt),
   decidedBy: a.decidedBy,
   decidedByName: a.decidedByName,
+  decidedByRole: a.decidedByRole,
   notifyAp: a.notifyAp,
   apReason: a.apReason,
   informGridUser: a.informGridUser,
@@ -222,7 +224,7 @@ const breachRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Record the decision: notify the AP or not (reason), inform the grid user or not (reason)',
         description:
           'Once. Met when recorded within the 72 hours; after them delayReason is required (art. 33(1)) and the clock stays missed. ' +
-          '409 breach_already_decided.',
+          'Signed with the key holder’s recorded name and role (403 key_holder_required for a key without one). 409 breach_already_decided.',
         params: IdParams,
         body: BreachDecisionBody,
         response: { 200: BreachAssessmentSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
@@ -233,7 +235,7 @@ const breachRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const decided = await decideBreach(deps, a.id, {
         ...req.body,
         actor: actorFrom(req.principal),
-        actorName: await keyHolderName(db, req.principal.keyId),
+        actorName: signerOf(req.principal).name, // the key's recorded holder signs (403 without one)
       });
       return toDto(decided);
     },

@@ -1,6 +1,6 @@
 /**
  * Connections: admin maintains them; case handlers see their own grid operator's connections,
- * compliance all. Supplier and customer change only through events (DC-4).
+ * a compliance officer its grid operator's. Supplier and customer change only through events (DC-4).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';

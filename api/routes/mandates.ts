@@ -1,7 +1,7 @@
 /**
  * Mandates (DC-2, DC-3, DC-4). A supplier or service provider registers and withdraws its own
  * mandates and sees only those; another party's mandate answers 404 (its existence is not theirs to
- * know). Case handlers read the mandates on their grid operator's connections, compliance all, admin
+ * know). Case handlers read the mandates on their grid operator's connections, as does a compliance officer, admin
  * all (and may register for a party). Grid users confirm and revoke under /me (transparency.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

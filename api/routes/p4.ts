@@ -23,7 +23,14 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
-import { BODY_ERRORS, errorResponses, jsonBodiesOnly, partyOf, READ_ERRORS } from '../plugins/core-access.js';
+import {
+  BODY_ERRORS,
+  errorResponses,
+  jsonBodiesOnly,
+  ownFilter,
+  partyOf,
+  READ_ERRORS,
+} from '../plugins/core-access.js';
 import { IdParams } from '../schemas/connections.js';
 import { GATE_REASONS, periodAtDecision, quarterHourGap } from '../../domain/gate.js';
 import {
@@ -218,7 +225,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       preHandler: requireRole('admin', 'compliance', 'case-handler'),
       schema: {
         tags: ['p4'],
-        summary: 'The access register (DC-1): every decision; case handlers see their grid operator’s connections',
+        summary:
+          'The access register (DC-1): every decision; case handlers and compliance see their grid operator’s connections',
         querystring: RegisterQuery,
         response: { 200: RegisterList, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -235,7 +243,8 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
       const { items, total } = await listAccessRegister(db, {
         connectionEan: q.connectionEan,
         partyId,
-        gridOperatorId: p.role === 'case-handler' ? (p.partyId ?? '00000000-0000-0000-0000-000000000000') : undefined,
+        // domain/visibility.ts: case handlers and compliance officers their own grid operator's connections.
+        gridOperatorId: ownFilter(p).gridOperatorId,
         since: q.since ? new Date(q.since) : undefined,
         until: q.until ? new Date(q.until) : undefined,
         limit: q.limit,

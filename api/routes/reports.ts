@@ -1,12 +1,13 @@
 /**
  * GET /reports/signals: the numbers the seed measures success by (signals of unlawful reading per period,
  * party, channel and outcome) and the system's own deadline performance (GT-1, GT-3, GT-7/GT-8, GT-2
- * block duration, GT-9 supplier reports). Compliance and admins see every grid operator; a case handler
- * only its own.
+ * block duration, GT-9 supplier reports). Admins and the branch-wide view (branch-analyst: these aggregates
+ * and nothing else, no case file) see every grid operator; a case handler and a compliance officer only their own.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import { errorResponses, ownFilter, READ_ERRORS } from '../plugins/core-access.js';
+import { aggregateScopeOf } from '../../domain/visibility.js';
 import { SignalReportQuery, SignalReportSchema, toSignalReportDto } from '../schemas/reports.js';
 import { signalReport, type ReportGranularity } from '../../db/repositories/signal-reports.js';
 import { getPartyById, requirePartyByGln } from '../../db/repositories/parties.js';
@@ -24,14 +25,15 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/reports/signals',
     {
-      preHandler: requireRole('admin', 'compliance', 'case-handler'),
+      preHandler: requireRole('admin', 'compliance', 'case-handler', 'branch-analyst'),
       schema: {
         tags: ['reports'],
         summary:
           'Signals of unlawful reading per period, party, channel, outcome and grid operator, with deadline performance',
         description:
           'Window on received_at [from, to), default the last 90 days; periods on the Europe/Amsterdam calendar. Deadline shares are met / (met + missed); ' +
-          'pending and not-applicable deadlines are reported apart. Case handlers see their own grid operator only.',
+          'pending and not-applicable deadlines are reported apart. Case handlers and compliance officers see their own grid operator only; ' +
+          'a branch analyst (branch-wide aggregates, no case files) every grid operator.',
         querystring: SignalReportQuery,
         response: { 200: SignalReportSchema, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -57,14 +59,15 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         );
       }
 
-      // Scope: a case handler reports on its own grid operator only.
+      // Scope: a case handler or compliance officer reports on its own grid operator only; a branch analyst
+      // (aggregates only: it reads no case file anywhere) and an admin on any.
       let gridOperator = q.gridOperatorGln
         ? await requirePartyByGln(db, q.gridOperatorGln, 'query.gridOperatorGln')
         : undefined;
-      const own = ownFilter(p).gridOperatorId;
+      const own = aggregateScopeOf(p).kind === 'all' ? undefined : ownFilter(p).gridOperatorId;
       if (own !== undefined) {
         if (gridOperator && gridOperator.id !== own)
-          throw forbidden('grid_operator_out_of_scope', 'A case handler reports on its own grid operator only');
+          throw forbidden('grid_operator_out_of_scope', 'This key reports on its own grid operator only');
         gridOperator = gridOperator ?? (await getPartyById(db, own));
         if (!gridOperator) throw forbidden('key_without_party', 'The grid operator of this API key no longer exists');
       }

@@ -1,8 +1,10 @@
 /**
  * GT-5 improvement reviews: the grid operators' joint judgement on a repeat offender. A case handler sees the
- * reviews in which its grid operator has signals (others: 404) and acts on them: votes on the proposal,
- * records the party's commitment, decides (signs) the ACM report; compliance and admin read all. The handler
- * also classifies a case's signal (what it was about), so similar signals can be grouped.
+ * reviews whose electorate holds its grid operator (every grid operator in the system when proposed; others:
+ * 404) and acts on them: votes on the proposal, records the party's commitment, decides (signs) the ACM report,
+ * each signed with the key holder's recorded name (a key without one: 403 key_holder_required); compliance
+ * reads those of its own grid operator, admin all. The handler also classifies a case's signal (what it was
+ * about), so similar signals can be grouped.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
@@ -14,6 +16,7 @@ import {
   jsonBodiesOnly,
   ownFilter,
   READ_ERRORS,
+  signerOf,
 } from '../plugins/core-access.js';
 import {
   CaseIdParams,
@@ -41,10 +44,10 @@ import {
   type ReviewPerson,
 } from '../../services/reviews/actions.js';
 
-/** The key's holder as recorded (its label) signs what it does. */
-const person = (p: Principal): ReviewPerson => ({
+/** The key's recorded holder signs what it does (never the key's label); a key without one cannot sign. */
+const signer = (p: Principal): ReviewPerson => ({
   ...actorFrom(p),
-  name: p.label,
+  name: signerOf(p).name,
   gridOperatorId: ownFilter(p).gridOperatorId,
 });
 
@@ -55,6 +58,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   errorFieldsForRoutes(app, { reviewId: 'params.id' });
   const { db, temporal } = app.deps;
   const readers = requireRole('case-handler', 'compliance', 'admin');
+  // GT-5 signatures: the key's recorded holder (signerOf) signs votes, commitments and the ACM decision.
   const handlers = requireRole('case-handler');
   const deps = { db, temporal };
   const stepErrors = errorResponses(...BODY_ERRORS, 404, 409, 503);
@@ -66,7 +70,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['reviews'],
         summary:
-          'Improvement reviews (GT-5), newest first: a case handler those in which its grid operator has signals',
+          'Improvement reviews (GT-5), newest first: a case handler and compliance those whose electorate holds their grid operator',
         querystring: ReviewQuery,
         response: { 200: ReviewList, ...errorResponses(...READ_ERRORS, 404) },
       },
@@ -105,6 +109,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ps = await partiesByIds(db, [
         r.review.partyId,
         ...r.signals.map((s) => s.gridOperatorId),
+        ...r.review.electorate,
         ...r.votes.map((v) => v.gridOperatorId),
       ]);
       return toReviewDto(r, ps);
@@ -119,15 +124,15 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['reviews'],
         summary: 'The grid operator’s vote on the proposal: agree or disagree, with a reason (once per grid operator)',
         description:
-          'Only grid operators with signals in the proposal vote. The review starts (the party is contacted on behalf of all grid operators) when the agreement rule is met: ' +
-          'majority (default) = more than half of the grid operators involved, at least one. It closes not_agreed when the rule can no longer be met or the voting period ends. ' +
-          '409 review_step_done: this grid operator has voted; 409 review_wrong_state: voting has closed.',
+          'The grid operators of the review’s electorate vote: every grid operator in the system when the proposal was made, signals or not (GT-5: jointly, on behalf of all). The review starts (the party is contacted on behalf of all grid operators) when the agreement rule is met: ' +
+          'majority (default) = more than half of the electorate; unanimous = all of it. One grid operator decides alone only when it is the only one in the system. It closes not_agreed when the rule can no longer be met or the voting period ends. ' +
+          'The vote is signed with the key holder’s recorded name and role (403 key_holder_required for a key without one). 409 review_step_done: this grid operator has voted; 409 review_wrong_state: voting has closed.',
         params: ReviewParams,
         body: VoteBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => voteOnReview(deps, req.params.id, person(req.principal), req.body),
+    async (req) => voteOnReview(deps, req.params.id, signer(req.principal), req.body),
   );
 
   app.put(
@@ -142,7 +147,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => recordCommitment(deps, req.params.id, person(req.principal), req.body),
+    async (req) => recordCommitment(deps, req.params.id, signer(req.principal), req.body),
   );
 
   app.post(
@@ -154,13 +159,14 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary:
           'Decide the ACM report after the follow-up: report (signed with the key holder’s name, then sent) or not, with the reason',
         description:
-          'Only after the follow-up (status awaiting_decision), once. decision=report: the report to the ACM carries the signer’s name and reason and is sent by the review workflow; do_not_report: recorded with its reason, nothing is sent.',
+          'Only after the follow-up (status awaiting_decision), once. decision=report: the report to the ACM carries the signer’s name and reason and is sent by the review workflow; do_not_report: recorded with its reason, nothing is sent. ' +
+          'Signed with the key holder’s recorded name and role (403 key_holder_required for a key without one).',
         params: ReviewParams,
         body: DecisionBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => decideAcmReport(deps, req.params.id, person(req.principal), req.body),
+    async (req) => decideAcmReport(deps, req.params.id, signer(req.principal), req.body),
   );
 
   app.put(
@@ -175,7 +181,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ClassifyResult, ...errorResponses(...BODY_ERRORS, 404) },
       },
     },
-    async (req) => classifyCaseSignal(deps, person(req.principal), req.params.id, req.body.signalClass),
+    async (req) =>
+      classifyCaseSignal(
+        deps,
+        { ...actorFrom(req.principal), gridOperatorId: ownFilter(req.principal).gridOperatorId },
+        req.params.id,
+        req.body.signalClass,
+      ),
   );
 };
 

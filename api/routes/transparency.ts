@@ -139,6 +139,7 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         grantedVia: 'portal',
         grantedByName: user.name,
         grantedByIsGridUser: true,
+        registeredByGridUser: true, // DC-3: the grid user's own key: confirmed by the act itself (GT-8b too)
       });
       return reply.status(201).send(toMandateDto(m));
     },

@@ -216,7 +216,11 @@ export const ResponseSchema = Type.Object(
     judgement: Type.Union([lit(['accepted', 'rejected'] as const), Type.Null()]),
     judgementReason: nullable(Type.String()),
     judgedAt: nullable(DateTime),
-    judgedBy: nullable(Type.String()),
+    judgedBy: nullable(Type.String({ description: 'The judging key (api-key:<id>)' })),
+    judgedByName: nullable(
+      Type.String({ description: 'The signature: the judging key’s recorded holder (a rejection needs one)' }),
+    ),
+    judgedByRole: nullable(Type.String({ description: 'The judging key’s role' })),
   },
   { title: 'CaseResponse', description: 'Metadata only: evidence content never leaves the service' },
 );
@@ -658,6 +662,8 @@ export function toResponseDto(r: ResponseMetadata, full = true): Static<typeof R
     judgementReason: r.judgementReason,
     judgedAt: iso(r.judgedAt),
     judgedBy: full ? r.judgedBy : null,
+    judgedByName: full ? r.judgedByName : null,
+    judgedByRole: full ? r.judgedByRole : null,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   DATA_KINDS,
+  MANDATE_CONFIRMED_BY,
   MANDATE_END_REASONS,
   MANDATE_GRANTED_VIA,
   MANDATE_STATUSES,
@@ -37,6 +38,11 @@ export const MandateSchema = Type.Object(
       { description: 'status seen through the clock: expiry is not stored' },
     ),
     confirmedAt: Type.Union([DateTime, Type.Null()]),
+    confirmedBy: Type.Union([lit(MANDATE_CONFIRMED_BY), Type.Null()], {
+      description:
+        'DC-3: declaration (the party declared the grid user granted it) or grid_user (the grid user confirmed it with their own key). ' +
+        'After the party’s doubt case on the connection closed “mandate not demonstrated”, only grid_user counts (GT-8b): a new mandate is pending until then',
+    }),
     endedAt: Type.Union([DateTime, Type.Null()]),
     endReason: Type.Union([lit(MANDATE_END_REASONS), Type.Null()]),
     createdAt: DateTime,
@@ -61,7 +67,8 @@ export const MandateCreate = Type.Object(
     grantedVia: lit(MANDATE_GRANTED_VIA),
     grantedByName: Type.String({ minLength: 1, maxLength: 200 }),
     grantedByIsGridUser: Type.Boolean({
-      description: 'DC-3: false keeps the mandate pending until the grid user confirms',
+      description:
+        'DC-3: false keeps the mandate pending until the grid user confirms. The party’s word: after its doubt case on the connection closed “mandate not demonstrated”, the mandate is pending until the grid user confirms all the same (GT-8b)',
     }),
   },
   {
@@ -103,6 +110,7 @@ export function toMandateDto(m: Mandate, now = new Date()): MandateDto {
     status: m.status,
     state: mandateState(m, now),
     confirmedAt: m.confirmedAt ? m.confirmedAt.toISOString() : null,
+    confirmedBy: m.confirmedBy,
     endedAt: m.endedAt ? m.endedAt.toISOString() : null,
     endReason: m.endReason,
     createdAt: m.createdAt.toISOString(),

@@ -46,7 +46,7 @@ export const ReviewSummarySchema = Type.Object(
     }),
     agreementRule: lit(
       AGREEMENT_RULES,
-      'majority (default): more than half of the grid operators involved, at least one; unanimous: all',
+      'majority (default): more than half of the electorate (every grid operator in the system when proposed), at least one; unanimous: all of it',
     ),
     votingUntil: orNull(DateTime),
     agreedAt: orNull(DateTime),
@@ -78,7 +78,8 @@ export const ReviewVoteSchema = Type.Object(
     agree: Type.Boolean(),
     reason: Type.String(),
     votedBy: Type.String({ description: 'The key that voted (api-key:<id>)' }),
-    votedByName: Type.String({ description: 'The key holder’s recorded name' }),
+    votedByName: Type.String({ description: 'The signature: the voting key’s recorded holder (never its label)' }),
+    votedByRole: orNull(Type.String({ description: 'The voting key’s role' })),
     votedAt: DateTime,
   },
   { title: 'ReviewVote' },
@@ -91,7 +92,11 @@ export const ReviewSchema = Type.Object(
       description: 'Signals per classification (unclassified: not yet classified)',
     }),
     signals: Type.Array(ReviewSignalSchema),
-    operatorsInvolved: Type.Array(PartyRef, { description: 'Grid operators with signals in the proposal: they vote' }),
+    electorate: Type.Array(PartyRef, {
+      description:
+        'GT-5 jointly: the grid operators who vote and may sign the ACM decision — every grid operator in the system when the proposal was made, signals or not',
+    }),
+    operatorsWithSignals: Type.Array(PartyRef, { description: 'Grid operators with signals in the proposal' }),
     votes: Type.Array(ReviewVoteSchema),
     commitment: orNull(Type.String()),
     commitmentRecordedAt: orNull(DateTime),
@@ -100,6 +105,7 @@ export const ReviewSchema = Type.Object(
     decisionReason: orNull(Type.String()),
     decidedBy: orNull(Type.String()),
     decidedByName: orNull(Type.String({ description: 'Who signed the decision (the key holder’s recorded name)' })),
+    decidedByRole: orNull(Type.String({ description: 'The signing key’s role' })),
     decidedAt: orNull(DateTime),
     history: Type.Array(
       Type.Object(
@@ -202,13 +208,15 @@ export function toReviewDto(
       signalClass: s.signalClass,
       status: s.status,
     })),
-    operatorsInvolved: [...new Set(r.signals.map((s) => s.gridOperatorId))].sort().map((id) => ref(ps, id)),
+    electorate: v.electorate.map((id) => ref(ps, id)),
+    operatorsWithSignals: [...new Set(r.signals.map((s) => s.gridOperatorId))].sort().map((id) => ref(ps, id)),
     votes: r.votes.map((x) => ({
       gridOperator: ref(ps, x.gridOperatorId),
       agree: x.agree,
       reason: x.reason,
       votedBy: x.votedBy,
       votedByName: x.votedByName,
+      votedByRole: x.votedByRole,
       votedAt: x.votedAt.toISOString(),
     })),
     commitment: v.commitment,
@@ -218,6 +226,7 @@ export function toReviewDto(
     decisionReason: v.decisionReason,
     decidedBy: v.decidedBy,
     decidedByName: v.decidedByName,
+    decidedByRole: v.decidedByRole,
     decidedAt: iso(v.decidedAt),
     history: r.history.map((e) => ({
       at: e.at.toISOString(),

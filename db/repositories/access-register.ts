@@ -19,6 +19,7 @@ import {
   type AccessRegisterEntry,
   type CaseStatus,
   type DataKind,
+  type MandateConfirmedBy,
   type MandateEndReason,
   type MandateStatus,
 } from '../schema/index.js';
@@ -45,7 +46,19 @@ interface FactsRow {
   grid_user_since: string | null;
   supplier_since: string | null;
   admitted: boolean | null;
-  m: Array<[string, string, DataKind[], string, string, boolean, MandateStatus, MandateEndReason | null]> | null;
+  m: Array<
+    [
+      string,
+      string,
+      DataKind[],
+      string,
+      string,
+      boolean,
+      MandateStatus,
+      MandateEndReason | null,
+      MandateConfirmedBy | null,
+    ]
+  > | null;
   b: Array<[string, string, string | null, boolean, string | null]> | null;
 }
 
@@ -68,7 +81,7 @@ export async function fetchGateFacts(
            c.grid_user_since,
            c.supplier_since,
            p.admitted,
-           (select json_agg(json_build_array(m.id, m.created_at, m.data_kinds, m.valid_from, m.valid_to, m.history_included, m.status, m.end_reason))
+           (select json_agg(json_build_array(m.id, m.created_at, m.data_kinds, m.valid_from, m.valid_to, m.history_included, m.status, m.end_reason, m.confirmed_by))
               from mandates m where m.party_id = q.party_id and m.connection_ean = q.ean) as m,
            (select json_agg(json_build_array(b.id, b.started_at, b.ended_at, b.retroactive, dc.closed_at))
               from blocks b left join doubt_cases dc on dc.id = b.case_id and dc.status = ${NOT_DEMONSTRATED}
@@ -90,7 +103,7 @@ export async function fetchGateFacts(
         : null,
       party: r.admitted === null ? null : { admitted: r.admitted },
       mandates: (r.m ?? []).map(
-        ([id, registeredAt, dataKinds, validFrom, validTo, historyIncluded, status, endReason]) => ({
+        ([id, registeredAt, dataKinds, validFrom, validTo, historyIncluded, status, endReason, confirmedBy]) => ({
           id,
           registeredAt: Date.parse(registeredAt),
           dataKinds,
@@ -99,6 +112,7 @@ export async function fetchGateFacts(
           historyIncluded,
           status,
           endReason,
+          confirmedBy,
         }),
       ),
       blocks: (r.b ?? []).map(([id, startedAt, endedAt, retroactive, notDemonstratedAt]) => ({
@@ -178,12 +192,14 @@ export async function decideAndRegister(
         left join lateral (
           -- evaluateMandate() (stages as MANDATE_STAGES): the mandate that gets furthest explains the decision;
           -- ties as betterMandate(): highest stage, latest valid_to, latest valid_from, smallest id.
-          -- GT-8b: under a kept block only mandates registered after its close are candidates.
+          -- GT-8b: under a kept block only mandates registered after its close are candidates, and they wait
+          -- for the grid user's own confirmation (stage 1) whatever the party declared (gridUserMustConfirm).
           select m.id as mandate_id, e.reason as mandate_reason
             from mandates m
             cross join lateral (select case
                 when m.status = 'ended' then 0
                 when m.status = 'pending_confirmation' then 1
+                when b.kept_since is not null and m.confirmed_by is distinct from 'grid_user' then 1
                 when ${at}::timestamptz >= m.valid_to or ${at}::timestamptz < m.valid_from then 2
                 when not (q.kind = any (m.data_kinds)) then 3
                 when not m.history_included and (q.p_from < m.valid_from or q.p_from < m.created_at) then 4

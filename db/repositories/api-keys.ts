@@ -20,6 +20,8 @@ export interface ApiKeyInput {
 const PARTY_ROLES_FOR: Partial<Record<Role, string[]>> = {
   'case-handler': ['grid_operator'],
   'privacy-officer': ['grid_operator'],
+  // A compliance officer belongs to a grid operator: it inspects that operator's case files only.
+  compliance: ['grid_operator'],
   supplier: ['supplier', 'service_provider'],
   'p4-client': ['supplier', 'service_provider'],
   brp: ['balance_responsible_party'],

@@ -234,6 +234,7 @@ export async function recordBreachDecision(
         decidedAt: input.at,
         decidedBy: input.actor.actor,
         decidedByName: input.actorName,
+        decidedByRole: input.actor.actorRole ?? null,
         notifyAp: input.notifyAp,
         apReason: input.apReason ?? null,
         informGridUser: input.informGridUser,

@@ -433,6 +433,8 @@ const responseMetadataColumns = {
   judgementReason: caseResponses.judgementReason,
   judgedAt: caseResponses.judgedAt,
   judgedBy: caseResponses.judgedBy,
+  judgedByName: caseResponses.judgedByName,
+  judgedByRole: caseResponses.judgedByRole,
   /** Whether the copy is still held (GT-8: destroyed after the decision). */
   evidenceHeld: sql<boolean>`${caseResponses.evidenceContent} is not null`,
 };
@@ -688,11 +690,27 @@ export async function recordContactAttempt(
 /** GT-3 / GT-8: the response's judgement, once; false when it was judged before (a retried step). */
 export async function judgeResponse(
   db: DbOrTx,
-  input: { caseId: string; responseId: string; judgement: Judgement; reason: string | null; at: Date; by: string },
+  input: {
+    caseId: string;
+    responseId: string;
+    judgement: Judgement;
+    reason: string | null;
+    at: Date;
+    by: string;
+    byRole: string | null;
+  },
 ): Promise<boolean> {
   const [row] = await db
     .update(caseResponses)
-    .set({ judgement: input.judgement, judgementReason: input.reason, judgedAt: input.at, judgedBy: input.by })
+    .set({
+      judgement: input.judgement,
+      judgementReason: input.reason,
+      judgedAt: input.at,
+      judgedBy: input.by,
+      // The signature: the key's recorded holder (the route refuses a rejection by a key without one).
+      judgedByName: sql`(select k.holder_name from api_keys k where 'api-key:' || k.id::text = ${input.by})`,
+      judgedByRole: input.byRole,
+    })
     .where(
       and(
         eq(caseResponses.id, input.responseId),

@@ -8,7 +8,9 @@
 import { and, arrayOverlaps, asc, count, desc, eq, gt, inArray, isNull, lt, or, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import {
+  blocks,
   connections,
+  doubtCases,
   mandates,
   parties,
   type DataKind,
@@ -19,6 +21,7 @@ import {
 import { conflict, invalidState, notFound, validationError } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
+import { registrationStatus } from '../../domain/mandate.js';
 
 export type GrantedVia = (typeof MANDATE_GRANTED_VIA)[number];
 
@@ -43,8 +46,34 @@ export interface MandateInput {
   historyIncluded: boolean;
   grantedVia: GrantedVia;
   grantedByName: string;
-  /** DC-3: false keeps the mandate pending until the grid user confirms. */
+  /**
+   * DC-3: false keeps the mandate pending until the grid user confirms. The party's word: after a negative
+   * outcome on the connection (GT-8b) the mandate waits for the grid user's confirmation all the same.
+   */
   grantedByIsGridUser: boolean;
+  /** The grid user registers it themself with their own key (the portal): their confirmation is the act itself. */
+  registeredByGridUser?: boolean;
+}
+
+/**
+ * GT-8b: does the party's doubt case on this connection stand closed "mandate not demonstrated" with its block
+ * kept? The same condition as the gate's kept block (domain/gate.ts lastKept, decideAndRegister's kept_block).
+ */
+async function afterNegativeOutcome(db: DbOrTx, partyId: string, connectionEan: string): Promise<boolean> {
+  const [kept] = await db
+    .select({ id: blocks.id })
+    .from(blocks)
+    .innerJoin(doubtCases, eq(doubtCases.id, blocks.caseId))
+    .where(
+      and(
+        eq(blocks.partyId, partyId),
+        eq(blocks.connectionEan, connectionEan),
+        isNull(blocks.endedAt),
+        eq(doubtCases.status, 'closed_mandate_not_demonstrated'),
+      ),
+    )
+    .limit(1);
+  return kept !== undefined;
 }
 
 const OPEN: SQL = or(eq(mandates.status, 'active'), eq(mandates.status, 'pending_confirmation'))!;
@@ -100,7 +129,15 @@ export async function createMandate(db: DbOrTx, actor: Actor, input: MandateInpu
         { mandateId: dup.id },
       );
     }
-    const active = input.grantedByIsGridUser;
+    // DC-3, GT-8b (domain/mandate.ts registrationStatus): active on the party's declaration only where no
+    // negative outcome stands against it on this connection.
+    const negative = await afterNegativeOutcome(tx, input.partyId, input.connectionEan);
+    const reg = registrationStatus({
+      grantedByIsGridUser: input.grantedByIsGridUser,
+      afterNegativeOutcome: negative,
+      registeredByGridUser: input.registeredByGridUser === true,
+    });
+    const active = reg.status === 'active';
     const [row] = await tx
       .insert(mandates)
       .values({
@@ -114,8 +151,9 @@ export async function createMandate(db: DbOrTx, actor: Actor, input: MandateInpu
         grantedVia: input.grantedVia,
         grantedByName: input.grantedByName,
         grantedByIsGridUser: input.grantedByIsGridUser,
-        status: active ? 'active' : 'pending_confirmation', // DC-3
+        status: reg.status,
         confirmedAt: active ? now : null,
+        confirmedBy: reg.confirmedBy,
         createdBy: actor.actor,
       })
       .returning();
@@ -135,7 +173,9 @@ export async function createMandate(db: DbOrTx, actor: Actor, input: MandateInpu
         grantedVia: row.grantedVia,
         grantedByIsGridUser: row.grantedByIsGridUser,
         status: row.status,
-        rule: active ? 'DC-2' : 'DC-3',
+        ...(negative ? { afterNegativeOutcome: true } : {}),
+        confirmedBy: row.confirmedBy,
+        rule: active ? 'DC-2' : negative ? 'GT-8b, DC-3' : 'DC-3',
       },
     });
     return row;
@@ -192,7 +232,11 @@ async function mandateOfGridUser(db: DbOrTx, gridUserId: string, mandateId: stri
   return row?.m;
 }
 
-/** DC-3: the grid user confirms a mandate granted by someone else. Idempotent for a confirmed one. */
+/**
+ * DC-3: the grid user confirms a mandate. Idempotent for one they confirmed. One active on the party's
+ * declaration that the grid user granted it gets the grid user's own confirmation recorded (what GT-8b asks
+ * after a negative outcome, domain/mandate.ts gridUserMustConfirm).
+ */
 export async function confirmMandate(
   db: DbOrTx,
   actor: Actor,
@@ -203,12 +247,12 @@ export async function confirmMandate(
   return db.transaction(async (tx) => {
     const m = await mandateOfGridUser(tx, gridUserId, mandateId);
     if (!m) throw notFound('mandate_not_found', `No mandate ${mandateId}`, 'mandateId');
-    if (m.status === 'active') return m;
+    if (m.status === 'active' && m.confirmedBy === 'grid_user') return m;
     if (m.status === 'ended') throw invalidState('mandate_ended', 'The mandate has ended and cannot be confirmed');
     if (now >= m.validTo) throw invalidState('mandate_expired', 'The mandate’s access period has ended');
     const [row] = await tx
       .update(mandates)
-      .set({ status: 'active', confirmedAt: now })
+      .set({ status: 'active', confirmedAt: now, confirmedBy: 'grid_user' })
       .where(eq(mandates.id, m.id))
       .returning();
     if (!row) throw new Error('mandate update returned nothing');

@@ -10,6 +10,7 @@ import {
   auditLog,
   doubtCases,
   improvementReviews,
+  parties,
   reviewSignals,
   reviewVotes,
   type AcmNotification,
@@ -76,7 +77,15 @@ export async function partiesRefusedSince(db: DbOrTx, since: Date): Promise<Set<
 
 export type NewReview = Pick<
   typeof improvementReviews.$inferInsert,
-  'id' | 'partyId' | 'openedAt' | 'windowDays' | 'followUpDays' | 'threshold' | 'signalsAtOpen' | 'agreementRule'
+  | 'id'
+  | 'partyId'
+  | 'openedAt'
+  | 'windowDays'
+  | 'followUpDays'
+  | 'threshold'
+  | 'signalsAtOpen'
+  | 'agreementRule'
+  | 'electorate'
 > & { votingUntil: Date };
 
 /** A new proposal; undefined when the party already has an open review (unique partial index) or the id exists. */
@@ -182,6 +191,7 @@ export async function setReviewDecision(
     reason: string;
     by: string;
     byName: string;
+    byRole: string | null;
     gridOperatorId: string;
     at: Date;
   },
@@ -193,6 +203,7 @@ export async function setReviewDecision(
       decisionReason: d.reason,
       decidedBy: d.by,
       decidedByName: d.byName,
+      decidedByRole: d.byRole,
       decidedByGridOperatorId: d.gridOperatorId,
       decidedAt: d.at,
     })
@@ -237,11 +248,9 @@ export async function insertReviewAcmNotification(
   return row;
 }
 
-/** Reviews in which the grid operator has signals (it is involved); all without one. */
+/** Reviews whose electorate holds the grid operator (GT-5: it judges them); all without one. */
 const involving = (gridOperatorId: string | undefined): SQL | undefined =>
-  gridOperatorId === undefined
-    ? undefined
-    : sql`exists (select 1 from ${reviewSignals} s where s.review_id = ${improvementReviews.id} and s.grid_operator_id = ${gridOperatorId})`;
+  gridOperatorId === undefined ? undefined : sql`${gridOperatorId}::uuid = any(${improvementReviews.electorate})`;
 
 export async function listReviews(
   db: DbOrTx,
@@ -339,4 +348,9 @@ export async function classifySignal(
     });
     return { caseId, signalClass, previous: before.signalClass };
   });
+}
+
+/** Every party with its roles: the GT-5 electorate is drawn from them (domain/review.ts reviewElectorate). */
+export async function partyRoles(db: DbOrTx): Promise<{ id: string; roles: string[] }[]> {
+  return db.select({ id: parties.id, roles: parties.roles }).from(parties);
 }

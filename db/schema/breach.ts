@@ -55,9 +55,10 @@ export const breachAssessments = pgTable(
     /** Reminders sent while the clock ran (BREACH_REMINDER_HOURS_BEFORE). */
     remindersSent: integer('reminders_sent').notNull().default(0),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
-    /** Audit actor of the decision (api-key:<id>) and the key holder's name. */
+    /** Audit actor of the decision (api-key:<id>), the key's recorded holder (its signature) and role. */
     decidedBy: text('decided_by'),
     decidedByName: text('decided_by_name'),
+    decidedByRole: text('decided_by_role'),
     /** Art. 33: notify the Autoriteit Persoonsgegevens; when not, the reason is required. */
     notifyAp: boolean('notify_ap'),
     apReason: text('ap_reason'),

@@ -192,6 +192,9 @@ export const caseResponses = pgTable(
     judgementReason: text('judgement_reason'),
     judgedAt: timestamp('judged_at', { withTimezone: true }),
     judgedBy: text('judged_by'),
+    /** The signature of the judgement: the key's recorded holder and the key's role (judged_by names the key). */
+    judgedByName: text('judged_by_name'),
+    judgedByRole: text('judged_by_role'),
   },
   (t) => [index('case_responses_case_idx').on(t.caseId)],
 );
@@ -278,6 +281,12 @@ export const improvementReviews = pgTable(
     status: text('status').$type<ReviewStatus>().notNull(),
     /** The agreement rule the votes are counted by (domain/review.ts). */
     agreementRule: text('agreement_rule').$type<AgreementRule>().notNull().default('majority'),
+    /**
+     * GT-5 "jointly": the grid operators who judge the proposal (vote, sign the ACM decision), fixed when it is
+     * made (domain/review.ts reviewElectorate: every grid operator in the system). Reviews proposed before it was
+     * recorded got their signal holders (migration 0006), which is what their running workflows count.
+     */
+    electorate: uuid('electorate').array().notNull(),
     /** The proposal lapses (not_agreed) when the rule is not met by then. */
     votingUntil: timestamp('voting_until', { withTimezone: true }),
     agreedAt: timestamp('agreed_at', { withTimezone: true }),
@@ -290,6 +299,7 @@ export const improvementReviews = pgTable(
     decisionReason: text('decision_reason'),
     decidedBy: text('decided_by'),
     decidedByName: text('decided_by_name'),
+    decidedByRole: text('decided_by_role'),
     decidedByGridOperatorId: uuid('decided_by_grid_operator_id'),
     decidedAt: timestamp('decided_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),

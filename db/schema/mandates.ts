@@ -4,14 +4,27 @@ import { parties } from './parties.js';
 import { connections } from './connections.js';
 import {
   type DataKind,
+  type MandateConfirmedBy,
   type MandateEndReason,
   type MandateGrantedVia,
   type MandateStatus,
 } from '../../domain/mandate.js';
 
 // The lists are the domain's (domain/mandate.ts); re-exported so schema users keep one import.
-export { DATA_KINDS, MANDATE_END_REASONS, MANDATE_GRANTED_VIA, MANDATE_STATUSES } from '../../domain/mandate.js';
-export type { DataKind, MandateEndReason, MandateGrantedVia, MandateStatus } from '../../domain/mandate.js';
+export {
+  DATA_KINDS,
+  MANDATE_CONFIRMED_BY,
+  MANDATE_END_REASONS,
+  MANDATE_GRANTED_VIA,
+  MANDATE_STATUSES,
+} from '../../domain/mandate.js';
+export type {
+  DataKind,
+  MandateConfirmedBy,
+  MandateEndReason,
+  MandateGrantedVia,
+  MandateStatus,
+} from '../../domain/mandate.js';
 
 /**
  * DC-2: party, connection, scope (data kinds, purpose), access period, history consent.
@@ -39,6 +52,11 @@ export const mandates = pgTable(
     grantedByIsGridUser: boolean('granted_by_is_grid_user').notNull(),
     status: text('status').$type<MandateStatus>().notNull(),
     confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    /**
+     * DC-3: who confirmed it — the party's declaration that the grid user granted it, or the grid user themself.
+     * GT-8b: after a negative outcome only 'grid_user' counts (domain/mandate.ts gridUserMustConfirm).
+     */
+    confirmedBy: text('confirmed_by').$type<MandateConfirmedBy>(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     endReason: text('end_reason').$type<MandateEndReason>(),
     /**

@@ -27,7 +27,7 @@ export const reviewSignals = pgTable(
   (t) => [primaryKey({ columns: [t.reviewId, t.kind, t.signalId] })],
 );
 
-/** GT-5: one vote per involved grid operator, cast by a named case handler. */
+/** GT-5: one vote per grid operator of the review's electorate, cast and signed by a named case handler. */
 export const reviewVotes = pgTable(
   'review_votes',
   {
@@ -40,7 +40,9 @@ export const reviewVotes = pgTable(
     agree: boolean('agree').notNull(),
     reason: text('reason').notNull(),
     votedBy: text('voted_by').notNull(),
+    /** The signature: the key's recorded holder (never its label) and the key's role; voted_by names the key. */
     votedByName: text('voted_by_name').notNull(),
+    votedByRole: text('voted_by_role'),
     votedAt: timestamp('voted_at', { withTimezone: true }).notNull(),
   },
   (t) => [

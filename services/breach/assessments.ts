@@ -9,7 +9,7 @@ import type { Db } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { breachAssessmentOfCase, openBreachAssessment, requireBreachAssessment } from '../../db/repositories/breach.js';
 import { getCaseWithParties } from '../../db/repositories/cases.js';
-import { apiKeys, connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
+import { connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
 import type { BreachDecision } from '../../domain/breach.js';
 import type { CaseStatus } from '../../domain/case.js';
 import { DomainError, invalidState } from '../../lib/errors.js';
@@ -70,15 +70,6 @@ export async function requestBreachAssessment(
     awareAt: opened.assessment.awareAt.toISOString(),
   });
   return opened;
-}
-
-/** The name audit entries give an API key's holder (else its label). */
-export async function keyHolderName(db: Db, keyId: string): Promise<string | null> {
-  const [k] = await db
-    .select({ holderName: apiKeys.holderName, label: apiKeys.label })
-    .from(apiKeys)
-    .where(eq(apiKeys.id, keyId));
-  return k ? (k.holderName ?? k.label) : null;
 }
 
 /** The privacy officer decides; the workflow says whether the 72 hours were met. */

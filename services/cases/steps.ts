@@ -245,6 +245,7 @@ export async function recordJudgement(db: Db, input: RecordJudgementInput): Prom
       reason: input.reason,
       at,
       by: input.actor.actor,
+      byRole: input.actor.actorRole ?? null,
     });
     if (!judged) return;
     await markCaseJudged(tx, { caseId: input.caseId, at, ...(input.status ? { status: input.status } : {}) });

@@ -1,7 +1,7 @@
 /**
- * GT-5 improvement reviews between the routes and the review workflow: the grid operators involved (those
- * with signals about the party in the proposal) read the proposal, vote, record the party's commitment and
- * decide on the ACM report; each step is an Update of the review's workflow, which records it (with its
+ * GT-5 improvement reviews between the routes and the review workflow: the grid operators of the review's
+ * electorate (every grid operator in the system at the proposal) read the proposal, vote, record the party's
+ * commitment and decide on the ACM report, each act signed by the key's recorded holder; each step is an Update of the review's workflow, which records it (with its
  * audit entry) and answers with the new state. Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
@@ -124,7 +124,7 @@ export function decideAcmReport(
 /** The handler records what a signal was about (GT-5); another grid operator's case answers 404. */
 export async function classifyCaseSignal(
   deps: Pick<ReviewServiceDeps, 'db'>,
-  who: ReviewPerson,
+  who: Actor & { gridOperatorId?: string },
   caseId: string,
   signalClass: SignalClass,
 ) {

@@ -12,6 +12,7 @@ import {
   insertReviewSignals,
   insertReviewVote,
   openReviewOf,
+  partyRoles,
   reviewOperators,
   setReviewCommitment,
   setReviewDecision,
@@ -19,7 +20,7 @@ import {
   transitionReview,
 } from '../../db/repositories/reviews.js';
 import type { ReviewStatus } from '../../db/schema/index.js';
-import { similarGroups, type AgreementRule, type ReviewVote } from '../../domain/review.js';
+import { reviewElectorate, similarGroups, type AgreementRule, type ReviewVote } from '../../domain/review.js';
 import { DomainError } from '../../lib/errors.js';
 import {
   reviewWorkflowId,
@@ -86,6 +87,8 @@ export async function openImprovementReview(db: Db, input: OpenReviewInput): Pro
   const from = new Date(at.getTime() - input.windowDays * DAY_MS);
   return db.transaction(async (tx) => {
     const signals = await signalRows(tx, from, at, input.partyId);
+    // GT-5 jointly: every grid operator in the system judges, fixed with the proposal (reviewElectorate).
+    const electorate = reviewElectorate(await partyRoles(tx));
     const row = await insertProposedReview(tx, {
       id: input.reviewId,
       partyId: input.partyId,
@@ -96,11 +99,13 @@ export async function openImprovementReview(db: Db, input: OpenReviewInput): Pro
       signalsAtOpen: signals.length,
       agreementRule: input.agreementRule,
       votingUntil: new Date(at.getTime() + input.votingDays * DAY_MS),
+      electorate,
     });
     const review = row ?? (await openReviewOf(tx, input.partyId));
     if (!review) throw new Error(`review for ${input.partyId} neither inserted nor open`);
     if (row) await insertReviewSignals(tx, row.id, signals);
-    const operatorsInvolved = await reviewOperators(tx, review.id);
+    // The workflow counts the votes of the electorate (its input's operatorsInvolved).
+    const operatorsInvolved = review.electorate;
     if (row)
       await audit(
         tx,
@@ -110,7 +115,8 @@ export async function openImprovementReview(db: Db, input: OpenReviewInput): Pro
           partyId: row.partyId,
           signalsAtOpen: row.signalsAtOpen,
           similarSignals: similarGroups(signals),
-          operatorsInvolved,
+          electorate: operatorsInvolved,
+          operatorsWithSignals: await reviewOperators(tx, row.id),
           windowDays: row.windowDays,
           threshold: row.threshold,
           agreementRule: row.agreementRule,
@@ -163,6 +169,7 @@ export async function recordReviewVote(db: Db, input: ReviewVoteInput & { review
       reason: input.reason,
       votedBy: input.actor,
       votedByName: input.name,
+      votedByRole: input.actorRole,
       votedAt: at,
     });
     if (row)
@@ -258,6 +265,7 @@ export async function recordReviewDecision(db: Db, input: ReviewDecisionInput & 
       reason: input.reason,
       by: input.actor,
       byName: input.name,
+      byRole: input.actorRole,
       gridOperatorId: input.gridOperatorId,
       at,
     });

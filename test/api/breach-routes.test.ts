@@ -2,11 +2,14 @@
  * GT-11 through the API on the real stack (dev server, worker, PostgreSQL): a handler asks for a breach
  * assessment, the privacy officer of the same grid operator decides (another operator's sees nothing), the
  * case shows the clock, the AP report and the art. 34 letter are exported, and the history names the
- * key holder with each entry's chain position.
+ * key holder with each entry's chain position. The decision is signed by the key's recorded holder (a key
+ * with only a label cannot decide); the party the case is about sees none of the assessment in its timeline;
+ * only the compliance officer of the case's grid operator reads its history.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
-import { apiKeys } from '../../db/schema/index.js';
+import { apiKeys, auditLog, breachAssessments } from '../../db/schema/index.js';
 import { generateApiKey } from '../../lib/api-keys.js';
 import { call, makeConnection, makeGridUser, makeKey } from '../core/fixtures.js';
 import { caseApiContext, type CaseApiContext } from './case-context.js';
@@ -14,9 +17,12 @@ import { caseApiContext, type CaseApiContext } from './case-context.js';
 let ctx: CaseApiContext;
 let caseId: string;
 let reference: string;
-const keys = {} as Record<'handlerA' | 'officerA' | 'officerB' | 'compliance', string>;
+const keys = {} as Record<
+  'handlerA' | 'officerA' | 'officerB' | 'officerDesk' | 'compliance' | 'complianceB' | 'supplier',
+  string
+>;
 
-async function officerKey(partyId: string, holderName: string): Promise<string> {
+async function officerKey(partyId: string, holderName: string | null): Promise<string> {
   const k = generateApiKey();
   await ctx.db
     .insert(apiKeys)
@@ -32,7 +38,11 @@ beforeAll(async () => {
   keys.handlerA = await makeKey(ctx.db, 'case-handler', { partyId: opA.id });
   keys.officerA = await officerKey(opA.id, 'M. Visser');
   keys.officerB = await officerKey(opB.id, 'P. Bakker');
-  keys.compliance = await makeKey(ctx.db, 'compliance');
+  // A privacy officer's key with a label ('FG') and no recorded holder: it cannot sign a decision.
+  keys.officerDesk = await officerKey(opA.id, null);
+  keys.compliance = await makeKey(ctx.db, 'compliance', { partyId: opA.id, holderName: 'C. de Jong' });
+  keys.complianceB = await makeKey(ctx.db, 'compliance', { partyId: opB.id, holderName: 'D. Dekker' });
+  keys.supplier = await makeKey(ctx.db, 'supplier', { partyId: sup.id });
   const gu = await makeGridUser(ctx.db, 'mevrouw A. Jansen');
   const conn = await makeConnection(ctx.db, { gridOperatorId: opA.id, gridUserId: gu.id });
   const { row } = await createCaseWithBlock(ctx.db, {
@@ -83,9 +93,31 @@ describe('breach assessment routes (GT-11)', () => {
     expect(incomplete.statusCode).toBe(400);
     expect(incomplete.json()).toMatchObject({ code: 'breach_decision_incomplete', field: 'body.apReason' });
 
+    // The label is not a signature: a key without a recorded holder is refused, nothing is decided.
+    const unsigned = await call(ctx.app, keys.officerDesk, 'POST', `/breach-assessments/${a.id}/decision`, decision);
+    expect(unsigned.statusCode).toBe(403);
+    expect(unsigned.json()).toMatchObject({ code: 'key_holder_required' });
+    const [still] = await ctx.db.select().from(breachAssessments).where(eq(breachAssessments.id, a.id));
+    expect(still!.decidedAt).toBeNull();
+
     const decided = await call(ctx.app, keys.officerA, 'POST', `/breach-assessments/${a.id}/decision`, decision);
     expect(decided.statusCode, decided.body).toBe(200);
-    expect(decided.json()).toMatchObject({ clock: 'met', notifyAp: true, decidedByName: 'M. Visser' });
+    expect(decided.json()).toMatchObject({
+      clock: 'met',
+      notifyAp: true,
+      decidedByName: 'M. Visser',
+      decidedByRole: 'privacy-officer',
+    });
+    expect(decided.json().decidedBy).toMatch(/^api-key:/);
+    const [entry] = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, caseId), eq(auditLog.action, 'breach.decided')));
+    expect(entry).toMatchObject({
+      actor: decided.json().decidedBy,
+      actorName: 'M. Visser',
+      actorRole: 'privacy-officer',
+    });
     const twice = await call(ctx.app, keys.officerA, 'POST', `/breach-assessments/${a.id}/decision`, decision);
     expect(twice.statusCode).toBe(409);
 
@@ -113,5 +145,25 @@ describe('breach assessment routes (GT-11)', () => {
     for (const e of entries.filter((x) => x.source === 'database')) expect(e.chainPosition).toBeGreaterThan(0);
     const v = await call(ctx.app, keys.compliance, 'GET', '/audit/verify');
     expect(v.json()).toMatchObject({ intact: true, firstBroken: null });
+  });
+
+  it('the party’s timeline of its case shows none of the breach assessment: not that it was opened, nor its clock', async () => {
+    const handlerView = (await call(ctx.app, keys.handlerA, 'GET', `/cases/${caseId}`)).json();
+    const internal = handlerView.timeline.map((e: { action: string }) => e.action);
+    expect(internal).toEqual(expect.arrayContaining(['breach.opened', 'breach.decided']));
+    const party = await call(ctx.app, keys.supplier, 'GET', `/cases/${caseId}`);
+    expect(party.statusCode, party.body).toBe(200);
+    const actions: string[] = party.json().timeline.map((e: { action: string }) => e.action);
+    expect(actions).toContain('case.opened');
+    expect(actions.filter((a) => !a.startsWith('case.') && !a.startsWith('block.'))).toEqual([]);
+    expect(party.body).not.toMatch(/breach\.|breach_assessment|assessmentId/);
+    // Nor can it reach the assessment itself.
+    expect((await call(ctx.app, keys.supplier, 'GET', `/cases/${caseId}/breach-assessment`)).statusCode).toBe(403);
+  });
+
+  it('another grid operator’s compliance officer does not read the case or its history', async () => {
+    expect((await call(ctx.app, keys.complianceB, 'GET', `/cases/${caseId}/history`)).statusCode).toBe(404);
+    expect((await call(ctx.app, keys.complianceB, 'GET', `/cases/${caseId}`)).statusCode).toBe(404);
+    expect((await call(ctx.app, keys.complianceB, 'GET', '/breach-assessments')).json().items).toEqual([]);
   });
 });

@@ -26,10 +26,10 @@ beforeAll(async () => {
   op = await ctx.party(['grid_operator']);
   const other = await ctx.party(['grid_operator']);
   sup = await ctx.party(['supplier']);
-  keys.handler = await makeKey(ctx.db, 'case-handler', { partyId: op.id });
+  keys.handler = await makeKey(ctx.db, 'case-handler', { partyId: op.id, holderName: 'H. de Wit' });
   keys.otherHandler = await makeKey(ctx.db, 'case-handler', { partyId: other.id });
   keys.supplier = await makeKey(ctx.db, 'supplier', { partyId: sup.id });
-  keys.compliance = await makeKey(ctx.db, 'compliance');
+  keys.compliance = await makeKey(ctx.db, 'compliance', { partyId: op.id });
 });
 afterAll(async () => ctx?.close());
 
@@ -219,6 +219,7 @@ describe('evidence download (GT-3) and legal hold (GT-8)', () => {
       signalsAtOpen: 3,
       threshold: 3,
       followUpDays: 90,
+      electorate: [],
       status: 'awaiting_decision',
     });
     await ctx.db.insert(reviewSignals).values({

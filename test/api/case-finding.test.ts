@@ -24,7 +24,8 @@ let opA: Party;
 let opB: Party;
 let supS: Party;
 let supT: Party;
-const keys: Record<'handlerA' | 'handlerB' | 'supplierS' | 'supplierT' | 'p4S' | 'compliance', string> = {} as never;
+const keys: Record<'handlerA' | 'handlerB' | 'supplierS' | 'supplierT' | 'p4S' | 'compliance' | 'complianceB', string> =
+  {} as never;
 /** Two cases of operator A about S (one closed), one of operator B about S, one of A about T. */
 const cases: Record<'a1' | 'a2' | 'b1' | 'aT', Summary & { reporterReference: string; externalReference: string }> =
   {} as never;
@@ -69,7 +70,9 @@ beforeAll(async () => {
   keys.supplierS = await makeKey(ctx.db, 'supplier', { partyId: supS.id });
   keys.supplierT = await makeKey(ctx.db, 'supplier', { partyId: supT.id });
   keys.p4S = await makeKey(ctx.db, 'p4-client', { partyId: supS.id });
-  keys.compliance = await makeKey(ctx.db, 'compliance');
+  // Compliance officers of A and of B: each reads its own grid operator's case files.
+  keys.compliance = await makeKey(ctx.db, 'compliance', { partyId: opA.id });
+  keys.complianceB = await makeKey(ctx.db, 'compliance', { partyId: opB.id });
   cases.a1 = await open(opA, keys.handlerA, supS);
   cases.a2 = await open(opA, keys.handlerA, supS);
   cases.b1 = await open(opB, keys.handlerB, supS);
@@ -105,7 +108,8 @@ describe('finding a case from a complaint letter (GET /cases filters)', () => {
     expect(await list(keys.handlerB, `reference=${cases.b1.reference}`)).toEqual(ids(cases.b1));
     expect(await list(keys.supplierT, `connectionEan=${cases.a1.connectionEan}`)).toEqual([]);
     expect(await list(keys.supplierS, `reference=${cases.b1.reference}`)).toEqual(ids(cases.b1));
-    expect(await list(keys.compliance, `reporterReference=${cases.b1.reporterReference}`)).toEqual(ids(cases.b1));
+    expect(await list(keys.complianceB, `reporterReference=${cases.b1.reporterReference}`)).toEqual(ids(cases.b1));
+    expect(await list(keys.compliance, `reporterReference=${cases.b1.reporterReference}`)).toEqual([]);
   });
 
   it('the reporter reference is the operatorâ€™s: shown to its handler, neither shown to nor searchable by the party', async () => {
@@ -249,7 +253,7 @@ describe('the doubt contact group of the other side of a case (GT-10, seed 000 Â
     expect(unknown.json()).toMatchObject({ code: 'party_not_found', field: 'params.gln' });
   });
 
-  it('its own group a party reads without a case and without a record; compliance reads any', async () => {
+  it('its own group a party reads without a case and without a record; compliance that of its operatorâ€™s counterpart', async () => {
     const before = (await consulted(supT.id)).length;
     const own = await lookUp(keys.supplierT, supT.gln);
     expect(own.statusCode).toBe(200);
@@ -258,5 +262,7 @@ describe('the doubt contact group of the other side of a case (GT-10, seed 000 Â
     const compliance = await lookUp(keys.compliance, supT.gln);
     expect(compliance.statusCode).toBe(200);
     expect(await consulted(supT.id)).toHaveLength(before + 1);
+    // B's compliance officer: B has no case about T, so T's group is not B's to read.
+    expect((await lookUp(keys.complianceB, supT.gln)).statusCode).toBe(404);
   });
 });

@@ -17,8 +17,10 @@ let opA: Awaited<ReturnType<CaseApiContext['party']>>;
 let opB: Awaited<ReturnType<CaseApiContext['party']>>;
 let supS: Awaited<ReturnType<CaseApiContext['party']>>;
 let supT: Awaited<ReturnType<CaseApiContext['party']>>;
-const keys: Record<'handlerA' | 'handlerB' | 'supplierS' | 'supplierT' | 'p4S' | 'compliance' | 'admin', string> =
-  {} as never;
+const keys: Record<
+  'handlerA' | 'handlerB' | 'supplierS' | 'supplierT' | 'p4S' | 'compliance' | 'complianceB' | 'admin',
+  string
+> = {} as never;
 
 beforeAll(async () => {
   ctx = await caseApiContext('cases_routes');
@@ -26,12 +28,14 @@ beforeAll(async () => {
   opB = await ctx.party(['grid_operator']);
   supS = await ctx.party(['supplier'], 2);
   supT = await ctx.party(['supplier']);
-  keys.handlerA = await makeKey(ctx.db, 'case-handler', { partyId: opA.id });
+  keys.handlerA = await makeKey(ctx.db, 'case-handler', { partyId: opA.id, holderName: 'Anna de Vries' });
   keys.handlerB = await makeKey(ctx.db, 'case-handler', { partyId: opB.id });
   keys.supplierS = await makeKey(ctx.db, 'supplier', { partyId: supS.id });
   keys.supplierT = await makeKey(ctx.db, 'supplier', { partyId: supT.id });
   keys.p4S = await makeKey(ctx.db, 'p4-client', { partyId: supS.id });
-  keys.compliance = await makeKey(ctx.db, 'compliance');
+  // Compliance officers belong to a grid operator (A's and B's): each reads its own operator's case files.
+  keys.compliance = await makeKey(ctx.db, 'compliance', { partyId: opA.id, holderName: 'C. de Jong' });
+  keys.complianceB = await makeKey(ctx.db, 'compliance', { partyId: opB.id, holderName: 'D. Dekker' });
   keys.admin = await makeKey(ctx.db, 'admin');
 });
 afterAll(async () => ctx?.close());
@@ -492,8 +496,17 @@ describe('listing', () => {
 
     const viaAcm = (await call(ctx.app, keys.handlerA, 'GET', '/cases?channel=acm')).json();
     expect(viaAcm.items.map((c: { id: string }) => c.id)).toEqual([a.body.id]);
-    const ofB = (await call(ctx.app, keys.compliance, 'GET', `/cases?gridOperatorGln=${opB.gln}`)).json();
+    const ofB = (await call(ctx.app, keys.complianceB, 'GET', `/cases?gridOperatorGln=${opB.gln}`)).json();
     expect(ofB.items.map((c: { id: string }) => c.id)).toEqual([b.json().id]);
+    // A's compliance officer reads A's case files only: B's are not in its list, nor to be asked for.
+    const ofA = (await call(ctx.app, keys.compliance, 'GET', '/cases?limit=500')).json();
+    expect(ofA.items.map((c: { id: string }) => c.id)).toContain(a.body.id);
+    expect(ofA.items.map((c: { id: string }) => c.id)).not.toContain(b.json().id);
+    expect((await call(ctx.app, keys.compliance, 'GET', `/cases?gridOperatorGln=${opB.gln}`)).json()).toMatchObject({
+      code: 'grid_operator_scope',
+    });
+    expect((await call(ctx.app, keys.compliance, 'GET', `/cases/${b.json().id}`)).statusCode).toBe(404);
+    expect((await call(ctx.app, keys.compliance, 'GET', `/cases/${b.json().id}/history`)).statusCode).toBe(404);
     const ofT = (await call(ctx.app, keys.supplierT, 'GET', '/cases')).json();
     expect(ofT.items.map((c: { id: string }) => c.id)).toEqual([b.json().id]);
     expect((await call(ctx.app, keys.compliance, 'GET', '/cases?breached=true')).json().items).toEqual([]);
@@ -617,6 +630,8 @@ describe('compliance history', () => {
     // The Update answers once the case is closed; the run completes after the outcome mail.
     await ctx.temporal.workflow.getHandle(body.id).result();
 
+    // Another grid operator's compliance officer does not read this case's history (404, as for a handler).
+    expect((await call(ctx.app, keys.complianceB, 'GET', `/cases/${body.id}/history`)).statusCode).toBe(404);
     const res = await call(ctx.app, keys.compliance, 'GET', `/cases/${body.id}/history`);
     expect(res.statusCode, res.body).toBe(200);
     const h = res.json();

@@ -28,7 +28,7 @@ describe('GT-8b: after "mandate not demonstrated" the regular processes can rest
       connectionEan: conn.ean,
       dataKinds: ['interval_data'],
     });
-    const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
+    const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id, holderName: 'H. de Wit' });
     const providerKey = await makeKey(ctx.db, 'supplier', { partyId: provider.id });
     const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
     const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });

@@ -26,7 +26,7 @@ describe('the party’s view of its case', () => {
     const supplier = await ctx.party(['supplier']);
     const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id });
     await makeMandate(ctx.db, { partyId: supplier.id, connectionEan: conn.ean });
-    const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
+    const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id, holderName: 'H. de Wit' });
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
     const opened = await call(ctx.app, handlerKey, 'POST', '/cases', {
       connectionEan: conn.ean,

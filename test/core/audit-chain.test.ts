@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asc, eq } from 'drizzle-orm';
 import { recordAudit } from '../../db/repositories/audit.js';
 import { auditLog } from '../../db/schema/index.js';
-import { call, coreContext, makeKey, type CoreContext } from './fixtures.js';
+import { call, coreContext, makeKey, makeParty, type CoreContext } from './fixtures.js';
 
 let ctx: CoreContext;
 let admin: string;
@@ -15,7 +15,8 @@ let compliance: string;
 beforeAll(async () => {
   ctx = await coreContext('audit_chain');
   admin = await makeKey(ctx.db, 'admin');
-  compliance = await makeKey(ctx.db, 'compliance');
+  const operator = await makeParty(ctx.db, ['grid_operator']);
+  compliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
 });
 afterAll(async () => {
   await ctx?.close();
@@ -44,7 +45,7 @@ async function asSuperuser(statement: string): Promise<void> {
 describe('tamper-evident audit log', () => {
   it('names the actor by the key holder and chains every entry, also when written concurrently', async () => {
     const res = await call(ctx.app, admin, 'POST', '/api-keys', {
-      role: 'compliance',
+      role: 'branch-analyst',
       label: 'ACM liaison',
       holderName: 'C. de Jong',
     });

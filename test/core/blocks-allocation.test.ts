@@ -113,7 +113,7 @@ describe('blocks API', () => {
     ).toBe(400);
   });
 
-  it('case handlers only on their own operator’s connections (404); compliance reads, cannot write (403)', async () => {
+  it('case handlers only on their own operator’s connections (404); its compliance officer reads, cannot write (403)', async () => {
     const otherOp = await makeParty(ctx.db, ['grid_operator']);
     const foreign = await makeConnection(ctx.db, { gridOperatorId: otherOp.id });
     const caseId = randomUUID();
@@ -132,8 +132,11 @@ describe('blocks API', () => {
       (await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'case_withdrawn', retroactive: false }))
         .statusCode,
     ).toBe(404);
-    const compliance = await makeKey(ctx.db, 'compliance');
+    // The compliance officer of the connection's grid operator reads it; the other operator's does not.
+    const compliance = await makeKey(ctx.db, 'compliance', { partyId: otherOp.id });
     expect((await call(ctx.app, compliance, 'GET', `/blocks/${caseId}`)).statusCode).toBe(200);
+    const ownCompliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
+    expect((await call(ctx.app, ownCompliance, 'GET', `/blocks/${caseId}`)).statusCode).toBe(404);
     expect(
       (
         await call(ctx.app, compliance, 'PUT', `/blocks/${randomUUID()}`, {

@@ -414,7 +414,7 @@ describe('DC-8: internal reads of quarter-hour data are registered with their pu
     expect(row!.actor).toMatch(/^api-key:/);
 
     // Compliance sees who read; the grid user sees that and why the grid operator read, not which key.
-    const compliance = await makeKey(ctx.db, 'compliance');
+    const compliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
     const reg = (await call(ctx.app, compliance, 'GET', `/access-register?connectionEan=${conn.ean}`)).json();
     expect(reg.items[0]).toMatchObject({ id: row!.id, kind: 'internal', purpose, actor: row!.actor });
     const mine = (await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/access`)).json();

@@ -123,6 +123,8 @@ export async function makeMandate(
       grantedByName: 'Grid User',
       grantedByIsGridUser: o.status !== 'pending_confirmation',
       status: o.status ?? 'active',
+      // DC-3: active on the declaration that the grid user granted it (GT-8b asks the grid user's own).
+      confirmedBy: o.status === 'pending_confirmation' ? null : 'declaration',
       endedAt: o.status === 'ended' ? new Date() : null,
       endReason: o.status === 'ended' ? (o.endReason ?? 'revoked_by_grid_user') : null,
       createdAt: o.registeredAt ?? new Date(Math.min(validFrom.getTime(), Date.now())),
@@ -132,12 +134,17 @@ export async function makeMandate(
 }
 
 /** An API key row for `role`; returns the Authorization header value. */
-export async function makeKey(db: Db, role: Role, o: { partyId?: string; gridUserId?: string } = {}): Promise<string> {
+export async function makeKey(
+  db: Db,
+  role: Role,
+  o: { partyId?: string; gridUserId?: string; holderName?: string } = {},
+): Promise<string> {
   const k = generateApiKey();
   await db.insert(apiKeys).values({
     keyHash: k.hash,
     prefix: k.prefix,
     label: `test ${role}`,
+    holderName: o.holderName ?? null,
     role,
     partyId: o.partyId ?? null,
     gridUserId: o.gridUserId ?? null,

@@ -3,7 +3,8 @@
  * the SQL that the hot path runs (decideAndRegister). This test generates many random situations —
  * mandates in every status, scope and period, registered at their start or backdated (DC-2); open blocks
  * of running cases and of cases closed "mandate not demonstrated" with mandates registered before and
- * after the close (GT-8b); lifted blocks with and without release (GT-8); customer switches (DC-7);
+ * after the close, active on the party's declaration or confirmed by the grid user (GT-8b); lifted blocks
+ * with and without release (GT-8); customer switches (DC-7);
  * opt-outs, unadmitted parties, suppliers of record and supplier switches (the supplier's billing reads
  * cover only its own supply of this grid user: GT-2 within DC-7); periods reaching into the future (cut at
  * the decision instant), periods on and off the quarter-hour, starting or ending at a change of occupant or
@@ -77,6 +78,8 @@ type Status = 'active' | 'pending_confirmation' | 'ended';
 describe('decide() and the SQL gate agree', () => {
   it('on 600 random situations with 3 requests or deliveries each', async () => {
     const rand = rng(20_261_122);
+    // Who confirmed an active mandate (DC-3, GT-8b) is drawn apart, so the situations above stay as they were.
+    const randConfirm = rng(20_261_218);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const DAY = 86_400_000;
     const now = Date.now();
@@ -129,6 +132,8 @@ describe('decide() and the SQL gate agree', () => {
         kinds: DataKind[];
         status: Status;
         history: boolean;
+        /** DC-3: an active mandate on the party's declaration, or confirmed by the grid user themself. */
+        confirmedBy?: 'declaration' | 'grid_user';
       }) =>
         ctx.db.insert(mandates).values({
           partyId: party.id,
@@ -144,6 +149,10 @@ describe('decide() and the SQL gate agree', () => {
           status: m.status,
           endedAt: m.status === 'ended' ? at(-1) : null,
           endReason: m.status === 'ended' ? pick(endReasons) : null,
+          confirmedBy:
+            m.status === 'pending_confirmation'
+              ? null
+              : (m.confirmedBy ?? (randConfirm() < 0.5 ? 'declaration' : 'grid_user')),
           createdAt: m.registeredAt,
         });
 
@@ -225,7 +234,8 @@ describe('decide() and the SQL gate agree', () => {
             createdBy: 'eq',
           });
           // GT-8b: the regular process restarted — a mandate registered after the close, now and then
-          // at the very instant of the close (not after it), pending (DC-3) or backdated (DC-2).
+          // at the very instant of the close (not after it), pending (DC-3) or backdated (DC-2); active on the
+          // party's declaration alone (still waiting for the grid user) or confirmed by the grid user.
           if (closedAt && rand() < 0.65) {
             const registeredAt = atMost(
               rand() < 0.1 ? closedAt : new Date(closedAt.getTime() + Math.round((0.1 + rand() * 3) * DAY)),
@@ -239,6 +249,7 @@ describe('decide() and the SQL gate agree', () => {
               kinds: rand() < 0.8 ? kinds : [pick(kinds)],
               status: pick(['active', 'active', 'active', 'pending_confirmation'] as const),
               history: rand() < 0.5,
+              confirmedBy: randConfirm() < 1 / 3 ? 'declaration' : 'grid_user',
             });
           }
         }
@@ -304,6 +315,8 @@ describe('decide() and the SQL gate agree', () => {
     expect(registered.size).toBe(decidedIds.length);
     const seen = new Set<string>();
     const ties = { validTo: 0, validFromToo: 0, keptClose: 0 };
+    // GT-8b: a mandate after the close, active on the party's declaration alone, waits for the grid user.
+    let declaredAfterClose = 0;
     let cut = 0;
     // DC-7 edges that must actually occur: supplier-of-record reads on a connection that changed hands (inside
     // and outside the supply), and periods whose start lay inside the quarter-hour before a change (rounded to it).
@@ -371,6 +384,11 @@ describe('decide() and the SQL gate agree', () => {
         if (period.from.getTime() === edge) edges.startAtChange += 1;
         if (req.from.getTime() < edge && period.from.getTime() === edge) edges.roundedToChange += 1;
       }
+      const named = facts[k]!.mandates.find((m) => m.id === ts.mandateId);
+      if (ts.reasonCode === 'mandate_pending_confirmation' && named?.status === 'active') {
+        expect(named.confirmedBy).toBe('declaration');
+        declaredAfterClose += 1;
+      }
       // Kept blocks (GT-8b) closed at the same instant: the id decides which one is named.
       const kept = facts[k]!.blocks.filter((b) => b.endedAt === null && b.notDemonstratedAt !== null);
       const lastClose = Math.max(...kept.map((b) => b.notDemonstratedAt!));
@@ -392,6 +410,7 @@ describe('decide() and the SQL gate agree', () => {
     expect(ties.validTo).toBeGreaterThanOrEqual(20);
     expect(ties.validFromToo).toBeGreaterThanOrEqual(10);
     expect(ties.keptClose).toBeGreaterThanOrEqual(5);
+    expect(declaredAfterClose).toBeGreaterThanOrEqual(10);
     expect(cut).toBeGreaterThanOrEqual(50);
     expect(edges.supplyAllowed).toBeGreaterThanOrEqual(20);
     expect(edges.supplyRefused).toBeGreaterThanOrEqual(20);

@@ -460,14 +460,24 @@ describe('roles', () => {
     expect(res.json().code).toBe('key_without_party');
   });
 
-  it('compliance reads the register; case handlers only their own operator’s connections', async () => {
+  it('compliance and case handlers read the register of their own operator’s connections only', async () => {
     const c = await conn();
     await expectDecision(providerP4, c.ean, 'interval_data', 'no_mandate');
-    const compliance = await makeKey(ctx.db, 'compliance');
+    const compliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
     const own = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
     const otherOp = await makeParty(ctx.db, ['grid_operator']);
     const other = await makeKey(ctx.db, 'case-handler', { partyId: otherOp.id });
+    const otherCompliance = await makeKey(ctx.db, 'compliance', { partyId: otherOp.id });
     expect((await call(ctx.app, compliance, 'GET', `/access-register?connectionEan=${c.ean}`)).json().total).toBe(1);
+    // Another grid operator's compliance officer reads neither that connection's entries nor them in its list.
+    expect((await call(ctx.app, otherCompliance, 'GET', `/access-register?connectionEan=${c.ean}`)).statusCode).toBe(
+      404,
+    );
+    expect(
+      (await call(ctx.app, otherCompliance, 'GET', `/access-register`))
+        .json()
+        .items.every((e: { connectionEan: string }) => e.connectionEan !== c.ean),
+    ).toBe(true);
     expect((await call(ctx.app, own, 'GET', `/access-register?connectionEan=${c.ean}`)).json().total).toBe(1);
     expect((await call(ctx.app, other, 'GET', `/access-register?connectionEan=${c.ean}`)).statusCode).toBe(404);
     expect(
@@ -565,6 +575,7 @@ describe('decide() (pure)', () => {
     historyIncluded: false,
     status: 'active',
     endReason: null,
+    confirmedBy: 'declaration',
     ...o,
   });
 
@@ -640,7 +651,7 @@ describe('decide() (pure)', () => {
     ).toBe('supplier_of_record');
   });
 
-  it('GT-8b: after "not demonstrated" the block keeps earlier mandates blocked and honours one registered after the close', () => {
+  it('GT-8b: after "not demonstrated" the block keeps earlier mandates blocked and honours one registered after the close, once the grid user confirmed it', () => {
     const kept = { id: 'b', startedAt: q(100), endedAt: null, retroactive: false, notDemonstratedAt: q(900) };
     const old = mandate({ id: 'old', registeredAt: q(50) });
     expect(
@@ -651,7 +662,21 @@ describe('decide() (pure)', () => {
       blockId: 'b',
       mandateId: null,
     });
-    const fresh = mandate({ id: 'new', registeredAt: q(950), validFrom: q(950), historyIncluded: true });
+    const fresh = mandate({
+      id: 'new',
+      registeredAt: q(950),
+      validFrom: q(950),
+      historyIncluded: true,
+      confirmedBy: 'grid_user',
+    });
+    // Active on the party's declaration alone (the grid user granted it, says the party): still waits (DC-3).
+    expect(
+      decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, confirmedBy: 'declaration' }] }), q(1500)),
+    ).toMatchObject({ reasonCode: 'mandate_pending_confirmation', mandateId: 'new', allowed: false });
+    // The same mandate without a negative outcome counts on the declaration.
+    expect(decide(base, facts({ mandates: [{ ...fresh, confirmedBy: 'declaration' }] }), q(1500)).reasonCode).toBe(
+      'mandate_valid',
+    );
     expect(
       decide(base, facts({ blocks: [kept], mandates: [old, { ...fresh, status: 'pending_confirmation' }] }), q(1500)),
     ).toMatchObject({ reasonCode: 'mandate_pending_confirmation', mandateId: 'new' });

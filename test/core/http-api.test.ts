@@ -169,6 +169,23 @@ describe('API keys (admin)', () => {
 
   it.each([
     ['p4-client without party', { role: 'p4-client', label: 'x' }, 400, 'party_required', 'body.partyGln'],
+    // A compliance officer belongs to a grid operator (it sees that operator's case files only).
+    ['compliance without grid operator', { role: 'compliance', label: 'x' }, 400, 'party_required', 'body.partyGln'],
+    [
+      'compliance for a supplier',
+      { role: 'compliance', label: 'x', partyGln: 'SUPPLIER' },
+      400,
+      'party_role_mismatch',
+      'body.partyGln',
+    ],
+    // The branch-wide view belongs to no party.
+    [
+      'branch analyst with a party',
+      { role: 'branch-analyst', label: 'x', partyGln: 'OPERATOR' },
+      400,
+      'unexpected_field',
+      'body.partyGln',
+    ],
     ['grid-user without grid user', { role: 'grid-user', label: 'x' }, 400, 'grid_user_required', 'body.gridUserId'],
     [
       'admin with a party',

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, eq } from 'drizzle-orm';
-import { auditLog, mandates } from '../../db/schema/index.js';
+import { randomUUID } from 'node:crypto';
+import { auditLog, blocks, doubtCases, mandates } from '../../db/schema/index.js';
 import {
   badCheckDigit,
   call,
@@ -286,6 +287,164 @@ describe('DC-3 grid-user confirmation', () => {
   });
 });
 
+/** GT-8b: the provider's doubt case on the connection closed "mandate not demonstrated" some hours ago; block kept. */
+async function notDemonstrated(connectionEan: string): Promise<void> {
+  const caseId = randomUUID();
+  const closedAt = new Date(Date.now() - 3_600_000);
+  await ctx.db.insert(doubtCases).values({
+    id: caseId,
+    reference: `ND-${caseId.slice(0, 8)}`,
+    gridOperatorId: operator.id,
+    partyId: provider.id,
+    connectionEan,
+    channel: 'customer',
+    receivedAt: new Date(closedAt.getTime() - days(5)),
+    reporterName: 'Klant',
+    description: 'Klant kent de partij niet',
+    isma: false,
+    status: 'closed_mandate_not_demonstrated',
+    contactDueAt: new Date(closedAt.getTime() - days(4)),
+    closedAt,
+    createdBy: 'test',
+  });
+  await ctx.db.insert(blocks).values({
+    partyId: provider.id,
+    connectionEan,
+    caseId,
+    startedAt: new Date(closedAt.getTime() - days(5)),
+  });
+}
+
+describe('GT-8b: after "not demonstrated" the regular process restarts, DC-3 included', () => {
+  // The last day lies before the registration: history, asked only where history is consented (DC-2).
+  const ask = (p4: string, ean: string, from = now - days(1)) =>
+    call(ctx.app, p4, 'POST', '/p4/requests', {
+      connectionEan: ean,
+      dataKind: 'interval_data',
+      from: iso(from),
+      to: iso(Date.now()),
+    });
+
+  it('the party’s own word that the grid user granted it does not activate a new mandate: the grid user confirms it first', async () => {
+    const { conn, userKey, p4 } = await setup();
+    await notDemonstrated(conn.ean);
+    const res = await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean, { grantedByIsGridUser: true }));
+    expect(res.statusCode, res.body).toBe(201);
+    const m = res.json();
+    expect(m).toMatchObject({
+      status: 'pending_confirmation',
+      grantedByIsGridUser: true,
+      confirmedAt: null,
+      confirmedBy: null,
+    });
+    const [created] = await ctx.db.select().from(auditLog).where(eq(auditLog.entityId, m.id));
+    expect(created!.data).toMatchObject({
+      status: 'pending_confirmation',
+      afterNegativeOutcome: true,
+      rule: 'GT-8b, DC-3',
+    });
+    expect((await ask(p4, conn.ean)).json()).toMatchObject({
+      allowed: false,
+      reasonCode: 'mandate_pending_confirmation',
+      mandateId: m.id,
+    });
+    // The grid user sees it among the mandates to confirm, and confirms it with their own key.
+    const pending = await call(ctx.app, userKey, 'GET', '/me/mandates?status=pending_confirmation');
+    expect(pending.json().items.map((x: { id: string }) => x.id)).toEqual([m.id]);
+    const confirmed = await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/confirm`);
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(confirmed.json()).toMatchObject({ status: 'active', confirmedBy: 'grid_user' });
+    expect((await ask(p4, conn.ean)).json()).toMatchObject({
+      allowed: true,
+      reasonCode: 'mandate_valid_after_negative_outcome',
+      mandateId: m.id,
+    });
+  });
+
+  it('after confirmation, history only with explicit history consent (DC-2)', async () => {
+    const { conn, userKey, p4 } = await setup();
+    await notDemonstrated(conn.ean);
+    const m = (
+      await call(
+        ctx.app,
+        providerKey,
+        'POST',
+        '/mandates',
+        body(conn.ean, { historyIncluded: false, validFrom: iso(now - days(30)) }),
+      )
+    ).json();
+    expect(m.status).toBe('pending_confirmation');
+    await call(ctx.app, userKey, 'POST', `/me/mandates/${m.id}/confirm`);
+    // The day before the registration is history: not consented, not given, backdated start or not.
+    expect((await ask(p4, conn.ean)).json()).toMatchObject({
+      allowed: false,
+      reasonCode: 'history_before_registration',
+    });
+    // From the registration on, the confirmed mandate counts (registered 45 minutes ago, after the close an hour
+    // ago, so that a whole quarter-hour lies between the registration and now).
+    const registeredAt = Date.now() - 45 * 60_000;
+    await ctx.db
+      .update(mandates)
+      .set({ createdAt: new Date(registeredAt) })
+      .where(eq(mandates.id, m.id));
+    expect((await ask(p4, conn.ean, Math.ceil(registeredAt / 900_000) * 900_000)).json()).toMatchObject({
+      allowed: true,
+      reasonCode: 'mandate_valid_after_negative_outcome',
+    });
+  });
+
+  it('a mandate active on the party’s declaration alone (registered before this rule) waits for the grid user at the gate too', async () => {
+    const { conn, userKey, p4 } = await setup();
+    await notDemonstrated(conn.ean);
+    const [legacy] = await ctx.db
+      .insert(mandates)
+      .values({
+        partyId: provider.id,
+        connectionEan: conn.ean,
+        dataKinds: ['interval_data'],
+        purpose: 'energy insight app',
+        validFrom: new Date(now - days(1)),
+        validTo: new Date(now + days(365)),
+        historyIncluded: true,
+        grantedVia: 'signed_document',
+        grantedByName: 'J. de Boer',
+        grantedByIsGridUser: true,
+        status: 'active',
+        confirmedAt: new Date(),
+        confirmedBy: 'declaration',
+        createdBy: 'api-key:legacy',
+      })
+      .returning();
+    expect((await ask(p4, conn.ean)).json()).toMatchObject({
+      reasonCode: 'mandate_pending_confirmation',
+      mandateId: legacy!.id,
+    });
+    const confirmed = await call(ctx.app, userKey, 'POST', `/me/mandates/${legacy!.id}/confirm`);
+    expect(confirmed.json()).toMatchObject({ status: 'active', confirmedBy: 'grid_user' });
+    expect((await ask(p4, conn.ean)).json().reasonCode).toBe('mandate_valid_after_negative_outcome');
+  });
+
+  it('a mandate the grid user grants in the portal is their own act: it counts at once', async () => {
+    const { conn, userKey, p4 } = await setup();
+    await notDemonstrated(conn.ean);
+    const { connectionEan: _ean, grantedVia: _v, grantedByName: _n, grantedByIsGridUser: _g, ...rest } = body(conn.ean);
+    const res = await call(ctx.app, userKey, 'POST', `/me/connections/${conn.ean}/mandates`, {
+      partyGln: provider.gln,
+      ...rest,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ status: 'active', confirmedBy: 'grid_user' });
+    expect((await ask(p4, conn.ean)).json().reasonCode).toBe('mandate_valid_after_negative_outcome');
+  });
+
+  it('without a negative outcome, the declaration still suffices (DC-3 unchanged)', async () => {
+    const { conn, p4 } = await setup();
+    const m = (await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean))).json();
+    expect(m).toMatchObject({ status: 'active', confirmedBy: 'declaration' });
+    expect((await ask(p4, conn.ean)).json().reasonCode).toBe('mandate_valid');
+  });
+});
+
 describe('DC-4 end of access', () => {
   it('revocation by the grid user ends access at once', async () => {
     const { conn, userKey, p4 } = await setup();
@@ -385,7 +544,7 @@ describe('DC-4 end of access', () => {
 });
 
 describe('visibility', () => {
-  it('a supplier lists only its own mandates; case handlers their operator’s; compliance all; grid users and p4 keys are refused', async () => {
+  it('a supplier lists only its own mandates; case handlers and compliance their operator’s; p4 keys are refused', async () => {
     const { conn } = await setup();
     await call(ctx.app, providerKey, 'POST', '/mandates', body(conn.ean));
     await call(ctx.app, otherProviderKey, 'POST', '/mandates', body(conn.ean));
@@ -402,8 +561,11 @@ describe('visibility', () => {
     const otherOp = await makeParty(ctx.db, ['grid_operator']);
     const otherHandler = await makeKey(ctx.db, 'case-handler', { partyId: otherOp.id });
     expect((await call(ctx.app, otherHandler, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(0);
-    const compliance = await makeKey(ctx.db, 'compliance');
+    // A compliance officer belongs to a grid operator: its connections' mandates only.
+    const compliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
     expect((await call(ctx.app, compliance, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(2);
+    const otherCompliance = await makeKey(ctx.db, 'compliance', { partyId: otherOp.id });
+    expect((await call(ctx.app, otherCompliance, 'GET', `/mandates?connectionEan=${conn.ean}`)).json().total).toBe(0);
     const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
     expect((await call(ctx.app, p4, 'GET', '/mandates')).statusCode).toBe(403);
     expect((await call(ctx.app, p4, 'POST', '/mandates', body(conn.ean))).statusCode).toBe(403);

@@ -63,6 +63,7 @@ describe('DC-9 retention: SQL and domain agree', () => {
         signalsAtOpen: 5,
         threshold: 5,
         followUpDays: 60,
+        electorate: [],
         status: 'contacting',
       },
       {
@@ -73,6 +74,7 @@ describe('DC-9 retention: SQL and domain agree', () => {
         signalsAtOpen: 5,
         threshold: 5,
         followUpDays: 60,
+        electorate: [],
         status: 'not_reported',
         closedAt: asOf,
       },

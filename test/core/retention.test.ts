@@ -270,6 +270,7 @@ describe('retention purge (DC-9)', () => {
       signalsAtOpen: 5,
       threshold: 5,
       followUpDays: 60,
+      electorate: [],
       status: 'follow_up',
     });
     await ctx.db.insert(reviewSignals).values({

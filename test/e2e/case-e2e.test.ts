@@ -28,7 +28,7 @@ describe('a doubt case from report to accepted mandate', () => {
     const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
     const p4Key = await makeKey(ctx.db, 'p4-client', { partyId: supplier.id });
-    const complianceKey = await makeKey(ctx.db, 'compliance');
+    const complianceKey = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
     const gate = async () =>
       (
         await call(ctx.app, p4Key, 'POST', '/p4/requests', {

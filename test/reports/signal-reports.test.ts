@@ -37,7 +37,7 @@ let ctx: CoreContext;
 type Party = Awaited<ReturnType<typeof makeParty>>;
 let op1: Party, op2: Party, s1: Party, s2: Party;
 let conn1: string, conn2: string;
-let admin: string, compliance: string, handler1: string, handler2: string;
+let admin: string, branch: string, handler1: string, handler2: string;
 let ids: Record<string, string>;
 
 interface CaseRow {
@@ -132,7 +132,8 @@ beforeAll(async () => {
   conn1 = (await makeConnection(ctx.db, { gridOperatorId: op1.id })).ean;
   conn2 = (await makeConnection(ctx.db, { gridOperatorId: op2.id })).ean;
   admin = await makeKey(ctx.db, 'admin');
-  compliance = await makeKey(ctx.db, 'compliance');
+  // The branch-wide view: aggregates over every grid operator, no case file (domain/visibility.ts).
+  branch = await makeKey(ctx.db, 'branch-analyst');
   handler1 = await makeKey(ctx.db, 'case-handler', { partyId: op1.id });
   handler2 = await makeKey(ctx.db, 'case-handler', { partyId: op2.id });
 
@@ -281,9 +282,9 @@ const stats = (
 const signals = (rows: Array<{ signals: number; [k: string]: unknown }>, key: string, value: string) =>
   rows.find((r) => r[key] === value)?.signals ?? 0;
 
-describe('GET /reports/signals: counts (compliance, all grid operators)', () => {
+describe('GET /reports/signals: counts (the branch analyst, all grid operators)', () => {
   it('totals, per month on the Amsterdam calendar, per party, channel, outcome and grid operator', async () => {
-    const res = await get(compliance, `${window}&groupBy=month`);
+    const res = await get(branch, `${window}&groupBy=month`);
     expect(res.statusCode, res.body).toBe(200);
     const r = res.json();
     expect(r.window).toEqual({ from: FROM, to: TO });
@@ -385,19 +386,19 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
   });
 
   it('filters: party, grid operator, channel (supplier reports follow the filters)', async () => {
-    const byParty = (await get(compliance, `${window}&partyGln=${s2.gln}`)).json();
+    const byParty = (await get(branch, `${window}&partyGln=${s2.gln}`)).json();
     expect(byParty.totals).toEqual({ signals: 2, open: 0, closed: 2 });
     expect(byParty.filters.partyGln).toBe(s2.gln);
     expect(byParty.supplierReports).toEqual({ count: 1, withinOneWorkingDay: 0, share: 0, withCase: 0 });
 
-    const byOperator = (await get(compliance, `${window}&gridOperatorGln=${op2.gln}`)).json();
+    const byOperator = (await get(branch, `${window}&gridOperatorGln=${op2.gln}`)).json();
     expect(byOperator.totals).toEqual({ signals: 1, open: 1, closed: 0 });
     expect(byOperator.supplierReports).toEqual({ count: 1, withinOneWorkingDay: 1, share: 1, withCase: 1 });
 
-    const byChannel = (await get(compliance, `${window}&channel=customer`)).json();
+    const byChannel = (await get(branch, `${window}&channel=customer`)).json();
     expect(byChannel.totals.signals).toBe(3);
     expect(byChannel.supplierReports.count).toBe(0);
-    const supplierChannel = (await get(compliance, `${window}&channel=supplier_report`)).json();
+    const supplierChannel = (await get(branch, `${window}&channel=supplier_report`)).json();
     expect(supplierChannel.totals.signals).toBe(0);
     expect(supplierChannel.supplierReports.count).toBe(3);
   });
@@ -405,7 +406,7 @@ describe('GET /reports/signals: counts (compliance, all grid operators)', () => 
 
 describe('GET /reports/signals: deadline performance', () => {
   it('GT-1 contact, GT-3 answer, GT-7/GT-8 unblock: met / missed / pending / not applicable and shares', async () => {
-    const r = (await get(compliance, window)).json();
+    const r = (await get(branch, window)).json();
     // contact: c1, c4 met; c2 (late), c5 (closed after the due time), c8 (never, due passed) missed; c3 withdrawn before due.
     expect(r.deadlines.contact).toEqual(stats(2, 3, 0, 1, 0.4));
     // answer: c1 met; c2 missed; c8 not contacted yet (pending); c3, c5 never contacted, c4 closed before the 72 h.
@@ -416,7 +417,7 @@ describe('GET /reports/signals: deadline performance', () => {
 
   it('GT-2 block duration: lifted blocks exactly, blocks in force measured to now', async () => {
     const before = Date.now();
-    const r = (await get(compliance, window)).json();
+    const r = (await get(branch, window)).json();
     const after = Date.now();
     const lifted = [48 * H, H, 72 * H, (4 * 24 + 16) * H].map((ms) => ms / 1000);
     expect(r.blockDuration.lifted).toEqual({
@@ -433,7 +434,7 @@ describe('GET /reports/signals: deadline performance', () => {
   });
 
   it('GT-9 supplier reports in the window (by reported_at): count, share within 1 working day, led to a case', async () => {
-    const r = (await get(compliance, window)).json();
+    const r = (await get(branch, window)).json();
     expect(r.supplierReports.count).toBe(3);
     expect(r.supplierReports.withinOneWorkingDay).toBe(2);
     expect(r.supplierReports.share).toBeCloseTo(2 / 3, 10);
@@ -512,8 +513,30 @@ describe('GET /reports/signals: who sees what', () => {
     expect((await get(handler1, `${window}&gridOperatorGln=${op1.gln}`)).json().totals.signals).toBe(5);
   });
 
-  it('admin and compliance see all; supplier, p4-client and grid-user keys 403; no or unknown key 401', async () => {
+  it('admin and the branch analyst see all, a compliance officer its own grid operator; supplier and p4-client keys 403; no or unknown key 401', async () => {
     expect((await get(admin, window)).json().totals.signals).toBe(6);
+    expect((await get(branch, window)).json().totals.signals).toBe(6);
+    const compliance1 = await makeKey(ctx.db, 'compliance', { partyId: op1.id });
+    expect((await get(compliance1, window)).json().totals.signals).toBe(5);
+    const foreign = await get(compliance1, `${window}&gridOperatorGln=${op2.gln}`);
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json().code).toBe('grid_operator_out_of_scope');
+    // The branch analyst reads aggregates only: no case file, register, review or connection of anyone.
+    const anyCase = ids['c1']!;
+    for (const path of [
+      '/cases',
+      `/cases/${anyCase}`,
+      `/cases/${anyCase}/history`,
+      '/access-register',
+      '/reviews',
+      '/connections',
+      '/mandates',
+      '/breach-assessments',
+    ]) {
+      const res = await call(ctx.app, branch, 'GET', path);
+      expect(res.statusCode, `${path} ${res.body}`).toBe(403);
+      expect(res.json().code).toBe('forbidden_role');
+    }
     for (const key of [
       await makeKey(ctx.db, 'supplier', { partyId: s1.id }),
       await makeKey(ctx.db, 'p4-client', { partyId: s1.id }),
@@ -547,17 +570,17 @@ describe('GET /reports/signals: bad input', () => {
     ],
   ];
   it.each(cases)('%s → %i %s', async (_name, query, status, code, field) => {
-    const res = await get(compliance, query);
+    const res = await get(branch, query);
     expect(res.statusCode, res.body).toBe(status);
     expect(res.json().code).toBe(code);
     expect(res.json().field).toBe(field);
   });
 
   it('GLNs: a wrong check digit is 400, an unknown party 404', async () => {
-    const bad = await get(compliance, `partyGln=${badCheckDigit(s1.gln)}`);
+    const bad = await get(branch, `partyGln=${badCheckDigit(s1.gln)}`);
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ code: 'invalid_gln', field: 'query.partyGln' });
-    const unknown = await get(compliance, `gridOperatorGln=${newGln()}`);
+    const unknown = await get(branch, `gridOperatorGln=${newGln()}`);
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toMatchObject({ code: 'party_not_found', field: 'query.gridOperatorGln' });
   });

@@ -5,6 +5,7 @@ import {
   agreement,
   countsAsSignal,
   proposes,
+  reviewElectorate,
   similarGroups,
   votesNeeded,
 } from '../../domain/review.js';
@@ -40,6 +41,41 @@ describe('agreement (GT-5)', () => {
     expect(agreement('unanimous', ops, [v('a', true), v('b', true)])).toBe('pending');
     expect(agreement('unanimous', ops, [v('a', true), v('b', true), v('c', true)])).toBe('agreed');
     expect(agreement('unanimous', ops, [v('a', true), v('b', false)])).toBe('rejected');
+  });
+});
+
+describe('the electorate (GT-5: jointly, on behalf of all grid operators)', () => {
+  const party = (id: string, ...roles: string[]) => ({ id, roles });
+
+  it('is every grid operator in the system, signals or not; no other party', () => {
+    expect(
+      reviewElectorate([
+        party('c', 'grid_operator'),
+        party('s', 'supplier'),
+        party('a', 'grid_operator'),
+        party('sp', 'service_provider'),
+        party('b', 'grid_operator', 'balance_responsible_party'),
+        party('a', 'grid_operator'),
+      ]),
+    ).toEqual(['a', 'b', 'c']);
+    expect(reviewElectorate([party('s', 'supplier')])).toEqual([]);
+  });
+
+  it('one grid operator decides alone only when it is the only one in the system', () => {
+    for (const rule of AGREEMENT_RULES) {
+      expect(agreement(rule, reviewElectorate([party('a', 'grid_operator')]), [v('a', true)])).toBe('agreed');
+      for (let n = 2; n <= 7; n++) {
+        const all = Array.from({ length: n }, (_, k) => party(`op${k}`, 'grid_operator'));
+        const electorate = reviewElectorate(all);
+        // The operator holding every signal, voting alone, does not decide for the others.
+        expect(agreement(rule, electorate, [v('op0', true)])).not.toBe('agreed');
+        // All of them agreeing decides; half of them never does.
+        const yes = electorate.map((id) => v(id, true));
+        expect(agreement(rule, electorate, yes)).toBe('agreed');
+        const half = yes.slice(0, Math.floor(n / 2));
+        expect(agreement(rule, electorate, half)).not.toBe('agreed');
+      }
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import {
   ALLOCATION_ROLES,
   allocationRunScope,
   allocationRunsListed,
+  aggregateScopeOf,
   caseOwner,
   connectionOwner,
   counterpartCase,
@@ -14,8 +15,10 @@ import {
   mandateOwner,
   mayInAllocation,
   mayRunAllocationOf,
+  partySeesCaseAction,
   scopeOf,
   seesWholeRun,
+  signatureOf,
   supplierReportOwner,
   visibleTo,
   ROLES,
@@ -53,7 +56,12 @@ const p = (role: Role, partyId: string | null = null, gridUserId: string | null 
 // Columns in the order of `owners`; 1 = sees, 0 = does not (answered 404).
 const table: [string, Principal, string][] = [
   ['admin', p('admin'), '1111111111'],
-  ['compliance', p('compliance'), '1111111111'],
+  // A compliance officer belongs to a grid operator: its case files only, like its case handlers (read only).
+  ['compliance officer of OP', p('compliance', OP), '1101010100'],
+  ['compliance officer of another operator', p('compliance', 'op-third'), '0000000000'],
+  ['compliance key without grid operator', p('compliance', null), '0000000000'],
+  // The branch-wide view reads aggregates only (aggregateScopeOf): no case file, connection or mandate.
+  ['branch analyst', p('branch-analyst'), '0000000000'],
   ['case handler of OP', p('case-handler', OP), '1101010100'],
   ['case handler of another operator', p('case-handler', 'op-third'), '0000000000'],
   ['case handler key without party', p('case-handler', null), '0000000000'],
@@ -90,7 +98,9 @@ describe('visibleTo: role × owner', () => {
 describe('scopeOf: the same rule as the filter of lists', () => {
   it.each([
     [p('admin'), { kind: 'all' }],
-    [p('compliance', PARTY), { kind: 'all' }],
+    [p('compliance', OP), { kind: 'grid_operator', gridOperatorId: OP }],
+    [p('compliance', null), { kind: 'none' }],
+    [p('branch-analyst'), { kind: 'none' }],
     [p('case-handler', OP), { kind: 'grid_operator', gridOperatorId: OP }],
     [p('case-handler', null), { kind: 'none' }],
     [p('supplier', PARTY), { kind: 'party', partyId: PARTY }],
@@ -113,7 +123,9 @@ describe('doubtContactsVisibleTo: the doubt contact group of a party (GT-10, see
   it.each([
     // [who, sees OP's group, sees PARTY's group]
     ['admin', p('admin'), true, true],
-    ['compliance', p('compliance'), true, true],
+    ['the compliance officer of OP', p('compliance', OP), true, true],
+    ['a compliance officer of another operator', p('compliance', OTHER_OP), false, false],
+    ['a branch analyst', p('branch-analyst'), false, false],
     ['the supplier with a case at OP', p('supplier', PARTY), true, true],
     ['a supplier without a case', p('supplier', OTHER_PARTY), false, false],
     ['the case handler of OP', p('case-handler', OP), true, true],
@@ -155,7 +167,17 @@ describe('allocation (AL-3, DC-8): who may do what, and which runs and cells the
     ReturnType<typeof allocationRunsListed>,
   ][] = [
     ['admin', p('admin'), '1111', { kind: 'all' }, { kind: 'all' }, { kind: 'all' }],
-    ['compliance', p('compliance'), '0101', { kind: 'all' }, { kind: 'all' }, { kind: 'all' }],
+    // A compliance officer belongs to its grid operator, as a case handler does.
+    [
+      'compliance of OP',
+      p('compliance', OP),
+      '0101',
+      { kind: 'all' },
+      null,
+      { kind: 'grid_operator', gridOperatorId: OP },
+    ],
+    // The branch-wide role sees the aggregate signal report only: no allocation.
+    ['branch analyst', p('branch-analyst'), '0000', null, null, { kind: 'none' }],
     [
       'case handler of OP',
       p('case-handler', OP),
@@ -219,7 +241,8 @@ describe('allocation (AL-3, DC-8): who may do what, and which runs and cells the
   it('a run’s own figures (summary, difference) for those who see it whole; its cells only for a BRP or supplier', () => {
     expect(seesWholeRun(p('case-handler', OP), ownRun)).toBe(true);
     expect(seesWholeRun(p('case-handler', OP), otherRun)).toBe(false);
-    expect(seesWholeRun(p('compliance'), otherRun)).toBe(true);
+    expect(seesWholeRun(p('compliance', OP), ownRun)).toBe(true);
+    expect(seesWholeRun(p('compliance', OP), otherRun)).toBe(false);
     expect(seesWholeRun(p('brp', PARTY), ownRun)).toBe(false);
     expect(seesWholeRun(p('supplier', PARTY), ownRun)).toBe(false);
   });
@@ -229,7 +252,63 @@ describe('allocation (AL-3, DC-8): who may do what, and which runs and cells the
     expect(mayRunAllocationOf(p('case-handler', OP), OP)).toBe(true);
     expect(mayRunAllocationOf(p('case-handler', OP), OTHER_OP)).toBe(false);
     expect(mayRunAllocationOf(p('case-handler', null), OP)).toBe(false);
-    expect(mayRunAllocationOf(p('compliance'), OP)).toBe(false);
+    expect(mayRunAllocationOf(p('compliance', OP), OP)).toBe(false);
     expect(mayRunAllocationOf(p('brp', OP), OP)).toBe(false);
+  });
+});
+
+describe('aggregateScopeOf: the aggregate signal report', () => {
+  it('a branch analyst reports on every grid operator; everyone else within their own scope', () => {
+    expect(aggregateScopeOf(p('branch-analyst'))).toEqual({ kind: 'all' });
+    expect(aggregateScopeOf(p('compliance', OP))).toEqual({ kind: 'grid_operator', gridOperatorId: OP });
+    expect(aggregateScopeOf(p('case-handler', OP))).toEqual({ kind: 'grid_operator', gridOperatorId: OP });
+    expect(aggregateScopeOf(p('admin'))).toEqual({ kind: 'all' });
+    expect(aggregateScopeOf(p('supplier', PARTY))).toEqual({ kind: 'party', partyId: PARTY });
+  });
+});
+
+describe('partySeesCaseAction: the party’s timeline of its case', () => {
+  it('shows its case, block and allocation steps', () => {
+    for (const a of [
+      'case.opened',
+      'case.contacted',
+      'case.evidence_judged',
+      'case.closed',
+      'block.placed',
+      'block.lifted',
+    ])
+      expect(partySeesCaseAction(a)).toBe(true);
+    expect(partySeesCaseAction('allocation.switched_to_profile')).toBe(true);
+  });
+  it('never the operator’s GT-11 breach assessment, its clock, GT-5 review steps or signal classification', () => {
+    for (const a of [
+      'breach.opened',
+      'breach.reminder_sent',
+      'breach.clock_missed',
+      'breach.decided',
+      'review.vote_recorded',
+      'review.proposed',
+      'case.signal_classified',
+      'case.note',
+    ])
+      expect(partySeesCaseAction(a)).toBe(false);
+  });
+  it('fails closed: a kind of entry not put on the list on purpose is not shown', () => {
+    expect(partySeesCaseAction('something_new.happened')).toBe(false);
+    expect(partySeesCaseAction('case')).toBe(false);
+  });
+});
+
+describe('signatureOf: signed acts name the key’s holder', () => {
+  it('the recorded holder, with the key’s role and id; never the label', () => {
+    expect(signatureOf({ keyId: 'k1', role: 'case-handler', holderName: 'Anna de Vries' })).toEqual({
+      name: 'Anna de Vries',
+      role: 'case-handler',
+      keyId: 'k1',
+    });
+  });
+  it('a key without a recorded holder cannot sign', () => {
+    expect(signatureOf({ keyId: 'k1', role: 'case-handler', holderName: null })).toBeNull();
+    expect(signatureOf({ keyId: 'k1', role: 'privacy-officer', holderName: '   ' })).toBeNull();
   });
 });

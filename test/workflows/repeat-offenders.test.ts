@@ -1,8 +1,11 @@
 /**
  * GT-5 repeat offenders, the grid operators' joint judgement: the scan proposes (the signals behind the
- * proposal, classified; won, wrongful-block and withdrawn cases excluded), every grid operator with signals
- * votes, the agreement rule starts the review (contact on behalf of all, commitment, follow-up skipped), and
- * the ACM report is sent only after a named person signs the decision; a decision not to report is recorded.
+ * proposal, classified; won, wrongful-block and withdrawn cases excluded), every grid operator in the system
+ * votes (the electorate, fixed with the proposal: signals or not), the agreement rule over it starts the review
+ * (contact on behalf of all, commitment, follow-up skipped) — one operator's vote never decides where others
+ * exist — and the ACM report is sent only after a named person signs the decision; a decision not to report is
+ * recorded. The file's database gathers grid operators test after test, so each review's electorate is read
+ * from the review and as many of them vote as the rule needs.
  * GT-9: a supplier-side report informs the grid operator's contact group.
  *
  * The scan and the people's steps go through a client that does not unlock time skipping (the test server
@@ -138,7 +141,45 @@ const auditActions = async (id: string) =>
       .orderBy(auditLog.at, auditLog.id)
   ).map((a) => a.action);
 
-/** A party with signals from two grid operators, proposed and agreed by both; in the follow-up period. */
+/** The review's electorate (GT-5: every grid operator in the system when proposed). */
+const electorateOf = async (reviewId: string) => (await reviewRow(reviewId)).electorate;
+const allGridOperators = async () =>
+  (await h.db.select({ id: parties.id, roles: parties.roles }).from(parties))
+    .filter((x) => x.roles.includes('grid_operator'))
+    .map((x) => x.id)
+    .sort();
+
+/**
+ * Votes `agree` by the electorate, the operators in `first` first (with their names), the others after them,
+ * skipping those that voted, until the agreement is no longer pending. Returns the operators that voted, in order, and the last state.
+ */
+async function voteUntilDecided(
+  reviewId: string,
+  agree: boolean,
+  first: Array<[string, string]> = [],
+): Promise<{ voters: string[]; last: ReviewSnapshot }> {
+  const electorate = await electorateOf(reviewId);
+  const named = new Map(first);
+  const voted = new Set(
+    (await h.db.select().from(reviewVotes).where(eq(reviewVotes.reviewId, reviewId))).map((v) => v.gridOperatorId),
+  );
+  const order = [...first.map(([id]) => id), ...electorate.filter((id) => !named.has(id))].filter(
+    (id) => !voted.has(id),
+  );
+  const voters: string[] = [];
+  let last: ReviewSnapshot | undefined;
+  for (const [k, id] of order.entries()) {
+    last = await voteOnReview(deps(), reviewId, handler(id, named.get(id) ?? `Behandelaar ${k}`), {
+      agree,
+      reason: agree ? 'Vergelijkbare signalen' : 'Niet vergelijkbaar',
+    });
+    voters.push(id);
+    if (last.agreement !== 'pending') break;
+  }
+  return { voters, last: last! };
+}
+
+/** A party with signals from two grid operators, proposed and agreed by the electorate; in the follow-up period. */
 async function agreedReview(): Promise<{ p: Fixture; other: { gridOperatorId: string }; reviewId: string }> {
   const p = await h.fixture();
   const other = await otherOperatorConnection();
@@ -149,8 +190,11 @@ async function agreedReview(): Promise<{ p: Fixture; other: { gridOperatorId: st
   const res = await scan({ threshold: 3, windowDays: 30, followUpDays: 10, votingDays: 3650 });
   const reviewId = res.offenders.find((o) => o.partyId === p.partyId)!.reviewId!;
   await waitForStatus(reviewId, 'proposed');
-  await voteOnReview(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), { agree: true, reason: 'a' });
-  await voteOnReview(deps(), reviewId, handler(other.gridOperatorId, 'Bram Bakker'), { agree: true, reason: 'b' });
+  const { last } = await voteUntilDecided(reviewId, true, [
+    [p.gridOperatorId, 'Anna de Vries'],
+    [other.gridOperatorId, 'Bram Bakker'],
+  ]);
+  expect(last.agreement).toBe('agreed');
   await waitForStatus(reviewId, 'follow_up');
   return { p, other, reviewId };
 }
@@ -206,11 +250,14 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
       classifyCaseSignal(deps(), handler(other.gridOperatorId, 'Bram'), counted[0]!, 'other'),
     ).rejects.toMatchObject({ code: 'case_not_found' });
 
-    // One operator disagrees: with two involved, the majority can no longer be met.
-    await voteOnReview(deps(), mine.reviewId!, handler(other.gridOperatorId, 'Bram Bakker'), {
-      agree: false,
-      reason: 'Verschillende klachten, niet vergelijkbaar',
-    });
+    // GT-5 jointly: the electorate is every grid operator in the system, the one without signals (q's) too.
+    const electorate = await electorateOf(mine.reviewId!);
+    expect(electorate).toEqual(await allGridOperators());
+    expect(electorate).toContain(q.gridOperatorId);
+    expect(electorate.length).toBeGreaterThanOrEqual(3);
+    // The operators disagree until the majority can no longer be met.
+    const { last } = await voteUntilDecided(mine.reviewId!, false, [[other.gridOperatorId, 'Bram Bakker']]);
+    expect(last.agreement).toBe('rejected');
     const result = (await plain.workflow
       .getHandle(reviewWorkflowId(mine.reviewId!))
       .result()) as ImprovementReviewResult;
@@ -221,10 +268,10 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
     expect(again.offenders.find((o) => o.partyId === p.partyId)).toBeUndefined();
   });
 
-  it('votes by two grid operators start the review; an uninvolved operator and a second vote are refused', async () => {
+  it('one vote never decides where others exist; an operator without signals counts; a second vote and an operator from after the proposal are refused', async () => {
     const p = await h.fixture();
     const other = await otherOperatorConnection();
-    const third = await otherOperatorConnection();
+    const third = await otherOperatorConnection(); // no signals about the party
     const now = await h.now();
     await signal(p, p.partyId, new Date(now.getTime() - 20 * DAY));
     await signal(p, p.partyId, new Date(now.getTime() - 10 * DAY));
@@ -233,9 +280,13 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
     const reviewId = res.offenders.find((o) => o.partyId === p.partyId)!.reviewId!;
     await waitForStatus(reviewId, 'proposed');
 
+    // A grid operator that joined after the proposal is not in its electorate.
+    const late = await otherOperatorConnection();
+    expect(await electorateOf(reviewId)).not.toContain(late.gridOperatorId);
     await expect(
-      voteOnReview(deps(), reviewId, handler(third.gridOperatorId, 'Cor'), { agree: true, reason: 'x' }),
+      voteOnReview(deps(), reviewId, handler(late.gridOperatorId, 'Dirk'), { agree: true, reason: 'x' }),
     ).rejects.toMatchObject({ code: 'review_not_found' });
+    // The operator with most of the signals, alone: pending, nobody contacted.
     const first = await voteOnReview(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), {
       agree: true,
       reason: 'Steeds klanten die de partij niet kennen',
@@ -244,26 +295,26 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
     await expect(
       voteOnReview(deps(), reviewId, handler(p.gridOperatorId, 'Anna de Vries'), { agree: false, reason: 'y' }),
     ).rejects.toMatchObject({ code: 'review_step_done' });
-    // Nobody contacted on one vote of two (majority of two operators is two).
     expect((await reviewRow(reviewId)).contactedAt).toBeNull();
-    const second = await voteOnReview(deps(), reviewId, handler(other.gridOperatorId, 'Bram Bakker'), {
-      agree: true,
-      reason: 'Herkenbaar patroon',
-    });
-    expect(second.agreement).toBe('agreed');
+    // The operator without signals votes and counts; then the others until the majority of the electorate.
+    const { voters, last } = await voteUntilDecided(reviewId, true, [
+      [third.gridOperatorId, 'Cor Claassen'],
+      [other.gridOperatorId, 'Bram Bakker'],
+    ]);
+    expect(last.agreement).toBe('agreed');
+    const electorate = await electorateOf(reviewId);
+    expect(voters.length + 1).toBe(Math.floor(electorate.length / 2) + 1);
     await h.mail((m) => m.to.includes(p.partyMail) && (m.subject ?? '').includes('Verbetertraject'));
     await waitForStatus(reviewId, 'follow_up');
     const votes = await h.db.select().from(reviewVotes).where(eq(reviewVotes.reviewId, reviewId));
-    expect(votes.map((v) => [v.votedByName, v.agree]).sort()).toEqual([
-      ['Anna de Vries', true],
-      ['Bram Bakker', true],
-    ]);
+    expect(votes).toHaveLength(voters.length + 1);
+    expect(votes.every((v) => v.agree && v.votedByRole === 'case-handler')).toBe(true);
+    expect(votes.map((v) => v.votedByName)).toEqual(expect.arrayContaining(['Anna de Vries', 'Cor Claassen']));
     const rv = await reviewRow(reviewId);
     expect(rv.agreedAt).not.toBeNull();
     expect(await auditActions(reviewId)).toEqual([
       'review.proposed',
-      'review.vote_recorded',
-      'review.vote_recorded',
+      ...votes.map(() => 'review.vote_recorded'),
       'review.agreed',
       'review.follow_up_started',
     ]);
@@ -320,11 +371,16 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
     expect(mail.text).toContain('Ondertekend door');
     expect(mail.text).toContain('Anna de Vries');
     const closed = await reviewRow(reviewId);
-    expect(closed).toMatchObject({ status: 'reported_to_acm', decidedByName: 'Anna de Vries', decision: 'report' });
+    expect(closed).toMatchObject({
+      status: 'reported_to_acm',
+      decidedByName: 'Anna de Vries',
+      decidedByRole: 'case-handler',
+      decision: 'report',
+    });
+    const voted = (await h.db.select().from(reviewVotes).where(eq(reviewVotes.reviewId, reviewId))).length;
     expect(await auditActions(reviewId)).toEqual([
       'review.proposed',
-      'review.vote_recorded',
-      'review.vote_recorded',
+      ...Array.from({ length: voted }, () => 'review.vote_recorded'),
       'review.agreed',
       'review.follow_up_started',
       'review.commitment_recorded',
@@ -351,6 +407,7 @@ describe('repeat offenders (GT-5): the grid operators’ joint judgement', () =>
       decision: 'do_not_report',
       decisionReason: 'Geen nieuwe signalen in de opvolgperiode',
       decidedByName: 'Anna de Vries',
+      decidedByRole: 'case-handler',
     });
     const [entry] = await h.db
       .select()

@@ -7,7 +7,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../../plugins/auth.js';
-import { actorFrom, BODY_ERRORS, errorResponses, partyOf } from '../../plugins/core-access.js';
+import { actorFrom, BODY_ERRORS, errorResponses, partyOf, signerOf } from '../../plugins/core-access.js';
 import {
   AcmNotificationCreate,
   AcmNotificationResult,
@@ -112,7 +112,8 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
         summary:
           'Judge the evidence of a response: accept (GT-8: block lifted within 1 working day, retroactive) or reject (GT-4)',
         description:
-          'Answers the case after the decision took effect. 409: nothing_to_judge (no response awaits a judgement), already_judged, response_refused, response_without_evidence (only evidence can be accepted), case_closed.',
+          'Answers the case after the decision took effect. 409: nothing_to_judge (no response awaits a judgement), already_judged, response_refused, response_without_evidence (only evidence can be accepted), case_closed. ' +
+          'A rejection ("not demonstrated") is signed with the key holder’s recorded name and role: 403 key_holder_required for a key without one.',
         params: CaseParams,
         body: JudgementCreate,
         response: { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
@@ -120,6 +121,8 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
     },
     async (req) => {
       const row = await cases.visibleCase(req.principal, req.params.id);
+      // A rejection is the "not demonstrated" judgement: it names the person (domain/visibility.ts signatureOf).
+      if (req.body.decision === 'reject') signerOf(req.principal);
       const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
       return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
     },

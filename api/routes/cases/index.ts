@@ -3,8 +3,8 @@
  * services/cases/actions.ts) and Temporal: intake, reads, actions, and the compliance history.
  *
  * Who sees what is domain/visibility.ts: a case handler its own grid operator's cases, a supplier or
- * service provider the cases about itself, compliance and admin all; another party's case answers 404,
- * never 403 (its existence is not theirs to know). Case handlers act (intake, judgement, lift, withdraw,
+ * service provider the cases about itself, a compliance officer its grid operator's, admin all; another
+ * party's case answers 404, never 403 (its existence is not theirs to know). Case handlers act (intake, judgement, lift, withdraw,
  * ACM, notes); the party responds; compliance and admin read the complete history.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

@@ -1,6 +1,6 @@
 /**
  * Reading cases: the list (a case handler its grid operator's, a party the cases about itself,
- * compliance and admin all) and one case with every deadline, its timeline and responses. The party the
+ * a compliance officer its grid operator's, admin all) and one case with every deadline, its timeline and responses. The party the
  * case is about does not see the reporter, the description, internal notes or who did what.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -69,7 +69,7 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       if (gridOperatorId !== undefined && gridOperatorId !== own.gridOperatorId)
         throw validationError(
           'grid_operator_scope',
-          'A case handler lists its own grid operator’s cases only',
+          'A case handler or compliance officer lists its own grid operator’s cases only',
           'query.gridOperatorGln',
         );
       gridOperatorId = own.gridOperatorId;
