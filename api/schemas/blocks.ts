@@ -1,5 +1,4 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LIFT_REASONS } from '../../db/repositories/blocks.js';
 import type { Block } from '../../db/schema/index.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
@@ -16,18 +15,6 @@ export const BlockSchema = Type.Object(
     retroactive: Type.Boolean({ description: 'GT-8: the blocked period was released when the block was lifted' }),
   },
   { title: 'Block' },
-);
-export const BlockPlace = Type.Object(
-  { partyGln: Gln13, connectionEan: Ean18, at: Type.Optional(DateTime) },
-  { additionalProperties: false, title: 'BlockPlace', description: 'GT-2; idempotent per case' },
-);
-export const BlockLift = Type.Object(
-  {
-    reason: Type.Union(LIFT_REASONS.map((r) => Type.Literal(r))),
-    retroactive: Type.Boolean({ description: 'GT-8: allow requests over the blocked period afterwards' }),
-    at: Type.Optional(DateTime),
-  },
-  { additionalProperties: false, title: 'BlockLift' },
 );
 export const CaseParams = Type.Object({ caseId: Uuid });
 export const BlockQuery = Type.Intersect([

@@ -2,6 +2,7 @@ import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } 
 import type { RegisterEntryKind } from '../../domain/gate.js';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
+import { doubtCases } from './cases.js';
 
 /**
  * GT-2: a doubt case blocks one party on one connection for P4 requests that need an additional
@@ -17,7 +18,10 @@ export const blocks = pgTable(
     connectionEan: varchar('connection_ean', { length: 18 })
       .notNull()
       .references(() => connections.ean),
-    caseId: uuid('case_id').notNull(),
+    /** GT-2: a block exists only as a case's block, placed at intake (services/cases/intake.ts). */
+    caseId: uuid('case_id')
+      .notNull()
+      .references(() => doubtCases.id),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     /** GT-7 / GT-8: why the block was lifted ('mandate_accepted', 'wrongful_block', 'case_withdrawn'). */

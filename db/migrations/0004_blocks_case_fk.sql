@@ -1,0 +1,1 @@
+ALTER TABLE "blocks" ADD CONSTRAINT "blocks_case_id_doubt_cases_id_fk" FOREIGN KEY ("case_id") REFERENCES "public"."doubt_cases"("id") ON DELETE no action ON UPDATE no action;
