@@ -229,12 +229,20 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
            'Bench grid user', true, 'active', ${from}::timestamptz, 'bench', ${from}::timestamptz
       from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
      where c.grid_operator_id = ${operatorId} and x.i % 4 = 0`;
-  // Doubt-case blocks (GT-2) on 0.5 % of the connections, against their service provider.
+  // Doubt-case blocks (GT-2) on 0.5 % of the connections, against their service provider; each the block of
+  // its (running) case, as intake places it (blocks.case_id references doubt_cases).
   await sql`
+    with opened as (
+      insert into doubt_cases (id, reference, grid_operator_id, party_id, connection_ean, channel, received_at,
+                               reporter_name, description, isma, status, contact_due_at, created_by)
+      select gen_random_uuid(), 'BENCH-' || c.ean, ${operatorId},
+             (${sql.array(providerIds)}::uuid[])[(x.i % ${PROVIDERS}) + 1], c.ean, 'customer', now() - interval '1 day',
+             'bench', 'bench', false, 'awaiting_response', now(), 'bench'
+        from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
+       where c.grid_operator_id = ${operatorId} and x.i % 200 = 3
+      returning id, party_id, connection_ean, received_at)
     insert into blocks (party_id, connection_ean, case_id, started_at)
-    select (${sql.array(providerIds)}::uuid[])[(x.i % ${PROVIDERS}) + 1], c.ean, gen_random_uuid(), now() - interval '1 day'
-      from connections c, lateral (select substr(c.ean, 4, 14)::bigint as i) x
-     where c.grid_operator_id = ${operatorId} and x.i % 200 = 3`;
+    select party_id, connection_ean, id, received_at from opened`;
   const { m } = one(await sql<Array<{ m: number }>>`select count(*)::int as m from mandates`);
   log(`  ${m.toLocaleString('en')} mandates and blocks done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   // Quarter-hour registers of one Amsterdam day (AL-1: one row per connection-day, n+1 values from the day's

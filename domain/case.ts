@@ -163,6 +163,16 @@ export function responseDeadline(contactedAt: Date, stated?: Date | null): Date 
   return stated && stated > enforced ? stated : enforced;
 }
 
+/**
+ * GT-3 after a contact by telephone, meeting or letter: the 72 hours run from when the party could know the
+ * deadline, and recording the contact later never shortens them. So they run from the later of the stated
+ * contact moment and the moment it is recorded (docs/rules.md "Readings we chose"); never shorter than a
+ * deadline a contact mail stated either.
+ */
+export function manualContactResponseDeadline(contactedAt: Date, recordedAt: Date, stated?: Date | null): Date {
+  return responseDeadline(recordedAt > contactedAt ? recordedAt : contactedAt, stated);
+}
+
 /** GT-8 (and GT-7 for a wrongful block): lift the block within 1 working day of the decision. */
 export const unblockDeadline = (decidedAt: Date): Date => withinOneWorkingDayDeadline(decidedAt);
 

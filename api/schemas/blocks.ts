@@ -1,12 +1,14 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { LIFT_REASONS } from '../../db/repositories/blocks.js';
 import type { Block } from '../../db/schema/index.js';
 import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 export const BlockSchema = Type.Object(
   {
     id: Uuid,
-    caseId: Uuid,
+    caseId: Type.Union([Uuid, Type.Null()], {
+      description:
+        'Null only once the case was purged (DC-9) while the block, lifted without release, still counts (GT-8)',
+    }),
     partyId: Uuid,
     connectionEan: Ean18,
     startedAt: DateTime,
@@ -16,18 +18,6 @@ export const BlockSchema = Type.Object(
     retroactive: Type.Boolean({ description: 'GT-8: the blocked period was released when the block was lifted' }),
   },
   { title: 'Block' },
-);
-export const BlockPlace = Type.Object(
-  { partyGln: Gln13, connectionEan: Ean18, at: Type.Optional(DateTime) },
-  { additionalProperties: false, title: 'BlockPlace', description: 'GT-2; idempotent per case' },
-);
-export const BlockLift = Type.Object(
-  {
-    reason: Type.Union(LIFT_REASONS.map((r) => Type.Literal(r))),
-    retroactive: Type.Boolean({ description: 'GT-8: allow requests over the blocked period afterwards' }),
-    at: Type.Optional(DateTime),
-  },
-  { additionalProperties: false, title: 'BlockLift' },
 );
 export const CaseParams = Type.Object({ caseId: Uuid });
 export const BlockQuery = Type.Intersect([

@@ -54,6 +54,9 @@ async function deleted(tx: DbOrTx, del: SQL, before: SQL = sql``): Promise<numbe
   return Number(r!.n);
 }
 
+/** Rows an UPDATE changed, counted as deleted() counts. */
+const updated = deleted;
+
 // ---------------------------------------------------------------- the audit side
 
 export interface PurgeBatchRecord {
@@ -247,10 +250,14 @@ export async function purgeCaseBatch(tx: DbOrTx, asOf: string, cutoff: string, l
     breach_assessments: await deleted(tx, sql`delete from ${breachAssessments} where case_id = any(${ids})`),
     acm_notifications: await deleted(tx, sql`delete from ${acmNotifications} where case_id = any(${ids})`),
     // blockGoesWithCase(): kept without force, or lifted with its period released. The others stay for the
-    // readings purge (orphanBlockGone).
+    // readings purge (orphanBlockGone), detached from the case they no longer have (blocks_case_or_purged_ck).
     blocks: await deleted(
       tx,
       sql`delete from ${blocks} where case_id = any(${ids}) and (ended_at is null or retroactive)`,
+    ),
+    blocks_detached: await updated(
+      tx,
+      sql`update ${blocks} set case_id = null, case_purged_at = ${asOf}::timestamptz where case_id = any(${ids})`,
     ),
     doubt_cases: await deleted(tx, sql`delete from ${doubtCases} where id = any(${ids})`),
   };
@@ -371,8 +378,8 @@ export async function purgeReadingBatch(
       sql`delete from ${blocks} t using doomed d where t.id = d.id`,
       sql`doomed as (
         select b.id from ${blocks} b
-         where b.ended_at is not null and not b.retroactive and b.ended_at <= ${start}::timestamptz
-           and not exists (select 1 from ${doubtCases} dc where dc.id = b.case_id)
+         where b.case_id is null and b.ended_at is not null and not b.retroactive
+           and b.ended_at <= ${start}::timestamptz
          limit ${limit}
       ),`,
     ),

@@ -1,7 +1,9 @@
-import { boolean, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import type { RegisterEntryKind } from '../../domain/gate.js';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
+import { doubtCases } from './cases.js';
 
 /**
  * GT-2: a doubt case blocks one party on one connection for P4 requests that need an additional
@@ -17,7 +19,14 @@ export const blocks = pgTable(
     connectionEan: varchar('connection_ean', { length: 18 })
       .notNull()
       .references(() => connections.ean),
-    caseId: uuid('case_id').notNull(),
+    /**
+     * GT-2: a block exists only as a case's block, placed at intake (services/cases/intake.ts). Null only
+     * once the case was purged (DC-9) while the block still counts: lifted without release, it refuses the
+     * blocked period (GT-8) until that period's readings are purged too (db/repositories/retention.ts).
+     */
+    caseId: uuid('case_id').references(() => doubtCases.id),
+    /** DC-9: when the case was purged and the block kept without it (then case_id is null, and only then). */
+    casePurgedAt: timestamp('case_purged_at', { withTimezone: true }),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     /** GT-7 / GT-8: why the block was lifted ('mandate_accepted', 'wrongful_block', 'case_withdrawn'). */
@@ -27,6 +36,8 @@ export const blocks = pgTable(
   },
   (t) => [
     uniqueIndex('blocks_case_uq').on(t.caseId),
+    // No block without its case, except one kept after its case was purged (DC-9).
+    check('blocks_case_or_purged_ck', sql`(${t.caseId} is null) = (${t.casePurgedAt} is not null)`),
     // The P4 gate reads every block of (party, connection): active ones (GT-2) and lifted
     // non-retroactive ones (GT-8). Blocks are few, so one plain index serves both.
     index('blocks_party_conn_idx').on(t.partyId, t.connectionEan),

@@ -1,11 +1,11 @@
 /**
- * Blocks over the API (GT-2, GT-7, GT-8; idempotent per case; case handlers on their own operator's
- * connections) and the repository functions the doubt-case activities call (idempotent, audited).
+ * Blocks over the API (GT-2, GT-7, GT-8): read-only — no block without a case, none lifted outside the case's
+ * process (issue 18) — and the repository functions the doubt-case activities call (idempotent, audited).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { auditLog } from '../../db/schema/index.js';
+import { auditLog, blocks } from '../../db/schema/index.js';
 import { liftBlock, placeBlock } from '../../db/repositories/blocks.js';
 import {
   allocationState,
@@ -20,11 +20,10 @@ import {
   days,
   iso,
   makeConnection,
+  makeCase,
   makeKey,
-  makeMandate,
   makeParty,
   newEan,
-  newGln,
   type CoreContext,
 } from './fixtures.js';
 
@@ -46,114 +45,95 @@ const auditOf = (type: string, id: string) =>
     .from(auditLog)
     .where(and(eq(auditLog.entityType, type), eq(auditLog.entityId, id)));
 
-describe('blocks API', () => {
-  it('place (201, then 200 again), the gate denies, lift retroactively (GT-8), lift again is a no-op', async () => {
+describe('blocks API: read-only, no side door (issue 18)', () => {
+  it('no block without a case: PUT /blocks/{caseId} is gone (404) and the database refuses one (foreign key)', async () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean });
-    const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
+    const admin = await makeKey(ctx.db, 'admin');
     const caseId = randomUUID();
-    const place = { partyGln: provider.gln, connectionEan: c.ean };
-    const first = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, place);
-    expect(first.statusCode, first.body).toBe(201);
-    expect(first.json()).toMatchObject({ caseId, partyId: provider.id, connectionEan: c.ean, active: true });
-    expect((await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, place)).statusCode).toBe(200);
-    const ask = () =>
-      call(ctx.app, p4, 'POST', '/p4/requests', {
+    for (const key of [handler, admin]) {
+      const put = await call(ctx.app, key, 'PUT', `/blocks/${caseId}`, {
+        partyGln: provider.gln,
         connectionEan: c.ean,
-        dataKind: 'interval_data',
-        from: iso(Date.now() - days(1)),
-        to: iso(Date.now()),
       });
-    expect((await ask()).json().reasonCode).toBe('blocked_by_doubt_case');
-    expect((await call(ctx.app, handler, 'GET', `/blocks?connectionEan=${c.ean}&active=true`)).json().total).toBe(1);
-    const lift = await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, {
-      reason: 'mandate_accepted',
-      retroactive: true,
-    });
-    expect(lift.json()).toMatchObject({ active: false, liftReason: 'mandate_accepted', retroactive: true });
-    expect((await ask()).json().allowed).toBe(true);
-    const again = await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, {
-      reason: 'wrongful_block',
-      retroactive: false,
-    });
-    expect(again.json()).toMatchObject({ liftReason: 'mandate_accepted', retroactive: true });
-    expect((await auditOf('block', first.json().id)).map((a) => a.action)).toEqual(['block.placed', 'block.lifted']);
+      expect(put.statusCode, put.body).toBe(404);
+    }
+    await expect(
+      ctx.db.insert(blocks).values({ caseId, partyId: provider.id, connectionEan: c.ean, startedAt: new Date() }),
+    ).rejects.toMatchObject({ cause: { code: '23503' } });
+    await expect(
+      placeBlock(ctx.db, { actor: 'test', caseId, partyId: provider.id, connectionEan: c.ean, at: new Date() }),
+    ).rejects.toThrow();
+    expect(await ctx.db.select().from(blocks).where(eq(blocks.caseId, caseId))).toEqual([]);
+    expect(await ctx.db.select().from(blocks).where(eq(blocks.connectionEan, c.ean))).toEqual([]);
   });
 
-  it('the same case on another connection → 409; unknown party 404; bad reason 400', async () => {
-    const c1 = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    const c2 = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    const caseId = randomUUID();
-    await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: c1.ean });
-    const clash = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, {
-      partyGln: provider.gln,
-      connectionEan: c2.ean,
-    });
-    expect(clash.statusCode).toBe(409);
-    expect(clash.json().code).toBe('block_case_mismatch');
-    expect(
-      (await call(ctx.app, handler, 'PUT', `/blocks/${randomUUID()}`, { partyGln: newGln(), connectionEan: c1.ean }))
-        .statusCode,
-    ).toBe(404);
-    expect(
-      (await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'because', retroactive: true }))
-        .statusCode,
-    ).toBe(400);
-    expect(
-      (
-        await call(ctx.app, handler, 'POST', `/blocks/${randomUUID()}/lift`, {
-          reason: 'case_withdrawn',
-          retroactive: false,
-        })
-      ).statusCode,
-    ).toBe(404);
-    expect(
-      (await call(ctx.app, handler, 'PUT', `/blocks/not-a-uuid`, { partyGln: provider.gln, connectionEan: c1.ean }))
-        .statusCode,
-    ).toBe(400);
+  it('the old lift route lifts neither a running case’s block nor a “not demonstrated” one (GT-8b)', async () => {
+    const admin = await makeKey(ctx.db, 'admin');
+    for (const status of ['awaiting_response', 'closed_mandate_not_demonstrated'] as const) {
+      const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
+      const kase = await makeCase(ctx.db, {
+        partyId: provider.id,
+        connectionEan: c.ean,
+        gridOperatorId: operator.id,
+        status,
+      });
+      const { block } = await placeBlock(ctx.db, {
+        actor: `workflow:${kase.id}`,
+        caseId: kase.id,
+        partyId: provider.id,
+        connectionEan: c.ean,
+        at: new Date(Date.now() - days(4)),
+      });
+      for (const key of [handler, admin]) {
+        const lift = await call(ctx.app, key, 'POST', `/blocks/${kase.id}/lift`, {
+          reason: 'wrongful_block',
+          retroactive: true,
+          at: iso(Date.now() - days(3)),
+        });
+        expect(lift.statusCode, lift.body).toBe(404);
+      }
+      const read = await call(ctx.app, handler, 'GET', `/blocks/${kase.id}`);
+      expect(read.json()).toMatchObject({ id: block.id, active: true, endedAt: null, retroactive: false });
+      expect((await auditOf('block', block.id)).map((a) => a.action)).toEqual(['block.placed']);
+    }
   });
 
-  it('case handlers only on their own operator’s connections (404); its compliance officer reads, cannot write (403)', async () => {
+  it('reads: case handlers and compliance officers their own operator’s connections (others 404); suppliers 403', async () => {
     const otherOp = await makeParty(ctx.db, ['grid_operator']);
     const foreign = await makeConnection(ctx.db, { gridOperatorId: otherOp.id });
-    const caseId = randomUUID();
-    const res = await call(ctx.app, handler, 'PUT', `/blocks/${caseId}`, {
-      partyGln: provider.gln,
+    const kase = await makeCase(ctx.db, {
+      partyId: provider.id,
       connectionEan: foreign.ean,
+      gridOperatorId: otherOp.id,
     });
-    expect(res.statusCode).toBe(404);
-    const admin = await makeKey(ctx.db, 'admin');
-    expect(
-      (await call(ctx.app, admin, 'PUT', `/blocks/${caseId}`, { partyGln: provider.gln, connectionEan: foreign.ean }))
-        .statusCode,
-    ).toBe(201);
-    expect((await call(ctx.app, handler, 'GET', `/blocks/${caseId}`)).statusCode).toBe(404);
-    expect(
-      (await call(ctx.app, handler, 'POST', `/blocks/${caseId}/lift`, { reason: 'case_withdrawn', retroactive: false }))
-        .statusCode,
-    ).toBe(404);
+    await placeBlock(ctx.db, {
+      actor: 'test',
+      caseId: kase.id,
+      partyId: provider.id,
+      connectionEan: foreign.ean,
+      at: new Date(),
+    });
+    expect((await call(ctx.app, handler, 'GET', `/blocks/${kase.id}`)).statusCode).toBe(404);
+    expect((await call(ctx.app, handler, 'GET', `/blocks?connectionEan=${foreign.ean}`)).json().total).toBe(0);
     // The compliance officer of the connection's grid operator reads it; the other operator's does not.
     const compliance = await makeKey(ctx.db, 'compliance', { partyId: otherOp.id });
-    expect((await call(ctx.app, compliance, 'GET', `/blocks/${caseId}`)).statusCode).toBe(200);
+    expect((await call(ctx.app, compliance, 'GET', `/blocks/${kase.id}`)).statusCode).toBe(200);
     const ownCompliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
-    expect((await call(ctx.app, ownCompliance, 'GET', `/blocks/${caseId}`)).statusCode).toBe(404);
+    expect((await call(ctx.app, ownCompliance, 'GET', `/blocks/${kase.id}`)).statusCode).toBe(404);
     expect(
-      (
-        await call(ctx.app, compliance, 'PUT', `/blocks/${randomUUID()}`, {
-          partyGln: provider.gln,
-          connectionEan: foreign.ean,
-        })
-      ).statusCode,
-    ).toBe(403);
+      (await call(ctx.app, compliance, 'GET', `/blocks?connectionEan=${foreign.ean}&active=true`)).json().total,
+    ).toBe(1);
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: provider.id });
     expect((await call(ctx.app, supplierKey, 'GET', '/blocks')).statusCode).toBe(403);
+    expect((await call(ctx.app, compliance, 'GET', `/blocks/${randomUUID()}`)).statusCode).toBe(404);
   });
 });
 
 describe('repository functions for the doubt-case activities', () => {
   it('placeBlock / liftBlock are idempotent under concurrent retries and audited once', async () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    const caseId = randomUUID();
+    const caseId = (await makeCase(ctx.db, { partyId: provider.id, connectionEan: c.ean, gridOperatorId: operator.id }))
+      .id;
     const actor = { actor: `workflow:${caseId}` };
     const placed = await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -239,7 +219,8 @@ describe('repository functions for the doubt-case activities', () => {
     const otherOperator = await makeParty(ctx.db, ['grid_operator']);
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id });
     const url = `/connections/${c.ean}/allocation-basis`;
-    const compliance = await makeKey(ctx.db, 'compliance');
+    // The compliance officer of the connection's grid operator.
+    const compliance = await makeKey(ctx.db, 'compliance', { partyId: operator.id });
     const foreign = await makeKey(ctx.db, 'case-handler', { partyId: otherOperator.id });
     const supplierKey = await makeKey(ctx.db, 'supplier', { partyId: supplier.id });
 
@@ -328,7 +309,8 @@ describe('repository functions for the doubt-case activities', () => {
 
   it('inside a caller’s transaction, a failure rolls the repository writes back', async () => {
     const c = await makeConnection(ctx.db, { gridOperatorId: operator.id });
-    const caseId = randomUUID();
+    const caseId = (await makeCase(ctx.db, { partyId: provider.id, connectionEan: c.ean, gridOperatorId: operator.id }))
+      .id;
     await expect(
       ctx.db.transaction(async (tx) => {
         await placeBlock(tx, { actor: 'test', caseId, partyId: provider.id, connectionEan: c.ean, at: new Date() });

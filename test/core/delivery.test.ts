@@ -6,7 +6,6 @@
  * /me readings; no history through a backdated start (DC-2); internal reads registered with a purpose
  * (DC-8).
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { accessRegister } from '../../db/schema/index.js';
@@ -17,6 +16,7 @@ import {
   coreContext,
   days,
   iso,
+  makeCase,
   makeConnection,
   makeGridUser,
   makeKey,
@@ -24,6 +24,7 @@ import {
   makeParty,
   type CoreContext,
 } from './fixtures.js';
+import { placeBlock } from '../../db/repositories/blocks.js';
 
 let ctx: CoreContext;
 let operator: Awaited<ReturnType<typeof makeParty>>;
@@ -127,11 +128,15 @@ describe('every delivery is a decision under the rules in force at delivery (DC-
     const data = await expectDelivered(p4, d);
     expect(data.readings).toHaveLength(96);
     expect(data).toMatchObject({ id: d.id, reasonCode: 'mandate_valid', from: iso(p.from), to: iso(p.to) });
-    const put = await call(ctx.app, adminKey, 'PUT', `/blocks/${randomUUID()}`, {
-      partyGln: provider.gln,
+    // The block as intake places it (GT-2): the case's block, committed.
+    const kase = await makeCase(ctx.db, { partyId: provider.id, connectionEan: conn.ean, gridOperatorId: operator.id });
+    await placeBlock(ctx.db, {
+      actor: 'test',
+      caseId: kase.id,
+      partyId: provider.id,
       connectionEan: conn.ean,
+      at: new Date(),
     });
-    expect(put.statusCode, put.body).toBe(201);
     await expectDeliveryDenied(p4, d, 'blocked_by_doubt_case');
   });
 

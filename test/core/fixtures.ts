@@ -2,6 +2,7 @@
  * Shared set-up for the consent-core tests: a private database per file (platform harness), the real
  * app on it, and small builders that insert rows directly (keys via generateApiKey()).
  */
+import { randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildApp, type App } from '../../api/app.js';
 import { createDb, type Db } from '../../db/client.js';
@@ -9,6 +10,7 @@ import type postgres from 'postgres';
 import {
   apiKeys,
   connections,
+  doubtCases,
   gridUsers,
   mandates,
   parties,
@@ -16,6 +18,7 @@ import {
   type PartyRole,
   type Role,
 } from '../../db/schema/index.js';
+import type { CaseStatus } from '../../domain/case.js';
 import { generateApiKey } from '../../lib/api-keys.js';
 import { withCheckDigit } from '../../lib/gs1.js';
 import { freshDatabase, testConfig } from '../helpers/index.js';
@@ -131,6 +134,37 @@ export async function makeMandate(
     })
     .returning();
   return m!;
+}
+
+/**
+ * A doubt-case row (no workflow): blocks belong to a case (GT-2, blocks.case_id references doubt_cases), so a
+ * test that places a block through the repository gives it a case first.
+ */
+export async function makeCase(
+  db: Db,
+  o: { partyId: string; connectionEan: string; gridOperatorId: string; status?: CaseStatus; receivedAt?: Date },
+) {
+  const receivedAt = o.receivedAt ?? new Date();
+  const [c] = await db
+    .insert(doubtCases)
+    .values({
+      id: randomUUID(),
+      reference: `T-${process.pid}-${++seq}-${Math.random().toString(36).slice(2, 8)}`,
+      gridOperatorId: o.gridOperatorId,
+      partyId: o.partyId,
+      connectionEan: o.connectionEan,
+      channel: 'customer',
+      receivedAt,
+      reporterName: 'test',
+      description: 'test',
+      isma: false,
+      status: o.status ?? 'awaiting_response',
+      contactDueAt: receivedAt,
+      closedAt: o.status?.startsWith('closed_') ? new Date() : null,
+      createdBy: 'test',
+    })
+    .returning();
+  return c!;
 }
 
 /** An API key row for `role`; returns the Authorization header value. */

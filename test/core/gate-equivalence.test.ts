@@ -205,6 +205,24 @@ describe('decide() and the SQL gate agree', () => {
             ? 'kept'
             : pick(['open', 'open_case_running', 'kept', 'kept', 'lifted', 'released'] as const);
         const caseId = randomUUID();
+        if (state === 'open' || state === 'lifted' || state === 'released') {
+          // Every block has its case (blocks.case_id references doubt_cases, issue 18); a running one here.
+          await ctx.db.insert(doubtCases).values({
+            id: caseId,
+            reference: `EQ-${process.pid}-${++caseSeq}`,
+            gridOperatorId: operator.id,
+            partyId: party.id,
+            connectionEan: ean,
+            channel: 'customer',
+            receivedAt: started,
+            reporterName: 'eq',
+            description: 'eq',
+            isma: false,
+            status: 'awaiting_response',
+            contactDueAt: started,
+            createdBy: 'eq',
+          });
+        }
         if (state === 'open_case_running' || state === 'kept') {
           const closedAt =
             state === 'kept'

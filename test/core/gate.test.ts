@@ -25,6 +25,7 @@ import {
   coreContext,
   days,
   iso,
+  makeCase,
   makeConnection,
   makeGridUser,
   makeKey,
@@ -33,7 +34,6 @@ import {
   newEan,
   type CoreContext,
 } from './fixtures.js';
-import { randomUUID } from 'node:crypto';
 
 let ctx: CoreContext;
 let operator: Awaited<ReturnType<typeof makeParty>>;
@@ -303,7 +303,8 @@ describe('blocks (GT-2, GT-8)', () => {
     const c = await conn();
     await makeMandate(ctx.db, { partyId: supplier.id, connectionEan: c.ean });
     await expectDecision(supplierP4, c.ean, 'interval_data', 'mandate_valid');
-    const caseId = randomUUID();
+    const caseId = (await makeCase(ctx.db, { partyId: supplier.id, connectionEan: c.ean, gridOperatorId: operator.id }))
+      .id;
     const { block } = await placeBlock(ctx.db, {
       actor: 'test',
       caseId,
@@ -320,7 +321,8 @@ describe('blocks (GT-2, GT-8)', () => {
   it('GT-8: lifted retroactively, requests covering the blocked period are allowed', async () => {
     const c = await conn();
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(30)) });
-    const caseId = randomUUID();
+    const caseId = (await makeCase(ctx.db, { partyId: provider.id, connectionEan: c.ean, gridOperatorId: operator.id }))
+      .id;
     await placeBlock(ctx.db, {
       actor: 'test',
       caseId,
@@ -350,7 +352,8 @@ describe('blocks (GT-2, GT-8)', () => {
   it('GT-8: lifted without release, the blocked period stays closed; later periods are open', async () => {
     const c = await conn();
     await makeMandate(ctx.db, { partyId: provider.id, connectionEan: c.ean, validFrom: new Date(now - days(30)) });
-    const caseId = randomUUID();
+    const caseId = (await makeCase(ctx.db, { partyId: provider.id, connectionEan: c.ean, gridOperatorId: operator.id }))
+      .id;
     await placeBlock(ctx.db, {
       actor: 'test',
       caseId,

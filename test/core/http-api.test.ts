@@ -271,8 +271,6 @@ describe('OpenAPI', () => {
       ['get', '/access-register'],
       ['get', '/blocks'],
       ['get', '/blocks/{caseId}'],
-      ['put', '/blocks/{caseId}'],
-      ['post', '/blocks/{caseId}/lift'],
       ['get', '/me/connections'],
       ['get', '/me/connections/{ean}/access'],
       ['post', '/me/connections/{ean}/access/{partyGln}/stop'],

@@ -338,10 +338,14 @@ describe('retention purge (DC-9)', () => {
     expect(left.map((r) => r.id).sort()).toEqual([...kept].sort());
     for (const table of [caseResponses, evidenceRequests, caseHistoryArchives, breachAssessments, acmNotifications])
       expect(await ctx.db.$count(table, inArray(table.caseId, gone))).toBe(0);
-    // The kept block without force and the released one went; the unreleased one still refuses its period.
-    expect((await ctx.db.select().from(blocks).where(inArray(blocks.caseId, gone))).map((b) => b.caseId)).toEqual([
-      lifted.id,
+    // The kept block without force and the released one went; the unreleased one still refuses its period,
+    // detached from its purged case (the foreign key holds no block of a case that is gone).
+    expect(await ctx.db.$count(blocks, inArray(blocks.caseId, gone))).toBe(0);
+    const detached = await ctx.db.select().from(blocks).where(eq(blocks.connectionEan, lifted.ean));
+    expect(detached).toEqual([
+      expect.objectContaining({ caseId: null, casePurgedAt: expect.any(Date), retroactive: false }),
     ]);
+    expect(result.removed).toMatchObject({ blocks_detached: 1 });
     expect(await ctx.db.$count(blocks, inArray(blocks.caseId, kept))).toBe(kept.length);
 
     // Their audit entries keep their place on the chain, without details; each names the batch that erased it.
@@ -561,7 +565,7 @@ describe('retention purge (DC-9)', () => {
     ).toEqual(stored.filter((d) => d >= firstKept).sort());
     expect(stored.filter((d) => d >= firstKept)).toContain(newDay);
     // The unreleased block of the purged case: its period's readings are gone, so it goes too (orphanBlockGone).
-    expect(await ctx.db.$count(blocks, eq(blocks.caseId, lifted.id))).toBe(0);
+    expect(await ctx.db.$count(blocks, eq(blocks.connectionEan, lifted.ean))).toBe(0);
   });
 
   it('erases the old audit details of records without a period of their own, never of a kept record', async () => {

@@ -17,6 +17,7 @@ import {
   deadlineState,
   isBreached,
   isClosedStatus,
+  manualContactResponseDeadline,
   liftRule,
   openingEffects,
   quarterHourFloor,
@@ -94,6 +95,57 @@ describe('GT-3 responseDeadline: 72 clock hours from contact, never before the s
     ],
   ])('%s', (_name, contactedAt, stated, due) => {
     expect(responseDeadline(t(contactedAt), stated ? t(stated) : null).toISOString()).toBe(due);
+  });
+});
+
+describe('GT-3 manualContactResponseDeadline: recording a contact later never shortens the 72 hours', () => {
+  it.each([
+    [
+      'recorded at the call: 72 hours from the call',
+      '2026-02-10T09:00:00Z',
+      '2026-02-10T09:00:00Z',
+      null,
+      '2026-02-13T09:00:00.000Z',
+    ],
+    [
+      'recorded 5 minutes late: from the recording',
+      '2026-02-10T09:00:00Z',
+      '2026-02-10T09:05:00Z',
+      null,
+      '2026-02-13T09:05:00.000Z',
+    ],
+    [
+      'recorded 73 hours late: still 72 hours from the recording',
+      '2026-02-10T09:00:00Z',
+      '2026-02-13T10:00:00Z',
+      null,
+      '2026-02-16T10:00:00.000Z',
+    ],
+    [
+      'a stated call after its recording (clock skew): from the call',
+      '2026-02-10T09:00:10Z',
+      '2026-02-10T09:00:00Z',
+      null,
+      '2026-02-13T09:00:10.000Z',
+    ],
+    [
+      'the mail stated a later deadline: that one holds',
+      '2026-02-10T09:00:00Z',
+      '2026-02-10T10:00:00Z',
+      '2026-02-13T12:00:00Z',
+      '2026-02-13T12:00:00.000Z',
+    ],
+    [
+      'across the spring switch: clock hours',
+      '2026-03-27T10:00:00Z',
+      '2026-03-27T11:00:00Z',
+      null,
+      '2026-03-30T11:00:00.000Z',
+    ],
+  ])('%s', (_name, contactedAt, recordedAt, stated, due) => {
+    const d = manualContactResponseDeadline(t(contactedAt), t(recordedAt), stated ? t(stated) : null);
+    expect(d.toISOString()).toBe(due);
+    expect(d.getTime()).toBeGreaterThanOrEqual(t(recordedAt).getTime() + 72 * 3_600_000);
   });
 });
 

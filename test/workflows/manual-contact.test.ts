@@ -65,10 +65,14 @@ describe('contact never stalls', () => {
     ).toBe('contact_time_invalid');
     const called = new Date(now.getTime() - 5 * 60_000);
     const snap = await recordManualContact(svc, row.id, { ...manual, contactedAt: called.toISOString() });
+    const recorded = await h.now();
     expect(snap.status).toBe('awaiting_response');
     expect(snap.contactedAt).toBe(called.toISOString());
     expect(snap.deadlines.contact.state).toBe('met');
-    expect(snap.deadlines.response.dueAt).toBe(new Date(called.getTime() + 72 * HOUR).toISOString());
+    // GT-3: recorded 5 minutes after the call, the 72 hours run from the recording (never shortened).
+    const due = new Date(snap.deadlines.response.dueAt!).getTime();
+    expect(due).toBeGreaterThanOrEqual(now.getTime() + 72 * HOUR);
+    expect(due).toBeLessThanOrEqual(recorded.getTime() + 72 * HOUR);
     expect(await codeOf(recordManualContact(svc, row.id, manual))).toBe('already_contacted');
 
     const [after] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
@@ -88,6 +92,41 @@ describe('contact never stalls', () => {
     const [closed] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
     expect(closed!.closedAt!.getTime()).toBeGreaterThanOrEqual(called.getTime() + 72 * HOUR);
     await h.recordHistory(row.id, 'manual-contact-empty-group');
+  });
+
+  it('a call recorded 73 hours after it happened still leaves the party 72 hours from the recording (GT-3)', async () => {
+    const fixture = await h.fixture({ partyContacts: false });
+    const { row } = await h.openCase({ fixture });
+    await h.startWorkflow(row.id);
+    await h.waitFor(row.id, (s) => s.status === 'blocked');
+    const called = new Date((await h.now()).getTime() + 10 * 60_000);
+    await h.env.sleep(73 * HOUR + 20 * 60_000);
+    const before = await h.now();
+    expect(before.getTime() - called.getTime()).toBeGreaterThanOrEqual(73 * HOUR);
+    const manual = {
+      ...handler,
+      method: 'telephone' as const,
+      contactPerson: 'P. Jansen',
+      summary: 'Gebeld, laat vastgelegd',
+    };
+    const snap = await recordManualContact(svc, row.id, { ...manual, contactedAt: called.toISOString() });
+    const after = await h.now();
+    // Not closed at once: the party has its 72 hours, from the recording.
+    expect(snap.status).toBe('awaiting_response');
+    expect(snap.contactedAt).toBe(called.toISOString());
+    const due = new Date(snap.deadlines.response.dueAt!).getTime();
+    expect(due).toBeGreaterThanOrEqual(before.getTime() + 72 * HOUR);
+    expect(due).toBeLessThanOrEqual(after.getTime() + 72 * HOUR);
+    const [open] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
+    expect(open!.closedAt).toBeNull();
+    expect(await h.patchIds(row.id)).toContain('manual-contact-never-shortens-response-window');
+
+    // No answer: "not demonstrated" only when the 72 hours from the recording have run.
+    const final = await h.result(row.id);
+    expect(final.status).toBe('closed_mandate_not_demonstrated');
+    const [closed] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
+    expect(closed!.closedAt!.getTime()).toBeGreaterThanOrEqual(before.getTime() + 72 * HOUR);
+    await h.recordHistory(row.id, 'manual-contact-recorded-late');
   });
 
   it('with a working group the mail is the contact: attempts recorded without error, manual contact refused afterwards', async () => {

@@ -25,6 +25,13 @@ export const MANUAL_CONTACT_WITH_MAIL = 'manual-contact-with-mail-counts';
  */
 export const TELL_PEOPLE_AROUND_THE_CASE = 'tell-people-around-the-case';
 
+/**
+ * GT-3, issue 18: a manual contact recorded after its stated moment leaves the party 72 hours from the
+ * recording (domain/case.ts manualContactResponseDeadline), instead of from the stated moment — a call
+ * recorded 73 h late no longer closes the case at once.
+ */
+export const MANUAL_CONTACT_NEVER_SHORTENS_RESPONSE_WINDOW = 'manual-contact-never-shortens-response-window';
+
 /** The ids the two issue-10 patches were recorded under until issue 17 (test/workflows/histories/w10*.json). */
 export const FORMER_PATCH_IDS = {
   [MANUAL_CONTACT_WITH_MAIL]: 'w10a-manual-contact-with-mail',
@@ -37,3 +44,5 @@ export const manualContactWithMailCounts = (): boolean =>
   patchedAs(MANUAL_CONTACT_WITH_MAIL, FORMER_PATCH_IDS[MANUAL_CONTACT_WITH_MAIL]);
 export const tellsPeopleAroundTheCase = (): boolean =>
   patchedAs(TELL_PEOPLE_AROUND_THE_CASE, FORMER_PATCH_IDS[TELL_PEOPLE_AROUND_THE_CASE]);
+export const manualContactNeverShortensResponseWindow = (): boolean =>
+  patched(MANUAL_CONTACT_NEVER_SHORTENS_RESPONSE_WINDOW);

@@ -15,6 +15,7 @@ import {
   closingStatus,
   contactDeadline,
   isClosedStatus,
+  manualContactResponseDeadline,
   responseDeadline,
   type CaseDeadline,
   type CaseStatus,
@@ -31,6 +32,7 @@ import {
   type ManualContactInput,
   type WithdrawCaseInput,
 } from '../shared.js';
+import { manualContactNeverShortensResponseWindow } from './patches.js';
 import { db, mail, notices } from './activities.js';
 
 export interface ResponseState {
@@ -187,15 +189,20 @@ export class DoubtCase {
   }
 
   /**
-   * GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3). With the
-   * contact mail sent as well, never shorter than the deadline it stated, and both are in the record.
+   * GT-1 by telephone, meeting or letter: the 72 hours run from the moment of that contact (GT-3), or from its
+   * recording if that is later (recording late never shortens them). With the contact mail sent as well, never
+   * shorter than the deadline it stated, and both are in the record.
    */
   contactedManually(
     m: ManualContactInput & { at: Date },
     mailed?: { stated: Date; messageId: string; recipients: string[] },
   ) {
+    const recordedAt = now();
     this.contactedAt = m.at;
-    this.responseDueAt = responseDeadline(m.at, mailed?.stated);
+    // GT-3: recording the contact later never shortens the 72 hours (histories from before the patch as they ran).
+    this.responseDueAt = manualContactNeverShortensResponseWindow()
+      ? manualContactResponseDeadline(m.at, recordedAt, mailed?.stated)
+      : responseDeadline(m.at, mailed?.stated);
     if (this.status === 'blocked') this.status = 'awaiting_response';
     return {
       caseId: this.input.caseId,
@@ -209,7 +216,7 @@ export class DoubtCase {
         contactPerson: m.contactPerson,
         summary: m.summary,
         actor: actorOf(m),
-        recordedAt: now().toISOString(),
+        recordedAt: recordedAt.toISOString(),
       },
     };
   }
