@@ -115,8 +115,9 @@ function parseValues(raw: string): DayRegisters | null {
 }
 
 const copyArray = (values: DayRegisters) => `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
-const copyText = (s: string | null) =>
-  s === null ? '\\N' : s.replace(/\\/g, '\\\\').replace(/\t/g, ' ').replace(/\n/g, ' ');
+// A reject's message quotes the line: in COPY's text format a tab, newline or carriage return would end its field
+// or row and PostgreSQL takes no NUL, so they become spaces (a failed COPY never settled the import: issue 18).
+const copyText = (s: string | null) => (s === null ? '\\N' : s.replace(/\\/g, '\\\\').replace(/[\u0000\t\n\r]/g, ' '));
 
 async function lookup(sql: postgres.Sql, batch: Candidate[]): Promise<Map<string, Context>> {
   const rows = await sql<
@@ -316,6 +317,7 @@ export async function importReadingsFile(
             'malformed_file',
             'The first line must be the header connection_ean,day,register,r0,…,rN',
             'body',
+            { line: 1 },
           );
         }
         return;
