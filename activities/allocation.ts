@@ -28,22 +28,32 @@ export function allocationActivities({ db, config, temporalClient }: ActivityDep
       await markRunFailed(db, input.runId, input.failure);
     },
 
-    /** The day's run of every grid operator with connections (version 1, once), plus unfinished older runs. */
+    /**
+     * The day's run of every grid operator with connections (version 1, once), plus unfinished older runs. `at`:
+     * the Schedule's time (the workflow's clock), by which the day must have ended (AL-1); a workflow started
+     * before it was passed gives none: the activity's clock then.
+     */
     async requestScheduledAllocationRuns(input: {
       day: string;
+      at?: string;
     }): Promise<Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }>> {
       const operators = (await db.execute(
         dsql`select distinct grid_operator_id from connections order by 1`,
       )) as unknown as Array<{ grid_operator_id: string }>;
       const out: Array<{ runId: string; gridOperatorId: string; version: number; created: boolean }> = [];
       for (const o of operators) {
-        const { run, created } = await requestRun(db, SCHEDULE_ACTOR, {
-          gridOperatorId: o.grid_operator_id,
-          day: input.day,
-          trigger: 'schedule',
-          requestKey: `schedule:${o.grid_operator_id}:${input.day}`,
-          reason: 'daily allocation after the read-out',
-        });
+        const { run, created } = await requestRun(
+          db,
+          SCHEDULE_ACTOR,
+          {
+            gridOperatorId: o.grid_operator_id,
+            day: input.day,
+            trigger: 'schedule',
+            requestKey: `schedule:${o.grid_operator_id}:${input.day}`,
+            reason: 'daily allocation after the read-out',
+          },
+          input.at ? new Date(input.at) : undefined,
+        );
         if (run.status === 'requested' || run.status === 'running' || created)
           out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created });
       }
