@@ -5,6 +5,7 @@
  * connection results are for the grid operator only, with a purpose, and every read is registered (DC-8).
  */
 import { Readable } from 'node:stream';
+import { errorCodes } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
@@ -80,7 +81,8 @@ async function readText(stream: Readable, max: number): Promise<string> {
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size > max) throw validationError('payload_too_large', `At most ${max} bytes`, 'body');
+    // Fastify's own 413 (payload_too_large, as for any body over its limit); the rest of the body is not read.
+    if (size > max) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -89,6 +89,22 @@ describe('text/csv over a real socket', () => {
     expect(res2.status).toBe(400);
   });
 
+  it('a profile file beyond 64 MiB is 413 payload_too_large, answered once the limit is passed', async () => {
+    let produced = 0;
+    const row = `x;${'0,0000285388127854;'.repeat(50)}0\n`;
+    async function* endless() {
+      yield `Datum;${Array.from({ length: 51 }, (_, i) => `C${i}`).join(';')}\n`;
+      while (produced < 1024 ** 3) {
+        produced += row.length;
+        yield row;
+      }
+    }
+    const res = await upload('PUT', '/allocation/profiles/2025', adminKey, endless());
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: 'payload_too_large', field: 'body' });
+    expect(produced).toBeLessThan(128 * 1024 ** 2);
+  });
+
   it("a day's readings file streams in: stored, rejects with their line; a bad header is 400 naming line 1", async () => {
     const op = await makeParty(ctx.db, ['grid_operator']);
     const supplier = await makeParty(ctx.db, ['supplier']);
