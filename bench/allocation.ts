@@ -477,7 +477,8 @@ async function httpImporter(
       const res = await fetch(`${base}/readings/bulk`, {
         method: 'POST',
         headers: { authorization: `Bearer ${k.key}`, 'content-type': 'text/csv' },
-        body: Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 20 })) as ReadableStream<Uint8Array>,
+        // The file stream itself (an async iterable): fetch pulls it as the socket drains, so memory stays bounded.
+        body: createReadStream(file, { highWaterMark: 1 << 20 }) as unknown as ReadableStream<Uint8Array>,
         duplex: 'half',
       } as RequestInit);
       const body = (await res.json()) as BulkImportResult;
