@@ -62,6 +62,9 @@ describe('JSON nested deeper than the input check walks', () => {
       expect(res.statusCode, payload.slice(0, 20)).toBe(403);
       expect(res.json()).toMatchObject({ code: 'forbidden_role' });
     }
+    // The HEAD route Fastify makes of every GET keeps the check.
+    const head = await ctx.app.inject({ method: 'HEAD', url: '/api-keys', headers: { authorization: compliance } });
+    expect(head.statusCode).toBe(403);
   });
 });
 
