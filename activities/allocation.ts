@@ -28,7 +28,7 @@ export function allocationActivities({ db, config, temporalClient }: ActivityDep
     computeAllocationRun: (input: AllocationRunInput) =>
       computeAllocationRun(db, driverOf(db), input.runId, config.allocation, heartbeat(input.runId)),
     failAllocationRun: (input: { runId: string; failure: string }) => failAllocationRun(db, input),
-    requestScheduledAllocationRuns: (input: { day: string }) => requestScheduledAllocationRuns(db, input),
+    requestScheduledAllocationRuns: (input: { day: string; at?: string }) => requestScheduledAllocationRuns(db, input),
     startAllocationRun: (input: AllocationRunInput) =>
       startAllocationRun(temporalClient, currentAttempt().taskQueue, input),
   };

@@ -16,7 +16,9 @@
  *    that for every quarter-hour and direction the sum of all aggregates equals the expected total.
  *
  * Environment: BENCH_CONNECTIONS, BENCH_DAY (default 2025-06-11), BENCH_DATABASE_URL, BENCH_KEEP_DATA=1,
- * BENCH_COMPARE_LAYOUT=1 (also COPY the day as one row per quarter-hour and time the same GROUP BY on it).
+ * BENCH_COMPARE_LAYOUT=1 (also COPY the day as one row per quarter-hour and time the same GROUP BY on it),
+ * BENCH_IMPORT=http (import through POST /readings/bulk over a real socket: the app listens on a port in this
+ * process and an HTTP client streams the file to it, chunked, as an upload; default: the service called directly).
  */
 import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -26,7 +28,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import postgres from 'postgres';
-import { createDb } from '../db/client.js';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../api/app.js';
+import { createDb, type Db } from '../db/client.js';
+import { apiKeys } from '../db/schema/index.js';
+import { generateApiKey } from '../lib/api-keys.js';
+import { loadConfig } from '../lib/config.js';
+import type { BulkImportResult } from '../services/allocation/import.js';
 import { runMigrations } from '../db/migrate.js';
 import { requestRun } from '../db/repositories/allocation-runs.js';
 import { dayFractions } from '../db/repositories/allocation-profiles.js';
@@ -374,11 +383,15 @@ async function main(): Promise<void> {
     const size = (await stat(file)).size;
     log(`  day file: ${gen.value.lines.toLocaleString('en')} lines, ${mib(size)}, written in ${s(gen.ms)}`);
 
-    // Import: the streaming bulk path.
+    // Import: the streaming bulk path (called directly, or over HTTP as a client uploads the file).
+    const viaHttp = env.BENCH_IMPORT === 'http';
+    const upload = viaHttp ? await httpImporter(db.url, dbh.db, dbh.sql) : null;
     let t = await tempUse(sql);
     const imp = await measured(() =>
-      importReadingsFile(sql, ACTOR, createReadStream(file, { highWaterMark: 1 << 20 })),
+      upload ? upload.send(file) : importReadingsFile(sql, ACTOR, createReadStream(file, { highWaterMark: 1 << 20 })),
     );
+    await upload?.close();
+    if (viaHttp) log(`  (imported over HTTP: POST /readings/bulk, text/csv streamed on a real socket)`);
     let t2 = await tempUse(sql);
     const rows = Number((await sql`select count(*) as n from meter_reading_days where day = ${DAY}`)[0]!.n);
     log(
@@ -463,6 +476,48 @@ async function main(): Promise<void> {
     await db.stop();
   }
   process.exit(failed ? 1 : 0);
+}
+
+/**
+ * POST /readings/bulk over a real socket: the app (buildApp, as server.ts builds it) listens on a free port in this
+ * process, an admin key is made, and the file is streamed to it as chunked text/csv — the path an upload takes.
+ */
+async function httpImporter(
+  url: string,
+  db: Db,
+  sqlClient: postgres.Sql,
+): Promise<{ send: (file: string) => Promise<BulkImportResult>; close: () => Promise<void> }> {
+  const config = loadConfig({ ...env, NODE_ENV: 'development', DATABASE_URL: url, LOG_LEVEL: 'warn' });
+  const app = await buildApp({ config, db, sql: sqlClient, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const k = generateApiKey();
+  await db.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: 'bench', role: 'admin' });
+  return {
+    async send(file) {
+      // node:http rather than fetch: Node 20's fetch keeps about what it has sent (its RSS grows with the file, 1 MB
+      // per MB), which would be counted here as the server's; this client streams with backpressure and keeps nothing.
+      const req = request(`${base}/readings/bulk`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k.key}`, 'content-type': 'text/csv', 'transfer-encoding': 'chunked' },
+      });
+      const answer = new Promise<{ status: number; body: string }>((ok, fail) => {
+        req.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+          res.on('error', fail);
+        });
+        req.on('error', fail);
+      });
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), req);
+      const { status, body } = await answer;
+      if (status !== 200) throw new Error(`POST /readings/bulk answered ${status}: ${body}`);
+      return JSON.parse(body) as BulkImportResult;
+    },
+    close: () => app.close(),
+  };
 }
 
 /** Expected pWh of one quarter-hour and direction: measured Wh + Σ fraction × annual kWh × 1000. */

@@ -93,11 +93,15 @@ const unquote = (s: string) =>
 export function parseProfileFile(year: number, text: string): ProfileSet {
   if (!Number.isInteger(year) || year < 2000 || year > 2100)
     throw new ProfileFileError('profile_year_invalid', `year ${year} is not between 2000 and 2100`);
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  // Blank lines are skipped; errors name the line of the file (1-based), not of the rows kept.
+  const lines: Array<{ text: string; at: number }> = [];
+  text.split(/\r?\n/).forEach((l, i) => {
+    if (l.trim() !== '') lines.push({ text: l, at: i + 1 });
+  });
   const header = lines[0];
   if (!header) throw new ProfileFileError('profile_file_malformed', 'the file is empty');
-  const sep = header.includes(';') ? ';' : ',';
-  const names = header
+  const sep = header.text.includes(';') ? ';' : ',';
+  const names = header.text
     .replace(/^\uFEFF/, '')
     .split(sep)
     .map(unquote);
@@ -105,33 +109,40 @@ export function parseProfileFile(year: number, text: string): ProfileSet {
     .map((n, i) => ({ n, i }))
     .filter(({ n }) => n !== '' && !TIME_COLUMNS.includes(n.toLowerCase()));
   if (categoryColumns.length === 0)
-    throw new ProfileFileError('profile_file_malformed', 'the header names no profile category', 1);
+    throw new ProfileFileError('profile_file_malformed', 'the header names no profile category', header.at);
   const bad = categoryColumns.find(({ n }) => !/^[A-Za-z0-9_-]{1,20}$/.test(n));
-  if (bad) throw new ProfileFileError('profile_file_malformed', `"${bad.n}" is not a profile category name`, 1);
+  if (bad) throw new ProfileFileError('profile_file_malformed', `"${bad.n}" is not a profile category name`, header.at);
   const days = yearDays(year);
   const expected = days.reduce((s, d) => s + d.quarterHours, 0);
-  if (lines.length - 1 !== expected)
+  const rows = lines.length - 1;
+  if (rows !== expected) {
+    // Too many rows: named is the first past the year's last quarter-hour; too few: the last there is.
+    const at = rows > expected ? lines[expected + 1]!.at : lines[rows]!.at;
+    const where = rows > expected ? `line ${at} is past its last quarter-hour` : `it ends at line ${at}`;
     throw new ProfileFileError(
       'profile_rows_mismatch',
-      `${year} has ${expected} quarter-hours; the file has ${lines.length - 1} rows`,
+      `${year} has ${expected} quarter-hours; the file has ${rows} rows (${where})`,
+      at,
     );
+  }
   const decimalComma = sep === ';';
   const sums = new Map<string, bigint>(categoryColumns.map(({ n }) => [n, 0n]));
   const out: ProfileSet = { year, categories: categoryColumns.map(({ n }) => n), days: [] };
-  let line = 1;
+  let row = 1;
   for (const d of days) {
     const fractions = new Map<string, bigint[]>(categoryColumns.map(({ n }) => [n, []]));
     for (let q = 0; q < d.quarterHours; q++) {
-      const cells = lines[line]!.split(sep);
-      line += 1;
+      const { text: rowText, at } = lines[row]!;
+      const cells = rowText.split(sep);
+      row += 1;
       for (const { n, i } of categoryColumns) {
         const raw = cells[i] === undefined ? '' : unquote(cells[i]);
         const v = parseFraction(raw, decimalComma);
         if (v === null)
           throw new ProfileFileError(
             'profile_value_invalid',
-            `row ${line}, ${n}: "${raw}" is not a non-negative decimal`,
-            line,
+            `line ${at}, ${n}: "${raw}" is not a non-negative decimal`,
+            at,
           );
         fractions.get(n)!.push(v);
         sums.set(n, sums.get(n)! + v);

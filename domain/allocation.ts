@@ -60,7 +60,12 @@ export interface AllocationDay {
   quarterHours: number;
 }
 
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+/**
+ * YYYY-MM-DD in the years the API takes (api/schemas/common.ts CalendarDay, DATE_TIME_YEARS: 1900-2999): PostgreSQL
+ * has no year 0, and a readings file's day goes into its date columns (issue 18). test/api/input-edge.test.ts holds
+ * the schema and isDay to the same answers.
+ */
+const DAY_RE = /^(?:19|2\d)\d{2}-\d{2}-\d{2}$/;
 
 /** Days seen recently (an import or a run asks for the same few days a million times; Luxon's zone maths is slow). */
 const days = new Map<string, AllocationDay | null>();
@@ -96,6 +101,15 @@ export function allocationDay(day: string): AllocationDay {
   const d = cachedDay(day);
   if (!d) throw new RangeError(`not a calendar day (YYYY-MM-DD): ${day}`);
   return { ...d, start: new Date(d.start), end: new Date(d.end) };
+}
+
+/**
+ * AL-1: the grid operator reads the meters afterwards, so a day can be allocated once it has ended in Amsterdam
+ * (its last register, at 24:00, exists only then): `now` at or after the day's end. Requests and the Schedule
+ * alike (db/repositories/allocation-runs.ts requestRun), and a run before it is computed.
+ */
+export function dayHasEnded(day: string, now: Date): boolean {
+  return now.getTime() >= allocationDay(day).end.getTime();
 }
 
 /** Start of quarter-hour `qh` (1-based) of the day. */

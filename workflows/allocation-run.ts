@@ -26,9 +26,11 @@ export async function allocationRunWorkflow(input: AllocationRunInput): Promise<
 }
 
 export async function dailyAllocationWorkflow(input: DailyAllocationInput): Promise<DailyAllocationResult> {
-  let day = amsterdamDayOf(new Date(Date.now()));
+  const now = new Date(Date.now());
+  let day = amsterdamDayOf(now);
   for (let i = 0; i < input.daysBack; i++) day = previousDay(day);
-  const requested = await db.requestScheduledAllocationRuns({ day });
+  // The Schedule's time is the clock AL-1 is judged by (the day must have ended: daysBack 0 is refused).
+  const requested = await db.requestScheduledAllocationRuns({ day, at: now.toISOString() });
   const runs: DailyAllocationResult['runs'] = [];
   for (const r of requested) {
     const { started } = await db.startAllocationRun({ runId: r.runId });

@@ -74,6 +74,9 @@ export function errorFieldsForRoutes(app: FastifyInstance, fields: Readonly<Reco
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | DomainError | Error, request, reply) => {
+    // Refused before the body has all arrived (a CSV upload judged bad at its header): close the connection
+    // after the answer rather than read and discard the rest of a file that may be gigabytes.
+    if (request.raw.complete === false) void reply.header('connection', 'close');
     if (err instanceof DomainError) {
       const status = STATUS[err.kind];
       const field = err.field ? requestField(err.field, request) : undefined;

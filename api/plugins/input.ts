@@ -2,10 +2,11 @@
  * Input the service cannot store is refused at the edge, before any handler runs (issue 8): text with NUL or a
  * lone surrogate anywhere in params, query or body is a 400 naming the field, and every `date-time` lies within
  * the years the schemas document (common.ts DateTime), so no write fails or corrupts further down — and no
- * activity retries such a write forever.
+ * activity retries such a write forever. JSON nested deeper than MAX_INPUT_DEPTH is a 400 too_deep (issue 18);
+ * a streamed body (text/csv) is not walked here: its parser checks it line by line.
  */
 import type { FastifyInstance } from 'fastify';
-import { unstorableTextAt } from '../../domain/text.js';
+import { inputFaultAt, isJsonValue, MAX_INPUT_DEPTH } from '../../domain/text.js';
 import { validationError } from '../../lib/errors.js';
 import { DATE_TIME_YEARS } from '../schemas/common.js';
 
@@ -36,8 +37,10 @@ export function boundDateTimes(ajv: AjvFormats): void {
 }
 
 /**
- * On every route: the first unstorable string in params, query or body is a 400 naming it (before validation,
- * so whatever else the request lacks), and a non-finite number a query or path coerced to is a 400 after it.
+ * On every route: the first unstorable string in params, query or body is a 400 naming it, and so is JSON nested
+ * deeper than MAX_INPUT_DEPTH (before validation, so whatever else the request lacks); a non-finite number a query
+ * or path coerced to is a 400 after it. Runs after the role check (api/plugins/auth.ts): a key without the role
+ * gets 403 whatever it sends.
  */
 export function refuseUnstorableText(app: FastifyInstance): void {
   app.addHook('preValidation', async (request) => {
@@ -47,12 +50,17 @@ export function refuseUnstorableText(app: FastifyInstance): void {
       ['query', 'querystring'],
       ['body', 'body'],
     ] as const) {
-      const field = unstorableTextAt(request[part], name);
-      if (field)
+      const given: unknown = request[part];
+      // A streamed body (the text/csv routes hand the handler the request stream) is its parser's to check.
+      if (part === 'body' && !isJsonValue(given)) continue;
+      const fault = inputFaultAt(given, name);
+      if (fault?.code === 'too_deep')
+        throw validationError('too_deep', `JSON may nest at most ${MAX_INPUT_DEPTH} levels`, fault.field);
+      if (fault)
         throw validationError(
           'unstorable_text',
           'Text may not contain NUL (U+0000) or an unpaired UTF-16 surrogate',
-          field,
+          fault.field,
         );
     }
   });

@@ -5,6 +5,7 @@
  * connection results are for the grid operator only, with a purpose, and every read is registered (DC-8).
  */
 import { Readable } from 'node:stream';
+import { errorCodes } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type postgres from 'postgres';
 import { Type, type Static } from '@sinclair/typebox';
@@ -56,7 +57,6 @@ import { requirePartyByGln } from '../../db/repositories/parties.js';
 import type { Db } from '../../db/client.js';
 import type { AllocationRun } from '../../db/schema/index.js';
 import type { AppDeps } from '../app.js';
-import { isDay } from '../../domain/allocation.js';
 import { forbidden, invalidState, validationError } from '../../lib/errors.js';
 import { importReadingsFile } from '../../services/allocation/import.js';
 import {
@@ -75,7 +75,8 @@ async function readText(stream: Readable, max: number): Promise<string> {
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
-    if (size > max) throw validationError('payload_too_large', `At most ${max} bytes`, 'body');
+    // Fastify's own 413 (payload_too_large, as for any body over its limit); the rest of the body is not read.
+    if (size > max) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -106,7 +107,6 @@ function readingRoutes(app: App, { db, sql }: AllocationRoutesContext): void {
     '/readings/bulk',
     {
       preHandler: importer,
-      bodyLimit: Number.MAX_SAFE_INTEGER,
       schema: {
         tags: ['allocation'],
         summary: "Import a day's readings file of all connections (text/csv, streamed; AL-1, AL-2)",
@@ -186,7 +186,6 @@ function profileRoutes(app: App, { db }: AllocationRoutesContext): void {
     '/allocation/profiles/:year',
     {
       preHandler: importer,
-      bodyLimit: PROFILE_FILE_MAX_BYTES,
       schema: {
         tags: ['allocation'],
         summary:
@@ -242,15 +241,13 @@ function runRoutes(app: App, { db, config, temporal, visibleRun }: AllocationRou
         summary:
           'Request an allocation (re-)run of a day: the next version, computed by its workflow; compared with the previous version',
         description:
-          '202 with the run (status requested). A repeat with the same Idempotency-Key answers the same run. 503 temporal_unavailable: the run is recorded; repeat with the same key.',
+          '202 with the run (status requested). A repeat with the same Idempotency-Key answers the same run. 400 day_not_ended: the day has not ended in Europe/Amsterdam (AL-1: allocation comes afterwards). 503 temporal_unavailable: the run is recorded; repeat with the same key.',
         headers: RunHeaders,
         body: RunCreate,
         response: { 202: RunCreated, ...errorResponses(...BODY_ERRORS, 404, 503) },
       },
     },
     async (req, reply) => {
-      if (!isDay(req.body.day))
-        throw validationError('day_invalid', `${req.body.day} is not a calendar day`, 'body.day');
       const gop = await requirePartyByGln(db, req.body.gridOperatorGln, 'body.gridOperatorGln');
       if (!mayRunAllocationOf(req.principal, gop.id))
         throw forbidden('grid_operator_out_of_scope', 'Case handlers run allocations of their own grid operator only');
@@ -429,7 +426,10 @@ function connectionResultRoutes(app: App, { db, visibleRun }: AllocationRoutesCo
 
 const allocationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { db, config, temporal } = app.deps;
-  // CSV bodies are streamed to the handler (a day's readings file is gigabytes); JSON bodies as usual.
+  // CSV bodies are streamed to the handler (a day's readings file is gigabytes), so Fastify's bodyLimit does not
+  // apply to them (the profile route counts its own); a JSON body sent to a file route is held to the usual limit.
+  // The role check runs before any of it (api/plugins/auth.ts), and the input check leaves the stream alone
+  // (api/plugins/input.ts): each file's parser checks it line by line.
   if (app.hasContentTypeParser('text/plain')) app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
   const ctx: AllocationRoutesContext = {

@@ -8,7 +8,7 @@ import {
 } from '../../db/schema/index.js';
 import { ALLOCATION_REASONS, DIRECTIONS, QUARTER_HOUR_METHODS } from '../../domain/allocation.js';
 import { BULK_REJECT_CODES } from '../../services/allocation/import.js';
-import { DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
+import { CalendarDay, DateTime, Ean18, Gln13, Page, Paging, Uuid } from './common.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const literals = <T extends readonly string[]>(values: T, description?: string) =>
@@ -17,11 +17,8 @@ const literals = <T extends readonly string[]>(values: T, description?: string) 
     description ? { description } : {},
   );
 
-export const Day = Type.String({
-  pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
-  description: 'Calendar day in Europe/Amsterdam (YYYY-MM-DD)',
-  examples: ['2025-03-12'],
-});
+/** The allocation day: the API's one calendar-day schema. */
+export const Day = CalendarDay;
 export const RunParams = Type.Object({ id: Uuid });
 export const RunConnectionParams = Type.Object({ id: Uuid, ean: Ean18 });
 export const YearParams = Type.Object({ year: Type.Integer({ minimum: 2000, maximum: 2100 }) });

@@ -42,6 +42,18 @@ export const DateTime = Type.String({
   description: `RFC 3339 instant, years ${DATE_TIME_YEARS.from}-${DATE_TIME_YEARS.to}`,
 });
 
+/**
+ * A calendar day (YYYY-MM-DD) that exists, in the years DATE_TIME_YEARS allows: `format: 'date'` refuses
+ * 2026-02-30 and 2025-02-29, which a pattern alone let through to PostgreSQL (issue 18, a 500). Every day a
+ * route takes, in a path, query or body, is this one schema.
+ */
+export const CalendarDay = Type.String({
+  format: 'date',
+  pattern: `${DATE_TIME_YEARS.pattern.source}[0-9]{2}-[0-9]{2}$`,
+  description: `Calendar day in Europe/Amsterdam (YYYY-MM-DD), years ${DATE_TIME_YEARS.from}-${DATE_TIME_YEARS.to}`,
+  examples: ['2025-03-12'],
+});
+
 /** The deepest page a list serves: beyond it a caller narrows the filter (and PostgreSQL's OFFSET stays bigint). */
 export const MAX_OFFSET = 1_000_000;
 

@@ -14,8 +14,9 @@ import { and, desc, eq, inArray, sql as dsql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { DbOrTx } from '../client.js';
 import { allocationRuns, connections, type AllocationRun, type AllocationRunTrigger } from '../schema/index.js';
-import { invalidState, notFound } from '../../lib/errors.js';
+import { invalidState, notFound, validationError } from '../../lib/errors.js';
 import {
+  dayHasEnded,
   QUARTER_HOUR_MS,
   type AllocationBasisKind,
   type AllocationDay,
@@ -50,6 +51,13 @@ export async function requestRun(
   input: RunRequest,
   at = new Date(),
 ): Promise<{ run: AllocationRun; created: boolean }> {
+  // AL-1: allocation comes after the day (the Schedule asks for yesterday; a request may ask for any past day).
+  if (!dayHasEnded(input.day, at))
+    throw validationError(
+      'day_not_ended',
+      `${input.day} has not ended in Europe/Amsterdam: a day is allocated once its readings exist, afterwards (AL-1)`,
+      'day',
+    );
   return db.transaction(async (tx) => {
     await tx.execute(
       dsql`select pg_advisory_xact_lock(hashtext(${`allocation:${input.gridOperatorId}:${input.day}`}))`,

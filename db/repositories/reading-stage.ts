@@ -67,8 +67,9 @@ export async function storedDayContexts(
 }
 
 const copyArray = (values: DayRegisters) => `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
-const copyText = (s: string | null) =>
-  s === null ? '\\N' : s.replace(/\\/g, '\\\\').replace(/\t/g, ' ').replace(/\n/g, ' ');
+// A reject's message quotes the line: in COPY's text format a tab, newline or carriage return would end its field
+// or row and PostgreSQL takes no NUL, so they become spaces (a failed COPY never settled the import: issue 18).
+const copyText = (s: string | null) => (s === null ? '\\N' : s.replace(/\\/g, '\\\\').replace(/[\u0000\t\n\r]/g, ' '));
 
 /** COPY text is sent in pieces of about this size: memory stays at one piece however large the file. */
 const FLUSH_BYTES = 1 << 20;

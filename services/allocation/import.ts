@@ -205,6 +205,7 @@ class FileImport {
           'malformed_file',
           'The first line must be the header connection_ean,day,register,r0,…,rN',
           'body',
+          { line: 1 },
         );
       return;
     }

@@ -30,18 +30,26 @@ export interface ScheduledRun {
  */
 export async function requestScheduledAllocationRuns(
   db: Db,
-  input: { day: string },
+  input: { day: string; at?: string },
   now = new Date(),
 ): Promise<ScheduledRun[]> {
+  // `at`: the Schedule's time (the workflow's clock), by which the day must have ended (AL-1); a workflow started
+  // before it was passed gives none: this clock then.
+  const at = input.at ? new Date(input.at) : now;
   const out: ScheduledRun[] = [];
   for (const gridOperatorId of await gridOperatorsWithConnections(db)) {
-    const { run, created } = await requestRun(db, SCHEDULE_ACTOR, {
-      gridOperatorId,
-      day: input.day,
-      trigger: 'schedule',
-      requestKey: `schedule:${gridOperatorId}:${input.day}`,
-      reason: 'daily allocation after the read-out',
-    });
+    const { run, created } = await requestRun(
+      db,
+      SCHEDULE_ACTOR,
+      {
+        gridOperatorId,
+        day: input.day,
+        trigger: 'schedule',
+        requestKey: `schedule:${gridOperatorId}:${input.day}`,
+        reason: 'daily allocation after the read-out',
+      },
+      at,
+    );
     if (run.status === 'requested' || run.status === 'running' || created)
       out.push({ runId: run.id, gridOperatorId: run.gridOperatorId, version: run.version, created });
   }

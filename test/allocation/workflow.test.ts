@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { allocationAggregates, allocationRuns } from '../../db/schema/index.js';
 import { createActivities } from '../../activities/index.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
@@ -132,8 +133,9 @@ describe('allocation workflows (time-skipping server)', () => {
   });
 
   it('a run that cannot be allocated fails with its reason recorded (no profile fractions for a category)', async () => {
-    const now = await h.now();
-    const day = previousDay(previousDay(amsterdamDayOf(now)));
+    // Requested as over the API: by the real clock, the day must have ended (AL-1); the test server's clock may
+    // have skipped years ahead.
+    const day = previousDay(previousDay(amsterdamDayOf(new Date())));
     const op = await party(h.db, 'grid_operator');
     const supplier = await party(h.db, 'supplier');
     const brp = await party(h.db, 'balance_responsible_party');
@@ -153,6 +155,30 @@ describe('allocation workflows (time-skipping server)', () => {
     } finally {
       await stop();
     }
+  });
+});
+
+describe('AL-1: the Schedule allocates afterwards', () => {
+  it('a daily workflow asked for the day it runs on (daysBack 0) is refused: day_not_ended, no run recorded', async () => {
+    const op = await party(h.db, 'grid_operator');
+    const supplier = await party(h.db, 'supplier');
+    const brp = await party(h.db, 'balance_responsible_party');
+    await connection(h.db, { gridOperatorId: op.id, supplierId: supplier.id, brpId: brp.id });
+    const worker = await h.worker();
+    await worker.runUntil(async () => {
+      const err = await h.env.client.workflow
+        .execute('dailyAllocationWorkflow', {
+          taskQueue: TASK_QUEUE,
+          workflowId: `daily-today-${op.id}`,
+          args: [{ daysBack: 0 }],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const failure = (err as WorkflowFailedError).cause?.cause;
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect((failure as ApplicationFailure).details?.[0]).toMatchObject({ code: 'day_not_ended' });
+    });
+    expect(await h.db.$count(allocationRuns, eq(allocationRuns.gridOperatorId, op.id))).toBe(0);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   allocateConnectionDay,
   allocateQuarterHours,
   allocationDay,
+  dayHasEnded,
   differences,
   judgeDayRegisters,
   isDay,
@@ -80,6 +81,23 @@ describe('the market day', () => {
       { day: '2025-03-30', index: 92 },
       { day: '2025-03-31', index: 0 },
     ]);
+  });
+});
+
+describe('AL-1: a day is allocated afterwards', () => {
+  it('has ended at 24:00 Amsterdam time, not a moment before (also on the DST days); years outside 1900-2999 are no day', () => {
+    expect(dayHasEnded(DAY, new Date('2025-03-12T22:59:59.999Z'))).toBe(false);
+    expect(dayHasEnded(DAY, new Date('2025-03-12T23:00:00Z'))).toBe(true);
+    // 30 March 2025 has 23 hours (ends 22:00Z), 26 October 25 (ends 23:00Z); summer days end at 22:00Z.
+    expect(dayHasEnded('2025-03-30', new Date('2025-03-30T21:59:59Z'))).toBe(false);
+    expect(dayHasEnded('2025-03-30', new Date('2025-03-30T22:00:00Z'))).toBe(true);
+    expect(dayHasEnded('2025-10-26', new Date('2025-10-26T22:59:59Z'))).toBe(false);
+    expect(dayHasEnded('2025-10-26', new Date('2025-10-26T23:00:00Z'))).toBe(true);
+    expect(dayHasEnded('2030-01-01', new Date('2026-01-01T00:00:00Z'))).toBe(false);
+    expect(isDay('0000-01-01')).toBe(false);
+    expect(isDay('1899-12-31')).toBe(false);
+    expect(isDay('3000-01-01')).toBe(false);
+    expect(isDay('1900-01-01')).toBe(true);
   });
 });
 
