@@ -54,7 +54,10 @@ async function setting() {
   const caseId: string = opened.json().id;
   // The block starts at the intake (GT-2); the case here runs for seconds, so its period would hold no whole
   // quarter-hour: put its start at the signal, as a case that ran two hours, to ask the gate inside its period.
-  await ctx.db.update(blocks).set({ startedAt: new Date(receivedAt) }).where(eq(blocks.caseId, caseId));
+  await ctx.db
+    .update(blocks)
+    .set({ startedAt: new Date(receivedAt) })
+    .where(eq(blocks.caseId, caseId));
   const gate = async (from: number, to: number) =>
     (
       await call(ctx.app, keys.p4, 'POST', '/p4/requests', {
