@@ -207,7 +207,9 @@ export const INTERNAL_CASE_ACTIONS: ReadonlySet<string> = new Set([
  * connection's allocation that the case changed (allocation.*, GT-4). Every other kind is the operator's own:
  * the GT-11 breach assessment (breach.*: that it was opened about the party, its 72-hour clock, reminders,
  * met or missed, the decision), the GT-5 review (review.*: proposals, votes), and any kind added later until it
- * is put here on purpose (fail closed).
+ * is put here on purpose (fail closed). An admin's correction of the case's block (case.block_corrected) is the
+ * party's business — its block was lifted or its period released — and shows, as every entry it sees, with its
+ * moment only: not the reason, the reference or who made it.
  */
 export const PARTY_CASE_ACTION_KINDS: readonly string[] = ['case', 'block', 'allocation'];
 

@@ -710,6 +710,7 @@ describe('OpenAPI', () => {
       ['post', '/cases/{id}/judgements', ['200', '404', '409']],
       ['post', '/cases/{id}/lift-block', ['200', '404', '409']],
       ['post', '/cases/{id}/withdraw', ['200', '404', '409']],
+      ['post', '/cases/{id}/block-corrections', ['201', '404', '409']],
       ['post', '/cases/{id}/acm-notifications', ['201', '404', '409']],
       ['post', '/cases/{id}/notes', ['201', '404', '409']],
       ['get', '/cases/{id}/history', ['200', '404', '503']],

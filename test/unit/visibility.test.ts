@@ -276,6 +276,7 @@ describe('partySeesCaseAction: the party’s timeline of its case', () => {
       'case.closed',
       'block.placed',
       'block.lifted',
+      'case.block_corrected',
     ])
       expect(partySeesCaseAction(a)).toBe(true);
     expect(partySeesCaseAction('allocation.switched_to_profile')).toBe(true);
