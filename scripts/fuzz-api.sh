@@ -26,6 +26,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+# The Node LTS the project runs on (.tools/node), as every npm script.
+. scripts/node-env.sh
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-20}"
 PHASES="${FUZZ_PHASES:-examples,coverage,fuzzing}"
 SEED="${FUZZ_SEED:-18}"
