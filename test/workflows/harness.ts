@@ -31,7 +31,12 @@ import { createDb, type Db } from '../../db/client.js';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { connections, contactPersons, DOUBT_CONTACT_GROUP, parties, type DoubtCase } from '../../db/schema/index.js';
 import { withCheckDigit } from '../../lib/gs1.js';
-import { decodeHistoryJson, failureConverterPath, payloadCodec, temporalDataConverter } from '../../lib/infra/payload-codec.js';
+import {
+  decodeHistoryJson,
+  failureConverterPath,
+  payloadCodec,
+  temporalDataConverter,
+} from '../../lib/infra/payload-codec.js';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES } from '../../lib/infra/search-attributes.js';
 import { createMailer, type Mailer } from '../../notifications/mailer.js';
 import { archiveWorkflowId, caseStateQuery, type CaseSnapshot, type SignalChannel } from '../../workflows/shared.js';
@@ -305,7 +310,9 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
       const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
       await mkdir(dirname(file), { recursive: true });
       // Recorded decrypted: a recorded history replays without the test key (test/workflows/replay.test.ts).
-      const json = await decodeHistoryJson(JSON.parse(historyToJSON(history)) as object, [payloadCodec(config.temporal.codec)]);
+      const json = await decodeHistoryJson(JSON.parse(historyToJSON(history)) as object, [
+        payloadCodec(config.temporal.codec),
+      ]);
       await writeFile(file, JSON.stringify(json, null, 1) + '\n');
     },
     async patchIds(caseId) {
