@@ -149,12 +149,18 @@ export interface JsonPayload {
   data?: string | null;
 }
 
+/** What the codec functions answer: every field present. */
+export interface FullJsonPayload {
+  metadata: Record<string, string>;
+  data: string;
+}
+
 const fromJson = (p: JsonPayload): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 
-const toJson = (p: Payload): JsonPayload => ({
+const toJson = (p: Payload): FullJsonPayload => ({
   metadata: Object.fromEntries(
     Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
   ),
@@ -162,11 +168,11 @@ const toJson = (p: Payload): JsonPayload => ({
 });
 
 /** The remote codec protocol's decode/encode over JSON payloads (POST /codec/decode, /codec/encode). */
-export async function decodeJsonPayloads(codec: PayloadCodec, payloads: JsonPayload[]): Promise<JsonPayload[]> {
+export async function decodeJsonPayloads(codec: PayloadCodec, payloads: JsonPayload[]): Promise<FullJsonPayload[]> {
   return (await codec.decode(payloads.map(fromJson))).map(toJson);
 }
 
-export async function encodeJsonPayloads(codec: PayloadCodec, payloads: JsonPayload[]): Promise<JsonPayload[]> {
+export async function encodeJsonPayloads(codec: PayloadCodec, payloads: JsonPayload[]): Promise<FullJsonPayload[]> {
   return (await codec.encode(payloads.map(fromJson))).map(toJson);
 }
 
