@@ -15,14 +15,15 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+// CommonJS without named exports Node's ESM loader can see: the default import is its module.exports.
+import proto from '@temporalio/proto';
 import type { CodecConfig } from '../config.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const ProtoPayload = temporal.api.common.v1.Payload;
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 const utf8Encode = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const utf8Decode = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
