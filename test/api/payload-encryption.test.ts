@@ -6,6 +6,9 @@
  * fails by naming it; the UI's codec endpoint refuses without a key (401) and with the wrong role (403), round-trips
  * with the right one, answers the UI's origin with CORS, and audits who decoded.
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
@@ -16,6 +19,7 @@ import { loadConfig } from '../../lib/config.js';
 import { AesGcmPayloadCodec, decodeHistoryJson, temporalDataConverter } from '../../lib/infra/payload-codec.js';
 import { temporalHistory } from '../../services/cases/history.js';
 import { caseStateQuery } from '../../workflows/shared.js';
+import { inject } from 'vitest';
 import { call, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { TEST_CODEC_KEY_ID, testCodecKey } from '../helpers/config.js';
 import { workflowBundle } from '../workflows/harness.js';
@@ -292,6 +296,20 @@ describe('the codec endpoint of the Temporal UI', () => {
     expect(altered.statusCode).toBe(400);
     expect(altered.json()).toMatchObject({ code: 'payload_not_decodable', details: { keyId: 'test-2' } });
     expect((altered.json() as { message: string }).message).toMatch(/failed authentication/);
+  });
+
+  it('serves the Temporal CLI: `temporal workflow show --codec-endpoint … --codec-auth` shows the note', async () => {
+    const address = await two.app.listen({ port: 0, host: '127.0.0.1' });
+    const cli = fileURLToPath(new URL('../../.tools/bin/temporal', import.meta.url));
+    const shown = await promisify(execFile)(
+      cli,
+      ['workflow', 'show', '--address', inject('temporalAddress'), '--namespace', inject('temporalNamespace')]
+        .concat(['-w', case1.id, '--output', 'json', '--codec-endpoint', `${address}/codec`])
+        .concat(['--codec-auth', keys.compliance2]),
+      { timeout: 30_000 },
+    );
+    expect(readable(JSON.parse(shown.stdout))).toContain(case1.note);
+    // Without --codec-auth the endpoint answers 401 (above) and the CLI retries until its deadline: not run here.
   });
 
   it('answers the UI origin’s preflight, and no other origin', async () => {
