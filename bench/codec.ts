@@ -3,9 +3,11 @@
  * case sends most: the doubt-case workflow input (intake) and a note Update. No services; one process.
  *
  * Prints, per payload kind: its JSON size, the µs of one encode and of one decode (median of BENCH_CODEC_ROUNDS
- * rounds of BENCH_CODEC_BATCH payloads each, after a warm-up), and the bytes the encryption adds.
+ * rounds of BENCH_CODEC_BATCH payloads each, after a warm-up), wall clock and this process's CPU time (which does not
+ * move with the load of the machine's other processes), and the bytes the encryption adds.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { AesGcmPayloadCodec } from '../lib/infra/payload-codec.js';
 import { intEnv } from './env.js';
@@ -38,18 +40,29 @@ const kinds: Record<string, unknown> = {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function measure(payload: Payload): Promise<{ encUs: number; decUs: number; added: number }> {
+interface Cost {
+  wall: number;
+  cpu: number;
+}
+
+/** µs per payload of `run` over the batch: wall clock and CPU (user + system) time. */
+async function timed(run: () => Promise<unknown>): Promise<Cost> {
+  const c = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  await run();
+  const wall = Number(process.hrtime.bigint() - t) / 1000 / BATCH;
+  const used = process.cpuUsage(c);
+  return { wall, cpu: (used.user + used.system) / BATCH };
+}
+
+async function measure(payload: Payload): Promise<{ enc: Cost; dec: Cost; added: number }> {
   const batch = Array.from({ length: BATCH }, () => payload);
-  const enc: number[] = [];
-  const dec: number[] = [];
+  const enc: Cost[] = [];
+  const dec: Cost[] = [];
   let encrypted: Payload[] = [];
   for (let r = 0; r < ROUNDS + 2; r++) {
-    let t = process.hrtime.bigint();
-    encrypted = await codec.encode(batch);
-    const e = Number(process.hrtime.bigint() - t) / 1000 / BATCH;
-    t = process.hrtime.bigint();
-    await codec.decode(encrypted);
-    const d = Number(process.hrtime.bigint() - t) / 1000 / BATCH;
+    const e = await timed(async () => (encrypted = await codec.encode(batch)));
+    const d = await timed(() => codec.decode(encrypted));
     if (r >= 2) {
       enc.push(e);
       dec.push(d);
@@ -57,14 +70,19 @@ async function measure(payload: Payload): Promise<{ encUs: number; decUs: number
   }
   const size = (p: Payload) =>
     (p.data?.length ?? 0) + Object.entries(p.metadata ?? {}).reduce((n, [k, v]) => n + k.length + v.length, 0);
-  return { encUs: median(enc), decUs: median(dec), added: size(encrypted[0]!) - size(payload) };
+  const of = (xs: Cost[]): Cost => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) });
+  return { enc: of(enc), dec: of(dec), added: size(encrypted[0]!) - size(payload) };
 }
 
-process.stdout.write(`payload codec, AES-256-GCM (node ${process.version}), median of ${ROUNDS} × ${BATCH}\n`);
+const show = (c: Cost) => `${c.wall.toFixed(2)} µs (CPU ${c.cpu.toFixed(2)} µs)`;
+
+process.stdout.write(
+  `payload codec, AES-256-GCM (node ${process.version}), median of ${ROUNDS} × ${BATCH}; load ${loadavg()[0]!.toFixed(1)}\n`,
+);
 for (const [name, value] of Object.entries(kinds)) {
   const payload = defaultPayloadConverter.toPayload(value);
   const m = await measure(payload);
   process.stdout.write(
-    `${name.padEnd(28)} ${String(payload.data!.length).padStart(4)} B JSON   encode ${m.encUs.toFixed(2)} µs   decode ${m.decUs.toFixed(2)} µs   +${m.added} B\n`,
+    `${name.padEnd(28)} ${String(payload.data!.length).padStart(4)} B JSON   encode ${show(m.enc)}   decode ${show(m.dec)}   +${m.added} B\n`,
   );
 }
