@@ -152,6 +152,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config, 'worker');
   installRuntime(logger);
+  if (config.temporal.codec.source === 'development')
+    logger.info('workflow payloads encrypted with the public development key (set TEMPORAL_CODEC_KEYS for real data)');
 
   const connection = await connectWorkerConnection(config.temporal, opts.temporalAddress);
   const { connection: clientConnection, client } = await connectClient(config.temporal, opts.temporalAddress);
