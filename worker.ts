@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { createActivities } from './activities/index.js';
 import { createDb } from './db/client.js';
 import { loadConfigOrExit, type Config } from './lib/config.js';
+import { temporalDataConverter } from './lib/infra/payload-codec.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
@@ -151,6 +152,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config, 'worker');
   installRuntime(logger);
+  if (config.temporal.codec.source === 'development')
+    logger.info('workflow payloads encrypted with the public development key (set TEMPORAL_CODEC_KEYS for real data)');
 
   const connection = await connectWorkerConnection(config.temporal, opts.temporalAddress);
   const { connection: clientConnection, client } = await connectClient(config.temporal, opts.temporalAddress);
@@ -177,6 +180,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       taskQueue: config.temporal.taskQueue,
       ...workflowCode(),
       activities,
+      // Encrypted payloads and failure messages (lib/infra/payload-codec.ts); the prebuilt bundle has the same converter.
+      dataConverter: temporalDataConverter(config.temporal.codec),
       shutdownGraceTime: '20s',
       // Bounded memory (docs/operations.md, "Bounded worker memory"): the SDK's default cache grows with the heap limit.
       maxCachedWorkflows: config.worker.maxCachedWorkflows,

@@ -36,6 +36,7 @@ import auditRoutes from './routes/audit.js';
 import breachRoutes from './routes/breach.js';
 import allocationRoutes from './routes/allocation.js';
 import reviewRoutes from './routes/reviews.js';
+import codecRoutes from './routes/codec.js';
 
 export interface AppDeps {
   config: Config;
@@ -152,6 +153,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(allocationRoutes);
   // GT-5: the grid operators' joint judgement on repeat offenders.
   await app.register(reviewRoutes);
+  // The Temporal UI's and CLI's codec endpoint (encrypted workflow payloads).
+  await app.register(codecRoutes);
 
   return app;
 }

@@ -43,7 +43,7 @@ import { connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { startWorker } from '../worker.js';
 
-import { intEnv } from './env.js';
+import { BENCH_CODEC_ENV, intEnv } from './env.js';
 import { waitForContactMails } from './contact-mails.js';
 import { eanOf, seedCaseLoad, type Seeded } from './seed.js';
 
@@ -158,6 +158,7 @@ async function main(): Promise<void> {
 
   const config = loadConfig({
     NODE_ENV: 'production',
+    ...BENCH_CODEC_ENV,
     ACM_REPORT_EMAIL: 'meldingen@acm.example',
     PUBLIC_URL: 'https://gerede-twijfel.example',
     LOG_LEVEL: 'warn',

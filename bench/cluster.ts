@@ -54,7 +54,7 @@ import {
 } from '../lib/infra/cluster-topology.js';
 import { projectRoot } from '../lib/infra/temporal-dev-server.js';
 import { waitForContactMails } from './contact-mails.js';
-import { intEnv } from './env.js';
+import { BENCH_CODEC_ENV, benchDataConverter, intEnv } from './env.js';
 import { eanOf, seedCaseLoad, type Seeded } from './seed.js';
 
 const env = process.env;
@@ -403,7 +403,7 @@ async function startShape(
     host: '127.0.0.1',
     apiPort: 0,
     runtime: RUNTIME as 'dist' | 'tsx',
-    env: { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example', LOG_LEVEL: 'warn' },
+    env: { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example', LOG_LEVEL: 'warn', ...BENCH_CODEC_ENV },
     workerNodeArgs: WORKER_NODE_ARGS,
     restart: false,
     logger: pino({ level: 'warn' }),
@@ -504,7 +504,7 @@ async function killPhase(t: ClusterTopology, s: Seeded): Promise<void> {
     const unmarked = await sql<
       Array<{ id: string }>
     >`select id from doubt_cases where connection_ean in ${sql(eans)} and workflow_started_at is null`;
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: benchDataConverter() });
     let without = 0;
     for (const { id } of unmarked) {
       try {
@@ -579,7 +579,9 @@ async function memoryPhase(t: ClusterTopology, s: Seeded): Promise<void> {
     let open = 0;
     try {
       open = (
-        await new Client({ connection }).workflow.count(`CaseKind = 'doubt_case' AND ExecutionStatus = 'Running'`)
+        await new Client({ connection, dataConverter: benchDataConverter() }).workflow.count(
+          `CaseKind = 'doubt_case' AND ExecutionStatus = 'Running'`,
+        )
       ).count;
     } finally {
       await connection.close();

@@ -54,7 +54,7 @@ import type { CapturedMail } from '../lib/infra/smtp-capture.js';
 import { startSupervised, supervisedChildPid, type SupervisedProcess } from '../lib/infra/supervised-process.js';
 import { projectRoot, startTemporalDevServer, type TemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { INTAKE_WORKFLOW_BOUND_MS } from '../services/recovery/intake-bound.js';
-import { intEnv } from './env.js';
+import { BENCH_CODEC_ENV, benchDataConverter, intEnv } from './env.js';
 import { eanOf, partyMail, seedCaseLoad, type Seeded } from './seed.js';
 
 const env = process.env;
@@ -509,7 +509,7 @@ async function main(): Promise<number> {
     host: '127.0.0.1',
     apiPort: 0,
     runtime: RUNTIME as 'tsx' | 'dist',
-    env: { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example', LOG_LEVEL: 'warn' },
+    env: { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example', LOG_LEVEL: 'warn', ...BENCH_CODEC_ENV },
     restart: false,
     // "process exited" after our own SIGKILL is expected: only errors.
     logger: pino({ level: 'error' }),
@@ -566,7 +566,7 @@ async function main(): Promise<number> {
       log(`waiting ${secs(lastDeadline - Date.now())} until the workflow bound of the last case has passed`);
       await sleep(lastDeadline - Date.now());
     }
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: benchDataConverter() });
     const late = new Map<string, number>(); // case id → ms past its deadline (Infinity: no workflow)
     let next = 0;
     await Promise.all(

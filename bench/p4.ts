@@ -42,7 +42,7 @@ import { generateApiKey } from '../lib/api-keys.js';
 import { withCheckDigit } from '../lib/gs1.js';
 
 import { startBenchDatabase } from './database.js';
-import { intEnv } from './env.js';
+import { BENCH_CODEC_ENV, intEnv } from './env.js';
 
 const env = process.env;
 const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
@@ -272,6 +272,7 @@ async function startApi(url: string): Promise<{ child: ChildProcess; port: numbe
     env: {
       ...env,
       NODE_ENV: 'production',
+      ...BENCH_CODEC_ENV,
       ACM_REPORT_EMAIL: env.ACM_REPORT_EMAIL ?? 'meldingen@acm.example',
       PUBLIC_URL: env.PUBLIC_URL ?? 'https://gerede-twijfel.example',
       LOG_LEVEL: 'warn',

@@ -4,6 +4,7 @@
  * A bad value stops the process with one line naming the variable and what is expected
  * (ConfigError.message); nothing else reads process.env directly.
  */
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { AGREEMENT_RULES, type AgreementRule } from './agreement-rules.js';
 
@@ -115,6 +116,8 @@ export interface Config {
     cliPath: string | undefined;
     devPort: number;
     devUiPort: number;
+    /** Encryption of workflow payloads before they reach Temporal (lib/infra/payload-codec.ts; docs/operations.md). */
+    codec: CodecConfig;
   };
   smtp: {
     /** undefined: start the local capturing SMTP server. */
@@ -179,6 +182,101 @@ export interface Config {
     scheduleAt: { hour: number; minute: number };
   };
   seedDemo: boolean;
+}
+
+/**
+ * The payload codec's keys (AES-256-GCM): every key listed decrypts, `encryptKeyId` encrypts. Rotation adds a key
+ * and moves `encryptKeyId` to it; the old key stays listed while any history still holds payloads under it.
+ */
+export interface CodecConfig {
+  /** Key id → 32 key bytes. A Map, so the keys never appear when the config is logged or serialised. */
+  keys: ReadonlyMap<string, Buffer>;
+  encryptKeyId: string;
+  /** 'configured': TEMPORAL_CODEC_KEYS; 'development': the fixed, public key of one machine (never in production). */
+  source: 'configured' | 'development';
+  /** Origins (the Temporal UI's) allowed to call POST /codec/decode and /codec/encode from a browser. */
+  corsOrigins: string[];
+}
+
+/** Id and material of the development key: public by design (it is in this file), refused in production. */
+export const DEV_CODEC_KEY_ID = 'dev';
+export const DEV_CODEC_KEY = createHash('sha256')
+  .update('gerede-twijfel development payload key: public, never for real data')
+  .digest();
+
+const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** TEMPORAL_CODEC_KEYS=id:base64,id:base64 and TEMPORAL_CODEC_KEY_ID; without keys, the dev key outside production. */
+function codecConfig(env: Env, nodeEnv: Config['nodeEnv'], devUiPort: number): CodecConfig {
+  const raw = str(env, 'TEMPORAL_CODEC_KEYS');
+  const corsOrigins = str(env, 'TEMPORAL_CODEC_CORS_ORIGINS')
+    ?.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '') ?? [
+    ...(nodeEnv === 'production' ? [] : [`http://localhost:${devUiPort}`, `http://127.0.0.1:${devUiPort}`]),
+  ];
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin)
+      throw new ConfigError(
+        'TEMPORAL_CODEC_CORS_ORIGINS',
+        'comma-separated origins like https://temporal-ui.example',
+        origin,
+      );
+  }
+  if (raw === undefined) {
+    if (nodeEnv === 'production')
+      throw new ConfigError(
+        'TEMPORAL_CODEC_KEYS',
+        'id:base64-32-byte-key[,id:key…] (required in production: workflow payloads are encrypted before they reach Temporal)',
+        undefined,
+      );
+    const id = str(env, 'TEMPORAL_CODEC_KEY_ID', DEV_CODEC_KEY_ID)!;
+    if (id !== DEV_CODEC_KEY_ID)
+      throw new ConfigError(
+        'TEMPORAL_CODEC_KEY_ID',
+        `a key id listed in TEMPORAL_CODEC_KEYS (unset: only ${DEV_CODEC_KEY_ID})`,
+        id,
+      );
+    return {
+      keys: new Map([[DEV_CODEC_KEY_ID, DEV_CODEC_KEY]]),
+      encryptKeyId: DEV_CODEC_KEY_ID,
+      source: 'development',
+      corsOrigins,
+    };
+  }
+  const keys = new Map<string, Buffer>();
+  const expected = 'id:base64-32-byte-key[,id:key…], e.g. k2026:$(openssl rand -base64 32)';
+  for (const entry of raw.split(',').map((e) => e.trim())) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon) : '';
+    const material = colon > 0 ? entry.slice(colon + 1) : '';
+    // Never echo key material: name the entry by its id only.
+    const shown = id !== '' ? `${id}:***` : '***';
+    if (!KEY_ID.test(id))
+      throw new ConfigError('TEMPORAL_CODEC_KEYS', `${expected} (ids: letters, digits, . _ -)`, shown);
+    if (keys.has(id)) throw new ConfigError('TEMPORAL_CODEC_KEYS', `${expected} (each id once)`, shown);
+    const key = BASE64.test(material) ? Buffer.from(material, 'base64') : undefined;
+    if (key?.length !== 32) throw new ConfigError('TEMPORAL_CODEC_KEYS', `${expected} (32 bytes, base64)`, shown);
+    if (nodeEnv === 'production' && key.equals(DEV_CODEC_KEY))
+      throw new ConfigError('TEMPORAL_CODEC_KEYS', 'a secret key (the development key is public)', shown);
+    keys.set(id, key);
+  }
+  const only = keys.size === 1 ? [...keys.keys()][0] : undefined;
+  const encryptKeyId = str(env, 'TEMPORAL_CODEC_KEY_ID', only);
+  if (encryptKeyId === undefined || !keys.has(encryptKeyId))
+    throw new ConfigError(
+      'TEMPORAL_CODEC_KEY_ID',
+      `the id of the key that encrypts, one of ${[...keys.keys()].join(', ')}`,
+      encryptKeyId,
+    );
+  return { keys, encryptKeyId, source: 'configured', corsOrigins };
 }
 
 /** DC-6 (Datacode 5.4.1): the grid user may ask for the last 3 years of their data, so readings stay that long. */
@@ -250,6 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
     const missing = certPath === undefined ? 'TEMPORAL_TLS_CERT_PATH' : 'TEMPORAL_TLS_KEY_PATH';
     throw new ConfigError(missing, 'set together with its pair (client certificate and key for mTLS)', undefined);
   }
+  const devUiPort = int(env, 'TEMPORAL_DEV_UI_PORT', 8233, 1, 65535);
   const scheduleEvery = str(env, 'REPEAT_OFFENDER_SCHEDULE_EVERY', '1h')!;
   const maxCachedWorkflows = int(env, 'WORKER_MAX_CACHED_WORKFLOWS', 100, 2, 100_000);
   const maxConcurrentWorkflowTasks = int(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS', 10, 2, 1_000);
@@ -299,7 +398,8 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: str(env, 'TEMPORAL_API_KEY'),
       cliPath: str(env, 'TEMPORAL_CLI_PATH'),
       devPort: int(env, 'TEMPORAL_DEV_PORT', 7233, 1, 65535),
-      devUiPort: int(env, 'TEMPORAL_DEV_UI_PORT', 8233, 1, 65535),
+      devUiPort,
+      codec: codecConfig(env, nodeEnv, devUiPort),
     },
     smtp: {
       url: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

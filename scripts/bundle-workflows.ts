@@ -7,11 +7,14 @@
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { failureConverterPath } from '../lib/infra/payload-codec.js';
 import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
 
 const started = Date.now();
 const { code } = await bundleWorkflowCode({
   workflowsPath: workflowsPath(),
+  // The converter the worker's dataConverter names (failure messages encrypted: lib/infra/failure-converter.ts).
+  failureConverterPath: failureConverterPath(),
   logger: {
     log: () => undefined,
     trace: () => undefined,

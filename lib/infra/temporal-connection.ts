@@ -1,6 +1,7 @@
 /**
  * Connections to Temporal for the API (client) and the worker (NativeConnection), from config:
- * namespace, mTLS (client cert/key, optional CA and server name) and API keys (Temporal Cloud).
+ * namespace, mTLS (client cert/key, optional CA and server name) and API keys (Temporal Cloud). Every client carries
+ * the payload codec (lib/infra/payload-codec.ts); workers take the same through `temporalDataConverter`.
  *
  * TLS is on when any of cert/key, CA, server name or API key is set (Temporal Cloud with an API key
  * always speaks TLS, with the system's root certificates unless a CA is given). Otherwise plaintext,
@@ -17,6 +18,7 @@ import {
 } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.js';
+import { temporalDataConverter } from './payload-codec.js';
 
 export type TemporalConfig = Config['temporal'];
 
@@ -115,7 +117,7 @@ export async function connectClient(
   } catch (cause) {
     throw new Error(`cannot connect to Temporal at ${describe(cfg, address)}`, { cause });
   }
-  const client = new Client({ connection, namespace: cfg.namespace });
+  const client = new Client({ connection, namespace: cfg.namespace, dataConverter: temporalDataConverter(cfg.codec) });
   return { connection, client };
 }
 

@@ -2,12 +2,15 @@
  * Compliance archive: the complete Temporal history of a closed case, kept in PostgreSQL beyond the
  * namespace retention (24 hours on the dev server). Run by the archive workflow, started by the closing
  * case workflow; refuses with ARCHIVE_STILL_RUNNING while the case run is still closing (its activity retries).
+ * Kept decrypted (the operator's own database, under the DC-9 case retention): the archive stays readable, and
+ * replayable, after the payload key it was written under is retired (docs/operations.md, "Encrypted payloads").
  */
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import { saveCaseHistoryArchive } from '../../db/repositories/case-history-archives.js';
 import { startWorkflowOnce } from '../../lib/infra/start-workflow-once.js';
 import { DomainError } from '../../lib/errors.js';
+import { decodeHistoryJson } from '../../lib/infra/payload-codec.js';
 import { archiveWorkflowId } from '../../workflows/shared.js';
 import type { StepDeps } from '../step-deps.js';
 
@@ -57,7 +60,10 @@ export async function archiveCaseHistory(
   if (description.status.name === 'RUNNING')
     throw new DomainError('state', ARCHIVE_STILL_RUNNING, `case workflow ${input.workflowId} is still running`);
   const history = await handle.fetchHistory();
-  const json = JSON.parse(historyToJSON(history)) as Record<string, unknown>;
+  const json = await decodeHistoryJson(
+    JSON.parse(historyToJSON(history)) as Record<string, unknown>,
+    temporalClient.options.loadedDataConverter.payloadCodecs,
+  );
   const eventCount = history.events?.length ?? 0;
   await db.transaction(async (tx) => {
     await saveCaseHistoryArchive(tx, { caseId: input.caseId, eventCount, history: json });

@@ -5,11 +5,12 @@
  * Throws DomainErrors only.
  */
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { caseAuditTrail } from '../../db/repositories/cases.js';
 import { caseHistoryArchives, type AuditEntry } from '../../db/schema/index.js';
+import { decodeHistoryJson } from '../../lib/infra/payload-codec.js';
 import { isWorkflowNotFound, temporalUnavailable } from '../workflow-client.js';
 
 export type TemporalSource = 'live' | 'archive' | 'none';
@@ -56,11 +57,9 @@ export async function temporalHistory(
 ): Promise<{ source: TemporalSource; history: Json | null }> {
   if (deps.temporal) {
     const client = deps.temporal;
+    let history: History;
     try {
-      const history = await client.withDeadline(Date.now() + 15_000, () =>
-        client.workflow.getHandle(caseId).fetchHistory(),
-      );
-      return { source: 'live', history: JSON.parse(historyToJSON(history)) as Json };
+      history = await client.withDeadline(Date.now() + 15_000, () => client.workflow.getHandle(caseId).fetchHistory());
     } catch (err) {
       const copy = await archived(deps.db, caseId);
       if (copy) return { source: 'archive', history: copy };
@@ -71,6 +70,10 @@ export async function temporalHistory(
         err,
       );
     }
+    // Temporal holds the payloads encrypted (lib/infra/payload-codec.ts): the export shows them as the case had them.
+    // A payload under a key no longer configured is a fault of ours (a key retired too early): a 500, logged.
+    const json = JSON.parse(historyToJSON(history)) as Json;
+    return { source: 'live', history: await decodeHistoryJson(json, client.options.loadedDataConverter.payloadCodecs) };
   }
   const copy = await archived(deps.db, caseId);
   return copy ? { source: 'archive', history: copy } : { source: 'none', history: null };

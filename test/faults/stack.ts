@@ -11,6 +11,7 @@ import type { Db } from '../../db/client.js';
 import { contactPersons, DOUBT_CONTACT_GROUP, doubtCases } from '../../db/schema/index.js';
 import { getFreePort } from '../../lib/infra/ports.js';
 import { makeConnection, makeKey, makeMandate, makeParty } from '../core/fixtures.js';
+import { TEST_CODEC_KEY_ID, testCodecKey } from '../helpers/config.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const tag = () => randomBytes(4).toString('hex');
@@ -28,7 +29,15 @@ export interface Proc {
 function run(entry: string, env: Record<string, string>): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
-    env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'info', SEED_DEMO: 'false', ...env },
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      SEED_DEMO: 'false',
+      // The tests' payload key (test/helpers/config.ts), as the in-process clients of the other tests have it.
+      TEMPORAL_CODEC_KEYS: `${TEST_CODEC_KEY_ID}:${testCodecKey(TEST_CODEC_KEY_ID)}`,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,8 +1,17 @@
 /**
  * A Config for tests pointing at the services of test/global-setup.ts; `env` overrides any variable.
  */
+import { createHash } from 'node:crypto';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../lib/config.js';
+
+/**
+ * The payload codec key of the tests: explicit (not the development default), so a test that rotates or removes it
+ * says so in its own overrides. Derived from a label: the same in every test process of a run.
+ */
+export const TEST_CODEC_KEY_ID = 'test-1';
+export const testCodecKey = (label: string): string =>
+  createHash('sha256').update(`gerede-twijfel test payload key ${label}`).digest('base64');
 
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
   return loadConfig({
@@ -14,6 +23,8 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     TEMPORAL_NAMESPACE: inject('temporalNamespace'),
     SMTP_URL: inject('smtpUrl'),
     SEED_DEMO: 'false',
+    TEMPORAL_CODEC_KEYS: `${TEST_CODEC_KEY_ID}:${testCodecKey(TEST_CODEC_KEY_ID)}`,
+    TEMPORAL_CODEC_KEY_ID: TEST_CODEC_KEY_ID,
     ...env,
   });
 }

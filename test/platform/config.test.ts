@@ -71,9 +71,11 @@ describe('configuration', () => {
   });
 
   it('requires PUBLIC_URL and ACM_REPORT_EMAIL in production, so mails never point at a worker host', () => {
-    const prod = { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example' };
+    // The payload codec's key is required in production too (test/unit/payload-codec.test.ts).
+    const codecKeys = { TEMPORAL_CODEC_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
+    const prod = { NODE_ENV: 'production', ACM_REPORT_EMAIL: 'meldingen@acm.example', ...codecKeys };
     expect(configErrorOf(prod).variable).toBe('PUBLIC_URL');
-    expect(configErrorOf({ NODE_ENV: 'production', PUBLIC_URL: 'https://x.example' }).variable).toBe(
+    expect(configErrorOf({ NODE_ENV: 'production', PUBLIC_URL: 'https://x.example', ...codecKeys }).variable).toBe(
       'ACM_REPORT_EMAIL',
     );
     expect(loadConfig({ ...prod, PUBLIC_URL: 'https://twijfel.example' }).publicUrl).toBe('https://twijfel.example');

@@ -25,7 +25,7 @@ let deps: BreachServiceDeps;
 beforeAll(async () => {
   h = await caseHarness('breach');
   stopWorker = await h.runWorker();
-  plain = new Client({ connection: h.env.connection, namespace: 'default' });
+  plain = new Client({ connection: h.env.connection, namespace: 'default', dataConverter: h.dataConverter });
   deps = { db: h.db, temporal: h.env.client, taskQueue: TASK_QUEUE, publicUrl: h.deps.config.publicUrl };
 });
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -30,6 +31,12 @@ import { createDb, type Db } from '../../db/client.js';
 import { createCaseWithBlock } from '../../db/repositories/cases.js';
 import { connections, contactPersons, DOUBT_CONTACT_GROUP, parties, type DoubtCase } from '../../db/schema/index.js';
 import { withCheckDigit } from '../../lib/gs1.js';
+import {
+  decodeHistoryJson,
+  failureConverterPath,
+  payloadCodec,
+  temporalDataConverter,
+} from '../../lib/infra/payload-codec.js';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES } from '../../lib/infra/search-attributes.js';
 import { createMailer, type Mailer } from '../../notifications/mailer.js';
 import { archiveWorkflowId, caseStateQuery, type CaseSnapshot, type SignalChannel } from '../../workflows/shared.js';
@@ -47,14 +54,18 @@ const INDEXED: Record<string, number> = {
 };
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Workflow code bundled once per test file. */
+/** Workflow code bundled once per test file, with the failure converter the workers use (as scripts/bundle-workflows.ts). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../../workflows/index.ts', import.meta.url)),
+    failureConverterPath: failureConverterPath(),
     logger: new DefaultLogger('WARN'),
   });
   return bundle;
 }
+
+/** The payload codec of the tests (test/helpers/config.ts: its key), as every client and worker of the app has it. */
+export const testDataConverter = (): DataConverter => temporalDataConverter(testConfig().temporal.codec);
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -87,6 +98,8 @@ export interface Fixture {
 
 export interface CaseHarness {
   env: TestWorkflowEnvironment;
+  /** The data converter of env.client and the workers (encrypted payloads): give it to any other client. */
+  dataConverter: DataConverter;
   db: Db;
   mailer: Mailer;
   deps: ActivityDeps;
@@ -127,11 +140,15 @@ export interface CaseHarness {
  * The SDK gives the Java test server 5 s to listen; on a loaded 2-core machine a JVM start can take
  * longer (provisioning's class-data archive makes that rare). Retry rather than fail the file.
  */
-export async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflowEnvironment> {
+export async function startTimeSkippingServer(
+  attempts = 3,
+  dataConverter: DataConverter = testDataConverter(),
+): Promise<TestWorkflowEnvironment> {
   for (let i = 1; ; i++) {
     try {
       return await TestWorkflowEnvironment.createTimeSkipping({
         server: { executable: { type: 'existing-path', path: inject('testServerPath') } },
+        client: { dataConverter },
       });
     } catch (err) {
       if (i >= attempts || !/did not start within/.test(String(err))) throw err;
@@ -139,10 +156,15 @@ export async function startTimeSkippingServer(attempts = 3): Promise<TestWorkflo
   }
 }
 
-/** The Java test server with the case search attributes registered (it does not know custom ones until added). */
-export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+/**
+ * The Java test server with the case search attributes registered (it does not know custom ones until added); its
+ * client encrypts payloads as the app's do.
+ */
+export async function timeSkippingEnvironment(
+  dataConverter: DataConverter = testDataConverter(),
+): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  const env = await startTimeSkippingServer();
+  const env = await startTimeSkippingServer(3, dataConverter);
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
     searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, INDEXED[SEARCH_ATTRIBUTES[n]]!])),
@@ -154,17 +176,19 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
   quietRuntime();
   const fresh = await freshDatabase(`wf_${label}`);
   const dbh = createDb(fresh.url, { max: 8 });
-  const env = await timeSkippingEnvironment();
   // A unique ACM address per harness, so each test finds its own ACM report in the shared capture.
   const config = testConfig({ ACM_REPORT_EMAIL: `acm-${tag()}@acm.example` });
+  const dataConverter = temporalDataConverter(config.temporal.codec);
+  const env = await timeSkippingEnvironment(dataConverter);
   const mailer = createMailer(opts.smtpUrl ?? inject('smtpUrl'), { from: config.smtp.from });
   const deps: ActivityDeps = { db: dbh.db, mailer, config, temporalClient: env.client };
   const db = dbh.db;
   /** A client that never unlocks the test server's clock (waiting on it lets only real time pass). */
-  const plain = new Client({ connection: env.connection, namespace: 'default' });
+  const plain = new Client({ connection: env.connection, namespace: 'default', dataConverter });
 
   const h: CaseHarness = {
     env,
+    dataConverter,
     db,
     mailer,
     deps,
@@ -234,6 +258,7 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
         connection: env.nativeConnection,
         taskQueue: TASK_QUEUE,
         workflowBundle: await workflowBundle(),
+        dataConverter,
         activities: { ...createActivities(deps), ...overrides },
         ...options,
       });
@@ -284,7 +309,11 @@ export async function caseHarness(label: string, opts: { smtpUrl?: string } = {}
       const history = await env.client.workflow.getHandle(caseId).fetchHistory();
       const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
+      // Recorded decrypted: a recorded history replays without the test key (test/workflows/replay.test.ts).
+      const json = await decodeHistoryJson(JSON.parse(historyToJSON(history)) as object, [
+        payloadCodec(config.temporal.codec),
+      ]);
+      await writeFile(file, JSON.stringify(json, null, 1) + '\n');
     },
     async patchIds(caseId) {
       const history = await env.client.workflow.getHandle(caseId).fetchHistory();

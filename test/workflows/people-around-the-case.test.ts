@@ -47,6 +47,7 @@ beforeAll(async () => {
     connection: h.env.nativeConnection,
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
+    dataConverter: h.dataConverter,
     activities: {
       ...real,
       async sendCaseNotice(input: { caseId: string; notice: CaseNotice; at: string }) {

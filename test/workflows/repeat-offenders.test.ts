@@ -54,7 +54,7 @@ let plain: Client;
 let stopWorker: () => Promise<void>;
 beforeAll(async () => {
   h = await caseHarness('repeat_offenders');
-  plain = new Client({ connection: h.env.connection, namespace: 'default' });
+  plain = new Client({ connection: h.env.connection, namespace: 'default', dataConverter: h.dataConverter });
   stopWorker = await h.runWorker();
 });
 afterAll(async () => {
