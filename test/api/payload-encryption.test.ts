@@ -286,7 +286,7 @@ describe('the codec endpoint of the Temporal UI', () => {
       ),
       data: Buffer.from(foreign!.data!).toString('base64'),
     };
-    const unknown = await post(keys.compliance2, '/codec/decode', { payloads: [good, foreignJson] });
+    const unknown = await post(keys.admin2, '/codec/decode', { payloads: [good, foreignJson] });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json()).toMatchObject({
       code: 'payload_not_decodable',
@@ -295,7 +295,7 @@ describe('the codec endpoint of the Temporal UI', () => {
     });
     const bytes = Buffer.from(good.data, 'base64');
     bytes[20] = bytes[20]! ^ 0xff;
-    const altered = await post(keys.compliance2, '/codec/decode', {
+    const altered = await post(keys.admin2, '/codec/decode', {
       payloads: [{ ...good, data: bytes.toString('base64') }],
     });
     expect(altered.statusCode).toBe(400);
@@ -310,7 +310,7 @@ describe('the codec endpoint of the Temporal UI', () => {
       cli,
       ['workflow', 'show', '--address', inject('temporalAddress'), '--namespace', inject('temporalNamespace')]
         .concat(['-w', case1.id, '--output', 'json', '--codec-endpoint', `${address}/codec`])
-        .concat(['--codec-auth', keys.compliance2]),
+        .concat(['--codec-auth', keys.admin2]),
       { timeout: 30_000 },
     );
     expect(readable(JSON.parse(shown.stdout))).toContain(case1.note);
