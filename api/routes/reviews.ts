@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
+import { ACTION_ERRORS, ActionHeaders, caseAction } from '../plugins/case-action.js';
 import { errorFieldsForRoutes } from '../plugins/errors.js';
 import {
   actorFrom,
@@ -57,7 +58,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const readers = requireRole('case-handler', 'compliance', 'admin');
   const handlers = requireRole('case-handler');
   const deps = { db, temporal };
-  const stepErrors = errorResponses(...BODY_ERRORS, 404, 409, 503);
+  const stepErrors = errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS);
 
   app.get(
     '/reviews',
@@ -123,11 +124,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'majority (default) = more than half of the grid operators involved, at least one. It closes not_agreed when the rule can no longer be met or the voting period ends. ' +
           '409 review_step_done: this grid operator has voted; 409 review_wrong_state: voting has closed.',
         params: ReviewParams,
+        headers: ActionHeaders,
         body: VoteBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => voteOnReview(deps, req.params.id, person(req.principal), req.body),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => voteOnReview(deps, req.params.id, person(req.principal), req.body)),
   );
 
   app.put(
@@ -138,11 +141,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['reviews'],
         summary: 'Record the party’s improvement commitment (while it is contacted or followed)',
         params: ReviewParams,
+        headers: ActionHeaders,
         body: CommitmentBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => recordCommitment(deps, req.params.id, person(req.principal), req.body),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => recordCommitment(deps, req.params.id, person(req.principal), req.body)),
   );
 
   app.post(
@@ -156,11 +161,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Only after the follow-up (status awaiting_decision), once. decision=report: the report to the ACM carries the signer’s name and reason and is sent by the review workflow; do_not_report: recorded with its reason, nothing is sent.',
         params: ReviewParams,
+        headers: ActionHeaders,
         body: DecisionBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => decideAcmReport(deps, req.params.id, person(req.principal), req.body),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => decideAcmReport(deps, req.params.id, person(req.principal), req.body)),
   );
 
   app.put(
