@@ -283,7 +283,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
       poolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
-      hangProbeAfterMs: int(env, 'DATABASE_HANG_PROBE_MS', 750, 100, 60_000),
+      hangProbeAfterMs: int(env, 'DATABASE_HANG_PROBE_MS', 500, 100, 60_000),
       embeddedPort: int(env, 'EMBEDDED_PG_PORT', 5433, 1, 65535),
     },
     temporal: {
