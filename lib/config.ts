@@ -127,6 +127,8 @@ export interface Config {
   /** Body limit for JSON requests (bytes); evidence uploads have their own. */
   bodyLimit: number;
   evidenceMaxBytes: number;
+  /** Issue 20: a case action not confirmed this long is answered 503 with its outcome (api/plugins/case-action.ts). */
+  caseActionDeadlineMs: number;
   repeatOffender: {
     /** GT-5: signals per party across all grid operators within the window that open a review. */
     threshold: number;
@@ -309,6 +311,7 @@ export function loadConfig(env: Env = process.env): Config {
     acmReportEmail: acmReportEmail(env, nodeEnv),
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     evidenceMaxBytes: int(env, 'EVIDENCE_MAX_BYTES', 5 * 1_048_576, 1024, 50 * 1_048_576),
+    caseActionDeadlineMs: int(env, 'CASE_ACTION_DEADLINE_MS', 1_500, 100, 600_000),
     repeatOffender: {
       threshold: int(env, 'REPEAT_OFFENDER_THRESHOLD', 5, 1, 1_000_000),
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),

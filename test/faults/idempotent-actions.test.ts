@@ -214,11 +214,16 @@ describe('PostgreSQL frozen while case actions are repeated with their Idempoten
     const by = (p: (x: Answer) => boolean) => all.filter(p).length;
     const outcome = (x: Answer) => (JSON.parse(x.body) as { details?: { outcome?: string } }).details?.outcome;
     const unavailable = all.filter((x) => x.status === 503);
+    const slowestBy = new Map<string, number>();
+    for (const x of all) {
+      const code = x.status < 300 ? String(x.status) : `${x.status} ${(JSON.parse(x.body) as { code?: string }).code}`;
+      slowestBy.set(code, Math.max(slowestBy.get(code) ?? 0, Math.round(x.ms)));
+    }
     console.info(
       `PostgreSQL frozen ${FREEZE_MS} ms (from ${frozenAt} ms to ${resumedAt} ms): ${actions.length} actions, ${all.length} answers; ` +
         `503 ${unavailable.length} (not_done ${unavailable.filter((x) => outcome(x) === 'not_done').length}, unknown ${unavailable.filter((x) => outcome(x) === 'unknown').length}), ` +
         `409 ${by((x) => x.status === 409)}, replayed after a 503/409 ${actions.filter((x) => x.answers.length > 1).length}; ` +
-        `slowest answer ${Math.round(slowest.ms)} ms (${slowest.status}); ` +
+        `slowest answer ${Math.round(slowest.ms)} ms (${slowest.status}; by answer ${[...slowestBy].map(([c, ms]) => `${c}: ${ms}`).join(', ')}); ` +
         `load average ${loadBefore.map((l) => l.toFixed(2)).join('/')} before, ${loadAfter.map((l) => l.toFixed(2)).join('/')} after`,
     );
 
