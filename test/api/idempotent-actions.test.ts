@@ -103,6 +103,23 @@ describe('Idempotency-Key on case actions', () => {
     expect(await notesWith(plain)).toHaveLength(2);
   });
 
+  it('Temporal itself deduplicates the Update: a repeat whose key row is gone (never recorded) still notes once', async () => {
+    const caseId = await openCase();
+    const key = `lost-${tag()}`;
+    const text = `Uitkomst kwijt ${tag()}`;
+    const first = await post(handler, `/cases/${caseId}/notes`, { text }, key);
+    expect(first.statusCode, first.body).toBe(201);
+    // As if the first attempt's outcome had not been recorded (PostgreSQL gone right after the Update completed).
+    await ctx.db
+      .delete(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.principal, await keyIdOf(handler)), eq(idempotencyKeys.key, key)));
+    const again = await post(handler, `/cases/${caseId}/notes`, { text }, key);
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBeUndefined(); // answered by the workflow, not the key row
+    expect(again.json()).toEqual(first.json()); // the first Update's own result (its instant)
+    expect(await notesWith(text)).toHaveLength(1);
+  });
+
   it('keys are per principal: another API key with the same key text gets its own outcome', async () => {
     const caseId = await openCase();
     const key = `shared-${tag()}`;
