@@ -7,7 +7,7 @@
  * Afterwards each action is in the case exactly once, and every answer (first tries, repeats, requests in
  * flight when it froze, those right after it resumed) came within 2 s.
  *
- * The freeze lasts FREEZE_MS (10 s, not the issue's 20 s): what is exercised — requests in flight at the
+ * The freeze lasts FREEZE_MS (10 s by default, not the issue's 20 s; FAULT_FREEZE_MS=20000 runs that): what is exercised — requests in flight at the
  * freeze, 503s while frozen, the backlog at the resume — is the same from a few seconds on, and the freeze
  * must stay inside the activities' 30 s start-to-close timeout (workflows/activity-options.ts); 10 s keeps
  * this file's run short on the shared 2-core machine. The machine's load average is printed with the figures.
@@ -37,7 +37,8 @@ import {
 
 /** Every answer, in flight or new (issue 20; docs/operations.md, Faults). */
 const BOUND_MS = 2_000;
-const FREEZE_MS = 10_000;
+/** FAULT_FREEZE_MS=20000 runs the issue's 20 s (as measured in docs/api.md). */
+const FREEZE_MS = Number(process.env.FAULT_FREEZE_MS ?? 10_000);
 /** Pause before repeating a 503 or 409 (shorter than Retry-After, so the freeze sees many repeats). */
 const REPEAT_MS = 300;
 
