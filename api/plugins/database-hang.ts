@@ -17,12 +17,13 @@
  * was not sent (and now never is), `unknown` when it was (a repeat with the same Idempotency-Key answers it).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { DatabaseProbe } from '../../db/client.js';
 import { DEPENDENCY_DOWN } from '../../lib/infra/dependency-errors.js';
 import { giveUp } from '../../services/idempotency/action.js';
 import { outcomeMessage } from './case-action.js';
 
 export interface DatabaseHangGuard {
-  probe(timeoutMs: number): Promise<boolean>;
+  probe: DatabaseProbe;
   /** Unanswered for this long, a request waits on the probes. */
   afterMs: number;
   probeTimeoutMs: number;
@@ -91,6 +92,7 @@ export function registerDatabaseHangGuard(app: FastifyInstance, guard: DatabaseH
     }
   }
 
+  guard.probe.warm?.();
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT.test(request.url)) return;
     request.databaseHangTimer = setTimeout(() => {
