@@ -21,6 +21,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { claimKey, recordOutcome, releaseKey, type KeyClaim } from '../../db/repositories/idempotency.js';
 import type { IdempotencyKeyRow } from '../../db/schema/index.js';
 import { DomainError } from '../../lib/errors.js';
+import { DEPENDENCY_DOWN } from '../../lib/infra/dependency-errors.js';
 import { giveUp, runCaseAction, type ActionOutcome, type CaseAction } from '../../services/idempotency/action.js';
 import { domainErrorAnswer } from './errors.js';
 
@@ -142,6 +143,19 @@ export async function caseAction<R>(
     return reply.status(status).send(body);
   };
   const header = req.headers['idempotency-key'];
+  if (req.server.databaseKnownDown?.()) {
+    // Nothing sent, nothing queued behind the hung queries: the truthful answer at once (database-hang.ts).
+    clearTimeout(deadline);
+    const d = DEPENDENCY_DOWN.database;
+    return reply
+      .status(503)
+      .header('retry-after', '1')
+      .send({
+        code: d.code,
+        message: `The database is not reachable. ${outcomeMessage(giveUp(action))}`,
+        details: { dependency: 'database', outcome: 'not_done' },
+      });
+  }
   let claim: KeyClaim | undefined;
   try {
     if (typeof header === 'string' && header !== '') {

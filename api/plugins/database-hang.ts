@@ -11,7 +11,10 @@
  * probe that passed, wait `afterMs` again before the next, so a request in flight when PostgreSQL froze just
  * after a passing probe was answered only after afterMs + afterMs + probeTimeoutMs and more (2.4–6.6 s under
  * load). Now the bound is afterMs + recheckMs + probeTimeoutMs (defaults 500 + 200 + 500 ms) whenever the
- * database froze, and one failing probe answers all who wait.
+ * database froze, and one failing probe answers all who wait. Until a probe answers again PostgreSQL counts as
+ * down: a request that comes to wait is answered at once, and case actions refuse before their first query
+ * (`databaseKnownDown`), so repeats during a freeze do not pile queries into the pool that would all run at the
+ * resume and hold up the requests after it.
  *
  * A case action's 503 says what became of it (api/plugins/case-action.ts): `outcome: not_done` when its write
  * was not sent (and now never is), `unknown` when it was (a repeat with the same Idempotency-Key answers it).
@@ -40,11 +43,21 @@ interface Waiting {
 }
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * PostgreSQL's last probe went unanswered and none has answered since: a case action refuses at once
+     * (503 not_done) instead of queueing a query behind the hung ones (api/plugins/case-action.ts).
+     */
+    databaseKnownDown?: () => boolean;
+  }
   interface FastifyRequest {
     databaseHangTimer?: NodeJS.Timeout;
     databaseHangWaiting?: Waiting;
   }
 }
+
+/** A probe while PostgreSQL is known down: nobody waits on it, so it may take its time to open a connection. */
+const RECOVERY_PROBE_MS = 2_000;
 
 const answered = (reply: FastifyReply) => reply.sent || reply.raw.headersSent || reply.raw.destroyed;
 
@@ -53,6 +66,9 @@ export function registerDatabaseHangGuard(app: FastifyInstance, guard: DatabaseH
   const recheckMs = guard.recheckMs ?? 200;
   const waiting = new Set<Waiting>();
   let probing = false;
+  /** Since the first unanswered probe, until one answers again (probed every recheckMs meanwhile). */
+  let down = false;
+  app.decorate('databaseKnownDown', () => down);
 
   const answerDown = ({ request, reply }: Waiting) => {
     if (answered(reply)) return;
@@ -72,20 +88,32 @@ export function registerDatabaseHangGuard(app: FastifyInstance, guard: DatabaseH
       });
   };
 
-  /** Probe while anyone waits; the first probe without an answer answers them all. */
+  const pause = () => new Promise((r) => setTimeout(r, recheckMs).unref());
+
+  /**
+   * Probe while anyone waits; the first probe without an answer answers them all and marks PostgreSQL down.
+   * While down, whoever comes to wait is answered at once, and the probes go on (no request waits on them, so
+   * they may take longer: a fresh backend on a loaded machine) until one answers.
+   */
   async function watch(): Promise<void> {
     if (probing) return;
     probing = true;
     try {
-      while (waiting.size > 0) {
+      while (waiting.size > 0 || down) {
+        if (down) {
+          for (const w of waiting) answerDown(w);
+          waiting.clear();
+          await pause();
+          if (await guard.probe(RECOVERY_PROBE_MS)) down = false;
+          continue;
+        }
         const ok = await guard.probe(guard.probeTimeoutMs);
         for (const w of waiting) if (answered(w.reply)) waiting.delete(w);
         if (!ok) {
-          for (const w of waiting) answerDown(w);
-          waiting.clear();
-          return;
+          down = true;
+          continue;
         }
-        if (waiting.size > 0) await new Promise((r) => setTimeout(r, recheckMs).unref());
+        if (waiting.size > 0) await pause();
       }
     } finally {
       probing = false;
@@ -98,6 +126,7 @@ export function registerDatabaseHangGuard(app: FastifyInstance, guard: DatabaseH
     request.databaseHangTimer = setTimeout(() => {
       if (answered(reply)) return;
       const w = { request, reply };
+      if (down) return answerDown(w);
       request.databaseHangWaiting = w;
       waiting.add(w);
       void watch();

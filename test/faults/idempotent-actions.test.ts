@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -158,6 +159,10 @@ describe('PostgreSQL frozen while case actions are repeated with their Idempoten
       60_000,
     );
 
+    // This process's own event-loop delay (it measures every answer): on an overloaded machine part of an
+    // answer's time is the measuring process waiting for the CPU, not the API.
+    const lag = monitorEventLoopDelay({ resolution: 20 });
+    lag.enable();
     const run = tag();
     const actions: Action[] = [
       ...Array.from({ length: 12 }, (_, i) => ({
@@ -209,6 +214,9 @@ describe('PostgreSQL frozen while case actions are repeated with their Idempoten
     const resumedAt = Date.now() - started;
     const finals = await done;
     const loadAfter = loadavg();
+    lag.disable();
+    // The API's own view: how long it had waited when it answered 503 (its warn lines, api/plugins).
+    const apiWaited = [...api.output().matchAll(/"waitedMs":(\d+)/g)].map((m) => Number(m[1]));
 
     const all = actions.flatMap((x) => x.answers);
     const slowest = all.reduce((m, x) => (x.ms > m.ms ? x : m));
@@ -225,6 +233,7 @@ describe('PostgreSQL frozen while case actions are repeated with their Idempoten
         `503 ${unavailable.length} (not_done ${unavailable.filter((x) => outcome(x) === 'not_done').length}, unknown ${unavailable.filter((x) => outcome(x) === 'unknown').length}), ` +
         `409 ${by((x) => x.status === 409)}, replayed after a 503/409 ${actions.filter((x) => x.answers.length > 1).length}; ` +
         `slowest answer ${Math.round(slowest.ms)} ms (${slowest.status}; by answer ${[...slowestBy].map(([c, ms]) => `${c}: ${ms}`).join(', ')}); ` +
+        `the API's 503s after at most ${Math.max(0, ...apiWaited)} ms of its own (${apiWaited.length} logged); this process's event-loop delay max ${Math.round(lag.max / 1e6)} ms, p99 ${Math.round(lag.percentile(99) / 1e6)} ms; ` +
         `load average ${loadBefore.map((l) => l.toFixed(2)).join('/')} before, ${loadAfter.map((l) => l.toFixed(2)).join('/')} after`,
     );
 
