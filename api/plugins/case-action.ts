@@ -21,7 +21,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { claimKey, recordOutcome, releaseKey, type KeyClaim } from '../../db/repositories/idempotency.js';
 import type { IdempotencyKeyRow } from '../../db/schema/index.js';
 import { DomainError } from '../../lib/errors.js';
-import { DEPENDENCY_DOWN } from '../../lib/infra/dependency-errors.js';
 import { giveUp, runCaseAction, type ActionOutcome, type CaseAction } from '../../services/idempotency/action.js';
 import { domainErrorAnswer } from './errors.js';
 
@@ -146,12 +145,11 @@ export async function caseAction<R>(
   if (req.server.databaseKnownDown?.()) {
     // Nothing sent, nothing queued behind the hung queries: the truthful answer at once (database-hang.ts).
     clearTimeout(deadline);
-    const d = DEPENDENCY_DOWN.database;
     return reply
       .status(503)
       .header('retry-after', '1')
       .send({
-        code: d.code,
+        code: 'database_unavailable',
         message: `The database is not reachable. ${outcomeMessage(giveUp(action))}`,
         details: { dependency: 'database', outcome: 'not_done' },
       });
