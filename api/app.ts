@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import type postgres from 'postgres';
 import type { Config } from '../lib/config.js';
 import { loggerOptions } from '../lib/logger.js';
-import type { Db } from '../db/client.js';
+import type { DatabaseProbe, Db } from '../db/client.js';
 import type { Mailer } from '../notifications/mailer.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { boundDateTimes, refuseUnknownQueryParameters, refuseUnstorableText } from './plugins/input.js';
@@ -55,7 +55,7 @@ export interface AppDeps {
    * PostgreSQL probed on a connection of its own (db/client.ts `probe`): with it, a request that waits on a
    * database that stopped answering gets a 503 within about twice DATABASE_HANG_PROBE_MS (api/plugins/database-hang.ts).
    */
-  databaseProbe?: (timeoutMs: number) => Promise<boolean>;
+  databaseProbe?: DatabaseProbe;
 }
 
 declare module 'fastify' {

@@ -16,8 +16,19 @@ export interface DbHandle {
    * make it look down)? A server that hangs without closing its sockets (frozen, or cut off by a network
    * partition) fails this, where the pool's queries would wait for TCP to give up.
    */
-  probe(timeoutMs: number): Promise<boolean>;
+  probe: DatabaseProbe;
   close(): Promise<void>;
+}
+
+/** db/client.ts `probe`; `warm` opens its connection ahead of the first probe. */
+export interface DatabaseProbe {
+  (timeoutMs: number): Promise<boolean>;
+  /**
+   * Open the probe's connection now, outside any probe's time budget: on a loaded machine a fresh connection
+   * (a backend forked, authenticated) can take longer than the probe may, and a probe that paid for it made a
+   * healthy database look frozen (issue 20: a false 503 at load average 17 on 2 cores).
+   */
+  warm?(): void;
 }
 
 /** Upper bound of the wait before the next connection attempt after failed ones (seconds). */
@@ -51,14 +62,17 @@ export function createDb(
   const db = drizzle(sql, { schema });
   let probeSql: postgres.Sql | undefined;
   let inFlight: Promise<boolean> | undefined;
-  async function probeOnce(timeoutMs: number): Promise<boolean> {
-    const conn = (probeSql ??= postgres(url, {
+  // No idle timeout: the connection stays open between probes, so a probe on a healthy database never pays
+  // for opening one (see DatabaseProbe.warm).
+  const probeConnection = (timeoutMs: number) =>
+    (probeSql ??= postgres(url, {
       max: 1,
       onnotice: () => {},
       connection: { application_name: 'gerede-twijfel-probe' },
       connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
-      idle_timeout: 60,
     }));
+  async function probeOnce(timeoutMs: number): Promise<boolean> {
+    const conn = probeConnection(timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const ok = await Promise.race([
       conn`select 1`.then(
@@ -76,10 +90,14 @@ export function createDb(
     return ok;
   }
   // One probe at a time, however many slow requests ask.
-  const probe = (timeoutMs: number): Promise<boolean> =>
+  const probe: DatabaseProbe = (timeoutMs: number): Promise<boolean> =>
     (inFlight ??= probeOnce(timeoutMs).finally(() => {
       inFlight = undefined;
     }));
+  probe.warm = () => {
+    if (probeSql || inFlight) return;
+    probeConnection(10_000)`select 1`.catch(() => {}); // a failure: the first probe opens a fresh one
+  };
   return {
     db,
     sql,

@@ -130,6 +130,8 @@ export interface Config {
   /** Body limit for JSON requests (bytes); evidence uploads have their own. */
   bodyLimit: number;
   evidenceMaxBytes: number;
+  /** Issue 20: a case action not confirmed this long is answered 503 with its outcome (api/plugins/case-action.ts). */
+  caseActionDeadlineMs: number;
   repeatOffender: {
     /** GT-5: signals per party across all grid operators within the window that open a review. */
     threshold: number;
@@ -382,7 +384,7 @@ export function loadConfig(env: Env = process.env): Config {
     database: {
       url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
       poolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 1000),
-      hangProbeAfterMs: int(env, 'DATABASE_HANG_PROBE_MS', 750, 100, 60_000),
+      hangProbeAfterMs: int(env, 'DATABASE_HANG_PROBE_MS', 500, 100, 60_000),
       embeddedPort: int(env, 'EMBEDDED_PG_PORT', 5433, 1, 65535),
     },
     temporal: {
@@ -409,6 +411,7 @@ export function loadConfig(env: Env = process.env): Config {
     acmReportEmail: acmReportEmail(env, nodeEnv),
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     evidenceMaxBytes: int(env, 'EVIDENCE_MAX_BYTES', 5 * 1_048_576, 1024, 50 * 1_048_576),
+    caseActionDeadlineMs: int(env, 'CASE_ACTION_DEADLINE_MS', 1_500, 100, 600_000),
     repeatOffender: {
       threshold: int(env, 'REPEAT_OFFENDER_THRESHOLD', 5, 1, 1_000_000),
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),

@@ -29,6 +29,7 @@ import { DomainError, type DomainErrorDetail } from '../lib/errors.js';
 import { DEPENDENCY_DOWN, downDependency } from '../lib/infra/dependency-errors.js';
 import { startWorkflowOnce } from '../lib/infra/start-workflow-once.js';
 import { REFUSAL_TYPE, type WorkflowRefusal } from '../workflows/shared.js';
+import { ActionAbandoned, actionUpdateId, beforeWrite } from './idempotency/action.js';
 
 /** 503 temporal_unavailable: the workflow engine cannot be asked now (with what the request did commit). */
 export function temporalUnavailable(message: string, details?: Record<string, unknown>, cause?: unknown): DomainError {
@@ -113,6 +114,7 @@ async function callWorkflow<R>(
   try {
     return await call(client.workflow.getHandle(workflowId));
   } catch (err) {
+    if (err instanceof ActionAbandoned) throw err;
     if (isWorkflowNotFound(err)) return ifNotRunning(err);
     const answer = domainErrorOf(err);
     if (answer) throw answer;
@@ -120,7 +122,12 @@ async function callWorkflow<R>(
   }
 }
 
-/** Send an Update and wait for its answer (the workflow's validator may refuse it: a DomainError). */
+/**
+ * Send an Update and wait for its answer (the workflow's validator may refuse it: a DomainError). Inside a case
+ * action (services/idempotency/action.ts) the Update is its write: marked sent first (refused if the request
+ * was already answered "not done"), and under an Idempotency-Key its id is the key's, so Temporal runs it
+ * once however often the request is repeated (issue 20).
+ */
 export function executeUpdate<Ret, Args extends [unknown, ...unknown[]], Name extends string>(
   client: Client,
   workflowId: string,
@@ -128,7 +135,16 @@ export function executeUpdate<Ret, Args extends [unknown, ...unknown[]], Name ex
   options: WorkflowUpdateOptions & { args: Args },
   call: WorkflowCall<Ret>,
 ): Promise<Ret> {
-  return callWorkflow(client, workflowId, (h) => h.executeUpdate(update, options), call);
+  return callWorkflow(
+    client,
+    workflowId,
+    (h) => {
+      beforeWrite();
+      const updateId = options.updateId ?? actionUpdateId();
+      return h.executeUpdate(update, updateId ? { ...options, updateId } : options);
+    },
+    call,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../lib/errors.js';
 import { DEPENDENCY_DOWN, downDependency } from '../../lib/infra/dependency-errors.js';
+import { giveUp } from '../../services/idempotency/action.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -68,6 +69,36 @@ export function errorFieldsForRoutes(app: FastifyInstance, fields: Readonly<Reco
   });
 }
 
+/** A DomainError's status and body, as every route answers it (also what a repeated case action replays). */
+export function domainErrorAnswer(
+  err: DomainError,
+  request: FastifyRequest,
+): { status: number; body: { code: string; message: string; field?: string; details?: Record<string, unknown> } } {
+  const field = err.field ? requestField(err.field, request) : undefined;
+  return {
+    status: STATUS[err.kind],
+    body: {
+      code: err.code,
+      message: err.message,
+      ...(field ? { field } : {}),
+      ...(err.details ? { details: err.details } : {}),
+    },
+  };
+}
+
+/**
+ * A case action's 503 says what became of the action (issue 20): `not_done` (its write was never sent) or
+ * `unknown` (sent: it may still complete; repeat with the same Idempotency-Key). Other answers unchanged.
+ */
+function withOutcome<B extends { details?: Record<string, unknown> }>(
+  request: FastifyRequest,
+  status: number,
+  body: B,
+): B {
+  if (status !== 503 || !request.caseAction) return body;
+  return { ...body, details: { ...body.details, outcome: giveUp(request.caseAction) } };
+}
+
 /**
  * One error handler: domain errors become their stable 4xx body, framework errors get stable
  * codes, and 5xx bodies never carry internals (they are logged with the request context).
@@ -78,16 +109,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // after the answer rather than read and discard the rest of a file that may be gigabytes.
     if (request.raw.complete === false) void reply.header('connection', 'close');
     if (err instanceof DomainError) {
-      const status = STATUS[err.kind];
-      const field = err.field ? requestField(err.field, request) : undefined;
-      request.log.info({ code: err.code, field }, 'request refused');
+      const { status, body } = domainErrorAnswer(err, request);
+      request.log.info({ code: err.code, field: body.field }, 'request refused');
       if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_S));
-      return reply.status(status).send({
-        code: err.code,
-        message: err.message,
-        ...(field ? { field } : {}),
-        ...(err.details ? { details: err.details } : {}),
-      });
+      return reply.status(status).send(withOutcome(request, status, body));
     }
     const fe = err as FastifyError;
     if (fe.validation) {
@@ -120,7 +145,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply
         .status(503)
         .header('retry-after', String(d.retryAfterS))
-        .send({ code: d.code, message: d.message, details: { dependency: down } });
+        .send(withOutcome(request, 503, { code: d.code, message: d.message, details: { dependency: down } }));
     }
     request.log.error({ err }, 'request failed');
     return reply.status(statusCode >= 500 ? statusCode : 500).send({

@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { requireRole } from '../plugins/auth.js';
+import { ACTION_ERRORS, ActionHeaders, caseAction } from '../plugins/case-action.js';
 import {
   actorFrom,
   BODY_ERRORS,
@@ -226,19 +227,21 @@ const breachRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Once. Met when recorded within the 72 hours; after them delayReason is required (art. 33(1)) and the clock stays missed. ' +
           'Signed with the key holder’s recorded name and role (403 key_holder_required for a key without one). 409 breach_already_decided.',
         params: IdParams,
+        headers: ActionHeaders,
         body: BreachDecisionBody,
-        response: { 200: BreachAssessmentSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+        response: { 200: BreachAssessmentSchema, ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS) },
       },
     },
-    async (req) => {
-      const a = await visible(req.principal, req.params.id);
-      const decided = await decideBreach(deps, a.id, {
-        ...req.body,
-        actor: actorFrom(req.principal),
-        actorName: signerOf(req.principal).name, // the key's recorded holder signs (403 without one)
-      });
-      return toDto(decided);
-    },
+    async (req, reply) =>
+      caseAction(req, reply, {}, async () => {
+        const a = await visible(req.principal, req.params.id);
+        const decided = await decideBreach(deps, a.id, {
+          ...req.body,
+          actor: actorFrom(req.principal),
+          actorName: signerOf(req.principal).name, // the key's recorded holder signs (403 without one)
+        });
+        return toDto(decided);
+      }),
   );
 
   app.get(

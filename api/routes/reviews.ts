@@ -8,6 +8,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../plugins/auth.js';
+import { ACTION_ERRORS, ActionHeaders, caseAction } from '../plugins/case-action.js';
 import { errorFieldsForRoutes } from '../plugins/errors.js';
 import {
   actorFrom,
@@ -61,7 +62,7 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // GT-5 signatures: the key's recorded holder (signerOf) signs votes, commitments and the ACM decision.
   const handlers = requireRole('case-handler');
   const deps = { db, temporal };
-  const stepErrors = errorResponses(...BODY_ERRORS, 404, 409, 503);
+  const stepErrors = errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS);
 
   app.get(
     '/reviews',
@@ -128,11 +129,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'majority (default) = more than half of the electorate; unanimous = all of it. One grid operator decides alone only when it is the only one in the system. It closes not_agreed when the rule can no longer be met or the voting period ends. ' +
           'The vote is signed with the key holder’s recorded name and role (403 key_holder_required for a key without one). 409 review_step_done: this grid operator has voted; 409 review_wrong_state: voting has closed.',
         params: ReviewParams,
+        headers: ActionHeaders,
         body: VoteBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => voteOnReview(deps, req.params.id, signer(req.principal), req.body),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => voteOnReview(deps, req.params.id, signer(req.principal), req.body)),
   );
 
   app.put(
@@ -143,11 +146,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['reviews'],
         summary: 'Record the party’s improvement commitment (while it is contacted or followed)',
         params: ReviewParams,
+        headers: ActionHeaders,
         body: CommitmentBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => recordCommitment(deps, req.params.id, signer(req.principal), req.body),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => recordCommitment(deps, req.params.id, signer(req.principal), req.body)),
   );
 
   app.post(
@@ -162,11 +167,13 @@ const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Only after the follow-up (status awaiting_decision), once. decision=report: the report to the ACM carries the signer’s name and reason and is sent by the review workflow; do_not_report: recorded with its reason, nothing is sent. ' +
           'Signed with the key holder’s recorded name and role (403 key_holder_required for a key without one).',
         params: ReviewParams,
+        headers: ActionHeaders,
         body: DecisionBody,
         response: { 200: ReviewStateSchema, ...stepErrors },
       },
     },
-    async (req) => decideAcmReport(deps, req.params.id, signer(req.principal), req.body),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => decideAcmReport(deps, req.params.id, signer(req.principal), req.body)),
   );
 
   app.put(

@@ -8,3 +8,4 @@ export * from './cases.js';
 export * from './breach.js';
 export * from './allocation.js';
 export * from './reviews.js';
+export * from './idempotency.js';

@@ -30,6 +30,7 @@ import {
 } from '../../domain/case.js';
 import { nextDirectAcmReportKey, reportCaseToAcm, type AcmReportDeps } from './acm-report.js';
 import { checkEvidence, type EvidenceUpload } from './evidence.js';
+import { actionUpdateId, idempotentTransaction } from '../idempotency/action.js';
 import { INTAKE_WORKFLOW_BOUND_S } from '../recovery/intake-bound.js';
 import { DomainError, invalidState, validationError } from '../../lib/errors.js';
 import { executeUpdate, queryIfRunning, requireTemporal, type WorkflowCall } from '../workflow-client.js';
@@ -278,7 +279,9 @@ async function notifyAcmWithoutWorkflow(
       { cause: workflowErr },
     );
   }
-  const dedupeKey = await nextDirectAcmReportKey(deps.db, row.id);
+  // Under an Idempotency-Key the report's dedupe key is the key's: a repeat sends and records it once (issue 20).
+  const keyed = actionUpdateId();
+  const dedupeKey = keyed ? `case:${row.id}:acm:direct:${keyed}` : await nextDirectAcmReportKey(deps.db, row.id);
   try {
     return await reportCaseToAcm(
       { db: deps.db, ...deps.acmReport },
@@ -311,18 +314,21 @@ export async function addNote(
 ): Promise<{ at: string }> {
   const row = await requireCase(deps.db, caseId);
   if (CLOSED_STATUSES.includes(row.status)) {
-    const at = new Date();
-    await recordAudit(deps.db, {
-      actor: a.actor,
-      actorRole: a.actorRole ?? null,
-      actorPartyId: a.actorPartyId ?? null,
-      action: 'case.note',
-      entityType: 'case',
-      entityId: row.id,
-      data: { text: a.text },
-      at,
+    // The note's one write, with the Idempotency-Key's first outcome in the same transaction (issue 20).
+    return idempotentTransaction(deps.db, async (tx) => {
+      const at = new Date();
+      await recordAudit(tx, {
+        actor: a.actor,
+        actorRole: a.actorRole ?? null,
+        actorPartyId: a.actorPartyId ?? null,
+        action: 'case.note',
+        entityType: 'case',
+        entityId: row.id,
+        data: { text: a.text },
+        at,
+      });
+      return { at: at.toISOString() };
     });
-    return { at: at.toISOString() };
   }
   return update(deps, caseId, addNoteUpdate, { ...a });
 }

@@ -14,6 +14,7 @@ import {
   type LegalHold,
 } from '../../db/repositories/evidence.js';
 import type { LegalHoldAuthority } from '../../domain/case.js';
+import { idempotentTransaction } from '../idempotency/action.js';
 
 export const EVIDENCE_TYPES = ['application/pdf', 'image/png', 'image/jpeg'] as const;
 export type EvidenceType = (typeof EVIDENCE_TYPES)[number];
@@ -89,13 +90,16 @@ export async function openResponseEvidence(
   });
 }
 
-/** Legal hold (the case went to the ACM, the AP or the disputes committee): the copies outlive the decision. */
+/**
+ * Legal hold (the case went to the ACM, the AP or the disputes committee): the copies outlive the decision.
+ * One transaction with the Idempotency-Key's first outcome (issue 20), as the release.
+ */
 export async function placeLegalHold(
   db: Db,
   input: Actor & { caseId: string; authority: LegalHoldAuthority; reason: string },
 ): Promise<{ hold: LegalHold; copiesHeld: number }> {
   if (input.reason.trim() === '') throw validationError('reason_required', 'A legal hold needs a reason', 'reason');
-  return db.transaction((tx) => setLegalHold(tx, { ...input, at: new Date() }));
+  return idempotentTransaction(db, (tx) => setLegalHold(tx, { ...input, at: new Date() }));
 }
 
 /** Release the hold; a closed case's copies are destroyed at once (GT-8), digests kept. */
@@ -104,5 +108,5 @@ export async function liftLegalHold(
   input: Actor & { caseId: string; reason: string },
 ): Promise<{ evidenceDestroyed: number }> {
   if (input.reason.trim() === '') throw validationError('reason_required', 'A release needs a reason', 'reason');
-  return db.transaction((tx) => releaseLegalHold(tx, { ...input, at: new Date() }));
+  return idempotentTransaction(db, (tx) => releaseLegalHold(tx, { ...input, at: new Date() }));
 }

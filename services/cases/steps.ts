@@ -4,6 +4,7 @@
  * workflow (`at`), never from this process's clock, so the record matches the workflow's deadlines.
  * Input and result shapes are the activities' payloads, recorded in every case's history: keep them.
  */
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { recordAudit, recordAuditOnce } from '../../db/repositories/audit.js';
@@ -23,7 +24,7 @@ import {
 import { disposeEvidence, lockCase } from '../../db/repositories/evidence.js';
 import type { EvidenceDisposal } from '../../domain/evidence.js';
 import { insertEvidenceRequest } from '../../db/repositories/evidence-requests.js';
-import type { DoubtCase } from '../../db/schema/index.js';
+import { auditLog, type DoubtCase } from '../../db/schema/index.js';
 import {
   closingEffects,
   isClosedStatus,
@@ -508,7 +509,30 @@ export interface NoteInput {
   actor: Actor;
 }
 
-/** Step 7: a handler's note, recorded with who and when. */
+/**
+ * Step 7: a handler's note, recorded with who and when, once. An attempt that timed out while PostgreSQL hung
+ * (a freeze longer than the activity's start-to-close timeout) still writes when it answers again, beside the
+ * retry's attempt: the note — its case, actor, workflow instant and text, the same on every attempt — is
+ * written only when not there yet, one attempt at a time (issue 20: each action in the case once).
+ */
 export async function recordNote(db: Db, input: NoteInput): Promise<void> {
-  await recordAudit(db, caseAudit(input.caseId, input.actor, 'case.note', { text: input.text }, new Date(input.at)));
+  const at = new Date(input.at);
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`case.note:${input.caseId}`}))`);
+    const [seen] = await tx
+      .select({ id: auditLog.id })
+      .from(auditLog)
+      .where(
+        and(
+          eq(auditLog.entityType, 'case'),
+          eq(auditLog.entityId, input.caseId),
+          eq(auditLog.action, 'case.note'),
+          eq(auditLog.at, at),
+          eq(auditLog.actor, input.actor.actor),
+          sql`${auditLog.data}->>'text' = ${input.text}`,
+        ),
+      )
+      .limit(1);
+    if (!seen) await recordAudit(tx, caseAudit(input.caseId, input.actor, 'case.note', { text: input.text }, at));
+  });
 }

@@ -19,6 +19,7 @@ import {
   recordPurgeBatch,
   type AuditCursor,
 } from '../../db/repositories/retention.js';
+import { purgeExpiredKeyBatch } from '../../db/repositories/idempotency.js';
 import { readingCutoff, retentionCutoff, type RetentionKind } from '../../domain/retention.js';
 
 export type { AuditCursor } from '../../db/repositories/retention.js';
@@ -158,9 +159,14 @@ export async function purgeExpiredSupplierReports(db: Db, input: PurgeInput, onB
   );
 }
 
-/** DC-1 access register rows decided before the cutoff (a batched DELETE by primary-key range). */
+/**
+ * DC-1 access register rows decided before the cutoff (a batched DELETE by primary-key range); with them the
+ * Idempotency-Keys of case actions past their own expiry (24 h, api/plugins/case-action.ts), the other
+ * per-request record: counted as `idempotency_keys` in the same batch entries.
+ */
 export async function purgeExpiredAccessRegister(db: Db, input: PurgeInput, onBatch?: OnBatch): Promise<PurgeResult> {
-  const cutoff = retentionCutoff(new Date(input.asOf), input.days);
+  const asOf = new Date(input.asOf);
+  const cutoff = retentionCutoff(asOf, input.days);
   return drain(
     db,
     'access_register',
@@ -168,7 +174,12 @@ export async function purgeExpiredAccessRegister(db: Db, input: PurgeInput, onBa
     cutoff.toISOString(),
     async (tx) => {
       const n = await purgeAccessRegisterBatch(tx, cutoff, input.batchSize);
-      return { removed: { access_register: n }, auditIds: [], full: n >= input.batchSize };
+      const keys = await purgeExpiredKeyBatch(tx, asOf, input.batchSize);
+      return {
+        removed: { access_register: n, idempotency_keys: keys },
+        auditIds: [],
+        full: n >= input.batchSize || keys >= input.batchSize,
+      };
     },
     onBatch,
   );

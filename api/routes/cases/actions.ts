@@ -7,6 +7,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole, type Principal } from '../../plugins/auth.js';
+import { ACTION_ERRORS, ActionHeaders, caseAction } from '../../plugins/case-action.js';
 import { actorFrom, BODY_ERRORS, errorResponses, partyOf, signerOf } from '../../plugins/core-access.js';
 import {
   AcmNotificationCreate,
@@ -49,7 +50,7 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
   // Evidence travels as base64 inside JSON (4/3 of the file) next to the texts: this route only.
   const { config } = app.deps;
   const responseBodyLimit = Math.max(config.bodyLimit, Math.ceil(config.evidenceMaxBytes / 3) * 4 + 64 * 1024);
-  const handlerAction = { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) };
+  const handlerAction = { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS) };
 
   /** A handler's action that only needs a reason: on the visible case, by the caller. */
   type ReasonAction = (deps: CaseServiceDeps, caseId: string, a: Actor & { reason: string }) => Promise<CaseSnapshot>;
@@ -115,17 +116,19 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
           'Answers the case after the decision took effect. 409: nothing_to_judge (no response awaits a judgement), already_judged, response_refused, response_without_evidence (only evidence can be accepted), case_closed. ' +
           'A rejection ("not demonstrated") is signed with the key holder’s recorded name and role: 403 key_holder_required for a key without one.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: JudgementCreate,
-        response: { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+        response: { 200: CaseSnapshotSchema, ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS) },
       },
     },
-    async (req) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      // A rejection is the "not demonstrated" judgement: it names the person (domain/visibility.ts signatureOf).
-      if (req.body.decision === 'reject') signerOf(req.principal);
-      const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
-      return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
-    },
+    async (req, reply) =>
+      caseAction(req, reply, {}, async () => {
+        const row = await cases.visibleCase(req.principal, req.params.id);
+        // A rejection is the "not demonstrated" judgement: it names the person (domain/visibility.ts signatureOf).
+        if (req.body.decision === 'reject') signerOf(req.principal);
+        const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
+        return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
+      }),
   );
 
   app.post(
@@ -139,17 +142,19 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
           'The contact mail (perhaps failing, e.g. an empty doubt contact group) is stopped and the 72 hours run from contactedAt (GT-3). ' +
           'Answers the case with its deadlines. 409 already_contacted, case_closed; 400 contact_time_invalid (before the signal or in the future).',
         params: CaseParams,
+        headers: ActionHeaders,
         body: ManualContactCreate,
         response: {
           200: { ...CaseSnapshotSchema, description: 'The case, contacted, with the 72 hours running' },
-          ...errorResponses(...BODY_ERRORS, 404, 409, 503),
+          ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS),
         },
       },
     },
-    async (req) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      return recordManualContact(service, row.id, { ...actorFrom(req.principal), ...req.body });
-    },
+    async (req, reply) =>
+      caseAction(req, reply, {}, async () => {
+        const row = await cases.visibleCase(req.principal, req.params.id);
+        return recordManualContact(service, row.id, { ...actorFrom(req.principal), ...req.body });
+      }),
   );
 
   app.post(
@@ -160,11 +165,13 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
         tags: ['cases'],
         summary: 'The block was wrongful (GT-7): lift it at once, retroactively, and close the case',
         params: CaseParams,
+        headers: ActionHeaders,
         body: ReasonBody,
         response: handlerAction,
       },
     },
-    async (req) => withReason(liftWrongfulBlock, req.principal, req.params.id, req.body.reason),
+    async (req, reply) =>
+      caseAction(req, reply, {}, () => withReason(liftWrongfulBlock, req.principal, req.params.id, req.body.reason)),
   );
 
   app.post(
@@ -181,14 +188,16 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
           'duplicate: this case’s block is lifted now and its own period released; the case about the same signal keeps its block and decides the period. ' +
           'Without reasonCode: other. The answer states the effect (withdrawal), as does the case history. 409 case_closed.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: WithdrawBody,
-        response: { 200: WithdrawalResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+        response: { 200: WithdrawalResult, ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS) },
       },
     },
-    async (req) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      return withdrawCase(service, row.id, { ...actorFrom(req.principal), ...req.body });
-    },
+    async (req, reply) =>
+      caseAction(req, reply, {}, async () => {
+        const row = await cases.visibleCase(req.principal, req.params.id);
+        return withdrawCase(service, row.id, { ...actorFrom(req.principal), ...req.body });
+      }),
   );
 
   app.post(
@@ -203,21 +212,19 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
           'the mail is retried until sent, always with the same text. The party answers through POST /cases/{id}/responses. ' +
           '409 response_window_not_open (not contacted yet), response_window_closed (the 72 hours are over), case_closed.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: EvidenceRequestCreate,
         response: {
           201: { ...EvidenceRequestCreated, description: 'The request, recorded; the mail follows' },
-          ...errorResponses(...BODY_ERRORS, 404, 409, 503),
+          ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS),
         },
       },
     },
-    async (req, reply) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      const created = await requestEvidence(service, row.id, {
-        ...actorFrom(req.principal),
-        message: req.body.message,
-      });
-      return reply.status(201).header('location', `/cases/${row.id}`).send(created);
-    },
+    async (req, reply) =>
+      caseAction(req, reply, { status: 201, headers: { location: `/cases/${req.params.id}` } }, async () => {
+        const row = await cases.visibleCase(req.principal, req.params.id);
+        return requestEvidence(service, row.id, { ...actorFrom(req.principal), message: req.body.message });
+      }),
   );
 
   app.post(
@@ -231,16 +238,16 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
           'GT-6: at any time, also after the case closed. While the case workflow runs it sends the report; once its run has completed the API sends the same report itself ' +
           '(mail to the ACM, the notification, the audit entry and acmNotifiedAt recorded once). 503 mail_unavailable: the report could not be sent (or no mail server is configured for the API); nothing was recorded, repeat the request.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: AcmNotificationCreate,
-        response: { 201: AcmNotificationResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+        response: { 201: AcmNotificationResult, ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS) },
       },
     },
-    async (req, reply) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      return reply
-        .status(201)
-        .send(await notifyAcm(service, row.id, { ...actorFrom(req.principal), message: req.body.message }));
-    },
+    async (req, reply) =>
+      caseAction(req, reply, { status: 201 }, async () => {
+        const row = await cases.visibleCase(req.principal, req.params.id);
+        return notifyAcm(service, row.id, { ...actorFrom(req.principal), message: req.body.message });
+      }),
   );
 
   app.post(
@@ -251,16 +258,16 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
         tags: ['cases'],
         summary: 'A note in the case timeline (the grid operator’s own; not shown to the party)',
         params: CaseParams,
+        headers: ActionHeaders,
         body: NoteCreate,
-        response: { 201: NoteResult, ...errorResponses(...BODY_ERRORS, 404, 409, 503) },
+        response: { 201: NoteResult, ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS) },
       },
     },
-    async (req, reply) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      return reply
-        .status(201)
-        .send(await addNote(service, row.id, { ...actorFrom(req.principal), text: req.body.text }));
-    },
+    async (req, reply) =>
+      caseAction(req, reply, { status: 201 }, async () => {
+        const row = await cases.visibleCase(req.principal, req.params.id);
+        return addNote(service, row.id, { ...actorFrom(req.principal), text: req.body.text });
+      }),
   );
 };
 

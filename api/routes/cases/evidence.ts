@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../../plugins/auth.js';
+import { ACTION_ERRORS, ActionHeaders, caseAction } from '../../plugins/case-action.js';
 import { actorFrom, BODY_ERRORS, errorResponses, READ_ERRORS } from '../../plugins/core-access.js';
 import {
   CaseParams,
@@ -77,18 +78,24 @@ const caseEvidenceRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }
           'Recorded as case.legal_hold_set. While set, closing the case does not destroy the evidence copies (GT-8 ' +
           'postponed). 409 legal_hold_already_set when one is in force.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: LegalHoldCreate,
         response: {
           200: { ...LegalHoldResult, description: 'The hold in force and the number of copies it keeps' },
-          ...errorResponses(...BODY_ERRORS, 404, 409),
+          ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS),
         },
       },
     },
-    async (req) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      const r = await placeLegalHold(db, { ...actorFrom(req.principal), caseId: row.id, ...req.body });
-      return { legalHold: toLegalHoldDto(r.hold), copiesHeld: r.copiesHeld };
-    },
+    async (req, reply) =>
+      caseAction(
+        req,
+        reply,
+        { present: (r) => ({ legalHold: toLegalHoldDto(r.hold), copiesHeld: r.copiesHeld }) },
+        async () => {
+          const row = await cases.visibleCase(req.principal, req.params.id);
+          return placeLegalHold(db, { ...actorFrom(req.principal), caseId: row.id, ...req.body });
+        },
+      ),
   );
 
   app.post(
@@ -100,18 +107,24 @@ const caseEvidenceRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }
         summary: 'Release the legal hold; on a closed case the evidence copies are destroyed at once (GT-8)',
         description: 'Recorded as case.legal_hold_released. 409 no_legal_hold when none is in force.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: LegalHoldRelease,
         response: {
           200: { ...LegalHoldResult, description: 'No hold in force; the copies destroyed by the release' },
-          ...errorResponses(...BODY_ERRORS, 404, 409),
+          ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS),
         },
       },
     },
-    async (req) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      const r = await liftLegalHold(db, { ...actorFrom(req.principal), caseId: row.id, reason: req.body.reason });
-      return { legalHold: null, evidenceDestroyed: r.evidenceDestroyed };
-    },
+    async (req, reply) =>
+      caseAction(
+        req,
+        reply,
+        { present: (r) => ({ legalHold: null, evidenceDestroyed: r.evidenceDestroyed }) },
+        async () => {
+          const row = await cases.visibleCase(req.principal, req.params.id);
+          return liftLegalHold(db, { ...actorFrom(req.principal), caseId: row.id, reason: req.body.reason });
+        },
+      ),
   );
 };
 
