@@ -9,7 +9,7 @@ import { scopeOf } from '../../domain/visibility.js';
 /**
  * GET /dev/mail: the messages the local capturing SMTP server received (development only: the route
  * exists only when the API runs next to that server, and never with NODE_ENV=production; see api/app.ts).
- * Admins and compliance read every message; a case handler only its own grid operator's (mail about its
+ * Admins read every message; a case handler or compliance officer only its own grid operator's (mail about its
  * cases and the supplier reports made to it), so no operator reads another's ACM reports or contacts.
  */
 type Captured = Record<string, unknown> & { headers?: Record<string, string> };
@@ -37,7 +37,7 @@ const devMailRoutes: FastifyPluginAsyncTypebox<{ dir: string }> = async (app, op
         .reverse();
       const read = (f: string) => readFile(join(opts.dir, f), 'utf8').then((t) => JSON.parse(t) as Captured);
       const limit = request.query.limit;
-      // domain/visibility.ts: admin and compliance see all; a case handler its grid operator's cases and reports.
+      // domain/visibility.ts: admin sees all; a case handler or compliance officer its grid operator's cases and reports.
       const scope = scopeOf(request.principal);
       if (scope.kind === 'all') return { items: await Promise.all(files.slice(0, limit).map(read)) };
       const gridOperatorId = scope.kind === 'grid_operator' ? scope.gridOperatorId : undefined;
