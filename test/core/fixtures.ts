@@ -36,11 +36,12 @@ export interface CoreContext {
   close(): Promise<void>;
 }
 
-export async function coreContext(label: string): Promise<CoreContext> {
+/** `env`: configuration beside the defaults (the fair share, TLS, the auth cache: test/core/machine-auth.test.ts). */
+export async function coreContext(label: string, env: Record<string, string> = {}): Promise<CoreContext> {
   const fresh = await freshDatabase(label);
   const handle = createDb(fresh.url, { max: 8 });
   const app = await buildApp({
-    config: testConfig({ BODY_LIMIT_BYTES: '65536' }),
+    config: testConfig({ BODY_LIMIT_BYTES: '65536', ...env }),
     db: handle.db,
     sql: handle.sql,
     logger: false,
@@ -132,7 +133,11 @@ export async function makeMandate(
 }
 
 /** An API key row for `role`; returns the Authorization header value. */
-export async function makeKey(db: Db, role: Role, o: { partyId?: string; gridUserId?: string } = {}): Promise<string> {
+export async function makeKey(
+  db: Db,
+  role: Role,
+  o: { partyId?: string; gridUserId?: string; expiresAt?: Date } = {},
+): Promise<string> {
   const k = generateApiKey();
   await db.insert(apiKeys).values({
     keyHash: k.hash,
@@ -141,6 +146,7 @@ export async function makeKey(db: Db, role: Role, o: { partyId?: string; gridUse
     role,
     partyId: o.partyId ?? null,
     gridUserId: o.gridUserId ?? null,
+    expiresAt: o.expiresAt ?? null,
   });
   return `Bearer ${k.key}`;
 }
