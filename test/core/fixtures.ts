@@ -33,6 +33,8 @@ export interface CoreContext {
   app: App;
   db: Db;
   sql: postgres.Sql;
+  /** The private database's URL (for commands run as child processes). */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function coreContext(label: string, env: Record<string, string> = {
     app,
     db: handle.db,
     sql: handle.sql,
+    url: fresh.url,
     async close() {
       await app.close();
       await handle.close();
