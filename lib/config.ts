@@ -377,7 +377,10 @@ function file(env: Env, name: string): string | undefined {
 function addresses(env: Env, name: string): string[] {
   const raw = str(env, name);
   if (raw === undefined) return [];
-  const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   for (const a of list) {
     const [ip, bits, extra] = a.split('/');
     const family = isIP(ip ?? '');

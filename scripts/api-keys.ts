@@ -46,7 +46,11 @@ const row = (k: ApiKey) =>
     k.id,
     k.prefix,
     k.role,
-    k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : k.expiresAt ? `expires ${k.expiresAt.toISOString()}` : 'no expiry',
+    k.revokedAt
+      ? `revoked ${k.revokedAt.toISOString()}`
+      : k.expiresAt
+        ? `expires ${k.expiresAt.toISOString()}`
+        : 'no expiry',
     `last used ${k.lastUsedAt?.toISOString() ?? 'never'}`,
     k.label,
   ].join('\t');

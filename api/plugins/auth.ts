@@ -159,10 +159,11 @@ export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): 
         .send({ code: 'api_key_expired', message: 'The API key has expired', field: 'headers.authorization' });
     }
     if (!r.principal) {
-      return reply
-        .status(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ code: 'invalid_api_key', message: 'The API key is unknown or revoked', field: 'headers.authorization' });
+      return reply.status(401).header('www-authenticate', 'Bearer').send({
+        code: 'invalid_api_key',
+        message: 'The API key is unknown or revoked',
+        field: 'headers.authorization',
+      });
     }
     request.principal = r.principal;
     lastUsed.note(r.principal, now);

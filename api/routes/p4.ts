@@ -60,7 +60,10 @@ export interface P4RouteOptions {
  * 429 `p4_fair_share_exceeded` with Retry-After, before the gate is asked, so nothing is registered; the other
  * parties are not slowed. With several instances behind a balancer a party's share is the sum of theirs.
  */
-async function registerFairShare(app: Parameters<FastifyPluginAsyncTypebox>[0], share: { max: number; windowMs: number }) {
+async function registerFairShare(
+  app: Parameters<FastifyPluginAsyncTypebox>[0],
+  share: { max: number; windowMs: number },
+) {
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler',

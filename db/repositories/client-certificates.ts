@@ -40,11 +40,16 @@ export async function registerClientCertificate(
   } catch {
     throw validationError('certificate_invalid', 'Not a PEM-encoded X.509 certificate', 'certificatePem');
   }
-  if (cert.ca) throw validationError('certificate_is_ca', 'Register the client certificate, not a CA', 'certificatePem');
+  if (cert.ca)
+    throw validationError('certificate_is_ca', 'Register the client certificate, not a CA', 'certificatePem');
   const own = new Date(cert.validTo);
   const notAfter = input.notAfter && input.notAfter < own ? input.notAfter : own;
   if (notAfter.getTime() <= now.getTime())
-    throw validationError('certificate_expired', `The certificate is not valid after ${notAfter.toISOString()}`, 'notAfter');
+    throw validationError(
+      'certificate_expired',
+      `The certificate is not valid after ${notAfter.toISOString()}`,
+      'notAfter',
+    );
   const fingerprint = fingerprintOf(cert);
   return db.transaction(async (tx) => {
     const [p] = await tx.select().from(parties).where(eq(parties.id, input.partyId));
@@ -81,7 +86,13 @@ export async function registerClientCertificate(
       action: 'client_certificate.registered',
       entityType: 'client_certificate',
       entityId: row.id,
-      data: { fingerprint, subject: row.subject, role: row.role, partyId: row.partyId, notAfter: notAfter.toISOString() },
+      data: {
+        fingerprint,
+        subject: row.subject,
+        role: row.role,
+        partyId: row.partyId,
+        notAfter: notAfter.toISOString(),
+      },
     });
     return row;
   });

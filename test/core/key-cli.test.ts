@@ -37,11 +37,14 @@ beforeAll(async () => {
 afterAll(async () => ctx?.close());
 
 describe('npm run key:*', () => {
-  it.each(['key:create', 'key:list', 'key:rotate', 'key:revoke'])('%s --help prints its usage and exits 0', async (s) => {
-    const r = await npm(s, ['--help']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`npm run ${s}`);
-  });
+  it.each(['key:create', 'key:list', 'key:rotate', 'key:revoke'])(
+    '%s --help prints its usage and exits 0',
+    async (s) => {
+      const r = await npm(s, ['--help']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`npm run ${s}`);
+    },
+  );
 
   it('an unknown option is exit 2 with the usage, not a stack trace', async () => {
     const r = await npm('key:create', ['--bogus']);
@@ -60,7 +63,10 @@ describe('npm run key:*', () => {
     expect(created.code, created.stderr).toBe(0);
     const key = created.stdout.trim();
     expect(key).toMatch(/^gt_/);
-    const [row] = await ctx.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hashApiKey(key)));
+    const [row] = await ctx.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hashApiKey(key)));
     expect(row).toMatchObject({ role: 'p4-client', partyId: sp.id, label: 'CLI P4' });
     expect(row!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 364 * 86_400_000);
     expect((await call(ctx.app, `Bearer ${key}`, 'GET', '/parties')).statusCode).toBe(200);

@@ -31,7 +31,12 @@ afterAll(async () => ctx?.close());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyRow = async (key: string) =>
-  (await ctx.db.select().from(apiKeys).where(eq(apiKeys.keyHash, hashApiKey(key.replace(/^Bearer /, '')))))[0]!;
+  (
+    await ctx.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hashApiKey(key.replace(/^Bearer /, ''))))
+  )[0]!;
 
 describe('API keys: expiry, overlapping rotation, last use', () => {
   it('an expired key is 401 api_key_expired; a cached key is refused from its expiry on', async () => {
@@ -48,7 +53,11 @@ describe('API keys: expiry, overlapping rotation, last use', () => {
 
   it('a new key defaults to a year; an expiry in the past is 400', async () => {
     const sp = await makeParty(ctx.db, ['service_provider']);
-    const res = await call(ctx.app, adminKey, 'POST', '/api-keys', { role: 'p4-client', label: 'P4', partyGln: sp.gln });
+    const res = await call(ctx.app, adminKey, 'POST', '/api-keys', {
+      role: 'p4-client',
+      label: 'P4',
+      partyGln: sp.gln,
+    });
     expect(res.statusCode, res.body).toBe(201);
     const ms = Date.parse(res.json().apiKey.expiresAt) - Date.now();
     expect(ms).toBeGreaterThan(days(364));
@@ -174,7 +183,10 @@ describe('the P4 gate’s fair share per client', () => {
     const aKey = await makeKey(fair.db, 'p4-client', { partyId: a.id });
     const aSecondKey = await makeKey(fair.db, 'p4-client', { partyId: a.id });
     const bKey = await makeKey(fair.db, 'p4-client', { partyId: b.id });
-    const c = await makeConnection(fair.db, { gridOperatorId: operator.id, gridUserId: (await makeGridUser(fair.db)).id });
+    const c = await makeConnection(fair.db, {
+      gridOperatorId: operator.id,
+      gridUserId: (await makeGridUser(fair.db)).id,
+    });
     const QH = 900_000;
     const now = Math.floor(Date.now() / QH) * QH;
     const body = { connectionEan: c.ean, dataKind: 'interval_data', from: iso(now - days(2)), to: iso(now - days(1)) };

@@ -41,15 +41,60 @@ function makeCa(dir: string, name: string) {
   writeFileSync(join(ca, 'index.txt'), '');
   writeFileSync(join(ca, 'serial'), '01\n');
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: ca, stdio: ['ignore', 'pipe', 'pipe'] });
-  ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3', '-subj', `/CN=${name}`);
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '3',
+    '-subj',
+    `/CN=${name}`,
+  );
   return {
     pem: join(ca, 'ca.pem'),
     /** Issue a certificate; `dates`: [startdate, enddate] as YYYYMMDDHHMMSSZ, default valid for 2 days. */
     issue(cn: string, o: { dates?: [string, string]; san?: string } = {}) {
       const base = join(ca, cn.replace(/\W+/g, '_'));
-      ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${cn}`, ...(o.san ? ['-addext', `subjectAltName=${o.san}`] : []));
+      ssl(
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${base}.key`,
+        '-out',
+        `${base}.csr`,
+        '-subj',
+        `/CN=${cn}`,
+        ...(o.san ? ['-addext', `subjectAltName=${o.san}`] : []),
+      );
       const validity = o.dates ? ['-startdate', o.dates[0], '-enddate', o.dates[1]] : ['-days', '2'];
-      ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', `${base}.csr`, '-out', `${base}.pem`, '-notext', ...validity);
+      ssl(
+        'ca',
+        '-batch',
+        '-config',
+        'ca.cnf',
+        '-cert',
+        'ca.pem',
+        '-keyfile',
+        'ca.key',
+        '-in',
+        `${base}.csr`,
+        '-out',
+        `${base}.pem`,
+        '-notext',
+        ...validity,
+      );
       return { certFile: `${base}.pem`, keyFile: `${base}.key`, pem: readFileSync(`${base}.pem`, 'utf8') };
     },
   };
@@ -116,7 +161,12 @@ afterAll(async () => {
 
 const QH = 900_000;
 const now = Math.floor(Date.now() / QH) * QH;
-const gateBody = () => ({ connectionEan: ean, dataKind: 'interval_data', from: iso(now - days(2)), to: iso(now - days(1)) });
+const gateBody = () => ({
+  connectionEan: ean,
+  dataKind: 'interval_data',
+  from: iso(now - days(2)),
+  to: iso(now - days(1)),
+});
 
 /** One request over a new TLS connection (agent: false), with the client certificate given. */
 function request(
@@ -156,7 +206,10 @@ describe('mutual TLS at the API', () => {
   it('a registered certificate is admitted as its party and role, and its use is recorded', async () => {
     const res = await request('POST', '/p4/requests', { client: good, body: gateBody() });
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    const [row] = await ctx.db.select().from(accessRegister).where(eq(accessRegister.id, res.json.id as string));
+    const [row] = await ctx.db
+      .select()
+      .from(accessRegister)
+      .where(eq(accessRegister.id, res.json.id as string));
     expect(row?.partyId).toBe(provider.id);
     await ctx.app.auth.lastUsed.flush();
     const listed = (await call(ctx.app, adminKey, 'GET', '/client-certificates')).json();
@@ -250,7 +303,12 @@ describe('mutual TLS at the ingress (forwarded fingerprint)', () => {
     });
     expect(reg.statusCode, reg.body).toBe(201);
     const ask = (remoteAddress: string, value: string) =>
-      ingress.app.inject({ method: 'GET', url: '/parties', remoteAddress, headers: { 'x-ssl-client-fingerprint': value } });
+      ingress.app.inject({
+        method: 'GET',
+        url: '/parties',
+        remoteAddress,
+        headers: { 'x-ssl-client-fingerprint': value },
+      });
     // Colon-separated upper case, as some ingresses send it.
     const colons = fingerprint.toUpperCase().match(/../g)!.join(':');
     expect((await ask('10.1.2.3', colons)).statusCode).toBe(200);
