@@ -8,7 +8,7 @@
  * another API instance holds here within it; one made on this instance holds at once (forget()). A key's or
  * certificate's own expiry is checked on every hit, so it holds to the millisecond.
  */
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../db/client.js';
 import { apiKeys, clientCertificates, type Role } from '../../db/schema/index.js';
@@ -56,6 +56,41 @@ export interface PrincipalResolver {
 
 const KEY = 'k:';
 const CERT = 'c:';
+/** Most hashes looked up in one statement. */
+const MAX_LOOKUP_BATCH = 500;
+
+/**
+ * Lookups of keys not in either cache, batched as the P4 gate batches its decisions: one statement in flight at a
+ * time, and the hashes that arrive meanwhile form the next one. A flood of guessed keys thus costs PostgreSQL a few
+ * statements a second with many hashes each, not one statement per key on every pooled connection, and leaves the
+ * pool to the gate. An idle API looks a lone key up at once.
+ */
+function batchedLookup<Row>(load: (hashes: string[]) => Promise<Map<string, Row>>) {
+  let queue: Array<{ hash: string; resolve(r: Row | undefined): void; reject(e: unknown): void }> = [];
+  let running = false;
+  async function run(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, MAX_LOOKUP_BATCH);
+      queue = queue.slice(batch.length);
+      try {
+        const rows = await load([...new Set(batch.map((b) => b.hash))]);
+        for (const b of batch) b.resolve(rows.get(b.hash));
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    running = false;
+  }
+  return (hash: string) =>
+    new Promise<Row | undefined>((resolve, reject) => {
+      queue.push({ hash, resolve, reject });
+      if (!running) {
+        running = true;
+        // Let every request parsed in this turn of the event loop join the statement.
+        setImmediate(() => void run());
+      }
+    });
+}
 
 export function createPrincipalResolver(db: Db, opts: ResolverOptions): PrincipalResolver {
   const ttl = opts.ttlMs > 0 ? opts.ttlMs : 1;
@@ -89,6 +124,23 @@ export function createPrincipalResolver(db: Db, opts: ResolverOptions): Principa
     return { principal: row.principal };
   }
 
+  const lookupKey = batchedLookup(async (hashes) => {
+    const rows = await db
+      .select({
+        id: apiKeys.id,
+        keyHash: apiKeys.keyHash,
+        role: apiKeys.role,
+        label: apiKeys.label,
+        partyId: apiKeys.partyId,
+        gridUserId: apiKeys.gridUserId,
+        revokedAt: apiKeys.revokedAt,
+        expiresAt: apiKeys.expiresAt,
+      })
+      .from(apiKeys)
+      .where(inArray(apiKeys.keyHash, hashes));
+    return new Map(rows.map((r) => [r.keyHash, r]));
+  });
+
   function once(id: string, load: () => Promise<Resolution>): Promise<Resolution> {
     const inFlight = pending.get(id);
     if (inFlight) return inFlight;
@@ -103,18 +155,7 @@ export function createPrincipalResolver(db: Db, opts: ResolverOptions): Principa
       const cached = fromCache(id, now);
       if (cached) return Promise.resolve(cached);
       return once(id, async () => {
-        const [row] = await db
-          .select({
-            id: apiKeys.id,
-            role: apiKeys.role,
-            label: apiKeys.label,
-            partyId: apiKeys.partyId,
-            gridUserId: apiKeys.gridUserId,
-            revokedAt: apiKeys.revokedAt,
-            expiresAt: apiKeys.expiresAt,
-          })
-          .from(apiKeys)
-          .where(eq(apiKeys.keyHash, id.slice(KEY.length)));
+        const row = await lookupKey(id.slice(KEY.length));
         return settle(
           id,
           row && {

@@ -154,6 +154,21 @@ describe('the authentication cache', () => {
     expect((await resolver.byKey(bare)).principal?.role).toBe('compliance'); // not evicted
   });
 
+  it('lookups arriving together share a statement and each gets its own answer', async () => {
+    const resolver = createPrincipalResolver(ctx.db, { ttlMs: 60_000, max: 10, missMax: 10_000 });
+    const a = (await makeKey(ctx.db, 'compliance')).replace(/^Bearer /, '');
+    const b = (await makeKey(ctx.db, 'admin')).replace(/^Bearer /, '');
+    const expired = (await makeKey(ctx.db, 'admin', { expiresAt: new Date(Date.now() - 1) })).replace(/^Bearer /, '');
+    const unknown = Array.from({ length: 1_200 }, () => generateApiKey().key);
+    const all = [a, ...unknown.slice(0, 600), b, expired, ...unknown.slice(600), a];
+    const answers = await Promise.all(all.map((k) => resolver.byKey(k)));
+    expect(answers[0]!.principal?.role).toBe('compliance');
+    expect(answers[601]!.principal?.role).toBe('admin');
+    expect(answers[602]!.refusal).toBe('expired');
+    expect(answers.at(-1)!.principal?.role).toBe('compliance');
+    expect(answers.filter((r) => r.refusal === 'unknown')).toHaveLength(1_200);
+  });
+
   it('a revocation holds at once on this instance and within the TTL on another', async () => {
     const key = await makeKey(ctx.db, 'compliance');
     const other = createPrincipalResolver(ctx.db, { ttlMs: 300, max: 10, missMax: 10 });
