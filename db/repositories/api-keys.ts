@@ -1,6 +1,6 @@
 /**
  * API keys (admin): created with a role and the party or grid user they act for; shown once. Each key expires
- * (expires_at; keys made before issue 20 have none until rotated), records its last use (api/auth/last-used.ts)
+ * (expires_at; keys made before issue 20 have none until rotated), records its last use (api/plugins/last-used.ts)
  * and is rotated with overlap: the new key works at once, the old one until the overlap ends.
  */
 import { and, asc, count, eq, gt, isNull, or, sql } from 'drizzle-orm';
@@ -171,7 +171,7 @@ export async function rotateApiKey(
 }
 
 /**
- * Last-used times gathered in memory (api/auth/last-used.ts), written in one statement: at most one write per
+ * Last-used times gathered in memory (api/plugins/last-used.ts), written in one statement: at most one write per
  * key per flush interval, off the request path. A time never moves backwards.
  */
 export async function recordKeysLastUsed(db: DbOrTx, uses: ReadonlyArray<{ id: string; at: Date }>): Promise<void> {

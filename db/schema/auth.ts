@@ -29,7 +29,7 @@ export const apiKeys = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     /** Refused from this instant on; null: no expiry (keys made before issue 20 keep working until rotated). */
     expiresAt: timestamp('expires_at', { withTimezone: true }),
-    /** Last authenticated use, written at most once per AUTH_LAST_USED_FLUSH_MS per key (api/auth/last-used.ts). */
+    /** Last authenticated use, written at most once per AUTH_LAST_USED_FLUSH_MS per key (api/plugins/last-used.ts). */
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     /** The key this one replaced (overlapping rotation: the old one stays valid until its expires_at). */
     rotatedFromId: uuid('rotated_from_id').references((): AnyPgColumn => apiKeys.id),
