@@ -9,6 +9,7 @@ import { and, eq, sql as dsql } from 'drizzle-orm';
 import { accessRegister, apiKeys, auditLog } from '../../db/schema/index.js';
 import { createPrincipalResolver } from '../../api/plugins/principals.js';
 import { generateApiKey, hashApiKey } from '../../lib/api-keys.js';
+import { ConfigError, loadConfig } from '../../lib/config.js';
 import {
   call,
   coreContext,
@@ -231,5 +232,45 @@ describe('the P4 gate’s fair share per client', () => {
     // Reading a decision back is outside the share.
     const [entry] = await fair.db.select().from(accessRegister).where(eq(accessRegister.partyId, b.id)).limit(1);
     expect((await call(fair.app, bKey, 'GET', `/p4/requests/${entry!.id}`)).statusCode).toBe(200);
+  });
+});
+
+describe('configuration of machine-client authentication', () => {
+  const errorOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.variable;
+      throw err;
+    }
+    return undefined;
+  };
+
+  it('has safe defaults: plain HTTP, no forwarded certificates, a fair share of 1,000/s', () => {
+    const c = loadConfig({});
+    expect(c.auth).toMatchObject({
+      cacheTtlMs: 30_000,
+      cacheMax: 10_000,
+      missCacheMax: 100_000,
+      lastUsedFlushMs: 60_000,
+      tls: { certFile: undefined, keyFile: undefined, clientCaFile: undefined },
+      clientCertHeader: undefined,
+      trustedProxies: [],
+    });
+    expect(c.p4FairShare).toEqual({ max: 1000, windowMs: 1000 });
+  });
+
+  it('refuses half a TLS set-up, a forwarded certificate without trusted proxies, and bad addresses', () => {
+    const pem = import.meta.filename; // any existing file
+    expect(errorOf({ TLS_CERT_FILE: pem })).toBe('TLS_KEY_FILE');
+    expect(errorOf({ TLS_CERT_FILE: '/nonexistent/server.pem', TLS_KEY_FILE: pem })).toBe('TLS_CERT_FILE');
+    expect(errorOf({ TLS_CLIENT_CA_FILE: pem })).toBe('TLS_CERT_FILE');
+    expect(errorOf({ CLIENT_CERT_HEADER: 'X-Client-Cert' })).toBe('TRUSTED_PROXIES');
+    expect(errorOf({ CLIENT_CERT_HEADER: 'X-Client-Cert', TRUSTED_PROXIES: '10.0.0.0/33' })).toBe('TRUSTED_PROXIES');
+    expect(errorOf({ CLIENT_CERT_HEADER: 'X-Client-Cert', TRUSTED_PROXIES: 'ingress.local' })).toBe('TRUSTED_PROXIES');
+    expect(errorOf({ CLIENT_CERT_HEADER_FORMAT: 'der' })).toBe('CLIENT_CERT_HEADER_FORMAT');
+    expect(
+      loadConfig({ CLIENT_CERT_HEADER: 'X-Client-Cert', TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8,127.0.0.1' }).auth,
+    ).toMatchObject({ clientCertHeader: 'x-client-cert', trustedProxies: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1'] });
   });
 });
