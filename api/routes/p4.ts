@@ -70,6 +70,8 @@ async function registerFairShare(
     max: share.max,
     timeWindow: share.windowMs,
     keyGenerator: (req) => req.principal.partyId ?? req.principal.keyId,
+    // The hot path answers without the X-RateLimit-* headers; a 429 carries them with Retry-After.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: (_req, ctx) =>
       new DomainError(
         'rate_limited',

@@ -214,12 +214,17 @@ describe('the P4 gate’s fair share per client', () => {
           .where(eq(accessRegister.partyId, partyId))
       )[0]!.n;
 
-    for (let i = 0; i < 5; i++) expect((await call(fair.app, aKey, 'POST', '/p4/requests', body)).statusCode).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const ok = await call(fair.app, aKey, 'POST', '/p4/requests', body);
+      expect(ok.statusCode).toBe(200);
+      expect(ok.headers['x-ratelimit-remaining']).toBeUndefined(); // nothing extra on the hot path
+    }
     const over = await call(fair.app, aKey, 'POST', '/p4/requests', body);
     expect(over.statusCode).toBe(429);
     expect(over.json()).toMatchObject({ code: 'p4_fair_share_exceeded', details: { limit: 5, windowMs: 60_000 } });
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     expect(Number(over.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(over.headers['x-ratelimit-limit']).toBe('5');
     // The share is the party's, whichever of its keys asks.
     expect((await call(fair.app, aSecondKey, 'POST', '/p4/requests', body)).statusCode).toBe(429);
     expect(await registered(a.id)).toBe(5);
