@@ -107,7 +107,6 @@ function forwardedReader(config: AuthConfig) {
   };
 }
 
-// long: the authentication hook: certificate, then key, with the refusal of each
 export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): void {
   const resolver = createPrincipalResolver(db, {
     ttlMs: config.cacheTtlMs,

@@ -92,6 +92,7 @@ function batchedLookup<Row>(load: (hashes: string[]) => Promise<Map<string, Row>
     });
 }
 
+// long: one closure over both caches and the batched lookup: the two credential kinds share every step
 export function createPrincipalResolver(db: Db, opts: ResolverOptions): PrincipalResolver {
   const ttl = opts.ttlMs > 0 ? opts.ttlMs : 1;
   const known = new LRUCache<string, Known>({ max: opts.max, ttl, ttlAutopurge: false });

@@ -17,6 +17,7 @@ import { IdParams } from '../schemas/connections.js';
 import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../../db/repositories/api-keys.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   // The repository names the key's party by id and the key as apiKeyId.
