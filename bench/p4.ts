@@ -817,7 +817,7 @@ async function main(): Promise<void> {
       `decisions:            ${gate.ok.toLocaleString('en')} answered 2xx (${(gate.ok / gate.seconds).toFixed(0)}/s), ${reg!.allowed.toLocaleString('en')} of ${reg!.rows.toLocaleString('en')} registered allowed`,
       `access register:      ${reg!.answered_rows.toLocaleString('en')} rows for the ${gate.ok.toLocaleString('en')} answered decisions, ${reg!.rows - reg!.distinct_ids} duplicates, ` +
         `${reg!.rows - reg!.answered_rows} more for requests still in flight when the load generator stopped, ` +
-        `${after - before - (reg!.rows + dreg!.rows + qrows + frows)} rows of no measured request (the warm-up's late commits)  ${registerPass ? 'PASS' : 'FAIL'}`,
+        `${after - before - (reg!.rows + dreg!.rows + qrows + frows)} rows of no measured request (e.g. warm-up decisions committed late)  ${registerPass ? 'PASS' : 'FAIL'}`,
       `CPU per request:      bare: API ${((bareCpu.api * 1000) / bare.total).toFixed(0)} µs, load generator ${((bareCpu.loadgen * 1000) / bare.total).toFixed(0)} µs; ` +
         `gate: API ${((cpu.api * 1000) / gate.total).toFixed(0)} µs, PostgreSQL ${((cpu.pg * 1000) / gate.total).toFixed(0)} µs, load generator ${((cpu.loadgen * 1000) / gate.total).toFixed(0)} µs` +
         ` (machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
