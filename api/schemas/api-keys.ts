@@ -43,7 +43,7 @@ export const ApiKeyCreate = Type.Object(
     ),
     partyGln: Type.Optional(Gln13),
     gridUserId: Type.Optional(Uuid),
-    expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'Default: a year from now' })),
+    expiresAt: Type.Optional(Type.String({ ...DateTime, description: 'Default: a year from now' })),
   },
   { additionalProperties: false, title: 'ApiKeyCreate' },
 );
@@ -51,12 +51,12 @@ export const ApiKeyRotate = Type.Object(
   {
     overlapUntil: Type.Optional(
       Type.String({
-        format: 'date-time',
+        ...DateTime,
         description: 'The old key stays valid until then (default: 7 days from now; never beyond its own expiry)',
       }),
     ),
     expiresAt: Type.Optional(
-      Type.String({ format: 'date-time', description: 'Expiry of the new key (default: a year from now)' }),
+      Type.String({ ...DateTime, description: 'Expiry of the new key (default: a year from now)' }),
     ),
   },
   { additionalProperties: false, title: 'ApiKeyRotate' },

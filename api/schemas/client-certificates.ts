@@ -15,7 +15,7 @@ export const ClientCertificateSchema = Type.Object(
     label: Type.String(),
     role: CertificateRoleSchema,
     partyId: Type.Union([Uuid, Type.Null()]),
-    notAfter: Type.String({ format: 'date-time', description: 'Refused from this instant on' }),
+    notAfter: Type.String({ ...DateTime, description: 'Refused from this instant on' }),
     createdAt: DateTime,
     revokedAt: Type.Union([DateTime, Type.Null()]),
     lastUsedAt: Type.Union([DateTime, Type.Null()], {
@@ -37,7 +37,7 @@ export const ClientCertificateRegister = Type.Object(
     partyGln: Gln13,
     notAfter: Type.Optional(
       Type.String({
-        format: 'date-time',
+        ...DateTime,
         description: 'Refuse it from then on, before the certificate’s own not-after (e.g. the end of the agreement)',
       }),
     ),
