@@ -3,6 +3,8 @@
  * database, Temporal client), then cross-cutting concerns (errors, auth, OpenAPI), then routes.
  * Only the entry points (server.ts, scripts/start.ts) listen.
  */
+import { readFileSync } from 'node:fs';
+import type https from 'node:https';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -29,6 +31,7 @@ import p4Routes, { type P4RouteOptions } from './routes/p4.js';
 import blockRoutes from './routes/blocks.js';
 import transparencyRoutes from './routes/transparency.js';
 import apiKeyRoutes from './routes/api-keys.js';
+import clientCertificateRoutes from './routes/client-certificates.js';
 import reportRoutes from './routes/reports.js';
 import caseRoutes from './routes/cases/index.js';
 import supplierReportRoutes from './routes/supplier-reports.js';
@@ -66,8 +69,27 @@ declare module 'fastify' {
 
 export type App = FastifyInstance;
 
+/**
+ * HTTPS on the API itself (TLS_CERT_FILE, TLS_KEY_FILE), asking for client certificates when TLS_CLIENT_CA_FILE is
+ * set (mutual TLS, issue 20). rejectUnauthorized stays off so that a party without a certificate can still use an
+ * API key: the auth hook (api/plugins/auth.ts) accepts a certificate only when the socket verified it.
+ */
+function httpsOptions(config: Config): https.ServerOptions | undefined {
+  const { certFile, keyFile, clientCaFile } = config.auth.tls;
+  if (!certFile || !keyFile) return undefined;
+  return {
+    cert: readFileSync(certFile),
+    key: readFileSync(keyFile),
+    ...(clientCaFile ? { ca: readFileSync(clientCaFile), requestCert: true, rejectUnauthorized: false } : {}),
+    minVersion: 'TLSv1.2',
+  };
+}
+
 export async function buildApp(deps: AppDeps) {
+  const tls = httpsOptions(deps.config);
   const app = Fastify({
+    // Fastify's option types tie `https` to a server type of its own; the instance is used as an http one.
+    ...((tls ? { https: tls } : {}) as object),
     logger: deps.logger ?? loggerOptions(deps.config),
     bodyLimit: deps.config.bodyLimit,
     // Behind a load balancer the API is stateless; request ids correlate logs across instances.
@@ -122,7 +144,7 @@ export async function buildApp(deps: AppDeps) {
     const afterMs = deps.config.database.hangProbeAfterMs;
     registerDatabaseHangGuard(app, { probe: deps.databaseProbe, afterMs, probeTimeoutMs: afterMs });
   }
-  registerAuth(app, deps.db);
+  registerAuth(app, deps.db, deps.config.auth);
 
   await app.register(healthRoutes);
   // The captured-mail view is development's: it does not exist in production, whatever is passed.
@@ -138,10 +160,11 @@ export async function buildApp(deps: AppDeps) {
     blockRoutes,
     transparencyRoutes,
     apiKeyRoutes,
+    clientCertificateRoutes,
   ]) {
     await app.register(routes);
   }
-  await app.register(p4Routes, { gate: deps.p4Gate ?? {} });
+  await app.register(p4Routes, { gate: deps.p4Gate ?? {}, fairShare: deps.config.p4FairShare });
   // Signals and deadline performance (the seed's success measure).
   await app.register(reportRoutes);
   // Doubt cases (GT-1..GT-10) over the case service and Temporal.

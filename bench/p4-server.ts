@@ -36,6 +36,7 @@ const CONSTANT = { decision: 'allowed', reasonCode: 'bench_constant' };
 app.post('/bench/bare', { config: { public: true }, schema: { hide: true } }, async () => CONSTANT);
 app.get('/bench/stats', { config: { public: true }, schema: { hide: true } }, async () => ({
   ...gateStats,
+  auth: app.auth.resolver.sizes(),
   memory: process.memoryUsage(),
 }));
 

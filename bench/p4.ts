@@ -26,6 +26,12 @@
  * BENCH_WARMUP (s, default 5), BENCH_HTTP_CONNECTIONS (default 100), BENCH_POOL_MAX (API pool, default 10),
  * BENCH_DATABASE_URL, BENCH_KEEP_DATA=1 (keep the temp cluster), BENCH_API_NODE_ARGS (extra node flags for
  * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ *
+ * BENCH_AUTH_FLOOD=<n> (issue 20): each round also measures the gate with its known keys while a second load
+ * generator floods it with requests under n unknown keys in all (a fresh random key each, spread evenly over the
+ * rounds: BENCH_AUTH_FLOOD_RATE per second, default n / the gate's seconds, on BENCH_AUTH_FLOOD_CONNECTIONS,
+ * default 10). The gate's throughput for the known keys during the flood is held to ≥ 90 % of the same round's
+ * run without it; every flood request must be answered 401.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -51,6 +57,8 @@ const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);
 const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 100);
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
+const FLOOD = intEnv('BENCH_AUTH_FLOOD', 0, 0);
+const FLOOD_CONNECTIONS = intEnv('BENCH_AUTH_FLOOD_CONNECTIONS', 10);
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const log = (msg: string) => process.stdout.write(`[bench:p4] ${msg}\n`);
 const DAY = 86_400_000;
@@ -581,6 +589,42 @@ async function drive(
   };
 }
 
+interface FloodResult {
+  sent: number;
+  refused401: number;
+  other: number;
+  seconds: number;
+}
+
+/** Requests to the gate under unknown keys (a fresh random one each), at a fixed rate: a key-guessing flood. */
+async function flood(port: number, rate: number, duration: number, body: string): Promise<FloodResult> {
+  let refused401 = 0;
+  let other = 0;
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections: FLOOD_CONNECTIONS,
+    overallRate: rate,
+    pipelining: 1,
+    duration,
+    requests: [
+      {
+        method: 'POST',
+        path: '/p4/requests',
+        setupRequest: (req: Record<string, unknown>) => {
+          req.body = body;
+          req.headers = { 'content-type': 'application/json', authorization: `Bearer ${generateApiKey().key}` };
+          return req;
+        },
+        onResponse: (status: number) => {
+          if (status === 401) refused401 += 1;
+          else other += 1;
+        },
+      },
+    ],
+  } as autocannon.Options);
+  return { sent: refused401 + other + result.errors + result.timeouts, refused401, other, seconds: result.duration };
+}
+
 /** Rounds of one route as one result: throughput over the total time, latencies weighted by requests. */
 function merge(runs: RunResult[]): RunResult {
   const total = runs.reduce((t, r) => t + r.total, 0);
@@ -643,6 +687,11 @@ async function main(): Promise<void> {
     const cpu = { api: 0, pg: 0, loadgen: 0 };
     const deliveryCpu = { api: 0, pg: 0, loadgen: 0 };
     const slice = Math.max(1, Math.round(DURATION / ROUNDS));
+    const floodRate = intEnv('BENCH_AUTH_FLOOD_RATE', Math.max(1, Math.ceil(FLOOD / (slice * ROUNDS))));
+    const floodBody = pool[0]!.body;
+    const quietRuns: RunResult[] = [];
+    const floodedRuns: RunResult[] = [];
+    const floods: FloodResult[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       let api0 = cpuMs(api.child.pid!);
       let lg0 = process.cpuUsage();
@@ -666,11 +715,35 @@ async function main(): Promise<void> {
       log(
         `round ${round}/${ROUNDS}: bare ${Math.round(bareRuns.at(-1)!.rps)} req/s, gate ${Math.round(gateRuns.at(-1)!.rps)} req/s, deliveries ${Math.round(deliveryRuns.at(-1)!.rate)}/s`,
       );
+      if (FLOOD > 0) {
+        // The same gate load without and with the flood, back to back (order alternating by round), so that both
+        // see the same background load of a shared machine.
+        const quiet = () => drive(api!.port, '/p4/requests', pool, slice, `${runTag}n`, false);
+        const flooded = async () => {
+          const [g, f] = await Promise.all([
+            drive(api!.port, '/p4/requests', pool, slice, `${runTag}f`, false),
+            flood(api!.port, floodRate, slice, floodBody),
+          ]);
+          floods.push(f);
+          return g;
+        };
+        if (round % 2) {
+          quietRuns.push(await quiet());
+          floodedRuns.push(await flooded());
+        } else {
+          floodedRuns.push(await flooded());
+          quietRuns.push(await quiet());
+        }
+        log(
+          `round ${round}/${ROUNDS}: gate ${Math.round(quietRuns.at(-1)!.rps)} req/s without, ${Math.round(floodedRuns.at(-1)!.rps)} req/s during a flood of ${floods.at(-1)!.sent} unknown keys`,
+        );
+      }
     }
     const bare = merge(bareRuns);
     const gate = merge(gateRuns);
     const delivery = mergeDeliveries(deliveryRuns);
     const peak = peakRssMiB(api.child.pid!);
+    const authCache = FLOOD > 0 ? await (await fetch(`http://127.0.0.1:${api.port}/bench/stats`)).json() : undefined;
     // Let in-flight batches commit before counting.
     await new Promise((r) => setTimeout(r, 500));
 
@@ -699,6 +772,12 @@ async function main(): Promise<void> {
         Array<{ qrows: number }>
       >`select count(*)::int as qrows from access_register where request_id like ${`${runTag}q-%`}`,
     );
+    // The flood variant's gate runs (without and during the flood) register too.
+    const { frows } = one(
+      await sqlCheck<
+        Array<{ frows: number }>
+      >`select count(*)::int as frows from access_register where request_id like ${`${runTag}n-%`} or request_id like ${`${runTag}f-%`}`,
+    );
     const { after } = one(await sqlCheck<Array<{ after: number }>>`select count(*)::int as after from access_register`);
     await sqlCheck.end();
 
@@ -709,7 +788,7 @@ async function main(): Promise<void> {
     const registerPass =
       reg!.answered_rows === gate.ok &&
       reg!.distinct_ids === reg!.rows &&
-      after - before === reg!.rows + dreg!.rows + qrows &&
+      after - before === reg!.rows + dreg!.rows + qrows + frows &&
       reg!.rows - gate.ok <= HTTP_CONNECTIONS * ROUNDS;
     const deliveryRegisterPass =
       dreg!.answered_rows === delivery.delivered &&
@@ -746,7 +825,8 @@ async function main(): Promise<void> {
       `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ 2×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
       `decisions:            ${gate.ok.toLocaleString('en')} answered 2xx (${(gate.ok / gate.seconds).toFixed(0)}/s), ${reg!.allowed.toLocaleString('en')} of ${reg!.rows.toLocaleString('en')} registered allowed`,
       `access register:      ${reg!.answered_rows.toLocaleString('en')} rows for the ${gate.ok.toLocaleString('en')} answered decisions, ${reg!.rows - reg!.distinct_ids} duplicates, ` +
-        `${reg!.rows - reg!.answered_rows} more for requests still in flight when the load generator stopped  ${registerPass ? 'PASS' : 'FAIL'}`,
+        `${reg!.rows - reg!.answered_rows} more for requests still in flight when the load generator stopped, ` +
+        `${after - before - (reg!.rows + dreg!.rows + qrows + frows)} rows of no measured request (e.g. warm-up decisions committed late)  ${registerPass ? 'PASS' : 'FAIL'}`,
       `CPU per request:      bare: API ${((bareCpu.api * 1000) / bare.total).toFixed(0)} µs, load generator ${((bareCpu.loadgen * 1000) / bare.total).toFixed(0)} µs; ` +
         `gate: API ${((cpu.api * 1000) / gate.total).toFixed(0)} µs, PostgreSQL ${((cpu.pg * 1000) / gate.total).toFixed(0)} µs, load generator ${((cpu.loadgen * 1000) / gate.total).toFixed(0)} µs` +
         ` (machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
@@ -761,11 +841,13 @@ async function main(): Promise<void> {
       `  not allowed:        ${delivery.decisionsNotAllowed} decisions, ${delivery.deliveriesNot200} deliveries, ${delivery.errors} errors (all expected 0)`,
       `  access register:    ${dreg!.answered_rows.toLocaleString('en')} delivery rows for the ${delivery.delivered.toLocaleString('en')} delivered answers, ${dreg!.rows - dreg!.distinct_ids} duplicates, ` +
         `${dreg!.not_delivery} not marked as deliveries, ${dreg!.rows - dreg!.answered_rows} more still in flight  ${deliveryRegisterPass ? 'PASS' : 'FAIL'}`,
+      ...floodLines(quietRuns, floodedRuns, floods, authCache as { auth?: { known: number; misses: number } }),
       `total time:           ${((Date.now() - started) / 1000).toFixed(0)} s`,
       '',
     ];
     process.stdout.write(lines.join('\n'));
     if (
+      (FLOOD > 0 && !floodPass(quietRuns, floodedRuns, floods)) ||
       !registerPass ||
       !deliveryRegisterPass ||
       gate.errors > 0 ||
@@ -783,6 +865,35 @@ async function main(): Promise<void> {
     await db.stop();
   }
   process.exit(exitCode);
+}
+
+const floodRatio = (quiet: RunResult[], flooded: RunResult[]) => merge(flooded).rps / merge(quiet).rps;
+const floodPass = (quiet: RunResult[], flooded: RunResult[], floods: FloodResult[]) =>
+  floodRatio(quiet, flooded) >= 0.9 &&
+  floods.every((f) => f.other === 0) &&
+  merge(flooded).non2xx + merge(flooded).errors === 0;
+
+function floodLines(
+  quiet: RunResult[],
+  flooded: RunResult[],
+  floods: FloodResult[],
+  stats: { auth?: { known: number; misses: number } } | undefined,
+): string[] {
+  if (floods.length === 0) return [];
+  const q = merge(quiet);
+  const f = merge(flooded);
+  const sent = floods.reduce((t, x) => t + x.sent, 0);
+  const seconds = floods.reduce((t, x) => t + x.seconds, 0);
+  const refused = floods.reduce((t, x) => t + x.refused401, 0);
+  return [
+    '',
+    `authentication flood (BENCH_AUTH_FLOOD, ${FLOOD_CONNECTIONS} flood connections, in the same rounds):`,
+    `  gate, known keys:   ${q.rps.toFixed(0)} req/s without (p99 ${q.p99.toFixed(1)} ms), ${f.rps.toFixed(0)} req/s during the flood (p99 ${f.p99.toFixed(1)} ms): ` +
+      `${(floodRatio(quiet, flooded) * 100).toFixed(0)} % (target ≥ 90 %)  ${floodPass(quiet, flooded, floods) ? 'PASS' : 'FAIL'}`,
+    `  flood:              ${sent.toLocaleString('en')} requests under unknown keys (${(sent / seconds).toFixed(0)}/s), ${refused.toLocaleString('en')} answered 401, ` +
+      `${floods.reduce((t, x) => t + x.other, 0)} otherwise; known-key answers not 2xx during it: ${f.non2xx + f.errors}`,
+    `  auth cache after:   ${stats?.auth?.known ?? '?'} known, ${stats?.auth?.misses ?? '?'} misses`,
+  ];
 }
 
 function readCpuModel(): string {

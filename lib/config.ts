@@ -5,6 +5,8 @@
  * (ConfigError.message); nothing else reads process.env directly.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { AGREEMENT_RULES, type AgreementRule } from './agreement-rules.js';
 
@@ -184,6 +186,33 @@ export interface Config {
     scheduleAt: { hour: number; minute: number };
   };
   seedDemo: boolean;
+  /** Issue 20: how machine clients and people prove who they are (api/plugins/auth.ts; docs/operations.md). */
+  auth: AuthConfig;
+  /** Issue 20: each P4 client's fair share of the gate, per API instance (api/routes/p4.ts). */
+  p4FairShare: {
+    /** Gate requests (decisions and deliveries) one party may make per window; 0: no limit. */
+    max: number;
+    windowMs: number;
+  };
+}
+
+export interface AuthConfig {
+  /** Known keys and certificates are cached this long: a revocation on another instance holds within it. */
+  cacheTtlMs: number;
+  /** Known keys and certificates cached (LRU). */
+  cacheMax: number;
+  /** Unknown, expired and revoked credentials cached apart (LRU), so a flood of them cannot evict known ones. */
+  missCacheMax: number;
+  /** Last-used times are written at most this often per key or certificate, in one statement off the request path. */
+  lastUsedFlushMs: number;
+  /** The API serves HTTPS itself with these (PEM files); with clientCaFile it asks for client certificates (mTLS). */
+  tls: { certFile: string | undefined; keyFile: string | undefined; clientCaFile: string | undefined };
+  /** Behind an ingress that terminates mTLS: the header carrying the verified client certificate, lower case. */
+  clientCertHeader: string | undefined;
+  /** `fingerprint` (SHA-256, hex with or without colons) or `pem` (URL-encoded PEM, nginx `$ssl_client_escaped_cert`). */
+  clientCertHeaderFormat: 'fingerprint' | 'pem';
+  /** Addresses (IPs or CIDRs) whose clientCertHeader is believed: the ingress only. */
+  trustedProxies: string[];
 }
 
 /**
@@ -433,6 +462,64 @@ export function loadConfig(env: Env = process.env): Config {
     },
     retention: retention(env),
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
+    auth: auth(env),
+    p4FairShare: {
+      max: int(env, 'P4_FAIR_SHARE_MAX', 1000, 0, 10_000_000),
+      windowMs: int(env, 'P4_FAIR_SHARE_WINDOW_MS', 1000, 100, 3_600_000),
+    },
+  };
+}
+
+function file(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw !== undefined && !existsSync(raw)) throw new ConfigError(name, 'the path of a readable PEM file', raw);
+  return raw;
+}
+
+/** IPs and CIDRs (10.0.0.0/8, fd00::/8), comma-separated. */
+function addresses(env: Env, name: string): string[] {
+  const raw = str(env, name);
+  if (raw === undefined) return [];
+  const list = raw
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const a of list) {
+    const [ip, bits, extra] = a.split('/');
+    const family = isIP(ip ?? '');
+    const max = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max)))
+      throw new ConfigError(name, 'IP addresses or CIDRs, comma-separated (e.g. 10.0.0.0/8,127.0.0.1)', raw);
+  }
+  return list;
+}
+
+function auth(env: Env): AuthConfig {
+  const certFile = file(env, 'TLS_CERT_FILE');
+  const keyFile = file(env, 'TLS_KEY_FILE');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const missing = certFile === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE';
+    throw new ConfigError(missing, 'set together with its pair (the API’s own certificate and key)', undefined);
+  }
+  const clientCaFile = file(env, 'TLS_CLIENT_CA_FILE');
+  if (clientCaFile !== undefined && certFile === undefined)
+    throw new ConfigError('TLS_CERT_FILE', 'set with TLS_CLIENT_CA_FILE (client certificates need HTTPS)', undefined);
+  const header = str(env, 'CLIENT_CERT_HEADER')?.toLowerCase();
+  if (header !== undefined && !/^[a-z0-9-]+$/.test(header))
+    throw new ConfigError('CLIENT_CERT_HEADER', 'an HTTP header name, e.g. x-ssl-client-fingerprint', header);
+  const trustedProxies = addresses(env, 'TRUSTED_PROXIES');
+  // A forwarded certificate believed from anyone would let any caller claim any party.
+  if (header !== undefined && trustedProxies.length === 0)
+    throw new ConfigError('TRUSTED_PROXIES', 'the ingress addresses, required with CLIENT_CERT_HEADER', undefined);
+  return {
+    cacheTtlMs: int(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 600_000),
+    cacheMax: int(env, 'AUTH_CACHE_MAX', 10_000, 1, 10_000_000),
+    missCacheMax: int(env, 'AUTH_MISS_CACHE_MAX', 100_000, 1, 10_000_000),
+    lastUsedFlushMs: int(env, 'AUTH_LAST_USED_FLUSH_MS', 60_000, 1_000, 3_600_000),
+    tls: { certFile, keyFile, clientCaFile },
+    clientCertHeader: header,
+    clientCertHeaderFormat: oneOf(env, 'CLIENT_CERT_HEADER_FORMAT', ['fingerprint', 'pem'] as const, 'fingerprint'),
+    trustedProxies,
   };
 }
 

@@ -3,7 +3,15 @@
  * activities list them as non-retryable. `code` is stable (clients match on it), `message` is for
  * people, `field` names the input at fault.
  */
-export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'state' | 'unavailable';
+export type DomainErrorKind =
+  | 'validation'
+  | 'not_found'
+  | 'conflict'
+  | 'forbidden'
+  | 'state'
+  | 'unavailable'
+  /** A client over its share (the P4 gate's fair share, issue 20): 429 with Retry-After. */
+  | 'rate_limited';
 
 /** The error name of DomainError: an activity failure's type (Temporal takes the thrown error's name). */
 const DOMAIN_ERROR = 'DomainError';

@@ -94,7 +94,7 @@ party_gln() { # the GLN of the first party with role $1 (and name matching $2)
     "$PYTHON" -c 'import json,sys; r,n=sys.argv[1],sys.argv[2]; print(next(p["gln"] for p in json.load(sys.stdin)["items"] if r in p["roles"] and n in p["name"]))' "$1" "$2"
 }
 make_key() { # role, party GLN → key
-  DATABASE_URL="$DATABASE_URL" node --import tsx scripts/create-api-key.ts --role "$1" --party "$2" --label "fuzz $1" |
+  DATABASE_URL="$DATABASE_URL" node --import tsx scripts/api-keys.ts create --role "$1" --party "$2" --label "fuzz $1" |
     grep -o 'gt_[A-Za-z0-9_-]*' | head -1
 }
 KEYS[brp]="$(make_key brp "$(party_gln balance_responsible_party '')")"

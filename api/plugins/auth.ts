@@ -1,20 +1,21 @@
+/**
+ * Authentication (issue 20): a verified client certificate registered to a party and role (mutual TLS, at the API
+ * or at a trusted ingress), otherwise an API key (`Authorization: Bearer gt_…`). Every request but health and
+ * docs needs one. Lookups are cached (api/plugins/principals.ts); last-used times are written in batches
+ * (api/plugins/last-used.ts).
+ */
+import { X509Certificate } from 'node:crypto';
+import { BlockList, isIPv4 } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { and, eq, isNull } from 'drizzle-orm';
-import { apiKeys, type Role } from '../../db/schema/index.js';
+import type { Role } from '../../db/schema/index.js';
 import type { Db } from '../../db/client.js';
-import { hashApiKey } from '../../lib/api-keys.js';
+import type { AuthConfig } from '../../lib/config.js';
+import { fingerprintOf, normaliseFingerprint } from '../../lib/client-certificates.js';
+import { createLastUsedRecorder, type LastUsedRecorder } from './last-used.js';
+import { createPrincipalResolver, type Principal, type PrincipalResolver, type Refusal } from './principals.js';
 
-/** Who is calling: resolved from the bearer key on every request but health and docs. */
-export interface Principal {
-  keyId: string;
-  role: Role;
-  label: string;
-  /** The person the key is issued to (signed acts name them: domain/visibility.ts signatureOf); null: none recorded. */
-  holderName: string | null;
-  /** Grid operator (case-handler) or party (supplier, p4-client) the key acts for. */
-  partyId: string | null;
-  gridUserId: string | null;
-}
+export type { Principal } from './principals.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,46 +25,85 @@ declare module 'fastify' {
     /** Routes that need no API key (health, docs, OpenAPI). */
     public?: boolean;
   }
+  interface FastifyInstance {
+    auth: { resolver: PrincipalResolver; lastUsed: LastUsedRecorder };
+  }
 }
 
 /** The audit actor string for a principal. */
-export const actorOf = (p: Principal) => `api-key:${p.keyId}`;
+export const actorOf = (p: Principal) =>
+  p.via === 'client-certificate' ? `client-certificate:${p.keyId}` : `api-key:${p.keyId}`;
+
+/** A client certificate as presented: its fingerprint once the TLS layer verified it, else why it was not. */
+type Presented = { fingerprint: string; refusal?: undefined } | { fingerprint?: undefined; refusal: CertRefusal };
+type CertRefusal = Refusal | 'untrusted';
+
+const CERT_CODES = {
+  unknown: 'client_certificate_unknown',
+  expired: 'client_certificate_expired',
+  revoked: 'client_certificate_revoked',
+  untrusted: 'client_certificate_untrusted',
+} as const;
+const CERT_MESSAGES: Record<CertRefusal, string> = {
+  unknown: 'The client certificate is not registered to a party',
+  expired: 'The client certificate has expired',
+  revoked: 'The client certificate has been revoked',
+  untrusted: 'The client certificate is not signed by a trusted CA (or not valid)',
+};
+
+/** What the TLS socket says of the peer's certificate, once per connection (keep-alive: many requests). */
+const perSocket = new WeakMap<object, Presented | null>();
+
+function fromTls(request: FastifyRequest): Presented | null {
+  const socket = request.raw.socket as TLSSocket;
+  if (!socket.encrypted) return null;
+  let seen = perSocket.get(socket);
+  if (seen !== undefined) return seen;
+  const peer = socket.getPeerCertificate();
+  if (!peer || !peer.raw) seen = null;
+  else if (!socket.authorized)
+    // requestCert with rejectUnauthorized off: a client without (or with an unverifiable) certificate may still
+    // use an API key; the certificate alone never authenticates it.
+    seen = { refusal: String(socket.authorizationError) === 'CERT_HAS_EXPIRED' ? 'expired' : 'untrusted' };
+  else seen = { fingerprint: peer.fingerprint256.replace(/:/g, '').toLowerCase() };
+  perSocket.set(socket, seen);
+  return seen;
+}
 
 /**
- * Keys are looked up by hash and cached briefly: the P4 gate is the hot path and a database
- * round trip per request for an unchanged key is waste. A revoked key stops working within the TTL.
+ * The certificate an ingress verified and forwarded in config.clientCertHeader: believed only from
+ * config.trustedProxies (the ingress must also drop that header from what clients send: docs/operations.md).
  */
-export function createPrincipalResolver(db: Db, ttlMs = 30_000) {
-  const cache = new Map<string, { principal: Principal | null; expires: number }>();
-  return async function resolve(key: string): Promise<Principal | null> {
-    const hash = hashApiKey(key);
-    const now = Date.now();
-    const hit = cache.get(hash);
-    if (hit && hit.expires > now) return hit.principal;
-    const [row] = await db
-      .select({
-        id: apiKeys.id,
-        role: apiKeys.role,
-        label: apiKeys.label,
-        holderName: apiKeys.holderName,
-        partyId: apiKeys.partyId,
-        gridUserId: apiKeys.gridUserId,
-      })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.keyHash, hash), isNull(apiKeys.revokedAt)));
-    const principal: Principal | null = row
-      ? {
-          keyId: row.id,
-          role: row.role,
-          label: row.label,
-          holderName: row.holderName,
-          partyId: row.partyId,
-          gridUserId: row.gridUserId,
-        }
-      : null;
-    if (cache.size > 10_000) cache.clear(); // bound memory against key-guessing floods
-    cache.set(hash, { principal, expires: now + ttlMs });
-    return principal;
+function forwardedReader(config: AuthConfig) {
+  const header = config.clientCertHeader;
+  if (!header) return () => null;
+  const trusted = new BlockList();
+  for (const a of config.trustedProxies) {
+    const [ip, bits] = a.split('/') as [string, string | undefined];
+    const family = isIPv4(ip) ? 'ipv4' : 'ipv6';
+    if (bits === undefined) trusted.addAddress(ip, family);
+    else trusted.addSubnet(ip, Number(bits), family);
+  }
+  const fromTrusted = (address: string | undefined) => {
+    if (!address) return false;
+    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+    return isIPv4(v4) ? trusted.check(v4, 'ipv4') : trusted.check(address, 'ipv6');
+  };
+  return (request: FastifyRequest, now: number): Presented | null => {
+    const value = request.headers[header];
+    if (typeof value !== 'string' || value === '') return null;
+    if (!fromTrusted(request.raw.socket.remoteAddress)) return null;
+    if (config.clientCertHeaderFormat === 'fingerprint') {
+      const fingerprint = normaliseFingerprint(value);
+      return fingerprint ? { fingerprint } : { refusal: 'untrusted' };
+    }
+    try {
+      const cert = new X509Certificate(decodeURIComponent(value));
+      if (new Date(cert.validTo).getTime() <= now) return { refusal: 'expired' };
+      return { fingerprint: fingerprintOf(cert) };
+    } catch {
+      return { refusal: 'untrusted' };
+    }
   };
 }
 
@@ -91,8 +131,18 @@ const isRoleGuard = (hook: unknown): hook is RoleGuard =>
   typeof hook === 'function' && (hook as Partial<RoleGuard>)[ROLE_GUARD] === true;
 const hooksOf = (h: unknown): unknown[] => (h === undefined || h === null ? [] : Array.isArray(h) ? h : [h]);
 
-export function registerAuth(app: FastifyInstance, db: Db): void {
-  const resolve = createPrincipalResolver(db);
+export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): void {
+  const resolver = createPrincipalResolver(db, {
+    ttlMs: config.cacheTtlMs,
+    max: config.cacheMax,
+    missMax: config.missCacheMax,
+  });
+  const lastUsed = createLastUsedRecorder(db, config.lastUsedFlushMs, app.log);
+  app.decorate('auth', { resolver, lastUsed });
+  lastUsed.start();
+  app.addHook('onClose', async () => lastUsed.stop());
+  const forwarded = forwardedReader(config);
+
   app.decorateRequest('principal', null as unknown as Principal);
   // A key without the role is refused before anything reads, parses or judges its body (issue 18: the input
   // check ran first and a CSV upload of any role was a 500). Routes give requireRole(...) as their preHandler;
@@ -107,24 +157,53 @@ export function registerAuth(app: FastifyInstance, db: Db): void {
   });
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     if (request.routeOptions.config?.public || request.is404) return;
+    const now = Date.now();
+    const cert = fromTls(request) ?? forwarded(request, now);
+    let certRefusal: CertRefusal | undefined;
+    if (cert?.fingerprint) {
+      const r = await resolver.byCertificate(cert.fingerprint, now);
+      if (r.principal) {
+        request.principal = r.principal;
+        lastUsed.note(r.principal, now);
+        return;
+      }
+      certRefusal = r.refusal;
+    } else if (cert) certRefusal = cert.refusal;
+
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
+      if (certRefusal) {
+        request.log.info({ code: CERT_CODES[certRefusal] }, 'client certificate refused');
+        return refuseUnread(request, reply, 401, {
+          code: CERT_CODES[certRefusal],
+          message: CERT_MESSAGES[certRefusal],
+          field: 'tls.clientCertificate',
+        });
+      }
       return refuseUnread(request, reply, 401, {
         code: 'unauthenticated',
-        message: 'Authorization: Bearer <api key> is required',
+        message: 'A registered client certificate or Authorization: Bearer <api key> is required',
         field: 'headers.authorization',
       });
     }
-    const principal = await resolve(match[1]!);
-    if (!principal) {
+    const r = await resolver.byKey(match[1]!, now);
+    if (r.refusal === 'expired') {
+      return refuseUnread(request, reply, 401, {
+        code: 'api_key_expired',
+        message: 'The API key has expired',
+        field: 'headers.authorization',
+      });
+    }
+    if (!r.principal) {
       return refuseUnread(request, reply, 401, {
         code: 'invalid_api_key',
         message: 'The API key is unknown or revoked',
         field: 'headers.authorization',
       });
     }
-    request.principal = principal;
+    request.principal = r.principal;
+    lastUsed.note(r.principal, now);
   });
 }
 

@@ -25,6 +25,7 @@ const STATUS: Record<DomainErrorKind, number> = {
   forbidden: 403,
   state: 409,
   unavailable: 503,
+  rate_limited: 429,
 };
 
 /** Ajv's instancePath (/connectionEan/0) and the validation context (body) → body.connectionEan[0]. */

@@ -8,17 +8,25 @@ import {
   ApiKeyCreated,
   ApiKeyList,
   ApiKeyQuery,
+  ApiKeyRotate,
+  ApiKeyRotated,
   ApiKeySchema,
   toApiKeyDto,
 } from '../schemas/api-keys.js';
 import { IdParams } from '../schemas/connections.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey } from '../../db/repositories/api-keys.js';
 import { requirePartyByGln } from '../../db/repositories/parties.js';
 
+// long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   jsonBodiesOnly(app);
   // The repository names the key's party by id and the key as apiKeyId.
-  errorFieldsForRoutes(app, { partyId: 'body.partyGln', apiKeyId: 'params.id' });
+  errorFieldsForRoutes(app, {
+    partyId: 'body.partyGln',
+    apiKeyId: 'params.id',
+    expiresAt: 'body.expiresAt',
+    overlapUntil: 'body.overlapUntil',
+  });
   const { db } = app.deps;
   const admin = requireRole('admin');
 
@@ -42,6 +50,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         holderName: b.holderName ?? null,
         partyId,
         gridUserId: b.gridUserId ?? null,
+        expiresAt: b.expiresAt ? new Date(b.expiresAt) : null,
       });
       return reply
         .status(201)
@@ -78,7 +87,40 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: ApiKeySchema, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
-    async (req) => toApiKeyDto(await revokeApiKey(db, actorFrom(req.principal), req.params.id)),
+    async (req) => {
+      const row = await revokeApiKey(db, actorFrom(req.principal), req.params.id);
+      // At once on this instance; on the others within AUTH_CACHE_TTL_MS.
+      app.auth.resolver.forgetKeyHash(row.keyHash);
+      return toApiKeyDto(row);
+    },
+  );
+
+  app.post(
+    '/api-keys/:id/rotate',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['api-keys'],
+        summary:
+          'Rotate an API key with overlap: a new key for the same holder (in this response only); the old one stays valid until overlapUntil',
+        params: IdParams,
+        body: ApiKeyRotate,
+        response: { 201: ApiKeyRotated, ...errorResponses(...BODY_ERRORS, 404, 409) },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      const { apiKey, key, previous } = await rotateApiKey(db, actorFrom(req.principal), req.params.id, {
+        overlapUntil: b.overlapUntil ? new Date(b.overlapUntil) : null,
+        expiresAt: b.expiresAt ? new Date(b.expiresAt) : null,
+      });
+      // The old key's cached expiry changed.
+      app.auth.resolver.forgetKeyHash(previous.keyHash);
+      return reply
+        .status(201)
+        .header('cache-control', 'no-store')
+        .send({ apiKey: toApiKeyDto(apiKey), key, previous: toApiKeyDto(previous) });
+    },
   );
 };
 

@@ -21,6 +21,7 @@
  * customer switch, expiry or loss of admission denies every fetch whose statement starts after it
  * committed, on every API instance (nothing is cached).
  */
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../plugins/auth.js';
 import {
@@ -56,6 +57,37 @@ import { toDataPoints } from './readings.js';
 
 export interface P4RouteOptions {
   gate?: Omit<P4GateOptions, 'now'>;
+  /** Each party's share of the gate per window, per API instance (config.p4FairShare; max 0: none). */
+  fairShare?: { max: number; windowMs: number };
+}
+
+/**
+ * A fair share of the gate per client (issue 20): decisions and deliveries of one party count together (all its
+ * keys and certificates), in a fixed window per API instance (@fastify/rate-limit's in-memory store). Over it:
+ * 429 `p4_fair_share_exceeded` with Retry-After, before the gate is asked, so nothing is registered; the other
+ * parties are not slowed. With several instances behind a balancer a party's share is the sum of theirs.
+ */
+async function registerFairShare(
+  app: Parameters<FastifyPluginAsyncTypebox>[0],
+  share: { max: number; windowMs: number },
+) {
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: share.max,
+    timeWindow: share.windowMs,
+    keyGenerator: (req) => req.principal.partyId ?? req.principal.keyId,
+    // The hot path answers without the X-RateLimit-* headers; a 429 carries them with Retry-After.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    errorResponseBuilder: (_req, ctx) =>
+      new DomainError(
+        'rate_limited',
+        'p4_fair_share_exceeded',
+        `This client has used its share of the P4 gate (${ctx.max} requests per ${share.windowMs} ms); retry in ${ctx.after}`,
+        undefined,
+        { limit: ctx.max, windowMs: share.windowMs },
+      ),
+  });
 }
 
 // long: a route plugin: one short handler per route with its schemas; the length is the list of routes
@@ -63,6 +95,10 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
   jsonBodiesOnly(app);
   const { db, sql } = app.deps;
   const gate = new P4Gate(sql, opts.gate ?? {});
+  const share = opts.fairShare && opts.fairShare.max > 0 ? opts.fairShare : undefined;
+  if (share) await registerFairShare(app, share);
+  /** Route config of the reads beside the gate: outside the share. */
+  const unshared = { rateLimit: false } as const;
   // Answer every queued request before the pool closes.
   app.addHook('onClose', async () => gate.close());
 
@@ -79,7 +115,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           'and cut at the decision instant; the answer states the period decided (from, to, periodCut). ' +
           'A period without a whole quarter-hour is 400 period_no_quarter_hour (body.to), or period_in_future (body.from) while its first quarter-hour has not ended.',
         body: P4Request,
-        response: { 200: P4Decision, ...errorResponses(...BODY_ERRORS, 404, 503) },
+        response: { 200: P4Decision, ...errorResponses(...BODY_ERRORS, 404, 429, 503) },
       },
     },
     async (req) => {
@@ -127,6 +163,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
   app.get(
     '/p4/requests/:id',
     {
+      config: unshared,
       preHandler: requireRole('p4-client'),
       schema: {
         tags: ['p4'],
@@ -152,7 +189,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           'interval_data: one point per quarter-hour with its volumes; daily_registers: registers at midnight; monthly_registers: at midnight on the 1st (Europe/Amsterdam). ' +
           'Offtake and feed-in registers both, wherever they were read.',
         params: IdParams,
-        response: { 200: P4Data, ...errorResponses(...READ_ERRORS, 404, 409) },
+        response: { 200: P4Data, ...errorResponses(...READ_ERRORS, 404, 409, 429) },
       },
     },
     async (req) => {
@@ -222,6 +259,7 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
   app.get(
     '/access-register',
     {
+      config: unshared,
       preHandler: requireRole('admin', 'compliance', 'case-handler'),
       schema: {
         tags: ['p4'],

@@ -15,6 +15,11 @@ export const ApiKeySchema = Type.Object(
     gridUserId: Type.Union([Uuid, Type.Null()]),
     createdAt: DateTime,
     revokedAt: Type.Union([DateTime, Type.Null()]),
+    expiresAt: Type.Union([DateTime, Type.Null()], { description: 'Refused from this instant on; null: no expiry' }),
+    lastUsedAt: Type.Union([DateTime, Type.Null()], {
+      description: 'Last authenticated use, at most AUTH_LAST_USED_FLUSH_MS (default 1 min) behind',
+    }),
+    rotatedFromId: Type.Union([Uuid, Type.Null()], { description: 'The key this one replaced' }),
   },
   { title: 'ApiKey' },
 );
@@ -38,8 +43,31 @@ export const ApiKeyCreate = Type.Object(
     ),
     partyGln: Type.Optional(Gln13),
     gridUserId: Type.Optional(Uuid),
+    expiresAt: Type.Optional(Type.String({ ...DateTime, description: 'Default: a year from now' })),
   },
   { additionalProperties: false, title: 'ApiKeyCreate' },
+);
+export const ApiKeyRotate = Type.Object(
+  {
+    overlapUntil: Type.Optional(
+      Type.String({
+        ...DateTime,
+        description: 'The old key stays valid until then (default: 7 days from now; never beyond its own expiry)',
+      }),
+    ),
+    expiresAt: Type.Optional(
+      Type.String({ ...DateTime, description: 'Expiry of the new key (default: a year from now)' }),
+    ),
+  },
+  { additionalProperties: false, title: 'ApiKeyRotate' },
+);
+export const ApiKeyRotated = Type.Object(
+  {
+    apiKey: ApiKeySchema,
+    key: Type.String({ description: 'The new key: shown only in this response, store it now' }),
+    previous: ApiKeySchema,
+  },
+  { title: 'ApiKeyRotated' },
 );
 export const ApiKeyQuery = Type.Intersect([Paging, Type.Object({ includeRevoked: Type.Boolean({ default: false }) })]);
 export const ApiKeyList = Page(ApiKeySchema);
@@ -55,5 +83,8 @@ export function toApiKeyDto(k: ApiKey): Static<typeof ApiKeySchema> {
     gridUserId: k.gridUserId,
     createdAt: k.createdAt.toISOString(),
     revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
+    expiresAt: k.expiresAt ? k.expiresAt.toISOString() : null,
+    lastUsedAt: k.lastUsedAt ? k.lastUsedAt.toISOString() : null,
+    rotatedFromId: k.rotatedFromId,
   };
 }

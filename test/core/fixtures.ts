@@ -36,14 +36,17 @@ export interface CoreContext {
   app: App;
   db: Db;
   sql: postgres.Sql;
+  /** The private database's URL (for commands run as child processes). */
+  url: string;
   close(): Promise<void>;
 }
 
-export async function coreContext(label: string): Promise<CoreContext> {
+/** `env`: configuration beside the defaults (the fair share, TLS, the auth cache: test/core/machine-auth.test.ts). */
+export async function coreContext(label: string, env: Record<string, string> = {}): Promise<CoreContext> {
   const fresh = await freshDatabase(label);
   const handle = createDb(fresh.url, { max: 8 });
   const app = await buildApp({
-    config: testConfig({ BODY_LIMIT_BYTES: '65536' }),
+    config: testConfig({ BODY_LIMIT_BYTES: '65536', ...env }),
     db: handle.db,
     sql: handle.sql,
     logger: false,
@@ -53,6 +56,7 @@ export async function coreContext(label: string): Promise<CoreContext> {
     app,
     db: handle.db,
     sql: handle.sql,
+    url: fresh.url,
     async close() {
       await app.close();
       await handle.close();
@@ -171,7 +175,7 @@ export async function makeCase(
 export async function makeKey(
   db: Db,
   role: Role,
-  o: { partyId?: string; gridUserId?: string; holderName?: string } = {},
+  o: { partyId?: string; gridUserId?: string; holderName?: string; expiresAt?: Date } = {},
 ): Promise<string> {
   const k = generateApiKey();
   await db.insert(apiKeys).values({
@@ -182,6 +186,7 @@ export async function makeKey(
     role,
     partyId: o.partyId ?? null,
     gridUserId: o.gridUserId ?? null,
+    expiresAt: o.expiresAt ?? null,
   });
   return `Bearer ${k.key}`;
 }
