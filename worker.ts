@@ -22,6 +22,14 @@ import { loadConfigOrExit, type Config } from './lib/config.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
+import { activityInterceptors, workflowSinks } from './lib/infra/temporal-interceptors.js';
+import type { MetricsServer } from './lib/observability/metrics-server.js';
+import { startTracing } from './lib/observability/tracing.js';
+import {
+  runtimeMetricsOptions,
+  startWorkerTelemetryServer,
+  workerProbes,
+} from './lib/observability/worker-telemetry.js';
 import { ensureAllocationSchedule } from './services/allocation/schedule.js';
 import { ensureRetentionSchedule } from './services/retention/schedule.js';
 import { runRecoveryLoop, type RecoveryLoop } from './services/recovery/sweep.js';
@@ -83,6 +91,8 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
   /** Settles when the worker stops; rejects when it fails on its own. */
   done: Promise<void>;
+  /** Issue 20: the metrics and probe listener (METRICS_PORT; undefined when not configured). */
+  metrics?: MetricsServer;
 }
 
 /** Workflow code: the TypeScript source under tsx, the compiled file under node dist/. */
@@ -92,6 +102,15 @@ export function workflowsPath(): string {
     if (existsSync(path)) return path;
   }
   throw new Error('workflows/index.(ts|js) not found next to worker');
+}
+
+/** Issue 20: the workflow interceptor module (request id, OpenTelemetry), bundled with the workflow code. */
+export function workflowInterceptorsPath(): string {
+  for (const candidate of ['./workflows/interceptors.ts', './workflows/interceptors.js']) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('workflows/interceptors.(ts|js) not found next to worker');
 }
 
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
@@ -135,28 +154,35 @@ function temporalLogger(logger: Logger): TemporalLogger {
   };
 }
 
-let runtimeInstalled = false;
-function installRuntime(logger: Logger): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+let runtimeInstalled: { metricsUrl: string | undefined } | undefined;
+/** Installs the SDK runtime once per process; with METRICS_PORT, with its Prometheus exporter (issue 20). */
+async function installRuntime(logger: Logger, config: Config): Promise<{ metricsUrl: string | undefined }> {
+  if (runtimeInstalled) return runtimeInstalled;
+  const metrics = await runtimeMetricsOptions(config.observability);
   try {
-    Runtime.install({ logger: temporalLogger(logger) });
+    Runtime.install({ logger: temporalLogger(logger), ...(metrics ? { telemetryOptions: metrics.telemetry } : {}) });
+    runtimeInstalled = { metricsUrl: metrics?.url };
   } catch (err) {
-    // Already instantiated by an earlier connection in this process: keep that runtime.
+    // Already instantiated by an earlier connection in this process: keep that runtime (without its metrics).
     logger.debug({ err }, 'Temporal runtime already installed');
+    runtimeInstalled = { metricsUrl: undefined };
   }
+  return runtimeInstalled;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config, 'worker');
-  installRuntime(logger);
+  const runtime = await installRuntime(logger, config);
+  const tracing = startTracing(config.observability);
 
   const connection = await connectWorkerConnection(config.temporal, opts.temporalAddress);
   const { connection: clientConnection, client } = await connectClient(config.temporal, opts.temporalAddress);
   const dbh = createDb(opts.databaseUrl, { max: config.database.poolMax });
   const mailer = createMailer(opts.smtpUrl, { from: config.smtp.from });
+  let metrics: MetricsServer | undefined;
   const closeAll = async (): Promise<void> => {
+    await metrics?.close();
     mailer.close();
     await dbh.close();
     await clientConnection.close();
@@ -171,18 +197,36 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
     if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     if (opts.schedule !== false) await ensureRetentionSchedule(client, config, logger);
+    const code = workflowCode();
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      ...workflowCode(),
+      ...code,
       activities,
+      // Issue 20: request id and traces (lib/infra/temporal-interceptors.ts); a prebuilt bundle has the module.
+      interceptors: {
+        activity: activityInterceptors(tracing),
+        workflowModules: 'workflowsPath' in code ? [workflowInterceptorsPath()] : [],
+      },
+      sinks: workflowSinks(tracing),
       shutdownGraceTime: '20s',
       // Bounded memory (docs/operations.md, "Bounded worker memory"): the SDK's default cache grows with the heap limit.
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     });
+    metrics = await startWorkerTelemetryServer(
+      config.observability,
+      runtime.metricsUrl,
+      workerProbes({
+        state: () => worker.getState(),
+        connected: () =>
+          connection
+            .withDeadline(Date.now() + 1_500, () => connection.workflowService.getSystemInfo({}))
+            .then(() => true),
+      }),
+    );
     const done = worker.run();
     // Runs next to the worker for as long as it runs (a sweep never rejects: failures wait for the next).
     const recovery: RecoveryLoop | undefined =
@@ -204,6 +248,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     );
     return {
       done: finished,
+      ...(metrics ? { metrics } : {}),
       async shutdown() {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await finished;

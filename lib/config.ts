@@ -179,6 +179,20 @@ export interface Config {
     scheduleAt: { hour: number; minute: number };
   };
   seedDemo: boolean;
+  /** Issue 20: Prometheus metrics and OpenTelemetry traces (docs/operations.md, "Metrics and traces"). */
+  observability: {
+    /**
+     * Port of the separate metrics listener (`/metrics`; a worker's also `/livez`, `/readyz`); undefined: none.
+     * Apart from the API port so a platform's scraper needs no API key and the ingress never exposes it.
+     */
+    metricsPort: number | undefined;
+    metricsHost: string;
+    /** OTEL_TRACES_EXPORTER: `otlp` sends spans over OTLP/HTTP (JSON); `none` (the default) creates none. */
+    tracesExporter: 'otlp' | 'none';
+    /** OTLP/HTTP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+    tracesEndpoint: string;
+    serviceName: string | undefined;
+  };
 }
 
 /** DC-6 (Datacode 5.4.1): the grid user may ask for the last 3 years of their data, so readings stay that long. */
@@ -330,6 +344,21 @@ export function loadConfig(env: Env = process.env): Config {
     },
     retention: retention(env),
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
+    observability: observability(env, host),
+  };
+}
+
+/** Metrics listener and trace export; the OTEL_* names are OpenTelemetry's own (its SDK conventions). */
+function observability(env: Env, host: string): Config['observability'] {
+  const rawPort = str(env, 'METRICS_PORT');
+  const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']) ?? 'http://localhost:4318';
+  return {
+    metricsPort: rawPort === undefined ? undefined : int(env, 'METRICS_PORT', 0, 0, 65535),
+    metricsHost: str(env, 'METRICS_HOST', host)!,
+    tracesExporter: oneOf(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'none'] as const, 'none'),
+    tracesEndpoint:
+      url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']) ?? `${base.replace(/\/+$/, '')}/v1/traces`,
+    serviceName: str(env, 'OTEL_SERVICE_NAME'),
   };
 }
 

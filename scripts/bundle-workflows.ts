@@ -7,11 +7,13 @@
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
+import { WORKFLOW_BUNDLE_FILE, workflowInterceptorsPath, workflowsPath } from '../worker.js';
 
 const started = Date.now();
 const { code } = await bundleWorkflowCode({
   workflowsPath: workflowsPath(),
+  // Issue 20: request id and OpenTelemetry (workflows/interceptors.ts); a prebuilt bundle must carry them itself.
+  workflowInterceptorModules: [workflowInterceptorsPath()],
   logger: {
     log: () => undefined,
     trace: () => undefined,

@@ -17,6 +17,7 @@ import {
 } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.js';
+import { clientInterceptors } from './temporal-interceptors.js';
 
 export type TemporalConfig = Config['temporal'];
 
@@ -115,7 +116,8 @@ export async function connectClient(
   } catch (cause) {
     throw new Error(`cannot connect to Temporal at ${describe(cfg, address)}`, { cause });
   }
-  const client = new Client({ connection, namespace: cfg.namespace });
+  // Issue 20: the request id and (when on) trace context in the headers of every start, signal and Update.
+  const client = new Client({ connection, namespace: cfg.namespace, interceptors: clientInterceptors() });
   return { connection, client };
 }
 
