@@ -10,6 +10,8 @@ import { ConfigError, loadConfigOrExit } from './lib/config.js';
 import { API_TEMPORAL_FAIL_FAST, connectClient } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
+import { startMetricsServer } from './lib/observability/metrics-server.js';
+import { domainGaugeCollector } from './services/observability/domain-gauges.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config, 'server');
@@ -51,6 +53,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     // Stop taking requests and finish in-flight ones, then release connections.
     app
       .close()
+      .then(() => metrics?.close())
       .then(() => connection.close())
       .then(() => mailer?.close())
       .then(() => dbh.close())
@@ -64,4 +67,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// Issue 20: /metrics on a listener of its own (docs/operations.md, "Metrics and traces").
+const metrics =
+  config.observability.metricsPort === undefined
+    ? undefined
+    : await startMetricsServer({
+        host: config.observability.metricsHost,
+        port: config.observability.metricsPort,
+        collect: domainGaugeCollector(dbh.db),
+      });
 await app.listen({ host: config.host, port: config.port });

@@ -49,6 +49,8 @@ export interface StartWorkerOptions {
    * never started one (services/recovery/sweep.ts runRecoveryLoop; default true).
    */
   recoverCases?: boolean;
+  /** Issue 20: more gauges for this worker's metrics listener to refresh at scrape time (scripts/start.ts: the domain's). */
+  metricsCollect?: () => Promise<void>;
 }
 
 /**
@@ -219,6 +221,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     metrics = await startWorkerTelemetryServer(
       config.observability,
       runtime.metricsUrl,
+      opts.metricsCollect,
       workerProbes({
         state: () => worker.getState(),
         connected: () =>

@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DEPENDENCY_DOWN } from '../../lib/infra/dependency-errors.js';
+import { unavailableTotal } from '../../lib/observability/metrics.js';
 
 export interface DatabaseHangGuard {
   probe(timeoutMs: number): Promise<boolean>;
@@ -30,11 +31,13 @@ declare module 'fastify' {
 
 export function registerDatabaseHangGuard(app: FastifyInstance, guard: DatabaseHangGuard): void {
   const d = DEPENDENCY_DOWN.database;
-  const answerDown = (reply: FastifyReply) =>
-    reply
+  const answerDown = (reply: FastifyReply) => {
+    unavailableTotal.labels('database', d.code).inc();
+    return reply
       .status(503)
       .header('retry-after', String(d.retryAfterS))
       .send({ code: d.code, message: d.message, details: { dependency: 'database' } });
+  };
 
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT.test(request.url)) return;

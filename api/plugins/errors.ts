@@ -3,6 +3,14 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../../lib/errors.js';
 import { DEPENDENCY_DOWN, downDependency } from '../../lib/infra/dependency-errors.js';
+import { unavailableTotal } from '../../lib/observability/metrics.js';
+
+/** Issue 20: gt_http_unavailable_total by the dependency a 503 names (its code when it names none: gate_overloaded, …). */
+function countUnavailable(err: DomainError): void {
+  const named = (err.details as { dependency?: unknown } | undefined)?.dependency;
+  const dependency = typeof named === 'string' ? named : err.code.replace(/_unavailable$/, '');
+  unavailableTotal.labels(dependency, err.code).inc();
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -78,7 +86,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const status = STATUS[err.kind];
       const field = err.field ? requestField(err.field, request) : undefined;
       request.log.info({ code: err.code, field }, 'request refused');
-      if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_S));
+      if (status === 503) {
+        void reply.header('retry-after', String(RETRY_AFTER_S));
+        countUnavailable(err);
+      }
       return reply.status(status).send({
         code: err.code,
         message: err.message,
@@ -114,6 +125,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // A dependency down is no bug of ours: a fast 503 naming it, never a 500.
       const d = DEPENDENCY_DOWN[down];
       request.log.warn({ err, dependency: down }, 'dependency unavailable');
+      unavailableTotal.labels(down, d.code).inc();
       return reply
         .status(503)
         .header('retry-after', String(d.retryAfterS))

@@ -77,6 +77,7 @@ export function workerProbes(s: WorkerProbeState): Probes {
 export async function startWorkerTelemetryServer(
   cfg: Config['observability'],
   runtimeMetricsUrl: string | undefined,
+  collect: (() => Promise<void>) | undefined,
   probes: Probes,
 ): Promise<MetricsServer | undefined> {
   if (cfg.metricsPort === undefined) return undefined;
@@ -84,6 +85,7 @@ export async function startWorkerTelemetryServer(
     host: cfg.metricsHost,
     port: cfg.metricsPort,
     extra: runtimeMetricsReader(runtimeMetricsUrl),
+    ...(collect ? { collect } : {}),
     probes,
   });
 }
