@@ -56,7 +56,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
     if (path === '/metrics') {
       if (opts.collect) await bounded(opts.collect(), COLLECT_TIMEOUT_MS);
-      const [own, extra] = await Promise.all([registry.metrics(), opts.extra ? opts.extra() : Promise.resolve('')]);
+      // `extra` first: reading it sets this process's gauge of whether it could (gt_temporal_runtime_metrics_up).
+      const extra = opts.extra ? await opts.extra() : '';
+      const own = await registry.metrics();
       return send(res, 200, registry.contentType, extra ? `${own}\n${extra}` : own);
     }
     if (opts.probes && path === '/livez') {
