@@ -21,7 +21,10 @@ import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import { createDb } from '../../db/client.js';
+import { workflowSinks } from '../../lib/infra/temporal-interceptors.js';
+import { workflowInterceptorsPath, workflowsPath } from '../../worker.js';
 import { startMetricsServer, type MetricsServer } from '../../lib/observability/metrics-server.js';
 import { currentTracing } from '../../lib/observability/tracing.js';
 import { domainGaugeCollector } from '../../services/observability/domain-gauges.js';
@@ -292,5 +295,19 @@ describe('traces', () => {
     const contactLines = activityLines.filter((l) => l['activityType'] === 'sendContactEmail');
     expect(contactLines.map((l) => l['msg'])).toContain('Activity completed');
     expect(activityLines.filter((l) => l['requestId'] !== requestId)).toEqual([]);
-  });
+
+    // Its history, with the request-id and trace headers, replays with the interceptors and without them (a rollback).
+    const history = await ctx.temporal.workflow.getHandle(c.id).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    expect(Object.keys(started?.header?.fields ?? {})).toEqual(
+      expect.arrayContaining(['gt-request-id', '_tracer-data']),
+    );
+    const sinks = workflowSinks(currentTracing()!);
+    await Worker.runReplayHistory(
+      { workflowsPath: workflowsPath(), interceptors: { workflowModules: [workflowInterceptorsPath()] }, sinks },
+      history,
+      c.id,
+    );
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, c.id);
+  }, 120_000);
 });
