@@ -39,7 +39,13 @@ export function startTracing(cfg: Config['observability']): Tracing {
   if (current) return current;
   const resource = new Resource({ [ATTR_SERVICE_NAME]: cfg.serviceName ?? DEFAULT_SERVICE_NAME });
   if (cfg.tracesExporter === 'none') {
-    current = { enabled: false, tracer: undefined, processor: new NoopSpanProcessor(), resource, flush: async () => {} };
+    current = {
+      enabled: false,
+      tracer: undefined,
+      processor: new NoopSpanProcessor(),
+      resource,
+      flush: async () => {},
+    };
     return current;
   }
   const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: cfg.tracesEndpoint }));
