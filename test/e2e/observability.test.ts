@@ -197,6 +197,9 @@ describe('metrics', () => {
     expect(sample(worker2, 'gt_mail_failures_total', contact) ?? 0).toBe(
       sample(worker0, 'gt_mail_failures_total', contact) ?? 0,
     );
+    // The task queue's schedule-to-start latencies the docs alert on (the Temporal core's histograms).
+    expect(worker2).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket\{/m);
+    expect(worker2).toMatch(/^temporal_activity_schedule_to_start_latency_bucket\{/m);
     const intake = { method: 'POST', route: '/cases', status: '201' };
     expect(sample(api2, 'gt_http_request_duration_seconds_count', intake)).toBe(1);
   });
