@@ -11,6 +11,7 @@ import { API_TEMPORAL_FAIL_FAST, connectClient } from './lib/infra/temporal-conn
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
 import { startMetricsServer } from './lib/observability/metrics-server.js';
+import { currentTracing } from './lib/observability/tracing.js';
 import { domainGaugeCollector } from './services/observability/domain-gauges.js';
 
 const config = loadConfigOrExit();
@@ -54,6 +55,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     app
       .close()
       .then(() => metrics?.close())
+      .then(() => currentTracing()?.flush().catch(() => undefined))
       .then(() => connection.close())
       .then(() => mailer?.close())
       .then(() => dbh.close())

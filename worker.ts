@@ -185,6 +185,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   let metrics: MetricsServer | undefined;
   const closeAll = async (): Promise<void> => {
     await metrics?.close();
+    // Spans still buffered (the last activities') go out before the process ends; a collector away costs no shutdown.
+    await tracing.flush().catch(() => undefined);
     mailer.close();
     await dbh.close();
     await clientConnection.close();
