@@ -55,7 +55,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     app
       .close()
       .then(() => metrics?.close())
-      .then(() => currentTracing()?.flush().catch(() => undefined))
+      .then(() =>
+        currentTracing()
+          ?.flush()
+          .catch(() => undefined),
+      )
       .then(() => connection.close())
       .then(() => mailer?.close())
       .then(() => dbh.close())
