@@ -13,16 +13,13 @@ import { decideAndRegister, type GateOutcome } from '../db/repositories/access-r
 import type { GateRequest } from '../domain/gate.js';
 import { DomainError } from '../lib/errors.js';
 import { downDependency } from '../lib/infra/dependency-errors.js';
+// Issue 20: decisions by reason code (DC-1), batch size and the statement's latency.
 import {
-  boundCounter,
+  countDecision,
   gateBatchSeconds,
   gateBatchSize,
-  gateDecisionsTotal,
   gateFailedBatchesTotal,
 } from '../lib/observability/metrics.js';
-
-/** Issue 20: decisions by reason code (DC-1), counted per request on a child bound once per reason. */
-const countDecision = boundCounter(gateDecisionsTotal);
 
 interface Pending {
   req: GateRequest;

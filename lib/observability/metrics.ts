@@ -3,8 +3,8 @@
  * runtime series (`temporal_…`) come from the SDK core on a worker (lib/observability/metrics-server.ts merges
  * them in). Names, labels and what to alert on: docs/operations.md, "Metrics and traces".
  *
- * Hot paths (the P4 gate) touch only pre-bound children: a counter's `inc()` or a histogram's `observe()` on an
- * object looked up by a small key, no label object per request.
+ * Hot paths (every request, the P4 gate's decisions) add to plain numbers that the scrape turns into series
+ * (RouteMetrics, countDecision): prom-client's labelled `inc`/`observe` build a label object and string per call.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
 
@@ -20,33 +20,89 @@ export function collectProcessMetrics(): void {
 
 // ---- API: requests -------------------------------------------------------------------------------------------
 
-export const httpRequestSeconds = new Histogram({
-  name: 'gt_http_request_duration_seconds',
-  help: 'API requests by method, route pattern and status code: latency in seconds (_count is the request count)',
-  labelNames: ['method', 'route', 'status'] as const,
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
-});
+const HTTP_REQUEST_SECONDS = 'gt_http_request_duration_seconds';
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5] as const;
+
+interface StatusCounts {
+  /** Observations per bucket (not cumulative; the scrape adds them up). */
+  buckets: Float64Array;
+  sum: number;
+  count: number;
+}
 
 /**
- * One route's histogram children by status code, bound on first use: a request looks one up by number and
- * observes (no label object, no string built per request).
+ * One route's request counts and latencies by status code. A request adds to plain numbers (a map lookup by status,
+ * a bucket search, three additions: no label object, no label string, nothing allocated once its status was seen);
+ * the histogram's series are built at scrape time. One per method and route pattern in the process, so apps built
+ * twice in one process (tests) share it.
  */
 export class RouteMetrics {
-  private readonly byStatus = new Map<number, Histogram.Internal<'method' | 'route' | 'status'>>();
-  constructor(
-    private readonly method: string,
-    private readonly route: string,
+  private readonly byStatus = new Map<number, StatusCounts>();
+  private constructor(
+    readonly method: string,
+    readonly route: string,
   ) {}
 
+  private static readonly all = new Map<string, RouteMetrics>();
+  static of(method: string, route: string): RouteMetrics {
+    const key = `${method} ${route}`;
+    let m = RouteMetrics.all.get(key);
+    if (m === undefined) RouteMetrics.all.set(key, (m = new RouteMetrics(method, route)));
+    return m;
+  }
+
   observe(status: number, ms: number): void {
-    let child = this.byStatus.get(status);
-    if (child === undefined) {
-      child = httpRequestSeconds.labels(this.method, this.route, String(status));
-      this.byStatus.set(status, child);
+    let s = this.byStatus.get(status);
+    if (s === undefined) {
+      s = { buckets: new Float64Array(HTTP_BUCKETS.length), sum: 0, count: 0 };
+      this.byStatus.set(status, s);
     }
-    child.observe(ms / 1000);
+    const seconds = ms / 1000;
+    s.sum += seconds;
+    s.count += 1;
+    for (let i = 0; i < HTTP_BUCKETS.length; i++) {
+      if (seconds <= HTTP_BUCKETS[i]!) {
+        s.buckets[i]! += 1;
+        break;
+      }
+    }
+  }
+
+  /** prom-client's histogram values (name_bucket with le, name_sum, name_count) for the exposition. */
+  static values(): { metricName: string; labels: Record<string, string | number>; value: number }[] {
+    const out: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const m of RouteMetrics.all.values()) {
+      for (const [status, s] of m.byStatus) {
+        const labels = { method: m.method, route: m.route, status: String(status) };
+        let cumulative = 0;
+        HTTP_BUCKETS.forEach((le, i) => {
+          cumulative += s.buckets[i]!;
+          out.push({ metricName: `${HTTP_REQUEST_SECONDS}_bucket`, labels: { ...labels, le }, value: cumulative });
+        });
+        out.push({ metricName: `${HTTP_REQUEST_SECONDS}_bucket`, labels: { ...labels, le: '+Inf' }, value: s.count });
+        out.push({ metricName: `${HTTP_REQUEST_SECONDS}_sum`, labels, value: s.sum });
+        out.push({ metricName: `${HTTP_REQUEST_SECONDS}_count`, labels, value: s.count });
+      }
+    }
+    return out;
   }
 }
+
+/** The request histogram, formatted by prom-client from RouteMetrics' numbers at scrape time. */
+const httpRequestSeconds = {
+  name: HTTP_REQUEST_SECONDS,
+  help: 'API requests by method, route pattern and status code: latency in seconds (_count is the request count)',
+  type: 'histogram',
+  aggregator: 'sum',
+  get: async () => ({
+    name: HTTP_REQUEST_SECONDS,
+    help: httpRequestSeconds.help,
+    type: 'histogram',
+    aggregator: 'sum',
+    values: RouteMetrics.values(),
+  }),
+};
+registry.registerMetric(httpRequestSeconds as unknown as Parameters<Registry['registerMetric']>[0]);
 
 export const unavailableTotal = new Counter({
   name: 'gt_http_unavailable_total',
@@ -56,11 +112,23 @@ export const unavailableTotal = new Counter({
 
 // ---- API: the P4 gate (DC-1) -----------------------------------------------------------------------------------
 
+/** Decisions per reason code since start, as plain numbers: the gate adds to them, the scrape reads them. */
+const decisionsByReason: Record<string, number> = {};
+
 export const gateDecisionsTotal = new Counter({
   name: 'gt_p4_gate_decisions_total',
   help: 'P4 gate decisions registered, by reason code (DC-1; connection_not_found is no decision)',
   labelNames: ['reason'] as const,
+  collect() {
+    this.reset();
+    for (const [reason, n] of Object.entries(decisionsByReason)) this.inc({ reason }, n);
+  },
 });
+
+/** One decision more under its reason code: one property increment on the hot path. */
+export function countDecision(reason: string): void {
+  decisionsByReason[reason] = (decisionsByReason[reason] ?? 0) + 1;
+}
 
 export const gateBatchSize = new Histogram({
   name: 'gt_p4_gate_batch_size',
@@ -78,19 +146,6 @@ export const gateFailedBatchesTotal = new Counter({
   name: 'gt_p4_gate_failed_batches_total',
   help: 'Gate statements that failed (every request of the batch answered 503, nothing registered)',
 });
-
-/** A counter's children by label value, bound once: `inc(key)` on the hot path costs one map lookup. */
-export function boundCounter<K extends string>(counter: Counter<K>): (value: string) => void {
-  const children = new Map<string, Counter.Internal>();
-  return (value) => {
-    let child = children.get(value);
-    if (child === undefined) {
-      child = counter.labels(value);
-      children.set(value, child);
-    }
-    child.inc();
-  };
-}
 
 // ---- Worker: mail -------------------------------------------------------------------------------------------
 
