@@ -176,7 +176,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config, 'worker');
   const runtime = await installRuntime(logger, config);
-  const tracing = startTracing(config.observability);
+  const tracing = await startTracing(config.observability);
 
   const connection = await connectWorkerConnection(config.temporal, opts.temporalAddress);
   const { connection: clientConnection, client } = await connectClient(config.temporal, opts.temporalAddress);

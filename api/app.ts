@@ -93,7 +93,7 @@ export async function buildApp(deps: AppDeps) {
 
   app.decorate('deps', deps);
   // Issue 20: request metrics, request spans (when tracing is on) and the request id into Temporal; before any route.
-  registerObservability(app, startTracing(deps.config.observability));
+  registerObservability(app, await startTracing(deps.config.observability));
   registerErrorHandling(app);
   refuseUnknownQueryParameters(app);
   refuseUnstorableText(app);

@@ -124,8 +124,10 @@ export function activityInterceptors(tracing: Tracing | undefined): ActivityInte
 
 /**
  * The sink workflows/interceptors.ts sends its spans through (always registered: the module is in every
- * workflow bundle; with tracing off its processor drops them).
+ * workflow bundle; with tracing off it drops them).
  */
 export function workflowSinks(tracing: Tracing): InjectedSinks<{ exporter: OpenTelemetryWorkflowExporter }> {
+  if (!tracing.enabled || !tracing.processor || !tracing.resource)
+    return { exporter: { export: { fn: () => undefined, callDuringReplay: false } } };
   return { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) };
 }

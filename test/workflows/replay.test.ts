@@ -71,7 +71,7 @@ describe('replay of recorded histories', () => {
       workflowInterceptorModules: [workflowInterceptorsPath()],
       logger: new DefaultLogger('WARN'),
     });
-    const sinks = workflowSinks(startTracing(testConfig().observability));
+    const sinks = workflowSinks(await startTracing(testConfig().observability));
     for await (const r of Worker.runReplayHistories({ workflowBundle, sinks }, histories)) {
       results.push({ id: r.workflowId, error: r.error });
     }
