@@ -25,7 +25,8 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    METRICS_PORT=9464
 WORKDIR /app
 # package.json: "type": "module" for dist/*.js, and the marker lib/infra finds the project root by.
 COPY --from=build /app/package.json ./package.json
@@ -35,8 +36,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/db/migrations ./db/migrations
 # The node user (uid 1000) of the official image; the process writes nothing to disk.
 USER node
-EXPOSE 3000
-# The API's probe; a worker container has no HTTP port: override it there (--no-healthcheck, or the orchestrator's).
+# 3000: the API; 9464: /metrics of the API or the worker (and a worker's /livez, /readyz), for the platform only.
+EXPOSE 3000 9464
+# The API's probe; a worker container's is http://127.0.0.1:9464/readyz: override it there (or the orchestrator's).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/server.js"]

@@ -10,6 +10,9 @@ import { ConfigError, loadConfigOrExit } from './lib/config.js';
 import { API_TEMPORAL_FAIL_FAST, connectClient } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
+import { startMetricsServer } from './lib/observability/metrics-server.js';
+import { currentTracing } from './lib/observability/tracing.js';
+import { domainGaugeCollector } from './services/observability/domain-gauges.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config, 'server');
@@ -51,6 +54,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     // Stop taking requests and finish in-flight ones, then release connections.
     app
       .close()
+      .then(() => metrics?.close())
+      .then(() =>
+        currentTracing()
+          ?.flush()
+          .catch(() => undefined),
+      )
       .then(() => connection.close())
       .then(() => mailer?.close())
       .then(() => dbh.close())
@@ -64,4 +73,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// Issue 20: /metrics on a listener of its own (docs/operations.md, "Metrics and traces").
+const metrics =
+  config.observability.metricsPort === undefined
+    ? undefined
+    : await startMetricsServer({
+        host: config.observability.metricsHost,
+        port: config.observability.metricsPort,
+        collect: domainGaugeCollector(dbh.db),
+      });
 await app.listen({ host: config.host, port: config.port });

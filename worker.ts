@@ -23,6 +23,14 @@ import { temporalDataConverter } from './lib/infra/payload-codec.js';
 import { connectClient, connectWorkerConnection } from './lib/infra/temporal-connection.js';
 import { createLogger } from './lib/logger.js';
 import { createMailer } from './notifications/mailer.js';
+import { activityInterceptors, workflowSinks } from './lib/infra/temporal-interceptors.js';
+import type { MetricsServer } from './lib/observability/metrics-server.js';
+import { startTracing } from './lib/observability/tracing.js';
+import {
+  runtimeMetricsOptions,
+  startWorkerTelemetryServer,
+  workerProbes,
+} from './lib/observability/worker-telemetry.js';
 import { ensureAllocationSchedule } from './services/allocation/schedule.js';
 import { ensureRetentionSchedule } from './services/retention/schedule.js';
 import { runRecoveryLoop, type RecoveryLoop } from './services/recovery/sweep.js';
@@ -42,6 +50,8 @@ export interface StartWorkerOptions {
    * never started one (services/recovery/sweep.ts runRecoveryLoop; default true).
    */
   recoverCases?: boolean;
+  /** Issue 20: more gauges for this worker's metrics listener to refresh at scrape time (scripts/start.ts: the domain's). */
+  metricsCollect?: () => Promise<void>;
 }
 
 /**
@@ -84,6 +94,8 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
   /** Settles when the worker stops; rejects when it fails on its own. */
   done: Promise<void>;
+  /** Issue 20: the metrics and probe listener (METRICS_PORT; undefined when not configured). */
+  metrics?: MetricsServer;
 }
 
 /** Workflow code: the TypeScript source under tsx, the compiled file under node dist/. */
@@ -93,6 +105,15 @@ export function workflowsPath(): string {
     if (existsSync(path)) return path;
   }
   throw new Error('workflows/index.(ts|js) not found next to worker');
+}
+
+/** Issue 20: the workflow interceptor module (request id, OpenTelemetry), bundled with the workflow code. */
+export function workflowInterceptorsPath(): string {
+  for (const candidate of ['./workflows/interceptors.ts', './workflows/interceptors.js']) {
+    const path = fileURLToPath(new URL(candidate, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('workflows/interceptors.(ts|js) not found next to worker');
 }
 
 /** Written by `npm run build` (scripts/bundle-workflows.ts) next to the compiled worker. */
@@ -136,22 +157,27 @@ function temporalLogger(logger: Logger): TemporalLogger {
   };
 }
 
-let runtimeInstalled = false;
-function installRuntime(logger: Logger): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
+let runtimeInstalled: { metricsUrl: string | undefined } | undefined;
+/** Installs the SDK runtime once per process; with METRICS_PORT, with its Prometheus exporter (issue 20). */
+async function installRuntime(logger: Logger, config: Config): Promise<{ metricsUrl: string | undefined }> {
+  if (runtimeInstalled) return runtimeInstalled;
+  const metrics = await runtimeMetricsOptions(config.observability);
   try {
-    Runtime.install({ logger: temporalLogger(logger) });
+    Runtime.install({ logger: temporalLogger(logger), ...(metrics ? { telemetryOptions: metrics.telemetry } : {}) });
+    runtimeInstalled = { metricsUrl: metrics?.url };
   } catch (err) {
-    // Already instantiated by an earlier connection in this process: keep that runtime.
+    // Already instantiated by an earlier connection in this process: keep that runtime (without its metrics).
     logger.debug({ err }, 'Temporal runtime already installed');
+    runtimeInstalled = { metricsUrl: undefined };
   }
+  return runtimeInstalled;
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const { config } = opts;
   const logger = opts.logger ?? createLogger(config, 'worker');
-  installRuntime(logger);
+  const runtime = await installRuntime(logger, config);
+  const tracing = await startTracing(config.observability);
   if (config.temporal.codec.source === 'development')
     logger.info('workflow payloads encrypted with the public development key (set TEMPORAL_CODEC_KEYS for real data)');
 
@@ -159,7 +185,11 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const { connection: clientConnection, client } = await connectClient(config.temporal, opts.temporalAddress);
   const dbh = createDb(opts.databaseUrl, { max: config.database.poolMax });
   const mailer = createMailer(opts.smtpUrl, { from: config.smtp.from });
+  let metrics: MetricsServer | undefined;
   const closeAll = async (): Promise<void> => {
+    await metrics?.close();
+    // Spans still buffered (the last activities') go out before the process ends; a collector away costs no shutdown.
+    await tracing.flush().catch(() => undefined);
     mailer.close();
     await dbh.close();
     await clientConnection.close();
@@ -174,20 +204,39 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
     if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     if (opts.schedule !== false) await ensureRetentionSchedule(client, config, logger);
+    const code = workflowCode();
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      ...workflowCode(),
+      ...code,
       activities,
       // Encrypted payloads and failure messages (lib/infra/payload-codec.ts); the prebuilt bundle has the same converter.
       dataConverter: temporalDataConverter(config.temporal.codec),
+      // Issue 20: request id and traces (lib/infra/temporal-interceptors.ts); a prebuilt bundle has the module.
+      interceptors: {
+        activity: activityInterceptors(tracing),
+        workflowModules: 'workflowsPath' in code ? [workflowInterceptorsPath()] : [],
+      },
+      sinks: workflowSinks(tracing),
       shutdownGraceTime: '20s',
       // Bounded memory (docs/operations.md, "Bounded worker memory"): the SDK's default cache grows with the heap limit.
       maxCachedWorkflows: config.worker.maxCachedWorkflows,
       maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
       maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     });
+    metrics = await startWorkerTelemetryServer(
+      config.observability,
+      runtime.metricsUrl,
+      opts.metricsCollect,
+      workerProbes({
+        state: () => worker.getState(),
+        connected: () =>
+          connection
+            .withDeadline(Date.now() + 1_500, () => connection.workflowService.getSystemInfo({}))
+            .then(() => true),
+      }),
+    );
     const done = worker.run();
     // Runs next to the worker for as long as it runs (a sweep never rejects: failures wait for the next).
     const recovery: RecoveryLoop | undefined =
@@ -209,6 +258,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     );
     return {
       done: finished,
+      ...(metrics ? { metrics } : {}),
       async shutdown() {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await finished;

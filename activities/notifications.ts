@@ -10,6 +10,22 @@ import * as caseMail from '../services/cases/mail.js';
 import * as supplierReports from '../services/supplier-reports/notice.js';
 import { currentAttempt, stepDeps, type ActivityDeps } from './deps.js';
 import { retriedWithoutContacts } from './failures.js';
+import { mailAttemptsTotal, mailFailuresTotal } from '../lib/observability/metrics.js';
+
+/** Issue 20: every attempt of a mail activity counted, and its failures (gt_mail_attempts_total, gt_mail_failures_total). */
+function counted<A extends unknown[], R>(mail: string, send: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  const attempts = mailAttemptsTotal.labels(mail);
+  const failures = mailFailuresTotal.labels(mail);
+  return async (...args) => {
+    attempts.inc();
+    try {
+      return await send(...args);
+    } catch (err) {
+      failures.inc();
+      throw err;
+    }
+  };
+}
 
 export function notificationActivities({ db, mailer, config }: ActivityDeps) {
   const deps = stepDeps({ db, mailer, config });
@@ -19,16 +35,24 @@ export function notificationActivities({ db, mailer, config }: ActivityDeps) {
      * GT-1 / GT-10 (services/cases/contact.ts): every attempt counted on the case, the stated reply-by instant
      * fixed before the first send (GT-3); retried by MAIL_RETRY, a party without doubt contacts included.
      */
-    sendContactEmail: retriedWithoutContacts((input: ContactMailInput) =>
-      sendContactEmail(deps, input, currentAttempt()),
+    sendContactEmail: counted(
+      'contact',
+      retriedWithoutContacts((input: ContactMailInput) => sendContactEmail(deps, input, currentAttempt())),
     ),
     /** GT-3: the handler's request for more or other evidence; retried like the contact mail. */
-    sendEvidenceRequestEmail: retriedWithoutContacts((input: caseMail.EvidenceRequestMailInput) =>
-      caseMail.sendEvidenceRequestEmail(deps, input, currentAttempt()),
+    sendEvidenceRequestEmail: counted(
+      'evidence_request',
+      retriedWithoutContacts((input: caseMail.EvidenceRequestMailInput) =>
+        caseMail.sendEvidenceRequestEmail(deps, input, currentAttempt()),
+      ),
     ),
-    sendContactAlert: (input: caseMail.ContactAlertInput) => caseMail.sendContactAlert(deps, input),
-    remindJudgement: (input: caseMail.JudgementReminderInput) => caseMail.remindJudgement(deps, input),
-    sendOutcomeEmail: (input: caseMail.OutcomeMailInput) => caseMail.sendOutcomeEmail(deps, input),
+    sendContactAlert: counted('contact_alert', (input: caseMail.ContactAlertInput) =>
+      caseMail.sendContactAlert(deps, input),
+    ),
+    remindJudgement: counted('judgement_reminder', (input: caseMail.JudgementReminderInput) =>
+      caseMail.remindJudgement(deps, input),
+    ),
+    sendOutcomeEmail: counted('outcome', (input: caseMail.OutcomeMailInput) => caseMail.sendOutcomeEmail(deps, input)),
     /** GT-6: a case report to the ACM, recorded once per dedupe key (the same operation the case service runs after the workflow closed). */
     notifyAcm: (input: CaseAcmReportInput): Promise<CaseAcmReportResult> => reportCaseToAcm(deps, input),
 

@@ -21,6 +21,8 @@ import { registerAuth } from './plugins/auth.js';
 import { documentDefaults, documentRoute } from './plugins/openapi.js';
 import healthRoutes from './routes/health.js';
 import { registerDatabaseHangGuard } from './plugins/database-hang.js';
+import { registerObservability } from './plugins/observability.js';
+import { startTracing } from '../lib/observability/tracing.js';
 import devMailRoutes from './routes/dev-mail.js';
 import partyRoutes from './routes/parties.js';
 import contactRoutes from './routes/contacts.js';
@@ -113,6 +115,8 @@ export async function buildApp(deps: AppDeps) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
+  // Issue 20: request metrics, request spans (when tracing is on) and the request id into Temporal; before any route.
+  registerObservability(app, await startTracing(deps.config.observability));
   registerErrorHandling(app);
   refuseUnknownQueryParameters(app);
   refuseUnstorableText(app);

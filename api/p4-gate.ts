@@ -13,6 +13,13 @@ import { decideAndRegister, type GateOutcome } from '../db/repositories/access-r
 import type { GateRequest } from '../domain/gate.js';
 import { DomainError } from '../lib/errors.js';
 import { downDependency } from '../lib/infra/dependency-errors.js';
+// Issue 20: decisions by reason code (DC-1), batch size and the statement's latency.
+import {
+  countDecision,
+  gateBatchSeconds,
+  gateBatchSize,
+  gateFailedBatchesTotal,
+} from '../lib/observability/metrics.js';
 
 interface Pending {
   req: GateRequest;
@@ -129,6 +136,7 @@ export class P4Gate {
   }
 
   private async run(batch: Pending[]): Promise<void> {
+    const started = performance.now();
     try {
       const now = this.now();
       const results = await decideAndRegister(
@@ -138,9 +146,16 @@ export class P4Gate {
       );
       gateStats.batches += 1;
       gateStats.requests += batch.length;
-      for (let k = 0; k < batch.length; k++) batch[k]!.resolve(results[k]!);
+      gateBatchSize.observe(batch.length);
+      gateBatchSeconds.observe((performance.now() - started) / 1000);
+      for (let k = 0; k < batch.length; k++) {
+        const r = results[k]!;
+        countDecision(r.kind === 'decided' ? r.decision.reasonCode : r.kind);
+        batch[k]!.resolve(r);
+      }
     } catch (err) {
       gateStats.failedBatches += 1;
+      gateFailedBatchesTotal.inc();
       const failure = new DomainError(
         'unavailable',
         'access_register_unavailable',

@@ -186,6 +186,20 @@ export interface Config {
     scheduleAt: { hour: number; minute: number };
   };
   seedDemo: boolean;
+  /** Issue 20: Prometheus metrics and OpenTelemetry traces (docs/operations.md, "Metrics and traces"). */
+  observability: {
+    /**
+     * Port of the separate metrics listener (`/metrics`; a worker's also `/livez`, `/readyz`); undefined: none.
+     * Apart from the API port so a platform's scraper needs no API key and the ingress never exposes it.
+     */
+    metricsPort: number | undefined;
+    metricsHost: string;
+    /** OTEL_TRACES_EXPORTER: `otlp` sends spans over OTLP/HTTP (JSON); `none` (the default) creates none. */
+    tracesExporter: 'otlp' | 'none';
+    /** OTLP/HTTP traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
+    tracesEndpoint: string;
+    serviceName: string | undefined;
+  };
   /** Issue 20: how machine clients and people prove who they are (api/plugins/auth.ts; docs/operations.md). */
   auth: AuthConfig;
   /** Issue 20: each P4 client's fair share of the gate, per API instance (api/routes/p4.ts). */
@@ -462,6 +476,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     retention: retention(env),
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
+    observability: observability(env, host),
     auth: auth(env),
     p4FairShare: {
       max: int(env, 'P4_FAIR_SHARE_MAX', 1000, 0, 10_000_000),
@@ -520,6 +535,20 @@ function auth(env: Env): AuthConfig {
     clientCertHeader: header,
     clientCertHeaderFormat: oneOf(env, 'CLIENT_CERT_HEADER_FORMAT', ['fingerprint', 'pem'] as const, 'fingerprint'),
     trustedProxies,
+  };
+}
+
+/** Metrics listener and trace export; the OTEL_* names are OpenTelemetry's own (its SDK conventions). */
+function observability(env: Env, host: string): Config['observability'] {
+  const rawPort = str(env, 'METRICS_PORT');
+  const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']) ?? 'http://localhost:4318';
+  return {
+    metricsPort: rawPort === undefined ? undefined : int(env, 'METRICS_PORT', 0, 0, 65535),
+    metricsHost: str(env, 'METRICS_HOST', host)!,
+    tracesExporter: oneOf(env, 'OTEL_TRACES_EXPORTER', ['otlp', 'none'] as const, 'none'),
+    tracesEndpoint:
+      url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']) ?? `${base.replace(/\/+$/, '')}/v1/traces`,
+    serviceName: str(env, 'OTEL_SERVICE_NAME'),
   };
 }
 

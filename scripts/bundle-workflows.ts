@@ -8,13 +8,15 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { failureConverterPath } from '../lib/infra/payload-codec.js';
-import { WORKFLOW_BUNDLE_FILE, workflowsPath } from '../worker.js';
+import { WORKFLOW_BUNDLE_FILE, workflowInterceptorsPath, workflowsPath } from '../worker.js';
 
 const started = Date.now();
 const { code } = await bundleWorkflowCode({
   workflowsPath: workflowsPath(),
   // The converter the worker's dataConverter names (failure messages encrypted: lib/infra/failure-converter.ts).
   failureConverterPath: failureConverterPath(),
+  // Issue 20: request id and OpenTelemetry (workflows/interceptors.ts); a prebuilt bundle must carry them itself.
+  workflowInterceptorModules: [workflowInterceptorsPath()],
   logger: {
     log: () => undefined,
     trace: () => undefined,

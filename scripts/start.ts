@@ -25,6 +25,7 @@ import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { createLogger } from '../lib/logger.js';
 import { createMailer } from '../notifications/mailer.js';
 import { startWorker } from '../worker.js';
+import { domainGaugeCollector } from '../services/observability/domain-gauges.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config, 'start');
@@ -155,6 +156,8 @@ async function main(): Promise<void> {
     temporalAddress: temporal.address,
     databaseUrl: databaseUrl.url,
     smtpUrl: smtp.url,
+    // One process: the worker's metrics listener (METRICS_PORT) is the API's too, with the domain gauges.
+    metricsCollect: domainGaugeCollector(dbh.db),
   });
   await started('worker', worker, (w) => w.shutdown());
   logger.info({ ms: Date.now() - t }, 'worker running');
@@ -189,6 +192,7 @@ async function main(): Promise<void> {
   say(`  API docs       ${apiUrl}/docs`);
   say(`  OpenAPI        ${apiUrl}/openapi.json`);
   say(`  Health         ${apiUrl}/health`);
+  if (worker.metrics) say(`  Metrics        ${worker.metrics.url}/metrics (probes /livez, /readyz)`);
   say(
     `  Temporal       ${temporal.address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`,
   );

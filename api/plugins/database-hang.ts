@@ -24,6 +24,7 @@ import type { DatabaseProbe } from '../../db/client.js';
 import { DEPENDENCY_DOWN } from '../../lib/infra/dependency-errors.js';
 import { giveUp } from '../../services/idempotency/action.js';
 import { outcomeMessage } from './case-action.js';
+import { unavailableTotal } from '../../lib/observability/metrics.js';
 
 export interface DatabaseHangGuard {
   probe: DatabaseProbe;
@@ -74,6 +75,7 @@ export function registerDatabaseHangGuard(app: FastifyInstance, guard: DatabaseH
     if (answered(reply)) return;
     const action = request.caseAction;
     const outcome = action ? giveUp(action) : undefined;
+    unavailableTotal.labels('database', d.code).inc();
     request.log.warn(
       { dependency: 'database', waitedMs: Math.round(reply.elapsedTime), outcome },
       'PostgreSQL does not answer: 503 instead of waiting',

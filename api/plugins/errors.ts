@@ -4,6 +4,14 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { DomainError, type DomainErrorKind } from '../../lib/errors.js';
 import { DEPENDENCY_DOWN, downDependency } from '../../lib/infra/dependency-errors.js';
 import { giveUp } from '../../services/idempotency/action.js';
+import { unavailableTotal } from '../../lib/observability/metrics.js';
+
+/** Issue 20: gt_http_unavailable_total by the dependency a 503 names (its code when it names none: gate_overloaded, …). */
+function countUnavailable(err: DomainError): void {
+  const named = (err.details as { dependency?: unknown } | undefined)?.dependency;
+  const dependency = typeof named === 'string' ? named : err.code.replace(/_unavailable$/, '');
+  unavailableTotal.labels(dependency, err.code).inc();
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -112,7 +120,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (err instanceof DomainError) {
       const { status, body } = domainErrorAnswer(err, request);
       request.log.info({ code: err.code, field: body.field }, 'request refused');
-      if (status === 503) void reply.header('retry-after', String(RETRY_AFTER_S));
+      if (status === 503) {
+        void reply.header('retry-after', String(RETRY_AFTER_S));
+        countUnavailable(err);
+      }
       return reply.status(status).send(withOutcome(request, status, body));
     }
     const fe = err as FastifyError;
@@ -143,6 +154,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // A dependency down is no bug of ours: a fast 503 naming it, never a 500.
       const d = DEPENDENCY_DOWN[down];
       request.log.warn({ err, dependency: down }, 'dependency unavailable');
+      unavailableTotal.labels(down, d.code).inc();
       return reply
         .status(503)
         .header('retry-after', String(d.retryAfterS))

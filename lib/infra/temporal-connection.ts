@@ -19,6 +19,7 @@ import {
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { temporalDataConverter } from './payload-codec.js';
+import { clientInterceptors } from './temporal-interceptors.js';
 
 export type TemporalConfig = Config['temporal'];
 
@@ -117,7 +118,14 @@ export async function connectClient(
   } catch (cause) {
     throw new Error(`cannot connect to Temporal at ${describe(cfg, address)}`, { cause });
   }
-  const client = new Client({ connection, namespace: cfg.namespace, dataConverter: temporalDataConverter(cfg.codec) });
+  // Encrypted payloads (lib/infra/payload-codec.ts); issue 20: the request id and (when on) trace context in the
+  // headers of every start, signal and Update.
+  const client = new Client({
+    connection,
+    namespace: cfg.namespace,
+    dataConverter: temporalDataConverter(cfg.codec),
+    interceptors: clientInterceptors(),
+  });
   return { connection, client };
 }
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import { inject } from 'vitest';
 import { buildApp, type App } from '../../api/app.js';
 import { createDb, type Db } from '../../db/client.js';
@@ -31,6 +32,8 @@ export interface CaseApiContext {
   temporal: Client;
   taskQueue: string;
   evidenceMaxBytes: number;
+  /** The in-process worker (its metrics listener, with METRICS_PORT set). */
+  worker: RunningWorker;
   /** A party with `n` members in its doubt contact group (unique addresses). */
   party(roles: PartyRole[], contacts?: number): Promise<{ id: string; gln: string; name: string; mails: string[] }>;
   /** Poll the case row until `predicate` holds (the workflow mirrors its state into it). */
@@ -50,7 +53,7 @@ export const tag = () => randomBytes(4).toString('hex');
 export async function caseApiContext(
   label: string,
   env: Record<string, string> = {},
-  opts: { timeSkipping?: boolean } = {},
+  opts: { timeSkipping?: boolean; workerLogger?: Logger } = {},
 ): Promise<CaseApiContext> {
   const testEnv = opts.timeSkipping ? await timeSkippingEnvironment() : undefined;
   const temporalAddress = testEnv?.address ?? inject('temporalAddress');
@@ -74,7 +77,7 @@ export async function caseApiContext(
       temporalAddress,
       databaseUrl: fresh.url,
       smtpUrl: inject('smtpUrl'),
-      logger: createLogger(config, 'worker'),
+      logger: opts.workerLogger ?? createLogger(config, 'worker'),
       schedule: false,
       recoverCases: false,
     });
@@ -96,6 +99,7 @@ export async function caseApiContext(
     temporal: client,
     taskQueue,
     evidenceMaxBytes: config.evidenceMaxBytes,
+    worker,
     async party(roles, contacts = 1) {
       const p = await makeParty(db, roles, `${roles[0]} ${tag()}`);
       const mails: string[] = [];
