@@ -23,12 +23,14 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { createDb } from '../../db/client.js';
+import { temporalDataConverter } from '../../lib/infra/payload-codec.js';
 import { workflowSinks } from '../../lib/infra/temporal-interceptors.js';
 import { workflowInterceptorsPath, workflowsPath } from '../../worker.js';
 import { startMetricsServer, type MetricsServer } from '../../lib/observability/metrics-server.js';
 import { currentTracing } from '../../lib/observability/tracing.js';
 import { domainGaugeCollector } from '../../services/observability/domain-gauges.js';
 import { caseApiContext, tag, type CaseApiContext } from '../api/case-context.js';
+import { testConfig } from '../helpers/index.js';
 import { call, days, iso, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 
 interface OtlpSpan {
@@ -306,11 +308,18 @@ describe('traces', () => {
       expect.arrayContaining(['gt-request-id', '_tracer-data']),
     );
     const sinks = workflowSinks(currentTracing()!);
+    // The payloads are encrypted (issue 20): the replaying worker has the codec, as every worker does.
+    const dataConverter = temporalDataConverter(testConfig().temporal.codec);
     await Worker.runReplayHistory(
-      { workflowsPath: workflowsPath(), interceptors: { workflowModules: [workflowInterceptorsPath()] }, sinks },
+      {
+        workflowsPath: workflowsPath(),
+        interceptors: { workflowModules: [workflowInterceptorsPath()] },
+        sinks,
+        dataConverter,
+      },
       history,
       c.id,
     );
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, c.id);
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath(), dataConverter }, history, c.id);
   }, 120_000);
 });
