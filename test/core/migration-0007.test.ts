@@ -6,55 +6,28 @@
  * as a purged case's block is (case_id null, case_purged_at set); the case's block is untouched. Each orphan gets an
  * audit entry by migration:0007, on the intact hash chain; afterwards the database refuses a block without its case.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { migrationsFolder, runMigrations } from '../../db/migrate.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMigrations } from '../../db/migrate.js';
+import { databaseBefore, type FreshDatabase } from '../helpers/index.js';
 import { verifyAuditChain } from '../../db/repositories/audit.js';
 import { createDb } from '../../db/client.js';
 
-let dir: string;
-let name: string;
+let fresh: FreshDatabase;
 let url: string;
 let sql: postgres.Sql;
-const admin = () => postgres(inject('adminDatabaseUrl'), { max: 1, onnotice: () => undefined });
 
 beforeAll(async () => {
-  // An empty database, migrated to 0006 only: the migrations folder with its journal cut after 0006.
-  name = `t_migration_0007_${randomBytes(4).toString('hex')}`;
-  const a = admin();
-  try {
-    await a.unsafe(`CREATE DATABASE "${name}"`);
-  } finally {
-    await a.end({ timeout: 5 });
-  }
-  const u = new URL(inject('adminDatabaseUrl'));
-  u.pathname = `/${name}`;
-  url = u.toString();
-  dir = await mkdtemp(join(tmpdir(), 'migrations-0006-'));
-  await cp(migrationsFolder(), dir, { recursive: true });
-  const journalFile = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(await readFile(journalFile, 'utf8')) as { entries: { tag: string }[] };
-  const upTo = journal.entries.findIndex((e) => e.tag.startsWith('0006_'));
-  expect(upTo).toBeGreaterThan(0);
-  expect(journal.entries[upTo + 1]?.tag).toMatch(/^0007_blocks_case_fk/);
-  await writeFile(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, upTo + 1) }));
-  await runMigrations(url, dir);
+  // An empty database migrated up to the migration under test, which the test runs after writing its rows.
+  fresh = await databaseBefore('blocks_case_fk');
+  url = fresh.url;
   sql = postgres(url, { max: 2, onnotice: () => undefined });
 }, 120_000);
 
 afterAll(async () => {
   await sql?.end({ timeout: 5 });
-  if (dir) await rm(dir, { recursive: true, force: true });
-  const a = admin();
-  try {
-    if (name) await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await a.end({ timeout: 5 });
-  }
+  await fresh?.drop();
 });
 
 const gln = () => `87${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;

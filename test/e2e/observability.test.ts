@@ -116,6 +116,38 @@ afterAll(async () => {
   receiver?.server.close();
 });
 
+/** A case intake over the API, answered once its contact mail is sent (the case open, awaiting the party). */
+async function intakeContacted(
+  handlerKey: string,
+  connectionEan: string,
+  partyGln: string,
+  headers: Record<string, string> = {},
+): Promise<{ id: string }> {
+  const opened = await ctx.app.inject({
+    method: 'POST',
+    url: '/cases',
+    headers: {
+      authorization: handlerKey,
+      'content-type': 'application/json',
+      'idempotency-key': `obs-${tag()}`,
+      ...headers,
+    },
+    payload: {
+      connectionEan,
+      partyGln,
+      channel: 'customer',
+      receivedAt: new Date(Date.now() - 60_000).toISOString(),
+      reporterName: 'J. de Vries',
+      description: 'Kwartierwaarden opgevraagd zonder machtiging',
+      isma: false,
+    },
+  });
+  expect(opened.statusCode, opened.body).toBe(201);
+  const c = opened.json<{ id: string }>();
+  await ctx.waitForCase(c.id, (r) => r.contactedAt !== null);
+  return c;
+}
+
 describe('metrics', () => {
   it('the worker answers its probes and serves the Temporal core series with its own', async () => {
     const w = ctx.worker.metrics;
@@ -168,23 +200,7 @@ describe('metrics', () => {
     );
 
     // A case intake: the case is open awaiting its contact, then the contact mail is sent.
-    const opened = await ctx.app.inject({
-      method: 'POST',
-      url: '/cases',
-      headers: { authorization: handlerKey, 'content-type': 'application/json', 'idempotency-key': `obs-${tag()}` },
-      payload: {
-        connectionEan: conn.ean,
-        partyGln: supplier.gln,
-        channel: 'customer',
-        receivedAt: new Date(Date.now() - 60_000).toISOString(),
-        reporterName: 'J. de Vries',
-        description: 'Kwartierwaarden opgevraagd zonder machtiging',
-        isma: false,
-      },
-    });
-    expect(opened.statusCode, opened.body).toBe(201);
-    const c = opened.json();
-    await ctx.waitForCase(c.id, (r) => r.contactedAt !== null);
+    const c = await intakeContacted(handlerKey, conn.ean, supplier.gln);
 
     const api2 = (await get(`${apiMetrics.url}/metrics`)).text;
     const worker2 = (await get(`${workerUrl}/metrics`)).text;
@@ -239,28 +255,7 @@ describe('traces', () => {
     const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, supplierId: supplier.id });
     const handlerKey = await makeKey(ctx.db, 'case-handler', { partyId: operator.id });
     const requestId = `obs-trace-${tag()}`;
-    const opened = await ctx.app.inject({
-      method: 'POST',
-      url: '/cases',
-      headers: {
-        authorization: handlerKey,
-        'content-type': 'application/json',
-        'idempotency-key': `obs-${tag()}`,
-        'x-request-id': requestId,
-      },
-      payload: {
-        connectionEan: conn.ean,
-        partyGln: supplier.gln,
-        channel: 'customer',
-        receivedAt: new Date(Date.now() - 60_000).toISOString(),
-        reporterName: 'J. de Vries',
-        description: 'Kwartierwaarden opgevraagd zonder machtiging',
-        isma: false,
-      },
-    });
-    expect(opened.statusCode, opened.body).toBe(201);
-    const c = opened.json();
-    await ctx.waitForCase(c.id, (r) => r.contactedAt !== null);
+    const c = await intakeContacted(handlerKey, conn.ean, supplier.gln, { 'x-request-id': requestId });
 
     // Every span of the intake's trace, once the contact-mail activity's span has arrived.
     let trace: OtlpSpan[] = [];

@@ -7,8 +7,12 @@
  *   afterAll(async () => { await close(); await fresh.drop(); });
  */
 import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import { migrationsFolder, runMigrations } from '../../db/migrate.js';
 
 export interface FreshDatabase {
   name: string;
@@ -51,4 +55,45 @@ export async function freshDatabase(label = 'test'): Promise<FreshDatabase> {
       }
     },
   };
+}
+
+/**
+ * An empty database (not the template) migrated up to, and not including, the migration tagged `<nnnn>_<name>`:
+ * for a test that writes rows as the code before that migration did, then runs it (runMigrations(url)).
+ * The migrations folder is copied with its journal cut there; the copy is gone when this returns.
+ */
+export async function databaseBefore(name: string, label = name): Promise<FreshDatabase> {
+  const adminUrl = inject('adminDatabaseUrl');
+  const db = `t_before_${label.replace(/[^a-z0-9]+/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    await admin.unsafe(`CREATE DATABASE "${db}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+  const fresh: FreshDatabase = {
+    name: db,
+    url: withDatabase(adminUrl, db),
+    async drop() {
+      const sql = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+      try {
+        await sql.unsafe(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+  };
+  const dir = await mkdtemp(join(tmpdir(), `migrations-before-${name}-`));
+  try {
+    await cp(migrationsFolder(), dir, { recursive: true });
+    const journalFile = join(dir, 'meta', '_journal.json');
+    const journal = JSON.parse(await readFile(journalFile, 'utf8')) as { entries: { tag: string }[] };
+    const at = journal.entries.findIndex((e) => e.tag.endsWith(`_${name}`));
+    if (at < 1) throw new Error(`no migration tagged _${name} after the first in db/migrations`);
+    await writeFile(journalFile, JSON.stringify({ ...journal, entries: journal.entries.slice(0, at) }));
+    await runMigrations(fresh.url, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return fresh;
 }
