@@ -12,7 +12,9 @@
 #   5. Test server jars   .tools/temporal-test-server/lib via Maven (Temporal's Java time-skipping server)
 #   6. Test server run    .tools/temporal-test-server/run, the wrapper the TypeScript SDK spawns
 #   7. Test server CDS    .tools/temporal-test-server/classes.jsa (a faster JVM start)
-#   8. Temporal server    .tools/bin/temporal-server and .tools/bin/temporal-sql-tool (self-hosted Temporal
+#   8. Chromium          Debian's `chromium` via apt-get, only when no chromium is found (CHROMIUM_PATH wins):
+#                         the console's browser tests drive it with playwright-core (issue 19)
+#   9. Temporal server    .tools/bin/temporal-server and .tools/bin/temporal-sql-tool (self-hosted Temporal
 #                         on PostgreSQL, for `npm run up:cluster` and the cluster e2e run of `npm test`),
 #                         built with `go install` only with --cluster (CI passes it); kept once built
 #
@@ -319,6 +321,23 @@ temporal_server() {
   log "   built $("$server" --version) and $("$sqltool" --version)"
 }
 
+# ── 8. Chromium (the console's browser tests, driven by playwright-core) ────────────────────────────
+chromium_browser() {
+  if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+    log "   using CHROMIUM_PATH=$CHROMIUM_PATH"
+    return
+  fi
+  if command -v chromium >/dev/null 2>&1; then
+    log "   $(chromium --version 2>/dev/null | head -n1)"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "chromium not found and no apt-get; install Chromium and set CHROMIUM_PATH"
+  note "apt-get install chromium"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core </dev/null
+  command -v chromium >/dev/null 2>&1 || die "chromium still missing after apt-get install"
+}
+
 step "node.js" node_runtime
 step "node packages" node_packages
 step "java" java_runtime
@@ -326,6 +345,7 @@ step "temporal cli" temporal_cli
 step "test server jars" test_server_jars
 step "test server wrapper" test_server_wrapper
 step "test server CDS" test_server_cds
+step "chromium" chromium_browser
 step "temporal server" temporal_server
 
 log "── summary"
