@@ -223,8 +223,21 @@ describe('an admin’s correction of a closed case’s block', () => {
       reasonCode: 'disputes_committee',
       reason: 'Geschillencommissie: periode vrijgeven',
     };
-    const released = await call(ctx.app, s.keys.admin, 'POST', url, release);
+    // Under an Idempotency-Key a repeat (the answer lost, or a 503) replays the first outcome: no 409, no second write.
+    const keyed = (k: string) =>
+      ctx.app.inject({
+        method: 'POST',
+        url,
+        headers: { authorization: s.keys.admin, 'content-type': 'application/json', 'idempotency-key': k },
+        payload: JSON.stringify(release),
+      });
+    const released = await keyed('release-1');
     expect(released.statusCode, released.body).toBe(201);
+    expect(released.headers.location).toBe(`/cases/${s.caseId}`);
+    const replayed = await keyed('release-1');
+    expect(replayed.statusCode, replayed.body).toBe(201);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.json()).toEqual(released.json());
     expect(released.json()).toMatchObject({ kind: 'release_period', rule: 'GT-8' });
     expect(released.json().block).toMatchObject({ retroactive: true, endedAt: made.block.endedAt });
     expect(await s.gate(overlapping.from, overlapping.to)).toMatchObject({

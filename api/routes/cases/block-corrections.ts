@@ -5,10 +5,11 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requireRole } from '../../plugins/auth.js';
+import { ACTION_ERRORS, ActionHeaders, caseAction } from '../../plugins/case-action.js';
 import { actorFrom, BODY_ERRORS, errorResponses } from '../../plugins/core-access.js';
 import { BlockCorrectionCreate, BlockCorrectionSchema, toBlockCorrectionDto } from '../../schemas/blocks.js';
 import { CaseParams } from '../../schemas/cases.js';
-import { correctBlock } from '../../../db/repositories/block-corrections.js';
+import { correctCaseBlock } from '../../../services/cases/block-corrections.js';
 import type { CaseRoutesContext } from './context.js';
 
 const caseBlockCorrectionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
@@ -26,28 +27,35 @@ const caseBlockCorrectionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesCo
           'Stamped with the server’s clock (never backdated); the block, the case’s unblockedAt and the audit entry case.block_corrected (actor, kind, reason code, reason, reference) change in one transaction; the P4 gate reads it at once. ' +
           'The party’s timeline shows that its block was corrected and when, not the reason. ' +
           '409 case_running: the workflow owns a running case’s block — use its actions (lift-block, withdraw, judgements). ' +
-          '409 block_already_lifted, period_already_released: the correction was made already (nothing changes).',
+          '409 block_already_lifted, period_already_released: the correction was made already (nothing changes). ' +
+          'With an Idempotency-Key a repeat (after a 503 or a lost answer) replays the first outcome instead.',
         params: CaseParams,
+        headers: ActionHeaders,
         body: BlockCorrectionCreate,
         response: {
           201: { ...BlockCorrectionSchema, description: 'The correction made and the block as it now stands' },
-          ...errorResponses(...BODY_ERRORS, 404, 409),
+          ...errorResponses(...BODY_ERRORS, 404, ...ACTION_ERRORS),
         },
       },
     },
-    async (req, reply) => {
-      const row = await cases.visibleCase(req.principal, req.params.id);
-      const { kind, reasonCode, reason, reference } = req.body;
-      const r = await correctBlock(db, {
-        ...actorFrom(req.principal),
-        caseId: row.id,
-        kind,
-        reasonCode,
-        reason,
-        reference: reference ?? null,
-      });
-      return reply.status(201).header('location', `/cases/${row.id}`).send(toBlockCorrectionDto(r));
-    },
+    async (req, reply) =>
+      caseAction(
+        req,
+        reply,
+        { status: 201, headers: { location: `/cases/${req.params.id}` }, present: toBlockCorrectionDto },
+        async () => {
+          const row = await cases.visibleCase(req.principal, req.params.id);
+          const { kind, reasonCode, reason, reference } = req.body;
+          return correctCaseBlock(db, {
+            ...actorFrom(req.principal),
+            caseId: row.id,
+            kind,
+            reasonCode,
+            reason,
+            reference: reference ?? null,
+          });
+        },
+      ),
   );
 };
 
