@@ -28,10 +28,12 @@
  * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * BENCH_AUTH_FLOOD=<n> (issue 20): each round also measures the gate with its known keys while a second load
- * generator floods it with requests under n unknown keys in all (a fresh random key each, spread evenly over the
- * rounds: BENCH_AUTH_FLOOD_RATE per second, default n / the gate's seconds, on BENCH_AUTH_FLOOD_CONNECTIONS,
- * default 10). The gate's throughput for the known keys during the flood is held to ≥ 90 % of the same round's
- * run without it; every flood request must be answered 401.
+ * generator floods it with requests under n unknown keys in all (random keys made before the measurement, each used
+ * once while fewer than n are sent, spread evenly over the rounds: BENCH_AUTH_FLOOD_RATE per second, default n / the
+ * gate's seconds, on BENCH_AUTH_FLOOD_CONNECTIONS, default 10). The gate's throughput for the known keys during the
+ * flood is held to ≥ 90 % of the same round's run without it; every flood request must be answered 401 and every
+ * known-key request 2xx (those that are not are listed by status and code). It also prints the CPU a flood request
+ * costs the API, PostgreSQL and the load generators, and how many refusals closed their connection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -624,6 +626,15 @@ interface FloodResult {
   seconds: number;
 }
 
+/**
+ * The flood's keys, made before any measurement: the load generator shares the API's two cores, and a key made per
+ * request (random bytes, and the hash generateApiKey adds) was CPU taken from the gate that an attacker on another
+ * host would spend on its own. BENCH_AUTH_FLOOD keys in all, each used once unless the flood sends more.
+ */
+const floodKeys: string[] = Array.from({ length: FLOOD }, () => `Bearer gt_${randomBytes(32).toString('base64url')}`);
+let floodNext = 0;
+let floodRateAsked = 0;
+
 /** Requests to the gate under unknown keys (a fresh random one each), at a fixed rate: a key-guessing flood. */
 async function flood(port: number, rate: number, duration: number, body: string): Promise<FloodResult> {
   let refused401 = 0;
@@ -641,7 +652,10 @@ async function flood(port: number, rate: number, duration: number, body: string)
         path: '/p4/requests',
         setupRequest: (req: Record<string, unknown>) => {
           req.body = body;
-          req.headers = { 'content-type': 'application/json', authorization: `Bearer ${generateApiKey().key}` };
+          req.headers = {
+            'content-type': 'application/json',
+            authorization: floodKeys[floodNext++ % floodKeys.length],
+          };
           return req;
         },
         onResponse: (status: number, _body: string, _context: unknown, headers: Record<string, string>) => {
@@ -729,12 +743,14 @@ async function main(): Promise<void> {
     const deliveryCpu = { api: 0, pg: 0, loadgen: 0 };
     const slice = Math.max(1, Math.round(DURATION / ROUNDS));
     const floodRate = intEnv('BENCH_AUTH_FLOOD_RATE', Math.max(1, Math.ceil(FLOOD / (slice * ROUNDS))));
+    floodRateAsked = floodRate;
     const floodBody = pool[0]!.body;
     const quietRuns: RunResult[] = [];
     const floodedRuns: RunResult[] = [];
     const floods: FloodResult[] = [];
     const quietCpu: FloodCpu = { api: 0, pg: 0, loadgen: 0 };
     const floodedCpu: FloodCpu = { api: 0, pg: 0, loadgen: 0 };
+    const floodAlone = { api: 0, pg: 0, loadgen: 0, sent: 0, seconds: 0 };
     for (let round = 1; round <= ROUNDS; round++) {
       let api0 = cpuMs(api.child.pid!);
       let lg0 = process.cpuUsage();
@@ -790,6 +806,17 @@ async function main(): Promise<void> {
           floodedRuns.push(await flooded());
           quietRuns.push(await quiet());
         }
+        // The flood alone (no gate load), at the same rate: its CPU per request on each side, which moves far less
+        // with a shared machine's load than the throughput ratio does.
+        const a0 = cpuMs(api.child.pid!);
+        const p0 = sumCpu(pgPids);
+        const l0 = process.cpuUsage();
+        const alone = await flood(api.port, floodRate, Math.max(1, Math.round(slice / 2)), floodBody);
+        floodAlone.api += cpuMs(api.child.pid!) - a0;
+        floodAlone.pg += sumCpu(pgPids) - p0;
+        floodAlone.loadgen += loadgenMs(l0);
+        floodAlone.sent += alone.sent;
+        floodAlone.seconds += alone.seconds;
         log(
           `round ${round}/${ROUNDS}: gate ${Math.round(quietRuns.at(-1)!.rps)} req/s without, ${Math.round(floodedRuns.at(-1)!.rps)} req/s during a flood of ${floods.at(-1)!.sent} unknown keys`,
         );
@@ -898,7 +925,15 @@ async function main(): Promise<void> {
       `  access register:    ${dreg!.answered_rows.toLocaleString('en')} delivery rows for the ${delivery.delivered.toLocaleString('en')} delivered answers, ${dreg!.rows - dreg!.distinct_ids} duplicates, ` +
         `${dreg!.not_delivery} not marked as deliveries, ${dreg!.rows - dreg!.answered_rows} more still in flight  ${deliveryRegisterPass ? 'PASS' : 'FAIL'}`,
       ...(gate.non2xx + gate.errors + gate.timeouts > 0 ? [`gate answers not 2xx:  ${describeNotOk(gate)}`] : []),
-      ...floodLines(quietRuns, floodedRuns, floods, authCache as FloodStats | undefined, quietCpu, floodedCpu),
+      ...floodLines(
+        quietRuns,
+        floodedRuns,
+        floods,
+        authCache as FloodStats | undefined,
+        quietCpu,
+        floodedCpu,
+        floodAlone,
+      ),
       `total time:           ${((Date.now() - started) / 1000).toFixed(0)} s`,
       '',
     ];
@@ -949,6 +984,7 @@ function floodLines(
   stats: FloodStats | undefined,
   quietCpu: FloodCpu,
   floodedCpu: FloodCpu,
+  alone: FloodCpu & { sent: number; seconds: number },
 ): string[] {
   if (floods.length === 0) return [];
   const q = merge(quiet);
@@ -965,10 +1001,13 @@ function floodLines(
     `authentication flood (BENCH_AUTH_FLOOD, ${FLOOD_CONNECTIONS} flood connections, in the same rounds):`,
     `  gate, known keys:   ${q.rps.toFixed(0)} req/s without (p99 ${q.p99.toFixed(1)} ms), ${f.rps.toFixed(0)} req/s during the flood (p99 ${f.p99.toFixed(1)} ms): ` +
       `${(floodRatio(quiet, flooded) * 100).toFixed(0)} % (target ≥ 90 %)  ${floodPass(quiet, flooded, floods) ? 'PASS' : 'FAIL'}`,
-    `  flood:              ${sent.toLocaleString('en')} requests under unknown keys (${(sent / seconds).toFixed(0)}/s), ${refused.toLocaleString('en')} answered 401, ` +
+    `  flood:              ${sent.toLocaleString('en')} requests under ${Math.min(sent, FLOOD).toLocaleString('en')} unknown keys (${(sent / seconds).toFixed(0)}/s; asked for ${floodRateAsked}/s), ${refused.toLocaleString('en')} answered 401, ` +
       `${floods.reduce((t, x) => t + x.other, 0)} otherwise; ${floods.reduce((t, x) => t + x.closed, 0)} closed their connection`,
     `  CPU per request:    gate (without the flood): API ${perGate('api')} µs, PostgreSQL ${perGate('pg')} µs, load generator ${perGate('loadgen')} µs; ` +
       `flood (the flooded runs' CPU beyond their gate requests): API ${perFlood('api')} µs, PostgreSQL ${perFlood('pg')} µs, load generators ${perFlood('loadgen')} µs`,
+    `  the flood alone:    ${alone.sent.toLocaleString('en')} requests (${(alone.sent / Math.max(alone.seconds, 1)).toFixed(0)}/s), CPU per request: ` +
+      `API ${((alone.api * 1000) / Math.max(alone.sent, 1)).toFixed(0)} µs, PostgreSQL ${((alone.pg * 1000) / Math.max(alone.sent, 1)).toFixed(0)} µs, ` +
+      `load generator ${((alone.loadgen * 1000) / Math.max(alone.sent, 1)).toFixed(0)} µs`,
     `  known keys not 2xx: during the flood ${describeNotOk(f)}; without it ${describeNotOk(q)}`,
     `  per round:          ${quiet.map((r, i) => `${((flooded[i]!.rps / r.rps) * 100).toFixed(0)} %`).join(', ')}`,
     `  auth cache after:   ${stats?.auth?.known ?? '?'} known, ${stats?.auth?.misses ?? '?'} misses; key index ${stats?.auth?.index ?? 'off'}; ` +
