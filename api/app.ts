@@ -17,7 +17,7 @@ import type { DatabaseProbe, Db } from '../db/client.js';
 import type { Mailer } from '../notifications/mailer.js';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.js';
 import { boundDateTimes, refuseUnknownQueryParameters, refuseUnstorableText } from './plugins/input.js';
-import { registerAuth } from './plugins/auth.js';
+import { AuthLogController, registerAuth } from './plugins/auth.js';
 import { documentDefaults, documentRoute } from './plugins/openapi.js';
 import healthRoutes from './routes/health.js';
 import { registerDatabaseHangGuard } from './plugins/database-hang.js';
@@ -93,6 +93,8 @@ export async function buildApp(deps: AppDeps) {
     // Fastify's option types tie `https` to a server type of its own; the instance is used as an http one.
     ...((tls ? { https: tls } : {}) as object),
     logger: deps.logger ?? loggerOptions(deps.config),
+    // One log line a request, none for each 401 of a guessed-key flood (counted instead: api/plugins/auth.ts).
+    logController: new AuthLogController(),
     bodyLimit: deps.config.bodyLimit,
     // Behind a load balancer the API is stateless; request ids correlate logs across instances.
     requestIdHeader: 'x-request-id',

@@ -10,6 +10,7 @@ import { buildApp } from '../api/app.js';
 import { createDb } from '../db/client.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { gateStats } from '../api/p4-gate.js';
+import { authRefusals } from '../lib/observability/metrics.js';
 
 const config = loadConfigOrExit();
 if (!config.database.url) {
@@ -37,6 +38,7 @@ app.post('/bench/bare', { config: { public: true }, schema: { hide: true } }, as
 app.get('/bench/stats', { config: { public: true }, schema: { hide: true } }, async () => ({
   ...gateStats,
   auth: app.auth.resolver.sizes(),
+  authRefusals: authRefusals(),
   memory: process.memoryUsage(),
 }));
 

@@ -28,10 +28,12 @@
  * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * BENCH_AUTH_FLOOD=<n> (issue 20): each round also measures the gate with its known keys while a second load
- * generator floods it with requests under n unknown keys in all (a fresh random key each, spread evenly over the
- * rounds: BENCH_AUTH_FLOOD_RATE per second, default n / the gate's seconds, on BENCH_AUTH_FLOOD_CONNECTIONS,
- * default 10). The gate's throughput for the known keys during the flood is held to ≥ 90 % of the same round's
- * run without it; every flood request must be answered 401.
+ * generator floods it with requests under n unknown keys in all (random keys made before the measurement, each used
+ * once while fewer than n are sent, spread evenly over the rounds: BENCH_AUTH_FLOOD_RATE per second, default n / the
+ * gate's seconds, on BENCH_AUTH_FLOOD_CONNECTIONS, default 10). The gate's throughput for the known keys during the
+ * flood is held to ≥ 90 % of the same round's run without it; every flood request must be answered 401 and every
+ * known-key request 2xx (those that are not are listed by status and code). It also prints the CPU a flood request
+ * costs the API, PostgreSQL and the load generators, and how many refusals closed their connection.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -539,6 +541,8 @@ interface RunResult {
   errors: number;
   timeouts: number;
   answeredIds: string[];
+  /** Answers not 2xx by status and error code (e.g. `503 database_unavailable`). */
+  notOk: Record<string, number>;
 }
 
 let seq = 0; // request ids are unique across all runs of this process
@@ -552,6 +556,7 @@ async function drive(
   collect: boolean,
 ): Promise<RunResult> {
   const answeredIds: string[] = [];
+  const notOk: Record<string, number> = {};
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: HTTP_CONNECTIONS,
@@ -569,8 +574,13 @@ async function drive(
           req.headers = { 'content-type': 'application/json', authorization: spec.authorization, 'x-request-id': id };
           return req;
         },
-        onResponse: (status: number, _body: string, context: Record<string, unknown>) => {
-          if (collect && status >= 200 && status < 300) answeredIds.push(context.id as string);
+        onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+          if (status >= 200 && status < 300) {
+            if (collect) answeredIds.push(context.id as string);
+            return;
+          }
+          const what = `${status} ${errorCodeOf(body)}`;
+          notOk[what] = (notOk[what] ?? 0) + 1;
         },
       },
     ],
@@ -586,20 +596,50 @@ async function drive(
     errors: result.errors,
     timeouts: result.timeouts,
     answeredIds,
+    notOk,
   };
+}
+
+/** The `code` of an error body, or what the body starts with. */
+function errorCodeOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { code?: unknown }).code ?? body.slice(0, 40));
+  } catch {
+    return body.slice(0, 40) || '(no body)';
+  }
+}
+
+/** `503 database_unavailable × 3, socket errors × 2`: what answers were not 2xx, or `none`. */
+function describeNotOk(r: RunResult): string {
+  const parts = Object.entries(r.notOk).map(([what, n]) => `${what} × ${n}`);
+  if (r.errors > 0) parts.push(`socket errors × ${r.errors}`);
+  if (r.timeouts > 0) parts.push(`timeouts × ${r.timeouts}`);
+  return parts.length > 0 ? parts.join(', ') : 'none';
 }
 
 interface FloodResult {
   sent: number;
   refused401: number;
   other: number;
+  /** Answers that closed their connection. */
+  closed: number;
   seconds: number;
 }
+
+/**
+ * The flood's keys, made before any measurement: the load generator shares the API's two cores, and a key made per
+ * request (random bytes, and the hash generateApiKey adds) was CPU taken from the gate that an attacker on another
+ * host would spend on its own. BENCH_AUTH_FLOOD keys in all, each used once unless the flood sends more.
+ */
+const floodKeys: string[] = Array.from({ length: FLOOD }, () => `Bearer gt_${randomBytes(32).toString('base64url')}`);
+let floodNext = 0;
+let floodRateAsked = 0;
 
 /** Requests to the gate under unknown keys (a fresh random one each), at a fixed rate: a key-guessing flood. */
 async function flood(port: number, rate: number, duration: number, body: string): Promise<FloodResult> {
   let refused401 = 0;
   let other = 0;
+  let closed = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: FLOOD_CONNECTIONS,
@@ -612,17 +652,28 @@ async function flood(port: number, rate: number, duration: number, body: string)
         path: '/p4/requests',
         setupRequest: (req: Record<string, unknown>) => {
           req.body = body;
-          req.headers = { 'content-type': 'application/json', authorization: `Bearer ${generateApiKey().key}` };
+          req.headers = {
+            'content-type': 'application/json',
+            authorization: floodKeys[floodNext++ % floodKeys.length],
+          };
           return req;
         },
-        onResponse: (status: number) => {
+        onResponse: (status: number, _body: string, _context: unknown, headers: Record<string, string>) => {
           if (status === 401) refused401 += 1;
           else other += 1;
+          // A refusal that closes its connection makes the flood reconnect: TCP set-up on both sides each time.
+          if (headers.connection === 'close') closed += 1;
         },
       },
     ],
   } as autocannon.Options);
-  return { sent: refused401 + other + result.errors + result.timeouts, refused401, other, seconds: result.duration };
+  return {
+    sent: refused401 + other + result.errors + result.timeouts,
+    refused401,
+    other,
+    closed,
+    seconds: result.duration,
+  };
 }
 
 /** Rounds of one route as one result: throughput over the total time, latencies weighted by requests. */
@@ -641,6 +692,10 @@ function merge(runs: RunResult[]): RunResult {
     errors: runs.reduce((t, r) => t + r.errors, 0),
     timeouts: runs.reduce((t, r) => t + r.timeouts, 0),
     answeredIds: runs.flatMap((r) => r.answeredIds),
+    notOk: runs.reduce<Record<string, number>>((t, r) => {
+      for (const [what, n] of Object.entries(r.notOk)) t[what] = (t[what] ?? 0) + n;
+      return t;
+    }, {}),
   };
 }
 
@@ -688,10 +743,14 @@ async function main(): Promise<void> {
     const deliveryCpu = { api: 0, pg: 0, loadgen: 0 };
     const slice = Math.max(1, Math.round(DURATION / ROUNDS));
     const floodRate = intEnv('BENCH_AUTH_FLOOD_RATE', Math.max(1, Math.ceil(FLOOD / (slice * ROUNDS))));
+    floodRateAsked = floodRate;
     const floodBody = pool[0]!.body;
     const quietRuns: RunResult[] = [];
     const floodedRuns: RunResult[] = [];
     const floods: FloodResult[] = [];
+    const quietCpu: FloodCpu = { api: 0, pg: 0, loadgen: 0 };
+    const floodedCpu: FloodCpu = { api: 0, pg: 0, loadgen: 0 };
+    const floodAlone = { api: 0, pg: 0, loadgen: 0, sent: 0, seconds: 0 };
     for (let round = 1; round <= ROUNDS; round++) {
       let api0 = cpuMs(api.child.pid!);
       let lg0 = process.cpuUsage();
@@ -718,15 +777,28 @@ async function main(): Promise<void> {
       if (FLOOD > 0) {
         // The same gate load without and with the flood, back to back (order alternating by round), so that both
         // see the same background load of a shared machine.
-        const quiet = () => drive(api!.port, '/p4/requests', pool, slice, `${runTag}n`, false);
-        const flooded = async () => {
-          const [g, f] = await Promise.all([
-            drive(api!.port, '/p4/requests', pool, slice, `${runTag}f`, false),
-            flood(api!.port, floodRate, slice, floodBody),
-          ]);
-          floods.push(f);
-          return g;
+        // CPU of the API, PostgreSQL and both load generators in each: what the flood's requests cost, and where.
+        const measured = async (into: FloodCpu, run: () => Promise<RunResult>) => {
+          const a0 = cpuMs(api!.child.pid!);
+          const p0 = sumCpu(pgPids);
+          const l0 = process.cpuUsage();
+          const r = await run();
+          into.api += cpuMs(api!.child.pid!) - a0;
+          into.pg += sumCpu(pgPids) - p0;
+          into.loadgen += loadgenMs(l0);
+          return r;
         };
+        const quiet = () =>
+          measured(quietCpu, () => drive(api!.port, '/p4/requests', pool, slice, `${runTag}n`, false));
+        const flooded = () =>
+          measured(floodedCpu, async () => {
+            const [g, f] = await Promise.all([
+              drive(api!.port, '/p4/requests', pool, slice, `${runTag}f`, false),
+              flood(api!.port, floodRate, slice, floodBody),
+            ]);
+            floods.push(f);
+            return g;
+          });
         if (round % 2) {
           quietRuns.push(await quiet());
           floodedRuns.push(await flooded());
@@ -734,6 +806,17 @@ async function main(): Promise<void> {
           floodedRuns.push(await flooded());
           quietRuns.push(await quiet());
         }
+        // The flood alone (no gate load), at the same rate: its CPU per request on each side, which moves far less
+        // with a shared machine's load than the throughput ratio does.
+        const a0 = cpuMs(api.child.pid!);
+        const p0 = sumCpu(pgPids);
+        const l0 = process.cpuUsage();
+        const alone = await flood(api.port, floodRate, Math.max(1, Math.round(slice / 2)), floodBody);
+        floodAlone.api += cpuMs(api.child.pid!) - a0;
+        floodAlone.pg += sumCpu(pgPids) - p0;
+        floodAlone.loadgen += loadgenMs(l0);
+        floodAlone.sent += alone.sent;
+        floodAlone.seconds += alone.seconds;
         log(
           `round ${round}/${ROUNDS}: gate ${Math.round(quietRuns.at(-1)!.rps)} req/s without, ${Math.round(floodedRuns.at(-1)!.rps)} req/s during a flood of ${floods.at(-1)!.sent} unknown keys`,
         );
@@ -841,7 +924,16 @@ async function main(): Promise<void> {
       `  not allowed:        ${delivery.decisionsNotAllowed} decisions, ${delivery.deliveriesNot200} deliveries, ${delivery.errors} errors (all expected 0)`,
       `  access register:    ${dreg!.answered_rows.toLocaleString('en')} delivery rows for the ${delivery.delivered.toLocaleString('en')} delivered answers, ${dreg!.rows - dreg!.distinct_ids} duplicates, ` +
         `${dreg!.not_delivery} not marked as deliveries, ${dreg!.rows - dreg!.answered_rows} more still in flight  ${deliveryRegisterPass ? 'PASS' : 'FAIL'}`,
-      ...floodLines(quietRuns, floodedRuns, floods, authCache as { auth?: { known: number; misses: number } }),
+      ...(gate.non2xx + gate.errors + gate.timeouts > 0 ? [`gate answers not 2xx:  ${describeNotOk(gate)}`] : []),
+      ...floodLines(
+        quietRuns,
+        floodedRuns,
+        floods,
+        authCache as FloodStats | undefined,
+        quietCpu,
+        floodedCpu,
+        floodAlone,
+      ),
       `total time:           ${((Date.now() - started) / 1000).toFixed(0)} s`,
       '',
     ];
@@ -871,18 +963,37 @@ const floodRatio = (quiet: RunResult[], flooded: RunResult[]) => merge(flooded).
 const floodPass = (quiet: RunResult[], flooded: RunResult[], floods: FloodResult[]) =>
   floodRatio(quiet, flooded) >= 0.9 &&
   floods.every((f) => f.other === 0) &&
-  merge(flooded).non2xx + merge(flooded).errors === 0;
+  merge(flooded).non2xx + merge(flooded).errors + merge(flooded).timeouts === 0;
+
+/** CPU ms used in the gate runs without or during the flood. */
+interface FloodCpu {
+  api: number;
+  pg: number;
+  loadgen: number;
+}
+
+interface FloodStats {
+  auth?: { known: number; misses: number; index?: number };
+  authRefusals?: Record<string, number>;
+}
 
 function floodLines(
   quiet: RunResult[],
   flooded: RunResult[],
   floods: FloodResult[],
-  stats: { auth?: { known: number; misses: number } } | undefined,
+  stats: FloodStats | undefined,
+  quietCpu: FloodCpu,
+  floodedCpu: FloodCpu,
+  alone: FloodCpu & { sent: number; seconds: number },
 ): string[] {
   if (floods.length === 0) return [];
   const q = merge(quiet);
   const f = merge(flooded);
   const sent = floods.reduce((t, x) => t + x.sent, 0);
+  // A flood request's CPU: what the flooded runs used beyond their gate requests at the quiet runs' cost each.
+  const perFlood = (k: keyof FloodCpu) =>
+    (((floodedCpu[k] - (quietCpu[k] / Math.max(q.total, 1)) * f.total) * 1000) / Math.max(sent, 1)).toFixed(0);
+  const perGate = (k: keyof FloodCpu) => ((quietCpu[k] * 1000) / Math.max(q.total, 1)).toFixed(0);
   const seconds = floods.reduce((t, x) => t + x.seconds, 0);
   const refused = floods.reduce((t, x) => t + x.refused401, 0);
   return [
@@ -890,9 +1001,19 @@ function floodLines(
     `authentication flood (BENCH_AUTH_FLOOD, ${FLOOD_CONNECTIONS} flood connections, in the same rounds):`,
     `  gate, known keys:   ${q.rps.toFixed(0)} req/s without (p99 ${q.p99.toFixed(1)} ms), ${f.rps.toFixed(0)} req/s during the flood (p99 ${f.p99.toFixed(1)} ms): ` +
       `${(floodRatio(quiet, flooded) * 100).toFixed(0)} % (target ≥ 90 %)  ${floodPass(quiet, flooded, floods) ? 'PASS' : 'FAIL'}`,
-    `  flood:              ${sent.toLocaleString('en')} requests under unknown keys (${(sent / seconds).toFixed(0)}/s), ${refused.toLocaleString('en')} answered 401, ` +
-      `${floods.reduce((t, x) => t + x.other, 0)} otherwise; known-key answers not 2xx during it: ${f.non2xx + f.errors}`,
-    `  auth cache after:   ${stats?.auth?.known ?? '?'} known, ${stats?.auth?.misses ?? '?'} misses`,
+    `  flood:              ${sent.toLocaleString('en')} requests under ${Math.min(sent, FLOOD).toLocaleString('en')} unknown keys (${(sent / seconds).toFixed(0)}/s; asked for ${floodRateAsked}/s), ${refused.toLocaleString('en')} answered 401, ` +
+      `${floods.reduce((t, x) => t + x.other, 0)} otherwise; ${floods.reduce((t, x) => t + x.closed, 0)} closed their connection`,
+    `  CPU per request:    gate (without the flood): API ${perGate('api')} µs, PostgreSQL ${perGate('pg')} µs, load generator ${perGate('loadgen')} µs; ` +
+      `flood (the flooded runs' CPU beyond their gate requests): API ${perFlood('api')} µs, PostgreSQL ${perFlood('pg')} µs, load generators ${perFlood('loadgen')} µs`,
+    `  the flood alone:    ${alone.sent.toLocaleString('en')} requests (${(alone.sent / Math.max(alone.seconds, 1)).toFixed(0)}/s), CPU per request: ` +
+      `API ${((alone.api * 1000) / Math.max(alone.sent, 1)).toFixed(0)} µs, PostgreSQL ${((alone.pg * 1000) / Math.max(alone.sent, 1)).toFixed(0)} µs, ` +
+      `load generator ${((alone.loadgen * 1000) / Math.max(alone.sent, 1)).toFixed(0)} µs`,
+    `  known keys not 2xx: during the flood ${describeNotOk(f)}; without it ${describeNotOk(q)}`,
+    `  per round:          ${quiet.map((r, i) => `${((flooded[i]!.rps / r.rps) * 100).toFixed(0)} %`).join(', ')}`,
+    `  auth cache after:   ${stats?.auth?.known ?? '?'} known, ${stats?.auth?.misses ?? '?'} misses; key index ${stats?.auth?.index ?? 'off'}; ` +
+      `401s counted by the API: ${Object.entries(stats?.authRefusals ?? {})
+        .map(([code, n]) => `${code} ${n.toLocaleString('en')}`)
+        .join(', ')}`,
   ];
 }
 

@@ -219,6 +219,11 @@ export interface AuthConfig {
   missCacheMax: number;
   /** Last-used times are written at most this often per key or certificate, in one statement off the request path. */
   lastUsedFlushMs: number;
+  /**
+   * The in-memory index of the keys that may authenticate (api/plugins/key-index.ts): an unknown key is refused
+   * without PostgreSQL. Reloaded every refreshMs and, on a miss, at most once per missRefreshMs.
+   */
+  keyIndex: { enabled: boolean; refreshMs: number; missRefreshMs: number };
   /** The API serves HTTPS itself with these (PEM files); with clientCaFile it asks for client certificates (mTLS). */
   tls: { certFile: string | undefined; keyFile: string | undefined; clientCaFile: string | undefined };
   /** Behind an ingress that terminates mTLS: the header carrying the verified client certificate, lower case. */
@@ -531,6 +536,11 @@ function auth(env: Env): AuthConfig {
     cacheMax: int(env, 'AUTH_CACHE_MAX', 10_000, 1, 10_000_000),
     missCacheMax: int(env, 'AUTH_MISS_CACHE_MAX', 100_000, 1, 10_000_000),
     lastUsedFlushMs: int(env, 'AUTH_LAST_USED_FLUSH_MS', 60_000, 1_000, 3_600_000),
+    keyIndex: {
+      enabled: bool(env, 'AUTH_KEY_INDEX', true),
+      refreshMs: int(env, 'AUTH_KEY_INDEX_REFRESH_MS', 5_000, 100, 600_000),
+      missRefreshMs: int(env, 'AUTH_KEY_INDEX_MISS_REFRESH_MS', 1_000, 0, 60_000),
+    },
     tls: { certFile, keyFile, clientCaFile },
     clientCertHeader: header,
     clientCertHeaderFormat: oneOf(env, 'CLIENT_CERT_HEADER_FORMAT', ['fingerprint', 'pem'] as const, 'fingerprint'),

@@ -78,7 +78,8 @@ const COMMANDS: Record<string, Command> = {
                acts (GT-5 votes and decisions, GT-11 decisions, rejections of evidence) need it
   --expires    when the key stops working (default: a year from now)
 
-Prints the key once; only its hash is stored.`,
+Prints the key once; only its hash is stored. Running API instances take it into their key index within
+about a second of its first use (AUTH_KEY_INDEX_MISS_REFRESH_MS), at once when nothing else was refused just before.`,
     options: {
       role: { type: 'string' },
       party: { type: 'string' },
@@ -132,7 +133,8 @@ One line per key, tab-separated: id, prefix, role, state, last use, label. Never
   revoke: {
     usage: `npm run key:revoke -- --id <uuid>
 
-Revokes the key (idempotent). API instances refuse it within AUTH_CACHE_TTL_MS (default 30 s).`,
+Revokes the key (idempotent). API instances refuse it when they next reload their key index:
+within AUTH_KEY_INDEX_REFRESH_MS (default 5 s).`,
     options: { id: { type: 'string' } },
     async run(v, url) {
       const id = requireString(v.id, '--id');

@@ -7,11 +7,19 @@
 import { X509Certificate } from 'node:crypto';
 import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Role } from '../../db/schema/index.js';
 import type { Db } from '../../db/client.js';
 import type { AuthConfig } from '../../lib/config.js';
 import { fingerprintOf, normaliseFingerprint } from '../../lib/client-certificates.js';
+import { countAuthRefusal } from '../../lib/observability/metrics.js';
+import { createKeyIndex, type KeyIndex } from './key-index.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './last-used.js';
 import { createPrincipalResolver, type Principal, type PrincipalResolver, type Refusal } from './principals.js';
 
@@ -20,13 +28,15 @@ export type { Principal } from './principals.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
+    /** Refused 401 by authentication: counted, not logged one by one (AuthLogController). */
+    authRefused: boolean;
   }
   interface FastifyContextConfig {
     /** Routes that need no API key (health, docs, OpenAPI). */
     public?: boolean;
   }
   interface FastifyInstance {
-    auth: { resolver: PrincipalResolver; lastUsed: LastUsedRecorder };
+    auth: { resolver: PrincipalResolver; lastUsed: LastUsedRecorder; index: KeyIndex | undefined };
   }
 }
 
@@ -108,8 +118,23 @@ function forwardedReader(config: AuthConfig) {
 }
 
 /**
- * A refusal sent at onRequest, before the body is read: with a body on its way, the connection closes after the
- * answer, so Node does not read (and discard) the rest of a body that may be gigabytes (issue 18).
+ * A body still to come up to this size is read and dropped by Node after the answer, and the connection stays open:
+ * a refused client does not reconnect for each request. Before issue 20 every refusal at onRequest closed its
+ * connection (the body of even a small POST has not been parsed yet when the hooks run), so each request of a
+ * guessed-key flood cost both sides a new TCP connection (bench:p4 BENCH_AUTH_FLOOD: 4,613 of 4,633 401s closed it).
+ */
+const DRAIN_MAX_BYTES = 64 * 1024;
+
+/** A body on its way that is large, or of unknown length (chunked). */
+function largeBodyToCome(request: FastifyRequest): boolean {
+  if (request.raw.complete !== false) return false;
+  const length = Number(request.headers['content-length']);
+  return !(Number.isFinite(length) && length <= DRAIN_MAX_BYTES);
+}
+
+/**
+ * A refusal sent at onRequest, before the body is read: with a large body on its way, the connection closes after
+ * the answer, so Node does not read (and discard) the rest of a body that may be gigabytes (issue 18).
  */
 function refuseUnread(
   request: FastifyRequest,
@@ -117,9 +142,59 @@ function refuseUnread(
   status: 401 | 403,
   body: { code: string; message: string; field?: string },
 ): FastifyReply {
-  if (request.raw.complete === false) void reply.header('connection', 'close');
-  if (status === 401) void reply.header('www-authenticate', 'Bearer');
+  if (largeBodyToCome(request)) void reply.header('connection', 'close');
+  if (status === 401) {
+    void reply.header('www-authenticate', 'Bearer');
+    request.authRefused = true;
+    refusals(request.log, body.code);
+  }
   return reply.status(status).send(body);
+}
+
+/** A warning at most this often while requests are refused 401 (a guessed-key flood shows in the log). */
+const REFUSAL_WARN_MS = 60_000;
+/** Fewer 401s than this in such a minute are clients with a wrong key, not a flood: counted only. */
+const REFUSAL_WARN_AT = 100;
+let refusedSince = Date.now();
+let refusedCount = 0;
+const refusedCodes: Record<string, number> = {};
+
+/**
+ * Every 401 is counted (gt_auth_refusals_total by code) and not logged by itself: a flood of guessed keys would be
+ * a log line each. Once a minute, when REFUSAL_WARN_AT or more were refused in it, one warning says how many.
+ */
+function refusals(log: FastifyBaseLogger, code: string): void {
+  countAuthRefusal(code);
+  refusedCount += 1;
+  refusedCodes[code] = (refusedCodes[code] ?? 0) + 1;
+  const now = Date.now();
+  if (now - refusedSince < REFUSAL_WARN_MS) return;
+  if (refusedCount >= REFUSAL_WARN_AT)
+    log.warn(
+      { refused: refusedCount, seconds: Math.round((now - refusedSince) / 1000), codes: { ...refusedCodes } },
+      'many requests refused authentication (a key-guessing flood?): see gt_auth_refusals_total',
+    );
+  refusedSince = now;
+  refusedCount = 0;
+  for (const c of Object.keys(refusedCodes)) delete refusedCodes[c];
+}
+
+/**
+ * Fastify's request log, one line a request: the request and its answer in `request completed` (info; Fastify's
+ * `incoming request` goes to debug), and nothing for a request refused 401 by authentication (counted and summed
+ * up by refusals() instead), so a flood of guessed keys cannot flood the log.
+ */
+export class AuthLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return;
+    request.log.debug({ req: request }, 'incoming request');
+  }
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request) || (request.authRefused && !error)) return;
+    if (error)
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }
 
 /** Marks the hooks requireRole makes, so registerAuth can run them at onRequest. */
@@ -132,18 +207,30 @@ const isRoleGuard = (hook: unknown): hook is RoleGuard =>
 const hooksOf = (h: unknown): unknown[] => (h === undefined || h === null ? [] : Array.isArray(h) ? h : [h]);
 
 export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): void {
+  // The index drops what the resolver cached for a key revoked elsewhere (it refuses the key itself anyway).
+  let forget = (_hash: string): void => undefined;
+  const index = config.keyIndex.enabled
+    ? createKeyIndex(db, config.keyIndex, app.log, (hash) => forget(hash))
+    : undefined;
   const resolver = createPrincipalResolver(db, {
     ttlMs: config.cacheTtlMs,
     max: config.cacheMax,
     missMax: config.missCacheMax,
+    index,
   });
+  forget = (hash) => resolver.forgetKeyHash(hash);
   const lastUsed = createLastUsedRecorder(db, config.lastUsedFlushMs, app.log);
-  app.decorate('auth', { resolver, lastUsed });
+  app.decorate('auth', { resolver, lastUsed, index });
   lastUsed.start();
-  app.addHook('onClose', async () => lastUsed.stop());
+  index?.start();
+  app.addHook('onClose', async () => {
+    index?.stop();
+    await lastUsed.stop();
+  });
   const forwarded = forwardedReader(config);
 
   app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('authRefused', false);
   // A key without the role is refused before anything reads, parses or judges its body (issue 18: the input
   // check ran first and a CSV upload of any role was a 500). Routes give requireRole(...) as their preHandler;
   // it runs at onRequest instead, where route hooks follow the key lookup below.
@@ -174,7 +261,6 @@ export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): 
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
       if (certRefusal) {
-        request.log.info({ code: CERT_CODES[certRefusal] }, 'client certificate refused');
         return refuseUnread(request, reply, 401, {
           code: CERT_CODES[certRefusal],
           message: CERT_MESSAGES[certRefusal],

@@ -7,12 +7,17 @@
  * issue 20 one map emptied itself after 10,000 unknown keys). Both expire after ttlMs: a revocation made on
  * another API instance holds here within it; one made on this instance holds at once (forget()). A key's or
  * certificate's own expiry is checked on every hit, so it holds to the millisecond.
+ *
+ * API keys pass the in-memory key index first (api/plugins/key-index.ts), when there is one: a key it does not hold
+ * is refused at once, without PostgreSQL and without a place in `misses` (a flood of fresh guesses would only churn
+ * it); one revoked on another instance is refused as soon as the index is reloaded without it.
  */
 import { eq, inArray } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../../db/client.js';
 import { apiKeys, clientCertificates, type Role } from '../../db/schema/index.js';
 import { hashApiKey } from '../../lib/api-keys.js';
+import type { KeyIndex } from './key-index.js';
 
 /** Who is calling: resolved from a client certificate or the bearer key on every request but health and docs. */
 export interface Principal {
@@ -46,20 +51,27 @@ export interface ResolverOptions {
   ttlMs: number;
   max: number;
   missMax: number;
+  /** Refuses keys it does not hold before any cache or lookup; absent: every key is looked up. */
+  index?: KeyIndex;
 }
 
 export interface PrincipalResolver {
   byKey(key: string, now?: number): Promise<Resolution>;
   /** `fingerprint`: 64 lower-case hex digits (lib/client-certificates.ts). */
   byCertificate(fingerprint: string, now?: number): Promise<Resolution>;
-  /** Drop a credential from both caches (after a revocation or rotation on this instance). */
+  /** Drop a credential from both caches (after a rotation on this instance: the old key's expiry changed). */
   forgetKeyHash(hash: string): void;
+  /** A key created (or rotated to) on this instance: admitted by the key index at once. */
+  keyCreated(hash: string): void;
+  /** A key revoked on this instance: refused at once (index and caches). */
+  keyRevoked(hash: string): void;
   forgetCertificate(fingerprint: string): void;
   /** Sizes, for tests and the benchmark's report. */
-  sizes(): { known: number; misses: number };
+  sizes(): { known: number; misses: number; index: number | undefined };
 }
 
 const KEY = 'k:';
+const UNKNOWN: Resolution = Object.freeze({ refusal: 'unknown' as const });
 const CERT = 'c:';
 /** Most hashes looked up in one statement. */
 const MAX_LOOKUP_BATCH = 500;
@@ -156,31 +168,40 @@ export function createPrincipalResolver(db: Db, opts: ResolverOptions): Principa
     return p;
   }
 
+  /** `indexed`: the key index holds it, so a cached 'unknown' predates its creation and is not believed. */
+  function resolveKey(hash: string, now: number, indexed: boolean): Promise<Resolution> {
+    const id = KEY + hash;
+    const cached = fromCache(id, now);
+    if (cached && !(indexed && cached.refusal === 'unknown')) return Promise.resolve(cached);
+    return once(id, async () => {
+      const row = await lookupKey(hash);
+      return settle(
+        id,
+        row && {
+          principal: {
+            keyId: row.id,
+            via: 'api-key',
+            role: row.role,
+            label: row.label,
+            holderName: row.holderName,
+            partyId: row.partyId,
+            gridUserId: row.gridUserId,
+          },
+          expiresAt: row.expiresAt?.getTime() ?? null,
+          revokedAt: row.revokedAt,
+        },
+        now,
+      );
+    });
+  }
+
   return {
     byKey(key, now = Date.now()) {
-      const id = KEY + hashApiKey(key);
-      const cached = fromCache(id, now);
-      if (cached) return Promise.resolve(cached);
-      return once(id, async () => {
-        const row = await lookupKey(id.slice(KEY.length));
-        return settle(
-          id,
-          row && {
-            principal: {
-              keyId: row.id,
-              via: 'api-key',
-              role: row.role,
-              label: row.label,
-              holderName: row.holderName,
-              partyId: row.partyId,
-              gridUserId: row.gridUserId,
-            },
-            expiresAt: row.expiresAt?.getTime() ?? null,
-            revokedAt: row.revokedAt,
-          },
-          now,
-        );
-      });
+      const hash = hashApiKey(key);
+      const admit = opts.index?.check(hash, now);
+      if (admit === false) return Promise.resolve(UNKNOWN);
+      if (admit === undefined || admit === true) return resolveKey(hash, now, admit === true);
+      return admit.then((held) => (held ? resolveKey(hash, now, true) : UNKNOWN));
     },
 
     byCertificate(fingerprint, now = Date.now()) {
@@ -223,10 +244,19 @@ export function createPrincipalResolver(db: Db, opts: ResolverOptions): Principa
       known.delete(KEY + hash);
       misses.delete(KEY + hash);
     },
+    keyCreated(hash) {
+      opts.index?.noteCreated(hash);
+      misses.delete(KEY + hash);
+    },
+    keyRevoked(hash) {
+      opts.index?.noteRevoked(hash);
+      known.delete(KEY + hash);
+      misses.delete(KEY + hash);
+    },
     forgetCertificate(fingerprint) {
       known.delete(CERT + fingerprint);
       misses.delete(CERT + fingerprint);
     },
-    sizes: () => ({ known: known.size, misses: misses.size }),
+    sizes: () => ({ known: known.size, misses: misses.size, index: opts.index?.size() }),
   };
 }

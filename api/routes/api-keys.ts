@@ -52,6 +52,7 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         gridUserId: b.gridUserId ?? null,
         expiresAt: b.expiresAt ? new Date(b.expiresAt) : null,
       });
+      app.auth.resolver.keyCreated(apiKey.keyHash);
       return reply
         .status(201)
         .header('cache-control', 'no-store')
@@ -89,8 +90,8 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req) => {
       const row = await revokeApiKey(db, actorFrom(req.principal), req.params.id);
-      // At once on this instance; on the others within AUTH_CACHE_TTL_MS.
-      app.auth.resolver.forgetKeyHash(row.keyHash);
+      // At once on this instance; on the others when their key index reloads (AUTH_KEY_INDEX_REFRESH_MS).
+      app.auth.resolver.keyRevoked(row.keyHash);
       return toApiKeyDto(row);
     },
   );
@@ -114,8 +115,9 @@ const apiKeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
         overlapUntil: b.overlapUntil ? new Date(b.overlapUntil) : null,
         expiresAt: b.expiresAt ? new Date(b.expiresAt) : null,
       });
-      // The old key's cached expiry changed.
+      // The old key's cached expiry changed; the new key works at once on this instance.
       app.auth.resolver.forgetKeyHash(previous.keyHash);
+      app.auth.resolver.keyCreated(apiKey.keyHash);
       return reply
         .status(201)
         .header('cache-control', 'no-store')

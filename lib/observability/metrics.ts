@@ -110,6 +110,28 @@ export const unavailableTotal = new Counter({
   labelNames: ['dependency', 'code'] as const,
 });
 
+// ---- API: authentication refusals (issue 20) -------------------------------------------------------------------
+
+/** 401s by error code since start, as plain numbers (a flood of guessed keys adds one property increment each). */
+const authRefusalsByCode: Record<string, number> = {};
+
+export const authRefusalsTotal = new Counter({
+  name: 'gt_auth_refusals_total',
+  help: 'Requests refused 401 by authentication, by error code (invalid_api_key: unknown or revoked key)',
+  labelNames: ['code'] as const,
+  collect() {
+    this.reset();
+    for (const [code, n] of Object.entries(authRefusalsByCode)) this.inc({ code }, n);
+  },
+});
+
+export function countAuthRefusal(code: string): void {
+  authRefusalsByCode[code] = (authRefusalsByCode[code] ?? 0) + 1;
+}
+
+/** The counts so far (the benchmark's report). */
+export const authRefusals = (): Readonly<Record<string, number>> => ({ ...authRefusalsByCode });
+
 // ---- API: the P4 gate (DC-1) -----------------------------------------------------------------------------------
 
 /** Decisions per reason code since start, as plain numbers: the gate adds to them, the scrape reads them. */

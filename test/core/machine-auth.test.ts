@@ -1,11 +1,19 @@
 /**
  * Issue 20, machine clients: API keys expire, record their last use (batched, not per request) and rotate with
  * overlap; the authentication cache keeps known credentials apart from misses, so a flood of unknown keys evicts
- * none; each party has a fair share of the P4 gate (429 with Retry-After, other parties unaffected).
+ * none; the key index refuses unknown keys without PostgreSQL; each party has a fair share of the P4 gate (429 with
+ * Retry-After, other parties unaffected).
  * Mutual TLS over real sockets: test/core/mtls.test.ts.
  */
+import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq, sql as dsql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { buildApp } from '../../api/app.js';
+import * as schema from '../../db/schema/index.js';
+import { registry } from '../../lib/observability/metrics.js';
+import { testConfig } from '../helpers/config.js';
 import { accessRegister, apiKeys, auditLog } from '../../db/schema/index.js';
 import { createPrincipalResolver } from '../../api/plugins/principals.js';
 import { generateApiKey, hashApiKey } from '../../lib/api-keys.js';
@@ -185,6 +193,162 @@ describe('the authentication cache', () => {
   });
 });
 
+describe('the key index: unknown keys refused without PostgreSQL (issue 20)', () => {
+  // A second API instance on the same database, with production's bounds (miss reloads at most once a second,
+  // periodic reload every 500 ms here) and every statement it sends to PostgreSQL recorded.
+  const statements: string[] = [];
+  let other: Awaited<ReturnType<typeof buildApp>>;
+  let otherSql: postgres.Sql;
+  const MISS_MS = 1000;
+  const REFRESH_MS = 500;
+  beforeAll(async () => {
+    otherSql = postgres(ctx.url, { max: 4, onnotice: () => undefined, debug: (_c, query) => statements.push(query) });
+    other = await buildApp({
+      config: testConfig({
+        DATABASE_URL: ctx.url,
+        AUTH_KEY_INDEX_MISS_REFRESH_MS: String(MISS_MS),
+        AUTH_KEY_INDEX_REFRESH_MS: String(REFRESH_MS),
+      }),
+      db: drizzle(otherSql, { schema }),
+      sql: otherSql,
+      logger: false,
+    });
+    await other.ready();
+    await other.auth.index!.reload();
+  });
+  afterAll(async () => {
+    await other?.close();
+    await otherSql?.end();
+  });
+  /** The per-key lookup (principals.ts) and the index's reload, told apart by their SQL. */
+  const lookups = () => statements.filter((q) => /"api_keys"\."key_hash" in \(/.test(q)).length;
+  const reloads = () =>
+    statements.filter((q) => /^select "key_hash" from "api_keys" where "api_keys"\."revoked_at" is null/.test(q))
+      .length;
+  const refusedCount = async () =>
+    ((await registry.getSingleMetric('gt_auth_refusals_total')?.get())?.values ?? [])
+      .filter((v) => v.labels.code === 'invalid_api_key')
+      .reduce((t, v) => t + v.value, 0);
+
+  it('an unknown key is refused with no statement of its own: at most one index reload a second for all of them', async () => {
+    const known = await makeKey(ctx.db, 'compliance');
+    expect((await call(other, known, 'GET', '/parties')).statusCode).toBe(200); // a miss: reloaded, then looked up
+    await sleep(MISS_MS); // no miss reload within the last second (the miss above was the only one)
+    const refusedBefore = await refusedCount();
+    statements.length = 0;
+    const started = Date.now();
+    for (let i = 0; i < 300; i++) {
+      const res = await call(other, `Bearer ${generateApiKey().key}`, 'POST', '/p4/requests', {});
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ code: 'invalid_api_key', field: 'headers.authorization' });
+    }
+    // The known key is answered from memory meanwhile: no statement for it either.
+    expect((await call(other, known, 'GET', '/parties')).statusCode).toBe(200);
+    const seconds = (Date.now() - started) / 1000;
+    expect(lookups()).toBe(0);
+    // Miss reloads (the first miss's, then at most one per second) and periodic ones (every 500 ms).
+    expect(reloads()).toBeGreaterThanOrEqual(1);
+    expect(reloads()).toBeLessThanOrEqual(
+      Math.ceil(seconds / (MISS_MS / 1000)) + Math.ceil(seconds / (REFRESH_MS / 1000)) + 1,
+    );
+    // Every refusal counted, none kept in the miss cache (a flood of fresh keys would only churn it).
+    expect((await refusedCount()) - refusedBefore).toBe(300);
+    expect(other.auth.resolver.sizes().misses).toBe(0);
+  });
+
+  it('a key created straight in the database works on its first request, or within the miss bound after a miss', async () => {
+    // No miss reload in the last second (the last test's misses scheduled one at most MISS_MS after them): the
+    // first request waits for one reload and is admitted.
+    await sleep(2 * MISS_MS + 100);
+    const fresh = await makeKey(ctx.db, 'compliance');
+    expect((await call(other, fresh, 'GET', '/parties')).statusCode).toBe(200);
+    // Right after that miss reload, another new key is refused for at most MISS_MS (plus one reload)...
+    const missAt = Date.now();
+    const later = await makeKey(ctx.db, 'compliance');
+    const first = await call(other, later, 'GET', '/parties');
+    if (Date.now() - missAt < MISS_MS * 0.8) expect(first.json().code).toBe('invalid_api_key');
+    // ...and works from then on without any further request: a reload is due at the end of the interval.
+    statements.length = 0;
+    await sleep(MISS_MS + 300 - (Date.now() - missAt));
+    expect(reloads()).toBeGreaterThanOrEqual(1);
+    expect((await call(other, later, 'GET', '/parties')).statusCode).toBe(200);
+  });
+
+  it('a revoked key: refused at once on the instance that revoked it, within the reload interval on another', async () => {
+    const key = await makeKey(ctx.db, 'compliance');
+    await other.auth.index!.reload();
+    expect((await call(ctx.app, key, 'GET', '/parties')).statusCode).toBe(200);
+    expect((await call(other, key, 'GET', '/parties')).statusCode).toBe(200); // cached there for 30 s
+    const id = (await keyRow(key)).id;
+    expect((await call(ctx.app, adminKey, 'POST', `/api-keys/${id}/revoke`)).statusCode).toBe(200);
+    const revokedAt = Date.now();
+    expect((await call(ctx.app, key, 'GET', '/parties')).json().code).toBe('invalid_api_key');
+    // The other instance drops it when its index reloads (every REFRESH_MS), long before its cache entry expires.
+    let code: string | undefined;
+    while (Date.now() - revokedAt < REFRESH_MS + 1000) {
+      code = (await call(other, key, 'GET', '/parties')).json().code;
+      if (code === 'invalid_api_key') break;
+      await sleep(50);
+    }
+    expect(code).toBe('invalid_api_key');
+  });
+
+  it('the index only refuses: a key it still holds is revoked or expired by what PostgreSQL says', async () => {
+    const revoked = await makeKey(ctx.db, 'compliance');
+    const expired = await makeKey(ctx.db, 'compliance', { expiresAt: new Date(Date.now() - 1000) });
+    await other.auth.index!.reload(); // both in the index now
+    await ctx.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiKeys.keyHash, hashApiKey(revoked.replace(/^Bearer /, ''))));
+    // Before the next reload the index still holds the revoked key: the lookup refuses it.
+    expect((await call(other, revoked, 'GET', '/parties')).json().code).toBe('invalid_api_key');
+    expect((await call(other, expired, 'GET', '/parties')).json().code).toBe('api_key_expired');
+  });
+
+  it('a refused request keeps its keep-alive connection unless a large body is still to come', async () => {
+    await other.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = other.server.address() as AddressInfo;
+    const body = JSON.stringify({ connectionEan: '871000000000000001' });
+    const post = (key: string, length = Buffer.byteLength(body), send = body) =>
+      `POST /p4/requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${send}`;
+    const socket = connect(port, '127.0.0.1');
+    let answers = '';
+    let closed = false;
+    socket.on('data', (d) => (answers += d.toString('latin1')));
+    socket.on('close', () => (closed = true));
+    // Three guessed keys in a row on one connection, as a flood sends them: three 401s, the connection kept.
+    socket.write(post(generateApiKey().key) + post(generateApiKey().key) + post(generateApiKey().key));
+    const deadline = Date.now() + 5000;
+    while ((answers.match(/HTTP\/1\.1 401/g) ?? []).length < 3 && Date.now() < deadline) await sleep(20);
+    expect((answers.match(/HTTP\/1\.1 401/g) ?? []).length).toBe(3);
+    expect(answers).not.toMatch(/connection: close/i);
+    expect(closed).toBe(false);
+    // A large body announced and not sent (issue 18): answered at once, and the connection closed.
+    answers = '';
+    socket.write(post(generateApiKey().key, 50_000_000, ''));
+    while (!closed && Date.now() < deadline) await sleep(20);
+    expect(answers).toMatch(/^HTTP\/1\.1 401/);
+    expect(answers).toMatch(/connection: close/i);
+    expect(closed).toBe(true);
+  });
+
+  it('a key created or rotated through the API works at once on that instance, whatever the miss bound', async () => {
+    // A miss right before: a key created elsewhere would now wait; one created here does not.
+    expect((await call(other, `Bearer ${generateApiKey().key}`, 'GET', '/parties')).statusCode).toBe(401);
+    const admin = await makeKey(ctx.db, 'admin');
+    await other.auth.index!.reload();
+    expect((await call(other, `Bearer ${generateApiKey().key}`, 'GET', '/parties')).statusCode).toBe(401);
+    const created = await call(other, admin, 'POST', '/api-keys', { role: 'admin', label: 'index' });
+    expect(created.statusCode, created.body).toBe(201);
+    expect((await call(other, `Bearer ${created.json().key}`, 'GET', '/parties')).statusCode).toBe(200);
+    const rotated = await call(other, admin, 'POST', `/api-keys/${created.json().apiKey.id}/rotate`, {});
+    expect(rotated.statusCode, rotated.body).toBe(201);
+    expect((await call(other, `Bearer ${rotated.json().key}`, 'GET', '/parties')).statusCode).toBe(200);
+  });
+});
+
 describe('the P4 gate’s fair share per client', () => {
   let fair: CoreContext;
   beforeAll(async () => {
@@ -258,6 +422,7 @@ describe('configuration of machine-client authentication', () => {
       cacheMax: 10_000,
       missCacheMax: 100_000,
       lastUsedFlushMs: 60_000,
+      keyIndex: { enabled: true, refreshMs: 5_000, missRefreshMs: 1_000 },
       tls: { certFile: undefined, keyFile: undefined, clientCaFile: undefined },
       clientCertHeader: undefined,
       trustedProxies: [],

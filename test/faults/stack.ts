@@ -34,6 +34,8 @@ function run(entry: string, env: Record<string, string>): Proc {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       SEED_DEMO: 'false',
+      // Keys are inserted straight into PostgreSQL and used at once: each key index miss reloads it (as testConfig).
+      AUTH_KEY_INDEX_MISS_REFRESH_MS: '0',
       // The tests' payload key (test/helpers/config.ts), as the in-process clients of the other tests have it.
       TEMPORAL_CODEC_KEYS: `${TEST_CODEC_KEY_ID}:${testCodecKey(TEST_CODEC_KEY_ID)}`,
       ...env,
