@@ -881,7 +881,7 @@ async function main(): Promise<void> {
         String(gate.non2xx + gate.errors),
       ]),
       '',
-      `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ ${TARGET.throughput * 100} %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
+      `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ ${Math.round(TARGET.throughput * 100)} %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
       `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ ${TARGET.p99}×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
       `API CPU gate/bare:    ${apiCpuRatio.toFixed(2)}× (target ≤ ${TARGET.apiCpu}×)    ${apiCpuRatio <= TARGET.apiCpu ? 'PASS' : 'FAIL'}`,
       `PostgreSQL CPU per decision / bare API CPU per request: ${pgCpuRatio.toFixed(2)}× (target ≤ ${TARGET.pgCpu.toFixed(1)}×)  ${pgCpuRatio <= TARGET.pgCpu ? 'PASS' : 'FAIL'}`,
