@@ -27,6 +27,10 @@
  * BENCH_DATABASE_URL, BENCH_KEEP_DATA=1 (keep the temp cluster), BENCH_API_NODE_ARGS (extra node flags for
  * the API process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
+ * BENCH_PG_STATEMENTS=1 (issue 21): the embedded cluster loads pg_stat_statements (with planning times), and the
+ * gate's statement is reported over the gate's rounds: calls, rows per call (the batch), planning and execution time,
+ * shared buffers and WAL per decision.
+ *
  * BENCH_AUTH_FLOOD=<n> (issue 20): each round also measures the gate with its known keys while a second load
  * generator floods it with requests under n unknown keys in all (random keys made before the measurement, each used
  * once while fewer than n are sent, spread evenly over the rounds: BENCH_AUTH_FLOOD_RATE per second, default n / the
@@ -61,6 +65,9 @@ const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 100);
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
 const FLOOD = intEnv('BENCH_AUTH_FLOOD', 0, 0);
 const FLOOD_CONNECTIONS = intEnv('BENCH_AUTH_FLOOD_CONNECTIONS', 10);
+const PG_STATEMENTS = env.BENCH_PG_STATEMENTS === '1';
+/** Issue 21's targets, in one run: throughput and CPU of the gate against the bare route. */
+const TARGET = { throughput: 0.55, p99: 2, apiCpu: 1.25, pgCpu: 1.0 } as const;
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const log = (msg: string) => process.stdout.write(`[bench:p4] ${msg}\n`);
 const DAY = 86_400_000;
@@ -100,6 +107,9 @@ const startDatabase = () =>
       checkpoint_timeout: '15min',
       work_mem: '32MB',
       maintenance_work_mem: '1GB',
+      ...(PG_STATEMENTS
+        ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' }
+        : {}),
     },
     log,
   );
@@ -704,6 +714,42 @@ const loadgenMs = (since: NodeJS.CpuUsage) => {
   return (u.user + u.system) / 1000;
 };
 
+/** The gate's batches so far (bench/p4-server.ts /bench/stats: gateStats of api/p4-gate.ts). */
+async function gateCounts(port: number): Promise<{ batches: number; requests: number }> {
+  const s = (await (await fetch(`http://127.0.0.1:${port}/bench/stats`)).json()) as {
+    batches: number;
+    requests: number;
+  };
+  return { batches: s.batches, requests: s.requests };
+}
+
+interface StatementStats {
+  calls: number;
+  rows: number;
+  plans: number;
+  planMs: number;
+  execMs: number;
+  hit: number;
+  read: number;
+  walBytes: number;
+}
+const NO_STATS: StatementStats = { calls: 0, rows: 0, plans: 0, planMs: 0, execMs: 0, hit: 0, read: 0, walBytes: 0 };
+
+/** pg_stat_statements' counters of the gate's statement (decideAndRegister), or zeros without the extension. */
+async function gateStatement(sql: postgres.Sql): Promise<StatementStats> {
+  if (!PG_STATEMENTS) return NO_STATS;
+  const [r] = await sql<StatementStats[]>`
+    select coalesce(sum(calls), 0)::float8 as calls, coalesce(sum(rows), 0)::float8 as rows, coalesce(sum(plans), 0)::float8 as plans,
+           coalesce(sum(total_plan_time), 0)::float8 as "planMs", coalesce(sum(total_exec_time), 0)::float8 as "execMs",
+           coalesce(sum(shared_blks_hit), 0)::float8 as hit, coalesce(sum(shared_blks_read), 0)::float8 as read,
+           coalesce(sum(wal_bytes), 0)::float8 as "walBytes"
+      from pg_stat_statements where query like '%insert into access_register%' and query like '%unnest%'`;
+  return r ?? NO_STATS;
+}
+const addStats = (into: StatementStats, a: StatementStats, b: StatementStats) => {
+  for (const k of Object.keys(into) as Array<keyof StatementStats>) into[k] += b[k] - a[k];
+};
+
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -734,6 +780,9 @@ async function main(): Promise<void> {
       await sqlCheck<Array<{ before: number }>>`select count(*)::int as before from access_register`,
     );
     const { pid: backendPid } = one(await sqlCheck<Array<{ pid: number }>>`select pg_backend_pid() as pid`);
+    if (PG_STATEMENTS) await sqlCheck`create extension if not exists pg_stat_statements`;
+    const batches = { batches: 0, requests: 0 };
+    const statement = { ...NO_STATS };
     const pgPids = postgresPids(backendPid);
     const bareRuns: RunResult[] = [];
     const gateRuns: RunResult[] = [];
@@ -758,12 +807,18 @@ async function main(): Promise<void> {
       bareCpu.api += cpuMs(api.child.pid!) - api0;
       bareCpu.loadgen += loadgenMs(lg0);
       api0 = cpuMs(api.child.pid!);
+      const b0 = await gateCounts(api.port);
+      const s0 = await gateStatement(sqlCheck);
       const pg0 = sumCpu(pgPids);
       lg0 = process.cpuUsage();
       gateRuns.push(await drive(api.port, '/p4/requests', pool, slice, `${runTag}g`, true));
       cpu.api += cpuMs(api.child.pid!) - api0;
       cpu.pg += sumCpu(pgPids) - pg0;
       cpu.loadgen += loadgenMs(lg0);
+      const b1 = await gateCounts(api.port);
+      batches.batches += b1.batches - b0.batches;
+      batches.requests += b1.requests - b0.requests;
+      addStats(statement, s0, await gateStatement(sqlCheck));
       api0 = cpuMs(api.child.pid!);
       const pgD0 = sumCpu(pgPids);
       lg0 = process.cpuUsage();
@@ -866,8 +921,13 @@ async function main(): Promise<void> {
 
     const throughputRatio = gate.rps / bare.rps;
     const p99Ratio = gate.p99 / Math.max(bare.p99, 1e-9);
-    const throughputPass = throughputRatio >= 0.5;
-    const p99Pass = gate.p99 <= 2 * bare.p99;
+    const throughputPass = throughputRatio >= TARGET.throughput;
+    const p99Pass = gate.p99 <= TARGET.p99 * bare.p99;
+    const bareApiUs = (bareCpu.api * 1000) / bare.total;
+    const gateApiUs = (cpu.api * 1000) / gate.total;
+    const gatePgUs = (cpu.pg * 1000) / gate.total;
+    const apiCpuRatio = gateApiUs / bareApiUs;
+    const pgCpuRatio = gatePgUs / bareApiUs;
     const registerPass =
       reg!.answered_rows === gate.ok &&
       reg!.distinct_ids === reg!.rows &&
@@ -904,14 +964,24 @@ async function main(): Promise<void> {
         String(gate.non2xx + gate.errors),
       ]),
       '',
-      `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ 50 %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
-      `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ 2×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
+      `throughput gate/bare: ${(throughputRatio * 100).toFixed(0)} % (target ≥ ${Math.round(TARGET.throughput * 100)} %)  ${throughputPass ? 'PASS' : 'FAIL'}`,
+      `p99 gate/bare:        ${p99Ratio.toFixed(2)}× (target ≤ ${TARGET.p99}×)       ${p99Pass ? 'PASS' : 'FAIL'}`,
+      `API CPU gate/bare:    ${apiCpuRatio.toFixed(2)}× (target ≤ ${TARGET.apiCpu}×)    ${apiCpuRatio <= TARGET.apiCpu ? 'PASS' : 'FAIL'}`,
+      `PostgreSQL CPU per decision / bare API CPU per request: ${pgCpuRatio.toFixed(2)}× (target ≤ ${TARGET.pgCpu.toFixed(1)}×)  ${pgCpuRatio <= TARGET.pgCpu ? 'PASS' : 'FAIL'}`,
+      `gate batches:         ${batches.batches.toLocaleString('en')} statements for ${batches.requests.toLocaleString('en')} requests in the gate's rounds: ${(batches.requests / Math.max(batches.batches, 1)).toFixed(1)} per batch`,
+      ...(PG_STATEMENTS
+        ? [
+            `gate statement:       ${statement.calls} calls, ${(statement.rows / Math.max(statement.calls, 1)).toFixed(1)} rows each; planned ${statement.plans} times (${(statement.planMs / Math.max(statement.plans, 1)).toFixed(2)} ms each); ` +
+              `execution ${(statement.execMs / Math.max(statement.calls, 1)).toFixed(2)} ms per call, ${((statement.execMs * 1000) / Math.max(statement.rows, 1)).toFixed(1)} µs per decision; ` +
+              `${(statement.hit / Math.max(statement.rows, 1)).toFixed(1)} shared buffers hit, ${(statement.read / Math.max(statement.rows, 1)).toFixed(2)} read, ${(statement.walBytes / Math.max(statement.rows, 1)).toFixed(0)} WAL bytes per decision`,
+          ]
+        : []),
       `decisions:            ${gate.ok.toLocaleString('en')} answered 2xx (${(gate.ok / gate.seconds).toFixed(0)}/s), ${reg!.allowed.toLocaleString('en')} of ${reg!.rows.toLocaleString('en')} registered allowed`,
       `access register:      ${reg!.answered_rows.toLocaleString('en')} rows for the ${gate.ok.toLocaleString('en')} answered decisions, ${reg!.rows - reg!.distinct_ids} duplicates, ` +
         `${reg!.rows - reg!.answered_rows} more for requests still in flight when the load generator stopped, ` +
         `${after - before - (reg!.rows + dreg!.rows + qrows + frows)} rows of no measured request (e.g. warm-up decisions committed late)  ${registerPass ? 'PASS' : 'FAIL'}`,
-      `CPU per request:      bare: API ${((bareCpu.api * 1000) / bare.total).toFixed(0)} µs, load generator ${((bareCpu.loadgen * 1000) / bare.total).toFixed(0)} µs; ` +
-        `gate: API ${((cpu.api * 1000) / gate.total).toFixed(0)} µs, PostgreSQL ${((cpu.pg * 1000) / gate.total).toFixed(0)} µs, load generator ${((cpu.loadgen * 1000) / gate.total).toFixed(0)} µs` +
+      `CPU per request:      bare: API ${bareApiUs.toFixed(0)} µs, load generator ${((bareCpu.loadgen * 1000) / bare.total).toFixed(0)} µs; ` +
+        `gate: API ${gateApiUs.toFixed(0)} µs, PostgreSQL ${gatePgUs.toFixed(0)} µs, load generator ${((cpu.loadgen * 1000) / gate.total).toFixed(0)} µs` +
         ` (machine load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
       `reasons:              ${reasons.map((r) => `${r.reason_code} ${r.n}`).join(', ')}`,
       '',

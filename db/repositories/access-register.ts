@@ -146,6 +146,11 @@ interface DecidedRow {
  * statement, and registered so: p_from / p_to below are that period.
  * Requests for an unknown connection are not decisions: they are returned with known = false and
  * nothing is registered for them. A request with `deliveryOf` is registered as a delivery of that request.
+ *
+ * Issue 21: the arrays (and the case status) are one-row sub-selects, `(select $n::t[])`, so the planner estimates
+ * the same rows for every batch and, after its first executions on a connection, keeps the generic plan. As plain
+ * parameters a batch of fewer than about ten requests (an idle gate's) was planned anew each time: about 2 ms of
+ * PostgreSQL CPU per batch, several times its execution (test/core/gate-plan.test.ts).
  */
 // long: one SQL statement mirroring domain/gate.ts decide() (held to it by the agreement test); splitting it would split the statement
 export async function decideAndRegister(
@@ -161,10 +166,10 @@ export async function decideAndRegister(
   const periods = reqs.map((r) => periodAtDecision(r.from, r.to, now));
   const rows = await sql<DecidedRow[]>`
     with q as (
-      select * from unnest(${pgArray(ids)}::uuid[], ${pgArray(reqs.map((r) => r.requestId))}::text[], ${pgArray(reqs.map((r) => r.partyId))}::uuid[],
-                           ${pgArray(reqs.map((r) => r.connectionEan))}::varchar[], ${pgArray(reqs.map((r) => r.dataKind))}::text[],
-                           ${pgArray(periods.map((p) => p.from.toISOString()))}::timestamptz[], ${pgArray(periods.map((p) => p.to.toISOString()))}::timestamptz[],
-                           ${pgArray(reqs.map((r) => r.deliveryOf ?? null))}::uuid[])
+      select * from unnest((select ${pgArray(ids)}::uuid[]), (select ${pgArray(reqs.map((r) => r.requestId))}::text[]), (select ${pgArray(reqs.map((r) => r.partyId))}::uuid[]),
+                           (select ${pgArray(reqs.map((r) => r.connectionEan))}::varchar[]), (select ${pgArray(reqs.map((r) => r.dataKind))}::text[]),
+                           (select ${pgArray(periods.map((p) => p.from.toISOString()))}::timestamptz[]), (select ${pgArray(periods.map((p) => p.to.toISOString()))}::timestamptz[]),
+                           (select ${pgArray(reqs.map((r) => r.deliveryOf ?? null))}::uuid[]))
              with ordinality as q(id, request_id, party_id, ean, kind, p_from, p_to, delivery_of, i)
     ), f as (
       select q.*, c.ean is not null as known, c.supplier_id, c.remote_reading_opt_out as opt_out, c.grid_user_since, p.admitted,
@@ -186,7 +191,7 @@ export async function decideAndRegister(
                  (array_agg(b.id order by dc.closed_at desc, b.id) filter (where b.ended_at is null and dc.closed_at is not null))[1] as kept_block,
                  max(dc.closed_at) filter (where b.ended_at is null) as kept_since
             from blocks b
-            left join doubt_cases dc on dc.id = b.case_id and dc.status = ${NOT_DEMONSTRATED}
+            left join doubt_cases dc on dc.id = b.case_id and dc.status = (select ${NOT_DEMONSTRATED}::text)
            where b.party_id = q.party_id and b.connection_ean = q.ean
         ) b on true
         left join lateral (
@@ -244,7 +249,7 @@ export async function decideAndRegister(
                                    mandate_id, block_id, kind, delivery_of)
       select d.id, ${at}::timestamptz, d.request_id, d.party_id, d.ean, d.kind, d.p_from, d.p_to, r.allowed, d.reason_code, r.rule, d.reg_mandate_id,
              d.reg_block_id, case when d.delivery_of is null then 'request' else 'delivery' end, d.delivery_of
-        from d join unnest(${REASON_CODES_ARRAY}::text[], ${REASON_ALLOWED}::bool[], ${REASON_RULES}::text[]) as r(code, allowed, rule) on r.code = d.reason_code
+        from d join unnest((select ${REASON_CODES_ARRAY}::text[]), (select ${REASON_ALLOWED}::bool[]), (select ${REASON_RULES}::text[])) as r(code, allowed, rule) on r.code = d.reason_code
        where d.known
     )
     select d.known, d.reason_code, d.reg_mandate_id as mandate_id, d.reg_block_id as block_id from d order by d.i`;
