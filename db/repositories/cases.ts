@@ -371,13 +371,49 @@ export interface CaseFilter {
   dueBefore?: Date;
   /** Cases with at least one missed deadline (contact GT-1, response GT-3, unblock GT-8). */
   breached?: boolean;
+  /**
+   * A search box: the beginning of the case reference, the connection EAN, the reporter's reference (unless
+   * `searchReporterReference` is false) or the party's GLN or name (any of them).
+   */
+  q?: string;
+  searchReporterReference?: boolean;
+  /** received: newest signal first (the default); due: the next deadline first (domain nextDueAt), none last. */
+  sort?: CaseSort;
   limit: number;
   offset: number;
   now: Date;
 }
 
-export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
+export const CASE_SORTS = ['received', 'due'] as const;
+export type CaseSort = (typeof CASE_SORTS)[number];
+
+/** `x` as the start of a LIKE pattern: its own %, _ and \ match themselves. */
+const prefixPattern = (x: string) => `${x.replace(/[\\%_]/g, '\\$&')}%`;
+
+/** GET /cases?q=: any of the things a handler has on a letter or on the phone, whole or their beginning. */
+function searchCondition(q: string, reporterReference: boolean): SQL {
+  const pattern = prefixPattern(q);
+  const conds: SQL[] = [
+    sql`${doubtCases.reference} like ${prefixPattern(q.toUpperCase())}`,
+    sql`${doubtCases.connectionEan} like ${pattern}`,
+    sql`${doubtCases.partyId} in (select ${parties.id} from ${parties}
+      where ${parties.gln} like ${pattern} or lower(${parties.name}) like ${prefixPattern(q.toLowerCase())})`,
+  ];
+  if (reporterReference) conds.push(sql`${doubtCases.reporterReference} like ${pattern}`);
+  return or(...conds)!;
+}
+
+/** The list's order; the id breaks every tie, so offset pages neither repeat nor skip a case. */
+function caseOrder(sort: CaseSort = 'received') {
+  return sort === 'due'
+    ? [sql`${doubtCases.nextDueAt} asc nulls last`, asc(doubtCases.id)]
+    : [desc(doubtCases.receivedAt), desc(doubtCases.id)];
+}
+
+/** The conditions of a case list (every filter must hold). */
+function caseListWhere(f: Omit<CaseFilter, 'limit' | 'offset' | 'sort'>): SQL | undefined {
   const where: SQL[] = [];
+  if (f.q) where.push(searchCondition(f.q, f.searchReporterReference !== false));
   if (f.gridOperatorId) where.push(eq(doubtCases.gridOperatorId, f.gridOperatorId));
   if (f.partyId) where.push(eq(doubtCases.partyId, f.partyId));
   if (f.status && f.status.length > 0) where.push(inArray(doubtCases.status, f.status));
@@ -402,16 +438,52 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
   // SQL mirror of domain isBreached(caseDeadlines(row, now)): the same answer as each item's `breached`.
   if (f.breached === true) where.push(breachedSql(doubtCaseDeadlineColumns, f.now));
   if (f.breached === false) where.push(sql`not ${breachedSql(doubtCaseDeadlineColumns, f.now)}`);
-  const cond = where.length > 0 ? and(...where) : undefined;
+  return where.length > 0 ? and(...where) : undefined;
+}
+
+export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
+  const cond = caseListWhere(f);
   const items = await db
     .select()
     .from(doubtCases)
     .where(cond)
-    .orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id))
+    .orderBy(...caseOrder(f.sort))
     .limit(f.limit)
     .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(doubtCases).where(cond);
   return { items, total: total?.n ?? 0 };
+}
+
+/**
+ * Every case of a list, `pageSize` at a time, in the list's order (a download of any size: memory stays one
+ * page). One read-only REPEATABLE READ snapshot, so a case that changes meanwhile is neither repeated nor lost;
+ * `onPage` may wait (the reader's back-pressure) and its error ends the read.
+ */
+export async function forEachCasePage(
+  db: Db,
+  f: Omit<CaseFilter, 'limit' | 'offset'>,
+  pageSize: number,
+  onPage: (rows: DoubtCase[]) => Promise<void>,
+): Promise<number> {
+  const cond = caseListWhere(f);
+  return db.transaction(
+    async (tx) => {
+      let n = 0;
+      for (;;) {
+        const rows = await tx
+          .select()
+          .from(doubtCases)
+          .where(cond)
+          .orderBy(...caseOrder(f.sort))
+          .limit(pageSize)
+          .offset(n);
+        if (rows.length > 0) await onPage(rows);
+        n += rows.length;
+        if (rows.length < pageSize) return n;
+      }
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
 
 const responseMetadataColumns = {
