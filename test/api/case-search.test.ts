@@ -11,6 +11,8 @@ import { doubtCases } from '../../db/schema/index.js';
 import { call, coreContext, makeConnection, makeKey, makeParty, type CoreContext } from '../core/fixtures.js';
 
 const H = 3_600_000;
+/** The year in the case references made here (a reference, not a rule id). */
+const YEAR = 2026;
 let ctx: CoreContext;
 const now = Date.now();
 const at = (hours: number) => new Date(now + hours * H);
@@ -43,7 +45,7 @@ beforeAll(async () => {
   ];
   let n = 0;
   for (const [name, op, party, reporterReference, status, contactH, contacted, responseH, unblockH] of cases) {
-    const reference = `GT-2026-${String(770_000 + ++n).padStart(6, '0')}`;
+    const reference = `GT-${YEAR}-${String(770_000 + ++n).padStart(6, '0')}`;
     ref[name] = reference;
     await ctx.db.insert(doubtCases).values({
       id: randomUUID(),
@@ -102,7 +104,7 @@ describe('GET /cases?sort=due', () => {
 describe('GET /cases?q=', () => {
   it('finds by the beginning of a reference (any case), an EAN, a party GLN or name', async () => {
     expect(refs(await list(handlerA, `?q=${ref.c2!.toLowerCase()}`))).toEqual(named('c2'));
-    const prefix = ref.c1!.slice(0, -1); // GT-2026-77000: c1..c6 (and c7, not A's)
+    const prefix = ref.c1!.slice(0, -1); // GT-<year>-77000: c1..c6 (and c7, not A's)
     expect((await list(handlerA, `?q=${prefix}`)).total).toBe(6);
     expect((await list(handlerA, `?q=${eanA.slice(0, 12)}`)).total).toBe(6);
     expect(refs(await list(handlerA, '?q=wattin&sort=due'))).toEqual(named('c3', 'c6', 'c4'));

@@ -20,6 +20,8 @@ import {
   type CoreContext,
 } from '../core/fixtures.js';
 
+/** The year in the case references made here (a reference, not a rule id). */
+const YEAR = 2026;
 let ctx: CoreContext;
 let base: string;
 type Party = Awaited<ReturnType<typeof makeParty>>;
@@ -47,7 +49,7 @@ beforeAll(async () => {
     const ofB = i >= CASES_OF_A;
     return {
       id: randomUUID(),
-      reference: `GT-2026-${String(900_000 + i).padStart(6, '0')}`,
+      reference: `GT-${YEAR}-${String(900_000 + i).padStart(6, '0')}`,
       gridOperatorId: ofB ? opB.id : opA.id,
       partyId: i % 3 === 0 ? evil.id : plain.id,
       connectionEan: ofB ? eanB : eanA,
