@@ -29,7 +29,7 @@ export async function workQueueOf(db: Db, viewer: WorkViewer, now: Date, horizon
   // One snapshot: a case and its assessment are seen as of the same instant.
   const facts = await db.transaction(
     async (tx) => ({
-      cases: wants(CASE_KINDS) ? await caseWorkFacts(tx, g) : [],
+      cases: wants(CASE_KINDS) ? await caseWorkFacts(tx, g, { now, horizonHours }) : [],
       reviews: wants(['review_vote', 'review_decision']) ? await reviewWorkFacts(tx, g) : [],
       breaches: wants(['breach_decision']) ? await breachWorkFacts(tx, g) : [],
     }),

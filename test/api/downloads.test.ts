@@ -75,6 +75,10 @@ afterAll(async () => ctx?.close());
 const get = (key: string, path: string, accept?: string) =>
   fetch(`${base}${path}`, { headers: { authorization: key, ...(accept ? { accept } : {}) } });
 
+/** A JSON answer, loosely typed (the shapes are the OpenAPI document's; these tests read a few fields). */
+type Json = any;
+const body = async (res: Response | Promise<Response>): Promise<Json> => (await res).json();
+
 /** RFC 4180 read back (quoted fields, doubled quotes, CRLF), as a spreadsheet does; csv-parse is not a dependency. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
@@ -122,7 +126,7 @@ describe('GET /cases as CSV', () => {
     expect(new Set(records.map((r) => r.gridOperatorGln))).toEqual(new Set([opA.gln]));
     expect(new Set(records.map((r) => r.id)).size).toBe(CASES_OF_A);
     // The same order as the JSON list sorted by due (first page).
-    const page = await (await get(handlerA, '/cases?sort=due&limit=500')).json();
+    const page = await body(get(handlerA, '/cases?sort=due&limit=500'));
     expect(records.slice(0, 500).map((r) => r.id)).toEqual(page.items.map((c: { id: string }) => c.id));
     // Formula injection: the cell starts with a quote, so a spreadsheet shows it as text.
     const bad = records.find((r) => r.partyGln === evil.gln)!;
@@ -139,7 +143,7 @@ describe('GET /cases as CSV', () => {
     const res = await get(handlerA, '/cases?channel=acm&status=closed_withdrawn', 'text/csv');
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const { records } = await csvOf(res);
-    const json = await (await get(handlerA, '/cases?channel=acm&status=closed_withdrawn&limit=500')).json();
+    const json = await body(get(handlerA, '/cases?channel=acm&status=closed_withdrawn&limit=500'));
     expect(records.map((r) => r.id)).toEqual(json.items.map((c: { id: string }) => c.id));
     expect(records.every((r) => r.channel === 'acm' && r.status === 'closed_withdrawn')).toBe(true);
     // A browser's Accept prefers HTML, then */*: JSON. format=json wins over Accept.
@@ -162,7 +166,7 @@ describe('GET /cases as CSV', () => {
     // Bad input is the JSON error, before any CSV.
     const bad = await get(handlerA, '/cases?format=xlsx');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).field).toMatch(/format/);
+    expect((await body(bad)).field).toMatch(/format/);
   });
 });
 
@@ -170,7 +174,7 @@ describe('GET /reports/signals as CSV and as charts', () => {
   const window = `from=${encodeURIComponent(iso(Date.now() - days(30)))}&to=${encodeURIComponent(iso(Date.now()))}`;
 
   it('the report as one long CSV table with the JSON report’s numbers', async () => {
-    const json = await (await get(handlerA, `/reports/signals?${window}&groupBy=week`)).json();
+    const json = await body(get(handlerA, `/reports/signals?${window}&groupBy=week`));
     const res = await get(handlerA, `/reports/signals?${window}&groupBy=week`, 'text/csv');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toMatch(
@@ -191,7 +195,7 @@ describe('GET /reports/signals as CSV and as charts', () => {
   });
 
   it('a chart as SVG carries its title, description and every number of its table', async () => {
-    const table = await (await get(handlerA, `/reports/signals/charts/by-channel?${window}`)).json();
+    const table = await body(get(handlerA, `/reports/signals/charts/by-channel?${window}`));
     expect(table.title).toMatch(/^Signals per channel/);
     expect(table.rows.find((r: { channel: string }) => r.channel === 'acm').signals).toBeGreaterThan(0);
     const res = await get(handlerA, `/reports/signals/charts/by-channel.svg?${window}`);
@@ -214,7 +218,7 @@ describe('GET /reports/signals as CSV and as charts', () => {
     for (const chart of ['by-period', 'by-outcome', 'deadlines']) {
       const res = await get(handlerB, `/reports/signals/charts/${chart}.svg?${window}`);
       expect(res.status, chart).toBe(200);
-      const table = await (await get(handlerB, `/reports/signals/charts/${chart}?${window}`)).json();
+      const table = await body(get(handlerB, `/reports/signals/charts/${chart}?${window}`));
       const svg = await res.text();
       const numbers = table.rows.flatMap((r: Record<string, string | number>) =>
         Object.values(r).filter((v) => typeof v === 'number'),
@@ -222,7 +226,7 @@ describe('GET /reports/signals as CSV and as charts', () => {
       expect(numbers.length, chart).toBeGreaterThan(0);
       for (const n of numbers) expect(svg, chart).toContain(`: ${n}</title>`);
     }
-    const outcome = await (await get(handlerB, `/reports/signals/charts/by-outcome?${window}`)).json();
+    const outcome = await body(get(handlerB, `/reports/signals/charts/by-outcome?${window}`));
     expect(outcome.rows.reduce((n: number, r: { count: number }) => n + r.count, 0)).toBe(2);
     expect((await get(handlerA, `/reports/signals/charts/pie.svg?${window}`)).status).toBe(400);
     expect((await get(supplierKey, `/reports/signals/charts/by-period.svg?${window}`)).status).toBe(403);
@@ -257,7 +261,7 @@ describe('GET /me/connections/{ean}/access as CSV (DC-5)', () => {
       `attachment; filename="access-register-${conn.ean}-${new Date().toISOString().slice(0, 10)}.csv"`,
     );
     const { records } = await csvOf(res);
-    const json = await (await get(userKey, `/me/connections/${conn.ean}/access`)).json();
+    const json = await body(get(userKey, `/me/connections/${conn.ean}/access`));
     expect(records.map((r) => r.requestId)).toEqual(json.recentRequests.map((e: { requestId: string }) => e.requestId));
     expect(records.length).toBeGreaterThanOrEqual(2);
     expect(new Set(records.map((r) => r.dataKind))).toEqual(new Set(['interval_data', 'daily_registers']));
