@@ -159,7 +159,13 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
           SCOPE,
         params: ChartParams,
         querystring: SignalReportQuery,
-        response: { 200: { description: 'image/svg+xml', type: 'string' }, ...errorResponses(...READ_ERRORS, 404) },
+        response: {
+          200: {
+            description: 'The chart, a standalone SVG document',
+            content: { 'image/svg+xml': { schema: { type: 'string' } } },
+          },
+          ...errorResponses(...READ_ERRORS, 404),
+        },
       },
     },
     async (req, reply) => {
