@@ -6,7 +6,7 @@
  * state change with its audit entry in the same transaction (entity 'case', id = case id).
  */
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, desc, eq, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../client.js';
 import {
   auditLog,
@@ -454,10 +454,28 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
   return { items, total: total?.n ?? 0 };
 }
 
+/** The list's sort column. */
+const sortColumn = (sort: CaseSort = 'received') => (sort === 'due' ? doubtCases.nextDueAt : doubtCases.receivedAt);
+
+/**
+ * The rows after `last` in the list's order (caseOrder): keyset paging, so each page is an index range however
+ * deep the download goes (OFFSET would re-read every row before it). `key` is the last row's sort value as
+ * PostgreSQL's own text (microseconds kept: a JavaScript Date would round them and skip or repeat a row).
+ */
+function afterRow(sort: CaseSort = 'received', last: { id: string; key: string | null }): SQL {
+  const col = sortColumn(sort);
+  const key = sql`${last.key}::timestamptz`;
+  if (sort === 'received') return or(sql`${col} < ${key}`, and(sql`${col} = ${key}`, lt(doubtCases.id, last.id)))!;
+  // due: next_due_at ascending, nulls last, then id.
+  if (last.key === null) return and(isNull(col), gt(doubtCases.id, last.id))!;
+  return or(sql`${col} > ${key}`, and(sql`${col} = ${key}`, gt(doubtCases.id, last.id)), isNull(col))!;
+}
+
 /**
  * Every case of a list, `pageSize` at a time, in the list's order (a download of any size: memory stays one
  * page). One read-only REPEATABLE READ snapshot, so a case that changes meanwhile is neither repeated nor lost;
- * `onPage` may wait (the reader's back-pressure) and its error ends the read.
+ * `onPage` may wait (the reader's back-pressure) and its error ends the read. The snapshot holds one pooled
+ * connection for as long as the reader takes.
  */
 export async function forEachCasePage(
   db: Db,
@@ -469,17 +487,19 @@ export async function forEachCasePage(
   return db.transaction(
     async (tx) => {
       let n = 0;
+      let last: { id: string; key: string | null } | undefined;
       for (;;) {
-        const rows = await tx
-          .select()
+        const page = await tx
+          .select({ c: doubtCases, key: sql<string | null>`${sortColumn(f.sort)}::text` })
           .from(doubtCases)
-          .where(cond)
+          .where(last ? and(cond, afterRow(f.sort, last)) : cond)
           .orderBy(...caseOrder(f.sort))
-          .limit(pageSize)
-          .offset(n);
-        if (rows.length > 0) await onPage(rows);
-        n += rows.length;
-        if (rows.length < pageSize) return n;
+          .limit(pageSize);
+        if (page.length > 0) await onPage(page.map((p) => p.c));
+        n += page.length;
+        const end = page.at(-1);
+        if (page.length < pageSize || !end) return n;
+        last = { id: end.c.id, key: end.key };
       }
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },
