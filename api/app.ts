@@ -41,6 +41,7 @@ import auditRoutes from './routes/audit.js';
 import breachRoutes from './routes/breach.js';
 import allocationRoutes from './routes/allocation.js';
 import reviewRoutes from './routes/reviews.js';
+import workItemRoutes from './routes/work-items.js';
 import codecRoutes from './routes/codec.js';
 
 export interface AppDeps {
@@ -182,6 +183,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(allocationRoutes);
   // GT-5: the grid operators' joint judgement on repeat offenders.
   await app.register(reviewRoutes);
+  // Issue 19: what waits for a person, and by when.
+  await app.register(workItemRoutes);
   // The Temporal UI's and CLI's codec endpoint (encrypted workflow payloads).
   await app.register(codecRoutes);
 

@@ -259,6 +259,29 @@ export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineN
   };
 }
 
+/**
+ * The instant the case's next deadline expires, for sorting a list by what is due (GET /cases?sort=due): the
+ * earliest due instant of a deadline not yet done — contact (GT-1) and the party's answer (GT-3) while the case
+ * is open, the unblock (GT-7, GT-8) until the block is lifted. Overdue ones count too (they sort first); null
+ * when nothing is due. It does not depend on `now`, so a page boundary does not move while the list is read.
+ * SQL mirror: the generated column doubt_cases.next_due_at (db/schema/cases.ts), held to this by
+ * test/reports/case-deadlines-agreement.test.ts.
+ */
+export function nextDueAt(
+  f: Pick<
+    CaseDeadlineFacts,
+    'status' | 'contactDueAt' | 'contactedAt' | 'responseDueAt' | 'respondedAt' | 'unblockDueAt' | 'unblockedAt'
+  >,
+): Date | null {
+  const open = !isClosedStatus(f.status);
+  const due = [
+    open && !f.contactedAt ? f.contactDueAt : null,
+    open && !f.respondedAt ? f.responseDueAt : null,
+    !f.unblockedAt ? f.unblockDueAt : null,
+  ].filter((d): d is Date => d !== null);
+  return due.length === 0 ? null : new Date(Math.min(...due.map((d) => d.getTime())));
+}
+
 /** A case is breached when at least one of its deadlines was missed. */
 export const isBreached = (deadlines: Record<DeadlineName, Pick<CaseDeadline, 'state'>>): boolean =>
   DEADLINE_NAMES.some((n) => deadlines[n].state === 'missed');

@@ -134,6 +134,8 @@ export interface Config {
   evidenceMaxBytes: number;
   /** Issue 20: a case action not confirmed this long is answered 503 with its outcome (api/plugins/case-action.ts). */
   caseActionDeadlineMs: number;
+  /** Issue 19: the work queue lists a case deadline this many hours ahead (GET /work-items). */
+  workItemsHorizonHours: number;
   repeatOffender: {
     /** GT-5: signals per party across all grid operators within the window that open a review. */
     threshold: number;
@@ -460,6 +462,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimit: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     evidenceMaxBytes: int(env, 'EVIDENCE_MAX_BYTES', 5 * 1_048_576, 1024, 50 * 1_048_576),
     caseActionDeadlineMs: int(env, 'CASE_ACTION_DEADLINE_MS', 1_500, 100, 600_000),
+    workItemsHorizonHours: int(env, 'WORK_ITEMS_HORIZON_HOURS', 24, 1, 720),
     repeatOffender: {
       threshold: int(env, 'REPEAT_OFFENDER_THRESHOLD', 5, 1, 1_000_000),
       windowDays: int(env, 'REPEAT_OFFENDER_WINDOW_DAYS', 90, 1, 3650),

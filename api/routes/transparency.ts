@@ -4,7 +4,8 @@
  * one in the portal. Connections and mandates of others answer 404.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { csvFilename, sendCsv, wantsCsv, type CsvRow } from '../plugins/csv.js';
 import type { Principal } from '../plugins/auth.js';
 import { requireRole } from '../plugins/auth.js';
 import {
@@ -37,6 +38,55 @@ import { notFound, validationError } from '../../lib/errors.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import { ownPeriod, quarterHourGap } from '../../domain/gate.js';
 import { parsePeriod, toDataPoints } from './readings.js';
+
+/** GET /me/connections/{ean}/access, also as CSV (DC-5). */
+const AccessCsvQuery = Type.Object(
+  {
+    ...AccessQuery.properties,
+    format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('csv')], {
+        description: 'csv: the access register entries as a CSV download; also Accept: text/csv',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const ACCESS_CSV_COLUMNS = [
+  'decidedAt',
+  'kind',
+  'partyGln',
+  'partyName',
+  'dataKind',
+  'periodFrom',
+  'periodTo',
+  'allowed',
+  'reasonCode',
+  'rule',
+  'purpose',
+  'requestId',
+  'mandateId',
+] as const;
+
+/** The overview's register entries as CSV rows, each with the name of the party it concerns. */
+function accessCsvRows(o: Static<typeof AccessOverviewSchema>): CsvRow[] {
+  const party = new Map(o.parties.map((p) => [p.party.id, p.party]));
+  return o.recentRequests.map((e) => ({
+    decidedAt: e.decidedAt,
+    kind: e.kind,
+    partyGln: party.get(e.partyId)?.gln ?? null,
+    partyName: party.get(e.partyId)?.name ?? null,
+    dataKind: e.dataKind,
+    periodFrom: e.periodFrom,
+    periodTo: e.periodTo,
+    allowed: e.allowed,
+    reasonCode: e.reasonCode,
+    rule: e.rule,
+    purpose: e.purpose,
+    requestId: e.requestId,
+    mandateId: e.mandateId,
+  }));
+}
 
 // long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -76,15 +126,25 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['transparency'],
         summary: 'Which parties have or had access to this connection’s data, and when data was requested (DC-5)',
+        description:
+          'format=csv or Accept: text/csv: the `recent` latest entries of the access register as a CSV download, one row per request, delivery or internal read, with the party’s GLN and name (docs/api.md "CSV downloads").',
         params: EanParams,
-        querystring: AccessQuery,
+        querystring: AccessCsvQuery,
         response: { 200: AccessOverviewSchema, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const conn = await own(req, req.params.ean);
       const now = new Date();
-      return toOverviewDto(await accessOverview(db, conn, gridUserOf(req.principal), now, req.query.recent), now);
+      const overview = toOverviewDto(
+        await accessOverview(db, conn, gridUserOf(req.principal), now, req.query.recent),
+        now,
+      );
+      if (!wantsCsv(req, req.query.format)) return overview;
+      const name = csvFilename(`access-register-${conn.ean}-${now.toISOString().slice(0, 10)}`);
+      return sendCsv(reply, name, ACCESS_CSV_COLUMNS, async (write) => {
+        for (const row of accessCsvRows(overview)) await write(row);
+      });
     },
   );
 

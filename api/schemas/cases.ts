@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { AuditEntry, DoubtCase, EvidenceRequest, Party } from '../../db/schema/index.js';
-import type { DeadlineView, ResponseMetadata } from '../../db/repositories/cases.js';
+import { CASE_SORTS, type DeadlineView, type ResponseMetadata } from '../../db/repositories/cases.js';
 import type { CaseSnapshot } from '../../workflows/shared.js';
 import {
   CASE_STATUSES,
@@ -14,6 +14,7 @@ import {
   SIGNAL_CHANNELS,
   WITHDRAWAL_REASONS,
   isBreached,
+  nextDueAt,
 } from '../../domain/case.js';
 import type { LegalHold } from '../../db/repositories/evidence.js';
 import { SIGNAL_CLASSES } from '../../domain/review.js';
@@ -170,6 +171,11 @@ const summaryFields = {
   createdAt: DateTime,
   closedAt: nullable(DateTime),
   deadlines: DeadlinesSchema,
+  nextDueAt: nullable({
+    ...DateTime,
+    description:
+      'When the next deadline not yet done expires (contact, answer, unblock; overdue ones included); null: nothing due',
+  }),
   breached: Type.Boolean({ description: 'At least one deadline missed' }),
 };
 
@@ -455,6 +461,26 @@ export const CaseQuery = Type.Intersect([
       description: 'Open cases whose next deadline (contact, then response) falls before this instant',
     }),
     breached: Type.Optional(Type.Boolean({ description: 'true: at least one missed deadline; false: none' })),
+    q: Type.Optional(
+      Type.String({
+        minLength: 3,
+        maxLength: 100,
+        description:
+          'Search: the case reference, connection EAN, party GLN or name, or the reporter’s reference (not for the party the case is about), whole or its beginning; any of them matches',
+      }),
+    ),
+    sort: Type.Optional(
+      lit(
+        CASE_SORTS,
+        'received (default): newest signal first; due: the next deadline to expire first (nextDueAt; overdue first, cases with nothing due last)',
+      ),
+    ),
+    format: Type.Optional(
+      lit(
+        ['json', 'csv'] as const,
+        'csv: every matching case as a CSV download (limit and offset do not apply); also Accept: text/csv',
+      ),
+    ),
   }),
 ]);
 export const CaseList = Page(CaseSummarySchema);
@@ -634,6 +660,7 @@ export function toCaseSummary(
       response: toDeadlineDto(deadlines.response),
       unblock: toDeadlineDto(deadlines.unblock),
     },
+    nextDueAt: iso(nextDueAt(row)),
     breached: isBreached(deadlines),
   };
 }

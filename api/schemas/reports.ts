@@ -7,6 +7,7 @@ import {
 } from '../../db/repositories/signal-reports.js';
 import { CASE_STATUSES, SIGNAL_CHANNELS } from '../../db/schema/index.js';
 import { DateTime, Gln13 } from './common.js';
+import { SIGNAL_CHARTS } from '../../services/reports/signal-charts.js';
 
 /** A string enum as plain JSON Schema `enum` (typed as the union; serialised without anyOf checks). */
 const Literals = <T extends string>(values: readonly T[], options: { description?: string; default?: T } = {}) =>
@@ -33,6 +34,36 @@ export const SignalReportQuery = Type.Object(
   { additionalProperties: false },
 );
 export type SignalReportQueryT = Static<typeof SignalReportQuery>;
+
+/** GET /reports/signals also as CSV (format=csv or Accept: text/csv). */
+export const SignalReportCsvQuery = Type.Object(
+  {
+    ...SignalReportQuery.properties,
+    format: Type.Optional(
+      Literals(['json', 'csv'] as const, { description: 'csv: the report as one CSV table; also Accept: text/csv' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ChartParams = Type.Object({
+  chart: Literals(SIGNAL_CHARTS, {
+    description: 'by-period (open and closed signals per period), by-channel, by-outcome (cases per status), deadlines',
+  }),
+});
+
+export const ChartTableSchema = Type.Object(
+  {
+    chart: Literals(SIGNAL_CHARTS),
+    title: Type.String(),
+    description: Type.String(),
+    columns: Type.Array(Type.Object({ key: Type.String(), label: Type.String() })),
+    rows: Type.Array(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])), {
+      description: 'One row per bar group, keyed by the columns',
+    }),
+  },
+  { title: 'SignalChartTable', description: 'The numbers a chart draws, to show as a table under it' },
+);
 
 const Counts = {
   signals: Type.Integer({ description: 'Signals (doubt cases) received' }),

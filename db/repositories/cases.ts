@@ -6,7 +6,7 @@
  * state change with its audit entry in the same transaction (entity 'case', id = case id).
  */
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, desc, eq, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../client.js';
 import {
   auditLog,
@@ -371,13 +371,49 @@ export interface CaseFilter {
   dueBefore?: Date;
   /** Cases with at least one missed deadline (contact GT-1, response GT-3, unblock GT-8). */
   breached?: boolean;
+  /**
+   * A search box: the beginning of the case reference, the connection EAN, the reporter's reference (unless
+   * `searchReporterReference` is false) or the party's GLN or name (any of them).
+   */
+  q?: string;
+  searchReporterReference?: boolean;
+  /** received: newest signal first (the default); due: the next deadline first (domain nextDueAt), none last. */
+  sort?: CaseSort;
   limit: number;
   offset: number;
   now: Date;
 }
 
-export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
+export const CASE_SORTS = ['received', 'due'] as const;
+export type CaseSort = (typeof CASE_SORTS)[number];
+
+/** `x` as the start of a LIKE pattern: its own %, _ and \ match themselves. */
+const prefixPattern = (x: string) => `${x.replace(/[\\%_]/g, '\\$&')}%`;
+
+/** GET /cases?q=: any of the things a handler has on a letter or on the phone, whole or their beginning. */
+function searchCondition(q: string, reporterReference: boolean): SQL {
+  const pattern = prefixPattern(q);
+  const conds: SQL[] = [
+    sql`${doubtCases.reference} like ${prefixPattern(q.toUpperCase())}`,
+    sql`${doubtCases.connectionEan} like ${pattern}`,
+    sql`${doubtCases.partyId} in (select ${parties.id} from ${parties}
+      where ${parties.gln} like ${pattern} or lower(${parties.name}) like ${prefixPattern(q.toLowerCase())})`,
+  ];
+  if (reporterReference) conds.push(sql`${doubtCases.reporterReference} like ${pattern}`);
+  return or(...conds)!;
+}
+
+/** The list's order; the id breaks every tie, so offset pages neither repeat nor skip a case. */
+function caseOrder(sort: CaseSort = 'received') {
+  return sort === 'due'
+    ? [sql`${doubtCases.nextDueAt} asc nulls last`, asc(doubtCases.id)]
+    : [desc(doubtCases.receivedAt), desc(doubtCases.id)];
+}
+
+/** The conditions of a case list (every filter must hold). */
+function caseListWhere(f: Omit<CaseFilter, 'limit' | 'offset' | 'sort'>): SQL | undefined {
   const where: SQL[] = [];
+  if (f.q) where.push(searchCondition(f.q, f.searchReporterReference !== false));
   if (f.gridOperatorId) where.push(eq(doubtCases.gridOperatorId, f.gridOperatorId));
   if (f.partyId) where.push(eq(doubtCases.partyId, f.partyId));
   if (f.status && f.status.length > 0) where.push(inArray(doubtCases.status, f.status));
@@ -402,16 +438,72 @@ export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: Dou
   // SQL mirror of domain isBreached(caseDeadlines(row, now)): the same answer as each item's `breached`.
   if (f.breached === true) where.push(breachedSql(doubtCaseDeadlineColumns, f.now));
   if (f.breached === false) where.push(sql`not ${breachedSql(doubtCaseDeadlineColumns, f.now)}`);
-  const cond = where.length > 0 ? and(...where) : undefined;
+  return where.length > 0 ? and(...where) : undefined;
+}
+
+export async function listCases(db: DbOrTx, f: CaseFilter): Promise<{ items: DoubtCase[]; total: number }> {
+  const cond = caseListWhere(f);
   const items = await db
     .select()
     .from(doubtCases)
     .where(cond)
-    .orderBy(desc(doubtCases.receivedAt), desc(doubtCases.id))
+    .orderBy(...caseOrder(f.sort))
     .limit(f.limit)
     .offset(f.offset);
   const [total] = await db.select({ n: count() }).from(doubtCases).where(cond);
   return { items, total: total?.n ?? 0 };
+}
+
+/** The list's sort column. */
+const sortColumn = (sort: CaseSort = 'received') => (sort === 'due' ? doubtCases.nextDueAt : doubtCases.receivedAt);
+
+/**
+ * The rows after `last` in the list's order (caseOrder): keyset paging, so each page is an index range however
+ * deep the download goes (OFFSET would re-read every row before it). `key` is the last row's sort value as
+ * PostgreSQL's own text (microseconds kept: a JavaScript Date would round them and skip or repeat a row).
+ */
+function afterRow(sort: CaseSort = 'received', last: { id: string; key: string | null }): SQL {
+  const col = sortColumn(sort);
+  const key = sql`${last.key}::timestamptz`;
+  if (sort === 'received') return or(sql`${col} < ${key}`, and(sql`${col} = ${key}`, lt(doubtCases.id, last.id)))!;
+  // due: next_due_at ascending, nulls last, then id.
+  if (last.key === null) return and(isNull(col), gt(doubtCases.id, last.id))!;
+  return or(sql`${col} > ${key}`, and(sql`${col} = ${key}`, gt(doubtCases.id, last.id)), isNull(col))!;
+}
+
+/**
+ * Every case of a list, `pageSize` at a time, in the list's order (a download of any size: memory stays one
+ * page). One read-only REPEATABLE READ snapshot, so a case that changes meanwhile is neither repeated nor lost;
+ * `onPage` may wait (the reader's back-pressure) and its error ends the read. The snapshot holds one pooled
+ * connection for as long as the reader takes.
+ */
+export async function forEachCasePage(
+  db: Db,
+  f: Omit<CaseFilter, 'limit' | 'offset'>,
+  pageSize: number,
+  onPage: (rows: DoubtCase[]) => Promise<void>,
+): Promise<number> {
+  const cond = caseListWhere(f);
+  return db.transaction(
+    async (tx) => {
+      let n = 0;
+      let last: { id: string; key: string | null } | undefined;
+      for (;;) {
+        const page = await tx
+          .select({ c: doubtCases, key: sql<string | null>`${sortColumn(f.sort)}::text` })
+          .from(doubtCases)
+          .where(last ? and(cond, afterRow(f.sort, last)) : cond)
+          .orderBy(...caseOrder(f.sort))
+          .limit(pageSize);
+        if (page.length > 0) await onPage(page.map((p) => p.c));
+        n += page.length;
+        const end = page.at(-1);
+        if (page.length < pageSize || !end) return n;
+        last = { id: end.c.id, key: end.key };
+      }
+    },
+    { isolationLevel: 'repeatable read', accessMode: 'read only' },
+  );
 }
 
 const responseMetadataColumns = {

@@ -16,12 +16,13 @@ import {
 } from 'drizzle-orm/pg-core';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
-import type {
-  CaseStatus,
-  ContactMethod,
-  LegalHoldAuthority,
-  SignalChannel,
-  WithdrawalReason,
+import {
+  CLOSED_STATUSES,
+  type CaseStatus,
+  type ContactMethod,
+  type LegalHoldAuthority,
+  type SignalChannel,
+  type WithdrawalReason,
 } from '../../domain/case.js';
 import type { AgreementRule, SignalClass } from '../../domain/review.js';
 
@@ -32,6 +33,8 @@ export { CASE_STATUSES, SIGNAL_CHANNELS, type CaseStatus, type SignalChannel } f
 
 /** Numbers the human case reference (GT-2026-000042). */
 export const doubtCaseReferenceSeq = pgSequence('doubt_case_reference_seq', { startWith: 1, increment: 1 });
+
+const CLOSED_LIST = CLOSED_STATUSES.map((st) => `'${st}'`).join(', ');
 
 /** One row per doubt case; the workflow (workflow id = case id) is the source of truth while it runs. */
 export const doubtCases = pgTable(
@@ -103,6 +106,16 @@ export const doubtCases = pgTable(
     legalHoldBy: text('legal_hold_by'),
     legalHoldAuthority: text('legal_hold_authority').$type<LegalHoldAuthority>(),
     legalHoldReason: text('legal_hold_reason'),
+    /**
+     * The next deadline's due instant, for GET /cases?sort=due: SQL mirror of domain/case.ts `nextDueAt` (held to
+     * it by test/reports/case-deadlines-agreement.test.ts). Stored, so the sort is an index walk.
+     */
+    nextDueAt: timestamp('next_due_at', { withTimezone: true }).generatedAlwaysAs(
+      sql.raw(`least(
+        case when status not in (${CLOSED_LIST}) and contacted_at is null then contact_due_at end,
+        case when status not in (${CLOSED_LIST}) and responded_at is null then response_due_at end,
+        case when unblocked_at is null then unblock_due_at end)`),
+    ),
     /** Set once the case workflow is known to run; open rows without it are restarted by the worker. */
     workflowStartedAt: timestamp('workflow_started_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -128,6 +141,15 @@ export const doubtCases = pgTable(
     index('doubt_cases_connection_idx').on(t.connectionEan, t.receivedAt),
     index('doubt_cases_reporter_reference_idx')
       .on(t.reporterReference)
+      .where(sql`${t.reporterReference} is not null`),
+    // GET /cases?sort=due, per grid operator and across them (admin); id is the stable tiebreaker.
+    index('doubt_cases_operator_next_due_idx').on(t.gridOperatorId, t.nextDueAt, t.id),
+    index('doubt_cases_next_due_idx').on(t.nextDueAt, t.id),
+    // GET /cases?q=: the beginning of a reference, connection EAN or reporter reference (LIKE 'x%' in any collation).
+    index('doubt_cases_reference_prefix_idx').using('btree', t.reference.op('text_pattern_ops')),
+    index('doubt_cases_connection_prefix_idx').using('btree', t.connectionEan.op('varchar_pattern_ops')),
+    index('doubt_cases_reporter_reference_prefix_idx')
+      .using('btree', t.reporterReference.op('text_pattern_ops'))
       .where(sql`${t.reporterReference} is not null`),
   ],
 );

@@ -89,7 +89,8 @@ const isDateTime = (s: Schema) => isString(s) && s.format === 'date-time';
 /** A URL for the route with `id`-like path params filled (the bad one substituted raw, already encoded). */
 function url(r: Route, override?: { name: string; raw: string }, query?: string): string {
   // Valid values elsewhere, so a refusal names the input under test, not a neighbour.
-  const valid = (name: string) => (name === 'ean' ? caseEan : /gln/i.test(name) ? partyGln : caseId);
+  const valid = (name: string) =>
+    name === 'ean' ? caseEan : /gln/i.test(name) ? partyGln : name === 'chart' ? 'by-period' : caseId;
   const path = r.path.replace(/\{(\w+)\}/g, (_, name: string) =>
     override?.name === name ? override.raw : valid(name),
   );

@@ -5,7 +5,8 @@
  * around daylight-saving switches and holidays, every status, nulls, deadlines done exactly at, just
  * before and just after the due instant, closed exactly at a due instant — and requires the SQL to give
  * every case the same three states as the TypeScript, at several `now`s (some exactly at due instants);
- * then the `breached` filter and the report's counts built on it.
+ * then the `breached` filter and the report's counts built on it. nextDueAt() (the `due` sort) and its mirror,
+ * the generated column next_due_at, likewise.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
   contactDeadline,
   isBreached,
   isClosedStatus,
+  nextDueAt,
   responseDeadline,
   unblockDeadline,
   type DeadlineName,
@@ -113,6 +115,24 @@ describe('caseDeadlines() and its SQL mirror agree', () => {
         .returning();
       rows.push(row!);
     }
+
+    // nextDueAt (GET /cases?sort=due) and its mirror, the generated column next_due_at: per case and as an order.
+    for (const row of rows)
+      expect(row.nextDueAt?.toISOString() ?? null, `nextDueAt of ${row.reference}`).toBe(
+        nextDueAt(row)?.toISOString() ?? null,
+      );
+    expect(rows.filter((r) => r.nextDueAt === null).length).toBeGreaterThan(0);
+    const byDue = await listCases(ctx.db, {
+      gridOperatorId: operator.id,
+      sort: 'due',
+      limit: 1000,
+      offset: 0,
+      now: new Date(),
+    });
+    const key = (r: DoubtCase) => nextDueAt(r)?.getTime() ?? Infinity;
+    expect(byDue.items.map((r) => r.id)).toEqual(
+      [...rows].sort((a, b) => key(a) - key(b) || (a.id < b.id ? -1 : 1)).map((r) => r.id),
+    );
 
     // Some nows exactly at due instants (midnight Amsterdam on both sides of a switch, 72 hours after one).
     const nows = [

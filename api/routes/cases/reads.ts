@@ -16,10 +16,13 @@ import {
   toLegalHoldDto,
   toTimelineDto,
   type CaseDetailDto,
+  type CaseSummaryDto,
 } from '../../schemas/cases.js';
+import { csvFilename, sendCsv, wantsCsv, type CsvRow } from '../../plugins/csv.js';
 import {
   caseAuditTrail,
   CLOSED_STATUSES,
+  forEachCasePage,
   listCases,
   listEvidenceRequests,
   listResponses,
@@ -31,6 +34,59 @@ import { partySeesCaseAction } from '../../../domain/visibility.js';
 import { validationError } from '../../../lib/errors.js';
 import { liveSnapshot } from '../../../services/cases/actions.js';
 import type { CaseRoutesContext } from './context.js';
+
+/** The case list as CSV: the summary's fields, flat (no reporter: the party sees its own cases too). */
+const CASE_CSV_COLUMNS = [
+  'reference',
+  'status',
+  'receivedAt',
+  'channel',
+  'connectionEan',
+  'partyGln',
+  'partyName',
+  'gridOperatorGln',
+  'gridOperatorName',
+  'nextDueAt',
+  'contactDueAt',
+  'contactState',
+  'responseDueAt',
+  'responseState',
+  'unblockDueAt',
+  'unblockState',
+  'breached',
+  'closedAt',
+  'isma',
+  'signalClass',
+  'externalReference',
+  'id',
+] as const;
+
+function caseCsvRow(c: CaseSummaryDto): CsvRow {
+  return {
+    reference: c.reference,
+    status: c.status,
+    receivedAt: c.receivedAt,
+    channel: c.channel,
+    connectionEan: c.connectionEan,
+    partyGln: c.party.gln,
+    partyName: c.party.name,
+    gridOperatorGln: c.gridOperator.gln,
+    gridOperatorName: c.gridOperator.name,
+    nextDueAt: c.nextDueAt,
+    contactDueAt: c.deadlines.contact.dueAt,
+    contactState: c.deadlines.contact.state,
+    responseDueAt: c.deadlines.response.dueAt,
+    responseState: c.deadlines.response.state,
+    unblockDueAt: c.deadlines.unblock.dueAt,
+    unblockState: c.deadlines.unblock.state,
+    breached: c.breached,
+    closedAt: c.closedAt,
+    isma: c.isma,
+    signalClass: c.signalClass,
+    externalReference: c.externalReference,
+    id: c.id,
+  };
+}
 
 // long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = async (app, { cases }) => {
@@ -129,17 +185,19 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
       preHandler: readers,
       schema: {
         tags: ['cases'],
-        summary: 'Cases, newest signal first; case handlers see their grid operator’s, parties their own',
+        summary:
+          'Cases, newest signal first or (sort=due) the next deadline first; case handlers see their grid operator’s, parties their own',
         description:
           'Finding a case from a complaint letter: by connectionEan, reference (GT-2026-000042), partyGln, reporterReference ' +
           '(the reporter’s own reference; not for the party the case is about) or externalReference, each matched exactly ' +
-          'as recorded. Filters combine (all must hold) and stay within what the caller may see; an unknown query parameter ' +
-          'is a 400 unknown_query_parameter naming it.',
+          'as recorded, or by q: the beginning of any of reference, EAN, party GLN or name, reporter reference. Filters combine (all must hold) and stay within what the caller may see; an unknown query parameter ' +
+          'is a 400 unknown_query_parameter naming it. sort=due: nextDueAt ascending (overdue first, nothing due last), then id; received (default): receivedAt descending, then id. ' +
+          'format=csv or Accept: text/csv: every matching case as a CSV download, streamed (docs/api.md "CSV downloads").',
         querystring: CaseQuery,
         response: { 200: CaseList, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       const now = new Date();
       const filter = {
@@ -151,14 +209,20 @@ const caseReadRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> = 
         reference: q.reference,
         reporterReference: q.reporterReference,
         externalReference: q.externalReference,
-      };
-      const { items, total } = await listCases(db, {
-        ...filter,
         dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined,
-        limit: q.limit,
-        offset: q.offset,
+        q: q.q,
+        // The party does not see the reporter (see caseDetail): its search does not look there.
+        searchReporterReference: req.principal.role !== 'supplier',
+        sort: q.sort,
         now,
-      });
+      };
+      if (wantsCsv(req, q.format))
+        return sendCsv(reply, csvFilename(`cases-${now.toISOString().slice(0, 10)}`), CASE_CSV_COLUMNS, (write) =>
+          forEachCasePage(db, filter, 500, async (rows) => {
+            for (const c of await cases.summaries(rows, now)) await write(caseCsvRow(c));
+          }).then(() => undefined),
+        );
+      const { items, total } = await listCases(db, { ...filter, limit: q.limit, offset: q.offset });
       return { items: await cases.summaries(items, now), total, limit: q.limit, offset: q.offset };
     },
   );

@@ -1,0 +1,128 @@
+/**
+ * The work queue's "does this case wait for a person at all" exists twice: domain/work-items.ts caseWorkItems()
+ * (the specification) and its SQL mirror db/repositories/work-items.ts waitsForPersonSql(), which narrows the rows
+ * the queue reads. On random cases — every status, contacted or not, deadlines done or not, before and after now,
+ * failing contact mails, empty contact groups, responses received or judged, legal holds — at several nows and
+ * horizons (some exactly at due instants), the SQL must select exactly the cases the TypeScript gives an item, and
+ * the queue built from the narrowed rows must equal the queue built from every row.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CASE_STATUSES,
+  contactDeadline,
+  isClosedStatus,
+  responseDeadline,
+  unblockDeadline,
+} from '../../domain/case.js';
+import { caseWorkItems, workQueue, WORK_ITEM_KINDS } from '../../domain/work-items.js';
+import { caseWorkFacts } from '../../db/repositories/work-items.js';
+import { caseResponses, doubtCases } from '../../db/schema/index.js';
+import { coreContext, makeConnection, makeParty, type CoreContext } from '../core/fixtures.js';
+import { rng } from '../helpers/random.js';
+
+let ctx: CoreContext;
+beforeAll(async () => {
+  ctx = await coreContext('work_items_agreement');
+});
+afterAll(async () => ctx?.close());
+
+const H = 3_600_000;
+const base = new Date('2026-10-23T16:00:00Z');
+/** The year in the case references made here (a reference, not a rule id). */
+const YEAR = 2026;
+
+describe('caseWorkItems() and waitsForPersonSql() agree', () => {
+  it('on 300 random cases at 6 nows and 3 horizons', async () => {
+    const rand = rng(20_261_207);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const chance = (p: number) => rand() < p;
+    const around = (d: Date) => new Date(d.getTime() + Math.round((rand() * 2 - 1) * 60) * H);
+    const operator = await makeParty(ctx.db, ['grid_operator'], 'Operator Queue');
+    const party = await makeParty(ctx.db, ['supplier'], 'Supplier Queue');
+    const ean = (await makeConnection(ctx.db, { gridOperatorId: operator.id })).ean;
+    const dues: Date[] = [];
+    for (let i = 0; i < 300; i++) {
+      const receivedAt = new Date(base.getTime() + Math.round((rand() * 2 - 1) * 100) * H);
+      const status = pick(CASE_STATUSES);
+      const closed = isClosedStatus(status);
+      const contactDueAt = contactDeadline(receivedAt);
+      const contactedAt = chance(0.6) ? around(contactDueAt) : null;
+      const responseDueAt = contactedAt ? responseDeadline(contactedAt) : null;
+      const respondedAt = responseDueAt && chance(0.5) ? around(responseDueAt) : null;
+      const unblockDueAt = closed && chance(0.4) ? unblockDeadline(around(responseDueAt ?? contactDueAt)) : null;
+      const unblockedAt = unblockDueAt && chance(0.5) ? around(unblockDueAt) : null;
+      const failing = chance(0.2);
+      dues.push(contactDueAt, ...(responseDueAt ? [responseDueAt] : []), ...(unblockDueAt ? [unblockDueAt] : []));
+      const id = randomUUID();
+      await ctx.db.insert(doubtCases).values({
+        id,
+        reference: `GT-${YEAR}-${String(600_000 + i).padStart(6, '0')}`,
+        gridOperatorId: operator.id,
+        partyId: party.id,
+        connectionEan: ean,
+        channel: 'customer',
+        receivedAt,
+        reporterName: 'Reporter',
+        description: 'agreement',
+        isma: false,
+        status,
+        contactDueAt,
+        contactedAt,
+        responseDueAt,
+        respondedAt,
+        unblockDueAt,
+        unblockedAt,
+        closedAt: closed ? around(responseDueAt ?? contactDueAt) : null,
+        contactAttempts: failing ? 1 + Math.floor(rand() * 4) : chance(0.1) ? 1 : 0,
+        contactLastError: failing ? 'mailbox unavailable' : null,
+        contactGroupEmptyAt: chance(0.1) ? receivedAt : null,
+        legalHoldSince: chance(0.15) ? receivedAt : null,
+        legalHoldBy: 'test',
+        legalHoldAuthority: 'acm',
+        legalHoldReason: 'test',
+        createdBy: 'test',
+      });
+      // None, one or two responses: counted or refused, judged or not.
+      const responses = chance(0.5) ? 0 : chance(0.7) ? 1 : 2;
+      for (let r = 0; r < responses; r++)
+        await ctx.db.insert(caseResponses).values({
+          caseId: id,
+          partyId: party.id,
+          status: chance(0.8) ? 'received' : 'refused',
+          findings: 'f',
+          complaintHandling: 'c',
+          submittedAt: receivedAt,
+          submittedBy: 'test',
+          judgement: chance(0.4) ? 'rejected' : null,
+        });
+    }
+
+    const all = await caseWorkFacts(ctx.db, operator.id, 'all');
+    expect(all).toHaveLength(300);
+    const nows = [
+      base,
+      new Date(base.getTime() - 50 * H),
+      new Date(base.getTime() + 80 * H),
+      dues[3]!,
+      dues[10]!,
+      dues[20]!,
+    ];
+    const seen = new Set<string>();
+    for (const now of nows)
+      for (const horizonHours of [1, 24, 200]) {
+        const narrowed = await caseWorkFacts(ctx.db, operator.id, { now, horizonHours });
+        const expected = all.filter((f) => caseWorkItems(f, now, horizonHours).length > 0).map((f) => f.caseId);
+        expect(narrowed.map((f) => f.caseId).sort(), `${now.toISOString()} +${horizonHours} h`).toEqual(
+          expected.sort(),
+        );
+        const viewer = { role: 'compliance' as const, gridOperatorId: operator.id };
+        const q = workQueue({ cases: narrowed, reviews: [], breaches: [] }, viewer, now, horizonHours);
+        expect(q).toEqual(workQueue({ cases: all, reviews: [], breaches: [] }, viewer, now, horizonHours));
+        for (const i of q) seen.add(i.kind);
+      }
+    // The random cases reach every kind a case can carry.
+    for (const kind of WORK_ITEM_KINDS.filter((k) => !k.startsWith('review') && k !== 'breach_decision'))
+      expect(seen.has(kind), kind).toBe(true);
+  }, 120_000);
+});
