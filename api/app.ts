@@ -42,6 +42,7 @@ import breachRoutes from './routes/breach.js';
 import allocationRoutes from './routes/allocation.js';
 import reviewRoutes from './routes/reviews.js';
 import codecRoutes from './routes/codec.js';
+import consolePlugin from '../console/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -182,6 +183,9 @@ export async function buildApp(deps: AppDeps) {
   await app.register(reviewRoutes);
   // The Temporal UI's and CLI's codec endpoint (encrypted workflow payloads).
   await app.register(codecRoutes);
+  // Issue 19: the people's console, a client of the routes above (in-process), with its own sign-in and session.
+  if (deps.config.console.enabled)
+    await app.register(consolePlugin, { config: deps.config.console, db: deps.db });
 
   return app;
 }
