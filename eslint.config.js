@@ -205,7 +205,14 @@ export default tseslint.config(
               allowTypeImports: true,
             }),
             fence(
-              ['**/services/**/*.js', '!**/services/people/*.js', '**/activities/**', '**/workflows/**', 'drizzle-orm*', 'postgres'],
+              [
+                '**/services/**/*.js',
+                '!**/services/people/*.js',
+                '**/activities/**',
+                '**/workflows/**',
+                'drizzle-orm*',
+                'postgres',
+              ],
               'console/ acts through the API routes in-process, not through services/.',
             ),
           ],

@@ -184,8 +184,7 @@ export async function buildApp(deps: AppDeps) {
   // The Temporal UI's and CLI's codec endpoint (encrypted workflow payloads).
   await app.register(codecRoutes);
   // Issue 19: the people's console, a client of the routes above (in-process), with its own sign-in and session.
-  if (deps.config.console.enabled)
-    await app.register(consolePlugin, { config: deps.config.console, db: deps.db });
+  if (deps.config.console.enabled) await app.register(consolePlugin, { config: deps.config.console, db: deps.db });
 
   return app;
 }

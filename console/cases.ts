@@ -38,7 +38,11 @@ interface CaseBody {
 
 function notFound(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply, html: Html) {
   const ctx = kit.ctx(request, reply);
-  return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: t(ctx.lang, 'case.notFound') })), 404);
+  return html(
+    reply,
+    page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: t(ctx.lang, 'case.notFound') })),
+    404,
+  );
 }
 
 /** An API refusal in words: its message (the API's, in English) with the field it names. */
@@ -110,7 +114,12 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
       const person = kit.personOf(request, reply);
       if (!person) return reply;
       const { id } = request.params;
-      const res = await kit.api.post(person, `/cases/${id}/notes`, { text: request.body?.text ?? '' }, request.body?.idempotencyKey);
+      const res = await kit.api.post(
+        person,
+        `/cases/${id}/notes`,
+        { text: request.body?.text ?? '' },
+        request.body?.idempotencyKey,
+      );
       if (res.status === 404) return notFound(kit, request, reply, html);
       const ctx = kit.ctx(request, reply);
       const notice: Notice = res.error ? refusal(res) : { kind: 'ok', text: t(ctx.lang, 'note.added') };
@@ -169,7 +178,11 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
         const sp = request.session.get('person')!;
         const provider = kit.providers.find((p) => p.config.id === sp.providerId);
         if (!provider) return notFound(kit, request, reply, html);
-        const { url, pending } = await authorizationUrl(provider, kit.redirectUri, { purpose: REJECT, subjectId: id, act });
+        const { url, pending } = await authorizationUrl(provider, kit.redirectUri, {
+          purpose: REJECT,
+          subjectId: id,
+          act,
+        });
         request.session.set('pending', pending);
         return reply.redirect(url.href, 303);
       }
@@ -199,7 +212,10 @@ async function completeStepUp(
   const lang = kit.ctx(request, reply).lang;
   const caseId = stepUp.subjectId;
   if (identity.issuer !== provider.config.issuer || identity.subject !== sp.subject)
-    return backToCase(request, reply, caseId, { kind: 'error', text: t(lang, 'signIn.failed', { reason: 'another person signed in' }) });
+    return backToCase(request, reply, caseId, {
+      kind: 'error',
+      text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
+    });
   await recordStepUp(kit.db, {
     personId: person.id,
     role: person.role,

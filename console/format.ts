@@ -7,7 +7,9 @@ const ZONE = 'Europe/Amsterdam';
 /** "ma 7 dec 2026 14:05" / "Mon 7 Dec 2026 14:05", Amsterdam time. */
 export function when(iso: string | null | undefined, lang: Lang): string {
   if (!iso) return t(lang, 'time.none');
-  return DateTime.fromISO(iso, { zone: ZONE }).setLocale(lang === 'nl' ? 'nl-NL' : 'en-GB').toFormat('ccc d LLL yyyy HH:mm');
+  return DateTime.fromISO(iso, { zone: ZONE })
+    .setLocale(lang === 'nl' ? 'nl-NL' : 'en-GB')
+    .toFormat('ccc d LLL yyyy HH:mm');
 }
 
 /** The value of an <input type="datetime-local"> (Amsterdam wall time) as an instant, or null when invalid. */

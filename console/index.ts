@@ -29,7 +29,16 @@ import { postgresSessionStore, revokeProviderSessions } from '../services/people
 import { findPerson } from '../services/people/people.js';
 import { consoleApi, type Person } from './api.js';
 import { caseRoutes } from './cases.js';
-import { authorizationUrl, completeSignIn, createProvider, ProviderUnavailable, SignInRefused, verifyLogoutToken, type PendingSignIn, type Provider } from './oidc.js';
+import {
+  authorizationUrl,
+  completeSignIn,
+  createProvider,
+  ProviderUnavailable,
+  SignInRefused,
+  verifyLogoutToken,
+  type PendingSignIn,
+  type Provider,
+} from './oidc.js';
 import { fragment, page, type PageContext } from './views/layout.js';
 import { MessagePage, SignInPage } from './views/pages.js';
 
@@ -141,7 +150,16 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
     if (request.headers.origin !== config.origin) {
       request.log.info({ origin: request.headers.origin }, 'console: POST from another origin refused');
       reply.code(403).type('text/html; charset=utf-8');
-      return reply.send(page(MessagePage({ ctx: bareCtx(request), title: t(langOf(request), 'error.title'), text: t(langOf(request), 'error.forbidden'), back: false })));
+      return reply.send(
+        page(
+          MessagePage({
+            ctx: bareCtx(request),
+            title: t(langOf(request), 'error.title'),
+            text: t(langOf(request), 'error.forbidden'),
+            back: false,
+          }),
+        ),
+      );
     }
   });
 
@@ -204,7 +222,11 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
         void reply
           .code(403)
           .type('text/html; charset=utf-8')
-          .send(page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: t(ctx.lang, 'signIn.noRole'), back: false })));
+          .send(
+            page(
+              MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: t(ctx.lang, 'signIn.noRole'), back: false }),
+            ),
+          );
         return null;
       }
       return { id: p.id, name: p.name, role: p.role, gridOperatorId: p.gridOperatorId };
@@ -260,7 +282,11 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
       const refuse = (reason: string) => {
         const ctx = kit.ctx(request, reply);
         const list = providers.map((p) => ({ id: p.config.id, label: p.config.label }));
-        return html(reply, page(SignInPage({ ctx, providers: list, notice: t(ctx.lang, 'signIn.failed', { reason }) })), 400);
+        return html(
+          reply,
+          page(SignInPage({ ctx, providers: list, notice: t(ctx.lang, 'signIn.failed', { reason }) })),
+          400,
+        );
       };
       if (!pending || !provider) return refuse('no sign-in in progress');
       request.session.set('pending', undefined);
@@ -307,7 +333,12 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
   app.post('/console/sign-out', { preHandler: app.csrfProtection, schema: { hide: true } }, async (request, reply) => {
     await request.session.destroy();
     const ctx = { lang: langOf(request), csrf: '', path: '/console/sign-in', person: undefined };
-    return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'signedOut.title'), text: t(ctx.lang, 'signedOut.text'), back: false })));
+    return html(
+      reply,
+      page(
+        MessagePage({ ctx, title: t(ctx.lang, 'signedOut.title'), text: t(ctx.lang, 'signedOut.text'), back: false }),
+      ),
+    );
   });
 
   app.post<{ Body: { lang?: string; back?: string } }>(

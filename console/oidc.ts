@@ -149,7 +149,9 @@ export async function completeSignIn(provider: Provider, currentUrl: URL, pendin
   if (requiredAcr.length > 0 && (acr === null || !requiredAcr.includes(acr)))
     throw new SignInRefused(`authentication level ${acr ?? 'none'} is not one of ${requiredAcr.join(', ')}`);
   if (requiredAmr.length > 0 && !amr.some((a) => requiredAmr.includes(a)))
-    throw new SignInRefused(`authentication method ${amr.join(', ') || 'none'} is not one of ${requiredAmr.join(', ')}`);
+    throw new SignInRefused(
+      `authentication method ${amr.join(', ') || 'none'} is not one of ${requiredAmr.join(', ')}`,
+    );
   const authTime = typeof claims.auth_time === 'number' ? claims.auth_time * 1000 : claims.iat * 1000;
   if (pending.stepUp && (typeof claims.auth_time !== 'number' || authTime < pending.startedAt - 1_000))
     throw new SignInRefused('the provider did not authenticate you again');
@@ -243,7 +245,8 @@ export async function verifyLogoutToken(providers: Provider[], token: string, no
   if (!(aud === provider.config.clientId || (Array.isArray(aud) && aud.includes(provider.config.clientId))))
     throw new SignInRefused('logout_token is for another client');
   const iat = payload['iat'];
-  if (typeof iat !== 'number' || Math.abs(now / 1000 - iat) > 300) throw new SignInRefused('logout_token is not recent');
+  if (typeof iat !== 'number' || Math.abs(now / 1000 - iat) > 300)
+    throw new SignInRefused('logout_token is not recent');
   const events = payload['events'] as Record<string, unknown> | undefined;
   if (!events || typeof events !== 'object' || !(BACKCHANNEL_EVENT in events))
     throw new SignInRefused('logout_token without the back-channel logout event');

@@ -30,7 +30,12 @@ export const DEV_ROLE_MAPPING = {
 export function demoPeople(operator: string): DevPerson[] {
   const domain = `${operator.toLowerCase().replace(/[^a-z0-9]/g, '')}.example`;
   return [
-    { login: 'behandelaar', name: `Behandelaar ${operator}`, email: `behandelaar@${domain}`, groups: ['gt-behandelaar'] },
+    {
+      login: 'behandelaar',
+      name: `Behandelaar ${operator}`,
+      email: `behandelaar@${domain}`,
+      groups: ['gt-behandelaar'],
+    },
     { login: 'privacy', name: `Privacy officer ${operator}`, email: `privacy@${domain}`, groups: ['gt-privacy'] },
     { login: 'compliance', name: `Compliance ${operator}`, email: `compliance@${domain}`, groups: ['gt-compliance'] },
     { login: 'zondergroep', name: `Medewerker ${operator}`, email: `medewerker@${domain}`, groups: [] },
@@ -85,7 +90,16 @@ export async function startDevOidc(opts: {
       ],
       jwks: { keys: [{ ...key, kid: 'dev-1', use: 'sig', alg: 'RS256' }] as never },
       cookies: { keys: [randomBytes(32).toString('hex')] },
-      claims: { openid: ['sub'], profile: ['name'], email: ['email'], groups: ['groups'], acr: null, amr: null, sid: null, auth_time: null },
+      claims: {
+        openid: ['sub'],
+        profile: ['name'],
+        email: ['email'],
+        groups: ['groups'],
+        acr: null,
+        amr: null,
+        sid: null,
+        auth_time: null,
+      },
       scopes: ['openid', 'profile', 'email', 'groups'],
       // The groups in the ID token itself: the console reads no userinfo.
       conformIdTokenClaims: false,
@@ -95,11 +109,20 @@ export async function startDevOidc(opts: {
         backchannelLogout: { enabled: true },
         rpInitiatedLogout: { enabled: true },
       },
+      // oidc-provider refuses outgoing requests to loopback addresses (SSRF protection); on one machine the
+      // console it tells of a back-channel logout is exactly there.
+      fetch: (url, options) => {
+        const { dispatcher: _loopbackRefusing, ...rest } = options as RequestInit & { dispatcher?: unknown };
+        return fetch(url, rest);
+      },
       // First-party client: no consent screen (the person consents to nothing here; their employer signs them in).
       async loadExistingGrant(ctx) {
         const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session!.grantIdFor(ctx.oidc.client!.clientId);
         if (grantId) return ctx.oidc.provider.Grant.find(grantId);
-        const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+        const grant = new ctx.oidc.provider.Grant({
+          clientId: ctx.oidc.client!.clientId,
+          accountId: ctx.oidc.session!.accountId!,
+        });
         grant.addOIDCScope('openid profile email groups');
         await grant.save();
         return grant;
@@ -114,6 +137,10 @@ export async function startDevOidc(opts: {
       },
     };
     const provider = new Provider(issuer, configuration);
+    // A development provider says why a back-channel logout did not reach the console.
+    provider.on('backchannel.error', (_ctx: unknown, err: Error) =>
+      process.stderr.write(`dev OIDC ${issuer}: back-channel logout failed: ${err.message}\n`),
+    );
     server.removeAllListeners('request');
     server.on('request', provider.callback());
   }

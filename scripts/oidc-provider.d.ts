@@ -33,6 +33,7 @@ declare module 'oidc-provider' {
     scopes?: string[];
     conformIdTokenClaims?: boolean;
     acrValues?: string[];
+    fetch?(url: string | URL, options: RequestInit): Promise<Response>;
     features?: Record<string, { enabled: boolean }>;
     loadExistingGrant?(ctx: Context): Promise<Grant | undefined>;
     findAccount?(ctx: Context, id: string): Promise<Account | undefined>;
@@ -40,5 +41,6 @@ declare module 'oidc-provider' {
   export default class Provider {
     constructor(issuer: string, configuration: Configuration);
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    on(event: string, listener: (...args: never[]) => void): this;
   }
 }

@@ -71,7 +71,11 @@ export async function consoleStack(label: string): Promise<ConsoleStack> {
   await ctx.app.listen({ port, host: 'localhost' });
   noordIdp.attach({ origin });
   zuidIdp.attach({ origin });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox'],
+  });
   await mkdir(SCREENSHOTS, { recursive: true });
 
   async function operator(key: 'noord' | 'zuid', name: string, idp: DevOidc): Promise<Operator> {
@@ -135,14 +139,18 @@ export async function consoleStack(label: string): Promise<ConsoleStack> {
 }
 
 /** A new browser context (own cookies) whose pages report CSP violations and console errors. */
-export async function newContext(stack: ConsoleStack, javaScriptEnabled = true): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+export async function newContext(
+  stack: ConsoleStack,
+  javaScriptEnabled = true,
+): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await stack.browser.newContext({ javaScriptEnabled, locale: 'nl-NL' });
   // playwright-core has no default action timeout outside its own runner: a missing element would wait forever.
   context.setDefaultTimeout(30_000);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
-    if (m.type() === 'error' && page.url().startsWith(stack.origin)) problems.push(`${phase} ${page.url()}: ${m.text()}`);
+    if (m.type() === 'error' && page.url().startsWith(stack.origin))
+      problems.push(`${phase} ${page.url()}: ${m.text()}`);
   });
   return { context, page, problems };
 }
@@ -159,10 +167,17 @@ export async function checkPage(page: Page, name: string, javaScriptEnabled = tr
   // evaluate() is not page script: the console's CSP (no inline script) stays in force for the page itself.
   await page.evaluate(axeSource);
   const result = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> } }).axe.run();
+    const r = await (
+      window as unknown as {
+        axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }> }> };
+      }
+    ).axe.run();
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
   });
-  expect(result.filter((v) => v.impact === 'serious' || v.impact === 'critical'), `axe on ${name}`).toEqual([]);
+  expect(
+    result.filter((v) => v.impact === 'serious' || v.impact === 'critical'),
+    `axe on ${name}`,
+  ).toEqual([]);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   await page.waitForTimeout(300); // console messages arrive after the call that caused them
   phase = 'page';
@@ -179,6 +194,15 @@ export async function signInAt(page: Page, login: string): Promise<void> {
 export async function signIn(stack: ConsoleStack, page: Page, op: Operator, login: string): Promise<void> {
   await page.goto(`${stack.origin}/console`);
   await page.getByRole('link', { name: `Aanmelden bij ${op.name}` }).click();
-  await signInAt(page, login);
-  await page.waitForURL((u) => u.href.startsWith(`${stack.origin}/console/`) && !u.pathname.includes('callback'));
+  const back = (u: URL) =>
+    u.href.startsWith(`${stack.origin}/console/`) &&
+    !u.pathname.includes('callback') &&
+    !u.pathname.includes('sign-in');
+  // A provider that still knows the person (its own session) sends them straight back without its form.
+  const form = page.locator('input[name=login]');
+  await Promise.race([page.waitForURL(back), form.waitFor()]);
+  if (!back(new URL(page.url()))) {
+    await signInAt(page, login);
+    await page.waitForURL(back);
+  }
 }
