@@ -25,7 +25,7 @@ import { projectRoot } from '../lib/infra/temporal-dev-server.js';
 import { LANGS, t, type Lang } from '../lib/messages.js';
 import type { Role } from '../domain/visibility.js';
 import { recordSignIn } from '../services/people/people.js';
-import { postgresSessionStore, revokeProviderSessions } from '../services/people/sessions.js';
+import { postgresSessionStore, purgeExpiredSessions, revokeProviderSessions } from '../services/people/sessions.js';
 import { findPerson } from '../services/people/people.js';
 import { consoleApi, type Person } from './api.js';
 import { caseRoutes } from './cases.js';
@@ -81,7 +81,7 @@ export interface ConsoleKit {
   db: Db;
   providers: Provider[];
   api: ReturnType<typeof consoleApi>;
-  ctx(request: FastifyRequest, reply: FastifyReply): PageContext;
+  ctx(request: FastifyRequest, reply: FastifyReply, forms?: boolean): PageContext;
   /** The signed-in person with a role, or a reply already sent (sign-in, no role). */
   personOf(request: FastifyRequest, reply: FastifyReply): Person | null;
   redirectUri: string;
@@ -199,11 +199,12 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
     providers,
     api,
     redirectUri,
-    ctx(request, reply) {
+    ctx(request, reply, forms = true) {
       const p = request.session.get('person');
       return {
         lang: langOf(request),
-        csrf: reply.generateCsrf(),
+        // Only pages with forms make a token: an anonymous visit to the sign-in page stores no session.
+        csrf: forms && p ? reply.generateCsrf() : '',
         path: request.url.split('?')[0] ?? '/console/queue',
         person: p ? { name: p.name, role: p.role, operatorName: p.operatorName } : undefined,
       };
@@ -243,7 +244,7 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
     '/console/sign-in',
     { schema: { hide: true, querystring: { type: 'object', properties: { expired: { type: 'string' } } } } },
     async (request, reply) => {
-      const ctx = kit.ctx(request, reply);
+      const ctx = kit.ctx(request, reply, false);
       const notice = request.query.expired ? t(ctx.lang, 'signIn.expired') : undefined;
       const list = providers.map((p) => ({ id: p.config.id, label: p.config.label }));
       return html(reply, page(SignInPage({ ctx, providers: list, notice })));
@@ -280,7 +281,7 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
       const pending = request.session.get('pending');
       const provider = pending && providers.find((p) => p.config.id === pending.providerId);
       const refuse = (reason: string) => {
-        const ctx = kit.ctx(request, reply);
+        const ctx = kit.ctx(request, reply, false);
         const list = providers.map((p) => ({ id: p.config.id, label: p.config.label }));
         return html(
           reply,
@@ -341,13 +342,18 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
     );
   });
 
-  app.post<{ Body: { lang?: string; back?: string } }>(
+  // The display language only (a link, so it works before sign-in and without JavaScript); no other state.
+  app.get<{ Querystring: { to?: string; back?: string } }>(
     '/console/language',
-    { preHandler: app.csrfProtection, schema: { hide: true } },
+    {
+      schema: {
+        hide: true,
+        querystring: { type: 'object', properties: { to: { type: 'string' }, back: { type: 'string' } } },
+      },
+    },
     async (request, reply) => {
-      const lang = request.body?.lang;
-      if (lang && (LANGS as readonly string[]).includes(lang)) request.session.set('lang', lang as Lang);
-      const back = request.body?.back;
+      const { to, back } = request.query;
+      if (to && (LANGS as readonly string[]).includes(to)) request.session.set('lang', to as Lang);
       // Only a path of this console: never an open redirect.
       return reply.redirect(back && /^\/console(\/[\w\-/]*)?$/.test(back) ? back : '/console/queue', 303);
     },
@@ -376,6 +382,13 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
       return reply.code(200).send();
     },
   );
+
+  // Expired rows are never read; remove them now and then so the table holds live sessions only.
+  const purge = setInterval(() => {
+    purgeExpiredSessions(db).catch((err: unknown) => app.log.warn({ err }, 'console: purging expired sessions failed'));
+  }, 15 * 60_000);
+  purge.unref();
+  app.addHook('onClose', async () => clearInterval(purge));
 
   await caseRoutes.register(app, kit, { html, fragment });
 }

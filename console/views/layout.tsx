@@ -43,14 +43,13 @@ export function Layout({ ctx, title, children }: { ctx: PageContext; title: stri
                 </li>
               )}
               <li>
-                <form method="post" action="/console/language" class="inline">
-                  <Csrf ctx={ctx} />
-                  <input type="hidden" name="lang" value={other} />
-                  <input type="hidden" name="back" value={ctx.path} />
-                  <button type="submit" lang={other} class="link">
-                    {t(ctx.lang, 'nav.language')}
-                  </button>
-                </form>
+                <a
+                  href={`/console/language?to=${other}&back=${encodeURIComponent(ctx.path)}`}
+                  lang={other}
+                  hreflang={other}
+                >
+                  {t(ctx.lang, 'nav.language')}
+                </a>
               </li>
               {ctx.person && (
                 <li>
