@@ -47,7 +47,15 @@ export interface ConsoleStack {
   noord: Operator;
   zuid: Operator;
   /** Open a case for `op` through the API (workflow, block, contact mail); with `respond`, the party answers with a PDF. */
-  openCase(op: Operator, respond: boolean): Promise<{ id: string; reference: string; responseId?: string }>;
+  /**
+   * With `unreachable`, the case is about a party whose doubt contact group is empty: the contact mail cannot go
+   * out, and the handler records a contact made otherwise (GT-1).
+   */
+  openCase(
+    op: Operator,
+    respond: boolean,
+    opts?: { unreachable?: boolean },
+  ): Promise<{ id: string; reference: string; responseId?: string }>;
   p4Key: string;
   close(): Promise<void>;
 }
@@ -97,16 +105,17 @@ export async function consoleStack(label: string): Promise<ConsoleStack> {
     noord,
     zuid,
     p4Key,
-    async openCase(op, respond) {
-      const conn = await makeConnection(ctx.db, { gridOperatorId: op.id, supplierId: supplier.id });
-      await makeMandate(ctx.db, { partyId: supplier.id, connectionEan: conn.ean });
+    async openCase(op, respond, opts = {}) {
+      const party = opts.unreachable ? await ctx.party(['supplier'], 0) : supplier;
+      const conn = await makeConnection(ctx.db, { gridOperatorId: op.id, supplierId: party.id });
+      await makeMandate(ctx.db, { partyId: party.id, connectionEan: conn.ean });
       const opened = await ctx.app.inject({
         method: 'POST',
         url: '/cases',
         headers: { authorization: op.handlerKey, 'content-type': 'application/json', 'idempotency-key': `c-${tag()}` },
         payload: {
           connectionEan: conn.ean,
-          partyGln: supplier.gln,
+          partyGln: party.gln,
           channel: 'customer',
           receivedAt: new Date(Date.now() - 60_000).toISOString(),
           reporterName: 'J. de Vries',
@@ -116,6 +125,7 @@ export async function consoleStack(label: string): Promise<ConsoleStack> {
       });
       expect(opened.statusCode, opened.body).toBe(201);
       const c = opened.json<{ id: string; reference: string }>();
+      if (opts.unreachable) return c;
       await ctx.waitForCase(c.id, (r) => r.contactedAt !== null);
       if (!respond) return c;
       const answered = await call(ctx.app, supplierKey, 'POST', `/cases/${c.id}/responses`, {

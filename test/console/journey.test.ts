@@ -5,7 +5,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, caseResponses, people } from '../../db/schema/index.js';
+import { auditLog, caseResponses, doubtCases, people } from '../../db/schema/index.js';
 import { checkPage, consoleStack, newContext, signIn, signInAt, type ConsoleStack } from './harness.js';
 
 let stack: ConsoleStack;
@@ -117,4 +117,33 @@ describe('the handler’s journey', () => {
     ]);
     await nojs.context.close();
   }, 240_000);
+
+  it('records a contact made by telephone when the contact mail cannot go out (GT-1)', async () => {
+    const c = await stack.openCase(stack.noord, false, { unreachable: true });
+    const { context, page, problems } = await newContext(stack);
+    await signIn(stack, page, stack.noord, 'behandelaar');
+    await page.goto(`${stack.origin}/console/cases/${c.id}`);
+    const form = page.locator('form[action$="/contacts"]');
+    await form.getByLabel('Manier').selectOption('telephone');
+    await form.getByLabel('Met wie').fill('P. Jansen, afdeling compliance');
+    await form.getByLabel('Toelichting').fill('Telefonisch gemeld; machtiging volgt per mail');
+    await form.getByRole('button', { name: 'Contact vastleggen' }).click();
+    await page.waitForURL(`**/console/cases/${c.id}`);
+    await expect
+      .poll(() => page.locator('p.notice').first().textContent(), { timeout: 20_000 })
+      .toContain('Contact vastgelegd.');
+    await checkPage(page, '07-case-contact');
+    const [row] = await stack.ctx.db.select().from(doubtCases).where(eq(doubtCases.id, c.id));
+    expect(row).toMatchObject({ contactMethod: 'telephone', status: 'awaiting_response' });
+    expect(row!.contactedAt).not.toBeNull();
+    const [person] = await stack.ctx.db.select().from(people).where(eq(people.name, 'Behandelaar Netbeheer Noord'));
+    const [contacted] = await stack.ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, c.id), eq(auditLog.action, 'case.contacted')));
+    expect(contacted).toMatchObject({ actor: `user:${person!.id}`, actorName: 'Behandelaar Netbeheer Noord' });
+    expect(contacted!.data).toMatchObject({ method: 'telephone', contactPerson: 'P. Jansen, afdeling compliance' });
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 180_000);
 });
