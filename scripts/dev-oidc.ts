@@ -53,6 +53,7 @@ export interface DevOidc {
   stop(): Promise<void>;
 }
 
+// long: oidc-provider's configuration is one object literal (clients, keys, claims, features, account lookup)
 /**
  * `host`: localhost or 127.0.0.1. Two providers on one machine should differ in host: browsers keep cookies per
  * host, not per port, and both providers name their session cookie alike.
