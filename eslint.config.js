@@ -39,7 +39,7 @@ const fence = (group, message, extra = {}) => ({ group, message, ...extra });
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.data/**', 'db/migrations/**'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     extends: [tseslint.configs.base],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -186,6 +186,34 @@ export default tseslint.config(
             fence(
               ['**/api/**', '**/services/**', '**/activities/**', '**/workflows/**', 'fastify', '@fastify/*'],
               'db/ and notifications/ sit below services: they import domain/ and lib/ only.',
+            ),
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The console (issue 19) renders the API's answers: data through the API in-process (console/api.ts), never
+    // the database or the case services; only who is signed in (services/people/) is its own.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            fence(['**/db/**'], 'console/ never reads the database: call the API (console/api.ts).', {
+              allowTypeImports: true,
+            }),
+            fence(
+              [
+                '**/services/**/*.js',
+                '!**/services/people/*.js',
+                '**/activities/**',
+                '**/workflows/**',
+                'drizzle-orm*',
+                'postgres',
+              ],
+              'console/ acts through the API routes in-process, not through services/.',
             ),
           ],
         },

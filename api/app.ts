@@ -43,6 +43,7 @@ import allocationRoutes from './routes/allocation.js';
 import reviewRoutes from './routes/reviews.js';
 import workItemRoutes from './routes/work-items.js';
 import codecRoutes from './routes/codec.js';
+import consolePlugin from '../console/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -187,6 +188,8 @@ export async function buildApp(deps: AppDeps) {
   await app.register(workItemRoutes);
   // The Temporal UI's and CLI's codec endpoint (encrypted workflow payloads).
   await app.register(codecRoutes);
+  // Issue 19: the people's console, a client of the routes above (in-process), with its own sign-in and session.
+  if (deps.config.console.enabled) await app.register(consolePlugin, { config: deps.config.console, db: deps.db });
 
   return app;
 }

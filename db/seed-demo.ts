@@ -27,7 +27,8 @@ export interface DemoKey {
   key: string;
 }
 
-const gln = (n: number) => withCheckDigit(`871000000${String(n).padStart(3, '0')}`);
+/** The demo parties' GLNs (the development OIDC providers of scripts/start.ts speak for gln(1) and gln(2)). */
+export const gln = (n: number) => withCheckDigit(`871000000${String(n).padStart(3, '0')}`);
 const ean = (n: number) => withCheckDigit(`8716871200000${String(n).padStart(4, '0')}`);
 
 // long: demo data written out row by row in one transaction

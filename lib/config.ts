@@ -4,7 +4,7 @@
  * A bad value stops the process with one line naming the variable and what is expected
  * (ConfigError.message); nothing else reads process.env directly.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -204,6 +204,8 @@ export interface Config {
   };
   /** Issue 20: how machine clients and people prove who they are (api/plugins/auth.ts; docs/operations.md). */
   auth: AuthConfig;
+  /** Issue 19: the people's console at /console (console/; docs/console.md). */
+  console: ConsoleConfig;
   /** Issue 20: each P4 client's fair share of the gate, per API instance (api/routes/p4.ts). */
   p4FairShare: {
     /** Gate requests (decisions and deliveries) one party may make per window; 0: no limit. */
@@ -486,6 +488,7 @@ export function loadConfig(env: Env = process.env): Config {
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
     observability: observability(env, host),
     auth: auth(env),
+    console: consoleConfig(env, nodeEnv, publicUrl(env, nodeEnv, host, port)),
     p4FairShare: {
       max: int(env, 'P4_FAIR_SHARE_MAX', 1000, 0, 10_000_000),
       windowMs: int(env, 'P4_FAIR_SHARE_WINDOW_MS', 1000, 100, 3_600_000),
@@ -576,4 +579,130 @@ export function loadConfigOrExit(env: Env = process.env): Config {
     }
     throw err;
   }
+}
+
+/**
+ * One grid operator's OpenID Connect provider (issue 19). The grid operator is the one this issuer speaks for by
+ * configuration, never a claim; `roles` maps the values of `roleClaim` (e.g. groups) to this system's roles.
+ */
+export interface ConsoleProviderConfig {
+  /** Short name in the sign-in URL (/console/login/<id>). */
+  id: string;
+  /** Shown on the sign-in page ("Liander"). */
+  label: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** The grid operator (GLN) this issuer speaks for. */
+  gridOperatorGln: string;
+  /** The claim holding the person's groups (default `groups`). */
+  roleClaim: string;
+  /** Scopes asked for (default `openid profile email`; add the one that releases roleClaim, e.g. `groups`). */
+  scope: string;
+  /** Claim value → role (case-handler, privacy-officer, compliance); values not listed give no role. */
+  roles: Record<string, string>;
+  /** Sign-in is refused unless the ID token's acr is one of these (empty: any). */
+  requiredAcr: string[];
+  /** Sign-in is refused unless the ID token's amr holds one of these (empty: any). */
+  requiredAmr: string[];
+  /** acr_values asked for a signed act's fresh authentication (MFA), where the provider offers one. */
+  stepUpAcr: string | undefined;
+}
+
+export interface ConsoleConfig {
+  /** Off when no provider is configured: /console is then not mounted. */
+  enabled: boolean;
+  /** Origin the browser uses (scheme://host:port): redirect URIs and the Origin check. */
+  origin: string;
+  /** https: cookie `__Host-gt-console` with Secure; http (loopback, never production): `gt-console` without. */
+  secureCookie: boolean;
+  /** Signs the session cookie (>= 32 characters); development: random per process when unset. */
+  sessionSecret: string;
+  idleMs: number;
+  absoluteMs: number;
+  /** Sign-in starts per minute per client address. */
+  signInPerMinute: number;
+  providers: ConsoleProviderConfig[];
+}
+
+function consoleProviders(env: Env): ConsoleProviderConfig[] {
+  const raw = str(env, 'CONSOLE_OIDC_PROVIDERS');
+  if (raw === undefined) return [];
+  const expected =
+    'a JSON array of {id, label, issuer, clientId, clientSecret, gridOperatorGln, roles: {group: role}, roleClaim?, requiredAcr?, requiredAmr?, stepUpAcr?}';
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('CONSOLE_OIDC_PROVIDERS', expected, '(not JSON)');
+  }
+  if (!Array.isArray(list)) throw new ConfigError('CONSOLE_OIDC_PROVIDERS', expected, '(not an array)');
+  const text = (o: Record<string, unknown>, k: string): string => {
+    const v = o[k];
+    if (typeof v !== 'string' || v.trim() === '')
+      throw new ConfigError('CONSOLE_OIDC_PROVIDERS', `${expected}; "${k}" missing`, String(o['id'] ?? '?'));
+    return v.trim();
+  };
+  const texts = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const seen = new Set<string>();
+  return list.map((item: unknown) => {
+    if (!item || typeof item !== 'object') throw new ConfigError('CONSOLE_OIDC_PROVIDERS', expected, '(not an object)');
+    const o = item as Record<string, unknown>;
+    const id = text(o, 'id');
+    if (!/^[a-z0-9-]{1,40}$/.test(id) || seen.has(id))
+      throw new ConfigError('CONSOLE_OIDC_PROVIDERS', 'unique ids of a-z, 0-9 and -', id);
+    seen.add(id);
+    const issuer = text(o, 'issuer');
+    if (!/^https?:\/\//.test(issuer)) throw new ConfigError('CONSOLE_OIDC_PROVIDERS', 'an http(s) issuer URL', issuer);
+    const gln = text(o, 'gridOperatorGln');
+    if (!/^\d{13}$/.test(gln)) throw new ConfigError('CONSOLE_OIDC_PROVIDERS', 'a 13-digit gridOperatorGln', gln);
+    const roles = o['roles'];
+    if (!roles || typeof roles !== 'object' || Array.isArray(roles))
+      throw new ConfigError('CONSOLE_OIDC_PROVIDERS', `${expected}; "roles" missing`, id);
+    return {
+      id,
+      label: typeof o['label'] === 'string' ? o['label'] : id,
+      issuer,
+      clientId: text(o, 'clientId'),
+      clientSecret: text(o, 'clientSecret'),
+      gridOperatorGln: gln,
+      roleClaim: typeof o['roleClaim'] === 'string' ? o['roleClaim'] : 'groups',
+      scope: typeof o['scope'] === 'string' ? o['scope'] : 'openid profile email',
+      roles: Object.fromEntries(Object.entries(roles).filter(([, v]) => typeof v === 'string')) as Record<
+        string,
+        string
+      >,
+      requiredAcr: texts(o['requiredAcr']),
+      requiredAmr: texts(o['requiredAmr']),
+      stepUpAcr: typeof o['stepUpAcr'] === 'string' ? o['stepUpAcr'] : undefined,
+    };
+  });
+}
+
+function consoleConfig(env: Env, nodeEnv: Config['nodeEnv'], apiPublicUrl: string): ConsoleConfig {
+  const providers = consoleProviders(env);
+  const origin = new URL(url(env, 'CONSOLE_PUBLIC_URL', ['http:', 'https:']) ?? apiPublicUrl).origin;
+  const secureCookie = origin.startsWith('https:');
+  const loopback = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(origin);
+  // http only on one machine: a session cookie without Secure must never cross a network (docs/console.md).
+  if (providers.length > 0 && !secureCookie && (nodeEnv === 'production' || !loopback))
+    throw new ConfigError('CONSOLE_PUBLIC_URL', 'an https URL (http only for localhost outside production)', origin);
+  let secret = str(env, 'CONSOLE_SESSION_SECRET');
+  if (secret === undefined && providers.length > 0) {
+    if (nodeEnv === 'production')
+      throw new ConfigError('CONSOLE_SESSION_SECRET', 'at least 32 random characters (required in production)', '');
+    secret = randomBytes(32).toString('base64url');
+  }
+  if (secret !== undefined && secret.length < 32)
+    throw new ConfigError('CONSOLE_SESSION_SECRET', 'at least 32 characters', '(too short)');
+  return {
+    enabled: providers.length > 0,
+    origin,
+    secureCookie,
+    sessionSecret: secret ?? '',
+    idleMs: int(env, 'CONSOLE_SESSION_IDLE_MINUTES', 30, 1, 24 * 60) * 60_000,
+    absoluteMs: int(env, 'CONSOLE_SESSION_ABSOLUTE_HOURS', 10, 1, 24 * 7) * 3_600_000,
+    signInPerMinute: int(env, 'CONSOLE_SIGN_IN_PER_MINUTE', 20, 1, 100_000),
+    providers,
+  };
 }

@@ -22,6 +22,7 @@ const DEFAULT_PATHS = [
   'db',
   'notifications',
   'lib',
+  'console',
   'scripts',
   'worker.ts',
   'server.ts',

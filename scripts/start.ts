@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { buildApp } from '../api/app.js';
 import { createDb, type DbHandle } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
-import { seedDemo } from '../db/seed-demo.js';
+import { gln as demoGln, seedDemo } from '../db/seed-demo.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { startEmbeddedPostgres } from '../lib/infra/embedded-postgres.js';
 import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
@@ -27,6 +27,39 @@ import { createMailer } from '../notifications/mailer.js';
 import { startWorker } from '../worker.js';
 import { domainGaugeCollector } from '../services/observability/domain-gauges.js';
 
+/**
+ * Issue 19: on one machine, two development OpenID Connect providers (scripts/dev-oidc.ts, a dev dependency) speak
+ * for the demo grid operators Liander and Enexis, unless CONSOLE_OIDC_PROVIDERS names real ones (docs/console.md).
+ */
+async function startDevIdentityProviders() {
+  const env = process.env;
+  if (env['NODE_ENV'] === 'production' || env['CONSOLE_OIDC_PROVIDERS'] || env['CONSOLE_DEV_OIDC'] === 'false')
+    return [];
+  const { demoPeople, startDevOidc } = await import('./dev-oidc.js');
+  const [liander, enexis] = await Promise.all([
+    startDevOidc({
+      port: Number(env['CONSOLE_DEV_OIDC_PORT'] ?? 9001),
+      host: 'localhost',
+      people: demoPeople('Liander'),
+    }),
+    startDevOidc({
+      port: Number(env['CONSOLE_DEV_OIDC_PORT'] ?? 9001) + 1,
+      host: '127.0.0.1',
+      people: demoPeople('Enexis'),
+    }),
+  ]);
+  env['CONSOLE_PUBLIC_URL'] ??= `http://localhost:${env['PORT'] ?? 3000}`;
+  for (const idp of [liander!, enexis!]) idp.attach({ origin: env['CONSOLE_PUBLIC_URL'] });
+  env['CONSOLE_OIDC_PROVIDERS'] = JSON.stringify([
+    liander!.providerEntry('liander', 'Liander', demoGln(1)),
+    enexis!.providerEntry('enexis', 'Enexis', demoGln(2)),
+  ]);
+  return [
+    { name: 'Liander', idp: liander! },
+    { name: 'Enexis', idp: enexis! },
+  ];
+}
+const devIdentityProviders = await startDevIdentityProviders();
 const config = loadConfigOrExit();
 const logger = createLogger(config, 'start');
 const startedAt = Date.now();
@@ -35,7 +68,10 @@ const say = (line = ''): void => {
 };
 
 /** Started parts, stopped in reverse order. */
-const running: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+const running: Array<{ name: string; stop: () => Promise<unknown> }> = devIdentityProviders.map((d) => ({
+  name: `development OIDC provider ${d.name}`,
+  stop: () => d.idp.stop(),
+}));
 let shutdownPromise: Promise<void> | undefined;
 
 async function started<T>(name: string, value: T, stop: (v: T) => Promise<unknown>): Promise<T> {
@@ -206,6 +242,13 @@ async function main(): Promise<void> {
   say(
     `  Database       ${databaseUrl.embedded ? databaseUrl.url : databaseUrl.url.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@')}`,
   );
+  if (config.console.enabled) {
+    say(`  Console        ${config.console.origin}/console`);
+    for (const d of devIdentityProviders)
+      say(
+        `                 ${d.name} (${d.idp.issuer}): sign in as behandelaar, privacy, compliance or zondergroep, any password`,
+      );
+  }
   if (demo) {
     say();
     say('Demo API keys (shown only now; only their hashes are stored; more with `npm run key:create`):');

@@ -22,6 +22,7 @@ import { countAuthRefusal } from '../../lib/observability/metrics.js';
 import { createKeyIndex, type KeyIndex } from './key-index.js';
 import { createLastUsedRecorder, type LastUsedRecorder } from './last-used.js';
 import { createPrincipalResolver, type Principal, type PrincipalResolver, type Refusal } from './principals.js';
+import { createPersonBridge, PERSON_TICKET_HEADER, type PersonBridge } from './person-bridge.js';
 
 export type { Principal } from './principals.js';
 
@@ -36,13 +37,22 @@ declare module 'fastify' {
     public?: boolean;
   }
   interface FastifyInstance {
-    auth: { resolver: PrincipalResolver; lastUsed: LastUsedRecorder; index: KeyIndex | undefined };
+    auth: {
+      resolver: PrincipalResolver;
+      lastUsed: LastUsedRecorder;
+      index: KeyIndex | undefined;
+      people: PersonBridge;
+    };
   }
 }
 
-/** The audit actor string for a principal. */
+/** The audit actor string for a principal (a person: `user:<id>`, named by the audit chain trigger from people). */
 export const actorOf = (p: Principal) =>
-  p.via === 'client-certificate' ? `client-certificate:${p.keyId}` : `api-key:${p.keyId}`;
+  p.via === 'client-certificate'
+    ? `client-certificate:${p.keyId}`
+    : p.via === 'person'
+      ? `user:${p.keyId}`
+      : `api-key:${p.keyId}`;
 
 /** A client certificate as presented: its fingerprint once the TLS layer verified it, else why it was not. */
 type Presented = { fingerprint: string; refusal?: undefined } | { fingerprint?: undefined; refusal: CertRefusal };
@@ -220,7 +230,8 @@ export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): 
   });
   forget = (hash) => resolver.forgetKeyHash(hash);
   const lastUsed = createLastUsedRecorder(db, config.lastUsedFlushMs, app.log);
-  app.decorate('auth', { resolver, lastUsed, index });
+  const people = createPersonBridge();
+  app.decorate('auth', { resolver, lastUsed, index, people });
   lastUsed.start();
   index?.start();
   app.addHook('onClose', async () => {
@@ -260,6 +271,14 @@ export function registerAuth(app: FastifyInstance, db: Db, config: AuthConfig): 
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
+      // Issue 19: the console's in-process call for a signed-in person (never a cookie; a request with a key never
+      // gets here, so the P4 path does no session work).
+      const ticket = request.headers[PERSON_TICKET_HEADER];
+      const person = typeof ticket === 'string' && !cert ? people.take(ticket) : undefined;
+      if (person) {
+        request.principal = person;
+        return;
+      }
       if (certRefusal) {
         return refuseUnread(request, reply, 401, {
           code: CERT_CODES[certRefusal],

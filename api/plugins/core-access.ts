@@ -24,11 +24,17 @@ export function gridUserOf(p: Principal): string {
   return p.gridUserId;
 }
 
+/** How recent a person's fresh authentication must be for a signed act (issue 19). */
+export const STEP_UP_MAX_AGE_MS = 5 * 60_000;
+
 /**
  * The signature of a signed act (domain/visibility.ts signatureOf): the key's recorded holder, role and id.
  * A key without a holder cannot sign: 403 key_holder_required, nothing recorded.
  */
-export function signerOf(p: Principal): Signature {
+export function signerOf(p: Principal, now = Date.now()): Signature {
+  // Issue 19: a person signs only right after authenticating again at their provider (the console asks for it).
+  if (p.via === 'person' && !(p.stepUp && now - p.stepUp.at <= STEP_UP_MAX_AGE_MS && p.stepUp.at <= now + 60_000))
+    throw forbidden('step_up_required', 'This act is signed: authenticate again at your provider first');
   const s = signatureOf(p);
   if (!s)
     throw forbidden(

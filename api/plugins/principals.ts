@@ -21,9 +21,10 @@ import type { KeyIndex } from './key-index.js';
 
 /** Who is calling: resolved from a client certificate or the bearer key on every request but health and docs. */
 export interface Principal {
-  /** The credential's id: an API key's or a client certificate's (see `via`). */
+  /** The credential's id: an API key's or a client certificate's, or a person's (see `via`). */
   keyId: string;
-  via: 'api-key' | 'client-certificate';
+  /** `person`: someone signed in to the console (issue 19), handed to the API in-process only (person-bridge.ts). */
+  via: 'api-key' | 'client-certificate' | 'person';
   role: Role;
   label: string;
   /**
@@ -34,6 +35,11 @@ export interface Principal {
   /** Grid operator (case-handler) or party (supplier, p4-client) the credential acts for. */
   partyId: string | null;
   gridUserId: string | null;
+  /**
+   * A person's fresh authentication for a signed act (issue 19: max_age=0/prompt=login at their provider), ms since
+   * the epoch with the provider's acr/amr; signerOf (core-access.ts) requires it of a person. Never on a key.
+   */
+  stepUp?: { at: number; acr: string | null; amr: string[] };
 }
 
 /** Why a credential is refused (each is a 401 with its own code: api/plugins/auth.ts). */

@@ -799,8 +799,10 @@ export async function judgeResponse(
       judgementReason: input.reason,
       judgedAt: input.at,
       judgedBy: input.by,
-      // The signature: the key's recorded holder (the route refuses a rejection by a key without one).
-      judgedByName: sql`(select k.holder_name from api_keys k where 'api-key:' || k.id::text = ${input.by})`,
+      // The signature: the key's recorded holder (the route refuses a rejection by a key without one), or the
+      // person signed in to the console (issue 19: actor user:<id>).
+      judgedByName: sql`coalesce((select k.holder_name from api_keys k where 'api-key:' || k.id::text = ${input.by}),
+        (select p.name from people p where 'user:' || p.id::text = ${input.by}))`,
       judgedByRole: input.byRole,
     })
     .where(

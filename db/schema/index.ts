@@ -9,3 +9,4 @@ export * from './breach.js';
 export * from './allocation.js';
 export * from './reviews.js';
 export * from './idempotency.js';
+export * from './people.js';

@@ -164,10 +164,11 @@ export function chartSvg(t: ChartTable): string {
   const colors = plot.scale('color');
   const legend = document.createElementNS(SVG_NS, 'g');
   legend.setAttribute('aria-hidden', 'true');
-  (colors?.domain ?? []).forEach((name: unknown, i: number) => {
+  const swatches = Array.from(colors?.range ?? []);
+  Array.from(colors?.domain ?? []).forEach((name: unknown, i: number) => {
     const x = 60 + i * 110;
     const swatch = document.createElementNS(SVG_NS, 'rect');
-    for (const [k, v] of Object.entries({ x, y: 4, width: 10, height: 10, fill: String(colors!.range![i]) }))
+    for (const [k, v] of Object.entries({ x, y: 4, width: 10, height: 10, fill: String(swatches[i]) }))
       swatch.setAttribute(k, String(v));
     const text = document.createElementNS(SVG_NS, 'text');
     for (const [k, v] of Object.entries({ x: x + 14, y: 13, 'text-anchor': 'start' })) text.setAttribute(k, String(v));

@@ -1,0 +1,79 @@
+/**
+ * The console's only way to the data (issue 19): the API's own routes, in-process (app.inject), as the person
+ * signed in. Visibility (404, not 403), validation, idempotency and audit stay the API's; the console renders the
+ * answers. The person travels as a one-time ticket (api/plugins/person-bridge.ts), never as a cookie or a key.
+ */
+import type { FastifyInstance } from 'fastify';
+import { PERSON_TICKET_HEADER } from '../api/plugins/person-bridge.js';
+import type { Principal } from '../api/plugins/principals.js';
+import type { Role } from '../domain/visibility.js';
+
+/** Who the console acts for: the session's person in the role they act in. */
+export interface Person {
+  id: string;
+  name: string;
+  role: Role;
+  gridOperatorId: string;
+  /** The fresh authentication for a signed act, when there is one (api/plugins/core-access.ts signerOf). */
+  stepUp?: Principal['stepUp'];
+}
+
+export interface ApiAnswer<T = unknown> {
+  status: number;
+  body: T;
+  /** The API's error body ({code, message, field}) for a 4xx/5xx. */
+  error?: { code: string; message: string; field?: string };
+}
+
+export function principalOf(p: Person): Principal {
+  return {
+    keyId: p.id,
+    via: 'person',
+    role: p.role,
+    label: `person ${p.name}`,
+    holderName: p.name,
+    partyId: p.gridOperatorId,
+    gridUserId: null,
+    ...(p.stepUp ? { stepUp: p.stepUp } : {}),
+  };
+}
+
+export interface ConsoleApi {
+  get<T>(person: Person, url: string): Promise<ApiAnswer<T>>;
+  post<T>(person: Person, url: string, body: object, idempotencyKey?: string): Promise<ApiAnswer<T>>;
+}
+
+export function consoleApi(app: FastifyInstance): ConsoleApi {
+  async function call<T>(
+    person: Person,
+    method: 'GET' | 'POST',
+    url: string,
+    body?: object,
+    idempotencyKey?: string,
+  ): Promise<ApiAnswer<T>> {
+    const ticket = app.auth.people.issue(principalOf(person));
+    try {
+      const res = await app.inject({
+        method,
+        url,
+        headers: {
+          [PERSON_TICKET_HEADER]: ticket,
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
+        ...(body ? { payload: JSON.stringify(body) } : {}),
+      });
+      const parsed: unknown = res.body ? JSON.parse(res.body) : null;
+      return res.statusCode >= 400
+        ? { status: res.statusCode, body: parsed as T, error: parsed as ApiAnswer['error'] }
+        : { status: res.statusCode, body: parsed as T };
+    } finally {
+      app.auth.people.drop(ticket);
+    }
+  }
+  return {
+    get: (person, url) => call(person, 'GET', url),
+    post: (person, url, body, key) => call(person, 'POST', url, body, key),
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * The console's case pages (issue 19): the work queue and one case, with its actions — note (htmx or a plain
+ * form), judgement ("not demonstrated" only after a fresh authentication: step-up), recording a contact. Each
+ * action is the API's route called as the person; the API's answer (or refusal) is what the page shows.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CaseDetailDto, CaseSummaryDto } from '../api/schemas/cases.js';
+import { t } from '../lib/messages.js';
+import { recordStepUp } from '../services/people/people.js';
+import type { ApiAnswer, Person } from './api.js';
+import type { ConsoleKit } from './index.js';
+import { authorizationUrl, type Identity, type PendingSignIn, type Provider } from './oidc.js';
+import { fromLocalInput } from './format.js';
+import { Activity, CasePage, type Notice } from './views/case.js';
+import { page } from './views/layout.js';
+import { MessagePage } from './views/pages.js';
+import { byDueSoonest, QueuePage } from './views/queue.js';
+
+type Html = (reply: FastifyReply, body: string, status?: number) => FastifyReply;
+type Fragment = typeof import('./views/layout.js').fragment;
+
+const OPEN = ['blocked', 'awaiting_response', 'awaiting_judgement'];
+const REJECT = 'case.judgement.reject';
+const UUID = '^[0-9a-fA-F-]{36}$';
+const caseParams = { type: 'object', properties: { id: { type: 'string', pattern: UUID } }, required: ['id'] };
+
+interface CaseBody {
+  idempotencyKey?: string;
+  text?: string;
+  responseId?: string;
+  decision?: string;
+  reason?: string;
+  method?: string;
+  contactedAt?: string;
+  contactPerson?: string;
+  summary?: string;
+}
+
+function notFound(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply, html: Html) {
+  const ctx = kit.ctx(request, reply);
+  return html(
+    reply,
+    page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: t(ctx.lang, 'case.notFound') })),
+    404,
+  );
+}
+
+/** An API refusal in words: its message (the API's, in English) with the field it names. */
+const refusal = (a: ApiAnswer): Notice => ({
+  kind: 'error',
+  text: `${a.error?.message ?? `HTTP ${a.status}`}${a.error?.field ? ` (${a.error.field})` : ''}`,
+});
+
+async function showCase(
+  kit: ConsoleKit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  html: Html,
+  person: Person,
+  id: string,
+  notice?: Notice,
+  status = 200,
+) {
+  const res = await kit.api.get<CaseDetailDto>(person, `/cases/${id}`);
+  if (res.status === 404) return notFound(kit, request, reply, html);
+  if (res.error) throw Object.assign(new Error(res.error.message), { statusCode: res.status });
+  const flash = request.session.get('flash');
+  if (flash) request.session.set('flash', undefined);
+  const ctx = kit.ctx(request, reply);
+  return html(reply, page(CasePage({ ctx, c: res.body, now: Date.now(), notice: notice ?? flash })), status);
+}
+
+/** After a plain form's POST: back to the case page with what happened (303, so a reload does not post again). */
+function backToCase(request: FastifyRequest, reply: FastifyReply, id: string, notice: Notice) {
+  request.session.set('flash', notice);
+  return reply.redirect(`/console/cases/${id}`, 303);
+}
+
+async function judge(kit: ConsoleKit, person: Person, id: string, act: Record<string, string>) {
+  const body: Record<string, string> = { responseId: act['responseId'] ?? '', decision: act['decision'] ?? '' };
+  if (act['reason']?.trim()) body['reason'] = act['reason'].trim();
+  return kit.api.post(person, `/cases/${id}/judgements`, body, act['idempotencyKey'] || undefined);
+}
+
+// long: one route per page or action, each a few lines over the API
+function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { html: Html; fragment: Fragment }) {
+  const csrf = app.csrfProtection;
+
+  app.get('/console/queue', { schema: { hide: true } }, async (request, reply) => {
+    const person = kit.personOf(request, reply);
+    if (!person) return reply;
+    // Until GET /work-items lands (issue 19, console-api): the open cases, ordered here by the first pending deadline.
+    const query = OPEN.map((s) => `status=${s}`).join('&');
+    const res = await kit.api.get<{ items: CaseSummaryDto[] }>(person, `/cases?${query}&limit=500`);
+    if (res.error) throw Object.assign(new Error(res.error.message), { statusCode: res.status });
+    const ctx = kit.ctx(request, reply);
+    return html(reply, page(QueuePage({ ctx, items: byDueSoonest(res.body.items), now: Date.now() })));
+  });
+
+  app.get<{ Params: { id: string } }>(
+    '/console/cases/:id',
+    { schema: { hide: true, params: caseParams } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      return showCase(kit, request, reply, html, person, request.params.id);
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: CaseBody }>(
+    '/console/cases/:id/notes',
+    { preHandler: csrf, schema: { hide: true, params: caseParams } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      const { id } = request.params;
+      const res = await kit.api.post(
+        person,
+        `/cases/${id}/notes`,
+        { text: request.body?.text ?? '' },
+        request.body?.idempotencyKey,
+      );
+      if (res.status === 404) return notFound(kit, request, reply, html);
+      const ctx = kit.ctx(request, reply);
+      const notice: Notice = res.error ? refusal(res) : { kind: 'ok', text: t(ctx.lang, 'note.added') };
+      if (!request.headers['hx-request']) return backToCase(request, reply, id, notice);
+      // htmx: the activity section only, with the note in the timeline (or the refusal above it).
+      const c = await kit.api.get<CaseDetailDto>(person, `/cases/${id}`);
+      if (c.error) return notFound(kit, request, reply, html);
+      return html(reply, fragment(Activity({ ctx, c: c.body, notice })), res.error ? res.status : 200);
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: CaseBody }>(
+    '/console/cases/:id/contacts',
+    { preHandler: csrf, schema: { hide: true, params: caseParams } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      const { id } = request.params;
+      const b = request.body ?? {};
+      const contactedAt = b.contactedAt ? fromLocalInput(b.contactedAt) : null;
+      const res = await kit.api.post(
+        person,
+        `/cases/${id}/contacts`,
+        {
+          method: b.method ?? '',
+          contactPerson: b.contactPerson ?? '',
+          summary: b.summary ?? '',
+          ...(contactedAt ? { contactedAt } : {}),
+        },
+        b.idempotencyKey,
+      );
+      if (res.status === 404) return notFound(kit, request, reply, html);
+      const lang = kit.ctx(request, reply).lang;
+      return backToCase(request, reply, id, res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'contact.done') });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: CaseBody }>(
+    '/console/cases/:id/judgements',
+    { preHandler: csrf, schema: { hide: true, params: caseParams } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      const { id } = request.params;
+      const b = request.body ?? {};
+      const act = {
+        responseId: b.responseId ?? '',
+        decision: b.decision ?? '',
+        reason: b.reason ?? '',
+        idempotencyKey: b.idempotencyKey ?? '',
+      };
+      if (act.decision === 'reject') {
+        // "Not demonstrated" is signed (GT-4): first a fresh authentication at the person's provider, then the act.
+        const visible = await kit.api.get(person, `/cases/${id}`);
+        if (visible.status === 404) return notFound(kit, request, reply, html);
+        const sp = request.session.get('person')!;
+        const provider = kit.providers.find((p) => p.config.id === sp.providerId);
+        if (!provider) return notFound(kit, request, reply, html);
+        const { url, pending } = await authorizationUrl(provider, kit.redirectUri, {
+          purpose: REJECT,
+          subjectId: id,
+          act,
+        });
+        request.session.set('pending', pending);
+        return reply.redirect(url.href, 303);
+      }
+      const res = await judge(kit, person, id, act);
+      if (res.status === 404) return notFound(kit, request, reply, html);
+      const lang = kit.ctx(request, reply).lang;
+      return backToCase(request, reply, id, res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'judge.done') });
+    },
+  );
+}
+
+/**
+ * Back from the provider with a fresh authentication: it must be the same person, then it is recorded
+ * (person.stepped_up) and the act it was asked for is done with it (the API checks its freshness: signerOf).
+ */
+async function completeStepUp(
+  kit: ConsoleKit,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  provider: Provider,
+  identity: Identity,
+  stepUp: NonNullable<PendingSignIn['stepUp']>,
+) {
+  const person = kit.personOf(request, reply);
+  if (!person) return reply;
+  const sp = request.session.get('person')!;
+  const lang = kit.ctx(request, reply).lang;
+  const caseId = stepUp.subjectId;
+  if (identity.issuer !== provider.config.issuer || identity.subject !== sp.subject)
+    return backToCase(request, reply, caseId, {
+      kind: 'error',
+      text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
+    });
+  await recordStepUp(kit.db, {
+    personId: person.id,
+    role: person.role,
+    gridOperatorId: person.gridOperatorId,
+    purpose: stepUp.purpose,
+    subjectId: caseId,
+    acr: identity.acr,
+    amr: identity.amr,
+    authenticatedAt: new Date(identity.authTime),
+  });
+  const signer: Person = { ...person, stepUp: { at: identity.authTime, acr: identity.acr, amr: identity.amr } };
+  const res = await judge(kit, signer, caseId, stepUp.act);
+  return backToCase(request, reply, caseId, res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'judge.done') });
+}
+
+export const caseRoutes = { register, completeStepUp };
