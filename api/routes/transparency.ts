@@ -84,7 +84,8 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const conn = await own(req, req.params.ean);
       const now = new Date();
-      return toOverviewDto(await accessOverview(db, conn, gridUserOf(req.principal), now, req.query.recent), now);
+      const days = app.deps.config.retention.accessRegisterDays;
+      return toOverviewDto(await accessOverview(db, conn, gridUserOf(req.principal), now, req.query.recent, days), now);
     },
   );
 
