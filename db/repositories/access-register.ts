@@ -359,8 +359,8 @@ export async function listAccessRegister(
   const where: SQL[] = [];
   if (f.connectionEan) where.push(eq(accessRegister.connectionEan, f.connectionEan));
   if (f.partyId) where.push(eq(accessRegister.partyId, f.partyId));
-  // Ids are UUIDv7 taken at decision time: a time window is also a primary-key range, so reads by
-  // party or over all connections scan only the window.
+  // decided_at prunes the register to the window's months; a party's reads use (party_id, decided_at), reads over
+  // all connections the key: ids are UUIDv7 taken at decision time, so a time window is also a key range.
   if (f.since)
     where.push(gte(accessRegister.decidedAt, f.since), gte(accessRegister.id, uuidv7Floor(f.since.getTime())));
   if (f.until)

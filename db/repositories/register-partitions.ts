@@ -53,6 +53,9 @@ export async function createRegisterMonth(db: DbOrTx, m: RegisterMonth): Promise
   const to = m.to.toISOString();
   return db.transaction(async (tx) => {
     await tx.execute(sql.raw(`set local lock_timeout = '${REGISTER_DDL_LOCK_TIMEOUT}'`));
+    // Several APIs and workers start at once: one creates the month, the others wait here and then find it
+    // (two concurrent CREATE TABLEs of one name would fail on the catalog's unique index instead).
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext('access_register_months'))`);
     const [exists] = rows<{ attached: boolean }>(
       await tx.execute(sql`
         select exists (select 1 from pg_inherits i join pg_class c on c.oid = i.inhrelid

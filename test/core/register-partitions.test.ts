@@ -74,6 +74,14 @@ describe('months created ahead', () => {
     ]);
   });
 
+  it('creates a month once when several processes start at the same time', async () => {
+    const asOf = new Date(Date.UTC(2033, 2, 10));
+    const results = await Promise.all(
+      [0, 1, 2, 3].map(() => ensureRegisterPartitions(ctx.db, asOf, startupActor('worker'), 0)),
+    );
+    expect(results.flatMap((r) => r.created)).toEqual(['access_register_p203303']);
+  });
+
   it('the template database already holds this month and two ahead (the migration), and the gate registers into it', async () => {
     const names = (await registerMonths(ctx.db)).map((m) => m.name);
     for (const m of registerMonthsAhead(new Date())) expect(names).toContain(m.name);
