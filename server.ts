@@ -13,6 +13,7 @@ import { createMailer } from './notifications/mailer.js';
 import { startMetricsServer } from './lib/observability/metrics-server.js';
 import { currentTracing } from './lib/observability/tracing.js';
 import { domainGaugeCollector } from './services/observability/domain-gauges.js';
+import { ensureRegisterPartitions, startupActor } from './services/register/partitions.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config, 'server');
@@ -31,6 +32,8 @@ for (const [name, value] of [
 
 await runMigrations(config.database.url!);
 const dbh = createDb(config.database.url!, { max: config.database.poolMax });
+// DC-1: the register's current month exists before the first decision (domain/register-partitions.ts).
+await ensureRegisterPartitions(dbh.db, new Date(), startupActor('api'));
 const { connection, client } = await connectClient(config.temporal, config.temporal.address!, {
   failFast: API_TEMPORAL_FAIL_FAST,
 });

@@ -33,6 +33,8 @@ import {
 } from './lib/observability/worker-telemetry.js';
 import { ensureAllocationSchedule } from './services/allocation/schedule.js';
 import { ensureRetentionSchedule } from './services/retention/schedule.js';
+import { ensureRegisterPartitions, startupActor } from './services/register/partitions.js';
+import { ensureRegisterPartitionsSchedule } from './services/register/schedule.js';
 import { runRecoveryLoop, type RecoveryLoop } from './services/recovery/sweep.js';
 import { upsertSchedule } from './services/schedules.js';
 import { repeatOffenderScheduleId, type RepeatOffenderScanInput } from './workflows/shared.js';
@@ -204,6 +206,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     if (config.worker.workflowHeapMb > 0) setFlagsFromString(`--max-old-space-size=${config.worker.workflowHeapMb}`);
     if (opts.schedule !== false) await ensureAllocationSchedule(client, config, logger);
     if (opts.schedule !== false) await ensureRetentionSchedule(client, config, logger);
+    // DC-1: the register's current month and those ahead exist before anything is decided, whatever the Schedule
+    // did while the system was stopped (domain/register-partitions.ts).
+    await ensureRegisterPartitions(dbh.db, new Date(), startupActor('worker'));
+    if (opts.schedule !== false) await ensureRegisterPartitionsSchedule(client, config, logger);
     const code = workflowCode();
     const worker = await Worker.create({
       connection,

@@ -11,6 +11,7 @@ import { caseNoticeActivities } from './case-notices.js';
 import type { ActivityDeps } from './deps.js';
 import { withActivityFailures } from './failures.js';
 import { notificationActivities } from './notifications.js';
+import { registerActivities } from './register.js';
 import { retentionActivities } from './retention.js';
 import { reviewActivities } from './reviews.js';
 
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...breachActivities(deps),
     ...allocationActivities(deps),
     ...retentionActivities(deps),
+    ...registerActivities(deps),
   });
 }
 

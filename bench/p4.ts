@@ -57,11 +57,11 @@ import { startBenchDatabase } from './database.js';
 import { BENCH_CODEC_ENV, intEnv } from './env.js';
 
 const env = process.env;
-const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
+export const N = intEnv('BENCH_CONNECTIONS', 1_000_000, 100);
 const DURATION = intEnv('BENCH_DURATION', 30);
 const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);
-const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 100);
+export const HTTP_CONNECTIONS = intEnv('BENCH_HTTP_CONNECTIONS', 100);
 const POOL_MAX = intEnv('BENCH_POOL_MAX', 10);
 const FLOOD = intEnv('BENCH_AUTH_FLOOD', 0, 0);
 const FLOOD_CONNECTIONS = intEnv('BENCH_AUTH_FLOOD_CONNECTIONS', 10);
@@ -79,9 +79,9 @@ const DELIVERY_EVERY = 200;
 const DELIVERY_REST = 7;
 const gln = (kind: number, i: number) => withCheckDigit(`87999${kind}${String(i).padStart(6, '0')}`);
 /** Connection i ↔ EAN: 871 + i in 14 digits + check digit (so SQL can recover i from the EAN). */
-const eanOf = (i: number) => withCheckDigit(`871${String(i).padStart(14, '0')}`);
+export const eanOf = (i: number) => withCheckDigit(`871${String(i).padStart(14, '0')}`);
 
-interface Seeded {
+export interface Seeded {
   operatorId: string;
   suppliers: Array<{ id: string; key: string }>;
   providers: Array<{ id: string; key: string }>;
@@ -90,7 +90,7 @@ interface Seeded {
 }
 
 /** The single row of a one-row query. */
-function one<T>(rows: readonly T[]): T {
+export function one<T>(rows: readonly T[]): T {
   const r = rows[0];
   if (r === undefined) throw new Error('expected one row');
   return r;
@@ -98,7 +98,7 @@ function one<T>(rows: readonly T[]): T {
 
 // ---------------------------------------------------------------------------------------------
 
-const startDatabase = () =>
+export const startDatabase = () =>
   startBenchDatabase(
     'gt-bench-pg-',
     {
@@ -114,7 +114,7 @@ const startDatabase = () =>
     log,
   );
 
-async function seed(url: string): Promise<Seeded> {
+export async function seed(url: string): Promise<Seeded> {
   const sql = postgres(url, { max: 4, onnotice: () => undefined });
   try {
     const marker = gln(0, 1);
@@ -285,7 +285,7 @@ async function seedFresh(sql: postgres.ReservedSql, marker: string): Promise<voi
 
 // ---------------------------------------------------------------------------------------------
 
-async function startApi(url: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startApi(url: string): Promise<{ child: ChildProcess; port: number }> {
   const extraArgs = (env.BENCH_API_NODE_ARGS ?? '').split(/\s+/).filter(Boolean); // e.g. --cpu-prof
   const child = spawn(process.execPath, [...extraArgs, '--import', 'tsx', join(root, 'bench/p4-server.ts')], {
     cwd: root,
@@ -321,7 +321,7 @@ async function startApi(url: string): Promise<{ child: ChildProcess; port: numbe
 }
 
 /** CPU time (ms) a process has used: utime + stime from /proc/<pid>/stat. */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -332,7 +332,7 @@ function cpuMs(pid: number): number {
 }
 
 /** The postmaster and its children (backends, WAL writer, …), found from one backend's pid. */
-function postgresPids(backendPid: number): number[] {
+export function postgresPids(backendPid: number): number[] {
   const parentOf = (pid: number) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -350,7 +350,7 @@ function postgresPids(backendPid: number): number[] {
   return pids;
 }
 
-const sumCpu = (pids: number[]) => pids.reduce((t, p) => t + cpuMs(p), 0);
+export const sumCpu = (pids: number[]) => pids.reduce((t, p) => t + cpuMs(p), 0);
 
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -358,13 +358,13 @@ function peakRssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-interface Spec {
+export interface Spec {
   body: string;
   authorization: string;
 }
 
 /** A pool of varied gate requests: allowed and denied mixed, random connections, parties and kinds. */
-function requestPool(seeded: Seeded, size: number): Spec[] {
+export function requestPool(seeded: Seeded, size: number): Spec[] {
   const kinds = ['monthly_registers', 'daily_registers', 'interval_data'] as const;
   const now = Date.now();
   const periods = [
@@ -434,7 +434,7 @@ interface DeliveryResult {
   deliveredIds: string[];
 }
 
-const percentile = (xs: number[], q: number) => {
+export const percentile = (xs: number[], q: number) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
@@ -540,7 +540,7 @@ function mergeDeliveries(runs: DeliveryResult[]): DeliveryResult {
   };
 }
 
-interface RunResult {
+export interface RunResult {
   seconds: number;
   rps: number;
   p50: number;
@@ -557,7 +557,7 @@ interface RunResult {
 
 let seq = 0; // request ids are unique across all runs of this process
 
-async function drive(
+export async function drive(
   port: number,
   path: string,
   pool: Spec[],
@@ -687,7 +687,7 @@ async function flood(port: number, rate: number, duration: number, body: string)
 }
 
 /** Rounds of one route as one result: throughput over the total time, latencies weighted by requests. */
-function merge(runs: RunResult[]): RunResult {
+export function merge(runs: RunResult[]): RunResult {
   const total = runs.reduce((t, r) => t + r.total, 0);
   const seconds = runs.reduce((t, r) => t + r.seconds, 0);
   const weighted = (f: (r: RunResult) => number) => runs.reduce((t, r) => t + f(r) * r.total, 0) / Math.max(total, 1);
@@ -1087,7 +1087,7 @@ function floodLines(
   ];
 }
 
-function readCpuModel(): string {
+export function readCpuModel(): string {
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const model = /model name\s*:\s*(.+)/.exec(info)?.[1]?.trim() ?? 'unknown CPU';
@@ -1098,7 +1098,9 @@ function readCpuModel(): string {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:p4 failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+// Run as a script; bench/register.ts imports the pieces above (dataset, API, load generator) without running it.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench:p4 failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });

@@ -336,6 +336,14 @@ function codecConfig(env: Env, nodeEnv: Config['nodeEnv'], devUiPort: number): C
 /** DC-6 (Datacode 5.4.1): the grid user may ask for the last 3 years of their data, so readings stay that long. */
 export const MIN_READING_RETENTION_DAYS = 1096;
 
+/**
+ * DC-9: the access register's longest period, unless the readings are kept longer (then theirs, the register's
+ * minimum). Five years, a leap day included: a supervisor's power to fine lapses five years after the violation
+ * (Awb art. 5:45(1)) and a claim for damages five years after the injured party learned of it (BW art. 3:310(1));
+ * past that and the readings' period the register serves no purpose (GDPR art. 5(1)(e); docs/rules.md DC-9).
+ */
+export const MAX_REGISTER_RETENTION_DAYS = 1826;
+
 const DURATION = /^\d+(ms|s|m|h|d)$/;
 
 function acmReportEmail(env: Env, nodeEnv: Config['nodeEnv']): string {
@@ -364,10 +372,18 @@ function localTime(env: Env, name: string, fallback: string): { hour: number; mi
 function retention(env: Env): Config['retention'] {
   const readingDays = int(env, 'RETENTION_READING_DAYS', 1127, MIN_READING_RETENTION_DAYS, 36_500);
   const accessRegisterDays = int(env, 'RETENTION_ACCESS_REGISTER_DAYS', 1826, 1, 36_500);
-  if (accessRegisterDays < readingDays)
+  // DC-9 bounds: at least the readings' period (DC-5), at most five years or the readings' period if longer.
+  const bounds = { min: readingDays, max: Math.max(MAX_REGISTER_RETENTION_DAYS, readingDays) };
+  if (accessRegisterDays < bounds.min)
     throw new ConfigError(
       'RETENTION_ACCESS_REGISTER_DAYS',
       `at least RETENTION_READING_DAYS (${readingDays}): the register shows who received data still held (DC-5)`,
+      String(accessRegisterDays),
+    );
+  if (accessRegisterDays > bounds.max)
+    throw new ConfigError(
+      'RETENTION_ACCESS_REGISTER_DAYS',
+      `at most ${bounds.max} days: past five years (Awb 5:45, BW 3:310) and the readings' period the register has no purpose left (DC-9)`,
       String(accessRegisterDays),
     );
   return {

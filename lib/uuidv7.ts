@@ -30,3 +30,10 @@ export function uuidv7Floor(ms: number): string {
   const t = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
   return `${t.slice(0, 8)}-${t.slice(8, 12)}-7000-8000-000000000000`;
 }
+
+/** The millisecond a UUIDv7 was taken at, or null for a uuid of another version. */
+export function uuidv7Time(id: string): number | null {
+  if (id.length !== 36 || id[14] !== '7') return null;
+  const ms = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  return Number.isFinite(ms) ? ms : null;
+}

@@ -24,6 +24,7 @@ import { API_TEMPORAL_FAIL_FAST, connectClient } from '../lib/infra/temporal-con
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { createLogger } from '../lib/logger.js';
 import { createMailer } from '../notifications/mailer.js';
+import { ensureRegisterPartitions, startupActor } from '../services/register/partitions.js';
 import { startWorker } from '../worker.js';
 import { domainGaugeCollector } from '../services/observability/domain-gauges.js';
 
@@ -183,6 +184,8 @@ async function main(): Promise<void> {
     createDb(databaseUrl.url, { max: config.database.poolMax }),
     (h) => h.close(),
   );
+  // DC-1: the register's current month exists before the first decision (domain/register-partitions.ts).
+  await ensureRegisterPartitions(dbh.db, new Date(), startupActor('api'));
   let demo: Awaited<ReturnType<typeof seedDemo>> = null;
   if (config.seedDemo) demo = await seedDemo(dbh.db);
 

@@ -7,3 +7,4 @@ export { supplierReportWorkflow } from './supplier-report.js';
 export { breachAssessmentWorkflow } from './breach-assessment.js';
 export { allocationRunWorkflow, dailyAllocationWorkflow } from './allocation-run.js';
 export { retentionPurgeWorkflow } from './retention-purge.js';
+export { registerPartitionsWorkflow } from './register-partitions.js';

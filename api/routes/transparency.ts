@@ -137,7 +137,14 @@ const transparencyRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const conn = await own(req, req.params.ean);
       const now = new Date();
       const overview = toOverviewDto(
-        await accessOverview(db, conn, gridUserOf(req.principal), now, req.query.recent),
+        await accessOverview(
+          db,
+          conn,
+          gridUserOf(req.principal),
+          now,
+          req.query.recent,
+          app.deps.config.retention.accessRegisterDays,
+        ),
         now,
       );
       if (!wantsCsv(req, req.query.format)) return overview;

@@ -30,6 +30,19 @@ export const AccessOverviewSchema = Type.Object(
     }),
     parties: Type.Array(PartyAccessSchema),
     recentRequests: Type.Array(RegisterEntrySchema),
+    register: Type.Object(
+      {
+        reachesBack: Type.String({
+          ...DateTime,
+          description:
+            'The access register holds every request since this instant; older ones were removed after retentionDays (DC-9)',
+        }),
+        retentionDays: Type.Integer({
+          description: 'How long the register keeps a request (RETENTION_ACCESS_REGISTER_DAYS)',
+        }),
+      },
+      { description: 'DC-5 within DC-9: how far back the requests above reach' },
+    ),
   },
   { title: 'AccessOverview', description: 'DC-5: who has, or had, access and when data was requested' },
 );
@@ -61,5 +74,6 @@ export function toOverviewDto(o: AccessOverview, now = new Date()): Static<typeo
       },
     })),
     recentRequests: o.recentRequests.map((e) => toRegisterDto(e)),
+    register: { reachesBack: o.register.reachesBack.toISOString(), retentionDays: o.register.retentionDays },
   };
 }

@@ -27,7 +27,6 @@ import {
   reviewSignals,
   supplierReports,
 } from '../schema/index.js';
-import { uuidv7Floor } from '../../lib/uuidv7.js';
 import type { CaseRetentionVerdict, RetentionKind, SupplierReportRetentionVerdict } from '../../domain/retention.js';
 import type { CaseStatus } from '../../domain/case.js';
 import type { Actor } from './actor.js';
@@ -316,23 +315,7 @@ export async function purgeSupplierReportBatch(
 }
 
 // ---------------------------------------------------------------- access register (DC-1)
-
-/**
- * One batch of register rows decided before `cutoff`. The ids are UUIDv7 of decided_at, so the oldest rows are
- * a range of the primary key (uuidv7Floor): the batch reads the index's left edge and holds its row locks briefly.
- * (Another issue moves the register to time partitions, dropped whole.)
- */
-export async function purgeAccessRegisterBatch(tx: DbOrTx, cutoff: Date, limit: number): Promise<number> {
-  return deleted(
-    tx,
-    sql`delete from ${accessRegister} r using doomed d where r.id = d.id`,
-    sql`doomed as (
-      select id from ${accessRegister}
-       where id < ${uuidv7Floor(cutoff.getTime())}::uuid and decided_at < ${cutoff.toISOString()}::timestamptz
-       order by id limit ${limit}
-    ),`,
-  );
-}
+// The register is not deleted by row: its months are dropped whole (services/register/partitions.ts).
 
 // ---------------------------------------------------------------- readings (AL-1)
 

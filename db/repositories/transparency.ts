@@ -16,6 +16,8 @@ import {
 import { gridUserSince } from './connections.js';
 import { mandateState, type MandateState } from './mandates.js';
 import { partiesByIds } from './parties.js';
+import { registerMonths } from './register-partitions.js';
+import { registerReach } from '../../domain/register-partitions.js';
 
 export interface PartyAccess {
   party: Party;
@@ -32,16 +34,25 @@ export interface AccessOverview {
   since: Date;
   parties: PartyAccess[];
   recentRequests: AccessRegisterEntry[];
+  /**
+   * DC-5 within DC-9: how far back the register reaches. It holds every request since `reachesBack` (the start of
+   * its oldest month kept); older ones were removed after `retentionDays` (RETENTION_ACCESS_REGISTER_DAYS), so the
+   * counts and dates above cover [max(since, reachesBack), now).
+   */
+  register: { reachesBack: Date; retentionDays: number };
 }
 
 export async function accessOverview(
   db: DbOrTx,
   conn: Connection,
   gridUserId: string,
-  now = new Date(),
-  recentLimit = 50,
+  now: Date,
+  recentLimit: number,
+  registerDays: number,
 ): Promise<AccessOverview> {
   const since = await gridUserSince(db, conn, gridUserId);
+  const held = (await registerMonths(db)).filter((m) => m.state === 'attached');
+  const reachesBack = registerReach(held, now, registerDays);
   const ms = await db
     .select()
     .from(mandates)
@@ -108,5 +119,5 @@ export async function accessOverview(
       (e.supplierOfRecord || e.mandates.some((m) => m.state === 'active'));
   }
   const parties = [...out.values()].sort((a, b) => a.party.name.localeCompare(b.party.name));
-  return { connection: conn, since, parties, recentRequests };
+  return { connection: conn, since, parties, recentRequests, register: { reachesBack, retentionDays: registerDays } };
 }

@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, pgTable, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  check,
+  index,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 import type { RegisterEntryKind } from '../../domain/gate.js';
 import { parties } from './parties.js';
 import { connections } from './connections.js';
@@ -47,16 +58,23 @@ export const blocks = pgTable(
 /**
  * DC-1: every exchange, allowed or denied: each P4 request, each delivery of its data (decided again at
  * delivery) and each internal read of quarter-hour data (DC-8). Append-only and written on the hot
- * path, so no foreign keys and only the index that transparency (DC-5) needs, besides the primary key.
+ * path, so no foreign keys and few indexes.
+ *
+ * Partitioned by month of decided_at (PostgreSQL declarative range partitioning, UTC months; migration
+ * 0010, domain/register-partitions.ts): a month's partition and its indexes are what the hot path writes
+ * to, so they stay the size of a month however many years are kept, and DC-9 retention drops whole months
+ * (services/register/partitions.ts) instead of deleting rows. drizzle-kit does not model partitioning: the
+ * columns, key and indexes below match the partitioned parent; each partition has the same indexes.
  */
 export const accessRegister = pgTable(
   'access_register',
   {
     /**
-     * UUIDv7 assigned by the gate before the row is written (time-ordered, so the primary key index
-     * grows at its right edge like a sequence; unguessable, so it doubles as the data handle).
+     * UUIDv7 assigned by the gate before the row is written, of the same millisecond as decided_at
+     * (time-ordered, so the key index grows at its right edge like a sequence; unguessable, so it
+     * doubles as the data handle).
      */
-    id: uuid('id').primaryKey(),
+    id: uuid('id').notNull(),
     decidedAt: timestamp('decided_at', { withTimezone: true }).notNull(),
     requestId: text('request_id').notNull(),
     partyId: uuid('party_id').notNull(),
@@ -77,10 +95,24 @@ export const accessRegister = pgTable(
     purpose: text('purpose'),
   },
   (t) => [
+    // A partitioned table's key must contain the partition key. id first: UUIDv7 is time-ordered, so
+    // each insert lands at the right edge of the current month's key index (one hot leaf page), and a
+    // lookup by id (the data handle) is one probe per partition, one partition once decided_at is known.
+    primaryKey({ name: 'access_register_pkey', columns: [t.id, t.decidedAt] }),
+    // DC-5 "who accessed this connection": the one index whose inserts are random (millions of
+    // connections), paid for on the hot path because the grid user's question must be answered by index.
+    // Per partition it is a month's worth of keys, so the pages the inserts touch stay in memory.
     index('access_register_conn_idx').on(t.connectionEan, t.decidedAt),
-    // No (party_id, decided_at) index: every index costs the hot path an insert per decision (it cost
-    // ~20 % of the database time per request in bench:p4). Reads by party go through a time window,
-    // which the time-ordered primary key (UUIDv7) serves (listAccessRegister).
+    // A party's decisions in a window (case handling, GT-5, compliance): parties are few (tens to a few
+    // hundred), and within a party decided_at only grows, so each insert lands at its party's right edge —
+    // as many hot leaf pages as parties, all in memory. It replaces reading a window by the key and
+    // filtering on party, which at ~550,000 rows a day reads the whole day for one party.
+    index('access_register_party_idx').on(t.partyId, t.decidedAt),
+    // Deliveries of a decision: only deliveries are indexed (partial), and delivery_of is the UUIDv7 of
+    // a recent request, so these inserts, rarer than decisions, also land near the right edge.
+    index('access_register_delivery_idx')
+      .on(t.deliveryOf)
+      .where(sql`${t.deliveryOf} is not null`),
   ],
 );
 

@@ -11,7 +11,6 @@ import {
   eraseAuditDetails,
   expiredAuditDetails,
   keptCaseCounts,
-  purgeAccessRegisterBatch,
   purgeCaseBatch,
   purgeReadingBatch,
   purgeSupplierReportBatch,
@@ -20,6 +19,7 @@ import {
   type AuditCursor,
 } from '../../db/repositories/retention.js';
 import { purgeExpiredKeyBatch } from '../../db/repositories/idempotency.js';
+import { dropExpiredRegisterMonths } from '../register/partitions.js';
 import { readingCutoff, retentionCutoff, type RetentionKind } from '../../domain/retention.js';
 
 export type { AuditCursor } from '../../db/repositories/retention.js';
@@ -160,29 +160,47 @@ export async function purgeExpiredSupplierReports(db: Db, input: PurgeInput, onB
 }
 
 /**
- * DC-1 access register rows decided before the cutoff (a batched DELETE by primary-key range); with them the
+ * DC-1 access register: the months whose every row is past the period are detached and dropped whole
+ * (services/register/partitions.ts; one audit entry per month with its rows), never deleted row by row. Then the
  * Idempotency-Keys of case actions past their own expiry (24 h, api/plugins/case-action.ts), the other
- * per-request record: counted as `idempotency_keys` in the same batch entries.
+ * per-request record, in batches counted as `idempotency_keys`. A month dropped counts as one batch.
  */
 export async function purgeExpiredAccessRegister(db: Db, input: PurgeInput, onBatch?: OnBatch): Promise<PurgeResult> {
   const asOf = new Date(input.asOf);
-  const cutoff = retentionCutoff(asOf, input.days);
-  return drain(
+  const cutoff = retentionCutoff(asOf, input.days).toISOString();
+  const months = await dropExpiredRegisterMonths(
+    db,
+    { runId: input.runId, asOf, days: input.days, cutoff, maxMonths: input.maxBatches },
+    (m) => onBatch?.({ kind: 'access_register', batch: m.batch, removed: m.rows }),
+  );
+  const register = months.dropped.reduce((n, m) => n + m.rows, 0);
+  const left = input.maxBatches - months.dropped.length;
+  if (months.more || left <= 0)
+    return {
+      kind: 'access_register',
+      cutoff,
+      batches: months.dropped.length,
+      removed: { access_register: register },
+      auditDetailsErased: 0,
+      auditDetailsAltered: [],
+      more: true,
+    };
+  const keys = await drain(
     db,
     'access_register',
-    input,
-    cutoff.toISOString(),
+    { ...input, maxBatches: left },
+    cutoff,
     async (tx) => {
-      const n = await purgeAccessRegisterBatch(tx, cutoff, input.batchSize);
-      const keys = await purgeExpiredKeyBatch(tx, asOf, input.batchSize);
-      return {
-        removed: { access_register: n, idempotency_keys: keys },
-        auditIds: [],
-        full: n >= input.batchSize || keys >= input.batchSize,
-      };
+      const n = await purgeExpiredKeyBatch(tx, asOf, input.batchSize);
+      return { removed: { idempotency_keys: n }, auditIds: [], full: n >= input.batchSize };
     },
     onBatch,
   );
+  return {
+    ...keys,
+    batches: months.dropped.length + keys.batches,
+    removed: { access_register: register, ...keys.removed },
+  };
 }
 
 /** AL-1 reading days before the first kept day, their rejects and imports, and blocks whose period has no data left. */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { recordAudit } from '../../db/repositories/audit.js';
 import { caseAudit, createCaseWithBlock } from '../../db/repositories/cases.js';
 import {
@@ -33,6 +33,8 @@ import { generateApiKey } from '../../lib/api-keys.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
 import { amsterdamDayOf } from '../../domain/allocation.js';
 import { readingCutoff } from '../../domain/retention.js';
+import { registerMonth } from '../../domain/register-partitions.js';
+import { ensureRegisterPartitions, PARTITIONS_SCHEDULE_ACTOR } from '../../services/register/partitions.js';
 import {
   eraseExpiredAuditDetails,
   purgeExpiredAccessRegister,
@@ -502,7 +504,7 @@ describe('retention purge (DC-9)', () => {
     expect(entry).toMatchObject({ data: {}, detailsErasedAt: expect.any(Date) });
   });
 
-  it('removes access register rows and reading days past their periods, in bounded batches', async () => {
+  it('drops the access register by whole months past the period, each audited, and reading days past theirs', async () => {
     const register = (decidedAt: Date) => ({
       id: uuidv7(decidedAt.getTime()),
       decidedAt,
@@ -516,14 +518,60 @@ describe('retention purge (DC-9)', () => {
       reasonCode: 'no_mandate',
       rule: 'DC-2',
     });
-    const oldRows = [6 * YEAR, 5 * YEAR + 10 * DAY, 5 * YEAR + DAY].map((t) => register(ago(t)));
-    const newRows = [5 * YEAR - 10 * DAY, DAY].map((t) => register(ago(t)));
-    await ctx.db.insert(accessRegister).values([...oldRows, ...newRows]);
-    const r = await purgeExpiredAccessRegister(ctx.db, run(periods.accessRegisterDays, 2));
-    expect(r).toMatchObject({ removed: { access_register: 3 }, batches: 2, more: false });
-    expect((await ctx.db.select({ id: accessRegister.id }).from(accessRegister)).map((x) => x.id).sort()).toEqual(
-      newRows.map((x) => x.id).sort(),
+    // DC-9 by month: with the cutoff somewhere in month M, months before M are past the period whole and go; M
+    // holds rows past the period next to rows within it, so it stays until it is past whole.
+    const asOf = new Date();
+    const cutoff = new Date(asOf.getTime() - periods.accessRegisterDays * DAY);
+    const m = registerMonth(cutoff);
+    const before1 = registerMonth(new Date(m.from.getTime() - 1));
+    const before2 = registerMonth(new Date(before1.from.getTime() - 1));
+    const before3 = registerMonth(new Date(before2.from.getTime() - 1));
+    for (const month of [before3, before2, before1, m])
+      await ensureRegisterPartitions(ctx.db, month.from, PARTITIONS_SCHEDULE_ACTOR, 0);
+    const gone = [
+      register(before3.from),
+      register(new Date(before2.from.getTime() + 5 * DAY)),
+      register(new Date(before2.to.getTime() - 1)),
+      register(new Date(before1.to.getTime() - 1)),
+    ];
+    const kept = [register(m.from), register(new Date(asOf.getTime() - DAY))];
+    await ctx.db.insert(accessRegister).values([...gone, ...kept]);
+    // A drop interrupted after its detach left before3's table detached: the purge finishes it.
+    await ctx.sql.unsafe(`alter table access_register detach partition ${before3.name}`);
+    const regInput: PurgeInput = { ...run(periods.accessRegisterDays, 2), asOf: asOf.toISOString(), maxBatches: 2 };
+    const first = await purgeExpiredAccessRegister(ctx.db, regInput);
+    expect(first).toMatchObject({ removed: { access_register: 3 }, batches: 2, more: true });
+    const second = await purgeExpiredAccessRegister(ctx.db, regInput);
+    expect(second).toMatchObject({ removed: { access_register: 1, idempotency_keys: 0 }, batches: 2, more: false });
+    expect((await ctx.db.select({ id: accessRegister.id }).from(accessRegister)).map((x) => x.id)).toEqual(
+      expect.arrayContaining(kept.map((x) => x.id)),
     );
+    expect(
+      await ctx.db.$count(
+        accessRegister,
+        inArray(
+          accessRegister.id,
+          gone.map((x) => x.id),
+        ),
+      ),
+    ).toBe(0);
+    const tables = await ctx.sql<Array<{ relname: string }>>`
+      select relname from pg_class where relname = any(${[before3.name, before2.name, before1.name, m.name]})`;
+    expect(tables.map((t) => t.relname)).toEqual([m.name]);
+    // One audit entry per month dropped, by the purge's actor, naming the month and its rows.
+    const entries = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'retention.purged'), eq(auditLog.entityId, 'access_register')));
+    const drops = entries
+      .map((e) => e.data as { runId: string; partition?: string; removed: Record<string, number>; method?: string })
+      .filter((d) => d.runId === regInput.runId && d.partition);
+    expect(drops.map((d) => [d.partition, d.removed['access_register'], d.method])).toEqual([
+      [before3.name, 1, 'partition_drop'],
+      [before2.name, 2, 'partition_drop'],
+      [before1.name, 1, 'partition_drop'],
+    ]);
+    expect(entries.every((e) => e.actor === 'workflow:retention-purge')).toBe(true);
 
     // Readings: a day four years back goes (with its reject and import), last week's stays.
     const oldDay = amsterdamDayOf(ago(4 * YEAR));

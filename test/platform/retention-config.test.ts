@@ -59,4 +59,16 @@ describe('retention configuration (DC-9)', () => {
     expect(err.variable).toBe('RETENTION_ACCESS_REGISTER_DAYS');
     expect(err.message).toContain('RETENTION_READING_DAYS (1500)');
   });
+
+  it('keeps the access register no longer than five years, or the readings when they are kept longer (DC-9)', () => {
+    const err = configErrorOf({ RETENTION_ACCESS_REGISTER_DAYS: '1827' });
+    expect(err.variable).toBe('RETENTION_ACCESS_REGISTER_DAYS');
+    expect(err.message).toContain('at most 1826');
+    expect(
+      loadConfig({ RETENTION_READING_DAYS: '2000', RETENTION_ACCESS_REGISTER_DAYS: '2000' }).retention,
+    ).toMatchObject({ accessRegisterDays: 2000 });
+    expect(configErrorOf({ RETENTION_READING_DAYS: '2000', RETENTION_ACCESS_REGISTER_DAYS: '2001' }).variable).toBe(
+      'RETENTION_ACCESS_REGISTER_DAYS',
+    );
+  });
 });

@@ -1,0 +1,14 @@
+/** DC-1: the register-partitions activity, a one-line adapter over services/register/partitions.ts. */
+import {
+  ensureRegisterPartitions,
+  PARTITIONS_SCHEDULE_ACTOR,
+  type EnsureResult,
+} from '../services/register/partitions.js';
+import type { ActivityDeps } from './deps.js';
+
+export function registerActivities({ db }: ActivityDeps) {
+  return {
+    ensureRegisterPartitions: (input: { asOf: string }): Promise<EnsureResult> =>
+      ensureRegisterPartitions(db, new Date(input.asOf), PARTITIONS_SCHEDULE_ACTOR),
+  };
+}

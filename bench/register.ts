@@ -1,0 +1,557 @@
+/**
+ * `npm run bench:register` — the P4 gate and the access register at a year's volume (issue 21).
+ *
+ * Reuses bench:p4's pieces (bench/p4.ts): its embedded PostgreSQL (durable settings), its dataset (BENCH_CONNECTIONS
+ * connections with mandates, blocks and 20 parties), its API process and its load generator with the same varied
+ * gate requests and the bare constant route as the ceiling. Then:
+ *
+ * 1. The empty register: gate and bare route in alternating rounds; single-row insert latency.
+ * 2. 1 % of the target (at least 1 M rows) spread over the data months as below: the DC-5 query for one connection
+ *    over 13 months (accessOverview's two register statements) and a party's decisions for one day
+ *    (listAccessRegister: a page and its total), p50/p99 over random connections and (party, day) pairs. Removed.
+ * 3. The register filled to 25 %, 50 % and 100 % of BENCH_REGISTER_ROWS (default 100,000,000), newest month first,
+ *    BENCH_REGISTER_MONTHS months (default 8: 12.5 M a month, ~410,000 decisions a day at 100 M) ending with the
+ *    current month, so the month the gate writes to is full from the first step (the end of a month: the worst
+ *    case). Rows by set-based SQL (generate_series), spread over all connections (multiplicative hash) and over
+ *    the 20 parties as the gate's requests are (55 % a connection's own service provider, 25 % its supplier, 20 %
+ *    another), allowed and denied mixed, every 50th a delivery. Each month is written as a plain table and then
+ *    ATTACHed, which builds its indexes in one pass: indexes so built are denser than ones grown by random inserts,
+ *    so the sizes printed are a lower bound for the connection index (said in docs/benchmarks.md). After each step:
+ *    gate and bare route (throughput, p99) and single-row insert latency — the cost curve.
+ * 4. At the full size: the two queries again (p99 against step 2), table and index bytes per million rows, the
+ *    database and WAL bytes on disk; the monthly drop of the oldest month (the retention purge's own function,
+ *    services/register/partitions.ts dropExpiredRegisterMonths: detach concurrently, count, drop) while the gate is
+ *    under load (its throughput, p99 and errors during the drop against the same load just before); and a
+ *    partition roll-over under load — the next months attached (ensureRegisterPartitions) and the oldest dropped
+ *    while the gate answers — after which the register holds exactly one row for every answered decision.
+ * 5. Removes the data: the temp cluster is deleted at the end (unless BENCH_KEEP_DATA=1).
+ *
+ * Environment: BENCH_REGISTER_ROWS, BENCH_REGISTER_MONTHS, BENCH_REGISTER_SAMPLES (queries per measurement, 200),
+ * BENCH_INSERT_SAMPLES (single-row inserts per point, 500), and bench:p4's BENCH_CONNECTIONS, BENCH_DURATION (s per
+ * route per point, default 30), BENCH_ROUNDS, BENCH_WARMUP, BENCH_HTTP_CONNECTIONS, BENCH_POOL_MAX, BENCH_DATABASE_URL
+ * (an empty database), BENCH_KEEP_DATA.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import postgres from 'postgres';
+import { createDb } from '../db/client.js';
+import { runMigrations } from '../db/migrate.js';
+import { listAccessRegister } from '../db/repositories/access-register.js';
+import { createRegisterMonth, registerMonths } from '../db/repositories/register-partitions.js';
+import { registerMonthsBetween, type RegisterMonth } from '../domain/register-partitions.js';
+import { uuidv7 } from '../lib/uuidv7.js';
+import {
+  dropExpiredRegisterMonths,
+  ensureRegisterPartitions,
+  PARTITIONS_SCHEDULE_ACTOR,
+} from '../services/register/partitions.js';
+import { intEnv } from './env.js';
+import {
+  drive,
+  eanOf,
+  HTTP_CONNECTIONS,
+  merge,
+  N,
+  one,
+  percentile,
+  readCpuModel,
+  requestPool,
+  seed,
+  startApi,
+  startDatabase,
+  type RunResult,
+  type Seeded,
+  type Spec,
+} from './p4.js';
+
+const ROWS = intEnv('BENCH_REGISTER_ROWS', 100_000_000, 1000);
+const MONTHS = intEnv('BENCH_REGISTER_MONTHS', 8, 1);
+const SAMPLES = intEnv('BENCH_REGISTER_SAMPLES', 200);
+const INSERT_SAMPLES = intEnv('BENCH_INSERT_SAMPLES', 500);
+const DURATION = intEnv('BENCH_DURATION', 30);
+const ROUNDS = intEnv('BENCH_ROUNDS', 3);
+const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
+const SMALL = Math.max(1_000_000, Math.round(ROWS / 100));
+const DAY = 86_400_000;
+const log = (msg: string) => process.stdout.write(`[bench:register] ${msg}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+interface Point {
+  rows: number;
+  bare: RunResult;
+  gate: RunResult;
+  insertP50: number;
+  insertP99: number;
+}
+
+interface QueryTimes {
+  rows: number;
+  dc5P50: number;
+  dc5P99: number;
+  dc5Rows: number;
+  partyP50: number;
+  partyP99: number;
+  partyTotal: number;
+  totalP50: number;
+  totalP99: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Filling the register (set-based SQL, a month at a time, attached with its indexes built in one pass)
+
+/**
+ * Write `n` rows for `month` into a plain table and attach it as the month (replacing an empty month already
+ * attached). Rows are spread evenly over the month (capped at `until`), ids UUIDv7 of their instant, in id order.
+ */
+async function fillMonth(
+  sql: postgres.Sql,
+  seeded: Seeded,
+  month: RegisterMonth,
+  n: number,
+  offset: number,
+  until: Date,
+): Promise<void> {
+  const name = month.name;
+  const from = month.from.getTime();
+  const to = Math.min(month.to.getTime(), until.getTime());
+  const providers = seeded.providers.map((p) => p.id);
+  const suppliers = seeded.suppliers.map((p) => p.id);
+  const session = await sql.reserve();
+  try {
+    await session.unsafe(`drop table if exists ${name}_fill`);
+    await session.unsafe(`create table ${name}_fill (like access_register including defaults)`);
+    // i: the connection, by a multiplicative hash of the row number (all connections, no runs of one);
+    // r: a second hash for the party and the outcome.
+    await session`
+      insert into ${session(`${name}_fill`)} (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from,
+                                    period_to, allowed, reason_code, rule, mandate_id, kind, delivery_of)
+      select (lpad(to_hex((extract(epoch from t.at) * 1000)::bigint), 12, '0') || '7' || substr(h.m, 1, 3) || '8' || substr(h.m, 4, 15))::uuid,
+             t.at, h.m::uuid::text, p.party, e.ean,
+             (array['interval_data','daily_registers','monthly_registers'])[(h.r % 3) + 1],
+             date_trunc('day', t.at) - interval '8 days', date_trunc('day', t.at) - interval '1 day',
+             o.allowed, o.reason, o.rule, case when o.allowed then p.party end,
+             case when g % 50 = 0 then 'delivery' else 'request' end,
+             case when g % 50 = 0 then (lpad(to_hex((extract(epoch from t.at) * 1000)::bigint - 60000), 12, '0') || '7000' || '8' || substr(h.m, 4, 15))::uuid end
+        from generate_series(${offset}::bigint, ${offset + n - 1}::bigint) g
+        cross join lateral (select to_timestamp((${from}::float8 + (g - ${offset})::float8 * ${(to - from) / n}::float8) / 1000) as at) t
+        cross join lateral (select md5(g::text) as m, (g * 40503) % 1000 as r, ((g % 1000000007) * 2654435761) % ${N} as i) h
+        join bench_eans e on e.i = h.i
+        cross join lateral (select case when h.r < 550 then (${session.array(providers)}::uuid[])[(h.i % 10) + 1]
+                                        when h.r < 800 then (${session.array(suppliers)}::uuid[])[(h.i % 10) + 1]
+                                        else (${session.array(providers)}::uuid[])[((h.i + 1) % 10) + 1] end as party) p
+        cross join lateral (select case when h.r < 550 then true when h.r < 800 then true else false end as allowed,
+                                   case when h.r < 550 then 'mandate_valid' when h.r < 800 then 'supplier_of_record' else 'no_mandate' end as reason,
+                                   case when h.r < 550 then 'DC-2' when h.r < 800 then 'GT-2' else 'DC-2' end as rule) o`;
+    const [held] = await session<Array<{ n: number }>>`
+      select count(*)::int as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
+       where i.inhparent = 'access_register'::regclass and c.relname = ${name}`;
+    if (held!.n > 0) {
+      await session.unsafe(`alter table access_register detach partition ${name}`);
+      await session.unsafe(`drop table ${name}`);
+    }
+    await session.unsafe(`alter table ${name}_fill rename to ${name}`);
+    await session.unsafe(
+      `alter table ${name} add constraint ${name}_month_ck check (decided_at >= '${month.from.toISOString()}' and decided_at < '${month.to.toISOString()}')`,
+    );
+    await session.unsafe(
+      `alter table access_register attach partition ${name} for values from ('${month.from.toISOString()}') to ('${month.to.toISOString()}')`,
+    );
+    await session.unsafe(`alter table ${name} drop constraint ${name}_month_ck`);
+    await session.unsafe(`vacuum analyze ${name}`);
+  } finally {
+    session.release();
+  }
+}
+
+/** The data months, newest (the current one) first. */
+function dataMonths(now: Date): RegisterMonth[] {
+  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (MONTHS - 1), 1));
+  return registerMonthsBetween(first, now).reverse();
+}
+
+/** Fill `months` with `perMonth` rows each. */
+async function fill(sql: postgres.Sql, seeded: Seeded, months: RegisterMonth[], perMonth: number, now: Date) {
+  for (const m of months) {
+    const t0 = Date.now();
+    // Row numbers: months since 2000 × 10^9 + k, unique per month (a month holds fewer than 10^9 rows).
+    const offset = ((m.from.getUTCFullYear() - 2000) * 12 + m.from.getUTCMonth()) * 1_000_000_000;
+    await fillMonth(sql, seeded, m, perMonth, offset, now);
+    log(`  ${m.name}: ${fmt(perMonth)} rows in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+}
+
+async function registerRows(sql: postgres.Sql): Promise<number> {
+  // Exact counts of 100 M rows take minutes; the planner's estimates after VACUUM ANALYZE are exact enough here.
+  const [r] = await sql<Array<{ n: string }>>`
+    select coalesce(sum(c.reltuples), 0)::bigint::text as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
+     where i.inhparent = 'access_register'::regclass and c.reltuples > 0`;
+  return Number(r!.n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+/** Single-row register inserts (own statement, own commit), as a decision's row alone would cost. */
+async function insertLatency(sql: postgres.Sql, seeded: Seeded): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let k = 0; k < INSERT_SAMPLES; k++) {
+    const now = Date.now();
+    const i = Math.floor(Math.random() * N);
+    const t0 = performance.now();
+    await sql`
+      insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to,
+                                   allowed, reason_code, rule, kind)
+      values (${uuidv7(now)}, ${new Date(now).toISOString()}::timestamptz, ${`insert-probe-${randomUUID()}`}, ${seeded.providers[i % 10]!.id},
+              ${eanOf(i)}, 'interval_data', ${new Date(now - 8 * DAY).toISOString()}::timestamptz, ${new Date(now - DAY).toISOString()}::timestamptz,
+              false, 'no_mandate', 'DC-2', 'request')`;
+    times.push(performance.now() - t0);
+  }
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/** Gate and bare route in alternating rounds (bench:p4's way), with the insert latency after. */
+async function measurePoint(
+  port: number,
+  pool: Spec[],
+  sql: postgres.Sql,
+  seeded: Seeded,
+  rows: number,
+): Promise<Point> {
+  const tag = `r${randomBytes(3).toString('hex')}`;
+  if (WARMUP > 0) {
+    await drive(port, '/bench/bare', pool, WARMUP, `${tag}w`, false);
+    await drive(port, '/p4/requests', pool, WARMUP, `${tag}w`, false);
+  }
+  const slice = Math.max(1, Math.round(DURATION / ROUNDS));
+  const bare: RunResult[] = [];
+  const gate: RunResult[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    bare.push(await drive(port, '/bench/bare', pool, slice, `${tag}x`, false));
+    gate.push(await drive(port, '/p4/requests', pool, slice, `${tag}g`, false));
+  }
+  const ins = await insertLatency(sql, seeded);
+  const p: Point = { rows, bare: merge(bare), gate: merge(gate), insertP50: ins.p50, insertP99: ins.p99 };
+  log(
+    `  at ${fmt(rows)} rows: bare ${fmt(p.bare.rps)} req/s, gate ${fmt(p.gate.rps)} req/s (${((100 * p.gate.rps) / p.bare.rps).toFixed(0)} %), ` +
+      `gate p99 ${p.gate.p99.toFixed(1)} ms (bare ${p.bare.p99.toFixed(1)}), insert p50/p99 ${p.insertP50.toFixed(2)}/${p.insertP99.toFixed(2)} ms`,
+  );
+  return p;
+}
+
+/**
+ * DC-5 for one connection over 13 months: the two register statements of accessOverview (db/repositories/
+ * transparency.ts), per party and the 50 most recent; and a party's decisions for one day: listAccessRegister's
+ * page of 100 and its total. Random connections and (party, day) pairs within the data.
+ */
+async function measureQueries(
+  sql: postgres.Sql,
+  db: ReturnType<typeof createDb>['db'],
+  seeded: Seeded,
+  rows: number,
+  now: Date,
+): Promise<QueryTimes> {
+  const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 12, now.getUTCDate()));
+  // Right after a fill the buffer pool is full of dirty pages, and every page a query reads first writes one out
+  // (seen at 40 M rows: "written=42" per DC-5 query). A running register's checkpoints keep up; measure that.
+  await sql`checkpoint`;
+  const dc5: number[] = [];
+  let dc5Rows = 0;
+  for (let k = 0; k < SAMPLES; k++) {
+    const ean = eanOf(Math.floor(Math.random() * N));
+    const t0 = performance.now();
+    const stats = await sql`
+      select party_id, count(*)::int as total, (count(*) filter (where allowed))::int as allowed,
+             min(decided_at) as first_at, max(decided_at) as last_at
+        from access_register where connection_ean = ${ean} and decided_at >= ${since.toISOString()}::timestamptz
+       group by party_id`;
+    await sql`
+      select * from access_register where connection_ean = ${ean} and decided_at >= ${since.toISOString()}::timestamptz
+       order by decided_at desc, id desc limit 50`;
+    dc5.push(performance.now() - t0);
+    dc5Rows += stats.reduce((t, s) => t + Number(s['total']), 0);
+  }
+  // listAccessRegister's page (its WHERE, order and limit, as SQL) and its total, timed apart: the page is what a
+  // case handler reads; the total counts every row of the party-day, so it grows with the day's volume.
+  const party: number[] = [];
+  const totals: number[] = [];
+  let partyTotal = 0;
+  const parties = [...seeded.providers, ...seeded.suppliers].map((p) => p.id);
+  const span = Math.max(2, Math.floor((now.getTime() - dataMonths(now).at(-1)!.from.getTime()) / DAY));
+  const partyDay = (k: number) => {
+    const day = new Date(now.getTime() - (1 + Math.floor(Math.random() * (span - 1))) * DAY);
+    const start = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
+    return { partyId: parties[k % parties.length]!, since: start, until: new Date(start.getTime() + DAY) };
+  };
+  const page = (w: { partyId: string; since: Date; until: Date }) => sql`
+    select * from access_register
+     where party_id = ${w.partyId}
+       and decided_at >= ${w.since.toISOString()}::timestamptz and decided_at < ${w.until.toISOString()}::timestamptz
+     order by decided_at desc, id desc limit 100`;
+  for (let k = 0; k < SAMPLES; k++) {
+    const w = partyDay(k);
+    const t0 = performance.now();
+    await page(w);
+    party.push(performance.now() - t0);
+    const t1 = performance.now();
+    const r = await listAccessRegister(db, { ...w, limit: 1, offset: 0 });
+    totals.push(performance.now() - t1);
+    partyTotal += r.total;
+  }
+  const w0 = partyDay(0);
+  const explained = await sql<Array<{ 'QUERY PLAN': string }>>`
+    explain (analyze, costs off, summary off)
+    select * from access_register
+     where party_id = ${w0.partyId}
+       and decided_at >= ${w0.since.toISOString()}::timestamptz and decided_at < ${w0.until.toISOString()}::timestamptz
+     order by decided_at desc, id desc limit 100`;
+  const ean0 = eanOf(Math.floor(Math.random() * N));
+  const explainedDc5 = await sql<Array<{ 'QUERY PLAN': string }>>`
+    explain (analyze, costs off, summary off)
+    select party_id, count(*)::int, min(decided_at), max(decided_at)
+      from access_register where connection_ean = ${ean0} and decided_at >= ${since.toISOString()}::timestamptz
+     group by party_id`;
+  log(`  plan of the party-day page:\n${explained.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+  log(`  plan of the DC-5 statistics:\n${explainedDc5.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+  const q: QueryTimes = {
+    rows,
+    dc5P50: percentile(dc5, 0.5),
+    dc5P99: percentile(dc5, 0.99),
+    dc5Rows: dc5Rows / SAMPLES,
+    partyP50: percentile(party, 0.5),
+    partyP99: percentile(party, 0.99),
+    partyTotal: partyTotal / SAMPLES,
+    totalP50: percentile(totals, 0.5),
+    totalP99: percentile(totals, 0.99),
+  };
+  log(
+    `  queries at ${fmt(rows)} rows: DC-5 13 months p50/p99 ${q.dc5P50.toFixed(2)}/${q.dc5P99.toFixed(2)} ms (${q.dc5Rows.toFixed(1)} rows a connection); ` +
+      `party-day page p50/p99 ${q.partyP50.toFixed(2)}/${q.partyP99.toFixed(2)} ms, its total ${q.totalP50.toFixed(2)}/${q.totalP99.toFixed(2)} ms (${fmt(q.partyTotal)} rows a party-day)`,
+  );
+  return q;
+}
+
+interface Sizes {
+  heap: number;
+  indexes: Record<string, number>;
+  database: number;
+  wal: number;
+}
+
+async function sizes(sql: postgres.Sql): Promise<Sizes> {
+  const [heap] = await sql<Array<{ b: string }>>`
+    select coalesce(sum(pg_table_size(i.inhrelid)), 0)::bigint::text as b from pg_inherits i where i.inhparent = 'access_register'::regclass`;
+  const idx = await sql<Array<{ name: string; b: string }>>`
+    select pi.relname as name, coalesce(sum(pg_relation_size(ci.inhrelid)), 0)::bigint::text as b
+      from pg_class pi join pg_index x on x.indexrelid = pi.oid and x.indrelid = 'access_register'::regclass
+      left join pg_inherits ci on ci.inhparent = pi.oid
+     group by pi.relname order by pi.relname`;
+  const [dbs] = await sql<Array<{ b: string }>>`select pg_database_size(current_database())::text as b`;
+  const [wal] = await sql<Array<{ b: string }>>`select coalesce(sum(size), 0)::bigint::text as b from pg_ls_waldir()`;
+  return {
+    heap: Number(heap!.b),
+    indexes: Object.fromEntries(idx.map((r) => [r.name, Number(r.b)])),
+    database: Number(dbs!.b),
+    wal: Number(wal!.b),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const pg = await startDatabase();
+  let api: { child: ChildProcess; port: number } | undefined;
+  let exitCode = 0;
+  const dbh = createDb(pg.url, { max: 4 });
+  const sql = postgres(pg.url, { max: 4, onnotice: () => undefined });
+  try {
+    await runMigrations(pg.url);
+    const seeded = await seed(pg.url);
+    await sql`drop table if exists bench_eans`;
+    await sql`create table bench_eans as select substr(ean, 4, 14)::bigint as i, ean from connections where grid_operator_id = ${seeded.operatorId}`;
+    await sql`alter table bench_eans add primary key (i)`;
+    await sql`analyze bench_eans`;
+    const now = new Date();
+    const months = dataMonths(now);
+    // Thirteen months back exist, as in a register a year old (the DC-5 query reads them all).
+    for (let k = 0; k <= 13; k++)
+      await ensureRegisterPartitions(
+        dbh.db,
+        new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - k, 1)),
+        PARTITIONS_SCHEDULE_ACTOR,
+        0,
+      );
+    await ensureRegisterPartitions(dbh.db, now, PARTITIONS_SCHEDULE_ACTOR);
+    api = await startApi(pg.url);
+    const pool = requestPool(seeded, 200_000);
+    log(
+      `${fmt(ROWS)} rows target over ${MONTHS} months (${fmt(ROWS / MONTHS)} a month); ${fmt(N)} connections; API pid ${api.child.pid}`,
+    );
+
+    // 1. The empty register.
+    log('empty register:');
+    await sql`truncate access_register`;
+    const points: Point[] = [await measurePoint(api.port, pool, sql, seeded, 0)];
+
+    // 2. Queries at 1 % (≥ 1 M rows), same spread.
+    log(`${fmt(SMALL)} rows over ${MONTHS} months for the query baseline…`);
+    await fill(sql, seeded, months, Math.round(SMALL / MONTHS), now);
+    const small = await measureQueries(sql, dbh.db, seeded, await registerRows(sql), now);
+    for (const m of months) {
+      await sql.unsafe(`drop table ${m.name}`);
+      await createRegisterMonth(dbh.db, m);
+    }
+
+    // 3. The cost curve: newest months first, to 25 %, 50 %, 100 %.
+    const perMonth = Math.round(ROWS / MONTHS);
+    const steps = [0.25, 0.5, 1].map((f) => Math.max(1, Math.round(f * MONTHS)));
+    let filled = 0;
+    for (const upto of [...new Set(steps)]) {
+      log(`filling to ${upto} of ${MONTHS} months…`);
+      await fill(sql, seeded, months.slice(filled, upto), perMonth, now);
+      filled = upto;
+      points.push(await measurePoint(api.port, pool, sql, seeded, await registerRows(sql)));
+    }
+    const full = points.at(-1)!;
+
+    // 4. At the full size.
+    const big = await measureQueries(sql, dbh.db, seeded, full.rows, now);
+    const size = await sizes(sql);
+    const indexTotal = Object.values(size.indexes).reduce((a, b) => a + b, 0);
+    const perMillion = (b: number) => b / (full.rows / 1e6);
+    log(`bytes used: database ${gib(size.database)}, WAL ${gib(size.wal)}`);
+
+    // The monthly drop under load: the oldest data month, with the purge's own function. The empty months before
+    // it (the 13 months the DC-5 query reads) go first, untimed: the purge drops oldest first.
+    const oldest = months.at(-1)!;
+    const emptyDays = Math.floor((now.getTime() - oldest.from.getTime()) / DAY);
+    await dropExpiredRegisterMonths(dbh.db, {
+      runId: 'bench-empty-months',
+      asOf: now,
+      days: emptyDays,
+      cutoff: new Date(now.getTime() - emptyDays * DAY).toISOString(),
+      maxMonths: 100,
+    });
+    const days = Math.floor((now.getTime() - oldest.to.getTime()) / DAY);
+    const slice = Math.max(5, Math.round(DURATION / ROUNDS));
+    const tag = `d${randomBytes(3).toString('hex')}`;
+    const before = await drive(api.port, '/p4/requests', pool, slice, `${tag}b`, false);
+    let dropSeconds = 0;
+    let dropped: Array<{ name: string; rows: number }> = [];
+    const [during] = await Promise.all([
+      drive(api.port, '/p4/requests', pool, slice, `${tag}d`, false),
+      (async () => {
+        await new Promise((r) => setTimeout(r, 1000));
+        const t0 = Date.now();
+        const r = await dropExpiredRegisterMonths(dbh.db, {
+          runId: `bench-${tag}`,
+          asOf: now,
+          days,
+          cutoff: new Date(now.getTime() - days * DAY).toISOString(),
+          maxMonths: 1,
+        });
+        dropSeconds = (Date.now() - t0) / 1000;
+        dropped = r.dropped;
+      })(),
+    ]);
+    log(
+      `monthly drop of ${dropped.map((d) => `${d.name} (${fmt(d.rows)} rows)`).join(', ')} in ${dropSeconds.toFixed(1)} s; gate ${fmt(before.rps)} req/s before, ${fmt(during!.rps)} during (p99 ${before.p99.toFixed(1)} → ${during!.p99.toFixed(1)} ms, ${during!.non2xx + during!.errors} not 2xx)`,
+    );
+
+    // Roll-over under load: the months ahead attached and the next oldest dropped while the gate answers; then
+    // exactly one register row for every answered decision.
+    const rtag = `o${randomBytes(3).toString('hex')}`;
+    const next = months.at(-2);
+    const [roll] = await Promise.all([
+      drive(api.port, '/p4/requests', pool, slice, `${rtag}g`, true),
+      (async () => {
+        await new Promise((r) => setTimeout(r, 500));
+        await ensureRegisterPartitions(
+          dbh.db,
+          new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)),
+          PARTITIONS_SCHEDULE_ACTOR,
+          3,
+        );
+        if (next && months.length > 2)
+          await dropExpiredRegisterMonths(dbh.db, {
+            runId: `bench-${rtag}`,
+            asOf: now,
+            days: Math.floor((now.getTime() - next.to.getTime()) / DAY),
+            cutoff: next.to.toISOString(),
+            maxMonths: 1,
+          });
+      })(),
+    ]);
+    await new Promise((r) => setTimeout(r, 500));
+    const [reg] = await sql<Array<{ rows: number; distinct_ids: number; answered_rows: number }>>`
+      select count(*)::int as rows, count(distinct request_id)::int as distinct_ids,
+             count(*) filter (where request_id = any(${roll!.answeredIds}::text[]))::int as answered_rows
+        from access_register where decided_at >= ${new Date(now.getTime() - DAY).toISOString()}::timestamptz
+         and request_id like ${`${rtag}g-%`}`;
+    const rollPass =
+      reg!.answered_rows === roll!.ok &&
+      reg!.distinct_ids === reg!.rows &&
+      reg!.rows - roll!.ok <= HTTP_CONNECTIONS &&
+      roll!.errors === 0 &&
+      roll!.non2xx === 0;
+    const attachedAfter = (await registerMonths(dbh.db)).filter((m) => m.state === 'attached').map((m) => m.name);
+
+    // The report.
+    const empty = points[0]!;
+    const ratio = (p: Point) => p.gate.rps / p.bare.rps;
+    const lines = [
+      '',
+      `Access register benchmark — ${fmt(full.rows)} rows (target BENCH_REGISTER_ROWS ${fmt(ROWS)}) over ${MONTHS} months; ${fmt(N)} connections; ` +
+        `${HTTP_CONNECTIONS} HTTP connections; ${ROUNDS} alternating rounds of ${Math.round(DURATION / ROUNDS)} s per route per point; node ${process.version}; ${readCpuModel()}`,
+      '',
+      'cost curve (gate + register against the bare route, same rounds; single-row insert with its commit):',
+      '| register rows | bare req/s | gate req/s | gate/bare | gate p99 ms | bare p99 ms | p99 ratio | insert p50 ms | insert p99 ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...points.map(
+        (p) =>
+          `| ${fmt(p.rows)} | ${fmt(p.bare.rps)} | ${fmt(p.gate.rps)} | ${(100 * ratio(p)).toFixed(0)} % | ${p.gate.p99.toFixed(1)} | ${p.bare.p99.toFixed(1)} | ${(p.gate.p99 / p.bare.p99).toFixed(2)}× | ${p.insertP50.toFixed(2)} | ${p.insertP99.toFixed(2)} |`,
+      ),
+      '',
+      `full against empty register: gate ${(100 * (full.gate.rps / empty.gate.rps)).toFixed(0)} % of the empty-register throughput (target ≥ 90 %) ${full.gate.rps >= 0.9 * empty.gate.rps ? 'PASS' : 'FAIL'}; ` +
+        `ratio to bare ${(100 * ratio(full)).toFixed(0)} % (target ≥ 55 %) ${ratio(full) >= 0.55 ? 'PASS' : 'FAIL'}; p99 ${(full.gate.p99 / full.bare.p99).toFixed(2)}× bare (target ≤ 2×) ${full.gate.p99 <= 2 * full.bare.p99 ? 'PASS' : 'FAIL'}`,
+      '',
+      `queries (${SAMPLES} each, one connection at a time):`,
+      `| query | at ${fmt(small.rows)} rows p50 / p99 ms | at ${fmt(big.rows)} rows p50 / p99 ms | p99 ratio (target ≤ 2×) |`,
+      '| --- | ---: | ---: | ---: |',
+      `| DC-5: one connection over 13 months (${small.dc5Rows.toFixed(1)} → ${big.dc5Rows.toFixed(1)} rows) | ${small.dc5P50.toFixed(2)} / ${small.dc5P99.toFixed(2)} | ${big.dc5P50.toFixed(2)} / ${big.dc5P99.toFixed(2)} | ${(big.dc5P99 / small.dc5P99).toFixed(2)}× ${big.dc5P99 <= 2 * small.dc5P99 ? 'PASS' : 'FAIL'} |`,
+      `| a party's decisions for one day: listAccessRegister's page of 100 | ${small.partyP50.toFixed(2)} / ${small.partyP99.toFixed(2)} | ${big.partyP50.toFixed(2)} / ${big.partyP99.toFixed(2)} | ${(big.partyP99 / small.partyP99).toFixed(2)}× ${big.partyP99 <= 2 * small.partyP99 ? 'PASS' : 'FAIL'} |`,
+      `| the same party-day's total (listAccessRegister, count of ${fmt(small.partyTotal)} → ${fmt(big.partyTotal)} rows) | ${small.totalP50.toFixed(2)} / ${small.totalP99.toFixed(2)} | ${big.totalP50.toFixed(2)} / ${big.totalP99.toFixed(2)} | ${(big.totalP99 / small.totalP99).toFixed(2)}× (grows with the rows it counts) |`,
+      '',
+      `size at ${fmt(full.rows)} rows: table ${gib(size.heap)} (${mib(perMillion(size.heap))} per million rows), indexes ${gib(indexTotal)} (${mib(perMillion(indexTotal))} per million rows: ` +
+        Object.entries(size.indexes)
+          .map(([k, v]) => `${k} ${mib(perMillion(v))}`)
+          .join(', ') +
+        `); database ${gib(size.database)}, WAL ${gib(size.wal)} on disk`,
+      `monthly drop: ${dropped.map((d) => `${d.name}, ${fmt(d.rows)} rows`).join('; ')} detached concurrently, counted and dropped in ${dropSeconds.toFixed(1)} s; ` +
+        `gate during it ${fmt(during!.rps)} req/s, p99 ${during!.p99.toFixed(1)} ms, ${during!.non2xx + during!.errors} not 2xx (just before: ${fmt(before.rps)} req/s, p99 ${before.p99.toFixed(1)} ms)`,
+      `roll-over under load (next 3 months attached, the next oldest month dropped): ${fmt(roll!.ok)} decisions answered, ${fmt(reg!.answered_rows)} of them registered, ` +
+        `${reg!.rows - reg!.distinct_ids} duplicates, ${reg!.rows - reg!.answered_rows} more still in flight, ${roll!.errors + roll!.non2xx} not 2xx  ${rollPass ? 'PASS' : 'FAIL'}`,
+      `months attached after: ${attachedAfter.join(', ')}`,
+      `total time: ${((Date.now() - started) / 1000).toFixed(0)} s (the data is removed with the temp cluster at exit)`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    if (!rollPass || during!.errors > 0 || during!.non2xx > 0) exitCode = 1;
+  } finally {
+    if (api) {
+      api.child.kill('SIGTERM');
+      await new Promise((r) => api!.child.once('exit', r));
+    }
+    await sql.end({ timeout: 5 });
+    await dbh.close();
+    await pg.stop();
+  }
+  process.exit(exitCode);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:register failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,82 @@
+/**
+ * The access register's months (DC-1, DC-9): the register is partitioned by month of decided_at, in UTC
+ * (db/migrations/0010_register_partitions.sql names and bounds its partitions the same way). Which months must
+ * exist ahead of the clock, and which months retention may drop whole: a month goes once every row it can hold
+ * is past the register's period, i.e. once the month's end is at or before the cutoff (retentionCutoff).
+ *
+ * No DEFAULT partition. A default partition would catch a decision for a month nobody created, but (a) every
+ * later month created beside it scans it and locks it exclusively, (b) PostgreSQL refuses DETACH … CONCURRENTLY
+ * on a table with a default partition, so each retention drop would lock the hot path, and (c) rows caught
+ * there block creating their month until someone moves them. Instead months are created ahead
+ * (REGISTER_MONTHS_AHEAD beyond the current one) by a daily Schedule and at every start of the API and the
+ * worker, so the current month is never missing at midnight unless both stopped for two months; were it
+ * missing, the gate answers 503 rather than answer a request it cannot register (DC-1).
+ *
+ * Pure: no I/O, no clock (callers pass `asOf`).
+ */
+import { retentionCutoff } from './retention.js';
+
+/** Months created beyond the current one: two, so a missed Schedule run or two changes nothing. */
+export const REGISTER_MONTHS_AHEAD = 2;
+
+/** One month of the register: partition name and half-open UTC bounds [from, to). */
+export interface RegisterMonth {
+  name: string;
+  from: Date;
+  to: Date;
+}
+
+const NAME = /^access_register_p(\d{4})(\d{2})$/;
+
+/** The month (partition) holding decisions taken at `at`. */
+export function registerMonth(at: Date): RegisterMonth {
+  return monthFrom(at.getUTCFullYear(), at.getUTCMonth());
+}
+
+function monthFrom(year: number, month: number): RegisterMonth {
+  const from = new Date(Date.UTC(year, month, 1));
+  const to = new Date(Date.UTC(year, month + 1, 1));
+  const name = `access_register_p${from.getUTCFullYear()}${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
+  return { name, from, to };
+}
+
+/** The month a partition name stands for, or null for a name that is no register month. */
+export function parseRegisterMonth(name: string): RegisterMonth | null {
+  const m = NAME.exec(name);
+  if (!m) return null;
+  const month = Number(m[2]);
+  if (month < 1 || month > 12) return null;
+  return monthFrom(Number(m[1]), month - 1);
+}
+
+/** The months from `from`'s through `through`'s, in order (both included). */
+export function registerMonthsBetween(from: Date, through: Date): RegisterMonth[] {
+  const out: RegisterMonth[] = [];
+  for (let m = registerMonth(from); m.from.getTime() <= through.getTime();) {
+    out.push(m);
+    m = monthFrom(m.to.getUTCFullYear(), m.to.getUTCMonth());
+  }
+  return out;
+}
+
+/** The months that must exist at `asOf`: the current one and REGISTER_MONTHS_AHEAD after it. */
+export function registerMonthsAhead(asOf: Date, ahead = REGISTER_MONTHS_AHEAD): RegisterMonth[] {
+  const last = new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + ahead, 1));
+  return registerMonthsBetween(asOf, last);
+}
+
+/** DC-9: a month may be dropped whole once its end is at or before the cutoff: every row it holds is past the period. */
+export const registerMonthExpired = (month: RegisterMonth, asOf: Date, registerDays: number): boolean =>
+  month.to.getTime() <= retentionCutoff(asOf, registerDays).getTime();
+
+/**
+ * How far back the register reaches at `asOf` (DC-5): the oldest month still held, or, when none is, the cutoff.
+ * A month is dropped only when all of it is past the period, so the register holds every decision from the start
+ * of its oldest month: between `registerDays` and `registerDays` + one month back.
+ */
+export function registerReach(heldMonths: readonly RegisterMonth[], asOf: Date, registerDays: number): Date {
+  const cutoff = retentionCutoff(asOf, registerDays);
+  const kept = heldMonths.filter((m) => !registerMonthExpired(m, asOf, registerDays));
+  if (kept.length === 0) return cutoff;
+  return new Date(Math.min(...kept.map((m) => m.from.getTime())));
+}

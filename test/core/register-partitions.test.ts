@@ -1,0 +1,148 @@
+/**
+ * The access register's months (issue 21; domain/register-partitions.ts, services/register/partitions.ts) on real
+ * PostgreSQL: months are created ahead, idempotently and audited with their actor, as plain tables attached to the
+ * register (not PARTITION OF, which would lock the gate out); the gate registers into the current month; the grid
+ * user's DC-5 answer says how far back the register reaches, and that reach moves when a month is dropped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { and, eq } from 'drizzle-orm';
+import { auditLog } from '../../db/schema/index.js';
+import { registerMonths } from '../../db/repositories/register-partitions.js';
+import { registerMonth, registerMonthsAhead } from '../../domain/register-partitions.js';
+import {
+  ensureRegisterPartitions,
+  PARTITION_CREATED,
+  PARTITIONS_SCHEDULE_ACTOR,
+  startupActor,
+} from '../../services/register/partitions.js';
+import { purgeExpiredAccessRegister } from '../../services/retention/purge.js';
+import { testConfig } from '../helpers/index.js';
+import {
+  call,
+  coreContext,
+  days,
+  iso,
+  makeConnection,
+  makeGridUser,
+  makeKey,
+  makeMandate,
+  makeParty,
+  type CoreContext,
+} from './fixtures.js';
+
+let ctx: CoreContext;
+beforeAll(async () => {
+  ctx = await coreContext('register-partitions');
+});
+afterAll(async () => ctx?.close());
+
+const registerDays = testConfig().retention.accessRegisterDays;
+
+describe('months created ahead', () => {
+  it('creates the current month and two ahead, once, each audited with the actor that created it', async () => {
+    const asOf = new Date(Date.UTC(2031, 10, 30, 23, 59, 59)); // the last second of November 2031
+    const first = await ensureRegisterPartitions(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR);
+    expect(first.months).toEqual(['access_register_p203111', 'access_register_p203112', 'access_register_p203201']);
+    expect(first.created).toEqual(first.months);
+    // The next run (a retried activity, the start of another process) finds them and creates nothing.
+    const again = await ensureRegisterPartitions(ctx.db, asOf, startupActor('api'));
+    expect(again.created).toEqual([]);
+    const entries = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, PARTITION_CREATED), eq(auditLog.entityId, 'access_register_p203112')));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      actor: 'workflow:register-partitions',
+      entityType: 'access_register',
+      data: { from: '2031-12-01T00:00:00.000Z', to: '2032-01-01T00:00:00.000Z', rule: 'DC-1' },
+    });
+    // Attached with the register's bounds and indexes (ATTACH builds the partitioned indexes on the new table).
+    const [bound] = rows<{ b: string; n: number }>(
+      await ctx.sql`select pg_get_expr(c.relpartbound, c.oid) as b,
+                           (select count(*)::int from pg_index x where x.indrelid = c.oid) as n
+                      from pg_class c where c.relname = 'access_register_p203112'`,
+    );
+    expect(bound).toEqual({
+      b: "FOR VALUES FROM ('2031-12-01 00:00:00+00') TO ('2032-01-01 00:00:00+00')",
+      n: 4,
+    });
+    const held = await registerMonths(ctx.db);
+    expect(held.filter((m) => m.name.startsWith('access_register_p2031')).map((m) => m.state)).toEqual([
+      'attached',
+      'attached',
+    ]);
+  });
+
+  it('creates a month once when several processes start at the same time', async () => {
+    const asOf = new Date(Date.UTC(2033, 2, 10));
+    const results = await Promise.all(
+      [0, 1, 2, 3].map(() => ensureRegisterPartitions(ctx.db, asOf, startupActor('worker'), 0)),
+    );
+    expect(results.flatMap((r) => r.created)).toEqual(['access_register_p203303']);
+  });
+
+  it('the template database already holds this month and two ahead (the migration), and the gate registers into it', async () => {
+    const names = (await registerMonths(ctx.db)).map((m) => m.name);
+    for (const m of registerMonthsAhead(new Date())) expect(names).toContain(m.name);
+    const operator = await makeParty(ctx.db, ['grid_operator']);
+    const provider = await makeParty(ctx.db, ['service_provider']);
+    const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id });
+    await makeMandate(ctx.db, { partyId: provider.id, connectionEan: conn.ean });
+    const p4 = await makeKey(ctx.db, 'p4-client', { partyId: provider.id });
+    const res = await call(ctx.app, p4, 'POST', '/p4/requests', {
+      connectionEan: conn.ean,
+      dataKind: 'interval_data',
+      from: iso(Date.now() - days(2)),
+      to: iso(Date.now() - days(1)),
+    });
+    expect(res.statusCode).toBe(200);
+    const id = res.json<{ id: string }>().id;
+    const [row] = rows<{ part: string }>(
+      await ctx.sql`select tableoid::regclass::text as part from access_register where id = ${id}`,
+    );
+    expect(row!.part).toBe(registerMonth(new Date()).name);
+    // The data handle still finds it (looked up in its own month).
+    const handle = await call(ctx.app, p4, 'GET', `/p4/requests/${id}`);
+    expect(handle.statusCode).toBe(200);
+    expect(handle.json()).toMatchObject({ id, connectionEan: conn.ean });
+  });
+});
+
+describe('DC-5: how far back the register reaches', () => {
+  it('states the oldest month held, and moves forward when retention drops months', async () => {
+    const operator = await makeParty(ctx.db, ['grid_operator']);
+    const user = await makeGridUser(ctx.db);
+    const conn = await makeConnection(ctx.db, { gridOperatorId: operator.id, gridUserId: user.id });
+    const userKey = await makeKey(ctx.db, 'grid-user', { gridUserId: user.id });
+    const reach = async () =>
+      (await call(ctx.app, userKey, 'GET', `/me/connections/${conn.ean}/access`)).json<{
+        register: { reachesBack: string; retentionDays: number };
+      }>().register;
+
+    // Only recent months exist: the register reaches back to the oldest of them.
+    const oldestNow = (await registerMonths(ctx.db))[0]!;
+    expect(await reach()).toEqual({ reachesBack: oldestNow.from.toISOString(), retentionDays: registerDays });
+
+    // A month six years back (past the period) and one four years back (within it) are held: the reach counts
+    // only the kept one, and dropping the expired month leaves the reach where it was.
+    const expired = registerMonth(new Date(Date.now() - days(6 * 365)));
+    const kept = registerMonth(new Date(Date.now() - days(4 * 365)));
+    await ensureRegisterPartitions(ctx.db, expired.from, PARTITIONS_SCHEDULE_ACTOR, 0);
+    await ensureRegisterPartitions(ctx.db, kept.from, PARTITIONS_SCHEDULE_ACTOR, 0);
+    expect((await reach()).reachesBack).toBe(kept.from.toISOString());
+    const r = await purgeExpiredAccessRegister(ctx.db, {
+      runId: 'test-reach',
+      asOf: new Date().toISOString(),
+      days: registerDays,
+      batchSize: 100,
+      maxBatches: 10,
+    });
+    expect(r.removed).toMatchObject({ access_register: 0 });
+    expect((await registerMonths(ctx.db)).map((m) => m.name)).not.toContain(expired.name);
+    expect((await reach()).reachesBack).toBe(kept.from.toISOString());
+  });
+});
+
+type Rows<T> = T[];
+const rows = <T>(r: unknown): Rows<T> => r as Rows<T>;

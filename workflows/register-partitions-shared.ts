@@ -1,0 +1,15 @@
+/**
+ * Names and payloads of the register-partitions workflow (workflows/register-partitions.ts), shared with its
+ * Schedule (services/register/schedule.ts) and activity. Imported by workflow code: no Node built-ins, no I/O.
+ */
+
+/** The daily Schedule that creates the access register's months ahead, per deployment (task queue). */
+export const registerPartitionsScheduleId = (taskQueue: string) => `register-partitions:${taskQueue}`;
+
+export interface RegisterPartitionsResult {
+  asOf: string;
+  /** Months created by this run (partition names). */
+  created: string[];
+  /** The months that must exist at asOf, all of which do. */
+  months: string[];
+}
