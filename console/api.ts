@@ -3,6 +3,7 @@
  * signed in. Visibility (404, not 403), validation, idempotency and audit stay the API's; the console renders the
  * answers. The person travels as a one-time ticket (api/plugins/person-bridge.ts), never as a cookie or a key.
  */
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { PERSON_TICKET_HEADER } from '../api/plugins/person-bridge.js';
 import type { Principal } from '../api/plugins/principals.js';
@@ -38,9 +39,21 @@ export function principalOf(p: Person): Principal {
   };
 }
 
+/** A download as the API streams it: its status and headers at once, the body as it is written. */
+export interface ApiDownload {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  /** The body while it is written (back-pressure reaches the API's writer); null for a refusal. */
+  body: Readable | null;
+  error?: ApiAnswer['error'];
+  /** Ends the API's answer (the browser went away): its writer sees a closed response and stops reading. */
+  abort(): void;
+}
+
 export interface ConsoleApi {
   get<T>(person: Person, url: string): Promise<ApiAnswer<T>>;
   post<T>(person: Person, url: string, body: object, idempotencyKey?: string): Promise<ApiAnswer<T>>;
+  download(person: Person, url: string, accept: string): Promise<ApiDownload>;
 }
 
 export function consoleApi(app: FastifyInstance): ConsoleApi {
@@ -72,8 +85,36 @@ export function consoleApi(app: FastifyInstance): ConsoleApi {
       app.auth.people.drop(ticket);
     }
   }
+  /** A GET whose answer is streamed on (a CSV download): the inject resolves at the head, not at the end. */
+  async function download(person: Person, url: string, accept: string): Promise<ApiDownload> {
+    const ticket = app.auth.people.issue(principalOf(person));
+    try {
+      const res = await app.inject({
+        method: 'GET',
+        url,
+        headers: { [PERSON_TICKET_HEADER]: ticket, accept },
+        payloadAsStream: true,
+      });
+      const body = res.stream();
+      const abort = () => {
+        body.destroy();
+        (res.raw.res as { destroy(): void }).destroy();
+      };
+      if (res.statusCode < 400) return { status: res.statusCode, headers: res.headers, body, abort };
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+      const text = Buffer.concat(chunks).toString('utf8');
+      const error = (
+        text ? JSON.parse(text) : { code: 'error', message: `HTTP ${res.statusCode}` }
+      ) as ApiDownload['error'];
+      return { status: res.statusCode, headers: res.headers, body: null, error, abort };
+    } finally {
+      app.auth.people.drop(ticket);
+    }
+  }
   return {
     get: (person, url) => call(person, 'GET', url),
     post: (person, url, body, key) => call(person, 'POST', url, body, key),
+    download,
   };
 }

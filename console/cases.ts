@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CaseDetailDto, CaseSummaryDto } from '../api/schemas/cases.js';
+import type { WorkItemDto } from './views/queue.js';
 import { t } from '../lib/messages.js';
 import { recordStepUp } from '../services/people/people.js';
 import type { ApiAnswer, Person } from './api.js';
@@ -14,12 +15,14 @@ import { fromLocalInput } from './format.js';
 import { Activity, CasePage, type Notice } from './views/case.js';
 import { page } from './views/layout.js';
 import { MessagePage } from './views/pages.js';
-import { byDueSoonest, QueuePage } from './views/queue.js';
+import { QueuePage, type Search } from './views/queue.js';
 
 type Html = (reply: FastifyReply, body: string, status?: number) => FastifyReply;
 type Fragment = typeof import('./views/layout.js').fragment;
 
-const OPEN = ['blocked', 'awaiting_response', 'awaiting_judgement'];
+/** The first page of the queue and of a search's results (the API's maximum page). */
+const QUEUE_LIMIT = 500;
+const SEARCH_LIMIT = 50;
 const REJECT = 'case.judgement.reject';
 const UUID = '^[0-9a-fA-F-]{36}$';
 const caseParams = { type: 'object', properties: { id: { type: 'string', pattern: UUID } }, required: ['id'] };
@@ -86,16 +89,54 @@ async function judge(kit: ConsoleKit, person: Person, id: string, act: Record<st
 function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { html: Html; fragment: Fragment }) {
   const csrf = app.csrfProtection;
 
-  app.get('/console/queue', { schema: { hide: true } }, async (request, reply) => {
-    const person = kit.personOf(request, reply);
-    if (!person) return reply;
-    // Until GET /work-items lands (issue 19, console-api): the open cases, ordered here by the first pending deadline.
-    const query = OPEN.map((s) => `status=${s}`).join('&');
-    const res = await kit.api.get<{ items: CaseSummaryDto[] }>(person, `/cases?${query}&limit=500`);
-    if (res.error) throw Object.assign(new Error(res.error.message), { statusCode: res.status });
-    const ctx = kit.ctx(request, reply);
-    return html(reply, page(QueuePage({ ctx, items: byDueSoonest(res.body.items), now: Date.now() })));
-  });
+  app.get<{ Querystring: { q?: string } }>(
+    '/console/queue',
+    { schema: { hide: true, querystring: { type: 'object', properties: { q: { type: 'string' } } } } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      // The API orders the queue (domain/work-items.ts compareWorkItems); the console shows it as it comes.
+      const res = await kit.api.get<{ items: WorkItemDto[] }>(person, `/work-items?limit=${QUEUE_LIMIT}`);
+      if (res.error) throw Object.assign(new Error(res.error.message), { statusCode: res.status });
+      const q = request.query.q?.trim();
+      let search: Search | undefined;
+      if (q) {
+        // The API validates the text (at least 3 characters) and holds the search to what the person may see.
+        const found = await kit.api.get<{ items: CaseSummaryDto[]; total: number }>(
+          person,
+          `/cases?q=${encodeURIComponent(q)}&sort=due&limit=${SEARCH_LIMIT}`,
+        );
+        search = found.error ? { q, notice: refusal(found) } : { q, items: found.body.items, total: found.body.total };
+      }
+      const ctx = kit.ctx(request, reply);
+      return html(reply, page(QueuePage({ ctx, items: res.body.items, now: Date.now(), search })));
+    },
+  );
+
+  // The case list as CSV: the API's answer streamed through as it is written, with its Content-Disposition.
+  app.get<{ Querystring: { q?: string } }>(
+    '/console/cases.csv',
+    { schema: { hide: true, querystring: { type: 'object', properties: { q: { type: 'string' } } } } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      const q = request.query.q?.trim();
+      const url = `/cases?format=csv&sort=due${q ? `&q=${encodeURIComponent(q)}` : ''}`;
+      const res = await kit.api.download(person, url, 'text/csv');
+      if (!res.body) {
+        const ctx = kit.ctx(request, reply);
+        const text = refusal({ status: res.status, body: null, ...(res.error ? { error: res.error } : {}) }).text;
+        return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
+      }
+      // The browser went away mid-download: end the API's answer too, so its reader stops (api/plugins/csv.ts).
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) res.abort();
+      });
+      for (const h of ['content-type', 'content-disposition', 'x-content-type-options'] as const)
+        if (res.headers[h] !== undefined) void reply.header(h, res.headers[h]);
+      return reply.code(res.status).header('cache-control', 'no-store').send(res.body);
+    },
+  );
 
   app.get<{ Params: { id: string } }>(
     '/console/cases/:id',

@@ -1,65 +1,156 @@
-/** The work queue (issue 19): open cases, the deadline that expires first on top (Camunda Tasklist's default). */
+/**
+ * The work queue (issue 19): what waits for the person, as GET /work-items orders it (the instant that expires
+ * first on top, overdue first; domain/work-items.ts is the rule's one home, the console does not re-sort). Above
+ * it the case search (GET /cases?q=…&sort=due), a plain GET form, and the case list as a CSV download.
+ */
 import type { CaseSummaryDto } from '../../api/schemas/cases.js';
+import type { WorkItemSchema } from '../../api/schemas/work-items.js';
+import type { Static } from '@sinclair/typebox';
 import { t, type MessageKey } from '../../lib/messages.js';
 import { timeLeft, when } from '../format.js';
 import { Layout, type PageContext } from './layout.js';
+import type { Notice } from './case.js';
 
-/** The case's first pending deadline (contact, response or unblock), or for evidence to judge its 72 hours; or null. */
-export function nextDeadline(c: CaseSummaryDto): { key: MessageKey; dueAt: string } | null {
-  const pending = (['contact', 'response', 'unblock'] as const)
-    .map((k) => ({ key: `deadline.${k}` as MessageKey, d: c.deadlines[k] }))
-    .filter((x) => x.d.state === 'pending' && x.d.dueAt !== null)
-    .sort((a, b) => Date.parse(a.d.dueAt!) - Date.parse(b.d.dueAt!));
-  const first = pending[0];
-  if (first) return { key: first.key, dueAt: first.d.dueAt! };
-  // Evidence to judge: the 72 hours the party answers within are what the judgement races (GT-3, GT-4).
-  if (c.status === 'awaiting_judgement' && c.deadlines.response.dueAt)
-    return { key: 'deadline.response', dueAt: c.deadlines.response.dueAt };
-  return null;
+export type WorkItemDto = Static<typeof WorkItemSchema>;
+
+/** The search asked for: its text, and the API's answer (the cases, or its refusal as a notice). */
+export interface Search {
+  q: string;
+  items?: CaseSummaryDto[];
+  total?: number;
+  notice?: Notice;
 }
 
-/** Due-soonest first; cases without a pending deadline after them, newest signal first. */
-export function byDueSoonest(items: CaseSummaryDto[]): CaseSummaryDto[] {
-  const due = (c: CaseSummaryDto) => {
-    const n = nextDeadline(c);
-    return n ? Date.parse(n.dueAt) : Number.POSITIVE_INFINITY;
-  };
-  return [...items].sort((a, b) => due(a) - due(b) || Date.parse(b.receivedAt) - Date.parse(a.receivedAt));
+const csvHref = (q?: string) => `/console/cases.csv${q ? `?q=${encodeURIComponent(q)}` : ''}`;
+
+function SearchForm({ ctx, search }: { ctx: PageContext; search?: Search | undefined }) {
+  const { lang } = ctx;
+  return (
+    <section aria-labelledby="search-title" class="search">
+      <h2 id="search-title">{t(lang, 'search.title')}</h2>
+      {/* A plain GET: the results are a page of their own (a link, the back button), with or without JavaScript. */}
+      <form method="get" action="/console/queue" role="search">
+        <label for="q">{t(lang, 'search.label')}</label>
+        <input id="q" name="q" type="search" value={search?.q ?? ''} aria-describedby="q-hint" maxLength={100} />
+        <button type="submit">{t(lang, 'search.submit')}</button>
+        <p id="q-hint" class="hint">
+          {t(lang, 'search.hint')}
+        </p>
+      </form>
+      {search && <SearchResults ctx={ctx} search={search} />}
+      <p>
+        <a href={csvHref()} download>
+          {t(lang, 'csv.cases')}
+        </a>
+      </p>
+    </section>
+  );
 }
 
-export function QueuePage({ ctx, items, now }: { ctx: PageContext; items: CaseSummaryDto[]; now: number }) {
+function SearchResults({ ctx, search }: { ctx: PageContext; search: Search }) {
+  const { lang } = ctx;
+  const now = Date.now();
+  if (search.notice)
+    return (
+      <p class={`notice ${search.notice.kind}`} role="alert">
+        {search.notice.text}
+      </p>
+    );
+  const items = search.items ?? [];
+  if (items.length === 0)
+    return (
+      <p class="notice" role="status">
+        {t(lang, 'search.none', { q: search.q })}
+      </p>
+    );
+  return (
+    <>
+      <table class="results">
+        <caption>{t(lang, 'search.results', { q: search.q, count: search.total ?? items.length })}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t(lang, 'queue.reference')}</th>
+            <th scope="col">{t(lang, 'queue.status')}</th>
+            <th scope="col">{t(lang, 'queue.party')}</th>
+            <th scope="col">{t(lang, 'queue.next')}</th>
+            <th scope="col">{t(lang, 'queue.timeLeft')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((c) => (
+            <tr key={c.id}>
+              <th scope="row">
+                <a href={`/console/cases/${c.id}`}>{c.reference}</a>
+              </th>
+              <td>{t(lang, `status.${c.status}` as MessageKey)}</td>
+              <td>{c.party.name}</td>
+              <td>{when(c.nextDueAt, lang)}</td>
+              <td>{c.nextDueAt ? timeLeft(c.nextDueAt, now, lang) : t(lang, 'time.none')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        <a href={csvHref(search.q)} download>
+          {t(lang, 'csv.search')}
+        </a>
+      </p>
+    </>
+  );
+}
+
+/** What the item is about: a link to its case where it has one (reviews have no page yet). */
+function Subject({ ctx, item }: { ctx: PageContext; item: WorkItemDto }) {
+  const label = item.subject.reference ?? t(ctx.lang, 'queue.review');
+  return item.caseId ? <a href={`/console/cases/${item.caseId}`}>{label}</a> : <>{label}</>;
+}
+
+export function QueuePage({
+  ctx,
+  items,
+  now,
+  search,
+}: {
+  ctx: PageContext;
+  items: WorkItemDto[];
+  now: number;
+  search?: Search | undefined;
+}) {
   const { lang } = ctx;
   return (
     <Layout ctx={ctx} title={t(lang, 'queue.title')}>
       <h1>{t(lang, 'queue.title')}</h1>
+      <SearchForm ctx={ctx} search={search} />
+      <h2 id="queue-title">{t(lang, 'queue.title')}</h2>
       <p>{t(lang, 'queue.intro')}</p>
       {items.length === 0 ? (
         <p>{t(lang, 'queue.empty')}</p>
       ) : (
-        <table class="queue">
-          <caption class="visually-hidden">{t(lang, 'queue.intro')}</caption>
+        <table class="queue" aria-labelledby="queue-title">
           <thead>
             <tr>
               <th scope="col">{t(lang, 'queue.reference')}</th>
-              <th scope="col">{t(lang, 'queue.status')}</th>
-              <th scope="col">{t(lang, 'queue.party')}</th>
-              <th scope="col">{t(lang, 'queue.next')}</th>
+              <th scope="col">{t(lang, 'queue.kind')}</th>
+              <th scope="col">{t(lang, 'queue.why')}</th>
+              <th scope="col">{t(lang, 'queue.expires')}</th>
               <th scope="col">{t(lang, 'queue.timeLeft')}</th>
+              <th scope="col">{t(lang, 'queue.rule')}</th>
             </tr>
           </thead>
           <tbody>
-            {items.map((c) => {
-              const next = nextDeadline(c);
-              const overdue = next !== null && Date.parse(next.dueAt) < now;
+            {items.map((i) => {
+              const kind = t(lang, `work.kind.${i.kind}` as MessageKey);
               return (
-                <tr key={c.id} class={overdue ? 'overdue' : undefined}>
+                <tr key={`${i.kind}-${i.subject.id}-${i.deadline ?? ''}`} class={i.overdue ? 'overdue' : undefined}>
                   <th scope="row">
-                    <a href={`/console/cases/${c.id}`}>{c.reference}</a>
+                    <Subject ctx={ctx} item={i} />
                   </th>
-                  <td>{t(lang, `status.${c.status}` as MessageKey)}</td>
-                  <td>{c.party.name}</td>
-                  <td>{next ? `${t(lang, next.key)}: ${when(next.dueAt, lang)}` : t(lang, 'time.none')}</td>
-                  <td>{next ? timeLeft(next.dueAt, now, lang) : t(lang, 'time.none')}</td>
+                  <td>{i.deadline ? `${kind}: ${t(lang, `deadline.${i.deadline}` as MessageKey)}` : kind}</td>
+                  <td>{t(lang, `work.why.${i.kind}` as MessageKey)}</td>
+                  <td>{when(i.expiresAt, lang)}</td>
+                  {/* overdue is the API's verdict (its clock); the duration is this render's. */}
+                  <td>{i.expiresAt ? timeLeft(i.expiresAt, now, lang) : t(lang, 'time.none')}</td>
+                  <td>{i.rule}</td>
                 </tr>
               );
             })}

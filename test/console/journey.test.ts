@@ -1,8 +1,10 @@
 /**
  * Issue 19, the handler's journey in a real browser: sign in at the grid operator's provider, find the most urgent
- * case, open it, add a note with htmx and with JavaScript off, judge it "not demonstrated" with a fresh
- * authentication (step-up) — each ending in the database and the audit chain naming the person.
+ * case in the work queue (GET /work-items), search a case, download the case list as CSV, open the case, add a
+ * note with htmx and with JavaScript off, judge it "not demonstrated" with a fresh authentication (step-up) — each
+ * ending in the database and the audit chain naming the person.
  */
+import { readFile } from 'node:fs/promises';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, caseResponses, doubtCases, people } from '../../db/schema/index.js';
@@ -22,9 +24,9 @@ const notes = (caseId: string) =>
 
 describe('the handler’s journey', () => {
   it('signs in, finds the most urgent case, notes (htmx and without JavaScript) and judges it with step-up', async () => {
-    // The most urgent: opened first, so its 72 hours end first; the party has answered it.
+    // The most urgent: opened (and contacted) first, so its 72 hours end first; the party has answered both.
     const urgent = await stack.openCase(stack.noord, true);
-    const later = await stack.openCase(stack.noord, false);
+    const later = await stack.openCase(stack.noord, true);
     const { context, page, problems } = await newContext(stack);
 
     await page.goto(`${stack.origin}/console`);
@@ -33,11 +35,49 @@ describe('the handler’s journey', () => {
     await signIn(stack, page, stack.noord, 'behandelaar');
     expect(new URL(page.url()).pathname).toBe('/console/queue');
     await checkPage(page, '02-queue');
+    // The queue is GET /work-items as the API orders it: evidence to judge, the 72 hours that end first on top.
     const rows = page.locator('table.queue tbody tr');
     const refs = await rows.locator('th a').allTextContents();
-    expect(refs.indexOf(urgent.reference)).toBe(0);
-    expect(refs).toContain(later.reference);
+    expect(refs.slice(0, 2)).toEqual([urgent.reference, later.reference]);
+    const first = await rows.first().locator('td').allTextContents();
+    expect(first[0]).toBe('Bewijs beoordelen');
+    expect(first[1]).toContain('wacht op uw oordeel');
+    expect(first[3]).toMatch(/^nog (2|3) d \d+ u$/); // time left to the 72 hours, Amsterdam clock
+    expect(first[4]).toBe('GT-3, GT-8');
 
+    // The search box (a plain GET form): GET /cases?q=…&sort=due, results linking to the case pages.
+    await page.getByLabel('Kenmerk, EAN, partij (GLN of naam) of referentie van de melder').fill(later.reference);
+    await page.getByRole('button', { name: 'Zoeken' }).click();
+    await page.waitForURL((u) => u.pathname === '/console/queue' && u.searchParams.get('q') === later.reference);
+    const found = page.locator('table.results tbody th a');
+    expect(await found.allTextContents()).toEqual([later.reference]);
+    expect(await found.first().getAttribute('href')).toBe(`/console/cases/${later.id}`);
+    await checkPage(page, '02b-queue-search');
+    // Too short for the API (at least 3 characters): its refusal is shown, the queue stays.
+    await page.getByLabel('Kenmerk, EAN, partij (GLN of naam) of referentie van de melder').fill('GT');
+    await page.getByRole('button', { name: 'Zoeken' }).click();
+    await page.waitForURL((u) => u.searchParams.get('q') === 'GT');
+    expect(await page.locator('.search p.notice.error').textContent()).toContain('(querystring.q)');
+    expect(await rows.locator('th a').first().textContent()).toBe(urgent.reference);
+
+    // The case list as CSV, downloaded by the browser through the console (the API's CSV, streamed).
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Alle zaken downloaden (CSV)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^cases-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = (await readFile((await download.path())!, 'utf8')).replace(/^\uFEFF/, '');
+    const lines = csv.split('\r\n').filter((l) => l !== '');
+    expect(lines[0]!.split(',').slice(0, 3)).toEqual(['reference', 'status', 'receivedAt']);
+    const urgentLine = lines.findIndex((l) => l.startsWith(`${urgent.reference},awaiting_judgement,`));
+    const laterLine = lines.findIndex((l) => l.startsWith(`${later.reference},awaiting_judgement,`));
+    // Both answered: nothing of theirs is due in nextDueAt's sense (the judgement is the work queue's clock), so
+    // sort=due puts them in id order among the cases with nothing due: their presence is what is checked here.
+    expect(urgentLine).toBeGreaterThan(0);
+    expect(laterLine).toBeGreaterThan(0);
+    expect(lines.some((l) => l.includes(stack.zuid.gln))).toBe(false);
+
+    await page.goto(`${stack.origin}/console/queue`);
     // Open it.
     await rows.first().locator('th a').click();
     await page.waitForURL(`**/console/cases/${urgent.id}`);
@@ -110,6 +150,12 @@ describe('the handler’s journey', () => {
       'Brief verstuurd (zonder JavaScript)',
     );
     await checkPage(nojs.page, '06-case-note-nojs', false);
+    // The search without JavaScript: the same GET form.
+    await nojs.page.goto(`${stack.origin}/console/queue`);
+    await nojs.page.getByLabel('Kenmerk, EAN, partij (GLN of naam) of referentie van de melder').fill(urgent.reference);
+    await nojs.page.getByRole('button', { name: 'Zoeken' }).click();
+    await nojs.page.waitForURL((u) => u.searchParams.get('q') === urgent.reference);
+    expect(await nojs.page.locator('table.results tbody th a').allTextContents()).toEqual([urgent.reference]);
     const all = await notes(urgent.id);
     expect(all.map((n) => [n.actor, n.actorName, (n.data as { text: string }).text])).toEqual([
       [`user:${person!.id}`, 'Behandelaar Netbeheer Noord', 'Gebeld met de klant (htmx)'],

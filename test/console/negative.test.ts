@@ -24,13 +24,23 @@ const sessionsOf = (personId: string) =>
 
 describe('the console refuses', () => {
   it('another grid operator’s case (not found), a POST without CSRF token or from another origin (403)', async () => {
-    const own = await stack.openCase(stack.noord, false);
-    const other = await stack.openCase(stack.zuid, false);
+    // Both answered: each waits for its own operator's judgement in the work queue.
+    const own = await stack.openCase(stack.noord, true);
+    const other = await stack.openCase(stack.zuid, true);
     const { context, page, problems } = await newContext(stack);
     await signIn(stack, page, stack.noord, 'behandelaar');
     const refs = await page.locator('table.queue tbody th a').allTextContents();
     expect(refs).toContain(own.reference);
     expect(refs).not.toContain(other.reference);
+    // Not in the search (the API holds it to the person's grid operator) nor in the CSV download.
+    await page.goto(`${stack.origin}/console/queue?q=${encodeURIComponent(other.reference)}`);
+    expect(await page.locator('table.results').count()).toBe(0);
+    expect(await page.locator('.search p.notice').textContent()).toContain('Geen zaken gevonden');
+    const csv = await page.request.get(`${stack.origin}/console/cases.csv`);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-disposition']).toMatch(/^attachment; filename="cases-[\d-]+\.csv"$/);
+    expect(await csv.text()).toContain(own.reference);
+    expect(await csv.text()).not.toContain(other.reference);
 
     const res = await page.goto(`${stack.origin}/console/cases/${other.id}`);
     expect(res!.status()).toBe(404);
