@@ -144,4 +144,64 @@ describe('the privacy officer’s GT-11 journey', () => {
     ]);
     await context.close();
   }, 240_000);
+
+  it('decides without JavaScript (plain POST, CSRF required) and downloads the AP report', async () => {
+    const a = await assessment(stack.zuid);
+    const { context, page } = await newContext(stack, false);
+    await signIn(stack, page, stack.zuid, 'privacy');
+    await page.goto(`${stack.origin}/console/breach/${a.id}`);
+    await checkPage(page, 'b06-breach-nojs', false);
+
+    // A POST without the form's CSRF token is refused, and nothing is decided (nor is a sign-in asked for).
+    const forged = await context.request.post(`${stack.origin}/console/breach/${a.id}/decision`, {
+      headers: { origin: stack.origin },
+      form: { notifyAp: 'true', informGridUser: 'true', assessment: 'Zonder token' },
+      maxRedirects: 0,
+    });
+    expect(forged.status()).toBe(403);
+
+    const form = page.locator(`form[action="/console/breach/${a.id}/decision"]`);
+    await form
+      .getByRole('group', { name: /Melden aan de Autoriteit/ })
+      .getByLabel('Ja')
+      .check();
+    await form
+      .getByRole('group', { name: /netgebruiker inlichten/ })
+      .getByLabel('Nee')
+      .check();
+    await form.getByLabel(/Reden om niet in te lichten/).fill('Adres onbekend; de AP wordt gemeld');
+    await form.getByLabel(/Beoordeling/).fill('Verbruiksgegevens van één aansluiting verstrekt');
+    await form.getByRole('button', { name: 'Besluit ondertekenen' }).click();
+    await page.waitForURL((u) => u.href.startsWith(stack.zuid.idp.issuer));
+    await signInAt(page, 'privacy');
+    await page.waitForURL(`**/console/breach/${a.id}`);
+    expect(await page.locator('p.notice').first().textContent()).toContain('Besluit vastgelegd.');
+    await checkPage(page, 'b07-breach-decided-nojs', false);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Inhoud van de melding aan de AP (JSON)' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`ap-melding-${a.reference}.json`);
+    const report = JSON.parse(await readFile((await download.path())!, 'utf8')) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      status: 'to_be_notified',
+      caseReference: a.reference,
+      decidedBy: 'Privacy officer Netbeheer Zuid',
+      dataSubjectsInformed: false,
+      dataSubjectsNotInformedReason: 'Adres onbekend; de AP wordt gemeld',
+    });
+
+    const [person] = await stack.ctx.db.select().from(people).where(eq(people.name, 'Privacy officer Netbeheer Zuid'));
+    const [row] = await stack.ctx.db.select().from(breachAssessments).where(eq(breachAssessments.id, a.id));
+    expect(row).toMatchObject({ notifyAp: true, informGridUser: false, decidedBy: `user:${person!.id}` });
+    const decided = await stack.ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, a.caseId), eq(auditLog.action, 'breach.decided')));
+    expect(decided.map((d) => [d.actor, d.actorName, d.actorPartyId])).toEqual([
+      [`user:${person!.id}`, 'Privacy officer Netbeheer Zuid', stack.zuid.id],
+    ]);
+    await context.close();
+  }, 240_000);
 });
