@@ -26,6 +26,7 @@ import { t, type Lang } from '../lib/messages.js';
 import type { Role } from '../domain/visibility.js';
 import { postgresSessionStore, purgeExpiredSessions } from '../services/people/sessions.js';
 import { consoleApi, type Person } from './api.js';
+import { breachRoutes } from './breach.js';
 import { caseRoutes } from './cases.js';
 import { registerSignIn } from './sign-in.js';
 import { createProvider, ProviderUnavailable, type PendingSignIn, type Provider } from './oidc.js';
@@ -235,4 +236,5 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
   app.addHook('onClose', async () => clearInterval(purge));
 
   await caseRoutes.register(app, kit, { html, fragment });
+  breachRoutes.register(app, kit, { html });
 }

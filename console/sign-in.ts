@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LANGS, t, type Lang } from '../lib/messages.js';
 import { findPerson, recordSignIn } from '../services/people/people.js';
 import { revokeProviderSessions } from '../services/people/sessions.js';
+import { BREACH_DECIDE, breachRoutes } from './breach.js';
 import { caseRoutes } from './cases.js';
 import type { ConsoleKit } from './index.js';
 import { authorizationUrl, completeSignIn, SignInRefused, verifyLogoutToken } from './oidc.js';
@@ -79,7 +80,11 @@ export function registerSignIn(app: FastifyInstance, kit: ConsoleKit, html: Html
         if (err instanceof SignInRefused) return refuse(err.reason);
         throw err;
       }
-      if (pending.stepUp) return caseRoutes.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
+      if (pending.stepUp) {
+        // The signed act it was asked for: a GT-11 decision, or the judgement "not demonstrated".
+        const acts = pending.stepUp.purpose === BREACH_DECIDE ? breachRoutes : caseRoutes;
+        return acts.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
+      }
       const { person, operatorName } = await recordSignIn(kit.db, {
         issuer: identity.issuer,
         subject: identity.subject,

@@ -42,6 +42,11 @@ export function Layout({ ctx, title, children }: { ctx: PageContext; title: stri
                   <a href="/console/queue">{t(ctx.lang, 'nav.queue')}</a>
                 </li>
               )}
+              {ctx.person && ctx.person.role !== null && (
+                <li>
+                  <a href="/console/breach">{t(ctx.lang, 'nav.breach')}</a>
+                </li>
+              )}
               <li>
                 <a
                   href={`/console/language?to=${other}&back=${encodeURIComponent(ctx.path)}`}

@@ -102,6 +102,8 @@ function SearchResults({ ctx, search }: { ctx: PageContext; search: Search }) {
 /** What the item is about: a link to its case where it has one (reviews have no page yet). */
 function Subject({ ctx, item }: { ctx: PageContext; item: WorkItemDto }) {
   const label = item.subject.reference ?? t(ctx.lang, 'queue.review');
+  // GT-11: the privacy officer decides on the assessment's page (a privacy officer may not read the case).
+  if (item.subject.type === 'breach_assessment') return <a href={`/console/breach/${item.subject.id}`}>{label}</a>;
   return item.caseId ? <a href={`/console/cases/${item.caseId}`}>{label}</a> : <>{label}</>;
 }
 
