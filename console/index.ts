@@ -27,6 +27,7 @@ import type { Role } from '../domain/visibility.js';
 import { postgresSessionStore, purgeExpiredSessions } from '../services/people/sessions.js';
 import { consoleApi, type Person } from './api.js';
 import { caseRoutes } from './cases.js';
+import { reviewRoutes } from './reviews.js';
 import { registerSignIn } from './sign-in.js';
 import { createProvider, ProviderUnavailable, type PendingSignIn, type Provider } from './oidc.js';
 import { fragment, page, type PageContext } from './views/layout.js';
@@ -235,4 +236,5 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
   app.addHook('onClose', async () => clearInterval(purge));
 
   await caseRoutes.register(app, kit, { html, fragment });
+  reviewRoutes.register(app, kit, { html });
 }

@@ -8,6 +8,7 @@ import { LANGS, t, type Lang } from '../lib/messages.js';
 import { findPerson, recordSignIn } from '../services/people/people.js';
 import { revokeProviderSessions } from '../services/people/sessions.js';
 import { caseRoutes } from './cases.js';
+import { isReviewStepUp, reviewRoutes } from './reviews.js';
 import type { ConsoleKit } from './index.js';
 import { authorizationUrl, completeSignIn, SignInRefused, verifyLogoutToken } from './oidc.js';
 import { page } from './views/layout.js';
@@ -79,6 +80,8 @@ export function registerSignIn(app: FastifyInstance, kit: ConsoleKit, html: Html
         if (err instanceof SignInRefused) return refuse(err.reason);
         throw err;
       }
+      if (pending.stepUp && isReviewStepUp(pending.stepUp.purpose))
+        return reviewRoutes.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
       if (pending.stepUp) return caseRoutes.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
       const { person, operatorName } = await recordSignIn(kit.db, {
         issuer: identity.issuer,

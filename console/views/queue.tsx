@@ -99,9 +99,10 @@ function SearchResults({ ctx, search }: { ctx: PageContext; search: Search }) {
   );
 }
 
-/** What the item is about: a link to its case where it has one (reviews have no page yet). */
+/** What the item is about: a link to its case, or to the GT-5 review's page. */
 function Subject({ ctx, item }: { ctx: PageContext; item: WorkItemDto }) {
   const label = item.subject.reference ?? t(ctx.lang, 'queue.review');
+  if (item.subject.type === 'review') return <a href={`/console/reviews/${item.subject.id}`}>{label}</a>;
   return item.caseId ? <a href={`/console/cases/${item.caseId}`}>{label}</a> : <>{label}</>;
 }
 
