@@ -20,6 +20,12 @@ const statusText = (lang: Lang, status: string) => {
   return isMessageKey(key) ? t(lang, key) : status;
 };
 
+/** A signer's role in the reader's language (role.<role>), or as recorded. */
+const roleText = (lang: Lang, role: string | null) => {
+  const key = `role.${role ?? ''}`;
+  return isMessageKey(key) ? t(lang, key) : (role ?? '');
+};
+
 const NoticeLine = ({ notice }: { notice?: Notice | undefined }) =>
   notice ? (
     <p class={`notice ${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
@@ -170,7 +176,7 @@ function Votes({ r, lang }: { r: ReviewDto; lang: Lang }) {
                 <th scope="row">{o.name}</th>
                 <td>{t(lang, v ? (v.agree ? 'review.vote.agree' : 'review.vote.disagree') : 'review.vote.none')}</td>
                 <td>{v?.reason ?? ''}</td>
-                <td>{v ? `${v.votedByName}${v.votedByRole ? ` (${v.votedByRole})` : ''}` : ''}</td>
+                <td>{v ? `${v.votedByName}${v.votedByRole ? ` (${roleText(lang, v.votedByRole)})` : ''}` : ''}</td>
                 <td>{v ? when(v.votedAt, lang) : ''}</td>
               </tr>
             );
@@ -251,7 +257,7 @@ function Decision({ ctx, r, mayAct }: { ctx: PageContext; r: ReviewDto; mayAct: 
           <p>
             {t(lang, 'review.decision.signed', {
               name: r.decidedByName ?? '',
-              role: r.decidedByRole ?? '',
+              role: roleText(lang, r.decidedByRole),
               at: when(r.decidedAt, lang),
             })}
           </p>

@@ -126,17 +126,25 @@ describe('GT-5 reviews in the console', () => {
     await decide.click();
     await page.waitForURL(`**/console/reviews/${reviewId}`);
     await checkPage(page, 'r04-review-awaiting-decision');
-    const form = page.locator('form[action$="/decision"]');
+    // The decision with JavaScript off: plain POSTs all the way, through the provider's step-up and back.
+    const nojs = await newContext(stack, false);
+    await signIn(stack, nojs.page, stack.noord, 'behandelaar');
+    await nojs.page.goto(`${stack.origin}/console/reviews/${reviewId}`);
+    const form = nojs.page.locator('form[action$="/decision"]');
     await form.getByLabel('melden aan de ACM').check();
     await form.getByLabel('Reden').fill('Signalen niet afgenomen na de toezegging');
     await form.getByRole('button', { name: 'Besluit ondertekenen' }).click();
-    await page.waitForURL((u) => u.href.startsWith(stack.noord.idp.issuer));
-    await signInAt(page, 'behandelaar');
-    await page.waitForURL(`**/console/reviews/${reviewId}`);
-    expect(await page.locator('p.notice').first().textContent()).toBe('Besluit vastgelegd.');
-    expect(await page.locator('p.decision').textContent()).toContain(
+    await nojs.page.waitForURL((u) => u.href.startsWith(stack.noord.idp.issuer));
+    await signInAt(nojs.page, 'behandelaar');
+    await nojs.page.waitForURL(`**/console/reviews/${reviewId}`);
+    expect(await nojs.page.locator('p.notice').first().textContent()).toBe('Besluit vastgelegd.');
+    await checkPage(nojs.page, 'r05-review-decided-nojs', false);
+    await nojs.context.close();
+    await page.reload();
+    expect(await page.locator('p.decision').textContent()).toBe(
       'melden aan de ACM: Signalen niet afgenomen na de toezegging',
     );
+    expect(await page.locator('form[action$="/decision"]').count()).toBe(0);
     await checkPage(page, 'r05-review-decided');
 
     // The database and the audit chain name the person; each signed act follows its own fresh authentication.
