@@ -83,6 +83,26 @@ describe('GT-5 reviews in the console', () => {
     ]);
     expect(await page.locator('form[action$="/decision"]').count()).toBe(0);
 
+    // Refused before anything: no CSRF token, another origin (403); a review not shown to the person (404).
+    const token = await page.locator('form[action$="/votes"] input[name=_csrf]').getAttribute('value');
+    const post = (path: string, form: Record<string, string>, origin = stack.origin) =>
+      page.request.post(`${stack.origin}${path}`, { form, headers: { origin }, maxRedirects: 0 });
+    const votePath = `/console/reviews/${reviewId}/votes`;
+    expect((await post(votePath, { agree: 'true', reason: 'zonder token' })).status()).toBe(403);
+    expect(
+      (await post(votePath, { agree: 'true', reason: 'elders', _csrf: token! }, 'http://evil.example')).status(),
+    ).toBe(403);
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    expect((await page.request.get(`${stack.origin}/console/reviews/${unknown}`)).status()).toBe(404);
+    expect(
+      (await post(`/console/reviews/${unknown}/votes`, { agree: 'true', reason: 'x', _csrf: token! })).status(),
+    ).toBe(404);
+    // With both, the act goes to the provider for the step-up first; nothing is recorded before it.
+    const toProvider = await post(votePath, { agree: 'true', reason: 'nog niet', _csrf: token! });
+    expect(toProvider.status()).toBe(303);
+    expect(toProvider.headers()['location']).toMatch(new RegExp(`^${stack.noord.idp.issuer}.*prompt=login`));
+    expect(await stack.ctx.db.select().from(reviewVotes).where(eq(reviewVotes.reviewId, reviewId))).toEqual([]);
+
     // The vote: signed, so the provider asks the person to sign in again first.
     const vote = page.locator('form[action$="/votes"]');
     expect(await vote.count()).toBe(1);
