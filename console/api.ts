@@ -53,13 +53,14 @@ export interface ApiDownload {
 export interface ConsoleApi {
   get<T>(person: Person, url: string): Promise<ApiAnswer<T>>;
   post<T>(person: Person, url: string, body: object, idempotencyKey?: string): Promise<ApiAnswer<T>>;
+  put<T>(person: Person, url: string, body: object, idempotencyKey?: string): Promise<ApiAnswer<T>>;
   download(person: Person, url: string, accept: string): Promise<ApiDownload>;
 }
 
 export function consoleApi(app: FastifyInstance): ConsoleApi {
   async function call<T>(
     person: Person,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     body?: object,
     idempotencyKey?: string,
@@ -115,6 +116,7 @@ export function consoleApi(app: FastifyInstance): ConsoleApi {
   return {
     get: (person, url) => call(person, 'GET', url),
     post: (person, url, body, key) => call(person, 'POST', url, body, key),
+    put: (person, url, body, key) => call(person, 'PUT', url, body, key),
     download,
   };
 }

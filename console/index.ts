@@ -28,6 +28,7 @@ import { postgresSessionStore, purgeExpiredSessions } from '../services/people/s
 import { consoleApi, type Person } from './api.js';
 import { breachRoutes } from './breach.js';
 import { caseRoutes } from './cases.js';
+import { reviewRoutes } from './reviews.js';
 import { registerSignIn } from './sign-in.js';
 import { createProvider, ProviderUnavailable, type PendingSignIn, type Provider } from './oidc.js';
 import { fragment, page, type PageContext } from './views/layout.js';
@@ -237,4 +238,5 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
 
   await caseRoutes.register(app, kit, { html, fragment });
   breachRoutes.register(app, kit, { html });
+  reviewRoutes.register(app, kit, { html });
 }

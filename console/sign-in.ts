@@ -9,6 +9,7 @@ import { findPerson, recordSignIn } from '../services/people/people.js';
 import { revokeProviderSessions } from '../services/people/sessions.js';
 import { BREACH_DECIDE, breachRoutes } from './breach.js';
 import { caseRoutes } from './cases.js';
+import { isReviewStepUp, reviewRoutes } from './reviews.js';
 import type { ConsoleKit } from './index.js';
 import { authorizationUrl, completeSignIn, SignInRefused, verifyLogoutToken } from './oidc.js';
 import { page } from './views/layout.js';
@@ -80,6 +81,8 @@ export function registerSignIn(app: FastifyInstance, kit: ConsoleKit, html: Html
         if (err instanceof SignInRefused) return refuse(err.reason);
         throw err;
       }
+      if (pending.stepUp && isReviewStepUp(pending.stepUp.purpose))
+        return reviewRoutes.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
       if (pending.stepUp) {
         // The signed act it was asked for: a GT-11 decision, or the judgement "not demonstrated".
         const acts = pending.stepUp.purpose === BREACH_DECIDE ? breachRoutes : caseRoutes;

@@ -12,6 +12,8 @@ export interface PageContext {
   person?: { name: string; role: string | null; operatorName: string } | undefined;
 }
 
+const REVIEW_READERS = new Set(['case-handler', 'compliance', 'admin']);
+
 /** The CSRF token every form posts (@fastify/csrf-protection reads `_csrf`). */
 export const Csrf = ({ ctx }: { ctx: PageContext }) => <input type="hidden" name="_csrf" value={ctx.csrf} />;
 
@@ -45,6 +47,12 @@ export function Layout({ ctx, title, children }: { ctx: PageContext; title: stri
               {ctx.person && ctx.person.role !== null && (
                 <li>
                   <a href="/console/breach">{t(ctx.lang, 'nav.breach')}</a>
+                </li>
+              )}
+              {/* GT-5 reviews: the roles GET /reviews answers (api/routes/reviews.ts). */}
+              {REVIEW_READERS.has(ctx.person?.role ?? '') && (
+                <li>
+                  <a href="/console/reviews">{t(ctx.lang, 'nav.reviews')}</a>
                 </li>
               )}
               <li>

@@ -99,11 +99,12 @@ function SearchResults({ ctx, search }: { ctx: PageContext; search: Search }) {
   );
 }
 
-/** What the item is about: a link to its case where it has one (reviews have no page yet). */
+/** What the item is about: a link to its case, or to the GT-5 review's page. */
 function Subject({ ctx, item }: { ctx: PageContext; item: WorkItemDto }) {
   const label = item.subject.reference ?? t(ctx.lang, 'queue.review');
   // GT-11: the privacy officer decides on the assessment's page (a privacy officer may not read the case).
   if (item.subject.type === 'breach_assessment') return <a href={`/console/breach/${item.subject.id}`}>{label}</a>;
+  if (item.subject.type === 'review') return <a href={`/console/reviews/${item.subject.id}`}>{label}</a>;
   return item.caseId ? <a href={`/console/cases/${item.caseId}`}>{label}</a> : <>{label}</>;
 }
 
