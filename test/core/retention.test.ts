@@ -562,7 +562,8 @@ describe('retention purge (DC-9)', () => {
     const entries = await ctx.db
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.action, 'retention.purged'), eq(auditLog.entityId, 'access_register')));
+      .where(and(eq(auditLog.action, 'retention.purged'), eq(auditLog.entityId, 'access_register')))
+      .orderBy(auditLog.id); // the order they were written in (without it PostgreSQL may return any order)
     const drops = entries
       .map((e) => e.data as { runId: string; partition?: string; removed: Record<string, number>; method?: string })
       .filter((d) => d.runId === regInput.runId && d.partition);
