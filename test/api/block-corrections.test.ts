@@ -253,7 +253,8 @@ describe('an admin’s correction of a closed case’s block', () => {
     const entries = await ctx.db
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.entityId, s.caseId), eq(auditLog.action, 'case.block_corrected')));
+      .where(and(eq(auditLog.entityId, s.caseId), eq(auditLog.action, 'case.block_corrected')))
+      .orderBy(auditLog.id);
     expect(entries.map((e) => e.data.kind)).toEqual(['lift', 'release_period']);
     expect(entries[0]).toMatchObject({
       entityType: 'case',

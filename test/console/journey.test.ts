@@ -20,7 +20,8 @@ const notes = (caseId: string) =>
   stack.ctx.db
     .select()
     .from(auditLog)
-    .where(and(eq(auditLog.entityType, 'case'), eq(auditLog.entityId, caseId), eq(auditLog.action, 'case.note')));
+    .where(and(eq(auditLog.entityType, 'case'), eq(auditLog.entityId, caseId), eq(auditLog.action, 'case.note')))
+    .orderBy(auditLog.id); // written in that order
 
 describe('the handler’s journey', () => {
   it('signs in, finds the most urgent case, notes (htmx and without JavaScript) and judges it with step-up', async () => {
