@@ -8,10 +8,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decisionProblems } from '../domain/breach.js';
 import { t } from '../lib/messages.js';
-import { recordStepUp } from '../services/people/people.js';
 import type { ApiAnswer, Person } from './api.js';
 import type { ConsoleKit } from './index.js';
-import { authorizationUrl, type Identity, type PendingSignIn, type Provider } from './oidc.js';
+import type { Identity, Provider } from './oidc.js';
+import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
 import {
   BreachListPage,
   BreachPage,
@@ -184,16 +184,11 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
         return showAssessment(kit, request, reply, html, person, id, { notice, draft, status: 400 });
       }
       // GT-11's decision is signed (signerOf): a fresh authentication at the person's provider, then the act.
-      const sp = request.session.get('person')!;
-      const provider = kit.providers.find((p) => p.config.id === sp.providerId);
-      if (!provider) return notFound(kit, request, reply, html);
-      const { url, pending } = await authorizationUrl(provider, kit.redirectUri, {
-        purpose: BREACH_DECIDE,
-        subjectId: id,
-        act: { ...draft, idempotencyKey: b.idempotencyKey ?? '' },
-      });
-      request.session.set('pending', pending);
-      return reply.redirect(url.href, 303);
+      const act = { ...draft, idempotencyKey: b.idempotencyKey ?? '' };
+      return (
+        (await beginStepUp(kit, request, reply, { purpose: BREACH_DECIDE, subjectId: id, act })) ??
+        notFound(kit, request, reply, html)
+      );
     },
   );
 
@@ -231,29 +226,17 @@ async function completeStepUp(
   reply: FastifyReply,
   provider: Provider,
   identity: Identity,
-  stepUp: NonNullable<PendingSignIn['stepUp']>,
+  stepUp: StepUp,
 ) {
-  const person = kit.personOf(request, reply);
-  if (!person) return reply;
-  const sp = request.session.get('person')!;
+  const signer = await signerAfterStepUp(kit, request, reply, provider, identity, stepUp);
+  if (!signer) return reply;
   const lang = kit.ctx(request, reply).lang;
   const id = stepUp.subjectId;
-  if (identity.issuer !== provider.config.issuer || identity.subject !== sp.subject)
+  if (signer === 'another_person')
     return backToAssessment(request, reply, id, {
       kind: 'error',
       text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
     });
-  await recordStepUp(kit.db, {
-    personId: person.id,
-    role: person.role,
-    gridOperatorId: person.gridOperatorId,
-    purpose: stepUp.purpose,
-    subjectId: id,
-    acr: identity.acr,
-    amr: identity.amr,
-    authenticatedAt: new Date(identity.authTime),
-  });
-  const signer: Person = { ...person, stepUp: { at: identity.authTime, acr: identity.acr, amr: identity.amr } };
   const { idempotencyKey, ...draft } = stepUp.act;
   const res = await kit.api.post(
     signer,

@@ -7,10 +7,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CaseDetailDto, CaseSummaryDto } from '../api/schemas/cases.js';
 import type { WorkItemDto } from './views/queue.js';
 import { t } from '../lib/messages.js';
-import { recordStepUp } from '../services/people/people.js';
 import type { ApiAnswer, Person } from './api.js';
 import type { ConsoleKit } from './index.js';
-import { authorizationUrl, type Identity, type PendingSignIn, type Provider } from './oidc.js';
+import type { Identity, Provider } from './oidc.js';
+import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
 import { fromLocalInput } from './format.js';
 import { Activity, CasePage, type Notice } from './views/case.js';
 import { page } from './views/layout.js';
@@ -216,16 +216,10 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
         // "Not demonstrated" is signed (GT-4): first a fresh authentication at the person's provider, then the act.
         const visible = await kit.api.get(person, `/cases/${id}`);
         if (visible.status === 404) return notFound(kit, request, reply, html);
-        const sp = request.session.get('person')!;
-        const provider = kit.providers.find((p) => p.config.id === sp.providerId);
-        if (!provider) return notFound(kit, request, reply, html);
-        const { url, pending } = await authorizationUrl(provider, kit.redirectUri, {
-          purpose: REJECT,
-          subjectId: id,
-          act,
-        });
-        request.session.set('pending', pending);
-        return reply.redirect(url.href, 303);
+        return (
+          (await beginStepUp(kit, request, reply, { purpose: REJECT, subjectId: id, act })) ??
+          notFound(kit, request, reply, html)
+        );
       }
       const res = await judge(kit, person, id, act);
       if (res.status === 404) return notFound(kit, request, reply, html);
@@ -245,29 +239,17 @@ async function completeStepUp(
   reply: FastifyReply,
   provider: Provider,
   identity: Identity,
-  stepUp: NonNullable<PendingSignIn['stepUp']>,
+  stepUp: StepUp,
 ) {
-  const person = kit.personOf(request, reply);
-  if (!person) return reply;
-  const sp = request.session.get('person')!;
+  const signer = await signerAfterStepUp(kit, request, reply, provider, identity, stepUp);
+  if (!signer) return reply;
   const lang = kit.ctx(request, reply).lang;
   const caseId = stepUp.subjectId;
-  if (identity.issuer !== provider.config.issuer || identity.subject !== sp.subject)
+  if (signer === 'another_person')
     return backToCase(request, reply, caseId, {
       kind: 'error',
       text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
     });
-  await recordStepUp(kit.db, {
-    personId: person.id,
-    role: person.role,
-    gridOperatorId: person.gridOperatorId,
-    purpose: stepUp.purpose,
-    subjectId: caseId,
-    acr: identity.acr,
-    amr: identity.amr,
-    authenticatedAt: new Date(identity.authTime),
-  });
-  const signer: Person = { ...person, stepUp: { at: identity.authTime, acr: identity.acr, amr: identity.amr } };
   const res = await judge(kit, signer, caseId, stepUp.act);
   return backToCase(request, reply, caseId, res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'judge.done') });
 }

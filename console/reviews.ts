@@ -7,10 +7,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { t, type MessageKey } from '../lib/messages.js';
-import { recordStepUp } from '../services/people/people.js';
 import type { ApiAnswer, Person } from './api.js';
 import type { ConsoleKit } from './index.js';
-import { authorizationUrl, type Identity, type PendingSignIn, type Provider } from './oidc.js';
+import type { Identity, Provider } from './oidc.js';
+import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
 import type { Notice } from './views/case.js';
 import { page } from './views/layout.js';
 import { MessagePage } from './views/pages.js';
@@ -123,16 +123,10 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
         for (const k of ['agree', 'reason', 'commitment', 'decision', 'idempotencyKey'])
           if (typeof b[k] === 'string') fields[k] = b[k];
         // GT-5 acts are signed: a fresh authentication at the person's provider, then the act (completeStepUp).
-        const sp = request.session.get('person')!;
-        const provider = kit.providers.find((p) => p.config.id === sp.providerId);
-        if (!provider) return notFound(kit, request, reply, html);
-        const { url, pending } = await authorizationUrl(provider, kit.redirectUri, {
-          purpose: ACTS[act].purpose,
-          subjectId: id,
-          act: fields,
-        });
-        request.session.set('pending', pending);
-        return reply.redirect(url.href, 303);
+        return (
+          (await beginStepUp(kit, request, reply, { purpose: ACTS[act].purpose, subjectId: id, act: fields })) ??
+          notFound(kit, request, reply, html)
+        );
       },
     );
   }
@@ -148,30 +142,18 @@ async function completeStepUp(
   reply: FastifyReply,
   provider: Provider,
   identity: Identity,
-  stepUp: NonNullable<PendingSignIn['stepUp']>,
+  stepUp: StepUp,
 ) {
-  const person = kit.personOf(request, reply);
-  if (!person) return reply;
-  const sp = request.session.get('person')!;
+  const signer = await signerAfterStepUp(kit, request, reply, provider, identity, stepUp);
+  if (!signer) return reply;
   const lang = kit.ctx(request, reply, false).lang;
   const act = PURPOSES.get(stepUp.purpose)!;
   const id = stepUp.subjectId;
-  if (identity.issuer !== provider.config.issuer || identity.subject !== sp.subject)
+  if (signer === 'another_person')
     return backToReview(request, reply, id, {
       kind: 'error',
       text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
     });
-  await recordStepUp(kit.db, {
-    personId: person.id,
-    role: person.role,
-    gridOperatorId: person.gridOperatorId,
-    purpose: stepUp.purpose,
-    subjectId: id,
-    acr: identity.acr,
-    amr: identity.amr,
-    authenticatedAt: new Date(identity.authTime),
-  });
-  const signer: Person = { ...person, stepUp: { at: identity.authTime, acr: identity.acr, amr: identity.amr } };
   const res = await perform(kit, signer, id, act, stepUp.act);
   return backToReview(request, reply, id, res.error ? refusal(res) : { kind: 'ok', text: t(lang, ACTS[act].done) });
 }

@@ -7,32 +7,20 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runMigrations } from '../../db/migrate.js';
-import { databaseBefore, type FreshDatabase } from '../helpers/index.js';
+import { useDatabaseBefore } from '../helpers/index.js';
 import { verifyAuditChain } from '../../db/repositories/audit.js';
 import { createDb } from '../../db/client.js';
 
-let fresh: FreshDatabase;
-let url: string;
-let sql: postgres.Sql;
-
-beforeAll(async () => {
-  // An empty database migrated up to the migration under test, which the test runs after writing its rows.
-  fresh = await databaseBefore('signatures_scopes');
-  url = fresh.url;
-  sql = postgres(url, { max: 2, onnotice: () => undefined });
-}, 120_000);
-
-afterAll(async () => {
-  await sql?.end({ timeout: 5 });
-  await fresh?.drop();
-});
+// An empty database migrated up to the migration under test, which the test runs after writing its rows.
+const database = useDatabaseBefore('signatures_scopes');
 
 const gln = () => `87${String(Math.floor(Math.random() * 1e11)).padStart(11, '0')}`;
 
 describe('migration 0006 on rows written before it', () => {
   it('fills who confirmed, the signers’ roles, the review electorate, and re-roles compliance keys without an operator', async () => {
+    const { sql, url } = database;
     const [op] =
       await sql`insert into parties (gln, name, roles) values (${gln()}, 'Op', ${['grid_operator']}) returning id`;
     const [op2] =

@@ -7,29 +7,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runMigrations } from '../../db/migrate.js';
 import { registerMonth, registerMonthsBetween } from '../../domain/register-partitions.js';
 import { uuidv7 } from '../../lib/uuidv7.js';
-import { databaseBefore, type FreshDatabase } from '../helpers/index.js';
+import { useDatabaseBefore } from '../helpers/index.js';
 
-let fresh: FreshDatabase;
-let sql: postgres.Sql;
-
-beforeAll(async () => {
-  fresh = await databaseBefore('register_partitions');
-  sql = postgres(fresh.url, { max: 2, onnotice: () => undefined });
-}, 120_000);
-
-afterAll(async () => {
-  await sql?.end({ timeout: 5 });
-  await fresh?.drop();
-});
+// An empty database migrated up to the migration under test, which the test runs after writing its rows.
+const database = useDatabaseBefore('register_partitions');
 
 const DAY = 86_400_000;
 
 describe('migration register_partitions on a register written before it', () => {
   it('partitions the register by month, keeps every row, indexes every month, and leaves no DEFAULT partition', async () => {
+    const { sql, url } = database;
     const now = Date.now();
     const at = [now - 400 * DAY, now - 400 * DAY + 1, now - 60 * DAY, now - 1000].map((t) => new Date(t));
     const rows = at.map((t, i) => ({
@@ -56,7 +47,7 @@ describe('migration register_partitions on a register written before it', () => 
     const before = await sql`select * from access_register order by id`;
     expect(await sql`select relkind from pg_class where relname = 'access_register'`).toEqual([{ relkind: 'r' }]);
 
-    await runMigrations(fresh.url);
+    await runMigrations(url);
 
     expect(await sql`select relkind from pg_class where relname = 'access_register'`).toEqual([{ relkind: 'p' }]);
     const parts = await sql<Array<{ name: string; bound: string }>>`

@@ -11,7 +11,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { migrationsFolder, runMigrations } from '../../db/migrate.js';
 
 export interface FreshDatabase {
@@ -96,4 +96,31 @@ export async function databaseBefore(name: string, label = name): Promise<FreshD
     await rm(dir, { recursive: true, force: true });
   }
   return fresh;
+}
+
+/**
+ * For a migration test file: the database before the migration tagged `<nnnn>_<name>` (databaseBefore), made in the
+ * file's beforeAll with a `postgres` client on it, both dropped in its afterAll. Read `url` and `sql` inside tests.
+ */
+export function useDatabaseBefore(name: string): { readonly url: string; readonly sql: postgres.Sql } {
+  let fresh: FreshDatabase | undefined;
+  let sql: postgres.Sql | undefined;
+  beforeAll(async () => {
+    fresh = await databaseBefore(name);
+    sql = postgres(fresh.url, { max: 2, onnotice: () => undefined });
+  }, 120_000);
+  afterAll(async () => {
+    await sql?.end({ timeout: 5 });
+    await fresh?.drop();
+  });
+  return {
+    get url() {
+      if (!fresh) throw new Error(`the database before ${name} is made in beforeAll`);
+      return fresh.url;
+    },
+    get sql() {
+      if (!sql) throw new Error(`the database before ${name} is made in beforeAll`);
+      return sql;
+    },
+  };
 }
