@@ -1,12 +1,13 @@
 /**
  * The console's case pages (issue 19): the work queue and one case, with its actions — note (htmx or a plain
- * form), judgement ("not demonstrated" only after a fresh authentication: step-up), recording a contact. Each
+ * form), judgement ("not demonstrated" only after a fresh authentication: step-up), recording a contact, asking
+ * for more evidence, a legal hold and its release, informing the ACM, withdrawing — and its evidence to open. Each
  * action is the API's route called as the person; the API's answer (or refusal) is what the page shows.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CaseDetailDto, CaseSummaryDto } from '../api/schemas/cases.js';
 import type { WorkItemDto } from './views/queue.js';
-import { t } from '../lib/messages.js';
+import { t, type MessageKey } from '../lib/messages.js';
 import type { ApiAnswer, Person } from './api.js';
 import type { ConsoleKit } from './index.js';
 import type { Identity, Provider } from './oidc.js';
@@ -26,6 +27,53 @@ const SEARCH_LIMIT = 50;
 const REJECT = 'case.judgement.reject';
 const UUID = '^[0-9a-fA-F-]{36}$';
 const caseParams = { type: 'object', properties: { id: { type: 'string', pattern: UUID } }, required: ['id'] };
+const evidenceParams = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: UUID }, responseId: { type: 'string', pattern: UUID } },
+  required: ['id', 'responseId'],
+};
+/**
+ * The case actions that need no signature (signerOf is not asked by their routes): the API route, the body it
+ * takes from the form, and the notice on success. Asking for evidence, withdrawing, the ACM notice and the legal
+ * hold are the handler's (the hold also compliance's) acts under their own name, not signed decisions.
+ */
+const PLAIN_ACTS = {
+  'evidence-requests': {
+    body: (b: CaseBody) => ({ message: b.message ?? '' }),
+    done: 'caseAct.request.done',
+  },
+  withdraw: {
+    body: (b: CaseBody) => ({ reason: b.reason ?? '', ...(b.reasonCode ? { reasonCode: b.reasonCode } : {}) }),
+    done: 'caseAct.withdraw.done',
+  },
+  'acm-notifications': {
+    body: (b: CaseBody) => ({ message: b.message ?? '' }),
+    done: 'caseAct.acm.done',
+  },
+  'legal-hold': {
+    body: (b: CaseBody) => ({ authority: b.authority ?? '', reason: b.reason ?? '' }),
+    done: 'caseAct.hold.done',
+  },
+  'legal-hold/release': {
+    body: (b: CaseBody) => ({ reason: b.reason ?? '' }),
+    done: 'caseAct.hold.released',
+  },
+} satisfies Record<string, { body(b: CaseBody): object; done: MessageKey }>;
+
+/** The numbers a notice names ({copies}, {destroyed}) from the API's answer. */
+const doneParams = (body: unknown): Record<string, number> => {
+  const b = (body ?? {}) as { copiesHeld?: number; evidenceDestroyed?: number };
+  return { copies: b.copiesHeld ?? 0, destroyed: b.evidenceDestroyed ?? 0 };
+};
+
+/**
+ * The copy is always saved, never shown in the console's origin: the API's attachment with its sanitised file
+ * name (ASCII, quotes and backslashes replaced), or a bare attachment when it sent anything else.
+ */
+const SAFE_DISPOSITION = /^attachment; filename="[\x20\x21\x23-\x5b\x5d-\x7e]*"(; filename\*=UTF-8''[\w%!'()*.~-]*)?$/;
+function disposition(apiValue: unknown): string {
+  return typeof apiValue === 'string' && SAFE_DISPOSITION.test(apiValue) ? apiValue : 'attachment';
+}
 
 interface CaseBody {
   idempotencyKey?: string;
@@ -37,6 +85,9 @@ interface CaseBody {
   contactedAt?: string;
   contactPerson?: string;
   summary?: string;
+  message?: string;
+  reasonCode?: string;
+  authority?: string;
 }
 
 function notFound(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply, html: Html) {
@@ -171,6 +222,56 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
       return html(reply, fragment(Activity({ ctx, c: c.body, notice })), res.error ? res.status : 200);
     },
   );
+
+  // The evidence viewer: the API's copy streamed through as the person (the API records the opening,
+  // case.evidence_opened with the person as actor), in a sandbox: no script, no plugin, no sniffing (GT-3, GT-8).
+  app.get<{ Params: { id: string; responseId: string } }>(
+    '/console/cases/:id/responses/:responseId/evidence',
+    { schema: { hide: true, params: evidenceParams } },
+    async (request, reply) => {
+      const person = kit.personOf(request, reply);
+      if (!person) return reply;
+      const { id, responseId } = request.params;
+      const res = await kit.api.download(person, `/cases/${id}/responses/${responseId}/evidence`, '*/*');
+      if (!res.body) {
+        // Another operator's case is not found, as the API says (404, never 403); a destroyed copy is its refusal.
+        if (res.error?.code === 'case_not_found') return notFound(kit, request, reply, html);
+        const ctx = kit.ctx(request, reply);
+        const text = refusal({ status: res.status, body: null, ...(res.error ? { error: res.error } : {}) }).text;
+        return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
+      }
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) res.abort();
+      });
+      for (const h of ['content-type', 'content-length', 'x-evidence-sha256', 'repr-digest'] as const)
+        if (res.headers[h] !== undefined) void reply.header(h, res.headers[h]);
+      return reply
+        .code(res.status)
+        .header('content-security-policy', "sandbox; default-src 'none'; frame-ancestors 'none'")
+        .header('x-content-type-options', 'nosniff')
+        .header('content-disposition', disposition(res.headers['content-disposition']))
+        .header('cache-control', 'no-store')
+        .send(res.body);
+    },
+  );
+
+  for (const [path, act] of Object.entries(PLAIN_ACTS)) {
+    app.post<{ Params: { id: string }; Body: CaseBody }>(
+      `/console/cases/:id/${path}`,
+      { preHandler: csrf, schema: { hide: true, params: caseParams } },
+      async (request, reply) => {
+        const person = kit.personOf(request, reply);
+        if (!person) return reply;
+        const { id } = request.params;
+        const b = request.body ?? {};
+        const res = await kit.api.post(person, `/cases/${id}/${path}`, act.body(b), b.idempotencyKey || undefined);
+        if (res.status === 404) return notFound(kit, request, reply, html);
+        const lang = kit.ctx(request, reply).lang;
+        const notice: Notice = res.error ? refusal(res) : { kind: 'ok', text: t(lang, act.done, doneParams(res.body)) };
+        return backToCase(request, reply, id, notice);
+      },
+    );
+  }
 
   app.post<{ Params: { id: string }; Body: CaseBody }>(
     '/console/cases/:id/contacts',

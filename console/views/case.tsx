@@ -1,12 +1,14 @@
 /**
- * The case page (issue 19): status, deadlines with time left, block, the party's responses with the judgement
- * form, recording a contact, notes and the timeline. Every form is a plain POST that works without JavaScript;
- * the note form also posts with htmx and swaps the activity section only.
+ * The case page (issue 19): status, deadlines with time left, block, the party's responses with their evidence to
+ * open and the judgement form, recording a contact, the other actions (case-actions.tsx), notes and the timeline.
+ * Every form is a plain POST that works without JavaScript; the note form also posts with htmx and swaps the
+ * activity section only.
  */
 import { randomUUID } from 'node:crypto';
 import type { CaseDetailDto } from '../../api/schemas/cases.js';
 import { t, type Lang, type MessageKey } from '../../lib/messages.js';
 import { timeLeft, when } from '../format.js';
+import { CaseActions, EvidenceCell } from './case-actions.js';
 import { Csrf, Layout, type PageContext } from './layout.js';
 
 export interface Notice {
@@ -91,7 +93,9 @@ function Responses({ ctx, c }: { ctx: PageContext; c: CaseDetailDto }) {
             <dt>{t(lang, 'case.findings')}</dt>
             <dd>{r.findings}</dd>
             <dt>{t(lang, 'case.evidence')}</dt>
-            <dd>{r.evidence ? `${r.evidence.filename} (${r.evidence.contentType}, ${r.evidence.size} B)` : '—'}</dd>
+            <dd>
+              <EvidenceCell ctx={ctx} c={c} r={r} />
+            </dd>
             <dt>{t(lang, 'case.judgement')}</dt>
             <dd>
               {r.judgement
@@ -215,6 +219,7 @@ export function CasePage({
       {ctx.person?.role === 'case-handler' && c.deadlines.contact.doneAt === null && c.closedAt === null && (
         <ContactForm ctx={ctx} c={c} />
       )}
+      <CaseActions ctx={ctx} c={c} now={now} />
       <Activity ctx={ctx} c={c} />
     </Layout>
   );
