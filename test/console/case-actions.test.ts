@@ -147,6 +147,14 @@ describe('the case page’s acts', () => {
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject(who);
     expect(opened[0]!.data).toMatchObject({ responseId: c.responseId, filename: 'machtiging.pdf' });
+    // Another grid operator's handler: the same address is a case not found (404, never 403), and no opening.
+    const other = await newContext(stack);
+    await signIn(stack, other.page, stack.zuid, 'behandelaar');
+    const refused = await other.page.goto(`${stack.origin}/console/cases/${c.id}/responses/${c.responseId}/evidence`);
+    expect(refused!.status()).toBe(404);
+    expect(await other.page.locator('main').textContent()).toContain('Deze zaak bestaat niet');
+    expect(await audits(c.id, 'case.evidence_opened')).toHaveLength(1);
+    await other.context.close();
 
     // More evidence, within the party's unchanged 72 hours (GT-3).
     await page.getByLabel('Wat is nog nodig (zo gemaild aan de partij)').fill('Stuur de getekende machtiging mee');
