@@ -310,6 +310,204 @@ const nl = {
   'sessions.roles': 'Rollen',
   'sessions.endPerson': 'Alle sessies van {name} beëindigen',
   'sessions.noColleagues': 'Geen collega’s aangemeld.',
+  // mail (issue 19): the texts of notifications/ (the party, reporter, grid user and privacy officer mails)
+  'mail.englishVersion': 'English version',
+  'mail.greeting.party': 'Beste contactpersoon "Gerede twijfel Klantmandaat" van {party},',
+  'mail.dear': 'Geachte {name},',
+  'mail.closing': 'Met vriendelijke groet,\n{operator}',
+  'mail.heading.how': 'Hoe u reageert',
+  'mail.heading.findings': 'Bevindingen',
+  'mail.fact.reference': 'Zaaknummer',
+  'mail.fact.ean': 'Aansluiting (EAN)',
+  'mail.fact.party': 'Partij',
+  'mail.fact.operator': 'Netbeheerder',
+  'mail.fact.received': 'Signaal ontvangen',
+  'mail.fact.receivedVia': '{at} via {channel}',
+  'mail.fact.isma': 'iSMA',
+  'mail.fact.status': 'Status',
+  'mail.yes': 'ja',
+  'mail.no': 'nee',
+  'mail.channel.customer': 'de klant (aangeslotene)',
+  'mail.channel.consuwijzer': 'ConsuWijzer',
+  'mail.channel.acm': 'de ACM',
+  'mail.channel.ap': 'de Autoriteit Persoonsgegevens (AP)',
+  'mail.channel.consumer_or_government_organisation': 'een consumenten- of overheidsorganisatie',
+  'mail.channel.market_party': 'een marktpartij',
+  'mail.channel.branch_organisation': 'een brancheorganisatie',
+  'mail.channel.supplier_report': 'een melding van de leverancier/dienstenaanbieder (GT-9)',
+  'mail.contactRequest.subject': '[{reference}] Gerede twijfel klantmandaat: reactie vóór {due}',
+  'mail.contactRequest.intro':
+    '{operator} heeft een klantsignaal ontvangen over het (vermeend onrechtmatig) opvragen van meetdata uit de slimme meter via P4 door uw organisatie. Wij hebben de aansluiting daarom met directe ingang voor uw organisatie geblokkeerd voor P4-opvragingen waarvoor een aanvullend mandaat nodig is.{isma}',
+  'mail.contactRequest.intro.isma':
+    " Het signaal betreft uitlezing voor iSMA: de aansluiting blijft op iSMA en wordt in de tussentijd met '0'-waarden gealloceerd.",
+  'mail.contactRequest.askHeading': 'Wat wij van u vragen',
+  'mail.contactRequest.ask.findings': 'uw bevindingen over dit signaal;',
+  'mail.contactRequest.ask.complaints': 'uw klachtafhandeling richting de klant;',
+  'mail.contactRequest.ask.evidence':
+    'het bewijs dat u het klantmandaat voor deze opvragingen heeft verkregen (PDF, PNG of JPEG, ten hoogste {mb} MB).',
+  'mail.contactRequest.deadlineHeading': 'Uiterste termijn',
+  'mail.contactRequest.deadline': 'Uw reactie moet binnen 72 uur na dit bericht binnen zijn: uiterlijk {due}.',
+  'mail.contactRequest.how':
+    'Stuur uw reactie via de API: POST {url} met uw API-sleutel (rol leverancier), met de velden findings, complaintHandling en evidence (bestandsnaam, type en inhoud in base64). Vermeld altijd zaaknummer {reference}.',
+  'mail.contactRequest.next':
+    'Wordt het mandaat aannemelijk gemaakt, dan heffen wij de blokkade binnen 1 werkdag op en kunt u de data met terugwerkende kracht opvragen; de ontvangen kopie van de machtiging wordt daarna vernietigd. Komt er binnen 72 uur geen reactie of wordt het mandaat niet aannemelijk gemaakt, dan blijft de blokkade staan{isma}; een later aangeleverd bewijs heropent de zaak niet en u moet dan de reguliere processen (opvraagproces P4 of iSMA) opnieuw starten.',
+  'mail.contactRequest.next.isma': ' en wordt de allocatiemethode teruggezet op profielallocatie',
+  'mail.evidenceRequest.subject': '[{reference}] Verzoek om aanvullend bewijs klantmandaat, vóór {due}',
+  'mail.evidenceRequest.intro':
+    'In zaak {reference} vraagt {operator} u om aanvullend of ander bewijs van het klantmandaat.',
+  'mail.evidenceRequest.needHeading': 'Wat wij nodig hebben',
+  'mail.evidenceRequest.deadlineHeading': 'Uiterste termijn (ongewijzigd)',
+  'mail.evidenceRequest.deadline':
+    'Dit verzoek verlengt de termijn van 72 uur niet: uw reactie moet uiterlijk {due} binnen zijn.',
+  'mail.evidenceRequest.how':
+    'Stuur uw reactie zoals eerder via de API: POST {url} met uw API-sleutel (rol leverancier), met de velden findings, complaintHandling en evidence. Vermeld altijd zaaknummer {reference}.',
+  'mail.contactAlert.subject': '[{reference}] LET OP: contact met {party} nog niet gelukt, termijn verloopt {due}',
+  'mail.contactAlert.undelivered':
+    'Het bericht aan de contactgroep "Gerede twijfel Klantmandaat" van {party} kon nog niet worden afgeleverd. Het systeem blijft het proberen.',
+  'mail.contactAlert.deadline':
+    'De termijn om binnen 1 werkdag contact op te nemen (GT-1) verloopt {due}. Neem zo nodig telefonisch contact op via het CPR. Wordt de termijn niet gehaald, dan wordt dat vastgelegd.',
+  'mail.judgementReminder.subject': '[{reference}] Herinnering: mandaatbewijs wacht op uw beoordeling',
+  'mail.judgementReminder.supplied':
+    '{party} heeft binnen de termijn van 72 uur{until} bewijs van het klantmandaat aangeleverd ({pending} stuk(ken)). Het is nog niet beoordeeld.',
+  'mail.judgementReminder.until': ' (tot {due})',
+  'mail.judgementReminder.judge':
+    'Beoordeel het bewijs via POST {url}. Tot uw oordeel blijven blokkade en allocatie ongewijzigd.',
+  'mail.outcome.subject': '[{reference}] Gerede twijfel klantmandaat: {outcome}',
+  'mail.outcome.reason': ' Toelichting: {reason}.',
+  'mail.outcome.ismaEnded': " De allocatie met '0'-waarden is beëindigd.",
+  'mail.outcome.accepted.subject': 'mandaat aannemelijk gemaakt, blokkade opgeheven',
+  'mail.outcome.accepted.lifted':
+    'Het klantmandaat is aannemelijk gemaakt. De blokkade is op {closedAt} opgeheven; u kunt de data met terugwerkende kracht opvragen, ook over de periode van de blokkade (GT-8).{isma}',
+  'mail.outcome.accepted.destroyed':
+    'De kopie van de machtiging die wij ontvingen is vernietigd; alleen de metagegevens en de vingerafdruk (SHA-256) blijven bewaard.',
+  'mail.outcome.not_demonstrated.subject': 'mandaat niet aangetoond, blokkade blijft',
+  'mail.outcome.not_demonstrated.stays':
+    'Het klantmandaat is niet binnen 72 uur aannemelijk gemaakt.{reason} De blokkade voor P4-opvragingen waarvoor een aanvullend mandaat nodig is blijft van kracht.{profile}',
+  'mail.outcome.not_demonstrated.profile':
+    ' De allocatiemethode van de aansluiting is met ingang van {from} teruggezet op profielallocatie (GT-4).',
+  'mail.outcome.not_demonstrated.closed':
+    'De zaak is gesloten. Bewijs dat later wordt aangeleverd heropent de zaak niet: alleen via de reguliere processen (het opvraagproces P4 of iSMA) kunt u opnieuw toegang krijgen (GT-8).',
+  'mail.outcome.wrongful_block.subject': 'blokkade onterecht, opgeheven',
+  'mail.outcome.wrongful_block.lifted':
+    'De blokkade bleek onterecht en is op {closedAt} opgeheven (GT-7).{reason} U kunt de data met terugwerkende kracht opvragen, ook over de periode van de blokkade.{isma}',
+  'mail.outcome.withdrawn.subject': 'zaak ingetrokken, blokkade opgeheven',
+  'mail.outcome.withdrawn.lifted': 'De zaak is ingetrokken en de blokkade is op {closedAt} opgeheven.{reason}{isma}',
+  'mail.acmCaseReport.subject': '[{reference}] Melding gerede twijfel klantmandaat door {operator}',
+  'mail.acmCaseReport.intro':
+    '{operator} informeert de ACM over een ontvangen klantsignaal en zijn bevindingen (GT-6).',
+  'mail.acmCaseReport.timelineHeading': 'Verloop',
+  'mail.supplierReport.subject': 'Melding klantsignaal mandaat door {party} ({ean})',
+  'mail.supplierReport.intro': '{party} meldt een klantsignaal over de mandaatverlening (GT-9).',
+  'mail.supplierReport.fact.report': 'Melding',
+  'mail.supplierReport.fact.signalReceived': 'Signaal ontvangen door partij',
+  'mail.supplierReport.fact.reported': 'Gemeld',
+  'mail.supplierReport.reportedInTime': '{at} (binnen 1 werkdag)',
+  'mail.supplierReport.reportedLate': '{at} (NIET binnen 1 werkdag)',
+  'mail.supplierReport.fact.customer': 'Klant',
+  'mail.supplierReport.dissatisfied': 'nog ontevreden',
+  'mail.supplierReport.satisfactionUnknown': 'tevredenheid onbekend',
+  'mail.supplierReport.actionsHeading': 'Acties',
+  'mail.supplierReport.openCase': 'Een behandelaar kan hiervan een gerede-twijfelzaak openen: POST {url}.',
+  'mail.reviewContact.subject': 'Verbetertraject gerede twijfel klantmandaat: {party}',
+  'mail.reviewContact.signals':
+    'Namens de gezamenlijke netbeheerders: uw organisatie was in de afgelopen {windowDays} dagen {signals} keer onderwerp van klantsignalen over het mandaat voor het opvragen van meetdata via P4 (GT-5).',
+  'mail.reviewContact.ask':
+    'Wij vragen u aan te geven welke verbeteringen u doorvoert en hoe u die waarborgt. De komende {followUpDays} dagen volgen wij het aantal signalen. Nemen de signalen niet af, dan melden wij dit bij de ACM.',
+  'mail.reviewContact.fact.review': 'Traject',
+  'mail.reviewContact.fact.opened': 'Geopend',
+  'mail.reviewAcmReport.subject': 'Melding structurele klantsignalen mandaat: {party}',
+  'mail.reviewAcmReport.intro':
+    'Namens de gezamenlijke netbeheerders melden wij dat de klantsignalen over {party} na het verbetertraject niet zijn afgenomen (GT-5).',
+  'mail.reviewAcmReport.fact.atOpening': 'Signalen bij opening',
+  'mail.reviewAcmReport.signalsInDays': '{signals} in {days} dagen',
+  'mail.reviewAcmReport.fact.followUp': 'Signalen in de opvolgperiode',
+  'mail.reviewAcmReport.fact.commitment': 'Toezegging van de partij',
+  'mail.reviewAcmReport.noCommitment': 'geen vastgelegd',
+  'mail.reviewAcmReport.fact.decision': 'Besluit',
+  'mail.reviewAcmReport.fact.signedBy': 'Ondertekend door',
+  'mail.contactGroupEmpty.subject':
+    '[{reference}] LET OP: {party} heeft geen contactgroep "Gerede twijfel Klantmandaat"',
+  'mail.contactGroupEmpty.empty':
+    '{party} heeft niemand in de contactgroep "Gerede twijfel Klantmandaat" (GT-10). Het contactbericht kan niet worden verstuurd; het systeem probeert het opnieuw zodra de groep gevuld is.',
+  'mail.contactGroupEmpty.otherWay':
+    'Neem binnen de termijn (GT-1, tot {due}) op een andere manier contact op (telefoon, gesprek of brief) en leg dat vast via POST {url}: vanaf dat moment lopen de 72 uur.',
+  'mail.fact.yourReference': 'Uw kenmerk',
+  'mail.fact.concerning': 'Betreft',
+  'mail.fact.reportReceived': 'Melding ontvangen',
+  'mail.fact.blocked': 'Geblokkeerd',
+  'mail.blockedSince': 'sinds {from}',
+  'mail.yourReference': ' (uw kenmerk {reference})',
+  'mail.reporterAck.subject': '[{reference}] Ontvangstbevestiging melding gerede twijfel klantmandaat{yourReference}',
+  'mail.reporterAck.received':
+    '{operator} heeft uw melding ontvangen over het (vermeend onrechtmatig) opvragen van meetdata uit de slimme meter via P4 door {party}, en behandelt die onder zaaknummer {reference}.',
+  'mail.reporterAck.blocked':
+    'De aansluiting is direct geblokkeerd voor P4-opvragingen door {party} waarvoor een aanvullend mandaat nodig is. Wij nemen binnen 1 werkdag contact op met {party}; die heeft daarna 72 uur om zijn bevindingen te melden en aan te tonen dat hij toestemming (een mandaat) van de klant heeft.',
+  'mail.reporterAck.next':
+    'Zodra de zaak is afgerond, ontvangt u bericht van de uitkomst. Vermeld bij vragen altijd het zaaknummer.',
+  'mail.reporterOutcome.subject': '[{reference}] Uitkomst van uw melding: {outcome}{yourReference}',
+  'mail.reporterOutcome.closed': 'De zaak over uw melding is op {closedAt} gesloten.',
+  'mail.reporterOutcome.lifted': ' De blokkade is op {closedAt} opgeheven.',
+  'mail.reporterOutcome.stays': ' De blokkade blijft van kracht.',
+  'mail.reporterOutcome.accepted.subject': 'mandaat aangetoond, blokkade opgeheven',
+  'mail.reporterOutcome.accepted':
+    '{party} heeft aannemelijk gemaakt dat hij toestemming (een mandaat) van de klant had voor deze opvragingen.{block}',
+  'mail.reporterOutcome.not_demonstrated.subject': 'mandaat niet aangetoond, blokkade blijft',
+  'mail.reporterOutcome.not_demonstrated':
+    '{party} heeft niet binnen 72 uur aannemelijk gemaakt dat hij toestemming van de klant had.{block} {party} kan alleen via de reguliere processen opnieuw meetdata opvragen.',
+  'mail.reporterOutcome.wrongful_block.subject': 'blokkade onterecht, opgeheven',
+  'mail.reporterOutcome.wrongful_block': 'De blokkade van {party} bleek onterecht.{reason}{block}',
+  'mail.reporterOutcome.withdrawn.subject': 'zaak ingetrokken',
+  'mail.reporterOutcome.withdrawn': 'De zaak is ingetrokken.{reason}{block}',
+  'mail.gridUserBlock.subject': 'Uw aansluiting {ean}: P4-opvragingen door {party} geblokkeerd',
+  'mail.gridUserBlock.blocked':
+    'Naar aanleiding van een signaal dat meetdata van uw slimme meter mogelijk zonder uw toestemming via P4 zijn opgevraagd, heeft {operator} uw aansluiting sinds {from} geblokkeerd voor opvragingen door {party} waarvoor een aanvullend mandaat nodig is.',
+  'mail.gridUserBlock.next':
+    'Wij vragen {party} aan te tonen dat het uw toestemming heeft. U hoeft niets te doen; u ontvangt bericht wanneer de blokkade wordt opgeheven.',
+  'mail.gridUserLift.subject': 'Uw aansluiting {ean}: blokkade voor {party} opgeheven',
+  'mail.gridUserLift.lifted':
+    'De blokkade van uw aansluiting voor P4-opvragingen door {party}, van {from} tot {until}, is opgeheven.{retroactive}',
+  'mail.gridUserLift.retroactive':
+    ' {party} mag de meetdata ook over de periode van de blokkade opvragen, binnen de toestemming die u heeft gegeven.',
+  'mail.breachReminder.subject': '[{reference}] Herinnering: datalekbeoordeling, termijn AVG art. 33',
+  'mail.breachReminder.clock':
+    'Herinnering: de 72-uurstermijn van artikel 33 AVG voor de beoordeling van een mogelijk datalek loopt af op {due} (nog ongeveer {hours} uur).',
+  'mail.breachReminder.facts':
+    'Zaak {reference}: {party} kon het klantmandaat voor aansluiting {ean} niet aantonen. Volgens het toegangsregister ontving deze partij {deliveries} levering(en) van meetgegevens{first}.',
+  'mail.breachReminder.first': ', de eerste op {at}',
+  'mail.breachReminder.decide':
+    'Leg uw besluit vast (melding aan de AP, informeren van de aangeslotene) via POST {url}.',
+  'mail.dataKind.interval_data': 'kwartierwaarden (verbruik en teruglevering per kwartier)',
+  'mail.dataKind.daily_registers': 'dagstanden van de meter',
+  'mail.dataKind.monthly_registers': 'maandstanden van de meter',
+  'mail.dataKindUnknown': 'meetgegevens ({kind})',
+  'mail.breachLetter.subject': 'Uw meetgegevens zijn mogelijk onrechtmatig verstrekt ({reference})',
+  'mail.breachLetter.about':
+    'Betreft: uw meetgegevens zijn mogelijk onrechtmatig verstrekt (aansluiting {ean}, ons kenmerk {reference})',
+  'mail.breachLetter.dearUnknown': 'Geachte heer/mevrouw,',
+  'mail.breachLetter.why':
+    'Wij informeren u op grond van artikel 34 van de Algemene verordening gegevensbescherming (AVG) over een inbreuk in verband met persoonsgegevens die u betreft.',
+  'mail.breachLetter.whatHeading': 'Wat is er gebeurd?',
+  'mail.breachLetter.what':
+    '{party} heeft via ons meetdataportaal (P4) meetgegevens van uw aansluiting opgevraagd en ontvangen. Na een melding hebben wij deze partij gevraagd aan te tonen dat u daarvoor toestemming (een klantmandaat) had gegeven. Dat heeft zij niet kunnen aantonen. Wij hebben dit vastgesteld op {awareAt}.',
+  'mail.breachLetter.dataHeading': 'Om welke gegevens gaat het?',
+  'mail.breachLetter.delivered':
+    'Volgens ons toegangsregister zijn {deliveries} keer gegevens geleverd{first}: {kinds}, over de perioden:',
+  'mail.breachLetter.first': ', voor het eerst op {at}',
+  'mail.breachLetter.period': '- {kind}: {from} tot {to}',
+  'mail.breachLetter.notDelivered':
+    'Volgens ons toegangsregister zijn geen meetgegevens daadwerkelijk geleverd; de opvragingen zijn wel geregistreerd.',
+  'mail.breachLetter.consequencesHeading': 'Wat kunnen de gevolgen zijn?',
+  'mail.breachLetter.consequences':
+    'Uit meetgegevens kan iets worden afgeleid over uw leefpatroon, bijvoorbeeld wanneer u thuis bent of welke apparaten u gebruikt. Ook kunnen de gegevens worden gebruikt voor ongevraagde aanbiedingen.',
+  'mail.breachLetter.measuresHeading': 'Wat hebben wij gedaan?',
+  'mail.breachLetter.youHeading': 'Wat kunt u doen?',
+  'mail.breachLetter.you':
+    'Via ons inzageoverzicht ziet u welke partijen toegang tot uw meetgegevens hebben (gehad). U kunt {party} vragen welke gegevens zij van u heeft en verzoeken die te verwijderen (artikelen 15 en 17 AVG). U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens.',
+  'mail.breachLetter.questions':
+    'Heeft u vragen? Neem contact op met onze functionaris gegevensbescherming{officer} en vermeld kenmerk {reference}.',
+  'mail.breachLetter.closing': 'Met vriendelijke groet,',
+  'mail.breachLetter.officerSigns': '{name}, functionaris gegevensbescherming',
+  'mail.breachLetter.officer': 'Functionaris gegevensbescherming',
 } as const;
 
 export type MessageKey = keyof typeof nl;
@@ -619,6 +817,200 @@ const en: Record<MessageKey, string> = {
   'sessions.roles': 'Roles',
   'sessions.endPerson': 'End all sessions of {name}',
   'sessions.noColleagues': 'No colleagues signed in.',
+  // mail (issue 19): the texts of notifications/ (the party, reporter, grid user and privacy officer mails)
+  'mail.englishVersion': 'English version',
+  'mail.greeting.party': 'Dear "Gerede twijfel Klantmandaat" contact of {party},',
+  'mail.dear': 'Dear {name},',
+  'mail.closing': 'Kind regards,\n{operator}',
+  'mail.heading.how': 'How to answer',
+  'mail.heading.findings': 'Findings',
+  'mail.fact.reference': 'Case reference',
+  'mail.fact.ean': 'Connection (EAN)',
+  'mail.fact.party': 'Party',
+  'mail.fact.operator': 'Grid operator',
+  'mail.fact.received': 'Signal received',
+  'mail.fact.receivedVia': '{at} via {channel}',
+  'mail.fact.isma': 'iSMA',
+  'mail.fact.status': 'Status',
+  'mail.yes': 'yes',
+  'mail.no': 'no',
+  'mail.channel.customer': 'the customer (grid user)',
+  'mail.channel.consuwijzer': 'ConsuWijzer',
+  'mail.channel.acm': 'the ACM',
+  'mail.channel.ap': 'the Dutch Data Protection Authority (AP)',
+  'mail.channel.consumer_or_government_organisation': 'a consumer or government organisation',
+  'mail.channel.market_party': 'a market party',
+  'mail.channel.branch_organisation': 'a branch organisation',
+  'mail.channel.supplier_report': 'a report by the supplier/service provider (GT-9)',
+  'mail.contactRequest.subject': 'Reasonable doubt about customer mandate: reply before {due}',
+  'mail.contactRequest.intro':
+    '{operator} has received a customer signal about (allegedly unlawful) requests for smart-meter data through P4 by your organisation. We have therefore blocked the connection, with immediate effect, for P4 requests by your organisation that need an additional mandate.{isma}',
+  'mail.contactRequest.intro.isma':
+    " The signal concerns reading for iSMA: the connection stays on iSMA and is allocated with '0' values in the meantime.",
+  'mail.contactRequest.askHeading': 'What we ask',
+  'mail.contactRequest.ask.findings': 'your findings about this signal;',
+  'mail.contactRequest.ask.complaints': 'your complaint handling towards the customer;',
+  'mail.contactRequest.ask.evidence':
+    "proof that you obtained the customer's mandate for these requests (PDF, PNG or JPEG, at most {mb} MB).",
+  'mail.contactRequest.deadlineHeading': 'Deadline',
+  'mail.contactRequest.deadline': 'Your answer must reach us within 72 hours of this message: by {due} at the latest.',
+  'mail.contactRequest.how':
+    'Send your answer through the API: POST {url} with your API key (supplier role), with the fields findings, complaintHandling and evidence (file name, type and content in base64). Always quote case reference {reference}.',
+  'mail.contactRequest.next':
+    'If the mandate is made plausible, we lift the block within 1 working day and you may request the data retroactively; the copy of the authorisation we received is destroyed afterwards. Without an answer within 72 hours, or if the mandate is not made plausible, the block stays{isma}; evidence supplied later does not reopen the case: you then have to restart the regular processes (P4 request process or iSMA).',
+  'mail.contactRequest.next.isma': ' and the allocation method is set back to profile allocation',
+  'mail.evidenceRequest.subject': 'Request for further evidence of the customer mandate, before {due}',
+  'mail.evidenceRequest.intro':
+    'In case {reference}, {operator} asks you for further or other evidence of the customer mandate.',
+  'mail.evidenceRequest.needHeading': 'What we need',
+  'mail.evidenceRequest.deadlineHeading': 'Deadline (unchanged)',
+  'mail.evidenceRequest.deadline':
+    'This request does not extend the 72 hours: your answer must reach us by {due} at the latest.',
+  'mail.evidenceRequest.how':
+    'Answer as before through the API: POST {url} with your API key (supplier role), with the fields findings, complaintHandling and evidence. Always quote case reference {reference}.',
+  'mail.contactAlert.subject': 'ATTENTION: contact with {party} not achieved, deadline {due}',
+  'mail.contactAlert.undelivered':
+    'The message to the "Gerede twijfel Klantmandaat" contact group of {party} could not be delivered yet. The system keeps trying.',
+  'mail.contactAlert.deadline':
+    'The deadline to make contact within 1 working day (GT-1) ends {due}. Contact the party by phone through the CPR if needed. A missed deadline is recorded.',
+  'mail.judgementReminder.subject': 'Reminder: mandate evidence awaits your judgement',
+  'mail.judgementReminder.supplied':
+    '{party} supplied evidence of the customer mandate within the 72 hours{until} ({pending} item(s)). It has not been judged yet.',
+  'mail.judgementReminder.until': ' (until {due})',
+  'mail.judgementReminder.judge': 'Judge it through POST {url}. Block and allocation stay unchanged until you do.',
+  'mail.outcome.subject': 'Reasonable doubt about customer mandate: {outcome}',
+  'mail.outcome.reason': ' Explanation: {reason}.',
+  'mail.outcome.ismaEnded': " The allocation with '0' values has ended.",
+  'mail.outcome.accepted.subject': 'mandate demonstrated, block lifted',
+  'mail.outcome.accepted.lifted':
+    'The customer mandate has been demonstrated. The block was lifted at {closedAt}; you may request the data retroactively, including the blocked period (GT-8).{isma}',
+  'mail.outcome.accepted.destroyed':
+    'The copy of the authorisation we received has been destroyed; only its metadata and digest (SHA-256) are kept.',
+  'mail.outcome.not_demonstrated.subject': 'mandate not demonstrated, block stays',
+  'mail.outcome.not_demonstrated.stays':
+    'The customer mandate was not made plausible within 72 hours.{reason} The block for P4 requests that need an additional mandate stays in force.{profile}',
+  'mail.outcome.not_demonstrated.profile':
+    " The connection's allocation method was set back to profile allocation from {from} (GT-4).",
+  'mail.outcome.not_demonstrated.closed':
+    'The case is closed. Evidence supplied later does not reopen it: only the regular processes (the P4 request process or iSMA) restart access (GT-8).',
+  'mail.outcome.wrongful_block.subject': 'block was wrongful, lifted',
+  'mail.outcome.wrongful_block.lifted':
+    'The block turned out to be wrongful and was lifted at {closedAt} (GT-7).{reason} You may request the data retroactively, including the blocked period.{isma}',
+  'mail.outcome.withdrawn.subject': 'case withdrawn, block lifted',
+  'mail.outcome.withdrawn.lifted': 'The case was withdrawn and the block was lifted at {closedAt}.{reason}{isma}',
+  'mail.acmCaseReport.subject': 'Report of reasonable doubt about a customer mandate by {operator}',
+  'mail.acmCaseReport.intro': '{operator} informs the ACM of a customer signal it received and of its findings (GT-6).',
+  'mail.acmCaseReport.timelineHeading': 'Timeline',
+  'mail.supplierReport.subject': 'Customer mandate signal reported by {party}',
+  'mail.supplierReport.intro': '{party} reports a customer signal about the mandate (GT-9).',
+  'mail.supplierReport.fact.report': 'Report',
+  'mail.supplierReport.fact.signalReceived': 'Signal received by the party',
+  'mail.supplierReport.fact.reported': 'Reported',
+  'mail.supplierReport.reportedInTime': '{at} (within 1 working day)',
+  'mail.supplierReport.reportedLate': '{at} (NOT within 1 working day)',
+  'mail.supplierReport.fact.customer': 'Customer',
+  'mail.supplierReport.dissatisfied': 'still dissatisfied',
+  'mail.supplierReport.satisfactionUnknown': 'satisfaction unknown',
+  'mail.supplierReport.actionsHeading': 'Actions',
+  'mail.supplierReport.openCase': 'A case handler can open a doubt case from it: POST {url}.',
+  'mail.reviewContact.subject': 'Improvement review, reasonable doubt about customer mandates: {party}',
+  'mail.reviewContact.signals':
+    'On behalf of all grid operators: in the last {windowDays} days your organisation was the subject of {signals} customer signals about the mandate for requesting meter data through P4 (GT-5).',
+  'mail.reviewContact.ask':
+    'Please tell us which improvements you make and how you guarantee them. For the next {followUpDays} days we follow the number of signals. If they do not decrease, we report this to the ACM.',
+  'mail.reviewContact.fact.review': 'Review',
+  'mail.reviewContact.fact.opened': 'Opened',
+  'mail.reviewAcmReport.subject': 'Report of structural customer mandate signals: {party}',
+  'mail.reviewAcmReport.intro':
+    'On behalf of all grid operators we report that the customer signals about {party} have not decreased after the improvement review (GT-5).',
+  'mail.reviewAcmReport.fact.atOpening': 'Signals at opening',
+  'mail.reviewAcmReport.signalsInDays': '{signals} in {days} days',
+  'mail.reviewAcmReport.fact.followUp': 'Signals in the follow-up period',
+  'mail.reviewAcmReport.fact.commitment': 'Party’s commitment',
+  'mail.reviewAcmReport.noCommitment': 'none recorded',
+  'mail.reviewAcmReport.fact.decision': 'Decision',
+  'mail.reviewAcmReport.fact.signedBy': 'Signed by',
+  'mail.contactGroupEmpty.subject': 'ATTENTION: {party} has no "Gerede twijfel Klantmandaat" contact group',
+  'mail.contactGroupEmpty.empty':
+    '{party} has nobody in its "Gerede twijfel Klantmandaat" contact group (GT-10). The contact mail cannot be sent; the system retries once the group has members.',
+  'mail.contactGroupEmpty.otherWay':
+    'Make contact another way (telephone, meeting or letter) within the deadline (GT-1, until {due}) and record it through POST {url}: the 72 hours run from that moment.',
+  'mail.fact.yourReference': 'Your reference',
+  'mail.fact.concerning': 'Concerning',
+  'mail.fact.reportReceived': 'Signal received',
+  'mail.fact.blocked': 'Blocked',
+  'mail.blockedSince': 'since {from}',
+  'mail.yourReference': ' (your reference {reference})',
+  'mail.reporterAck.subject': 'Acknowledgement of your report about a customer mandate{yourReference}',
+  'mail.reporterAck.received':
+    '{operator} has received your report about (allegedly unlawful) requests for smart-meter data through P4 by {party}, and handles it under case reference {reference}.',
+  'mail.reporterAck.blocked':
+    "The connection has been blocked at once for P4 requests by {party} that need an additional mandate. We contact {party} within 1 working day; it then has 72 hours to report its findings and to demonstrate that it has the customer's consent (a mandate).",
+  'mail.reporterAck.next':
+    'You will hear the outcome once the case is closed. Please quote the case reference with any question.',
+  'mail.reporterOutcome.subject': 'Outcome of your report: {outcome}{yourReference}',
+  'mail.reporterOutcome.closed': 'The case about your report was closed at {closedAt}.',
+  'mail.reporterOutcome.lifted': ' The block was lifted at {closedAt}.',
+  'mail.reporterOutcome.stays': ' The block stays in force.',
+  'mail.reporterOutcome.accepted.subject': 'mandate demonstrated, block lifted',
+  'mail.reporterOutcome.accepted':
+    "{party} has demonstrated that it had the customer's consent (a mandate) for these requests.{block}",
+  'mail.reporterOutcome.not_demonstrated.subject': 'mandate not demonstrated, block stays',
+  'mail.reporterOutcome.not_demonstrated':
+    "{party} did not demonstrate within 72 hours that it had the customer's consent.{block} {party} can only request meter data again through the regular processes.",
+  'mail.reporterOutcome.wrongful_block.subject': 'block was wrongful, lifted',
+  'mail.reporterOutcome.wrongful_block': 'The block of {party} turned out to be wrongful.{reason}{block}',
+  'mail.reporterOutcome.withdrawn.subject': 'case withdrawn',
+  'mail.reporterOutcome.withdrawn': 'The case was withdrawn.{reason}{block}',
+  'mail.gridUserBlock.subject': 'Your connection {ean}: P4 requests by {party} blocked',
+  'mail.gridUserBlock.blocked':
+    'Following a signal that data of your smart meter may have been requested through P4 without your consent, {operator} has blocked your connection since {from} for requests by {party} that need an additional mandate.',
+  'mail.gridUserBlock.next':
+    'We ask {party} to demonstrate that it has your consent. You need not do anything; you will be told when the block is lifted.',
+  'mail.gridUserLift.subject': 'Your connection {ean}: block for {party} lifted',
+  'mail.gridUserLift.lifted':
+    'The block of your connection for P4 requests by {party}, from {from} to {until}, has been lifted.{retroactive}',
+  'mail.gridUserLift.retroactive':
+    ' {party} may also request the meter data of the blocked period, within the consent you gave.',
+  'mail.breachReminder.subject': 'Reminder: breach assessment, GDPR art. 33 deadline',
+  'mail.breachReminder.clock':
+    'Reminder: the 72 hours of GDPR art. 33 for assessing a possible personal-data breach end at {due} (about {hours} hours left).',
+  'mail.breachReminder.facts':
+    'Case {reference}: {party} did not demonstrate the customer mandate for connection {ean}. The access register shows {deliveries} delivery(ies) of meter data to this party.',
+  'mail.breachReminder.first': ', the first at {at}',
+  'mail.breachReminder.decide': 'Record your decision (notify the AP, inform the grid user) through POST {url}.',
+  'mail.dataKind.interval_data': 'quarter-hour values (offtake and feed-in per quarter-hour)',
+  'mail.dataKind.daily_registers': 'the meter’s daily readings',
+  'mail.dataKind.monthly_registers': 'the meter’s monthly readings',
+  'mail.dataKindUnknown': 'meter data ({kind})',
+  'mail.breachLetter.subject': 'Your meter data may have been supplied unlawfully ({reference})',
+  'mail.breachLetter.about':
+    'Subject: your meter data may have been supplied unlawfully (connection {ean}, our reference {reference})',
+  'mail.breachLetter.dearUnknown': 'Dear Sir or Madam,',
+  'mail.breachLetter.why':
+    'We inform you under article 34 of the General Data Protection Regulation (GDPR) of a personal-data breach that concerns you.',
+  'mail.breachLetter.whatHeading': 'What happened?',
+  'mail.breachLetter.what':
+    '{party} requested and received meter data of your connection through our meter-data portal (P4). After a report we asked this party to demonstrate that you had given your consent (a customer mandate). It could not. We established this at {awareAt}.',
+  'mail.breachLetter.dataHeading': 'Which data?',
+  'mail.breachLetter.delivered':
+    'According to our access register data was delivered {deliveries} times{first}: {kinds}, over the periods:',
+  'mail.breachLetter.first': ', first at {at}',
+  'mail.breachLetter.period': '- {kind}: {from} to {to}',
+  'mail.breachLetter.notDelivered':
+    'According to our access register no meter data was actually delivered; the requests were registered.',
+  'mail.breachLetter.consequencesHeading': 'What may the consequences be?',
+  'mail.breachLetter.consequences':
+    'Meter data can reveal something of your daily pattern, for instance when you are at home or which appliances you use. The data may also be used for unsolicited offers.',
+  'mail.breachLetter.measuresHeading': 'What have we done?',
+  'mail.breachLetter.youHeading': 'What can you do?',
+  'mail.breachLetter.you':
+    'Our access overview shows which parties have (had) access to your meter data. You may ask {party} which of your data it holds and ask it to erase them (GDPR articles 15 and 17). You may also lodge a complaint with the Dutch Data Protection Authority (AP).',
+  'mail.breachLetter.questions':
+    'Any questions? Contact our data protection officer{officer} and quote reference {reference}.',
+  'mail.breachLetter.closing': 'Kind regards,',
+  'mail.breachLetter.officerSigns': '{name}, data protection officer',
+  'mail.breachLetter.officer': 'Data protection officer',
 };
 
 const catalogue: Record<Lang, Record<MessageKey, string>> = { nl, en };
