@@ -51,13 +51,23 @@ function EndForm({ ctx, s }: { ctx: PageContext; s: SessionListing }) {
 
 function Row({ ctx, s, withPerson }: { ctx: PageContext; s: SessionListing; withPerson: boolean }) {
   const { lang } = ctx;
+  const browser = (
+    <>
+      {browserSummary(s.userAgent, lang)}
+      {s.current && <strong class="tag"> ({t(lang, 'sessions.current')})</strong>}
+    </>
+  );
+  // The row's header: whose session among colleagues, which browser among one's own.
   return (
     <tr data-session={s.id} class={s.current ? 'current' : undefined}>
-      {withPerson && <td>{s.personName}</td>}
-      <th scope="row">
-        {browserSummary(s.userAgent, lang)}
-        {s.current && <strong class="tag"> ({t(lang, 'sessions.current')})</strong>}
-      </th>
+      {withPerson ? (
+        <>
+          <th scope="row">{s.personName}</th>
+          <td>{browser}</td>
+        </>
+      ) : (
+        <th scope="row">{browser}</th>
+      )}
       <td>{when(s.createdAt.toISOString(), lang)}</td>
       <td>{when(s.lastSeenAt.toISOString(), lang)}</td>
       <td>{s.current ? '' : <EndForm ctx={ctx} s={s} />}</td>
