@@ -28,7 +28,9 @@ import { postgresSessionStore, purgeExpiredSessions } from '../services/people/s
 import { consoleApi, type Person } from './api.js';
 import { breachRoutes } from './breach.js';
 import { caseRoutes } from './cases.js';
+import { reportRoutes } from './reports.js';
 import { reviewRoutes } from './reviews.js';
+import { sessionRoutes } from './sessions.js';
 import { registerSignIn } from './sign-in.js';
 import { createProvider, ProviderUnavailable, type PendingSignIn, type Provider } from './oidc.js';
 import { fragment, page, type PageContext } from './views/layout.js';
@@ -54,6 +56,8 @@ declare module 'fastify' {
     personId?: string;
     issuer?: string;
     oidcSid?: string | null;
+    /** The browser's User-Agent at sign-in (the sessions page names the session by it). */
+    userAgent?: string;
     lang?: Lang;
     pending?: PendingSignIn;
     flash?: { kind: 'ok' | 'error'; text: string };
@@ -239,4 +243,6 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
   await caseRoutes.register(app, kit, { html, fragment });
   breachRoutes.register(app, kit, { html });
   reviewRoutes.register(app, kit, { html });
+  reportRoutes.register(app, kit, { html });
+  sessionRoutes.register(app, kit, { html });
 }

@@ -115,6 +115,8 @@ export function registerSignIn(app: FastifyInstance, kit: ConsoleKit, html: Html
       request.session.set('personId', person.id);
       request.session.set('issuer', identity.issuer);
       request.session.set('oidcSid', identity.sid);
+      const ua = request.headers['user-agent'];
+      if (ua) request.session.set('userAgent', ua.slice(0, 300));
       if (lang) request.session.set('lang', lang);
       return reply.redirect('/console/queue', 303);
     },

@@ -1,21 +1,20 @@
 /**
- * GT-11 texts: the reminder to the privacy officer while the art. 33 clock runs, and the letter that
- * informs the grid user (GDPR art. 34), in Dutch. Pure functions of their data; Amsterdam clock.
+ * GT-11 texts: the reminder to the privacy officer while the art. 33 clock runs (Dutch, then English), and the
+ * letter that informs the grid user (GDPR art. 34), in Dutch. The words are the message catalogue's
+ * (lib/messages.ts `mail.*`, issue 19). Pure functions of their data; Amsterdam clock.
  */
 import { formatAmsterdam } from '../domain/working-days.js';
+import { isMessageKey, t, type Lang } from '../lib/messages.js';
 import type { OutgoingMail } from './mailer.js';
 
 export type MailContent = Pick<OutgoingMail, 'subject' | 'text' | 'html'>;
 
 /** Meter-data kinds as the letter names them (the register's data_kind values). */
-const DATA_KINDS_NL: Record<string, string> = {
-  interval_data: 'kwartierwaarden (verbruik en teruglevering per kwartier)',
-  daily_registers: 'dagstanden van de meter',
-  monthly_registers: 'maandstanden van de meter',
+const kindIn = (lang: Lang, k: string) => {
+  const key = `mail.dataKind.${k}`;
+  return isMessageKey(key) ? t(lang, key) : t(lang, 'mail.dataKindUnknown', { kind: k });
 };
-const kindNl = (k: string) => DATA_KINDS_NL[k] ?? `meetgegevens (${k})`;
-const nl = (d: Date) => formatAmsterdam(d, 'nl');
-const en = (d: Date) => formatAmsterdam(d, 'en');
+const time = (lang: Lang, d: Date) => formatAmsterdam(d, lang);
 const day = (iso: string) => new Date(iso).toLocaleDateString('nl-NL', { timeZone: 'Europe/Amsterdam' });
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const html = (text: string) =>
@@ -37,73 +36,97 @@ export interface BreachTextData {
 
 /** Reminder n (of the art. 33 clock) to the grid operator's privacy officer. */
 export function breachReminderMail(b: BreachTextData, o: { hoursLeft: number }): MailContent {
-  const text = [
-    `Herinnering: de 72-uurstermijn van artikel 33 AVG voor de beoordeling van een mogelijk datalek loopt af op ${nl(b.dueAt)} (nog ongeveer ${o.hoursLeft} uur).`,
-    `Zaak ${b.reference}: ${b.partyName} kon het klantmandaat voor aansluiting ${b.connectionEan} niet aantonen. Volgens het toegangsregister ontving deze partij ${b.deliveries} levering(en) van meetgegevens${b.firstDeliveredAt ? `, de eerste op ${nl(new Date(b.firstDeliveredAt))}` : ''}.`,
-    `Leg uw besluit vast (melding aan de AP, informeren van de aangeslotene) via POST ${b.publicUrl}/breach-assessments/${b.assessmentId}/decision.`,
-    '',
-    '==================== English version ====================',
-    '',
-    `Reminder: the 72 hours of GDPR art. 33 for assessing a possible personal-data breach end at ${en(b.dueAt)} (about ${o.hoursLeft} hours left).`,
-    `Case ${b.reference}: ${b.partyName} did not demonstrate the customer mandate for connection ${b.connectionEan}. The access register shows ${b.deliveries} delivery(ies) of meter data to this party.`,
-    `Record your decision (notify the AP, inform the grid user) through POST ${b.publicUrl}/breach-assessments/${b.assessmentId}/decision.`,
-  ].join('\n');
-  return {
-    subject: `[${b.reference}] Herinnering: datalekbeoordeling, termijn AVG art. 33 / Reminder: breach assessment, GDPR art. 33 deadline`,
-    text: text + '\n',
-    html: html(text),
+  const lines = (lang: Lang) => {
+    const p = {
+      reference: b.reference,
+      party: b.partyName,
+      ean: b.connectionEan,
+      deliveries: b.deliveries,
+      hours: o.hoursLeft,
+      due: time(lang, b.dueAt),
+      url: `${b.publicUrl}/breach-assessments/${b.assessmentId}/decision`,
+      first: b.firstDeliveredAt
+        ? t(lang, 'mail.breachReminder.first', { at: time(lang, new Date(b.firstDeliveredAt)) })
+        : '',
+    };
+    return [
+      t(lang, 'mail.breachReminder.clock', p),
+      t(lang, 'mail.breachReminder.facts', p),
+      t(lang, 'mail.breachReminder.decide', p),
+    ];
   };
+  const text = [
+    ...lines('nl'),
+    '',
+    `==================== ${t('en', 'mail.englishVersion')} ====================`,
+    '',
+    ...lines('en'),
+  ].join('\n');
+  const subject = (lang: Lang) => t(lang, 'mail.breachReminder.subject', { reference: b.reference });
+  return { subject: `${subject('nl')} / ${subject('en')}`, text: text + '\n', html: html(text) };
 }
 
 /**
  * Art. 34 letter to the grid user: what happened, which data, likely consequences, measures, and whom
- * to contact. `gridUserName` null: the connection's grid user is not known to the system.
+ * to contact. `gridUserName` null: the connection's grid user is not known to the system. Dutch (the catalogue
+ * holds it in English too).
  */
 export function gridUserLetter(
   b: BreachTextData,
   o: { gridUserName: string | null; privacyOfficerName: string | null; measures: string },
+  lang: Lang = 'nl',
 ): { subject: string; text: string } {
-  const kinds = [...new Set(b.periods.map((p) => kindNl(p.dataKind)))];
-  const periods = b.periods.map((p) => `- ${kindNl(p.dataKind)}: ${day(p.from)} tot ${day(p.to)}`);
+  const kinds = [...new Set(b.periods.map((p) => kindIn(lang, p.dataKind)))];
+  const periods = b.periods.map((p) =>
+    t(lang, 'mail.breachLetter.period', { kind: kindIn(lang, p.dataKind), from: day(p.from), to: day(p.to) }),
+  );
+  const p = { reference: b.reference, ean: b.connectionEan, party: b.partyName };
   const text = [
     `${b.gridOperatorName}`,
     '',
-    `Betreft: uw meetgegevens zijn mogelijk onrechtmatig verstrekt (aansluiting ${b.connectionEan}, ons kenmerk ${b.reference})`,
+    t(lang, 'mail.breachLetter.about', p),
     '',
-    o.gridUserName ? `Geachte ${o.gridUserName},` : 'Geachte heer/mevrouw,',
+    o.gridUserName ? t(lang, 'mail.dear', { name: o.gridUserName }) : t(lang, 'mail.breachLetter.dearUnknown'),
     '',
-    `Wij informeren u op grond van artikel 34 van de Algemene verordening gegevensbescherming (AVG) over een inbreuk in verband met persoonsgegevens die u betreft.`,
+    t(lang, 'mail.breachLetter.why'),
     '',
-    'Wat is er gebeurd?',
-    `${b.partyName} heeft via ons meetdataportaal (P4) meetgegevens van uw aansluiting opgevraagd en ontvangen. Na een melding hebben wij deze partij gevraagd aan te tonen dat u daarvoor toestemming (een klantmandaat) had gegeven. Dat heeft zij niet kunnen aantonen. Wij hebben dit vastgesteld op ${nl(b.awareAt)}.`,
+    t(lang, 'mail.breachLetter.whatHeading'),
+    t(lang, 'mail.breachLetter.what', { ...p, awareAt: time(lang, b.awareAt) }),
     '',
-    'Om welke gegevens gaat het?',
+    t(lang, 'mail.breachLetter.dataHeading'),
     ...(b.deliveries > 0
       ? [
-          `Volgens ons toegangsregister zijn ${b.deliveries} keer gegevens geleverd${b.firstDeliveredAt ? `, voor het eerst op ${nl(new Date(b.firstDeliveredAt))}` : ''}: ${kinds.join(', ')}, over de perioden:`,
+          t(lang, 'mail.breachLetter.delivered', {
+            deliveries: b.deliveries,
+            kinds: kinds.join(', '),
+            first: b.firstDeliveredAt
+              ? t(lang, 'mail.breachLetter.first', { at: time(lang, new Date(b.firstDeliveredAt)) })
+              : '',
+          }),
           ...periods,
         ]
-      : [
-          'Volgens ons toegangsregister zijn geen meetgegevens daadwerkelijk geleverd; de opvragingen zijn wel geregistreerd.',
-        ]),
+      : [t(lang, 'mail.breachLetter.notDelivered')]),
     '',
-    'Wat kunnen de gevolgen zijn?',
-    'Uit meetgegevens kan iets worden afgeleid over uw leefpatroon, bijvoorbeeld wanneer u thuis bent of welke apparaten u gebruikt. Ook kunnen de gegevens worden gebruikt voor ongevraagde aanbiedingen.',
+    t(lang, 'mail.breachLetter.consequencesHeading'),
+    t(lang, 'mail.breachLetter.consequences'),
     '',
-    'Wat hebben wij gedaan?',
+    t(lang, 'mail.breachLetter.measuresHeading'),
     o.measures,
     '',
-    'Wat kunt u doen?',
-    `Via ons inzageoverzicht ziet u welke partijen toegang tot uw meetgegevens hebben (gehad). U kunt ${b.partyName} vragen welke gegevens zij van u heeft en verzoeken die te verwijderen (artikelen 15 en 17 AVG). U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens.`,
+    t(lang, 'mail.breachLetter.youHeading'),
+    t(lang, 'mail.breachLetter.you', p),
     '',
-    `Heeft u vragen? Neem contact op met onze functionaris gegevensbescherming${o.privacyOfficerName ? ` (${o.privacyOfficerName})` : ''} en vermeld kenmerk ${b.reference}.`,
+    t(lang, 'mail.breachLetter.questions', {
+      ...p,
+      officer: o.privacyOfficerName ? ` (${o.privacyOfficerName})` : '',
+    }),
     '',
-    'Met vriendelijke groet,',
+    t(lang, 'mail.breachLetter.closing'),
     '',
     `${b.gridOperatorName}`,
     o.privacyOfficerName
-      ? `${o.privacyOfficerName}, functionaris gegevensbescherming`
-      : 'Functionaris gegevensbescherming',
+      ? t(lang, 'mail.breachLetter.officerSigns', { name: o.privacyOfficerName })
+      : t(lang, 'mail.breachLetter.officer'),
   ].join('\n');
-  return { subject: `Uw meetgegevens zijn mogelijk onrechtmatig verstrekt (${b.reference})`, text: text + '\n' };
+  return { subject: t(lang, 'mail.breachLetter.subject', p), text: text + '\n' };
 }

@@ -54,6 +54,9 @@ import { DomainError, invalidState, notFound, validationError } from '../../lib/
 import { isValidEan18 } from '../../lib/gs1.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import { toDataPoints } from './readings.js';
+import { sendAccessRegisterCsv } from './access-register-csv.js';
+import { wantsCsv } from '../plugins/csv.js';
+import { Type } from '@sinclair/typebox';
 
 export interface P4RouteOptions {
   gate?: Omit<P4GateOptions, 'now'>;
@@ -265,11 +268,16 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
         tags: ['p4'],
         summary:
           'The access register (DC-1): every decision; case handlers and compliance see their grid operator’s connections',
-        querystring: RegisterQuery,
+        description:
+          'format=csv or Accept: text/csv (issue 19): every matching entry (not a page; limit and offset do not apply), newest first, streamed as a CSV download with the party’s GLN and name (docs/api.md "CSV downloads").',
+        querystring: Type.Intersect([
+          RegisterQuery,
+          Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])) }),
+        ]),
         response: { 200: RegisterList, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query;
       const p = req.principal;
       if (q.connectionEan) {
@@ -278,6 +286,19 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           throw notFound('connection_not_found', `No connection ${q.connectionEan}`, 'query.connectionEan');
       }
       const partyId = q.partyGln ? (await requirePartyByGln(db, q.partyGln, 'query.partyGln')).id : undefined;
+      if (wantsCsv(req, q.format))
+        return sendAccessRegisterCsv(
+          reply,
+          db,
+          {
+            connectionEan: q.connectionEan,
+            partyId,
+            gridOperatorId: ownFilter(p).gridOperatorId,
+            since: q.since ? new Date(q.since) : undefined,
+            until: q.until ? new Date(q.until) : undefined,
+          },
+          new Date(),
+        );
       const { items, total } = await listAccessRegister(db, {
         connectionEan: q.connectionEan,
         partyId,

@@ -13,6 +13,8 @@ export interface PageContext {
 }
 
 const REVIEW_READERS = new Set(['case-handler', 'compliance', 'admin']);
+/** The signal report: the roles GET /reports/signals answers (api/routes/reports.ts READERS). */
+const REPORT_READERS = new Set(['case-handler', 'compliance', 'admin']);
 
 /** The CSRF token every form posts (@fastify/csrf-protection reads `_csrf`). */
 export const Csrf = ({ ctx }: { ctx: PageContext }) => <input type="hidden" name="_csrf" value={ctx.csrf} />;
@@ -53,6 +55,16 @@ export function Layout({ ctx, title, children }: { ctx: PageContext; title: stri
               {REVIEW_READERS.has(ctx.person?.role ?? '') && (
                 <li>
                   <a href="/console/reviews">{t(ctx.lang, 'nav.reviews')}</a>
+                </li>
+              )}
+              {REPORT_READERS.has(ctx.person?.role ?? '') && (
+                <li>
+                  <a href="/console/reports">{t(ctx.lang, 'nav.report')}</a>
+                </li>
+              )}
+              {ctx.person && (
+                <li>
+                  <a href="/console/sessions">{t(ctx.lang, 'nav.sessions')}</a>
                 </li>
               )}
               <li>

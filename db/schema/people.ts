@@ -39,16 +39,26 @@ export const consoleSessions = pgTable(
   'console_sessions',
   {
     sid: text('sid').primaryKey(),
+    /**
+     * The session's handle on the sessions page (issue 19: revocable): the sid itself is the bearer secret the
+     * signed cookie carries, so it never appears in a page or the audit chain; this id does.
+     */
+    id: uuid('id').notNull().defaultRandom(),
     personId: uuid('person_id').references(() => people.id, { onDelete: 'cascade' }),
     /** The provider's session id (`sid` claim), for back-channel logout. */
     oidcSid: text('oidc_sid'),
     issuer: text('issuer'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The last request in this session (each one saves it: rolling sessions). */
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The browser's User-Agent at sign-in (at most 300 characters), summarised on the sessions page. */
+    userAgent: text('user_agent'),
     idleExpiresAt: timestamp('idle_expires_at', { withTimezone: true }).notNull(),
     absoluteExpiresAt: timestamp('absolute_expires_at', { withTimezone: true }).notNull(),
   },
   (t) => [
+    uniqueIndex('console_sessions_id_uq').on(t.id),
     index('console_sessions_person_idx').on(t.personId),
     index('console_sessions_oidc_sid_idx').on(t.issuer, t.oidcSid),
     index('console_sessions_expiry_idx').on(t.idleExpiresAt),

@@ -1,11 +1,15 @@
 /**
  * Console sessions in PostgreSQL (issue 19): the store @fastify/session calls (get/set/destroy), with an idle
  * expiry moved on every save and an absolute expiry fixed when the session is first written, and the revocations:
- * one session, all of a person's, or those of a provider session (OIDC back-channel logout).
+ * one session, all of a person's, or those of a provider session (OIDC back-channel logout); and the sessions
+ * page's list and revocations (a person's own; compliance: those of colleagues of the same grid operator), each
+ * audited with the person who ended them.
  */
-import { and, eq, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { consoleSessions } from '../../db/schema/index.js';
+import { recordAudit } from '../../db/repositories/audit.js';
+import { consoleSessions, people } from '../../db/schema/index.js';
+import type { Role } from '../../domain/visibility.js';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -14,6 +18,8 @@ export interface IndexedSessionFields {
   personId?: string;
   oidcSid?: string | null;
   issuer?: string;
+  /** The browser's User-Agent at sign-in. */
+  userAgent?: string;
 }
 
 export interface SessionStoreOptions {
@@ -45,7 +51,9 @@ export function postgresSessionStore<S extends object>(db: Db, opts: SessionStor
           personId: data.personId ?? null,
           oidcSid: data.oidcSid ?? null,
           issuer: data.issuer ?? null,
+          userAgent: data.userAgent?.slice(0, 300) ?? null,
           data,
+          lastSeenAt: new Date(now),
           idleExpiresAt: new Date(now + opts.idleMs),
           absoluteExpiresAt: new Date(now + opts.absoluteMs),
         })
@@ -56,7 +64,9 @@ export function postgresSessionStore<S extends object>(db: Db, opts: SessionStor
             personId: data.personId ?? null,
             oidcSid: data.oidcSid ?? null,
             issuer: data.issuer ?? null,
+            userAgent: data.userAgent?.slice(0, 300) ?? null,
             data,
+            lastSeenAt: new Date(now),
             idleExpiresAt: new Date(now + opts.idleMs),
           },
         })
@@ -109,4 +119,117 @@ export async function purgeExpiredSessions(db: Db): Promise<number> {
     .where(or(lt(consoleSessions.idleExpiresAt, sql`now()`), lt(consoleSessions.absoluteExpiresAt, sql`now()`)))
     .returning({ sid: consoleSessions.sid });
   return rows.length;
+}
+
+/** A live session as the sessions page lists it: its handle (never the sid), when, which browser, whose. */
+export interface SessionListing {
+  id: string;
+  personId: string;
+  personName: string;
+  personRoles: Role[];
+  createdAt: Date;
+  lastSeenAt: Date;
+  userAgent: string | null;
+  /** Whether this is the session asking. */
+  current: boolean;
+}
+
+const live = () =>
+  and(sql`${consoleSessions.idleExpiresAt} > now()`, sql`${consoleSessions.absoluteExpiresAt} > now()`);
+
+/**
+ * The live sessions of one person (`personId`) or of the colleagues of a grid operator (`gridOperatorId`, without
+ * `exceptPersonId`), most recently used first; `currentSid` marks the asking session.
+ */
+export async function listSessions(
+  db: Db,
+  of: { personId: string } | { gridOperatorId: string; exceptPersonId: string },
+  currentSid: string,
+): Promise<SessionListing[]> {
+  const whose =
+    'personId' in of
+      ? eq(consoleSessions.personId, of.personId)
+      : and(eq(people.gridOperatorId, of.gridOperatorId), ne(people.id, of.exceptPersonId));
+  const rows = await db
+    .select({
+      sid: consoleSessions.sid,
+      id: consoleSessions.id,
+      personId: people.id,
+      personName: people.name,
+      personRoles: people.roles,
+      createdAt: consoleSessions.createdAt,
+      lastSeenAt: consoleSessions.lastSeenAt,
+      userAgent: consoleSessions.userAgent,
+    })
+    .from(consoleSessions)
+    .innerJoin(people, eq(people.id, consoleSessions.personId))
+    .where(and(whose, live()))
+    .orderBy(people.name, desc(consoleSessions.lastSeenAt), consoleSessions.id);
+  return rows.map(({ sid, ...r }) => ({ ...r, current: sid === currentSid }));
+}
+
+/** The person ending sessions, as the audit chain names them. */
+export interface SessionActor {
+  personId: string;
+  role: Role;
+  gridOperatorId: string;
+}
+
+/** Which sessions: one (by its handle), all but the asking one, or all of the person. */
+export type SessionScope = { one: string } | { allBut: string } | 'all';
+
+/**
+ * End sessions of `targetPersonId` and audit it (`person.sessions_ended`, the actor named; the handles of the
+ * sessions ended, never their sids). A person may end their own; a compliance officer also those of a person of
+ * their own grid operator (issue 19: revocable). Anyone else's, or nothing matching: 0 and nothing audited.
+ */
+export async function endSessions(
+  db: Db,
+  actor: SessionActor,
+  targetPersonId: string,
+  scope: SessionScope,
+): Promise<number> {
+  const own = targetPersonId === actor.personId;
+  if (!own && actor.role !== 'compliance') return 0;
+  return db.transaction(async (tx) => {
+    const [target] = await tx
+      .select({ id: people.id, gridOperatorId: people.gridOperatorId })
+      .from(people)
+      .where(eq(people.id, targetPersonId));
+    if (!target || target.gridOperatorId !== actor.gridOperatorId) return 0;
+    const which =
+      scope === 'all'
+        ? undefined
+        : 'one' in scope
+          ? eq(consoleSessions.id, scope.one)
+          : ne(consoleSessions.sid, scope.allBut);
+    const ended = await tx
+      .delete(consoleSessions)
+      .where(and(eq(consoleSessions.personId, targetPersonId), which, live()))
+      .returning({ id: consoleSessions.id });
+    if (ended.length === 0) return 0;
+    await recordAudit(tx, {
+      actor: `user:${actor.personId}`,
+      actorRole: actor.role,
+      actorPartyId: actor.gridOperatorId,
+      action: 'person.sessions_ended',
+      entityType: 'person',
+      entityId: targetPersonId,
+      data: {
+        by: own ? 'self' : 'compliance',
+        scope: scope === 'all' ? 'all' : 'one' in scope ? 'one' : 'others',
+        sessions: ended.map((e) => e.id).sort(),
+      },
+    });
+    return ended.length;
+  });
+}
+
+/** The person of a live session, by its handle (whose session the sessions page is asked to end). */
+export async function sessionOwner(db: Db, id: string): Promise<string | null> {
+  const [row] = await db
+    .select({ personId: consoleSessions.personId })
+    .from(consoleSessions)
+    .where(and(eq(consoleSessions.id, id), live()));
+  return row?.personId ?? null;
 }
