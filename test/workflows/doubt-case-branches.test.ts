@@ -27,6 +27,7 @@ import {
 } from '../../services/cases/actions.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaseRefusal } from '../../domain/case.js';
+import type { SignedWith } from '../../domain/visibility.js';
 import { DomainError } from '../../lib/errors.js';
 import { judgeEvidenceUpdate, REFUSAL_TYPE } from '../../workflows/shared.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness } from './harness.js';
@@ -215,12 +216,12 @@ describe('doubt case branches', () => {
     await h.skipTo(new Date(new Date(s0.deadlines.response.dueAt!).getTime() + HOUR));
     await h.waitFor(row.id, (s) => s.responseWindowClosed);
     // Issue 19: signed with a person's fresh authentication, which the decision carries to the judgement's entry.
-    const signedWith = {
+    const signedWith: SignedWith = {
       kind: 'step_up',
       authenticatedAt: '2026-01-05T09:00:00.000Z',
       acr: 'urn:test:mfa',
       amr: ['pwd', 'otp'],
-    } as const;
+    };
     const snap = await judgeEvidence(svc, row.id, {
       ...handler,
       responseId: sent!.response.id,
