@@ -235,6 +235,15 @@ export function signatureOf(key: { keyId: string; role: Role; holderName: string
   return name ? { name, role: key.role, keyId: key.keyId } : null;
 }
 
+/**
+ * What a signed act was signed with (issue 19), recorded in the act's own audit entry (`data.signedWith`): a
+ * person's fresh authentication at their provider (`step_up`: its instant, ISO, and the provider's acr/amr), or an
+ * API key, signed by the key's recorded holder without a step-up (`key_holder`).
+ */
+export type SignedWith =
+  | { kind: 'step_up'; authenticatedAt: string; acr: string | null; amr: string[] }
+  | { kind: 'key_holder'; keyId: string; holderName: string };
+
 // ---- allocation (AL-3, DC-8) ----------------------------------------------------------------------
 
 /**

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { BreachClock, BreachDecision, BreachTrigger } from '../domain/breach.js';
+import type { SignedWith } from '../domain/visibility.js';
 
 /** One assessment per case: the close and a handler's request start the same workflow. */
 export const breachWorkflowId = (caseId: string) => `breach-assessment:${caseId}`;
@@ -21,6 +22,8 @@ export interface BreachDecisionInput extends BreachDecision {
   actorRole: string | null;
   actorPartyId: string | null;
   actorName: string | null;
+  /** Issue 19: the step-up (a person) or the key holder (a key) it is signed with (absent in older histories). */
+  signedWith?: SignedWith;
 }
 
 export interface BreachSnapshot {

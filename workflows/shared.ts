@@ -15,6 +15,7 @@ import type {
   WithdrawalReason,
 } from '../domain/case.js';
 import type { AgreementRule } from '../domain/review.js';
+import type { SignedWith } from '../domain/visibility.js';
 
 /** Default task queue (config.temporal.taskQueue overrides it; workflows never read config). */
 export const DEFAULT_TASK_QUEUE = 'gerede-twijfel';
@@ -109,6 +110,8 @@ export interface JudgeEvidenceInput extends ActorRef {
   responseId: string;
   decision: JudgementDecision;
   reason?: string | null;
+  /** A rejection is signed (issue 19): what with, for its audit entry (absent in histories from before). */
+  signedWith?: SignedWith;
 }
 
 export interface HandlerActionInput extends ActorRef {
@@ -255,6 +258,8 @@ export interface ReviewActor {
   actorRole: string | null;
   actorPartyId: string | null;
   name: string;
+  /** Issue 19: what the GT-5 act was signed with, for its audit entry (absent in histories from before). */
+  signedWith?: SignedWith;
 }
 export interface ReviewVoteInput extends ReviewActor {
   gridOperatorId: string;

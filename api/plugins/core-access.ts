@@ -5,7 +5,7 @@
 import type { Principal } from './auth.js';
 import { actorOf } from './auth.js';
 import type { Actor } from '../../db/repositories/actor.js';
-import { scopeOf, signatureOf, type Signature } from '../../domain/visibility.js';
+import { scopeOf, signatureOf, type Signature, type SignedWith } from '../../domain/visibility.js';
 import { forbidden } from '../../lib/errors.js';
 import { ErrorResponse } from '../schemas/common.js';
 
@@ -28,10 +28,11 @@ export function gridUserOf(p: Principal): string {
 export const STEP_UP_MAX_AGE_MS = 5 * 60_000;
 
 /**
- * The signature of a signed act (domain/visibility.ts signatureOf): the key's recorded holder, role and id.
- * A key without a holder cannot sign: 403 key_holder_required, nothing recorded.
+ * The signature of a signed act (domain/visibility.ts signatureOf): the key's recorded holder, role and id, and
+ * what it was signed with (the act's own audit entry records it: data.signedWith). A key without a holder cannot
+ * sign: 403 key_holder_required, nothing recorded.
  */
-export function signerOf(p: Principal, now = Date.now()): Signature {
+export function signerOf(p: Principal, now = Date.now()): Signature & { signedWith: SignedWith } {
   // Issue 19: a person signs only right after authenticating again at their provider (the console asks for it).
   if (p.via === 'person' && !(p.stepUp && now - p.stepUp.at <= STEP_UP_MAX_AGE_MS && p.stepUp.at <= now + 60_000))
     throw forbidden('step_up_required', 'This act is signed: authenticate again at your provider first');
@@ -41,7 +42,11 @@ export function signerOf(p: Principal, now = Date.now()): Signature {
       'key_holder_required',
       'This act is signed with the name of the person the API key is issued to, and this key records none: issue a key with holderName',
     );
-  return s;
+  // Issue 19: a person's act names the authentication it was signed with; a key's, its recorded holder.
+  const signedWith: SignedWith = p.stepUp
+    ? { kind: 'step_up', authenticatedAt: new Date(p.stepUp.at).toISOString(), acr: p.stepUp.acr, amr: p.stepUp.amr }
+    : { kind: 'key_holder', keyId: p.keyId, holderName: s.name };
+  return { ...s, signedWith };
 }
 
 /** An id no row has: the filter of a caller that sees nothing. */

@@ -235,10 +235,13 @@ const breachRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (req, reply) =>
       caseAction(req, reply, {}, async () => {
         const a = await visible(req.principal, req.params.id);
+        // The key's recorded holder signs (403 without one); the entry says with what (issue 19: step-up or key).
+        const { name, signedWith } = signerOf(req.principal);
         const decided = await decideBreach(deps, a.id, {
           ...req.body,
           actor: actorFrom(req.principal),
-          actorName: signerOf(req.principal).name, // the key's recorded holder signs (403 without one)
+          actorName: name,
+          signedWith,
         });
         return toDto(decided);
       }),

@@ -45,12 +45,14 @@ import {
   type ReviewPerson,
 } from '../../services/reviews/actions.js';
 
-/** The key's recorded holder signs what it does (never the key's label); a key without one cannot sign. */
-const signer = (p: Principal): ReviewPerson => ({
-  ...actorFrom(p),
-  name: signerOf(p).name,
-  gridOperatorId: ownFilter(p).gridOperatorId,
-});
+/**
+ * The key's recorded holder signs what it does (never the key's label); a key without one cannot sign. The act's
+ * audit entry says what it was signed with (issue 19: a person's step-up, or the key's holder).
+ */
+const signer = (p: Principal): ReviewPerson => {
+  const { name, signedWith } = signerOf(p);
+  return { ...actorFrom(p), name, signedWith, gridOperatorId: ownFilter(p).gridOperatorId };
+};
 
 // long: a route plugin: one short handler per route with its schemas; the length is the list of routes
 const reviewRoutes: FastifyPluginAsyncTypebox = async (app) => {

@@ -14,6 +14,7 @@ import {
   type BreachDecision,
   type BreachTrigger,
 } from '../../domain/breach.js';
+import type { SignedWith } from '../../domain/visibility.js';
 import { conflict, notFound } from '../../lib/errors.js';
 import { recordAudit } from './audit.js';
 import { auditActor, type Actor } from './actor.js';
@@ -214,7 +215,15 @@ export async function markBreachClockMissed(
  */
 export async function recordBreachDecision(
   db: DbOrTx,
-  input: BreachDecision & { id: string; at: Date; clock: 'met' | 'missed'; actor: Actor; actorName: string | null },
+  input: BreachDecision & {
+    id: string;
+    at: Date;
+    clock: 'met' | 'missed';
+    actor: Actor;
+    actorName: string | null;
+    /** Issue 19: what the decision was signed with (a person's step-up, or the key's holder). */
+    signedWith?: SignedWith;
+  },
 ): Promise<BreachAssessment> {
   return db.transaction(async (tx) => {
     const current = await requireBreachAssessment(tx, input.id);
@@ -259,6 +268,7 @@ export async function recordBreachDecision(
           informGridUser: input.informGridUser,
           gridUserReason: input.gridUserReason ?? null,
           delayReason: input.delayReason ?? null,
+          ...(input.signedWith ? { signedWith: input.signedWith } : {}),
         },
         input.at,
       ),

@@ -12,6 +12,7 @@ import { getCaseWithParties } from '../../db/repositories/cases.js';
 import { connections, gridUsers, type BreachAssessment } from '../../db/schema/index.js';
 import type { BreachDecision } from '../../domain/breach.js';
 import type { CaseStatus } from '../../domain/case.js';
+import type { SignedWith } from '../../domain/visibility.js';
 import { DomainError, invalidState } from '../../lib/errors.js';
 import { breachReminderMail, gridUserLetter, type BreachTextData } from '../../notifications/breach-templates.js';
 import { breachWorkflowId, decideBreachUpdate, type BreachWorkflowInput } from '../../workflows/breach-shared.js';
@@ -76,7 +77,7 @@ export async function requestBreachAssessment(
 export async function decideBreach(
   deps: BreachServiceDeps,
   id: string,
-  decision: BreachDecision & { actor: Actor; actorName: string | null },
+  decision: BreachDecision & { actor: Actor; actorName: string | null; signedWith?: SignedWith },
 ): Promise<BreachAssessment> {
   const client = requireTemporal(deps.temporal);
   const row = await requireBreachAssessment(deps.db, id);

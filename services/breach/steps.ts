@@ -95,7 +95,7 @@ export async function recordBreachDecision(
   { db }: Pick<StepDeps, 'db'>,
   input: BreachDecisionInput & { id: string; at: string; clock: 'met' | 'missed' },
 ): Promise<{ clock: 'met' | 'missed' }> {
-  const { actor, actorRole, actorPartyId, actorName, id, at, clock, ...decision } = input;
+  const { actor, actorRole, actorPartyId, actorName, signedWith, id, at, clock, ...decision } = input;
   const row = await recordDecision(db, {
     ...decision,
     id,
@@ -103,6 +103,7 @@ export async function recordBreachDecision(
     clock,
     actor: { actor, actorRole, actorPartyId },
     actorName,
+    ...(signedWith ? { signedWith } : {}),
   });
   return { clock: row.clock === 'missed' ? 'missed' : 'met' };
 }

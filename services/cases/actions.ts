@@ -46,6 +46,7 @@ import {
   withdrawCaseUpdate,
   type CaseSnapshot,
   type EvidenceRequestResult,
+  type JudgeEvidenceInput,
   type ManualContactInput,
   type NotifyAcmResult,
 } from '../../workflows/shared.js';
@@ -157,7 +158,7 @@ async function update<Ret, Args extends [unknown, ...unknown[]], Name extends st
 export async function judgeEvidence(
   deps: CaseServiceDeps,
   caseId: string,
-  a: Actor & JudgementRequest,
+  a: Actor & JudgementRequest & Pick<JudgeEvidenceInput, 'signedWith'>,
 ): Promise<CaseSnapshot> {
   const row = await requireCase(deps.db, caseId);
   const responses = await listResponses(deps.db, row.id);

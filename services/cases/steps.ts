@@ -23,6 +23,7 @@ import {
 } from '../../db/repositories/cases.js';
 import { disposeEvidence, lockCase } from '../../db/repositories/evidence.js';
 import type { EvidenceDisposal } from '../../domain/evidence.js';
+import type { SignedWith } from '../../domain/visibility.js';
 import { insertEvidenceRequest } from '../../db/repositories/evidence-requests.js';
 import { auditLog, type DoubtCase } from '../../db/schema/index.js';
 import {
@@ -232,6 +233,8 @@ export interface RecordJudgementInput {
   reason: string | null;
   at: string;
   actor: Actor;
+  /** A rejection ("not demonstrated") is signed (issue 19): the step-up or key holder it was signed with. */
+  signedWith?: SignedWith;
   /** The case's status after a judgement that leaves it open (a rejection within the 72 hours, GT-3). */
   status?: CaseStatus;
 }
@@ -263,6 +266,7 @@ export async function recordJudgement(db: Db, input: RecordJudgementInput): Prom
           decision: input.decision,
           reason: input.reason,
           ...(input.status ? { caseOpen: true, status: input.status } : {}),
+          ...(input.signedWith ? { signedWith: input.signedWith } : {}),
           rule: keptOpen ? 'GT-3, GT-4' : judgementRule(input.decision),
         },
         at,

@@ -17,6 +17,7 @@ import {
   reviewDecisionUpdate,
   reviewVoteUpdate,
   reviewWorkflowId,
+  type ReviewActor,
   type ReviewSnapshot,
 } from '../../workflows/shared.js';
 
@@ -28,6 +29,8 @@ export interface ReviewServiceDeps {
 /** Who acts: the key (audit), its holder's recorded name (the signature) and the grid operator it acts for. */
 export interface ReviewPerson extends Actor {
   name: string;
+  /** Issue 19: the step-up (a person) or the key holder (a key) the act is signed with, for its audit entry. */
+  signedWith?: ReviewActor['signedWith'];
   /** The case handler's grid operator; undefined for compliance and admin (they read, they do not vote). */
   gridOperatorId?: string;
 }
@@ -80,11 +83,12 @@ async function update<Args extends [unknown, ...unknown[]], Name extends string>
   );
 }
 
-const actorOf = (who: ReviewPerson) => ({
+const actorOf = (who: ReviewPerson): ReviewActor => ({
   actor: who.actor,
   actorRole: who.actorRole ?? null,
   actorPartyId: who.actorPartyId ?? null,
   name: who.name,
+  ...(who.signedWith ? { signedWith: who.signedWith } : {}),
 });
 
 /** A grid operator's agree/disagree on the proposal, with its reason (once per operator). */

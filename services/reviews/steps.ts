@@ -50,7 +50,13 @@ function audit(
     action,
     entityType: 'improvement_review',
     entityId: reviewId,
-    data: { ...data, ...(who ? { name: who.name } : {}), rule: 'GT-5' },
+    // Issue 19: a signed act's entry says what it was signed with (the step-up, or the key's holder).
+    data: {
+      ...data,
+      ...(who ? { name: who.name } : {}),
+      ...(who?.signedWith ? { signedWith: who.signedWith } : {}),
+      rule: 'GT-5',
+    },
     at,
   });
 }

@@ -13,10 +13,13 @@ import { apiKeys, auditLog, breachAssessments } from '../../db/schema/index.js';
 import { generateApiKey } from '../../lib/api-keys.js';
 import { call, makeConnection, makeGridUser, makeKey } from '../core/fixtures.js';
 import { caseApiContext, type CaseApiContext } from './case-context.js';
+import { callAs, makePerson, steppedUp, stepUpRecord } from './person.js';
 
 let ctx: CaseApiContext;
 let caseId: string;
 let reference: string;
+let opAId: string;
+let supplierId: string;
 const keys = {} as Record<
   'handlerA' | 'officerA' | 'officerB' | 'officerDesk' | 'compliance' | 'complianceB' | 'supplier',
   string
@@ -35,6 +38,8 @@ beforeAll(async () => {
   const opA = await ctx.party(['grid_operator']);
   const opB = await ctx.party(['grid_operator']);
   const sup = await ctx.party(['supplier']);
+  opAId = opA.id;
+  supplierId = sup.id;
   keys.handlerA = await makeKey(ctx.db, 'case-handler', { partyId: opA.id });
   keys.officerA = await officerKey(opA.id, 'M. Visser');
   keys.officerB = await officerKey(opB.id, 'P. Bakker');
@@ -118,6 +123,12 @@ describe('breach assessment routes (GT-11)', () => {
       actorName: 'M. Visser',
       actorRole: 'privacy-officer',
     });
+    // Issue 19: the decision's own entry says it was signed by the key's recorded holder (a key: no step-up).
+    expect(entry!.data['signedWith']).toEqual({
+      kind: 'key_holder',
+      keyId: entry!.actor.slice('api-key:'.length),
+      holderName: 'M. Visser',
+    });
     const twice = await call(ctx.app, keys.officerA, 'POST', `/breach-assessments/${a.id}/decision`, decision);
     expect(twice.statusCode).toBe(409);
 
@@ -165,5 +176,61 @@ describe('breach assessment routes (GT-11)', () => {
     expect((await call(ctx.app, keys.complianceB, 'GET', `/cases/${caseId}/history`)).statusCode).toBe(404);
     expect((await call(ctx.app, keys.complianceB, 'GET', `/cases/${caseId}`)).statusCode).toBe(404);
     expect((await call(ctx.app, keys.complianceB, 'GET', '/breach-assessments')).json().items).toEqual([]);
+  });
+
+  it('a privacy officer in the console signs the decision only with a fresh authentication, and its entry records it (issue 19)', async () => {
+    const conn = await makeConnection(ctx.db, { gridOperatorId: opAId });
+    const { row } = await createCaseWithBlock(ctx.db, {
+      actor: 'test',
+      actorRole: 'case-handler',
+      gridOperatorId: opAId,
+      partyId: supplierId,
+      connectionEan: conn.ean,
+      channel: 'customer',
+      receivedAt: new Date(),
+      reporterName: 'Klant',
+      description: 'Onbekende opvragingen',
+      isma: false,
+      at: new Date(),
+    });
+    const opened = await call(ctx.app, keys.handlerA, 'POST', `/cases/${row.id}/breach-assessment`);
+    expect(opened.statusCode, opened.body).toBe(201);
+    const id: string = opened.json().id;
+    const officer = await makePerson(ctx.db, 'Fleur de Graaf', 'privacy-officer', opAId);
+    const decision = {
+      notifyAp: false,
+      apReason: 'Geen gegevens geleverd',
+      informGridUser: false,
+      gridUserReason: 'Geen risico',
+      assessment: 'Geen levering',
+    };
+
+    // Signed in, no step-up: refused, nothing decided.
+    const refused = await callAs(ctx.app, officer, 'POST', `/breach-assessments/${id}/decision`, decision);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'step_up_required' });
+    const [still] = await ctx.db.select().from(breachAssessments).where(eq(breachAssessments.id, id));
+    expect(still!.decidedAt).toBeNull();
+
+    const signer = steppedUp(officer, 30_000, null, ['pwd']);
+    const decided = await callAs(ctx.app, signer, 'POST', `/breach-assessments/${id}/decision`, decision);
+    expect(decided.statusCode, decided.body).toBe(200);
+    expect(decided.json()).toMatchObject({ decidedBy: `user:${officer.id}`, decidedByName: 'Fleur de Graaf' });
+    const [entry] = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, row.id), eq(auditLog.action, 'breach.decided')));
+    expect(entry).toMatchObject({
+      actor: `user:${officer.id}`,
+      actorName: 'Fleur de Graaf',
+      actorRole: 'privacy-officer',
+    });
+    expect(entry!.data['signedWith']).toEqual(stepUpRecord(signer));
+    expect(entry!.data['signedWith']).toEqual({
+      kind: 'step_up',
+      authenticatedAt: new Date(signer.stepUp.at).toISOString(),
+      acr: null,
+      amr: ['pwd'],
+    });
   });
 });

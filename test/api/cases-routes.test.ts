@@ -7,10 +7,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { count, eq } from 'drizzle-orm';
-import { caseResponses, doubtCases, supplierReports } from '../../db/schema/index.js';
+import { and, asc, count, eq } from 'drizzle-orm';
+import { auditLog, caseResponses, doubtCases, supplierReports } from '../../db/schema/index.js';
 import { call, days, iso, makeConnection, makeKey, makeMandate } from '../core/fixtures.js';
 import { caseApiContext, pngBytes, smallPdf, tag, type CaseApiContext } from './case-context.js';
+import { callAs, makePerson, steppedUp, stepUpRecord } from './person.js';
 
 let ctx: CaseApiContext;
 let opA: Awaited<ReturnType<CaseApiContext['party']>>;
@@ -404,11 +405,57 @@ describe('the party’s response and its evidence (GT-3, GT-8)', () => {
     });
     expect(accepted.statusCode, accepted.body).toBe(200);
     expect(accepted.json()).toMatchObject({ status: 'closed_mandate_accepted', outcome: 'accepted' });
+    // Issue 19: the rejection's own entry says it was signed by the key's recorded holder (no step-up for a key);
+    // an acceptance is not signed.
+    const judged = await judgedEntries(body.id);
+    expect(judged.map((e) => [e.data['decision'], e.data['signedWith'] ?? null])).toEqual([
+      [
+        'rejected',
+        { kind: 'key_holder', keyId: judged[0]!.actor.slice('api-key:'.length), holderName: 'Anna de Vries' },
+      ],
+      ['accepted', null],
+    ]);
 
     const late = await respond(body.id, answer(evidence(smallPdf('derde poging'))));
     expect(late.statusCode).toBe(409);
     expect(late.json().code).toBe('response_window_closed');
     expect(late.json().message).toMatch(/regular processes/);
+  });
+});
+
+const judgedEntries = (caseId: string) =>
+  ctx.db
+    .select()
+    .from(auditLog)
+    .where(and(eq(auditLog.entityId, caseId), eq(auditLog.action, 'case.evidence_judged')))
+    .orderBy(asc(auditLog.id));
+
+describe('a signed rejection by a person (issue 19)', () => {
+  it('needs a fresh authentication; the judgement and its own audit entry name the person and the step-up it was signed with', async () => {
+    const person = await makePerson(ctx.db, 'Hanna Hendriks', 'case-handler', opA.id);
+    const { body } = await openCase();
+    await ctx.waitForCase(body.id, (r) => r.contactedAt !== null);
+    const sent = await respond(body.id, answer(evidence(smallPdf())));
+    expect(sent.statusCode, sent.body).toBe(201);
+    const reject = { responseId: sent.json().response.id, decision: 'reject', reason: 'Handtekening ontbreekt' };
+
+    // Signed in, but no step-up (or one older than 5 minutes): refused, nothing judged.
+    for (const who of [person, steppedUp(person, 6 * 60_000)]) {
+      const refused = await callAs(ctx.app, who, 'POST', `/cases/${body.id}/judgements`, reject);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'step_up_required' });
+    }
+    expect(await judgedEntries(body.id)).toEqual([]);
+
+    const signer = steppedUp(person);
+    const rejected = await callAs(ctx.app, signer, 'POST', `/cases/${body.id}/judgements`, reject);
+    expect(rejected.statusCode, rejected.body).toBe(200);
+    const [stored] = await ctx.db.select().from(caseResponses).where(eq(caseResponses.id, reject.responseId));
+    expect(stored).toMatchObject({ judgement: 'rejected', judgedBy: `user:${person.id}`, judgedByName: person.name });
+    const [entry, ...more] = await judgedEntries(body.id);
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({ actor: `user:${person.id}`, actorName: person.name, actorRole: 'case-handler' });
+    expect(entry!.data).toMatchObject({ decision: 'rejected', signedWith: stepUpRecord(signer) });
   });
 });
 

@@ -12,6 +12,7 @@ import { auditLog, reviewVotes } from '../../db/schema/index.js';
 import { reviewWorkflowId, type RepeatOffenderScanResult } from '../../workflows/shared.js';
 import { call, makeConnection, makeKey } from '../core/fixtures.js';
 import { caseApiContext, type CaseApiContext } from './case-context.js';
+import { callAs, makePerson, steppedUp, stepUpRecord } from './person.js';
 
 let ctx: CaseApiContext;
 type P = Awaited<ReturnType<CaseApiContext['party']>>;
@@ -121,8 +122,15 @@ describe('review routes (GT-5)', () => {
     const again = await call(ctx.app, keys.a, 'POST', `/reviews/${reviewId}/votes`, { agree: false, reason: 'x' });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('review_step_done');
-    // The operator without signals counts like any other: with A, a majority of the three.
-    const v2 = await call(ctx.app, keys.c, 'POST', `/reviews/${reviewId}/votes`, { agree: true, reason: 'Herkenbaar' });
+    // The operator without signals counts like any other: with A, a majority of the three. C's handler votes
+    // in the console (issue 19): a person signs only with a fresh authentication at their provider.
+    const cor = await makePerson(ctx.db, 'Cor Claassen', 'case-handler', opC.id);
+    const vote = { agree: true, reason: 'Herkenbaar' };
+    const noStepUp = await callAs(ctx.app, cor, 'POST', `/reviews/${reviewId}/votes`, vote);
+    expect(noStepUp.statusCode).toBe(403);
+    expect(noStepUp.json()).toMatchObject({ code: 'step_up_required' });
+    const corSigning = steppedUp(cor);
+    const v2 = await callAs(ctx.app, corSigning, 'POST', `/reviews/${reviewId}/votes`, vote);
     expect(v2.statusCode, v2.body).toBe(200);
     expect(v2.json()).toMatchObject({ agreement: 'agreed' });
     // The stored votes and their audit entries name the person and the key's role, not the key's label.
@@ -142,7 +150,12 @@ describe('review routes (GT-5)', () => {
       ['Anna de Vries', 'case-handler', 'Anna de Vries'],
       ['Cor Claassen', 'case-handler', 'Cor Claassen'],
     ]);
-    expect(voteEntries.every((e) => e.actor.startsWith('api-key:'))).toBe(true);
+    expect(voteEntries.map((e) => e.actor)).toEqual([expect.stringMatching(/^api-key:/), `user:${cor.id}`]);
+    // Issue 19: each vote's own entry says what it was signed with: the key's holder, the person's step-up.
+    expect(voteEntries.map((e) => e.data['signedWith'])).toEqual([
+      { kind: 'key_holder', keyId: voteEntries[0]!.actor.slice('api-key:'.length), holderName: 'Anna de Vries' },
+      stepUpRecord(corSigning),
+    ]);
 
     let status = '';
     for (const until = Date.now() + 20_000; status !== 'follow_up' && Date.now() < until;) {
@@ -188,7 +201,14 @@ describe('review routes (GT-5)', () => {
       'review.follow_up_started',
       'review.commitment_recorded',
     ]);
-    expect(full.history[5].data).toMatchObject({ name: 'Bram Bakker' });
+    expect(full.history[5].data).toMatchObject({
+      name: 'Bram Bakker',
+      signedWith: {
+        kind: 'key_holder',
+        keyId: full.history[5].actor.slice('api-key:'.length),
+        holderName: 'Bram Bakker',
+      },
+    });
     await ctx.temporal.workflow.getHandle(reviewWorkflowId(reviewId)).terminate('test done');
   });
 

@@ -87,7 +87,26 @@ describe('a person’s signature', () => {
     const stale = { ...person, stepUp: { at: now - STEP_UP_MAX_AGE_MS - 1, acr: null, amr: ['pwd'] } };
     expect(() => signerOf(stale, now)).toThrow(expect.objectContaining({ code: 'step_up_required' }));
     const fresh = { ...person, stepUp: { at: now - 1_000, acr: 'mfa', amr: ['pwd', 'otp'] } };
-    expect(signerOf(fresh, now)).toEqual({ name: 'A. de Vries', role: 'case-handler', keyId: person.keyId });
+    // The act's audit entry records what it was signed with: this authentication's instant (ISO), acr and amr.
+    expect(signerOf(fresh, now)).toEqual({
+      name: 'A. de Vries',
+      role: 'case-handler',
+      keyId: person.keyId,
+      signedWith: {
+        kind: 'step_up',
+        authenticatedAt: new Date(now - 1_000).toISOString(),
+        acr: 'mfa',
+        amr: ['pwd', 'otp'],
+      },
+    });
+  });
+
+  it('a key signs by its recorded holder, without a step-up', () => {
+    const key: Principal = { ...person, via: 'api-key', holderName: ' J. Jansen ' };
+    expect(signerOf(key).signedWith).toEqual({ kind: 'key_holder', keyId: person.keyId, holderName: 'J. Jansen' });
+    expect(() => signerOf({ ...key, holderName: null })).toThrow(
+      expect.objectContaining({ code: 'key_holder_required' }),
+    );
   });
 
   it('a console ticket is for a person, works once, and is dropped when unused', () => {

@@ -134,6 +134,9 @@ describe('the privacy officer’s GT-11 journey', () => {
       .where(and(eq(auditLog.entityId, person!.id), eq(auditLog.action, 'person.stepped_up')));
     expect(stepUp!.data).toMatchObject({ purpose: 'breach.decision', subjectId: mine.id });
     expect(stepUp!.id).toBeLessThan(decided[0]!.id);
+    // Issue 19: the decision's own entry carries the authentication it was signed with (instant, acr, amr).
+    const { acr, amr, authenticatedAt } = stepUp!.data as { acr: unknown; amr: unknown; authenticatedAt: string };
+    expect(decided[0]!.data['signedWith']).toEqual({ kind: 'step_up', authenticatedAt, acr, amr });
     // The other operator's assessment is untouched.
     const [untouched] = await stack.ctx.db.select().from(breachAssessments).where(eq(breachAssessments.id, theirs.id));
     expect(untouched!.decidedAt).toBeNull();

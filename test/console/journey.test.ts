@@ -137,6 +137,10 @@ describe('the handler’s journey', () => {
       .where(and(eq(auditLog.entityId, person!.id), eq(auditLog.action, 'person.stepped_up')));
     expect(stepUp!.data).toMatchObject({ purpose: 'case.judgement.reject', subjectId: urgent.id });
     expect(stepUp!.id).toBeLessThan(judgedAudit[0]!.id);
+    // Issue 19: the judgement's own entry carries that authentication (instant, acr, amr).
+    const { acr, amr, authenticatedAt } = stepUp!.data as { acr: unknown; amr: unknown; authenticatedAt: string };
+    expect(judgedAudit[0]!.data['signedWith']).toEqual({ kind: 'step_up', authenticatedAt, acr, amr });
+    expect(Date.now() - Date.parse(authenticatedAt)).toBeLessThan(5 * 60_000);
     expect(problems).toEqual([]);
     await context.close();
 

@@ -201,6 +201,15 @@ describe('GT-5 reviews in the console', () => {
     ]);
     expect(stepUps[0]!.id).toBeLessThan(voted[0]!.id);
     expect(stepUps[1]!.id).toBeLessThan(signed!.id);
+    // Issue 19: the vote's and the decision's own entries carry the authentication each was signed with.
+    const signedWith = (s: (typeof stepUps)[number]) => ({
+      kind: 'step_up',
+      authenticatedAt: s.data['authenticatedAt'],
+      acr: s.data['acr'],
+      amr: s.data['amr'],
+    });
+    expect(voted[0]!.data['signedWith']).toEqual(signedWith(stepUps[0]!));
+    expect(signed!.data['signedWith']).toEqual(signedWith(stepUps[1]!));
     expect(problems).toEqual([]);
     await context.close();
     await stack.ctx.temporal.workflow

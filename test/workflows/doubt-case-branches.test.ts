@@ -27,6 +27,7 @@ import {
 } from '../../services/cases/actions.js';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaseRefusal } from '../../domain/case.js';
+import type { SignedWith } from '../../domain/visibility.js';
 import { DomainError } from '../../lib/errors.js';
 import { judgeEvidenceUpdate, REFUSAL_TYPE } from '../../workflows/shared.js';
 import { caseHarness, TASK_QUEUE, workflowBundle, type CaseHarness } from './harness.js';
@@ -214,17 +215,29 @@ describe('doubt case branches', () => {
     const sent = await respond(row.id, fixture.partyId);
     await h.skipTo(new Date(new Date(s0.deadlines.response.dueAt!).getTime() + HOUR));
     await h.waitFor(row.id, (s) => s.responseWindowClosed);
+    // Issue 19: signed with a person's fresh authentication, which the decision carries to the judgement's entry.
+    const signedWith: SignedWith = {
+      kind: 'step_up',
+      authenticatedAt: '2026-01-05T09:00:00.000Z',
+      acr: 'urn:test:mfa',
+      amr: ['pwd', 'otp'],
+    };
     const snap = await judgeEvidence(svc, row.id, {
       ...handler,
       responseId: sent!.response.id,
       decision: 'reject',
       reason: 'machtiging van een andere aansluiting',
+      signedWith,
     });
     expect(snap.status).toBe('closed_mandate_not_demonstrated');
     await h.result(row.id);
     const [c] = await h.db.select().from(doubtCases).where(eq(doubtCases.id, row.id));
     expect(c!.closedBy).toBe(handler.actor);
     expect(c!.closeReason).toBe('machtiging van een andere aansluiting');
+    const judged = (await caseAuditTrail(h.db, row.id)).filter((e) => e.action === 'case.evidence_judged');
+    expect(judged.map((e) => [e.actor, e.data])).toEqual([
+      [handler.actor, expect.objectContaining({ decision: 'rejected', signedWith })],
+    ]);
     await h.recordHistory(row.id, 'late-rejection');
   });
 

@@ -29,6 +29,7 @@ import {
   type CaseSnapshot,
   type DeadlineView,
   type DoubtCaseInput,
+  type JudgeEvidenceInput,
   type ManualContactInput,
   type WithdrawCaseInput,
 } from '../shared.js';
@@ -51,6 +52,8 @@ export interface Decision extends ActorRef {
   responseId?: string;
   /** GT-7: set when the handler withdrew the case (the code decides the effect). */
   withdrawalReason?: WithdrawCaseInput['reasonCode'];
+  /** A signed rejection (issue 19): what it was signed with, for the judgement's audit entry. */
+  signedWith?: JudgeEvidenceInput['signedWith'];
 }
 
 /** Workflow time (deterministic: the SDK replaces Date.now in workflow code). */
@@ -63,6 +66,10 @@ export const actorOf = (a: ActorRef): ActorRef => ({
   actorRole: a.actorRole ?? null,
   actorPartyId: a.actorPartyId ?? null,
 });
+
+/** What a signed act was signed with (issue 19), carried only when there is one (older histories: none). */
+export const signedWithOf = (a: { signedWith?: JudgeEvidenceInput['signedWith'] }) =>
+  a.signedWith ? { signedWith: a.signedWith } : {};
 
 /** The last error of a failed activity (its cause), for the record. */
 function failureMessage(err: unknown): string {
@@ -278,6 +285,7 @@ export class DoubtCase {
       reason: d.reason,
       at: d.at.toISOString(),
       actor: actorOf(d),
+      ...signedWithOf(d),
     } as const;
   }
 

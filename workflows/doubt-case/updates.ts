@@ -32,7 +32,7 @@ import type {
 } from '../shared.js';
 import { db } from './activities.js';
 import { rejectionKeepsResponseWindow } from './patches.js';
-import { actorOf, now, type DoubtCase, type ResponseState } from './state.js';
+import { actorOf, now, signedWithOf, type DoubtCase, type ResponseState } from './state.js';
 
 /** The case as the domain checks see it (domain/case.ts CaseActionFacts). */
 const facts = (c: DoubtCase) => ({
@@ -106,6 +106,7 @@ export async function judgeEvidence(c: DoubtCase, j: JudgeEvidenceInput): Promis
     reason: j.reason ?? null,
     responseId: j.responseId,
     ...actorOf(j),
+    ...signedWithOf(j),
   };
   await condition(c.isClosed);
   return c.snapshot();
@@ -117,7 +118,7 @@ async function rejectEvidence(c: DoubtCase, j: JudgeEvidenceInput): Promise<Case
   const r = c.responses.find((x) => x.responseId === j.responseId)!; // the validator checked it
   if (c.responseWindowClosed && !c.responses.some((x) => x !== r && x.hasEvidence && x.judgement === null)) {
     // The last evidence that came in time, rejected after the 72 hours: the mandate was not demonstrated.
-    c.decision = { kind: 'not_demonstrated', at, reason, responseId: r.responseId, ...actorOf(j) };
+    c.decision = { kind: 'not_demonstrated', at, reason, responseId: r.responseId, ...actorOf(j), ...signedWithOf(j) };
     await condition(c.isClosed);
     return c.snapshot();
   }
@@ -134,6 +135,7 @@ async function rejectEvidence(c: DoubtCase, j: JudgeEvidenceInput): Promise<Case
       reason,
       at: at.toISOString(),
       actor: actorOf(j),
+      ...signedWithOf(j),
       status: c.status,
     });
   } catch (err) {

@@ -124,10 +124,11 @@ const caseActionRoutes: FastifyPluginAsyncTypebox<{ cases: CaseRoutesContext }> 
     async (req, reply) =>
       caseAction(req, reply, {}, async () => {
         const row = await cases.visibleCase(req.principal, req.params.id);
-        // A rejection is the "not demonstrated" judgement: it names the person (domain/visibility.ts signatureOf).
-        if (req.body.decision === 'reject') signerOf(req.principal);
+        // A rejection is the "not demonstrated" judgement: it names the person (domain/visibility.ts signatureOf)
+        // and its audit entry what it was signed with (issue 19: the step-up, or the key's holder).
+        const signed = req.body.decision === 'reject' ? { signedWith: signerOf(req.principal).signedWith } : {};
         const j = { responseId: req.body.responseId, decision: req.body.decision, reason: req.body.reason ?? null };
-        return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j });
+        return judgeEvidence(service, row.id, { ...actorFrom(req.principal), ...j, ...signed });
       }),
   );
 
