@@ -2,8 +2,8 @@
  * The signal report page (issue 19): the API's charts (GET /reports/signals/charts/{chart}.svg, drawn on the
  * server with @observablehq/plot) shown as images streamed through this console, each with its numbers as a table
  * under it (GET /reports/signals/charts: every chart's numbers from one computation of the report, which the
- * images then draw), a period filter as a plain
- * GET form, and CSV downloads of the report and of the access register, streamed through as the API writes them.
+ * images then draw), a period filter as a plain GET form, and CSV downloads of the report and of the access
+ * register, streamed through as the API writes them.
  * Who may read what (own grid operator only) is the API's (api/routes/reports.ts, api/routes/p4.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
