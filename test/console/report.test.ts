@@ -271,7 +271,8 @@ describe('the signal report page', () => {
     // cursor's month, and no count. Over all of an operator's connections: the key index, read backward, is the
     // page's order (no sort of the window). On this small register the planner prefers the operator's few
     // connections and sorts their entries; with sorting priced out it shows the order the key index delivers —
-    // the plan it takes when an operator's connections are many (bench:register sizes).
+    // the plan it chose by itself for an operator with 240 connections and 80,000 of 100,000 entries (analyzed:
+    // key index backward, each connection looked up, about 1,240 entries read for a page of 1,000).
     const cursor = { decidedAt: rows[1500]!.decidedAt, id: rows[1500]!.id };
     const explain = (f: Parameters<typeof accessRegisterPageQuery>[1], noSort: boolean) =>
       stack.ctx.db.transaction(
