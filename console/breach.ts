@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decisionProblems } from '../domain/breach.js';
 import { t } from '../lib/messages.js';
-import type { ApiAnswer, Person } from './api.js';
+import { refusalText, streamThrough, type ApiAnswer, type Person } from './api.js';
 import type { ConsoleKit } from './index.js';
 import type { Identity, Provider } from './oidc.js';
 import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
@@ -38,7 +38,7 @@ type DecisionBody = BreachDraft & { idempotencyKey?: string };
 
 const refusal = (a: { status: number; error?: ApiAnswer['error'] | undefined }): Notice => ({
   kind: 'error',
-  text: `${a.error?.message ?? `HTTP ${a.status}`}${a.error?.field ? ` (${a.error.field})` : ''}`,
+  text: refusalText(a),
 });
 
 function notFound(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply, html: Html) {
@@ -102,7 +102,7 @@ function backToAssessment(request: FastifyRequest, reply: FastifyReply, id: stri
 }
 
 /** An API answer streamed on to the browser with its type and disposition (the letter gets one: it has none). */
-async function streamDownload(
+function streamDownload(
   kit: ConsoleKit,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -112,27 +112,22 @@ async function streamDownload(
   accept: string,
   filename?: string,
 ) {
-  const res = await kit.api.download(person, url, accept);
-  if (!res.body) {
-    if (res.status === 404) return notFound(kit, request, reply, html);
-    const ctx = kit.ctx(request, reply);
-    return html(
-      reply,
-      page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: refusal(res).text })),
-      res.status,
-    );
-  }
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) res.abort();
+  return streamThrough(kit.api, person, reply, url, accept, {
+    pass: ['content-type', 'content-disposition'],
+    set: {
+      'x-content-type-options': 'nosniff',
+      ...(filename ? { 'content-disposition': `attachment; filename="${filename}"` } : {}),
+    },
+    refused: (res) => {
+      if (res.status === 404) return notFound(kit, request, reply, html);
+      const ctx = kit.ctx(request, reply);
+      return html(
+        reply,
+        page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: refusal(res).text })),
+        res.status,
+      );
+    },
   });
-  for (const h of ['content-type', 'content-disposition'] as const)
-    if (res.headers[h] !== undefined) void reply.header(h, res.headers[h]);
-  if (filename) void reply.header('content-disposition', `attachment; filename="${filename}"`);
-  return reply
-    .code(res.status)
-    .header('cache-control', 'no-store')
-    .header('x-content-type-options', 'nosniff')
-    .send(res.body);
 }
 
 // long: one route per page or action, each a few lines over the API

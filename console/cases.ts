@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CaseDetailDto, CaseSummaryDto } from '../api/schemas/cases.js';
 import type { WorkItemDto } from './views/queue.js';
 import { t, type MessageKey } from '../lib/messages.js';
-import type { ApiAnswer, Person } from './api.js';
+import { refusalText, streamThrough, type ApiAnswer, type Person } from './api.js';
 import type { ConsoleKit } from './index.js';
 import type { Identity, Provider } from './oidc.js';
 import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
@@ -100,10 +100,7 @@ function notFound(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply,
 }
 
 /** An API refusal in words: its message (the API's, in English) with the field it names. */
-const refusal = (a: ApiAnswer): Notice => ({
-  kind: 'error',
-  text: `${a.error?.message ?? `HTTP ${a.status}`}${a.error?.field ? ` (${a.error.field})` : ''}`,
-});
+const refusal = (a: ApiAnswer): Notice => ({ kind: 'error', text: refusalText(a) });
 
 async function showCase(
   kit: ConsoleKit,
@@ -173,19 +170,14 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
       if (!person) return reply;
       const q = request.query.q?.trim();
       const url = `/cases?format=csv&sort=due${q ? `&q=${encodeURIComponent(q)}` : ''}`;
-      const res = await kit.api.download(person, url, 'text/csv');
-      if (!res.body) {
-        const ctx = kit.ctx(request, reply);
-        const text = refusal({ status: res.status, body: null, ...(res.error ? { error: res.error } : {}) }).text;
-        return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
-      }
-      // The browser went away mid-download: end the API's answer too, so its reader stops (api/plugins/csv.ts).
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) res.abort();
+      return streamThrough(kit.api, person, reply, url, 'text/csv', {
+        pass: ['content-type', 'content-disposition', 'x-content-type-options'],
+        refused: (res) => {
+          const ctx = kit.ctx(request, reply);
+          const text = refusalText(res);
+          return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
+        },
       });
-      for (const h of ['content-type', 'content-disposition', 'x-content-type-options'] as const)
-        if (res.headers[h] !== undefined) void reply.header(h, res.headers[h]);
-      return reply.code(res.status).header('cache-control', 'no-store').send(res.body);
     },
   );
 
@@ -232,26 +224,22 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
       const person = kit.personOf(request, reply);
       if (!person) return reply;
       const { id, responseId } = request.params;
-      const res = await kit.api.download(person, `/cases/${id}/responses/${responseId}/evidence`, '*/*');
-      if (!res.body) {
-        // Another operator's case is not found, as the API says (404, never 403); a destroyed copy is its refusal.
-        if (res.error?.code === 'case_not_found') return notFound(kit, request, reply, html);
-        const ctx = kit.ctx(request, reply);
-        const text = refusal({ status: res.status, body: null, ...(res.error ? { error: res.error } : {}) }).text;
-        return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
-      }
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) res.abort();
+      const url = `/cases/${id}/responses/${responseId}/evidence`;
+      return streamThrough(kit.api, person, reply, url, '*/*', {
+        pass: ['content-type', 'content-length', 'x-evidence-sha256', 'repr-digest'],
+        set: (headers) => ({
+          'content-security-policy': "sandbox; default-src 'none'; frame-ancestors 'none'",
+          'x-content-type-options': 'nosniff',
+          'content-disposition': disposition(headers['content-disposition']),
+        }),
+        refused: (res) => {
+          // Another operator's case is not found, as the API says (404, never 403); a destroyed copy is its refusal.
+          if (res.error?.code === 'case_not_found') return notFound(kit, request, reply, html);
+          const ctx = kit.ctx(request, reply);
+          const text = refusalText(res);
+          return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
+        },
       });
-      for (const h of ['content-type', 'content-length', 'x-evidence-sha256', 'repr-digest'] as const)
-        if (res.headers[h] !== undefined) void reply.header(h, res.headers[h]);
-      return reply
-        .code(res.status)
-        .header('content-security-policy', "sandbox; default-src 'none'; frame-ancestors 'none'")
-        .header('x-content-type-options', 'nosniff')
-        .header('content-disposition', disposition(res.headers['content-disposition']))
-        .header('cache-control', 'no-store')
-        .send(res.body);
     },
   );
 

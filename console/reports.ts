@@ -1,15 +1,16 @@
 /**
  * The signal report page (issue 19): the API's charts (GET /reports/signals/charts/{chart}.svg, drawn on the
  * server with @observablehq/plot) shown as images streamed through this console, each with its numbers as a table
- * under it (GET /reports/signals/charts/{chart}: the same numbers the picture draws), a period filter as a plain
- * GET form, and CSV downloads of the report and of the access register, streamed through as the API writes them.
+ * under it (GET /reports/signals/charts: every chart's numbers from one computation of the report, which the
+ * images then draw), a period filter as a plain GET form, and CSV downloads of the report and of the access
+ * register, streamed through as the API writes them.
  * Who may read what (own grid operator only) is the API's (api/routes/reports.ts, api/routes/p4.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { t } from '../lib/messages.js';
 import type { ConsoleKit } from './index.js';
-import type { Person } from './api.js';
+import { refusalText, streamThrough, type ApiDownload, type Person } from './api.js';
 import { page } from './views/layout.js';
 import { MessagePage } from './views/pages.js';
 import {
@@ -70,33 +71,20 @@ const reportQuery = (p: ReportPeriod) => new URLSearchParams({ from: p.from, to:
 export const formQuery = (p: ReportPeriod) =>
   new URLSearchParams({ from: p.fromDate, to: p.toDate, groupBy: p.groupBy }).toString();
 
-/**
- * Stream one API download through (the CSV downloads, the chart images): the API's status and headers, its body
- * as it is written (back-pressure included); a browser that goes away ends the API's answer too (its reader
- * stops). A refusal is a page with the API's reason.
- */
-export async function streamThrough(
-  kit: ConsoleKit,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  html: Html,
-  person: Person,
-  url: string,
-  accept: string,
-) {
-  const res = await kit.api.download(person, url, accept);
-  if (!res.body) {
+/** A refused download: a page with the API's reason. */
+function refusedPage(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply, html: Html) {
+  return (res: ApiDownload) => {
     const ctx = kit.ctx(request, reply);
-    const text = `${res.error?.message ?? `HTTP ${res.status}`}${res.error?.field ? ` (${res.error.field})` : ''}`;
-    return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), res.status);
-  }
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) res.abort();
-  });
-  for (const h of ['content-type', 'content-disposition', 'x-content-type-options'] as const)
-    if (res.headers[h] !== undefined) void reply.header(h, res.headers[h]);
-  return reply.code(res.status).header('cache-control', 'no-store').send(res.body);
+    return html(
+      reply,
+      page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: refusalText(res) })),
+      res.status,
+    );
+  };
 }
+
+/** The CSV downloads: the API's file as it writes it. */
+const CSV_HEADERS = ['content-type', 'content-disposition', 'x-content-type-options'] as const;
 
 function invalidPage(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply, html: Html, value: string) {
   const ctx = kit.ctx(request, reply);
@@ -104,27 +92,18 @@ function invalidPage(kit: ConsoleKit, request: FastifyRequest, reply: FastifyRep
   return html(reply, page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text })), 400);
 }
 
-/** The numbers of every chart from the API; the first refusal stops the page (they share one validation). */
+/**
+ * The numbers of every chart from the API, from one computation of the report (GET /reports/signals/charts); the
+ * images then draw that computation (api/routes/reports.ts CHART_IMAGE_MAX_AGE_S) instead of computing their own.
+ */
 async function chartTables(kit: ConsoleKit, person: Person, period: ReportPeriod) {
-  const answers = await Promise.all(
-    SIGNAL_CHARTS.map((chart) =>
-      kit.api.get<ChartTable>(person, `/reports/signals/charts/${chart}?${reportQuery(period)}`),
-    ),
-  );
-  const refused = answers.find((a) => a.error);
-  if (refused)
-    return {
-      notice: {
-        kind: 'error' as const,
-        text: `${refused.error?.message ?? `HTTP ${refused.status}`}${refused.error?.field ? ` (${refused.error.field})` : ''}`,
-      },
-      status: refused.status,
-    };
-  const charts: ReportChart[] = answers.map((a, i) => ({
-    chart: SIGNAL_CHARTS[i]!,
-    table: a.body,
-    src: `/console/reports/charts/${SIGNAL_CHARTS[i]!}.svg?${formQuery(period)}`,
-  }));
+  const answer = await kit.api.get<{ charts: ChartTable[] }>(person, `/reports/signals/charts?${reportQuery(period)}`);
+  if (answer.error) return { notice: { kind: 'error' as const, text: refusalText(answer) }, status: answer.status };
+  const byChart = new Map(answer.body.charts.map((table) => [table.chart, table]));
+  const charts: ReportChart[] = SIGNAL_CHARTS.flatMap((chart) => {
+    const table = byChart.get(chart);
+    return table ? [{ chart, table, src: `/console/reports/charts/${chart}.svg?${formQuery(period)}` }] : [];
+  });
   return { charts };
 }
 
@@ -167,7 +146,12 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
       if ('invalid' in period) return invalidPage(kit, request, reply, html, period.invalid);
       const chart = request.params.chart as SignalChart;
       const url = `/reports/signals/charts/${chart}.svg?${reportQuery(period)}`;
-      return streamThrough(kit, request, reply, html, person, url, 'image/svg+xml');
+      // Cacheable per period (the API's ETag and private max-age); a revalidation is the API's 304.
+      return streamThrough(kit.api, person, reply, url, 'image/svg+xml', {
+        pass: [...CSV_HEADERS, 'etag', 'cache-control'],
+        forward: { 'if-none-match': request.headers['if-none-match'] },
+        refused: refusedPage(kit, request, reply, html),
+      });
     },
   );
 
@@ -180,7 +164,10 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
       const period = periodOf(request.query, new Date());
       if ('invalid' in period) return invalidPage(kit, request, reply, html, period.invalid);
       const url = `/reports/signals?format=csv&${reportQuery(period)}`;
-      return streamThrough(kit, request, reply, html, person, url, 'text/csv');
+      return streamThrough(kit.api, person, reply, url, 'text/csv', {
+        pass: CSV_HEADERS,
+        refused: refusedPage(kit, request, reply, html),
+      });
     },
   );
 
@@ -194,7 +181,10 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
       const period = periodOf(request.query, new Date());
       if ('invalid' in period) return invalidPage(kit, request, reply, html, period.invalid);
       const q = new URLSearchParams({ format: 'csv', since: period.from, until: period.to }).toString();
-      return streamThrough(kit, request, reply, html, person, `/access-register?${q}`, 'text/csv');
+      return streamThrough(kit.api, person, reply, `/access-register?${q}`, 'text/csv', {
+        pass: CSV_HEADERS,
+        refused: refusedPage(kit, request, reply, html),
+      });
     },
   );
 }

@@ -983,7 +983,7 @@ const en: Record<MessageKey, string> = {
   'mail.acmCaseReport.subject': 'Report of reasonable doubt about a customer mandate by {operator}',
   'mail.acmCaseReport.intro': '{operator} informs the ACM of a customer signal it received and of its findings (GT-6).',
   'mail.acmCaseReport.timelineHeading': 'Timeline',
-  'mail.supplierReport.subject': 'Customer mandate signal reported by {party}',
+  'mail.supplierReport.subject': 'Customer mandate signal reported by {party} ({ean})',
   'mail.supplierReport.intro': '{party} reports a customer signal about the mandate (GT-9).',
   'mail.supplierReport.fact.report': 'Report',
   'mail.supplierReport.fact.signalReceived': 'Signal received by the party',
@@ -1058,7 +1058,7 @@ const en: Record<MessageKey, string> = {
   'mail.breachReminder.clock':
     'Reminder: the 72 hours of GDPR art. 33 for assessing a possible personal-data breach end at {due} (about {hours} hours left).',
   'mail.breachReminder.facts':
-    'Case {reference}: {party} did not demonstrate the customer mandate for connection {ean}. The access register shows {deliveries} delivery(ies) of meter data to this party.',
+    'Case {reference}: {party} did not demonstrate the customer mandate for connection {ean}. The access register shows {deliveries} delivery(ies) of meter data to this party{first}.',
   'mail.breachReminder.first': ', the first at {at}',
   'mail.breachReminder.decide': 'Record your decision (notify the AP, inform the grid user) through POST {url}.',
   'mail.dataKind.interval_data': 'quarter-hour values (offtake and feed-in per quarter-hour)',

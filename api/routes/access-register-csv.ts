@@ -4,13 +4,12 @@
  * JSON list (api/routes/p4.ts), every matching entry rather than a page, newest first, each with the party's GLN
  * and name; the file's format is api/plugins/csv.ts's. Read in one read-only REPEATABLE READ snapshot (as the case
  * list's CSV), so no entry is repeated or lost while the register grows during the download; `until` is held to
- * the request's instant. Pages are offset pages of listAccessRegister (each counts the total too): fine for a
- * grid operator's period, not for a year of a large register, which would want a keyset page in
- * db/repositories/access-register.ts.
+ * the request's instant. Pages are keyset pages (accessRegisterPage: after the last entry's (decided_at, id), no
+ * count), so a page deep in a year of a large register costs what the first one does.
  */
 import type { FastifyReply } from 'fastify';
 import type { Db } from '../../db/client.js';
-import { listAccessRegister, type RegisterFilter } from '../../db/repositories/access-register.js';
+import { accessRegisterPage, type RegisterCursor, type RegisterFilter } from '../../db/repositories/access-register.js';
 import { partiesByIds } from '../../db/repositories/parties.js';
 import { csvFilename, sendCsv } from '../plugins/csv.js';
 
@@ -35,7 +34,8 @@ export const ACCESS_REGISTER_CSV_COLUMNS = [
   'id',
 ] as const;
 
-const PAGE = 1000;
+/** Entries per keyset page. */
+export const ACCESS_REGISTER_CSV_PAGE = 1000;
 
 export function sendAccessRegisterCsv(
   reply: FastifyReply,
@@ -48,8 +48,8 @@ export function sendAccessRegisterCsv(
   return sendCsv(reply, name, ACCESS_REGISTER_CSV_COLUMNS, (write) =>
     db.transaction(
       async (tx) => {
-        for (let offset = 0; ; offset += PAGE) {
-          const { items } = await listAccessRegister(tx, { ...filter, until, limit: PAGE, offset });
+        for (let after: RegisterCursor | null = null; ;) {
+          const items = await accessRegisterPage(tx, { ...filter, until }, after, ACCESS_REGISTER_CSV_PAGE);
           const party = await partiesByIds(
             tx,
             items.map((e) => e.partyId),
@@ -75,7 +75,9 @@ export function sendAccessRegisterCsv(
               blockId: e.blockId,
               id: e.id,
             });
-          if (items.length < PAGE) return;
+          if (items.length < ACCESS_REGISTER_CSV_PAGE) return;
+          const last = items[items.length - 1]!;
+          after = { decidedAt: last.decidedAt, id: last.id };
         }
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },

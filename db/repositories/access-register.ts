@@ -10,7 +10,7 @@
  * One round trip and one commit per batch (api/p4-gate.ts batches the requests).
  */
 import type postgres from 'postgres';
-import { and, count, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gte, lt, lte, or, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { pgArray } from '../pg-array.js';
 import {
@@ -392,4 +392,70 @@ export async function listAccessRegister(
     f.gridOperatorId ? cbase.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : cbase
   ).where(cond);
   return { items: rows.map((r) => r.e), total: total?.n ?? 0 };
+}
+
+/** Where a keyset page of the register ends: its last entry's (decided_at, id). */
+export interface RegisterCursor {
+  decidedAt: Date;
+  id: string;
+}
+
+/**
+ * The keyset page after `after` (null: the first) of the register, in listAccessRegister's filter and order
+ * (newest first: decided_at desc, id desc), without a count: the CSV download reads every matching entry page by
+ * page in one snapshot (api/routes/access-register-csv.ts), so each page costs its own rows however deep it lies,
+ * where an offset page reads and skips everything before it and counts the whole window again.
+ *
+ * Over all connections (a grid operator's register, the console's download) the page is read in the key's order,
+ * id desc: every writer takes id as uuidv7(t) and decided_at as t from one clock reading (see
+ * getAccessRegisterEntry), so id desc is (decided_at desc, id desc) and the key index delivers the pages of each
+ * month already in order, with no sort of the window. For one connection or one party the page follows that
+ * filter's (…, decided_at) index and orders the ties of one instant by id. The query is returned unrun, so its plan
+ * can be checked (test/console/report.test.ts).
+ */
+export function accessRegisterPageQuery(
+  db: DbOrTx,
+  f: Omit<RegisterFilter, 'limit' | 'offset'>,
+  after: RegisterCursor | null,
+  limit: number,
+) {
+  const where: SQL[] = [];
+  if (f.connectionEan) where.push(eq(accessRegister.connectionEan, f.connectionEan));
+  if (f.partyId) where.push(eq(accessRegister.partyId, f.partyId));
+  const byKey = !f.connectionEan && !f.partyId;
+  if (f.since) {
+    where.push(gte(accessRegister.decidedAt, f.since));
+    if (byKey) where.push(gte(accessRegister.id, uuidv7Floor(f.since.getTime())));
+  }
+  if (f.until) {
+    where.push(lt(accessRegister.decidedAt, f.until));
+    if (byKey) where.push(lt(accessRegister.id, uuidv7Floor(f.until.getTime() + 1)));
+  }
+  if (after) {
+    // (decided_at, id) < the cursor's. decided_at <= also prunes the months after the cursor's.
+    where.push(lte(accessRegister.decidedAt, after.decidedAt));
+    const earlier = or(lt(accessRegister.decidedAt, after.decidedAt), lt(accessRegister.id, after.id))!;
+    where.push(byKey ? lt(accessRegister.id, after.id) : earlier);
+  }
+  if (f.gridOperatorId) where.push(eq(connections.gridOperatorId, f.gridOperatorId));
+  const base = db.select({ e: accessRegister }).from(accessRegister);
+  return (f.gridOperatorId ? base.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : base)
+    .where(and(...where))
+    .orderBy(
+      ...(byKey
+        ? [desc(accessRegister.id), desc(accessRegister.decidedAt)]
+        : [desc(accessRegister.decidedAt), desc(accessRegister.id)]),
+    )
+    .limit(limit);
+}
+
+/** One keyset page of the register (accessRegisterPageQuery); the next page's cursor is its last entry. */
+export async function accessRegisterPage(
+  db: DbOrTx,
+  f: Omit<RegisterFilter, 'limit' | 'offset'>,
+  after: RegisterCursor | null,
+  limit: number,
+): Promise<AccessRegisterEntry[]> {
+  const rows = await accessRegisterPageQuery(db, f, after, limit);
+  return rows.map((r) => r.e);
 }
