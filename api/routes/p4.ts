@@ -52,6 +52,7 @@ import { readingsForKind } from '../../db/repositories/readings.js';
 import type { DataKind } from '../../db/schema/index.js';
 import { DomainError, invalidState, notFound, validationError } from '../../lib/errors.js';
 import { isValidEan18 } from '../../lib/gs1.js';
+import { msFromIso } from '../../lib/iso-time.js';
 import { connectionOwner, visibleTo } from '../../domain/visibility.js';
 import { toDataPoints } from './readings.js';
 
@@ -98,8 +99,9 @@ const p4Routes: FastifyPluginAsyncTypebox<P4RouteOptions> = async (app, opts) =>
           `${b.connectionEan} is not an 18-digit EAN with a valid GS1 check digit`,
           'body.connectionEan',
         );
-      const from = new Date(b.from);
-      const to = new Date(b.to);
+      // lib/iso-time.ts: Date's reading of the instants at a tenth of its parser's cost (issue 21).
+      const from = new Date(msFromIso(b.from));
+      const to = new Date(msFromIso(b.to));
       if (!(to > from)) throw validationError('period_invalid', 'to must be later than from', 'body.to');
       // No future periods: nothing is left to decide (a later end is cut at the decision instant).
       if (from.getTime() >= Date.now())

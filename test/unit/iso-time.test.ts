@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoFromMs, isoString } from '../../lib/iso-time.js';
+import { isoFromMs, isoString, msFromIso } from '../../lib/iso-time.js';
 
 /** A deterministic generator (mulberry32): the same instants on every run, failures reproducible. */
 function random(seed: number) {
@@ -64,5 +64,36 @@ describe('isoFromMs (lib/iso-time.ts): toISOString, character for character', ()
     expect(isoFromMs(ms)).toBe('2026-12-07T09:15:00.123Z');
     expect(isoFromMs(ms)).toBe('2026-12-07T09:15:00.123Z');
     expect(isoFromMs(ms + 1)).toBe('2026-12-07T09:15:00.124Z');
+  });
+});
+
+describe('msFromIso (lib/iso-time.ts): Date.parse, for what clients send and the rest', () => {
+  it('agrees with Date.parse on 200,000 random date-times of the usual shape and their near misses', () => {
+    const next = random(4);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+    const two = (max: number) => String(Math.floor(next() * (max + 1))).padStart(2, '0');
+    const zones = ['Z', '+01:00', '-05:30', '+23:59', '-00:00', '+24:00', 'z', '+0100', ''];
+    const fractions = ['', '.1', '.12', '.123', '.1234', '.'];
+    for (let i = 0; i < 200_000; i++) {
+      const year = String(Math.floor(next() * 10_000)).padStart(4, '0');
+      const s = `${year}-${two(13)}-${two(32)}${pick(['T', 'T', 't', ' '])}${two(24)}:${two(60)}:${two(60)}${pick(fractions)}${pick(zones)}`;
+      const expected = Date.parse(s);
+      if (!Object.is(msFromIso(s), expected)) expect([s, msFromIso(s)]).toEqual([s, expected]);
+    }
+  });
+
+  it('agrees at the edges', () => {
+    for (const s of [
+      '1970-01-01T00:00:00Z',
+      '1969-12-31T23:59:59.999Z',
+      '2024-02-29T23:59:59.999+01:00',
+      '2026-02-30T00:00:00Z', // rolls over, as Date does
+      '2026-12-31T23:59:60Z',
+      '0000-03-01T00:00:00Z',
+      '9999-12-31T23:59:59.999-23:59',
+      'not a date',
+      '',
+    ])
+      expect([s, msFromIso(s)]).toEqual([s, Date.parse(s)]);
   });
 });
