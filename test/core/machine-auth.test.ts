@@ -246,6 +246,18 @@ describe('the per-connection key memo (issue 21): never admits what the cache wo
     expect((await resolver.byKey(c, undefined, socket)).principal?.role).toBe('p4-client');
   });
 
+  it('remembers each of a gateway’s keys on its connection, and none on another connection', async () => {
+    const resolver = createPrincipalResolver(ctx.db, { ttlMs: 60_000, max: 1, missMax: 10 });
+    const keys = [await bareKey('p4-client'), await bareKey('p4-client'), await bareKey('compliance')];
+    const gateway = {};
+    for (const k of keys) expect((await resolver.byKey(k, undefined, gateway)).principal).toBeDefined();
+    for (const k of keys) await revokeBehindTheBack(k);
+    // The cache holds one entry (max 1): the memo answers for all three on the gateway's connection ...
+    for (const k of keys) expect((await resolver.byKey(k, undefined, gateway)).principal).toBeDefined();
+    // ... and for none of them on another.
+    expect((await resolver.byKey(keys[0]!, undefined, {})).refusal).toBe('revoked');
+  });
+
   it('ends when the key index is reloaded without the key (revoked on another instance)', async () => {
     let forget = (_hash: string): void => undefined;
     const index = createKeyIndex(ctx.db, { refreshMs: 60_000, missRefreshMs: 60_000 }, ctx.app.log, (h) => forget(h));
