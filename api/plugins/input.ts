@@ -42,8 +42,8 @@ export function boundDateTimes(ajv: AjvFormats): void {
 /**
  * The usual shape of an instant, `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)` with a year DATE_TIME_YEARS allows, judged
  * by one regular expression and the day of the month: what ajv-formats' `date-time` (split, two expressions with
- * captures) and the year bound answer for it, at about a fifth of their cost (issue 21: the P4 gate validates two
- * instants a decision). Every other string (`undefined` here) goes the whole way: leap seconds, a space or
+ * captures) and the year bound answer for it, at a tenth of their cost (issue 21: 0.05 against 0.65 µs of CPU measured
+ * apart; the P4 gate validates two instants a decision). Every other string (`undefined` here) goes the whole way: leap seconds, a space or
  * lower-case `t`, an offset without minutes, other years. test/unit/date-time-format.test.ts holds the two to the
  * same answers.
  */
