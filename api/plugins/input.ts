@@ -31,9 +31,34 @@ export function boundDateTimes(ajv: AjvFormats): void {
   if (typeof validate !== 'function') throw new Error('ajv-formats date-time is not loaded');
   ajv.addFormat('date-time', {
     type: 'string',
-    validate: (s) => DATE_TIME_YEARS.pattern.test(s) && validate(s),
+    validate: (s) => {
+      const quick = plainDateTime(s);
+      return quick !== undefined ? quick : DATE_TIME_YEARS.pattern.test(s) && validate(s);
+    },
     ...(base?.compare ? { compare: base.compare } : {}),
   });
+}
+
+/**
+ * The usual shape of an instant, `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)` with a year DATE_TIME_YEARS allows, judged
+ * by one regular expression and the day of the month: what ajv-formats' `date-time` (split, two expressions with
+ * captures) and the year bound answer for it, at a tenth of their cost (issue 21: 0.05 against 0.65 µs of CPU measured
+ * apart; the P4 gate validates two instants a decision). Every other string (`undefined` here) goes the whole way: leap seconds, a space or
+ * lower-case `t`, an offset without minutes, other years. test/unit/date-time-format.test.ts holds the two to the
+ * same answers.
+ */
+const PLAIN_DATE_TIME =
+  /^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$/;
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+
+export function plainDateTime(s: string): boolean | undefined {
+  if (!PLAIN_DATE_TIME.test(s)) return undefined;
+  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
+  const month = digit(s, 5) * 10 + digit(s, 6);
+  const day = digit(s, 8) * 10 + digit(s, 9);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month]!);
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   type GateRequest,
 } from '../../domain/gate.js';
 import { uuidv7, uuidv7Floor, uuidv7Time } from '../../lib/uuidv7.js';
+import { isoString } from '../../lib/iso-time.js';
 
 // ---------------------------------------------------------------------------------------------
 // Batched facts and group-committed register writes (raw SQL: this is the hot path).
@@ -168,7 +169,7 @@ export async function decideAndRegister(
     with q as (
       select * from unnest((select ${pgArray(ids)}::uuid[]), (select ${pgArray(reqs.map((r) => r.requestId))}::text[]), (select ${pgArray(reqs.map((r) => r.partyId))}::uuid[]),
                            (select ${pgArray(reqs.map((r) => r.connectionEan))}::varchar[]), (select ${pgArray(reqs.map((r) => r.dataKind))}::text[]),
-                           (select ${pgArray(periods.map((p) => p.from.toISOString()))}::timestamptz[]), (select ${pgArray(periods.map((p) => p.to.toISOString()))}::timestamptz[]),
+                           (select ${pgArray(periods.map((p) => isoString(p.from)))}::timestamptz[]), (select ${pgArray(periods.map((p) => isoString(p.to)))}::timestamptz[]),
                            (select ${pgArray(reqs.map((r) => r.deliveryOf ?? null))}::uuid[]))
              with ordinality as q(id, request_id, party_id, ean, kind, p_from, p_to, delivery_of, i)
     ), f as (

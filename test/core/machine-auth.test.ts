@@ -16,6 +16,7 @@ import { registry } from '../../lib/observability/metrics.js';
 import { testConfig } from '../helpers/config.js';
 import { accessRegister, apiKeys, auditLog } from '../../db/schema/index.js';
 import { createPrincipalResolver } from '../../api/plugins/principals.js';
+import { createKeyIndex } from '../../api/plugins/key-index.js';
 import { generateApiKey, hashApiKey } from '../../lib/api-keys.js';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import {
@@ -190,6 +191,86 @@ describe('the authentication cache', () => {
     expect((await other.byKey(bare)).principal).toBeDefined(); // still cached there
     await sleep(400);
     expect((await other.byKey(bare)).refusal).toBe('revoked');
+  });
+});
+
+describe('the per-connection key memo (issue 21): never admits what the cache would refuse', () => {
+  const bareKey = async (role: 'compliance' | 'p4-client', opts: { expiresAt?: Date } = {}) =>
+    (await makeKey(ctx.db, role, opts)).replace(/^Bearer /, '');
+  const revokeBehindTheBack = (bare: string) =>
+    ctx.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiKeys.keyHash, hashApiKey(bare)));
+
+  it('answers the connection’s key from memory, even once the cache evicted it, until the cache’s TTL', async () => {
+    const resolver = createPrincipalResolver(ctx.db, { ttlMs: 400, max: 1, missMax: 10 });
+    const a = await bareKey('compliance');
+    const b = await bareKey('compliance');
+    const socket = {};
+    expect((await resolver.byKey(a, undefined, socket)).principal?.role).toBe('compliance');
+    expect((await resolver.byKey(b)).principal).toBeDefined(); // evicts a from the cache (max 1)
+    await revokeBehindTheBack(a);
+    // Without the memo a is looked up again (evicted) and refused; on its connection it is remembered.
+    expect((await resolver.byKey(a, undefined, socket)).principal?.role).toBe('compliance');
+    expect((await resolver.byKey(a)).refusal).toBe('revoked');
+    await sleep(450);
+    // The cache entry it came from would be stale now: so is the memo.
+    expect((await resolver.byKey(a, undefined, socket)).refusal).toBe('revoked');
+  });
+
+  it('ends at a revocation or rotation on this instance, at the key’s expiry, and for another key', async () => {
+    const resolver = createPrincipalResolver(ctx.db, { ttlMs: 60_000, max: 10, missMax: 10 });
+    const a = await bareKey('compliance');
+    const socket = {};
+    expect((await resolver.byKey(a, undefined, socket)).principal).toBeDefined();
+    resolver.keyRevoked(hashApiKey(a));
+    await revokeBehindTheBack(a);
+    expect((await resolver.byKey(a, undefined, socket)).refusal).toBe('revoked');
+
+    const b = await bareKey('compliance');
+    expect((await resolver.byKey(b, undefined, socket)).principal).toBeDefined();
+    await revokeBehindTheBack(b);
+    resolver.forgetKeyHash(hashApiKey(b)); // what a rotation here or an index reload without it does
+    expect((await resolver.byKey(b, undefined, socket)).refusal).toBe('revoked');
+
+    const soon = await bareKey('compliance', { expiresAt: new Date(Date.now() + 300) });
+    expect((await resolver.byKey(soon, undefined, socket)).principal).toBeDefined();
+    expect((await resolver.byKey(soon, undefined, socket)).principal).toBeDefined();
+    await sleep(350);
+    expect((await resolver.byKey(soon, undefined, socket)).refusal).toBe('expired');
+
+    // Another key on the same connection is resolved on its own (an unknown one refused).
+    expect((await resolver.byKey(generateApiKey().key, undefined, socket)).refusal).toBe('unknown');
+    const c = await bareKey('p4-client');
+    expect((await resolver.byKey(c, undefined, socket)).principal?.role).toBe('p4-client');
+  });
+
+  it('remembers each of a gateway’s keys on its connection, and none on another connection', async () => {
+    const resolver = createPrincipalResolver(ctx.db, { ttlMs: 60_000, max: 1, missMax: 10 });
+    const keys = [await bareKey('p4-client'), await bareKey('p4-client'), await bareKey('compliance')];
+    const gateway = {};
+    for (const k of keys) expect((await resolver.byKey(k, undefined, gateway)).principal).toBeDefined();
+    for (const k of keys) await revokeBehindTheBack(k);
+    // The cache holds one entry (max 1): the memo answers for all three on the gateway's connection ...
+    for (const k of keys) expect((await resolver.byKey(k, undefined, gateway)).principal).toBeDefined();
+    // ... and for none of them on another.
+    expect((await resolver.byKey(keys[0]!, undefined, {})).refusal).toBe('revoked');
+  });
+
+  it('ends when the key index is reloaded without the key (revoked on another instance)', async () => {
+    let forget = (_hash: string): void => undefined;
+    const index = createKeyIndex(ctx.db, { refreshMs: 60_000, missRefreshMs: 60_000 }, ctx.app.log, (h) => forget(h));
+    const resolver = createPrincipalResolver(ctx.db, { ttlMs: 60_000, max: 10, missMax: 10, index });
+    forget = (h) => resolver.forgetKeyHash(h);
+    const a = await bareKey('compliance');
+    await index.reload();
+    const socket = {};
+    expect((await resolver.byKey(a, undefined, socket)).principal).toBeDefined();
+    await revokeBehindTheBack(a);
+    expect((await resolver.byKey(a, undefined, socket)).principal).toBeDefined(); // as the cache: until the reload
+    await index.reload();
+    expect((await resolver.byKey(a, undefined, socket)).refusal).toBe('unknown');
   });
 });
 
