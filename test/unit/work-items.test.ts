@@ -191,8 +191,9 @@ describe('nextDueAt', () => {
     const contacted = { ...base, status: 'awaiting_response' as const, contactedAt: receivedAt, responseDueAt: at(72) };
     expect(nextDueAt(contacted)).toEqual(at(72));
     // Answered, not yet judged: the 72 hours' end is when the judgement is due (GT-3, docs/rules.md), not nothing.
-    expect(nextDueAt({ ...contacted, respondedAt: at(1) })).toEqual(at(72));
-    expect(nextDueAt({ ...contacted, status: 'awaiting_judgement' as const, respondedAt: at(1) })).toEqual(at(72));
+    const answered = { ...contacted, status: 'awaiting_judgement' as const, respondedAt: at(1) };
+    expect(nextDueAt(answered)).toEqual(at(72));
+    expect(nextDueAt({ ...answered, status: 'awaiting_response' as const })).toEqual(at(72));
     const closed = { ...contacted, status: 'closed_mandate_accepted' as const, unblockDueAt: at(20) };
     expect(nextDueAt(closed)).toEqual(at(20));
     expect(nextDueAt({ ...closed, unblockedAt: at(2) })).toBeNull();
