@@ -206,14 +206,24 @@ async function seedBase(db: Db): Promise<Seed> {
   ]);
   const key = async (role: 'case-handler' | 'supplier', partyId: string, holderName: string | null) => {
     const k = generateApiKey();
-    await db.insert(apiKeys).values({ keyHash: k.hash, prefix: k.prefix, label: `bench ${role}`, holderName, role, partyId });
+    await db
+      .insert(apiKeys)
+      .values({ keyHash: k.hash, prefix: k.prefix, label: `bench ${role}`, holderName, role, partyId });
     return `Bearer ${k.key}`;
   };
   // Connections 0..9 carry the real cases (each with the supplier's mandate), 10.. the inserted ones.
   const eans = Array.from({ length: 110 }, (_, i) => eanOf(i));
-  await db.insert(connections).values(
-    eans.map((ean) => ({ ean, gridOperatorId: op!.id, gridArea: 'Bench-Area', supplierId: sup!.id, capacityKw: 17.25 })),
-  );
+  await db
+    .insert(connections)
+    .values(
+      eans.map((ean) => ({
+        ean,
+        gridOperatorId: op!.id,
+        gridArea: 'Bench-Area',
+        supplierId: sup!.id,
+        capacityKw: 17.25,
+      })),
+    );
   const from = new Date(Date.now() - 30 * 86_400_000);
   await db.insert(mandates).values(
     eans.slice(0, 10).map((ean) => ({
@@ -290,7 +300,11 @@ async function openCase(base: string, db: Db, s: Seed, i: number, answer: boolea
   const r = (await api(base, s.supplierKey, 'POST', `/cases/${c.id}/responses`, {
     findings: 'Machtiging via de website',
     complaintHandling: 'Klant gebeld',
-    evidence: { filename: 'machtiging.pdf', contentType: 'application/pdf', contentBase64: pdf(c.reference).toString('base64') },
+    evidence: {
+      filename: 'machtiging.pdf',
+      contentType: 'application/pdf',
+      contentBase64: pdf(c.reference).toString('base64'),
+    },
   })) as { response: { id: string } };
   return { ...c, row, responseId: r.response.id };
 }
@@ -381,7 +395,8 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'gt-bench-console-'));
   running.push({
     name: `temp dir ${root}`,
-    stop: () => (env.BENCH_KEEP_DATA === '1' ? Promise.resolve(log(`kept ${root}`)) : rm(root, { recursive: true, force: true })),
+    stop: () =>
+      env.BENCH_KEEP_DATA === '1' ? Promise.resolve(log(`kept ${root}`)) : rm(root, { recursive: true, force: true }),
   });
   const pg = await startBenchDatabase('gt-bench-console-pg-', { shared_buffers: '256MB' }, log);
   running.push({ name: 'PostgreSQL', stop: () => pg.stop() });
@@ -446,7 +461,9 @@ async function main(): Promise<void> {
     if (c.timeline.length >= TIMELINE) break;
     await Promise.all(
       Array.from({ length: Math.min(20, TIMELINE - c.timeline.length) }, (_, k) =>
-        api(origin, seed.handlerKey, 'POST', `/cases/${timeline.id}/notes`, { text: `Notitie ${i * 20 + k + 1} (bench)` }),
+        api(origin, seed.handlerKey, 'POST', `/cases/${timeline.id}/notes`, {
+          text: `Notitie ${i * 20 + k + 1} (bench)`,
+        }),
       ),
     );
   }
@@ -473,7 +490,11 @@ async function main(): Promise<void> {
   const caseMs = await timed(RUNS, async () => void (await getOk(jar, u(`/console/cases/${timeline.id}`))));
   const auth = { authorization: seed.handlerKey };
   const wiMs = await timed(RUNS, async () => void (await getOk(null, u('/work-items?limit=50'), auth)));
-  const wiLoadMs = await timed(RUNS, async () => void (await getOk(null, u('/work-items?limit=50'), auth)), CONCURRENCY);
+  const wiLoadMs = await timed(
+    RUNS,
+    async () => void (await getOk(null, u('/work-items?limit=50'), auth)),
+    CONCURRENCY,
+  );
   const wi500Ms = await timed(RUNS, async () => void (await getOk(null, u('/work-items?limit=500'), auth)));
   const row = (what: string, xs: number[], target: boolean) =>
     log(
@@ -505,7 +526,9 @@ async function main(): Promise<void> {
     );
   }
   const signInPage = await pageWeight(new CookieJar(), u('/console/sign-in'));
-  log(`  ${'sign-in'.padEnd(34)} ${(signInPage.total / 1024).toFixed(1).padStart(6)} KB  ${pass(signInPage.total <= TARGET_PAGE_BYTES)}`);
+  log(
+    `  ${'sign-in'.padEnd(34)} ${(signInPage.total / 1024).toFixed(1).padStart(6)} KB  ${pass(signInPage.total <= TARGET_PAGE_BYTES)}`,
+  );
 
   // 6. The handler's journey in chromium.
   if (env.BENCH_SKIP_BROWSER !== '1') await journey(origin, dbh.db, journeyCase);
@@ -514,7 +537,11 @@ async function main(): Promise<void> {
 }
 
 async function journey(origin: string, db: Db, target: { id: string; reference: string; responseId: string | null }) {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox'],
+  });
   running.push({ name: 'chromium', stop: () => browser.close() });
   const context = await browser.newContext({ locale: 'nl-NL' });
   context.setDefaultTimeout(30_000);

@@ -273,7 +273,10 @@ export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineN
  * test/reports/case-deadlines-agreement.test.ts.
  */
 export function nextDueAt(
-  f: Pick<CaseDeadlineFacts, 'status' | 'contactDueAt' | 'contactedAt' | 'responseDueAt' | 'unblockDueAt' | 'unblockedAt'>,
+  f: Pick<
+    CaseDeadlineFacts,
+    'status' | 'contactDueAt' | 'contactedAt' | 'responseDueAt' | 'unblockDueAt' | 'unblockedAt'
+  >,
 ): Date | null {
   const open = !isClosedStatus(f.status);
   const due = [
