@@ -34,7 +34,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
@@ -58,6 +58,9 @@ import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
 import { connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { demoPeople, startDevOidc } from '../scripts/dev-oidc.js';
+import { caseWorkPageSql } from '../db/repositories/work-items.js';
+import { WORK_ITEM_KINDS_BY_ROLE } from '../domain/work-items.js';
+import { workQueuePage } from '../services/work-items/queue.js';
 import { startWorker } from '../worker.js';
 import { startBenchDatabase } from './database.js';
 import { BENCH_CODEC_ENV, intEnv } from './env.js';
@@ -213,17 +216,15 @@ async function seedBase(db: Db): Promise<Seed> {
   };
   // Connections 0..9 carry the real cases (each with the supplier's mandate), 10.. the inserted ones.
   const eans = Array.from({ length: 110 }, (_, i) => eanOf(i));
-  await db
-    .insert(connections)
-    .values(
-      eans.map((ean) => ({
-        ean,
-        gridOperatorId: op!.id,
-        gridArea: 'Bench-Area',
-        supplierId: sup!.id,
-        capacityKw: 17.25,
-      })),
-    );
+  await db.insert(connections).values(
+    eans.map((ean) => ({
+      ean,
+      gridOperatorId: op!.id,
+      gridArea: 'Bench-Area',
+      supplierId: sup!.id,
+      capacityKw: 17.25,
+    })),
+  );
   const from = new Date(Date.now() - 30 * 86_400_000);
   await db.insert(mandates).values(
     eans.slice(0, 10).map((ean) => ({
@@ -253,19 +254,24 @@ async function seedBase(db: Db): Promise<Seed> {
   };
 }
 
-async function api(base: string, key: string, method: string, path: string, body?: unknown, idem = true) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: key,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...(idem && method !== 'GET' ? { 'idempotency-key': randomUUID() } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
-  return JSON.parse(text) as Record<string, unknown>;
+/** One API call with a key; a 503 (a busy machine: an action not confirmed in time) is repeated with its key. */
+async function api(base: string, key: string, method: string, path: string, body?: unknown) {
+  const idem = method !== 'GET' ? randomUUID() : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        authorization: key,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(idem ? { 'idempotency-key': idem } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status === 503 && attempt < 5) continue;
+    if (res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as Record<string, unknown>;
+  }
 }
 
 async function waitForCase(db: Db, id: string, ok: (r: typeof doubtCases.$inferSelect) => boolean) {
@@ -314,9 +320,8 @@ async function openCase(base: string, db: Db, s: Seed, i: number, answer: boolea
  * urgent), spread over three days; workflow_started_at set, so the worker's recovery sweep leaves them alone.
  */
 async function seedOpenCases(db: Db, s: Seed, n: number, after: Date): Promise<void> {
-  const { sql: raw } = await import('drizzle-orm');
   const now = new Date();
-  await db.execute(raw`
+  await db.execute(sql`
     insert into doubt_cases (id, reference, grid_operator_id, party_id, connection_ean, channel, received_at, reporter_name,
       description, isma, status, contact_due_at, contacted_at, response_due_at, responded_at, contact_attempts,
       contact_last_error, contact_group_empty_at, workflow_started_at, created_by, created_at)
@@ -334,11 +339,11 @@ async function seedOpenCases(db: Db, s: Seed, n: number, after: Date): Promise<v
       ${now.toISOString()}::timestamptz, 'bench', ${now.toISOString()}::timestamptz
     from generate_series(1, ${n}) g,
       lateral (select ${after.toISOString()}::timestamptz + ((1 + (g * 7919) % ${n}) * interval '1 second') * (259200.0 / ${n}) as due) x`);
-  await db.execute(raw`
+  await db.execute(sql`
     insert into case_responses (case_id, party_id, status, findings, complaint_handling, submitted_at, submitted_by)
     select id, party_id, 'received', 'Machtiging via de website (bench)', 'Klant gebeld', responded_at, 'bench'
     from doubt_cases where status = 'awaiting_judgement' and reference like 'GT-BENCH-%'`);
-  await db.execute(raw`analyze`);
+  await db.execute(sql`analyze`);
 }
 
 // ------------------------------------------------------------------ measuring
@@ -398,7 +403,18 @@ async function main(): Promise<void> {
     stop: () =>
       env.BENCH_KEEP_DATA === '1' ? Promise.resolve(log(`kept ${root}`)) : rm(root, { recursive: true, force: true }),
   });
-  const pg = await startBenchDatabase('gt-bench-console-pg-', { shared_buffers: '256MB' }, log);
+  // BENCH_AUTO_EXPLAIN=1: plans of statements over 50 ms in the cluster's log (with BENCH_KEEP_DATA=1 to read it).
+  const explain: Record<string, string> =
+    env.BENCH_AUTO_EXPLAIN === '1'
+      ? {
+          shared_preload_libraries: 'auto_explain',
+          'auto_explain.log_min_duration': '50ms',
+          'auto_explain.log_analyze': 'on',
+          'auto_explain.log_buffers': 'on',
+          logging_collector: 'on',
+        }
+      : {};
+  const pg = await startBenchDatabase('gt-bench-console-pg-', { shared_buffers: '256MB', ...explain }, log);
   running.push({ name: 'PostgreSQL', stop: () => pg.stop() });
   const temporal = await startTemporalDevServer({ headless: true, logger });
   running.push({ name: 'Temporal dev server', stop: () => temporal.stop() });
@@ -455,7 +471,7 @@ async function main(): Promise<void> {
     reasonCode: 'duplicate',
     reason: 'Dubbele melding (bench)',
   });
-  await waitForCase(dbh.db, timeline.id, (r) => r.closedAt !== null);
+  await waitForCase(dbh.db, timeline.id, (r) => r.status === 'closed_withdrawn');
   for (let i = 0; ; i++) {
     const c = (await api(origin, seed.handlerKey, 'GET', `/cases/${timeline.id}`)) as { timeline: unknown[] };
     if (c.timeline.length >= TIMELINE) break;
@@ -496,6 +512,11 @@ async function main(): Promise<void> {
     CONCURRENCY,
   );
   const wi500Ms = await timed(RUNS, async () => void (await getOk(null, u('/work-items?limit=500'), auth)));
+  // The queue's database part alone (services/work-items/queue.ts, no HTTP, no auth).
+  const viewer = { role: 'case-handler' as const, gridOperatorId: seed.operatorId };
+  const serviceMs = await timed(RUNS, async () => {
+    await workQueuePage(dbh.db, viewer, { now: new Date(), horizonHours: 24 }, { limit: 50, offset: 0 });
+  });
   const row = (what: string, xs: number[], target: boolean) =>
     log(
       `${what.padEnd(52)} p50 ${ms(percentile(xs, 50)).padStart(9)}  p99 ${ms(percentile(xs, 99)).padStart(9)}` +
@@ -507,6 +528,19 @@ async function main(): Promise<void> {
   row('GET /work-items?limit=50 (API key), 1 at a time', wiMs, false);
   row(`GET /work-items?limit=50 (API key), ${CONCURRENCY} at a time`, wiLoadMs, false);
   row('GET /work-items?limit=500 (API key), 1 at a time', wi500Ms, false);
+  row('workQueuePage, limit 50 (the service alone, no HTTP)', serviceMs, false);
+  if (env.BENCH_EXPLAIN === '1') {
+    const statement = caseWorkPageSql(seed.operatorId, {
+      now: new Date(),
+      horizonHours: 24,
+      kinds: WORK_ITEM_KINDS_BY_ROLE['case-handler']!,
+      first: 50,
+    })!;
+    const plan = (await dbh.db.execute(sql`explain (analyze, buffers) ${statement}`)) as unknown as Array<
+      Record<string, string>
+    >;
+    log(`the cases' statement of GET /work-items?limit=50:\n${plan.map((r) => Object.values(r)[0]).join('\n')}`);
+  }
 
   // 5. Page weight.
   const pages: Array<[string, string]> = [

@@ -20,17 +20,17 @@ export interface CaseItemSql {
   kind: WorkItemKind;
   deadline: DeadlineName | null;
   present: SQL;
-  /** null: the item never expires (it sorts last). */
+  /** The column of its expiresAt (unqualified: read from the row that carries the conditions); null: never expires. */
   expiresAt: SQL | null;
 }
 
 /**
  * SQL mirror of domain/work-items.ts `caseWorkItems(facts, now, horizonHours)`, item by item, in its order and with
- * its conditions; `c.awaiting` is responsesAwaitingJudgement. Every condition is never null (a null due instant
- * is tested first), so `not` is safe.
+ * its conditions, over a row `c` of doubt_cases with `c.open` (not isClosedStatus) and `c.awaiting`
+ * (responsesAwaitingJudgement). Every condition is never null (a null due instant is tested first), so `not` is safe.
  */
 export function caseItemsSql(now: Date, horizonHours: number): CaseItemSql[] {
-  const open = sql`(c.status in (${OPEN_LIST}))`;
+  const open = sql`c.open`;
   const horizon = sql`${new Date(now.getTime() + horizonHours * HOUR_MS).toISOString()}::timestamptz`;
   const notContacted = sql`(${open} and c.contacted_at is null)`;
   // contact_group_empty before contact_failing: an empty group is the one listed when both hold.
@@ -39,28 +39,28 @@ export function caseItemsSql(now: Date, horizonHours: number): CaseItemSql[] {
   const judge = sql`(${open} and c.awaiting > 0)`;
   return [
     // judge_evidence: open, a counted response unjudged; the 72 hours' end.
-    { kind: 'judge_evidence', deadline: null, present: judge, expiresAt: sql`c.response_due_at` },
-    { kind: 'contact_group_empty', deadline: null, present: groupEmpty, expiresAt: sql`c.contact_due_at` },
-    { kind: 'contact_failing', deadline: null, present: failing, expiresAt: sql`c.contact_due_at` },
+    { kind: 'judge_evidence', deadline: null, present: judge, expiresAt: sql`response_due_at` },
+    { kind: 'contact_group_empty', deadline: null, present: groupEmpty, expiresAt: sql`contact_due_at` },
+    { kind: 'contact_failing', deadline: null, present: failing, expiresAt: sql`contact_due_at` },
     // deadline_due, each not done and within the horizon (or passed), unless an item above already carries it;
     // a closed case's contact and answer are over (caseDeadlines: applicable, not done).
     {
       kind: 'deadline_due',
       deadline: 'contact',
       present: sql`(${notContacted} and not ${groupEmpty} and not ${failing} and c.contact_due_at <= ${horizon})`,
-      expiresAt: sql`c.contact_due_at`,
+      expiresAt: sql`contact_due_at`,
     },
     {
       kind: 'deadline_due',
       deadline: 'response',
       present: sql`(${open} and not ${judge} and c.response_due_at is not null and c.responded_at is null and c.response_due_at <= ${horizon})`,
-      expiresAt: sql`c.response_due_at`,
+      expiresAt: sql`response_due_at`,
     },
     {
       kind: 'deadline_due',
       deadline: 'unblock',
       present: sql`(c.unblock_due_at is not null and c.unblocked_at is null and c.unblock_due_at <= ${horizon})`,
-      expiresAt: sql`c.unblock_due_at`,
+      expiresAt: sql`unblock_due_at`,
     },
     // release_hold: decided, its evidence kept by a legal hold; nothing expires.
     {
@@ -96,47 +96,11 @@ export interface CaseWorkPage {
 export async function caseWorkPage(
   db: DbOrTx,
   gridOperatorId: string | undefined,
-  at: { now: Date; horizonHours: number; kinds: readonly WorkItemKind[]; first: number },
+  at: CaseWorkPageInput,
 ): Promise<CaseWorkPage> {
-  const items = caseItemsSql(at.now, at.horizonHours).filter((i) => at.kinds.includes(i.kind));
-  if (items.length === 0 || at.first < 1) return { facts: [], total: 0, keys: new Map() };
-  const horizon = new Date(at.now.getTime() + at.horizonHours * HOUR_MS).toISOString();
-  const any = sql.join(
-    items.map((i) => i.present),
-    sql` or `,
-  );
-  const count = sql.join(
-    items.map((i) => sql`(case when ${i.present} then 1 else 0 end)`),
-    sql` + `,
-  );
-  const expiring = items.filter((i) => i.expiresAt !== null);
-  const key =
-    expiring.length === 0
-      ? sql`null::timestamptz`
-      : sql`least(${sql.join(
-          expiring.map((i) => sql`case when ${i.present} then ${i.expiresAt} end`),
-          sql`, `,
-        )})`;
-  // A closed case carries an item only through its unblock (= next_due_at, nextDueAt) or a legal hold: the
-  // prefilter reads the open cases and those, by index.
-  const rows = (await db.execute(sql`
-    with c as (
-      select d.*, ${awaitingOf(sql`d.id`)} as awaiting
-      from ${doubtCases} d
-      where ${gridOperatorId === undefined ? sql`true` : sql`d.grid_operator_id = ${gridOperatorId}::uuid`}
-        and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)
-    ), w as (
-      select c.*, ${key} as item_key, ${count} as item_count from c where ${any}
-    ), b as (
-      select item_key from w order by item_key asc nulls last, id limit 1 offset ${at.first - 1}
-    )
-    select w.id, w.reference, w.status, w.closed_at, w.contact_due_at, w.contacted_at, w.response_due_at,
-      w.responded_at, w.unblock_due_at, w.unblocked_at, w.contact_attempts, w.contact_last_error,
-      w.contact_group_empty_at, w.legal_hold_since, w.awaiting, w.item_key, w.item_count,
-      (select sum(item_count) from w)::int as total
-    from w
-    where (select item_key from b) is null or w.item_key <= (select item_key from b)
-  `)) as unknown as Array<Record<string, unknown>>;
+  const statement = caseWorkPageSql(gridOperatorId, at);
+  if (!statement) return { facts: [], total: 0, keys: new Map() };
+  const rows = (await db.execute(statement)) as unknown as Array<Record<string, unknown>>;
   const keys = new Map<string, { items: number; firstExpiresAt: Date | null }>();
   const facts = rows.map((r): CaseWorkFacts => {
     const caseId = r['id'] as string;
@@ -160,6 +124,64 @@ export async function caseWorkPage(
     };
   });
   return { facts, total: rows.length === 0 ? 0 : Number(rows[0]!['total']), keys };
+}
+
+export interface CaseWorkPageInput {
+  now: Date;
+  horizonHours: number;
+  kinds: readonly WorkItemKind[];
+  /** How many items of the queue the page reaches (offset + limit). */
+  first: number;
+}
+
+/** caseWorkPage's statement (null: none of the kinds is a case's); apart, so a bench can EXPLAIN it. */
+export function caseWorkPageSql(gridOperatorId: string | undefined, at: CaseWorkPageInput): SQL | null {
+  const items = caseItemsSql(at.now, at.horizonHours).filter((i) => at.kinds.includes(i.kind));
+  if (items.length === 0 || at.first < 1) return null;
+  const horizon = new Date(at.now.getTime() + at.horizonHours * HOUR_MS).toISOString();
+  // Over the columns p0, p1, … of statement's p: each item's condition, once per case.
+  const on = (n: number) => sql.raw(`p.p${n}`);
+  const any = sql.join(
+    items.map((_, n) => on(n)),
+    sql` or `,
+  );
+  const count = sql.join(
+    items.map((_, n) => sql`${on(n)}::int`),
+    sql` + `,
+  );
+  const expiring = items.flatMap((i, n) => (i.expiresAt ? [sql`case when ${on(n)} then ${i.expiresAt} end`] : []));
+  const key = expiring.length === 0 ? sql`null::timestamptz` : sql`least(${sql.join(expiring, sql`, `)})`;
+  // A closed case carries an item only through its unblock (= next_due_at, nextDueAt) or a legal hold: the
+  // prefilter reads the open cases and those, by index. Each item's condition is worked out once per case (p),
+  // then its first instant and count (w); the cases up to the `first`-th by that instant, ties included, are read.
+  const scope = gridOperatorId === undefined ? sql`true` : sql`d.grid_operator_id = ${gridOperatorId}::uuid`;
+  return sql`
+    with c as materialized (
+      select d.id, d.reference, d.status, d.closed_at, d.contact_due_at, d.contacted_at, d.response_due_at,
+        d.responded_at, d.unblock_due_at, d.unblocked_at, d.contact_attempts, d.contact_last_error,
+        d.contact_group_empty_at, d.legal_hold_since, coalesce(r.n, 0) as awaiting, d.status in (${OPEN_LIST}) as open
+      from ${doubtCases} d
+      left join (select case_id, count(*)::int as n from ${caseResponses}
+                 where status = 'received' and judgement is null group by case_id) r on r.case_id = d.id
+      where ${scope}
+        and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)
+    ), p as materialized (
+      select c.*, ${sql.join(
+        items.map((i, n) => sql`${i.present} as ${sql.raw(`p${n}`)}`),
+        sql`, `,
+      )} from c
+    ), w as materialized (
+      select p.*, ${key} as item_key, ${count} as item_count from p where ${any}
+    ), b as (
+      select item_key from w order by item_key asc nulls last, id limit 1 offset ${at.first - 1}
+    )
+    select w.id, w.reference, w.status, w.closed_at, w.contact_due_at, w.contacted_at, w.response_due_at,
+      w.responded_at, w.unblock_due_at, w.unblocked_at, w.contact_attempts, w.contact_last_error,
+      w.contact_group_empty_at, w.legal_hold_since, w.awaiting, w.item_key, w.item_count,
+      (select sum(item_count) from w)::int as total
+    from w
+    where (select item_key from b) is null or w.item_key <= (select item_key from b)
+  `;
 }
 
 /** The facts of every case of the scope (tests: the whole set the page is held to). */

@@ -219,7 +219,13 @@ export const caseResponses = pgTable(
     judgedByName: text('judged_by_name'),
     judgedByRole: text('judged_by_role'),
   },
-  (t) => [index('case_responses_case_idx').on(t.caseId)],
+  (t) => [
+    index('case_responses_case_idx').on(t.caseId),
+    // The work queue's count of evidence awaiting a judgement (db/repositories/work-items.ts): only those rows.
+    index('case_responses_awaiting_idx')
+      .on(t.caseId)
+      .where(sql`${t.status} = 'received' and ${t.judgement} is null`),
+  ],
 );
 
 /** Compliance: the full Temporal history of a closed case, kept beyond the namespace retention. */

@@ -1,0 +1,1 @@
+CREATE INDEX "case_responses_awaiting_idx" ON "case_responses" USING btree ("case_id") WHERE "case_responses"."status" = 'received' and "case_responses"."judgement" is null;
