@@ -29,7 +29,7 @@
  * BENCH_SKIP_BROWSER=1 (no journey).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -373,8 +373,14 @@ async function getOk(jar: CookieJar | null, url: URL, headers: Record<string, st
 
 /** HTML + the stylesheets and scripts it links (each counted, as on a first visit), in bytes. */
 async function pageWeight(jar: CookieJar, url: URL) {
-  const html = Buffer.byteLength(await getOk(jar, url));
   const page = await getOk(jar, url);
+  const html = Buffer.byteLength(page);
+  // BENCH_DUMP_DIR: each page's HTML saved there, to see what was weighed.
+  if (env.BENCH_DUMP_DIR)
+    await writeFile(
+      join(env.BENCH_DUMP_DIR, `${url.pathname.replace(/[^a-z0-9]+/gi, '_')}${url.search ? '_q' : ''}.html`),
+      page,
+    );
   const assets = [
     ...page.matchAll(/<link[^>]*rel="stylesheet"[^>]*href="([^"]+)"/g),
     ...page.matchAll(/<script[^>]*src="([^"]+)"/g),
