@@ -261,22 +261,27 @@ export function caseDeadlines(f: CaseDeadlineFacts, now: Date): Record<DeadlineN
 
 /**
  * The instant the case's next deadline expires, for sorting a list by what is due (GET /cases?sort=due): the
- * earliest due instant of a deadline not yet done — contact (GT-1) and the party's answer (GT-3) while the case
- * is open, the unblock (GT-7, GT-8) until the block is lifted. Overdue ones count too (they sort first); null
- * when nothing is due. It does not depend on `now`, so a page boundary does not move while the list is read.
+ * earliest of — while the case is open — the contact (GT-1) until it is made, and the end of the party's 72 hours
+ * (GT-3) until the case is decided, answered or not; and the unblock (GT-7, GT-8) until the block is lifted.
+ * An answer does not end the 72 hours' instant: evidence that came in waits for the handler's judgement by then
+ * (the party may add to it until they end, GT-3, and the workflow reminds the handler from then on), and a case
+ * whose evidence was rejected is decided at that instant (GT-4). So an answered, unjudged case sorts by it, and
+ * once it has passed, with the overdue ones (docs/rules.md "Readings we chose": an answered case waits behind no
+ * unanswered one). Overdue ones count too (they sort first); null when nothing is due. It does not depend on
+ * `now`, so a page boundary does not move while the list is read.
  * SQL mirror: the generated column doubt_cases.next_due_at (db/schema/cases.ts), held to this by
  * test/reports/case-deadlines-agreement.test.ts.
  */
 export function nextDueAt(
   f: Pick<
     CaseDeadlineFacts,
-    'status' | 'contactDueAt' | 'contactedAt' | 'responseDueAt' | 'respondedAt' | 'unblockDueAt' | 'unblockedAt'
+    'status' | 'contactDueAt' | 'contactedAt' | 'responseDueAt' | 'unblockDueAt' | 'unblockedAt'
   >,
 ): Date | null {
   const open = !isClosedStatus(f.status);
   const due = [
     open && !f.contactedAt ? f.contactDueAt : null,
-    open && !f.respondedAt ? f.responseDueAt : null,
+    open ? f.responseDueAt : null,
     !f.unblockedAt ? f.unblockDueAt : null,
   ].filter((d): d is Date => d !== null);
   return due.length === 0 ? null : new Date(Math.min(...due.map((d) => d.getTime())));

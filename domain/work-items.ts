@@ -81,7 +81,8 @@ const DEADLINE_WHY: Record<DeadlineName, string> = {
 /**
  * A case's items. A deadline is due when it is not done and falls within `horizonHours` of now, or has passed
  * (an open case's missed contact still waits for it); a deadline an item already carries (a failing contact, an
- * empty contact group) is not listed twice.
+ * empty contact group) is not listed twice. SQL mirror, item by item: db/repositories/work-items.ts caseItemsSql
+ * (GET /work-items orders and pages the cases with it), held to this by test/reports/work-items-agreement.test.ts.
  */
 export function caseWorkItems(f: CaseWorkFacts, now: Date, horizonHours: number): WorkItem[] {
   const subject = { type: 'case' as const, id: f.caseId, reference: f.reference };

@@ -56,9 +56,9 @@ export const WorkItemList = Type.Object(
     items: Type.Array(WorkItemSchema, {
       description: 'Soonest expiresAt first (overdue first), those without one last',
     }),
-    total: Type.Integer(),
-    limit: Type.Integer(),
-    offset: Type.Integer(),
+    total: Type.Integer({ description: 'Every item of the queue (of the kinds asked for), not only this page' }),
+    limit: Type.Integer({ description: 'Items per page (1–500)' }),
+    offset: Type.Integer({ description: 'Items of the ordered queue skipped before this page' }),
     horizonHours: Type.Integer(),
     generatedAt: DateTime,
   },

@@ -1,54 +1,191 @@
 /**
- * The facts the work queue is decided on (domain/work-items.ts workQueue), for one grid operator or all: every
- * case that can still wait for a person (open, or closed with a block to lift or a legal hold), the undecided
- * GT-11 assessments and the GT-5 reviews waiting for votes or the ACM decision. The rule is domain/work-items.ts;
- * the case statement repeats its "waits at all" part in SQL (waitsForPersonSql, held to it by an agreement test)
- * so a queue over thousands of open cases reads only the rows that carry an item.
+ * The facts the work queue is decided on (domain/work-items.ts workQueue), for one grid operator or all: the cases
+ * that carry an item, the undecided GT-11 assessments and the GT-5 reviews waiting for votes or the ACM decision.
+ * The rule is domain/work-items.ts. Cases are the many (thousands open), so their statement repeats caseWorkItems
+ * in SQL item by item (caseItemsSql: which items a case carries and when each expires) and orders and bounds them
+ * there: it returns only the cases the first page can hold, with the queue's total, and the domain orders those
+ * (caseWorkPage). test/reports/work-items-agreement.test.ts holds both to the same answers on random facts.
  */
-import { and, eq, inArray, isNotNull, isNull, lte, not, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { breachAssessments, caseResponses, doubtCases, improvementReviews, reviewVotes } from '../schema/index.js';
-import { OPEN_STATUSES } from '../../domain/case.js';
-import type { BreachWorkFacts, CaseWorkFacts, ReviewWorkFacts } from '../../domain/work-items.js';
+import { OPEN_STATUSES, type DeadlineName } from '../../domain/case.js';
+import type { BreachWorkFacts, CaseWorkFacts, ReviewWorkFacts, WorkItemKind } from '../../domain/work-items.js';
 
-/** Responses counted within the 72 hours and not yet judged (GT-3, GT-8), per case. */
-// The outer row named in full: drizzle leaves a lone table's columns unqualified, and "id" alone is the response's.
-const awaitingJudgement = sql<number>`(select count(*)::int from ${caseResponses} r
-  where r.case_id = "doubt_cases"."id" and r.status = 'received' and r.judgement is null)`;
+const HOUR_MS = 3_600_000;
+const OPEN_LIST = sql.raw(OPEN_STATUSES.map((st) => `'${st}'`).join(', '));
 
-/**
- * SQL mirror of domain/work-items.ts `caseWorkItems(facts, now, horizonHours).length > 0`: the cases that wait
- * for a person, so the queue reads those rows only. Each branch names the item it mirrors;
- * test/reports/work-items-agreement.test.ts holds both to the same cases on random facts.
- */
-export function waitsForPersonSql(now: Date, horizonHours: number): SQL {
-  const open = inArray(doubtCases.status, OPEN_STATUSES);
-  const horizon = new Date(now.getTime() + horizonHours * 3_600_000);
-  return or(
-    // judge_evidence: open, a counted response unjudged.
-    and(open, sql`${awaitingJudgement} > 0`),
-    // contact_group_empty / contact_failing: open, not yet contacted, the group empty or the mail failed.
-    and(
-      open,
-      isNull(doubtCases.contactedAt),
-      or(
-        isNotNull(doubtCases.contactGroupEmptyAt),
-        and(sql`${doubtCases.contactAttempts} > 0`, isNotNull(doubtCases.contactLastError)),
-      ),
-    ),
-    // deadline_due: a deadline not done within the horizon (or passed) is exactly next_due_at (nextDueAt) up to it.
-    lte(doubtCases.nextDueAt, horizon),
-    // release_hold: decided, its evidence kept by a legal hold.
-    and(not(open), isNotNull(doubtCases.legalHoldSince)),
-  )!;
+/** One item a case can carry, over the row `c` of caseWorkPage's statement: whether it does, and its expiresAt. */
+export interface CaseItemSql {
+  kind: WorkItemKind;
+  deadline: DeadlineName | null;
+  present: SQL;
+  /** The column of its expiresAt (unqualified: read from the row that carries the conditions); null: never expires. */
+  expiresAt: SQL | null;
 }
 
-/** The facts of the cases that wait for a person (waitsForPersonSql; `all`: every case of the scope, for tests). */
-export async function caseWorkFacts(
+/**
+ * SQL mirror of domain/work-items.ts `caseWorkItems(facts, now, horizonHours)`, item by item, in its order and with
+ * its conditions, over a row `c` of doubt_cases with `c.open` (not isClosedStatus) and `c.awaiting`
+ * (responsesAwaitingJudgement). Every condition is never null (a null due instant is tested first), so `not` is safe.
+ */
+export function caseItemsSql(now: Date, horizonHours: number): CaseItemSql[] {
+  const open = sql`c.open`;
+  const horizon = sql`${new Date(now.getTime() + horizonHours * HOUR_MS).toISOString()}::timestamptz`;
+  const notContacted = sql`(${open} and c.contacted_at is null)`;
+  // contact_group_empty before contact_failing: an empty group is the one listed when both hold.
+  const groupEmpty = sql`(${notContacted} and c.contact_group_empty_at is not null)`;
+  const failing = sql`(${notContacted} and c.contact_group_empty_at is null and c.contact_attempts > 0 and c.contact_last_error is not null)`;
+  const judge = sql`(${open} and c.awaiting > 0)`;
+  return [
+    // judge_evidence: open, a counted response unjudged; the 72 hours' end.
+    { kind: 'judge_evidence', deadline: null, present: judge, expiresAt: sql`response_due_at` },
+    { kind: 'contact_group_empty', deadline: null, present: groupEmpty, expiresAt: sql`contact_due_at` },
+    { kind: 'contact_failing', deadline: null, present: failing, expiresAt: sql`contact_due_at` },
+    // deadline_due, each not done and within the horizon (or passed), unless an item above already carries it;
+    // a closed case's contact and answer are over (caseDeadlines: applicable, not done).
+    {
+      kind: 'deadline_due',
+      deadline: 'contact',
+      present: sql`(${notContacted} and not ${groupEmpty} and not ${failing} and c.contact_due_at <= ${horizon})`,
+      expiresAt: sql`contact_due_at`,
+    },
+    {
+      kind: 'deadline_due',
+      deadline: 'response',
+      present: sql`(${open} and not ${judge} and c.response_due_at is not null and c.responded_at is null and c.response_due_at <= ${horizon})`,
+      expiresAt: sql`response_due_at`,
+    },
+    {
+      kind: 'deadline_due',
+      deadline: 'unblock',
+      present: sql`(c.unblock_due_at is not null and c.unblocked_at is null and c.unblock_due_at <= ${horizon})`,
+      expiresAt: sql`unblock_due_at`,
+    },
+    // release_hold: decided, its evidence kept by a legal hold; nothing expires.
+    {
+      kind: 'release_hold',
+      deadline: null,
+      present: sql`(not ${open} and c.legal_hold_since is not null)`,
+      expiresAt: null,
+    },
+  ];
+}
+
+/** Responses counted within the 72 hours and not yet judged (GT-3, GT-8), per case. */
+const awaitingOf = (caseId: SQL) => sql`(select count(*)::int from ${caseResponses} r
+  where r.case_id = ${caseId} and r.status = 'received' and r.judgement is null)`;
+
+const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
+
+export interface CaseWorkPage {
+  /** The facts of the cases the first `first` items can come from, in no particular order (the domain orders). */
+  facts: CaseWorkFacts[];
+  /** The number of items of those kinds over every case of the scope (the queue's case part, whole). */
+  total: number;
+  /** Per case read: the number of its items and the instant its first expires (the statement's sort key). */
+  keys: Map<string, { items: number; firstExpiresAt: Date | null }>;
+}
+
+/**
+ * The cases behind the first `first` items of the queue, of the kinds given (those the viewer's role acts on,
+ * narrowed by the request). A case's items all expire at or after its first one, so the cases ordered by that
+ * instant (none: last) up to the `first`-th, with every case tied with it, hold every case item of the first
+ * `first` items of the whole queue, whatever the reviews and assessments add; the domain orders them.
+ */
+export async function caseWorkPage(
   db: DbOrTx,
   gridOperatorId: string | undefined,
-  at: { now: Date; horizonHours: number } | 'all',
-): Promise<CaseWorkFacts[]> {
+  at: CaseWorkPageInput,
+): Promise<CaseWorkPage> {
+  const statement = caseWorkPageSql(gridOperatorId, at);
+  if (!statement) return { facts: [], total: 0, keys: new Map() };
+  const rows = (await db.execute(statement)) as unknown as Array<Record<string, unknown>>;
+  const keys = new Map<string, { items: number; firstExpiresAt: Date | null }>();
+  const facts = rows.map((r): CaseWorkFacts => {
+    const caseId = r['id'] as string;
+    keys.set(caseId, { items: Number(r['item_count']), firstExpiresAt: toDate(r['item_key']) });
+    return {
+      caseId,
+      reference: r['reference'] as string,
+      status: r['status'] as CaseWorkFacts['status'],
+      closedAt: toDate(r['closed_at']),
+      contactDueAt: toDate(r['contact_due_at'])!,
+      contactedAt: toDate(r['contacted_at']),
+      responseDueAt: toDate(r['response_due_at']),
+      respondedAt: toDate(r['responded_at']),
+      unblockDueAt: toDate(r['unblock_due_at']),
+      unblockedAt: toDate(r['unblocked_at']),
+      contactAttempts: Number(r['contact_attempts']),
+      contactLastError: (r['contact_last_error'] as string | null) ?? null,
+      contactGroupEmptyAt: toDate(r['contact_group_empty_at']),
+      responsesAwaitingJudgement: Number(r['awaiting']),
+      legalHold: r['legal_hold_since'] !== null,
+    };
+  });
+  return { facts, total: rows.length === 0 ? 0 : Number(rows[0]!['total']), keys };
+}
+
+export interface CaseWorkPageInput {
+  now: Date;
+  horizonHours: number;
+  kinds: readonly WorkItemKind[];
+  /** How many items of the queue the page reaches (offset + limit). */
+  first: number;
+}
+
+/** caseWorkPage's statement (null: none of the kinds is a case's); apart, so a bench can EXPLAIN it. */
+export function caseWorkPageSql(gridOperatorId: string | undefined, at: CaseWorkPageInput): SQL | null {
+  const items = caseItemsSql(at.now, at.horizonHours).filter((i) => at.kinds.includes(i.kind));
+  if (items.length === 0 || at.first < 1) return null;
+  const horizon = new Date(at.now.getTime() + at.horizonHours * HOUR_MS).toISOString();
+  // Over the columns p0, p1, … of statement's p: each item's condition, once per case.
+  const on = (n: number) => sql.raw(`p.p${n}`);
+  const any = sql.join(
+    items.map((_, n) => on(n)),
+    sql` or `,
+  );
+  const count = sql.join(
+    items.map((_, n) => sql`${on(n)}::int`),
+    sql` + `,
+  );
+  const expiring = items.flatMap((i, n) => (i.expiresAt ? [sql`case when ${on(n)} then ${i.expiresAt} end`] : []));
+  const key = expiring.length === 0 ? sql`null::timestamptz` : sql`least(${sql.join(expiring, sql`, `)})`;
+  // A closed case carries an item only through its unblock (= next_due_at, nextDueAt) or a legal hold: the
+  // prefilter reads the open cases and those, by index. Each item's condition is worked out once per case (p),
+  // then its first instant and count (w); the cases up to the `first`-th by that instant, ties included, are read.
+  const scope = gridOperatorId === undefined ? sql`true` : sql`d.grid_operator_id = ${gridOperatorId}::uuid`;
+  return sql`
+    with c as materialized (
+      select d.id, d.reference, d.status, d.closed_at, d.contact_due_at, d.contacted_at, d.response_due_at,
+        d.responded_at, d.unblock_due_at, d.unblocked_at, d.contact_attempts, d.contact_last_error,
+        d.contact_group_empty_at, d.legal_hold_since, coalesce(r.n, 0) as awaiting, d.status in (${OPEN_LIST}) as open
+      from ${doubtCases} d
+      left join (select case_id, count(*)::int as n from ${caseResponses}
+                 where status = 'received' and judgement is null group by case_id) r on r.case_id = d.id
+      where ${scope}
+        and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)
+    ), p as materialized (
+      select c.*, ${sql.join(
+        items.map((i, n) => sql`${i.present} as ${sql.raw(`p${n}`)}`),
+        sql`, `,
+      )} from c
+    ), w as materialized (
+      select p.*, ${key} as item_key, ${count} as item_count from p where ${any}
+    ), b as (
+      select item_key from w order by item_key asc nulls last, id limit 1 offset ${at.first - 1}
+    )
+    select w.id, w.reference, w.status, w.closed_at, w.contact_due_at, w.contacted_at, w.response_due_at,
+      w.responded_at, w.unblock_due_at, w.unblocked_at, w.contact_attempts, w.contact_last_error,
+      w.contact_group_empty_at, w.legal_hold_since, w.awaiting, w.item_key, w.item_count,
+      (select sum(item_count) from w)::int as total
+    from w
+    where (select item_key from b) is null or w.item_key <= (select item_key from b)
+  `;
+}
+
+/** The facts of every case of the scope (tests: the whole set the page is held to). */
+export async function caseWorkFacts(db: DbOrTx, gridOperatorId: string | undefined): Promise<CaseWorkFacts[]> {
   const rows = await db
     .select({
       caseId: doubtCases.id,
@@ -65,15 +202,11 @@ export async function caseWorkFacts(
       contactLastError: doubtCases.contactLastError,
       contactGroupEmptyAt: doubtCases.contactGroupEmptyAt,
       legalHoldSince: doubtCases.legalHoldSince,
-      responsesAwaitingJudgement: awaitingJudgement,
+      // The outer row named in full: drizzle leaves a lone table's columns unqualified.
+      responsesAwaitingJudgement: sql<number>`${awaitingOf(sql`"doubt_cases"."id"`)}`,
     })
     .from(doubtCases)
-    .where(
-      and(
-        gridOperatorId === undefined ? undefined : eq(doubtCases.gridOperatorId, gridOperatorId),
-        at === 'all' ? undefined : waitsForPersonSql(at.now, at.horizonHours),
-      ),
-    );
+    .where(gridOperatorId === undefined ? undefined : eq(doubtCases.gridOperatorId, gridOperatorId));
   return rows.map(({ legalHoldSince, ...r }) => ({
     ...r,
     responsesAwaitingJudgement: Number(r.responsesAwaitingJudgement),

@@ -108,12 +108,13 @@ export const doubtCases = pgTable(
     legalHoldReason: text('legal_hold_reason'),
     /**
      * The next deadline's due instant, for GET /cases?sort=due: SQL mirror of domain/case.ts `nextDueAt` (held to
-     * it by test/reports/case-deadlines-agreement.test.ts). Stored, so the sort is an index walk.
+     * it by test/reports/case-deadlines-agreement.test.ts; an answered open case keeps its 72 hours' end, GT-3).
+     * Stored, so the sort is an index walk.
      */
     nextDueAt: timestamp('next_due_at', { withTimezone: true }).generatedAlwaysAs(
       sql.raw(`least(
         case when status not in (${CLOSED_LIST}) and contacted_at is null then contact_due_at end,
-        case when status not in (${CLOSED_LIST}) and responded_at is null then response_due_at end,
+        case when status not in (${CLOSED_LIST}) then response_due_at end,
         case when unblocked_at is null then unblock_due_at end)`),
     ),
     /** Set once the case workflow is known to run; open rows without it are restarted by the worker. */
@@ -218,7 +219,13 @@ export const caseResponses = pgTable(
     judgedByName: text('judged_by_name'),
     judgedByRole: text('judged_by_role'),
   },
-  (t) => [index('case_responses_case_idx').on(t.caseId)],
+  (t) => [
+    index('case_responses_case_idx').on(t.caseId),
+    // The work queue's count of evidence awaiting a judgement (db/repositories/work-items.ts): only those rows.
+    index('case_responses_awaiting_idx')
+      .on(t.caseId)
+      .where(sql`${t.status} = 'received' and ${t.judgement} is null`),
+  ],
 );
 
 /** Compliance: the full Temporal history of a closed case, kept beyond the namespace retention. */

@@ -72,10 +72,10 @@ describe('the handler’s journey', () => {
     expect(lines[0]!.split(',').slice(0, 3)).toEqual(['reference', 'status', 'receivedAt']);
     const urgentLine = lines.findIndex((l) => l.startsWith(`${urgent.reference},awaiting_judgement,`));
     const laterLine = lines.findIndex((l) => l.startsWith(`${later.reference},awaiting_judgement,`));
-    // Both answered: nothing of theirs is due in nextDueAt's sense (the judgement is the work queue's clock), so
-    // sort=due puts them in id order among the cases with nothing due: their presence is what is checked here.
+    // Both answered: sort=due orders them by the end of their 72 hours, when the judgement is due (nextDueAt,
+    // docs/rules.md), the urgent one first.
     expect(urgentLine).toBeGreaterThan(0);
-    expect(laterLine).toBeGreaterThan(0);
+    expect(laterLine).toBeGreaterThan(urgentLine);
     expect(lines.some((l) => l.includes(stack.zuid.gln))).toBe(false);
 
     await page.goto(`${stack.origin}/console/queue`);

@@ -2,13 +2,15 @@
  * Issue 19, GT-5 in a real browser: a grid operator's case handler finds the proposal in the work queue, opens the
  * review (the signal cases it cites, the electorate), votes and — after the other grid operator's vote and the
  * follow-up — signs the ACM decision, each signed act after a fresh authentication at the provider (step-up),
- * ending in the database and the audit chain naming the person (`user:<id>`). axe on every page.
+ * ending in the database and the audit chain naming the person (`user:<id>`); and, on another review in its
+ * follow-up, records the party's commitment the same way. axe on every page.
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, improvementReviews, people, reviewVotes } from '../../db/schema/index.js';
 import { reviewWorkflowId, type RepeatOffenderScanResult } from '../../workflows/shared.js';
-import { call } from '../core/fixtures.js';
+import { call, makeConnection, makeMandate } from '../core/fixtures.js';
+import { tag } from '../api/case-context.js';
 import { checkPage, consoleStack, newContext, signIn, signInAt, type ConsoleStack } from './harness.js';
 
 let stack: ConsoleStack;
@@ -216,5 +218,96 @@ describe('GT-5 reviews in the console', () => {
       .getHandle(reviewWorkflowId(reviewId))
       .terminate('test done')
       .catch(() => undefined);
+  }, 240_000);
+
+  it('a handler records the party’s commitment during the follow-up, with step-up', async () => {
+    // Another party, three signals from both grid operators; both agree through the API; a follow-up period runs.
+    const party = await stack.ctx.party(['supplier']);
+    for (const op of [stack.noord, stack.noord, stack.zuid]) {
+      const conn = await makeConnection(stack.ctx.db, { gridOperatorId: op.id, supplierId: party.id });
+      await makeMandate(stack.ctx.db, { partyId: party.id, connectionEan: conn.ean });
+      const opened = await stack.ctx.app.inject({
+        method: 'POST',
+        url: '/cases',
+        headers: { authorization: op.handlerKey, 'content-type': 'application/json', 'idempotency-key': `c-${tag()}` },
+        payload: {
+          connectionEan: conn.ean,
+          partyGln: party.gln,
+          channel: 'customer',
+          receivedAt: new Date(Date.now() - 60_000).toISOString(),
+          reporterName: 'P. Jansen',
+          description: 'Klant ziet kwartierwaarden opgevraagd zonder machtiging',
+          isma: false,
+        },
+      });
+      expect(opened.statusCode, opened.body).toBe(201);
+    }
+    const scan = (await stack.ctx.temporal.workflow.execute('repeatOffenderScanWorkflow', {
+      taskQueue: stack.ctx.taskQueue,
+      workflowId: `scan-commitment-${stack.ctx.taskQueue}`,
+      args: [{ threshold: 3, windowDays: 30, followUpDays: 30, votingDays: 30 }],
+    })) as RepeatOffenderScanResult;
+    const reviewId = scan.offenders.find((o) => o.partyId === party.id)!.reviewId!;
+    await waitForStatus(reviewId, 'proposed');
+    for (const op of [stack.noord, stack.zuid]) {
+      const voted = await call(stack.ctx.app, op.handlerKey, 'POST', `/reviews/${reviewId}/votes`, {
+        agree: true,
+        reason: 'Herkenbaar patroon',
+      });
+      expect(voted.statusCode, voted.body).toBe(200);
+    }
+    await waitForStatus(reviewId, 'follow_up');
+
+    const { context, page, problems } = await newContext(stack);
+    await signIn(stack, page, stack.noord, 'behandelaar');
+    await page.goto(`${stack.origin}/console/reviews/${reviewId}`);
+    expect(await page.locator('#commitment + p').textContent()).toBe('Nog geen toezegging vastgelegd.');
+    await checkPage(page, 'r06-review-follow-up');
+    // The commitment is signed: the provider asks the person to sign in again, then it is recorded.
+    const text = 'Dubbele controle van elke machtiging vóór de eerste P4-aanvraag, per 1 februari';
+    const form = page.locator('form[action$="/commitment"]');
+    await form.getByLabel('Toezegging').fill(text);
+    await form.getByRole('button', { name: 'Toezegging ondertekenen' }).click();
+    await page.waitForURL((u) => u.href.startsWith(stack.noord.idp.issuer));
+    await signInAt(page, 'behandelaar');
+    await page.waitForURL(`**/console/reviews/${reviewId}`);
+    expect(await page.locator('p.notice').first().textContent()).toBe('Toezegging vastgelegd.');
+    expect(await page.locator('section[aria-labelledby=commitment] blockquote').textContent()).toBe(text);
+    expect(await page.locator('form[action$="/commitment"]').count()).toBe(0);
+    await checkPage(page, 'r07-review-commitment');
+
+    // The database and the audit chain name the person; the fresh authentication came just before the act.
+    const [person] = await stack.ctx.db.select().from(people).where(eq(people.name, NAME));
+    const actor = `user:${person!.id}`;
+    const [row] = await stack.ctx.db.select().from(improvementReviews).where(eq(improvementReviews.id, reviewId));
+    expect(row).toMatchObject({ commitment: text, commitmentRecordedBy: actor });
+    expect(row!.commitmentRecordedAt).toBeInstanceOf(Date);
+    const [recorded] = await stack.ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, reviewId), eq(auditLog.action, 'review.commitment_recorded')));
+    expect(recorded).toMatchObject({
+      actor,
+      actorName: NAME,
+      actorRole: 'case-handler',
+      actorPartyId: stack.noord.id,
+      data: expect.objectContaining({ commitment: text }),
+    });
+    const [stepUp] = await stack.ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.entityId, person!.id), eq(auditLog.action, 'person.stepped_up')))
+      .orderBy(desc(auditLog.id))
+      .limit(1);
+    expect(stepUp!.data).toEqual(expect.objectContaining({ purpose: 'review.commitment', subjectId: reviewId }));
+    expect(stepUp!.id).toBeLessThan(recorded!.id);
+    expect(problems).toEqual([]);
+    await context.close();
+    for (const o of scan.offenders)
+      if (o.reviewId)
+        await stack.ctx.temporal.workflow
+          .getHandle(reviewWorkflowId(o.reviewId))
+          .terminate('test done')
+          .catch(() => undefined);
   }, 240_000);
 });

@@ -6,7 +6,7 @@
  * before and just after the due instant, closed exactly at a due instant — and requires the SQL to give
  * every case the same three states as the TypeScript, at several `now`s (some exactly at due instants);
  * then the `breached` filter and the report's counts built on it. nextDueAt() (the `due` sort) and its mirror,
- * the generated column next_due_at, likewise.
+ * the generated column next_due_at, likewise (answered open cases among them: they keep their 72 hours' end).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,12 @@ describe('caseDeadlines() and its SQL mirror agree', () => {
         nextDueAt(row)?.toISOString() ?? null,
       );
     expect(rows.filter((r) => r.nextDueAt === null).length).toBeGreaterThan(0);
+    // An answered open case keeps the end of its 72 hours (GT-3; docs/rules.md): the sample holds such cases, and
+    // none of them is without an instant.
+    const answeredOpen = rows.filter((r) => !isClosedStatus(r.status) && r.respondedAt && r.responseDueAt);
+    expect(answeredOpen.length).toBeGreaterThan(10);
+    for (const r of answeredOpen)
+      expect(r.nextDueAt!.getTime(), r.reference).toBeLessThanOrEqual(r.responseDueAt!.getTime());
     const byDue = await listCases(ctx.db, {
       gridOperatorId: operator.id,
       sort: 'due',

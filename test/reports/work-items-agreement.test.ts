@@ -1,10 +1,11 @@
 /**
- * The work queue's "does this case wait for a person at all" exists twice: domain/work-items.ts caseWorkItems()
- * (the specification) and its SQL mirror db/repositories/work-items.ts waitsForPersonSql(), which narrows the rows
- * the queue reads. On random cases — every status, contacted or not, deadlines done or not, before and after now,
- * failing contact mails, empty contact groups, responses received or judged, legal holds — at several nows and
- * horizons (some exactly at due instants), the SQL must select exactly the cases the TypeScript gives an item, and
- * the queue built from the narrowed rows must equal the queue built from every row.
+ * The work queue's case items exist twice: domain/work-items.ts caseWorkItems() (the specification) and its SQL
+ * mirror db/repositories/work-items.ts caseItemsSql(), item by item, with which caseWorkPage() orders and bounds the
+ * cases a page of the queue needs in SQL. On random cases — every status, contacted or not, deadlines done or not,
+ * before and after now, failing contact mails, empty contact groups, responses received or judged, legal holds — at
+ * several nows and horizons (some exactly at due instants) and for several sets of kinds, the SQL must give every
+ * case the items count and first expiring instant the TypeScript gives it, count the same total, and the first
+ * `first` items of the queue built from the bounded rows must equal those of the queue built from every row.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +16,14 @@ import {
   responseDeadline,
   unblockDeadline,
 } from '../../domain/case.js';
-import { caseWorkItems, workQueue, WORK_ITEM_KINDS } from '../../domain/work-items.js';
-import { caseWorkFacts } from '../../db/repositories/work-items.js';
+import {
+  caseWorkItems,
+  workQueue,
+  WORK_ITEM_KINDS,
+  type CaseWorkFacts,
+  type WorkItemKind,
+} from '../../domain/work-items.js';
+import { caseWorkFacts, caseWorkPage } from '../../db/repositories/work-items.js';
 import { caseResponses, doubtCases } from '../../db/schema/index.js';
 import { coreContext, makeConnection, makeParty, type CoreContext } from '../core/fixtures.js';
 import { rng } from '../helpers/random.js';
@@ -32,8 +39,8 @@ const base = new Date('2026-10-23T16:00:00Z');
 /** The year in the case references made here (a reference, not a rule id). */
 const YEAR = 2026;
 
-describe('caseWorkItems() and waitsForPersonSql() agree', () => {
-  it('on 300 random cases at 6 nows and 3 horizons', async () => {
+describe('caseWorkItems() and caseItemsSql() agree', () => {
+  it('on 300 random cases at 6 nows, 3 horizons and 4 sets of kinds, per case and as pages', async () => {
     const rand = rng(20_261_207);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const chance = (p: number) => rand() < p;
@@ -98,7 +105,7 @@ describe('caseWorkItems() and waitsForPersonSql() agree', () => {
         });
     }
 
-    const all = await caseWorkFacts(ctx.db, operator.id, 'all');
+    const all = await caseWorkFacts(ctx.db, operator.id);
     expect(all).toHaveLength(300);
     const nows = [
       base,
@@ -108,21 +115,55 @@ describe('caseWorkItems() and waitsForPersonSql() agree', () => {
       dues[10]!,
       dues[20]!,
     ];
+    const caseKinds = WORK_ITEM_KINDS.filter((k) => !k.startsWith('review') && k !== 'breach_decision');
+    const kindSets: WorkItemKind[][] = [
+      caseKinds,
+      ['deadline_due'],
+      ['judge_evidence', 'release_hold'],
+      ['contact_failing', 'contact_group_empty', 'review_vote'],
+    ];
+    const viewer = { role: 'compliance' as const, gridOperatorId: operator.id };
+    const queueOf = (cases: readonly CaseWorkFacts[], now: Date, horizonHours: number, kinds: WorkItemKind[]) =>
+      workQueue({ cases, reviews: [], breaches: [] }, viewer, now, horizonHours).filter((i) => kinds.includes(i.kind));
     const seen = new Set<string>();
+    let read = 0;
+    let readWhole = 0;
     for (const now of nows)
-      for (const horizonHours of [1, 24, 200]) {
-        const narrowed = await caseWorkFacts(ctx.db, operator.id, { now, horizonHours });
-        const expected = all.filter((f) => caseWorkItems(f, now, horizonHours).length > 0).map((f) => f.caseId);
-        expect(narrowed.map((f) => f.caseId).sort(), `${now.toISOString()} +${horizonHours} h`).toEqual(
-          expected.sort(),
-        );
-        const viewer = { role: 'compliance' as const, gridOperatorId: operator.id };
-        const q = workQueue({ cases: narrowed, reviews: [], breaches: [] }, viewer, now, horizonHours);
-        expect(q).toEqual(workQueue({ cases: all, reviews: [], breaches: [] }, viewer, now, horizonHours));
-        for (const i of q) seen.add(i.kind);
-      }
+      for (const horizonHours of [1, 24, 200])
+        for (const kinds of kindSets) {
+          const at = `${now.toISOString()} +${horizonHours} h ${kinds.join(',')}`;
+          const items = new Map(
+            all.map((f) => [f.caseId, caseWorkItems(f, now, horizonHours).filter((i) => kinds.includes(i.kind))]),
+          );
+          // The whole set: the cases with an item, each with its count and first instant, and the total.
+          const whole = await caseWorkPage(ctx.db, operator.id, { now, horizonHours, kinds, first: 100_000 });
+          const expected = [...items].filter(([, xs]) => xs.length > 0);
+          expect(whole.facts.map((f) => f.caseId).sort(), at).toEqual(expected.map(([id]) => id).sort());
+          expect(whole.total, at).toBe(expected.reduce((n, [, xs]) => n + xs.length, 0));
+          for (const [id, xs] of expected) {
+            const times = xs.flatMap((i) => (i.expiresAt ? [i.expiresAt.getTime()] : []));
+            expect(whole.keys.get(id), `${at} ${id}`).toEqual({
+              items: xs.length,
+              firstExpiresAt: times.length > 0 ? new Date(Math.min(...times)) : null,
+            });
+          }
+          const full = queueOf(all, now, horizonHours, kinds);
+          expect(queueOf(whole.facts, now, horizonHours, kinds), at).toEqual(full);
+          // Pages: the bounded rows hold the first `first` items of the queue over every row.
+          for (const first of [1, 7, 40]) {
+            const page = await caseWorkPage(ctx.db, operator.id, { now, horizonHours, kinds, first });
+            expect(page.total, at).toBe(whole.total);
+            expect(queueOf(page.facts, now, horizonHours, kinds).slice(0, first), `${at} first ${first}`).toEqual(
+              full.slice(0, first),
+            );
+            read += page.facts.length;
+            readWhole += whole.facts.length;
+          }
+          for (const i of full) seen.add(i.kind);
+        }
+    // The bound reads fewer rows than the whole set (ties at one instant are all read).
+    expect(read).toBeLessThan(readWhole / 2);
     // The random cases reach every kind a case can carry.
-    for (const kind of WORK_ITEM_KINDS.filter((k) => !k.startsWith('review') && k !== 'breach_decision'))
-      expect(seen.has(kind), kind).toBe(true);
+    for (const kind of caseKinds) expect(seen.has(kind), kind).toBe(true);
   }, 120_000);
 });

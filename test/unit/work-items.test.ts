@@ -176,7 +176,7 @@ describe('workQueue', () => {
 });
 
 describe('nextDueAt', () => {
-  it('is the earliest deadline not yet done: contact, then the answer, the unblock until lifted', () => {
+  it('is the earliest deadline not yet done: contact, then the 72 hours until decided, the unblock until lifted', () => {
     const receivedAt = new Date('2026-06-10T08:00:00Z');
     const base = {
       status: 'blocked' as const,
@@ -190,7 +190,10 @@ describe('nextDueAt', () => {
     expect(nextDueAt(base)).toEqual(base.contactDueAt);
     const contacted = { ...base, status: 'awaiting_response' as const, contactedAt: receivedAt, responseDueAt: at(72) };
     expect(nextDueAt(contacted)).toEqual(at(72));
-    expect(nextDueAt({ ...contacted, respondedAt: at(1) })).toBeNull();
+    // Answered, not yet judged: the 72 hours' end is when the judgement is due (GT-3, docs/rules.md), not nothing.
+    const answered = { ...contacted, status: 'awaiting_judgement' as const, respondedAt: at(1) };
+    expect(nextDueAt(answered)).toEqual(at(72));
+    expect(nextDueAt({ ...answered, status: 'awaiting_response' as const })).toEqual(at(72));
     const closed = { ...contacted, status: 'closed_mandate_accepted' as const, unblockDueAt: at(20) };
     expect(nextDueAt(closed)).toEqual(at(20));
     expect(nextDueAt({ ...closed, unblockedAt: at(2) })).toBeNull();
