@@ -22,7 +22,8 @@ type Html = (reply: FastifyReply, body: string, status?: number) => FastifyReply
 type Fragment = typeof import('./views/layout.js').fragment;
 
 /** The first page of the queue and of a search's results (the API's maximum page). */
-const QUEUE_LIMIT = 500;
+/** Rows per queue page: the API pages in SQL (GET /work-items limit/offset); 50 keeps the page under 100 KB. */
+export const QUEUE_PAGE = 50;
 const SEARCH_LIMIT = 50;
 const REJECT = 'case.judgement.reject';
 const UUID = '^[0-9a-fA-F-]{36}$';
@@ -137,14 +138,26 @@ async function judge(kit: ConsoleKit, person: Person, id: string, act: Record<st
 function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { html: Html; fragment: Fragment }) {
   const csrf = app.csrfProtection;
 
-  app.get<{ Querystring: { q?: string } }>(
+  app.get<{ Querystring: { q?: string; page?: number } }>(
     '/console/queue',
-    { schema: { hide: true, querystring: { type: 'object', properties: { q: { type: 'string' } } } } },
+    {
+      schema: {
+        hide: true,
+        querystring: {
+          type: 'object',
+          properties: { q: { type: 'string' }, page: { type: 'integer', minimum: 1, maximum: 10_000, default: 1 } },
+        },
+      },
+    },
     async (request, reply) => {
       const person = kit.personOf(request, reply);
       if (!person) return reply;
       // The API orders the queue (domain/work-items.ts compareWorkItems); the console shows it as it comes.
-      const res = await kit.api.get<{ items: WorkItemDto[] }>(person, `/work-items?limit=${QUEUE_LIMIT}`);
+      const pageNo = request.query.page ?? 1;
+      const res = await kit.api.get<{ items: WorkItemDto[]; total: number }>(
+        person,
+        `/work-items?limit=${QUEUE_PAGE}&offset=${(pageNo - 1) * QUEUE_PAGE}`,
+      );
       if (res.error) throw Object.assign(new Error(res.error.message), { statusCode: res.status });
       const q = request.query.q?.trim();
       let search: Search | undefined;
@@ -157,7 +170,18 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
         search = found.error ? { q, notice: refusal(found) } : { q, items: found.body.items, total: found.body.total };
       }
       const ctx = kit.ctx(request, reply);
-      return html(reply, page(QueuePage({ ctx, items: res.body.items, now: Date.now(), search })));
+      return html(
+        reply,
+        page(
+          QueuePage({
+            ctx,
+            items: res.body.items,
+            now: Date.now(),
+            search,
+            paging: { page: pageNo, size: QUEUE_PAGE, total: res.body.total },
+          }),
+        ),
+      );
     },
   );
 

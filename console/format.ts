@@ -30,3 +30,6 @@ export function timeLeft(dueIso: string | null | undefined, now: number, lang: L
   const duration = d > 0 ? `${d} ${du} ${h} ${hu}` : h > 0 ? `${h} ${hu} ${m} min` : `${m} min`;
   return t(lang, ms >= 0 ? 'time.left' : 'time.overdue', { duration });
 }
+
+/** "8.001" / "8,001": a count as the person's language writes it. */
+export const count = (n: number, lang: Lang): string => n.toLocaleString(lang === 'nl' ? 'nl-NL' : 'en-GB');

@@ -7,7 +7,7 @@ import type { CaseSummaryDto } from '../../api/schemas/cases.js';
 import type { WorkItemSchema } from '../../api/schemas/work-items.js';
 import type { Static } from '@sinclair/typebox';
 import { t, type MessageKey } from '../../lib/messages.js';
-import { timeLeft, when } from '../format.js';
+import { count, timeLeft, when } from '../format.js';
 import { Layout, type PageContext } from './layout.js';
 import type { Notice } from './case.js';
 
@@ -108,16 +108,50 @@ function Subject({ ctx, item }: { ctx: PageContext; item: WorkItemDto }) {
   return item.caseId ? <a href={`/console/cases/${item.caseId}`}>{label}</a> : <>{label}</>;
 }
 
+/** Which page of the queue this is (1-based), its size and the queue's whole length (the API's total). */
+export interface Paging {
+  page: number;
+  size: number;
+  total: number;
+}
+
+/** Previous and next links under the queue: plain links, so paging works without JavaScript. */
+function Pager({ ctx, paging, q }: { ctx: PageContext; paging: Paging; q?: string | undefined }) {
+  const { lang } = ctx;
+  const { page, size, total } = paging;
+  if (total <= size && page === 1) return null;
+  const href = (n: number) => `/console/queue?${q ? `q=${encodeURIComponent(q)}&` : ''}page=${n}`;
+  const first = Math.min((page - 1) * size + 1, total);
+  const last = Math.min(page * size, total);
+  return (
+    <nav class="pager" aria-label={t(lang, 'queue.pages')}>
+      <p>{t(lang, 'queue.range', { first: count(first, lang), last: count(last, lang), total: count(total, lang) })}</p>
+      {page > 1 && (
+        <a href={href(page - 1)} rel="prev">
+          {t(lang, 'queue.previousPage')}
+        </a>
+      )}{' '}
+      {last < total && (
+        <a href={href(page + 1)} rel="next">
+          {t(lang, 'queue.nextPage')}
+        </a>
+      )}
+    </nav>
+  );
+}
+
 export function QueuePage({
   ctx,
   items,
   now,
   search,
+  paging,
 }: {
   ctx: PageContext;
   items: WorkItemDto[];
   now: number;
   search?: Search | undefined;
+  paging?: Paging | undefined;
 }) {
   const { lang } = ctx;
   return (
@@ -160,6 +194,7 @@ export function QueuePage({
           </tbody>
         </table>
       )}
+      {paging && <Pager ctx={ctx} paging={paging} q={search?.q} />}
     </Layout>
   );
 }
