@@ -164,9 +164,6 @@ async function fillMonth(
     );
     await session.unsafe(`alter table ${name} drop constraint ${name}_month_ck`);
   });
-  // The visibility map set (index-only scans), as the month's autovacuum and the partitions activity leave a
-  // closed month (REGISTER_MONTH_STORAGE, vacuumClosedRegisterMonths); statistics for the planner.
-  await sql.unsafe(`vacuum analyze ${name}`);
 }
 
 /** The data months, newest (the current one) first. */
@@ -205,6 +202,14 @@ async function fill(sql: postgres.Sql, seeded: Seeded, months: RegisterMonth[], 
     }
   };
   await Promise.all(Array.from({ length: Math.min(FILL_PARALLEL, months.length) }, worker));
+  // The visibility map set (index-only scans), as the month's autovacuum and the partitions activity leave a
+  // closed month (REGISTER_MONTH_STORAGE, vacuumClosedRegisterMonths); statistics for the planner. After all the
+  // fills: while another month's fill transaction is open, VACUUM may not mark these rows visible to all.
+  for (const m of months) {
+    const t0 = Date.now();
+    await sql.unsafe(`vacuum analyze ${m.name}`);
+    log(`  ${m.name}: vacuumed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
 }
 
 async function registerRows(sql: postgres.Sql): Promise<number> {
