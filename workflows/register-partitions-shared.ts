@@ -12,4 +12,6 @@ export interface RegisterPartitionsResult {
   created: string[];
   /** The months that must exist at asOf, all of which do. */
   months: string[];
+  /** Closed months vacuumed by this run (their last rows since autovacuum's last visit). */
+  vacuumed: string[];
 }

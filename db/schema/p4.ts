@@ -102,6 +102,8 @@ export const accessRegister = pgTable(
     // DC-5 "who accessed this connection": the one index whose inserts are random (millions of
     // connections), paid for on the hot path because the grid user's question must be answered by index.
     // Per partition it is a month's worth of keys, so the pages the inserts touch stay in memory.
+    // Migration 0013 adds INCLUDE (party_id, allowed), which drizzle-kit cannot express: the DC-5 statistics
+    // (accessOverview) are then an index-only scan, no heap page per row of the connection (bench:register).
     index('access_register_conn_idx').on(t.connectionEan, t.decidedAt),
     // A party's decisions in a window (case handling, GT-5, compliance): parties are few (tens to a few
     // hundred), and within a party decided_at only grows, so each insert lands at its party's right edge —

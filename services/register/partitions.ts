@@ -15,16 +15,19 @@ import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import {
+  closedMonthsWithUnvacuumedRows,
   countDetachedMonth,
   createRegisterMonth,
   detachRegisterMonth,
   dropDetachedMonth,
   registerMonths,
   type HeldMonth,
+  vacuumRegisterMonth,
 } from '../../db/repositories/register-partitions.js';
 import { recordPurgeBatch } from '../../db/repositories/retention.js';
 import {
   REGISTER_MONTHS_AHEAD,
+  registerMonth,
   registerMonthExpired,
   registerMonthsAhead,
   registerReach,
@@ -81,6 +84,19 @@ export async function ensureRegisterPartitions(
     if (made) created.push(m.name);
   }
   return { created, months: months.map((m) => m.name) };
+}
+
+/**
+ * Issue 21: the months before asOf's that took rows since their last vacuum are vacuumed, so a closed month ends
+ * with its visibility map complete and the DC-5 statistics read it by index only (access_register_conn_idx
+ * INCLUDE (party_id, allowed)). Autovacuum marks a month every REGISTER_MONTH_STORAGE rows while it fills; this
+ * takes the last rows of the month, which reach no threshold. Run by the daily partitions activity after
+ * ensureRegisterPartitions (not at process start); a month already vacuumed has no new rows and is skipped.
+ */
+export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<string[]> {
+  const months = await closedMonthsWithUnvacuumedRows(db, registerMonth(asOf).from);
+  for (const m of months) await vacuumRegisterMonth(db, m);
+  return months.map((m) => m.name);
 }
 
 export interface DropInput {
