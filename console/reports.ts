@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
-import { t } from '../lib/messages.js';
+import { t, type Lang } from '../lib/messages.js';
 import type { ConsoleKit } from './index.js';
 import { refusalText, streamThrough, type ApiDownload, type Person } from './api.js';
 import { page } from './views/layout.js';
@@ -38,6 +38,11 @@ interface PeriodQuery {
 const periodQuerySchema = {
   type: 'object',
   properties: { from: { type: 'string' }, to: { type: 'string' }, groupBy: { type: 'string' } },
+};
+/** The chart image's address also names the language (a cache key per language; the drawing takes the session's). */
+const chartQuerySchema = {
+  type: 'object',
+  properties: { ...periodQuerySchema.properties, lang: { type: 'string', enum: ['nl', 'en'] } },
 };
 
 /**
@@ -96,13 +101,18 @@ function invalidPage(kit: ConsoleKit, request: FastifyRequest, reply: FastifyRep
  * The numbers of every chart from the API, from one computation of the report (GET /reports/signals/charts); the
  * images then draw that computation (api/routes/reports.ts CHART_IMAGE_MAX_AGE_S) instead of computing their own.
  */
-async function chartTables(kit: ConsoleKit, person: Person, period: ReportPeriod) {
-  const answer = await kit.api.get<{ charts: ChartTable[] }>(person, `/reports/signals/charts?${reportQuery(period)}`);
+async function chartTables(kit: ConsoleKit, person: Person, period: ReportPeriod, lang: Lang) {
+  const answer = await kit.api.get<{ charts: ChartTable[] }>(
+    person,
+    `/reports/signals/charts?${reportQuery(period)}&lang=${lang}`,
+  );
   if (answer.error) return { notice: { kind: 'error' as const, text: refusalText(answer) }, status: answer.status };
   const byChart = new Map(answer.body.charts.map((table) => [table.chart, table]));
   const charts: ReportChart[] = SIGNAL_CHARTS.flatMap((chart) => {
     const table = byChart.get(chart);
-    return table ? [{ chart, table, src: `/console/reports/charts/${chart}.svg?${formQuery(period)}` }] : [];
+    // The language in the address too: a cached picture in the other language is not reused after a switch.
+    const src = `/console/reports/charts/${chart}.svg?${formQuery(period)}&lang=${lang}`;
+    return table ? [{ chart, table, src }] : [];
   });
   return { charts };
 }
@@ -117,7 +127,7 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
       const period = periodOf(request.query, new Date());
       if ('invalid' in period) return invalidPage(kit, request, reply, html, period.invalid);
       const ctx = kit.ctx(request, reply, false);
-      const got = await chartTables(kit, person, period);
+      const got = await chartTables(kit, person, period, ctx.lang);
       return html(
         reply,
         page(ReportPage({ ctx, period, charts: got.charts ?? [], notice: got.notice })),
@@ -136,7 +146,7 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
           properties: { chart: { type: 'string', enum: [...SIGNAL_CHARTS] } },
           required: ['chart'],
         },
-        querystring: periodQuerySchema,
+        querystring: chartQuerySchema,
       },
     },
     async (request, reply) => {
@@ -145,7 +155,9 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
       const period = periodOf(request.query, new Date());
       if ('invalid' in period) return invalidPage(kit, request, reply, html, period.invalid);
       const chart = request.params.chart as SignalChart;
-      const url = `/reports/signals/charts/${chart}.svg?${reportQuery(period)}`;
+      // Drawn in the person's language (the address's lang only keeps the browser's cache apart per language).
+      const { lang } = kit.ctx(request, reply, false);
+      const url = `/reports/signals/charts/${chart}.svg?${reportQuery(period)}&lang=${lang}`;
       // Cacheable per period (the API's ETag and private max-age); a revalidation is the API's 304.
       return streamThrough(kit.api, person, reply, url, 'image/svg+xml', {
         pass: [...CSV_HEADERS, 'etag', 'cache-control'],

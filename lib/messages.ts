@@ -330,6 +330,15 @@ const nl = {
   'report.channel.market_party': 'marktpartij',
   'report.channel.branch_organisation': 'brancheorganisatie',
   'report.channel.supplier_report': 'melding leverancier (GT-9)',
+  'report.svg.title': '{chart}, {span}',
+  'report.svg.count': 'Aantal',
+  'report.svg.legend': 'Legenda: {series}.',
+  'report.svg.desc.by-period':
+    'Signalen van onrechtmatig uitlezen per {groupBy} (Europe/Amsterdam), nog open en gesloten: {total} in totaal over {periods} perioden.',
+  'report.svg.desc.by-channel': 'Hoe de {total} signalen de netbeheerder bereikten, per kanaal, open en gesloten.',
+  'report.svg.desc.by-outcome': 'De {total} zaken van de periode per status: de open zaken en elke afloop.',
+  'report.svg.desc.deadlines':
+    'Per termijn — contact binnen 1 werkdag (GT-1), reactie binnen 72 uur (GT-3), blokkade opgeheven binnen 1 werkdag (GT-7, GT-8) — hoeveel gehaald, gemist of nog lopend.',
   // sessions (issue 19)
   'nav.sessions': 'Sessies',
   'sessions.title': 'Uw sessies',
@@ -882,6 +891,15 @@ const en: Record<MessageKey, string> = {
   'report.channel.market_party': 'market party',
   'report.channel.branch_organisation': 'branch organisation',
   'report.channel.supplier_report': 'supplier report (GT-9)',
+  'report.svg.title': '{chart}, {span}',
+  'report.svg.count': 'Count',
+  'report.svg.legend': 'Legend: {series}.',
+  'report.svg.desc.by-period':
+    'Signals of unlawful reading received per {groupBy} (Europe/Amsterdam), split into still open and closed: {total} in all over {periods} periods.',
+  'report.svg.desc.by-channel': 'How the {total} signals reached the grid operator, per channel, open and closed.',
+  'report.svg.desc.by-outcome': 'The {total} cases of the window by status: the open ones and every closing outcome.',
+  'report.svg.desc.deadlines':
+    'Per deadline — contact within 1 working day (GT-1), answer within 72 hours (GT-3), unblock within 1 working day (GT-7, GT-8) — how many were met, missed, or are still pending.',
   // sessions (issue 19)
   'nav.sessions': 'Sessions',
   'sessions.title': 'Your sessions',

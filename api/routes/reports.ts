@@ -12,6 +12,7 @@ import { errorResponses, ownFilter, READ_ERRORS } from '../plugins/core-access.j
 import { aggregateScopeOf } from '../../domain/visibility.js';
 import {
   ChartParams,
+  ChartQuery,
   ChartTableSchema,
   SignalReportCsvQuery,
   SignalReportQuery,
@@ -195,7 +196,7 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The tables of all charts (as GET /reports/signals/charts/{chart} answers one), in the order by-period, by-channel, by-outcome, deadlines: ' +
           `a page that shows every chart computes the report once. The chart images of the same window (with an explicit \`to\`) drawn within ${CHART_IMAGE_MAX_AGE_S} s after draw this computation. ${SCOPE}`,
-        querystring: SignalReportQuery,
+        querystring: ChartQuery,
         response: {
           200: Type.Object({ charts: Type.Array(ChartTableSchema) }, { title: 'SignalChartTables' }),
           ...errorResponses(...READ_ERRORS, 404),
@@ -203,9 +204,10 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req) => {
-      const { report, meta } = await loadReport(db, req.principal, req.query, cache);
+      const { lang, ...query } = req.query;
+      const { report, meta } = await loadReport(db, req.principal, query, cache);
       return {
-        charts: SIGNAL_CHARTS.map((chart) => chartTable(report, chart, { window: meta, groupBy: meta.groupBy })),
+        charts: SIGNAL_CHARTS.map((chart) => chartTable(report, chart, { window: meta, groupBy: meta.groupBy, lang })),
       };
     },
   );
@@ -219,13 +221,14 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'One chart of the signal report as numbers: its title, description and the table it draws',
         description: `The table shown under the chart (GET /reports/signals/charts/{chart}.svg draws it). ${SCOPE}`,
         params: ChartParams,
-        querystring: SignalReportQuery,
+        querystring: ChartQuery,
         response: { 200: ChartTableSchema, ...errorResponses(...READ_ERRORS, 404) },
       },
     },
     async (req) => {
-      const { report, meta } = await loadReport(db, req.principal, req.query, cache);
-      return chartTable(report, req.params.chart, { window: meta, groupBy: meta.groupBy });
+      const { lang, ...query } = req.query;
+      const { report, meta } = await loadReport(db, req.principal, query, cache);
+      return chartTable(report, req.params.chart, { window: meta, groupBy: meta.groupBy, lang });
     },
   );
 
@@ -241,7 +244,7 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
           `Cacheable: an ETag and \`Cache-Control: private, max-age=${CHART_IMAGE_MAX_AGE_S}\`; with an explicit \`to\` it draws a report of the same scope and window computed in that time, if there is one. ` +
           SCOPE,
         params: ChartParams,
-        querystring: SignalReportQuery,
+        querystring: ChartQuery,
         response: {
           200: {
             description: 'The chart, a standalone SVG document',
@@ -254,8 +257,10 @@ const reportRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (req, reply) => {
       // An image may draw a report of the same scope and window computed moments ago (the page's tables).
-      const { report, meta } = await loadReport(db, req.principal, req.query, cache, true);
-      const svg = chartSvg(chartTable(report, req.params.chart, { window: meta, groupBy: meta.groupBy }));
+      // The language changes the words only: the same cached report serves both (loadReport's key has no lang).
+      const { lang, ...query } = req.query;
+      const { report, meta } = await loadReport(db, req.principal, query, cache, true);
+      const svg = chartSvg(chartTable(report, req.params.chart, { window: meta, groupBy: meta.groupBy, lang }), lang);
       const etag = `"${createHash('sha256').update(svg).digest('base64url').slice(0, 27)}"`;
       // Private: the numbers are the caller's grid operator's; short: new signals show within a minute.
       void reply

@@ -7,6 +7,7 @@ import {
 } from '../../db/repositories/signal-reports.js';
 import { CASE_STATUSES, SIGNAL_CHANNELS } from '../../db/schema/index.js';
 import { DateTime, Gln13 } from './common.js';
+import { LANGS } from '../../lib/messages.js';
 import { SIGNAL_CHARTS } from '../../services/reports/signal-charts.js';
 
 /** A string enum as plain JSON Schema `enum` (typed as the union; serialised without anyOf checks). */
@@ -41,6 +42,19 @@ export const SignalReportCsvQuery = Type.Object(
     ...SignalReportQuery.properties,
     format: Type.Optional(
       Literals(['json', 'csv'] as const, { description: 'csv: the report as one CSV table; also Accept: text/csv' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The chart routes take the reader's language too (issue 19): the words of the table and picture, never the numbers. */
+export const ChartQuery = Type.Object(
+  {
+    ...SignalReportQuery.properties,
+    lang: Type.Optional(
+      Literals(LANGS, {
+        description: 'Titles, descriptions, headings and the picture’s categories in Dutch or English; none: English',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -4,7 +4,8 @@
  * numbers as a table under it — caption, column and row headers — so nothing is only in the picture; and the
  * CSV downloads of the report and of the access register for the same period.
  */
-import { isMessageKey, t, type Lang } from '../../lib/messages.js';
+import { t, type Lang } from '../../lib/messages.js';
+import { chartCategoryLabel as categoryLabel, chartColumnLabel as columnLabel } from '../../lib/chart-labels.js';
 import type { Static } from '@sinclair/typebox';
 import type { ChartTableSchema } from '../../api/schemas/reports.js';
 import { Layout, type PageContext } from './layout.js';
@@ -33,20 +34,6 @@ export interface ReportChart {
 }
 
 const query = (p: ReportPeriod) => new URLSearchParams({ from: p.fromDate, to: p.toDate, groupBy: p.groupBy });
-
-/** A column's heading in the reader's language (the API's label when the catalogue has none). */
-function columnLabel(lang: Lang, key: string, fallback: string): string {
-  const k = `report.col.${key}`;
-  return isMessageKey(k) ? t(lang, k) : fallback;
-}
-
-/** A row's category in the reader's language: a status, a channel or a deadline; a period as the API names it. */
-function categoryLabel(lang: Lang, key: string, value: string): string {
-  const k = { status: `status.${value}`, channel: `report.channel.${value}`, deadline: `report.deadline.${value}` }[
-    key
-  ];
-  return k && isMessageKey(k) ? t(lang, k) : value;
-}
 
 function Chart({ lang, c }: { lang: Lang; c: ReportChart }) {
   const title = t(lang, `report.chart.${c.chart}`);

@@ -9,6 +9,8 @@ import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { DEADLINE_NAMES } from '../../domain/case.js';
 import type { SignalReport } from '../../db/repositories/signal-reports.js';
+import { chartCategoryLabel, chartColumnLabel } from '../../lib/chart-labels.js';
+import { t as say, type Lang, type MessageKey } from '../../lib/messages.js';
 
 export const SIGNAL_CHARTS = ['by-period', 'by-channel', 'by-outcome', 'deadlines'] as const;
 export type SignalChart = (typeof SIGNAL_CHARTS)[number];
@@ -32,13 +34,33 @@ interface ChartContext {
   /** The window and filters, as the title states them. */
   window: { from: Date; to: Date };
   groupBy: string;
+  /** The reader's language (GET …?lang=): titles, descriptions and headings from the catalogue; none: English as before. */
+  lang?: Lang | undefined;
 }
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 const sum = (rows: ChartRow[], key: string) => rows.reduce((n, r) => n + Number(r[key] ?? 0), 0);
 
-/** The numbers of one chart of the report. */
+/** The numbers of one chart of the report, in the reader's language when one is asked for. */
 export function chartTable(r: SignalReport, chart: SignalChart, ctx: ChartContext): ChartTable {
+  const table = chartTableEn(r, chart, ctx);
+  return ctx.lang ? localised(table, ctx.lang, ctx) : table;
+}
+
+/** The same table with the catalogue's words (lib/messages.ts report.*); the rows keep their codes and numbers. */
+function localised(table: ChartTable, lang: Lang, ctx: ChartContext): ChartTable {
+  const total = sum(table.rows, table.chart === 'by-outcome' ? 'count' : 'signals');
+  const groupBy = say(lang, `report.groupBy.${ctx.groupBy}` as MessageKey);
+  const span = `${day(ctx.window.from)} – ${day(ctx.window.to)}`;
+  return {
+    ...table,
+    title: say(lang, 'report.svg.title', { chart: say(lang, `report.chart.${table.chart}`), span }),
+    description: say(lang, `report.svg.desc.${table.chart}`, { groupBy, total, periods: table.rows.length }),
+    columns: table.columns.map((c) => ({ key: c.key, label: chartColumnLabel(lang, c.key, c.label) })),
+  };
+}
+
+function chartTableEn(r: SignalReport, chart: SignalChart, ctx: ChartContext): ChartTable {
   const span = `${day(ctx.window.from)} – ${day(ctx.window.to)}`;
   switch (chart) {
     case 'by-period': {
@@ -124,8 +146,8 @@ interface SvgNode {
   append(...nodes: unknown[]): void;
 }
 
-/** The chart drawn as a standalone, accessible SVG document. */
-export function chartSvg(t: ChartTable): string {
+/** The chart drawn as a standalone, accessible SVG document; with a language, its categories in that language. */
+export function chartSvg(t: ChartTable, lang?: Lang): string {
   const { document } = parseHTML('<!doctype html><html><body></body></html>');
   const category = t.columns[0]!.key;
   const series =
@@ -136,7 +158,9 @@ export function chartSvg(t: ChartTable): string {
           .map((c) => c.key)
           .filter((k) => k !== 'signals');
   const label = (k: string) => t.columns.find((c) => c.key === k)?.label ?? k;
-  const data = stacked(t, category, series);
+  const data = stacked(t, category, series).map((d) =>
+    lang ? { ...d, category: chartCategoryLabel(lang, category, d.category) } : d,
+  );
   const plot = Plot.plot({
     document: document as unknown as NonNullable<Plot.PlotOptions['document']>,
     width: 720,
@@ -145,7 +169,10 @@ export function chartSvg(t: ChartTable): string {
     marginLeft: 56,
     marginBottom: t.rows.length > 12 ? 60 : 40,
     x: { type: 'band', label: label(category), tickRotate: t.rows.length > 12 ? -45 : 0 },
-    y: { label: t.chart === 'by-outcome' ? 'Cases' : 'Count', grid: true },
+    y: {
+      label: t.chart === 'by-outcome' ? label('count') : lang ? say(lang, 'report.svg.count') : 'Count',
+      grid: true,
+    },
     color: { domain: series.map(label), legend: false, scheme: 'tableau10' },
     marks: [
       Plot.barY(data, {
@@ -184,7 +211,8 @@ export function chartSvg(t: ChartTable): string {
   title.textContent = t.title;
   const desc = document.createElementNS(SVG_NS, 'desc');
   desc.setAttribute('id', 'chart-desc');
-  desc.textContent = `${t.description} Legend: ${series.map(label).join(', ')}.`;
+  const legendText = series.map(label).join(', ');
+  desc.textContent = `${t.description} ${lang ? say(lang, 'report.svg.legend', { series: legendText }) : `Legend: ${legendText}.`}`;
   svg.insertBefore(desc, svg.firstChild);
   svg.insertBefore(title, desc);
   return `<?xml version="1.0" encoding="UTF-8"?>\n${svg.outerHTML}`;

@@ -239,6 +239,22 @@ describe('GET /reports/signals as CSV and as charts', () => {
       expect(svg).toContain(`<title>${row.channel}, Open: ${row.open}</title>`);
       expect(svg).toContain(`<title>${row.channel}, Closed: ${row.closed}</title>`);
     }
+    // Issue 19: in Dutch (lang=nl) the words change and the numbers do not: the console's picture matches its page.
+    const nl = await body(get(handlerA, `/reports/signals/charts/by-channel?${window}&lang=nl`));
+    expect(nl.title).toMatch(/^Signalen per kanaal, /);
+    expect(nl.columns.map((c: { label: string }) => c.label)).toEqual(['Kanaal', 'Open', 'Gesloten', 'Signalen']);
+    expect(nl.rows).toEqual(table.rows);
+    const nlSvg = await (await get(handlerA, `/reports/signals/charts/by-channel.svg?${window}&lang=nl`)).text();
+    expect(nlSvg).toContain(`<title id="chart-title">${nl.title}</title>`);
+    expect(nlSvg).toMatch(
+      /<desc id="chart-desc">Hoe de 1203 signalen de netbeheerder bereikten.* Legenda: Open, Gesloten\./,
+    );
+    for (const row of table.rows as { channel: string; open: number }[]) {
+      const channel = row.channel === 'acm' ? 'ACM' : null;
+      if (channel) expect(nlSvg).toContain(`<title>${channel}, Open: ${row.open}</title>`);
+    }
+    expect(nlSvg).not.toContain('Legend:');
+    expect((await get(handlerA, `/reports/signals/charts/by-channel.svg?${window}&lang=de`)).status).toBe(400);
   });
 
   it('every chart renders; an unknown chart is a 400; scope as the report', async () => {

@@ -80,7 +80,10 @@ describe('the signal report page', () => {
       expect(loaded.src).toMatch(new RegExp(`^/console/reports/charts/${chart}\\.svg\\?`));
       const svg = await context.request.get(`${stack.origin}${loaded.src}`);
       expect(svg.headers()['content-type']).toMatch(/^image\/svg\+xml/);
-      expect(await svg.text()).toContain('role="img"');
+      const svgText = await svg.text();
+      expect(svgText).toContain('role="img"');
+      // Drawn in the person's language, as the page around it (issue 19: Dutch first).
+      expect(svgText).toMatch(/<title id="chart-title">(Signalen|Zaken|Termijnen) /);
       // Cacheable per period, for this person's browser only; a revalidation is a 304 without a body.
       expect(svg.headers()['cache-control']).toBe('private, max-age=60');
       const etag = svg.headers()['etag'];
