@@ -226,12 +226,14 @@ export function caseItemCountSql(gridOperatorId: string | undefined, at: CaseWor
     select coalesce(sum(${count}), 0)::int as total from (
       select d.status in (${OPEN_LIST}) as open, d.contacted_at, d.contact_group_empty_at, d.contact_attempts,
         d.contact_last_error, d.contact_due_at, d.response_due_at, d.responded_at, d.unblock_due_at,
-        d.unblocked_at, d.legal_hold_since, coalesce(r.n, 0) as awaiting
+        d.unblocked_at, d.legal_hold_since,
+        -- Only whether one waits counts here (c.awaiting > 0): one hashed set of the cases, not a count per case.
+        (d.id in (select case_id from ${caseResponses} where status = 'received' and judgement is null))::int as awaiting
       from ${doubtCases} d
-      left join (select case_id, count(*)::int as n from ${caseResponses}
-                 where status = 'received' and judgement is null group by case_id) r on r.case_id = d.id
       where ${scopeOf(gridOperatorId)}
         and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)
+      -- offset 0: not flattened, so c.open and c.awaiting are worked out once per case, not once per condition.
+      offset 0
     ) c
   `;
 }
