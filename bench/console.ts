@@ -34,7 +34,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { buildApp } from '../api/app.js';
@@ -58,7 +58,7 @@ import { startSmtpCapture } from '../lib/infra/smtp-capture.js';
 import { connectClient } from '../lib/infra/temporal-connection.js';
 import { startTemporalDevServer } from '../lib/infra/temporal-dev-server.js';
 import { demoPeople, startDevOidc } from '../scripts/dev-oidc.js';
-import { caseWorkPageSql } from '../db/repositories/work-items.js';
+import { caseItemCountSql, caseWorkBoundSql, caseWorkPage, caseWorkPageSql } from '../db/repositories/work-items.js';
 import { WORK_ITEM_KINDS_BY_ROLE } from '../domain/work-items.js';
 import { workQueuePage } from '../services/work-items/queue.js';
 import { startWorker } from '../worker.js';
@@ -536,16 +536,19 @@ async function main(): Promise<void> {
   row('GET /work-items?limit=500 (API key), 1 at a time', wi500Ms, false);
   row('workQueuePage, limit 50 (the service alone, no HTTP)', serviceMs, false);
   if (env.BENCH_EXPLAIN === '1') {
-    const statement = caseWorkPageSql(seed.operatorId, {
-      now: new Date(),
-      horizonHours: 24,
-      kinds: WORK_ITEM_KINDS_BY_ROLE['case-handler']!,
-      first: 50,
-    })!;
-    const plan = (await dbh.db.execute(sql`explain (analyze, buffers) ${statement}`)) as unknown as Array<
-      Record<string, string>
-    >;
-    log(`the cases' statement of GET /work-items?limit=50:\n${plan.map((r) => Object.values(r)[0]).join('\n')}`);
+    // The cases' statements of GET /work-items?limit=50 (db/repositories/work-items.ts caseWorkPage), in its order.
+    const at = { now: new Date(), horizonHours: 24, kinds: WORK_ITEM_KINDS_BY_ROLE['case-handler']!, first: 50 };
+    const explain = async (what: string, statement: SQL) => {
+      const plan = (await dbh.db.execute(sql`explain (analyze, buffers) ${statement}`)) as unknown as Array<
+        Record<string, string>
+      >;
+      log(`${what}:\n${plan.map((r) => Object.values(r)[0]).join('\n')}`);
+    };
+    await explain('the bound (first index walk)', caseWorkBoundSql(seed.operatorId, at)!);
+    const page = await caseWorkPage(dbh.db, seed.operatorId, at);
+    log(`the bound: next_due_at <= ${page.bound?.toISOString() ?? 'none (every case read)'}`);
+    await explain('the page (second index walk)', caseWorkPageSql(seed.operatorId, at, page.bound)!);
+    await explain('the total', caseItemCountSql(seed.operatorId, at)!);
   }
 
   // 5. Page weight.

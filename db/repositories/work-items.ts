@@ -85,6 +85,16 @@ export interface CaseWorkPage {
   total: number;
   /** Per case read: the number of its items and the instant its first expires (the statement's sort key). */
   keys: Map<string, { items: number; firstExpiresAt: Date | null }>;
+  /** The next_due_at the cases read were bounded by (an index range); null: every case of the scope was read. */
+  bound: Date | null;
+}
+
+export interface CaseWorkPageInput {
+  now: Date;
+  horizonHours: number;
+  kinds: readonly WorkItemKind[];
+  /** How many items of the queue the page reaches (offset + limit). */
+  first: number;
 }
 
 /**
@@ -92,15 +102,30 @@ export interface CaseWorkPage {
  * narrowed by the request). A case's items all expire at or after its first one, so the cases ordered by that
  * instant (none: last) up to the `first`-th, with every case tied with it, hold every case item of the first
  * `first` items of the whole queue, whatever the reviews and assessments add; the domain orders them.
+ *
+ * Every item a case carries expires at or after its next_due_at (domain/case.ts nextDueAt: each item's instant is
+ * one of the terms it takes the least of, under the same conditions — the agreement test holds this), or never. So
+ * the `first`-th first instant K among any cases bounds the whole queue's: every case with an item by K has
+ * next_due_at ≤ K. The cases are read in two index walks on (grid_operator_id, next_due_at, id): the first
+ * `head` of them give K, then those with next_due_at ≤ K are the only ones the page can hold. When the head holds
+ * fewer than `first` items with an instant, every case of the scope is read instead. The total is counted apart,
+ * without reading the rows (caseItemCountSql).
  */
 export async function caseWorkPage(
   db: DbOrTx,
   gridOperatorId: string | undefined,
   at: CaseWorkPageInput,
 ): Promise<CaseWorkPage> {
-  const statement = caseWorkPageSql(gridOperatorId, at);
-  if (!statement) return { facts: [], total: 0, keys: new Map() };
-  const rows = (await db.execute(statement)) as unknown as Array<Record<string, unknown>>;
+  const boundStatement = caseWorkBoundSql(gridOperatorId, at);
+  if (!boundStatement) return { facts: [], total: 0, keys: new Map(), bound: null };
+  const [bounds, counted] = [
+    (await db.execute(boundStatement)) as unknown as Array<Record<string, unknown>>,
+    (await db.execute(caseItemCountSql(gridOperatorId, at)!)) as unknown as Array<Record<string, unknown>>,
+  ];
+  const bound = toDate(bounds[0]?.['item_key']);
+  const rows = (await db.execute(caseWorkPageSql(gridOperatorId, at, bound)!)) as unknown as Array<
+    Record<string, unknown>
+  >;
   const keys = new Map<string, { items: number; firstExpiresAt: Date | null }>();
   const facts = rows.map((r): CaseWorkFacts => {
     const caseId = r['id'] as string;
@@ -123,23 +148,25 @@ export async function caseWorkPage(
       legalHold: r['legal_hold_since'] !== null,
     };
   });
-  return { facts, total: rows.length === 0 ? 0 : Number(rows[0]!['total']), keys };
+  return { facts, total: Number(counted[0]?.['total'] ?? 0), keys, bound };
 }
 
-export interface CaseWorkPageInput {
-  now: Date;
-  horizonHours: number;
-  kinds: readonly WorkItemKind[];
-  /** How many items of the queue the page reaches (offset + limit). */
-  first: number;
-}
+/** The cases' first walk reads this many rows for `first` items: items without an instant and cases without any. */
+const headOf = (first: number) => 2 * first + 50;
 
-/** caseWorkPage's statement (null: none of the kinds is a case's); apart, so a bench can EXPLAIN it. */
-export function caseWorkPageSql(gridOperatorId: string | undefined, at: CaseWorkPageInput): SQL | null {
-  const items = caseItemsSql(at.now, at.horizonHours).filter((i) => at.kinds.includes(i.kind));
-  if (items.length === 0 || at.first < 1) return null;
-  const horizon = new Date(at.now.getTime() + at.horizonHours * HOUR_MS).toISOString();
-  // Over the columns p0, p1, … of statement's p: each item's condition, once per case.
+/** The scope's condition on doubt_cases `d`. */
+const scopeOf = (gridOperatorId: string | undefined) =>
+  gridOperatorId === undefined ? sql`true` : sql`d.grid_operator_id = ${gridOperatorId}::uuid`;
+
+/** The columns of a row `c` the items are read over (awaiting: per case, by the partial index of unjudged ones). */
+const caseColumns = sql`d.id, d.reference, d.status, d.closed_at, d.contact_due_at, d.contacted_at, d.response_due_at,
+        d.responded_at, d.unblock_due_at, d.unblocked_at, d.contact_attempts, d.contact_last_error,
+        d.contact_group_empty_at, d.legal_hold_since, d.status in (${OPEN_LIST}) as open`;
+const awaitingColumn = sql`(select count(*)::int from ${caseResponses} r
+          where r.case_id = d.id and r.status = 'received' and r.judgement is null) as awaiting`;
+
+/** Over `p`: each item's condition as p0, p1, …; whether any holds, how many, and the first instant. */
+function itemKeys(items: CaseItemSql[]) {
   const on = (n: number) => sql.raw(`p.p${n}`);
   const any = sql.join(
     items.map((_, n) => on(n)),
@@ -151,34 +178,108 @@ export function caseWorkPageSql(gridOperatorId: string | undefined, at: CaseWork
   );
   const expiring = items.flatMap((i, n) => (i.expiresAt ? [sql`case when ${on(n)} then ${i.expiresAt} end`] : []));
   const key = expiring.length === 0 ? sql`null::timestamptz` : sql`least(${sql.join(expiring, sql`, `)})`;
-  // A closed case carries an item only through its unblock (= next_due_at, nextDueAt) or a legal hold: the
-  // prefilter reads the open cases and those, by index. Each item's condition is worked out once per case (p),
-  // then its first instant and count (w); the cases up to the `first`-th by that instant, ties included, are read.
-  const scope = gridOperatorId === undefined ? sql`true` : sql`d.grid_operator_id = ${gridOperatorId}::uuid`;
+  const present = sql.join(
+    items.map((i, n) => sql`${i.present} as ${sql.raw(`p${n}`)}`),
+    sql`, `,
+  );
+  return { any, count, key, present };
+}
+
+const itemsOf = (at: CaseWorkPageInput) =>
+  at.first < 1 ? [] : caseItemsSql(at.now, at.horizonHours).filter((i) => at.kinds.includes(i.kind));
+
+/**
+ * The bound K of caseWorkPage: the `first`-th first instant among the first headOf(first) cases by next_due_at (an
+ * index walk); no row when they hold fewer. Null statement: none of the kinds is a case's.
+ */
+export function caseWorkBoundSql(gridOperatorId: string | undefined, at: CaseWorkPageInput): SQL | null {
+  const items = itemsOf(at);
+  if (items.length === 0) return null;
+  const k = itemKeys(items);
   return sql`
     with c as materialized (
-      select d.id, d.reference, d.status, d.closed_at, d.contact_due_at, d.contacted_at, d.response_due_at,
-        d.responded_at, d.unblock_due_at, d.unblocked_at, d.contact_attempts, d.contact_last_error,
-        d.contact_group_empty_at, d.legal_hold_since, coalesce(r.n, 0) as awaiting, d.status in (${OPEN_LIST}) as open
+      select ${caseColumns}, ${awaitingColumn}
+      from ${doubtCases} d
+      where ${scopeOf(gridOperatorId)} and d.next_due_at is not null
+      order by d.next_due_at, d.id
+      limit ${headOf(at.first)}
+    ), p as materialized (
+      select c.*, ${k.present} from c
+    ), w as (
+      select ${k.key} as item_key from p where ${k.any}
+    )
+    select item_key from w where item_key is not null order by item_key limit 1 offset ${at.first - 1}
+  `;
+}
+
+/** The number of items of the kinds over every case of the scope, without reading the cases' rows out. */
+export function caseItemCountSql(gridOperatorId: string | undefined, at: CaseWorkPageInput): SQL | null {
+  const items = itemsOf(at);
+  if (items.length === 0) return null;
+  const count = sql.join(
+    items.map((i) => sql`(${i.present})::int`),
+    sql` + `,
+  );
+  // A closed case carries an item only through its unblock (= next_due_at, nextDueAt) or a legal hold.
+  const horizon = new Date(at.now.getTime() + at.horizonHours * HOUR_MS).toISOString();
+  return sql`
+    select coalesce(sum(${count}), 0)::int as total from (
+      select d.status in (${OPEN_LIST}) as open, d.contacted_at, d.contact_group_empty_at, d.contact_attempts,
+        d.contact_last_error, d.contact_due_at, d.response_due_at, d.responded_at, d.unblock_due_at,
+        d.unblocked_at, d.legal_hold_since,
+        -- Only whether one waits counts here (c.awaiting > 0): one hashed set of the cases, not a count per case.
+        (d.id in (select case_id from ${caseResponses} where status = 'received' and judgement is null))::int as awaiting
+      from ${doubtCases} d
+      where ${scopeOf(gridOperatorId)}
+        and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)
+      -- offset 0: not flattened, so c.open and c.awaiting are worked out once per case, not once per condition.
+      offset 0
+    ) c
+  `;
+}
+
+/**
+ * caseWorkPage's rows: the cases up to the `first`-th by first instant, ties included, among those with
+ * next_due_at ≤ `bound` (an index range), or among every case of the scope (bound null). Null statement: none of
+ * the kinds is a case's. Apart, so a bench can EXPLAIN it.
+ */
+export function caseWorkPageSql(
+  gridOperatorId: string | undefined,
+  at: CaseWorkPageInput,
+  bound: Date | null,
+): SQL | null {
+  const items = itemsOf(at);
+  if (items.length === 0) return null;
+  const k = itemKeys(items);
+  const horizon = new Date(at.now.getTime() + at.horizonHours * HOUR_MS).toISOString();
+  // Bounded: an index range of next_due_at, its unjudged responses counted per case. Whole: a closed case carries
+  // an item only through its unblock (= next_due_at, nextDueAt) or a legal hold, so the open cases and those.
+  const cases =
+    bound === null
+      ? sql`select ${caseColumns}, coalesce(r.n, 0) as awaiting
       from ${doubtCases} d
       left join (select case_id, count(*)::int as n from ${caseResponses}
                  where status = 'received' and judgement is null group by case_id) r on r.case_id = d.id
-      where ${scope}
-        and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)
+      where ${scopeOf(gridOperatorId)}
+        and (d.status in (${OPEN_LIST}) or d.next_due_at <= ${horizon}::timestamptz or d.legal_hold_since is not null)`
+      : sql`select ${caseColumns}, ${awaitingColumn}
+      from ${doubtCases} d
+      where ${scopeOf(gridOperatorId)} and d.next_due_at <= ${bound.toISOString()}::timestamptz`;
+  // Each item's condition is worked out once per case (p), then its first instant and count (w); the cases up to
+  // the `first`-th by that instant, ties included, are read.
+  return sql`
+    with c as materialized (
+      ${cases}
     ), p as materialized (
-      select c.*, ${sql.join(
-        items.map((i, n) => sql`${i.present} as ${sql.raw(`p${n}`)}`),
-        sql`, `,
-      )} from c
+      select c.*, ${k.present} from c
     ), w as materialized (
-      select p.*, ${key} as item_key, ${count} as item_count from p where ${any}
+      select p.*, ${k.key} as item_key, ${k.count} as item_count from p where ${k.any}
     ), b as (
       select item_key from w order by item_key asc nulls last, id limit 1 offset ${at.first - 1}
     )
     select w.id, w.reference, w.status, w.closed_at, w.contact_due_at, w.contacted_at, w.response_due_at,
       w.responded_at, w.unblock_due_at, w.unblocked_at, w.contact_attempts, w.contact_last_error,
-      w.contact_group_empty_at, w.legal_hold_since, w.awaiting, w.item_key, w.item_count,
-      (select sum(item_count) from w)::int as total
+      w.contact_group_empty_at, w.legal_hold_since, w.awaiting, w.item_key, w.item_count
     from w
     where (select item_key from b) is null or w.item_key <= (select item_key from b)
   `;

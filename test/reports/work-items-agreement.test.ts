@@ -5,7 +5,8 @@
  * before and after now, failing contact mails, empty contact groups, responses received or judged, legal holds — at
  * several nows and horizons (some exactly at due instants) and for several sets of kinds, the SQL must give every
  * case the items count and first expiring instant the TypeScript gives it, count the same total, and the first
- * `first` items of the queue built from the bounded rows must equal those of the queue built from every row.
+ * `first` items of the queue built from the bounded rows must equal those of the queue built from every row
+ * (read through the next_due_at bound, or from every case when the first walk holds too few items).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   CASE_STATUSES,
   contactDeadline,
   isClosedStatus,
+  nextDueAt,
   responseDeadline,
   unblockDeadline,
 } from '../../domain/case.js';
@@ -128,6 +130,7 @@ describe('caseWorkItems() and caseItemsSql() agree', () => {
     const seen = new Set<string>();
     let read = 0;
     let readWhole = 0;
+    let bounded = 0;
     for (const now of nows)
       for (const horizonHours of [1, 24, 200])
         for (const kinds of kindSets) {
@@ -138,6 +141,11 @@ describe('caseWorkItems() and caseItemsSql() agree', () => {
           // The whole set: the cases with an item, each with its count and first instant, and the total.
           const whole = await caseWorkPage(ctx.db, operator.id, { now, horizonHours, kinds, first: 100_000 });
           const expected = [...items].filter(([, xs]) => xs.length > 0);
+          // What caseWorkPage's index bound rests on: no item expires before its case's nextDueAt.
+          for (const f of all)
+            for (const i of items.get(f.caseId)!)
+              if (i.expiresAt)
+                expect(i.expiresAt.getTime(), `${at} ${f.caseId}`).toBeGreaterThanOrEqual(nextDueAt(f)!.getTime());
           expect(whole.facts.map((f) => f.caseId).sort(), at).toEqual(expected.map(([id]) => id).sort());
           expect(whole.total, at).toBe(expected.reduce((n, [, xs]) => n + xs.length, 0));
           for (const [id, xs] of expected) {
@@ -156,6 +164,7 @@ describe('caseWorkItems() and caseItemsSql() agree', () => {
             expect(queueOf(page.facts, now, horizonHours, kinds).slice(0, first), `${at} first ${first}`).toEqual(
               full.slice(0, first),
             );
+            if (page.bound) bounded++;
             read += page.facts.length;
             readWhole += whole.facts.length;
           }
@@ -163,6 +172,8 @@ describe('caseWorkItems() and caseItemsSql() agree', () => {
         }
     // The bound reads fewer rows than the whole set (ties at one instant are all read).
     expect(read).toBeLessThan(readWhole / 2);
+    // Most pages were read through the next_due_at bound (the index walks), the others from every case.
+    expect(bounded).toBeGreaterThan(100);
     // The random cases reach every kind a case can carry.
     for (const kind of caseKinds) expect(seen.has(kind), kind).toBe(true);
   }, 120_000);
