@@ -358,17 +358,17 @@ export interface RegisterFilter {
   offset: number;
 }
 
-export async function listAccessRegister(
-  db: DbOrTx,
-  f: RegisterFilter,
-): Promise<{ items: AccessRegisterEntry[]; total: number }> {
+/**
+ * The filter's connection, party and time window as conditions, and whether the read goes by the key. decided_at
+ * prunes the register to the window's months. A connection's reads use (connection_ean, decided_at), a party's
+ * (party_id, decided_at); reads over all connections the key, since ids are UUIDv7 taken at decision time and a
+ * time window is also a key range. The key range is stated only then: with it beside a party, the planner read the
+ * whole window by the key and filtered the party out of it (bench:register).
+ */
+function registerWindow(f: Omit<RegisterFilter, 'limit' | 'offset'>): { where: SQL[]; byKey: boolean } {
   const where: SQL[] = [];
   if (f.connectionEan) where.push(eq(accessRegister.connectionEan, f.connectionEan));
   if (f.partyId) where.push(eq(accessRegister.partyId, f.partyId));
-  // decided_at prunes the register to the window's months. A connection's reads use (connection_ean, decided_at),
-  // a party's (party_id, decided_at); reads over all connections the key, since ids are UUIDv7 taken at decision
-  // time and a time window is also a key range. The key range is stated only then: with it beside a party, the
-  // planner read the whole window by the key and filtered the party out of it (bench:register).
   const byKey = !f.connectionEan && !f.partyId;
   if (f.since) {
     where.push(gte(accessRegister.decidedAt, f.since));
@@ -378,6 +378,14 @@ export async function listAccessRegister(
     where.push(lt(accessRegister.decidedAt, f.until));
     if (byKey) where.push(lt(accessRegister.id, uuidv7Floor(f.until.getTime() + 1)));
   }
+  return { where, byKey };
+}
+
+export async function listAccessRegister(
+  db: DbOrTx,
+  f: RegisterFilter,
+): Promise<{ items: AccessRegisterEntry[]; total: number }> {
+  const { where } = registerWindow(f);
   if (f.gridOperatorId) where.push(eq(connections.gridOperatorId, f.gridOperatorId));
   const cond = where.length ? and(...where) : undefined;
   const base = db.select({ e: accessRegister }).from(accessRegister);
@@ -420,18 +428,7 @@ export function accessRegisterPageQuery(
   after: RegisterCursor | null,
   limit: number,
 ) {
-  const where: SQL[] = [];
-  if (f.connectionEan) where.push(eq(accessRegister.connectionEan, f.connectionEan));
-  if (f.partyId) where.push(eq(accessRegister.partyId, f.partyId));
-  const byKey = !f.connectionEan && !f.partyId;
-  if (f.since) {
-    where.push(gte(accessRegister.decidedAt, f.since));
-    if (byKey) where.push(gte(accessRegister.id, uuidv7Floor(f.since.getTime())));
-  }
-  if (f.until) {
-    where.push(lt(accessRegister.decidedAt, f.until));
-    if (byKey) where.push(lt(accessRegister.id, uuidv7Floor(f.until.getTime() + 1)));
-  }
+  const { where, byKey } = registerWindow(f);
   if (after) {
     // (decided_at, id) < the cursor's. decided_at <= also prunes the months after the cursor's.
     where.push(lte(accessRegister.decidedAt, after.decidedAt));
