@@ -99,6 +99,19 @@ export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<st
   return months.map((m) => m.name);
 }
 
+/**
+ * The daily partitions run (workflows/register-partitions.ts): the months ahead made, then the closed months' last
+ * rows vacuumed (issue 21: index-only DC-5 statistics). Both idempotent, so a retried activity repeats only what is left.
+ */
+export async function maintainRegisterMonths(
+  db: Db,
+  asOf: Date,
+  actor: Actor,
+): Promise<EnsureResult & { vacuumed: string[] }> {
+  const r = await ensureRegisterPartitions(db, asOf, actor);
+  return { ...r, vacuumed: await vacuumClosedRegisterMonths(db, asOf) };
+}
+
 export interface DropInput {
   /** The purge run (its workflow id): every entry names it. */
   runId: string;

@@ -238,7 +238,9 @@ describe('doubt case branches', () => {
     expect(judged.map((e) => [e.actor, e.data])).toEqual([
       [handler.actor, expect.objectContaining({ decision: 'rejected', signedWith })],
     ]);
-    await h.recordHistory(row.id, 'late-rejection');
+    // Recorded as its own history: late-rejection.json (before issue 19, no signedWith) stays for the cases that
+    // started before it, and this one shows the signed update and activity input replaying.
+    await h.recordHistory(row.id, 'late-rejection-signed');
   });
 
   it('evidence in time but unjudged at 72 hours: waits for the judgement, reminds the handler, allocation unchanged; evidence after 72 h refused', async () => {

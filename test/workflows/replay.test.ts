@@ -28,6 +28,8 @@ describe('replay of recorded histories', () => {
         'rejected-then-accepted',
         'rejected-isma-window-ends',
         'late-rejection',
+        // Issue 19: the same rejection signed (signedWith in the update, the decision and the judgement's activity input).
+        'late-rejection-signed',
         'manual-contact-empty-group',
         'no-answer-isma',
         'late-judgement',
