@@ -10,8 +10,7 @@ import { decisionProblems } from '../domain/breach.js';
 import { t } from '../lib/messages.js';
 import { refusalText, streamThrough, type ApiAnswer, type Person } from './api.js';
 import type { ConsoleKit } from './index.js';
-import type { Identity, Provider } from './oidc.js';
-import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
+import { beginStepUp, type SignedAct } from './step-up.js';
 import {
   BreachListPage,
   BreachPage,
@@ -94,11 +93,6 @@ async function showAssessment(
     ),
     opts.status ?? 200,
   );
-}
-
-function backToAssessment(request: FastifyRequest, reply: FastifyReply, id: string, notice: Notice) {
-  request.session.set('flash', notice);
-  return reply.redirect(`/console/breach/${id}`, 303);
 }
 
 /** An API answer streamed on to the browser with its type and disposition (the letter gets one: it has none). */
@@ -211,36 +205,19 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
   );
 }
 
-/**
- * Back from the provider with a fresh authentication for a GT-11 decision: the same person, recorded
- * (person.stepped_up), then the decision is posted with it; the API checks its freshness (signerOf).
- */
-async function completeStepUp(
-  kit: ConsoleKit,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  provider: Provider,
-  identity: Identity,
-  stepUp: StepUp,
-) {
-  const signer = await signerAfterStepUp(kit, request, reply, provider, identity, stepUp);
-  if (!signer) return reply;
-  const lang = kit.ctx(request, reply).lang;
-  const id = stepUp.subjectId;
-  if (signer === 'another_person')
-    return backToAssessment(request, reply, id, {
-      kind: 'error',
-      text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
-    });
-  const { idempotencyKey, ...draft } = stepUp.act;
-  const res = await kit.api.post(
-    signer,
-    `/breach-assessments/${id}/decision`,
-    decisionBody(draft),
-    idempotencyKey || undefined,
-  );
-  if (res.status === 404) return backToAssessment(request, reply, id, refusal(res));
-  return backToAssessment(request, reply, id, res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'breach.done') });
-}
+/** The GT-11 decision once the step-up came back: posted as the signer, back on the assessment's page. */
+const signedDecision: SignedAct = {
+  page: (id) => `/console/breach/${id}`,
+  async perform(kit, signer, stepUp, lang) {
+    const { idempotencyKey, ...draft } = stepUp.act;
+    const res = await kit.api.post(
+      signer,
+      `/breach-assessments/${stepUp.subjectId}/decision`,
+      decisionBody(draft),
+      idempotencyKey || undefined,
+    );
+    return res.status === 404 || res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'breach.done') };
+  },
+};
 
-export const breachRoutes = { register, completeStepUp };
+export const breachRoutes = { register, signed: signedDecision };

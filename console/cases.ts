@@ -10,8 +10,7 @@ import type { WorkItemDto } from './views/queue.js';
 import { t, type MessageKey } from '../lib/messages.js';
 import { refusalText, streamThrough, type ApiAnswer, type Person } from './api.js';
 import type { ConsoleKit } from './index.js';
-import type { Identity, Provider } from './oidc.js';
-import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
+import { beginStepUp, type SignedAct } from './step-up.js';
 import { fromLocalInput } from './format.js';
 import { Activity, CasePage, type Notice } from './views/case.js';
 import { page } from './views/layout.js';
@@ -342,29 +341,13 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html, fragment }: { h
   );
 }
 
-/**
- * Back from the provider with a fresh authentication: it must be the same person, then it is recorded
- * (person.stepped_up) and the act it was asked for is done with it (the API checks its freshness: signerOf).
- */
-async function completeStepUp(
-  kit: ConsoleKit,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  provider: Provider,
-  identity: Identity,
-  stepUp: StepUp,
-) {
-  const signer = await signerAfterStepUp(kit, request, reply, provider, identity, stepUp);
-  if (!signer) return reply;
-  const lang = kit.ctx(request, reply).lang;
-  const caseId = stepUp.subjectId;
-  if (signer === 'another_person')
-    return backToCase(request, reply, caseId, {
-      kind: 'error',
-      text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
-    });
-  const res = await judge(kit, signer, caseId, stepUp.act);
-  return backToCase(request, reply, caseId, res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'judge.done') });
-}
+/** "Not demonstrated" once the step-up came back (GT-4): the judgement as the signer, back on the case page. */
+const signedJudgement: SignedAct = {
+  page: (id) => `/console/cases/${id}`,
+  async perform(kit, signer, stepUp, lang) {
+    const res = await judge(kit, signer, stepUp.subjectId, stepUp.act);
+    return res.error ? refusal(res) : { kind: 'ok', text: t(lang, 'judge.done') };
+  },
+};
 
-export const caseRoutes = { register, completeStepUp };
+export const caseRoutes = { register, signed: signedJudgement };

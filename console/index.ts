@@ -61,6 +61,8 @@ declare module 'fastify' {
     lang?: Lang;
     pending?: PendingSignIn;
     flash?: { kind: 'ok' | 'error'; text: string };
+    /** The store's last write of this session (ms; services/people/sessions.ts): set anew to roll its idle expiry. */
+    seenAt?: number;
   }
 }
 
@@ -118,13 +120,20 @@ export default async function consolePlugin(app: FastifyInstance, { config, db }
     crossOriginEmbedderPolicy: false,
   });
   await app.register(cookie);
+  const store = postgresSessionStore<Session>(db, { idleMs: config.idleMs, absoluteMs: config.absoluteMs });
   await app.register(session, {
     secret: config.sessionSecret,
     cookieName: config.secureCookie ? '__Host-gt-console' : 'gt-console',
-    store: postgresSessionStore<Session>(db, { idleMs: config.idleMs, absoluteMs: config.absoluteMs }),
+    store,
     saveUninitialized: false,
-    rolling: true,
+    // Saved when it changed; the idle expiry rolls with a slack (the hook below; services/people/sessions.ts).
+    rolling: false,
     cookie: { path: '/', secure: config.secureCookie, httpOnly: true, sameSite: 'lax' },
+  });
+  // After the session is read: once its last write is the slack old, a new seenAt changes it, so this view writes it.
+  app.addHook('onRequest', async (request) => {
+    const s = request.session;
+    if (typeof s?.get === 'function' && store.rollDue(s.get('seenAt'))) s.set('seenAt', Date.now());
   });
   await app.register(csrf, { sessionPlugin: '@fastify/session' });
   await app.register(formbody);

@@ -9,8 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { t, type MessageKey } from '../lib/messages.js';
 import type { ApiAnswer, Person } from './api.js';
 import type { ConsoleKit } from './index.js';
-import type { Identity, Provider } from './oidc.js';
-import { beginStepUp, signerAfterStepUp, type StepUp } from './step-up.js';
+import { beginStepUp, type SignedAct } from './step-up.js';
 import type { Notice } from './views/case.js';
 import { page } from './views/layout.js';
 import { MessagePage } from './views/pages.js';
@@ -46,11 +45,6 @@ function notFound(kit: ConsoleKit, request: FastifyRequest, reply: FastifyReply,
     page(MessagePage({ ctx, title: t(ctx.lang, 'error.title'), text: t(ctx.lang, 'review.notFound') })),
     404,
   );
-}
-
-function backToReview(request: FastifyRequest, reply: FastifyReply, id: string, notice: Notice) {
-  request.session.set('flash', notice);
-  return reply.redirect(`/console/reviews/${id}`, 303);
 }
 
 /** The form's fields as the API's body (the API validates them: a missing reason is its 400, shown as such). */
@@ -132,30 +126,14 @@ function register(app: FastifyInstance, kit: ConsoleKit, { html }: { html: Html 
   }
 }
 
-/**
- * Back from the provider: the same person, recorded (person.stepped_up), then the act with that authentication
- * (the API checks its freshness: signerOf) and back to the review with the API's answer.
- */
-async function completeStepUp(
-  kit: ConsoleKit,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  provider: Provider,
-  identity: Identity,
-  stepUp: StepUp,
-) {
-  const signer = await signerAfterStepUp(kit, request, reply, provider, identity, stepUp);
-  if (!signer) return reply;
-  const lang = kit.ctx(request, reply, false).lang;
-  const act = PURPOSES.get(stepUp.purpose)!;
-  const id = stepUp.subjectId;
-  if (signer === 'another_person')
-    return backToReview(request, reply, id, {
-      kind: 'error',
-      text: t(lang, 'signIn.failed', { reason: 'another person signed in' }),
-    });
-  const res = await perform(kit, signer, id, act, stepUp.act);
-  return backToReview(request, reply, id, res.error ? refusal(res) : { kind: 'ok', text: t(lang, ACTS[act].done) });
-}
+/** A GT-5 act once the step-up came back: done as the signer (its purpose names which), back on the review. */
+const signedReviewAct: SignedAct = {
+  page: (id) => `/console/reviews/${id}`,
+  async perform(kit, signer, stepUp, lang) {
+    const act = PURPOSES.get(stepUp.purpose)!;
+    const res = await perform(kit, signer, stepUp.subjectId, act, stepUp.act);
+    return res.error ? refusal(res) : { kind: 'ok', text: t(lang, ACTS[act].done) };
+  },
+};
 
-export const reviewRoutes = { register, completeStepUp };
+export const reviewRoutes = { register, signed: signedReviewAct };

@@ -12,6 +12,7 @@ import { caseRoutes } from './cases.js';
 import { isReviewStepUp, reviewRoutes } from './reviews.js';
 import type { ConsoleKit } from './index.js';
 import { authorizationUrl, completeSignIn, SignInRefused, verifyLogoutToken } from './oidc.js';
+import { completeStepUp } from './step-up.js';
 import { page } from './views/layout.js';
 import { MessagePage, SignInPage } from './views/pages.js';
 
@@ -81,12 +82,11 @@ export function registerSignIn(app: FastifyInstance, kit: ConsoleKit, html: Html
         if (err instanceof SignInRefused) return refuse(err.reason);
         throw err;
       }
-      if (pending.stepUp && isReviewStepUp(pending.stepUp.purpose))
-        return reviewRoutes.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
       if (pending.stepUp) {
-        // The signed act it was asked for: a GT-11 decision, or the judgement "not demonstrated".
-        const acts = pending.stepUp.purpose === BREACH_DECIDE ? breachRoutes : caseRoutes;
-        return acts.completeStepUp(kit, request, reply, provider, identity, pending.stepUp);
+        // The signed act it was asked for: a GT-5 act, a GT-11 decision, or the judgement "not demonstrated".
+        const { purpose } = pending.stepUp;
+        const acts = isReviewStepUp(purpose) ? reviewRoutes : purpose === BREACH_DECIDE ? breachRoutes : caseRoutes;
+        return completeStepUp(kit, request, reply, provider, identity, pending.stepUp, acts.signed);
       }
       const { person, operatorName } = await recordSignIn(kit.db, {
         issuer: identity.issuer,

@@ -4,6 +4,12 @@
  * one session, all of a person's, or those of a provider session (OIDC back-channel logout); and the sessions
  * page's list and revocations (a person's own; compliance: those of colleagues of the same grid operator), each
  * audited with the person who ended them.
+ *
+ * The idle expiry rolls with a slack, not on every page view: a session is written when it changed, or when its
+ * last write (last_seen_at, read back as `seenAt`) is at least idleSlackMs old — 1 % of the idle timeout, at most a
+ * minute (18 s for the default 30 minutes) — and each write sets idle_expires_at to that write + the idle timeout.
+ * So a session never outlives its idle timeout after the last page view, and ends at most the slack sooner than
+ * that; a person who keeps working is written at most once per slack instead of once per page.
  */
 import { and, desc, eq, lt, ne, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
@@ -27,9 +33,20 @@ export interface SessionStoreOptions {
   absoluteMs: number;
 }
 
-/** A store for @fastify/session (its callback interface, structurally); S: the session object as it types it. */
+/** How old the last write may be before a page view writes the session again: 1 % of the idle timeout, ≤ 1 minute. */
+export const idleSlackMs = (idleMs: number): number => Math.min(60_000, Math.floor(idleMs / 100));
+
+/**
+ * A store for @fastify/session (its callback interface, structurally); S: the session object as it types it. A
+ * session it returns carries `seenAt`, its last write (ms); rollDue tells when a page view must write it again.
+ */
 export function postgresSessionStore<S extends object>(db: Db, opts: SessionStoreOptions) {
+  const slack = idleSlackMs(opts.idleMs);
   return {
+    /** Whether a session last written at `seenAt` must be written now (its idle expiry moved): the slack has passed. */
+    rollDue(seenAt: unknown, now = Date.now()): boolean {
+      return typeof seenAt === 'number' && now - seenAt >= slack;
+    },
     get(sid: string, cb: Callback<S | null>): void {
       db.select()
         .from(consoleSessions)
@@ -40,10 +57,12 @@ export function postgresSessionStore<S extends object>(db: Db, opts: SessionStor
             sql`${consoleSessions.absoluteExpiresAt} > now()`,
           ),
         )
-        .then(([row]) => cb(undefined, row ? (row.data as S) : null), cb);
+        .then(([row]) => cb(undefined, row ? ({ ...row.data, seenAt: row.lastSeenAt.getTime() } as S) : null), cb);
     },
     set(sid: string, session: object, cb: Callback): void {
-      const data = JSON.parse(JSON.stringify(session)) as Record<string, unknown> & IndexedSessionFields;
+      // seenAt is the row's last_seen_at, not data.
+      const { seenAt: _seenAt, ...data } = JSON.parse(JSON.stringify(session)) as Record<string, unknown> &
+        IndexedSessionFields;
       const now = Date.now();
       db.insert(consoleSessions)
         .values({

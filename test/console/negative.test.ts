@@ -2,12 +2,13 @@
  * Issue 19, what the console must refuse, in a real browser: another grid operator's case is not found; a POST
  * without the CSRF token or from another origin is 403 and changes nothing; an expired session and one ended by
  * the provider's back-channel logout go back to sign-in; a person without a mapped group gets no role; an API key
- * (a P4 client's) opens no console page, and the console's cookie opens no API route.
+ * (a P4 client's) opens no console page, and the console's cookie opens no API route; a signed act for which
+ * someone else signed in at the provider is not done.
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, consoleSessions, people } from '../../db/schema/index.js';
-import { checkPage, consoleStack, newContext, signIn, type ConsoleStack } from './harness.js';
+import { auditLog, caseResponses, consoleSessions, people } from '../../db/schema/index.js';
+import { checkPage, consoleStack, newContext, signIn, signInAt, type ConsoleStack } from './harness.js';
 
 let stack: ConsoleStack;
 beforeAll(async () => {
@@ -67,6 +68,39 @@ describe('the console refuses', () => {
     // The same request with the token and this origin is taken: the refusals above were for what they lacked.
     expect((await post({ text: 'met token', _csrf: token! }, stack.origin)).status()).toBe(303);
     expect((await noted()).map((n) => (n.data as { text: string }).text)).toEqual(['met token']);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 180_000);
+
+  it('a signed act when another person signs in at the provider for it: nothing done, back with the notice', async () => {
+    const own = await stack.openCase(stack.noord, true);
+    const { context, page, problems } = await newContext(stack);
+    await signIn(stack, page, stack.noord, 'behandelaar');
+    await page.goto(`${stack.origin}/console/cases/${own.id}`);
+    const form = page.locator('form[action$="/judgements"]');
+    await form.getByLabel(/Niet aangetoond/).check();
+    await form.getByLabel('Reden').fill('Ondertekend door een ander');
+    // The handler's session at the provider has ended there (it expired: no back-channel logout): only the console's
+    // cookie stays. Otherwise the colleague's sign-in below would end it, and the console's session with it.
+    const consoleCookie = (await context.cookies()).filter((c) => c.name === 'gt-console');
+    await context.clearCookies();
+    await context.addCookies(consoleCookie);
+    await form.getByRole('button', { name: 'Oordeel vastleggen' }).click();
+    await page.waitForURL((u) => u.href.startsWith(stack.noord.idp.issuer));
+    // At the provider's fresh sign-in, a colleague signs in instead of the handler (console/step-up.ts).
+    await signInAt(page, 'compliance');
+    await page.waitForURL(`**/console/cases/${own.id}`);
+    expect(await page.locator('p.notice.error').first().textContent()).toBe(
+      'Aanmelden is niet gelukt: another person signed in',
+    );
+    const [response] = await stack.ctx.db.select().from(caseResponses).where(eq(caseResponses.id, own.responseId!));
+    expect(response!.judgement).toBeNull();
+    // No step-up recorded for the case, for either person.
+    const recorded = await stack.ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'person.stepped_up'), sql`${auditLog.data}->>'subjectId' = ${own.id}`));
+    expect(recorded).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   }, 180_000);

@@ -1,11 +1,13 @@
 /**
  * Issue 19, sessions are revocable, in a real browser: a person signed in twice sees both sessions (this one
  * marked) and ends the other, whose browser goes back to sign-in; a compliance officer ends a colleague's sessions
- * (the own grid operator's only); each revocation is audited naming the person who did it.
+ * (the own grid operator's only); each revocation is audited naming the person who did it. The idle expiry rolls
+ * with a slack (services/people/sessions.ts): a page view within it writes nothing, one after it moves the expiry.
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, consoleSessions, people } from '../../db/schema/index.js';
+import { idleSlackMs } from '../../services/people/sessions.js';
 import { checkPage, consoleStack, newContext, signIn, type ConsoleStack } from './harness.js';
 
 let stack: ConsoleStack;
@@ -181,4 +183,61 @@ describe('the sessions page', () => {
     ]);
     for (const c of [colleague, stranger, officer]) await c.context.close();
   }, 240_000);
+});
+
+describe('the idle expiry', () => {
+  it('rolls with a slack: a view within it writes nothing, one after it moves the expiry; idle past it signs out', async () => {
+    const IDLE = 1_800_000; // the harness keeps the default 30 minutes
+    const slack = idleSlackMs(IDLE);
+    expect(slack).toBe(18_000);
+    const { context, page } = await newContext(stack);
+    await signIn(stack, page, stack.zuid, 'behandelaar');
+    // This browser's row: the cookie is the session id, signed.
+    const signed = decodeURIComponent((await context.cookies()).find((c) => c.name === 'gt-console')!.value);
+    const thisSession = eq(consoleSessions.sid, signed.slice(0, signed.lastIndexOf('.')));
+    const row = async () => {
+      const [r] = await stack.ctx.db
+        .select({
+          version: sql<string>`xmin::text`,
+          lastSeenAt: consoleSessions.lastSeenAt,
+          idleExpiresAt: consoleSessions.idleExpiresAt,
+        })
+        .from(consoleSessions)
+        .where(thisSession);
+      return r!;
+    };
+    /** As if the store last wrote the session `ago` ms before now. */
+    const writtenAgo = (ago: number) =>
+      stack.ctx.db
+        .update(consoleSessions)
+        .set({
+          lastSeenAt: sql`now() - ${ago} * interval '1 millisecond'`,
+          idleExpiresAt: sql`now() - ${ago} * interval '1 millisecond' + ${IDLE} * interval '1 millisecond'`,
+        })
+        .where(thisSession);
+
+    // Within the slack: the view (page and assets) reads the session and writes nothing, not even a row version.
+    await writtenAgo(slack - 5_000);
+    const within = await row();
+    expect(await stillSignedIn(page)).toBe(true);
+    expect(await row()).toEqual(within);
+
+    // Last written the slack ago and more: the view writes it, the idle expiry moves to that view + 30 minutes.
+    await writtenAgo(slack + 1_000);
+    const stale = await row();
+    const viewedFrom = Date.now();
+    expect(await stillSignedIn(page)).toBe(true);
+    const viewedTo = Date.now();
+    const moved = await row();
+    expect(moved.version).not.toBe(stale.version);
+    expect(moved.idleExpiresAt.getTime() - moved.lastSeenAt.getTime()).toBe(IDLE);
+    expect(moved.idleExpiresAt.getTime()).toBeGreaterThanOrEqual(viewedFrom + IDLE);
+    expect(moved.idleExpiresAt.getTime()).toBeLessThanOrEqual(viewedTo + IDLE);
+    expect(moved.idleExpiresAt.getTime()).toBeGreaterThan(stale.idleExpiresAt.getTime() + slack);
+
+    // Idle past the timeout: signed out.
+    await writtenAgo(IDLE + 1_000);
+    expect(await stillSignedIn(page)).toBe(false);
+    await context.close();
+  }, 120_000);
 });
