@@ -110,7 +110,7 @@ export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<st
   return months.map((m) => m.name);
 }
 
-export type MaintainResult = EnsureResult & { vacuumed: string[]; compacted: string[]; deferred: string[] };
+export type MaintainResult = EnsureResult & { vacuumed: string[] } & CompactResult;
 
 /**
  * The daily partitions run (workflows/register-partitions.ts): the months ahead made, then the closed months' last
@@ -120,8 +120,7 @@ export type MaintainResult = EnsureResult & { vacuumed: string[]; compacted: str
 export async function maintainRegisterMonths(db: Db, asOf: Date, actor: Actor): Promise<MaintainResult> {
   const r = await ensureRegisterPartitions(db, asOf, actor);
   const vacuumed = await vacuumClosedRegisterMonths(db, asOf);
-  const c = await compactClosedRegisterMonths(db, asOf, actor);
-  return { ...r, vacuumed, compacted: c.compacted.map((m) => m.name), deferred: c.deferred };
+  return { ...r, vacuumed, ...(await compactClosedRegisterMonths(db, asOf, actor)) };
 }
 
 /** The audit action of a month compacted. */
