@@ -159,6 +159,9 @@ export async function vacuumRegisterMonth(db: DbOrTx, m: RegisterMonth): Promise
 // VACUUM, verification) hold no lock the gate or a reader waits for; only swapCompactedMonth locks the register, for
 // a few catalog updates. services/register/partitions.ts compactClosedRegisterMonths runs them in order.
 
+/** The name suffix of a compacted month's own covering party-day index (compactMonthIndexes). */
+export const PARTY_DAY_INDEX = 'party_day_idx';
+
 /** The table comment that marks a month compacted (read back by registerMonths). */
 export const COMPACTED_MARK = 'compacted by connection';
 
@@ -271,7 +274,8 @@ export async function compactMonthCopy(db: Db, m: RegisterMonth): Promise<{ rows
 /**
  * Step 2: the register's indexes on the work table, built from the register's own definitions (so ATTACH adopts
  * them instead of building its own: same keys, INCLUDE, predicate), the primary key as a constraint (ATTACH adopts
- * a constraint only from a constraint), and the month's CHECK constraint, so that ATTACH skips its validation scan.
+ * a constraint only from a constraint), the month's own covering party-day index, and the month's CHECK
+ * constraint, so that ATTACH skips its validation scan.
  */
 export async function compactMonthIndexes(db: Db, m: RegisterMonth): Promise<void> {
   const work = compactionWorkName(m);
@@ -295,6 +299,16 @@ export async function compactMonthIndexes(db: Db, m: RegisterMonth): Promise<voi
     if (def === d.def) throw new Error(`unexpected index definition: ${d.def}`);
     await db.execute(sql.raw(def));
   }
+  // The party-day page on a closed month (listAccessRegister by party and day): the month is in connection order
+  // now, so a party's rows of one day lie one a heap page; this index holds them whole, in (party_id, decided_at)
+  // order, so the page is an index-only scan of a few leaf pages. The month's own, not the register's: the month the
+  // gate writes to never has it (no cost on the hot path); it costs about the heap's size again (decisions/0019).
+  const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
+  await db.execute(
+    sql.raw(
+      `create index ${quoteIdent(`${work}_${PARTY_DAY_INDEX}`)} on ${quoteIdent(work)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
+    ),
+  );
   await db.execute(
     sql.raw(
       `alter table ${quoteIdent(work)} add constraint ${quoteIdent(`${work}_month_ck`)} check (decided_at >= '${m.from.toISOString()}'::timestamptz and decided_at < '${m.to.toISOString()}'::timestamptz)`,

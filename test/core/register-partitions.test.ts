@@ -303,8 +303,8 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     // On disk in connection order: a connection's 75 rows on 2 to 4 heap pages (before: on every page of the month).
     // (Not strictly by ctid: the copy's bulk insert may put a row on an earlier page that still has room.)
     expect(await pagesPerConnection(march.name)).toBeLessThanOrEqual(4);
-    // Attached with the register's indexes adopted (no others), the covering INCLUDE, the storage parameters, no
-    // trigger and no CHECK constraint left.
+    // Attached with the register's indexes adopted, the covering INCLUDE, the storage parameters, no trigger and no
+    // CHECK constraint left.
     const [month] = rows<{
       bound: string;
       options: string[];
@@ -328,12 +328,19 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     );
     expect(month).toMatchObject({
       bound: "FOR VALUES FROM ('2036-03-01 00:00:00+00') TO ('2036-04-01 00:00:00+00')",
-      idx: 4,
+      idx: 5,
       adopted: 4,
       trg: 0,
       ck: 0,
     });
     expect(month!.def).toContain('(connection_ean, decided_at) INCLUDE (party_id, allowed)');
+    // And its own covering party-day index (not the register's: the current month has none).
+    const [own] = rows<{ def: string }>(
+      await ctx.sql`select pg_get_indexdef(x.indexrelid) as def from pg_index x
+                     where x.indrelid = 'access_register_p203603'::regclass
+                       and not exists (select 1 from pg_inherits ii where ii.inhrelid = x.indexrelid)`,
+    );
+    expect(own!.def).toMatch(/\(party_id, decided_at\) INCLUDE \(id, request_id, connection_ean, .*purpose\)$/);
     expect([...month!.options].sort()).toEqual([
       'autovacuum_vacuum_insert_scale_factor=0',
       'autovacuum_vacuum_insert_threshold=100000',
