@@ -8,6 +8,8 @@
  *   ACCESS EXCLUSIVE on it. The new table carries the month's CHECK constraint, so ATTACH skips its scan.
  * - a month is DETACHed CONCURRENTLY (SHARE UPDATE EXCLUSIVE, two transactions: the gate never waits), which
  *   PostgreSQL allows only without a DEFAULT partition; the detached table is then dropped, locking only itself.
+ * - a closed month's compaction (below, decisions/0019) swaps its copy in with a plain DETACH: ACCESS EXCLUSIVE on
+ *   the register for a few catalog updates, under a short lock_timeout (REGISTER_SWAP_LOCK_TIMEOUT).
  * lock_timeout bounds the waits of the transactional DDL, so a stuck lock makes the step fail and retry rather
  * than queue the gate behind it. DETACH CONCURRENTLY queues nobody: it waits for older snapshots, not locks.
  */

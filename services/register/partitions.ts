@@ -10,6 +10,8 @@
  *   purgeExpiredAccessRegister): detach CONCURRENTLY, count, drop — never a mass DELETE. Each month dropped is
  *   one audit entry of the purge run (recordPurgeBatch, actor workflow:retention-purge) in the transaction that
  *   drops it. A drop interrupted after its detach is finished by the next run.
+ * - compactClosedRegisterMonths: the daily run's last step (maintainRegisterMonths): a closed month rewritten in
+ *   connection order for DC-5 and swapped in by one short transaction, audited (decisions/0019).
  */
 import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
