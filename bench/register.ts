@@ -504,6 +504,8 @@ async function measureQueries(
 interface Sizes {
   heap: number;
   indexes: Record<string, number>;
+  /** The months' own indexes, not the register's: a compacted month's covering party-day index (decisions/0019). */
+  own: number;
   database: number;
   wal: number;
 }
@@ -518,9 +520,15 @@ async function sizes(sql: postgres.Sql): Promise<Sizes> {
      group by pi.relname order by pi.relname`;
   const [dbs] = await sql<Array<{ b: string }>>`select pg_database_size(current_database())::text as b`;
   const [wal] = await sql<Array<{ b: string }>>`select coalesce(sum(size), 0)::bigint::text as b from pg_ls_waldir()`;
+  const [own] = await sql<Array<{ b: string }>>`
+    select coalesce(sum(pg_relation_size(x.indexrelid)), 0)::bigint::text as b
+      from pg_inherits m join pg_index x on x.indrelid = m.inhrelid
+     where m.inhparent = 'access_register'::regclass
+       and not exists (select 1 from pg_inherits ii where ii.inhrelid = x.indexrelid)`;
   return {
     heap: Number(heap!.b),
     indexes: Object.fromEntries(idx.map((r) => [r.name, Number(r.b)])),
+    own: Number(own!.b),
     database: Number(dbs!.b),
     wal: Number(wal!.b),
   };
@@ -785,7 +793,7 @@ async function main(): Promise<void> {
         Object.entries(size.indexes)
           .map(([k, v]) => `${k} ${mib(perMillion(v))}`)
           .join(', ') +
-        `); database ${gib(size.database)}, WAL ${gib(size.wal)} on disk`,
+        `); the compacted months' own party-day indexes ${gib(size.own)} (${mib(perMillion(size.own))} per million rows of the register); database ${gib(size.database)}, WAL ${gib(size.wal)} on disk`,
       `monthly drop: ${dropped.map((d) => `${d.name}, ${fmt(d.rows)} rows`).join('; ')} detached concurrently, counted and dropped in ${dropSeconds.toFixed(1)} s; ` +
         `gate during it ${fmt(during!.rps)} req/s, p99 ${during!.p99.toFixed(1)} ms, ${during!.non2xx + during!.errors} not 2xx (just before: ${fmt(before.rps)} req/s, p99 ${before.p99.toFixed(1)} ms)`,
       `roll-over under load (next 3 months attached, the next oldest month dropped): ${fmt(roll!.ok)} decisions answered, ${fmt(reg!.answered_rows)} of them registered, ` +
