@@ -45,10 +45,11 @@ export async function registerMonths(db: DbOrTx): Promise<HeldMonth[]> {
   const found = rows<{ name: string; attached: boolean; pending: boolean; compacted: boolean }>(
     await db.execute(sql`
       select c.relname as name, i.inhrelid is not null as attached, coalesce(i.inhdetachpending, false) as pending,
-             coalesce(obj_description(c.oid, 'pg_class') like ${`${COMPACTED_MARK}%`}, false) as compacted
+             coalesce(d.description like ${`${COMPACTED_MARK}%`}, false) as compacted
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace and n.nspname = current_schema()
         left join pg_inherits i on i.inhrelid = c.oid and i.inhparent = 'access_register'::regclass
+        left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
        where c.relkind = 'r' and c.relname like 'access\\_register\\_p%'`),
   );
   const out: HeldMonth[] = [];
