@@ -2,13 +2,13 @@
 import {
   maintainRegisterMonths,
   PARTITIONS_SCHEDULE_ACTOR,
-  type EnsureResult,
+  type MaintainResult,
 } from '../services/register/partitions.js';
 import type { ActivityDeps } from './deps.js';
 
 export function registerActivities({ db }: ActivityDeps) {
   return {
-    ensureRegisterPartitions: (input: { asOf: string }): Promise<EnsureResult & { vacuumed: string[] }> =>
+    ensureRegisterPartitions: (input: { asOf: string }): Promise<MaintainResult> =>
       maintainRegisterMonths(db, new Date(input.asOf), PARTITIONS_SCHEDULE_ACTOR),
   };
 }

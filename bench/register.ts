@@ -24,9 +24,16 @@
  *    under load (its throughput, p99 and errors during the drop against the same load just before); and a
  *    partition roll-over under load — the next months attached (ensureRegisterPartitions) and the oldest dropped
  *    while the gate answers — after which the register holds exactly one row for every answered decision.
+ *    After every fill, before its measurements: the daily register maintenance as the Schedule runs it
+ *    (maintainRegisterMonths: closed months vacuumed and compacted by connection, decisions/0019), repeated until no
+ *    closed month is left to compact, each compaction's seconds printed (and scaled to a full month); at the full
+ *    size one month's swap runs under gate load (its throughput, p99 and answers not 2xx). Each query measurement
+ *    also prints its buffers (EXPLAIN (ANALYZE, BUFFERS), hit and read, mean of BENCH_PLAN_SAMPLES), the
+ *    load-independent figure.
  * 5. Removes the data: the temp cluster is deleted at the end (unless BENCH_KEEP_DATA=1).
  *
  * Environment: BENCH_REGISTER_ROWS, BENCH_REGISTER_MONTHS, BENCH_REGISTER_SAMPLES (queries per measurement, 200),
+ * BENCH_REGISTER_COMPACT (1; 0 leaves closed months as filled: the register before compaction), BENCH_PLAN_SAMPLES (20),
  * BENCH_INSERT_SAMPLES (single-row inserts per point, 500), and bench:p4's BENCH_CONNECTIONS, BENCH_DURATION (s per
  * route per point, default 30), BENCH_ROUNDS, BENCH_WARMUP, BENCH_HTTP_CONNECTIONS, BENCH_POOL_MAX, BENCH_DATABASE_URL
  * (an empty database), BENCH_KEEP_DATA.
@@ -37,12 +44,21 @@ import postgres from 'postgres';
 import { createDb } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { listAccessRegister } from '../db/repositories/access-register.js';
-import { createRegisterMonth, REGISTER_MONTH_STORAGE, registerMonths } from '../db/repositories/register-partitions.js';
-import { registerMonthsBetween, type RegisterMonth } from '../domain/register-partitions.js';
+import {
+  compactMonthCopy,
+  compactMonthIndexes,
+  compactMonthVerify,
+  createRegisterMonth,
+  REGISTER_MONTH_STORAGE,
+  registerMonths,
+} from '../db/repositories/register-partitions.js';
+import { registerMonthCompactable, registerMonthsBetween, type RegisterMonth } from '../domain/register-partitions.js';
 import { uuidv7 } from '../lib/uuidv7.js';
 import {
+  type CompactedMonth,
   dropExpiredRegisterMonths,
   ensureRegisterPartitions,
+  maintainRegisterMonths,
   PARTITIONS_SCHEDULE_ACTOR,
 } from '../services/register/partitions.js';
 import { startBenchDatabase } from './database.js';
@@ -69,6 +85,8 @@ const MONTHS = intEnv('BENCH_REGISTER_MONTHS', 8, 1);
 const SAMPLES = intEnv('BENCH_REGISTER_SAMPLES', 200);
 const INSERT_SAMPLES = intEnv('BENCH_INSERT_SAMPLES', 500);
 const FILL_PARALLEL = intEnv('BENCH_FILL_PARALLEL', 2, 1);
+const COMPACT = intEnv('BENCH_REGISTER_COMPACT', 1, 0) > 0;
+const PLAN_SAMPLES = intEnv('BENCH_PLAN_SAMPLES', 20);
 const DURATION = intEnv('BENCH_DURATION', 30);
 const ROUNDS = intEnv('BENCH_ROUNDS', 3);
 const WARMUP = intEnv('BENCH_WARMUP', 5, 0);
@@ -100,10 +118,20 @@ interface QueryTimes {
   bitmapP50: number;
   bitmapP99: number;
   partyP50: number;
+  /** The page's p50/p99 apart for days of the current month (time order, as written) and of closed months. */
+  partyCurrent: { n: number; p50: number; p99: number };
+  partyClosed: { n: number; p50: number; p99: number };
   partyP99: number;
   partyTotal: number;
   totalP50: number;
   totalP99: number;
+  /** Shared buffers per query (EXPLAIN (ANALYZE, BUFFERS), mean over PLAN_SAMPLES): load-independent. */
+  buffers: { stats: Buffers; recent: Buffers; party: Buffers };
+}
+
+interface Buffers {
+  hit: number;
+  read: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,6 +249,36 @@ async function registerRows(sql: postgres.Sql): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The daily maintenance, as production runs it
+
+/**
+ * The Schedule's daily run (services/register/partitions.ts maintainRegisterMonths: months ahead, closed months
+ * vacuumed, a closed month compacted by connection) repeated until no closed month is left to compact: production
+ * compacts each month once, the day after it closes; the bench's data months arrive all at once. Skipped with
+ * BENCH_REGISTER_COMPACT=0 (the register as it was before compaction, for comparison).
+ */
+async function maintain(db: ReturnType<typeof createDb>['db'], now: Date): Promise<CompactedMonth[]> {
+  if (!COMPACT) return [];
+  const done: CompactedMonth[] = [];
+  for (;;) {
+    const r = await maintainRegisterMonths(db, now, PARTITIONS_SCHEDULE_ACTOR);
+    if (r.deferred.length > 0) throw new Error(`compaction deferred: ${r.deferred.join(', ')}`);
+    if (r.compacted.length === 0) return done;
+    for (const c of r.compacted) {
+      // The empty months before the data (the 13 months DC-5 reads) are compacted too, in milliseconds: not printed.
+      if (c.rows === 0) continue;
+      log(
+        `  compacted ${c.name}: ${fmt(c.rows)} rows in ${c.seconds.toFixed(1)} s (${compactPerMonth(c).toFixed(0)} s per ${fmt(ROWS / MONTHS)} rows), swap ${c.swapMs.toFixed(0)} ms`,
+      );
+      done.push(c);
+    }
+  }
+}
+
+/** A compaction's seconds scaled to the bench's full month (ROWS / MONTHS rows). */
+const compactPerMonth = (c: CompactedMonth) => (c.seconds * (ROWS / MONTHS)) / Math.max(1, c.rows);
+
+// ---------------------------------------------------------------------------------------------
 // Measurements
 
 /** Single-row register inserts (own statement, own commit), as a decision's row alone would cost. */
@@ -329,6 +387,9 @@ async function measureQueries(
   // listAccessRegister's page (its WHERE, order and limit, as SQL) and its total, timed apart: the page is what a
   // case handler reads; the total counts every row of the party-day, so it grows with the day's volume.
   const party: number[] = [];
+  const partyCurrent: number[] = [];
+  const partyClosed: number[] = [];
+  const currentFrom = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
   const totals: number[] = [];
   let partyTotal = 0;
   const parties = [...seeded.providers, ...seeded.suppliers].map((p) => p.id);
@@ -348,6 +409,7 @@ async function measureQueries(
     const t0 = performance.now();
     await page(w);
     party.push(performance.now() - t0);
+    (w.since.getTime() >= currentFrom ? partyCurrent : partyClosed).push(party.at(-1)!);
     const t1 = performance.now();
     const r = await listAccessRegister(db, { ...w, limit: 1, offset: 0 });
     totals.push(performance.now() - t1);
@@ -373,7 +435,55 @@ async function measureQueries(
   log(`  plan of the DC-5 recent requests:\n${explainedRecent.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
   log(`  plan of the party-day page:\n${explained.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
   log(`  plan of the DC-5 statistics:\n${explainedDc5.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+  // Buffers per query, the load-independent figure: a fresh sample of connections and party-days, each query's
+  // shared buffers hit and read (the top plan node counts its children's).
+  const buffersOf = async (text: string, params: Array<string | number>): Promise<Buffers> => {
+    const [r] = await sql.unsafe<Array<{ 'QUERY PLAN': Array<{ Plan: Record<string, number> }> }>>(
+      `explain (analyze, buffers, format json) ${text}`,
+      params,
+    );
+    const plan = r!['QUERY PLAN'][0]!.Plan;
+    return { hit: plan['Shared Hit Blocks'] ?? 0, read: plan['Shared Read Blocks'] ?? 0 };
+  };
+  const mean = (bs: Buffers[]): Buffers => ({
+    hit: bs.reduce((t, b) => t + b.hit, 0) / bs.length,
+    read: bs.reduce((t, b) => t + b.read, 0) / bs.length,
+  });
+  const bStats: Buffers[] = [];
+  const bRecent: Buffers[] = [];
+  const bParty: Buffers[] = [];
+  for (let k = 0; k < PLAN_SAMPLES; k++) {
+    const ean = eanOf(Math.floor(Math.random() * N));
+    bStats.push(
+      await buffersOf(
+        `select party_id, count(*)::int, (count(*) filter (where allowed))::int, min(decided_at), max(decided_at)
+           from access_register where connection_ean = $1 and decided_at >= $2::timestamptz group by party_id`,
+        [ean, since.toISOString()],
+      ),
+    );
+    bRecent.push(
+      await buffersOf(
+        `select * from access_register where connection_ean = $1 and decided_at >= $2::timestamptz
+          order by decided_at desc, id desc limit 50`,
+        [ean, since.toISOString()],
+      ),
+    );
+    const w = partyDay(k);
+    bParty.push(
+      await buffersOf(
+        `select * from access_register where party_id = $1 and decided_at >= $2::timestamptz and decided_at < $3::timestamptz
+          order by decided_at desc, id desc limit 100`,
+        [w.partyId, w.since.toISOString(), w.until.toISOString()],
+      ),
+    );
+  }
+  const buffers = { stats: mean(bStats), recent: mean(bRecent), party: mean(bParty) };
+  const showB = (b: Buffers) => `${(b.hit + b.read).toFixed(1)} (hit ${b.hit.toFixed(1)}, read ${b.read.toFixed(1)})`;
+  log(
+    `  buffers per query (mean of ${PLAN_SAMPLES}): DC-5 statistics ${showB(buffers.stats)}, DC-5 recent 50 ${showB(buffers.recent)}, party-day page ${showB(buffers.party)}`,
+  );
   const q: QueryTimes = {
+    buffers,
     rows,
     dc5P50: percentile(dc5, 0.5),
     dc5P99: percentile(dc5, 0.99),
@@ -386,6 +496,8 @@ async function measureQueries(
     bitmapP99: percentile(bitmapTimes, 0.99),
     partyP50: percentile(party, 0.5),
     partyP99: percentile(party, 0.99),
+    partyCurrent: { n: partyCurrent.length, p50: percentile(partyCurrent, 0.5), p99: percentile(partyCurrent, 0.99) },
+    partyClosed: { n: partyClosed.length, p50: percentile(partyClosed, 0.5), p99: percentile(partyClosed, 0.99) },
     partyTotal: partyTotal / SAMPLES,
     totalP50: percentile(totals, 0.5),
     totalP99: percentile(totals, 0.99),
@@ -393,7 +505,7 @@ async function measureQueries(
   log(
     `  queries at ${fmt(rows)} rows: DC-5 13 months p50/p99 ${q.dc5P50.toFixed(2)}/${q.dc5P99.toFixed(2)} ms (${q.dc5Rows.toFixed(1)} rows a connection; ` +
       `statistics ${q.statsP50.toFixed(2)}/${q.statsP99.toFixed(2)}, recent 50 ${q.recentP50.toFixed(2)}/${q.recentP99.toFixed(2)}, by bitmap ${q.bitmapP50.toFixed(2)}/${q.bitmapP99.toFixed(2)}); ` +
-      `party-day page p50/p99 ${q.partyP50.toFixed(2)}/${q.partyP99.toFixed(2)} ms, its total ${q.totalP50.toFixed(2)}/${q.totalP99.toFixed(2)} ms (${fmt(q.partyTotal)} rows a party-day)`,
+      `party-day page p50/p99 ${q.partyP50.toFixed(2)}/${q.partyP99.toFixed(2)} ms (closed months ${q.partyClosed.p50.toFixed(2)}/${q.partyClosed.p99.toFixed(2)}, current month ${q.partyCurrent.p50.toFixed(2)}/${q.partyCurrent.p99.toFixed(2)}), its total ${q.totalP50.toFixed(2)}/${q.totalP99.toFixed(2)} ms (${fmt(q.partyTotal)} rows a party-day)`,
   );
   return q;
 }
@@ -401,6 +513,8 @@ async function measureQueries(
 interface Sizes {
   heap: number;
   indexes: Record<string, number>;
+  /** The months' own indexes, not the register's: a compacted month's covering party-day index (decisions/0019). */
+  own: number;
   database: number;
   wal: number;
 }
@@ -415,12 +529,70 @@ async function sizes(sql: postgres.Sql): Promise<Sizes> {
      group by pi.relname order by pi.relname`;
   const [dbs] = await sql<Array<{ b: string }>>`select pg_database_size(current_database())::text as b`;
   const [wal] = await sql<Array<{ b: string }>>`select coalesce(sum(size), 0)::bigint::text as b from pg_ls_waldir()`;
+  const [own] = await sql<Array<{ b: string }>>`
+    select coalesce(sum(pg_relation_size(x.indexrelid)), 0)::bigint::text as b
+      from pg_inherits m join pg_index x on x.indrelid = m.inhrelid
+     where m.inhparent = 'access_register'::regclass
+       and not exists (select 1 from pg_inherits ii where ii.inhrelid = x.indexrelid)`;
   return {
     heap: Number(heap!.b),
     indexes: Object.fromEntries(idx.map((r) => [r.name, Number(r.b)])),
+    own: Number(own!.b),
     database: Number(dbs!.b),
     wal: Number(wal!.b),
   };
+}
+
+const fmtB = (b: Buffers) => `${(b.hit + b.read).toFixed(1)} (${b.read.toFixed(1)} read)`;
+
+interface SwapUnderLoad {
+  name: string;
+  swapMs: number;
+  before: RunResult;
+  during: RunResult;
+}
+
+/**
+ * The swap's lock under load: the newest closed month not yet compacted is copied, indexed, vacuumed and verified
+ * first (the repository's steps, as compactClosedRegisterMonths runs them), then the gate is driven while the daily
+ * maintenance finds the verified copy and swaps it in (DETACH, ATTACH: ACCESS EXCLUSIVE on the register for its
+ * catalog updates). The gate's throughput, p99 and answers not 2xx during it, against the same load just before.
+ */
+async function swapUnderLoad(
+  port: number,
+  pool: Spec[],
+  db: ReturnType<typeof createDb>['db'],
+  now: Date,
+): Promise<SwapUnderLoad | undefined> {
+  const m = (await registerMonths(db))
+    .filter((h) => h.state === 'attached' && !h.compacted && registerMonthCompactable(h, now))
+    .sort((a, b) => b.from.getTime() - a.from.getTime())[0];
+  if (!m) return undefined;
+  const t0 = performance.now();
+  const digest = await compactMonthCopy(db, m);
+  await compactMonthIndexes(db, m);
+  if (!(await compactMonthVerify(db, m, digest))) throw new Error(`${m.name}: the copy does not verify`);
+  log(
+    `  ${m.name}: ${fmt(digest.rows)} rows copied, indexed, vacuumed and verified in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  const slice = Math.max(5, Math.round(DURATION / ROUNDS));
+  const tag = `s${randomBytes(3).toString('hex')}`;
+  const before = await drive(port, '/p4/requests', pool, slice, `${tag}b`, false);
+  let done: CompactedMonth | undefined;
+  const [during] = await Promise.all([
+    drive(port, '/p4/requests', pool, slice, `${tag}d`, false),
+    (async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      done = (await maintainRegisterMonths(db, now, PARTITIONS_SCHEDULE_ACTOR)).compacted.find(
+        (c) => c.name === m.name,
+      );
+    })(),
+  ]);
+  if (!done) throw new Error(`${m.name}: not swapped in under load`);
+  log(
+    `  ${m.name} swapped in under gate load in ${done.swapMs.toFixed(0)} ms: gate ${fmt(before.rps)} → ${fmt(during!.rps)} req/s, p99 ${before.p99.toFixed(1)} → ${during!.p99.toFixed(1)} ms, ${during!.non2xx + during!.errors} not 2xx`,
+  );
+  return { name: m.name, swapMs: done.swapMs, before, during: during! };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,6 +651,7 @@ async function main(): Promise<void> {
     // 2. Queries at 1 % (≥ 1 M rows), same spread.
     log(`${fmt(SMALL)} rows over ${MONTHS} months for the query baseline…`);
     await fill(sql, seeded, months, Math.round(SMALL / MONTHS), now);
+    await maintain(dbh.db, now);
     const small = await measureQueries(sql, dbh.db, seeded, await registerRows(sql), now);
     for (const m of months) {
       await sql.unsafe(`drop table ${m.name}`);
@@ -489,10 +662,16 @@ async function main(): Promise<void> {
     const perMonth = Math.round(ROWS / MONTHS);
     const steps = [0.25, 0.5, 1].map((f) => Math.max(1, Math.round(f * MONTHS)));
     let filled = 0;
+    const compacted: CompactedMonth[] = [];
+    let swap: SwapUnderLoad | undefined;
     for (const upto of [...new Set(steps)]) {
       log(`filling to ${upto} of ${MONTHS} months…`);
       await fill(sql, seeded, months.slice(filled, upto), perMonth, now);
       filled = upto;
+      // The daily maintenance on the closed months, as production would have run it; at the full size one month's
+      // swap (its copy made beforehand) under gate load.
+      if (COMPACT && upto === MONTHS) swap = await swapUnderLoad(api.port, pool, dbh.db, now);
+      compacted.push(...(await maintain(dbh.db, now)).filter((c) => c.rows > 0));
       points.push(await measurePoint(api.port, pool, sql, seeded, await registerRows(sql)));
     }
     const full = points.at(-1)!;
@@ -606,13 +785,26 @@ async function main(): Promise<void> {
       `| — its 50 most recent rows (ordered index scan, a heap page a row) | ${small.recentP50.toFixed(2)} / ${small.recentP99.toFixed(2)} | ${big.recentP50.toFixed(2)} / ${big.recentP99.toFixed(2)} | ${(big.recentP99 / small.recentP99).toFixed(2)}× |`,
       `| — diagnostic: the same 50 by a bitmap heap scan (enable_indexscan off) | ${small.bitmapP50.toFixed(2)} / ${small.bitmapP99.toFixed(2)} | ${big.bitmapP50.toFixed(2)} / ${big.bitmapP99.toFixed(2)} | ${(big.bitmapP99 / small.bitmapP99).toFixed(2)}× |`,
       `| a party's decisions for one day: listAccessRegister's page of 100 | ${small.partyP50.toFixed(2)} / ${small.partyP99.toFixed(2)} | ${big.partyP50.toFixed(2)} / ${big.partyP99.toFixed(2)} | ${(big.partyP99 / small.partyP99).toFixed(2)}× ${big.partyP99 <= 2 * small.partyP99 ? 'PASS' : 'FAIL'} |`,
+      `| — its days in closed months (${small.partyClosed.n} → ${big.partyClosed.n} samples) | ${small.partyClosed.p50.toFixed(2)} / ${small.partyClosed.p99.toFixed(2)} | ${big.partyClosed.p50.toFixed(2)} / ${big.partyClosed.p99.toFixed(2)} | ${(big.partyClosed.p99 / small.partyClosed.p99).toFixed(2)}× |`,
+      `| — its days in the current month (${small.partyCurrent.n} → ${big.partyCurrent.n} samples) | ${small.partyCurrent.p50.toFixed(2)} / ${small.partyCurrent.p99.toFixed(2)} | ${big.partyCurrent.p50.toFixed(2)} / ${big.partyCurrent.p99.toFixed(2)} | ${(big.partyCurrent.p99 / small.partyCurrent.p99).toFixed(2)}× |`,
       `| the same party-day's total (listAccessRegister, count of ${fmt(small.partyTotal)} → ${fmt(big.partyTotal)} rows) | ${small.totalP50.toFixed(2)} / ${small.totalP99.toFixed(2)} | ${big.totalP50.toFixed(2)} / ${big.totalP99.toFixed(2)} | ${(big.totalP99 / small.totalP99).toFixed(2)}× (grows with the rows it counts) |`,
+      `| buffers per query, hit + read (mean of ${PLAN_SAMPLES}): DC-5 statistics | ${fmtB(small.buffers.stats)} | ${fmtB(big.buffers.stats)} | |`,
+      `| — DC-5 50 most recent rows | ${fmtB(small.buffers.recent)} | ${fmtB(big.buffers.recent)} | |`,
+      `| — party-day page of 100 | ${fmtB(small.buffers.party)} | ${fmtB(big.buffers.party)} | |`,
+      '',
+      COMPACT
+        ? `closed months compacted by connection (maintainRegisterMonths): ${compacted.length} months, ${fmt(compacted.reduce((t, c) => t + c.rows, 0))} rows in ${compacted.reduce((t, c) => t + c.seconds, 0).toFixed(0)} s; ` +
+          `per ${fmt(ROWS / MONTHS)}-row month ${compacted.map((c) => compactPerMonth(c).toFixed(0)).join(', ')} s; swaps ${compacted.map((c) => c.swapMs.toFixed(0)).join(', ')} ms` +
+          (swap
+            ? `; ${swap.name}'s swap under gate load: ${swap.swapMs.toFixed(0)} ms, gate ${fmt(swap.during.rps)} req/s, p99 ${swap.during.p99.toFixed(1)} ms, ${swap.during.non2xx + swap.during.errors} not 2xx (just before: ${fmt(swap.before.rps)} req/s, p99 ${swap.before.p99.toFixed(1)} ms)`
+            : '')
+        : 'closed months not compacted (BENCH_REGISTER_COMPACT=0)',
       '',
       `size at ${fmt(full.rows)} rows: table ${gib(size.heap)} (${mib(perMillion(size.heap))} per million rows), indexes ${gib(indexTotal)} (${mib(perMillion(indexTotal))} per million rows: ` +
         Object.entries(size.indexes)
           .map(([k, v]) => `${k} ${mib(perMillion(v))}`)
           .join(', ') +
-        `); database ${gib(size.database)}, WAL ${gib(size.wal)} on disk`,
+        `); the compacted months' own party-day indexes ${gib(size.own)} (${mib(perMillion(size.own))} per million rows of the register); database ${gib(size.database)}, WAL ${gib(size.wal)} on disk`,
       `monthly drop: ${dropped.map((d) => `${d.name}, ${fmt(d.rows)} rows`).join('; ')} detached concurrently, counted and dropped in ${dropSeconds.toFixed(1)} s; ` +
         `gate during it ${fmt(during!.rps)} req/s, p99 ${during!.p99.toFixed(1)} ms, ${during!.non2xx + during!.errors} not 2xx (just before: ${fmt(before.rps)} req/s, p99 ${before.p99.toFixed(1)} ms)`,
       `roll-over under load (next 3 months attached, the next oldest month dropped): ${fmt(roll!.ok)} decisions answered, ${fmt(reg!.answered_rows)} of them registered, ` +
@@ -623,6 +815,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(lines.join('\n'));
     if (!rollPass || during!.errors > 0 || during!.non2xx > 0) exitCode = 1;
+    if (swap && swap.during.errors + swap.during.non2xx > 0) exitCode = 1;
   } finally {
     if (api) {
       api.child.kill('SIGTERM');

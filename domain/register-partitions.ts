@@ -70,6 +70,20 @@ export const registerMonthExpired = (month: RegisterMonth, asOf: Date, registerD
   month.to.getTime() <= retentionCutoff(asOf, registerDays).getTime();
 
 /**
+ * Issue 21 (decisions/0019): a closed month is rewritten in connection order (services/register/partitions.ts
+ * compactClosedRegisterMonths) once no writer can still put a row in it. Every writer registers at decided_at = the
+ * instant it decides, read from its own clock (the gate's batch, deliveries, DC-8 internal reads: DC-1), so after
+ * the month's end only a decision already under way at midnight, or a clock running behind, could: a day of margin
+ * covers both many times over. A write that came anyway fails (the month is frozen during the compaction), it is
+ * never lost.
+ */
+export const REGISTER_COMPACT_AFTER_MS = 86_400_000;
+
+/** The month's end is at least REGISTER_COMPACT_AFTER_MS before asOf. */
+export const registerMonthCompactable = (month: RegisterMonth, asOf: Date): boolean =>
+  month.to.getTime() + REGISTER_COMPACT_AFTER_MS <= asOf.getTime();
+
+/**
  * How far back the register reaches at `asOf` (DC-5): the oldest month still held, or, when none is, the cutoff.
  * A month is dropped only when all of it is past the period, so the register holds every decision from the start
  * of its oldest month: between `registerDays` and `registerDays` + one month back.

@@ -14,4 +14,11 @@ export interface RegisterPartitionsResult {
   months: string[];
   /** Closed months vacuumed by this run (their last rows since autovacuum's last visit). */
   vacuumed: string[];
+  /**
+   * Closed months rewritten in connection order by this run (decisions/0019): rows, seconds of copy, indexes,
+   * VACUUM and verification, and milliseconds of the swap (the register's lock).
+   */
+  compacted: Array<{ name: string; rows: number; seconds: number; swapMs: number }>;
+  /** Months copied but not swapped in: the swap could not get its lock in time; the next run swaps them. */
+  deferred: string[];
 }

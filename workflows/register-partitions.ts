@@ -8,8 +8,10 @@ import type { createActivities } from '../activities/index.js';
 import { DB_RETRY } from './activity-options.js';
 import type { RegisterPartitionsResult } from './register-partitions-shared.js';
 
+// An hour: the run may compact a closed month (services/register/partitions.ts compactClosedRegisterMonths: a
+// month of ~17 M rows is copied, sorted, indexed and vacuumed in minutes), one month a run at most.
 const db = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '1 hour',
   retry: { ...DB_RETRY, maximumAttempts: 10 },
 });
 

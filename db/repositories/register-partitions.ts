@@ -8,11 +8,13 @@
  *   ACCESS EXCLUSIVE on it. The new table carries the month's CHECK constraint, so ATTACH skips its scan.
  * - a month is DETACHed CONCURRENTLY (SHARE UPDATE EXCLUSIVE, two transactions: the gate never waits), which
  *   PostgreSQL allows only without a DEFAULT partition; the detached table is then dropped, locking only itself.
+ * - a closed month's compaction (below, decisions/0019) swaps its copy in with a plain DETACH: ACCESS EXCLUSIVE on
+ *   the register for a few catalog updates, under a short lock_timeout (REGISTER_SWAP_LOCK_TIMEOUT).
  * lock_timeout bounds the waits of the transactional DDL, so a stuck lock makes the step fail and retry rather
  * than queue the gate behind it. DETACH CONCURRENTLY queues nobody: it waits for older snapshots, not locks.
  */
 import { sql } from 'drizzle-orm';
-import type { DbOrTx } from '../client.js';
+import type { Db, DbOrTx } from '../client.js';
 import { parseRegisterMonth, type RegisterMonth } from '../../domain/register-partitions.js';
 
 type Rows<T> = T[];
@@ -34,22 +36,31 @@ export const REGISTER_DDL_LOCK_TIMEOUT = '5s';
 export interface HeldMonth extends RegisterMonth {
   /** Attached (rows routed to it), or a table left detached by an interrupted drop, or half-detached. */
   state: 'attached' | 'detach_pending' | 'detached';
+  /** Rewritten in connection order after it closed (compactMonthCopy … swapCompactedMonth): its table comment says so. */
+  compacted: boolean;
 }
 
 /** The register's months, attached or left over from an interrupted drop, oldest first. */
 export async function registerMonths(db: DbOrTx): Promise<HeldMonth[]> {
-  const found = rows<{ name: string; attached: boolean; pending: boolean }>(
+  const found = rows<{ name: string; attached: boolean; pending: boolean; compacted: boolean }>(
     await db.execute(sql`
-      select c.relname as name, i.inhrelid is not null as attached, coalesce(i.inhdetachpending, false) as pending
+      select c.relname as name, i.inhrelid is not null as attached, coalesce(i.inhdetachpending, false) as pending,
+             coalesce(d.description like ${`${COMPACTED_MARK}%`}, false) as compacted
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace and n.nspname = current_schema()
         left join pg_inherits i on i.inhrelid = c.oid and i.inhparent = 'access_register'::regclass
+        left join pg_description d on d.objoid = c.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
        where c.relkind = 'r' and c.relname like 'access\\_register\\_p%'`),
   );
   const out: HeldMonth[] = [];
   for (const r of found) {
     const m = parseRegisterMonth(r.name);
-    if (m) out.push({ ...m, state: !r.attached ? 'detached' : r.pending ? 'detach_pending' : 'attached' });
+    if (m)
+      out.push({
+        ...m,
+        state: !r.attached ? 'detached' : r.pending ? 'detach_pending' : 'attached',
+        compacted: r.compacted,
+      });
   }
   return out.sort((a, b) => a.from.getTime() - b.from.getTime());
 }
@@ -120,7 +131,7 @@ export async function dropDetachedMonth(tx: DbOrTx, m: RegisterMonth): Promise<v
  * Attached months that end at or before `before` and took rows since their last vacuum (pg_stat_user_tables:
  * the statistics collector's count, flushed by the writing sessions within about a second).
  */
-export async function closedMonthsWithUnvacuumedRows(db: DbOrTx, before: Date): Promise<HeldMonth[]> {
+export async function closedMonthsWithUnvacuumedRows(db: DbOrTx, before: Date): Promise<RegisterMonth[]> {
   const found = rows<{ name: string }>(
     await db.execute(sql`
       select c.relname as name
@@ -128,10 +139,10 @@ export async function closedMonthsWithUnvacuumedRows(db: DbOrTx, before: Date): 
         join pg_stat_user_tables s on s.relid = c.oid
        where i.inhparent = 'access_register'::regclass and not i.inhdetachpending and s.n_ins_since_vacuum > 0`),
   );
-  const out: HeldMonth[] = [];
+  const out: RegisterMonth[] = [];
   for (const r of found) {
     const m = parseRegisterMonth(r.name);
-    if (m && m.to.getTime() <= before.getTime()) out.push({ ...m, state: 'attached' });
+    if (m && m.to.getTime() <= before.getTime()) out.push(m);
   }
   return out.sort((a, b) => a.from.getTime() - b.from.getTime());
 }
@@ -143,4 +154,220 @@ export async function closedMonthsWithUnvacuumedRows(db: DbOrTx, before: Date): 
  */
 export async function vacuumRegisterMonth(db: DbOrTx, m: RegisterMonth): Promise<void> {
   await db.execute(sql`vacuum (analyze, skip_locked) ${sql.identifier(m.name)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compaction of a closed month (issue 21, decisions/0019): its rows rewritten in (connection_ean, decided_at) order
+// into a work table, which then replaces the month. The steps are separate so that the long ones (copy, index builds,
+// VACUUM, verification) hold no lock the gate or a reader waits for; only swapCompactedMonth locks the register, for
+// a few catalog updates. services/register/partitions.ts compactClosedRegisterMonths runs them in order.
+
+/** The name suffix of a compacted month's own covering party-day index (compactMonthIndexes). */
+export const PARTY_DAY_INDEX = 'party_day_idx';
+
+/** The table comment that marks a month compacted (read back by registerMonths). */
+export const COMPACTED_MARK = 'compacted by connection';
+
+/** How long the swap waits for its ACCESS EXCLUSIVE lock on the register: the gate queues behind a waiting swap. */
+export const REGISTER_SWAP_LOCK_TIMEOUT = '300ms';
+
+/**
+ * The work table a month is copied into, and the name the replaced month takes until it is dropped. Neither matches
+ * access_register_pYYYYMM, so registerMonths, retention and the DC-5 reach never see them.
+ */
+export const compactionWorkName = (m: RegisterMonth): string =>
+  m.name.replace('access_register_p', 'access_register_c');
+export const compactionRetiredName = (m: RegisterMonth): string =>
+  m.name.replace('access_register_p', 'access_register_r');
+
+export interface CompactionLeftover {
+  name: string;
+  kind: 'work' | 'retired';
+  /** The month it belongs to. */
+  month: RegisterMonth;
+  /** A work table whose copy was verified (its comment holds the rows and checksum): ready to be swapped in. */
+  verified: { rows: number; checksum: string } | null;
+}
+
+/** Work tables and retired months left by an interrupted compaction. */
+export async function compactionLeftovers(db: DbOrTx): Promise<CompactionLeftover[]> {
+  const found = rows<{ name: string; comment: string | null }>(
+    await db.execute(sql`
+      select c.relname as name, obj_description(c.oid, 'pg_class') as comment
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace and n.nspname = current_schema()
+       where c.relkind = 'r' and (c.relname like 'access\\_register\\_c%' or c.relname like 'access\\_register\\_r%')`),
+  );
+  const out: CompactionLeftover[] = [];
+  for (const r of found) {
+    const kind = r.name.startsWith('access_register_c') ? 'work' : 'retired';
+    const month = parseRegisterMonth(r.name.replace(/^access_register_[cr]/, 'access_register_p'));
+    if (!month) continue;
+    const v = /rows=(\d+) checksum=(-?\d+)/.exec(r.comment ?? '');
+    out.push({ name: r.name, kind, month, verified: v ? { rows: Number(v[1]), checksum: v[2]! } : null });
+  }
+  return out;
+}
+
+/** Drop a work table or a retired month (locks only that table). */
+export async function dropCompactionTable(db: Db, name: string): Promise<void> {
+  if (!/^access_register_[cr]\d{6}$/.test(name)) throw new Error(`not a compaction table: ${name}`);
+  await db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`set local lock_timeout = '${REGISTER_DDL_LOCK_TIMEOUT}'`));
+    await tx.execute(sql`drop table if exists ${sql.identifier(name)}`);
+  });
+}
+
+async function registerColumns(db: DbOrTx): Promise<string[]> {
+  return rows<{ name: string }>(
+    await db.execute(sql`
+      select attname as name from pg_attribute
+       where attrelid = 'access_register'::regclass and attnum > 0 and not attisdropped order by attnum`),
+  ).map((r) => r.name);
+}
+
+/** Rows and a checksum over every column of every row (order-independent: a sum of 64-bit row hashes). */
+async function tableDigest(db: DbOrTx, table: string, columns: string[]): Promise<{ rows: number; checksum: string }> {
+  const cols = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
+  const [r] = rows<{ n: string; sum: string }>(
+    await db.execute(
+      sql.raw(
+        `select count(*)::text as n, coalesce(sum(hashtextextended(row(${cols})::text, 0)), 0)::text as sum from ${quoteIdent(table)} t`,
+      ),
+    ),
+  );
+  return { rows: Number(r!.n), checksum: r!.sum };
+}
+
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * Step 1: freeze the month and copy it. In one transaction: the month gets the trigger that fails any write to it
+ * (access_register_month_frozen, migration 0016; CREATE TRIGGER waits for writers in flight and blocks new ones to
+ * commit, readers go on), then a work table like the register's (its storage parameters) is filled with the
+ * month's rows sorted by (connection_ean, decided_at, id), and the month's rows and checksum are taken under the
+ * same snapshot. The trigger stays after commit, so nothing the copy missed can reach the month until the swap.
+ */
+export async function compactMonthCopy(db: Db, m: RegisterMonth): Promise<{ rows: number; checksum: string }> {
+  const columns = await registerColumns(db);
+  const cols = columns.map(quoteIdent).join(', ');
+  const month = quoteIdent(m.name);
+  const work = quoteIdent(compactionWorkName(m));
+  return db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`set local lock_timeout = '${REGISTER_DDL_LOCK_TIMEOUT}'`));
+    // The month locked against writes for the copy (SHARE: reads go on), then frozen for good by the trigger.
+    await tx.execute(sql.raw(`lock table ${month} in share mode`));
+    await tx.execute(
+      sql.raw(
+        `create or replace trigger access_register_frozen before insert or update or delete on ${month}
+           for each row execute function access_register_month_frozen()`,
+      ),
+    );
+    await tx.execute(
+      sql.raw(`create table ${work} (like access_register including defaults) with (${REGISTER_MONTH_STORAGE})`),
+    );
+    // The sort spills to disk at a month's size whatever work_mem is; more memory means fewer merge passes.
+    await tx.execute(sql.raw(`set local work_mem = '256MB'`));
+    await tx.execute(
+      sql.raw(`insert into ${work} (${cols}) select ${cols} from ${month} order by connection_ean, decided_at, id`),
+    );
+    return tableDigest(tx, m.name, columns);
+  });
+}
+
+/**
+ * Step 2: the register's indexes on the work table, built from the register's own definitions (so ATTACH adopts
+ * them instead of building its own: same keys, INCLUDE, predicate), the primary key as a constraint (ATTACH adopts
+ * a constraint only from a constraint), the month's own covering party-day index, and the month's CHECK
+ * constraint, so that ATTACH skips its validation scan.
+ */
+export async function compactMonthIndexes(db: Db, m: RegisterMonth): Promise<void> {
+  const work = compactionWorkName(m);
+  const defs = rows<{ name: string; def: string; con: string | null }>(
+    await db.execute(sql`
+      select ic.relname as name, pg_get_indexdef(x.indexrelid) as def,
+             (select pg_get_constraintdef(k.oid) from pg_constraint k where k.conindid = x.indexrelid
+                 and k.conrelid = x.indrelid) as con
+        from pg_index x join pg_class ic on ic.oid = x.indexrelid
+       where x.indrelid = 'access_register'::regclass order by ic.relname`),
+  );
+  for (const d of defs) {
+    const name = quoteIdent(`${work}_${d.name.replace(/^access_register_/, '')}`);
+    if (d.con) {
+      await db.execute(sql.raw(`alter table ${quoteIdent(work)} add constraint ${name} ${d.con}`));
+      continue;
+    }
+    const def = d.def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ /, (_all, u: string | undefined) => {
+      return `CREATE ${u ?? ''}INDEX ${name} ON ${quoteIdent(work)} `;
+    });
+    if (def === d.def) throw new Error(`unexpected index definition: ${d.def}`);
+    await db.execute(sql.raw(def));
+  }
+  // The party-day page on a closed month (listAccessRegister by party and day): the month is in connection order
+  // now, so a party's rows of one day lie one a heap page; this index holds them whole, in (party_id, decided_at)
+  // order, so the page is an index-only scan of a few leaf pages. The month's own, not the register's: the month the
+  // gate writes to never has it (no cost on the hot path); it costs about the heap's size again (decisions/0019).
+  const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
+  await db.execute(
+    sql.raw(
+      `create index ${quoteIdent(`${work}_${PARTY_DAY_INDEX}`)} on ${quoteIdent(work)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
+    ),
+  );
+  await db.execute(
+    sql.raw(
+      `alter table ${quoteIdent(work)} add constraint ${quoteIdent(`${work}_month_ck`)} check (decided_at >= '${m.from.toISOString()}'::timestamptz and decided_at < '${m.to.toISOString()}'::timestamptz)`,
+    ),
+  );
+}
+
+/**
+ * Step 3: VACUUM (ANALYZE) the work table, so its visibility map is complete (index-only DC-5 statistics from the
+ * first read) and the planner has its statistics; then count and checksum it again. Marked verified (its comment)
+ * only when both equal the month's, so an interrupted run's next attempt can swap it in without copying again.
+ */
+export async function compactMonthVerify(
+  db: Db,
+  m: RegisterMonth,
+  expected: { rows: number; checksum: string },
+): Promise<boolean> {
+  const work = compactionWorkName(m);
+  await db.execute(sql.raw(`vacuum (analyze) ${quoteIdent(work)}`));
+  const got = await tableDigest(db, work, await registerColumns(db));
+  if (got.rows !== expected.rows || got.checksum !== expected.checksum) return false;
+  await db.execute(
+    sql.raw(
+      `comment on table ${quoteIdent(work)} is 'compaction of ${m.name} verified: rows=${got.rows} checksum=${got.checksum}'`,
+    ),
+  );
+  return true;
+}
+
+/**
+ * Step 4, in the caller's transaction (with its audit entry, written first so that no wait for the audit log falls
+ * inside the lock): the month detached (not CONCURRENTLY: a reader sees the old month or the new one, never
+ * neither; this takes ACCESS EXCLUSIVE on the register until commit, so lock_timeout is short and a swap that
+ * cannot get its lock gives up and is retried), renamed to its retired name, the work table renamed to the month
+ * and attached with the month's bounds (its indexes adopted, its CHECK constraint spares the scan), marked compacted.
+ * Catalog updates only. The retired month is dropped after the commit (dropCompactionTable), outside the lock.
+ */
+export async function swapCompactedMonth(tx: DbOrTx, m: RegisterMonth, rowsCopied: number): Promise<void> {
+  const name = quoteIdent(m.name);
+  const work = compactionWorkName(m);
+  await tx.execute(sql.raw(`set local lock_timeout = '${REGISTER_SWAP_LOCK_TIMEOUT}'`));
+  await tx.execute(sql.raw(`alter table access_register detach partition ${name}`));
+  await tx.execute(sql.raw(`alter table ${name} rename to ${quoteIdent(compactionRetiredName(m))}`));
+  await tx.execute(sql.raw(`alter table ${quoteIdent(work)} rename to ${name}`));
+  await tx.execute(
+    sql.raw(
+      `alter table access_register attach partition ${name} for values from ('${m.from.toISOString()}') to ('${m.to.toISOString()}')`,
+    ),
+  );
+  await tx.execute(sql.raw(`alter table ${name} drop constraint ${quoteIdent(`${work}_month_ck`)}`));
+  await tx.execute(sql.raw(`comment on table ${name} is '${COMPACTED_MARK}: rows=${rowsCopied}'`));
+}
+
+/** A lock_timeout (or other lock wait given up): the swap is retried later. */
+export function isLockNotAvailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
+    if (e.code === '55P03') return true;
+  return false;
 }

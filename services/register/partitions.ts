@@ -10,13 +10,24 @@
  *   purgeExpiredAccessRegister): detach CONCURRENTLY, count, drop — never a mass DELETE. Each month dropped is
  *   one audit entry of the purge run (recordPurgeBatch, actor workflow:retention-purge) in the transaction that
  *   drops it. A drop interrupted after its detach is finished by the next run.
+ * - compactClosedRegisterMonths: the daily run's last step (maintainRegisterMonths): a closed month rewritten in
+ *   connection order for DC-5 and swapped in by one short transaction, audited (decisions/0019).
  */
 import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import {
   closedMonthsWithUnvacuumedRows,
+  compactionLeftovers,
+  compactionRetiredName,
+  compactionWorkName,
+  compactMonthCopy,
+  compactMonthIndexes,
+  compactMonthVerify,
   countDetachedMonth,
+  dropCompactionTable,
+  isLockNotAvailable,
+  swapCompactedMonth,
   createRegisterMonth,
   detachRegisterMonth,
   dropDetachedMonth,
@@ -28,9 +39,11 @@ import { recordPurgeBatch } from '../../db/repositories/retention.js';
 import {
   REGISTER_MONTHS_AHEAD,
   registerMonth,
+  registerMonthCompactable,
   registerMonthExpired,
   registerMonthsAhead,
   registerReach,
+  type RegisterMonth,
 } from '../../domain/register-partitions.js';
 
 /** The audit action of a month created. */
@@ -99,17 +112,142 @@ export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<st
   return months.map((m) => m.name);
 }
 
+export type MaintainResult = EnsureResult & { vacuumed: string[] } & CompactResult;
+
 /**
  * The daily partitions run (workflows/register-partitions.ts): the months ahead made, then the closed months' last
- * rows vacuumed (issue 21: index-only DC-5 statistics). Both idempotent, so a retried activity repeats only what is left.
+ * rows vacuumed (issue 21: index-only DC-5 statistics), then a closed month rewritten in connection order
+ * (compactClosedRegisterMonths). All idempotent, so a retried activity repeats only what is left.
  */
-export async function maintainRegisterMonths(
+export async function maintainRegisterMonths(db: Db, asOf: Date, actor: Actor): Promise<MaintainResult> {
+  const r = await ensureRegisterPartitions(db, asOf, actor);
+  const vacuumed = await vacuumClosedRegisterMonths(db, asOf);
+  return { ...r, vacuumed, ...(await compactClosedRegisterMonths(db, asOf, actor)) };
+}
+
+/** The audit action of a month compacted. */
+export const PARTITION_COMPACTED = 'register.partition_compacted';
+
+/** Months compacted per daily run at most: one keeps the run within its activity's hour (a month is minutes). */
+export const REGISTER_COMPACT_PER_RUN = 1;
+
+export interface CompactedMonth {
+  name: string;
+  rows: number;
+  /** Copy, index builds, VACUUM and verification (the swap excluded). */
+  seconds: number;
+  /** The swap's transaction: how long the register was locked (ACCESS EXCLUSIVE), from its first DDL to commit. */
+  swapMs: number;
+}
+
+export interface CompactResult {
+  compacted: CompactedMonth[];
+  /** Copied and verified, but the swap did not get its lock in time: left for the next run, which swaps it. */
+  deferred: string[];
+}
+
+export interface CompactOptions {
+  maxMonths?: number;
+  /** Attempts at the swap's lock in this run, a second apart (default 3). */
+  swapAttempts?: number;
+}
+
+/**
+ * Issue 21 (decisions/0019): closed months rewritten in (connection_ean, decided_at) order, newest first, so that a
+ * connection's rows of a month share one or two heap pages and the DC-5 answer's most recent rows cost a page or two
+ * a month instead of one a row. Only a month past registerMonthCompactable (a day after its end: no writer can
+ * reach it) and not yet compacted (its table comment). Per month (db/repositories/register-partitions.ts): frozen
+ * and copied in order (compactMonthCopy), indexed like the register with its CHECK constraint (compactMonthIndexes),
+ * vacuumed and verified (rows and checksum equal the month's: compactMonthVerify), then swapped in by one short
+ * transaction with its audit entry (swapCompactedMonth), and the old table dropped.
+ *
+ * Crash-safe: an interrupted run leaves a work table (access_register_cYYYYMM) or a retired month
+ * (access_register_rYYYYMM). The next run drops a retired month, swaps in a verified work table, and drops an
+ * unverified one and copies again. The month itself is never without its rows: it is replaced in one transaction.
+ */
+export async function compactClosedRegisterMonths(
   db: Db,
   asOf: Date,
   actor: Actor,
-): Promise<EnsureResult & { vacuumed: string[] }> {
-  const r = await ensureRegisterPartitions(db, asOf, actor);
-  return { ...r, vacuumed: await vacuumClosedRegisterMonths(db, asOf) };
+  options: CompactOptions = {},
+): Promise<CompactResult> {
+  const maxMonths = options.maxMonths ?? REGISTER_COMPACT_PER_RUN;
+  const held = await registerMonths(db);
+  const open = new Map(held.filter((m) => m.state === 'attached' && !m.compacted).map((m) => [m.name, m]));
+  const ready = new Map<string, { rows: number; checksum: string }>();
+  for (const l of await compactionLeftovers(db)) {
+    if (l.kind === 'work' && l.verified && open.has(l.month.name)) ready.set(l.month.name, l.verified);
+    else await dropCompactionTable(db, l.name);
+  }
+  const todo = [...open.values()]
+    .filter((m) => registerMonthCompactable(m, asOf))
+    .sort((a, b) => b.from.getTime() - a.from.getTime())
+    .slice(0, maxMonths);
+  const result: CompactResult = { compacted: [], deferred: [] };
+  for (const m of todo) {
+    const done = await compactMonth(db, m, actor, ready.get(m.name), options.swapAttempts ?? 3);
+    if (done) result.compacted.push(done);
+    else result.deferred.push(m.name);
+  }
+  return result;
+}
+
+async function compactMonth(
+  db: Db,
+  m: RegisterMonth,
+  actor: Actor,
+  verified: { rows: number; checksum: string } | undefined,
+  swapAttempts: number,
+): Promise<CompactedMonth | null> {
+  const t0 = performance.now();
+  let digest = verified;
+  if (!digest) {
+    try {
+      digest = await compactMonthCopy(db, m);
+      await compactMonthIndexes(db, m);
+      if (!(await compactMonthVerify(db, m, digest)))
+        throw new Error(`compaction of ${m.name}: the copy's rows or checksum differ from the month's`);
+    } catch (err) {
+      // The work table goes now (the next run would drop it anyway); the month stays as it was, frozen.
+      await dropCompactionTable(db, compactionWorkName(m)).catch(() => undefined);
+      throw err;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      let swapStart = 0;
+      await db.transaction(async (tx) => {
+        // The audit entry first: nothing it may wait for falls inside the register's lock.
+        await recordAudit(tx, {
+          actor: actor.actor,
+          actorRole: actor.actorRole ?? null,
+          actorPartyId: null,
+          action: PARTITION_COMPACTED,
+          entityType: 'access_register',
+          entityId: m.name,
+          data: {
+            month: m.name,
+            from: m.from.toISOString(),
+            to: m.to.toISOString(),
+            rows: digest.rows,
+            seconds: Math.round(seconds * 10) / 10,
+            order: 'connection_ean, decided_at',
+            rule: 'DC-5',
+          },
+        });
+        swapStart = performance.now();
+        await swapCompactedMonth(tx, m, digest.rows);
+      });
+      const swapMs = performance.now() - swapStart;
+      await dropCompactionTable(db, compactionRetiredName(m));
+      return { name: m.name, rows: digest.rows, seconds, swapMs };
+    } catch (err) {
+      if (!isLockNotAvailable(err)) throw err;
+      if (attempt >= swapAttempts) return null;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 export interface DropInput {

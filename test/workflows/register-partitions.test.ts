@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { and, eq, inArray } from 'drizzle-orm';
 import { auditLog } from '../../db/schema/index.js';
 import { registerMonths } from '../../db/repositories/register-partitions.js';
-import { registerMonthsAhead } from '../../domain/register-partitions.js';
+import { parseRegisterMonth, registerMonthCompactable, registerMonthsAhead } from '../../domain/register-partitions.js';
 import { connectClient } from '../../lib/infra/temporal-connection.js';
 import { createLogger } from '../../lib/logger.js';
 import { PARTITION_CREATED } from '../../services/register/partitions.js';
@@ -59,6 +59,12 @@ describe('registerPartitionsWorkflow (time-skipping server)', () => {
       .where(and(eq(auditLog.action, PARTITION_CREATED), inArray(auditLog.entityId, later.created)));
     expect(entries.map((e) => e.entityId).sort()).toEqual([...later.created].sort());
     expect(entries.every((e) => e.actor === 'workflow:register-partitions')).toBe(true);
+    // The same run compacts one closed month (decisions/0019): the newest one past its day of margin.
+    expect(later.compacted).toHaveLength(1);
+    expect(later.deferred).toEqual([]);
+    const compacted = parseRegisterMonth(later.compacted[0]!.name)!;
+    expect(registerMonthCompactable(compacted, new Date(later.asOf))).toBe(true);
+    expect((await registerMonths(h.db)).find((m) => m.name === compacted.name)?.compacted).toBe(true);
     await stop();
   });
 });
