@@ -36,7 +36,7 @@
  * BENCH_REGISTER_COMPACT (1; 0 leaves closed months as filled: the register before compaction), BENCH_PLAN_SAMPLES (20),
  * BENCH_INSERT_SAMPLES (single-row inserts per point, 500), and bench:p4's BENCH_CONNECTIONS, BENCH_DURATION (s per
  * route per point, default 30), BENCH_ROUNDS, BENCH_WARMUP, BENCH_HTTP_CONNECTIONS, BENCH_POOL_MAX, BENCH_DATABASE_URL
- * (an empty database), BENCH_KEEP_DATA.
+ * (an empty database), BENCH_KEEP_DATA, BENCH_MAX_WAL_SIZE (default 8GB).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -626,7 +626,8 @@ async function main(): Promise<void> {
     'gt-bench-pg-',
     {
       shared_buffers: '2GB',
-      max_wal_size: '8GB',
+      // BENCH_MAX_WAL_SIZE: less WAL kept on a disk the 100 M-row run nearly fills (more frequent checkpoints).
+      max_wal_size: process.env.BENCH_MAX_WAL_SIZE ?? '8GB',
       checkpoint_timeout: '15min',
       work_mem: '32MB',
       maintenance_work_mem: '1GB',
