@@ -6,11 +6,12 @@
  * load. This bench measures the statement alone: bench:p4's embedded cluster (same durable settings:
  * fsync and synchronous_commit on, one commit per batch) and dataset (BENCH_CONNECTIONS, default 200,000 here), then
  * `decideAndRegister` over one connection in batches of 40, 8 and 1 (BENCH_GATE_SIZES) made of bench:p4's own gate
- * requests (requestPool: random connections, parties and kinds, allowed and denied mixed), BENCH_GATE_BATCHES batches
- * a size per round (default 300), BENCH_GATE_ROUNDS rounds (default 5). Per decision it reports:
+ * requests (requestPool: random connections, parties and kinds, allowed and denied mixed), BENCH_GATE_DECISIONS
+ * decisions a batch size per round (default 12,000), BENCH_GATE_ROUNDS rounds (default 5). Per decision it reports:
  *
- * - the backend's CPU time (utime + stime of /proc/<pg_backend_pid()>/stat before and after: CPU, not wall time, so
- *   it holds under the shared machine's load; 10 ms ticks, hence several hundred batches a point);
+ * - the backend's CPU time (its scheduler run time, /proc/<pg_backend_pid()>/schedstat, before and after: CPU, not
+ *   wall time, so it holds under the shared machine's load; nanoseconds, where /proc/<pid>/stat's utime + stime
+ *   count 10 ms ticks);
  * - pg_stat_statements' planning and execution time (wall time inside the backend), plans per call;
  * - shared buffers (hit + read) and WAL bytes (the statement's, and the LSN's advance, which adds the commit records).
  *
@@ -24,6 +25,7 @@
  *
  * The load average is printed beside the figures; the temp cluster is removed at the end (unless BENCH_KEEP_DATA=1).
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import postgres from 'postgres';
@@ -33,12 +35,20 @@ import type { GateRequest } from '../domain/gate.js';
 import type { DataKind } from '../db/schema/index.js';
 import { startBenchDatabase } from './database.js';
 import { intEnv } from './env.js';
-import { cpuMs, N, one, readCpuModel, requestPool, seed, type Seeded } from './p4.js';
+import { N, one, readCpuModel, requestPool, seed, type Seeded } from './p4.js';
 
 type Decide = typeof repo.decideAndRegister;
 
+/**
+ * CPU time (µs) a process has used: the scheduler's run time in /proc/<pid>/schedstat (nanoseconds; user and system
+ * alike), which /proc/<pid>/stat's utime + stime count in 10 ms ticks only.
+ */
+function cpuUs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+}
+
 const env = process.env;
-const BATCHES = intEnv('BENCH_GATE_BATCHES', 300);
+const DECISIONS = intEnv('BENCH_GATE_DECISIONS', 12_000);
 const ROUNDS = intEnv('BENCH_GATE_ROUNDS', 5);
 const SIZES = (env.BENCH_GATE_SIZES ?? '40,8,1').split(',').map((s) => {
   const n = Number(s);
@@ -111,8 +121,9 @@ async function measure(
   backendPid: number,
   pool: GateRequest[],
   size: number,
-  batches: number,
+  decisions: number,
 ): Promise<Point> {
+  const batches = Math.max(1, Math.round(decisions / size));
   let at = Math.floor(Math.random() * pool.length);
   const batchesOf: GateRequest[][] = [];
   for (let b = 0; b < batches; b++) {
@@ -122,17 +133,17 @@ async function measure(
   }
   const s0 = await statementStats(admin);
   const l0 = await lsn(admin);
-  const c0 = cpuMs(backendPid);
+  const c0 = cpuUs(backendPid);
   const t0 = performance.now();
   for (const batch of batchesOf) await decide(sql, batch, Date.now());
   const wall = performance.now() - t0;
-  const c1 = cpuMs(backendPid);
+  const c1 = cpuUs(backendPid);
   const l1 = await lsn(admin);
   const s1 = await statementStats(admin);
   const n = size * batches;
   const calls = Math.max(1, s1.calls - s0.calls);
   return {
-    cpuUs: ((c1 - c0) * 1000) / n,
+    cpuUs: (c1 - c0) / n,
     planUs: ((s1.planMs - s0.planMs) * 1000) / n,
     execUs: ((s1.execMs - s0.execMs) * 1000) / n,
     plansPerCall: (s1.plans - s0.plans) / calls,
@@ -223,17 +234,17 @@ async function main(): Promise<void> {
     try {
       const { pid } = one(await sql<Array<{ pid: number }>>`select pg_backend_pid() as pid`);
       log(
-        `${N.toLocaleString('en')} connections; backend pid ${pid}; ${ROUNDS} rounds × ${BATCHES} batches per size ${SIZES.join(', ')}; variants: ${variants.map((v) => v.name).join(', ')}`,
+        `${N.toLocaleString('en')} connections; backend pid ${pid}; ${ROUNDS} rounds × ${DECISIONS} decisions per batch size ${SIZES.join(', ')}; variants: ${variants.map((v) => v.name).join(', ')}`,
       );
       // Warm-up: the connections, mandates and blocks into shared buffers, the statements planned (generic).
-      for (const v of variants) for (const size of SIZES) await measure(v.decide, sql, admin, pid, pool, size, 50);
+      for (const v of variants) for (const size of SIZES) await measure(v.decide, sql, admin, pid, pool, size, 2000);
       const results = new Map<string, Point[]>();
       for (let round = 1; round <= ROUNDS; round++) {
         for (const size of SIZES) {
           // Alternate which variant goes first, so that neither always follows the other.
           const order = round % 2 ? variants : [...variants].reverse();
           for (const v of order) {
-            const p = await measure(v.decide, sql, admin, pid, pool, size, BATCHES);
+            const p = await measure(v.decide, sql, admin, pid, pool, size, DECISIONS);
             const key = `${v.name}|${size}`;
             results.set(key, [...(results.get(key) ?? []), p]);
             log(
