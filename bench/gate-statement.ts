@@ -269,6 +269,17 @@ async function main(): Promise<void> {
               `shared buffers ${f('blocks')}; WAL ${f('walBytes', 0)} B (LSN ${f('lsnBytes', 0)} B, FPI ${f('walFpi', 3)}); wall ${f('wallUs')} µs`,
           );
         }
+      if (variants.length === 2)
+        for (const size of SIZES) {
+          // Paired by round (both variants ran back to back): B − A, so the machine's drift between rounds cancels.
+          const a = results.get(`${variants[0]!.name}|${size}`)!;
+          const b = results.get(`${variants[1]!.name}|${size}`)!;
+          const d = b.map((p, k) => p.cpuUs - a[k]!.cpuUs);
+          const rel = b.map((p, k) => (p.cpuUs / a[k]!.cpuUs - 1) * 100);
+          log(
+            `batch ${String(size).padStart(2)} B − A backend CPU per decision, paired by round: ${spread(d)} µs, ${spread(rel)} %`,
+          );
+        }
       if (env.BENCH_GATE_EXPLAIN === '1')
         for (const v of variants) {
           const batch = pool.slice(0, 40);
