@@ -128,9 +128,20 @@ export async function fetchGateFacts(
   return out;
 }
 
-const REASON_ALLOWED = pgArray(GATE_REASON_CODES.map((c) => (GATE_REASONS[c].allowed ? 't' : 'f')));
-const REASON_RULES = pgArray(GATE_REASON_CODES.map((c) => GATE_REASONS[c].rule));
-const REASON_CODES_ARRAY = pgArray(GATE_REASON_CODES);
+/**
+ * allowed and rule of the decided reason code (d.reason_code), from GATE_REASONS, written into the statement's text
+ * as literals (constants of this module, never input). Issue 21: as three array parameters joined to the batch they
+ * cost every statement their parsing, three init plans and a hash join: about 45 µs of PostgreSQL CPU a statement,
+ * 6 % of a decision at batch 8 (bench:gate-statement, docs/benchmarks.md). An unknown code has no rule: the insert
+ * fails (rule is not null) instead of the join dropping its row.
+ */
+const sqlLiteral = (v: string) => `'${v.replace(/'/g, "''")}'`;
+const REASON_ALLOWED_SQL = `d.reason_code in (${GATE_REASON_CODES.filter((c) => GATE_REASONS[c].allowed)
+  .map(sqlLiteral)
+  .join(', ')})`;
+const REASON_RULE_SQL = `case d.reason_code ${GATE_REASON_CODES.map(
+  (c) => `when ${sqlLiteral(c)} then ${sqlLiteral(GATE_REASONS[c].rule)}`,
+).join(' ')} end`;
 
 interface DecidedRow {
   known: boolean;
@@ -142,7 +153,7 @@ interface DecidedRow {
 /**
  * DECIDE_AND_REGISTER: decide a batch and register it, in one statement (see the file comment). It
  * mirrors `decide()` of domain/gate.ts: the CASE below is decide() in SQL, rule for rule and in the same
- * order; allowed and rule come from GATE_REASONS. The period is cut at the decision instant and taken on
+ * order; allowed and rule come from GATE_REASONS (REASON_ALLOWED_SQL, REASON_RULE_SQL). The period is cut at the decision instant and taken on
  * quarter-hour boundaries (DC-7) by the same function decide() uses (periodAtDecision), before the
  * statement, and registered so: p_from / p_to below are that period.
  * Requests for an unknown connection are not decisions: they are returned with known = false and
@@ -224,7 +235,8 @@ export async function decideAndRegister(
            limit 1
         ) m on true
     ), d as (
-      select f.*, v.reason_code,
+      -- only what the insert and the answer read: d is materialised (read twice), so every column is copied per row
+      select f.i, f.id, f.request_id, f.party_id, f.ean, f.kind, f.p_from, f.p_to, f.delivery_of, f.known, v.reason_code,
              -- the mandate is named when the decision came from it
              case when v.reason_code = f.mandate_reason or v.reason_code in ('mandate_valid_block_released', 'mandate_valid_after_negative_outcome') then f.mandate_id end as reg_mandate_id,
              case v.reason_code when 'blocked_by_doubt_case' then f.active_block when 'blocked_period_not_released' then f.closed_block
@@ -248,9 +260,9 @@ export async function decideAndRegister(
     ), ins as (
       insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to, allowed, reason_code, rule,
                                    mandate_id, block_id, kind, delivery_of)
-      select d.id, ${at}::timestamptz, d.request_id, d.party_id, d.ean, d.kind, d.p_from, d.p_to, r.allowed, d.reason_code, r.rule, d.reg_mandate_id,
-             d.reg_block_id, case when d.delivery_of is null then 'request' else 'delivery' end, d.delivery_of
-        from d join unnest((select ${REASON_CODES_ARRAY}::text[]), (select ${REASON_ALLOWED}::bool[]), (select ${REASON_RULES}::text[])) as r(code, allowed, rule) on r.code = d.reason_code
+      select d.id, ${at}::timestamptz, d.request_id, d.party_id, d.ean, d.kind, d.p_from, d.p_to, ${sql.unsafe(REASON_ALLOWED_SQL)}, d.reason_code,
+             ${sql.unsafe(REASON_RULE_SQL)}, d.reg_mandate_id, d.reg_block_id, case when d.delivery_of is null then 'request' else 'delivery' end, d.delivery_of
+        from d
        where d.known
     )
     select d.known, d.reason_code, d.reg_mandate_id as mandate_id, d.reg_block_id as block_id from d order by d.i`;
