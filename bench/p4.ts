@@ -998,46 +998,20 @@ async function main(): Promise<void> {
     const pad = (s: string, n: number) => s.padEnd(n);
     const row = (cells: string[]) =>
       `| ${cells.map((c, i) => pad(c, [22, 12, 10, 10, 14, 10].at(i) ?? 10)).join(' | ')} |`;
+    const routeRow = (label: string, r: RunResult, rss = '') =>
+      row([label, r.rps.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), rss, String(r.non2xx + r.errors)]);
     const lines = [
       '',
       `P4 gate benchmark — ${N.toLocaleString('en')} connections; ${HTTP_CONNECTIONS} HTTP connections; ${ROUNDS} alternating rounds, ${bare.seconds.toFixed(0)} s per route; node ${process.version}; ${readCpuModel()}`,
       row(['route', 'req/s', 'p50 ms', 'p99 ms', 'peak RSS MiB', 'non-2xx']),
       row(['-'.repeat(22), '-'.repeat(12), '-'.repeat(10), '-'.repeat(10), '-'.repeat(14), '-'.repeat(10)]),
-      row([
-        'bare constant route',
-        bare.rps.toFixed(0),
-        bare.p50.toFixed(1),
-        bare.p99.toFixed(1),
-        '',
-        String(bare.non2xx + bare.errors),
-      ]),
-      row([
-        'P4 gate + register',
-        gate.rps.toFixed(0),
-        gate.p50.toFixed(1),
-        gate.p99.toFixed(1),
-        peak.toFixed(0),
-        String(gate.non2xx + gate.errors),
-      ]),
+      routeRow('bare constant route', bare),
+      routeRow('P4 gate + register', gate, peak.toFixed(0)),
       '',
       ...(satBare && satGate
         ? [
-            row([
-              `bare, ${SATURATION_CONNECTIONS} connections`,
-              satBare.rps.toFixed(0),
-              satBare.p50.toFixed(1),
-              satBare.p99.toFixed(1),
-              '',
-              String(satBare.non2xx + satBare.errors),
-            ]),
-            row([
-              `gate, ${SATURATION_CONNECTIONS} connections`,
-              satGate.rps.toFixed(0),
-              satGate.p50.toFixed(1),
-              satGate.p99.toFixed(1),
-              '',
-              String(satGate.non2xx + satGate.errors),
-            ]),
+            routeRow(`bare, ${SATURATION_CONNECTIONS} connections`, satBare),
+            routeRow(`gate, ${SATURATION_CONNECTIONS} connections`, satGate),
             '',
             `cores busy (API + PostgreSQL + load generator): ${HTTP_CONNECTIONS} connections bare ${cores(bareCpu.api + bareCpu.loadgen, bare).toFixed(2)}, gate ${cores(cpu.api + cpu.pg + cpu.loadgen, gate).toFixed(2)}; ` +
               `${SATURATION_CONNECTIONS} connections bare ${cores(satBareCpu.api + satBareCpu.loadgen, satBare).toFixed(2)}, gate ${cores(satCpu.api + satCpu.pg + satCpu.loadgen, satGate).toFixed(2)}`,
