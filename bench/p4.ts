@@ -809,24 +809,36 @@ async function main(): Promise<void> {
     const quietCpu: FloodCpu = { api: 0, pg: 0, loadgen: 0 };
     const floodedCpu: FloodCpu = { api: 0, pg: 0, loadgen: 0 };
     const floodAlone = { api: 0, pg: 0, loadgen: 0, sent: 0, seconds: 0 };
+    /** One gate run, its CPU (API, PostgreSQL, load generator) and its batches added to the given totals. */
+    const measuredGate = async (
+      tag: string,
+      connections: number,
+      into: { api: number; pg: number; loadgen: number },
+      counted: { batches: number; requests: number },
+    ): Promise<RunResult> => {
+      const port = api!.port;
+      const pid = api!.child.pid!;
+      const api0 = cpuMs(pid);
+      const b0 = await gateCounts(port);
+      const pg0 = sumCpu(pgPids);
+      const lg0 = process.cpuUsage();
+      const r = await drive(port, '/p4/requests', pool, slice, tag, true, connections);
+      into.api += cpuMs(pid) - api0;
+      into.pg += sumCpu(pgPids) - pg0;
+      into.loadgen += loadgenMs(lg0);
+      const b1 = await gateCounts(port);
+      counted.batches += b1.batches - b0.batches;
+      counted.requests += b1.requests - b0.requests;
+      return r;
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       let api0 = cpuMs(api.child.pid!);
       let lg0 = process.cpuUsage();
       bareRuns.push(await drive(api.port, '/bench/bare', pool, slice, `${runTag}x`, false));
       bareCpu.api += cpuMs(api.child.pid!) - api0;
       bareCpu.loadgen += loadgenMs(lg0);
-      api0 = cpuMs(api.child.pid!);
-      const b0 = await gateCounts(api.port);
       const s0 = await gateStatement(sqlCheck);
-      const pg0 = sumCpu(pgPids);
-      lg0 = process.cpuUsage();
-      gateRuns.push(await drive(api.port, '/p4/requests', pool, slice, `${runTag}g`, true));
-      cpu.api += cpuMs(api.child.pid!) - api0;
-      cpu.pg += sumCpu(pgPids) - pg0;
-      cpu.loadgen += loadgenMs(lg0);
-      const b1 = await gateCounts(api.port);
-      batches.batches += b1.batches - b0.batches;
-      batches.requests += b1.requests - b0.requests;
+      gateRuns.push(await measuredGate(`${runTag}g`, HTTP_CONNECTIONS, cpu, batches));
       addStats(statement, s0, await gateStatement(sqlCheck));
       api0 = cpuMs(api.child.pid!);
       const pgD0 = sumCpu(pgPids);
@@ -899,17 +911,7 @@ async function main(): Promise<void> {
       satBareRuns.push(await drive(api.port, '/bench/bare', pool, slice, `${runTag}y`, false, SATURATION_CONNECTIONS));
       satBareCpu.api += cpuMs(api.child.pid!) - api0;
       satBareCpu.loadgen += loadgenMs(lg0);
-      api0 = cpuMs(api.child.pid!);
-      const b0 = await gateCounts(api.port);
-      const pg0 = sumCpu(pgPids);
-      lg0 = process.cpuUsage();
-      satGateRuns.push(await drive(api.port, '/p4/requests', pool, slice, `${runTag}s`, true, SATURATION_CONNECTIONS));
-      satCpu.api += cpuMs(api.child.pid!) - api0;
-      satCpu.pg += sumCpu(pgPids) - pg0;
-      satCpu.loadgen += loadgenMs(lg0);
-      const b1 = await gateCounts(api.port);
-      satBatches.batches += b1.batches - b0.batches;
-      satBatches.requests += b1.requests - b0.requests;
+      satGateRuns.push(await measuredGate(`${runTag}s`, SATURATION_CONNECTIONS, satCpu, satBatches));
       log(
         `capacity round ${round}/${ROUNDS} (${SATURATION_CONNECTIONS} HTTP connections): bare ${Math.round(satBareRuns.at(-1)!.rps)} req/s, gate ${Math.round(satGateRuns.at(-1)!.rps)} req/s`,
       );
