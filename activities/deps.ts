@@ -13,7 +13,8 @@ import type { StepAttempt, StepDeps } from '../services/step-deps.js';
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp' | 'acmReportEmail' | 'allocation'>;
+  config: Pick<Config, 'publicUrl' | 'evidenceMaxBytes' | 'smtp' | 'acmReportEmail' | 'allocation'> &
+    Partial<Pick<Config, 'register'>>;
   /** For archiving workflow histories (compliance); without it, archiving fails non-retryably. */
   temporalClient?: Client;
 }

@@ -6,9 +6,11 @@ import {
 } from '../services/register/partitions.js';
 import type { ActivityDeps } from './deps.js';
 
-export function registerActivities({ db }: ActivityDeps) {
+export function registerActivities({ db, config }: ActivityDeps) {
   return {
     ensureRegisterPartitions: (input: { asOf: string }): Promise<MaintainResult> =>
-      maintainRegisterMonths(db, new Date(input.asOf), PARTITIONS_SCHEDULE_ACTOR),
+      maintainRegisterMonths(db, new Date(input.asOf), PARTITIONS_SCHEDULE_ACTOR, {
+        partyDayIndexMonths: config.register?.partyDayIndexMonths,
+      }),
   };
 }

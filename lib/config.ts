@@ -29,6 +29,12 @@ function str(env: Env, name: string, fallback?: string): string | undefined {
   return v.trim();
 }
 
+/**
+ * Issue 21 (decisions/0019): the compacted register months that keep their covering party-day index, counted back
+ * from the current month: 13, the months the DC-5 answer reads, which case handlers page through most.
+ */
+export const DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS = 13;
+
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = str(env, name);
   if (raw === undefined) return fallback;
@@ -186,6 +192,14 @@ export interface Config {
     batchCases: number;
     /** Local time (Europe/Amsterdam) of the daily retention purge Schedule. */
     scheduleAt: { hour: number; minute: number };
+  };
+  /** Issue 21: the access register's upkeep by the daily partitions run (services/register/partitions.ts). */
+  register: {
+    /**
+     * Months back (the current one counted) a compacted month keeps its covering party-day index (decisions/0019):
+     * REGISTER_PARTY_DAY_INDEX_MONTHS, default 13; older months drop it (about the month's heap again on disk).
+     */
+    partyDayIndexMonths: number;
   };
   seedDemo: boolean;
   /** Issue 20: Prometheus metrics and OpenTelemetry traces (docs/operations.md, "Metrics and traces"). */
@@ -501,6 +515,9 @@ export function loadConfig(env: Env = process.env): Config {
       scheduleAt: { hour: Number(at[1]), minute: Number(at[2]) },
     },
     retention: retention(env),
+    register: {
+      partyDayIndexMonths: int(env, 'REGISTER_PARTY_DAY_INDEX_MONTHS', DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS, 0, 120),
+    },
     seedDemo: bool(env, 'SEED_DEMO', nodeEnv === 'development'),
     observability: observability(env, host),
     auth: auth(env),

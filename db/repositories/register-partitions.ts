@@ -280,7 +280,7 @@ export async function compactMonthCopy(db: Db, m: RegisterMonth): Promise<{ rows
  * a constraint only from a constraint), the month's own covering party-day index, and the month's CHECK
  * constraint, so that ATTACH skips its validation scan.
  */
-export async function compactMonthIndexes(db: Db, m: RegisterMonth): Promise<void> {
+export async function compactMonthIndexes(db: Db, m: RegisterMonth, partyDayIndex = true): Promise<void> {
   const work = compactionWorkName(m);
   const defs = rows<{ name: string; def: string; con: string | null }>(
     await db.execute(sql`
@@ -306,17 +306,37 @@ export async function compactMonthIndexes(db: Db, m: RegisterMonth): Promise<voi
   // now, so a party's rows of one day lie one a heap page; this index holds them whole, in (party_id, decided_at)
   // order, so the page is an index-only scan of a few leaf pages. The month's own, not the register's: the month the
   // gate writes to never has it (no cost on the hot path); it costs about the heap's size again (decisions/0019).
+  // Only for months within REGISTER_PARTY_DAY_INDEX_MONTHS (registerPartyDayIndexKept): older ones go without.
   const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
-  await db.execute(
-    sql.raw(
-      `create index ${quoteIdent(`${work}_${PARTY_DAY_INDEX}`)} on ${quoteIdent(work)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
-    ),
-  );
+  if (partyDayIndex)
+    await db.execute(
+      sql.raw(
+        `create index ${quoteIdent(`${work}_${PARTY_DAY_INDEX}`)} on ${quoteIdent(work)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
+      ),
+    );
   await db.execute(
     sql.raw(
       `alter table ${quoteIdent(work)} add constraint ${quoteIdent(`${work}_month_ck`)} check (decided_at >= '${m.from.toISOString()}'::timestamptz and decided_at < '${m.to.toISOString()}'::timestamptz)`,
     ),
   );
+}
+
+/** The covering party-day index of an attached month, if it has one (its name ends in PARTY_DAY_INDEX). */
+export async function partyDayIndexOf(db: Db, monthName: string): Promise<string | undefined> {
+  const [r] = rows<{ name: string }>(
+    await db.execute(sql`
+      select ic.relname as name from pg_index x join pg_class ic on ic.oid = x.indexrelid
+       where x.indrelid = to_regclass(${monthName}) and ic.relname like ${`%\_${PARTY_DAY_INDEX}`}`),
+  );
+  return r?.name;
+}
+
+/**
+ * A month's covering party-day index dropped without blocking the register: CONCURRENTLY (not in a transaction), so
+ * readers and the gate go on; an interrupted drop leaves an invalid index the next run drops again.
+ */
+export async function dropPartyDayIndex(db: Db, indexName: string): Promise<void> {
+  await db.execute(sql.raw(`drop index concurrently if exists ${quoteIdent(indexName)}`));
 }
 
 /**

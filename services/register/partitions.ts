@@ -16,6 +16,7 @@
 import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import type { Actor } from '../../db/repositories/actor.js';
+import { DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS } from '../../lib/config.js';
 import {
   closedMonthsWithUnvacuumedRows,
   compactionLeftovers,
@@ -24,6 +25,8 @@ import {
   compactMonthCopy,
   compactMonthIndexes,
   compactMonthVerify,
+  dropPartyDayIndex,
+  partyDayIndexOf,
   countDetachedMonth,
   dropCompactionTable,
   isLockNotAvailable,
@@ -42,6 +45,7 @@ import {
   registerMonthCompactable,
   registerMonthExpired,
   registerMonthsAhead,
+  registerPartyDayIndexKept,
   registerReach,
   type RegisterMonth,
 } from '../../domain/register-partitions.js';
@@ -112,17 +116,62 @@ export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<st
   return months.map((m) => m.name);
 }
 
-export type MaintainResult = EnsureResult & { vacuumed: string[] } & CompactResult;
+export type MaintainResult = EnsureResult & { vacuumed: string[] } & CompactResult & {
+    partyDayIndexesDropped: string[];
+  };
 
 /**
  * The daily partitions run (workflows/register-partitions.ts): the months ahead made, then the closed months' last
  * rows vacuumed (issue 21: index-only DC-5 statistics), then a closed month rewritten in connection order
  * (compactClosedRegisterMonths). All idempotent, so a retried activity repeats only what is left.
  */
-export async function maintainRegisterMonths(db: Db, asOf: Date, actor: Actor): Promise<MaintainResult> {
+export async function maintainRegisterMonths(
+  db: Db,
+  asOf: Date,
+  actor: Actor,
+  options: Pick<CompactOptions, 'partyDayIndexMonths'> = {},
+): Promise<MaintainResult> {
   const r = await ensureRegisterPartitions(db, asOf, actor);
   const vacuumed = await vacuumClosedRegisterMonths(db, asOf);
-  return { ...r, vacuumed, ...(await compactClosedRegisterMonths(db, asOf, actor)) };
+  const compacted = await compactClosedRegisterMonths(db, asOf, actor, options);
+  const partyDayIndexesDropped = await dropAgedPartyDayIndexes(
+    db,
+    asOf,
+    actor,
+    options.partyDayIndexMonths ?? DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS,
+  );
+  return { ...r, vacuumed, ...compacted, partyDayIndexesDropped };
+}
+
+/** The audit action of a compacted month's covering party-day index dropped (past REGISTER_PARTY_DAY_INDEX_MONTHS). */
+export const PARTY_DAY_INDEX_DROPPED = 'register.party_day_index_dropped';
+
+/**
+ * Issue 21 (decisions/0019): compacted months older than `keepMonths` (registerPartyDayIndexKept) lose their covering
+ * party-day index, so its disk cost is bounded by the recent months whatever the retention period. Dropped
+ * CONCURRENTLY (the register's readers and the gate go on), then audited; the index names dropped are returned.
+ */
+export async function dropAgedPartyDayIndexes(db: Db, asOf: Date, actor: Actor, keepMonths: number): Promise<string[]> {
+  const dropped: string[] = [];
+  const aged = (await registerMonths(db)).filter(
+    (m) => m.state === 'attached' && m.compacted && !registerPartyDayIndexKept(m, asOf, keepMonths),
+  );
+  for (const m of aged) {
+    const index = await partyDayIndexOf(db, m.name);
+    if (!index) continue;
+    await dropPartyDayIndex(db, index);
+    await recordAudit(db, {
+      actor: actor.actor,
+      actorRole: actor.actorRole ?? null,
+      actorPartyId: null,
+      action: PARTY_DAY_INDEX_DROPPED,
+      entityType: 'access_register',
+      entityId: m.name,
+      data: { month: m.name, index, keepMonths, rule: 'DC-9' },
+    });
+    dropped.push(index);
+  }
+  return dropped;
 }
 
 /** The audit action of a month compacted. */
@@ -148,6 +197,8 @@ export interface CompactResult {
 
 export interface CompactOptions {
   maxMonths?: number;
+  /** Months back that get the covering party-day index (registerPartyDayIndexKept; default lib/config.ts's). */
+  partyDayIndexMonths?: number;
   /** Attempts at the swap's lock in this run, a second apart (default 3). */
   swapAttempts?: number;
 }
@@ -185,7 +236,12 @@ export async function compactClosedRegisterMonths(
     .slice(0, maxMonths);
   const result: CompactResult = { compacted: [], deferred: [] };
   for (const m of todo) {
-    const done = await compactMonth(db, m, actor, ready.get(m.name), options.swapAttempts ?? 3);
+    const partyDayIndex = registerPartyDayIndexKept(
+      m,
+      asOf,
+      options.partyDayIndexMonths ?? DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS,
+    );
+    const done = await compactMonth(db, m, actor, ready.get(m.name), options.swapAttempts ?? 3, partyDayIndex);
     if (done) result.compacted.push(done);
     else result.deferred.push(m.name);
   }
@@ -198,13 +254,14 @@ async function compactMonth(
   actor: Actor,
   verified: { rows: number; checksum: string } | undefined,
   swapAttempts: number,
+  partyDayIndex: boolean,
 ): Promise<CompactedMonth | null> {
   const t0 = performance.now();
   let digest = verified;
   if (!digest) {
     try {
       digest = await compactMonthCopy(db, m);
-      await compactMonthIndexes(db, m);
+      await compactMonthIndexes(db, m, partyDayIndex);
       if (!(await compactMonthVerify(db, m, digest)))
         throw new Error(`compaction of ${m.name}: the copy's rows or checksum differ from the month's`);
     } catch (err) {

@@ -15,12 +15,15 @@ import {
   compactMonthIndexes,
   compactMonthVerify,
   dropCompactionTable,
+  partyDayIndexOf,
   registerMonths,
 } from '../../db/repositories/register-partitions.js';
 import { parseRegisterMonth, registerMonth, registerMonthsAhead } from '../../domain/register-partitions.js';
 import {
   compactClosedRegisterMonths,
+  dropAgedPartyDayIndexes,
   ensureRegisterPartitions,
+  PARTY_DAY_INDEX_DROPPED,
   PARTITION_COMPACTED,
   PARTITION_CREATED,
   PARTITIONS_SCHEDULE_ACTOR,
@@ -463,6 +466,44 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     expect(await compactMonthVerify(ctx.db, july, digest)).toBe(false);
     expect((await compactionLeftovers(ctx.db)).find((l) => l.month.name === july.name)!.verified).toBeNull();
     await dropCompactionTable(ctx.db, compactionWorkName(july));
+  });
+
+  it('the covering party-day index only on the REGISTER_PARTY_DAY_INDEX_MONTHS most recent months; older ones drop it, audited', async () => {
+    const january = await fillMonth('access_register_p204101', 300);
+    const february = await fillMonth('access_register_p204102', 300);
+    const partyRows = async (name: string) =>
+      rows<{ n: number }>(
+        await ctx.sql`select count(*)::int as n from access_register where decided_at >= ${iso(parseRegisterMonth(name)!.from.getTime())}
+                        and decided_at < ${iso(parseRegisterMonth(name)!.to.getTime())} and party_id is not null`,
+      )[0]!.n;
+    // In March 2041 with two months kept (March, February): February compacted with it, January without.
+    const r = await compactClosedRegisterMonths(ctx.db, new Date(Date.UTC(2041, 2, 5)), PARTITIONS_SCHEDULE_ACTOR, {
+      maxMonths: 2,
+      partyDayIndexMonths: 2,
+    });
+    expect(r.compacted.map((c) => c.name)).toEqual([february.name, january.name]);
+    expect(await partyDayIndexOf(ctx.db, february.name)).toMatch(/_party_day_idx$/);
+    expect(await partyDayIndexOf(ctx.db, january.name)).toBeUndefined();
+
+    // In April, February is past the two months: its index goes (CONCURRENTLY), audited once; the rows stay. (Months
+    // of the tests above, older still, lose theirs in the same runs.)
+    const april = new Date(Date.UTC(2041, 3, 5));
+    const index = (await partyDayIndexOf(ctx.db, february.name))!;
+    expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 3)).not.toContain(index);
+    expect(await partyDayIndexOf(ctx.db, february.name)).toBe(index);
+    expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 2)).toContain(index);
+    expect(await partyDayIndexOf(ctx.db, february.name)).toBeUndefined();
+    expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 2)).toEqual([]);
+    const entries = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, PARTY_DAY_INDEX_DROPPED), eq(auditLog.entityId, february.name)));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      actor: PARTITIONS_SCHEDULE_ACTOR.actor,
+      data: { month: february.name, index, keepMonths: 2, rule: 'DC-9' },
+    });
+    expect(await partyRows(february.name)).toBe(300);
   });
 });
 
