@@ -31,9 +31,11 @@ function str(env: Env, name: string, fallback?: string): string | undefined {
 
 /**
  * Issue 21 (decisions/0019): the compacted register months that keep their covering party-day index, counted back
- * from the current month: 13, the months the DC-5 answer reads, which case handlers page through most.
+ * from the current month. None by default: at 100 M rows the planner read the party-day page through the register's
+ * narrow party index and the heap (105 buffers a page) while the covering indexes took 18 GiB of disk and cache.
+ * An operator who sees their plans use it sets e.g. 13 (the months the DC-5 answer reads).
  */
-export const DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS = 13;
+export const DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS = 0;
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = str(env, name);

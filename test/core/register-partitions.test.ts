@@ -294,7 +294,8 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     expect((await registerMonths(ctx.db)).find((m) => m.name === march.name)!.compacted).toBe(false);
 
     const asOf = new Date(Date.UTC(2036, 3, 2)); // exactly a day after March's end
-    const r = await compactClosedRegisterMonths(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR);
+    // With the covering party-day index kept on the 13 most recent months (REGISTER_PARTY_DAY_INDEX_MONTHS=13).
+    const r = await compactClosedRegisterMonths(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, { partyDayIndexMonths: 13 });
     expect(r).toMatchObject({ compacted: [{ name: march.name, rows: 3000 }], deferred: [] });
 
     // The same rows (ids and every column), still attached under March's name and bounds.
