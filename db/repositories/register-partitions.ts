@@ -321,14 +321,16 @@ export async function compactMonthIndexes(db: Db, m: RegisterMonth, partyDayInde
   );
 }
 
-/** The covering party-day index of an attached month, if it has one (its name ends in PARTY_DAY_INDEX). */
-export async function partyDayIndexOf(db: Db, monthName: string): Promise<string | undefined> {
-  const [r] = rows<{ name: string }>(
+/** The covering party-day indexes of the register's months, by month name, in one catalog read. */
+export async function partyDayIndexes(db: Db): Promise<Map<string, string>> {
+  const found = rows<{ month: string; name: string }>(
     await db.execute(sql`
-      select ic.relname as name from pg_index x join pg_class ic on ic.oid = x.indexrelid
-       where x.indrelid = to_regclass(${monthName}) and ic.relname like ${`%\_${PARTY_DAY_INDEX}`}`),
+      select c.relname as month, ic.relname as name
+        from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        join pg_index x on x.indrelid = c.oid join pg_class ic on ic.oid = x.indexrelid
+       where i.inhparent = 'access_register'::regclass and ic.relname like ${`%\_${PARTY_DAY_INDEX}`}`),
   );
-  return r?.name;
+  return new Map(found.map((r) => [r.month, r.name]));
 }
 
 /**

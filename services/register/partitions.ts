@@ -26,7 +26,7 @@ import {
   compactMonthIndexes,
   compactMonthVerify,
   dropPartyDayIndex,
-  partyDayIndexOf,
+  partyDayIndexes,
   countDetachedMonth,
   dropCompactionTable,
   isLockNotAvailable,
@@ -156,8 +156,9 @@ export async function dropAgedPartyDayIndexes(db: Db, asOf: Date, actor: Actor, 
   const aged = (await registerMonths(db)).filter(
     (m) => m.state === 'attached' && m.compacted && !registerPartyDayIndexKept(m, asOf, keepMonths),
   );
+  const indexes = aged.length ? await partyDayIndexes(db) : new Map<string, string>();
   for (const m of aged) {
-    const index = await partyDayIndexOf(db, m.name);
+    const index = indexes.get(m.name);
     if (!index) continue;
     await dropPartyDayIndex(db, index);
     await recordAudit(db, {

@@ -15,7 +15,7 @@ import {
   compactMonthIndexes,
   compactMonthVerify,
   dropCompactionTable,
-  partyDayIndexOf,
+  partyDayIndexes,
   registerMonths,
 } from '../../db/repositories/register-partitions.js';
 import { parseRegisterMonth, registerMonth, registerMonthsAhead } from '../../domain/register-partitions.js';
@@ -483,17 +483,17 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
       partyDayIndexMonths: 2,
     });
     expect(r.compacted.map((c) => c.name)).toEqual([february.name, january.name]);
-    expect(await partyDayIndexOf(ctx.db, february.name)).toMatch(/_party_day_idx$/);
-    expect(await partyDayIndexOf(ctx.db, january.name)).toBeUndefined();
+    expect((await partyDayIndexes(ctx.db)).get(february.name)).toMatch(/_party_day_idx$/);
+    expect((await partyDayIndexes(ctx.db)).get(january.name)).toBeUndefined();
 
     // In April, February is past the two months: its index goes (CONCURRENTLY), audited once; the rows stay. (Months
     // of the tests above, older still, lose theirs in the same runs.)
     const april = new Date(Date.UTC(2041, 3, 5));
-    const index = (await partyDayIndexOf(ctx.db, february.name))!;
+    const index = (await partyDayIndexes(ctx.db)).get(february.name)!;
     expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 3)).not.toContain(index);
-    expect(await partyDayIndexOf(ctx.db, february.name)).toBe(index);
+    expect((await partyDayIndexes(ctx.db)).get(february.name)).toBe(index);
     expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 2)).toContain(index);
-    expect(await partyDayIndexOf(ctx.db, february.name)).toBeUndefined();
+    expect((await partyDayIndexes(ctx.db)).get(february.name)).toBeUndefined();
     expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 2)).toEqual([]);
     const entries = await ctx.db
       .select()
