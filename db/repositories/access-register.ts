@@ -144,7 +144,7 @@ const REASON_RULE_SQL = `case d.reason_code ${GATE_REASON_CODES.map(
 ).join(' ')} end`;
 
 interface DecidedRow {
-  id: string;
+  known: boolean;
   reason_code: GateReason;
   mandate_id: string | null;
   block_id: string | null;
@@ -156,16 +156,13 @@ interface DecidedRow {
  * order; allowed and rule come from GATE_REASONS (REASON_ALLOWED_SQL, REASON_RULE_SQL). The period is cut at the decision instant and taken on
  * quarter-hour boundaries (DC-7) by the same function decide() uses (periodAtDecision), before the
  * statement, and registered so: p_from / p_to below are that period.
- * Requests for an unknown connection are not decisions: nothing is registered for them, and the statement's answer
- * (the INSERT's RETURNING, one row per registered decision) does not hold them. A request with `deliveryOf` is registered as a delivery of that request.
+ * Requests for an unknown connection are not decisions: they are returned with known = false and
+ * nothing is registered for them. A request with `deliveryOf` is registered as a delivery of that request.
  *
- * Issue 21: the arrays are the columns of one row in a sub-query the planner keeps apart (`a`, offset 0), so it
- * estimates the same rows for every batch and, after its first executions on a connection, keeps the generic plan. As
- * plain parameters of unnest a batch of fewer than about ten requests (an idle gate's) was planned anew each time:
- * about 2 ms of PostgreSQL CPU per batch, several times its execution (test/core/gate-plan.test.ts). (They were eight
- * one-row sub-selects, `(select $n::t[])`, before: an init plan and a Result node each, started by every statement.)
- * The INSERT is the statement and its RETURNING the answer: no materialised CTE holding the batch twice and no sort
- * of it (bench:gate-statement, docs/benchmarks.md).
+ * Issue 21: the arrays (and the case status) are one-row sub-selects, `(select $n::t[])`, so the planner estimates
+ * the same rows for every batch and, after its first executions on a connection, keeps the generic plan. As plain
+ * parameters a batch of fewer than about ten requests (an idle gate's) was planned anew each time: about 2 ms of
+ * PostgreSQL CPU per batch, several times its execution (test/core/gate-plan.test.ts).
  */
 // long: one SQL statement mirroring domain/gate.ts decide() (held to it by the agreement test); splitting it would split the statement
 export async function decideAndRegister(
@@ -180,16 +177,12 @@ export async function decideAndRegister(
   const ids = reqs.map(() => uuidv7(now));
   const periods = reqs.map((r) => periodAtDecision(r.from, r.to, now));
   const rows = await sql<DecidedRow[]>`
-    with a as (
-      -- offset 0: one row of arrays, kept a sub-query, so the planner estimates the batch alike for every length
-      select ${pgArray(ids)}::uuid[] as ids, ${pgArray(reqs.map((r) => r.requestId))}::text[] as request_ids,
-             ${pgArray(reqs.map((r) => r.partyId))}::uuid[] as party_ids, ${pgArray(reqs.map((r) => r.connectionEan))}::varchar[] as eans,
-             ${pgArray(reqs.map((r) => r.dataKind))}::text[] as kinds, ${pgArray(periods.map((p) => isoString(p.from)))}::timestamptz[] as p_froms,
-             ${pgArray(periods.map((p) => isoString(p.to)))}::timestamptz[] as p_tos, ${pgArray(reqs.map((r) => r.deliveryOf ?? null))}::uuid[] as delivery_ofs
-      offset 0
-    ), q as (
-      select u.* from a cross join lateral unnest(a.ids, a.request_ids, a.party_ids, a.eans, a.kinds, a.p_froms, a.p_tos, a.delivery_ofs)
-             as u(id, request_id, party_id, ean, kind, p_from, p_to, delivery_of)
+    with q as (
+      select * from unnest((select ${pgArray(ids)}::uuid[]), (select ${pgArray(reqs.map((r) => r.requestId))}::text[]), (select ${pgArray(reqs.map((r) => r.partyId))}::uuid[]),
+                           (select ${pgArray(reqs.map((r) => r.connectionEan))}::varchar[]), (select ${pgArray(reqs.map((r) => r.dataKind))}::text[]),
+                           (select ${pgArray(periods.map((p) => isoString(p.from)))}::timestamptz[]), (select ${pgArray(periods.map((p) => isoString(p.to)))}::timestamptz[]),
+                           (select ${pgArray(reqs.map((r) => r.deliveryOf ?? null))}::uuid[]))
+             with ordinality as q(id, request_id, party_id, ean, kind, p_from, p_to, delivery_of, i)
     ), f as (
       select q.*, c.ean is not null as known, c.supplier_id, c.remote_reading_opt_out as opt_out, c.grid_user_since, p.admitted,
              -- GT-2 / DC-7: the supplier of record's billing read, and whether it lies in its supply of this grid user
@@ -242,7 +235,8 @@ export async function decideAndRegister(
            limit 1
         ) m on true
     ), d as (
-      select f.id, f.request_id, f.party_id, f.ean, f.kind, f.p_from, f.p_to, f.delivery_of, f.known, v.reason_code,
+      -- only what the insert and the answer read: d is materialised (read twice), so every column is copied per row
+      select f.i, f.id, f.request_id, f.party_id, f.ean, f.kind, f.p_from, f.p_to, f.delivery_of, f.known, v.reason_code,
              -- the mandate is named when the decision came from it
              case when v.reason_code = f.mandate_reason or v.reason_code in ('mandate_valid_block_released', 'mandate_valid_after_negative_outcome') then f.mandate_id end as reg_mandate_id,
              case v.reason_code when 'blocked_by_doubt_case' then f.active_block when 'blocked_period_not_released' then f.closed_block
@@ -263,21 +257,19 @@ export async function decideAndRegister(
             when f.kept_block is not null then 'mandate_valid_after_negative_outcome'                -- GT-8b
             when f.released_block is not null then 'mandate_valid_block_released'                    -- GT-8
             else 'mandate_valid' end as reason_code) v
+    ), ins as (
+      insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to, allowed, reason_code, rule,
+                                   mandate_id, block_id, kind, delivery_of)
+      select d.id, ${at}::timestamptz, d.request_id, d.party_id, d.ean, d.kind, d.p_from, d.p_to, ${sql.unsafe(REASON_ALLOWED_SQL)}, d.reason_code,
+             ${sql.unsafe(REASON_RULE_SQL)}, d.reg_mandate_id, d.reg_block_id, case when d.delivery_of is null then 'request' else 'delivery' end, d.delivery_of
+        from d
+       where d.known
     )
-    insert into access_register (id, decided_at, request_id, party_id, connection_ean, data_kind, period_from, period_to, allowed, reason_code, rule,
-                                 mandate_id, block_id, kind, delivery_of)
-    select d.id, ${at}::timestamptz, d.request_id, d.party_id, d.ean, d.kind, d.p_from, d.p_to, ${sql.unsafe(REASON_ALLOWED_SQL)}, d.reason_code,
-           ${sql.unsafe(REASON_RULE_SQL)}, d.reg_mandate_id, d.reg_block_id, case when d.delivery_of is null then 'request' else 'delivery' end, d.delivery_of
-      from d
-     where d.known
-    returning id, reason_code, mandate_id, block_id`;
-  // The answer is what was registered: a request whose id came back is decided, any other named an unknown connection.
-  const byId = new Map<string, DecidedRow>();
-  for (const r of rows) byId.set(r.id, r);
+    select d.known, d.reason_code, d.reg_mandate_id as mandate_id, d.reg_block_id as block_id from d order by d.i`;
   const out = new Array<GateOutcome>(reqs.length);
   for (let k = 0; k < reqs.length; k++) {
-    const r = byId.get(ids[k]!);
-    if (!r) {
+    const r = rows[k]!;
+    if (!r.known) {
       out[k] = { kind: 'connection_not_found' };
       continue;
     }
