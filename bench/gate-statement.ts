@@ -15,9 +15,10 @@
  * - pg_stat_statements' planning and execution time (wall time inside the backend), plans per call;
  * - shared buffers (hit + read) and WAL bytes (the statement's, and the LSN's advance, which adds the commit records).
  *
- * A/B: BENCH_GATE_B=<module> (a path; it exports decideAndRegister with the same signature) runs that variant in the
- * same rounds, alternating with the repository's statement (A), so both see the same machine; the figures are given
- * per variant as the median of the rounds with their spread (min–max).
+ * A/B: BENCH_GATE_B=<module>[,<module>…] (paths; each exports decideAndRegister with the same signature) runs those
+ * variants (B, C, …) in the same rounds as the repository's statement (A), in an order rotated every round, so all see
+ * the same machine; the figures are given per variant as the median of the rounds with their spread (min–max), and
+ * each variant's difference to A paired by round.
  *
  * BENCH_GATE_EXPLAIN=1: also EXPLAIN (ANALYZE, BUFFERS, WAL) of one batch of 40 on the generic plan (the plan the gate
  * runs after a connection's first executions: the statement prepared, plan_cache_mode = force_generic_plan), per
@@ -204,9 +205,10 @@ async function main(): Promise<void> {
   const variants: Array<{ name: string; decide: Decide }> = [
     { name: 'A (repository)', decide: repo.decideAndRegister },
   ];
-  if (env.BENCH_GATE_B) {
-    const mod = (await import(resolve(env.BENCH_GATE_B))) as { decideAndRegister: Decide };
-    variants.push({ name: `B (${env.BENCH_GATE_B})`, decide: mod.decideAndRegister });
+  // Several variants, comma-separated: each is paired with A by round (B, C, D, … in the report).
+  for (const [k, path] of (env.BENCH_GATE_B ?? '').split(',').filter(Boolean).entries()) {
+    const mod = (await import(resolve(path))) as { decideAndRegister: Decide };
+    variants.push({ name: `${String.fromCharCode(66 + k)} (${path})`, decide: mod.decideAndRegister });
   }
   log(`${readCpuModel()}; load average ${load()}`);
   // bench:p4's cluster settings, with pg_stat_statements.
@@ -241,8 +243,9 @@ async function main(): Promise<void> {
       const results = new Map<string, Point[]>();
       for (let round = 1; round <= ROUNDS; round++) {
         for (const size of SIZES) {
-          // Alternate which variant goes first, so that neither always follows the other.
-          const order = round % 2 ? variants : [...variants].reverse();
+          // Rotate which variant goes first, so that none always follows another.
+          const shift = (round - 1) % variants.length;
+          const order = [...variants.slice(shift), ...variants.slice(0, shift)];
           for (const v of order) {
             const p = await measure(v.decide, sql, admin, pid, pool, size, DECISIONS);
             const key = `${v.name}|${size}`;
@@ -269,15 +272,16 @@ async function main(): Promise<void> {
               `shared buffers ${f('blocks')}; WAL ${f('walBytes', 0)} B (LSN ${f('lsnBytes', 0)} B, FPI ${f('walFpi', 3)}); wall ${f('wallUs')} µs`,
           );
         }
-      if (variants.length === 2)
+      for (const v of variants.slice(1))
         for (const size of SIZES) {
-          // Paired by round (both variants ran back to back): B − A, so the machine's drift between rounds cancels.
+          // Paired by round (the variants ran back to back): B − A, so the machine's drift between rounds cancels.
           const a = results.get(`${variants[0]!.name}|${size}`)!;
-          const b = results.get(`${variants[1]!.name}|${size}`)!;
+          const b = results.get(`${v.name}|${size}`)!;
           const d = b.map((p, k) => p.cpuUs - a[k]!.cpuUs);
           const rel = b.map((p, k) => (p.cpuUs / a[k]!.cpuUs - 1) * 100);
+          const lower = d.filter((x) => x < 0).length;
           log(
-            `batch ${String(size).padStart(2)} B − A backend CPU per decision, paired by round: ${spread(d)} µs, ${spread(rel)} %`,
+            `batch ${String(size).padStart(2)} ${v.name.slice(0, 1)} − A backend CPU per decision, paired by round: ${spread(d)} µs, ${spread(rel)} % (lower in ${lower} of ${d.length} rounds)`,
           );
         }
       if (env.BENCH_GATE_EXPLAIN === '1')

@@ -1,8 +1,9 @@
 /**
  * `Date.prototype.toISOString` and `Date.parse` for the P4 gate's hot path (issue 21). V8 formats an instant through
  * a runtime call: about 0.65 µs of CPU on Node 24 here, against about 0.19 µs for isoFromMs (measured apart on the
- * development machine's EPYC), and the gate formats five a decision (its period twice for the statement, then
- * decidedAt, from and to in the answer); the bench:p4 profile put toISOString at about 5 % of the gate's API CPU.
+ * development machine's EPYC), and the gate formatted five a decision (its period twice for the statement, since
+ * sent as epoch seconds; decidedAt, from and to in the answer); the bench:p4 profile put toISOString at about 5 % of
+ * the gate's API CPU.
  * Same text, character for character, for every instant in years 0000–9999 (test/unit/iso-time.test.ts holds it to
  * toISOString); other instants, and invalid ones, are left to Date. msFromIso is Date.parse's answer (0.10 against
  * 0.22 µs for the usual shape), likewise held to it.
