@@ -51,8 +51,10 @@ import { registerStatistics, registerStatisticsSql } from '../db/repositories/tr
 import {
   countedRegisterMonths,
   countMonthKey,
+  compactionWorkName,
   compactMonthCopy,
   compactMonthIndexes,
+  countRegisterMonth,
   compactMonthVerify,
   createRegisterMonth,
   REGISTER_MONTH_STORAGE,
@@ -634,8 +636,10 @@ async function swapUnderLoad(
   const digest = await compactMonthCopy(db, m);
   await compactMonthIndexes(db, m);
   if (!(await compactMonthVerify(db, m, digest))) throw new Error(`${m.name}: the copy does not verify`);
+  // Its month counts too (decisions/0020), as compactMonth writes them before the swap: the swap below finds them.
+  const counts = await countRegisterMonth(db, m, compactionWorkName(m), digest.rows);
   log(
-    `  ${m.name}: ${fmt(digest.rows)} rows copied, indexed, vacuumed and verified in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `  ${m.name}: ${fmt(digest.rows)} rows copied, indexed, vacuumed, verified and counted (${fmt(counts.groups)} month counts) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const slice = Math.max(5, Math.round(DURATION / ROUNDS));
   const tag = `s${randomBytes(3).toString('hex')}`;

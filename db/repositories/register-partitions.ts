@@ -464,6 +464,18 @@ export async function countRegisterMonth(
   });
 }
 
+/** A month's marker (the rows its counts total) and how many counts it has, or null when it is not counted. */
+export async function monthCounted(db: DbOrTx, m: RegisterMonth): Promise<{ groups: number; rows: number } | null> {
+  const month = countMonthKey(m);
+  const [r] = rows<{ rows: string; groups: number }>(
+    await db.execute(sql`
+      select k.rows::text as rows,
+             (select count(*)::int from access_register_month_counts c where c.month = k.month) as groups
+        from access_register_months_counted k where k.month = ${month}::date`),
+  );
+  return r ? { rows: Number(r.rows), groups: r.groups } : null;
+}
+
 /**
  * DC-9, in the transaction that drops the month: its marker removed first, so no DC-5 answer takes its counts from
  * then on; the counts themselves are removed right after (purgeMonthCounts). Returns how many there are.

@@ -33,6 +33,7 @@ import {
   countedRegisterMonths,
   countMonthKey,
   countRegisterMonth,
+  monthCounted,
   oldestUnmarkedCountMonth,
   purgeMonthCounts,
   uncountRegisterMonth,
@@ -332,8 +333,11 @@ async function compactMonth(
   const seconds = (performance.now() - t0) / 1000;
   // DC-5's month counts from the verified copy, before the swap (decisions/0020): the month is frozen, so the copy
   // and the month it replaces hold the same rows, and the counts are right for either. A re-run replaces them.
+  // A swap retried by a later run finds them written already (the same frozen rows: the marker's total is the copy's).
   const t1 = performance.now();
-  const counted = await countRegisterMonth(db, m, compactionWorkName(m), digest.rows);
+  const prior = await monthCounted(db, m);
+  const counted =
+    prior && prior.rows === digest.rows ? prior : await countRegisterMonth(db, m, compactionWorkName(m), digest.rows);
   const counts = { ...counted, seconds: Math.round((performance.now() - t1) / 100) / 10 };
   for (let attempt = 1; ; attempt++) {
     try {
@@ -405,8 +409,10 @@ export async function dropExpiredRegisterMonths(
     onDropped?.({ name: m.name, rows, batch: dropped.length });
   }
   // Counts left without their marker by a drop interrupted after its commit (DC-9): no answer reads them, they go now.
-  const firstKept = (await registerMonths(db)).find((m) => !registerMonthExpired(m, input.asOf, input.days));
-  const before = firstKept ? countMonthKey(firstKept) : countMonthKey(registerMonth(input.asOf));
+  // Months are dropped oldest first, so such counts are older than every month still held (whose counts have their
+  // marker until the month's drop): only that range of the counts' month index is read.
+  const oldestHeld = (await registerMonths(db))[0];
+  const before = countMonthKey(oldestHeld ?? registerMonth(input.asOf));
   for (
     let month = await oldestUnmarkedCountMonth(db, before);
     month;
