@@ -439,7 +439,7 @@ export async function countRegisterMonth(
 ): Promise<{ groups: number; rows: number }> {
   if (source !== m.name && source !== compactionWorkName(m)) throw new Error(`not ${m.name} or its copy: ${source}`);
   const month = countMonthKey(m);
-  return db.transaction(async (tx) => {
+  const done = await db.transaction(async (tx) => {
     await tx.execute(sql.raw(`set local lock_timeout = '${REGISTER_DDL_LOCK_TIMEOUT}'`));
     await tx.execute(sql.raw(`lock table ${quoteIdent(source)} in share mode`));
     await tx.execute(sql.raw(`set local work_mem = '256MB'`));
@@ -462,6 +462,11 @@ export async function countRegisterMonth(
     );
     return { groups: r!.groups, rows: counted };
   });
+  // The new month's pages marked all-visible (and the replaced counts' dead rows removed), so DC-5 reads the counts
+  // by index only from the first answer. VACUUM skips pages already all-visible: its cost is the month's, not the
+  // table's. SKIP_LOCKED: an autovacuum already at it is left to it.
+  await db.execute(sql`vacuum (analyze, skip_locked) access_register_month_counts`);
+  return done;
 }
 
 /** A month's marker (the rows its counts total) and how many counts it has, or null when it is not counted. */

@@ -142,6 +142,8 @@ export const accessRegisterMonthCounts = pgTable(
     lastAt: timestamp('last_at', { withTimezone: true }).notNull(),
   },
   (t) => [
+    // Migration 0017 adds INCLUDE (total, allowed, first_at, last_at), which drizzle-kit cannot express: a
+    // connection's months are then an index-only scan of one range, no heap page per month.
     primaryKey({ name: 'access_register_month_counts_pkey', columns: [t.connectionEan, t.month, t.partyId] }),
     // A month's counts replaced (a re-run) or removed (DC-9) without reading the whole table.
     index('access_register_month_counts_month_idx').on(t.month),

@@ -144,6 +144,11 @@ describe('DC-5 statistics from the month counts (decisions/0020)', () => {
     ]);
     for (const c of r.compacted) expect(c.counts.rows).toBe(await monthRows(c.name));
     expect(await counted()).toEqual(['2041-03-01', '2041-04-01', '2041-05-01']);
+    // One connection's months are one range of the primary key, which carries the counts (index-only reads).
+    const [pk] = rows<{ def: string }>(
+      await ctx.sql`select pg_get_indexdef('access_register_month_counts_pkey'::regclass) as def`,
+    );
+    expect(pk!.def).toMatch(/\(connection_ean, month, party_id\) INCLUDE \(total, allowed, first_at, last_at\)$/);
     // Audited with the compaction.
     const [entry] = await ctx.db
       .select()
