@@ -45,6 +45,7 @@ import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
 import { createDb } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
+import { sql as drizzleSql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { listAccessRegister } from '../db/repositories/access-register.js';
 import { registerStatistics, registerStatisticsSql } from '../db/repositories/transparency.js';
@@ -407,11 +408,12 @@ async function measureQueries(
   for (let k = 0; k < SAMPLES; k++) {
     const ean = eanOf(Math.floor(Math.random() * N));
     const t0 = performance.now();
-    await sql`
+    // Through drizzle as accessOverview ran it (not a prepared statement, like registerStatistics's).
+    await db.execute(drizzleSql`
       select party_id, count(*)::int as total, (count(*) filter (where allowed))::int as allowed,
              min(decided_at) as first_at, max(decided_at) as last_at
         from access_register where connection_ean = ${ean} and decided_at >= ${since.toISOString()}::timestamptz
-       group by party_id`;
+       group by party_id`);
     rawStatsTimes.push(performance.now() - t0);
   }
   // The statistics statement as registerStatistics builds it (its months split by registerCountsSplit), as text.
