@@ -104,3 +104,41 @@ export function registerReach(heldMonths: readonly RegisterMonth[], asOf: Date, 
   if (kept.length === 0) return cutoff;
   return new Date(Math.min(...kept.map((m) => m.from.getTime())));
 }
+
+/** A span of decided_at, [from, to); `to` null: no upper bound (the register's newest rows, the current month's). */
+export interface RegisterSpan {
+  from: Date;
+  to: Date | null;
+}
+
+/**
+ * DC-5 at volume (decisions/0020): which months of a grid user's window [since, now) the per-party statistics may take
+ * from the month counts (access_register_month_counts) instead of the register, and what is left to read from the
+ * register. A month may come from the counts when it is counted (its marker), still attached (not being dropped:
+ * DC-9) and wholly inside [since, now): a month holding `since` counts rows before it, of the previous occupant, so
+ * it is read from the register with `decided_at >= since`. Everything else from `since` on (that partial month,
+ * uncounted months, the current month and anything after it) is `rest`: the register's spans between the counted
+ * months, adjacent ones merged, the last one open-ended like the raw statement (`decided_at >= since`), so the two
+ * parts together cover exactly what the raw GROUP BY covers, each row once.
+ *
+ * `countedMonths`: the months that have counts and are attached (any order; duplicates ignored).
+ */
+export function registerCountsSplit(
+  countedMonths: readonly RegisterMonth[],
+  since: Date,
+  now: Date,
+): { counted: RegisterMonth[]; rest: RegisterSpan[] } {
+  const seen = new Set<number>();
+  const counted = countedMonths
+    .filter((m) => m.from.getTime() >= since.getTime() && m.to.getTime() <= now.getTime())
+    .filter((m) => !seen.has(m.from.getTime()) && seen.add(m.from.getTime()))
+    .sort((a, b) => a.from.getTime() - b.from.getTime());
+  const rest: RegisterSpan[] = [];
+  let from = since;
+  for (const m of counted) {
+    if (m.from.getTime() > from.getTime()) rest.push({ from, to: m.from });
+    from = m.to;
+  }
+  rest.push({ from, to: null });
+  return { counted, rest };
+}

@@ -38,14 +38,16 @@ export interface HeldMonth extends RegisterMonth {
   state: 'attached' | 'detach_pending' | 'detached';
   /** Rewritten in connection order after it closed (compactMonthCopy … swapCompactedMonth): its table comment says so. */
   compacted: boolean;
+  /** A compacted month's rows as verified when it was swapped in (its table comment), else null. */
+  compactedRows: number | null;
 }
 
 /** The register's months, attached or left over from an interrupted drop, oldest first. */
 export async function registerMonths(db: DbOrTx): Promise<HeldMonth[]> {
-  const found = rows<{ name: string; attached: boolean; pending: boolean; compacted: boolean }>(
+  const found = rows<{ name: string; attached: boolean; pending: boolean; compacted: boolean; comment: string | null }>(
     await db.execute(sql`
       select c.relname as name, i.inhrelid is not null as attached, coalesce(i.inhdetachpending, false) as pending,
-             coalesce(d.description like ${`${COMPACTED_MARK}%`}, false) as compacted
+             coalesce(d.description like ${`${COMPACTED_MARK}%`}, false) as compacted, d.description as comment
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace and n.nspname = current_schema()
         left join pg_inherits i on i.inhrelid = c.oid and i.inhparent = 'access_register'::regclass
@@ -60,6 +62,7 @@ export async function registerMonths(db: DbOrTx): Promise<HeldMonth[]> {
         ...m,
         state: !r.attached ? 'detached' : r.pending ? 'detach_pending' : 'attached',
         compacted: r.compacted,
+        compactedRows: r.compacted ? Number(/rows=(\d+)/.exec(r.comment ?? '')?.[1] ?? NaN) : null,
       });
   }
   return out.sort((a, b) => a.from.getTime() - b.from.getTime());
@@ -392,4 +395,132 @@ export function isLockNotAvailable(err: unknown): boolean {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e)
     if (e.code === '55P03') return true;
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The month counts (issue 21, decisions/0020): a closed month rolled up per (connection, party) into
+// access_register_month_counts, so DC-5's per-party statistics read one index range by connection instead of one
+// descent per month (db/repositories/transparency.ts registerStatistics; domain registerCountsSplit). A month's
+// marker in access_register_months_counted says its counts are complete; both are personal data like the register
+// and go with the month (DC-9).
+
+/** A month's key in the counts: its first day, 'YYYY-MM-DD' (UTC). */
+export const countMonthKey = (m: RegisterMonth): string => m.from.toISOString().slice(0, 10);
+
+/** The months whose counts are complete (their markers), by countMonthKey. */
+export async function countedRegisterMonths(db: DbOrTx): Promise<Set<string>> {
+  const found = rows<{ month: string }>(
+    await db.execute(sql`select to_char(month, 'YYYY-MM-DD') as month from access_register_months_counted`),
+  );
+  return new Set(found.map((r) => r.month));
+}
+
+export class MonthCountMismatch extends Error {
+  constructor(
+    readonly month: string,
+    readonly expected: number,
+    readonly counted: number,
+  ) {
+    super(`counts of ${month}: their totals make ${counted} rows, the month has ${expected}`);
+  }
+}
+
+/**
+ * A month's counts written from `source` (the month's verified work table before its swap, or the compacted month
+ * itself), replacing any it had (a re-run), with its marker, in one transaction; their totals must make the month's
+ * verified row count (`expectedRows`), else nothing is written (MonthCountMismatch). `source` is locked against
+ * writes for the count (SHARE: readers go on); a closed month takes none (decisions/0019), so this waits for nobody.
+ */
+export async function countRegisterMonth(
+  db: Db,
+  m: RegisterMonth,
+  source: string,
+  expectedRows: number,
+): Promise<{ groups: number; rows: number }> {
+  if (source !== m.name && source !== compactionWorkName(m)) throw new Error(`not ${m.name} or its copy: ${source}`);
+  const month = countMonthKey(m);
+  const done = await db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`set local lock_timeout = '${REGISTER_DDL_LOCK_TIMEOUT}'`));
+    await tx.execute(sql.raw(`lock table ${quoteIdent(source)} in share mode`));
+    await tx.execute(sql.raw(`set local work_mem = '256MB'`));
+    await tx.execute(sql`delete from access_register_months_counted where month = ${month}::date`);
+    await tx.execute(sql`delete from access_register_month_counts where month = ${month}::date`);
+    await tx.execute(sql`
+      insert into access_register_month_counts (month, connection_ean, party_id, total, allowed, first_at, last_at)
+      select ${month}::date, connection_ean, party_id, count(*), count(*) filter (where allowed), min(decided_at),
+             max(decided_at)
+        from ${sql.identifier(source)} group by connection_ean, party_id`);
+    const [r] = rows<{ groups: number; total: string }>(
+      await tx.execute(sql`
+        select count(*)::int as groups, coalesce(sum(total), 0)::text as total
+          from access_register_month_counts where month = ${month}::date`),
+    );
+    const counted = Number(r!.total);
+    if (counted !== expectedRows) throw new MonthCountMismatch(m.name, expectedRows, counted);
+    await tx.execute(
+      sql`insert into access_register_months_counted (month, rows) values (${month}::date, ${expectedRows})`,
+    );
+    return { groups: r!.groups, rows: counted };
+  });
+  // The new month's pages marked all-visible (and the replaced counts' dead rows removed), so DC-5 reads the counts
+  // by index only from the first answer. VACUUM skips pages already all-visible: its cost is the month's, not the
+  // table's. SKIP_LOCKED: an autovacuum already at it is left to it.
+  await db.execute(sql`vacuum (analyze, skip_locked) access_register_month_counts`);
+  return done;
+}
+
+/** A month's marker (the rows its counts total) and how many counts it has, or null when it is not counted. */
+export async function monthCounted(db: DbOrTx, m: RegisterMonth): Promise<{ groups: number; rows: number } | null> {
+  const month = countMonthKey(m);
+  const [r] = rows<{ rows: string; groups: number }>(
+    await db.execute(sql`
+      select k.rows::text as rows,
+             (select count(*)::int from access_register_month_counts c where c.month = k.month) as groups
+        from access_register_months_counted k where k.month = ${month}::date`),
+  );
+  return r ? { rows: Number(r.rows), groups: r.groups } : null;
+}
+
+/**
+ * DC-9, in the transaction that drops the month: its marker removed first, so no DC-5 answer takes its counts from
+ * then on; the counts themselves are removed right after (purgeMonthCounts). Returns how many there are.
+ */
+export async function uncountRegisterMonth(tx: DbOrTx, m: RegisterMonth): Promise<number> {
+  const month = countMonthKey(m);
+  await tx.execute(sql`delete from access_register_months_counted where month = ${month}::date`);
+  const [r] = rows<{ n: number }>(
+    await tx.execute(sql`select count(*)::int as n from access_register_month_counts where month = ${month}::date`),
+  );
+  return r!.n;
+}
+
+/** The counts of a month without its marker removed, `batch` rows a transaction (DC-9); the rows removed. */
+export async function purgeMonthCounts(db: Db, month: string, batch = 50_000): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    const done = rows<{ n: number }>(
+      await db.execute(sql`
+        with gone as (
+          delete from access_register_month_counts
+           where ctid = any (array(select ctid from access_register_month_counts where month = ${month}::date
+                                    and not exists (select 1 from access_register_months_counted k
+                                                     where k.month = ${month}::date)
+                                    limit ${batch}))
+          returning 1)
+        select count(*)::int as n from gone`),
+    )[0]!.n;
+    removed += done;
+    if (done < batch) return removed;
+  }
+}
+
+/** The oldest month that has counts but no marker (left by an interrupted drop), or null. */
+export async function oldestUnmarkedCountMonth(db: DbOrTx, before: string): Promise<string | null> {
+  const [r] = rows<{ month: string | null }>(
+    await db.execute(sql`
+      select to_char(min(c.month), 'YYYY-MM-DD') as month from access_register_month_counts c
+       where c.month < ${before}::date
+         and not exists (select 1 from access_register_months_counted k where k.month = c.month)`),
+  );
+  return r?.month ?? null;
 }

@@ -3,7 +3,7 @@
  * on what basis, and when data was requested. A grid user sees only their own period at the connection
  * (since they became its grid user), not the previous occupant's.
  */
-import { and, desc, eq, gte, or, isNull, gt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, or, isNull, gt, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import {
   accessRegister,
@@ -16,8 +16,13 @@ import {
 import { gridUserSince } from './connections.js';
 import { mandateState, type MandateState } from './mandates.js';
 import { partiesByIds } from './parties.js';
-import { registerMonths } from './register-partitions.js';
-import { registerReach } from '../../domain/register-partitions.js';
+import { countedRegisterMonths, countMonthKey, registerMonths } from './register-partitions.js';
+import {
+  registerCountsSplit,
+  registerReach,
+  type RegisterMonth,
+  type RegisterSpan,
+} from '../../domain/register-partitions.js';
 
 export interface PartyAccess {
   party: Party;
@@ -64,17 +69,7 @@ export async function accessOverview(
       ),
     )
     .orderBy(desc(mandates.createdAt));
-  const stats = await db
-    .select({
-      partyId: accessRegister.partyId,
-      total: sql<number>`count(*)::int`,
-      allowed: sql<number>`(count(*) filter (where ${accessRegister.allowed}))::int`,
-      firstAt: sql<Date>`min(${accessRegister.decidedAt})`,
-      lastAt: sql<Date>`max(${accessRegister.decidedAt})`,
-    })
-    .from(accessRegister)
-    .where(and(eq(accessRegister.connectionEan, conn.ean), gte(accessRegister.decidedAt, since)))
-    .groupBy(accessRegister.partyId);
+  const stats = await registerStatistics(db, conn.ean, since, now, held);
   const recentRequests = await db
     .select()
     .from(accessRegister)
@@ -120,4 +115,84 @@ export async function accessOverview(
   }
   const parties = [...out.values()].sort((a, b) => a.party.name.localeCompare(b.party.name));
   return { connection: conn, since, parties, recentRequests, register: { reachesBack, retentionDays: registerDays } };
+}
+
+export interface PartyRequestStats {
+  partyId: string;
+  total: number;
+  allowed: number;
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/**
+ * DC-5: per party, the connection's requests since `since` (count, allowed, first and last), i.e. the raw statement
+ * `select party_id, count(*), count(*) filter (where allowed), min(decided_at), max(decided_at) from access_register
+ * where connection_ean = $1 and decided_at >= $2 group by party_id`, answered at volume (decisions/0020): the months
+ * registerCountsSplit allows come from the month counts (one range of their primary key), the rest of the window
+ * from the register by decided_at spans (so partition pruning skips the counted months), merged per party.
+ * test/core/register-month-counts.test.ts holds it to the raw statement. `held`: the register's attached months.
+ */
+export async function registerStatistics(
+  db: DbOrTx,
+  ean: string,
+  since: Date,
+  now: Date,
+  held?: readonly RegisterMonth[],
+): Promise<PartyRequestStats[]> {
+  const attached = held ?? (await registerMonths(db)).filter((m) => m.state === 'attached');
+  const counted = await countedRegisterMonths(db);
+  const split = registerCountsSplit(
+    attached.filter((m) => counted.has(countMonthKey(m))),
+    since,
+    now,
+  );
+  const found = (await db.execute(registerStatisticsSql(ean, split))) as unknown as Array<{
+    party_id: string;
+    total: number;
+    allowed: number;
+    first_at: Date | string;
+    last_at: Date | string;
+  }>;
+  return found.map((r) => ({
+    partyId: r.party_id,
+    total: r.total,
+    allowed: r.allowed,
+    firstAt: new Date(r.first_at),
+    lastAt: new Date(r.last_at),
+  }));
+}
+
+/**
+ * The statement of registerStatistics (bench/register.ts explains it): one statement, so the counts and the register
+ * are read under one snapshot, and a month's counts only with its marker (removed first when a month is dropped,
+ * DC-9), so no answer counts a month twice or one that is gone.
+ */
+export function registerStatisticsSql(ean: string, split: { counted: RegisterMonth[]; rest: RegisterSpan[] }): SQL {
+  const ts = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+  const parts = split.rest.map(
+    (r) => sql`
+      select party_id, count(*) as total, count(*) filter (where allowed) as allowed, min(decided_at) as first_at,
+             max(decided_at) as last_at
+        from access_register
+       where connection_ean = ${ean} and decided_at >= ${ts(r.from)}${r.to ? sql` and decided_at < ${ts(r.to)}` : sql``}
+       group by party_id`,
+  );
+  if (split.counted.length > 0)
+    parts.push(sql`
+      select c.party_id, sum(c.total) as total, sum(c.allowed) as allowed, min(c.first_at) as first_at,
+             max(c.last_at) as last_at
+        from access_register_month_counts c
+        join access_register_months_counted k on k.month = c.month
+       where c.connection_ean = ${ean}
+         and c.month in (${sql.join(
+           split.counted.map((m) => sql`${countMonthKey(m)}::date`),
+           sql`, `,
+         )})
+       group by c.party_id`);
+  return sql`
+    select party_id, sum(total)::int as total, sum(allowed)::int as allowed, min(first_at) as first_at,
+           max(last_at) as last_at
+      from (${sql.join(parts, sql` union all `)}) x
+     group by party_id`;
 }

@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
+  date,
   index,
+  integer,
   pgTable,
   primaryKey,
   text,
@@ -117,6 +120,46 @@ export const accessRegister = pgTable(
       .where(sql`${t.deliveryOf} is not null`),
   ],
 );
+
+/**
+ * DC-5 at volume (issue 21, decisions/0020): a closed month of the register rolled up per (connection, party), so the
+ * grid user's per-party statistics read one index range of this table instead of descending the connection index of
+ * every month. Written by the month's compaction from its verified copy (services/register/partitions.ts), read by
+ * accessOverview only for months with a marker in access_register_months_counted. Personal data like the register
+ * (who read which connection, when): removed with the month by DC-9 retention (dropExpiredRegisterMonths).
+ * Not partitioned: one connection's months are one range of the primary key.
+ */
+export const accessRegisterMonthCounts = pgTable(
+  'access_register_month_counts',
+  {
+    /** The month's first day (UTC): access_register_pYYYYMM. */
+    month: date('month', { mode: 'string' }).notNull(),
+    connectionEan: varchar('connection_ean', { length: 18 }).notNull(),
+    partyId: uuid('party_id').notNull(),
+    total: integer('total').notNull(),
+    allowed: integer('allowed').notNull(),
+    firstAt: timestamp('first_at', { withTimezone: true }).notNull(),
+    lastAt: timestamp('last_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    // Migration 0017 adds INCLUDE (total, allowed, first_at, last_at), which drizzle-kit cannot express: a
+    // connection's months are then an index-only scan of one range, no heap page per month.
+    primaryKey({ name: 'access_register_month_counts_pkey', columns: [t.connectionEan, t.month, t.partyId] }),
+    // A month's counts replaced (a re-run) or removed (DC-9) without reading the whole table.
+    index('access_register_month_counts_month_idx').on(t.month),
+  ],
+);
+
+/**
+ * The months whose counts are complete (decisions/0020): written in the transaction that writes a month's counts,
+ * removed first when the month is dropped (DC-9), so accessOverview never takes counts of a month half written or
+ * gone. `rows`: the month's row count, which the counts' totals were checked against.
+ */
+export const accessRegisterMonthsCounted = pgTable('access_register_months_counted', {
+  month: date('month', { mode: 'string' }).primaryKey(),
+  rows: bigint('rows', { mode: 'number' }).notNull(),
+  countedAt: timestamp('counted_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 export type Block = typeof blocks.$inferSelect;
 export type AccessRegisterEntry = typeof accessRegister.$inferSelect;

@@ -11,7 +11,9 @@
  *   one audit entry of the purge run (recordPurgeBatch, actor workflow:retention-purge) in the transaction that
  *   drops it. A drop interrupted after its detach is finished by the next run.
  * - compactClosedRegisterMonths: the daily run's last step (maintainRegisterMonths): a closed month rewritten in
- *   connection order for DC-5 and swapped in by one short transaction, audited (decisions/0019).
+ *   connection order for DC-5 and swapped in by one short transaction, audited (decisions/0019); before its swap the
+ *   month is rolled up per (connection, party) into the month counts, which DC-5's statistics read instead of the
+ *   month (decisions/0020). countCompactedRegisterMonths counts a month compacted before there were counts.
  */
 import type { Db } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
@@ -28,6 +30,13 @@ import {
   dropPartyDayIndex,
   partyDayIndexes,
   countDetachedMonth,
+  countedRegisterMonths,
+  countMonthKey,
+  countRegisterMonth,
+  monthCounted,
+  oldestUnmarkedCountMonth,
+  purgeMonthCounts,
+  uncountRegisterMonth,
   dropCompactionTable,
   isLockNotAvailable,
   swapCompactedMonth,
@@ -118,6 +127,8 @@ export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<st
 
 export type MaintainResult = EnsureResult & { vacuumed: string[] } & CompactResult & {
     partyDayIndexesDropped: string[];
+    /** Months compacted before they had counts, counted now (countCompactedRegisterMonths). */
+    counted: string[];
   };
 
 /**
@@ -140,7 +151,53 @@ export async function maintainRegisterMonths(
     actor,
     options.partyDayIndexMonths ?? DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS,
   );
-  return { ...r, vacuumed, ...compacted, partyDayIndexesDropped };
+  const counted = await countCompactedRegisterMonths(db, actor);
+  return { ...r, vacuumed, ...compacted, partyDayIndexesDropped, counted };
+}
+
+/** The audit action of a compacted month's counts written after its compaction (countCompactedRegisterMonths). */
+export const PARTITION_COUNTED = 'register.partition_counted';
+
+/** Months counted per daily run at most (each reads a whole month), like compaction. */
+export const REGISTER_COUNT_PER_RUN = 1;
+
+/**
+ * Issue 21 (decisions/0020): months compacted before the month counts existed (or whose counting failed) are counted
+ * from the month itself, newest first, REGISTER_COUNT_PER_RUN a run; their totals checked against the rows the
+ * compaction verified (its table comment), each audited. A month not compacted is counted by its compaction.
+ */
+export async function countCompactedRegisterMonths(
+  db: Db,
+  actor: Actor,
+  maxMonths = REGISTER_COUNT_PER_RUN,
+): Promise<string[]> {
+  const counted = await countedRegisterMonths(db);
+  const todo = (await registerMonths(db))
+    .filter((m) => m.state === 'attached' && m.compacted && !counted.has(countMonthKey(m)))
+    .sort((a, b) => b.from.getTime() - a.from.getTime())
+    .slice(0, maxMonths);
+  const done: string[] = [];
+  for (const m of todo) {
+    if (!Number.isFinite(m.compactedRows)) throw new Error(`${m.name}: compacted, but its table comment has no rows`);
+    const t0 = performance.now();
+    const c = await countRegisterMonth(db, m, m.name, m.compactedRows!);
+    await recordAudit(db, {
+      actor: actor.actor,
+      actorRole: actor.actorRole ?? null,
+      actorPartyId: null,
+      action: PARTITION_COUNTED,
+      entityType: 'access_register',
+      entityId: m.name,
+      data: {
+        month: m.name,
+        counts: { groups: c.groups, rows: c.rows },
+        seconds: Math.round((performance.now() - t0) / 100) / 10,
+        rule: 'DC-5',
+      },
+    });
+    done.push(m.name);
+  }
+  return done;
 }
 
 /** The audit action of a compacted month's covering party-day index dropped (past REGISTER_PARTY_DAY_INDEX_MONTHS). */
@@ -188,6 +245,8 @@ export interface CompactedMonth {
   seconds: number;
   /** The swap's transaction: how long the register was locked (ACCESS EXCLUSIVE), from its first DDL to commit. */
   swapMs: number;
+  /** Its month counts (decisions/0020): (connection, party) groups, and the rows they total. */
+  counts: { groups: number; rows: number; seconds: number };
 }
 
 export interface CompactResult {
@@ -272,6 +331,14 @@ async function compactMonth(
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  // DC-5's month counts from the verified copy, before the swap (decisions/0020): the month is frozen, so the copy
+  // and the month it replaces hold the same rows, and the counts are right for either. A re-run replaces them.
+  // A swap retried by a later run finds them written already (the same frozen rows: the marker's total is the copy's).
+  const t1 = performance.now();
+  const prior = await monthCounted(db, m);
+  const counted =
+    prior && prior.rows === digest.rows ? prior : await countRegisterMonth(db, m, compactionWorkName(m), digest.rows);
+  const counts = { ...counted, seconds: Math.round((performance.now() - t1) / 100) / 10 };
   for (let attempt = 1; ; attempt++) {
     try {
       let swapStart = 0;
@@ -291,6 +358,7 @@ async function compactMonth(
             rows: digest.rows,
             seconds: Math.round(seconds * 10) / 10,
             order: 'connection_ean, decided_at',
+            counts,
             rule: 'DC-5',
           },
         });
@@ -299,7 +367,7 @@ async function compactMonth(
       });
       const swapMs = performance.now() - swapStart;
       await dropCompactionTable(db, compactionRetiredName(m));
-      return { name: m.name, rows: digest.rows, seconds, swapMs };
+      return { name: m.name, rows: digest.rows, seconds, swapMs, counts };
     } catch (err) {
       if (!isLockNotAvailable(err)) throw err;
       if (attempt >= swapAttempts) return null;
@@ -340,6 +408,17 @@ export async function dropExpiredRegisterMonths(
     dropped.push({ name: m.name, rows });
     onDropped?.({ name: m.name, rows, batch: dropped.length });
   }
+  // Counts left without their marker by a drop interrupted after its commit (DC-9): no answer reads them, they go now.
+  // Months are dropped oldest first, so such counts are older than every month still held (whose counts have their
+  // marker until the month's drop): only that range of the counts' month index is read.
+  const oldestHeld = (await registerMonths(db))[0];
+  const before = countMonthKey(oldestHeld ?? registerMonth(input.asOf));
+  for (
+    let month = await oldestUnmarkedCountMonth(db, before);
+    month;
+    month = await oldestUnmarkedCountMonth(db, before)
+  )
+    await purgeMonthCounts(db, month);
   return { dropped, more: expired.length > input.maxMonths };
 }
 
@@ -347,7 +426,9 @@ async function dropMonth(db: Db, m: HeldMonth, input: DropInput, batch: number):
   await detachRegisterMonth(db, m);
   // Detached: the gate no longer sees it, nothing writes to it (its month is past), so the count is exact.
   const rows = await countDetachedMonth(db, m);
-  await db.transaction(async (tx) => {
+  const counts = await db.transaction(async (tx) => {
+    // The month's marker first (decisions/0020): from this commit no DC-5 answer takes the month's counts.
+    const counts = await uncountRegisterMonth(tx, m);
     await dropDetachedMonth(tx, m);
     await recordPurgeBatch(tx, {
       runId: input.runId,
@@ -355,11 +436,15 @@ async function dropMonth(db: Db, m: HeldMonth, input: DropInput, batch: number):
       asOf: input.asOf,
       cutoff: input.cutoff,
       batch,
-      removed: { access_register: rows },
+      removed: { access_register: rows, access_register_month_counts: counts },
       auditDetails: 0,
       extra: { partition: m.name, from: m.from.toISOString(), to: m.to.toISOString(), method: 'partition_drop' },
     });
+    return counts;
   });
+  // Its counts right after, in batches (personal data like the month: DC-9); a crash here leaves them unmarked, and
+  // dropExpiredRegisterMonths removes them on its next call.
+  if (counts > 0) await purgeMonthCounts(db, countMonthKey(m));
   return rows;
 }
 

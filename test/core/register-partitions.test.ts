@@ -15,6 +15,7 @@ import {
   compactMonthIndexes,
   compactMonthVerify,
   dropCompactionTable,
+  monthCounted,
   partyDayIndexes,
   registerMonths,
 } from '../../db/repositories/register-partitions.js';
@@ -388,6 +389,11 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     const expected = await count();
     expect(expected).toBeGreaterThan(0);
     const asOf = new Date(Date.UTC(2037, 5, 10));
+    const markerAt = async () =>
+      rows<{ at: string }>(
+        await ctx.sql`select counted_at::text as at from access_register_months_counted where month = '2037-05-01'`,
+      )[0]?.at;
+    let countedAt: string | undefined;
 
     // A reader holds the register (an open transaction that read it): the swap's lock times out, the run says so,
     // and the month is still the old one, whole and readable; nothing is audited.
@@ -397,6 +403,10 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
       expect(await count(reader as unknown as typeof ctx.sql)).toBe(expected);
       const deferred = await compactClosedRegisterMonths(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, { swapAttempts: 1 });
       expect(deferred).toEqual({ compacted: [], deferred: [may.name] });
+      // Its DC-5 month counts were written before the swap (decisions/0020), from the verified copy.
+      expect(await monthCounted(ctx.db, may)).toMatchObject({ rows: 2000 });
+      countedAt = await markerAt();
+      expect(countedAt).toBeDefined();
       expect(await count(reader as unknown as typeof ctx.sql)).toBe(expected);
       await reader`commit`;
     } finally {
@@ -419,6 +429,9 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     try {
       const r = await compactClosedRegisterMonths(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR);
       expect(r.compacted.map((m) => m.name)).toEqual([may.name]);
+      // The counts found written (the marker's rows are the copy's): not counted again.
+      expect(r.compacted[0]!.counts).toMatchObject({ rows: 2000 });
+      expect(await markerAt()).toBe(countedAt);
       await new Promise((res) => setTimeout(res, 50));
     } finally {
       stop = true;
