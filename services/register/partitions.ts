@@ -15,7 +15,7 @@
  *   month is rolled up per (connection, party) into the month counts, which DC-5's statistics read instead of the
  *   month (decisions/0020). countCompactedRegisterMonths counts a month compacted before there were counts.
  */
-import type { Db } from '../../db/client.js';
+import type { Db, DbOrTx } from '../../db/client.js';
 import { recordAudit } from '../../db/repositories/audit.js';
 import type { Actor } from '../../db/repositories/actor.js';
 import { DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS } from '../../lib/config.js';
@@ -59,6 +59,19 @@ import {
   type RegisterMonth,
 } from '../../domain/register-partitions.js';
 
+/** A register month's audit entry (created, compacted, counted, its party-day index dropped): one actor, one month. */
+function auditRegisterMonth(db: DbOrTx, actor: Actor, action: string, m: RegisterMonth, data: Record<string, unknown>) {
+  return recordAudit(db, {
+    actor: actor.actor,
+    actorRole: actor.actorRole ?? null,
+    actorPartyId: null,
+    action,
+    entityType: 'access_register',
+    entityId: m.name,
+    data,
+  });
+}
+
 /** The audit action of a month created. */
 export const PARTITION_CREATED = 'register.partition_created';
 
@@ -96,14 +109,10 @@ export async function ensureRegisterPartitions(
     const made = await db.transaction(async (tx) => {
       const made = await createRegisterMonth(tx, m);
       if (made)
-        await recordAudit(tx, {
-          actor: actor.actor,
-          actorRole: actor.actorRole ?? null,
-          actorPartyId: null,
-          action: PARTITION_CREATED,
-          entityType: 'access_register',
-          entityId: m.name,
-          data: { from: m.from.toISOString(), to: m.to.toISOString(), rule: 'DC-1' },
+        await auditRegisterMonth(tx, actor, PARTITION_CREATED, m, {
+          from: m.from.toISOString(),
+          to: m.to.toISOString(),
+          rule: 'DC-1',
         });
       return made;
     });
@@ -181,19 +190,11 @@ export async function countCompactedRegisterMonths(
     if (!Number.isFinite(m.compactedRows)) throw new Error(`${m.name}: compacted, but its table comment has no rows`);
     const t0 = performance.now();
     const c = await countRegisterMonth(db, m, m.name, m.compactedRows!);
-    await recordAudit(db, {
-      actor: actor.actor,
-      actorRole: actor.actorRole ?? null,
-      actorPartyId: null,
-      action: PARTITION_COUNTED,
-      entityType: 'access_register',
-      entityId: m.name,
-      data: {
-        month: m.name,
-        counts: { groups: c.groups, rows: c.rows },
-        seconds: Math.round((performance.now() - t0) / 100) / 10,
-        rule: 'DC-5',
-      },
+    await auditRegisterMonth(db, actor, PARTITION_COUNTED, m, {
+      month: m.name,
+      counts: { groups: c.groups, rows: c.rows },
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+      rule: 'DC-5',
     });
     done.push(m.name);
   }
@@ -218,15 +219,7 @@ export async function dropAgedPartyDayIndexes(db: Db, asOf: Date, actor: Actor, 
     const index = indexes.get(m.name);
     if (!index) continue;
     await dropPartyDayIndex(db, index);
-    await recordAudit(db, {
-      actor: actor.actor,
-      actorRole: actor.actorRole ?? null,
-      actorPartyId: null,
-      action: PARTY_DAY_INDEX_DROPPED,
-      entityType: 'access_register',
-      entityId: m.name,
-      data: { month: m.name, index, keepMonths, rule: 'DC-9' },
-    });
+    await auditRegisterMonth(db, actor, PARTY_DAY_INDEX_DROPPED, m, { month: m.name, index, keepMonths, rule: 'DC-9' });
     dropped.push(index);
   }
   return dropped;
@@ -344,23 +337,15 @@ async function compactMonth(
       let swapStart = 0;
       await db.transaction(async (tx) => {
         // The audit entry first: nothing it may wait for falls inside the register's lock.
-        await recordAudit(tx, {
-          actor: actor.actor,
-          actorRole: actor.actorRole ?? null,
-          actorPartyId: null,
-          action: PARTITION_COMPACTED,
-          entityType: 'access_register',
-          entityId: m.name,
-          data: {
-            month: m.name,
-            from: m.from.toISOString(),
-            to: m.to.toISOString(),
-            rows: digest.rows,
-            seconds: Math.round(seconds * 10) / 10,
-            order: 'connection_ean, decided_at',
-            counts,
-            rule: 'DC-5',
-          },
+        await auditRegisterMonth(tx, actor, PARTITION_COMPACTED, m, {
+          month: m.name,
+          from: m.from.toISOString(),
+          to: m.to.toISOString(),
+          rows: digest.rows,
+          seconds: Math.round(seconds * 10) / 10,
+          order: 'connection_ean, decided_at',
+          counts,
+          rule: 'DC-5',
         });
         swapStart = performance.now();
         await swapCompactedMonth(tx, m, digest.rows);
