@@ -47,11 +47,7 @@ import { createDb } from '../db/client.js';
 import { runMigrations } from '../db/migrate.js';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import {
-  listAccessRegister,
-  newestRegisterEntries,
-  newestRegisterQueries,
-} from '../db/repositories/access-register.js';
+import { listAccessRegister } from '../db/repositories/access-register.js';
 import { registerStatistics, registerStatisticsSql } from '../db/repositories/transparency.js';
 import {
   countedRegisterMonths,
@@ -132,10 +128,7 @@ interface QueryTimes {
   dc5P50: number;
   dc5P99: number;
   dc5Rows: number;
-  /**
-   * The DC-5 query's two parts timed apart: the statistics and the 50 most recent rows (newestRegisterEntries, two
-   * steps, decisions/0021); ordered*: the one ordered statement listAccessRegister and accessOverview ran before 0021.
-   */
+  /** The two statements of the DC-5 query timed apart, and the recent rows read by a bitmap heap scan. */
   statsP50: number;
   statsP99: number;
   /** The raw statistics statement (every month from the register), as accessOverview read it before decisions/0020. */
@@ -143,11 +136,9 @@ interface QueryTimes {
   rawStatsP99: number;
   recentP50: number;
   recentP99: number;
-  orderedRecentP50: number;
-  orderedRecentP99: number;
+  bitmapP50: number;
+  bitmapP99: number;
   partyP50: number;
-  orderedPartyP50: number;
-  orderedPartyP99: number;
   /** The page's p50/p99 apart for days of the current month (time order, as written) and of closed months. */
   partyCurrent: { n: number; p50: number; p99: number };
   partyClosed: { n: number; p50: number; p99: number };
@@ -156,14 +147,7 @@ interface QueryTimes {
   totalP50: number;
   totalP99: number;
   /** Shared buffers per query (EXPLAIN (ANALYZE, BUFFERS), mean over PLAN_SAMPLES): load-independent. */
-  buffers: {
-    stats: Buffers;
-    rawStats: Buffers;
-    recent: Buffers;
-    orderedRecent: Buffers;
-    party: Buffers;
-    orderedParty: Buffers;
-  };
+  buffers: { stats: Buffers; rawStats: Buffers; recent: Buffers; party: Buffers };
 }
 
 interface Buffers {
@@ -414,7 +398,7 @@ async function measureQueries(
     const t0 = performance.now();
     const stats = await registerStatistics(db, ean, since, now, held);
     const t1 = performance.now();
-    await newestRegisterEntries(db, { connectionEan: ean, since }, 50);
+    await recent(sql, ean);
     const t2 = performance.now();
     dc5.push(t2 - t0);
     statsTimes.push(t1 - t0);
@@ -444,19 +428,26 @@ async function measureQueries(
   log(
     `  DC-5 statistics: ${split.counted.length} months from the month counts, ${split.rest.length} register spans (${split.rest.map((r) => `${r.from.toISOString().slice(0, 10)}..${r.to?.toISOString().slice(0, 10) ?? ''}`).join(', ')})`,
   );
-  // Beside it, the 50 most recent rows by the one ordered statement of before decisions/0021 (an ordered index scan
-  // that reads its heap pages one after another), on other random connections.
-  const orderedRecentTimes: number[] = [];
-  for (let k = 0; k < SAMPLES; k++) {
-    const ean = eanOf(Math.floor(Math.random() * N));
-    const t0 = performance.now();
-    await recent(sql, ean);
-    orderedRecentTimes.push(performance.now() - t0);
+  // Diagnostic, not the answer's plan: the 50 most recent rows by a bitmap heap scan (index scans off in one
+  // session), which reads all of the connection's heap pages but through PostgreSQL 18's read stream, several at
+  // once, where the ordered index scan reads its ~50 pages one after another.
+  const bitmapTimes: number[] = [];
+  const session = await sql.reserve();
+  try {
+    await session`set enable_indexscan = off`;
+    for (let k = 0; k < SAMPLES; k++) {
+      const ean = eanOf(Math.floor(Math.random() * N));
+      const t0 = performance.now();
+      await recent(session, ean);
+      bitmapTimes.push(performance.now() - t0);
+    }
+    await session`reset enable_indexscan`;
+  } finally {
+    session.release();
   }
   // listAccessRegister's page (its WHERE, order and limit, as SQL) and its total, timed apart: the page is what a
   // case handler reads; the total counts every row of the party-day, so it grows with the day's volume.
   const party: number[] = [];
-  const orderedParty: number[] = [];
   const partyCurrent: number[] = [];
   const partyClosed: number[] = [];
   const currentFrom = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
@@ -475,20 +466,10 @@ async function measureQueries(
        and decided_at >= ${w.since.toISOString()}::timestamptz and decided_at < ${w.until.toISOString()}::timestamptz
      order by decided_at desc, id desc limit 100`;
   for (let k = 0; k < SAMPLES; k++) {
-    // The page as listAccessRegister reads it (newestRegisterEntries, decisions/0021), and the one ordered statement
-    // of before on another random party-day, alternately first.
-    const ordered = async () => {
-      const w2 = partyDay(k + 1);
-      const t = performance.now();
-      await page(w2);
-      orderedParty.push(performance.now() - t);
-    };
-    if (k % 2) await ordered();
     const w = partyDay(k);
     const t0 = performance.now();
-    await newestRegisterEntries(db, w, 100, 0);
+    await page(w);
     party.push(performance.now() - t0);
-    if (k % 2 === 0) await ordered();
     (w.since.getTime() >= currentFrom ? partyCurrent : partyClosed).push(party.at(-1)!);
     const t1 = performance.now();
     const r = await listAccessRegister(db, { ...w, limit: 1, offset: 0 });
@@ -512,29 +493,8 @@ async function measureQueries(
     explain (analyze, buffers, costs off, summary off)
     select * from access_register where connection_ean = ${ean0} and decided_at >= ${since.toISOString()}::timestamptz
      order by decided_at desc, id desc limit 50`;
-  log(
-    `  plan of the DC-5 recent requests, one ordered statement (before decisions/0021):\n${explainedRecent.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`,
-  );
-  log(
-    `  plan of the party-day page, one ordered statement (before decisions/0021):\n${explained.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`,
-  );
-  // newestRegisterEntries's two statements (decisions/0021), as they run: the page's end, then the page from it.
-  const newestPlans = async (f: Parameters<typeof newestRegisterQueries>[1], limit: number) => {
-    const q = newestRegisterQueries(db, f, limit, 0);
-    const explain = async (x: { sql: string; params: unknown[] }) =>
-      (
-        await sql.unsafe<Array<{ 'QUERY PLAN': string }>>(
-          `explain (analyze, buffers, costs off, summary off) ${x.sql}`,
-          x.params as string[],
-        )
-      ).map((r) => `    ${r['QUERY PLAN']}`);
-    const [end] = await q.end;
-    return [...(await explain(q.end.toSQL())), '    --', ...(await explain(q.page(end?.at ?? null).toSQL()))].join(
-      '\n',
-    );
-  };
-  log(`  plan of the DC-5 recent requests (two steps):\n${await newestPlans({ connectionEan: ean0, since }, 50)}`);
-  log(`  plan of the party-day page (two steps):\n${await newestPlans(w0, 100)}`);
+  log(`  plan of the DC-5 recent requests:\n${explainedRecent.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+  log(`  plan of the party-day page:\n${explained.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
   log(`  plan of the DC-5 statistics:\n${explainedDc5.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
   // Buffers per query, the load-independent figure: a fresh sample of connections and party-days, each query's
   // shared buffers hit and read (the top plan node counts its children's).
@@ -553,19 +513,7 @@ async function measureQueries(
   const bStats: Buffers[] = [];
   const bRawStats: Buffers[] = [];
   const bRecent: Buffers[] = [];
-  const bOrderedRecent: Buffers[] = [];
   const bParty: Buffers[] = [];
-  const bOrderedParty: Buffers[] = [];
-  // newestRegisterEntries's buffers: its two statements' together.
-  const newestBuffers = async (f: Parameters<typeof newestRegisterQueries>[1], limit: number): Promise<Buffers> => {
-    const q = newestRegisterQueries(db, f, limit, 0);
-    const e = q.end.toSQL();
-    const b1 = await buffersOf(e.sql, e.params as string[]);
-    const [end] = await q.end;
-    const pq = q.page(end?.at ?? null).toSQL();
-    const b2 = await buffersOf(pq.sql, pq.params as string[]);
-    return { hit: b1.hit + b2.hit, read: b1.read + b2.read };
-  };
   for (let k = 0; k < PLAN_SAMPLES; k++) {
     const ean = eanOf(Math.floor(Math.random() * N));
     const q = statsStatement(ean);
@@ -577,8 +525,7 @@ async function measureQueries(
         [eanOf(Math.floor(Math.random() * N)), since.toISOString()],
       ),
     );
-    bRecent.push(await newestBuffers({ connectionEan: ean, since }, 50));
-    bOrderedRecent.push(
+    bRecent.push(
       await buffersOf(
         `select * from access_register where connection_ean = $1 and decided_at >= $2::timestamptz
           order by decided_at desc, id desc limit 50`,
@@ -586,8 +533,7 @@ async function measureQueries(
       ),
     );
     const w = partyDay(k);
-    bParty.push(await newestBuffers(w, 100));
-    bOrderedParty.push(
+    bParty.push(
       await buffersOf(
         `select * from access_register where party_id = $1 and decided_at >= $2::timestamptz and decided_at < $3::timestamptz
           order by decided_at desc, id desc limit 100`,
@@ -595,17 +541,10 @@ async function measureQueries(
       ),
     );
   }
-  const buffers = {
-    stats: mean(bStats),
-    rawStats: mean(bRawStats),
-    recent: mean(bRecent),
-    orderedRecent: mean(bOrderedRecent),
-    party: mean(bParty),
-    orderedParty: mean(bOrderedParty),
-  };
+  const buffers = { stats: mean(bStats), rawStats: mean(bRawStats), recent: mean(bRecent), party: mean(bParty) };
   const showB = (b: Buffers) => `${(b.hit + b.read).toFixed(1)} (hit ${b.hit.toFixed(1)}, read ${b.read.toFixed(1)})`;
   log(
-    `  buffers per query (mean of ${PLAN_SAMPLES}): DC-5 statistics ${showB(buffers.stats)} (raw over the register ${showB(buffers.rawStats)}), DC-5 recent 50 ${showB(buffers.recent)} (one ordered statement ${showB(buffers.orderedRecent)}), party-day page ${showB(buffers.party)} (one ordered statement ${showB(buffers.orderedParty)})`,
+    `  buffers per query (mean of ${PLAN_SAMPLES}): DC-5 statistics ${showB(buffers.stats)} (raw over the register ${showB(buffers.rawStats)}), DC-5 recent 50 ${showB(buffers.recent)}, party-day page ${showB(buffers.party)}`,
   );
   const q: QueryTimes = {
     buffers,
@@ -619,10 +558,8 @@ async function measureQueries(
     rawStatsP99: percentile(rawStatsTimes, 0.99),
     recentP50: percentile(recentTimes, 0.5),
     recentP99: percentile(recentTimes, 0.99),
-    orderedRecentP50: percentile(orderedRecentTimes, 0.5),
-    orderedRecentP99: percentile(orderedRecentTimes, 0.99),
-    orderedPartyP50: percentile(orderedParty, 0.5),
-    orderedPartyP99: percentile(orderedParty, 0.99),
+    bitmapP50: percentile(bitmapTimes, 0.5),
+    bitmapP99: percentile(bitmapTimes, 0.99),
     partyP50: percentile(party, 0.5),
     partyP99: percentile(party, 0.99),
     partyCurrent: { n: partyCurrent.length, p50: percentile(partyCurrent, 0.5), p99: percentile(partyCurrent, 0.99) },
@@ -633,8 +570,8 @@ async function measureQueries(
   };
   log(
     `  queries at ${fmt(rows)} rows: DC-5 13 months p50/p99 ${q.dc5P50.toFixed(2)}/${q.dc5P99.toFixed(2)} ms (${q.dc5Rows.toFixed(1)} rows a connection; ` +
-      `statistics ${q.statsP50.toFixed(2)}/${q.statsP99.toFixed(2)} (raw over the register ${q.rawStatsP50.toFixed(2)}/${q.rawStatsP99.toFixed(2)}), recent 50 ${q.recentP50.toFixed(2)}/${q.recentP99.toFixed(2)}, one ordered statement ${q.orderedRecentP50.toFixed(2)}/${q.orderedRecentP99.toFixed(2)}); ` +
-      `party-day page p50/p99 ${q.partyP50.toFixed(2)}/${q.partyP99.toFixed(2)} ms (closed months ${q.partyClosed.p50.toFixed(2)}/${q.partyClosed.p99.toFixed(2)}, current month ${q.partyCurrent.p50.toFixed(2)}/${q.partyCurrent.p99.toFixed(2)}; one ordered statement ${q.orderedPartyP50.toFixed(2)}/${q.orderedPartyP99.toFixed(2)}), its total ${q.totalP50.toFixed(2)}/${q.totalP99.toFixed(2)} ms (${fmt(q.partyTotal)} rows a party-day)`,
+      `statistics ${q.statsP50.toFixed(2)}/${q.statsP99.toFixed(2)} (raw over the register ${q.rawStatsP50.toFixed(2)}/${q.rawStatsP99.toFixed(2)}), recent 50 ${q.recentP50.toFixed(2)}/${q.recentP99.toFixed(2)}, by bitmap ${q.bitmapP50.toFixed(2)}/${q.bitmapP99.toFixed(2)}); ` +
+      `party-day page p50/p99 ${q.partyP50.toFixed(2)}/${q.partyP99.toFixed(2)} ms (closed months ${q.partyClosed.p50.toFixed(2)}/${q.partyClosed.p99.toFixed(2)}, current month ${q.partyCurrent.p50.toFixed(2)}/${q.partyCurrent.p99.toFixed(2)}), its total ${q.totalP50.toFixed(2)}/${q.totalP99.toFixed(2)} ms (${fmt(q.partyTotal)} rows a party-day)`,
   );
   return q;
 }
@@ -938,19 +875,16 @@ async function main(): Promise<void> {
       `| DC-5: one connection over 13 months (${small.dc5Rows.toFixed(1)} → ${big.dc5Rows.toFixed(1)} rows) | ${small.dc5P50.toFixed(2)} / ${small.dc5P99.toFixed(2)} | ${big.dc5P50.toFixed(2)} / ${big.dc5P99.toFixed(2)} | ${(big.dc5P99 / small.dc5P99).toFixed(2)}× ${big.dc5P99 <= 2 * small.dc5P99 ? 'PASS' : 'FAIL'} |`,
       `| — its statistics per party (month counts + uncounted rest, decisions/0020) | ${small.statsP50.toFixed(2)} / ${small.statsP99.toFixed(2)} | ${big.statsP50.toFixed(2)} / ${big.statsP99.toFixed(2)} | ${(big.statsP99 / small.statsP99).toFixed(2)}× ${big.statsP99 <= 2 * small.statsP99 ? 'PASS' : 'FAIL'} |`,
       `| — the raw statistics statement over the register (before 0020) | ${small.rawStatsP50.toFixed(2)} / ${small.rawStatsP99.toFixed(2)} | ${big.rawStatsP50.toFixed(2)} / ${big.rawStatsP99.toFixed(2)} | ${(big.rawStatsP99 / small.rawStatsP99).toFixed(2)}× |`,
-      `| — its 50 most recent rows (newestRegisterEntries: the end by index, the rows by a bitmap heap scan, decisions/0021) | ${small.recentP50.toFixed(2)} / ${small.recentP99.toFixed(2)} | ${big.recentP50.toFixed(2)} / ${big.recentP99.toFixed(2)} | ${(big.recentP99 / small.recentP99).toFixed(2)}× |`,
-      `| — the same 50 by one ordered statement (before 0021: an index scan, a heap page after another) | ${small.orderedRecentP50.toFixed(2)} / ${small.orderedRecentP99.toFixed(2)} | ${big.orderedRecentP50.toFixed(2)} / ${big.orderedRecentP99.toFixed(2)} | ${(big.orderedRecentP99 / small.orderedRecentP99).toFixed(2)}× |`,
+      `| — its 50 most recent rows (ordered index scan, a heap page a row) | ${small.recentP50.toFixed(2)} / ${small.recentP99.toFixed(2)} | ${big.recentP50.toFixed(2)} / ${big.recentP99.toFixed(2)} | ${(big.recentP99 / small.recentP99).toFixed(2)}× |`,
+      `| — diagnostic: the same 50 by a bitmap heap scan (enable_indexscan off) | ${small.bitmapP50.toFixed(2)} / ${small.bitmapP99.toFixed(2)} | ${big.bitmapP50.toFixed(2)} / ${big.bitmapP99.toFixed(2)} | ${(big.bitmapP99 / small.bitmapP99).toFixed(2)}× |`,
       `| a party's decisions for one day: listAccessRegister's page of 100 | ${small.partyP50.toFixed(2)} / ${small.partyP99.toFixed(2)} | ${big.partyP50.toFixed(2)} / ${big.partyP99.toFixed(2)} | ${(big.partyP99 / small.partyP99).toFixed(2)}× ${big.partyP99 <= 2 * small.partyP99 ? 'PASS' : 'FAIL'} |`,
       `| — its days in closed months (${small.partyClosed.n} → ${big.partyClosed.n} samples) | ${small.partyClosed.p50.toFixed(2)} / ${small.partyClosed.p99.toFixed(2)} | ${big.partyClosed.p50.toFixed(2)} / ${big.partyClosed.p99.toFixed(2)} | ${(big.partyClosed.p99 / small.partyClosed.p99).toFixed(2)}× |`,
       `| — its days in the current month (${small.partyCurrent.n} → ${big.partyCurrent.n} samples) | ${small.partyCurrent.p50.toFixed(2)} / ${small.partyCurrent.p99.toFixed(2)} | ${big.partyCurrent.p50.toFixed(2)} / ${big.partyCurrent.p99.toFixed(2)} | ${(big.partyCurrent.p99 / small.partyCurrent.p99).toFixed(2)}× |`,
-      `| — the same page by one ordered statement (before 0021; other random party-days) | ${small.orderedPartyP50.toFixed(2)} / ${small.orderedPartyP99.toFixed(2)} | ${big.orderedPartyP50.toFixed(2)} / ${big.orderedPartyP99.toFixed(2)} | ${(big.orderedPartyP99 / small.orderedPartyP99).toFixed(2)}× |`,
       `| the same party-day's total (listAccessRegister, count of ${fmt(small.partyTotal)} → ${fmt(big.partyTotal)} rows) | ${small.totalP50.toFixed(2)} / ${small.totalP99.toFixed(2)} | ${big.totalP50.toFixed(2)} / ${big.totalP99.toFixed(2)} | ${(big.totalP99 / small.totalP99).toFixed(2)}× (grows with the rows it counts) |`,
       `| buffers per query, hit + read (mean of ${PLAN_SAMPLES}): DC-5 statistics | ${fmtB(small.buffers.stats)} | ${fmtB(big.buffers.stats)} | |`,
       `| — the raw statistics statement over the register | ${fmtB(small.buffers.rawStats)} | ${fmtB(big.buffers.rawStats)} | |`,
-      `| — DC-5 50 most recent rows (two steps) | ${fmtB(small.buffers.recent)} | ${fmtB(big.buffers.recent)} | |`,
-      `| — the same by one ordered statement | ${fmtB(small.buffers.orderedRecent)} | ${fmtB(big.buffers.orderedRecent)} | |`,
-      `| — party-day page of 100 (two steps) | ${fmtB(small.buffers.party)} | ${fmtB(big.buffers.party)} | |`,
-      `| — the same by one ordered statement | ${fmtB(small.buffers.orderedParty)} | ${fmtB(big.buffers.orderedParty)} | |`,
+      `| — DC-5 50 most recent rows | ${fmtB(small.buffers.recent)} | ${fmtB(big.buffers.recent)} | |`,
+      `| — party-day page of 100 | ${fmtB(small.buffers.party)} | ${fmtB(big.buffers.party)} | |`,
       '',
       COMPACT
         ? `closed months compacted by connection (maintainRegisterMonths): ${compacted.length} months, ${fmt(compacted.reduce((t, c) => t + c.rows, 0))} rows in ${compacted.reduce((t, c) => t + c.seconds, 0).toFixed(0)} s; ` +

@@ -10,7 +10,7 @@
  * One round trip and one commit per batch (api/p4-gate.ts batches the requests).
  */
 import type postgres from 'postgres';
-import { and, count, desc, eq, getTableColumns, gte, lt, lte, or, sql as dsql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gte, lt, lte, or, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../client.js';
 import { pgArray } from '../pg-array.js';
 import {
@@ -405,91 +405,26 @@ function registerWindow(f: Omit<RegisterFilter, 'limit' | 'offset'>): { where: S
   return { where, byKey };
 }
 
-/**
- * A page of the newest entries of one connection or one party (listAccessRegister's order: decided_at desc, id desc),
- * read in two steps so that the page's heap pages are read together instead of one after another (bench:register,
- * decisions/0021). An ordered index scan fetches each row's heap page before it looks at the next entry; in a closed
- * month, which compaction keeps in connection order, a party's rows of one day lie a heap page apart, and at a
- * register larger than memory each is a wait on the disk (one connection's newest rows in the current month, written
- * in time order, likewise). So:
- * 1. where the page ends: the decided_at of its last entry, from the (…, decided_at) index alone (an index-only
- *    scan: no heap page);
- * 2. the entries from that instant on, by a bitmap heap scan, which reads its heap pages as one stream (PostgreSQL 18
- *    asynchronous I/O, effective_io_concurrency at a time), then ordered and cut to the page.
- * The subquery's OFFSET 0 keeps the page's order from reaching it, so the planner costs fetching all of it (a bitmap
- * scan where the rows are scattered) instead of an ordered index scan stopped early. Every entry of the page has
- * decided_at ≥ its last's, so step 2 holds the whole page; ties at that instant are ordered by id as before. The
- * instant travels as PostgreSQL's own text (microseconds; a JS Date would keep milliseconds).
- */
-export async function newestRegisterEntries(
-  db: DbOrTx,
-  f: Omit<RegisterFilter, 'limit' | 'offset'>,
-  limit: number,
-  offset = 0,
-): Promise<AccessRegisterEntry[]> {
-  if (limit <= 0) return [];
-  const q = newestRegisterQueries(db, f, limit, offset);
-  const [end] = await q.end;
-  return q.page(end?.at ?? null);
-}
-
-/**
- * newestRegisterEntries's two statements, unrun, so that their plans can be read (bench:register): `end`, the
- * decided_at (as text) of the page's last entry, none when the window holds fewer; `page(at)`, the page read from
- * that instant on (null: the whole window).
- */
-export function newestRegisterQueries(
-  db: DbOrTx,
-  f: Omit<RegisterFilter, 'limit' | 'offset'>,
-  limit: number,
-  offset: number,
-) {
-  const { where, byKey } = registerWindow(f);
-  if (byKey) throw new Error('newestRegisterEntries reads one connection or one party');
-  const byOperator = !!f.gridOperatorId;
-  if (f.gridOperatorId) where.push(eq(connections.gridOperatorId, f.gridOperatorId));
-  const endBase = db.select({ at: dsql<string>`${accessRegister.decidedAt}::text` }).from(accessRegister);
-  const end = (byOperator ? endBase.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : endBase)
-    .where(and(...where))
-    .orderBy(desc(accessRegister.decidedAt))
-    .limit(1)
-    .offset(offset + limit - 1);
-  const page = (at: string | null) => {
-    const from = at === null ? [] : [dsql`${accessRegister.decidedAt} >= ${at}::timestamptz`];
-    const base = db.select(getTableColumns(accessRegister)).from(accessRegister);
-    const pageRows = (
-      byOperator ? base.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : base
-    )
-      .where(and(...where, ...from))
-      .offset(0)
-      .as('page_rows');
-    return db.select().from(pageRows).orderBy(desc(pageRows.decidedAt), desc(pageRows.id)).limit(limit).offset(offset);
-  };
-  return { end, page };
-}
-
 export async function listAccessRegister(
   db: DbOrTx,
   f: RegisterFilter,
 ): Promise<{ items: AccessRegisterEntry[]; total: number }> {
-  const { where, byKey } = registerWindow(f);
+  const { where } = registerWindow(f);
   if (f.gridOperatorId) where.push(eq(connections.gridOperatorId, f.gridOperatorId));
   const cond = where.length ? and(...where) : undefined;
   const base = db.select({ e: accessRegister }).from(accessRegister);
-  const rows = byKey
-    ? (
-        await (f.gridOperatorId ? base.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : base)
-          .where(cond)
-          .orderBy(desc(accessRegister.decidedAt), desc(accessRegister.id))
-          .limit(f.limit)
-          .offset(f.offset)
-      ).map((r) => r.e)
-    : await newestRegisterEntries(db, f, f.limit, f.offset);
+  const rows = await (
+    f.gridOperatorId ? base.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : base
+  )
+    .where(cond)
+    .orderBy(desc(accessRegister.decidedAt), desc(accessRegister.id))
+    .limit(f.limit)
+    .offset(f.offset);
   const cbase = db.select({ n: count() }).from(accessRegister);
   const [total] = await (
     f.gridOperatorId ? cbase.innerJoin(connections, eq(connections.ean, accessRegister.connectionEan)) : cbase
   ).where(cond);
-  return { items: rows, total: total?.n ?? 0 };
+  return { items: rows.map((r) => r.e), total: total?.n ?? 0 };
 }
 
 /** Where a keyset page of the register ends: its last entry's (decided_at, id). */

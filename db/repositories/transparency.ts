@@ -17,7 +17,6 @@ import { gridUserSince } from './connections.js';
 import { mandateState, type MandateState } from './mandates.js';
 import { partiesByIds } from './parties.js';
 import { countedRegisterMonths, countMonthKey, registerMonths } from './register-partitions.js';
-import { newestRegisterEntries } from './access-register.js';
 import {
   registerCountsSplit,
   registerReach,
@@ -71,7 +70,12 @@ export async function accessOverview(
     )
     .orderBy(desc(mandates.createdAt));
   const stats = await registerStatistics(db, conn.ean, since, now, held);
-  const recentRequests = await newestRegisterEntries(db, { connectionEan: conn.ean, since }, recentLimit);
+  const recentRequests = await db
+    .select()
+    .from(accessRegister)
+    .where(and(eq(accessRegister.connectionEan, conn.ean), gte(accessRegister.decidedAt, since)))
+    .orderBy(desc(accessRegister.decidedAt), desc(accessRegister.id))
+    .limit(recentLimit);
 
   const ids = [
     ...ms.map((m) => m.partyId),
