@@ -43,10 +43,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
-import { createDb } from '../db/client.js';
-import { runMigrations } from '../db/migrate.js';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
+import { createDb } from '../db/client.js';
+import { runMigrations } from '../db/migrate.js';
 import { listAccessRegister } from '../db/repositories/access-register.js';
 import { registerStatistics, registerStatisticsSql } from '../db/repositories/transparency.js';
 import {

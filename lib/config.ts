@@ -33,8 +33,9 @@ function str(env: Env, name: string, fallback?: string): string | undefined {
  * Issue 21 (decisions/0019): the compacted register months that keep their covering party-day index, counted back
  * from the current month. A closed month is in connection order (for DC-5), so without it a party's day reads a heap
  * page a row: at 100 M rows 22.6 / 90 ms p50 / p99 a page of 100 against 2.8 / 8.9 with it. It costs about the
- * month's heap again on disk, so by default only the current month and the two before it have it (the most recent
- * decisions, a bounded cost); an operator with the disk sets 13 (the months the DC-5 answer reads).
+ * month's heap again on disk, so by default 3 months back are covered, the current one counted: the two closed months
+ * before it have the index (the current month, written in time order and never compacted, has none), a bounded cost
+ * for the most recent decisions; an operator with the disk sets 13 (the months the DC-5 answer reads).
  */
 export const DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS = 3;
 
