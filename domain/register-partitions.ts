@@ -87,8 +87,8 @@ export const registerMonthCompactable = (month: RegisterMonth, asOf: Date): bool
  * Issue 21 (decisions/0019): whether a compacted month keeps its own covering party-day index (a party's decisions of
  * one day as an index-only scan). It costs about the month's heap again on disk; case handlers page through recent
  * months, so only the `keepMonths` most recent UTC months (asOf's own counted as the first) have it; older ones drop
- * it and their party-day pages read a heap page a row (REGISTER_PARTY_DAY_INDEX_MONTHS, lib/config.ts, default 3;
- * 0: none).
+ * it and their party-day pages read a heap page a row (REGISTER_PARTY_DAY_INDEX_MONTHS, lib/config.ts, default 13:
+ * the DC-5 window; 0: none).
  */
 export const registerPartyDayIndexKept = (month: RegisterMonth, asOf: Date, keepMonths: number): boolean =>
   keepMonths > 0 && month.from.getTime() >= Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() - (keepMonths - 1), 1);

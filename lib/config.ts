@@ -33,11 +33,12 @@ function str(env: Env, name: string, fallback?: string): string | undefined {
  * Issue 21 (decisions/0019): the compacted register months that keep their covering party-day index, counted back
  * from the current month. A closed month is in connection order (for DC-5), so without it a party's day reads a heap
  * page a row: at 100 M rows 22.6 / 90 ms p50 / p99 a page of 100 against 2.8 / 8.9 with it. It costs about the
- * month's heap again on disk, so by default 3 months back are covered, the current one counted: the two closed months
- * before it have the index (the current month, written in time order and never compacted, has none), a bounded cost
- * for the most recent decisions; an operator with the disk sets 13 (the months the DC-5 answer reads).
+ * month's heap again on disk (186 MiB per million rows), so it is bounded by months: by default 13 back, the current
+ * one counted (the months the DC-5 answer reads; the current month, written in time order and never compacted, has
+ * none), which keeps every party-day page of that window within the issue's 2× at 100 M rows (docs/benchmarks.md,
+ * 2026-12-07 20:21 run). An operator short of disk sets fewer (3: the two closed months before the current one).
  */
-export const DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS = 3;
+export const DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS = 13;
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = str(env, name);
@@ -201,7 +202,7 @@ export interface Config {
   register: {
     /**
      * Months back (the current one counted) a compacted month keeps its covering party-day index (decisions/0019):
-     * REGISTER_PARTY_DAY_INDEX_MONTHS, default 3; older months drop it (about the month's heap again on disk).
+     * REGISTER_PARTY_DAY_INDEX_MONTHS, default 13; older months drop it (about the month's heap again on disk).
      */
     partyDayIndexMonths: number;
   };
