@@ -324,16 +324,39 @@ export async function compactMonthIndexes(db: Db, m: RegisterMonth, partyDayInde
   );
 }
 
-/** The covering party-day indexes of the register's months, by month name, in one catalog read. */
-export async function partyDayIndexes(db: Db): Promise<Map<string, string>> {
+/**
+ * The covering party-day indexes of the register's months, by month name, in one catalog read. Only valid ones
+ * unless `includeInvalid`: an interrupted CONCURRENTLY build or drop leaves an invalid index, which the planner does
+ * not use (so the month counts as without one) and which a drop must still find.
+ */
+export async function partyDayIndexes(db: Db, includeInvalid = false): Promise<Map<string, string>> {
   const found = rows<{ month: string; name: string }>(
     await db.execute(sql`
       select c.relname as month, ic.relname as name
         from pg_inherits i join pg_class c on c.oid = i.inhrelid
         join pg_index x on x.indrelid = c.oid join pg_class ic on ic.oid = x.indexrelid
-       where i.inhparent = 'access_register'::regclass and ic.relname like ${`%\_${PARTY_DAY_INDEX}`}`),
+       where i.inhparent = 'access_register'::regclass and ic.relname like ${`%\_${PARTY_DAY_INDEX}`}
+         and (x.indisvalid or ${includeInvalid})`),
   );
   return new Map(found.map((r) => [r.month, r.name]));
+}
+
+/**
+ * A compacted month's covering party-day index built after its compaction (the month compacted without it, now within
+ * REGISTER_PARTY_DAY_INDEX_MONTHS because the setting was raised): the same index compactMonthIndexes builds, under
+ * the month's own name. CONCURRENTLY, so the register's readers go on (a closed month takes no writes); a leftover of
+ * an interrupted build (invalid) is dropped first. Returns the index's name.
+ */
+export async function buildPartyDayIndex(db: Db, m: RegisterMonth): Promise<string> {
+  const name = `${m.name}_${PARTY_DAY_INDEX}`;
+  await db.execute(sql.raw(`drop index concurrently if exists ${quoteIdent(name)}`));
+  const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
+  await db.execute(
+    sql.raw(
+      `create index concurrently ${quoteIdent(name)} on ${quoteIdent(m.name)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
+    ),
+  );
+  return name;
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   compactMonthCopy,
   compactMonthIndexes,
   compactMonthVerify,
+  buildPartyDayIndex,
   dropPartyDayIndex,
   partyDayIndexes,
   countDetachedMonth,
@@ -136,6 +137,8 @@ export async function vacuumClosedRegisterMonths(db: Db, asOf: Date): Promise<st
 
 export type MaintainResult = EnsureResult & { vacuumed: string[] } & CompactResult & {
     partyDayIndexesDropped: string[];
+    /** Covering party-day indexes built on compacted months within the setting that lacked one. */
+    partyDayIndexesBuilt: string[];
     /** Months compacted before they had counts, counted now (countCompactedRegisterMonths). */
     counted: string[];
   };
@@ -154,14 +157,11 @@ export async function maintainRegisterMonths(
   const r = await ensureRegisterPartitions(db, asOf, actor);
   const vacuumed = await vacuumClosedRegisterMonths(db, asOf);
   const compacted = await compactClosedRegisterMonths(db, asOf, actor, options);
-  const partyDayIndexesDropped = await dropAgedPartyDayIndexes(
-    db,
-    asOf,
-    actor,
-    options.partyDayIndexMonths ?? DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS,
-  );
+  const keepMonths = options.partyDayIndexMonths ?? DEFAULT_REGISTER_PARTY_DAY_INDEX_MONTHS;
+  const partyDayIndexesDropped = await dropAgedPartyDayIndexes(db, asOf, actor, keepMonths);
+  const partyDayIndexesBuilt = await buildMissingPartyDayIndexes(db, asOf, actor, keepMonths);
   const counted = await countCompactedRegisterMonths(db, actor);
-  return { ...r, vacuumed, ...compacted, partyDayIndexesDropped, counted };
+  return { ...r, vacuumed, ...compacted, partyDayIndexesDropped, partyDayIndexesBuilt, counted };
 }
 
 /** The audit action of a compacted month's counts written after its compaction (countCompactedRegisterMonths). */
@@ -214,7 +214,7 @@ export async function dropAgedPartyDayIndexes(db: Db, asOf: Date, actor: Actor, 
   const aged = (await registerMonths(db)).filter(
     (m) => m.state === 'attached' && m.compacted && !registerPartyDayIndexKept(m, asOf, keepMonths),
   );
-  const indexes = aged.length ? await partyDayIndexes(db) : new Map<string, string>();
+  const indexes = aged.length ? await partyDayIndexes(db, true) : new Map<string, string>();
   for (const m of aged) {
     const index = indexes.get(m.name);
     if (!index) continue;
@@ -223,6 +223,51 @@ export async function dropAgedPartyDayIndexes(db: Db, asOf: Date, actor: Actor, 
     dropped.push(index);
   }
   return dropped;
+}
+
+/** The audit action of a compacted month's covering party-day index built after its compaction. */
+export const PARTY_DAY_INDEX_BUILT = 'register.party_day_index_built';
+
+/** Months a daily run builds the covering party-day index on at most: each build reads a whole month (minutes). */
+export const REGISTER_PARTY_DAY_BUILD_PER_RUN = 1;
+
+/**
+ * Issue 21 (decisions/0019): compacted months within `keepMonths` (registerPartyDayIndexKept) that lack their covering
+ * party-day index get it, newest first, `maxMonths` a run. A month compacted outside the setting has none; once the
+ * operator raises REGISTER_PARTY_DAY_INDEX_MONTHS (or its default rises, 3 → 13), the months now inside it would
+ * otherwise read a heap page a row until they age out. Built CONCURRENTLY (buildPartyDayIndex), then audited; the
+ * index names built are returned.
+ */
+export async function buildMissingPartyDayIndexes(
+  db: Db,
+  asOf: Date,
+  actor: Actor,
+  keepMonths: number,
+  maxMonths = REGISTER_PARTY_DAY_BUILD_PER_RUN,
+): Promise<string[]> {
+  const kept = (await registerMonths(db)).filter(
+    (m) => m.state === 'attached' && m.compacted && registerPartyDayIndexKept(m, asOf, keepMonths),
+  );
+  if (kept.length === 0) return [];
+  const have = await partyDayIndexes(db);
+  const todo = kept
+    .filter((m) => !have.has(m.name))
+    .sort((a, b) => b.from.getTime() - a.from.getTime())
+    .slice(0, maxMonths);
+  const built: string[] = [];
+  for (const m of todo) {
+    const t0 = performance.now();
+    const index = await buildPartyDayIndex(db, m);
+    await auditRegisterMonth(db, actor, PARTY_DAY_INDEX_BUILT, m, {
+      month: m.name,
+      index,
+      keepMonths,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+      rule: 'DC-1',
+    });
+    built.push(index);
+  }
+  return built;
 }
 
 /** The audit action of a month compacted. */

@@ -21,9 +21,12 @@ import {
 } from '../../db/repositories/register-partitions.js';
 import { parseRegisterMonth, registerMonth, registerMonthsAhead } from '../../domain/register-partitions.js';
 import {
+  buildMissingPartyDayIndexes,
   compactClosedRegisterMonths,
   dropAgedPartyDayIndexes,
   ensureRegisterPartitions,
+  maintainRegisterMonths,
+  PARTY_DAY_INDEX_BUILT,
   PARTY_DAY_INDEX_DROPPED,
   PARTITION_COMPACTED,
   PARTITION_CREATED,
@@ -518,6 +521,60 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
       data: { month: february.name, index, keepMonths: 2, rule: 'DC-9' },
     });
     expect(await partyRows(february.name)).toBe(300);
+  });
+
+  it('months compacted without the covering party-day index get it once the setting covers them: newest first, one a run, CONCURRENTLY, audited', async () => {
+    const may = await fillMonth('access_register_p204305', 200);
+    const june = await fillMonth('access_register_p204306', 200);
+    const asOf = new Date(Date.UTC(2043, 6, 5));
+    // Compacted under a setting of 1 (the current month only): neither closed month gets the index.
+    await compactClosedRegisterMonths(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, {
+      maxMonths: 2,
+      partyDayIndexMonths: 1,
+    });
+    expect((await partyDayIndexes(ctx.db)).has(may.name)).toBe(false);
+    expect((await partyDayIndexes(ctx.db)).has(june.name)).toBe(false);
+    const page = async (m: { from: Date }) =>
+      rows<{ 'QUERY PLAN': string }>(
+        await ctx.sql`explain (costs off) select * from access_register
+          where party_id = (select party_id from access_register where decided_at >= ${iso(m.from.getTime())} limit 1)
+            and decided_at >= ${iso(m.from.getTime())} and decided_at < ${iso(m.from.getTime() + 86_400_000)}
+          order by decided_at desc, id desc limit 100`,
+      )
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+    expect(await page(june)).not.toMatch(/party_day_idx/);
+
+    // The setting raised to 13: the daily run builds June's (the newest) first, one month a run.
+    const first = await maintainRegisterMonths(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, { partyDayIndexMonths: 13 });
+    expect(first.partyDayIndexesBuilt).toEqual([`${june.name}_party_day_idx`]);
+    expect((await partyDayIndexes(ctx.db)).get(june.name)).toBe(`${june.name}_party_day_idx`);
+    expect((await partyDayIndexes(ctx.db)).has(may.name)).toBe(false);
+    expect(await page(june)).toMatch(/Index Only Scan Backward using access_register_p204306_party_day_idx/);
+    expect(await buildMissingPartyDayIndexes(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, 13)).toEqual([
+      `${may.name}_party_day_idx`,
+    ]);
+    expect(await buildMissingPartyDayIndexes(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, 13)).toEqual([]);
+    const entries = await ctx.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.action, PARTY_DAY_INDEX_BUILT), eq(auditLog.entityId, june.name)));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      actor: PARTITIONS_SCHEDULE_ACTOR.actor,
+      data: { month: june.name, index: `${june.name}_party_day_idx`, keepMonths: 13, rule: 'DC-1' },
+    });
+
+    // A leftover of an interrupted build (invalid) counts as none: dropped and built again.
+    await ctx.sql.unsafe(
+      `update pg_index set indisvalid = false where indexrelid = '${may.name}_party_day_idx'::regclass`,
+    );
+    expect((await partyDayIndexes(ctx.db)).has(may.name)).toBe(false);
+    expect((await partyDayIndexes(ctx.db, true)).has(may.name)).toBe(true);
+    expect(await buildMissingPartyDayIndexes(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, 13)).toEqual([
+      `${may.name}_party_day_idx`,
+    ]);
+    expect((await partyDayIndexes(ctx.db)).get(may.name)).toBe(`${may.name}_party_day_idx`);
   });
 });
 
