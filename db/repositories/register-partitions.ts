@@ -310,16 +310,20 @@ export async function compactMonthIndexes(db: Db, m: RegisterMonth, partyDayInde
   // order, so the page is an index-only scan of a few leaf pages. The month's own, not the register's: the month the
   // gate writes to never has it (no cost on the hot path); it costs about the heap's size again (decisions/0019).
   // Only for months within REGISTER_PARTY_DAY_INDEX_MONTHS (registerPartyDayIndexKept): older ones go without.
-  const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
-  if (partyDayIndex)
-    await db.execute(
-      sql.raw(
-        `create index ${quoteIdent(`${work}_${PARTY_DAY_INDEX}`)} on ${quoteIdent(work)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
-      ),
-    );
+  if (partyDayIndex) await createPartyDayIndex(db, work, `${work}_${PARTY_DAY_INDEX}`, false);
   await db.execute(
     sql.raw(
       `alter table ${quoteIdent(work)} add constraint ${quoteIdent(`${work}_month_ck`)} check (decided_at >= '${m.from.toISOString()}'::timestamptz and decided_at < '${m.to.toISOString()}'::timestamptz)`,
+    ),
+  );
+}
+
+/** The covering party-day index on a month (or its work table): (party_id, decided_at) INCLUDE every other column. */
+async function createPartyDayIndex(db: Db, table: string, name: string, concurrently: boolean): Promise<void> {
+  const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
+  await db.execute(
+    sql.raw(
+      `create index ${concurrently ? 'concurrently ' : ''}${quoteIdent(name)} on ${quoteIdent(table)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
     ),
   );
 }
@@ -350,12 +354,7 @@ export async function partyDayIndexes(db: Db, includeInvalid = false): Promise<M
 export async function buildPartyDayIndex(db: Db, m: RegisterMonth): Promise<string> {
   const name = `${m.name}_${PARTY_DAY_INDEX}`;
   await db.execute(sql.raw(`drop index concurrently if exists ${quoteIdent(name)}`));
-  const rest = (await registerColumns(db)).filter((c) => c !== 'party_id' && c !== 'decided_at');
-  await db.execute(
-    sql.raw(
-      `create index concurrently ${quoteIdent(name)} on ${quoteIdent(m.name)} (party_id, decided_at) include (${rest.map(quoteIdent).join(', ')})`,
-    ),
-  );
+  await createPartyDayIndex(db, m.name, name, true);
   return name;
 }
 
