@@ -409,8 +409,8 @@ async function measureQueries(
   const recent = (q: postgres.Sql | postgres.ReservedSql, ean: string) => q`
       select * from access_register where connection_ean = ${ean} and decided_at >= ${since.toISOString()}::timestamptz
        order by decided_at desc, id desc limit 50`;
-  // The answer as accessOverview reads it: its statistics and its most recent rows at once (with the mandates, not
-  // in the register), so it waits for the slower of the two.
+  // The answer as accessOverview reads it: its statistics and its most recent rows at once, so it waits for the
+  // slower of the two (accessOverview reads the mandates beside them too; they are not the register's, not timed).
   for (let k = 0; k < SAMPLES; k++) {
     const ean = eanOf(Math.floor(Math.random() * N));
     const t0 = performance.now();
@@ -418,7 +418,7 @@ async function measureQueries(
     dc5.push(performance.now() - t0);
     dc5Rows += stats.reduce((t, s) => t + s.total, 0);
   }
-  // The two apart, one after the other, on fresh connections.
+  // The two apart, one after the other, for other random grid connections.
   for (let k = 0; k < SAMPLES; k++) {
     const ean = eanOf(Math.floor(Math.random() * N));
     const t0 = performance.now();

@@ -268,11 +268,13 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
   };
   const monthRows = async (name: string) =>
     rows<Record<string, unknown>>(await ctx.sql`select * from ${ctx.sql(name)} order by id`).map((r) => ({ ...r }));
-  const compactedEntries = async (name: string) =>
+  // A register month's audit entries of one action (compacted, its party-day index dropped or built).
+  const monthEntries = async (action: string, name: string) =>
     ctx.db
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.action, PARTITION_COMPACTED), eq(auditLog.entityId, name)));
+      .where(and(eq(auditLog.action, action), eq(auditLog.entityId, name)));
+  const compactedEntries = (name: string) => monthEntries(PARTITION_COMPACTED, name);
   const pagesPerConnection = async (name: string) =>
     rows<{ n: number }>(
       await ctx.sql`select max(n)::int as n from (select count(distinct (ctid::text::point)[0]) as n
@@ -511,10 +513,7 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
     expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 2)).toContain(index);
     expect((await partyDayIndexes(ctx.db)).get(february.name)).toBeUndefined();
     expect(await dropAgedPartyDayIndexes(ctx.db, april, PARTITIONS_SCHEDULE_ACTOR, 2)).toEqual([]);
-    const entries = await ctx.db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.action, PARTY_DAY_INDEX_DROPPED), eq(auditLog.entityId, february.name)));
+    const entries = await monthEntries(PARTY_DAY_INDEX_DROPPED, february.name);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       actor: PARTITIONS_SCHEDULE_ACTOR.actor,
@@ -553,10 +552,7 @@ describe('closed months compacted by connection (issue 21, decisions/0019)', () 
       `${may.name}_party_day_idx`,
     ]);
     expect(await buildMissingPartyDayIndexes(ctx.db, asOf, PARTITIONS_SCHEDULE_ACTOR, 13)).toEqual([]);
-    const entries = await ctx.db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.action, PARTY_DAY_INDEX_BUILT), eq(auditLog.entityId, june.name)));
+    const entries = await monthEntries(PARTY_DAY_INDEX_BUILT, june.name);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       actor: PARTITIONS_SCHEDULE_ACTOR.actor,
